@@ -1,0 +1,39 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { powershellQuote, shellCommand, shellQuote } from './quote';
+
+// Each hostile value is passed through a real /bin/sh and must come back byte for byte.
+const hostile = [
+  'plain',
+  '',
+  "it's",
+  'a b',
+  '$(touch /tmp/pwned)',
+  '`id`',
+  'x;rm -rf /',
+  '"double"',
+  "''''",
+  'new\nline',
+  '-n',
+  '*',
+  '\\',
+  'ünïcödé',
+];
+
+describe('shellQuote', () => {
+  it.each(hostile)('round-trips %j through a real shell', (value) => {
+    const out = execFileSync('/bin/sh', ['-c', `printf '%s' ${shellQuote(value)}`]).toString();
+    expect(out).toBe(value);
+  });
+  it('quotes every word of a command', () => {
+    expect(shellCommand('apt-get', 'install', 'pkg=1:2.0~rc1', "a'b")).toBe(
+      "apt-get install 'pkg=1:2.0~rc1' 'a'\\''b'",
+    );
+  });
+  it('refuses NUL', () => {
+    expect(() => shellQuote('a\0b')).toThrow(/NUL/);
+  });
+  it('doubles PowerShell quotes', () => {
+    expect(powershellQuote("KB'1")).toBe("'KB''1'");
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * Remote output, banners, DNS names and imported files are hostile until cleaned.
+ * These helpers turn arbitrary bytes into short, printable text that is safe to store and show.
+ */
+
+const CONTROL = /[\u0000-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+/** Decodes bytes as UTF-8, replacing invalid sequences with U+FFFD instead of throwing. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+}
+
+/**
+ * One line of display text: control and bidi-override characters become U+FFFD-free escapes
+ * (`\x1b`), newlines are kept only when `multiline` is set, and the result is capped at
+ * `maxLength` characters with an ellipsis.
+ */
+export function sanitizeText(
+  input: string | Uint8Array,
+  options: { maxLength?: number; multiline?: boolean } = {},
+): string {
+  const maxLength = options.maxLength ?? 256;
+  let text = typeof input === 'string' ? input : decodeUtf8(input);
+  // Bound the work before the regex runs: a megabyte-long banner is cut first.
+  if (text.length > maxLength * 4) text = text.slice(0, maxLength * 4);
+  text = text.replace(CONTROL, (c) => {
+    if (options.multiline && (c === '\n' || c === '\t')) return c;
+    if (c === '\n' || c === '\t') return ' ';
+    if (c === '\r') return options.multiline ? '' : ' ';
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+  if (text.length > maxLength) text = `${text.slice(0, maxLength - 1)}…`;
+  return text;
+}
+
+/** Returns true when the string is a plausible DNS host name (RFC 1123 labels, ≤ 253 chars). */
+export function isValidHostName(name: string): boolean {
+  if (name.length === 0 || name.length > 253) return false;
+  const trimmed = name.endsWith('.') ? name.slice(0, -1) : name;
+  return trimmed
+    .split('.')
+    .every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label) || /^_[A-Za-z0-9-]+$/.test(label));
+}
