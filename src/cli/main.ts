@@ -1,0 +1,133 @@
+import { spawn } from 'node:child_process';
+import { Command, CommanderError, Option } from 'commander';
+import { Core } from '../core';
+import { APP_VERSION } from '../core/version';
+import { createNodePlatform } from '../platform';
+import { startBrowserCarrier } from '../server';
+import { errorMessage, isPatchdeckError } from '../util/errors';
+import { rendererBuildDir } from '../util/package-root';
+import { defaultWorkspacePath } from '../util/paths';
+import { formatTable, printJson } from './output';
+
+/**
+ * `patchdeck` — the same services as the app, headless. Errors print one clear line to stderr
+ * and exit non-zero; `--json` prints machine-readable results where that makes sense.
+ */
+export interface GlobalOptions {
+  workspace?: string;
+  json?: boolean;
+}
+
+export function workspacePathOf(options: GlobalOptions): string {
+  return options.workspace ?? defaultWorkspacePath();
+}
+
+export async function withCore<T>(
+  options: GlobalOptions,
+  work: (core: Core) => Promise<T>,
+  open: { create?: 'never' | 'if-missing' } = { create: 'if-missing' },
+): Promise<T> {
+  const core = new Core({ platform: createNodePlatform(), carrier: 'cli' });
+  try {
+    await core.openWorkspace(workspacePathOf(options), open);
+    return await work(core);
+  } finally {
+    await core.closeWorkspace();
+  }
+}
+
+function openInBrowser(url: string): void {
+  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer.exe' : 'xdg-open';
+  spawn(opener, [url], { stdio: 'ignore', detached: true })
+    .on('error', () => process.stderr.write(`Could not open a browser; open ${url} yourself.\n`))
+    .unref();
+}
+
+export function buildProgram(): Command {
+  const program = new Command('patchdeck')
+    .description('Discover, audit and patch the machines of a small office.')
+    .version(APP_VERSION)
+    .option('-w, --workspace <path>', 'workspace file (default: PATCHDECK_WORKSPACE or the user data folder)')
+    .option('--json', 'print machine-readable JSON')
+    .showHelpAfterError('(run `patchdeck --help` for usage)')
+    .exitOverride();
+
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+
+  const workspace = program.command('workspace').description('create and inspect workspaces');
+  workspace
+    .command('init')
+    .description('create a new, empty workspace file')
+    .action(async () => {
+      const core = new Core({ platform: createNodePlatform(), carrier: 'cli' });
+      try {
+        const info = await core.openWorkspace(workspacePathOf(globals()), { create: 'always' });
+        if (globals().json) printJson(info);
+        else process.stdout.write(`Created workspace ${info.path} (schema ${info.schemaVersion}).\n`);
+      } finally {
+        await core.closeWorkspace();
+      }
+    });
+  workspace
+    .command('info')
+    .description('show the workspace file, its schema version and what it holds')
+    .action(async () => {
+      await withCore(
+        globals(),
+        async (core) => {
+          const info = core.workspaceInfo();
+          const tasks = await core.call('tasks.list', {});
+          if (globals().json) printJson({ ...info, tasks: tasks.length });
+          else
+            process.stdout.write(
+              `${formatTable(['workspace', 'schema', 'hosts', 'tasks'], [[info.path, info.schemaVersion, info.hostCount, tasks.length]])}\n`,
+            );
+        },
+        { create: 'never' },
+      );
+    });
+
+  program
+    .command('serve')
+    .description('run Patchdeck in a browser: HTTP + WebSocket on loopback with a per-launch token')
+    .addOption(new Option('--host <address>', 'loopback address to listen on').default('127.0.0.1'))
+    .addOption(new Option('--port <port>', 'port (default: random)').argParser((v) => Number.parseInt(v, 10)))
+    .option('--open', 'open the default browser on the app')
+    .option('--static <dir>', 'renderer build folder', rendererBuildDir())
+    .action(async (opts: { host: string; port?: number; open?: boolean; static: string }) => {
+      const core = new Core({ platform: createNodePlatform(), carrier: 'browser' });
+      await core.openWorkspace(workspacePathOf(globals()), { create: 'if-missing' });
+      const carrier = await startBrowserCarrier({ core, host: opts.host, port: opts.port, staticDir: opts.static });
+      if (globals().json) printJson({ url: carrier.launchUrl, port: carrier.port });
+      else {
+        process.stdout.write(`Patchdeck is running. Open this URL (it holds this launch's token):\n${carrier.launchUrl}\n`);
+        process.stdout.write(`Workspace: ${core.workspaceInfo().path}\nPress Ctrl+C to stop.\n`);
+      }
+      if (opts.open) openInBrowser(carrier.launchUrl);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await carrier.close();
+      await core.closeWorkspace();
+    });
+
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed help, version or its one-line usage error.
+      return error.exitCode;
+    }
+    const message = isPatchdeckError(error) ? error.message : errorMessage(error);
+    process.stderr.write(`patchdeck: ${message.split('\n')[0]}\n`);
+    return isPatchdeckError(error) && error.code === 'bad-request' ? 2 : 1;
+  }
+}

@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Database } from 'better-sqlite3';
+import { EventBus } from '../api/event-bus';
+import { createRouter, type CallContext, type Handlers, type Router } from '../api/router';
+import type { WorkspaceInfo } from '../api/schemas';
+import {
+  countHosts,
+  createWorkspace,
+  deleteHost,
+  getHost,
+  listHosts,
+  openWorkspace,
+  readSettings,
+  schemaVersion,
+  updateHost,
+  writeSettings,
+} from '../db';
+import type { Platform } from '../platform/types';
+import { TaskRunner } from '../tasks';
+import { PatchdeckError } from '../util/errors';
+import { silentLogger, type Logger } from '../util/log';
+import { APP_VERSION } from './version';
+
+export interface Workspace {
+  path: string;
+  db: Database;
+  tasks: TaskRunner;
+  createdNew: boolean;
+}
+
+export interface CoreOptions {
+  platform: Platform;
+  carrier: CallContext['carrier'];
+  logger?: Logger;
+}
+
+/**
+ * The application core: the current workspace, the task runner, the event bus and the router
+ * that every carrier (IPC, browser, CLI, tests) calls through.
+ */
+export class Core {
+  readonly events = new EventBus();
+  readonly router: Router;
+  readonly logger: Logger;
+  private current: Workspace | null = null;
+
+  constructor(readonly options: CoreOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.router = createRouter(this.handlers(), {
+      onInternalError: (error) => this.logger.error('internal error', { error: String(error) }),
+    });
+  }
+
+  get workspace(): Workspace | null {
+    return this.current;
+  }
+
+  /** The open workspace, or a clear error telling the user to open one. */
+  requireWorkspace(): Workspace {
+    if (!this.current) {
+      throw new PatchdeckError('no-workspace', 'No workspace is open. Create or open one first.');
+    }
+    return this.current;
+  }
+
+  async openWorkspace(file: string, options: { create?: 'never' | 'if-missing' | 'always' } = {}): Promise<WorkspaceInfo> {
+    const resolved = path.resolve(file);
+    const mode = options.create ?? 'never';
+    if (this.current?.path === resolved && mode !== 'always') return this.workspaceInfo();
+    if (this.current && this.current.tasks.activeCount > 0) {
+      throw new PatchdeckError('conflict', 'Tasks are still running in the current workspace; cancel them first.');
+    }
+    const exists = fs.existsSync(resolved);
+    let db: Database;
+    let createdNew = false;
+    if (mode === 'always' || (mode === 'if-missing' && !exists)) {
+      db = createWorkspace(resolved);
+      createdNew = true;
+    } else {
+      db = openWorkspace(resolved);
+    }
+    await this.closeWorkspace();
+    this.current = { path: resolved, db, tasks: new TaskRunner(db, this.events), createdNew };
+    this.events.emit('entity.changed', { entity: 'workspace' });
+    return this.workspaceInfo();
+  }
+
+  async closeWorkspace(): Promise<void> {
+    if (!this.current) return;
+    const closing = this.current;
+    this.current = null;
+    await closing.tasks.shutdown();
+    closing.db.close();
+  }
+
+  workspaceInfo(): WorkspaceInfo {
+    const ws = this.requireWorkspace();
+    return { path: ws.path, schemaVersion: schemaVersion(ws.db), hostCount: countHosts(ws.db), createdNew: ws.createdNew };
+  }
+
+  /** Shorthand used by the CLI and tests: call through the router and unwrap the envelope. */
+  async call<M extends keyof Handlers>(method: M, args: unknown = {}): Promise<Awaited<ReturnType<Handlers[M]>>> {
+    const envelope = await this.router.call(method, args, { carrier: this.options.carrier });
+    if (!envelope.ok) throw new PatchdeckError(envelope.error.code as never, envelope.error.message);
+    return envelope.value as Awaited<ReturnType<Handlers[M]>>;
+  }
+
+  private handlers(): Handlers {
+    const db = (): Database => this.requireWorkspace().db;
+    const changed = (entity: 'hosts' | 'settings', ids?: number[]): void =>
+      this.events.emit('entity.changed', ids ? { entity, ids } : { entity });
+    return {
+      'app.info': () => ({
+        name: 'Patchdeck',
+        version: APP_VERSION,
+        carrier: this.options.carrier,
+        platform: `${process.platform}-${process.arch}`,
+        secretsBackend: this.options.platform.secrets.backend,
+        workspace: this.current ? this.workspaceInfo() : null,
+      }),
+      'workspace.create': ({ path: file }) => this.openWorkspace(file, { create: 'always' }),
+      'workspace.open': ({ path: file }) => this.openWorkspace(file),
+      'workspace.current': () => (this.current ? this.workspaceInfo() : null),
+
+      'hosts.list': ({ inventoryOnly }) => listHosts(db(), { inventoryOnly }),
+      'hosts.get': ({ id }) => {
+        const host = getHost(db(), id);
+        if (!host) throw new PatchdeckError('not-found', `Host ${id} does not exist.`);
+        return host;
+      },
+      'hosts.update': ({ id, patch }) => {
+        const host = updateHost(db(), id, patch);
+        if (!host) throw new PatchdeckError('not-found', `Host ${id} does not exist.`);
+        changed('hosts', [id]);
+        return host;
+      },
+      'hosts.remove': ({ id }) => {
+        const removed = deleteHost(db(), id);
+        if (removed) changed('hosts', [id]);
+        return { removed };
+      },
+
+      'settings.get': () => readSettings(db()),
+      'settings.set': ({ patch }) => {
+        const next = writeSettings(db(), patch);
+        changed('settings');
+        return next;
+      },
+
+      'tasks.list': ({ active }) => this.requireWorkspace().tasks.list({ active }),
+      'tasks.cancel': ({ id }) => ({ cancelled: this.requireWorkspace().tasks.cancel(id) }),
+    };
+  }
+}

@@ -1,0 +1,142 @@
+import type { Database } from 'better-sqlite3';
+import type { Host, HostUpdate } from '../api/schemas';
+import { now, parseJsonArray } from './time';
+
+type Row = Record<string, unknown>;
+
+function toHost(db: Database, row: Row, lastScanId: number | null): Host {
+  const id = row.id as number;
+  const addresses = (
+    db.prepare('SELECT address FROM host_addresses WHERE host_id = ? ORDER BY last_seen DESC, address').all(id) as {
+      address: string;
+    }[]
+  ).map((r) => r.address);
+  const services = db
+    .prepare('SELECT port, state, service, banner FROM host_services WHERE host_id = ? ORDER BY port')
+    .all(id) as Host['services'];
+  const hostLastScan = (row.last_scan_id as number | null) ?? null;
+  return {
+    id,
+    name: row.name as string,
+    address: (row.address as string | null) ?? null,
+    addresses,
+    mac: (row.mac as string | null) ?? null,
+    macVendor: (row.mac_vendor as string | null) ?? null,
+    osFamily: (row.os_family as Host['osFamily']) ?? null,
+    osName: (row.os_name as string | null) ?? null,
+    osVersion: (row.os_version as string | null) ?? null,
+    osConfidence: (row.os_confidence as number | null) ?? null,
+    osEvidence: parseJsonArray(row.os_evidence as string),
+    management: parseJsonArray(row.management as string) as Host['management'],
+    sshPort: row.ssh_port as number,
+    credentialId: (row.credential_id as number | null) ?? null,
+    tags: parseJsonArray(row.tags as string),
+    notes: row.notes as string,
+    inInventory: row.in_inventory === 1,
+    firstSeen: (row.first_seen as string | null) ?? null,
+    lastSeen: (row.last_seen as string | null) ?? null,
+    isNew: lastScanId !== null && row.first_scan_id === lastScanId,
+    seenInLastScan: lastScanId === null || hostLastScan === null ? null : hostLastScan === lastScanId,
+    services,
+    createdAt: row.created_at as string,
+    updatedAt: row.updated_at as string,
+  };
+}
+
+function latestCompletedScanId(db: Database): number | null {
+  const row = db.prepare(`SELECT id FROM scans WHERE status = 'completed' ORDER BY id DESC LIMIT 1`).get() as
+    | { id: number }
+    | undefined;
+  return row?.id ?? null;
+}
+
+export function listHosts(db: Database, options: { inventoryOnly?: boolean } = {}): Host[] {
+  const lastScan = latestCompletedScanId(db);
+  const rows = db
+    .prepare(`SELECT * FROM hosts WHERE (@all = 1 OR in_inventory = 1) ORDER BY name COLLATE NOCASE, id`)
+    .all({ all: options.inventoryOnly ? 0 : 1 }) as Row[];
+  return rows.map((row) => toHost(db, row, lastScan));
+}
+
+export function getHost(db: Database, id: number): Host | null {
+  const row = db.prepare('SELECT * FROM hosts WHERE id = ?').get(id) as Row | undefined;
+  return row ? toHost(db, row, latestCompletedScanId(db)) : null;
+}
+
+/** Finds a host by its name or one of its addresses (what an admin types on the command line). */
+export function findHost(db: Database, nameOrAddress: string): Host | null {
+  const row = db
+    .prepare(
+      `SELECT h.* FROM hosts h WHERE h.name = @q OR h.address = @q
+       OR h.id IN (SELECT host_id FROM host_addresses WHERE address = @q) ORDER BY h.id LIMIT 1`,
+    )
+    .get({ q: nameOrAddress }) as Row | undefined;
+  return row ? toHost(db, row, latestCompletedScanId(db)) : null;
+}
+
+export function insertHost(
+  db: Database,
+  host: { name: string; address?: string | null; sshPort?: number; inInventory?: boolean; management?: string[] },
+): Host {
+  const at = now();
+  const id = Number(
+    db
+      .prepare(
+        `INSERT INTO hosts (name, address, ssh_port, in_inventory, management, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        host.name,
+        host.address ?? null,
+        host.sshPort ?? 22,
+        host.inInventory === false ? 0 : 1,
+        JSON.stringify(host.management ?? []),
+        at,
+        at,
+      ).lastInsertRowid,
+  );
+  if (host.address) {
+    db.prepare('INSERT INTO host_addresses (host_id, address, first_seen, last_seen) VALUES (?, ?, ?, ?)').run(
+      id,
+      host.address,
+      at,
+      at,
+    );
+  }
+  return getHost(db, id)!;
+}
+
+const COLUMN: Record<keyof HostUpdate, string> = {
+  name: 'name',
+  address: 'address',
+  sshPort: 'ssh_port',
+  credentialId: 'credential_id',
+  tags: 'tags',
+  notes: 'notes',
+  inInventory: 'in_inventory',
+};
+
+export function updateHost(db: Database, id: number, patch: HostUpdate): Host | null {
+  const sets: string[] = [];
+  const values: unknown[] = [];
+  for (const [key, value] of Object.entries(patch) as [keyof HostUpdate, unknown][]) {
+    if (value === undefined) continue;
+    sets.push(`${COLUMN[key]} = ?`);
+    if (key === 'tags') values.push(JSON.stringify(value));
+    else if (key === 'inInventory') values.push(value ? 1 : 0);
+    else values.push(value);
+  }
+  if (sets.length === 0) return getHost(db, id);
+  const changed = db
+    .prepare(`UPDATE hosts SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`)
+    .run(...values, now(), id).changes;
+  return changed ? getHost(db, id) : null;
+}
+
+export function deleteHost(db: Database, id: number): boolean {
+  return db.prepare('DELETE FROM hosts WHERE id = ?').run(id).changes > 0;
+}
+
+export function countHosts(db: Database): number {
+  return (db.prepare('SELECT count(*) AS n FROM hosts').get() as { n: number }).n;
+}

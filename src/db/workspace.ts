@@ -1,0 +1,126 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+import { PatchdeckError } from '../util/errors';
+import { LATEST_SCHEMA_VERSION, migrations } from './migrations';
+
+/** 'PDK1' — marks a SQLite file as a Patchdeck workspace (PRAGMA application_id). */
+export const APPLICATION_ID = 0x50444b31;
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+export type { Database } from 'better-sqlite3';
+
+function applyConnectionSettings(db: Database): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('synchronous = NORMAL');
+}
+
+/** Runs every migration above the file's user_version, each in its own transaction. */
+export function migrate(db: Database, targetVersion = LATEST_SCHEMA_VERSION): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (const migration of migrations) {
+    if (migration.version <= current || migration.version > targetVersion) continue;
+    db.transaction(() => {
+      migration.up(db);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+  }
+}
+
+/**
+ * Checks, without writing a byte, that `file` is a Patchdeck workspace this version can open.
+ * A file that is not SQLite, a SQLite file of another program, or a workspace written by a
+ * newer Patchdeck is refused with a clear error.
+ */
+export function inspectWorkspaceFile(file: string): { schemaVersion: number } {
+  let header: Buffer;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      header = Buffer.alloc(16);
+      fs.readSync(fd, header, 0, 16, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new PatchdeckError('workspace-missing', `No workspace at ${file}.`);
+    throw new PatchdeckError('workspace-invalid', `Cannot read ${file}: ${code ?? String(error)}.`);
+  }
+  if (!header.equals(SQLITE_HEADER)) {
+    throw new PatchdeckError('workspace-invalid', `${file} is not a Patchdeck workspace (not a SQLite database).`);
+  }
+  const probe = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  try {
+    const appId = probe.pragma('application_id', { simple: true }) as number;
+    const version = probe.pragma('user_version', { simple: true }) as number;
+    if (appId !== APPLICATION_ID) {
+      throw new PatchdeckError(
+        'workspace-invalid',
+        `${file} is a SQLite database but not a Patchdeck workspace.`,
+      );
+    }
+    if (version > LATEST_SCHEMA_VERSION) {
+      throw new PatchdeckError(
+        'workspace-too-new',
+        `${file} was written by a newer Patchdeck (schema ${version}; this version knows up to ${LATEST_SCHEMA_VERSION}). Update Patchdeck to open it.`,
+      );
+    }
+    return { schemaVersion: version };
+  } finally {
+    probe.close();
+  }
+}
+
+/** Creates a new, empty workspace file. Refuses to overwrite an existing file. */
+export function createWorkspace(file: string): Database {
+  if (fs.existsSync(file)) {
+    throw new PatchdeckError('conflict', `${file} already exists; open it instead of creating it.`);
+  }
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new BetterSqlite3(file);
+  try {
+    applyConnectionSettings(db);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Opens an existing workspace after checking it, and brings its schema up to date. */
+export function openWorkspace(file: string): Database {
+  inspectWorkspaceFile(file);
+  const db = new BetterSqlite3(file, { fileMustExist: true });
+  try {
+    applyConnectionSettings(db);
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Opens the workspace, creating it first when the file does not exist yet. */
+export function openOrCreateWorkspace(file: string): Database {
+  return fs.existsSync(file) ? openWorkspace(file) : createWorkspace(file);
+}
+
+/** An in-memory workspace for tests of repositories. */
+export function createMemoryWorkspace(targetVersion = LATEST_SCHEMA_VERSION): Database {
+  const db = new BetterSqlite3(':memory:');
+  db.pragma('foreign_keys = ON');
+  db.pragma(`application_id = ${APPLICATION_ID}`);
+  migrate(db, targetVersion);
+  return db;
+}
+
+export function schemaVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}

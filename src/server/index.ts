@@ -1,0 +1,1 @@
+export { startBrowserCarrier, isLoopbackAddress, type BrowserCarrier, type BrowserCarrierOptions } from './browser-carrier';

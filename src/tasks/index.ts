@@ -1,0 +1,1 @@
+export { TaskRunner, TaskCancelledError, throwIfCancelled, type TaskContext } from './runner';

@@ -1,0 +1,144 @@
+import type { Database } from 'better-sqlite3';
+import type { EventBus } from '../api/event-bus';
+import type { Task } from '../api/schemas';
+import { finishTask, getTask, insertTask, listTasks, markInterruptedTasks, updateTaskProgress } from '../db/tasks';
+import { errorMessage } from '../util/errors';
+
+export interface TaskContext {
+  taskId: number;
+  signal: AbortSignal;
+  /** Reports progress; cheap to call often (writes and events are throttled). */
+  progress(done: number, total?: number | null, message?: string | null): void;
+}
+
+export class TaskCancelledError extends Error {
+  constructor() {
+    super('Cancelled.');
+    this.name = 'TaskCancelledError';
+  }
+}
+
+interface Running {
+  controller: AbortController;
+  done: Promise<Task>;
+}
+
+/**
+ * Runs long work (scans, audits, patch jobs) as tasks: each has a row in SQLite, emits
+ * `task.changed` events as it progresses, and honours cancellation through an AbortSignal.
+ * On start-up, rows left `running` by a crash become `interrupted`.
+ */
+export class TaskRunner {
+  private readonly running = new Map<number, Running>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly events: EventBus,
+    private readonly options: { progressIntervalMs?: number } = {},
+  ) {
+    markInterruptedTasks(db);
+  }
+
+  start<T>(
+    spec: { kind: string; title: string; params?: unknown },
+    work: (ctx: TaskContext) => Promise<T>,
+  ): { task: Task; result: Promise<T> } {
+    const task = insertTask(this.db, spec);
+    this.events.emit('task.changed', task);
+    const controller = new AbortController();
+    const interval = this.options.progressIntervalMs ?? 150;
+    let last = 0;
+    let pending: { done: number; total: number | null; message: string | null } | null = null;
+    let timer: NodeJS.Timeout | null = null;
+    const flush = (): void => {
+      timer = null;
+      if (!pending) return;
+      updateTaskProgress(this.db, task.id, pending);
+      pending = null;
+      last = Date.now();
+      const row = getTask(this.db, task.id);
+      if (row) this.events.emit('task.changed', row);
+    };
+    const ctx: TaskContext = {
+      taskId: task.id,
+      signal: controller.signal,
+      progress(done, total = null, message = null) {
+        pending = { done, total, message };
+        const wait = interval - (Date.now() - last);
+        if (wait <= 0) flush();
+        else timer ??= setTimeout(flush, wait);
+      },
+    };
+
+    let settle!: (value: T) => void;
+    let fail!: (error: unknown) => void;
+    const result = new Promise<T>((resolve, reject) => {
+      settle = resolve;
+      fail = reject;
+    });
+    const done = (async (): Promise<Task> => {
+      try {
+        const value = await work(ctx);
+        if (timer) clearTimeout(timer);
+        flush();
+        finishTask(this.db, task.id, {
+          status: controller.signal.aborted ? 'cancelled' : 'succeeded',
+          result: value ?? null,
+        });
+        settle(value);
+      } catch (error) {
+        if (timer) clearTimeout(timer);
+        flush();
+        const cancelled = controller.signal.aborted || error instanceof TaskCancelledError;
+        finishTask(this.db, task.id, {
+          status: cancelled ? 'cancelled' : 'failed',
+          error: cancelled ? 'Cancelled by the user.' : errorMessage(error),
+        });
+        fail(error);
+      } finally {
+        this.running.delete(task.id);
+      }
+      const final = getTask(this.db, task.id)!;
+      this.events.emit('task.changed', final);
+      return final;
+    })();
+    // The caller may ignore `result`; a rejection is already recorded in the task row.
+    result.catch(() => undefined);
+    this.running.set(task.id, { controller, done });
+    return { task, result };
+  }
+
+  /** Asks a running task to stop. Returns false when it is not running in this process. */
+  cancel(id: number): boolean {
+    const entry = this.running.get(id);
+    if (!entry) return false;
+    entry.controller.abort(new TaskCancelledError());
+    return true;
+  }
+
+  /** Resolves when the task has finished and its final state is committed. */
+  async wait(id: number): Promise<Task | null> {
+    const entry = this.running.get(id);
+    if (entry) return entry.done;
+    return getTask(this.db, id);
+  }
+
+  list(options: { active?: boolean } = {}): Task[] {
+    return listTasks(this.db, options);
+  }
+
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  /** Cancels everything and waits for it to settle (used when switching or closing a workspace). */
+  async shutdown(): Promise<void> {
+    const all = [...this.running.values()];
+    for (const entry of all) entry.controller.abort(new TaskCancelledError());
+    await Promise.allSettled(all.map((entry) => entry.done));
+  }
+}
+
+export function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new TaskCancelledError();
+}
