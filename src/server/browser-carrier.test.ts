@@ -1,0 +1,150 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { Core } from '../core';
+import { createNodePlatform } from '../platform';
+import { startBrowserCarrier, type BrowserCarrier } from './browser-carrier';
+
+let dir: string;
+let core: Core;
+let carrier: BrowserCarrier;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-carrier-'));
+  fs.mkdirSync(path.join(dir, 'static'));
+  fs.writeFileSync(path.join(dir, 'static', 'index.html'), '<!doctype html><title>Patchdeck</title>');
+  fs.writeFileSync(path.join(dir, 'secret.txt'), 'outside the static folder');
+  core = new Core({ platform: createNodePlatform({ configDir: dir, useKeychain: false }), carrier: 'browser' });
+  await core.openWorkspace(path.join(dir, 'ws.sqlite'), { create: 'if-missing' });
+  carrier = await startBrowserCarrier({ core, staticDir: path.join(dir, 'static') });
+});
+afterAll(async () => {
+  await carrier.close();
+  await core.closeWorkspace();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A raw HTTP request, so that Host and Origin can be set to anything. */
+function request(
+  pathname: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: carrier.port,
+        path: pathname,
+        method: options.method ?? 'GET',
+        headers: { host: `127.0.0.1:${carrier.port}`, ...options.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+const auth = (): Record<string, string> => ({ authorization: `Bearer ${carrier.token}` });
+const callApi = (method: unknown, args: unknown, headers: Record<string, string> = auth()) =>
+  request('/api/call', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ method, args }),
+  });
+
+describe('browser carrier', () => {
+  it('uses a token of at least 128 bits and listens on loopback', () => {
+    expect(Buffer.from(carrier.token, 'base64url').length).toBeGreaterThanOrEqual(16);
+    expect(carrier.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+  });
+
+  it('refuses to listen on a non-loopback address', async () => {
+    await expect(startBrowserCarrier({ core, host: '0.0.0.0', staticDir: dir })).rejects.toThrow(/loopback/);
+    await expect(startBrowserCarrier({ core, host: '198.18.0.1', staticDir: dir })).rejects.toThrow(/loopback/);
+  });
+
+  it('refuses requests without the token or with a wrong one', async () => {
+    expect((await request('/')).status).toBe(401);
+    expect((await callApi('app.info', {}, {})).status).toBe(401);
+    expect((await callApi('app.info', {}, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await request('/?token=wrong')).status).toBe(401);
+  });
+
+  it('refuses a foreign Host header (DNS rebinding) and a foreign Origin', async () => {
+    const rebinding = await request('/', { headers: { host: `evil.example:${carrier.port}`, ...auth() } });
+    expect(rebinding.status).toBe(421);
+    const crossSite = await callApi('app.info', {}, { ...auth(), origin: 'http://evil.example' });
+    expect(crossSite.status).toBe(403);
+  });
+
+  it('trades the launch token for an HttpOnly cookie and serves the app', async () => {
+    const launch = await request(`/?token=${carrier.token}`);
+    expect(launch.status).toBe(303);
+    const cookie = launch.headers['set-cookie']![0]!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    const page = await request('/', { headers: { cookie: cookie.split(';')[0]! } });
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toMatch(/default-src 'none'/);
+    expect(page.body).toContain('Patchdeck');
+  });
+
+  it('does not serve files outside the renderer folder', async () => {
+    const res = await request('/..%2fsecret.txt', { headers: auth() });
+    expect(res.body).not.toContain('outside the static folder');
+  });
+
+  it('carries calls and maps bad input to clear errors', async () => {
+    const info = JSON.parse((await callApi('app.info', {})).body);
+    expect(info).toMatchObject({ ok: true, value: { name: 'Patchdeck', carrier: 'browser' } });
+    expect(JSON.parse((await callApi('nope.nothing', {})).body)).toMatchObject({ ok: false, error: { code: 'unknown-method' } });
+    expect(JSON.parse((await callApi('hosts.get', { id: -1 })).body)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    const notJson = await request('/api/call', { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: '{' });
+    expect(notJson.status).toBe(400);
+    const formPost = await request('/api/call', { method: 'POST', headers: { 'content-type': 'text/plain', ...auth() }, body: '{}' });
+    expect(formPost.status).toBe(415);
+  });
+
+  it('carries calls and events over an authenticated WebSocket', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${carrier.port}/api/ws`, {
+      headers: { authorization: `Bearer ${carrier.token}` },
+      origin: `http://127.0.0.1:${carrier.port}`,
+    });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const messages: { type: string; id?: number; event?: string; ok?: boolean; value?: unknown }[] = [];
+    ws.on('message', (data) => messages.push(JSON.parse(String(data))));
+    ws.send(JSON.stringify({ id: 1, method: 'settings.set', args: { patch: { theme: 'dark' } } }));
+    ws.send(JSON.stringify({ id: 2, method: 'settings.set', args: { patch: { theme: 'neon' } } }));
+    ws.send('not json');
+    await expect.poll(() => messages.length, { timeout: 2000 }).toBeGreaterThanOrEqual(4);
+    expect(messages.find((m) => m.id === 1)).toMatchObject({ type: 'result', ok: true });
+    expect(messages.find((m) => m.id === 2)).toMatchObject({ type: 'result', ok: false });
+    expect(messages.find((m) => m.type === 'event')).toMatchObject({ event: 'entity.changed' });
+    expect(messages.find((m) => m.type === 'error')).toBeTruthy();
+    ws.close();
+  });
+
+  it('refuses WebSocket handshakes without the token or from another origin', async () => {
+    const attempt = (headers: Record<string, string>, origin?: string) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${carrier.port}/api/ws`, { headers, origin });
+        ws.once('open', () => {
+          ws.close();
+          resolve('open');
+        });
+        ws.once('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+        ws.once('error', () => resolve('error'));
+      });
+    expect(await attempt({}, `http://127.0.0.1:${carrier.port}`)).toBe('401');
+    expect(await attempt({ authorization: `Bearer ${carrier.token}` }, 'http://evil.example')).toBe('403');
+    expect(await attempt({ authorization: `Bearer ${carrier.token}` })).not.toBe('open');
+  });
+});

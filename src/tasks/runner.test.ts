@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { EventBus } from '../api/event-bus';
+import type { Task } from '../api/schemas';
+import { getTask, insertTask } from '../db/tasks';
+import { createMemoryWorkspace } from '../db/workspace';
+import { TaskRunner, throwIfCancelled } from './runner';
+
+describe('TaskRunner', () => {
+  it('runs work, persists progress and emits events', async () => {
+    const db = createMemoryWorkspace();
+    const events = new EventBus();
+    const seen: Task[] = [];
+    events.subscribe((event, payload) => {
+      if (event === 'task.changed') seen.push(payload as Task);
+    });
+    const runner = new TaskRunner(db, events, { progressIntervalMs: 0 });
+    const { task, result } = runner.start({ kind: 'test', title: 'count' }, async (ctx) => {
+      for (let i = 1; i <= 3; i++) ctx.progress(i, 3, `step ${i}`);
+      return { counted: 3 };
+    });
+    expect(await result).toEqual({ counted: 3 });
+    const final = await runner.wait(task.id);
+    expect(final).toMatchObject({ status: 'succeeded', progressDone: 3, progressTotal: 3 });
+    expect(seen.at(0)?.status).toBe('running');
+    expect(seen.at(-1)?.status).toBe('succeeded');
+  });
+
+  it('cancels through the AbortSignal and records it', async () => {
+    const db = createMemoryWorkspace();
+    const runner = new TaskRunner(db, new EventBus());
+    const { task, result } = runner.start({ kind: 'test', title: 'forever' }, async (ctx) => {
+      for (;;) {
+        throwIfCancelled(ctx.signal);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    });
+    expect(runner.cancel(task.id)).toBe(true);
+    await expect(result).rejects.toThrow(/Cancelled/);
+    expect(getTask(db, task.id)?.status).toBe('cancelled');
+    expect(runner.cancel(task.id)).toBe(false);
+  });
+
+  it('records failures with their message', async () => {
+    const db = createMemoryWorkspace();
+    const runner = new TaskRunner(db, new EventBus());
+    const { task, result } = runner.start({ kind: 'test', title: 'boom' }, async () => {
+      throw new Error('host unreachable');
+    });
+    await expect(result).rejects.toThrow();
+    expect(getTask(db, task.id)).toMatchObject({ status: 'failed', error: 'host unreachable' });
+  });
+
+  it('turns tasks left running by a previous process into interrupted ones', () => {
+    const db = createMemoryWorkspace();
+    const orphan = insertTask(db, { kind: 'audit', title: 'left behind' });
+    new TaskRunner(db, new EventBus());
+    expect(getTask(db, orphan.id)?.status).toBe('interrupted');
+  });
+});
