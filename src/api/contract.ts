@@ -55,7 +55,8 @@ export interface ApiErrorShape {
 export type Envelope<T = unknown> = { ok: true; value: T } | { ok: false; error: ApiErrorShape };
 
 type Namespace = Method extends `${infer NS}.${string}` ? NS : never;
-type ArgsParam<M extends Method> = object extends CallArgs<M> ? [args?: CallArgs<M>] : [args: CallArgs<M>];
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- "every key optional" test
+type ArgsParam<M extends Method> = {} extends CallArgs<M> ? [args?: CallArgs<M>] : [args: CallArgs<M>];
 
 /** The shape of `window.patchdeck`: `api.hosts.list()`, `api.on('task.changed', cb)`. */
 export type PatchdeckApi = {

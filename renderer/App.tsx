@@ -1,0 +1,79 @@
+import { useEffect, type ReactNode } from 'react';
+import { StatusArea } from './components/StatusArea';
+import { DashboardPage } from './features/dashboard/DashboardPage';
+import { HostsPage } from './features/hosts/HostsPage';
+import { DiscoverPage, JobsPage, ReportsPage, UpdatesPage } from './features/placeholders';
+import { SettingsPage } from './features/settings/SettingsPage';
+import { PAGES, useApp, type PageId } from './stores/app';
+
+const PAGE_COMPONENTS: Record<PageId, () => ReactNode> = {
+  dashboard: DashboardPage,
+  discover: DiscoverPage,
+  hosts: HostsPage,
+  updates: UpdatesPage,
+  jobs: JobsPage,
+  reports: ReportsPage,
+  settings: SettingsPage,
+};
+
+function useTheme(): void {
+  const theme = useApp((s) => s.settings?.theme ?? 'system');
+  useEffect(() => {
+    const media = window.matchMedia('(prefers-color-scheme: dark)');
+    const apply = (): void => {
+      const dark = theme === 'dark' || (theme === 'system' && media.matches);
+      document.documentElement.dataset.theme = dark ? 'dark' : 'light';
+    };
+    apply();
+    media.addEventListener('change', apply);
+    return () => media.removeEventListener('change', apply);
+  }, [theme]);
+}
+
+export function App() {
+  const page = useApp((s) => s.page);
+  const navigate = useApp((s) => s.navigate);
+  const load = useApp((s) => s.load);
+  const error = useApp((s) => s.error);
+  const workspace = useApp((s) => s.info?.workspace);
+  useTheme();
+  useEffect(() => {
+    void load();
+  }, [load]);
+  const Page = PAGE_COMPONENTS[page];
+  return (
+    <div className="shell">
+      <nav className="sidebar" aria-label="Main">
+        <div className="brand">Patchdeck</div>
+        <ul>
+          {PAGES.map((p) => (
+            <li key={p.id}>
+              <a
+                href={`#/${p.id}`}
+                aria-current={p.id === page ? 'page' : undefined}
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate(p.id);
+                }}
+              >
+                {p.label}
+              </a>
+            </li>
+          ))}
+        </ul>
+        <div className="workspace-name mono small" title={workspace?.path}>
+          {workspace ? workspace.path.split(/[\\/]/).pop() : 'no workspace'}
+        </div>
+      </nav>
+      <main className="content">
+        {error && (
+          <p role="alert" className="error banner">
+            {error}
+          </p>
+        )}
+        <Page />
+      </main>
+      <StatusArea />
+    </div>
+  );
+}

@@ -1,0 +1,137 @@
+import type { CallArgs, CallResult, Envelope, EventName, EventPayload, Method, PatchdeckApi } from '../src/api/contract';
+
+/**
+ * `api` is the only way the renderer talks to the core. In Electron the preload provides
+ * `window.patchdeck`; in a browser (`patchdeck serve`, end-to-end tests) the same shape is
+ * built here over the loopback WebSocket. Pages never know which carrier they run on.
+ */
+declare global {
+  interface Window {
+    patchdeck?: PatchdeckApi;
+  }
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+type Listener = (payload: unknown) => void;
+
+function createBrowserApi(): PatchdeckApi {
+  const listeners = new Map<string, Set<Listener>>();
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let socket: WebSocket | null = null;
+  let ready: Promise<WebSocket> | null = null;
+
+  const connect = (): Promise<WebSocket> => {
+    if (ready) return ready;
+    ready = new Promise((resolve, reject) => {
+      const url = new URL('/api/ws', window.location.href);
+      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      const ws = new WebSocket(url);
+      ws.onopen = () => {
+        socket = ws;
+        resolve(ws);
+      };
+      ws.onerror = () => reject(new ApiError('unavailable', 'Cannot reach Patchdeck. Is `patchdeck serve` still running?'));
+      ws.onclose = () => {
+        socket = null;
+        ready = null;
+        for (const entry of pending.values()) entry.reject(new ApiError('unavailable', 'The connection to Patchdeck closed.'));
+        pending.clear();
+        for (const listener of listeners.get('$connection') ?? []) listener({ connected: false });
+        // Reconnect so events keep flowing after a server restart.
+        setTimeout(() => void connect().catch(() => undefined), 1000);
+      };
+      ws.onmessage = (message) => {
+        const data = JSON.parse(String(message.data)) as
+          | ({ type: 'result'; id: number } & Envelope)
+          | { type: 'event'; event: string; payload: unknown };
+        if (data.type === 'event') {
+          for (const listener of listeners.get(data.event) ?? []) listener(data.payload);
+          return;
+        }
+        if (data.type !== 'result') return;
+        const entry = pending.get(data.id);
+        if (!entry) return;
+        pending.delete(data.id);
+        if (data.ok) entry.resolve(data.value);
+        else entry.reject(new ApiError(data.error.code, data.error.message));
+      };
+    });
+    return ready;
+  };
+
+  const invoke = async (method: string, args: unknown): Promise<unknown> => {
+    const ws = socket ?? (await connect());
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      ws.send(JSON.stringify({ id, method, args: args ?? {} }));
+    });
+  };
+
+  void connect().catch(() => undefined);
+  return new Proxy({} as PatchdeckApi, {
+    get(_target, namespace: string) {
+      if (namespace === 'on') {
+        return (event: string, listener: Listener) => {
+          if (!listeners.has(event)) listeners.set(event, new Set());
+          listeners.get(event)!.add(listener);
+          return () => listeners.get(event)?.delete(listener);
+        };
+      }
+      return new Proxy(
+        {},
+        { get: (_t, name: string) => (args?: unknown) => invoke(`${namespace}.${name}`, args) },
+      );
+    },
+  });
+}
+
+/**
+ * The Electron preload rejects with `Error("[code] message")` because only the message survives
+ * contextBridge; turn that back into an ApiError so pages see the same errors on both carriers.
+ */
+function withApiErrors(bridge: PatchdeckApi): PatchdeckApi {
+  return new Proxy(bridge, {
+    get(target, namespace: string) {
+      const value = (target as unknown as Record<string, unknown>)[namespace];
+      if (namespace === 'on' || typeof value !== 'object' || value === null) return value;
+      return new Proxy(value, {
+        get: (ns, name: string) => async (args?: unknown) => {
+          try {
+            return await (ns as Record<string, (a: unknown) => Promise<unknown>>)[name]!(args);
+          } catch (error) {
+            const match = /^\[([a-z-]+)\] (.*)$/s.exec(error instanceof Error ? error.message : String(error));
+            throw match ? new ApiError(match[1]!, match[2]!) : error;
+          }
+        },
+      });
+    },
+  });
+}
+
+export const api: PatchdeckApi = window.patchdeck ? withApiErrors(window.patchdeck) : createBrowserApi();
+
+/** Typed helper for code that has a method name in hand (stores use `api.ns.fn` directly). */
+export async function call<M extends Method>(method: M, args: CallArgs<M>): Promise<CallResult<M>> {
+  const [ns, fn] = method.split('.') as [string, string];
+  const target = (api as unknown as Record<string, Record<string, (a: unknown) => Promise<unknown>>>)[ns]![fn]!;
+  return target(args) as Promise<CallResult<M>>;
+}
+
+export function onEvent<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void {
+  return api.on(event, listener);
+}
+
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,144 @@
+import { useState, type FormEvent } from 'react';
+import type { Settings } from '../../../src/api/schemas';
+import { describeError } from '../../api';
+import { useApp } from '../../stores/app';
+
+export function SettingsPage() {
+  const settings = useApp((s) => s.settings);
+  const info = useApp((s) => s.info);
+  const save = useApp((s) => s.saveSettings);
+  const [draft, setDraft] = useState<Partial<Settings>>({});
+  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  if (!settings) return <div className="page"><h1>Settings</h1><p>No workspace is open.</p></div>;
+  const value = { ...settings, ...draft };
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      await save(draft);
+      setDraft({});
+      setMessage({ kind: 'ok', text: 'Settings saved.' });
+    } catch (error) {
+      setMessage({ kind: 'error', text: describeError(error) });
+    }
+  };
+  return (
+    <div className="page">
+      <h1>Settings</h1>
+      <form className="settings" onSubmit={(e) => void submit(e)}>
+        <fieldset>
+          <legend>Appearance</legend>
+          <label>
+            Theme
+            <select value={value.theme} onChange={(e) => setDraft({ ...draft, theme: e.target.value as Settings['theme'] })}>
+              <option value="system">Follow the system</option>
+              <option value="light">Light</option>
+              <option value="dark">Dark</option>
+            </select>
+          </label>
+        </fieldset>
+        <fieldset>
+          <legend>Audits</legend>
+          <label>
+            Your name (recorded in the audit log)
+            <input value={value.operatorName} onChange={(e) => setDraft({ ...draft, operatorName: e.target.value })} />
+          </label>
+          <label>
+            Hosts audited at once
+            <input
+              type="number"
+              min={1}
+              max={128}
+              value={value.auditConcurrency}
+              onChange={(e) => setDraft({ ...draft, auditConcurrency: Number(e.target.value) })}
+            />
+          </label>
+          <label>
+            Per-host timeout (seconds)
+            <input
+              type="number"
+              min={5}
+              max={3600}
+              value={value.hostTimeoutSeconds}
+              onChange={(e) => setDraft({ ...draft, hostTimeoutSeconds: Number(e.target.value) })}
+            />
+          </label>
+          <label className="inline">
+            <input
+              type="checkbox"
+              checked={value.refreshMetadataBeforeAudit}
+              onChange={(e) => setDraft({ ...draft, refreshMetadataBeforeAudit: e.target.checked })}
+            />
+            Refresh package metadata before each audit (needs the hosts to reach their mirrors)
+          </label>
+        </fieldset>
+        <fieldset>
+          <legend>Discovery</legend>
+          <label>
+            Default ports
+            <input
+              value={value.discoveryPorts.join(', ')}
+              onChange={(e) =>
+                setDraft({
+                  ...draft,
+                  discoveryPorts: e.target.value
+                    .split(/[\s,]+/)
+                    .filter(Boolean)
+                    .map(Number),
+                })
+              }
+            />
+          </label>
+          <label>
+            Probe timeout (ms)
+            <input
+              type="number"
+              min={100}
+              max={30000}
+              value={value.discoveryTimeoutMs}
+              onChange={(e) => setDraft({ ...draft, discoveryTimeoutMs: Number(e.target.value) })}
+            />
+          </label>
+        </fieldset>
+        <fieldset>
+          <legend>Patching</legend>
+          <label>
+            Default reboot policy
+            <select
+              value={value.rebootPolicy}
+              onChange={(e) => setDraft({ ...draft, rebootPolicy: e.target.value as Settings['rebootPolicy'] })}
+            >
+              <option value="never">Never reboot</option>
+              <option value="if-required">Reboot if an update requires it</option>
+              <option value="always">Always reboot</option>
+            </select>
+          </label>
+        </fieldset>
+        <div className="form-actions">
+          <button type="submit" disabled={Object.keys(draft).length === 0}>
+            Save settings
+          </button>
+          {message && (
+            <span role={message.kind === 'error' ? 'alert' : 'status'} className={message.kind}>
+              {message.text}
+            </span>
+          )}
+        </div>
+      </form>
+      <section className="about">
+        <h2>About this workspace</h2>
+        <dl>
+          <dt>File</dt>
+          <dd className="mono">{info?.workspace?.path}</dd>
+          <dt>Schema version</dt>
+          <dd>{info?.workspace?.schemaVersion}</dd>
+          <dt>Secrets are sealed with</dt>
+          <dd>{info?.secretsBackend}</dd>
+          <dt>Patchdeck</dt>
+          <dd>
+            {info?.version} ({info?.carrier}, {info?.platform})
+          </dd>
+        </dl>
+      </section>
+    </div>
+  );
+}

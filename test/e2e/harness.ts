@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { Core } from '../../src/core';
+import { createNodePlatform } from '../../src/platform';
+import { startBrowserCarrier, type BrowserCarrier } from '../../src/server';
+import { rendererBuildDir } from '../../src/util/package-root';
+
+export const CHROMIUM = process.env.PATCHDECK_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Real Chromium against the real browser carrier and a real workspace file. When Chromium is
+ * missing the suite fails with a clear reason (CI installs it); it never skips silently.
+ */
+export interface E2eApp {
+  core: Core;
+  carrier: BrowserCarrier;
+  browser: Browser;
+  page: Page;
+  dir: string;
+  close(): Promise<void>;
+}
+
+export function assertPrerequisites(): void {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: run \`apt-get install -y chromium\` (see .ci/run).`);
+  }
+  if (!fs.existsSync(path.join(rendererBuildDir(), 'index.html'))) {
+    throw new Error('The renderer is not built: run `npm run build:renderer` (npm test does it first).');
+  }
+}
+
+export async function launchApp(): Promise<E2eApp> {
+  assertPrerequisites();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-e2e-'));
+  const core = new Core({ platform: createNodePlatform({ configDir: dir, useKeychain: false }), carrier: 'browser' });
+  await core.openWorkspace(path.join(dir, 'ws.sqlite'), { create: 'if-missing' });
+  const carrier = await startBrowserCarrier({ core, staticDir: rendererBuildDir() });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(carrier.launchUrl);
+  return {
+    core,
+    carrier,
+    browser,
+    page,
+    dir,
+    async close() {
+      await browser.close();
+      await carrier.close();
+      await core.closeWorkspace();
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (errors.length) throw new Error(`The page threw: ${errors.join('; ')}`);
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertHost } from '../../src/db';
+import { launchApp, type E2eApp } from './harness';
+
+let app: E2eApp;
+beforeAll(async () => {
+  app = await launchApp();
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+describe('app shell in Chromium over the browser carrier', () => {
+  it('shows the navigation and the dashboard, with no token left in the address bar', async () => {
+    const { page } = app;
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    for (const label of ['Dashboard', 'Discover', 'Hosts', 'Updates', 'Patch jobs', 'Reports', 'Settings']) {
+      await expect(page.getByRole('link', { name: label }).isVisible()).resolves.toBe(true);
+    }
+    expect(page.url()).not.toContain('token=');
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    fs.mkdirSync(path.resolve('test-results'), { recursive: true });
+    await page.screenshot({ path: path.resolve('test-results/shell-dashboard.png') });
+  });
+
+  it('lists hosts from the workspace and updates live when one is edited', async () => {
+    const { page, core } = app;
+    const db = core.requireWorkspace().db;
+    insertHost(db, { name: 'lab01', address: '198.18.0.11' });
+    insertHost(db, { name: 'lab02', address: '198.18.0.12' });
+    await page.getByRole('link', { name: 'Hosts' }).click();
+    const table = page.getByRole('table', { name: 'Hosts' });
+    await table.getByText('lab02').waitFor();
+    expect(await table.locator('tbody tr').count()).toBe(2);
+    await page.getByRole('searchbox', { name: 'Filter hosts' }).fill('198.18.0.12');
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(1);
+    await page.getByRole('searchbox', { name: 'Filter hosts' }).fill('');
+    await page.getByRole('button', { name: 'Remove lab01' }).click();
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(1);
+    expect(await core.call('hosts.list', {})).toHaveLength(1);
+  });
+
+  it('saves settings through the API, applies the dark theme and rejects bad values', async () => {
+    const { page, core } = app;
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByLabel('Theme').selectOption('dark');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByRole('status').filter({ hasText: 'Settings saved.' }).waitFor();
+    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    expect((await core.call('settings.get', {})).theme).toBe('dark');
+    await page.screenshot({ path: path.resolve('test-results/shell-settings-dark.png') });
+
+    // The browser's own constraint stops an out-of-range number before it is sent …
+    await page.getByLabel('Hosts audited at once').fill('0');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    expect(await page.getByLabel('Hosts audited at once').evaluate((el) => (el as HTMLInputElement).validity.valid)).toBe(false);
+    await page.getByLabel('Hosts audited at once').fill('16');
+    // … and what only the contract can judge comes back as a clear error, with nothing saved.
+    await page.getByLabel('Your name (recorded in the audit log)').fill('   ');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByRole('alert').filter({ hasText: /operatorName/ }).waitFor();
+    expect((await core.call('settings.get', {})).operatorName).toBe('admin');
+  });
+
+  it('shows running tasks with a progress bar and cancels them from the status area', async () => {
+    const { page, core } = app;
+    const ws = core.requireWorkspace();
+    const { task, result } = ws.tasks.start({ kind: 'test', title: 'Long test task' }, async (ctx) => {
+      for (let i = 0; ; i++) {
+        if (ctx.signal.aborted) throw new Error('stopped');
+        ctx.progress(i % 10, 10, `round ${i}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+    const row = page.locator(`[data-task-id="${task.id}"]`);
+    await row.waitFor();
+    await expect(row.getByRole('progressbar').isVisible()).resolves.toBe(true);
+    await row.getByRole('button', { name: 'Cancel' }).click();
+    await expect(result).rejects.toThrow();
+    await row.waitFor({ state: 'detached' });
+    expect((await core.call('tasks.list', {}))[0]?.status).toBe('cancelled');
+  });
+
+  it('moves keyboard focus visibly through the navigation', async () => {
+    const { page } = app;
+    await page.keyboard.press('Tab');
+    const outline = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      return el ? getComputedStyle(el).outlineStyle : 'none';
+    });
+    expect(outline).not.toBe('none');
+  });
+});
