@@ -1,0 +1,199 @@
+/**
+ * The apt collector: one round-trip (with sudo only when metadata is refreshed) runs a framed
+ * script that simulates `dist-upgrade`, lists holds, asks `apt-cache policy` about held and kept-back
+ * packages, checks the reboot flag and dates the package lists.
+ */
+import {
+  buildSectionScript,
+  cleanStderr,
+  newNonce,
+  parseClockAndMtimes,
+  recordSections,
+  runRecorded,
+  splitSections,
+  type ScriptSection,
+} from '../util';
+import {
+  CollectorError,
+  type CollectOptions,
+  type CollectorResult,
+  type PendingUpdate,
+  type RemoteExec,
+} from '../types';
+import {
+  isAptLockError,
+  isDpkgInterrupted,
+  isSecurityOrigin,
+  parseAptPolicy,
+  parseAptSimulation,
+  parseRebootSection,
+  parseShowHold,
+  policySourceSuite,
+  type AptPolicy,
+  type AptSimulation,
+} from './parse';
+
+export * from './parse';
+
+/** The read-only part; the names fed to apt-cache come from apt itself and travel through xargs, never through a shell. */
+export function aptSections(refresh: boolean): ScriptSection[] {
+  const sections: ScriptSection[] = [];
+  if (refresh) sections.push({ name: 'update', command: 'apt-get -q update' });
+  sections.push(
+    { name: 'sim', command: 'pd_sim=$(apt-get -s dist-upgrade); pd_sim_rc=$?; printf \'%s\\n\' "$pd_sim"; (exit $pd_sim_rc)' },
+    { name: 'held', command: 'pd_held=$(apt-mark showhold); pd_held_rc=$?; printf \'%s\\n\' "$pd_held"; (exit $pd_held_rc)' },
+    {
+      name: 'policy',
+      command:
+        "{ printf '%s\\n' \"$pd_held\"; printf '%s\\n' \"$pd_sim\" | sed -n -e '/^The following packages have been kept back:$/,/^[^ ]/p' -e '/deferred due to phasing:$/,/^[^ ]/p' | grep '^ ' | tr -s ' ' '\\n'; } | grep -v '^$' | sort -u | xargs -r apt-cache policy",
+    },
+    { name: 'reboot', command: 'if [ -e /var/run/reboot-required ]; then echo required; cat /var/run/reboot-required.pkgs 2>/dev/null; fi; true' },
+    {
+      name: 'age',
+      command:
+        'date +%s; stat -c %Y /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists /var/lib/apt/lists/partial /var/lib/apt/lists/*Release /var/lib/apt/lists/*_Packages* 2>/dev/null; true',
+    },
+  );
+  return sections;
+}
+
+export function buildAptScript(refresh: boolean, nonce: string): string {
+  return buildSectionScript(aptSections(refresh), nonce);
+}
+
+export interface AptSectionsText {
+  sim: string;
+  held: string;
+  policy: string;
+  reboot: string;
+  age: string;
+}
+
+/** Turns the sections' text into findings; pure. */
+export function aptResultFromSections(text: AptSectionsText): Omit<CollectorResult, 'commands'> {
+  const sim: AptSimulation = parseAptSimulation(text.sim);
+  const held = new Set(parseShowHold(text.held));
+  const policies = new Map<string, AptPolicy>(parseAptPolicy(text.policy).map((p) => [p.name, p]));
+  const warnings: string[] = [];
+  const updates: PendingUpdate[] = [];
+  const seen = new Set<string>();
+
+  for (const inst of sim.installs) {
+    const security = inst.origins.find(isSecurityOrigin);
+    const key = inst.arch ? `${inst.name}:${inst.arch}` : inst.name;
+    seen.add(inst.name);
+    seen.add(key);
+    const update: PendingUpdate = {
+      name: inst.name,
+      arch: inst.arch,
+      installedVersion: inst.installedVersion,
+      availableVersion: inst.candidateVersion,
+      repository: (security ?? inst.origins[0])?.raw ?? null,
+      security: security !== undefined,
+      severity: null,
+      vendorSeverity: null,
+      advisories: [],
+      held: held.has(inst.name) || held.has(key),
+      phased: false,
+      rebootRequired: null,
+      kind: 'package',
+    };
+    if (inst.installedVersion === null) update.newDependency = true;
+    updates.push(update);
+  }
+
+  // Held and kept-back (phased) packages never appear as Inst lines: take their candidates from apt-cache policy.
+  const deferred = new Set([...sim.keptBack, ...sim.phasingDeferred]);
+  for (const name of new Set([...held, ...deferred])) {
+    if (seen.has(name)) continue;
+    const policy = policies.get(name);
+    if (!policy || policy.candidate === null || policy.installed === null) continue;
+    if (policy.candidate === policy.installed) continue;
+    const candidate = policy.versions.find((v) => v.version === policy.candidate);
+    const phased = candidate?.phasedPercent !== null && candidate?.phasedPercent !== undefined && candidate.phasedPercent < 100;
+    const isHeld = held.has(name);
+    const suites = (candidate?.sources ?? []).map(policySourceSuite).filter((s): s is string => s !== null);
+    const securitySuite = suites.find((s) => /-security$/.test(s));
+    if (!isHeld && !phased && deferred.has(name)) warnings.push(`apt keeps back ${name} (not held, not phased)`);
+    const colon = name.indexOf(':');
+    updates.push({
+      name: colon > 0 ? name.slice(0, colon) : name,
+      arch: colon > 0 ? name.slice(colon + 1) : null,
+      installedVersion: policy.installed,
+      availableVersion: policy.candidate,
+      repository: candidate?.sources[0] ?? null,
+      security: securitySuite !== undefined,
+      severity: null,
+      vendorSeverity: null,
+      advisories: [],
+      held: isHeld,
+      phased,
+      rebootRequired: null,
+      kind: 'package',
+    });
+  }
+  if (sim.removals.length > 0) warnings.push(`dist-upgrade would remove: ${sim.removals.slice(0, 20).join(' ')}`);
+  for (const line of sim.rejected) warnings.push(`unparsed apt line: ${line}`);
+
+  const reboot = parseRebootSection(text.reboot);
+  return {
+    packageManager: 'apt',
+    updates,
+    rebootRequired: reboot.required,
+    rebootReasons: reboot.required ? (reboot.packages.length > 0 ? reboot.packages : ['/var/run/reboot-required']) : [],
+    metadataAgeSeconds: parseClockAndMtimes(text.age),
+    warnings,
+  };
+}
+
+function failIfLocked(stderr: string, command: string, code: number | null): void {
+  if (isAptLockError(stderr)) {
+    throw new CollectorError('package-manager-locked', 'apt/dpkg is locked by another process (an install or unattended-upgrades is running).', {
+      stderr: cleanStderr(stderr),
+      command,
+      code,
+    });
+  }
+  if (isDpkgInterrupted(stderr)) {
+    throw new CollectorError('package-manager-locked', "dpkg was interrupted; someone must run 'dpkg --configure -a' on this host.", {
+      stderr: cleanStderr(stderr),
+      command,
+      code,
+    });
+  }
+}
+
+export async function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
+  const nonce = newNonce();
+  const plan = aptSections(options.refresh);
+  const script = buildSectionScript(plan, nonce);
+  const commands: CollectorResult['commands'] = [];
+  const raw = await runRecorded(exec, script, { ...options, sudo: options.refresh }, commands);
+  const sections = splitSections(raw.stdout, raw.stderr, nonce);
+  recordSections(commands, plan, sections, raw);
+  const sim = sections.get('sim');
+  if (!sim) {
+    failIfLocked(raw.stderr, 'apt', raw.code);
+    throw new CollectorError('command-failed', 'The apt audit script did not run on this host.', { stderr: cleanStderr(raw.stderr), command: 'sh', code: raw.code });
+  }
+  const warnings: string[] = [];
+  const update = sections.get('update');
+  if (update) {
+    failIfLocked(update.stderr, 'apt-get update', update.code);
+    if (update.code !== 0) warnings.push(`apt-get update failed (exit ${update.code ?? 'unknown'}); using cached package lists`);
+    else if (/^(?:W|Err):/m.test(update.stderr) || /^Err:/m.test(update.stdout)) warnings.push('apt-get update reported problems with some repositories');
+  }
+  if (sim.code !== 0) {
+    failIfLocked(sim.stderr, 'apt-get -s dist-upgrade', sim.code);
+    throw new CollectorError('command-failed', 'apt-get -s dist-upgrade failed on this host.', {
+      stderr: cleanStderr(sim.stderr),
+      command: 'apt-get -s dist-upgrade',
+      code: sim.code,
+    });
+  }
+  const get = (name: string): string => sections.get(name)?.stdout ?? '';
+  const result = aptResultFromSections({ sim: sim.stdout, held: get('held'), policy: get('policy'), reboot: get('reboot'), age: get('age') });
+  return { ...result, warnings: [...warnings, ...result.warnings], commands };
+}
+
+export const aptCollector = { packageManager: 'apt' as const, collect };

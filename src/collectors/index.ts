@@ -1,0 +1,6 @@
+/** Collectors: given a way to run commands on a host, return its OS and pending updates. */
+export * from './types';
+export { detectOs, parseOsRelease, parseSwVers, parseUname, parseWindowsOs, osInfoFromPosix, buildPosixDetectScript, buildWindowsDetectCommand, powershellEncodedCommand } from './os';
+export { pickCollector, collectorFor, packageManagerFor } from './pick';
+export { normalizeSeverity, buildSectionScript, splitSections, isValidPackageName } from './util';
+export * as apt from './apt/index';
