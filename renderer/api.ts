@@ -1,4 +1,12 @@
-import type { CallArgs, CallResult, Envelope, EventName, EventPayload, Method, PatchdeckApi } from '../src/api/contract';
+import type {
+  CallArgs,
+  CallResult,
+  Envelope,
+  EventName,
+  EventPayload,
+  Method,
+  PatchdeckApi,
+} from '../src/api/contract';
 
 /**
  * `api` is the only way the renderer talks to the core. In Electron the preload provides
@@ -40,11 +48,13 @@ function createBrowserApi(): PatchdeckApi {
         socket = ws;
         resolve(ws);
       };
-      ws.onerror = () => reject(new ApiError('unavailable', 'Cannot reach Patchdeck. Is `patchdeck serve` still running?'));
+      ws.onerror = () =>
+        reject(new ApiError('unavailable', 'Cannot reach Patchdeck. Is `patchdeck serve` still running?'));
       ws.onclose = () => {
         socket = null;
         ready = null;
-        for (const entry of pending.values()) entry.reject(new ApiError('unavailable', 'The connection to Patchdeck closed.'));
+        for (const entry of pending.values())
+          entry.reject(new ApiError('unavailable', 'The connection to Patchdeck closed.'));
         pending.clear();
         for (const listener of listeners.get('$connection') ?? []) listener({ connected: false });
         // Reconnect so events keep flowing after a server restart.
@@ -52,8 +62,7 @@ function createBrowserApi(): PatchdeckApi {
       };
       ws.onmessage = (message) => {
         const data = JSON.parse(String(message.data)) as
-          | ({ type: 'result'; id: number } & Envelope)
-          | { type: 'event'; event: string; payload: unknown };
+          ({ type: 'result'; id: number } & Envelope) | { type: 'event'; event: string; payload: unknown };
         if (data.type === 'event') {
           for (const listener of listeners.get(data.event) ?? []) listener(data.payload);
           return;
@@ -110,7 +119,9 @@ function withApiErrors(bridge: PatchdeckApi): PatchdeckApi {
           try {
             return await (ns as Record<string, (a: unknown) => Promise<unknown>>)[name]!(args);
           } catch (error) {
-            const match = /^\[([a-z-]+)\] (.*)$/s.exec(error instanceof Error ? error.message : String(error));
+            const match = /^\[([a-z-]+)\] (.*)$/s.exec(
+              error instanceof Error ? error.message : String(error),
+            );
             throw match ? new ApiError(match[1]!, match[2]!) : error;
           }
         },
@@ -124,11 +135,16 @@ export const api: PatchdeckApi = window.patchdeck ? withApiErrors(window.patchde
 /** Typed helper for code that has a method name in hand (stores use `api.ns.fn` directly). */
 export async function call<M extends Method>(method: M, args: CallArgs<M>): Promise<CallResult<M>> {
   const [ns, fn] = method.split('.') as [string, string];
-  const target = (api as unknown as Record<string, Record<string, (a: unknown) => Promise<unknown>>>)[ns]![fn]!;
+  const target = (api as unknown as Record<string, Record<string, (a: unknown) => Promise<unknown>>>)[ns]![
+    fn
+  ]!;
   return target(args) as Promise<CallResult<M>>;
 }
 
-export function onEvent<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void {
+export function onEvent<E extends EventName>(
+  event: E,
+  listener: (payload: EventPayload<E>) => void,
+): () => void {
   return api.on(event, listener);
 }
 

@@ -20,7 +20,9 @@ export function StatusArea() {
       ) : (
         <ul className="task-list">
           {running.map((task) => {
-            const pct = task.progressTotal ? Math.round((100 * task.progressDone) / task.progressTotal) : null;
+            const pct = task.progressTotal
+              ? Math.round((100 * task.progressDone) / task.progressTotal)
+              : null;
             return (
               <li key={task.id} className="task" data-task-id={task.id}>
                 <span className="task-title">{task.title}</span>

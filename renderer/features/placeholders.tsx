@@ -8,9 +8,9 @@ export function DiscoverPage() {
       <h1>Discover</h1>
       <EmptyState title="Network discovery is coming">
         <p>
-          Type a range (CIDR such as 198.18.0.0/24, a range, or host names), pick the ports to probe and start a scan. Live
-          hosts stream in with their OS guess, open ports, MAC vendor and whether Patchdeck can reach them over SSH or
-          WinRM; add them to the inventory from here.
+          Type a range (CIDR such as 198.18.0.0/24, a range, or host names), pick the ports to probe and start
+          a scan. Live hosts stream in with their OS guess, open ports, MAC vendor and whether Patchdeck can
+          reach them over SSH or WinRM; add them to the inventory from here.
         </p>
       </EmptyState>
     </div>
@@ -23,8 +23,8 @@ export function UpdatesPage() {
       <h1>Updates</h1>
       <EmptyState title="No audit has run yet">
         <p>
-          Every missing update found by an audit will be listed here — by host or by package, security fixes first, with
-          severity, advisories and whether a reboot is needed.
+          Every missing update found by an audit will be listed here — by host or by package, security fixes
+          first, with severity, advisories and whether a reboot is needed.
         </p>
       </EmptyState>
     </div>
@@ -37,8 +37,8 @@ export function JobsPage() {
       <h1>Patch jobs</h1>
       <EmptyState title="No patch jobs">
         <p>
-          Approved patch jobs will appear here with a progress bar per host, live logs, reboot handling and the re-audit
-          that proves each host is fixed.
+          Approved patch jobs will appear here with a progress bar per host, live logs, reboot handling and
+          the re-audit that proves each host is fixed.
         </p>
       </EmptyState>
     </div>
@@ -51,8 +51,8 @@ export function ReportsPage() {
       <h1>Reports</h1>
       <EmptyState title="Reports are coming">
         <p>
-          Reports for a business owner or an auditor — patch status, overdue security fixes against your SLA, and job
-          history — exported as HTML, PDF, CSV or JSON.
+          Reports for a business owner or an auditor — patch status, overdue security fixes against your SLA,
+          and job history — exported as HTML, PDF, CSV or JSON.
         </p>
       </EmptyState>
     </div>

@@ -61,7 +61,9 @@ type ArgsParam<M extends Method> = {} extends CallArgs<M> ? [args?: CallArgs<M>]
 /** The shape of `window.patchdeck`: `api.hosts.list()`, `api.on('task.changed', cb)`. */
 export type PatchdeckApi = {
   [NS in Namespace]: {
-    [M in Method as M extends `${NS}.${infer F}` ? F : never]: (...args: ArgsParam<M>) => Promise<CallResult<M>>;
+    [M in Method as M extends `${NS}.${infer F}` ? F : never]: (
+      ...args: ArgsParam<M>
+    ) => Promise<CallResult<M>>;
   };
 } & {
   /** Subscribes to an event; returns the function that unsubscribes. */

@@ -52,7 +52,10 @@ describe('router', () => {
   it('refuses to open a file that is not a workspace and leaves it alone', async () => {
     const file = path.join(dir, 'photo.jpg');
     fs.writeFileSync(file, 'JFIF not a database');
-    expect(await call('workspace.open', { path: file })).toMatchObject({ ok: false, error: { code: 'workspace-invalid' } });
+    expect(await call('workspace.open', { path: file })).toMatchObject({
+      ok: false,
+      error: { code: 'workspace-invalid' },
+    });
     expect(fs.readFileSync(file, 'utf8')).toBe('JFIF not a database');
   });
 });

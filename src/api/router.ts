@@ -26,7 +26,10 @@ function describeZodError(error: ZodError): string {
  * Validates the method name and arguments, runs the handler, validates the result (which also
  * strips any field the contract does not declare), and turns every failure into an envelope.
  */
-export function createRouter(handlers: Handlers, options: { onInternalError?: (error: unknown) => void } = {}): Router {
+export function createRouter(
+  handlers: Handlers,
+  options: { onInternalError?: (error: unknown) => void } = {},
+): Router {
   return {
     async call(method, rawArgs, ctx) {
       if (!isMethod(method)) {
@@ -38,7 +41,10 @@ export function createRouter(handlers: Handlers, options: { onInternalError?: (e
       if (!parsed.success) {
         return {
           ok: false,
-          error: { code: 'bad-request', message: `Invalid arguments for ${method}: ${describeZodError(parsed.error)}` },
+          error: {
+            code: 'bad-request',
+            message: `Invalid arguments for ${method}: ${describeZodError(parsed.error)}`,
+          },
         };
       }
       try {
@@ -47,11 +53,15 @@ export function createRouter(handlers: Handlers, options: { onInternalError?: (e
         const checked = spec.result.safeParse(value);
         if (!checked.success) {
           options.onInternalError?.(checked.error);
-          return { ok: false, error: { code: 'internal', message: `${method} produced a result outside its contract.` } };
+          return {
+            ok: false,
+            error: { code: 'internal', message: `${method} produced a result outside its contract.` },
+          };
         }
         return { ok: true, value: checked.data };
       } catch (error) {
-        if (isPatchdeckError(error)) return { ok: false, error: { code: error.code, message: error.message } };
+        if (isPatchdeckError(error))
+          return { ok: false, error: { code: error.code, message: error.message } };
         if (error instanceof ZodError) {
           return { ok: false, error: { code: 'bad-request', message: describeZodError(error) } };
         }

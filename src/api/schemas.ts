@@ -50,7 +50,12 @@ export const Host = z.object({
   isNew: z.boolean(),
   seenInLastScan: z.boolean().nullable(),
   services: z.array(
-    z.object({ port: z.number().int(), state: z.string(), service: z.string().nullable(), banner: z.string().nullable() }),
+    z.object({
+      port: z.number().int(),
+      state: z.string(),
+      service: z.string().nullable(),
+      banner: z.string().nullable(),
+    }),
   ),
   createdAt: IsoTime,
   updatedAt: IsoTime,
@@ -113,4 +118,13 @@ export const AppInfo = z.object({
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
-export const EntityName = z.enum(['hosts', 'settings', 'workspace', 'tasks', 'scans', 'audits', 'credentials', 'jobs']);
+export const EntityName = z.enum([
+  'hosts',
+  'settings',
+  'workspace',
+  'tasks',
+  'scans',
+  'audits',
+  'credentials',
+  'jobs',
+]);

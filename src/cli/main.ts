@@ -37,7 +37,8 @@ export async function withCore<T>(
 }
 
 function openInBrowser(url: string): void {
-  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer.exe' : 'xdg-open';
+  const opener =
+    process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer.exe' : 'xdg-open';
   spawn(opener, [url], { stdio: 'ignore', detached: true })
     .on('error', () => process.stderr.write(`Could not open a browser; open ${url} yourself.\n`))
     .unref();
@@ -97,10 +98,17 @@ export function buildProgram(): Command {
     .action(async (opts: { host: string; port?: number; open?: boolean; static: string }) => {
       const core = new Core({ platform: createNodePlatform(), carrier: 'browser' });
       await core.openWorkspace(workspacePathOf(globals()), { create: 'if-missing' });
-      const carrier = await startBrowserCarrier({ core, host: opts.host, port: opts.port, staticDir: opts.static });
+      const carrier = await startBrowserCarrier({
+        core,
+        host: opts.host,
+        port: opts.port,
+        staticDir: opts.static,
+      });
       if (globals().json) printJson({ url: carrier.launchUrl, port: carrier.port });
       else {
-        process.stdout.write(`Patchdeck is running. Open this URL (it holds this launch's token):\n${carrier.launchUrl}\n`);
+        process.stdout.write(
+          `Patchdeck is running. Open this URL (it holds this launch's token):\n${carrier.launchUrl}\n`,
+        );
         process.stdout.write(`Workspace: ${core.workspaceInfo().path}\nPress Ctrl+C to stop.\n`);
       }
       if (opts.open) openInBrowser(carrier.launchUrl);

@@ -64,12 +64,18 @@ export class Core {
     return this.current;
   }
 
-  async openWorkspace(file: string, options: { create?: 'never' | 'if-missing' | 'always' } = {}): Promise<WorkspaceInfo> {
+  async openWorkspace(
+    file: string,
+    options: { create?: 'never' | 'if-missing' | 'always' } = {},
+  ): Promise<WorkspaceInfo> {
     const resolved = path.resolve(file);
     const mode = options.create ?? 'never';
     if (this.current?.path === resolved && mode !== 'always') return this.workspaceInfo();
     if (this.current && this.current.tasks.activeCount > 0) {
-      throw new PatchdeckError('conflict', 'Tasks are still running in the current workspace; cancel them first.');
+      throw new PatchdeckError(
+        'conflict',
+        'Tasks are still running in the current workspace; cancel them first.',
+      );
     }
     const exists = fs.existsSync(resolved);
     let db: Database;
@@ -96,11 +102,19 @@ export class Core {
 
   workspaceInfo(): WorkspaceInfo {
     const ws = this.requireWorkspace();
-    return { path: ws.path, schemaVersion: schemaVersion(ws.db), hostCount: countHosts(ws.db), createdNew: ws.createdNew };
+    return {
+      path: ws.path,
+      schemaVersion: schemaVersion(ws.db),
+      hostCount: countHosts(ws.db),
+      createdNew: ws.createdNew,
+    };
   }
 
   /** Shorthand used by the CLI and tests: call through the router and unwrap the envelope. */
-  async call<M extends keyof Handlers>(method: M, args: unknown = {}): Promise<Awaited<ReturnType<Handlers[M]>>> {
+  async call<M extends keyof Handlers>(
+    method: M,
+    args: unknown = {},
+  ): Promise<Awaited<ReturnType<Handlers[M]>>> {
     const envelope = await this.router.call(method, args, { carrier: this.options.carrier });
     if (!envelope.ok) throw new PatchdeckError(envelope.error.code as never, envelope.error.message);
     return envelope.value as Awaited<ReturnType<Handlers[M]>>;

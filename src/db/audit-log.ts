@@ -17,7 +17,9 @@ export function appendAuditLog(
   entry: { actor: string; action: string; entityType?: string; entityId?: string | number; details?: object },
 ): number {
   const result = db
-    .prepare('INSERT INTO audit_log (at, actor, action, entity_type, entity_id, details) VALUES (?, ?, ?, ?, ?, ?)')
+    .prepare(
+      'INSERT INTO audit_log (at, actor, action, entity_type, entity_id, details) VALUES (?, ?, ?, ?, ?, ?)',
+    )
     .run(
       now(),
       entry.actor,
@@ -29,12 +31,18 @@ export function appendAuditLog(
   return Number(result.lastInsertRowid);
 }
 
-export function listAuditLog(db: Database, options: { limit?: number; entityType?: string } = {}): AuditLogEntry[] {
+export function listAuditLog(
+  db: Database,
+  options: { limit?: number; entityType?: string } = {},
+): AuditLogEntry[] {
   const rows = db
     .prepare(
       `SELECT * FROM audit_log WHERE (@entityType IS NULL OR entity_type = @entityType) ORDER BY id DESC LIMIT @limit`,
     )
-    .all({ entityType: options.entityType ?? null, limit: options.limit ?? 200 }) as Record<string, unknown>[];
+    .all({ entityType: options.entityType ?? null, limit: options.limit ?? 200 }) as Record<
+    string,
+    unknown
+  >[];
   return rows.map((row) => ({
     id: row.id as number,
     at: row.at as string,

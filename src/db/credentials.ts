@@ -39,7 +39,12 @@ function toSummary(row: Row): CredentialSummary {
 
 export function insertCredential(
   db: Database,
-  credential: { name: string; username: string; kind: CredentialSummary['kind']; scope: string[] } & SealedCredentialSecrets,
+  credential: {
+    name: string;
+    username: string;
+    kind: CredentialSummary['kind'];
+    scope: string[];
+  } & SealedCredentialSecrets,
 ): CredentialSummary {
   const at = now();
   const id = db
@@ -78,7 +83,9 @@ export function listCredentials(db: Database): CredentialSummary[] {
 /** The sealed secrets, for the one place that opens them just before connecting. */
 export function readSealedSecrets(db: Database, id: number): SealedCredentialSecrets | null {
   const row = db
-    .prepare('SELECT secret_ciphertext, passphrase_ciphertext, sudo_password_ciphertext FROM credentials WHERE id = ?')
+    .prepare(
+      'SELECT secret_ciphertext, passphrase_ciphertext, sudo_password_ciphertext FROM credentials WHERE id = ?',
+    )
     .get(id) as Row | undefined;
   if (!row) return null;
   return {

@@ -7,7 +7,9 @@ type Row = Record<string, unknown>;
 function toHost(db: Database, row: Row, lastScanId: number | null): Host {
   const id = row.id as number;
   const addresses = (
-    db.prepare('SELECT address FROM host_addresses WHERE host_id = ? ORDER BY last_seen DESC, address').all(id) as {
+    db
+      .prepare('SELECT address FROM host_addresses WHERE host_id = ? ORDER BY last_seen DESC, address')
+      .all(id) as {
       address: string;
     }[]
   ).map((r) => r.address);
@@ -45,8 +47,7 @@ function toHost(db: Database, row: Row, lastScanId: number | null): Host {
 
 function latestCompletedScanId(db: Database): number | null {
   const row = db.prepare(`SELECT id FROM scans WHERE status = 'completed' ORDER BY id DESC LIMIT 1`).get() as
-    | { id: number }
-    | undefined;
+    { id: number } | undefined;
   return row?.id ?? null;
 }
 
@@ -76,7 +77,13 @@ export function findHost(db: Database, nameOrAddress: string): Host | null {
 
 export function insertHost(
   db: Database,
-  host: { name: string; address?: string | null; sshPort?: number; inInventory?: boolean; management?: string[] },
+  host: {
+    name: string;
+    address?: string | null;
+    sshPort?: number;
+    inInventory?: boolean;
+    management?: string[];
+  },
 ): Host {
   const at = now();
   const id = Number(
@@ -96,12 +103,9 @@ export function insertHost(
       ).lastInsertRowid,
   );
   if (host.address) {
-    db.prepare('INSERT INTO host_addresses (host_id, address, first_seen, last_seen) VALUES (?, ?, ?, ?)').run(
-      id,
-      host.address,
-      at,
-      at,
-    );
+    db.prepare(
+      'INSERT INTO host_addresses (host_id, address, first_seen, last_seen) VALUES (?, ?, ?, ?)',
+    ).run(id, host.address, at, at);
   }
   return getHost(db, id)!;
 }

@@ -17,7 +17,9 @@ describe('settings repository', () => {
   });
   it('falls back to the default for a damaged stored value', () => {
     const db = createMemoryWorkspace();
-    db.prepare(`INSERT INTO settings (key, value) VALUES ('theme', '"purple"'), ('auditConcurrency', 'not json')`).run();
+    db.prepare(
+      `INSERT INTO settings (key, value) VALUES ('theme', '"purple"'), ('auditConcurrency', 'not json')`,
+    ).run();
     expect(readSettings(db).theme).toBe('system');
     expect(readSettings(db).auditConcurrency).toBe(16);
   });
@@ -54,7 +56,13 @@ describe('tasks repository', () => {
 describe('audit log', () => {
   it('appends and lists newest first', () => {
     const db = createMemoryWorkspace();
-    appendAuditLog(db, { actor: 'admin', action: 'host.trust', entityType: 'host', entityId: 1, details: { fp: 'SHA256:x' } });
+    appendAuditLog(db, {
+      actor: 'admin',
+      action: 'host.trust',
+      entityType: 'host',
+      entityId: 1,
+      details: { fp: 'SHA256:x' },
+    });
     appendAuditLog(db, { actor: 'admin', action: 'job.approve', entityType: 'job', entityId: 2 });
     const entries = listAuditLog(db);
     expect(entries.map((e) => e.action)).toEqual(['job.approve', 'host.trust']);

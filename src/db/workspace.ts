@@ -51,7 +51,10 @@ export function inspectWorkspaceFile(file: string): { schemaVersion: number } {
     throw new PatchdeckError('workspace-invalid', `Cannot read ${file}: ${code ?? String(error)}.`);
   }
   if (!header.equals(SQLITE_HEADER)) {
-    throw new PatchdeckError('workspace-invalid', `${file} is not a Patchdeck workspace (not a SQLite database).`);
+    throw new PatchdeckError(
+      'workspace-invalid',
+      `${file} is not a Patchdeck workspace (not a SQLite database).`,
+    );
   }
   const probe = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
   try {

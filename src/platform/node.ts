@@ -8,7 +8,9 @@ import { assertExternalUrl, type Platform } from './types';
  * There is no native dialog or PDF printer in plain Node; those calls say so clearly and the
  * callers (which take explicit paths on the CLI) do not need them.
  */
-export function createNodePlatform(options: { configDir?: string; passphrase?: string; useKeychain?: boolean } = {}): Platform {
+export function createNodePlatform(
+  options: { configDir?: string; passphrase?: string; useKeychain?: boolean } = {},
+): Platform {
   const secrets = createNodeSecretBox({
     configDir: options.configDir ?? userConfigDir(),
     passphrase: options.passphrase ?? process.env.PATCHDECK_PASSPHRASE,
@@ -19,8 +21,11 @@ export function createNodePlatform(options: { configDir?: string; passphrase?: s
     secrets,
     async openExternal(url) {
       const parsed = assertExternalUrl(url);
-      const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer.exe' : 'xdg-open';
-      spawn(opener, [parsed.href], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref();
+      const opener =
+        process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer.exe' : 'xdg-open';
+      spawn(opener, [parsed.href], { stdio: 'ignore', detached: true })
+        .on('error', () => undefined)
+        .unref();
     },
     async chooseFileToOpen() {
       throw new Error('File dialogs exist only in the desktop app; pass a path instead.');

@@ -35,6 +35,7 @@ export function assertExternalUrl(url: string): URL {
   } catch {
     throw new Error('Refusing to open a malformed link.');
   }
-  if (parsed.protocol !== 'https:') throw new Error(`Refusing to open a ${parsed.protocol} link; only https: links open.`);
+  if (parsed.protocol !== 'https:')
+    throw new Error(`Refusing to open a ${parsed.protocol} link; only https: links open.`);
   return parsed;
 }

@@ -16,12 +16,15 @@ export function sealWithKey(key: Buffer, plaintext: string): Buffer {
 }
 
 export function openWithKey(key: Buffer, sealed: Buffer): string {
-  if (sealed.length < 29 || sealed[0] !== VERSION) throw new Error('This secret is not in a format Patchdeck can open.');
+  if (sealed.length < 29 || sealed[0] !== VERSION)
+    throw new Error('This secret is not in a format Patchdeck can open.');
   const decipher = crypto.createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 13));
   decipher.setAuthTag(sealed.subarray(13, 29));
   try {
     return Buffer.concat([decipher.update(sealed.subarray(29)), decipher.final()]).toString('utf8');
   } catch {
-    throw new Error('This secret cannot be opened with this machine’s key (it was sealed elsewhere or is damaged).');
+    throw new Error(
+      'This secret cannot be opened with this machine’s key (it was sealed elsewhere or is damaged).',
+    );
   }
 }

@@ -27,16 +27,24 @@ function tryKeychain(): { key: Buffer; backend: string } | null {
     if (process.platform === 'darwin') {
       let hex: string;
       try {
-        hex = execFileSync('security', ['find-generic-password', '-s', KEYCHAIN_SERVICE, '-a', KEYCHAIN_ACCOUNT, '-w'], {
-          stdio: ['ignore', 'pipe', 'ignore'],
-        })
+        hex = execFileSync(
+          'security',
+          ['find-generic-password', '-s', KEYCHAIN_SERVICE, '-a', KEYCHAIN_ACCOUNT, '-w'],
+          {
+            stdio: ['ignore', 'pipe', 'ignore'],
+          },
+        )
           .toString()
           .trim();
       } catch {
         hex = crypto.randomBytes(32).toString('hex');
-        execFileSync('security', ['add-generic-password', '-s', KEYCHAIN_SERVICE, '-a', KEYCHAIN_ACCOUNT, '-w', hex], {
-          stdio: 'ignore',
-        });
+        execFileSync(
+          'security',
+          ['add-generic-password', '-s', KEYCHAIN_SERVICE, '-a', KEYCHAIN_ACCOUNT, '-w', hex],
+          {
+            stdio: 'ignore',
+          },
+        );
       }
       return { key: Buffer.from(hex, 'hex'), backend: 'macOS Keychain' };
     }
@@ -44,7 +52,10 @@ function tryKeychain(): { key: Buffer; backend: string } | null {
       const attrs = ['service', KEYCHAIN_SERVICE, 'account', KEYCHAIN_ACCOUNT];
       let hex = '';
       try {
-        hex = execFileSync('secret-tool', ['lookup', ...attrs], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 3000 })
+        hex = execFileSync('secret-tool', ['lookup', ...attrs], {
+          stdio: ['ignore', 'pipe', 'ignore'],
+          timeout: 3000,
+        })
           .toString()
           .trim();
       } catch {
@@ -103,8 +114,16 @@ export function createNodeSecretBox(options: NodeSecretBoxOptions): SecretBox {
     if (resolved) return resolved;
     const fromKeychain = options.useKeychain === false ? null : tryKeychain();
     if (fromKeychain) resolved = fromKeychain;
-    else if (options.passphrase) resolved = { key: keyFromPassphrase(options.configDir, options.passphrase), backend: 'passphrase (scrypt)' };
-    else resolved = { key: keyFromFile(options.configDir), backend: `key file (${path.join(options.configDir, 'secrets.key')})` };
+    else if (options.passphrase)
+      resolved = {
+        key: keyFromPassphrase(options.configDir, options.passphrase),
+        backend: 'passphrase (scrypt)',
+      };
+    else
+      resolved = {
+        key: keyFromFile(options.configDir),
+        backend: `key file (${path.join(options.configDir, 'secrets.key')})`,
+      };
     return resolved;
   };
   return {

@@ -43,7 +43,7 @@ describe('node secret box', () => {
   it('detects tampering', async () => {
     const box = createNodeSecretBox({ configDir: path.join(dir, 'cfg'), useKeychain: false });
     const sealed = await box.seal('abc');
-    sealed[sealed.length - 1] ^= 1;
+    sealed.writeUInt8(sealed.readUInt8(sealed.length - 1) ^ 1, sealed.length - 1);
     await expect(box.open(sealed)).rejects.toThrow();
   });
 
@@ -74,7 +74,8 @@ describe('node secret box', () => {
     expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(0);
     for (const f of files) {
       const bytes = fs.readFileSync(f);
-      for (const needle of needles) expect(bytes.includes(needle), `${path.basename(f)} holds the password`).toBe(false);
+      for (const needle of needles)
+        expect(bytes.includes(needle), `${path.basename(f)} holds the password`).toBe(false);
     }
     db.close();
     const afterCheckpoint = fs.readFileSync(file);

@@ -17,7 +17,10 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(dir, 'static'));
   fs.writeFileSync(path.join(dir, 'static', 'index.html'), '<!doctype html><title>Patchdeck</title>');
   fs.writeFileSync(path.join(dir, 'secret.txt'), 'outside the static folder');
-  core = new Core({ platform: createNodePlatform({ configDir: dir, useKeychain: false }), carrier: 'browser' });
+  core = new Core({
+    platform: createNodePlatform({ configDir: dir, useKeychain: false }),
+    carrier: 'browser',
+  });
   await core.openWorkspace(path.join(dir, 'ws.sqlite'), { create: 'if-missing' });
   carrier = await startBrowserCarrier({ core, staticDir: path.join(dir, 'static') });
 });
@@ -44,7 +47,9 @@ function request(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+        );
       },
     );
     req.on('error', reject);
@@ -68,7 +73,9 @@ describe('browser carrier', () => {
 
   it('refuses to listen on a non-loopback address', async () => {
     await expect(startBrowserCarrier({ core, host: '0.0.0.0', staticDir: dir })).rejects.toThrow(/loopback/);
-    await expect(startBrowserCarrier({ core, host: '198.18.0.1', staticDir: dir })).rejects.toThrow(/loopback/);
+    await expect(startBrowserCarrier({ core, host: '198.18.0.1', staticDir: dir })).rejects.toThrow(
+      /loopback/,
+    );
   });
 
   it('refuses requests without the token or with a wrong one', async () => {
@@ -105,11 +112,25 @@ describe('browser carrier', () => {
   it('carries calls and maps bad input to clear errors', async () => {
     const info = JSON.parse((await callApi('app.info', {})).body);
     expect(info).toMatchObject({ ok: true, value: { name: 'Patchdeck', carrier: 'browser' } });
-    expect(JSON.parse((await callApi('nope.nothing', {})).body)).toMatchObject({ ok: false, error: { code: 'unknown-method' } });
-    expect(JSON.parse((await callApi('hosts.get', { id: -1 })).body)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
-    const notJson = await request('/api/call', { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: '{' });
+    expect(JSON.parse((await callApi('nope.nothing', {})).body)).toMatchObject({
+      ok: false,
+      error: { code: 'unknown-method' },
+    });
+    expect(JSON.parse((await callApi('hosts.get', { id: -1 })).body)).toMatchObject({
+      ok: false,
+      error: { code: 'bad-request' },
+    });
+    const notJson = await request('/api/call', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth() },
+      body: '{',
+    });
     expect(notJson.status).toBe(400);
-    const formPost = await request('/api/call', { method: 'POST', headers: { 'content-type': 'text/plain', ...auth() }, body: '{}' });
+    const formPost = await request('/api/call', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', ...auth() },
+      body: '{}',
+    });
     expect(formPost.status).toBe(415);
   });
 

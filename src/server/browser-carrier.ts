@@ -88,7 +88,10 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
   /** Returns an error sentence, or null when the request may proceed. */
   const checkRequest = (req: http.IncomingMessage, url: URL): { status: number; message: string } | null => {
     if (!req.headers.host || !allowedHosts().has(req.headers.host)) {
-      return { status: 421, message: 'Wrong Host header: Patchdeck answers only to its own loopback address.' };
+      return {
+        status: 421,
+        message: 'Wrong Host header: Patchdeck answers only to its own loopback address.',
+      };
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !allowedOrigins().has(origin)) {
@@ -180,7 +183,10 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
         try {
           body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
         } catch {
-          sendJson(res, 400, { ok: false, error: { code: 'bad-request', message: 'The body is not valid JSON.' } });
+          sendJson(res, 400, {
+            ok: false,
+            error: { code: 'bad-request', message: 'The body is not valid JSON.' },
+          });
           return;
         }
         void options.core.router
@@ -200,7 +206,8 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
   const sockets = new Set<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://placeholder');
-    const refusal = url.pathname === '/api/ws' ? checkRequest(req, url) : { status: 404, message: 'Not found.' };
+    const refusal =
+      url.pathname === '/api/ws' ? checkRequest(req, url) : { status: 404, message: 'Not found.' };
     // Browsers always send Origin on WebSocket handshakes; require it so a page elsewhere cannot connect.
     if (refusal || !req.headers.origin) {
       const status = refusal?.status ?? 403;
@@ -217,13 +224,17 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
         try {
           message = JSON.parse(String(data)) as typeof message;
         } catch {
-          ws.send(JSON.stringify({ type: 'error', error: { code: 'bad-request', message: 'Not valid JSON.' } }));
+          ws.send(
+            JSON.stringify({ type: 'error', error: { code: 'bad-request', message: 'Not valid JSON.' } }),
+          );
           return;
         }
         const id = typeof message?.id === 'number' || typeof message?.id === 'string' ? message.id : null;
-        void options.core.router.call(message?.method, message?.args, { carrier: 'browser' }).then((envelope) => {
-          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'result', id, ...envelope }));
-        });
+        void options.core.router
+          .call(message?.method, message?.args, { carrier: 'browser' })
+          .then((envelope) => {
+            if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'result', id, ...envelope }));
+          });
       });
       ws.on('close', () => {
         unsubscribe();

@@ -1,1 +1,6 @@
-export { startBrowserCarrier, isLoopbackAddress, type BrowserCarrier, type BrowserCarrierOptions } from './browser-carrier';
+export {
+  startBrowserCarrier,
+  isLoopbackAddress,
+  type BrowserCarrier,
+  type BrowserCarrierOptions,
+} from './browser-carrier';

@@ -1,7 +1,14 @@
 import type { Database } from 'better-sqlite3';
 import type { EventBus } from '../api/event-bus';
 import type { Task } from '../api/schemas';
-import { finishTask, getTask, insertTask, listTasks, markInterruptedTasks, updateTaskProgress } from '../db/tasks';
+import {
+  finishTask,
+  getTask,
+  insertTask,
+  listTasks,
+  markInterruptedTasks,
+  updateTaskProgress,
+} from '../db/tasks';
 import { errorMessage } from '../util/errors';
 
 export interface TaskContext {

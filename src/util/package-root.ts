@@ -9,7 +9,8 @@ export function packageRoot(): string {
     const candidate = path.join(dir, 'package.json');
     if (fs.existsSync(candidate)) {
       try {
-        if ((JSON.parse(fs.readFileSync(candidate, 'utf8')) as { name?: string }).name === 'patchdeck') return dir;
+        if ((JSON.parse(fs.readFileSync(candidate, 'utf8')) as { name?: string }).name === 'patchdeck')
+          return dir;
       } catch {
         // keep walking up
       }

@@ -6,7 +6,8 @@ export function userDataDir(env: NodeJS.ProcessEnv = process.env, platform = pro
   if (env.PATCHDECK_DATA_DIR) return env.PATCHDECK_DATA_DIR;
   const home = os.homedir();
   if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'Patchdeck');
-  if (platform === 'win32') return path.join(env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), 'Patchdeck');
+  if (platform === 'win32')
+    return path.join(env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), 'Patchdeck');
   return path.join(env.XDG_DATA_HOME ?? path.join(home, '.local', 'share'), 'patchdeck');
 }
 
@@ -14,7 +15,8 @@ export function userConfigDir(env: NodeJS.ProcessEnv = process.env, platform = p
   if (env.PATCHDECK_CONFIG_DIR) return env.PATCHDECK_CONFIG_DIR;
   const home = os.homedir();
   if (platform === 'darwin') return path.join(home, 'Library', 'Preferences', 'Patchdeck');
-  if (platform === 'win32') return path.join(env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), 'Patchdeck');
+  if (platform === 'win32')
+    return path.join(env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), 'Patchdeck');
   return path.join(env.XDG_CONFIG_HOME ?? path.join(home, '.config'), 'patchdeck');
 }
 

@@ -3,6 +3,7 @@
  * These helpers turn arbitrary bytes into short, printable text that is safe to store and show.
  */
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
 
 /** Decodes bytes as UTF-8, replacing invalid sequences with U+FFFD instead of throwing. */
@@ -39,5 +40,8 @@ export function isValidHostName(name: string): boolean {
   const trimmed = name.endsWith('.') ? name.slice(0, -1) : name;
   return trimmed
     .split('.')
-    .every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label) || /^_[A-Za-z0-9-]+$/.test(label));
+    .every(
+      (label) =>
+        /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label) || /^_[A-Za-z0-9-]+$/.test(label),
+    );
 }

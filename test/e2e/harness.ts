@@ -34,7 +34,10 @@ export function assertPrerequisites(): void {
 export async function launchApp(): Promise<E2eApp> {
   assertPrerequisites();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-e2e-'));
-  const core = new Core({ platform: createNodePlatform({ configDir: dir, useKeychain: false }), carrier: 'browser' });
+  const core = new Core({
+    platform: createNodePlatform({ configDir: dir, useKeychain: false }),
+    carrier: 'browser',
+  });
   await core.openWorkspace(path.join(dir, 'ws.sqlite'), { create: 'if-missing' });
   const carrier = await startBrowserCarrier({ core, staticDir: rendererBuildDir() });
   const browser = await chromium.launch({

@@ -55,12 +55,19 @@ describe('app shell in Chromium over the browser carrier', () => {
     // The browser's own constraint stops an out-of-range number before it is sent …
     await page.getByLabel('Hosts audited at once').fill('0');
     await page.getByRole('button', { name: 'Save settings' }).click();
-    expect(await page.getByLabel('Hosts audited at once').evaluate((el) => (el as HTMLInputElement).validity.valid)).toBe(false);
+    expect(
+      await page
+        .getByLabel('Hosts audited at once')
+        .evaluate((el) => (el as HTMLInputElement).validity.valid),
+    ).toBe(false);
     await page.getByLabel('Hosts audited at once').fill('16');
     // … and what only the contract can judge comes back as a clear error, with nothing saved.
     await page.getByLabel('Your name (recorded in the audit log)').fill('   ');
     await page.getByRole('button', { name: 'Save settings' }).click();
-    await page.getByRole('alert').filter({ hasText: /operatorName/ }).waitFor();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /operatorName/ })
+      .waitFor();
     expect((await core.call('settings.get', {})).operatorName).toBe('admin');
   });
 

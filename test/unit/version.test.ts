@@ -4,7 +4,9 @@ import { APP_VERSION } from '../../src/core/version';
 
 describe('version', () => {
   it('matches package.json', () => {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     expect(APP_VERSION).toBe(pkg.version);
   });
 });

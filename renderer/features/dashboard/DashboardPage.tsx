@@ -25,9 +25,12 @@ export function DashboardPage() {
       </div>
       {hosts.length === 0 && (
         <p>
-          Start by <button type="button" className="link" onClick={() => navigate('discover')}>discovering the hosts</button>{' '}
-          of a network. Once hosts are audited, this page will summarise missing updates, security fixes and pending
-          reboots across them.
+          Start by{' '}
+          <button type="button" className="link" onClick={() => navigate('discover')}>
+            discovering the hosts
+          </button>{' '}
+          of a network. Once hosts are audited, this page will summarise missing updates, security fixes and
+          pending reboots across them.
         </p>
       )}
     </div>

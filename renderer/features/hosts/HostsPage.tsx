@@ -19,7 +19,12 @@ function HostRow({ host }: { host: Host }) {
   return (
     <tr data-host-id={host.id}>
       <td>
-        <input type="checkbox" aria-label={`Select ${host.name}`} checked={selected} onChange={() => toggle(host.id)} />
+        <input
+          type="checkbox"
+          aria-label={`Select ${host.name}`}
+          checked={selected}
+          onChange={() => toggle(host.id)}
+        />
       </td>
       <td>
         <span className={`os-icon os-${host.osFamily ?? 'unknown'}`} aria-hidden="true" />
@@ -39,7 +44,11 @@ function HostRow({ host }: { host: Host }) {
               void update(host.id, { notes }).then(() => setEditing(false));
             }}
           >
-            <input aria-label={`Notes for ${host.name}`} value={notes} onChange={(e) => setNotes(e.target.value)} />
+            <input
+              aria-label={`Notes for ${host.name}`}
+              value={notes}
+              onChange={(e) => setNotes(e.target.value)}
+            />
             <button type="submit">Save</button>
           </form>
         ) : (
@@ -67,11 +76,20 @@ export function HostsPage() {
   return (
     <div className="page">
       <h1>Hosts</h1>
-      {error && <p role="alert" className="error">{error}</p>}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
       {hosts.length === 0 && !loading ? (
         <EmptyState title="No hosts yet">
-          <p>Hosts appear here after a discovery scan, with their OS, reachability and what Patchdeck can manage them with.</p>
-          <button type="button" onClick={() => navigate('discover')}>Discover hosts</button>
+          <p>
+            Hosts appear here after a discovery scan, with their OS, reachability and what Patchdeck can
+            manage them with.
+          </p>
+          <button type="button" onClick={() => navigate('discover')}>
+            Discover hosts
+          </button>
         </EmptyState>
       ) : (
         <>

@@ -9,7 +9,13 @@ export function SettingsPage() {
   const save = useApp((s) => s.saveSettings);
   const [draft, setDraft] = useState<Partial<Settings>>({});
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
-  if (!settings) return <div className="page"><h1>Settings</h1><p>No workspace is open.</p></div>;
+  if (!settings)
+    return (
+      <div className="page">
+        <h1>Settings</h1>
+        <p>No workspace is open.</p>
+      </div>
+    );
   const value = { ...settings, ...draft };
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -29,7 +35,10 @@ export function SettingsPage() {
           <legend>Appearance</legend>
           <label>
             Theme
-            <select value={value.theme} onChange={(e) => setDraft({ ...draft, theme: e.target.value as Settings['theme'] })}>
+            <select
+              value={value.theme}
+              onChange={(e) => setDraft({ ...draft, theme: e.target.value as Settings['theme'] })}
+            >
               <option value="system">Follow the system</option>
               <option value="light">Light</option>
               <option value="dark">Dark</option>
@@ -40,7 +49,10 @@ export function SettingsPage() {
           <legend>Audits</legend>
           <label>
             Your name (recorded in the audit log)
-            <input value={value.operatorName} onChange={(e) => setDraft({ ...draft, operatorName: e.target.value })} />
+            <input
+              value={value.operatorName}
+              onChange={(e) => setDraft({ ...draft, operatorName: e.target.value })}
+            />
           </label>
           <label>
             Hosts audited at once
@@ -105,7 +117,9 @@ export function SettingsPage() {
             Default reboot policy
             <select
               value={value.rebootPolicy}
-              onChange={(e) => setDraft({ ...draft, rebootPolicy: e.target.value as Settings['rebootPolicy'] })}
+              onChange={(e) =>
+                setDraft({ ...draft, rebootPolicy: e.target.value as Settings['rebootPolicy'] })
+              }
             >
               <option value="never">Never reboot</option>
               <option value="if-required">Reboot if an update requires it</option>

@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
+import { Core } from '../src/core';
+import { defaultWorkspacePath } from '../src/util/paths';
+import { createIpcHandler, EVENT_CHANNEL, INVOKE_CHANNEL } from './ipc-handler';
+import { createElectronPlatform } from './platform';
+
+/** The thin desktop shell: one secure window, one IPC channel into the core's router. */
+let mainWindow: BrowserWindow | null = null;
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    if (mainWindow?.isMinimized()) mainWindow.restore();
+    mainWindow?.focus();
+  });
+  void app.whenReady().then(start);
+  app.on('window-all-closed', () => app.quit());
+}
+
+// No webview, no navigation away, no new windows: links to https: go to the OS browser.
+app.on('web-contents-created', (_event, contents) => {
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.on('will-navigate', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https:')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+});
+
+async function start(): Promise<void> {
+  // Deny-by-default: Patchdeck needs no camera, notifications, geolocation or anything else.
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+
+  const rendererIndex = path.join(import.meta.dirname, '../renderer/index.html');
+  const devUrl = process.env.ELECTRON_RENDERER_URL;
+  const appUrl = devUrl ?? pathToFileURL(rendererIndex).href;
+
+  const core = new Core({ platform: createElectronPlatform(() => mainWindow), carrier: 'electron' });
+  await core.openWorkspace(process.env.PATCHDECK_WORKSPACE ?? defaultWorkspacePath(), {
+    create: 'if-missing',
+  });
+
+  const handleInvoke = createIpcHandler({
+    router: core.router,
+    isTrustedSender: (sender) => mainWindow !== null && sender.id === mainWindow.webContents.id,
+    appUrlPrefix: devUrl ?? appUrl,
+  });
+  ipcMain.handle(INVOKE_CHANNEL, (event, payload: unknown) => handleInvoke(event, payload));
+  core.events.subscribe((event, payload) => {
+    mainWindow?.webContents.send(EVENT_CHANNEL, { event, payload });
+  });
+
+  mainWindow = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    show: false,
+    title: 'Patchdeck',
+    webPreferences: {
+      preload: path.join(import.meta.dirname, '../preload/index.cjs'),
+      contextIsolation: true,
+      nodeIntegration: false,
+      sandbox: true,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      spellcheck: false,
+    },
+  });
+  mainWindow.once('ready-to-show', () => mainWindow?.show());
+  mainWindow.on('closed', () => {
+    mainWindow = null;
+    void core.closeWorkspace();
+  });
+  await (devUrl ? mainWindow.loadURL(devUrl) : mainWindow.loadFile(rendererIndex));
+}
