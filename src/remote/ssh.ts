@@ -1,0 +1,213 @@
+import { NodeSSH } from 'node-ssh';
+import type { ClientChannel } from 'ssh2';
+import { classifyConnectError, RemoteError } from './errors';
+import { describeHostKey, type PresentedHostKey } from './host-key';
+import { shellQuote } from './quote';
+
+/**
+ * One SSH session per host, reused for every command of an audit or patch step.
+ *
+ * Host keys: the caller passes the pinned keys; a presented key that does not match blocks the
+ * connection (`host-key-changed`). With no pinned key, `trustOnFirstUse` decides whether the
+ * key is accepted (the caller then pins `session.hostKey`).
+ *
+ * Privilege: `sudo -n` when no sudo password is known; otherwise `sudo -S` with a prompt marker,
+ * the password written to stdin — never in argv, logs or error messages.
+ */
+export type SshAuth =
+  | { kind: 'password'; password: string }
+  | { kind: 'key'; privateKey: string; passphrase?: string }
+  | { kind: 'agent'; socket?: string };
+
+export interface SshTarget {
+  host: string;
+  port?: number;
+  username: string;
+  auth: SshAuth;
+  sudoPassword?: string | null;
+  /** Pinned host keys of this host; empty = not yet trusted. */
+  pinnedKeys: { type: string; fingerprint: string }[];
+  trustOnFirstUse: boolean;
+  connectTimeoutMs?: number;
+  /** Label used in messages (the host's name). */
+  label?: string;
+}
+
+export interface RunOptions {
+  sudo?: boolean;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  env?: Record<string, string>;
+  /** Called with output as it arrives (patch logs stream live). */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+const SUDO_PROMPT = '[patchdeck-sudo-prompt]';
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export class SshSession {
+  private broken = false;
+
+  private constructor(
+    private readonly ssh: NodeSSH,
+    readonly hostKey: PresentedHostKey,
+    private readonly target: SshTarget,
+  ) {}
+
+  static async connect(target: SshTarget, signal?: AbortSignal): Promise<SshSession> {
+    const label = target.label ?? target.host;
+    if (signal?.aborted) throw new RemoteError('cancelled', 'Cancelled.');
+    let presented: PresentedHostKey | null = null;
+    let rejection: RemoteError | null = null;
+    const pinnedTypes = target.pinnedKeys.map((k) => k.type);
+    const ssh = new NodeSSH();
+    const auth: Record<string, unknown> =
+      target.auth.kind === 'password'
+        ? { password: target.auth.password, tryKeyboard: false }
+        : target.auth.kind === 'key'
+          ? { privateKey: target.auth.privateKey, passphrase: target.auth.passphrase }
+          : { agent: target.auth.socket ?? process.env.SSH_AUTH_SOCK };
+    if (target.auth.kind === 'agent' && !auth.agent) {
+      throw new RemoteError('auth-failed', 'No SSH agent is running (SSH_AUTH_SOCK is not set).');
+    }
+    const onAbort = (): void => ssh.dispose();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await ssh.connect({
+        host: target.host,
+        port: target.port ?? 22,
+        username: target.username,
+        readyTimeout: target.connectTimeoutMs ?? 15_000,
+        keepaliveInterval: 10_000,
+        ...auth,
+        // Ask first for the key type we pinned, so a host with several keys shows the one we know.
+        algorithms: pinnedTypes.length
+          ? { serverHostKey: [...new Set([...pinnedTypes, 'ssh-ed25519', 'ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256'])] as never }
+          : undefined,
+        hostVerifier: (key: Buffer) => {
+          presented = describeHostKey(key);
+          if (target.pinnedKeys.length === 0) {
+            if (target.trustOnFirstUse) return true;
+            rejection = new RemoteError(
+              'host-key-unknown',
+              `${label} is not trusted yet. Its ${presented.type} key is ${presented.fingerprint}; trust it to continue.`,
+              '',
+              { presented },
+            );
+            return false;
+          }
+          const match = target.pinnedKeys.some((k) => k.fingerprint === presented!.fingerprint);
+          if (!match) {
+            rejection = new RemoteError(
+              'host-key-changed',
+              `${label} presented a different host key (${presented.type} ${presented.fingerprint}) than the one trusted. ` +
+                'This happens after a reinstall — or when someone is intercepting the connection. Check with the machine’s owner, then re-trust it explicitly.',
+              '',
+              { presented, pinned: target.pinnedKeys },
+            );
+            return false;
+          }
+          return true;
+        },
+      });
+    } catch (error) {
+      ssh.dispose();
+      if (signal?.aborted) throw new RemoteError('cancelled', 'Cancelled.');
+      throw rejection ?? classifyConnectError(error, label);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (!presented) {
+      ssh.dispose();
+      throw new RemoteError('host-key-unknown', `${label} did not present a host key.`);
+    }
+    return new SshSession(ssh, presented, target);
+  }
+
+  /** Builds the remote command line: env assignments and sudo wrapping, all quoted. */
+  private wrap(command: string, options: RunOptions): { line: string; stdin: string | undefined } {
+    const env = Object.entries({ LC_ALL: 'C', LANG: 'C', ...options.env });
+    for (const [name] of env) if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name: ${name}`);
+    const envWords = env.map(([k, v]) => shellQuote(`${k}=${v}`)).join(' ');
+    const inner = `env ${envWords} sh -c ${shellQuote(command)}`;
+    if (!options.sudo || this.target.username === 'root') return { line: inner, stdin: undefined };
+    if (this.target.sudoPassword) {
+      return {
+        line: `sudo -S -p ${shellQuote(SUDO_PROMPT)} -- ${inner}`,
+        stdin: `${this.target.sudoPassword}\n`,
+      };
+    }
+    return { line: `sudo -n -- ${inner}`, stdin: undefined };
+  }
+
+  async run(command: string, options: RunOptions = {}): Promise<RunResult> {
+    const label = this.target.label ?? this.target.host;
+    if (this.broken) throw new RemoteError('unreachable', `${label}: the SSH connection was closed.`);
+    if (options.signal?.aborted) throw new RemoteError('cancelled', 'Cancelled.');
+    const { line, stdin } = this.wrap(command, options);
+    let channel: ClientChannel | null = null;
+    let timedOut = false;
+    const timer = options.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          channel?.close();
+        }, options.timeoutMs)
+      : null;
+    const onAbort = (): void => {
+      channel?.signal('INT');
+      channel?.close();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let result: RunResult;
+    try {
+      const response = await this.ssh.execCommand(line, {
+        stdin,
+        noTrim: true,
+        onChannel: (c) => {
+          channel = c;
+        },
+        onStdout: options.onStdout ? (chunk) => options.onStdout!(chunk.toString('utf8')) : undefined,
+        onStderr: options.onStderr ? (chunk) => options.onStderr!(chunk.toString('utf8')) : undefined,
+      });
+      result = { stdout: response.stdout, stderr: response.stderr.split(SUDO_PROMPT).join(''), code: response.code };
+    } catch (error) {
+      this.broken = true;
+      throw classifyConnectError(error, label);
+    } finally {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    if (options.signal?.aborted) throw new RemoteError('cancelled', 'Cancelled.', result.stderr);
+    if (timedOut) throw new RemoteError('timeout', `${label}: the command did not finish within ${options.timeoutMs} ms.`, result.stderr);
+    if (options.sudo) checkSudoFailure(result, label);
+    return result;
+  }
+
+  close(): void {
+    this.broken = true;
+    this.ssh.dispose();
+  }
+}
+
+/** Recognises sudo's own refusals (as opposed to the wrapped command failing). */
+export function checkSudoFailure(result: RunResult, label: string): void {
+  if (result.code === 0) return;
+  const err = result.stderr;
+  if (/sudo: (a )?password is required/.test(err))
+    throw new RemoteError('sudo-needs-password', `${label}: sudo needs a password for this user; add a sudo password to the credential.`, err);
+  if (/Sorry, try again|incorrect password attempt|no password was provided/.test(err))
+    throw new RemoteError('sudo-wrong-password', `${label}: sudo refused the password (wrong sudo password).`, err);
+  if (/is not in the sudoers file|is not allowed to execute|may not run sudo/.test(err))
+    throw new RemoteError('sudo-not-allowed', `${label}: this user may not use sudo (not in sudoers).`, err);
+  if (/you must have a tty to run sudo|a terminal is required/.test(err))
+    throw new RemoteError('sudo-needs-tty', `${label}: sudo is configured with requiretty.`, err);
+  if (/sudo: (command )?not found|sudo: not found/.test(err))
+    throw new RemoteError('sudo-not-allowed', `${label}: sudo is not installed on this host.`, err);
+}
