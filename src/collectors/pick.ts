@@ -1,9 +1,12 @@
 /** Chooses the collector for a detected OS. */
 import { aptCollector } from './apt/index';
+import { dnfCollector, yumCollector } from './dnf/index';
 import { CollectorError, type Collector, type OsInfo, type PackageManager } from './types';
 
 const COLLECTORS: Partial<Record<PackageManager, Collector>> = {
   apt: aptCollector,
+  dnf: dnfCollector,
+  yum: yumCollector,
 };
 
 export function collectorFor(packageManager: PackageManager): Collector {
