@@ -1,0 +1,455 @@
+import { setMaxListeners } from 'node:events';
+import { sanitizeText } from '../util/text';
+import { compareAddresses } from './ip';
+import { AdaptiveLimiter, type LimiterOptions } from './limiter';
+import { cachedNeighbourReader, macVendor, readSystemNeighbours, type NeighbourEntry, type NeighbourReader } from './neighbours';
+import { inferOs, managementChannel, type ManagementChannel, type OsGuess } from './os';
+import { parsePorts, type PortPreset } from './ports';
+import { DEFAULT_HANDSHAKES, connectPort, runHandshake, type ConnectHandle, type HandshakeKind, type PortResult, type ServiceInfo } from './tcp';
+import { queryNetbios, type NetbiosInfo } from './netbios';
+import { systemPtrResolver, type PtrResolver } from './dns';
+import { icmpAvailability, pingOnce, type PingResult } from './icmp';
+import type { MdnsBrowser, MdnsHost } from './mdns';
+
+export type AliveReason = 'tcp-open' | 'tcp-closed' | 'icmp' | 'neighbour' | 'mdns';
+
+export interface HostName {
+  name: string;
+  source: 'target' | 'ptr' | 'mdns' | 'netbios' | 'certificate';
+}
+
+export interface HostResult {
+  address: string;
+  /** Why we believe the host exists. */
+  aliveBy: AliveReason[];
+  /** Every probed port with its state, by port number. */
+  ports: PortResult[];
+  openPorts: number[];
+  /** What open ports said during their protocol check. */
+  services: ServiceInfo[];
+  mac: string | null;
+  macVendor: string | null;
+  names: HostName[];
+  netbios: NetbiosInfo | null;
+  mdns: { services: string[]; model: string | null } | null;
+  icmp: PingResult | null;
+  os: OsGuess;
+  management: ManagementChannel;
+  /** Fastest answer (SYN-ACK, RST or echo reply) in ms. */
+  rttMs: number | null;
+  notes: string[];
+}
+
+export interface SweepProgress {
+  /** Addresses whose probes are finished. */
+  probed: number;
+  total: number;
+  /** Live hosts reported so far. */
+  found: number;
+}
+
+export interface SweepOptions {
+  /** Port list, preset name or "22,80,8000-8010". Default: the 'default' preset. */
+  ports?: readonly number[] | PortPreset | string;
+  /** Per-connect timeout; an address with no answer on any port by then is dead. Default 1000 ms. */
+  connectTimeoutMs?: number;
+  /**
+   * Once a host answered (SYN-ACK or RST) in r ms, its still-silent ports only get
+   * max(floorMs, rttFactor × r) more before they count as filtered. Default { floorMs: 300,
+   * rttFactor: 10 }; false waits the full connect timeout everywhere.
+   */
+  adaptiveTimeout?: false | { floorMs?: number; rttFactor?: number };
+  /** Protocol checks on open ports: true = DEFAULT_HANDSHAKES, a map port → kind, or false. */
+  banners?: boolean | Readonly<Record<number, HandshakeKind>>;
+  /** Whole-handshake deadline per open port (connect excluded). Default 2000 ms. */
+  bannerTimeoutMs?: number;
+  /** The one adaptive concurrency limit (initial 512, max 4096 or the fd limit). */
+  concurrency?: LimiterOptions;
+  /** MACs from the OS neighbour table. Default: read it (local, sends nothing); false to skip. */
+  neighbours?: false | NeighbourReader;
+  /** PTR lookups for live hosts. Default: system DNS servers; false to skip. */
+  reverseDns?: false | PtrResolver;
+  dnsTimeoutMs?: number;
+  /**
+   * NetBIOS node-status query (UDP 137). 'auto' (default): live hosts with 139 or 445 open;
+   * 'all': every live host; false: never. A function replaces the UDP query (tests).
+   */
+  netbios?: false | 'auto' | 'all' | ((address: string, signal: AbortSignal) => Promise<NetbiosInfo | null>);
+  netbiosTimeoutMs?: number;
+  /**
+   * ICMP echo through the system `ping`. false (default: it costs a process per address),
+   * 'auto' (when this user may ping, see icmpAvailability), or a pinger (tests).
+   */
+  icmp?: false | 'auto' | ((address: string, timeoutMs: number, signal: AbortSignal) => Promise<PingResult | null>);
+  /** mDNS/DNS-SD browse while the sweep runs. Default false (multicast on the LAN); pass a browser. */
+  mdns?: false | MdnsBrowser;
+  /** Names the targets came from (parseTargets().names), reported as source 'target'. */
+  names?: { name: string; addresses: string[] }[];
+}
+
+export interface SweepCallbacks {
+  signal?: AbortSignal;
+  onProgress?: (progress: SweepProgress) => void;
+  /** Each live host, once, as soon as its own probes are done. */
+  onHost?: (host: HostResult) => void;
+  /** A host already reported learned more (late mDNS answers). */
+  onHostUpdate?: (host: HostResult) => void;
+}
+
+export interface SweepSummary {
+  status: 'completed' | 'cancelled';
+  /** Live hosts in address order. */
+  hosts: HostResult[];
+  durationMs: number;
+  probed: number;
+  total: number;
+  ports: number[];
+  notes: string[];
+  stats: { connects: number; peakConcurrency: number; finalLimit: number; backoffs: number };
+}
+
+interface AddressState {
+  address: string;
+  index: number;
+  ports: Map<number, PortResult>;
+  services: ServiceInfo[];
+  pending: number;
+  handles: Set<ConnectHandle>;
+  /** Timeout for this host's ports that have not started yet (adaptive). */
+  fastTimeoutMs: number | null;
+  minRtt: number | null;
+  icmp: PingResult | null;
+  icmpPending: boolean;
+  done: boolean;
+}
+
+const nowMs = (): number => performance.now();
+
+/**
+ * Sweeps `addresses` (from parseTargets) and streams each live host as soon as it is known.
+ * Every probe of every address runs under one adaptive concurrency limit; cancelling the
+ * signal destroys open sockets and empties the queue, and the promise settles within a second
+ * with status 'cancelled' and the hosts found so far. Never rejects for network errors.
+ */
+export async function sweep(
+  addresses: readonly string[],
+  options: SweepOptions = {},
+  callbacks: SweepCallbacks = {},
+): Promise<SweepSummary> {
+  const started = nowMs();
+  const ports = parsePorts(options.ports ?? 'default');
+  const connectTimeoutMs = options.connectTimeoutMs ?? 1000;
+  const bannerTimeoutMs = options.bannerTimeoutMs ?? 2000;
+  const adaptive = options.adaptiveTimeout === false ? null : { floorMs: options.adaptiveTimeout?.floorMs ?? 300, rttFactor: options.adaptiveTimeout?.rttFactor ?? 10 };
+  const handshakes: Readonly<Record<number, HandshakeKind>> =
+    options.banners === false ? {} : options.banners === true || options.banners === undefined ? DEFAULT_HANDSHAKES : options.banners;
+  const limiter = new AdaptiveLimiter(options.concurrency);
+  const notes: string[] = [];
+
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const outer = callbacks.signal;
+  const onOuterAbort = (): void => controller.abort(outer?.reason);
+  if (outer?.aborted) controller.abort(outer.reason);
+  else outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const signal = controller.signal;
+
+  const neighbours = options.neighbours === false ? null : cachedNeighbourReader(options.neighbours ?? readSystemNeighbours);
+  const ptr = options.reverseDns === false ? null : (options.reverseDns ?? systemPtrResolver(options.dnsTimeoutMs ?? 1500));
+  const netbiosMode = options.netbios ?? 'auto';
+  const netbiosTimeoutMs = options.netbiosTimeoutMs ?? 1000;
+  let pinger: ((a: string, t: number, s: AbortSignal) => Promise<PingResult | null>) | null = null;
+  if (typeof options.icmp === 'function') pinger = options.icmp;
+  else if (options.icmp === 'auto') {
+    const availability = await icmpAvailability();
+    if (availability.available) pinger = pingOnce;
+    else notes.push(`ICMP echo skipped: ${availability.reason}`);
+  }
+  const targetNames = new Map<string, string[]>();
+  for (const { name, addresses: list } of options.names ?? []) {
+    for (const a of list) targetNames.set(a, [...(targetNames.get(a) ?? []), name]);
+  }
+
+  const total = addresses.length;
+  let probed = 0;
+  let connects = 0;
+  const found = new Map<string, HostResult>();
+  const unanswered: AddressState[] = [];
+  const enrichments = new Set<Promise<void>>();
+  const report = (): void => callbacks.onProgress?.({ probed, total, found: found.size });
+
+  // mDNS runs beside the sweep for at least its minimum window.
+  let mdnsHosts: Promise<MdnsHost[]> = Promise.resolve([]);
+  if (options.mdns) mdnsHosts = options.mdns(signal).catch(() => []);
+
+  const emit = (host: HostResult): void => {
+    found.set(host.address, host);
+    try {
+      callbacks.onHost?.(host);
+    } catch {
+      // A consumer's bug must not stop the sweep.
+    }
+  };
+
+  const enrich = async (state: AddressState, aliveBy: AliveReason[], extra?: { mac?: NeighbourEntry }): Promise<void> => {
+    const openPorts = [...state.ports.values()].filter((p) => p.state === 'open').map((p) => p.port).sort((a, b) => a - b);
+    const names: HostName[] = (targetNames.get(state.address) ?? []).map((name) => ({ name, source: 'target' }));
+    const hostNotes: string[] = [];
+    const tasks: Promise<unknown>[] = [];
+    let mac: NeighbourEntry | undefined = extra?.mac;
+    if (!mac && neighbours) tasks.push(neighbours().then((table) => { mac = table.find((e) => e.address === state.address); }));
+    if (ptr) {
+      tasks.push(
+        withSignal(ptr(state.address), signal).then(
+          (list) => { for (const n of list ?? []) names.push({ name: sanitizeText(n.replace(/\.$/u, ''), { maxLength: 253 }), source: 'ptr' }); },
+          () => {},
+        ),
+      );
+    }
+    let netbios: NetbiosInfo | null = null;
+    const wantsNetbios = netbiosMode === 'all' || typeof netbiosMode === 'function' || (netbiosMode === 'auto' && (openPorts.includes(139) || openPorts.includes(445)));
+    if (netbiosMode !== false && wantsNetbios) {
+      const query = typeof netbiosMode === 'function' ? netbiosMode : (a: string, s: AbortSignal) => queryNetbios(a, { timeoutMs: netbiosTimeoutMs, signal: s });
+      tasks.push(
+        limiter.acquire(signal).then(async () => {
+          try {
+            netbios = await query(state.address, signal);
+          } finally {
+            limiter.release('neutral');
+          }
+        }).catch(() => {}),
+      );
+    }
+    await Promise.all(tasks);
+    if (netbios) {
+      const nb = netbios as NetbiosInfo;
+      if (nb.name) names.push({ name: nb.name, source: 'netbios' });
+    }
+    for (const s of state.services) {
+      if (s.kind === 'http' && s.certificate?.subject && /^[A-Za-z0-9.-]+$/u.test(s.certificate.subject)) {
+        names.push({ name: s.certificate.subject, source: 'certificate' });
+      }
+    }
+    const vendor = mac ? macVendor(mac.mac) : null;
+    const services = [...state.services].sort((a, b) => a.port - b.port);
+    const host: HostResult = {
+      address: state.address,
+      aliveBy,
+      ports: [...state.ports.values()].sort((a, b) => a.port - b.port),
+      openPorts,
+      services,
+      mac: mac?.mac ?? null,
+      macVendor: vendor,
+      names: dedupeNames(names),
+      netbios,
+      mdns: null,
+      icmp: state.icmp,
+      os: inferOs({ services, openPorts, macVendor: vendor, ttl: state.icmp?.ttl ?? null, netbiosName: (netbios as NetbiosInfo | null)?.name ?? null }),
+      management: managementChannel(services),
+      rttMs: state.minRtt,
+      notes: hostNotes,
+    };
+    if (!signal.aborted) emit(host);
+  };
+
+  const track = (p: Promise<void>): void => {
+    enrichments.add(p);
+    void p.finally(() => enrichments.delete(p));
+  };
+
+  const finishAddress = (state: AddressState): void => {
+    if (state.done || state.pending > 0 || state.icmpPending) return;
+    state.done = true;
+    probed++;
+    const aliveBy: AliveReason[] = [];
+    const states = [...state.ports.values()].map((p) => p.state);
+    if (states.includes('open')) aliveBy.push('tcp-open');
+    if (states.includes('closed')) aliveBy.push('tcp-closed');
+    if (state.icmp) aliveBy.push('icmp');
+    if (aliveBy.length > 0 && !signal.aborted) track(enrich(state, aliveBy));
+    else unanswered.push(state);
+    report();
+  };
+
+  const answered = (state: AddressState, rtt: number): void => {
+    state.minRtt = state.minRtt === null ? rtt : Math.min(state.minRtt, rtt);
+    if (!adaptive) return;
+    const budget = Math.max(adaptive.floorMs, adaptive.rttFactor * rtt);
+    state.fastTimeoutMs = Math.min(connectTimeoutMs, budget);
+    const at = nowMs() + budget;
+    for (const h of state.handles) h.shortenDeadline(Math.max(at, h.startedAt + adaptive.floorMs));
+  };
+
+  const probePort = async (state: AddressState, port: number): Promise<void> => {
+    let attempts = 0;
+    for (;;) {
+      const timeout = state.fastTimeoutMs ?? connectTimeoutMs;
+      let handle: ConnectHandle | null = null;
+      connects++;
+      const outcome = await connectPort(state.address, port, timeout, signal, (h) => {
+        handle = h;
+        state.handles.add(h);
+      });
+      if (handle) state.handles.delete(handle);
+      if (outcome.resourceError && attempts < 6 && !signal.aborted) {
+        attempts++;
+        limiter.release('resource');
+        await limiter.acquire(signal);
+        continue;
+      }
+      state.ports.set(port, outcome.result);
+      if (outcome.result.rttMs !== null) answered(state, outcome.result.rttMs);
+      const kind = handshakes[port];
+      if (outcome.socket) {
+        if (kind && !signal.aborted) state.services.push(await runHandshake(outcome.socket, state.address, port, kind, bannerTimeoutMs, signal));
+        else outcome.socket.destroy();
+      }
+      const timedOutOnLiveHost = outcome.result.state === 'filtered' && state.minRtt !== null;
+      limiter.release(outcome.resourceError ? 'resource' : timedOutOnLiveHost ? 'neutral' : 'ok');
+      return;
+    }
+  };
+
+  const states: AddressState[] = [];
+  try {
+    addressLoop: for (const [index, address] of addresses.entries()) {
+      const state: AddressState = {
+        address,
+        index,
+        ports: new Map(),
+        services: [],
+        pending: ports.length,
+        handles: new Set(),
+        fastTimeoutMs: null,
+        minRtt: null,
+        icmp: null,
+        icmpPending: pinger !== null,
+        done: false,
+      };
+      states.push(state);
+      if (pinger) {
+        const ping = pinger;
+        await limiter.acquire(signal);
+        void ping(address, connectTimeoutMs, signal)
+          .catch(() => null)
+          .then((r) => {
+            limiter.release('ok');
+            state.icmp = r && r.alive ? r : null;
+            if (state.icmp?.rttMs != null) state.minRtt = state.minRtt === null ? state.icmp.rttMs : Math.min(state.minRtt, state.icmp.rttMs);
+            state.icmpPending = false;
+            finishAddress(state);
+          });
+      }
+      for (const port of ports) {
+        if (signal.aborted) break addressLoop;
+        await limiter.acquire(signal);
+        void probePort(state, port)
+          .catch(() => {
+            state.ports.set(port, { port, state: 'filtered', rttMs: null, reason: 'ERROR' });
+          })
+          .finally(() => {
+            state.pending--;
+            finishAddress(state);
+          });
+      }
+    }
+    // Wait for the last probes: they all finish by their own deadlines or on abort.
+    await waitUntil(() => states.every((s) => s.done) || signal.aborted, signal);
+    if (!signal.aborted) {
+      // Hosts that answered nothing but are in the neighbour table (ARP/NDP replied): alive, all filtered.
+      if (neighbours && unanswered.length > 0) {
+        const table = await neighbours.refresh();
+        const byAddress = new Map(table.map((e) => [e.address, e]));
+        for (const state of unanswered) {
+          const entry = byAddress.get(state.address);
+          if (entry) track(enrich(state, ['neighbour'], { mac: entry }));
+        }
+      }
+      while (enrichments.size > 0 && !signal.aborted) await Promise.race([...enrichments, abortPromise(signal)]);
+      if (options.mdns && !signal.aborted) {
+        const seen = await Promise.race([mdnsHosts, abortPromise(signal).then(() => [] as MdnsHost[])]);
+        const wanted = new Set(addresses);
+        for (const m of seen) {
+          if (!wanted.has(m.address)) continue;
+          const existing = found.get(m.address);
+          const mdns = { services: m.services, model: m.model };
+          const extraNames: HostName[] = m.names.map((name: string): HostName => ({ name, source: 'mdns' }));
+          if (existing) {
+            const updated: HostResult = { ...existing, mdns, names: dedupeNames([...existing.names, ...extraNames]) };
+            updated.os = inferOs({ services: updated.services, openPorts: updated.openPorts, macVendor: updated.macVendor, ttl: updated.icmp?.ttl ?? null, netbiosName: updated.netbios?.name ?? null, mdnsServices: m.services, mdnsModel: m.model });
+            found.set(m.address, updated);
+            try {
+              callbacks.onHostUpdate?.(updated);
+            } catch {
+              // ignore consumer errors
+            }
+          } else {
+            const state = states.find((s) => s.address === m.address);
+            if (state) {
+              await enrich(state, ['mdns']);
+              const host = found.get(m.address);
+              if (host) found.set(m.address, { ...host, mdns, names: dedupeNames([...host.names, ...extraNames]) });
+            }
+          }
+        }
+      }
+    }
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  } finally {
+    outer?.removeEventListener('abort', onOuterAbort);
+    controller.abort(); // stops anything still listening (mDNS browse, stray reads)
+  }
+  const cancelled = outer?.aborted === true;
+  report();
+  return {
+    status: cancelled ? 'cancelled' : 'completed',
+    hosts: [...found.values()].sort((a, b) => compareAddresses(a.address, b.address)),
+    durationMs: Math.round(nowMs() - started),
+    probed,
+    total,
+    ports,
+    notes,
+    stats: { connects, peakConcurrency: limiter.peak, finalLimit: limiter.limit, backoffs: limiter.backoffs },
+  };
+}
+
+function dedupeNames(names: HostName[]): HostName[] {
+  const seen = new Set<string>();
+  return names.filter((n) => {
+    const key = `${n.source}:${n.name.toLowerCase()}`;
+    if (!n.name || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function abortPromise(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+function withSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  return Promise.race([promise, abortPromise(signal).then(() => null)]);
+}
+
+/** Polls a cheap condition every 10 ms; settles early on abort. */
+function waitUntil(condition: () => boolean, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (condition()) return resolve();
+    const timer = setInterval(() => {
+      if (condition()) {
+        clearInterval(timer);
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }
+    }, 10);
+    const onAbort = (): void => {
+      clearInterval(timer);
+      resolve();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
