@@ -1,5 +1,21 @@
 import { z } from 'zod';
-import { AppInfo, EntityName, Host, HostUpdate, Id, Settings, Task, WorkspaceInfo } from './schemas';
+import {
+  AppInfo,
+  Audit,
+  AuditDiff,
+  Credential,
+  EntityName,
+  FindingPage,
+  FindingQuery,
+  Host,
+  HostKey,
+  HostUpdate,
+  Id,
+  NewCredential,
+  Settings,
+  Task,
+  WorkspaceInfo,
+} from './schemas';
 
 /**
  * The one API contract. Every call the UI can make, with zod schemas for its arguments and
@@ -23,6 +39,46 @@ export const calls = {
   'hosts.get': call(byId, Host),
   'hosts.update': call(z.object({ id: Id, patch: HostUpdate }).strict(), Host),
   'hosts.remove': call(byId, z.object({ removed: z.boolean() })),
+  'hosts.add': call(
+    z
+      .object({
+        name: z.string().trim().min(1).max(253),
+        address: z.string().trim().min(1).max(253).optional(),
+        sshPort: z.number().int().min(1).max(65535).optional(),
+      })
+      .strict(),
+    Host,
+  ),
+  /** Reads the host's SSH key (no login) and, with `pin`, trusts it; `replace` re-trusts a changed key. */
+  'hosts.trust': call(
+    z.object({ id: Id, pin: z.boolean().default(true), replace: z.boolean().default(false) }).strict(),
+    z.object({ type: z.string(), fingerprint: z.string(), pinned: z.boolean(), changed: z.boolean() }),
+  ),
+  'hosts.keys': call(byId, z.array(HostKey)),
+
+  'credentials.list': call(none, z.array(Credential)),
+  /** Secrets go in once; no call ever returns them. */
+  'credentials.add': call(NewCredential, Credential),
+  'credentials.remove': call(byId, z.object({ removed: z.boolean() })),
+  'credentials.test': call(
+    z.object({ id: Id, hostId: Id }).strict(),
+    z.object({ ok: z.boolean(), message: z.string(), sudo: z.boolean().nullable() }),
+  ),
+
+  'audits.start': call(
+    z
+      .object({
+        hostIds: z.array(Id).max(100_000).optional(),
+        credentialId: Id.optional(),
+        refresh: z.boolean().optional(),
+      })
+      .strict(),
+    z.object({ taskId: Id, hosts: z.number().int() }),
+  ),
+  'audits.forHost': call(z.object({ hostId: Id, limit: z.number().int().min(1).max(500).optional() }).strict(), z.array(Audit)),
+  'audits.latest': call(none, z.array(Audit)),
+  'audits.diff': call(z.object({ auditId: Id }).strict(), AuditDiff),
+  'findings.query': call(FindingQuery, FindingPage),
 
   'settings.get': call(none, Settings),
   'settings.set': call(z.object({ patch: Settings.partial().strict() }).strict(), Settings),

@@ -128,3 +128,106 @@ export const EntityName = z.enum([
   'credentials',
   'jobs',
 ]);
+
+export const Credential = z.object({
+  id: Id,
+  name: z.string(),
+  username: z.string(),
+  kind: z.enum(['password', 'key', 'agent']),
+  hasPassphrase: z.boolean(),
+  hasSudoPassword: z.boolean(),
+  scope: z.array(z.string()),
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
+});
+export type Credential = z.infer<typeof Credential>;
+
+export const NewCredential = z
+  .object({
+    name: z.string().trim().min(1).max(64),
+    username: z.string().trim().min(1).max(64),
+    kind: z.enum(['password', 'key', 'agent']),
+    secret: z.string().min(1).max(64 * 1024).optional(),
+    passphrase: z.string().min(1).max(1024).optional(),
+    sudoPassword: z.string().min(1).max(1024).optional(),
+    scope: z.array(z.string().trim().min(1).max(253)).max(500).optional(),
+  })
+  .strict();
+
+export const HostKey = z.object({
+  id: Id,
+  type: z.string(),
+  fingerprint: z.string(),
+  trustedAt: IsoTime,
+  trustedBy: z.string(),
+});
+
+export const Audit = z.object({
+  id: Id,
+  hostId: Id,
+  status: z.enum(['running', 'succeeded', 'failed', 'cancelled', 'interrupted']),
+  source: z.string(),
+  osId: z.string().nullable(),
+  osName: z.string().nullable(),
+  osVersion: z.string().nullable(),
+  kernel: z.string().nullable(),
+  packageManager: z.string().nullable(),
+  metadataAgeSeconds: z.number().nullable(),
+  refreshed: z.boolean(),
+  rebootRequired: z.boolean().nullable(),
+  updatesCount: z.number().int(),
+  securityCount: z.number().int(),
+  errorKind: z.string().nullable(),
+  errorMessage: z.string().nullable(),
+  warnings: z.array(z.string()),
+  startedAt: IsoTime,
+  finishedAt: IsoTime.nullable(),
+  durationMs: z.number().nullable(),
+});
+export type Audit = z.infer<typeof Audit>;
+
+export const Finding = z.object({
+  id: Id,
+  auditId: Id,
+  hostId: Id,
+  hostName: z.string(),
+  kind: z.string(),
+  package: z.string(),
+  arch: z.string().nullable(),
+  installedVersion: z.string().nullable(),
+  availableVersion: z.string(),
+  repository: z.string().nullable(),
+  security: z.boolean(),
+  severity: z.string().nullable(),
+  vendorSeverity: z.string().nullable(),
+  advisories: z.array(z.string()),
+  held: z.boolean(),
+  rebootRequired: z.boolean().nullable(),
+});
+export type Finding = z.infer<typeof Finding>;
+
+export const FindingQuery = z
+  .object({
+    offset: z.number().int().min(0).default(0),
+    limit: z.number().int().min(1).max(1000).default(200),
+    search: z.string().max(200).optional(),
+    securityOnly: z.boolean().optional(),
+    hostId: Id.optional(),
+    sort: z.enum(['security', 'host', 'package']).default('security'),
+  })
+  .strict();
+
+export const FindingPage = z.object({
+  total: z.number().int(),
+  securityTotal: z.number().int(),
+  hostsTotal: z.number().int(),
+  offset: z.number().int(),
+  rows: z.array(Finding),
+});
+
+export const AuditDiff = z.object({
+  previousAuditId: z.number().int().nullable(),
+  added: z.array(Finding.omit({ hostName: true })),
+  resolved: z.array(Finding.omit({ hostName: true })),
+  unchanged: z.array(Finding.omit({ hostName: true })),
+});

@@ -7,6 +7,7 @@ import { startBrowserCarrier } from '../server';
 import { errorMessage, isPatchdeckError } from '../util/errors';
 import { rendererBuildDir } from '../util/package-root';
 import { defaultWorkspacePath } from '../util/paths';
+import { registerAuditCommands } from './commands-audit';
 import { formatTable, printJson } from './output';
 
 /**
@@ -121,6 +122,7 @@ export function buildProgram(): Command {
       await core.closeWorkspace();
     });
 
+  registerAuditCommands(program, globals, withCore);
   return program;
 }
 
@@ -128,7 +130,8 @@ export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command may set a non-zero exit code without throwing (e.g. an audit with failed hosts).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander already printed help, version or its one-line usage error.

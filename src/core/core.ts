@@ -7,6 +7,7 @@ import type { WorkspaceInfo } from '../api/schemas';
 import {
   countHosts,
   createWorkspace,
+  markInterruptedAudits,
   deleteHost,
   getHost,
   listHosts,
@@ -20,6 +21,9 @@ import type { Platform } from '../platform/types';
 import { TaskRunner } from '../tasks';
 import { PatchdeckError } from '../util/errors';
 import { silentLogger, type Logger } from '../util/log';
+import { auditHandlers } from './handlers/audits';
+import { credentialHandlers } from './handlers/credentials';
+import { hostTrustHandlers } from './handlers/host-trust';
 import { APP_VERSION } from './version';
 
 export interface Workspace {
@@ -87,6 +91,8 @@ export class Core {
       db = openWorkspace(resolved);
     }
     await this.closeWorkspace();
+    // A crash or forced quit leaves honest records: running audits become interrupted too.
+    markInterruptedAudits(db);
     this.current = { path: resolved, db, tasks: new TaskRunner(db, this.events), createdNew };
     this.events.emit('entity.changed', { entity: 'workspace' });
     return this.workspaceInfo();
@@ -164,6 +170,9 @@ export class Core {
 
       'tasks.list': ({ active }) => this.requireWorkspace().tasks.list({ active }),
       'tasks.cancel': ({ id }) => ({ cancelled: this.requireWorkspace().tasks.cancel(id) }),
+      ...hostTrustHandlers(this),
+      ...credentialHandlers(this),
+      ...auditHandlers(this),
     };
   }
 }

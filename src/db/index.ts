@@ -6,3 +6,5 @@ export * from './hosts';
 export { now } from './time';
 export { LATEST_SCHEMA_VERSION } from './migrations';
 export * from './credentials';
+export * from './host-keys';
+export * from './audits';

@@ -2,3 +2,4 @@ export { shellQuote, shellCommand, powershellQuote } from './quote';
 export { RemoteError, classifyConnectError, type RemoteErrorKind } from './errors';
 export { fingerprintOf, keyTypeOf, describeHostKey, type PresentedHostKey } from './host-key';
 export { SshSession, checkSudoFailure, type SshAuth, type SshTarget, type RunOptions, type RunResult } from './ssh';
+export { probeHostKey } from './host-key-probe';

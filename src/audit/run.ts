@@ -1,0 +1,230 @@
+import type { Database } from 'better-sqlite3';
+import type { Host } from '../api/schemas';
+import {
+  CollectorError,
+  detectOs,
+  pickCollector,
+  type CollectorResult,
+  type OsInfo,
+  type RemoteExec,
+} from '../collectors';
+import { credentialForHost, openCredential, type CredentialSummary } from '../credentials';
+import { completeAudit, failAudit, startAudit, type FindingInput } from '../db/audits';
+import { listTrustedKeys, trustHostKey } from '../db/host-keys';
+import type { SecretBox } from '../platform/types';
+import { RemoteError } from '../remote/errors';
+import { SshSession } from '../remote/ssh';
+import { errorMessage } from '../util/errors';
+import { sanitizeText } from '../util/text';
+
+/** The error kinds an audit records, each with a sentence an admin can act on. */
+export type AuditErrorKind =
+  | 'unreachable'
+  | 'timeout'
+  | 'auth-failed'
+  | 'host-key-changed'
+  | 'host-key-unknown'
+  | 'no-credential'
+  | 'sudo'
+  | 'unsupported-os'
+  | 'package-manager-locked'
+  | 'command-failed'
+  | 'cancelled';
+
+export interface HostAuditOutcome {
+  hostId: number;
+  hostName: string;
+  auditId: number;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  updates: number;
+  security: number;
+  rebootRequired: boolean | null;
+  errorKind: AuditErrorKind | null;
+  error: string | null;
+  durationMs: number;
+}
+
+export interface AuditDeps {
+  db: Database;
+  secrets: SecretBox;
+  actor: string;
+}
+
+export interface AuditOptions {
+  credential?: CredentialSummary | null;
+  refresh: boolean;
+  timeoutMs: number;
+  trustOnFirstUse: boolean;
+  signal?: AbortSignal;
+  taskId?: number | null;
+}
+
+export function classifyAuditError(error: unknown): { kind: AuditErrorKind; message: string; stderr: string } {
+  if (error instanceof RemoteError) {
+    const kind: AuditErrorKind = error.kind.startsWith('sudo') ? 'sudo' : (error.kind as AuditErrorKind);
+    return { kind, message: error.message, stderr: error.stderr };
+  }
+  if (error instanceof CollectorError) {
+    const map: Record<CollectorError['kind'], AuditErrorKind> = {
+      sudo: 'sudo',
+      'package-manager-locked': 'package-manager-locked',
+      'command-failed': 'command-failed',
+      'unsupported-os': 'unsupported-os',
+      timeout: 'timeout',
+      refused: 'command-failed',
+    };
+    return { kind: map[error.kind], message: error.message, stderr: error.stderr };
+  }
+  return { kind: 'command-failed', message: sanitizeText(errorMessage(error), { maxLength: 500 }), stderr: '' };
+}
+
+function toFindings(result: CollectorResult): FindingInput[] {
+  return result.updates.map((u) => ({
+    kind: u.kind,
+    package: u.name,
+    arch: u.arch,
+    installedVersion: u.installedVersion,
+    availableVersion: u.availableVersion,
+    repository: u.repository,
+    security: u.security,
+    severity: u.severity,
+    vendorSeverity: u.vendorSeverity,
+    advisories: u.advisories,
+    held: u.held,
+    rebootRequired: u.rebootRequired,
+  }));
+}
+
+/** Opens one SSH session for a host with its pinned keys (or trust on first use, recorded). */
+export async function connectHost(
+  deps: AuditDeps,
+  host: Host,
+  options: { credential?: CredentialSummary | null; timeoutMs: number; trustOnFirstUse: boolean; signal?: AbortSignal },
+): Promise<SshSession> {
+  const credential = credentialForHost(deps.db, host, options.credential);
+  if (!credential) {
+    throw new RemoteError('auth-failed', `No credential covers ${host.name}. Add one (patchdeck credential add) or pick one for the host.`);
+  }
+  const address = host.address ?? host.addresses[0] ?? host.name;
+  const login = await openCredential(deps.db, deps.secrets, credential);
+  const pinned = listTrustedKeys(deps.db, host.id);
+  const session = await SshSession.connect(
+    {
+      host: address,
+      port: host.sshPort,
+      username: login.username,
+      auth: login.auth,
+      sudoPassword: login.sudoPassword,
+      pinnedKeys: pinned.map((k) => ({ type: k.type, fingerprint: k.fingerprint })),
+      trustOnFirstUse: options.trustOnFirstUse,
+      connectTimeoutMs: Math.min(options.timeoutMs, 20_000),
+      label: host.name,
+    },
+    options.signal,
+  );
+  if (pinned.length === 0) {
+    trustHostKey(deps.db, {
+      hostId: host.id,
+      type: session.hostKey.type,
+      fingerprint: session.hostKey.fingerprint,
+      publicKey: session.hostKey.publicKey,
+      actor: deps.actor,
+      reason: 'trust on first use',
+    });
+  }
+  return session;
+}
+
+/** Audits one host over one SSH session: OS, pending updates, reboot state; records it all. */
+export async function auditHost(deps: AuditDeps, host: Host, options: AuditOptions): Promise<HostAuditOutcome> {
+  const started = Date.now();
+  const auditId = startAudit(deps.db, { hostId: host.id, taskId: options.taskId ?? null, refreshed: options.refresh });
+  const hostTimeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, hostTimeout]) : hostTimeout;
+  let session: SshSession | null = null;
+  try {
+    session = await connectHost(deps, host, { ...options, signal });
+    const s = session;
+    const exec: RemoteExec = {
+      run: (command, runOptions) => s.run(command, { ...runOptions, signal: runOptions?.signal ?? signal }),
+    };
+    const os: OsInfo = await detectOs(exec, { signal, timeoutMs: options.timeoutMs });
+    const collector = pickCollector(os);
+    const result = await collector.collect(exec, { refresh: options.refresh, signal, timeoutMs: options.timeoutMs });
+    const findings = toFindings(result);
+    completeAudit(deps.db, auditId, {
+      osId: os.id,
+      osName: os.name,
+      osVersion: os.versionId,
+      kernel: os.kernel,
+      packageManager: result.packageManager,
+      metadataAgeSeconds: result.metadataAgeSeconds,
+      rebootRequired: result.rebootRequired,
+      warnings: result.warnings,
+      durationMs: Date.now() - started,
+      findings,
+    });
+    return {
+      hostId: host.id,
+      hostName: host.name,
+      auditId,
+      status: 'succeeded',
+      updates: findings.length,
+      security: findings.filter((f) => f.security).length,
+      rebootRequired: result.rebootRequired,
+      errorKind: null,
+      error: null,
+      durationMs: Date.now() - started,
+    };
+  } catch (error) {
+    const cancelled = options.signal?.aborted === true;
+    const timedOut = !cancelled && hostTimeout.aborted;
+    const classified = cancelled
+      ? { kind: 'cancelled' as const, message: 'Cancelled by the user.', stderr: '' }
+      : timedOut
+        ? { kind: 'timeout' as const, message: `${host.name}: the audit did not finish within ${Math.round(options.timeoutMs / 1000)} s.`, stderr: '' }
+        : classifyAuditError(error);
+    failAudit(deps.db, auditId, {
+      status: cancelled ? 'cancelled' : 'failed',
+      kind: classified.kind,
+      message: classified.message,
+      stderr: classified.stderr,
+      durationMs: Date.now() - started,
+    });
+    return {
+      hostId: host.id,
+      hostName: host.name,
+      auditId,
+      status: cancelled ? 'cancelled' : 'failed',
+      updates: 0,
+      security: 0,
+      rebootRequired: null,
+      errorKind: classified.kind,
+      error: classified.message,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    session?.close();
+  }
+}
+
+/** Audits many hosts, `concurrency` at a time; one SSH connection per host. */
+export async function auditHosts(
+  deps: AuditDeps,
+  hosts: Host[],
+  options: AuditOptions & { concurrency: number; onHostDone?: (outcome: HostAuditOutcome, done: number) => void },
+): Promise<HostAuditOutcome[]> {
+  const outcomes: HostAuditOutcome[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < hosts.length) {
+      const host = hosts[next++]!;
+      if (options.signal?.aborted) return;
+      const outcome = await auditHost(deps, host, options);
+      outcomes.push(outcome);
+      options.onHostDone?.(outcome, outcomes.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, hosts.length)) }, worker));
+  return outcomes;
+}

@@ -1,0 +1,96 @@
+import type { Database } from 'better-sqlite3';
+import {
+  deleteCredential,
+  findCredentialByName,
+  getCredentialSummary,
+  insertCredential,
+  listCredentials,
+  readSealedSecrets,
+  type CredentialSummary,
+} from '../db/credentials';
+import type { Host } from '../api/schemas';
+import type { SecretBox } from '../platform/types';
+import type { SshAuth } from '../remote/ssh';
+import { PatchdeckError } from '../util/errors';
+
+export type { CredentialSummary } from '../db/credentials';
+
+/**
+ * Credentials: how to log in to hosts. Secrets are sealed through Platform before they are
+ * stored and opened only here, just before a connection; they are never returned by the API.
+ */
+export interface NewCredential {
+  name: string;
+  username: string;
+  kind: 'password' | 'key' | 'agent';
+  /** The login password (kind password) or the private key text (kind key). */
+  secret?: string;
+  passphrase?: string;
+  /** Needed when the user's sudo asks for a password; for kind password it defaults to that password. */
+  sudoPassword?: string;
+  /** Host names, addresses, `tag:<tag>`, or `*` for every host. */
+  scope?: string[];
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/;
+const USER = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/;
+
+export async function addCredential(db: Database, secrets: SecretBox, input: NewCredential): Promise<CredentialSummary> {
+  if (!NAME.test(input.name)) throw new PatchdeckError('bad-request', 'A credential name is 1–64 letters, digits, spaces or . _ @ -.');
+  if (!USER.test(input.username)) throw new PatchdeckError('bad-request', `“${input.username.slice(0, 64)}” is not a valid user name.`);
+  if (findCredentialByName(db, input.name)) throw new PatchdeckError('conflict', `A credential named ${input.name} already exists.`);
+  if (input.kind === 'password' && !input.secret) throw new PatchdeckError('bad-request', 'A password credential needs a password.');
+  if (input.kind === 'key') {
+    if (!input.secret || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(input.secret)) {
+      throw new PatchdeckError('bad-request', 'That is not a private key file (expected a -----BEGIN … PRIVATE KEY----- block).');
+    }
+  }
+  const sudo = input.sudoPassword ?? (input.kind === 'password' ? input.secret : undefined);
+  return insertCredential(db, {
+    name: input.name,
+    username: input.username,
+    kind: input.kind,
+    scope: input.scope ?? [],
+    secret: input.secret ? await secrets.seal(input.secret) : null,
+    passphrase: input.passphrase ? await secrets.seal(input.passphrase) : null,
+    sudoPassword: sudo ? await secrets.seal(sudo) : null,
+  });
+}
+
+export { listCredentials, getCredentialSummary, findCredentialByName, deleteCredential };
+
+function scopeMatches(scope: string[], host: Host): boolean {
+  return scope.some(
+    (entry) =>
+      entry === '*' ||
+      entry === host.name ||
+      (host.address !== null && entry === host.address) ||
+      host.addresses.includes(entry) ||
+      (entry.startsWith('tag:') && host.tags.includes(entry.slice(4))),
+  );
+}
+
+/** The credential for a host: the one chosen for it, else the first whose scope covers it. */
+export function credentialForHost(db: Database, host: Host, explicit?: CredentialSummary | null): CredentialSummary | null {
+  if (explicit) return explicit;
+  if (host.credentialId) return getCredentialSummary(db, host.credentialId);
+  return listCredentials(db).find((c) => scopeMatches(c.scope, host)) ?? null;
+}
+
+/** Opens the sealed secrets of a credential into what the SSH layer needs. */
+export async function openCredential(
+  db: Database,
+  secrets: SecretBox,
+  credential: CredentialSummary,
+): Promise<{ username: string; auth: SshAuth; sudoPassword: string | null }> {
+  const sealed = readSealedSecrets(db, credential.id);
+  if (!sealed) throw new PatchdeckError('not-found', `Credential ${credential.name} no longer exists.`);
+  const open = async (b: Buffer | null): Promise<string | null> => (b ? secrets.open(b) : null);
+  const secret = await open(sealed.secret);
+  const sudoPassword = await open(sealed.sudoPassword);
+  let auth: SshAuth;
+  if (credential.kind === 'password') auth = { kind: 'password', password: secret ?? '' };
+  else if (credential.kind === 'key') auth = { kind: 'key', privateKey: secret ?? '', passphrase: (await open(sealed.passphrase)) ?? undefined };
+  else auth = { kind: 'agent' };
+  return { username: credential.username, auth, sudoPassword };
+}

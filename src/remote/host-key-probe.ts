@@ -1,0 +1,39 @@
+import { Client } from 'ssh2';
+import { classifyConnectError, RemoteError } from './errors';
+import { describeHostKey, type PresentedHostKey } from './host-key';
+
+/**
+ * Reads a host's SSH host key without logging in: the handshake reaches the host-key check,
+ * we record the key and abort before any credential is sent.
+ */
+export function probeHostKey(
+  host: string,
+  port = 22,
+  options: { timeoutMs?: number; label?: string; preferredType?: string } = {},
+): Promise<PresentedHostKey> {
+  const label = options.label ?? host;
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let key: PresentedHostKey | null = null;
+    const finish = (error: unknown): void => {
+      client.end();
+      if (key) resolve(key);
+      else reject(error instanceof RemoteError ? error : classifyConnectError(error, label));
+    };
+    client.on('error', finish);
+    client.on('close', () => finish(new RemoteError('unreachable', `${label} closed the connection before showing a host key.`)));
+    client.connect({
+      host,
+      port,
+      username: 'patchdeck-host-key-probe',
+      readyTimeout: options.timeoutMs ?? 10_000,
+      algorithms: options.preferredType
+        ? { serverHostKey: [options.preferredType, 'ssh-ed25519', 'ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256'] as never }
+        : undefined,
+      hostVerifier: (blob: Buffer) => {
+        key = describeHostKey(blob);
+        return false;
+      },
+    });
+  });
+}
