@@ -1,12 +1,14 @@
 /** Chooses the collector for a detected OS. */
 import { aptCollector } from './apt/index';
 import { dnfCollector, yumCollector } from './dnf/index';
+import { zypperCollector } from './zypper/index';
 import { CollectorError, type Collector, type OsInfo, type PackageManager } from './types';
 
 const COLLECTORS: Partial<Record<PackageManager, Collector>> = {
   apt: aptCollector,
   dnf: dnfCollector,
   yum: yumCollector,
+  zypper: zypperCollector,
 };
 
 export function collectorFor(packageManager: PackageManager): Collector {
