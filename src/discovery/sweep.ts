@@ -5,7 +5,7 @@ import { AdaptiveLimiter, type LimiterOptions } from './limiter';
 import { cachedNeighbourReader, macVendor, readSystemNeighbours, type NeighbourEntry, type NeighbourReader } from './neighbours';
 import { inferOs, managementChannel, type ManagementChannel, type OsGuess } from './os';
 import { parsePorts, type PortPreset } from './ports';
-import { DEFAULT_HANDSHAKES, connectPort, runHandshake, type ConnectHandle, type HandshakeKind, type PortResult, type ServiceInfo } from './tcp';
+import { CancelScope, DEFAULT_HANDSHAKES, connectPort, runHandshake, type ConnectHandle, type HandshakeKind, type PortResult, type ServiceInfo } from './tcp';
 import { queryNetbios, type NetbiosInfo } from './netbios';
 import { systemPtrResolver, type PtrResolver } from './dns';
 import { icmpAvailability, pingOnce, type PingResult } from './icmp';
@@ -153,6 +153,7 @@ export async function sweep(
   if (outer?.aborted) controller.abort(outer.reason);
   else outer?.addEventListener('abort', onOuterAbort, { once: true });
   const signal = controller.signal;
+  const scope = new CancelScope(signal);
 
   const neighbours = options.neighbours === false ? null : cachedNeighbourReader(options.neighbours ?? readSystemNeighbours);
   const ptr = options.reverseDns === false ? null : (options.reverseDns ?? systemPtrResolver(options.dnsTimeoutMs ?? 1500));
@@ -176,6 +177,11 @@ export async function sweep(
   const found = new Map<string, HostResult>();
   const unanswered: AddressState[] = [];
   const enrichments = new Set<Promise<void>>();
+  let resolveAll: () => void = () => {};
+  const allDone = new Promise<void>((r) => {
+    resolveAll = r;
+  });
+  if (total === 0) resolveAll();
   const report = (): void => callbacks.onProgress?.({ probed, total, found: found.size });
 
   // mDNS runs beside the sweep for at least its minimum window.
@@ -269,6 +275,7 @@ export async function sweep(
     if (aliveBy.length > 0 && !signal.aborted) track(enrich(state, aliveBy));
     else unanswered.push(state);
     report();
+    if (probed === total) resolveAll();
   };
 
   const answered = (state: AddressState, rtt: number): void => {
@@ -286,7 +293,7 @@ export async function sweep(
       const timeout = state.fastTimeoutMs ?? connectTimeoutMs;
       let handle: ConnectHandle | null = null;
       connects++;
-      const outcome = await connectPort(state.address, port, timeout, signal, (h) => {
+      const outcome = await connectPort(state.address, port, timeout, scope, (h) => {
         handle = h;
         state.handles.add(h);
       });
@@ -301,7 +308,7 @@ export async function sweep(
       if (outcome.result.rttMs !== null) answered(state, outcome.result.rttMs);
       const kind = handshakes[port];
       if (outcome.socket) {
-        if (kind && !signal.aborted) state.services.push(await runHandshake(outcome.socket, state.address, port, kind, bannerTimeoutMs, signal));
+        if (kind && !signal.aborted) state.services.push(await runHandshake(outcome.socket, state.address, port, kind, bannerTimeoutMs, scope));
         else outcome.socket.destroy();
       }
       const timedOutOnLiveHost = outcome.result.state === 'filtered' && state.minRtt !== null;
@@ -354,7 +361,7 @@ export async function sweep(
       }
     }
     // Wait for the last probes: they all finish by their own deadlines or on abort.
-    await waitUntil(() => states.every((s) => s.done) || signal.aborted, signal);
+    await Promise.race([allDone, abortPromise(signal)]);
     if (!signal.aborted) {
       // Hosts that answered nothing but are in the neighbour table (ARP/NDP replied): alive, all filtered.
       if (neighbours && unanswered.length > 0) {
@@ -433,23 +440,4 @@ function abortPromise(signal: AbortSignal): Promise<void> {
 
 function withSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | null> {
   return Promise.race([promise, abortPromise(signal).then(() => null)]);
-}
-
-/** Polls a cheap condition every 10 ms; settles early on abort. */
-function waitUntil(condition: () => boolean, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (condition()) return resolve();
-    const timer = setInterval(() => {
-      if (condition()) {
-        clearInterval(timer);
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }
-    }, 10);
-    const onAbort = (): void => {
-      clearInterval(timer);
-      resolve();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

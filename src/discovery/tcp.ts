@@ -69,6 +69,48 @@ export const DEFAULT_HANDSHAKES: Readonly<Record<number, HandshakeKind>> = {
   5986: 'winrm-tls',
 };
 
+/**
+ * Cancellation for thousands of sockets at once. AbortSignal listeners are an EventTarget
+ * list whose removal is linear, so one signal shared by every socket of a /24 sweep costs
+ * O(n²); a scope keeps a Set and listens to the signal once.
+ */
+export class CancelScope {
+  private readonly callbacks = new Set<() => void>();
+  private done = false;
+
+  constructor(signal?: AbortSignal) {
+    if (signal?.aborted) this.done = true;
+    else signal?.addEventListener('abort', () => this.cancel(), { once: true });
+  }
+
+  get aborted(): boolean {
+    return this.done;
+  }
+
+  /** Registers `fn` to run on cancel; returns the unregister function. */
+  add(fn: () => void): () => void {
+    if (this.done) {
+      queueMicrotask(fn);
+      return () => {};
+    }
+    this.callbacks.add(fn);
+    return () => this.callbacks.delete(fn);
+  }
+
+  cancel(): void {
+    if (this.done) return;
+    this.done = true;
+    for (const fn of [...this.callbacks]) fn();
+    this.callbacks.clear();
+  }
+}
+
+type Cancel = CancelScope | AbortSignal | undefined;
+
+function scopeOf(cancel: Cancel): CancelScope | undefined {
+  return cancel instanceof CancelScope ? cancel : cancel ? new CancelScope(cancel) : undefined;
+}
+
 /** A connect whose deadline can be pulled in while it is pending (adaptive timeouts). */
 export interface ConnectHandle {
   readonly startedAt: number;
@@ -93,9 +135,10 @@ export function connectPort(
   address: string,
   port: number,
   timeoutMs: number,
-  signal: AbortSignal | undefined,
+  cancel: Cancel,
   onHandle?: (handle: ConnectHandle) => void,
 ): Promise<ConnectOutcome> {
+  const scope = scopeOf(cancel);
   return new Promise((resolve) => {
     const startedAt = performance.now();
     let settled = false;
@@ -106,7 +149,7 @@ export function connectPort(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      unregister();
       socket.removeAllListeners('connect');
       if (!outcome.socket) socket.destroy();
       resolve(outcome);
@@ -117,8 +160,7 @@ export function connectPort(
       clearTimeout(timer);
       timer = setTimeout(() => filtered('ETIMEDOUT'), Math.max(0, deadline - performance.now()));
     };
-    const onAbort = (): void => filtered('ABORTED');
-    signal?.addEventListener('abort', onAbort, { once: true });
+    let unregister: () => void = () => {};
     socket.once('connect', () => {
       // The socket stays quiet until a handshake reads from it; an error later is its business.
       socket.on('error', () => {});
@@ -137,7 +179,8 @@ export function connectPort(
         finish({ result: { port, state: 'unreachable', rttMs: null, reason: code }, socket: null, resourceError: null });
       } else filtered(code);
     });
-    if (signal?.aborted) return filtered('ABORTED');
+    if (scope?.aborted) return filtered('ABORTED');
+    unregister = scope?.add(() => filtered('ABORTED')) ?? unregister;
     arm();
     onHandle?.({
       startedAt,
@@ -170,8 +213,9 @@ export interface ReadResult {
  */
 export function readUntil(
   socket: Socket | TLSSocket,
-  options: { maxBytes?: number; timeoutMs: number; signal?: AbortSignal; done: (bytes: Buffer) => boolean },
+  options: { maxBytes?: number; timeoutMs: number; signal?: Cancel; done: (bytes: Buffer) => boolean },
 ): Promise<ReadResult> {
+  const scope = scopeOf(options.signal);
   const maxBytes = options.maxBytes ?? MAX_BANNER_BYTES;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -185,7 +229,7 @@ export function readUntil(
       socket.off('end', onEnd);
       socket.off('close', onEnd);
       socket.off('error', onError);
-      options.signal?.removeEventListener('abort', onAbort);
+      unregister();
       socket.pause();
       resolve({ bytes: Buffer.concat(chunks, length), end });
     };
@@ -202,19 +246,21 @@ export function readUntil(
     };
     const onEnd = (): void => finish('closed');
     const onError = (): void => finish('error');
-    const onAbort = (): void => finish('aborted');
+    let unregister: () => void = () => {};
     const timer = setTimeout(() => finish('timeout'), options.timeoutMs);
     socket.on('data', onData);
     socket.once('end', onEnd);
     socket.once('close', onEnd);
     socket.once('error', onError);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) finish('aborted');
-    else socket.resume();
+    if (scope?.aborted) finish('aborted');
+    else {
+      unregister = scope?.add(() => finish('aborted')) ?? unregister;
+      socket.resume();
+    }
   });
 }
 
-function upgradeTls(socket: Socket, timeoutMs: number, signal?: AbortSignal): Promise<TLSSocket | null> {
+function upgradeTls(socket: Socket, timeoutMs: number, scope?: CancelScope): Promise<TLSSocket | null> {
   return new Promise((resolve) => {
     let settled = false;
     const tls = tlsConnect({ socket, rejectUnauthorized: false });
@@ -222,13 +268,12 @@ function upgradeTls(socket: Socket, timeoutMs: number, signal?: AbortSignal): Pr
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      unregister();
       if (!value) tls.destroy();
       resolve(value);
     };
-    const onAbort = (): void => done(null);
     const timer = setTimeout(() => done(null), timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const unregister = scope?.add(() => done(null)) ?? (() => {});
     tls.once('secureConnect', () => done(tls));
     tls.on('error', () => done(null));
   });
@@ -256,8 +301,9 @@ export async function runHandshake(
   port: number,
   kind: HandshakeKind,
   timeoutMs: number,
-  signal?: AbortSignal,
+  cancel?: Cancel,
 ): Promise<ServiceInfo> {
+  const signal = scopeOf(cancel);
   const deadline = performance.now() + timeoutMs;
   const left = (): number => Math.max(1, deadline - performance.now());
   const unknown = (note: string): ServiceInfo => ({ port, kind: 'unknown', expected: kind, note });
