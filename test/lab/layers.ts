@@ -1,0 +1,98 @@
+// Profile layers: the installed state of a host profile (packages, holds, a half-configured
+// package, a pending-reboot seed), prepared once by running the real dpkg/apt/rpm inside a
+// throw-away overlay of the base image, and cached as an overlay layer. A host's root is then
+// upper(per host, fresh) : profile layer : base image, so creating or resetting a host costs no
+// package operations at all.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { imageHash, type ImageKind } from './image';
+import { CACHE_DIR, LAB_DIR } from './paths';
+import { debPoolPath, repoHash } from './repo';
+import { APT_STATES, DEB_PACKAGES, RPM_INSTALLED, RPM_PACKAGES, rpmFile, type HostProfile, type RpmVersion } from './recipe';
+import { run } from './sh';
+
+export const HOST_INIT = path.join(LAB_DIR, 'host-init.sh');
+
+export const kindOf = (profile: HostProfile): ImageKind => (profile === 'dnf' ? 'dnf' : 'apt');
+export const repoMountPoint = (kind: ImageKind) => (kind === 'dnf' ? '/srv/lab-rpm-repo' : '/srv/lab-repo');
+
+function debFile(name: string, version: string): string {
+  const pkg = DEB_PACKAGES.find((p) => p.name === name);
+  const v = pkg?.versions.find((x) => x.version === version);
+  if (!v) throw new Error(`recipe has no ${name} ${version}`);
+  return `/srv/lab-repo/${debPoolPath(name, v)}`;
+}
+
+/** The shell script run as root inside the profile's build chroot. */
+export function layerScript(profile: HostProfile): string {
+  const lines = ['set -eu', 'export DEBIAN_FRONTEND=noninteractive LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root'];
+  if (profile === 'dnf') {
+    const files = RPM_INSTALLED.map((name) => {
+      const p = RPM_PACKAGES.find((x) => x.name === name);
+      const v = p?.versions[0] as RpmVersion;
+      return `/srv/lab-rpm-repo/${v.repo}/Packages/${rpmFile(name, v)}`;
+    });
+    // Debian's rpm refuses to install on a dpkg system unless told; dnf itself has no such check.
+    lines.push(`rpm -i --force-debian --nodeps ${files.join(' ')}`, 'rpm -qa | sort');
+    return lines.join('\n') + '\n';
+  }
+  const state = APT_STATES[profile];
+  lines.push('apt-get update -q >/dev/null');
+  const files = Object.entries(state.installed).map(([n, v]) => debFile(n, v));
+  lines.push(`dpkg -i ${files.join(' ')} >/dev/null`);
+  for (const h of state.held) lines.push(`apt-mark hold ${h} >/dev/null`);
+  if (state.halfConfigured) {
+    const { name, version } = state.halfConfigured;
+    lines.push(`if dpkg -i ${debFile(name, version)} >/dev/null 2>&1; then echo "expected ${name} to fail" >&2; exit 1; fi`);
+    lines.push(`dpkg-query -W -f='\${db:Status-Abbrev}' ${name} | grep -q '^iF' || { echo "${name} is not half-configured" >&2; exit 1; }`);
+  }
+  if (state.rebootRequiredPkgs?.length) {
+    lines.push(`printf '%s\\n' ${state.rebootRequiredPkgs.join(' ')} > /var/lib/patchdeck-lab/reboot-required.pkgs`);
+  }
+  lines.push('rm -f /run/reboot-required /run/reboot-required.pkgs');
+  return lines.join('\n') + '\n';
+}
+
+export function layerHash(profile: HostProfile): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ v: 1, profile, image: imageHash(kindOf(profile)), repo: repoHash(), script: layerScript(profile) }));
+  h.update(readFileSync(HOST_INIT));
+  return h.digest('hex').slice(0, 16);
+}
+
+export function layerDir(profile: HostProfile): string {
+  return path.join(CACHE_DIR, 'layers', `${profile}-${layerHash(profile)}`);
+}
+
+export async function ensureLayer(profile: HostProfile, base: string, repo: string): Promise<string> {
+  const dir = layerDir(profile);
+  const layer = path.join(dir, 'layer');
+  if (existsSync(path.join(dir, '.complete'))) return layer;
+  const tmp = `${dir}.building`;
+  await rm(tmp, { recursive: true, force: true });
+  for (const d of ['upper', 'work', 'root']) await mkdir(path.join(tmp, d), { recursive: true });
+  const kind = kindOf(profile);
+  await run('unshare', ['--mount', '--uts', '--pid', '--fork', '--kill-child', '--propagation', 'private', 'sh', HOST_INIT], {
+    input: layerScript(profile),
+    env: {
+      PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+      LAB_MODE: 'build',
+      LAB_HOSTNAME: 'lab-build',
+      LAB_LOWER: base,
+      LAB_UPPER: path.join(tmp, 'upper'),
+      LAB_WORK: path.join(tmp, 'work'),
+      LAB_ROOT: path.join(tmp, 'root'),
+      LAB_REPO: repo,
+      LAB_REPO_AT: repoMountPoint(kind),
+    },
+  });
+  await rm(path.join(tmp, 'work'), { recursive: true, force: true });
+  await rm(path.join(tmp, 'root'), { recursive: true, force: true });
+  await rename(path.join(tmp, 'upper'), path.join(tmp, 'layer'));
+  await writeFile(path.join(tmp, '.complete'), '');
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+  return layer;
+}

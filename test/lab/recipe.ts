@@ -1,0 +1,339 @@
+// The lab's package recipe: which tiny packages exist in which suite, which versions each
+// host profile has installed, and from that the ground truth of what a full upgrade would do.
+// Everything the inventory says about pending updates is computed here, never hand-written.
+
+export type AptSuite = 'bookworm' | 'bookworm-updates' | 'bookworm-security';
+
+export interface DebVersion {
+  version: string;
+  suite: AptSuite;
+  depends?: string[];
+  /** postinst touches /var/run/reboot-required and appends the package to .pkgs. */
+  reboot?: boolean;
+  /** postinst exits 1 on configure. */
+  failsPostinst?: boolean;
+}
+
+export interface DebPackage {
+  name: string;
+  description: string;
+  /** Ascending: the last one is what apt picks as candidate (all suites have the same priority). */
+  versions: DebVersion[];
+}
+
+export const DEB_PACKAGES: DebPackage[] = [
+  { name: 'acme-base', description: 'lab: up to date everywhere', versions: [{ version: '1.0-1', suite: 'bookworm' }] },
+  {
+    name: 'acme-tool',
+    description: 'lab: security update',
+    versions: [
+      { version: '1.0-1', suite: 'bookworm' },
+      { version: '1.0-1+deb12u1', suite: 'bookworm-security' },
+    ],
+  },
+  {
+    name: 'acme-lib',
+    description: 'lab: stable-updates update',
+    versions: [
+      { version: '2.0-1', suite: 'bookworm' },
+      { version: '2.1-1', suite: 'bookworm-updates' },
+    ],
+  },
+  {
+    name: 'acme-daemon',
+    description: 'lab: epoch and tilde versions',
+    versions: [
+      { version: '1:2.1~rc1-1', suite: 'bookworm' },
+      { version: '1:2.1-1', suite: 'bookworm-updates' },
+    ],
+  },
+  {
+    name: 'acme-firmware',
+    description: 'lab: security update that requires a reboot',
+    versions: [
+      { version: '20230210-1', suite: 'bookworm' },
+      { version: '20230210-1+deb12u1', suite: 'bookworm-security', reboot: true },
+    ],
+  },
+  {
+    name: 'acme-agent',
+    description: 'lab: update that pulls a new dependency',
+    versions: [
+      { version: '3.0-1', suite: 'bookworm' },
+      { version: '3.1-1', suite: 'bookworm-updates', depends: ['acme-agent-plugins (>= 3.1)'] },
+    ],
+  },
+  {
+    name: 'acme-agent-plugins',
+    description: 'lab: new dependency of acme-agent 3.1',
+    versions: [{ version: '3.1-1', suite: 'bookworm-updates' }],
+  },
+  {
+    name: 'acme-flaky',
+    description: 'lab: update whose postinst fails',
+    versions: [
+      { version: '1.2-1', suite: 'bookworm' },
+      { version: '1.2-2', suite: 'bookworm-updates', failsPostinst: true },
+    ],
+  },
+  {
+    name: 'acme-held',
+    description: 'lab: held back by apt-mark hold',
+    versions: [
+      { version: '5.0-1', suite: 'bookworm' },
+      { version: '5.0-1+deb12u1', suite: 'bookworm-security' },
+    ],
+  },
+];
+
+/** Host profiles: a host's installed state. `dnf` is the emulated RPM-family host. */
+export const HOST_PROFILES = ['several', 'security', 'patched', 'interrupted', 'reboot', 'dnf'] as const;
+export type HostProfile = (typeof HOST_PROFILES)[number];
+/** Lab profiles: how profiles are spread over hosts. A host profile name gives every host that profile. */
+export const LAB_PROFILES = ['mixed', 'clean', ...HOST_PROFILES] as const;
+export type LabProfile = (typeof LAB_PROFILES)[number];
+
+export interface AptHostState {
+  /** package -> installed version */
+  installed: Record<string, string>;
+  held: string[];
+  /** dpkg -i of this version is done last and allowed to fail (leaves the package half-configured). */
+  halfConfigured?: { name: string; version: string };
+  /** Seeded into /run/reboot-required(.pkgs) when the host boots. */
+  rebootRequiredPkgs?: string[];
+}
+
+const latest = (name: string) => {
+  const p = DEB_PACKAGES.find((x) => x.name === name);
+  if (!p) throw new Error(`unknown package ${name}`);
+  return (p.versions[p.versions.length - 1] as DebVersion).version;
+};
+const oldest = (name: string) => {
+  const p = DEB_PACKAGES.find((x) => x.name === name);
+  if (!p) throw new Error(`unknown package ${name}`);
+  return (p.versions[0] as DebVersion).version;
+};
+
+export const APT_STATES: Record<Exclude<HostProfile, 'dnf'>, AptHostState> = {
+  /** Everything pending: security, stable-updates, epoch/tilde, reboot, new dependency, failing postinst, held. */
+  several: {
+    installed: Object.fromEntries(
+      ['acme-base', 'acme-tool', 'acme-lib', 'acme-daemon', 'acme-firmware', 'acme-agent', 'acme-flaky', 'acme-held'].map((n) => [n, oldest(n)]),
+    ),
+    held: ['acme-held'],
+  },
+  /** Only security updates pending. */
+  security: {
+    installed: {
+      'acme-base': latest('acme-base'),
+      'acme-tool': oldest('acme-tool'),
+      'acme-firmware': oldest('acme-firmware'),
+      'acme-lib': latest('acme-lib'),
+      'acme-daemon': latest('acme-daemon'),
+    },
+    held: [],
+  },
+  /** Fully patched: nothing pending, no reboot needed. */
+  patched: {
+    installed: Object.fromEntries(
+      ['acme-base', 'acme-tool', 'acme-lib', 'acme-daemon', 'acme-firmware', 'acme-agent', 'acme-agent-plugins', 'acme-held'].map((n) => [n, latest(n)]),
+    ),
+    held: [],
+  },
+  /** A failed earlier upgrade: acme-flaky half-configured, plus stable-updates pending. */
+  interrupted: {
+    installed: {
+      'acme-base': latest('acme-base'),
+      'acme-lib': oldest('acme-lib'),
+      'acme-daemon': oldest('acme-daemon'),
+      'acme-tool': latest('acme-tool'),
+    },
+    held: [],
+    halfConfigured: { name: 'acme-flaky', version: latest('acme-flaky') },
+  },
+  /** Patched, but the last upgrade (acme-firmware) still waits for a reboot. */
+  reboot: {
+    installed: {
+      'acme-base': latest('acme-base'),
+      'acme-tool': latest('acme-tool'),
+      'acme-lib': latest('acme-lib'),
+      'acme-firmware': latest('acme-firmware'),
+    },
+    held: [],
+    rebootRequiredPkgs: ['acme-firmware'],
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// RPM family (dnf): one repo set with every version, advisories in updateinfo.xml.
+
+export interface RpmVersion {
+  epoch?: number;
+  version: string;
+  release: string;
+  repo: 'baseos' | 'appstream';
+  requires?: string[];
+}
+export interface RpmPackage {
+  name: string;
+  summary: string;
+  versions: RpmVersion[];
+}
+export interface RpmAdvisory {
+  id: string;
+  type: 'security' | 'bugfix' | 'enhancement';
+  severity: 'Critical' | 'Important' | 'Moderate' | 'Low' | null;
+  title: string;
+  issued: string;
+  cves: string[];
+  /** package name -> the update's EVR covered by this advisory (the latest version) */
+  packages: string[];
+  reboot?: boolean;
+}
+
+export const RPM_PACKAGES: RpmPackage[] = [
+  { name: 'acme-base', summary: 'lab: up to date', versions: [{ version: '1.0', release: '1.el9', repo: 'baseos' }] },
+  {
+    name: 'acme-tool',
+    summary: 'lab: Important security update',
+    versions: [
+      { version: '1.0', release: '1.el9', repo: 'baseos' },
+      { version: '1.1', release: '1.el9', repo: 'baseos' },
+    ],
+  },
+  {
+    name: 'acme-lib',
+    summary: 'lab: bugfix update',
+    versions: [
+      { version: '2.0', release: '1.el9', repo: 'appstream' },
+      { version: '2.1', release: '1.el9', repo: 'appstream' },
+    ],
+  },
+  {
+    name: 'acme-daemon',
+    summary: 'lab: epoch, Moderate security update',
+    versions: [
+      { epoch: 1, version: '2.0', release: '1.el9', repo: 'appstream' },
+      { epoch: 1, version: '2.0', release: '2.el9_3', repo: 'appstream' },
+    ],
+  },
+  {
+    name: 'acme-firmware',
+    summary: 'lab: Critical security update that needs a reboot',
+    versions: [
+      { version: '20230210', release: '1.el9', repo: 'baseos' },
+      { version: '20240210', release: '1.el9', repo: 'baseos' },
+    ],
+  },
+  {
+    name: 'acme-agent',
+    summary: 'lab: enhancement that pulls a new dependency',
+    versions: [
+      { version: '3.0', release: '1.el9', repo: 'appstream' },
+      { version: '3.1', release: '1.el9', repo: 'appstream', requires: ['acme-agent-plugins >= 3.1'] },
+    ],
+  },
+  {
+    name: 'acme-agent-plugins',
+    summary: 'lab: new dependency of acme-agent 3.1',
+    versions: [{ version: '3.1', release: '1.el9', repo: 'appstream' }],
+  },
+];
+
+export const RPM_ADVISORIES: RpmAdvisory[] = [
+  { id: 'RLSA-2026:0001', type: 'security', severity: 'Important', title: 'Important: acme-tool security update', issued: '2026-01-12 00:00:00', cves: ['CVE-2026-0001'], packages: ['acme-tool'] },
+  { id: 'RLBA-2026:0002', type: 'bugfix', severity: null, title: 'acme-lib bug fix update', issued: '2026-01-13 00:00:00', cves: [], packages: ['acme-lib'] },
+  { id: 'RLSA-2026:0003', type: 'security', severity: 'Critical', title: 'Critical: acme-firmware security update', issued: '2026-01-14 00:00:00', cves: ['CVE-2026-0003', 'CVE-2026-0004'], packages: ['acme-firmware'], reboot: true },
+  { id: 'RLSA-2026:0005', type: 'security', severity: 'Moderate', title: 'Moderate: acme-daemon security update', issued: '2026-01-15 00:00:00', cves: ['CVE-2026-0005'], packages: ['acme-daemon'] },
+  { id: 'RLEA-2026:0006', type: 'enhancement', severity: null, title: 'acme-agent enhancement update', issued: '2026-01-16 00:00:00', cves: [], packages: ['acme-agent', 'acme-agent-plugins'] },
+];
+
+/** The dnf host installs the oldest version of every package except the new dependency. */
+export const RPM_INSTALLED = ['acme-base', 'acme-tool', 'acme-lib', 'acme-daemon', 'acme-firmware', 'acme-agent'];
+
+export const rpmEvr = (v: RpmVersion) => `${v.epoch ? `${v.epoch}:` : ''}${v.version}-${v.release}`;
+export const rpmFile = (name: string, v: RpmVersion) => `${name}-${v.version}-${v.release}.noarch.rpm`;
+
+// ---------------------------------------------------------------------------------------------
+// Ground truth.
+
+export interface PendingUpdate {
+  name: string;
+  arch: string;
+  installed: string;
+  available: string;
+  security: boolean;
+  severity: string | null;
+  advisories: string[];
+  held: boolean;
+  rebootRequired: boolean;
+  repository: string;
+  newDependencies: string[];
+}
+
+const depName = (dep: string) => dep.split(/[\s(]/)[0] as string;
+
+export function pendingFor(profile: HostProfile): PendingUpdate[] {
+  if (profile === 'dnf') return rpmPending();
+  const state = APT_STATES[profile];
+  const installed = { ...state.installed };
+  if (state.halfConfigured) installed[state.halfConfigured.name] = state.halfConfigured.version;
+  const pending: PendingUpdate[] = [];
+  for (const pkg of DEB_PACKAGES) {
+    const inst = installed[pkg.name];
+    if (inst === undefined) continue;
+    const candidate = pkg.versions[pkg.versions.length - 1] as DebVersion;
+    if (candidate.version === inst) continue;
+    pending.push({
+      name: pkg.name,
+      arch: 'all',
+      installed: inst,
+      available: candidate.version,
+      security: candidate.suite === 'bookworm-security',
+      severity: null,
+      advisories: [],
+      held: state.held.includes(pkg.name),
+      rebootRequired: candidate.reboot === true,
+      repository: candidate.suite,
+      newDependencies: (candidate.depends ?? []).map(depName).filter((d) => installed[d] === undefined),
+    });
+  }
+  return pending;
+}
+
+function rpmPending(): PendingUpdate[] {
+  const pending: PendingUpdate[] = [];
+  for (const name of RPM_INSTALLED) {
+    const pkg = RPM_PACKAGES.find((p) => p.name === name);
+    if (!pkg || pkg.versions.length < 2) continue;
+    const inst = pkg.versions[0] as RpmVersion;
+    const cand = pkg.versions[pkg.versions.length - 1] as RpmVersion;
+    const advisories = RPM_ADVISORIES.filter((a) => a.packages.includes(name));
+    const sec = advisories.filter((a) => a.type === 'security');
+    const order = ['Critical', 'Important', 'Moderate', 'Low'];
+    const severity = sec.map((a) => a.severity).filter((s): s is NonNullable<typeof s> => s !== null).sort((a, b) => order.indexOf(a) - order.indexOf(b))[0] ?? null;
+    pending.push({
+      name,
+      arch: 'noarch',
+      installed: rpmEvr(inst),
+      available: rpmEvr(cand),
+      security: sec.length > 0,
+      severity,
+      advisories: advisories.map((a) => a.id),
+      held: false,
+      rebootRequired: advisories.some((a) => a.reboot === true),
+      repository: cand.repo,
+      newDependencies: (cand.requires ?? []).map(depName).filter((d) => !RPM_INSTALLED.includes(d)),
+    });
+  }
+  return pending;
+}
+
+/** Which host profile host number i (0-based) of n gets under a lab profile. */
+export function hostProfileFor(lab: LabProfile, i: number, n: number): HostProfile {
+  if (lab === 'clean') return 'several';
+  if (lab !== 'mixed') return lab;
+  if (n >= 3 && i === n - 1) return 'dnf';
+  const cycle: HostProfile[] = ['several', 'security', 'patched', 'interrupted', 'reboot'];
+  return cycle[i % cycle.length] as HostProfile;
+}
