@@ -7,6 +7,10 @@ import {
   EntityName,
   FindingPage,
   FindingQuery,
+  DiscoveryRequest,
+  SavedNetwork,
+  Scan,
+  TargetCheck,
   Host,
   HostKey,
   HostUpdate,
@@ -80,6 +84,29 @@ export const calls = {
   'audits.diff': call(z.object({ auditId: Id }).strict(), AuditDiff),
   'findings.query': call(FindingQuery, FindingPage),
 
+  'discovery.check': call(
+    z.object({ targets: z.string().max(100_000), exclude: z.string().max(100_000).optional(), force: z.boolean().optional() }).strict(),
+    TargetCheck,
+  ),
+  'discovery.start': call(DiscoveryRequest, z.object({ taskId: Id, scanId: Id, addresses: z.number().int() })),
+  /** The machine's own IPv4 subnets, as a suggestion; never scanned without the admin's start. */
+  'discovery.propose': call(none, z.array(z.object({ cidr: z.string(), interfaceName: z.string(), address: z.string() }))),
+  'scans.list': call(none, z.array(Scan)),
+  'scans.results': call(z.object({ scanId: Id }).strict(), z.array(Host.extend({ wasNew: z.boolean() }))),
+  'networks.list': call(none, z.array(SavedNetwork)),
+  'networks.save': call(
+    z
+      .object({
+        name: z.string().trim().min(1).max(64),
+        targets: z.string().trim().min(1).max(100_000),
+        exclude: z.string().max(100_000).optional(),
+        ports: z.string().max(2000).optional(),
+      })
+      .strict(),
+    SavedNetwork,
+  ),
+  'networks.remove': call(byId, z.object({ removed: z.boolean() })),
+
   'settings.get': call(none, Settings),
   'settings.set': call(z.object({ patch: Settings.partial().strict() }).strict(), Settings),
 
@@ -92,6 +119,8 @@ export const events = {
   'task.changed': Task,
   /** Rows of an entity changed; the UI refetches what it shows. */
   'entity.changed': z.object({ entity: EntityName, ids: z.array(z.number().int()).optional() }),
+  /** A discovery scan found (or re-found) a host: results stream in as they arrive. */
+  'discovery.host': z.object({ scanId: Id, hostId: Id, address: z.string(), isNew: z.boolean() }),
 } as const;
 
 export type Calls = typeof calls;

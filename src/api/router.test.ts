@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Core } from '../core';
+import { LATEST_SCHEMA_VERSION } from '../db';
 import { createNodePlatform } from '../platform';
 
 let dir: string;
@@ -40,7 +41,7 @@ describe('router', () => {
 
   it('creates a workspace and serves hosts and settings', async () => {
     const created = await call('workspace.create', { path: path.join(dir, 'ws.sqlite') });
-    expect(created).toMatchObject({ ok: true, value: { schemaVersion: 1, hostCount: 0, createdNew: true } });
+    expect(created).toMatchObject({ ok: true, value: { schemaVersion: LATEST_SCHEMA_VERSION, hostCount: 0, createdNew: true } });
     expect(await call('hosts.list', {})).toEqual({ ok: true, value: [] });
     const set = await call('settings.set', { patch: { theme: 'dark' } });
     expect(set).toMatchObject({ ok: true, value: { theme: 'dark' } });

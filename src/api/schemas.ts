@@ -231,3 +231,51 @@ export const AuditDiff = z.object({
   resolved: z.array(Finding.omit({ hostName: true })),
   unchanged: z.array(Finding.omit({ hostName: true })),
 });
+
+export const TargetCheck = z.object({
+  addresses: z.number().int(),
+  first: z.array(z.string()),
+  needsConfirmation: z.boolean(),
+  refused: z.boolean(),
+  errors: z.array(z.string()),
+  warnings: z.array(z.string()),
+});
+
+export const DiscoveryRequest = z
+  .object({
+    targets: z.string().trim().min(1).max(100_000),
+    exclude: z.string().max(100_000).optional(),
+    /** Port list ("22,80,8000-8010") or preset name; default: the Settings' ports. */
+    ports: z.string().max(2000).optional(),
+    timeoutMs: z.number().int().min(100).max(30_000).optional(),
+    /** Needed above a /22. */
+    confirm: z.boolean().optional(),
+    /** Needed above a /16. */
+    force: z.boolean().optional(),
+    addToInventory: z.boolean().optional(),
+    reverseDns: z.boolean().optional(),
+    saveAs: z.string().trim().min(1).max(64).optional(),
+  })
+  .strict();
+
+export const Scan = z.object({
+  id: Id,
+  taskId: z.number().int().nullable(),
+  targets: z.string(),
+  ports: z.array(z.number().int()),
+  status: z.enum(['running', 'completed', 'cancelled', 'failed', 'interrupted']),
+  addressesTotal: z.number().int(),
+  addressesProbed: z.number().int(),
+  hostsFound: z.number().int(),
+  error: z.string().nullable(),
+  startedAt: IsoTime,
+  finishedAt: IsoTime.nullable(),
+});
+
+export const SavedNetwork = z.object({
+  id: Id,
+  name: z.string(),
+  targets: z.string(),
+  exclude: z.string(),
+  ports: z.string().nullable(),
+});

@@ -8,6 +8,7 @@ import { errorMessage, isPatchdeckError } from '../util/errors';
 import { rendererBuildDir } from '../util/package-root';
 import { defaultWorkspacePath } from '../util/paths';
 import { registerAuditCommands } from './commands-audit';
+import { registerDiscoverCommand } from './commands-discover';
 import { formatTable, printJson } from './output';
 
 /**
@@ -122,6 +123,7 @@ export function buildProgram(): Command {
       await core.closeWorkspace();
     });
 
+  registerDiscoverCommand(program, globals, withCore);
   registerAuditCommands(program, globals, withCore);
   return program;
 }

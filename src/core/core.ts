@@ -8,6 +8,7 @@ import {
   countHosts,
   createWorkspace,
   markInterruptedAudits,
+  markInterruptedScans,
   deleteHost,
   getHost,
   listHosts,
@@ -23,6 +24,7 @@ import { PatchdeckError } from '../util/errors';
 import { silentLogger, type Logger } from '../util/log';
 import { auditHandlers } from './handlers/audits';
 import { credentialHandlers } from './handlers/credentials';
+import { discoveryHandlers } from './handlers/discovery';
 import { hostTrustHandlers } from './handlers/host-trust';
 import { APP_VERSION } from './version';
 
@@ -93,6 +95,7 @@ export class Core {
     await this.closeWorkspace();
     // A crash or forced quit leaves honest records: running audits become interrupted too.
     markInterruptedAudits(db);
+    markInterruptedScans(db);
     this.current = { path: resolved, db, tasks: new TaskRunner(db, this.events), createdNew };
     this.events.emit('entity.changed', { entity: 'workspace' });
     return this.workspaceInfo();
@@ -173,6 +176,7 @@ export class Core {
       ...hostTrustHandlers(this),
       ...credentialHandlers(this),
       ...auditHandlers(this),
+      ...discoveryHandlers(this),
     };
   }
 }

@@ -8,3 +8,4 @@ export { LATEST_SCHEMA_VERSION } from './migrations';
 export * from './credentials';
 export * from './host-keys';
 export * from './audits';
+export * from './scans';

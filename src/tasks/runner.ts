@@ -49,8 +49,11 @@ export class TaskRunner {
   start<T>(
     spec: { kind: string; title: string; params?: unknown },
     work: (ctx: TaskContext) => Promise<T>,
+    /** Runs synchronously once the task row exists, before the work starts (e.g. to create a scan row). */
+    onCreated?: (taskId: number) => void,
   ): { task: Task; result: Promise<T> } {
     const task = insertTask(this.db, spec);
+    onCreated?.(task.id);
     this.events.emit('task.changed', task);
     const controller = new AbortController();
     const interval = this.options.progressIntervalMs ?? 150;

@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import type { Core } from '../core';
+import type { GlobalOptions } from './main';
+import { formatTable, printJson } from './output';
+
+type WithCore = <T>(options: GlobalOptions, work: (core: Core) => Promise<T>) => Promise<T>;
+
+export function registerDiscoverCommand(program: Command, globals: () => GlobalOptions, withCore: WithCore): void {
+  program
+    .command('discover <targets...>')
+    .description('sweep a network: CIDR (198.18.0.0/24), ranges (198.18.0.10-40), names or lists')
+    .option('--ports <ports>', 'ports or a preset: default, quick, … (e.g. "22,3389,5985")')
+    .option('--timeout <ms>', 'per-probe timeout in ms', (v) => Number.parseInt(v, 10))
+    .option('--exclude <targets>', 'addresses to leave out')
+    .option('--yes', 'confirm a sweep above a /22')
+    .option('--force', 'allow a sweep above a /16')
+    .option('--add', 'add the hosts found to the inventory')
+    .option('--no-rdns', 'skip reverse DNS lookups')
+    .option('--save-as <name>', 'save these targets as a named network')
+    .action(
+      async (
+        targets: string[],
+        opts: { ports?: string; timeout?: number; exclude?: string; yes?: boolean; force?: boolean; add?: boolean; rdns: boolean; saveAs?: string },
+      ) => {
+        await withCore(globals(), async (core) => {
+          const started = await core.call('discovery.start', {
+            targets: targets.join(','),
+            exclude: opts.exclude,
+            ports: opts.ports,
+            timeoutMs: opts.timeout,
+            confirm: opts.yes,
+            force: opts.force,
+            addToInventory: opts.add,
+            reverseDns: opts.rdns,
+            saveAs: opts.saveAs,
+          });
+          const stop = (): void => void core.call('tasks.cancel', { id: started.taskId });
+          process.once('SIGINT', stop);
+          const showProgress = process.stderr.isTTY && !globals().json;
+          const unsubscribe = core.events.subscribe((event, payload) => {
+            if (!showProgress || event !== 'task.changed') return;
+            const task = payload as { id: number; progressDone: number; progressTotal: number | null; message: string | null };
+            if (task.id === started.taskId) process.stderr.write(`\r${task.progressDone}/${task.progressTotal ?? '?'} addresses · ${task.message ?? ''}   `);
+          });
+          const task = await core.requireWorkspace().tasks.wait(started.taskId);
+          unsubscribe();
+          process.off('SIGINT', stop);
+          if (showProgress) process.stderr.write('\n');
+          const hosts = await core.call('scans.results', { scanId: started.scanId });
+          if (globals().json) {
+            printJson({
+              scanId: started.scanId,
+              status: task?.status,
+              addresses: started.addresses,
+              hosts: hosts.map((h) => ({
+                name: h.name,
+                address: h.address,
+                mac: h.mac,
+                macVendor: h.macVendor,
+                os: { family: h.osFamily, name: h.osName, version: h.osVersion, confidence: h.osConfidence, evidence: h.osEvidence },
+                management: h.management,
+                openPorts: h.services.filter((s) => s.state === 'open').map((s) => s.port),
+                services: h.services,
+                isNew: h.wasNew,
+              })),
+            });
+          } else {
+            process.stdout.write(
+              `${formatTable(
+                ['address', 'name', 'os', 'open ports', 'managed by', 'mac', 'new'],
+                hosts.map((h) => [
+                  h.address,
+                  h.name === h.address ? null : h.name,
+                  [h.osName ?? h.osFamily, h.osVersion].filter(Boolean).join(' ') || null,
+                  h.services.map((s) => s.port).join(','),
+                  h.management.join('+') || 'none',
+                  h.mac ? `${h.mac}${h.macVendor ? ` ${h.macVendor}` : ''}` : null,
+                  h.wasNew ? 'new' : '',
+                ]),
+              )}\n${hosts.length} live hosts of ${started.addresses} addresses (scan ${started.scanId}, ${task?.status}).\n`,
+            );
+          }
+          if (task?.status !== 'succeeded') process.exitCode = 1;
+        });
+      },
+    );
+}

@@ -1,0 +1,208 @@
+import type { Database } from 'better-sqlite3';
+import { now, parseJsonArray } from './time';
+
+/** Networks the admin saved, and scans (one discovery run each) with what they saw. */
+export interface SavedNetwork {
+  id: number;
+  name: string;
+  targets: string;
+  exclude: string;
+  ports: string | null;
+}
+
+export function listNetworks(db: Database): SavedNetwork[] {
+  return db.prepare('SELECT id, name, targets, exclude, ports FROM networks ORDER BY name').all() as SavedNetwork[];
+}
+
+export function saveNetwork(db: Database, input: { name: string; targets: string; exclude?: string; ports?: string | null }): SavedNetwork {
+  const at = now();
+  db.prepare(
+    `INSERT INTO networks (name, targets, exclude, ports, created_at, updated_at) VALUES (@name, @targets, @exclude, @ports, @at, @at)
+     ON CONFLICT(name) DO UPDATE SET targets = excluded.targets, exclude = excluded.exclude, ports = excluded.ports, updated_at = excluded.updated_at`,
+  ).run({ name: input.name, targets: input.targets, exclude: input.exclude ?? '', ports: input.ports ?? null, at });
+  return db.prepare('SELECT id, name, targets, exclude, ports FROM networks WHERE name = ?').get(input.name) as SavedNetwork;
+}
+
+export function deleteNetwork(db: Database, id: number): boolean {
+  return db.prepare('DELETE FROM networks WHERE id = ?').run(id).changes > 0;
+}
+
+export interface ScanRecord {
+  id: number;
+  taskId: number | null;
+  targets: string;
+  ports: number[];
+  status: 'running' | 'completed' | 'cancelled' | 'failed' | 'interrupted';
+  addressesTotal: number;
+  addressesProbed: number;
+  hostsFound: number;
+  error: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+type Row = Record<string, unknown>;
+const toScan = (row: Row): ScanRecord => ({
+  id: row.id as number,
+  taskId: (row.task_id as number | null) ?? null,
+  targets: row.targets as string,
+  ports: parseJsonArray<number>(row.ports as string),
+  status: row.status as ScanRecord['status'],
+  addressesTotal: row.addresses_total as number,
+  addressesProbed: row.addresses_probed as number,
+  hostsFound: row.hosts_found as number,
+  error: (row.error as string | null) ?? null,
+  startedAt: row.started_at as string,
+  finishedAt: (row.finished_at as string | null) ?? null,
+});
+
+export function startScan(db: Database, input: { taskId: number | null; targets: string; ports: number[]; total: number; networkId?: number | null }): number {
+  return Number(
+    db
+      .prepare(
+        `INSERT INTO scans (task_id, network_id, targets, ports, status, addresses_total, started_at) VALUES (?, ?, ?, ?, 'running', ?, ?)`,
+      )
+      .run(input.taskId, input.networkId ?? null, input.targets, JSON.stringify(input.ports), input.total, now()).lastInsertRowid,
+  );
+}
+
+export function updateScanProgress(db: Database, scanId: number, probed: number, found: number): void {
+  db.prepare('UPDATE scans SET addresses_probed = ?, hosts_found = ? WHERE id = ?').run(probed, found, scanId);
+}
+
+export function finishScan(db: Database, scanId: number, status: 'completed' | 'cancelled' | 'failed', error?: string): void {
+  db.prepare('UPDATE scans SET status = ?, error = ?, finished_at = ? WHERE id = ?').run(status, error ?? null, now(), scanId);
+}
+
+export function markInterruptedScans(db: Database): number {
+  return db.prepare(`UPDATE scans SET status = 'interrupted', finished_at = ? WHERE status = 'running'`).run(now()).changes;
+}
+
+export function getScan(db: Database, id: number): ScanRecord | null {
+  const row = db.prepare('SELECT * FROM scans WHERE id = ?').get(id) as Row | undefined;
+  return row ? toScan(row) : null;
+}
+
+export function listScans(db: Database, limit = 50): ScanRecord[] {
+  return (db.prepare('SELECT * FROM scans ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map(toScan);
+}
+
+/** Identifiers of every known host, for matching a new observation (MAC, host key, name, address). */
+export function knownHostIdentities(db: Database): { id: number; macs: string[]; hostKeyFingerprints: string[]; names: string[]; addresses: string[] }[] {
+  const hosts = db.prepare('SELECT id, name, mac, names FROM hosts').all() as { id: number; name: string; mac: string | null; names: string }[];
+  const addresses = db.prepare('SELECT host_id, address FROM host_addresses').all() as { host_id: number; address: string }[];
+  const keys = db.prepare(`SELECT host_id, fingerprint FROM host_keys WHERE status = 'trusted'`).all() as { host_id: number; fingerprint: string }[];
+  const byHost = <T extends { host_id: number }>(rows: T[], pick: (r: T) => string) => {
+    const map = new Map<number, string[]>();
+    for (const r of rows) map.set(r.host_id, [...(map.get(r.host_id) ?? []), pick(r)]);
+    return map;
+  };
+  const addressMap = byHost(addresses, (r) => r.address);
+  const keyMap = byHost(keys, (r) => r.fingerprint);
+  return hosts.map((h) => ({
+    id: h.id,
+    macs: h.mac ? [h.mac] : [],
+    hostKeyFingerprints: keyMap.get(h.id) ?? [],
+    names: [h.name, ...parseJsonArray<string>(h.names)],
+    addresses: addressMap.get(h.id) ?? [],
+  }));
+}
+
+export interface ObservedHost {
+  address: string;
+  name: string | null;
+  names: string[];
+  mac: string | null;
+  macVendor: string | null;
+  osFamily: string | null;
+  osName: string | null;
+  osVersion: string | null;
+  osConfidence: number;
+  osEvidence: string[];
+  management: string[];
+  services: { port: number; state: string; service: string | null; banner: string | null }[];
+  openPorts: number[];
+  result: unknown;
+}
+
+/**
+ * Records one host a scan saw: updates the matched host (or creates one), its address, open
+ * ports and the scan's own row — in one transaction. An OS guess replaces a stored one only
+ * when it is at least as confident (an audit's answer, confidence 1, is never overridden).
+ */
+export function recordScanHost(
+  db: Database,
+  scanId: number,
+  observed: ObservedHost,
+  matchedHostId: number | null,
+  options: { addToInventory: boolean },
+): { hostId: number; isNew: boolean } {
+  return db.transaction(() => {
+    const at = now();
+    let hostId = matchedHostId;
+    const isNew = hostId === null;
+    if (hostId === null) {
+      hostId = Number(
+        db
+          .prepare(
+            `INSERT INTO hosts (name, address, in_inventory, first_seen, last_seen, first_scan_id, last_scan_id, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(observed.name ?? observed.address, observed.address, options.addToInventory ? 1 : 0, at, at, scanId, scanId, at, at).lastInsertRowid,
+      );
+    }
+    const current = db.prepare('SELECT os_confidence, names, in_inventory FROM hosts WHERE id = ?').get(hostId) as {
+      os_confidence: number | null;
+      names: string;
+      in_inventory: number;
+    };
+    const names = [...new Set([...parseJsonArray<string>(current.names), ...observed.names])].slice(0, 20);
+    const replaceOs = observed.osFamily !== null && (current.os_confidence === null || observed.osConfidence >= current.os_confidence);
+    db.prepare(
+      `UPDATE hosts SET address = @address, mac = coalesce(@mac, mac), mac_vendor = coalesce(@macVendor, mac_vendor), names = @names,
+         management = @management, last_seen = @at, last_scan_id = @scanId, first_seen = coalesce(first_seen, @at),
+         first_scan_id = coalesce(first_scan_id, @scanId), in_inventory = @inInventory, updated_at = @at
+         ${replaceOs ? ', os_family = @osFamily, os_name = @osName, os_version = @osVersion, os_confidence = @osConfidence, os_evidence = @osEvidence' : ''}
+       WHERE id = @hostId`,
+    ).run({
+      hostId,
+      address: observed.address,
+      mac: observed.mac,
+      macVendor: observed.macVendor,
+      names: JSON.stringify(names),
+      management: JSON.stringify(observed.management),
+      at,
+      scanId,
+      inInventory: options.addToInventory || current.in_inventory === 1 ? 1 : 0,
+      ...(replaceOs
+        ? {
+            osFamily: observed.osFamily,
+            osName: observed.osName,
+            osVersion: observed.osVersion,
+            osConfidence: observed.osConfidence,
+            osEvidence: JSON.stringify(observed.osEvidence),
+          }
+        : {}),
+    });
+    db.prepare(
+      `INSERT INTO host_addresses (host_id, address, first_seen, last_seen) VALUES (?, ?, ?, ?)
+       ON CONFLICT(host_id, address) DO UPDATE SET last_seen = excluded.last_seen`,
+    ).run(hostId, observed.address, at, at);
+    db.prepare('DELETE FROM host_services WHERE host_id = ?').run(hostId);
+    const insertService = db.prepare(
+      'INSERT INTO host_services (host_id, port, state, service, banner, last_seen) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    for (const s of observed.services) insertService.run(hostId, s.port, s.state, s.service, s.banner, at);
+    db.prepare(
+      `INSERT INTO scan_hosts (scan_id, host_id, address, open_ports, was_new, result, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(scan_id, host_id) DO UPDATE SET result = excluded.result, open_ports = excluded.open_ports`,
+    ).run(scanId, hostId, observed.address, JSON.stringify(observed.openPorts), isNew ? 1 : 0, JSON.stringify(observed.result), at);
+    return { hostId, isNew };
+  })();
+}
+
+export function listScanHostIds(db: Database, scanId: number): { hostId: number; wasNew: boolean }[] {
+  return (db.prepare('SELECT host_id, was_new FROM scan_hosts WHERE scan_id = ? ORDER BY address').all(scanId) as { host_id: number; was_new: number }[]).map(
+    (r) => ({ hostId: r.host_id, wasNew: r.was_new === 1 }),
+  );
+}
