@@ -4,3 +4,9 @@ export { detectOs, parseOsRelease, parseSwVers, parseUname, parseWindowsOs, osIn
 export { pickCollector, collectorFor, packageManagerFor } from './pick';
 export { normalizeSeverity, buildSectionScript, splitSections, isValidPackageName } from './util';
 export * as apt from './apt/index';
+export * as dnf from './dnf/index';
+export * as zypper from './zypper/index';
+export * as pacman from './pacman/index';
+export * as apk from './apk/index';
+export * as macos from './macos/index';
+export * as windows from './windows/index';

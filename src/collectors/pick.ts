@@ -2,6 +2,10 @@
 import { aptCollector } from './apt/index';
 import { dnfCollector, yumCollector } from './dnf/index';
 import { zypperCollector } from './zypper/index';
+import { pacmanCollector } from './pacman/index';
+import { apkCollector } from './apk/index';
+import { macosCollector } from './macos/index';
+import { windowsCollector } from './windows/index';
 import { CollectorError, type Collector, type OsInfo, type PackageManager } from './types';
 
 const COLLECTORS: Partial<Record<PackageManager, Collector>> = {
@@ -9,6 +13,10 @@ const COLLECTORS: Partial<Record<PackageManager, Collector>> = {
   dnf: dnfCollector,
   yum: yumCollector,
   zypper: zypperCollector,
+  pacman: pacmanCollector,
+  apk: apkCollector,
+  softwareupdate: macosCollector,
+  'windows-update': windowsCollector,
 };
 
 export function collectorFor(packageManager: PackageManager): Collector {

@@ -1,0 +1,93 @@
+/** The apk collector (Alpine): `apk version -l '<'` against the cached indexes, `apk update` first when refreshing. */
+import { buildSectionScript, cleanStderr, isValidPackageName, isValidVersion, lines, newNonce, parseClockAndMtimes, recordSections, runRecorded, splitSections, type ScriptSection } from '../util';
+import { CollectorError, type CollectOptions, type CollectorResult, type RemoteExec } from '../types';
+
+export interface ApkUpdate {
+  name: string;
+  installedVersion: string;
+  availableVersion: string;
+}
+
+/** Splits `name-version-rN` without regex backtracking: the last two dash-separated fields are the version. */
+export function splitApkPackage(text: string): { name: string; version: string } | null {
+  const rel = text.lastIndexOf('-');
+  if (rel <= 0 || !/^r\d{1,6}$/.test(text.slice(rel + 1))) return null;
+  const ver = text.lastIndexOf('-', rel - 1);
+  if (ver <= 0) return null;
+  const name = text.slice(0, ver);
+  const version = text.slice(ver + 1);
+  if (!isValidPackageName(name) || !isValidVersion(version)) return null;
+  return { name, version };
+}
+
+/** `apk version -l '<'`: a header, then `name-installed   < available`. */
+export function parseApkVersion(text: string): ApkUpdate[] {
+  const result: ApkUpdate[] = [];
+  for (const line of lines(text)) {
+    const words = line.trim().split(/\s+/);
+    if (words.length !== 3 || words[1] !== '<') continue;
+    const pkg = splitApkPackage(words[0]!);
+    if (!pkg || !isValidVersion(words[2]!)) continue;
+    result.push({ name: pkg.name, installedVersion: pkg.version, availableVersion: words[2]! });
+  }
+  return result;
+}
+
+export function apkSections(refresh: boolean): ScriptSection[] {
+  const sections: ScriptSection[] = [];
+  if (refresh) sections.push({ name: 'refresh', command: 'apk update -q' });
+  sections.push(
+    { name: 'updates', command: "apk version -l '<'" },
+    { name: 'reboot', command: 'if [ -d "/lib/modules/$(uname -r)" ]; then echo running-kernel-installed; elif ls -d /lib/modules/*/ >/dev/null 2>&1; then echo running-kernel-missing; else echo no-kernel-packages; fi' },
+    { name: 'age', command: 'date +%s; stat -c %Y /var/cache/apk/APKINDEX.*.tar.gz /lib/apk/db/APKINDEX.*.tar.gz 2>/dev/null; true' },
+  );
+  return sections;
+}
+
+export async function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
+  const nonce = newNonce();
+  const plan = apkSections(options.refresh);
+  const commands: CollectorResult['commands'] = [];
+  const raw = await runRecorded(exec, buildSectionScript(plan, nonce), { ...options, sudo: options.refresh }, commands);
+  const sections = splitSections(raw.stdout, raw.stderr, nonce);
+  recordSections(commands, plan, sections, raw);
+  const updates = sections.get('updates');
+  const warnings: string[] = [];
+  for (const s of [sections.get('refresh'), updates]) {
+    if (s && /Unable to lock database|Failed to open apk database.*(lock|Resource temporarily unavailable)/.test(s.stderr)) {
+      throw new CollectorError('package-manager-locked', 'apk is locked by another process.', { stderr: cleanStderr(s.stderr), command: 'apk', code: s.code });
+    }
+  }
+  const refresh = sections.get('refresh');
+  if (refresh && refresh.code !== 0) warnings.push(`apk update failed (exit ${refresh.code ?? 'unknown'}); using cached indexes`);
+  if (!updates || updates.code !== 0) {
+    throw new CollectorError('command-failed', "apk version -l '<' failed on this host.", { stderr: cleanStderr(updates?.stderr ?? raw.stderr), command: "apk version -l '<'", code: updates?.code ?? raw.code });
+  }
+  const reboot = sections.get('reboot')?.stdout ?? '';
+  const rebootRequired = /running-kernel-missing/.test(reboot) ? true : /running-kernel-installed/.test(reboot) ? false : null;
+  return {
+    packageManager: 'apk',
+    updates: parseApkVersion(updates.stdout).map((u) => ({
+      name: u.name,
+      arch: null,
+      installedVersion: u.installedVersion,
+      availableVersion: u.availableVersion,
+      repository: null,
+      security: false,
+      severity: null,
+      vendorSeverity: null,
+      advisories: [],
+      held: false,
+      phased: false,
+      rebootRequired: null,
+      kind: 'package' as const,
+    })),
+    rebootRequired,
+    rebootReasons: rebootRequired ? ["the running kernel's modules are no longer installed (kernel upgraded)"] : [],
+    metadataAgeSeconds: parseClockAndMtimes(sections.get('age')?.stdout ?? ''),
+    warnings,
+    commands,
+  };
+}
+
+export const apkCollector = { packageManager: 'apk' as const, collect };
