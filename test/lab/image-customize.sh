@@ -78,6 +78,8 @@ metadata_expire=0
 REPO
   # needs-restarting -r treats these like a kernel: installed after boot => reboot required.
   echo acme-firmware > "$R/etc/dnf/plugins/needs-restarting.d/acme.conf"
+  # The "local" plugin wants a repo under /var/lib/dnf/plugins/local that no EL host has.
+  sed -i '0,/^enabled/s/^enabled.*/enabled = false/' "$R/etc/dnf/plugins/local.conf"
   chroot "$R" rpm --initdb
   # Hide the Debian package tools so nothing on this host looks like apt/dpkg.
   mkdir -p "$R/usr/lib/patchdeck-lab-hidden"

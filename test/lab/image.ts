@@ -4,10 +4,11 @@
 // `pruneImages` runs with no host up, because overlays break if their lower dir changes under them.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { CACHE_DIR, LAB_DIR, OPERATOR_PASSWORD } from './paths';
 import { run } from './sh';
+import { removeBuildDir, withBuildLock } from './cachelock';
 
 export type ImageKind = 'apt' | 'dnf';
 
@@ -81,8 +82,13 @@ export function imageDir(kind: ImageKind): string {
 export async function ensureImage(kind: ImageKind, log: (s: string) => void = () => undefined): Promise<string> {
   const dir = imageDir(kind);
   if (existsSync(path.join(dir, '.complete'))) return path.join(dir, 'root');
+  return withBuildLock(`${dir}.lock`, () => buildImage(kind, dir, log));
+}
+
+async function buildImage(kind: ImageKind, dir: string, log: (s: string) => void): Promise<string> {
+  if (existsSync(path.join(dir, '.complete'))) return path.join(dir, 'root');
   const tmp = `${dir}.building`;
-  await rm(tmp, { recursive: true, force: true });
+  await removeBuildDir(tmp);
   await mkdir(tmp, { recursive: true });
   log(`building the ${kind} base image with mmdebstrap (once; cached in ${dir})…`);
   const started = Date.now();
@@ -117,5 +123,5 @@ export async function pruneImages(): Promise<void> {
   const root = path.join(CACHE_DIR, 'images');
   if (!existsSync(root)) return;
   const keep = new Set((['apt', 'dnf'] as const).map((k) => path.basename(imageDir(k))));
-  for (const d of readdirSync(root)) if (!keep.has(d)) await rm(path.join(root, d), { recursive: true, force: true });
+  for (const d of readdirSync(root)) if (!keep.has(d) && !d.endsWith('.lock')) await removeBuildDir(path.join(root, d));
 }

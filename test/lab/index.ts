@@ -2,7 +2,8 @@
 // managers, pending updates, fault controls and ground truth. Tests and benchmarks import this;
 // `npm run lab` (cli.ts) is a thin wrapper over it. Needs root.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { removeBuildDir } from './cachelock';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -26,13 +27,13 @@ import {
   startHostProcess,
   waitForSsh,
 } from './hosts';
-import { ensureImage, type ImageKind } from './image';
+import { ensureImage, pruneImages, type ImageKind } from './image';
 import type { LabHost, LabInventory } from './inventory';
 import { cachedHostKeyDir, ensureLabKey, generateHostKeys, readHostKeys } from './keys';
-import { ensureLayer, kindOf } from './layers';
-import { BRIDGE, GATEWAY, KNOWN_HOSTS_FILE, LAB_KEY_FILE, MAX_HOSTS, NETWORK, OPERATOR_PASSWORD, RUN_DIR } from './paths';
-import { APT_STATES, hostProfileFor, LAB_PROFILES, pendingFor, type HostProfile, type LabProfile } from './recipe';
-import { ensureRepo } from './repo';
+import { ensureLayer, kindOf, layerDir } from './layers';
+import { BRIDGE, CACHE_DIR, GATEWAY, KNOWN_HOSTS_FILE, LAB_KEY_FILE, MAX_HOSTS, NETWORK, OPERATOR_PASSWORD, RUN_DIR } from './paths';
+import { APT_STATES, HOST_PROFILES, hostProfileFor, LAB_PROFILES, pendingFor, type HostProfile, type LabProfile } from './recipe';
+import { ensureRepo, repoDir } from './repo';
 import { mapLimit, run, sleep, tryRun } from './sh';
 import { hostDir, readState, saveState, type HostRecord, type LabState } from './state';
 
@@ -85,6 +86,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInventory> {
     log('a lab of another size or profile is up: taking it down first');
     await labDown();
   }
+  await pruneCache();
   try {
     return await freshUp(n, profile, log);
   } catch (e) {
@@ -129,6 +131,17 @@ async function freshUp(n: number, profile: LabProfile, log: (s: string) => void)
   await writeKnownHosts(state);
   log(`${n} host(s) up in ${((Date.now() - t0) / 1000).toFixed(1)} s (${((Date.now() - t1) / 1000).toFixed(1)} s starting hosts)`);
   return labStatus();
+}
+
+/** With no lab up, remove cached images, archives and layers whose recipe is no longer current. */
+async function pruneCache(): Promise<void> {
+  await pruneImages();
+  const prune = async (dir: string, keep: Set<string>) => {
+    if (!existsSync(dir)) return;
+    for (const d of readdirSync(dir)) if (!keep.has(d) && !d.endsWith('.lock')) await removeBuildDir(path.join(dir, d));
+  };
+  await prune(path.join(CACHE_DIR, 'repo'), new Set([path.basename(repoDir())]));
+  await prune(path.join(CACHE_DIR, 'layers'), new Set(HOST_PROFILES.map((p) => path.basename(layerDir(p)))));
 }
 
 /** Tear everything down: hosts (by recorded PID), veths, namespaces, mounts, bridge, runtime dir. */
@@ -428,6 +441,11 @@ export async function execOnHost(name: string, argv: string[], okCodes = [0]) {
 /** ssh command line for a host, as printed by `up`. */
 export function sshCommand(address: string, user = 'admin'): string {
   return `ssh -i ${LAB_KEY_FILE} -o UserKnownHostsFile=${KNOWN_HOSTS_FILE} -o StrictHostKeyChecking=yes ${user}@${address}`;
+}
+
+/** PIDs of the hosts' root processes as recorded (stopped hosts have none). */
+export function labPids(): number[] {
+  return (readState()?.hosts ?? []).map((h) => h.pid).filter((p): p is number => p !== null);
 }
 
 export function hostNames(): string[] {

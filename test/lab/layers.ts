@@ -5,13 +5,14 @@
 // package operations at all.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { imageHash, type ImageKind } from './image';
 import { CACHE_DIR, LAB_DIR } from './paths';
 import { debPoolPath, repoHash } from './repo';
 import { APT_STATES, DEB_PACKAGES, RPM_INSTALLED, RPM_PACKAGES, rpmFile, type HostProfile, type RpmVersion } from './recipe';
 import { run } from './sh';
+import { removeBuildDir, withBuildLock } from './cachelock';
 
 export const HOST_INIT = path.join(LAB_DIR, 'host-init.sh');
 
@@ -70,8 +71,14 @@ export async function ensureLayer(profile: HostProfile, base: string, repo: stri
   const dir = layerDir(profile);
   const layer = path.join(dir, 'layer');
   if (existsSync(path.join(dir, '.complete'))) return layer;
+  return withBuildLock(`${dir}.lock`, () => buildLayer(profile, dir, base, repo));
+}
+
+async function buildLayer(profile: HostProfile, dir: string, base: string, repo: string): Promise<string> {
+  const layer = path.join(dir, 'layer');
+  if (existsSync(path.join(dir, '.complete'))) return layer;
   const tmp = `${dir}.building`;
-  await rm(tmp, { recursive: true, force: true });
+  await removeBuildDir(tmp);
   for (const d of ['upper', 'work', 'root']) await mkdir(path.join(tmp, d), { recursive: true });
   const kind = kindOf(profile);
   await run('unshare', ['--mount', '--uts', '--pid', '--fork', '--kill-child', '--propagation', 'private', 'sh', HOST_INIT], {
@@ -88,11 +95,11 @@ export async function ensureLayer(profile: HostProfile, base: string, repo: stri
       LAB_REPO_AT: repoMountPoint(kind),
     },
   });
-  await rm(path.join(tmp, 'work'), { recursive: true, force: true });
-  await rm(path.join(tmp, 'root'), { recursive: true, force: true });
+  await removeBuildDir(path.join(tmp, 'work'));
+  await removeBuildDir(path.join(tmp, 'root'));
   await rename(path.join(tmp, 'upper'), path.join(tmp, 'layer'));
   await writeFile(path.join(tmp, '.complete'), '');
-  await rm(dir, { recursive: true, force: true });
+  await removeBuildDir(dir);
   await rename(tmp, dir);
   return layer;
 }

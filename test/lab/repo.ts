@@ -10,6 +10,7 @@ import path from 'node:path';
 import { CACHE_DIR } from './paths';
 import { DEB_PACKAGES, RPM_ADVISORIES, RPM_PACKAGES, rpmFile, type AptSuite, type DebPackage, type DebVersion, type RpmPackage, type RpmVersion } from './recipe';
 import { mapLimit, out, run } from './sh';
+import { removeBuildDir, withBuildLock } from './cachelock';
 
 const SOURCE_DATE_EPOCH = '1767225600'; // 2026-01-01T00:00:00Z
 const REPRO_ENV = { ...process.env, SOURCE_DATE_EPOCH, LC_ALL: 'C', TZ: 'UTC' };
@@ -39,18 +40,22 @@ export function debPoolPath(pkg: string, v: DebVersion): string {
 
 export async function ensureRepo(log: (s: string) => void = () => undefined): Promise<{ apt: string; rpm: string }> {
   const dir = repoDir();
+  if (!existsSync(path.join(dir, '.complete'))) await withBuildLock(`${dir}.lock`, () => buildRepo(dir, log));
+  return { apt: path.join(dir, 'apt'), rpm: path.join(dir, 'rpm') };
+}
+
+async function buildRepo(dir: string, log: (s: string) => void): Promise<void> {
   if (!existsSync(path.join(dir, '.complete'))) {
     const tmp = `${dir}.building`;
-    await rm(tmp, { recursive: true, force: true });
+    await removeBuildDir(tmp);
     await mkdir(tmp, { recursive: true });
     log('building the lab package archives (apt + rpm)…');
     await buildApt(path.join(tmp, 'apt'));
     await buildRpm(path.join(tmp, 'rpm'));
     await writeFile(path.join(tmp, '.complete'), '');
-    await rm(dir, { recursive: true, force: true });
+    await removeBuildDir(dir);
     await rename(tmp, dir);
   }
-  return { apt: path.join(dir, 'apt'), rpm: path.join(dir, 'rpm') };
 }
 
 async function touchTree(dir: string): Promise<void> {
