@@ -320,7 +320,8 @@ $0 = "unattended-upgr";
 my @held;
 for my $f ("/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock") {
   sysopen(my $fh, $f, O_RDWR | O_CREAT, 0640) or die "open $f: $!\n";
-  fcntl($fh, F_SETLK, pack("s s x4 q q i x4", F_WRLCK, SEEK_SET, 0, 0, 0)) or die "lock $f: $!\n";
+  my $lock = pack("s s x4 q q i x4", F_WRLCK, SEEK_SET, 0, 0, 0);
+  fcntl($fh, F_SETLK, $lock) or die "lock $f: $!\n";
   push @held, $fh;
 }
 $| = 1;
