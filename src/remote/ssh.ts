@@ -131,8 +131,11 @@ export class SshSession {
     return new SshSession(ssh, presented, target);
   }
 
-  /** Builds the remote command line: env assignments and sudo wrapping, all quoted. */
-  private wrap(command: string, options: RunOptions): { line: string; stdin: string | undefined } {
+  /**
+   * The exact remote command line for `command` (env assignments and sudo wrapping, all
+   * quoted) and what goes to its stdin. Public so benchmarks can replay the same commands.
+   */
+  commandLine(command: string, options: RunOptions = {}): { line: string; stdin: string | undefined } {
     const env = Object.entries({ LC_ALL: 'C', LANG: 'C', ...options.env });
     for (const [name] of env) if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name: ${name}`);
     const envWords = env.map(([k, v]) => shellQuote(`${k}=${v}`)).join(' ');
@@ -151,7 +154,7 @@ export class SshSession {
     const label = this.target.label ?? this.target.host;
     if (this.broken) throw new RemoteError('unreachable', `${label}: the SSH connection was closed.`);
     if (options.signal?.aborted) throw new RemoteError('cancelled', 'Cancelled.');
-    const { line, stdin } = this.wrap(command, options);
+    const { line, stdin } = this.commandLine(command, options);
     let channel: ClientChannel | null = null;
     let timedOut = false;
     const timer = options.timeoutMs

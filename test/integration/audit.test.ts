@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labStatus, labUp, rekeyHost, resetHost, stopHost, startHost, type LabInventory } from '../lab';
+import { describeAsRoot } from '../lab/testkit';
+import { listAuditLog } from '../../src/db';
+import { createTestCore, enrolLab, waitForTask } from './support';
+
+/**
+ * Audits real lab hosts over real SSH and compares every finding with the lab's ground truth
+ * (what the lab's own recipe put there), never with hand-written expectations.
+ */
+describeAsRoot('audit against the lab', () => {
+  let lab: LabInventory;
+  let env: Awaited<ReturnType<typeof createTestCore>>;
+  let ids: Map<string, number>;
+
+  beforeAll(async () => {
+    lab = await labUp({ hosts: 4, profile: 'mixed' });
+    for (const host of lab.hosts) await resetHost(host.name);
+    lab = labStatus();
+    env = await createTestCore();
+    ids = await enrolLab(env.core, lab);
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('finds exactly the pending updates the lab put on each host, with security flags, held and reboot state', async () => {
+    const { taskId } = await env.core.call('audits.start', {});
+    const task = await waitForTask(env.core, taskId);
+    expect(task.status).toBe('succeeded');
+    const latest = await env.core.call('audits.latest', {});
+    for (const host of lab.hosts) {
+      const audit = latest.find((a) => a.hostId === ids.get(host.name))!;
+      expect(audit, host.name).toBeTruthy();
+      expect(audit.status, `${host.name}: ${audit.errorMessage}`).toBe('succeeded');
+      expect(audit.packageManager).toBe(host.packageManager);
+      expect(audit.rebootRequired).toBe(host.rebootRequired);
+      const page = await env.core.call('findings.query', { hostId: audit.hostId, limit: 1000 });
+      const upgrades = page.rows.filter((f) => f.installedVersion !== null);
+      const actual = upgrades
+        .map((f) => ({ name: f.package, installed: f.installedVersion, available: f.availableVersion, security: f.security, held: f.held }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      const expected = host.pending
+        .map((p) => ({ name: p.name, installed: p.installed, available: p.available, security: p.security, held: p.held }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      expect(actual, host.name).toEqual(expected);
+      const newDeps = page.rows.filter((f) => f.installedVersion === null).map((f) => f.package).sort();
+      expect(newDeps, `${host.name} new dependencies`).toEqual([...new Set(host.pending.flatMap((p) => p.newDependencies))].sort());
+      for (const p of host.pending.filter((x) => x.severity)) {
+        const f = upgrades.find((u) => u.package === p.name)!;
+        expect(f.vendorSeverity?.toLowerCase(), `${host.name} ${p.name} severity`).toBe(p.severity!.toLowerCase());
+        for (const advisory of p.advisories) expect(f.advisories).toContain(advisory);
+      }
+    }
+  });
+
+  it('pinned each host key on first use, matching the host’s real key, and logged it', async () => {
+    for (const host of lab.hosts) {
+      const keys = await env.core.call('hosts.keys', { id: ids.get(host.name)! });
+      expect(keys).toHaveLength(1);
+      expect(host.hostKeys.map((k) => k.fingerprint)).toContain(keys[0]!.fingerprint);
+    }
+    const log = listAuditLog(env.core.requireWorkspace().db, { entityType: 'host' });
+    expect(log.filter((e) => e.action === 'host-key.trust')).toHaveLength(lab.hosts.length);
+  });
+
+  it('compares consecutive audits: nothing new, nothing resolved when nothing changed', async () => {
+    const host = lab.hosts[0]!;
+    const { taskId } = await env.core.call('audits.start', { hostIds: [ids.get(host.name)!] });
+    await waitForTask(env.core, taskId);
+    const [newest] = await env.core.call('audits.forHost', { hostId: ids.get(host.name)! });
+    const diff = await env.core.call('audits.diff', { auditId: newest!.id });
+    expect(diff.previousAuditId).not.toBeNull();
+    expect(diff.added).toEqual([]);
+    expect(diff.resolved).toEqual([]);
+    expect(diff.unchanged.length).toBe(newest!.updatesCount);
+  });
+
+  it('blocks a changed host key, explains it, and works again only after an explicit re-trust', async () => {
+    const host = lab.hosts[1]!;
+    const id = ids.get(host.name)!;
+    const newKeys = await rekeyHost(host.name);
+    const { taskId } = await env.core.call('audits.start', { hostIds: [id] });
+    await waitForTask(env.core, taskId);
+    let [audit] = await env.core.call('audits.forHost', { hostId: id });
+    expect(audit!.status).toBe('failed');
+    expect(audit!.errorKind).toBe('host-key-changed');
+    expect(audit!.errorMessage).toMatch(/different host key/);
+    await expect(env.core.call('hosts.trust', { id })).rejects.toThrow(/Re-trust it explicitly/);
+    const trusted = await env.core.call('hosts.trust', { id, replace: true });
+    expect(trusted.changed).toBe(true);
+    expect(newKeys.map((k) => k.fingerprint)).toContain(trusted.fingerprint);
+    const again = await env.core.call('audits.start', { hostIds: [id] });
+    await waitForTask(env.core, again.taskId);
+    [audit] = await env.core.call('audits.forHost', { hostId: id });
+    expect(audit!.status).toBe('succeeded');
+    const log = listAuditLog(env.core.requireWorkspace().db, { entityType: 'host' });
+    expect(log.some((e) => e.action === 'host-key.retrust' && e.entityId === String(id))).toBe(true);
+  });
+
+  it('uses sudo with a password on stdin, and names a wrong sudo password clearly', async () => {
+    const host = lab.hosts[0]!;
+    const operator = host.users.find((u) => u.sudo === 'password')!;
+    const good = await env.core.call('credentials.add', {
+      name: 'lab-operator',
+      username: operator.name,
+      kind: 'password',
+      secret: operator.password!,
+      scope: [],
+    });
+    const id = ids.get(host.name)!;
+    let { taskId } = await env.core.call('audits.start', { hostIds: [id], credentialId: good.id });
+    await waitForTask(env.core, taskId);
+    let [audit] = await env.core.call('audits.forHost', { hostId: id });
+    expect(audit!.status, audit!.errorMessage ?? '').toBe('succeeded');
+
+    const bad = await env.core.call('credentials.add', {
+      name: 'lab-operator-wrong-sudo',
+      username: operator.name,
+      kind: 'password',
+      secret: operator.password!,
+      sudoPassword: 'definitely-not-the-password',
+      scope: [],
+    });
+    ({ taskId } = await env.core.call('audits.start', { hostIds: [id], credentialId: bad.id }));
+    await waitForTask(env.core, taskId);
+    [audit] = await env.core.call('audits.forHost', { hostId: id });
+    expect(audit!.status).toBe('failed');
+    expect(audit!.errorKind).toBe('sudo');
+    expect(audit!.errorMessage).toMatch(/wrong sudo password/);
+    expect(audit!.errorMessage).not.toContain('definitely-not-the-password');
+  });
+
+  it('classifies an unreachable host and a wrong login', async () => {
+    const host = lab.hosts[2]!;
+    const id = ids.get(host.name)!;
+    await stopHost(host.name);
+    try {
+      const { taskId } = await env.core.call('audits.start', { hostIds: [id] });
+      await waitForTask(env.core, taskId);
+      const [audit] = await env.core.call('audits.forHost', { hostId: id });
+      expect(audit!.errorKind).toBe('unreachable');
+    } finally {
+      await startHost(host.name);
+    }
+    const wrong = await env.core.call('credentials.add', { name: 'wrong-password', username: 'admin', kind: 'password', secret: 'nope-nope', scope: [] });
+    const { taskId } = await env.core.call('audits.start', { hostIds: [id], credentialId: wrong.id });
+    await waitForTask(env.core, taskId);
+    const [audit] = await env.core.call('audits.forHost', { hostId: id });
+    expect(audit!.errorKind).toBe('auth-failed');
+  });
+});

@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Core } from '../../src/core';
+import { createNodePlatform } from '../../src/platform';
+import type { LabHost, LabInventory } from '../lab';
+
+/** A real Core over a fresh workspace file, as the CLI and the app use it. */
+export async function createTestCore(): Promise<{ core: Core; dir: string; close(): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-int-'));
+  const core = new Core({ platform: createNodePlatform({ configDir: path.join(dir, 'config'), useKeychain: false }), carrier: 'test' });
+  await core.openWorkspace(path.join(dir, 'ws.sqlite'), { create: 'if-missing' });
+  return {
+    core,
+    dir,
+    async close() {
+      await core.closeWorkspace();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Adds every lab host to the workspace and the lab's admin key as a credential covering them. */
+export async function enrolLab(core: Core, lab: LabInventory, hosts: LabHost[] = lab.hosts): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  for (const host of hosts) {
+    const added = await core.call('hosts.add', { name: host.name, address: host.address });
+    ids.set(host.name, added.id);
+  }
+  const admin = lab.hosts[0]!.users.find((u) => u.sudo === 'nopasswd')!;
+  await core.call('credentials.add', {
+    name: 'lab-admin',
+    username: admin.name,
+    kind: 'key',
+    secret: fs.readFileSync(lab.keyFile, 'utf8'),
+    scope: ['*'],
+  });
+  return ids;
+}
+
+/** Waits for a task started through the API and returns its final row. */
+export async function waitForTask(core: Core, taskId: number) {
+  const task = await core.requireWorkspace().tasks.wait(taskId);
+  if (!task) throw new Error(`task ${taskId} vanished`);
+  return task;
+}
