@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { cachedHostKeyDir, HOST_KEY_TYPES, labPublicKey } from './keys';
@@ -156,14 +156,28 @@ async function netnsPids(netns: string): Promise<number[]> {
   return r.stdout.split(/\s+/).filter(Boolean).map(Number);
 }
 
+const pidFile = (h: HostRecord) => path.join(hostDir(h.name), 'pid');
+
+/** The PID recorded for the host: in the state file, or in the pid file its wrapper wrote. */
+export function recordedPid(h: HostRecord): number | null {
+  if (h.pid) return h.pid;
+  try {
+    return Number(readFileSync(pidFile(h), 'utf8').trim()) || null;
+  } catch {
+    return null;
+  }
+}
+
 /** Kill the host's root process by its recorded PID and wait until its namespace is empty. */
 export async function killHost(h: HostRecord): Promise<void> {
+  h.pid = recordedPid(h);
   if (h.pid && isHostProcess(h)) {
     process.kill(h.pid, 'SIGKILL');
     if (!(await waitGone(h.pid, 10_000))) throw new Error(`${h.name}: process ${h.pid} did not exit`);
   }
   h.pid = null;
   h.lockPid = null;
+  await rm(pidFile(h), { force: true });
   // --kill-child takes the host's PID 1 down, and the kernel then kills the rest of its PID
   // namespace; wait for that so the netns can be deleted and the mounts are gone.
   const end = Date.now() + 10_000;
@@ -245,14 +259,22 @@ export async function startHostProcess(h: HostRecord, state: LabState): Promise<
   const dir = hostDir(h.name);
   const log = openSync(path.join(dir, 'host.log'), 'a');
   try {
+    // The wrapper shell writes its own PID (which exec keeps for unshare) before anything
+    // exists in the host, so even a run killed right after spawn leaves a recorded PID.
     const child = spawn(
-      'ip',
-      ['netns', 'exec', h.netns, 'unshare', '--mount', '--uts', '--pid', '--fork', '--kill-child', '--propagation', 'private', 'sh', HOST_INIT],
+      'sh',
+      [
+        '-c',
+        'echo $$ > "$LAB_PIDFILE" && exec ip netns exec "$LAB_NETNS" unshare --mount --uts --pid --fork --kill-child --propagation private sh "$LAB_INIT"',
+      ],
       {
         detached: true,
         stdio: ['ignore', log, log],
         env: {
           PATH: PATH_ENV,
+          LAB_PIDFILE: pidFile(h),
+          LAB_NETNS: h.netns,
+          LAB_INIT: HOST_INIT,
           LAB_HOSTNAME: h.name,
           LAB_LOWER: lower,
           LAB_UPPER: upperDir(h),

@@ -30,7 +30,7 @@ import {
 import { ensureImage, pruneImages, type ImageKind } from './image';
 import type { LabHost, LabInventory } from './inventory';
 import { cachedHostKeyDir, ensureLabKey, generateHostKeys, readHostKeys } from './keys';
-import { ensureLayer, kindOf, layerDir } from './layers';
+import { ensureLayer, HOST_INIT, kindOf, layerDir } from './layers';
 import { BRIDGE, CACHE_DIR, GATEWAY, KNOWN_HOSTS_FILE, LAB_KEY_FILE, MAX_HOSTS, NETWORK, OPERATOR_PASSWORD, RUN_DIR } from './paths';
 import { APT_STATES, HOST_PROFILES, hostProfileFor, LAB_PROFILES, pendingFor, type HostProfile, type LabProfile } from './recipe';
 import { ensureRepo, repoDir } from './repo';
@@ -191,7 +191,19 @@ export function labMounts(): string[] {
 export async function labLeftovers(): Promise<{ netns: string[]; links: string[]; mounts: string[]; processes: number[] }> {
   const links = [...(await listLabVeths())];
   if ((await tryRun('ip', ['link', 'show', 'dev', BRIDGE])).code === 0) links.push(BRIDGE);
-  return { netns: listLabNetns(), links, mounts: labMounts(), processes: [] };
+  // Only looked at, never killed: host root processes are recognised by the init script they run.
+  const processes: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\)\s+/, '')[0];
+      if (cmd.includes(HOST_INIT) && st !== 'Z' && st !== 'X') processes.push(Number(d));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return { netns: listLabNetns(), links, mounts: labMounts(), processes };
 }
 
 // ---------------------------------------------------------------------------------------------
