@@ -303,7 +303,9 @@ export async function waitForSsh(h: HostRecord, timeoutMs = 30_000): Promise<voi
       return '';
     });
     if (banner.startsWith('SSH-2.0-')) return;
-    if (h.pid && !isHostProcess(h)) {
+    // Not isHostProcess: for a moment after spawn the PID is still the wrapper shell or `ip netns exec`.
+    const st = h.pid ? procState(h.pid) : null;
+    if (h.pid && (!st || st === 'Z' || st === 'X')) {
       const logText = readFileSync(path.join(hostDir(h.name), 'host.log'), 'utf8').trim().split('\n').slice(-5).join('\n');
       throw new Error(`${h.name}: root process exited before sshd answered:\n${logText}`);
     }
