@@ -150,7 +150,24 @@ export class SshSession {
     return { line: `sudo -n -- ${inner}`, stdin: undefined };
   }
 
+  /**
+   * Runs a command. Without a terminal first; if sudo insists on one (`Defaults requiretty`),
+   * the session remembers it and runs sudo commands in a pseudo-terminal from then on.
+   */
   async run(command: string, options: RunOptions = {}): Promise<RunResult> {
+    if (options.sudo && this.sudoNeedsTty) return this.exec(command, options, true);
+    try {
+      return await this.exec(command, options, false);
+    } catch (error) {
+      if (!(error instanceof RemoteError) || error.kind !== 'sudo-needs-tty') throw error;
+      this.sudoNeedsTty = true;
+      return this.exec(command, options, true);
+    }
+  }
+
+  private sudoNeedsTty = false;
+
+  private async exec(command: string, options: RunOptions, pty: boolean): Promise<RunResult> {
     const label = this.target.label ?? this.target.host;
     if (this.broken) throw new RemoteError('unreachable', `${label}: the SSH connection was closed.`);
     if (options.signal?.aborted) throw new RemoteError('cancelled', 'Cancelled.');
@@ -173,13 +190,19 @@ export class SshSession {
       const response = await this.ssh.execCommand(line, {
         stdin,
         noTrim: true,
+        // In a pseudo-terminal stdout and stderr arrive merged, with CRLF line ends.
+        execOptions: pty ? { pty: { term: 'dumb', cols: 4096, rows: 24, width: 0, height: 0, modes: {} } } : undefined,
         onChannel: (c) => {
           channel = c;
         },
         onStdout: options.onStdout ? (chunk) => options.onStdout!(chunk.toString('utf8')) : undefined,
         onStderr: options.onStderr ? (chunk) => options.onStderr!(chunk.toString('utf8')) : undefined,
       });
-      result = { stdout: response.stdout, stderr: response.stderr.split(SUDO_PROMPT).join(''), code: response.code };
+      const clean = (text: string): string => {
+        const stripped = text.split(SUDO_PROMPT).join('');
+        return pty ? stripped.replace(/\r\n/g, '\n') : stripped;
+      };
+      result = { stdout: clean(response.stdout), stderr: clean(response.stderr), code: response.code };
     } catch (error) {
       this.broken = true;
       throw classifyConnectError(error, label);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labStatus, labUp, rekeyHost, resetHost, stopHost, startHost, type LabInventory } from '../lab';
+import { execOnHost, labStatus, labUp, rekeyHost, resetHost, stopHost, startHost, type LabInventory } from '../lab';
 import { describeAsRoot } from '../lab/testkit';
 import { listAuditLog } from '../../src/db';
 import { createTestCore, enrolLab, waitForTask } from './support';
@@ -25,7 +25,9 @@ describeAsRoot('audit against the lab', () => {
   });
 
   it('finds exactly the pending updates the lab put on each host, with security flags, held and reboot state', async () => {
-    const { taskId } = await env.core.call('audits.start', {});
+    // The first audit refreshes metadata (apt-get update / dnf makecache from the lab archive):
+    // a dnf host without cached metadata cannot be audited offline, and says so.
+    const { taskId } = await env.core.call('audits.start', { refresh: true });
     const task = await waitForTask(env.core, taskId);
     expect(task.status).toBe('succeeded');
     const latest = await env.core.call('audits.latest', {});
@@ -44,8 +46,11 @@ describeAsRoot('audit against the lab', () => {
         .map((p) => ({ name: p.name, installed: p.installed, available: p.available, security: p.security, held: p.held }))
         .sort((a, b) => a.name.localeCompare(b.name));
       expect(actual, host.name).toEqual(expected);
+      // apt's simulation names the packages an upgrade pulls in; dnf check-update lists only
+      // upgrades of installed packages (its new dependencies show in the patch dry run).
       const newDeps = page.rows.filter((f) => f.installedVersion === null).map((f) => f.package).sort();
-      expect(newDeps, `${host.name} new dependencies`).toEqual([...new Set(host.pending.flatMap((p) => p.newDependencies))].sort());
+      const expectedNewDeps = host.packageManager === 'apt' ? [...new Set(host.pending.flatMap((p) => p.newDependencies))].sort() : [];
+      expect(newDeps, `${host.name} new dependencies`).toEqual(expectedNewDeps);
       for (const p of host.pending.filter((x) => x.severity)) {
         const f = upgrades.find((u) => u.package === p.name)!;
         expect(f.vendorSeverity?.toLowerCase(), `${host.name} ${p.name} severity`).toBe(p.severity!.toLowerCase());
@@ -109,7 +114,8 @@ describeAsRoot('audit against the lab', () => {
       scope: [],
     });
     const id = ids.get(host.name)!;
-    let { taskId } = await env.core.call('audits.start', { hostIds: [id], credentialId: good.id });
+    // refresh: apt-get update runs through sudo, so the sudo password is really used.
+    let { taskId } = await env.core.call('audits.start', { hostIds: [id], credentialId: good.id, refresh: true });
     await waitForTask(env.core, taskId);
     let [audit] = await env.core.call('audits.forHost', { hostId: id });
     expect(audit!.status, audit!.errorMessage ?? '').toBe('succeeded');
@@ -122,7 +128,7 @@ describeAsRoot('audit against the lab', () => {
       sudoPassword: 'definitely-not-the-password',
       scope: [],
     });
-    ({ taskId } = await env.core.call('audits.start', { hostIds: [id], credentialId: bad.id }));
+    ({ taskId } = await env.core.call('audits.start', { hostIds: [id], credentialId: bad.id, refresh: true }));
     await waitForTask(env.core, taskId);
     [audit] = await env.core.call('audits.forHost', { hostId: id });
     expect(audit!.status).toBe('failed');
@@ -148,5 +154,25 @@ describeAsRoot('audit against the lab', () => {
     await waitForTask(env.core, taskId);
     const [audit] = await env.core.call('audits.forHost', { hostId: id });
     expect(audit!.errorKind).toBe('auth-failed');
+  });
+
+  it('works when sudo demands a terminal (Defaults requiretty), with and without a sudo password', async () => {
+    const host = lab.hosts[0]!;
+    const id = ids.get(host.name)!;
+    await execOnHost(host.name, ['sh', '-c', 'echo "Defaults requiretty" > /etc/sudoers.d/zz-requiretty && chmod 440 /etc/sudoers.d/zz-requiretty']);
+    try {
+      // A refresh runs apt-get update through sudo, so sudo's tty rule is really exercised.
+      for (const name of ['lab-admin', 'lab-operator']) {
+        const credential = (await env.core.call('credentials.list', {})).find((c) => c.name === name)!;
+        const { taskId } = await env.core.call('audits.start', { hostIds: [id], credentialId: credential.id, refresh: true });
+        await waitForTask(env.core, taskId);
+        const [audit] = await env.core.call('audits.forHost', { hostId: id });
+        expect(audit!.status, `${name}: ${audit!.errorMessage}`).toBe('succeeded');
+        expect(audit!.refreshed).toBe(true);
+        expect(audit!.updatesCount).toBe(host.pending.length + new Set(host.pending.flatMap((p) => p.newDependencies)).size);
+      }
+    } finally {
+      await execOnHost(host.name, ['rm', '-f', '/etc/sudoers.d/zz-requiretty']);
+    }
   });
 });
