@@ -10,3 +10,4 @@ export * as pacman from './pacman/index';
 export * as apk from './apk/index';
 export * as macos from './macos/index';
 export * as windows from './windows/index';
+export { buildCollectScript, parseCollectedOutput, decodeCollectedBytes, CollectedOutputError, COLLECT_FORMAT_VERSION, MAX_COLLECTED_BYTES, type CollectedOutput, type CollectScriptOs } from './offline';
