@@ -82,6 +82,36 @@ export const calls = {
   'audits.forHost': call(z.object({ hostId: Id, limit: z.number().int().min(1).max(500).optional() }).strict(), z.array(Audit)),
   'audits.latest': call(none, z.array(Audit)),
   'audits.diff': call(z.object({ auditId: Id }).strict(), AuditDiff),
+  /**
+   * An offline collection (the output of `patchdeck collect-script`'s script) becomes an audit of
+   * the host it names (found by name, else created), or of `hostId`/`host`. `text` is the decoded
+   * file; `base64` its raw bytes, so that the core checks the encoding itself.
+   */
+  'audits.import': call(
+    z
+      .object({
+        text: z.string().min(1).max(32 * 1024 * 1024).optional(),
+        base64: z
+          .string()
+          .min(1)
+          .max(Math.ceil((32 * 1024 * 1024) / 3) * 4)
+          .regex(/^[A-Za-z0-9+/]*={0,2}$/)
+          .optional(),
+        hostId: Id.optional(),
+        host: z.string().trim().min(1).max(253).optional(),
+      })
+      .strict()
+      .refine((a) => (a.text === undefined) !== (a.base64 === undefined), { message: 'give exactly one of text or base64' })
+      .refine((a) => a.hostId === undefined || a.host === undefined, { message: 'give hostId or host, not both' }),
+    z.object({
+      audit: Audit,
+      hostId: Id,
+      hostName: z.string(),
+      hostCreated: z.boolean(),
+      collectedHostname: z.string(),
+      collectedAt: z.string(),
+    }),
+  ),
   'findings.query': call(FindingQuery, FindingPage),
 
   'discovery.check': call(

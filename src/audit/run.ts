@@ -78,7 +78,8 @@ export function classifyAuditError(error: unknown): { kind: AuditErrorKind; mess
   return { kind: 'command-failed', message: sanitizeText(errorMessage(error), { maxLength: 500 }), stderr: '' };
 }
 
-function toFindings(result: CollectorResult): FindingInput[] {
+/** A collector result as the workspace stores it: one finding per pending update. */
+export function toFindings(result: CollectorResult): FindingInput[] {
   return result.updates.map((u) => ({
     kind: u.kind,
     package: u.name,

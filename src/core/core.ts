@@ -26,6 +26,7 @@ import { auditHandlers } from './handlers/audits';
 import { credentialHandlers } from './handlers/credentials';
 import { discoveryHandlers } from './handlers/discovery';
 import { hostTrustHandlers } from './handlers/host-trust';
+import { offlineHandlers } from './handlers/offline';
 import { APP_VERSION } from './version';
 
 export interface Workspace {
@@ -177,6 +178,7 @@ export class Core {
       ...credentialHandlers(this),
       ...auditHandlers(this),
       ...discoveryHandlers(this),
+      ...offlineHandlers(this),
     };
   }
 }

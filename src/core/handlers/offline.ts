@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto';
+import {
+  CollectedOutputError,
+  CollectorError,
+  decodeCollectedBytes,
+  parseCollectedOutput,
+  type CollectedOutput,
+} from '../../collectors';
+import { toFindings } from '../../audit';
+import type { Host } from '../../api/schemas';
+import {
+  appendAuditLog,
+  completeAudit,
+  findHost,
+  getAudit,
+  getHost,
+  insertHost,
+  listAudits,
+  readSettings,
+  startAudit,
+} from '../../db';
+import { PatchdeckError } from '../../util/errors';
+import { isValidHostName, sanitizeText } from '../../util/text';
+import type { Core } from '../core';
+
+interface ImportArgs {
+  text?: string;
+  base64?: string;
+  hostId?: number;
+  host?: string;
+}
+
+/** A bad file is the caller's problem (bad-request); the message says what is wrong with it. */
+async function readCollection(args: ImportArgs): Promise<{ collected: CollectedOutput; sha256: string }> {
+  try {
+    const bytes = args.base64 !== undefined ? Buffer.from(args.base64, 'base64') : null;
+    const text = bytes ? decodeCollectedBytes(bytes) : args.text!;
+    const sha256 = createHash('sha256')
+      .update(bytes ?? Buffer.from(text, 'utf8'))
+      .digest('hex');
+    return { collected: await parseCollectedOutput(text), sha256 };
+  } catch (error) {
+    if (error instanceof CollectedOutputError)
+      throw new PatchdeckError('bad-request', `Cannot import this collection: ${error.message}`);
+    if (error instanceof CollectorError)
+      throw new PatchdeckError(
+        'bad-request',
+        `The collection shows the audit failed on the host: ${error.message}`,
+      );
+    throw error;
+  }
+}
+
+/** Offline collection: a collected file becomes an audit with source 'import', dated by the host's clock. */
+export function offlineHandlers(core: Core) {
+  return {
+    'audits.import': async (args: ImportArgs) => {
+      const { db } = core.requireWorkspace();
+      const { collected, sha256 } = await readCollection(args);
+      let host: Host | null = null;
+      if (args.hostId !== undefined) {
+        host = getHost(db, args.hostId);
+        if (!host) throw new PatchdeckError('not-found', `Host ${args.hostId} does not exist.`);
+      } else if (args.host !== undefined) {
+        host = findHost(db, args.host);
+        if (!host)
+          throw new PatchdeckError(
+            'not-found',
+            `No host named ${sanitizeText(args.host, { maxLength: 80 })} in this workspace.`,
+          );
+      } else {
+        host = findHost(db, collected.hostname);
+        if (!host && !isValidHostName(collected.hostname)) {
+          throw new PatchdeckError(
+            'bad-request',
+            `The collection's hostname “${collected.hostname}” is not a valid host name; import it with a host given.`,
+          );
+        }
+      }
+      const previous = host ? listAudits(db, host.id, 500) : [];
+      const duplicate = previous.find(
+        (a) => a.source === 'import' && a.startedAt === collected.collectedAt && a.status === 'succeeded',
+      );
+      if (host && duplicate) {
+        throw new PatchdeckError(
+          'conflict',
+          `This collection (${collected.collectedAt}) was already imported for ${host.name} as audit ${duplicate.id}.`,
+        );
+      }
+      const warnings = [...collected.result.warnings];
+      if (host && host.name !== collected.hostname && !host.addresses.includes(collected.hostname)) {
+        warnings.unshift(
+          `collected on a host calling itself ${collected.hostname}, imported for ${host.name}`,
+        );
+      }
+      if (previous.some((a) => a.status === 'succeeded' && a.startedAt > collected.collectedAt)) {
+        warnings.unshift(`${host!.name} has a newer audit than this collection (${collected.collectedAt})`);
+      }
+      const actor = readSettings(db).operatorName;
+      const durationMs = Math.max(0, Date.parse(collected.finishedAt) - Date.parse(collected.collectedAt));
+      const created = host === null;
+      // One transaction: a failure anywhere leaves no host, audit, finding or log entry behind.
+      const { hostId, auditId } = db.transaction(() => {
+        const target = host ?? insertHost(db, { name: collected.hostname, address: null });
+        const id = startAudit(db, {
+          hostId: target.id,
+          taskId: null,
+          source: 'import',
+          refreshed: collected.refreshed,
+        });
+        completeAudit(db, id, {
+          osId: collected.os.id,
+          osName: collected.os.name,
+          osVersion: collected.os.versionId,
+          kernel: collected.os.kernel,
+          packageManager: collected.result.packageManager,
+          metadataAgeSeconds: collected.result.metadataAgeSeconds,
+          rebootRequired: collected.result.rebootRequired,
+          warnings,
+          durationMs,
+          findings: toFindings(collected.result),
+        });
+        // The audit is dated by the host's clock at collection time, not by when the file arrived.
+        db.prepare('UPDATE audits SET started_at = ?, finished_at = ? WHERE id = ?').run(
+          collected.collectedAt,
+          collected.finishedAt,
+          id,
+        );
+        appendAuditLog(db, {
+          actor,
+          action: 'audit.import',
+          entityType: 'audit',
+          entityId: id,
+          details: {
+            hostId: target.id,
+            hostName: target.name,
+            hostCreated: created,
+            collectedHostname: collected.hostname,
+            collectedAt: collected.collectedAt,
+            packageManager: collected.result.packageManager,
+            updates: collected.result.updates.length,
+            sha256,
+          },
+        });
+        return { hostId: target.id, auditId: id };
+      })();
+      if (created) core.events.emit('entity.changed', { entity: 'hosts', ids: [hostId] });
+      core.events.emit('entity.changed', { entity: 'audits', ids: [hostId] });
+      const hostName = getHost(db, hostId)!.name;
+      return {
+        audit: getAudit(db, auditId)!,
+        hostId,
+        hostName,
+        hostCreated: created,
+        collectedHostname: collected.hostname,
+        collectedAt: collected.collectedAt,
+      };
+    },
+  };
+}
