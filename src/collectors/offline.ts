@@ -132,7 +132,7 @@ function buildPosixCollectScript(nonce: string): string {
 #
 #     sh patchdeck-collect.sh > "patchdeck-$(uname -n).txt"
 #
-# PATCHDECK_REFRESH=1 sh patchdeck-collect.sh > …  refreshes the package metadata first (as root;
+# PATCHDECK_REFRESH=1 sh patchdeck-collect.sh > ...  refreshes the package metadata first (as root;
 # this writes the package manager's caches, nothing else). Then, on the Patchdeck machine:
 #
 #     patchdeck import patchdeck-<host>.txt
