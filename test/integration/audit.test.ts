@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { execOnHost, labStatus, labUp, rekeyHost, resetHost, stopHost, startHost, type LabInventory } from '../lab';
 import { describeAsRoot } from '../lab/testkit';
 import { listAuditLog } from '../../src/db';
-import { createTestCore, enrolLab, waitForTask } from './support';
+import { assertLabRoute, createTestCore, enrolLab, waitForTask } from './support';
 
 /**
  * Audits real lab hosts over real SSH and compares every finding with the lab's ground truth
@@ -20,6 +20,7 @@ describeAsRoot('audit against the lab', () => {
     env = await createTestCore();
     ids = await enrolLab(env.core, lab);
   });
+  beforeEach(() => assertLabRoute(lab));
   afterAll(async () => {
     await env?.close();
   });

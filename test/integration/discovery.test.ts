@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { labUp, type LabInventory } from '../lab';
 import { describeAsRoot } from '../lab/testkit';
-import { createTestCore, waitForTask } from './support';
+import { assertLabRoute, createTestCore, waitForTask } from './support';
 
 /**
  * Sweeps the lab's /24 (and only it; the gateway 198.18.0.1 is this machine's own bridge
@@ -15,6 +15,7 @@ describeAsRoot('discovery against the lab', () => {
     lab = await labUp({ hosts: 4, profile: 'mixed' });
     env = await createTestCore();
   });
+  beforeEach(() => assertLabRoute(lab));
   afterAll(async () => {
     await env?.close();
   });

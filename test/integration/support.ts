@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,4 +44,16 @@ export async function waitForTask(core: Core, taskId: number) {
   const task = await core.requireWorkspace().tasks.wait(taskId);
   if (!task) throw new Error(`task ${taskId} vanished`);
   return task;
+}
+
+/**
+ * Network-safety guard: traffic to the lab range must go to the lab's own bridge. If the lab
+ * was torn down (by another run, or a failed up), 198.18.0.0/24 would follow the default route
+ * out of this machine — so refuse to send anything.
+ */
+export function assertLabRoute(lab: Pick<LabInventory, 'bridge' | 'hosts'>, sample = lab.hosts[0]?.address ?? '198.18.0.2'): void {
+  const route = execFileSync('ip', ['route', 'get', sample], { encoding: 'utf8' });
+  if (!new RegExp(`\\bdev ${lab.bridge}\\b`).test(route)) {
+    throw new Error(`refusing to send lab traffic: ${sample} is not routed through ${lab.bridge} (route: ${route.trim()})`);
+  }
 }
