@@ -19,6 +19,10 @@ import {
   Settings,
   Task,
   WorkspaceInfo,
+  PatchJob,
+  JobStep,
+  JobEvent,
+  PatchPlanRequest,
 } from './schemas';
 
 /**
@@ -142,6 +146,33 @@ export const calls = {
 
   'tasks.list': call(z.object({ active: z.boolean().optional() }).strict(), z.array(Task)),
   'tasks.cancel': call(byId, z.object({ cancelled: z.boolean() })),
+
+  /** Plans a patch job from each host's newest audit and starts a dry run per host (a task). */
+  'jobs.plan': call(PatchPlanRequest, z.object({ jobId: Id, taskId: Id, hosts: z.number().int() })),
+  /** Records who approved the job's dry-run preview (the operator name) in the audit log. */
+  'jobs.approve': call(byId, PatchJob),
+  /** Runs an approved job now, at a time, or inside a maintenance window. */
+  'jobs.start': call(
+    z
+      .object({
+        id: Id,
+        at: z.iso.datetime({ offset: true }).optional(),
+        window: z.object({ start: z.iso.datetime({ offset: true }), end: z.iso.datetime({ offset: true }) }).strict().optional(),
+      })
+      .strict(),
+    PatchJob,
+  ),
+  'jobs.list': call(z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(), z.array(PatchJob)),
+  'jobs.get': call(
+    z.object({ id: Id, eventsAfter: z.number().int().min(0).optional(), eventsLimit: z.number().int().min(1).max(20_000).optional() }).strict(),
+    z.object({ job: PatchJob, steps: z.array(JobStep), events: z.array(JobEvent) }),
+  ),
+  /** Running: finishes the current command on each host safely and skips the rest. Not started: cancels. */
+  'jobs.cancel': call(byId, PatchJob),
+  /** Re-audits the hosts an interrupted job had not finished and runs only what is still missing. */
+  'jobs.resume': call(byId, PatchJob),
+  /** Same, for the hosts that failed. */
+  'jobs.rerunFailed': call(byId, PatchJob),
 } as const;
 
 export const events = {
@@ -151,6 +182,12 @@ export const events = {
   'entity.changed': z.object({ entity: EntityName, ids: z.array(z.number().int()).optional() }),
   /** A discovery scan found (or re-found) a host: results stream in as they arrive. */
   'discovery.host': z.object({ scanId: Id, hostId: Id, address: z.string(), isNew: z.boolean() }),
+  /** A patch job's status changed. */
+  'job.changed': PatchJob,
+  /** One host's step of a patch job changed (status or phase). */
+  'job.step': JobStep,
+  /** A line of a patch job's log, as it happens. */
+  'job.log': JobEvent,
 } as const;
 
 export type Calls = typeof calls;

@@ -279,3 +279,122 @@ export const SavedNetwork = z.object({
   exclude: z.string(),
   ports: z.string().nullable(),
 });
+
+// ---- Patch jobs (src/patch) ----
+
+export const RebootPolicy = z.enum(['never', 'if-required', 'always']);
+export const JobStatus = z.enum(['draft', 'approved', 'scheduled', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted']);
+export const StepStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'skipped', 'interrupted', 'cancelled']);
+export const StepPhase = z.enum(['planning', 'planned', 'precheck', 'install', 'reboot', 'verify', 'done']);
+
+/** What to patch on each host, taken from its newest audit's findings. */
+export const PatchSelection = z
+  .object({
+    mode: z.enum(['all', 'security', 'packages']),
+    packages: z.array(z.string().trim().min(1).max(255)).max(1000).optional(),
+  })
+  .strict();
+export type PatchSelection = z.infer<typeof PatchSelection>;
+
+export const JobOptions = z
+  .object({
+    minFreeMb: z.number().int().min(0).max(1_000_000).default(100),
+    lockWaitSeconds: z.number().int().min(0).max(3600).default(60),
+    rebootTimeoutSeconds: z.number().int().min(10).max(7200).default(600),
+    hostTimeoutSeconds: z.number().int().min(30).max(14_400).default(1800),
+    /** The credential to log in with; null = the one whose scope covers each host. */
+    credentialId: Id.nullable().default(null),
+  })
+  .strict();
+export type JobOptions = z.infer<typeof JobOptions>;
+
+/** One package a step targets: installed → approved version. */
+export const TargetPackage = z.object({
+  name: z.string(),
+  arch: z.string().nullable(),
+  from: z.string().nullable(),
+  to: z.string(),
+  security: z.boolean(),
+});
+export type TargetPackage = z.infer<typeof TargetPackage>;
+
+/** One package the dry run says will change; `from` null = newly installed, `to` null = removed. */
+export const PackageChange = z.object({ name: z.string(), arch: z.string().nullable(), from: z.string().nullable(), to: z.string().nullable() });
+export type PackageChange = z.infer<typeof PackageChange>;
+
+export const StepPreview = z.object({
+  command: z.string(),
+  upgrades: z.array(PackageChange),
+  newPackages: z.array(PackageChange),
+  removals: z.array(PackageChange),
+  /** Selected updates left out, with why (held, no longer pending, …). */
+  skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
+  ranAt: IsoTime,
+});
+export type StepPreview = z.infer<typeof StepPreview>;
+
+export const JobStep = z.object({
+  id: Id,
+  jobId: Id,
+  hostId: Id,
+  hostName: z.string(),
+  status: StepStatus,
+  phase: z.string().nullable(),
+  packageManager: z.string().nullable(),
+  packages: z.array(TargetPackage),
+  preview: StepPreview.nullable(),
+  before: z.record(z.string(), z.string().nullable()).nullable(),
+  after: z.record(z.string(), z.string().nullable()).nullable(),
+  undoRecipe: z.string().nullable(),
+  errorKind: z.string().nullable(),
+  errorMessage: z.string().nullable(),
+  verifyAuditId: z.number().int().nullable(),
+  startedAt: IsoTime.nullable(),
+  finishedAt: IsoTime.nullable(),
+});
+export type JobStep = z.infer<typeof JobStep>;
+
+export const PatchJob = z.object({
+  id: Id,
+  name: z.string(),
+  status: JobStatus,
+  selection: PatchSelection,
+  rebootPolicy: RebootPolicy,
+  onFailure: z.enum(['continue', 'stop']),
+  concurrency: z.number().int(),
+  options: JobOptions,
+  scheduledAt: IsoTime.nullable(),
+  windowStart: IsoTime.nullable(),
+  windowEnd: IsoTime.nullable(),
+  approvedBy: z.string().nullable(),
+  approvedAt: IsoTime.nullable(),
+  taskId: z.number().int().nullable(),
+  message: z.string().nullable(),
+  createdAt: IsoTime,
+  startedAt: IsoTime.nullable(),
+  finishedAt: IsoTime.nullable(),
+  counts: z.record(z.string(), z.number().int()),
+});
+export type PatchJob = z.infer<typeof PatchJob>;
+
+export const JobEvent = z.object({
+  id: Id,
+  jobId: Id,
+  stepId: z.number().int().nullable(),
+  at: IsoTime,
+  stream: z.enum(['stdout', 'stderr', 'info', 'error']),
+  text: z.string(),
+});
+export type JobEvent = z.infer<typeof JobEvent>;
+
+export const PatchPlanRequest = z
+  .object({
+    hostIds: z.array(Id).max(10_000).optional(),
+    selection: PatchSelection,
+    rebootPolicy: RebootPolicy.optional(),
+    onFailure: z.enum(['continue', 'stop']).default('continue'),
+    concurrency: z.number().int().min(1).max(128).default(16),
+    name: z.string().trim().min(1).max(200).optional(),
+    options: JobOptions.partial().strict().optional(),
+  })
+  .strict();

@@ -9,6 +9,7 @@ import { rendererBuildDir } from '../util/package-root';
 import { defaultWorkspacePath } from '../util/paths';
 import { registerAuditCommands } from './commands-audit';
 import { registerDiscoverCommand } from './commands-discover';
+import { registerPatchCommands } from './commands-patch';
 import { registerOfflineCommands } from './commands-offline';
 import { formatTable, printJson } from './output';
 
@@ -126,6 +127,7 @@ export function buildProgram(): Command {
 
   registerDiscoverCommand(program, globals, withCore);
   registerAuditCommands(program, globals, withCore);
+  registerPatchCommands(program, globals, withCore);
   registerOfflineCommands(program, globals, withCore);
   return program;
 }

@@ -25,6 +25,9 @@ import { silentLogger, type Logger } from '../util/log';
 import { auditHandlers } from './handlers/audits';
 import { credentialHandlers } from './handlers/credentials';
 import { discoveryHandlers } from './handlers/discovery';
+import { patchHandlers, patchService } from './handlers/patch';
+import { markInterruptedJobs } from '../db/patch-jobs';
+import { startScheduler } from '../patch';
 import { hostTrustHandlers } from './handlers/host-trust';
 import { offlineHandlers } from './handlers/offline';
 import { APP_VERSION } from './version';
@@ -40,6 +43,8 @@ export interface CoreOptions {
   platform: Platform;
   carrier: CallContext['carrier'];
   logger?: Logger;
+  /** Start scheduled patch jobs when due (default: every carrier but the CLI, whose process is short-lived). */
+  runScheduledJobs?: boolean;
 }
 
 /**
@@ -51,6 +56,7 @@ export class Core {
   readonly router: Router;
   readonly logger: Logger;
   private current: Workspace | null = null;
+  private stopScheduler: (() => void) | null = null;
 
   constructor(readonly options: CoreOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -97,7 +103,10 @@ export class Core {
     // A crash or forced quit leaves honest records: running audits become interrupted too.
     markInterruptedAudits(db);
     markInterruptedScans(db);
+    markInterruptedJobs(db);
     this.current = { path: resolved, db, tasks: new TaskRunner(db, this.events), createdNew };
+    // Missed maintenance windows are reported on every open; due jobs start only where the process lives on.
+    this.stopScheduler = startScheduler(patchService(this), { start: this.options.runScheduledJobs ?? this.options.carrier !== 'cli' });
     this.events.emit('entity.changed', { entity: 'workspace' });
     return this.workspaceInfo();
   }
@@ -106,6 +115,8 @@ export class Core {
     if (!this.current) return;
     const closing = this.current;
     this.current = null;
+    this.stopScheduler?.();
+    this.stopScheduler = null;
     await closing.tasks.shutdown();
     closing.db.close();
   }
@@ -178,6 +189,7 @@ export class Core {
       ...credentialHandlers(this),
       ...auditHandlers(this),
       ...discoveryHandlers(this),
+      ...patchHandlers(this),
       ...offlineHandlers(this),
     };
   }

@@ -9,3 +9,4 @@ export * from './credentials';
 export * from './host-keys';
 export * from './audits';
 export * from './scans';
+export * from './patch-jobs';

@@ -1,0 +1,309 @@
+import type { Database } from 'better-sqlite3';
+import {
+  JobOptions,
+  type JobEvent,
+  type JobStep,
+  type PatchJob,
+  type PatchSelection,
+  type StepPreview,
+  type TargetPackage,
+} from '../api/schemas';
+import { now } from './time';
+
+/**
+ * Patch jobs, their per-host steps and their log. Every write here is one statement or one
+ * transaction, so a crash between two writes leaves the last committed state — never half of one.
+ */
+type Row = Record<string, unknown>;
+
+const json = <T>(text: unknown, fallback: T): T => {
+  if (typeof text !== 'string' || text === '') return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+};
+
+function toJob(row: Row, counts: Record<string, number>): PatchJob {
+  return {
+    id: row.id as number,
+    name: row.name as string,
+    status: row.status as PatchJob['status'],
+    selection: json<PatchSelection>(row.selection, { mode: 'all' }),
+    rebootPolicy: row.reboot_policy as PatchJob['rebootPolicy'],
+    onFailure: row.on_failure as PatchJob['onFailure'],
+    concurrency: row.concurrency as number,
+    options: JobOptions.parse(json(row.options, {})),
+    scheduledAt: (row.scheduled_at as string | null) ?? null,
+    windowStart: (row.window_start as string | null) ?? null,
+    windowEnd: (row.window_end as string | null) ?? null,
+    approvedBy: (row.approved_by as string | null) ?? null,
+    approvedAt: (row.approved_at as string | null) ?? null,
+    taskId: (row.task_id as number | null) ?? null,
+    message: (row.message as string | null) ?? null,
+    createdAt: row.created_at as string,
+    startedAt: (row.started_at as string | null) ?? null,
+    finishedAt: (row.finished_at as string | null) ?? null,
+    counts,
+  };
+}
+
+function toStep(row: Row): JobStep {
+  return {
+    id: row.id as number,
+    jobId: row.job_id as number,
+    hostId: row.host_id as number,
+    hostName: (row.host_name as string | undefined) ?? String(row.host_id),
+    status: row.status as JobStep['status'],
+    phase: (row.phase as string | null) ?? null,
+    packageManager: (row.package_manager as string | null) ?? null,
+    packages: json<TargetPackage[]>(row.packages, []),
+    preview: json<StepPreview | null>(row.preview, null),
+    before: json<Record<string, string | null> | null>(row.before_versions, null),
+    after: json<Record<string, string | null> | null>(row.after_versions, null),
+    undoRecipe: (row.undo_recipe as string | null) ?? null,
+    errorKind: (row.error_kind as string | null) ?? null,
+    errorMessage: (row.error_message as string | null) ?? null,
+    verifyAuditId: (row.verify_audit_id as number | null) ?? null,
+    startedAt: (row.started_at as string | null) ?? null,
+    finishedAt: (row.finished_at as string | null) ?? null,
+  };
+}
+
+function stepCounts(db: Database, jobId: number): Record<string, number> {
+  const rows = db
+    .prepare('SELECT status, count(*) n FROM job_steps WHERE job_id = ? GROUP BY status')
+    .all(jobId) as { status: string; n: number }[];
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+export interface NewJob {
+  name: string;
+  selection: PatchSelection;
+  rebootPolicy: PatchJob['rebootPolicy'];
+  onFailure: PatchJob['onFailure'];
+  concurrency: number;
+  options: JobOptions;
+  steps: { hostId: number; packages: TargetPackage[]; packageManager: string | null }[];
+}
+
+/** Creates a draft job with one queued step per host, in one transaction. */
+export function insertJob(db: Database, job: NewJob): number {
+  return db.transaction(() => {
+    const id = Number(
+      db
+        .prepare(
+          `INSERT INTO patch_jobs (name, status, selection, reboot_policy, on_failure, concurrency, options, created_at)
+           VALUES (?, 'draft', ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          job.name,
+          JSON.stringify(job.selection),
+          job.rebootPolicy,
+          job.onFailure,
+          job.concurrency,
+          JSON.stringify(job.options),
+          now(),
+        ).lastInsertRowid,
+    );
+    const insert = db.prepare(
+      `INSERT INTO job_steps (job_id, host_id, status, phase, packages, package_manager) VALUES (?, ?, 'queued', 'planning', ?, ?)`,
+    );
+    for (const step of job.steps)
+      insert.run(id, step.hostId, JSON.stringify(step.packages), step.packageManager);
+    return id;
+  })();
+}
+
+export function getJob(db: Database, id: number): PatchJob | null {
+  const row = db.prepare('SELECT * FROM patch_jobs WHERE id = ?').get(id) as Row | undefined;
+  return row ? toJob(row, stepCounts(db, id)) : null;
+}
+
+export function listJobs(
+  db: Database,
+  options: { limit?: number; status?: PatchJob['status'][] } = {},
+): PatchJob[] {
+  const rows = db
+    .prepare('SELECT * FROM patch_jobs ORDER BY id DESC LIMIT ?')
+    .all(options.limit ?? 200) as Row[];
+  return rows
+    .filter((r) => !options.status || options.status.includes(r.status as PatchJob['status']))
+    .map((r) => toJob(r, stepCounts(db, r.id as number)));
+}
+
+export function listSteps(db: Database, jobId: number): JobStep[] {
+  return (
+    db
+      .prepare(
+        'SELECT s.*, h.name AS host_name FROM job_steps s JOIN hosts h ON h.id = s.host_id WHERE s.job_id = ? ORDER BY s.id',
+      )
+      .all(jobId) as Row[]
+  ).map(toStep);
+}
+
+export function getStep(db: Database, stepId: number): JobStep | null {
+  const row = db
+    .prepare(
+      'SELECT s.*, h.name AS host_name FROM job_steps s JOIN hosts h ON h.id = s.host_id WHERE s.id = ?',
+    )
+    .get(stepId) as Row | undefined;
+  return row ? toStep(row) : null;
+}
+
+export type JobUpdate = Partial<{
+  status: PatchJob['status'];
+  message: string | null;
+  scheduledAt: string | null;
+  windowStart: string | null;
+  windowEnd: string | null;
+  approvedBy: string;
+  approvedAt: string;
+  taskId: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  selection: PatchSelection;
+}>;
+
+const JOB_COLUMNS: Record<keyof JobUpdate, string> = {
+  status: 'status',
+  message: 'message',
+  scheduledAt: 'scheduled_at',
+  windowStart: 'window_start',
+  windowEnd: 'window_end',
+  approvedBy: 'approved_by',
+  approvedAt: 'approved_at',
+  taskId: 'task_id',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  selection: 'selection',
+};
+
+export function updateJob(db: Database, id: number, patch: JobUpdate): void {
+  const keys = Object.keys(patch) as (keyof JobUpdate)[];
+  if (keys.length === 0) return;
+  const values = keys.map((k) => (k === 'selection' ? JSON.stringify(patch[k]) : (patch[k] ?? null)));
+  db.prepare(`UPDATE patch_jobs SET ${keys.map((k) => `${JOB_COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`).run(
+    ...values,
+    id,
+  );
+}
+
+export type StepUpdate = Partial<{
+  status: JobStep['status'];
+  phase: string | null;
+  packageManager: string | null;
+  packages: TargetPackage[];
+  preview: StepPreview | null;
+  before: Record<string, string | null> | null;
+  after: Record<string, string | null> | null;
+  undoRecipe: string | null;
+  errorKind: string | null;
+  errorMessage: string | null;
+  verifyAuditId: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}>;
+
+const STEP_COLUMNS: Record<keyof StepUpdate, string> = {
+  status: 'status',
+  phase: 'phase',
+  packageManager: 'package_manager',
+  packages: 'packages',
+  preview: 'preview',
+  before: 'before_versions',
+  after: 'after_versions',
+  undoRecipe: 'undo_recipe',
+  errorKind: 'error_kind',
+  errorMessage: 'error_message',
+  verifyAuditId: 'verify_audit_id',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+};
+const JSON_STEP_KEYS = new Set<keyof StepUpdate>(['packages', 'preview', 'before', 'after']);
+
+/** Commits one step transition (a single UPDATE, so it is atomic and durable before we go on). */
+export function updateStep(db: Database, stepId: number, patch: StepUpdate): void {
+  const keys = Object.keys(patch) as (keyof StepUpdate)[];
+  if (keys.length === 0) return;
+  const values = keys.map((k) => {
+    const v = patch[k];
+    if (JSON_STEP_KEYS.has(k)) return v === null || v === undefined ? null : JSON.stringify(v);
+    return v ?? null;
+  });
+  db.prepare(`UPDATE job_steps SET ${keys.map((k) => `${STEP_COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`).run(
+    ...values,
+    stepId,
+  );
+}
+
+export function appendJobEvent(
+  db: Database,
+  event: { jobId: number; stepId: number | null; stream: JobEvent['stream']; text: string },
+): JobEvent {
+  const at = now();
+  const id = Number(
+    db
+      .prepare('INSERT INTO job_events (job_id, step_id, at, stream, text) VALUES (?, ?, ?, ?, ?)')
+      .run(event.jobId, event.stepId, at, event.stream, event.text).lastInsertRowid,
+  );
+  return { id, at, ...event };
+}
+
+export function listJobEvents(
+  db: Database,
+  jobId: number,
+  options: { afterId?: number; limit?: number; stepId?: number } = {},
+): JobEvent[] {
+  const rows = db
+    .prepare(
+      `SELECT * FROM job_events WHERE job_id = @jobId AND id > @afterId AND (@stepId IS NULL OR step_id = @stepId) ORDER BY id LIMIT @limit`,
+    )
+    .all({
+      jobId,
+      afterId: options.afterId ?? 0,
+      stepId: options.stepId ?? null,
+      limit: options.limit ?? 5000,
+    }) as Row[];
+  return rows.map((r) => ({
+    id: r.id as number,
+    jobId: r.job_id as number,
+    stepId: (r.step_id as number | null) ?? null,
+    at: r.at as string,
+    stream: r.stream as JobEvent['stream'],
+    text: r.text as string,
+  }));
+}
+
+/**
+ * After a crash or forced quit: running jobs become interrupted, and so do their running steps,
+ * which keep their phase as the last known state. Returns the ids of the jobs it touched.
+ */
+export function markInterruptedJobs(db: Database): number[] {
+  return db.transaction(() => {
+    const ids = (
+      db.prepare(`SELECT id FROM patch_jobs WHERE status = 'running'`).all() as { id: number }[]
+    ).map((r) => r.id);
+    const at = now();
+    for (const id of ids) {
+      db.prepare(
+        `UPDATE job_steps SET status = 'interrupted', finished_at = ?,
+           error_kind = coalesce(error_kind, 'interrupted'),
+           error_message = coalesce(error_message, 'Patchdeck stopped (crash or forced quit) while this host was in phase ' || coalesce(phase, '?') || '.')
+         WHERE job_id = ? AND status = 'running'`,
+      ).run(at, id);
+      db.prepare(
+        `UPDATE patch_jobs SET status = 'interrupted', finished_at = ?, message = ? WHERE id = ?`,
+      ).run(
+        at,
+        'Interrupted: Patchdeck stopped while this job ran. Resume re-audits the hosts and finishes what is still missing.',
+        id,
+      );
+      db.prepare(
+        `INSERT INTO job_events (job_id, step_id, at, stream, text) VALUES (?, NULL, ?, 'error', ?)`,
+      ).run(id, at, 'Job interrupted: Patchdeck stopped while it ran.');
+    }
+    return ids;
+  })();
+}

@@ -1,0 +1,31 @@
+/** Patching: plan → dry run → approve → schedule → run (pre-check, install, reboot, verify) → undo recipe. */
+export {
+  approveJob,
+  createPlan,
+  dryRunJob,
+  planDigest,
+  selectTargets,
+  type PatchDeps,
+  type PlanRequest,
+} from './plan';
+export { runJob, classifyInstallFailure, detachedInstallScript, stillPending, StepFailure } from './run';
+export {
+  planJob,
+  startJob,
+  cancelJob,
+  continueJob,
+  schedulerTick,
+  startScheduler,
+  MISSED_GRACE_MS,
+  type PatchService,
+} from './service';
+export {
+  dryRunCommand,
+  installCommand,
+  undoRecipe,
+  packageSpec,
+  isSafePackageName,
+  UnsafePackageError,
+  type PatchPackageManager,
+} from './commands';
+export { parseAptDryRun, parseDnfDryRun, parseDryRun, type DryRunChanges } from './dry-run';

@@ -1,0 +1,382 @@
+/**
+ * Planning a patch job: what to install on each host (from its newest audit), a dry run per host
+ * showing exactly what would change, and the approval that records who said yes to what.
+ */
+import { createHash } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import type { EventBus } from '../api/event-bus';
+import {
+  JobOptions,
+  type Host,
+  type PatchJob,
+  type PatchSelection,
+  type StepPreview,
+  type TargetPackage,
+} from '../api/schemas';
+import { classifyAuditError, connectHost } from '../audit';
+import { getCredentialSummary } from '../credentials';
+import {
+  appendAuditLog,
+  getHost,
+  getJob,
+  getStep,
+  insertJob,
+  listAudits,
+  listAuditLog,
+  listFindings,
+  listHosts,
+  listSteps,
+  now,
+  updateJob,
+  updateStep,
+} from '../db';
+import type { SecretBox } from '../platform/types';
+import type { SshSession } from '../remote/ssh';
+import { PatchdeckError } from '../util/errors';
+import { sanitizeText } from '../util/text';
+import {
+  assertSafeTargets,
+  dryRunCommand,
+  isPatchable,
+  isSafePackageName,
+  type PatchPackageManager,
+} from './commands';
+import { changeKeys, parseDryRun } from './dry-run';
+
+export interface PatchDeps {
+  db: Database;
+  secrets: SecretBox;
+  /** The operator name from Settings: who approves, who runs. */
+  actor: string;
+  events: EventBus;
+}
+
+export interface PlanRequest {
+  hostIds?: number[];
+  selection: PatchSelection;
+  rebootPolicy: PatchJob['rebootPolicy'];
+  onFailure: PatchJob['onFailure'];
+  concurrency: number;
+  name?: string;
+  options?: Partial<JobOptions>;
+}
+
+interface HostPlan {
+  host: Host;
+  packageManager: string | null;
+  packages: TargetPackage[];
+  skipped: { name: string; reason: string }[];
+  problem: { kind: string; message: string } | null;
+}
+
+/** Chooses each host's targets from its newest successful audit. Pure over the database. */
+export function selectTargets(db: Database, host: Host, selection: PatchSelection): HostPlan {
+  const audit = listAudits(db, host.id, 20).find((a) => a.status === 'succeeded');
+  if (!audit) {
+    return {
+      host,
+      packageManager: null,
+      packages: [],
+      skipped: [],
+      problem: { kind: 'no-audit', message: `${host.name} has no successful audit yet; audit it first.` },
+    };
+  }
+  const pm = audit.packageManager;
+  if (!isPatchable(pm)) {
+    return {
+      host,
+      packageManager: pm,
+      packages: [],
+      skipped: [],
+      problem: {
+        kind: 'unsupported',
+        message: `Patchdeck cannot patch ${pm ?? 'this package manager'} yet.`,
+      },
+    };
+  }
+  const wanted = selection.mode === 'packages' ? new Set(selection.packages ?? []) : null;
+  const packages: TargetPackage[] = [];
+  const skipped: HostPlan['skipped'] = [];
+  for (const f of listFindings(db, audit.id)) {
+    if (f.installedVersion === null) continue; // a new dependency: the dry run shows it, it is never a target itself
+    if (selection.mode === 'security' && !f.security) continue;
+    if (wanted && !wanted.has(f.package)) continue;
+    if (f.held) {
+      skipped.push({ name: f.package, reason: 'held (apt-mark hold / versionlock): left as it is' });
+      continue;
+    }
+    if (!isSafePackageName(f.package, pm)) {
+      skipped.push({
+        name: sanitizeText(f.package, { maxLength: 80 }),
+        reason: 'refused: unsafe package name',
+      });
+      continue;
+    }
+    packages.push({
+      name: f.package,
+      arch: f.arch,
+      from: f.installedVersion,
+      to: f.availableVersion,
+      security: f.security,
+    });
+  }
+  if (wanted) {
+    for (const name of wanted)
+      if (!packages.some((p) => p.name === name) && !skipped.some((s) => s.name === name))
+        skipped.push({ name, reason: 'not a pending update on this host' });
+  }
+  return { host, packageManager: pm, packages, skipped, problem: null };
+}
+
+/** Creates the draft job and its steps; the dry runs come after (see dryRunJob). */
+export function createPlan(db: Database, request: PlanRequest): { jobId: number; hosts: Host[] } {
+  const selection = request.selection;
+  if (selection.mode === 'packages') {
+    if (!selection.packages?.length)
+      throw new PatchdeckError('bad-request', 'Name at least one package to patch.');
+    for (const name of selection.packages) {
+      if (!isSafePackageName(name))
+        throw new PatchdeckError(
+          'bad-request',
+          `Refusing the package name ${JSON.stringify(sanitizeText(name, { maxLength: 80 }))}: not a valid package name.`,
+        );
+    }
+  }
+  const hosts = request.hostIds?.length
+    ? request.hostIds.map((id) => {
+        const host = getHost(db, id);
+        if (!host) throw new PatchdeckError('not-found', `Host ${id} does not exist.`);
+        return host;
+      })
+    : listHosts(db, { inventoryOnly: true });
+  if (hosts.length === 0) throw new PatchdeckError('bad-request', 'There are no hosts to patch.');
+  const plans = hosts.map((h) => selectTargets(db, h, selection));
+  if (selection.mode === 'packages') {
+    const anywhere = new Set(plans.flatMap((p) => p.packages.map((t) => t.name)));
+    const held = new Set(
+      plans.flatMap((p) => p.skipped.filter((s) => s.reason.startsWith('held')).map((s) => s.name)),
+    );
+    const missing = (selection.packages ?? []).filter((n) => !anywhere.has(n) && !held.has(n));
+    if (missing.length)
+      throw new PatchdeckError(
+        'bad-request',
+        `Not a pending update on any selected host: ${missing.join(', ')}. Audit the hosts again if they changed.`,
+      );
+  }
+  const options = JobOptions.parse(request.options ?? {});
+  const what =
+    selection.mode === 'security'
+      ? 'security updates'
+      : selection.mode === 'packages'
+        ? (selection.packages ?? []).join(', ').slice(0, 80)
+        : 'all updates';
+  const jobId = insertJob(db, {
+    name: request.name ?? `Patch ${hosts.length === 1 ? hosts[0]!.name : `${hosts.length} hosts`}: ${what}`,
+    selection,
+    rebootPolicy: request.rebootPolicy,
+    onFailure: request.onFailure,
+    concurrency: request.concurrency,
+    options,
+    steps: plans.map((p) => ({ hostId: p.host.id, packages: p.packages, packageManager: p.packageManager })),
+  });
+  // Hosts with nothing to do (or that cannot be patched) are settled right away, with the reason.
+  for (const step of listSteps(db, jobId)) {
+    const plan = plans.find((p) => p.host.id === step.hostId)!;
+    const preview: StepPreview = {
+      command: '',
+      upgrades: [],
+      newPackages: [],
+      removals: [],
+      skipped: plan.skipped,
+      ranAt: now(),
+    };
+    if (plan.problem) {
+      updateStep(db, step.id, {
+        status: 'failed',
+        phase: 'planned',
+        preview,
+        errorKind: plan.problem.kind,
+        errorMessage: plan.problem.message,
+      });
+    } else if (plan.packages.length === 0) {
+      updateStep(db, step.id, {
+        status: 'skipped',
+        phase: 'planned',
+        preview,
+        errorMessage: plan.skipped.length ? 'Nothing to patch (see skipped updates).' : 'Nothing to patch.',
+      });
+    } else {
+      updateStep(db, step.id, { preview: { ...preview, ranAt: '' } });
+    }
+  }
+  return { jobId, hosts };
+}
+
+export interface SessionOpener {
+  (host: Host, signal?: AbortSignal): Promise<SshSession>;
+}
+
+export function sessionOpener(deps: PatchDeps, options: JobOptions, timeoutMs = 20_000): SessionOpener {
+  const credential = options.credentialId ? getCredentialSummary(deps.db, options.credentialId) : null;
+  return (host, signal) =>
+    connectHost({ db: deps.db, secrets: deps.secrets, actor: deps.actor }, host, {
+      credential,
+      timeoutMs,
+      trustOnFirstUse: true,
+      signal,
+    });
+}
+
+/** Runs the dry run on one host over an open session and returns the preview (or throws a classified error). */
+export async function dryRunOnSession(
+  session: SshSession,
+  pm: PatchPackageManager,
+  targets: TargetPackage[],
+  signal?: AbortSignal,
+): Promise<{
+  changes: ReturnType<typeof parseDryRun>;
+  command: string;
+  code: number | null;
+  stderr: string;
+}> {
+  assertSafeTargets(pm, targets);
+  const { command, sudo } = dryRunCommand(pm, targets);
+  const installed = Object.fromEntries(targets.filter((t) => t.from).map((t) => [t.name, t.from!]));
+  const result = await session.run(command, { sudo, timeoutMs: 120_000, signal });
+  const changes = parseDryRun(pm, result.stdout, result.stderr, installed);
+  return { changes, command, code: result.code, stderr: result.stderr };
+}
+
+/** A dry run's failure in words (apt/dnf errors first). */
+export function dryRunProblem(
+  pm: PatchPackageManager,
+  run: Awaited<ReturnType<typeof dryRunOnSession>>,
+): string | null {
+  const aborted =
+    (pm === 'dnf' || pm === 'yum') &&
+    run.code === 1 &&
+    /Operation aborted|Exiting on user command/.test(run.stderr + run.changes.errors.join('\n'));
+  if (run.changes.errors.length) return run.changes.errors.slice(0, 5).join('; ');
+  if (run.code !== 0 && !aborted && !((pm === 'dnf' || pm === 'yum') && run.code === 1)) {
+    return `the dry run exited with ${run.code ?? 'a signal'}: ${sanitizeText(run.stderr.trim().split('\n').slice(-3).join(' '), { maxLength: 300 })}`;
+  }
+  return null;
+}
+
+/** Dry-runs every planned step, `concurrency` hosts at a time, and stores each preview. */
+export async function dryRunJob(
+  deps: PatchDeps,
+  jobId: number,
+  signal: AbortSignal,
+  onHostDone?: (done: number, total: number) => void,
+): Promise<void> {
+  const job = getJob(deps.db, jobId)!;
+  const steps = listSteps(deps.db, jobId).filter((s) => s.status === 'queued' && s.phase === 'planning');
+  const open = sessionOpener(deps, job.options);
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < steps.length) {
+      const step = steps[next++]!;
+      const host = getHost(deps.db, step.hostId)!;
+      const pm = step.packageManager as PatchPackageManager;
+      let session: SshSession | null = null;
+      try {
+        if (signal.aborted) throw new PatchdeckError('cancelled', 'Cancelled.');
+        session = await open(host, signal);
+        const run = await dryRunOnSession(session, pm, step.packages, signal);
+        const problem = dryRunProblem(pm, run);
+        const preview: StepPreview = {
+          command: run.command,
+          upgrades: run.changes.upgrades,
+          newPackages: run.changes.newPackages,
+          removals: run.changes.removals,
+          skipped: step.preview?.skipped ?? [],
+          ranAt: now(),
+        };
+        if (problem)
+          updateStep(deps.db, step.id, {
+            status: 'failed',
+            phase: 'planned',
+            preview,
+            errorKind: 'dry-run-failed',
+            errorMessage: `${host.name}: ${problem}`,
+          });
+        else updateStep(deps.db, step.id, { phase: 'planned', preview });
+      } catch (error) {
+        const c = signal.aborted ? { kind: 'cancelled', message: 'Cancelled.' } : classifyAuditError(error);
+        updateStep(deps.db, step.id, {
+          status: signal.aborted ? 'cancelled' : 'failed',
+          phase: 'planned',
+          errorKind: c.kind,
+          errorMessage: c.message,
+        });
+      } finally {
+        session?.close();
+      }
+      deps.events.emit('job.step', getStep(deps.db, step.id)!);
+      onHostDone?.(++done, steps.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(job.concurrency, steps.length)) }, worker));
+}
+
+/** The exact plan the operator approved: hosts, targets and every previewed change. */
+export function planDigest(db: Database, jobId: number): string {
+  const steps = listSteps(db, jobId)
+    .filter((s) => s.status === 'queued')
+    .map((s) => ({
+      hostId: s.hostId,
+      packages: s.packages.map((p) => `${p.name}@${p.to}`).sort(),
+      changes: s.preview ? [...changeKeys(s.preview)].sort() : [],
+    }));
+  return createHash('sha256').update(JSON.stringify(steps)).digest('hex');
+}
+
+export function approveJob(deps: PatchDeps, jobId: number): PatchJob {
+  const job = getJob(deps.db, jobId);
+  if (!job) throw new PatchdeckError('not-found', `Job ${jobId} does not exist.`);
+  if (job.status !== 'draft')
+    throw new PatchdeckError('conflict', `Job ${jobId} is ${job.status}; only a draft can be approved.`);
+  const steps = listSteps(deps.db, jobId);
+  if (steps.some((s) => s.phase === 'planning'))
+    throw new PatchdeckError('conflict', `Job ${jobId}: the dry runs have not finished yet.`);
+  const runnable = steps.filter((s) => s.status === 'queued');
+  if (runnable.length === 0)
+    throw new PatchdeckError(
+      'conflict',
+      `Job ${jobId} has nothing to install on any host (see each host's reason).`,
+    );
+  const digest = planDigest(deps.db, jobId);
+  const at = now();
+  deps.db.transaction(() => {
+    updateJob(deps.db, jobId, { status: 'approved', approvedBy: deps.actor, approvedAt: at });
+    appendAuditLog(deps.db, {
+      actor: deps.actor,
+      action: 'job.approve',
+      entityType: 'patch_job',
+      entityId: jobId,
+      details: {
+        digest,
+        rebootPolicy: job.rebootPolicy,
+        hosts: runnable.map((s) => ({
+          host: s.hostName,
+          install: s.packages.map((p) => `${p.name}=${p.to}`),
+          newPackages: (s.preview?.newPackages ?? []).map((p) => `${p.name}=${p.to}`),
+          removals: (s.preview?.removals ?? []).map((p) => p.name),
+        })),
+      },
+    });
+  })();
+  const approved = getJob(deps.db, jobId)!;
+  deps.events.emit('job.changed', approved);
+  return approved;
+}
+
+/** The digest recorded when the job was approved (the audit log is append-only). */
+export function approvedDigest(db: Database, jobId: number): string | null {
+  const entry = listAuditLog(db, { entityType: 'patch_job', limit: 10_000 }).find(
+    (e) => e.action === 'job.approve' && e.entityId === String(jobId),
+  );
+  return typeof entry?.details.digest === 'string' ? entry.details.digest : null;
+}

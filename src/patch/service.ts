@@ -1,0 +1,326 @@
+/**
+ * The patch capability's doors for the core: plan (as a task), approve, start now / at a time /
+ * in a window, cancel, resume, re-run failed hosts, and the scheduler that starts due jobs.
+ */
+import type { PatchJob } from '../api/schemas';
+import { auditHost } from '../audit';
+import { getCredentialSummary } from '../credentials';
+import {
+  appendAuditLog,
+  appendJobEvent,
+  getHost,
+  getJob,
+  listFindings,
+  listJobs,
+  listSteps,
+  now,
+  updateJob,
+  updateStep,
+} from '../db';
+import type { TaskRunner } from '../tasks';
+import { PatchdeckError } from '../util/errors';
+import { createPlan, dryRunJob, type PatchDeps, type PlanRequest } from './plan';
+import { runJob, stillPending } from './run';
+
+export interface PatchService {
+  deps: () => PatchDeps;
+  tasks: () => TaskRunner;
+}
+
+function requireJob(deps: PatchDeps, id: number): PatchJob {
+  const job = getJob(deps.db, id);
+  if (!job) throw new PatchdeckError('not-found', `Job ${id} does not exist.`);
+  return job;
+}
+
+function changed(deps: PatchDeps, id: number): PatchJob {
+  const job = getJob(deps.db, id)!;
+  deps.events.emit('job.changed', job);
+  deps.events.emit('entity.changed', { entity: 'jobs', ids: [id] });
+  return job;
+}
+
+export function planJob(
+  svc: PatchService,
+  request: PlanRequest,
+): { jobId: number; taskId: number; hosts: number } {
+  const deps = svc.deps();
+  const { jobId, hosts } = createPlan(deps.db, request);
+  const toDryRun = listSteps(deps.db, jobId).filter((s) => s.phase === 'planning').length;
+  const { task } = svc
+    .tasks()
+    .start({ kind: 'patch-plan', title: `Dry run for job ${jobId}`, params: { jobId } }, async (ctx) => {
+      ctx.progress(0, toDryRun, null);
+      await dryRunJob(deps, jobId, ctx.signal, (done, total) => ctx.progress(done, total, null));
+      changed(deps, jobId);
+      return { jobId };
+    });
+  changed(deps, jobId);
+  return { jobId, taskId: task.id, hosts: hosts.length };
+}
+
+/** Starts the run as a task now. */
+function launch(svc: PatchService, jobId: number): PatchJob {
+  const deps = svc.deps();
+  const job = requireJob(deps, jobId);
+  const steps = listSteps(deps.db, jobId).filter((s) => s.status === 'queued').length;
+  const { task } = svc.tasks().start(
+    { kind: 'patch', title: job.name, params: { jobId } },
+    async (ctx) => {
+      ctx.progress(0, steps, null);
+      const final = await runJob(deps, jobId, {
+        signal: ctx.signal,
+        taskId: ctx.taskId,
+        onProgress: (done, total) => ctx.progress(done, total, null),
+      });
+      return { jobId, status: final.status };
+    },
+    (taskId) => updateJob(deps.db, jobId, { taskId, status: 'running' }),
+  );
+  void task;
+  return changed(deps, jobId);
+}
+
+export function startJob(
+  svc: PatchService,
+  id: number,
+  schedule: { at?: string; window?: { start: string; end: string } },
+): PatchJob {
+  const deps = svc.deps();
+  const job = requireJob(deps, id);
+  if (job.status !== 'approved')
+    throw new PatchdeckError(
+      'conflict',
+      `Job ${id} is ${job.status}; only an approved job can start (approve its dry run first).`,
+    );
+  if (schedule.window) {
+    const start = Date.parse(schedule.window.start);
+    const end = Date.parse(schedule.window.end);
+    if (!(end > start))
+      throw new PatchdeckError('bad-request', 'The maintenance window must end after it starts.');
+    if (end <= Date.now())
+      throw new PatchdeckError('bad-request', 'That maintenance window is already over.');
+    updateJob(deps.db, id, {
+      status: 'scheduled',
+      windowStart: new Date(start).toISOString(),
+      windowEnd: new Date(end).toISOString(),
+      scheduledAt: new Date(start).toISOString(),
+    });
+  } else if (schedule.at && Date.parse(schedule.at) > Date.now()) {
+    updateJob(deps.db, id, {
+      status: 'scheduled',
+      scheduledAt: new Date(Date.parse(schedule.at)).toISOString(),
+    });
+  } else {
+    return launch(svc, id);
+  }
+  appendAuditLog(deps.db, {
+    actor: deps.actor,
+    action: 'job.schedule',
+    entityType: 'patch_job',
+    entityId: id,
+    details: schedule,
+  });
+  return changed(deps, id);
+}
+
+export function cancelJob(svc: PatchService, id: number): PatchJob {
+  const deps = svc.deps();
+  const job = requireJob(deps, id);
+  if (job.status === 'running' && job.taskId && svc.tasks().cancel(job.taskId)) {
+    appendAuditLog(deps.db, {
+      actor: deps.actor,
+      action: 'job.cancel',
+      entityType: 'patch_job',
+      entityId: id,
+    });
+    return changed(deps, id);
+  }
+  if (['draft', 'approved', 'scheduled', 'interrupted'].includes(job.status)) {
+    deps.db.transaction(() => {
+      for (const s of listSteps(deps.db, id))
+        if (s.status === 'queued' || s.status === 'interrupted')
+          updateStep(deps.db, s.id, {
+            status: 'cancelled',
+            errorKind: 'cancelled',
+            errorMessage: 'The job was cancelled.',
+            finishedAt: now(),
+          });
+      updateJob(deps.db, id, {
+        status: 'cancelled',
+        message: 'Cancelled by the operator.',
+        finishedAt: now(),
+      });
+      appendAuditLog(deps.db, {
+        actor: deps.actor,
+        action: 'job.cancel',
+        entityType: 'patch_job',
+        entityId: id,
+      });
+    })();
+    return changed(deps, id);
+  }
+  throw new PatchdeckError('conflict', `Job ${id} is ${job.status}; there is nothing to cancel.`);
+}
+
+/**
+ * Resume (interrupted/queued hosts) or re-run failed hosts: re-audit each, keep only the approved
+ * targets that are still missing, and run those. Nothing outside the approved plan is ever added.
+ */
+export async function continueJob(
+  svc: PatchService,
+  id: number,
+  which: 'resume' | 'failed',
+): Promise<PatchJob> {
+  const deps = svc.deps();
+  const job = requireJob(deps, id);
+  const allowed =
+    which === 'resume'
+      ? ['interrupted', 'failed', 'cancelled']
+      : ['failed', 'succeeded', 'cancelled', 'interrupted'];
+  if (!allowed.includes(job.status))
+    throw new PatchdeckError(
+      'conflict',
+      `Job ${id} is ${job.status}; it cannot be ${which === 'resume' ? 'resumed' : 're-run'}.`,
+    );
+  if (!job.approvedAt) throw new PatchdeckError('conflict', `Job ${id} was never approved.`);
+  const statuses = which === 'resume' ? ['interrupted', 'queued', 'running'] : ['failed'];
+  const steps = listSteps(deps.db, id).filter(
+    (s) => statuses.includes(s.status) && s.packages.length > 0 && s.preview?.command,
+  );
+  if (steps.length === 0)
+    throw new PatchdeckError(
+      'conflict',
+      `Job ${id} has no ${which === 'resume' ? 'unfinished' : 'failed'} hosts to run.`,
+    );
+  const credential = job.options.credentialId
+    ? getCredentialSummary(deps.db, job.options.credentialId)
+    : null;
+  await Promise.all(
+    steps.map(async (step) => {
+      const host = getHost(deps.db, step.hostId)!;
+      const outcome = await auditHost({ db: deps.db, secrets: deps.secrets, actor: deps.actor }, host, {
+        credential,
+        refresh: false,
+        timeoutMs: 120_000,
+        trustOnFirstUse: false,
+      });
+      let packages = step.packages;
+      let note: string;
+      if (outcome.status === 'succeeded') {
+        const updates = listFindings(deps.db, outcome.auditId).map((f) => ({
+          name: f.package,
+          installedVersion: f.installedVersion,
+        }));
+        packages = stillPending(step.packages, updates);
+        note = `re-audit: ${packages.length} of ${step.packages.length} approved update(s) still missing`;
+      } else {
+        note = `re-audit failed (${outcome.error ?? outcome.errorKind}); retrying every approved update`;
+      }
+      appendJobEvent(deps.db, { jobId: id, stepId: step.id, stream: 'info', text: `${host.name}: ${note}` });
+      if (packages.length === 0) {
+        updateStep(deps.db, step.id, {
+          status: 'succeeded',
+          phase: 'done',
+          verifyAuditId: outcome.auditId,
+          errorKind: null,
+          errorMessage: null,
+          finishedAt: now(),
+        });
+      } else {
+        // The original target list stays the approval; the step now carries only what is missing.
+        updateStep(deps.db, step.id, {
+          status: 'queued',
+          packages,
+          errorKind: null,
+          errorMessage: null,
+          finishedAt: null,
+        });
+      }
+    }),
+  );
+  if (!listSteps(deps.db, id).some((s) => s.status === 'queued')) {
+    const failed = listSteps(deps.db, id).some((s) => s.status === 'failed' || s.status === 'interrupted');
+    updateJob(deps.db, id, {
+      status: failed ? 'failed' : 'succeeded',
+      message: 'Resumed: the re-audit found everything approved already installed.',
+      finishedAt: now(),
+    });
+    return changed(deps, id);
+  }
+  return launch(svc, id);
+}
+
+/** Grace after a scheduled time: later than this, the job counts as missed instead of running late. */
+export const MISSED_GRACE_MS = 5 * 60_000;
+
+/**
+ * One scheduler pass: due jobs start, jobs whose window (or time) passed while Patchdeck was not
+ * running are marked failed with a clear "missed" message — never run late.
+ */
+export function schedulerTick(
+  svc: PatchService,
+  options: { start: boolean },
+): { started: number[]; missed: number[] } {
+  const deps = svc.deps();
+  const started: number[] = [];
+  const missed: number[] = [];
+  const t = Date.now();
+  for (const job of listJobs(deps.db, { status: ['scheduled'], limit: 10_000 })) {
+    const start = Date.parse(job.windowStart ?? job.scheduledAt ?? '');
+    const end = job.windowEnd ? Date.parse(job.windowEnd) : start + MISSED_GRACE_MS;
+    if (!Number.isFinite(start) || t < start) continue;
+    if (t >= end) {
+      const what = job.windowEnd
+        ? `its maintenance window (${job.windowStart} – ${job.windowEnd})`
+        : `its start time (${job.scheduledAt})`;
+      const message = `Missed ${what} while Patchdeck was not running; it was not run late. Schedule it again.`;
+      deps.db.transaction(() => {
+        updateJob(deps.db, job.id, { status: 'failed', message, finishedAt: now() });
+        for (const s of listSteps(deps.db, job.id))
+          if (s.status === 'queued')
+            updateStep(deps.db, s.id, {
+              status: 'skipped',
+              errorKind: 'missed-window',
+              errorMessage: message,
+              finishedAt: now(),
+            });
+        appendJobEvent(deps.db, { jobId: job.id, stepId: null, stream: 'error', text: message });
+        appendAuditLog(deps.db, {
+          actor: 'patchdeck',
+          action: 'job.missed',
+          entityType: 'patch_job',
+          entityId: job.id,
+          details: { windowStart: job.windowStart, windowEnd: job.windowEnd, scheduledAt: job.scheduledAt },
+        });
+      })();
+      changed(deps, job.id);
+      missed.push(job.id);
+      continue;
+    }
+    if (options.start) {
+      updateJob(deps.db, job.id, { status: 'approved' });
+      launch(svc, job.id);
+      started.push(job.id);
+    }
+  }
+  return { started, missed };
+}
+
+/** Checks every few seconds; the timer does not keep the process alive. */
+export function startScheduler(
+  svc: PatchService,
+  options: { intervalMs?: number; start?: boolean } = {},
+): () => void {
+  const tick = (): void => {
+    try {
+      schedulerTick(svc, { start: options.start ?? true });
+    } catch {
+      // A closed workspace between ticks: the next open starts a new scheduler.
+    }
+  };
+  tick();
+  const timer = setInterval(tick, options.intervalMs ?? 5000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
