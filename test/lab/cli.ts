@@ -63,7 +63,9 @@ async function main(argv: string[]): Promise<number> {
     return cmd ? 0 : 2;
   }
   if (!isRoot()) {
-    console.error(`lab: needs root (network namespaces, a bridge, mounts); run: sudo npm run lab -- ${argv.join(' ')}`);
+    console.error(
+      `lab: needs root (network namespaces, a bridge, mounts); run: sudo npm run lab -- ${argv.join(' ')}`,
+    );
     return 1;
   }
   const flag = (name: string) => {

@@ -12,9 +12,13 @@ import { describeAsRoot } from './testkit';
 describeAsRoot('lab clean-up after a failed up', () => {
   it('down after a killed up leaves nothing', async () => {
     await labDown();
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(LAB_DIR, 'cli.ts'), 'up', '--hosts', '24', '--profile', 'clean'], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(LAB_DIR, 'cli.ts'), 'up', '--hosts', '24', '--profile', 'clean'],
+      {
+        stdio: 'ignore',
+      },
+    );
     const end = Date.now() + 120_000;
     while (labPids().length < 4 && Date.now() < end) await sleep(20);
     child.kill('SIGKILL');

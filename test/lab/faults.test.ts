@@ -24,7 +24,11 @@ import { readBanner } from './hosts';
 import { describeAsRoot, ssh } from './testkit';
 
 const host = (name: string) => labStatus().hosts.find((h) => h.name === name)!;
-const reachable = (address: string) => readBanner(address, 1500).then(() => true, () => false);
+const reachable = (address: string) =>
+  readBanner(address, 1500).then(
+    () => true,
+    () => false,
+  );
 
 describeAsRoot('lab fault controls', () => {
   const A = '198.18.0.11';
@@ -63,7 +67,9 @@ describeAsRoot('lab fault controls', () => {
     await lockDpkg('lab01');
     const locked = await ssh(A, 'sudo apt-get install -y -o DPkg::Lock::Timeout=0 acme-tool');
     expect(locked.code).toBe(100);
-    expect(locked.stderr).toMatch(/Could not get lock \/var\/lib\/dpkg\/lock-frontend\. It is held by process \d+ \(unattended-upgr\)/);
+    expect(locked.stderr).toMatch(
+      /Could not get lock \/var\/lib\/dpkg\/lock-frontend\. It is held by process \d+ \(unattended-upgr\)/,
+    );
     const dpkg = await ssh(A, 'sudo dpkg --configure -a');
     expect(dpkg.code).not.toBe(0);
     expect(dpkg.stderr).toMatch(/lock/);
@@ -97,7 +103,9 @@ describeAsRoot('lab fault controls', () => {
   });
 
   it('reset-host brings back a fresh host with its cached identity', async () => {
-    const cached = (await import('./keys')).readHostKeys((await import('./keys')).cachedHostKeyDir('lab02')).map((k) => k.fingerprint);
+    const cached = (await import('./keys'))
+      .readHostKeys((await import('./keys')).cachedHostKeyDir('lab02'))
+      .map((k) => k.fingerprint);
     await ssh(B, 'touch /tmp/left-behind');
     await resetHost('lab02');
     expect(host('lab02').hostKeys.map((k) => k.fingerprint)).toEqual(cached);
@@ -107,7 +115,10 @@ describeAsRoot('lab fault controls', () => {
 
   it('real upgrades behave as the recipe says: failing postinst, reboot-required, new dependency', async () => {
     await resetHost('lab01');
-    const fw = await ssh(A, 'sudo DEBIAN_FRONTEND=noninteractive apt-get install -y acme-firmware acme-agent && cat /var/run/reboot-required.pkgs && dpkg-query -W -f="\\${Version}" acme-agent-plugins');
+    const fw = await ssh(
+      A,
+      'sudo DEBIAN_FRONTEND=noninteractive apt-get install -y acme-firmware acme-agent && cat /var/run/reboot-required.pkgs && dpkg-query -W -f="\\${Version}" acme-agent-plugins',
+    );
     expect(fw.code).toBe(0);
     expect(fw.stdout).toMatch(/acme-firmware\n3\.1-1$/);
     const held = await ssh(A, 'sudo DEBIAN_FRONTEND=noninteractive apt-get install -y acme-held');
@@ -119,7 +130,9 @@ describeAsRoot('lab fault controls', () => {
     // A restart is a reboot: /run starts empty.
     await stopHost('lab01');
     await startHost('lab01');
-    expect((await ssh(A, 'test -e /var/run/reboot-required && echo yes || echo no')).stdout.trim()).toBe('no');
+    expect((await ssh(A, 'test -e /var/run/reboot-required && echo yes || echo no')).stdout.trim()).toBe(
+      'no',
+    );
     await resetHost('lab01');
   });
 });

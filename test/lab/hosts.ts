@@ -48,12 +48,14 @@ export async function ensureBridge(): Promise<void> {
   const exists = (await tryRun('ip', ['link', 'show', 'dev', BRIDGE])).code === 0;
   if (!exists) await run('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
   const addrs = await run('ip', ['-4', '-o', 'addr', 'show', 'dev', BRIDGE]);
-  if (!addrs.stdout.includes(`${GATEWAY}/24`)) await run('ip', ['addr', 'add', `${GATEWAY}/24`, 'dev', BRIDGE]);
+  if (!addrs.stdout.includes(`${GATEWAY}/24`))
+    await run('ip', ['addr', 'add', `${GATEWAY}/24`, 'dev', BRIDGE]);
   await run('ip', ['link', 'set', BRIDGE, 'up']);
 }
 
 export async function deleteBridge(): Promise<void> {
-  if ((await tryRun('ip', ['link', 'show', 'dev', BRIDGE])).code === 0) await run('ip', ['link', 'del', BRIDGE]);
+  if ((await tryRun('ip', ['link', 'show', 'dev', BRIDGE])).code === 0)
+    await run('ip', ['link', 'del', BRIDGE]);
 }
 
 export function listLabNetns(): string[] {
@@ -70,21 +72,39 @@ export async function listLabVeths(): Promise<string[]> {
     .filter((n): n is string => !!n && n.startsWith(VETH_PREFIX));
 }
 
-export async function ensureNetwork(h: HostRecord): Promise<void> {
+export async function ensureNetwork(h: HostRecord, fresh = false): Promise<void> {
+  if (fresh && existsSync(`/run/netns/${h.netns}`)) {
+    throw new Error(`${h.netns} already exists (another lab run?): run \`npm run lab -- down\` first`);
+  }
   if (!existsSync(`/run/netns/${h.netns}`)) await run('ip', ['netns', 'add', h.netns]);
   if ((await tryRun('ip', ['link', 'show', 'dev', h.veth])).code !== 0) {
-    await run('ip', ['link', 'add', h.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'address', h.mac, 'netns', h.netns]);
+    await run('ip', [
+      'link',
+      'add',
+      h.veth,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'address',
+      h.mac,
+      'netns',
+      h.netns,
+    ]);
   }
   await run('ip', ['link', 'set', h.veth, 'master', BRIDGE, 'up']);
   const addrs = await run('ip', ['-n', h.netns, '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
-  if (!addrs.stdout.includes(`${h.address}/24`)) await run('ip', ['-n', h.netns, 'addr', 'add', `${h.address}/24`, 'dev', 'eth0']);
+  if (!addrs.stdout.includes(`${h.address}/24`))
+    await run('ip', ['-n', h.netns, 'addr', 'add', `${h.address}/24`, 'dev', 'eth0']);
   await run('ip', ['-n', h.netns, 'link', 'set', 'lo', 'up']);
   await run('ip', ['-n', h.netns, 'link', 'set', 'eth0', 'up']);
 }
 
 export async function deleteNetwork(netns: string, veth: string): Promise<void> {
   // Netns deletion is asynchronous and can leave the veth behind: delete the veth first.
-  if ((await tryRun('ip', ['link', 'show', 'dev', veth])).code === 0) await tryRun('ip', ['link', 'del', veth]);
+  if ((await tryRun('ip', ['link', 'show', 'dev', veth])).code === 0)
+    await tryRun('ip', ['link', 'del', veth]);
   if (existsSync(`/run/netns/${netns}`)) await run('ip', ['netns', 'del', netns]);
 }
 
@@ -101,7 +121,11 @@ function cmdline(pid: number): string | null {
 
 function procState(pid: number): string | null {
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)\s+/, '').split(' ')[0] ?? null;
+    return (
+      readFileSync(`/proc/${pid}/stat`, 'utf8')
+        .replace(/^.*\)\s+/, '')
+        .split(' ')[0] ?? null
+    );
   } catch {
     return null;
   }
@@ -127,7 +151,11 @@ function readEnvHostname(pid: number): string | null {
 
 function children(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -168,12 +196,20 @@ export function recordedPid(h: HostRecord): number | null {
   }
 }
 
-/** Kill the host's root process by its recorded PID and wait until its namespace is empty. */
+/**
+ * Kill the host's root process by its recorded PID (state file, then pid file) and wait until its
+ * namespace is empty. A root process of this same host that a crashed or concurrent run left in
+ * the namespace is recognised by what it runs (host-init.sh for this host name) and ended too;
+ * anything else in the namespace is left alone and reported.
+ */
 export async function killHost(h: HostRecord): Promise<void> {
-  h.pid = recordedPid(h);
-  if (h.pid && isHostProcess(h)) {
-    process.kill(h.pid, 'SIGKILL');
-    if (!(await waitGone(h.pid, 10_000))) throw new Error(`${h.name}: process ${h.pid} did not exit`);
+  const candidates = new Set<number>();
+  for (const p of [h.pid, recordedPid({ ...h, pid: null })]) if (p) candidates.add(p);
+  for (const p of await netnsPids(h.netns)) candidates.add(p);
+  for (const pid of candidates) {
+    if (!isHostProcess(h, pid)) continue;
+    process.kill(pid, 'SIGKILL');
+    if (!(await waitGone(pid, 10_000))) throw new Error(`${h.name}: process ${pid} did not exit`);
   }
   h.pid = null;
   h.lockPid = null;
@@ -182,7 +218,8 @@ export async function killHost(h: HostRecord): Promise<void> {
   // namespace; wait for that so the netns can be deleted and the mounts are gone.
   const end = Date.now() + 10_000;
   while ((await netnsPids(h.netns)).length > 0) {
-    if (Date.now() > end) throw new Error(`${h.name}: processes still in ${h.netns}: ${(await netnsPids(h.netns)).join(' ')}`);
+    if (Date.now() > end)
+      throw new Error(`${h.name}: processes still in ${h.netns}: ${(await netnsPids(h.netns)).join(' ')}`);
     await sleep(20);
   }
 }
@@ -233,7 +270,11 @@ async function writeUpperFiles(h: HostRecord): Promise<void> {
     await chown(path.join(up, d), 0, 0);
   }
   await writeFileMode(path.join(up, 'etc/hostname'), `${h.name}\n`, 0o644);
-  await writeFileMode(path.join(up, 'etc/hosts'), `127.0.0.1\tlocalhost\n${h.address}\t${h.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`, 0o644);
+  await writeFileMode(
+    path.join(up, 'etc/hosts'),
+    `127.0.0.1\tlocalhost\n${h.address}\t${h.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
+    0o644,
+  );
   await writeFileMode(path.join(up, 'etc/machine-id'), `${randomBytes(16).toString('hex')}\n`, 0o444);
   await writeFileMode(path.join(up, 'etc/ssh/authorized_keys/admin'), `${labPublicKey()}\n`, 0o644);
   await installHostKeys(h, h.rekeyed ? runtimeKeyDir(h) : cachedHostKeyDir(h.name));
@@ -245,7 +286,11 @@ export async function installHostKeys(h: HostRecord, fromDir: string): Promise<v
   for (const t of HOST_KEY_TYPES) {
     const f = `ssh_host_${t}_key`;
     await writeFileMode(path.join(sshDir, f), readFileSync(path.join(fromDir, f), 'utf8'), 0o600);
-    await writeFileMode(path.join(sshDir, `${f}.pub`), readFileSync(path.join(fromDir, `${f}.pub`), 'utf8'), 0o644);
+    await writeFileMode(
+      path.join(sshDir, `${f}.pub`),
+      readFileSync(path.join(fromDir, `${f}.pub`), 'utf8'),
+      0o644,
+    );
   }
 }
 
@@ -306,7 +351,11 @@ export async function waitForSsh(h: HostRecord, timeoutMs = 30_000): Promise<voi
     // Not isHostProcess: for a moment after spawn the PID is still the wrapper shell or `ip netns exec`.
     const st = h.pid ? procState(h.pid) : null;
     if (h.pid && (!st || st === 'Z' || st === 'X')) {
-      const logText = readFileSync(path.join(hostDir(h.name), 'host.log'), 'utf8').trim().split('\n').slice(-5).join('\n');
+      const logText = readFileSync(path.join(hostDir(h.name), 'host.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(-5)
+        .join('\n');
       throw new Error(`${h.name}: root process exited before sshd answered:\n${logText}`);
     }
     await sleep(50);
@@ -345,6 +394,8 @@ export function nsenterArgs(h: HostRecord): string[] {
 }
 
 export async function execInHost(h: HostRecord, argv: string[], okCodes = [0]) {
-  return run('nsenter', [...nsenterArgs(h), ...argv], { okCodes, env: { PATH: PATH_ENV, LC_ALL: 'C', HOME: '/root' } });
+  return run('nsenter', [...nsenterArgs(h), ...argv], {
+    okCodes,
+    env: { PATH: PATH_ENV, LC_ALL: 'C', HOME: '/root' },
+  });
 }
-

@@ -30,7 +30,8 @@ export function machineMirrors(): SourceLine[] {
   const files: string[] = [];
   if (existsSync('/etc/apt/sources.list')) files.push('/etc/apt/sources.list');
   if (existsSync('/etc/apt/sources.list.d')) {
-    for (const f of readdirSync('/etc/apt/sources.list.d').sort()) files.push(path.join('/etc/apt/sources.list.d', f));
+    for (const f of readdirSync('/etc/apt/sources.list.d').sort())
+      files.push(path.join('/etc/apt/sources.list.d', f));
   }
   const lines: SourceLine[] = [];
   for (const file of files) {
@@ -58,7 +59,10 @@ export function mirrorArgs(): string[] {
   const mirrors = machineMirrors();
   const pick = (suite: string) => mirrors.find((m) => m.suites.includes(suite));
   const main = pick('bookworm');
-  if (!main) throw new Error('no Debian bookworm mirror found in /etc/apt/sources.list*; the lab needs one to build its base image');
+  if (!main)
+    throw new Error(
+      'no Debian bookworm mirror found in /etc/apt/sources.list*; the lab needs one to build its base image',
+    );
   const args = [`deb ${main.uri} bookworm main`];
   const updates = pick('bookworm-updates');
   if (updates) args.push(`deb ${updates.uri} bookworm-updates main`);
@@ -69,7 +73,15 @@ export function mirrorArgs(): string[] {
 
 export function imageHash(kind: ImageKind): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ v: 1, kind, packages: PACKAGES[kind], mirrors: mirrorArgs(), password: OPERATOR_PASSWORD }));
+  h.update(
+    JSON.stringify({
+      v: 1,
+      kind,
+      packages: PACKAGES[kind],
+      mirrors: mirrorArgs(),
+      password: OPERATOR_PASSWORD,
+    }),
+  );
   h.update(readFileSync(CUSTOMIZE));
   return h.digest('hex').slice(0, 16);
 }
@@ -79,7 +91,10 @@ export function imageDir(kind: ImageKind): string {
 }
 
 /** Build the image if its recipe changed; returns its root directory. */
-export async function ensureImage(kind: ImageKind, log: (s: string) => void = () => undefined): Promise<string> {
+export async function ensureImage(
+  kind: ImageKind,
+  log: (s: string) => void = () => undefined,
+): Promise<string> {
   const dir = imageDir(kind);
   if (existsSync(path.join(dir, '.complete'))) return path.join(dir, 'root');
   return withBuildLock(`${dir}.lock`, () => buildImage(kind, dir, log));
@@ -123,5 +138,6 @@ export async function pruneImages(): Promise<void> {
   const root = path.join(CACHE_DIR, 'images');
   if (!existsSync(root)) return;
   const keep = new Set((['apt', 'dnf'] as const).map((k) => path.basename(imageDir(k))));
-  for (const d of readdirSync(root)) if (!keep.has(d) && !d.endsWith('.lock')) await removeBuildDir(path.join(root, d));
+  for (const d of readdirSync(root))
+    if (!keep.has(d) && !d.endsWith('.lock')) await removeBuildDir(path.join(root, d));
 }

@@ -3,7 +3,7 @@
 // `npm run lab` (cli.ts) is a thin wrapper over it. Needs root.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { removeBuildDir } from './cachelock';
+import { removeBuildDir, withBuildLock } from './cachelock';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -31,8 +31,27 @@ import { ensureImage, pruneImages, type ImageKind } from './image';
 import type { LabHost, LabInventory } from './inventory';
 import { cachedHostKeyDir, ensureLabKey, generateHostKeys, readHostKeys } from './keys';
 import { ensureLayer, HOST_INIT, kindOf, layerDir } from './layers';
-import { BRIDGE, CACHE_DIR, GATEWAY, KNOWN_HOSTS_FILE, LAB_KEY_FILE, MAX_HOSTS, NETWORK, OPERATOR_PASSWORD, RUN_DIR } from './paths';
-import { APT_STATES, HOST_PROFILES, hostProfileFor, LAB_PROFILES, pendingFor, type HostProfile, type LabProfile } from './recipe';
+import {
+  BRIDGE,
+  CACHE_DIR,
+  GATEWAY,
+  KNOWN_HOSTS_FILE,
+  LAB_KEY_FILE,
+  LAB_LOCK_FILE,
+  MAX_HOSTS,
+  NETWORK,
+  OPERATOR_PASSWORD,
+  RUN_DIR,
+} from './paths';
+import {
+  APT_STATES,
+  HOST_PROFILES,
+  hostProfileFor,
+  LAB_PROFILES,
+  pendingFor,
+  type HostProfile,
+  type LabProfile,
+} from './recipe';
 import { ensureRepo, repoDir } from './repo';
 import { mapLimit, run, sleep, tryRun } from './sh';
 import { hostDir, readState, saveState, type HostRecord, type LabState } from './state';
@@ -41,6 +60,21 @@ export type { LabHost, LabInventory, LabUser } from './inventory';
 export type { PendingUpdate, HostProfile, LabProfile } from './recipe';
 export { HOST_PROFILES, LAB_PROFILES } from './recipe';
 export { KNOWN_HOSTS_FILE, LAB_KEY_FILE, OPERATOR_PASSWORD } from './paths';
+
+let lockDepth = 0;
+/** One lab operation at a time on this machine (re-entrant within a process). */
+async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  if (lockDepth > 0) return fn();
+  requireRoot();
+  return withBuildLock(LAB_LOCK_FILE, async () => {
+    lockDepth++;
+    try {
+      return await fn();
+    } finally {
+      lockDepth--;
+    }
+  });
+}
 
 export class LabNeedsRootError extends Error {
   constructor() {
@@ -68,13 +102,18 @@ const concurrency = 4;
  * Start the lab (idempotent: the same hosts/profile again only restarts what is not running;
  * a different size or profile tears the old lab down first). On failure everything created is removed.
  */
-export async function labUp(opts: LabUpOptions = {}): Promise<LabInventory> {
+export function labUp(opts: LabUpOptions = {}): Promise<LabInventory> {
+  return exclusive(() => _labUp(opts));
+}
+
+async function _labUp(opts: LabUpOptions = {}): Promise<LabInventory> {
   requireRoot();
   const n = opts.hosts ?? 3;
   const profile = opts.profile ?? 'mixed';
   const log = opts.log ?? (() => undefined);
   if (!Number.isInteger(n) || n < 1 || n > MAX_HOSTS) throw new Error(`--hosts must be 1..${MAX_HOSTS}`);
-  if (!(LAB_PROFILES as readonly string[]).includes(profile)) throw new Error(`unknown profile ${profile}; one of ${LAB_PROFILES.join(', ')}`);
+  if (!(LAB_PROFILES as readonly string[]).includes(profile))
+    throw new Error(`unknown profile ${profile}; one of ${LAB_PROFILES.join(', ')}`);
 
   const existing = readState();
   if (existing && existing.hostCount === n && existing.profile === profile && existing.hosts.length === n) {
@@ -104,32 +143,47 @@ async function freshUp(n: number, profile: LabProfile, log: (s: string) => void)
 
   await ensureLabKey();
   const repos = await ensureRepo(log);
-  const images = Object.fromEntries(await Promise.all(kinds.map(async (k) => [k, await ensureImage(k, log)] as const))) as Partial<Record<ImageKind, string>>;
+  const images = Object.fromEntries(
+    await Promise.all(kinds.map(async (k) => [k, await ensureImage(k, log)] as const)),
+  ) as Partial<Record<ImageKind, string>>;
   const lowers: Partial<Record<HostProfile, string>> = {};
   for (const p of profiles) {
     const kind = kindOf(p);
     const layer = await ensureLayer(p, images[kind] as string, kind === 'dnf' ? repos.rpm : repos.apt);
     lowers[p] = `${layer}:${images[kind]}`;
   }
-  const missingKeys = hosts.filter((h) => !existsSync(path.join(cachedHostKeyDir(h.name), 'ssh_host_rsa_key.pub')));
-  if (missingKeys.length) log(`generating host keys for ${missingKeys.length} new host(s) (cached for next time)…`);
+  const missingKeys = hosts.filter(
+    (h) => !existsSync(path.join(cachedHostKeyDir(h.name), 'ssh_host_rsa_key.pub')),
+  );
+  if (missingKeys.length)
+    log(`generating host keys for ${missingKeys.length} new host(s) (cached for next time)…`);
   await mapLimit(missingKeys, 2, (h) => generateHostKeys(cachedHostKeyDir(h.name), h.name));
   const t1 = Date.now();
 
-  const state: LabState = { version: 1, profile, hostCount: n, bridge: true, lowers, repos: { apt: repos.apt, dnf: repos.rpm }, hosts };
+  const state: LabState = {
+    version: 1,
+    profile,
+    hostCount: n,
+    bridge: true,
+    lowers,
+    repos: { apt: repos.apt, dnf: repos.rpm },
+    hosts,
+  };
   await mkdir(RUN_DIR, { recursive: true });
   await saveState(state);
   await ensureBridge();
   await mapLimit(hosts, concurrency, async (h) => {
     await mkdir(hostDir(h.name), { recursive: true });
-    await ensureNetwork(h);
+    await ensureNetwork(h, true);
     await freshDisk(h, state);
     await startHostProcess(h, state);
     await saveState(state);
   });
   await Promise.all(hosts.map((h) => waitForSsh(h)));
   await writeKnownHosts(state);
-  log(`${n} host(s) up in ${((Date.now() - t0) / 1000).toFixed(1)} s (${((Date.now() - t1) / 1000).toFixed(1)} s starting hosts)`);
+  log(
+    `${n} host(s) up in ${((Date.now() - t0) / 1000).toFixed(1)} s (${((Date.now() - t1) / 1000).toFixed(1)} s starting hosts)`,
+  );
   return labStatus();
 }
 
@@ -138,14 +192,19 @@ async function pruneCache(): Promise<void> {
   await pruneImages();
   const prune = async (dir: string, keep: Set<string>) => {
     if (!existsSync(dir)) return;
-    for (const d of readdirSync(dir)) if (!keep.has(d) && !d.endsWith('.lock')) await removeBuildDir(path.join(dir, d));
+    for (const d of readdirSync(dir))
+      if (!keep.has(d) && !d.endsWith('.lock')) await removeBuildDir(path.join(dir, d));
   };
   await prune(path.join(CACHE_DIR, 'repo'), new Set([path.basename(repoDir())]));
   await prune(path.join(CACHE_DIR, 'layers'), new Set(HOST_PROFILES.map((p) => path.basename(layerDir(p)))));
 }
 
 /** Tear everything down: hosts (by recorded PID), veths, namespaces, mounts, bridge, runtime dir. */
-export async function labDown(log: (s: string) => void = () => undefined): Promise<void> {
+export function labDown(log: (s: string) => void = () => undefined): Promise<void> {
+  return exclusive(() => _labDown(log));
+}
+
+async function _labDown(log: (s: string) => void): Promise<void> {
   requireRoot();
   const state = readState();
   const problems: string[] = [];
@@ -188,7 +247,12 @@ export function labMounts(): string[] {
 }
 
 /** Everything the lab may have left on the machine; all empty after labDown(). */
-export async function labLeftovers(): Promise<{ netns: string[]; links: string[]; mounts: string[]; processes: number[] }> {
+export async function labLeftovers(): Promise<{
+  netns: string[];
+  links: string[];
+  mounts: string[];
+  processes: number[];
+}> {
   const links = [...(await listLabVeths())];
   if ((await tryRun('ip', ['link', 'show', 'dev', BRIDGE])).code === 0) links.push(BRIDGE);
   // Only looked at, never killed: host root processes are recognised by the init script they run.
@@ -263,7 +327,9 @@ export function labStatus(): LabInventory {
 
 async function writeKnownHosts(state: LabState): Promise<void> {
   const lines = state.hosts.flatMap((h) =>
-    readHostKeys(h.rekeyed ? runtimeKeyDir(h) : cachedHostKeyDir(h.name)).map((k) => `${h.address} ${k.publicKey}`),
+    readHostKeys(h.rekeyed ? runtimeKeyDir(h) : cachedHostKeyDir(h.name)).map(
+      (k) => `${h.address} ${k.publicKey}`,
+    ),
   );
   await writeFile(KNOWN_HOSTS_FILE, lines.join('\n') + '\n', { mode: 0o644 });
 }
@@ -281,14 +347,22 @@ function load(name: string): { state: LabState; h: HostRecord } {
 }
 
 /** Power the host off: its whole process tree (sshd, sessions, mounts) goes; its disk stays. */
-export async function stopHost(name: string): Promise<void> {
+export function stopHost(name: string): Promise<void> {
+  return exclusive(() => _stopHost(name));
+}
+
+async function _stopHost(name: string): Promise<void> {
   const { state, h } = load(name);
   await killHost(h);
   await saveState(state);
 }
 
 /** Power the host on again (a reboot: /run, and so /run/reboot-required, starts empty). */
-export async function startHost(name: string): Promise<void> {
+export function startHost(name: string): Promise<void> {
+  return exclusive(() => _startHost(name));
+}
+
+async function _startHost(name: string): Promise<void> {
   const { state, h } = load(name);
   if (isHostProcess(h)) return;
   await mkdir(hostDir(h.name), { recursive: true });
@@ -300,7 +374,11 @@ export async function startHost(name: string): Promise<void> {
 }
 
 /** Recreate the host from its profile: fresh disk, cached identity, running. */
-export async function resetHost(name: string): Promise<void> {
+export function resetHost(name: string): Promise<void> {
+  return exclusive(() => _resetHost(name));
+}
+
+async function _resetHost(name: string): Promise<void> {
   const { state, h } = load(name);
   await killLockHolder(h);
   await killHost(h);
@@ -315,12 +393,20 @@ export async function resetHost(name: string): Promise<void> {
 }
 
 /** Pull the cable: the host keeps running but its link on the bridge goes down. */
-export async function cutHost(name: string): Promise<void> {
+export function cutHost(name: string): Promise<void> {
+  return exclusive(() => _cutHost(name));
+}
+
+async function _cutHost(name: string): Promise<void> {
   const { h } = load(name);
   await run('ip', ['link', 'set', h.veth, 'down']);
 }
 
-export async function uncutHost(name: string): Promise<void> {
+export function uncutHost(name: string): Promise<void> {
+  return exclusive(() => _uncutHost(name));
+}
+
+async function _uncutHost(name: string): Promise<void> {
   const { h } = load(name);
   await run('ip', ['link', 'set', h.veth, 'up']);
 }
@@ -361,7 +447,11 @@ function isLockHolder(h: HostRecord, pid: number | null): pid is number {
 }
 
 /** Hold /var/lib/dpkg/lock-frontend and /var/lib/dpkg/lock inside the host (apt hosts). */
-export async function lockDpkg(name: string): Promise<void> {
+export function lockDpkg(name: string): Promise<void> {
+  return exclusive(() => _lockDpkg(name));
+}
+
+async function _lockDpkg(name: string): Promise<void> {
   const { state, h } = load(name);
   if (h.kind !== 'apt') throw new Error(`${h.name} is a ${h.kind} host: lock-dpkg applies to apt hosts`);
   if (isLockHolder(h, h.lockPid)) return;
@@ -388,7 +478,11 @@ export async function lockDpkg(name: string): Promise<void> {
   child.unref();
   let perl: number | null = null;
   for (let i = 0; i < 50 && !perl; i++) {
-    const kids = readFileSync(`/proc/${nsenterPid}/task/${nsenterPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const kids = readFileSync(`/proc/${nsenterPid}/task/${nsenterPid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
     perl = kids.find((k) => isLockHolder(h, k)) ?? null;
     if (!perl) await sleep(20);
   }
@@ -405,7 +499,11 @@ async function killLockHolder(h: HostRecord): Promise<void> {
   h.lockPid = null;
 }
 
-export async function unlockDpkg(name: string): Promise<void> {
+export function unlockDpkg(name: string): Promise<void> {
+  return exclusive(() => _unlockDpkg(name));
+}
+
+async function _unlockDpkg(name: string): Promise<void> {
   const { state, h } = load(name);
   await killLockHolder(h);
   await saveState(state);
@@ -414,19 +512,31 @@ export async function unlockDpkg(name: string): Promise<void> {
 const FILL_FILE = '/var/tmp/.patchdeck-lab-fill';
 
 /** Fill the host's disk (its overlay's upper dir, a small tmpfs) until writes fail with ENOSPC. */
-export async function fillDisk(name: string): Promise<void> {
+export function fillDisk(name: string): Promise<void> {
+  return exclusive(() => _fillDisk(name));
+}
+
+async function _fillDisk(name: string): Promise<void> {
   const { h } = load(name);
   await execInHost(h, ['dd', 'if=/dev/zero', `of=${FILL_FILE}`, 'bs=1M', 'status=none'], [0, 1]);
 }
 
 /** Undo fillDisk. */
-export async function unfillDisk(name: string): Promise<void> {
+export function unfillDisk(name: string): Promise<void> {
+  return exclusive(() => _unfillDisk(name));
+}
+
+async function _unfillDisk(name: string): Promise<void> {
   const { h } = load(name);
   await execInHost(h, ['rm', '-f', FILL_FILE]);
 }
 
 /** Give the host new SSH host keys (as if reinstalled). Until down or reset-host; known_hosts follows. */
-export async function rekeyHost(name: string): Promise<{ type: string; fingerprint: string }[]> {
+export function rekeyHost(name: string): Promise<{ type: string; fingerprint: string }[]> {
+  return exclusive(() => _rekeyHost(name));
+}
+
+async function _rekeyHost(name: string): Promise<{ type: string; fingerprint: string }[]> {
   const { state, h } = load(name);
   const dir = runtimeKeyDir(h);
   await rm(dir, { recursive: true, force: true });
@@ -464,4 +574,3 @@ export function labPids(): number[] {
 export function hostNames(): string[] {
   return readState()?.hosts.map((h) => h.name) ?? [];
 }
-

@@ -29,7 +29,18 @@ export async function generateHostKeys(dir: string, name: string, force = false)
     if (!force && existsSync(f) && existsSync(`${f}.pub`)) continue;
     await rm(f, { force: true });
     await rm(`${f}.pub`, { force: true });
-    await run('ssh-keygen', ['-q', '-t', t, ...(t === 'rsa' ? ['-b', '3072'] : []), '-N', '', '-C', `root@${name}`, '-f', f]);
+    await run('ssh-keygen', [
+      '-q',
+      '-t',
+      t,
+      ...(t === 'rsa' ? ['-b', '3072'] : []),
+      '-N',
+      '',
+      '-C',
+      `root@${name}`,
+      '-f',
+      f,
+    ]);
   }
 }
 
@@ -44,8 +55,12 @@ export interface HostKeyInfo {
 /** Read the public host keys in dir, with OpenSSH-style SHA256 fingerprints. */
 export function readHostKeys(dir: string): HostKeyInfo[] {
   return HOST_KEY_TYPES.map((t) => {
-    const [type, blob] = readFileSync(path.join(dir, `ssh_host_${t}_key.pub`), 'utf8').trim().split(/\s+/) as [string, string];
-    const fingerprint = 'SHA256:' + createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '');
+    const [type, blob] = readFileSync(path.join(dir, `ssh_host_${t}_key.pub`), 'utf8')
+      .trim()
+      .split(/\s+/) as [string, string];
+    const fingerprint =
+      'SHA256:' +
+      createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '');
     return { type, fingerprint, publicKey: `${type} ${blob}` };
   });
 }

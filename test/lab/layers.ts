@@ -10,7 +10,15 @@ import path from 'node:path';
 import { imageHash, type ImageKind } from './image';
 import { CACHE_DIR, LAB_DIR } from './paths';
 import { debPoolPath, repoHash } from './repo';
-import { APT_STATES, DEB_PACKAGES, RPM_INSTALLED, RPM_PACKAGES, rpmFile, type HostProfile, type RpmVersion } from './recipe';
+import {
+  APT_STATES,
+  DEB_PACKAGES,
+  RPM_INSTALLED,
+  RPM_PACKAGES,
+  rpmFile,
+  type HostProfile,
+  type RpmVersion,
+} from './recipe';
 import { run } from './sh';
 import { removeBuildDir, withBuildLock } from './cachelock';
 
@@ -28,7 +36,10 @@ function debFile(name: string, version: string): string {
 
 /** The shell script run as root inside the profile's build chroot. */
 export function layerScript(profile: HostProfile): string {
-  const lines = ['set -eu', 'export DEBIAN_FRONTEND=noninteractive LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root'];
+  const lines = [
+    'set -eu',
+    'export DEBIAN_FRONTEND=noninteractive LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root',
+  ];
   if (profile === 'dnf') {
     const files = RPM_INSTALLED.map((name) => {
       const p = RPM_PACKAGES.find((x) => x.name === name);
@@ -46,11 +57,17 @@ export function layerScript(profile: HostProfile): string {
   for (const h of state.held) lines.push(`apt-mark hold ${h} >/dev/null`);
   if (state.halfConfigured) {
     const { name, version } = state.halfConfigured;
-    lines.push(`if dpkg -i ${debFile(name, version)} >/dev/null 2>&1; then echo "expected ${name} to fail" >&2; exit 1; fi`);
-    lines.push(`dpkg-query -W -f='\${db:Status-Abbrev}' ${name} | grep -q '^iF' || { echo "${name} is not half-configured" >&2; exit 1; }`);
+    lines.push(
+      `if dpkg -i ${debFile(name, version)} >/dev/null 2>&1; then echo "expected ${name} to fail" >&2; exit 1; fi`,
+    );
+    lines.push(
+      `dpkg-query -W -f='\${db:Status-Abbrev}' ${name} | grep -q '^iF' || { echo "${name} is not half-configured" >&2; exit 1; }`,
+    );
   }
   if (state.rebootRequiredPkgs?.length) {
-    lines.push(`printf '%s\\n' ${state.rebootRequiredPkgs.join(' ')} > /var/lib/patchdeck-lab/reboot-required.pkgs`);
+    lines.push(
+      `printf '%s\\n' ${state.rebootRequiredPkgs.join(' ')} > /var/lib/patchdeck-lab/reboot-required.pkgs`,
+    );
   }
   lines.push('rm -f /run/reboot-required /run/reboot-required.pkgs');
   return lines.join('\n') + '\n';
@@ -58,7 +75,15 @@ export function layerScript(profile: HostProfile): string {
 
 export function layerHash(profile: HostProfile): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ v: 1, profile, image: imageHash(kindOf(profile)), repo: repoHash(), script: layerScript(profile) }));
+  h.update(
+    JSON.stringify({
+      v: 1,
+      profile,
+      image: imageHash(kindOf(profile)),
+      repo: repoHash(),
+      script: layerScript(profile),
+    }),
+  );
   h.update(readFileSync(HOST_INIT));
   return h.digest('hex').slice(0, 16);
 }
@@ -81,20 +106,24 @@ async function buildLayer(profile: HostProfile, dir: string, base: string, repo:
   await removeBuildDir(tmp);
   for (const d of ['upper', 'work', 'root']) await mkdir(path.join(tmp, d), { recursive: true });
   const kind = kindOf(profile);
-  await run('unshare', ['--mount', '--uts', '--pid', '--fork', '--kill-child', '--propagation', 'private', 'sh', HOST_INIT], {
-    input: layerScript(profile),
-    env: {
-      PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
-      LAB_MODE: 'build',
-      LAB_HOSTNAME: 'lab-build',
-      LAB_LOWER: base,
-      LAB_UPPER: path.join(tmp, 'upper'),
-      LAB_WORK: path.join(tmp, 'work'),
-      LAB_ROOT: path.join(tmp, 'root'),
-      LAB_REPO: repo,
-      LAB_REPO_AT: repoMountPoint(kind),
+  await run(
+    'unshare',
+    ['--mount', '--uts', '--pid', '--fork', '--kill-child', '--propagation', 'private', 'sh', HOST_INIT],
+    {
+      input: layerScript(profile),
+      env: {
+        PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+        LAB_MODE: 'build',
+        LAB_HOSTNAME: 'lab-build',
+        LAB_LOWER: base,
+        LAB_UPPER: path.join(tmp, 'upper'),
+        LAB_WORK: path.join(tmp, 'work'),
+        LAB_ROOT: path.join(tmp, 'root'),
+        LAB_REPO: repo,
+        LAB_REPO_AT: repoMountPoint(kind),
+      },
     },
-  });
+  );
   await removeBuildDir(path.join(tmp, 'work'));
   await removeBuildDir(path.join(tmp, 'root'));
   await rename(path.join(tmp, 'upper'), path.join(tmp, 'layer'));

@@ -6,6 +6,8 @@ import path from 'node:path';
 export const LAB_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const CACHE_DIR = process.env.PATCHDECK_LAB_CACHE ?? '/var/cache/patchdeck-lab';
 export const RUN_DIR = process.env.PATCHDECK_LAB_RUN ?? '/run/patchdeck-lab';
+/** Outside RUN_DIR, which `down` removes. */
+export const LAB_LOCK_FILE = `${RUN_DIR}.lock`;
 export const STATE_FILE = path.join(RUN_DIR, 'state.json');
 export const KNOWN_HOSTS_FILE = path.join(RUN_DIR, 'known_hosts');
 export const LAB_KEY_FILE = path.join(CACHE_DIR, 'ssh', 'id_ed25519');

@@ -22,7 +22,11 @@ export interface DebPackage {
 }
 
 export const DEB_PACKAGES: DebPackage[] = [
-  { name: 'acme-base', description: 'lab: up to date everywhere', versions: [{ version: '1.0-1', suite: 'bookworm' }] },
+  {
+    name: 'acme-base',
+    description: 'lab: up to date everywhere',
+    versions: [{ version: '1.0-1', suite: 'bookworm' }],
+  },
   {
     name: 'acme-tool',
     description: 'lab: security update',
@@ -118,7 +122,16 @@ export const APT_STATES: Record<Exclude<HostProfile, 'dnf'>, AptHostState> = {
   /** Everything pending: security, stable-updates, epoch/tilde, reboot, new dependency, failing postinst, held. */
   several: {
     installed: Object.fromEntries(
-      ['acme-base', 'acme-tool', 'acme-lib', 'acme-daemon', 'acme-firmware', 'acme-agent', 'acme-flaky', 'acme-held'].map((n) => [n, oldest(n)]),
+      [
+        'acme-base',
+        'acme-tool',
+        'acme-lib',
+        'acme-daemon',
+        'acme-firmware',
+        'acme-agent',
+        'acme-flaky',
+        'acme-held',
+      ].map((n) => [n, oldest(n)]),
     ),
     held: ['acme-held'],
   },
@@ -136,7 +149,16 @@ export const APT_STATES: Record<Exclude<HostProfile, 'dnf'>, AptHostState> = {
   /** Fully patched: nothing pending, no reboot needed. */
   patched: {
     installed: Object.fromEntries(
-      ['acme-base', 'acme-tool', 'acme-lib', 'acme-daemon', 'acme-firmware', 'acme-agent', 'acme-agent-plugins', 'acme-held'].map((n) => [n, latest(n)]),
+      [
+        'acme-base',
+        'acme-tool',
+        'acme-lib',
+        'acme-daemon',
+        'acme-firmware',
+        'acme-agent',
+        'acme-agent-plugins',
+        'acme-held',
+      ].map((n) => [n, latest(n)]),
     ),
     held: [],
   },
@@ -192,7 +214,11 @@ export interface RpmAdvisory {
 }
 
 export const RPM_PACKAGES: RpmPackage[] = [
-  { name: 'acme-base', summary: 'lab: up to date', versions: [{ version: '1.0', release: '1.el9', repo: 'baseos' }] },
+  {
+    name: 'acme-base',
+    summary: 'lab: up to date',
+    versions: [{ version: '1.0', release: '1.el9', repo: 'baseos' }],
+  },
   {
     name: 'acme-tool',
     summary: 'lab: Important security update',
@@ -241,15 +267,63 @@ export const RPM_PACKAGES: RpmPackage[] = [
 ];
 
 export const RPM_ADVISORIES: RpmAdvisory[] = [
-  { id: 'RLSA-2026:0001', type: 'security', severity: 'Important', title: 'Important: acme-tool security update', issued: '2026-01-12 00:00:00', cves: ['CVE-2026-0001'], packages: ['acme-tool'] },
-  { id: 'RLBA-2026:0002', type: 'bugfix', severity: null, title: 'acme-lib bug fix update', issued: '2026-01-13 00:00:00', cves: [], packages: ['acme-lib'] },
-  { id: 'RLSA-2026:0003', type: 'security', severity: 'Critical', title: 'Critical: acme-firmware security update', issued: '2026-01-14 00:00:00', cves: ['CVE-2026-0003', 'CVE-2026-0004'], packages: ['acme-firmware'], reboot: true },
-  { id: 'RLSA-2026:0005', type: 'security', severity: 'Moderate', title: 'Moderate: acme-daemon security update', issued: '2026-01-15 00:00:00', cves: ['CVE-2026-0005'], packages: ['acme-daemon'] },
-  { id: 'RLEA-2026:0006', type: 'enhancement', severity: null, title: 'acme-agent enhancement update', issued: '2026-01-16 00:00:00', cves: [], packages: ['acme-agent', 'acme-agent-plugins'] },
+  {
+    id: 'RLSA-2026:0001',
+    type: 'security',
+    severity: 'Important',
+    title: 'Important: acme-tool security update',
+    issued: '2026-01-12 00:00:00',
+    cves: ['CVE-2026-0001'],
+    packages: ['acme-tool'],
+  },
+  {
+    id: 'RLBA-2026:0002',
+    type: 'bugfix',
+    severity: null,
+    title: 'acme-lib bug fix update',
+    issued: '2026-01-13 00:00:00',
+    cves: [],
+    packages: ['acme-lib'],
+  },
+  {
+    id: 'RLSA-2026:0003',
+    type: 'security',
+    severity: 'Critical',
+    title: 'Critical: acme-firmware security update',
+    issued: '2026-01-14 00:00:00',
+    cves: ['CVE-2026-0003', 'CVE-2026-0004'],
+    packages: ['acme-firmware'],
+    reboot: true,
+  },
+  {
+    id: 'RLSA-2026:0005',
+    type: 'security',
+    severity: 'Moderate',
+    title: 'Moderate: acme-daemon security update',
+    issued: '2026-01-15 00:00:00',
+    cves: ['CVE-2026-0005'],
+    packages: ['acme-daemon'],
+  },
+  {
+    id: 'RLEA-2026:0006',
+    type: 'enhancement',
+    severity: null,
+    title: 'acme-agent enhancement update',
+    issued: '2026-01-16 00:00:00',
+    cves: [],
+    packages: ['acme-agent', 'acme-agent-plugins'],
+  },
 ];
 
 /** The dnf host installs the oldest version of every package except the new dependency. */
-export const RPM_INSTALLED = ['acme-base', 'acme-tool', 'acme-lib', 'acme-daemon', 'acme-firmware', 'acme-agent'];
+export const RPM_INSTALLED = [
+  'acme-base',
+  'acme-tool',
+  'acme-lib',
+  'acme-daemon',
+  'acme-firmware',
+  'acme-agent',
+];
 
 export const rpmEvr = (v: RpmVersion) => `${v.epoch ? `${v.epoch}:` : ''}${v.version}-${v.release}`;
 export const rpmFile = (name: string, v: RpmVersion) => `${name}-${v.version}-${v.release}.noarch.rpm`;
@@ -311,7 +385,11 @@ function rpmPending(): PendingUpdate[] {
     const advisories = RPM_ADVISORIES.filter((a) => a.packages.includes(name));
     const sec = advisories.filter((a) => a.type === 'security');
     const order = ['Critical', 'Important', 'Moderate', 'Low'];
-    const severity = sec.map((a) => a.severity).filter((s): s is NonNullable<typeof s> => s !== null).sort((a, b) => order.indexOf(a) - order.indexOf(b))[0] ?? null;
+    const severity =
+      sec
+        .map((a) => a.severity)
+        .filter((s): s is NonNullable<typeof s> => s !== null)
+        .sort((a, b) => order.indexOf(a) - order.indexOf(b))[0] ?? null;
     pending.push({
       name,
       arch: 'noarch',

@@ -8,17 +8,48 @@ import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CACHE_DIR } from './paths';
-import { DEB_PACKAGES, RPM_ADVISORIES, RPM_PACKAGES, rpmFile, type AptSuite, type DebPackage, type DebVersion, type RpmPackage, type RpmVersion } from './recipe';
+import {
+  DEB_PACKAGES,
+  RPM_ADVISORIES,
+  RPM_PACKAGES,
+  rpmFile,
+  type AptSuite,
+  type DebPackage,
+  type DebVersion,
+  type RpmPackage,
+  type RpmVersion,
+} from './recipe';
 import { mapLimit, out, run } from './sh';
 import { removeBuildDir, withBuildLock } from './cachelock';
 
 const SOURCE_DATE_EPOCH = '1767225600'; // 2026-01-01T00:00:00Z
 const REPRO_ENV = { ...process.env, SOURCE_DATE_EPOCH, LC_ALL: 'C', TZ: 'UTC' };
 
-export const SUITES: Record<AptSuite, { origin: string; label: string; suite: string; version: string; description: string }> = {
-  bookworm: { origin: 'Debian', label: 'Debian', suite: 'stable', version: '12.11', description: 'Debian 12.11 Released (lab)' },
-  'bookworm-updates': { origin: 'Debian', label: 'Debian', suite: 'stable-updates', version: '12-updates', description: 'Debian 12 - Updates (lab)' },
-  'bookworm-security': { origin: 'Debian', label: 'Debian-Security', suite: 'stable-security', version: '12', description: 'Debian 12 - Security Updates (lab)' },
+export const SUITES: Record<
+  AptSuite,
+  { origin: string; label: string; suite: string; version: string; description: string }
+> = {
+  bookworm: {
+    origin: 'Debian',
+    label: 'Debian',
+    suite: 'stable',
+    version: '12.11',
+    description: 'Debian 12.11 Released (lab)',
+  },
+  'bookworm-updates': {
+    origin: 'Debian',
+    label: 'Debian',
+    suite: 'stable-updates',
+    version: '12-updates',
+    description: 'Debian 12 - Updates (lab)',
+  },
+  'bookworm-security': {
+    origin: 'Debian',
+    label: 'Debian-Security',
+    suite: 'stable-security',
+    version: '12',
+    description: 'Debian 12 - Security Updates (lab)',
+  },
 };
 
 export function repoHash(): string {
@@ -38,7 +69,9 @@ export function debPoolPath(pkg: string, v: DebVersion): string {
   return `pool/${v.suite}/${pkg}/${pkg}_${upstream}_all.deb`;
 }
 
-export async function ensureRepo(log: (s: string) => void = () => undefined): Promise<{ apt: string; rpm: string }> {
+export async function ensureRepo(
+  log: (s: string) => void = () => undefined,
+): Promise<{ apt: string; rpm: string }> {
   const dir = repoDir();
   if (!existsSync(path.join(dir, '.complete'))) await withBuildLock(`${dir}.lock`, () => buildRepo(dir, log));
   return { apt: path.join(dir, 'apt'), rpm: path.join(dir, 'rpm') };
@@ -71,7 +104,12 @@ function controlFile(pkg: DebPackage, v: DebVersion): string {
     'Installed-Size: 1',
   ];
   if (v.depends?.length) lines.push(`Depends: ${v.depends.join(', ')}`);
-  lines.push('Section: misc', 'Priority: optional', `Description: ${pkg.description}`, ' A tiny package built by the Patchdeck lab.');
+  lines.push(
+    'Section: misc',
+    'Priority: optional',
+    `Description: ${pkg.description}`,
+    ' A tiny package built by the Patchdeck lab.',
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -179,7 +217,18 @@ async function buildRpm(repos: string): Promise<void> {
       await writeFile(specFile, spec(p, v));
       await run(
         'rpmbuild',
-        ['-bb', '--define', `_topdir ${top}`, '--define', `_dbpath ${top}/rpmdb`, '--define', 'debug_package %{nil}', '--define', '_build_id_links none', specFile],
+        [
+          '-bb',
+          '--define',
+          `_topdir ${top}`,
+          '--define',
+          `_dbpath ${top}/rpmdb`,
+          '--define',
+          'debug_package %{nil}',
+          '--define',
+          '_build_id_links none',
+          specFile,
+        ],
         { env: { ...REPRO_ENV, HOME: top } },
       );
       const dest = path.join(repos, v.repo, 'Packages');
@@ -197,14 +246,17 @@ async function buildRpm(repos: string): Promise<void> {
     try {
       const file = path.join(tmpDir, 'updateinfo.xml');
       await writeFile(file, updateinfo(repo));
-      await run('modifyrepo_c', ['--mdtype=updateinfo', file, path.join(dir, 'repodata')], { env: REPRO_ENV });
+      await run('modifyrepo_c', ['--mdtype=updateinfo', file, path.join(dir, 'repodata')], {
+        env: REPRO_ENV,
+      });
     } finally {
       await rm(tmpDir, { recursive: true, force: true });
     }
   }
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function updateinfo(repo: 'baseos' | 'appstream'): string {
   const parts = ['<?xml version="1.0" encoding="UTF-8"?>', '<updates>'];
@@ -229,7 +281,10 @@ function updateinfo(repo: 'baseos' | 'appstream'): string {
       `    <summary>${esc(adv.title)}</summary>`,
       `    <description>${esc(adv.title)} (lab advisory).</description>`,
       '    <references>',
-      ...adv.cves.map((c) => `      <reference href="https://lab.patchdeck.invalid/cve/${c}" id="${c}" type="cve" title="${c}"/>`),
+      ...adv.cves.map(
+        (c) =>
+          `      <reference href="https://lab.patchdeck.invalid/cve/${c}" id="${c}" type="cve" title="${c}"/>`,
+      ),
       `      <reference href="https://lab.patchdeck.invalid/errata/${adv.id}" id="${adv.id}" type="self" title="${adv.id}"/>`,
       '    </references>',
       '    <pkglist>',

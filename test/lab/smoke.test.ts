@@ -8,7 +8,11 @@ import { labDown, labLeftovers, labPids, labStatus, labUp, type LabInventory } f
 import { run } from './sh';
 import { describeAsRoot, parseAptSimulation, ssh } from './testkit';
 
-const SUITE_OF: Record<string, string> = { stable: 'bookworm', 'stable-updates': 'bookworm-updates', 'stable-security': 'bookworm-security' };
+const SUITE_OF: Record<string, string> = {
+  stable: 'bookworm',
+  'stable-updates': 'bookworm-updates',
+  'stable-security': 'bookworm-security',
+};
 
 describeAsRoot('lab smoke: 3 hosts', () => {
   let inv: LabInventory;
@@ -58,7 +62,12 @@ describeAsRoot('lab smoke: 3 hosts', () => {
   it('lets operator in with the password; sudo asks for it', async () => {
     const h = inv.hosts[0]!;
     const op = h.users.find((u) => u.name === 'operator')!;
-    const conn = await new NodeSSH().connect({ host: h.address, username: 'operator', password: op.password, tryKeyboard: false });
+    const conn = await new NodeSSH().connect({
+      host: h.address,
+      username: 'operator',
+      password: op.password,
+      tryKeyboard: false,
+    });
     try {
       const noPw = await conn.execCommand('sudo -n true');
       expect(noPw.code).not.toBe(0);
@@ -76,13 +85,40 @@ describeAsRoot('lab smoke: 3 hosts', () => {
       expect(r.code).toBe(0);
       const sim = parseAptSimulation(r.stdout);
       const expected = h.pending.filter((p) => !p.held);
-      expect(sim.upgrades.map((u) => ({ name: u.name, installed: u.installed, available: u.available, repository: SUITE_OF[u.suite], security: u.label === 'Debian-Security' })).sort((a, b) => a.name.localeCompare(b.name))).toEqual(
-        expected.map((p) => ({ name: p.name, installed: p.installed, available: p.available, repository: p.repository, security: p.security })).sort((a, b) => a.name.localeCompare(b.name)),
+      expect(
+        sim.upgrades
+          .map((u) => ({
+            name: u.name,
+            installed: u.installed,
+            available: u.available,
+            repository: SUITE_OF[u.suite],
+            security: u.label === 'Debian-Security',
+          }))
+          .sort((a, b) => a.name.localeCompare(b.name)),
+      ).toEqual(
+        expected
+          .map((p) => ({
+            name: p.name,
+            installed: p.installed,
+            available: p.available,
+            repository: p.repository,
+            security: p.security,
+          }))
+          .sort((a, b) => a.name.localeCompare(b.name)),
       );
-      expect(sim.keptBack.sort()).toEqual(h.pending.filter((p) => p.held).map((p) => p.name).sort());
-      expect(sim.newInstalls.sort()).toEqual([...new Set(h.pending.flatMap((p) => p.newDependencies))].sort());
+      expect(sim.keptBack.sort()).toEqual(
+        h.pending
+          .filter((p) => p.held)
+          .map((p) => p.name)
+          .sort(),
+      );
+      expect(sim.newInstalls.sort()).toEqual(
+        [...new Set(h.pending.flatMap((p) => p.newDependencies))].sort(),
+      );
       const holds = await ssh(h.address, 'apt-mark showhold');
-      expect(holds.stdout.trim().split('\n').filter(Boolean)).toEqual(h.pending.filter((p) => p.held).map((p) => p.name));
+      expect(holds.stdout.trim().split('\n').filter(Boolean)).toEqual(
+        h.pending.filter((p) => p.held).map((p) => p.name),
+      );
     }
     expect(inv.hosts[0]!.pending.length).toBeGreaterThan(3);
   });
@@ -97,16 +133,26 @@ describeAsRoot('lab smoke: 3 hosts', () => {
       .filter((f) => f.length === 3)
       .map(([na, evr, repo]) => ({ name: na!.replace(/\.noarch$/, ''), available: evr, repository: repo }));
     expect(updates.sort((a, b) => a.name.localeCompare(b.name))).toEqual(
-      h.pending.map((p) => ({ name: p.name, available: p.available, repository: p.repository })).sort((a, b) => a.name.localeCompare(b.name)),
+      h.pending
+        .map((p) => ({ name: p.name, available: p.available, repository: p.repository }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
     );
     const sec = await ssh(h.address, 'dnf -q updateinfo list --security');
     const advisories = sec.stdout
       .split('\n')
       .map((l) => l.trim().split(/\s+/))
       .filter((f) => f.length === 3)
-      .map(([id, sev, nevra]) => ({ id: id!, severity: sev!.replace(/\/Sec\.$/, ''), name: nevra!.replace(/-[^-]+-[^-]+$/, '') }));
-    const expected = h.pending.filter((p) => p.security).flatMap((p) => p.advisories.map((id) => ({ id, severity: p.severity, name: p.name })));
-    expect(advisories.sort((a, b) => a.id.localeCompare(b.id))).toEqual(expected.sort((a, b) => a.id.localeCompare(b.id)));
+      .map(([id, sev, nevra]) => ({
+        id: id!,
+        severity: sev!.replace(/\/Sec\.$/, ''),
+        name: nevra!.replace(/-[^-]+-[^-]+$/, ''),
+      }));
+    const expected = h.pending
+      .filter((p) => p.security)
+      .flatMap((p) => p.advisories.map((id) => ({ id, severity: p.severity, name: p.name })));
+    expect(advisories.sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      expected.sort((a, b) => a.id.localeCompare(b.id)),
+    );
   });
 
   it('down leaves no namespace, link, mount or process of the lab', async () => {
@@ -119,7 +165,7 @@ describeAsRoot('lab smoke: 3 hosts', () => {
     expect(links).not.toMatch(/labbr0|pdv-/);
     expect(readFileSync('/proc/mounts', 'utf8')).not.toMatch(/patchdeck-lab/);
     for (const pid of pids) {
-      let alive = true;
+      let alive: boolean;
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         alive = !/\) [ZX] /.test(stat);

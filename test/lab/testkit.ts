@@ -36,13 +36,20 @@ export function ssh(address: string, command: string, opts: SshOptions = {}): Pr
   return run(
     'ssh',
     [
-      '-i', LAB_KEY_FILE,
-      '-o', `UserKnownHostsFile=${opts.knownHosts ?? KNOWN_HOSTS_FILE}`,
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'BatchMode=yes',
-      '-o', 'IdentitiesOnly=yes',
-      '-o', `ConnectTimeout=${opts.timeoutSec ?? 5}`,
-      '-o', 'LogLevel=ERROR',
+      '-i',
+      LAB_KEY_FILE,
+      '-o',
+      `UserKnownHostsFile=${opts.knownHosts ?? KNOWN_HOSTS_FILE}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      `ConnectTimeout=${opts.timeoutSec ?? 5}`,
+      '-o',
+      'LogLevel=ERROR',
       `${opts.user ?? 'admin'}@${address}`,
       command,
     ],
@@ -63,7 +70,14 @@ export function parseAptSimulation(text: string): AptSimulation {
   for (const line of text.split('\n')) {
     const m = line.match(/^Inst (\S+) (?:\[(\S+)\] )?\((\S+) ([^:]+):[^/]+\/(\S+) \[/);
     if (!m) continue;
-    const [, name, installed, available, label, suite] = m as unknown as [string, string, string | undefined, string, string, string];
+    const [, name, installed, available, label, suite] = m as unknown as [
+      string,
+      string,
+      string | undefined,
+      string,
+      string,
+      string,
+    ];
     if (installed) upgrades.push({ name, installed, available, label, suite });
     else newInstalls.push(name);
   }
