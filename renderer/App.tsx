@@ -2,7 +2,8 @@ import { useEffect, type ReactNode } from 'react';
 import { StatusArea } from './components/StatusArea';
 import { DashboardPage } from './features/dashboard/DashboardPage';
 import { HostsPage } from './features/hosts/HostsPage';
-import { DiscoverPage, JobsPage, ReportsPage, UpdatesPage } from './features/placeholders';
+import { DiscoverPage } from './features/discover/DiscoverPage';
+import { JobsPage, ReportsPage, UpdatesPage } from './features/placeholders';
 import { SettingsPage } from './features/settings/SettingsPage';
 import { PAGES, useApp, type PageId } from './stores/app';
 

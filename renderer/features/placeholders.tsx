@@ -2,21 +2,6 @@ import { EmptyState } from '../components/EmptyState';
 
 // Pages whose capability has not landed yet say what will be there — no fake data.
 
-export function DiscoverPage() {
-  return (
-    <div className="page">
-      <h1>Discover</h1>
-      <EmptyState title="Network discovery is coming">
-        <p>
-          Type a range (CIDR such as 198.18.0.0/24, a range, or host names), pick the ports to probe and start
-          a scan. Live hosts stream in with their OS guess, open ports, MAC vendor and whether Patchdeck can
-          reach them over SSH or WinRM; add them to the inventory from here.
-        </p>
-      </EmptyState>
-    </div>
-  );
-}
-
 export function UpdatesPage() {
   return (
     <div className="page">

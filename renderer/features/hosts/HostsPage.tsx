@@ -1,7 +1,10 @@
 import { useEffect, useState } from 'react';
-import type { Host } from '../../../src/api/schemas';
+import type { Audit, Host } from '../../../src/api/schemas';
 import { EmptyState } from '../../components/EmptyState';
+import { formatTime } from '../../components/format';
+import { OsIcon } from '../../components/OsIcon';
 import { useApp } from '../../stores/app';
+import { HostDetail } from './HostDetail';
 import { matchesFilter, useHosts } from './store';
 
 function osLabel(host: Host): string {
@@ -9,15 +12,45 @@ function osLabel(host: Host): string {
   return [host.osName ?? host.osFamily, host.osVersion].filter(Boolean).join(' ');
 }
 
+function AuditStatus({ audit, auditing }: { audit: Audit | undefined; auditing: boolean }) {
+  if (auditing) return <span className="muted">auditing…</span>;
+  if (!audit) return <span className="muted">not audited</span>;
+  if (audit.status === 'succeeded')
+    return (
+      <span title={`Audited ${formatTime(audit.finishedAt)}`}>
+        {audit.updatesCount} update{audit.updatesCount === 1 ? '' : 's'}
+        {audit.securityCount > 0 && <span className="badge security">{audit.securityCount} security</span>}
+        {audit.rebootRequired && <span className="badge warn">reboot required</span>}
+      </span>
+    );
+  return (
+    <span className="error" title={audit.errorMessage ?? undefined}>
+      {audit.status}
+      {audit.errorKind ? `: ${audit.errorKind}` : ''}
+      {audit.errorMessage && <div className="small">{audit.errorMessage}</div>}
+    </span>
+  );
+}
+
 function HostRow({ host }: { host: Host }) {
   const selected = useHosts((s) => s.selected.has(host.id));
   const toggle = useHosts((s) => s.toggle);
   const update = useHosts((s) => s.update);
   const remove = useHosts((s) => s.remove);
+  const audit = useHosts((s) => s.audit);
+  const openDetail = useHosts((s) => s.openDetail);
+  const latest = useHosts((s) => s.latest.get(host.id));
+  const auditing = useHosts((s) => s.auditing.has(host.id));
+  const isOpen = useHosts((s) => s.detailId === host.id);
   const [editing, setEditing] = useState(false);
   const [notes, setNotes] = useState(host.notes);
   return (
-    <tr data-host-id={host.id}>
+    <tr
+      data-host-id={host.id}
+      data-address={host.address ?? ''}
+      aria-current={isOpen ? 'true' : undefined}
+      className={host.inInventory ? undefined : 'discovered'}
+    >
       <td>
         <input
           type="checkbox"
@@ -27,15 +60,25 @@ function HostRow({ host }: { host: Host }) {
         />
       </td>
       <td>
-        <span className={`os-icon os-${host.osFamily ?? 'unknown'}`} aria-hidden="true" />
-        {host.name}
+        <OsIcon family={host.osFamily} />
+        <button type="button" className="link" onClick={() => openDetail(isOpen ? null : host.id)}>
+          {host.name}
+        </button>
         {host.isNew && <span className="badge">new</span>}
+        {host.seenInLastScan === false && <span className="badge warn">not seen in last scan</span>}
+        {!host.inInventory && <span className="badge warn">discovered</span>}
       </td>
       <td className="mono">{host.address ?? '—'}</td>
       <td>{osLabel(host)}</td>
       <td>{host.management.length ? host.management.join(', ') : host.lastSeen ? 'alive' : '—'}</td>
-      <td>{host.mac ? `${host.mac}${host.macVendor ? ` (${host.macVendor})` : ''}` : '—'}</td>
-      <td>{host.lastSeen ? new Date(host.lastSeen).toLocaleString() : 'never'}</td>
+      <td className="small">
+        {host.mac ? <span className="mono">{host.mac}</span> : '—'}
+        {host.macVendor && <div className="muted">{host.macVendor}</div>}
+      </td>
+      <td className="small">{host.lastSeen ? formatTime(host.lastSeen) : 'never'}</td>
+      <td className="audit-status">
+        <AuditStatus audit={latest} auditing={auditing} />
+      </td>
       <td>
         {editing ? (
           <form
@@ -57,8 +100,31 @@ function HostRow({ host }: { host: Host }) {
           </button>
         )}
       </td>
-      <td>
-        <button type="button" onClick={() => void remove(host.id)} aria-label={`Remove ${host.name}`}>
+      <td className="actions">
+        {host.inInventory ? (
+          <button
+            type="button"
+            disabled={auditing}
+            onClick={() => void audit([host.id])}
+            aria-label={`Audit ${host.name}`}
+          >
+            Audit
+          </button>
+        ) : (
+          <button
+            type="button"
+            onClick={() => void update(host.id, { inInventory: true })}
+            aria-label={`Add ${host.name} to inventory`}
+          >
+            Add to inventory
+          </button>
+        )}
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => void remove(host.id)}
+          aria-label={`Remove ${host.name}`}
+        >
           Remove
         </button>
       </td>
@@ -66,13 +132,83 @@ function HostRow({ host }: { host: Host }) {
   );
 }
 
+function AddHostForm() {
+  const add = useHosts((s) => s.add);
+  const [name, setName] = useState('');
+  const [address, setAddress] = useState('');
+  const [port, setPort] = useState('22');
+  return (
+    <form
+      className="row host-add-form"
+      aria-label="Add host"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void add({
+          name: name.trim(),
+          address: address.trim() || undefined,
+          sshPort: Number(port) || 22,
+        }).then((ok) => {
+          if (ok) {
+            setName('');
+            setAddress('');
+            setPort('22');
+          }
+        });
+      }}
+    >
+      <label>
+        Host name
+        <input
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          required
+          placeholder="web01.example.lan"
+        />
+      </label>
+      <label>
+        Address (optional)
+        <input value={address} onChange={(e) => setAddress(e.target.value)} placeholder="198.18.0.11" />
+      </label>
+      <label>
+        SSH port
+        <input type="number" min={1} max={65535} value={port} onChange={(e) => setPort(e.target.value)} />
+      </label>
+      <button type="submit" disabled={!name.trim()}>
+        Add host
+      </button>
+    </form>
+  );
+}
+
 export function HostsPage() {
-  const { hosts, load, filter, setFilter, error, loading } = useHosts();
+  const hosts = useHosts((s) => s.hosts);
+  const load = useHosts((s) => s.load);
+  const loadCredentials = useHosts((s) => s.loadCredentials);
+  const filter = useHosts((s) => s.filter);
+  const setFilter = useHosts((s) => s.setFilter);
+  const error = useHosts((s) => s.error);
+  const notice = useHosts((s) => s.notice);
+  const loading = useHosts((s) => s.loading);
+  const showDiscovered = useHosts((s) => s.showDiscovered);
+  const setShowDiscovered = useHosts((s) => s.setShowDiscovered);
+  const selected = useHosts((s) => s.selected);
+  const selectAll = useHosts((s) => s.selectAll);
+  const audit = useHosts((s) => s.audit);
+  const credentials = useHosts((s) => s.credentials);
+  const credentialId = useHosts((s) => s.auditCredentialId);
+  const setCredential = useHosts((s) => s.setAuditCredential);
+  const detailId = useHosts((s) => s.detailId);
   const navigate = useApp((s) => s.navigate);
+  const [adding, setAdding] = useState(false);
   useEffect(() => {
     void load();
-  }, [load]);
-  const shown = hosts.filter((h) => matchesFilter(h, filter));
+    void loadCredentials();
+  }, [load, loadCredentials]);
+  const inventory = hosts.filter((h) => h.inInventory);
+  const discoveredOnly = hosts.length - inventory.length;
+  const shown = hosts.filter((h) => (showDiscovered || h.inInventory) && matchesFilter(h, filter));
+  const selectedIds = [...selected].filter((id) => hosts.some((h) => h.id === id && h.inInventory));
+  const detailHost = detailId !== null ? hosts.find((h) => h.id === detailId) : undefined;
   return (
     <div className="page">
       <h1>Hosts</h1>
@@ -81,15 +217,23 @@ export function HostsPage() {
           {error}
         </p>
       )}
+      {notice && (
+        <p role="status" className="muted">
+          {notice}
+        </p>
+      )}
       {hosts.length === 0 && !loading ? (
         <EmptyState title="No hosts yet">
           <p>
             Hosts appear here after a discovery scan, with their OS, reachability and what Patchdeck can
-            manage them with.
+            manage them with. You can also add one by name.
           </p>
-          <button type="button" onClick={() => navigate('discover')}>
-            Discover hosts
-          </button>
+          <div className="row">
+            <button type="button" onClick={() => navigate('discover')}>
+              Discover hosts
+            </button>
+          </div>
+          <AddHostForm />
         </EmptyState>
       ) : (
         <>
@@ -102,19 +246,72 @@ export function HostsPage() {
               onChange={(e) => setFilter(e.target.value)}
             />
             <span className="muted">
-              {shown.length} of {hosts.length}
+              {shown.length} of {showDiscovered ? hosts.length : inventory.length}
             </span>
+            <label className="inline">
+              <input
+                type="checkbox"
+                checked={showDiscovered}
+                onChange={(e) => setShowDiscovered(e.target.checked)}
+              />
+              Show discovered hosts not in the inventory
+              {discoveredOnly > 0 && <span className="muted"> ({discoveredOnly})</span>}
+            </label>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => setAdding(!adding)}
+              aria-expanded={adding}
+            >
+              {adding ? 'Close' : 'Add host…'}
+            </button>
+          </div>
+          {adding && <AddHostForm />}
+          <div className="toolbar">
+            <label className="inline">
+              Credential
+              <select
+                value={credentialId ?? ''}
+                onChange={(e) => setCredential(e.target.value ? Number(e.target.value) : null)}
+              >
+                <option value="">Each host&apos;s own / by scope</option>
+                {credentials.map((c) => (
+                  <option key={c.id} value={c.id}>
+                    {c.name} ({c.username})
+                  </option>
+                ))}
+              </select>
+            </label>
+            <button type="button" disabled={selectedIds.length === 0} onClick={() => void audit(selectedIds)}>
+              Audit selected ({selectedIds.length})
+            </button>
+            <button type="button" disabled={inventory.length === 0} onClick={() => void audit(undefined)}>
+              Audit all ({inventory.length})
+            </button>
           </div>
           <table className="grid" aria-label="Hosts">
             <thead>
               <tr>
-                <th />
+                <th>
+                  <input
+                    type="checkbox"
+                    aria-label="Select all shown hosts"
+                    checked={shown.length > 0 && shown.every((h) => selected.has(h.id))}
+                    onChange={(e) =>
+                      selectAll(
+                        shown.map((h) => h.id),
+                        e.target.checked,
+                      )
+                    }
+                  />
+                </th>
                 <th>Name</th>
                 <th>Address</th>
                 <th>OS</th>
                 <th>Managed by</th>
-                <th>MAC</th>
+                <th>MAC / vendor</th>
                 <th>Last seen</th>
+                <th>Audit</th>
                 <th>Notes</th>
                 <th />
               </tr>
@@ -125,6 +322,7 @@ export function HostsPage() {
               ))}
             </tbody>
           </table>
+          {detailHost && <HostDetail host={detailHost} />}
         </>
       )}
     </div>

@@ -1,0 +1,108 @@
+import { create } from 'zustand';
+import type { CallResult } from '../../../src/api/contract';
+import type { Audit } from '../../../src/api/schemas';
+import { api, describeError } from '../../api';
+
+export type HostKey = CallResult<'hosts.keys'>[number];
+export type AuditDiff = CallResult<'audits.diff'>;
+export type KeyProbe = CallResult<'hosts.trust'>;
+
+interface DetailState {
+  hostId: number | null;
+  keys: HostKey[];
+  audits: Audit[];
+  diff: AuditDiff | null;
+  diffAuditId: number | null;
+  /** The key the host presents now (read without pinning), waiting for the admin's decision. */
+  probe: KeyProbe | null;
+  probing: boolean;
+  trustMessage: string | null;
+  error: string | null;
+  load(hostId: number): Promise<void>;
+  /** Reads the host's current key without trusting it. */
+  checkKey(): Promise<void>;
+  /** Pins the probed key; `replace` re-trusts a changed key (recorded in the audit log). */
+  trust(replace: boolean): Promise<void>;
+  dismissProbe(): void;
+}
+
+export const useHostDetail = create<DetailState>((set, get) => ({
+  hostId: null,
+  keys: [],
+  audits: [],
+  diff: null,
+  diffAuditId: null,
+  probe: null,
+  probing: false,
+  trustMessage: null,
+  error: null,
+  async load(hostId) {
+    if (get().hostId !== hostId)
+      set({
+        hostId,
+        keys: [],
+        audits: [],
+        diff: null,
+        diffAuditId: null,
+        probe: null,
+        trustMessage: null,
+        error: null,
+      });
+    try {
+      const [keys, audits] = await Promise.all([
+        api.hosts.keys({ id: hostId }),
+        api.audits.forHost({ hostId, limit: 50 }),
+      ]);
+      const newest = audits.find((a) => a.status === 'succeeded') ?? null;
+      const diff = newest ? await api.audits.diff({ auditId: newest.id }) : null;
+      if (get().hostId !== hostId) return;
+      set({ keys, audits, diff, diffAuditId: newest?.id ?? null });
+    } catch (error) {
+      if (get().hostId === hostId) set({ error: describeError(error) });
+    }
+  },
+  async checkKey() {
+    const { hostId } = get();
+    if (hostId === null) return;
+    set({ probing: true, probe: null, trustMessage: null, error: null });
+    try {
+      const probe = await api.hosts.trust({ id: hostId, pin: false });
+      set({ probe });
+    } catch (error) {
+      set({ error: describeError(error) });
+    } finally {
+      set({ probing: false });
+    }
+  },
+  async trust(replace) {
+    const { hostId, probe } = get();
+    if (hostId === null || !probe) return;
+    set({ probing: true, error: null });
+    try {
+      const result = await api.hosts.trust({ id: hostId, pin: true, replace });
+      if (result.fingerprint !== probe.fingerprint) {
+        // The key changed again between reading and pinning: show the new one instead.
+        set({
+          probe: { ...result, pinned: false },
+          trustMessage: 'The host presented yet another key; check it again.',
+        });
+      } else {
+        set({ probe: null, trustMessage: `Trusted ${result.type} ${result.fingerprint}.` });
+      }
+      await get().load(hostId);
+    } catch (error) {
+      set({ error: describeError(error) });
+    } finally {
+      set({ probing: false });
+    }
+  },
+  dismissProbe() {
+    set({ probe: null });
+  },
+}));
+
+api.on('entity.changed', ({ entity, ids }) => {
+  const { hostId, load } = useHostDetail.getState();
+  if (hostId === null) return;
+  if ((entity === 'audits' || entity === 'hosts') && (!ids || ids.includes(hostId))) void load(hostId);
+});
