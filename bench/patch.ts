@@ -1,0 +1,157 @@
+/**
+ * Patch benchmark on the lab: `patchdeck patch --packages acme-tool --yes` on N fresh hosts
+ * (plan + dry run + approval + pre-checks + install + verification by re-audit) vs Ansible running
+ * the same install command (`ansible all -f 20 -m raw -a '<the apt-get install Patchdeck runs>'`).
+ * Medians of wall time and of the controller's CPU (whole process tree), and the ratios.
+ * Usage: npm run bench -- patch [--hosts=20] [--rounds=5]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { labStatus, labUp, resetHost, type LabInventory } from '../test/lab';
+import { assertLabRoute, enrolLab, waitForTask } from '../test/integration/support';
+import { Core } from '../src/core';
+import { createNodePlatform } from '../src/platform';
+import { installCommand, installEnv } from '../src/patch';
+import { formatMs, median, ratio, timeCommand } from './util';
+
+const FORKS = 20;
+const PACKAGE = 'acme-tool';
+
+async function freshHosts(lab: LabInventory): Promise<void> {
+  for (let i = 0; i < lab.hosts.length; i += 5)
+    await Promise.all(lab.hosts.slice(i, i + 5).map((h) => resetHost(h.name)));
+}
+
+/** Audits every host into the workspace (untimed: a patch plan starts from the newest audit). */
+async function audit(ws: string, configDir: string, lab: LabInventory, enrol: boolean): Promise<void> {
+  const core = new Core({ platform: createNodePlatform({ configDir, useKeychain: false }), carrier: 'test' });
+  await core.openWorkspace(ws, { create: 'if-missing' });
+  try {
+    if (enrol) await enrolLab(core, lab);
+    const { taskId } = await core.call('audits.start', {});
+    await waitForTask(core, taskId);
+    const failed = (await core.call('audits.latest', {})).filter((a) => a.status !== 'succeeded');
+    if (failed.length) throw new Error(`audit failed on ${failed.length} hosts: ${failed[0]!.errorMessage}`);
+  } finally {
+    await core.closeWorkspace();
+  }
+}
+
+export async function main(args: string[]): Promise<void> {
+  const size = Number(args.find((a) => a.startsWith('--hosts='))?.split('=')[1] ?? 20);
+  const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 5);
+  const cli = path.resolve(import.meta.dirname, '../bin/patchdeck.mjs');
+  let lab = await labUp({ hosts: size, profile: 'security' });
+  assertLabRoute(lab);
+  lab = labStatus();
+  const pending = lab.hosts[0]!.pending.find((p) => p.name === PACKAGE)!;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-bench-patch-'));
+  const configDir = path.join(dir, 'config');
+  const ws = path.join(dir, 'ws.sqlite');
+  const env = { ...process.env, PATCHDECK_CONFIG_DIR: configDir };
+  const admin = lab.hosts[0]!.users.find((u) => u.sudo === 'nopasswd')!;
+  const inventory = path.join(dir, 'hosts.ini');
+  fs.writeFileSync(
+    inventory,
+    `[lab]\n${lab.hosts.map((h) => `${h.name} ansible_host=${h.address}`).join('\n')}\n\n[lab:vars]\nansible_user=${admin.name}\nansible_ssh_private_key_file=${lab.keyFile}\nansible_ssh_common_args='-o UserKnownHostsFile=${lab.knownHostsFile} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes'\n`,
+  );
+  // Exactly the install Patchdeck runs (same options, same env), wrapped in sudo like Patchdeck's session does.
+  const install = installCommand(
+    'apt',
+    [{ name: PACKAGE, arch: 'all', from: pending.installed, to: pending.available, security: true }],
+    { lockWaitSeconds: 60 },
+  );
+  const envWords = Object.entries(installEnv('apt'))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const remote = `sudo -n env LC_ALL=C ${envWords} ${install}`;
+  const results = {
+    pd: { wall: [] as number[], cpu: [] as number[] },
+    ansible: { wall: [] as number[], cpu: [] as number[] },
+  };
+  let verifiedHosts = 0;
+  for (let round = 0; round < rounds; round++) {
+    await freshHosts(lab);
+    await audit(ws, configDir, lab, round === 0);
+    assertLabRoute(lab);
+    const pd = await timeCommand(
+      process.execPath,
+      [
+        cli,
+        '-w',
+        ws,
+        '--json',
+        'patch',
+        '--packages',
+        PACKAGE,
+        '--reboot',
+        'never',
+        '--concurrency',
+        String(FORKS),
+        '--yes',
+      ],
+      { env },
+    );
+    if (pd.code !== 0)
+      throw new Error(
+        `patchdeck patch failed in round ${round}: ${pd.stderr.slice(0, 500)} ${pd.stdout.slice(0, 500)}`,
+      );
+    const detail = JSON.parse(pd.stdout) as {
+      job: { status: string };
+      steps: { status: string; verifyAuditId: number | null }[];
+    };
+    if (
+      detail.job.status !== 'succeeded' ||
+      detail.steps.length !== size ||
+      detail.steps.some((s) => s.status !== 'succeeded' || !s.verifyAuditId)
+    ) {
+      throw new Error(`patchdeck did not patch and verify every host in round ${round}`);
+    }
+    verifiedHosts += detail.steps.length;
+    results.pd.wall.push(pd.wallMs);
+    results.pd.cpu.push(pd.cpuMs);
+
+    await freshHosts(lab);
+    assertLabRoute(lab);
+    const controlDir = fs.mkdtempSync(path.join(dir, 'cp-'));
+    const an = await timeCommand(
+      'ansible',
+      ['all', '-i', inventory, '-f', String(FORKS), '-m', 'raw', '-a', remote],
+      {
+        env: {
+          ...process.env,
+          ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir,
+          ANSIBLE_HOST_KEY_CHECKING: 'True',
+          ANSIBLE_STDOUT_CALLBACK: 'minimal',
+          ANSIBLE_LOCAL_TEMP: controlDir,
+        },
+      },
+    );
+    const changed = (an.stdout.match(/\| CHANGED \| rc=0/g) ?? []).length;
+    if (an.code !== 0 || changed !== size)
+      throw new Error(
+        `ansible patched ${changed}/${size} hosts in round ${round}: ${an.stdout.slice(0, 500)}`,
+      );
+    results.ansible.wall.push(an.wallMs);
+    results.ansible.cpu.push(an.cpuMs);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  const m = (k: 'pd' | 'ansible', f: 'wall' | 'cpu') => median(results[k][f]);
+  console.log(
+    `\nPatch benchmark: ${PACKAGE} ${pending.installed} → ${pending.available} on ${size} fresh lab hosts, ${rounds} rounds, medians`,
+  );
+  console.log(
+    `  Ansible raw (install only, -f ${FORKS})                     wall ${formatMs(m('ansible', 'wall'))}  cpu ${formatMs(m('ansible', 'cpu'))}`,
+  );
+  console.log(
+    `  patchdeck patch (plan+dry run+install+verify, ${FORKS} at a time) wall ${formatMs(m('pd', 'wall'))}  cpu ${formatMs(m('pd', 'cpu'))}`,
+  );
+  console.log(`  verified by re-audit: ${verifiedHosts}/${size * rounds} host runs`);
+  console.log(
+    `  ratio wall ${ratio(m('pd', 'wall'), m('ansible', 'wall'))} (goal ≤ 0.80)   ratio cpu ${ratio(m('pd', 'cpu'), m('ansible', 'cpu'))} (goal ≤ 0.50)`,
+  );
+  console.log(
+    `  raw: patchdeck wall ${results.pd.wall.map((x) => x.toFixed(0)).join(',')} ms; ansible wall ${results.ansible.wall.map((x) => x.toFixed(0)).join(',')} ms`,
+  );
+}
