@@ -48,6 +48,14 @@ export interface FindingRecord extends FindingInput {
 }
 
 type Row = Record<string, unknown>;
+
+/**
+ * Each host's newest audit by when it was taken (not by row id): an offline collection
+ * imported today but taken last week must not hide a newer SSH audit.
+ */
+const newestAuditPerHost = (statusCondition: string): string =>
+  `(SELECT host_id, id FROM (SELECT host_id, id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
+     FROM audits WHERE ${statusCondition}) WHERE rn = 1)`;
 const bool = (v: unknown): boolean | null => (v === null || v === undefined ? null : v === 1);
 
 function toAudit(row: Row): AuditRecord {
@@ -97,10 +105,15 @@ function toFinding(row: Row): FindingRecord {
   };
 }
 
-export function startAudit(db: Database, input: { hostId: number; taskId: number | null; source?: string; refreshed?: boolean }): number {
+export function startAudit(
+  db: Database,
+  input: { hostId: number; taskId: number | null; source?: string; refreshed?: boolean },
+): number {
   return Number(
     db
-      .prepare(`INSERT INTO audits (host_id, task_id, status, source, refreshed, started_at) VALUES (?, ?, 'running', ?, ?, ?)`)
+      .prepare(
+        `INSERT INTO audits (host_id, task_id, status, source, refreshed, started_at) VALUES (?, ?, 'running', ?, ?, ?)`,
+      )
       .run(input.hostId, input.taskId, input.source ?? 'ssh', input.refreshed ? 1 : 0, now()).lastInsertRowid,
   );
 }
@@ -127,7 +140,9 @@ export function completeAudit(
      VALUES (@auditId, @hostId, @kind, @package, @arch, @installedVersion, @availableVersion, @repository, @security, @severity, @vendorSeverity, @advisories, @held, @rebootRequired)`,
   );
   db.transaction(() => {
-    const { host_id: hostId } = db.prepare('SELECT host_id FROM audits WHERE id = ?').get(auditId) as { host_id: number };
+    const { host_id: hostId } = db.prepare('SELECT host_id FROM audits WHERE id = ?').get(auditId) as {
+      host_id: number;
+    };
     for (const f of result.findings) {
       insert.run({
         ...f,
@@ -163,15 +178,31 @@ export function completeAudit(
 export function failAudit(
   db: Database,
   auditId: number,
-  error: { status?: 'failed' | 'cancelled'; kind: string; message: string; stderr?: string; durationMs: number },
+  error: {
+    status?: 'failed' | 'cancelled';
+    kind: string;
+    message: string;
+    stderr?: string;
+    durationMs: number;
+  },
 ): void {
   db.prepare(
     `UPDATE audits SET status = ?, error_kind = ?, error_message = ?, error_stderr = ?, finished_at = ?, duration_ms = ? WHERE id = ?`,
-  ).run(error.status ?? 'failed', error.kind, error.message, (error.stderr ?? '').slice(0, 64 * 1024), now(), error.durationMs, auditId);
+  ).run(
+    error.status ?? 'failed',
+    error.kind,
+    error.message,
+    (error.stderr ?? '').slice(0, 64 * 1024),
+    now(),
+    error.durationMs,
+    auditId,
+  );
 }
 
 export function markInterruptedAudits(db: Database): number {
-  return db.prepare(`UPDATE audits SET status = 'interrupted', finished_at = ? WHERE status = 'running'`).run(now()).changes;
+  return db
+    .prepare(`UPDATE audits SET status = 'interrupted', finished_at = ? WHERE status = 'running'`)
+    .run(now()).changes;
 }
 
 export function getAudit(db: Database, id: number): AuditRecord | null {
@@ -180,7 +211,11 @@ export function getAudit(db: Database, id: number): AuditRecord | null {
 }
 
 export function listAudits(db: Database, hostId: number, limit = 50): AuditRecord[] {
-  return (db.prepare('SELECT * FROM audits WHERE host_id = ? ORDER BY id DESC LIMIT ?').all(hostId, limit) as Row[]).map(toAudit);
+  return (
+    db
+      .prepare('SELECT * FROM audits WHERE host_id = ? ORDER BY started_at DESC, id DESC LIMIT ?')
+      .all(hostId, limit) as Row[]
+  ).map(toAudit);
 }
 
 /** The newest finished audit of each host (the current picture of the fleet). */
@@ -188,14 +223,18 @@ export function latestAudits(db: Database): AuditRecord[] {
   return (
     db
       .prepare(
-        `SELECT a.* FROM audits a JOIN (SELECT host_id, max(id) id FROM audits WHERE status != 'running' GROUP BY host_id) l ON l.id = a.id ORDER BY a.host_id`,
+        `SELECT a.* FROM audits a JOIN ${newestAuditPerHost("status != 'running'")} l ON l.id = a.id ORDER BY a.host_id`,
       )
       .all() as Row[]
   ).map(toAudit);
 }
 
 export function listFindings(db: Database, auditId: number): FindingRecord[] {
-  return (db.prepare('SELECT * FROM findings WHERE audit_id = ? ORDER BY security DESC, package').all(auditId) as Row[]).map(toFinding);
+  return (
+    db
+      .prepare('SELECT * FROM findings WHERE audit_id = ? ORDER BY security DESC, package')
+      .all(auditId) as Row[]
+  ).map(toFinding);
 }
 
 /** Findings of every host's newest successful audit. */
@@ -204,7 +243,7 @@ export function listCurrentFindings(db: Database): (FindingRecord & { hostName: 
     db
       .prepare(
         `SELECT f.*, h.name AS host_name FROM findings f
-         JOIN (SELECT host_id, max(id) id FROM audits WHERE status = 'succeeded' GROUP BY host_id) l ON l.id = f.audit_id
+         JOIN ${newestAuditPerHost("status = 'succeeded'")} l ON l.id = f.audit_id
          JOIN hosts h ON h.id = f.host_id
          ORDER BY f.security DESC, h.name, f.package`,
       )
@@ -230,8 +269,11 @@ export function diffWithPrevious(db: Database, auditId: number): AuditDiff {
   const audit = getAudit(db, auditId);
   if (!audit) return { previousAuditId: null, added: [], resolved: [], unchanged: [] };
   const prev = db
-    .prepare(`SELECT id FROM audits WHERE host_id = ? AND id < ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1`)
-    .get(audit.hostId, auditId) as { id: number } | undefined;
+    .prepare(
+      `SELECT id FROM audits WHERE host_id = @host AND status = 'succeeded' AND id != @id
+         AND (started_at < @at OR (started_at = @at AND id < @id)) ORDER BY started_at DESC, id DESC LIMIT 1`,
+    )
+    .get({ host: audit.hostId, id: auditId, at: audit.startedAt }) as { id: number } | undefined;
   const current = listFindings(db, auditId);
   if (!prev) return { previousAuditId: null, added: current, resolved: [], unchanged: [] };
   const before = new Map(listFindings(db, prev.id).map((f) => [findingKey(f), f]));
@@ -256,7 +298,7 @@ export interface FindingQueryInput {
 }
 
 const CURRENT_FINDINGS = `FROM findings f
-  JOIN (SELECT host_id, max(id) id FROM audits WHERE status = 'succeeded' GROUP BY host_id) l ON l.id = f.audit_id
+  JOIN ${newestAuditPerHost("status = 'succeeded'")} l ON l.id = f.audit_id
   JOIN hosts h ON h.id = f.host_id
   WHERE (@search IS NULL OR f.package LIKE @search ESCAPE '\\' OR h.name LIKE @search ESCAPE '\\')
     AND (@securityOnly = 0 OR f.security = 1)
@@ -276,10 +318,14 @@ export function queryFindings(db: Database, query: FindingQueryInput) {
         ? 'f.package, h.name COLLATE NOCASE'
         : `f.security DESC, CASE f.severity WHEN 'critical' THEN 0 WHEN 'important' THEN 1 WHEN 'moderate' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, h.name COLLATE NOCASE, f.package`;
   const totals = db
-    .prepare(`SELECT count(*) total, coalesce(sum(f.security), 0) security, count(DISTINCT f.host_id) hosts ${CURRENT_FINDINGS}`)
+    .prepare(
+      `SELECT count(*) total, coalesce(sum(f.security), 0) security, count(DISTINCT f.host_id) hosts ${CURRENT_FINDINGS}`,
+    )
     .get(params) as { total: number; security: number; hosts: number };
   const rows = db
-    .prepare(`SELECT f.*, h.name AS host_name ${CURRENT_FINDINGS} ORDER BY ${order} LIMIT @limit OFFSET @offset`)
+    .prepare(
+      `SELECT f.*, h.name AS host_name ${CURRENT_FINDINGS} ORDER BY ${order} LIMIT @limit OFFSET @offset`,
+    )
     .all({ ...params, limit: query.limit, offset: query.offset }) as Row[];
   return {
     total: totals.total,
