@@ -22,6 +22,7 @@ export {
 export {
   dryRunCommand,
   installCommand,
+  installEnv,
   undoRecipe,
   packageSpec,
   isSafePackageName,

@@ -457,6 +457,12 @@ async function rebootAndWait(ctx: StepContext, session: SshSession): Promise<Ssh
   );
 }
 
+/** Every package the approved dry run said would change (new dependencies and removals included). */
+function previewedNames(step: JobStep): string[] {
+  const p = step.preview;
+  return p ? [...p.upgrades, ...p.newPackages, ...p.removals].map((c) => c.name) : [];
+}
+
 async function runStep(ctx: StepContext): Promise<JobStep['status']> {
   const { step } = ctx;
   let phase = 'precheck';
@@ -487,7 +493,7 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
       const snap = await snapshotAfter(
         ctx,
         session,
-        [...new Set([...Object.keys(before), ...todo.map((t) => t.name)])],
+        [...new Set([...Object.keys(before), ...todo.map((t) => t.name), ...previewedNames(step)])],
         before,
       );
       after = snap.after;

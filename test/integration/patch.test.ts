@@ -1,0 +1,453 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cutHost,
+  execOnHost,
+  fillDisk,
+  labStatus,
+  labUp,
+  lockDpkg,
+  resetHost,
+  startHost,
+  uncutHost,
+  unfillDisk,
+  unlockDpkg,
+  type LabHost,
+  type LabInventory,
+} from '../lab';
+import { describeAsRoot } from '../lab/testkit';
+import { listAuditLog } from '../../src/db';
+import type { JobStep } from '../../src/api/schemas';
+import { createTestCore, enrolLab, waitForTask } from './support';
+
+/**
+ * Patches real lab hosts over real SSH with real apt/dpkg and checks the outcome against the lab's
+ * ground truth and a fresh audit — never against what Patchdeck itself says it did.
+ */
+const ROOT = path.resolve(__dirname, '../..');
+const LAB_SIZE = 20;
+
+type Env = Awaited<ReturnType<typeof createTestCore>>;
+
+async function auditAll(env: Env, hostIds: number[]): Promise<void> {
+  const { taskId } = await env.core.call('audits.start', { hostIds });
+  const task = await waitForTask(env.core, taskId);
+  expect(task.status).toBe('succeeded');
+}
+
+async function pendingOf(env: Env, hostId: number) {
+  const page = await env.core.call('findings.query', { hostId, limit: 1000 });
+  return page.rows
+    .filter((f) => f.installedVersion !== null)
+    .map((f) => f.package)
+    .sort();
+}
+
+async function planAndRun(
+  env: Env,
+  args: Parameters<Env['core']['call']>[1] & object,
+  options: { approve?: boolean } = {},
+) {
+  const { jobId, taskId } = await env.core.call('jobs.plan', args as never);
+  await waitForTask(env.core, taskId);
+  if (options.approve === false) return { jobId, detail: await env.core.call('jobs.get', { id: jobId }) };
+  await env.core.call('jobs.approve', { id: jobId });
+  const started = await env.core.call('jobs.start', { id: jobId });
+  await waitForTask(env.core, started.taskId!);
+  return { jobId, detail: await env.core.call('jobs.get', { id: jobId }) };
+}
+
+/** The lab has no `reboot`: this one powers the namespace host off (PID 1 exits); the test's "firmware" powers it on again. */
+async function installRebootShim(name: string): Promise<void> {
+  await execOnHost(name, [
+    'sh',
+    '-c',
+    "printf '#!/bin/sh\\nkill -TERM 1\\n' > /usr/sbin/reboot && chmod 755 /usr/sbin/reboot",
+  ]);
+}
+
+function powerSupervisor(names: string[]): () => void {
+  let stopped = false;
+  void (async () => {
+    while (!stopped) {
+      for (const h of labStatus().hosts)
+        if (names.includes(h.name) && h.state === 'stopped') await startHost(h.name).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  })();
+  return () => {
+    stopped = true;
+  };
+}
+
+describeAsRoot('patching lab hosts', () => {
+  let lab: LabInventory;
+  let env: Env;
+  let ids: Map<string, number>;
+  const byProfile = (profile: string): LabHost[] => lab.hosts.filter((h) => h.profile === profile);
+
+  beforeAll(async () => {
+    lab = await labUp({ hosts: LAB_SIZE, profile: 'mixed' });
+    for (const host of lab.hosts) await resetHost(host.name);
+    lab = labStatus();
+    env = await createTestCore();
+    ids = await enrolLab(env.core, lab);
+    await auditAll(env, [...ids.values()]);
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('security-only patching of 8 hosts installs exactly the security updates, leaves the held one and reports it', async () => {
+    const hosts = [...byProfile('several'), ...byProfile('security')];
+    expect(hosts.length).toBe(8);
+    const { detail } = await planAndRun(env, {
+      hostIds: hosts.map((h) => ids.get(h.name)!),
+      selection: { mode: 'security' },
+      rebootPolicy: 'never',
+    });
+    expect(
+      detail.job.status,
+      JSON.stringify(
+        detail.steps
+          .filter((s) => s.status !== 'succeeded')
+          .map((s) => [s.hostName, s.errorKind, s.errorMessage]),
+      ),
+    ).toBe('succeeded');
+    expect(detail.job.approvedBy).toBe('admin');
+    await auditAll(
+      env,
+      hosts.map((h) => ids.get(h.name)!),
+    );
+    for (const host of hosts) {
+      const step = detail.steps.find((s) => s.hostName === host.name)!;
+      const expectedTargets = host.pending
+        .filter((p) => p.security && !p.held)
+        .map((p) => p.name)
+        .sort();
+      expect(step.status, `${host.name}: ${step.errorMessage}`).toBe('succeeded');
+      expect(step.packages.map((p) => p.name).sort()).toEqual(expectedTargets);
+      // Nothing else changed: a re-audit shows exactly the non-security updates and the held one still pending.
+      const stillPending = host.pending
+        .filter((p) => !p.security || p.held)
+        .map((p) => p.name)
+        .sort();
+      expect(await pendingOf(env, ids.get(host.name)!), host.name).toEqual(stillPending);
+      const heldPending = host.pending.filter((p) => p.held).map((p) => p.name);
+      expect(step.preview!.skipped.map((s) => s.name).sort()).toEqual(heldPending.sort());
+      for (const t of expectedTargets)
+        expect(step.after![t]).toBe(host.pending.find((p) => p.name === t)!.available);
+      expect(step.undoRecipe).toMatch(/^sudo apt-get install --allow-downgrades /);
+    }
+    const approval = listAuditLog(env.core.requireWorkspace().db, { entityType: 'patch_job' }).find(
+      (e) => e.action === 'job.approve' && e.entityId === String(detail.job.id),
+    );
+    expect(approval?.actor).toBe('admin');
+    expect(detail.events.some((e) => e.stream === 'stdout' && /Unpacking acme-tool/.test(e.text))).toBe(true);
+  });
+
+  it('a failing postinst fails only that host, with its log; a new dependency is previewed and installed', async () => {
+    const flaky = byProfile('several')[0]!;
+    await resetHost(flaky.name);
+    const agent = byProfile('several')[1]!;
+    await resetHost(agent.name);
+    await auditAll(env, [ids.get(flaky.name)!, ids.get(agent.name)!]);
+    const a = await planAndRun(env, {
+      hostIds: [ids.get(flaky.name)!],
+      selection: { mode: 'packages', packages: ['acme-flaky'] },
+      rebootPolicy: 'never',
+    });
+    const b = await planAndRun(env, {
+      hostIds: [ids.get(agent.name)!],
+      selection: { mode: 'packages', packages: ['acme-agent'] },
+      rebootPolicy: 'never',
+    });
+    const failed = a.detail.steps[0]!;
+    expect(failed.status).toBe('failed');
+    expect(failed.errorKind).toBe('package-script-failed');
+    expect(failed.errorMessage).toMatch(/acme-flaky/);
+    expect(
+      a.detail.events
+        .filter((e) => e.stepId === failed.id)
+        .some((e) => /post-installation script/.test(e.text)),
+    ).toBe(true);
+    const ok = b.detail.steps[0]!;
+    expect(ok.status, ok.errorMessage ?? '').toBe('succeeded');
+    expect(ok.preview!.newPackages.map((p) => p.name)).toEqual(['acme-agent-plugins']);
+    expect(ok.after!['acme-agent-plugins']).toBe('3.1-1');
+    expect(ok.undoRecipe).toContain('acme-agent-plugins-');
+  });
+
+  it('a locked dpkg is waited for, then fails clearly; a full disk fails the pre-check; the other hosts carry on', async () => {
+    const [locked, full, fine] = byProfile('security');
+    for (const h of [locked!, full!, fine!]) await resetHost(h.name);
+    await auditAll(
+      env,
+      [locked!, full!, fine!].map((h) => ids.get(h.name)!),
+    );
+    await lockDpkg(locked!.name);
+    await fillDisk(full!.name);
+    try {
+      const t0 = Date.now();
+      const { detail } = await planAndRun(env, {
+        hostIds: [locked!, full!, fine!].map((h) => ids.get(h.name)!),
+        selection: { mode: 'security' },
+        rebootPolicy: 'never',
+        options: { lockWaitSeconds: 4 },
+      });
+      const step = (h: LabHost): JobStep => detail.steps.find((s) => s.hostName === h.name)!;
+      expect(step(locked!).errorKind).toBe('package-manager-locked');
+      expect(step(locked!).errorMessage).toMatch(/locked for 4 s.*unattended-upgr/);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(4000);
+      expect(step(full!).errorKind).toBe('disk-full');
+      expect(step(fine!).status).toBe('succeeded');
+      expect(detail.job.status).toBe('failed');
+    } finally {
+      await unlockDpkg(locked!.name);
+      await unfillDisk(full!.name);
+    }
+  });
+
+  it('a wrong sudo password and a package outside the approved plan are refused per host, before anything runs', async () => {
+    const host = byProfile('security')[3]!;
+    await resetHost(host.name);
+    await auditAll(env, [ids.get(host.name)!]);
+    await expect(
+      env.core.call('jobs.plan', {
+        hostIds: [ids.get(host.name)!],
+        selection: { mode: 'packages', packages: ['acme-tool;reboot'] },
+      }),
+    ).rejects.toThrow(/not a valid package name/);
+    await expect(
+      env.core.call('jobs.plan', {
+        hostIds: [ids.get(host.name)!],
+        selection: { mode: 'packages', packages: ['acme-agent'] },
+      }),
+    ).rejects.toThrow(/Not a pending update/);
+
+    // Tampering with the approved plan in the database is caught before any host is touched.
+    const { jobId, taskId } = await env.core.call('jobs.plan', {
+      hostIds: [ids.get(host.name)!],
+      selection: { mode: 'security' },
+      rebootPolicy: 'never',
+    });
+    await waitForTask(env.core, taskId);
+    await env.core.call('jobs.approve', { id: jobId });
+    const db = env.core.requireWorkspace().db;
+    db.prepare(
+      `UPDATE job_steps SET packages = json_insert(packages, '$[#]', json('{"name":"acme-base","arch":"all","from":"1.0-1","to":"1.0-1","security":false}')) WHERE job_id = ?`,
+    ).run(jobId);
+    const started = await env.core.call('jobs.start', { id: jobId });
+    await waitForTask(env.core, started.taskId!);
+    const refused = await env.core.call('jobs.get', { id: jobId });
+    expect(refused.job.status).toBe('failed');
+    expect(refused.job.message).toMatch(/differs from what was approved/);
+    expect(refused.steps[0]!.status).toBe('queued');
+    expect(refused.steps[0]!.startedAt).toBeNull();
+
+    const operator = host.users.find((u) => u.sudo === 'password')!;
+    const bad = await env.core.call('credentials.add', {
+      name: 'wrong-sudo',
+      username: operator.name,
+      kind: 'password',
+      secret: operator.password!,
+      sudoPassword: 'not-it',
+      scope: [],
+    });
+    const { detail } = await planAndRun(env, {
+      hostIds: [ids.get(host.name)!],
+      selection: { mode: 'security' },
+      rebootPolicy: 'never',
+      options: { credentialId: bad.id },
+    });
+    expect(detail.steps[0]!.status).toBe('failed');
+    expect(detail.steps[0]!.errorKind).toBe('sudo');
+    expect(detail.steps[0]!.errorMessage).toMatch(/wrong sudo password/);
+    expect(JSON.stringify(detail)).not.toContain('not-it');
+  });
+
+  it('a host cut off mid-install ends failed/unreachable while the other host finishes', async () => {
+    const [cut, other] = byProfile('several').slice(2, 4);
+    for (const h of [cut!, other!]) await resetHost(h.name);
+    await auditAll(
+      env,
+      [cut!, other!].map((h) => ids.get(h.name)!),
+    );
+    const { jobId, taskId } = await env.core.call('jobs.plan', {
+      hostIds: [cut!, other!].map((h) => ids.get(h.name)!),
+      selection: { mode: 'security' },
+      rebootPolicy: 'never',
+    });
+    await waitForTask(env.core, taskId);
+    await env.core.call('jobs.approve', { id: jobId });
+    let didCut = false;
+    const off = env.core.events.subscribe((event, payload) => {
+      if (
+        event === 'job.step' &&
+        !didCut &&
+        (payload as JobStep).hostName === cut!.name &&
+        (payload as JobStep).phase === 'install'
+      ) {
+        didCut = true;
+        void cutHost(cut!.name);
+      }
+    });
+    try {
+      const started = await env.core.call('jobs.start', { id: jobId });
+      await waitForTask(env.core, started.taskId!);
+    } finally {
+      off();
+      await uncutHost(cut!.name);
+    }
+    const detail = await env.core.call('jobs.get', { id: jobId });
+    const step = detail.steps.find((s) => s.hostName === cut!.name)!;
+    expect(didCut).toBe(true);
+    expect(step.status).toBe('failed');
+    expect(['unreachable', 'timeout']).toContain(step.errorKind);
+    expect(detail.steps.find((s) => s.hostName === other!.name)!.status).toBe('succeeded');
+  });
+
+  it('reboot policy: never leaves the reboot pending; if-required reboots, waits for the host and verifies', async () => {
+    const [never, ifRequired] = [byProfile('several')[0]!, byProfile('several')[1]!];
+    for (const h of [never, ifRequired]) {
+      await resetHost(h.name);
+      await installRebootShim(h.name);
+    }
+    await auditAll(
+      env,
+      [never, ifRequired].map((h) => ids.get(h.name)!),
+    );
+    const stop = powerSupervisor([ifRequired.name]);
+    try {
+      const a = await planAndRun(env, {
+        hostIds: [ids.get(never.name)!],
+        selection: { mode: 'packages', packages: ['acme-firmware'] },
+        rebootPolicy: 'never',
+      });
+      expect(a.detail.steps[0]!.status).toBe('succeeded');
+      expect(a.detail.events.some((e) => /needs a reboot.*"never"/.test(e.text))).toBe(true);
+      const afterNever = (await env.core.call('audits.forHost', { hostId: ids.get(never.name)! }))[0]!;
+      expect(afterNever.rebootRequired).toBe(true);
+
+      const b = await planAndRun(env, {
+        hostIds: [ids.get(ifRequired.name)!],
+        selection: { mode: 'packages', packages: ['acme-firmware'] },
+        rebootPolicy: 'if-required',
+        options: { rebootTimeoutSeconds: 60 },
+      });
+      const step = b.detail.steps[0]!;
+      expect(step.status, step.errorMessage ?? '').toBe('succeeded');
+      expect(b.detail.events.some((e) => /back after its reboot/.test(e.text))).toBe(true);
+      const verify = (await env.core.call('audits.forHost', { hostId: ids.get(ifRequired.name)! }))[0]!;
+      expect(verify.id).toBe(step.verifyAuditId);
+      expect(verify.rebootRequired).toBe(false);
+    } finally {
+      stop();
+    }
+  });
+
+  describe('SIGKILL of a CLI patch process', () => {
+    const cliEnv = { ...process.env, PATCHDECK_PASSPHRASE: 'lab-test-passphrase', NO_COLOR: '1' };
+    const cli = (ws: string, args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [path.join(ROOT, 'bin/patchdeck.mjs'), '-w', ws, ...args], {
+          env: cliEnv,
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+
+    for (const moment of [
+      { at: /dry run:/ },
+      { at: /pre-check:/ },
+      { at: /\$ apt-get/ },
+      { at: /Unpacking/ },
+      { at: /Setting up/ },
+    ]) {
+      it(`at "${moment.at.source}": integrity ok, nothing left running, resume finishes`, async () => {
+        const host = byProfile('several')[2]!;
+        await resetHost(host.name);
+        const dir = fs.mkdtempSync('/tmp/pd-kill-');
+        const ws = path.join(dir, 'ws.sqlite');
+        expect((await cli(ws, ['hosts', 'add', host.name, '--address', host.address])).code).toBe(0);
+        expect(
+          (
+            await cli(ws, [
+              'credential',
+              'add',
+              '--name',
+              'lab',
+              '--user',
+              'admin',
+              '--key',
+              lab.keyFile,
+              '--hosts',
+              '*',
+            ])
+          ).code,
+        ).toBe(0);
+        expect((await cli(ws, ['audit', host.name])).code).toBe(0);
+        const child = spawn(
+          process.execPath,
+          [
+            path.join(ROOT, 'bin/patchdeck.mjs'),
+            '-w',
+            ws,
+            'patch',
+            host.name,
+            '--security-only',
+            '--reboot',
+            'never',
+            '--yes',
+          ],
+          { env: cliEnv },
+        );
+        let seen = '';
+        let killed = false;
+        const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+        child.stderr.on('data', (d: Buffer) => {
+          seen += d.toString();
+          if (!killed && moment.at.test(seen)) {
+            killed = true;
+            child.kill('SIGKILL');
+          }
+        });
+        await exited;
+        expect(killed, seen).toBe(true);
+
+        const raw = new BetterSqlite3(ws);
+        expect(raw.pragma('integrity_check', { simple: true })).toBe('ok');
+        raw.close();
+        const listed = await cli(ws, ['--json', 'jobs', 'list']);
+        const jobs = JSON.parse(listed.stdout) as { id: number; status: string; approvedAt: string | null }[];
+        expect(jobs.filter((j) => j.status === 'running')).toEqual([]);
+        const job = jobs[0]!;
+        if (job.status === 'interrupted') {
+          const resumed = await cli(ws, ['--json', 'jobs', 'resume', String(job.id)]);
+          const detail = JSON.parse(resumed.stdout) as { job: { status: string } };
+          expect(detail.job.status, resumed.stderr).toBe('succeeded');
+        } else {
+          // Killed before the approval was committed: nothing ran; a fresh run does the work.
+          expect(['draft', 'approved']).toContain(job.status);
+          const again = await cli(ws, ['patch', host.name, '--security-only', '--reboot', 'never', '--yes']);
+          expect(again.code, again.stderr).toBe(0);
+        }
+        await auditAll(env, [ids.get(host.name)!]);
+        const remaining = await pendingOf(env, ids.get(host.name)!);
+        expect(remaining).toEqual(
+          host.pending
+            .filter((p) => !p.security || p.held)
+            .map((p) => p.name)
+            .sort(),
+        );
+        fs.rmSync(dir, { recursive: true, force: true });
+      });
+    }
+  });
+});
