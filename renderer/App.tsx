@@ -3,8 +3,9 @@ import { StatusArea } from './components/StatusArea';
 import { DashboardPage } from './features/dashboard/DashboardPage';
 import { HostsPage } from './features/hosts/HostsPage';
 import { DiscoverPage } from './features/discover/DiscoverPage';
-import { JobsPage, ReportsPage, UpdatesPage } from './features/placeholders';
+import { JobsPage, ReportsPage } from './features/placeholders';
 import { SettingsPage } from './features/settings/SettingsPage';
+import { UpdatesPage } from './features/updates/UpdatesPage';
 import { PAGES, useApp, type PageId } from './stores/app';
 
 const PAGE_COMPONENTS: Record<PageId, () => ReactNode> = {

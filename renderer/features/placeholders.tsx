@@ -2,20 +2,6 @@ import { EmptyState } from '../components/EmptyState';
 
 // Pages whose capability has not landed yet say what will be there — no fake data.
 
-export function UpdatesPage() {
-  return (
-    <div className="page">
-      <h1>Updates</h1>
-      <EmptyState title="No audit has run yet">
-        <p>
-          Every missing update found by an audit will be listed here — by host or by package, security fixes
-          first, with severity, advisories and whether a reboot is needed.
-        </p>
-      </EmptyState>
-    </div>
-  );
-}
-
 export function JobsPage() {
   return (
     <div className="page">

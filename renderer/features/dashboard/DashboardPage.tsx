@@ -1,38 +1,94 @@
 import { useEffect } from 'react';
+import { formatTime } from '../../components/format';
 import { useApp } from '../../stores/app';
 import { useHosts } from '../hosts/store';
+import { useDashboard } from './store';
+
+function Figure({ label, value, tone }: { label: string; value: number; tone?: 'danger' | 'warning' }) {
+  return (
+    <div className="card" role="group" aria-label={label}>
+      <div className={`card-figure${value > 0 && tone ? ` ${tone}` : ''}`}>{value.toLocaleString('en')}</div>
+      <div className="card-label">{label}</div>
+    </div>
+  );
+}
 
 export function DashboardPage() {
-  const info = useApp((s) => s.info);
+  const figures = useDashboard((s) => s.figures);
+  const failed = useDashboard((s) => s.failed);
+  const error = useDashboard((s) => s.error);
+  const load = useDashboard((s) => s.load);
   const hosts = useHosts((s) => s.hosts);
-  const load = useHosts((s) => s.load);
+  const loadHosts = useHosts((s) => s.load);
+  const info = useApp((s) => s.info);
   const navigate = useApp((s) => s.navigate);
   useEffect(() => {
     void load();
-  }, [load]);
+    void loadHosts();
+  }, [load, loadHosts]);
+  const names = new Map(hosts.map((h) => [h.id, h.name]));
   return (
     <div className="page">
       <h1>Dashboard</h1>
-      <div className="cards">
-        <div className="card">
-          <div className="card-figure">{hosts.length}</div>
-          <div className="card-label">hosts in this workspace</div>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {figures && (
+        <div className="cards wrap">
+          <Figure label="Hosts" value={figures.hosts} />
+          <Figure label="Hosts audited" value={figures.audited} />
+          <Figure label="Pending updates" value={figures.pendingUpdates} />
+          <Figure label="Security updates" value={figures.securityUpdates} tone="danger" />
+          <Figure label="Reboots pending" value={figures.rebootsPending} tone="warning" />
+          <Figure label="Failed audits" value={figures.failedAudits} tone="danger" />
         </div>
-        <div className="card">
-          <div className="card-label">Workspace</div>
-          <div className="mono small">{info?.workspace?.path ?? 'none open'}</div>
-        </div>
-      </div>
-      {hosts.length === 0 && (
+      )}
+      {figures && figures.hosts === 0 && (
         <p>
-          Start by{' '}
+          No host in the inventory yet. Start by{' '}
           <button type="button" className="link" onClick={() => navigate('discover')}>
             discovering the hosts
           </button>{' '}
-          of a network. Once hosts are audited, this page will summarise missing updates, security fixes and
-          pending reboots across them.
+          of a network and adding them to the inventory. Once they are audited, this page sums up their
+          missing updates, security fixes, pending reboots and failed audits.
         </p>
       )}
+      {figures && figures.hosts > 0 && figures.audited === 0 && figures.failedAudits === 0 && (
+        <p>
+          {figures.hosts} host{figures.hosts === 1 ? ' is' : 's are'} in the inventory but none has been
+          audited yet.{' '}
+          <button type="button" className="link" onClick={() => navigate('hosts')}>
+            Audit them from the Hosts page
+          </button>{' '}
+          to see their missing updates here.
+        </p>
+      )}
+      {figures && figures.pendingUpdates > 0 && (
+        <p>
+          {figures.pendingUpdates.toLocaleString('en')} updates are pending on {figures.hostsWithUpdates} host
+          {figures.hostsWithUpdates === 1 ? '' : 's'}
+          {figures.newestAudit ? ` (newest audit ${formatTime(figures.newestAudit)})` : ''}.{' '}
+          <button type="button" className="link" onClick={() => navigate('updates')}>
+            See them all
+          </button>
+        </p>
+      )}
+      {failed.length > 0 && (
+        <section aria-label="Failed audits list">
+          <h2 className="section-title">Failed audits</h2>
+          <ul>
+            {failed.slice(0, 20).map((a) => (
+              <li key={a.id}>
+                <strong>{names.get(a.hostId) ?? `host ${a.hostId}`}</strong>: {a.errorKind ?? a.status}
+                {a.errorMessage ? ` — ${a.errorMessage}` : ''}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      <p className="muted small">Workspace: {info?.workspace?.path ?? 'none open'}</p>
     </div>
   );
 }

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import type { Settings } from '../../../src/api/schemas';
 import { describeError } from '../../api';
 import { useApp } from '../../stores/app';
+import { CredentialsSection } from './CredentialsSection';
 
 export function SettingsPage() {
   const settings = useApp((s) => s.settings);
@@ -138,6 +139,7 @@ export function SettingsPage() {
           )}
         </div>
       </form>
+      <CredentialsSection />
       <section className="about">
         <h2>About this workspace</h2>
         <dl>

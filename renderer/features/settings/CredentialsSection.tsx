@@ -1,0 +1,264 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import type { Credential } from '../../../src/api/schemas';
+import { Field } from '../../components/Field';
+import { formatTime } from '../../components/format';
+import { useHosts } from '../hosts/store';
+import { useCredentials, type NewCredential } from './credentials-store';
+
+type Kind = NewCredential['kind'];
+
+function CredentialRow({ credential }: { credential: Credential }) {
+  const remove = useCredentials((s) => s.remove);
+  const test = useCredentials((s) => s.test);
+  const result = useCredentials((s) => s.tests.get(credential.id));
+  const hosts = useHosts((s) => s.hosts);
+  const [hostId, setHostId] = useState('');
+  return (
+    <tr data-credential-id={credential.id}>
+      <td>{credential.name}</td>
+      <td className="mono">{credential.username}</td>
+      <td>
+        {credential.kind === 'password'
+          ? 'password'
+          : credential.kind === 'key'
+            ? 'private key'
+            : 'SSH agent'}
+        {credential.hasPassphrase && <span className="badge">passphrase</span>}
+        {credential.hasSudoPassword && <span className="badge">sudo password</span>}
+      </td>
+      <td className="small">
+        {credential.scope.length ? credential.scope.join(', ') : <span className="muted">none</span>}
+      </td>
+      <td className="small">{formatTime(credential.createdAt)}</td>
+      <td>
+        <div className="row" role="group" aria-label={`Test ${credential.name}`}>
+          <Field label="Host" className="inline-field">
+            {(id) => (
+              <select id={id} value={hostId} onChange={(e) => setHostId(e.target.value)}>
+                <option value="">choose…</option>
+                {hosts.map((h) => (
+                  <option key={h.id} value={h.id}>
+                    {h.name}
+                    {h.address && h.address !== h.name ? ` (${h.address})` : ''}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <button
+            type="button"
+            disabled={!hostId || result === 'running'}
+            onClick={() => void test(credential.id, Number(hostId))}
+          >
+            Test connection
+          </button>
+          {result && (
+            <span
+              role="status"
+              data-ok={result === 'running' ? undefined : String(result.ok)}
+              className={result === 'running' ? 'muted' : result.ok ? 'ok' : 'error'}
+            >
+              {result === 'running' ? 'Connecting…' : result.message}
+            </span>
+          )}
+        </div>
+      </td>
+      <td>
+        <button
+          type="button"
+          className="secondary"
+          aria-label={`Remove ${credential.name}`}
+          onClick={() => void remove(credential.id)}
+        >
+          Remove
+        </button>
+      </td>
+    </tr>
+  );
+}
+
+/** Credentials: entered once, sealed by the core; no call ever returns a secret to this page. */
+export function CredentialsSection() {
+  const credentials = useCredentials((s) => s.credentials);
+  const error = useCredentials((s) => s.error);
+  const load = useCredentials((s) => s.load);
+  const add = useCredentials((s) => s.add);
+  const loadHosts = useHosts((s) => s.load);
+  const [name, setName] = useState('');
+  const [username, setUsername] = useState('');
+  const [kind, setKind] = useState<Kind>('password');
+  const [scope, setScope] = useState('');
+  // The secret fields live only here, only until the form is submitted.
+  const [secret, setSecret] = useState('');
+  const [passphrase, setPassphrase] = useState('');
+  const [sudoPassword, setSudoPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    void load();
+    void loadHosts();
+  }, [load, loadHosts]);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    const input: NewCredential = {
+      name: name.trim(),
+      username: username.trim(),
+      kind,
+      secret: kind === 'agent' ? undefined : secret || undefined,
+      passphrase: kind === 'key' && passphrase ? passphrase : undefined,
+      sudoPassword: sudoPassword || undefined,
+      scope: scope
+        .split(/[\s,]+/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    };
+    // Cleared whatever the outcome: a failed add asks for the secret again rather than keeping it.
+    setSecret('');
+    setPassphrase('');
+    setSudoPassword('');
+    const ok = await add(input);
+    setBusy(false);
+    if (ok) {
+      setName('');
+      setUsername('');
+      setScope('');
+    }
+  };
+  return (
+    <section className="credentials" aria-labelledby="credentials-heading">
+      <h2 id="credentials-heading">Credentials</h2>
+      <p className="muted small">
+        Passwords, keys and passphrases are sealed before they reach the workspace and are never shown again.
+        A credential applies to the hosts in its scope: host names or addresses,{' '}
+        <span className="mono">tag:name</span>, or <span className="mono">*</span> for every host.
+      </p>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {credentials.length === 0 ? (
+        <p className="muted">No credentials yet. Add one below to audit hosts over SSH.</p>
+      ) : (
+        <table className="grid" aria-label="Credentials">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>User</th>
+              <th>Kind</th>
+              <th>Scope</th>
+              <th>Added</th>
+              <th>Test</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {credentials.map((c) => (
+              <CredentialRow key={c.id} credential={c} />
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form className="settings credential-form" aria-label="Add credential" onSubmit={(e) => void submit(e)}>
+        <fieldset>
+          <legend>Add a credential</legend>
+          <div className="row">
+            <Field label="Name">
+              {(id) => <input id={id} value={name} required onChange={(e) => setName(e.target.value)} />}
+            </Field>
+            <Field label="User">
+              {(id) => (
+                <input
+                  id={id}
+                  value={username}
+                  required
+                  autoComplete="off"
+                  onChange={(e) => setUsername(e.target.value)}
+                />
+              )}
+            </Field>
+            <Field label="Kind">
+              {(id) => (
+                <select id={id} value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
+                  <option value="password">Password</option>
+                  <option value="key">Private key</option>
+                  <option value="agent">SSH agent</option>
+                </select>
+              )}
+            </Field>
+          </div>
+          {kind === 'password' && (
+            <Field label="Password">
+              {(id) => (
+                <input
+                  id={id}
+                  type="password"
+                  autoComplete="new-password"
+                  required
+                  value={secret}
+                  onChange={(e) => setSecret(e.target.value)}
+                />
+              )}
+            </Field>
+          )}
+          {kind === 'key' && (
+            <>
+              <Field label="Private key" hint="Paste the whole file, from -----BEGIN to -----END.">
+                {(id) => (
+                  <textarea
+                    id={id}
+                    rows={5}
+                    className="mono"
+                    required
+                    spellCheck={false}
+                    autoComplete="off"
+                    value={secret}
+                    onChange={(e) => setSecret(e.target.value)}
+                  />
+                )}
+              </Field>
+              <Field label="Key passphrase (optional)">
+                {(id) => (
+                  <input
+                    id={id}
+                    type="password"
+                    autoComplete="new-password"
+                    value={passphrase}
+                    onChange={(e) => setPassphrase(e.target.value)}
+                  />
+                )}
+              </Field>
+            </>
+          )}
+          {kind === 'agent' && (
+            <p className="muted small">Uses the SSH agent of the user running Patchdeck (SSH_AUTH_SOCK).</p>
+          )}
+          <Field
+            label="Sudo password (optional)"
+            hint={kind === 'password' ? 'Defaults to the login password.' : 'Only if sudo asks for one.'}
+          >
+            {(id) => (
+              <input
+                id={id}
+                type="password"
+                autoComplete="new-password"
+                value={sudoPassword}
+                onChange={(e) => setSudoPassword(e.target.value)}
+              />
+            )}
+          </Field>
+          <Field label="Scope" hint="Comma-separated: host names, addresses, tag:web, or * for every host.">
+            {(id) => (
+              <input id={id} value={scope} placeholder="*" onChange={(e) => setScope(e.target.value)} />
+            )}
+          </Field>
+          <div className="form-actions">
+            <button type="submit" disabled={busy || !name.trim() || !username.trim()}>
+              Add credential
+            </button>
+          </div>
+        </fieldset>
+      </form>
+    </section>
+  );
+}
