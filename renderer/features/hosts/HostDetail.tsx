@@ -195,6 +195,19 @@ export function HostDetail({ host }: { host: Host }) {
             </ul>
           )}
         </dd>
+        {audits[0]?.osName && (
+          <>
+            <dt>Audited OS</dt>
+            <dd>
+              {[audits.find((a) => a.osName)?.osName, audits.find((a) => a.osName)?.osVersion]
+                .filter(Boolean)
+                .join(' ')}
+              {audits.find((a) => a.kernel)?.kernel && (
+                <span className="muted"> (kernel {audits.find((a) => a.kernel)?.kernel})</span>
+              )}
+            </dd>
+          </>
+        )}
         <dt>MAC</dt>
         <dd>
           {host.mac ? <span className="mono">{host.mac}</span> : '—'}

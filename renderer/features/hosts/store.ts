@@ -152,21 +152,31 @@ export const useHosts = create<HostsState>((set, get) => ({
   taskChanged(task) {
     if (task.kind !== 'audit' || task.status === 'running' || task.status === 'queued') return;
     const auditing = new Map(get().auditing);
-    let touched = false;
+    const hostIds: number[] = [];
     for (const [hostId, taskId] of auditing)
       if (taskId === task.id) {
         auditing.delete(hostId);
-        touched = true;
+        hostIds.push(hostId);
       }
-    if (!touched) return;
-    set({
-      auditing,
-      notice:
-        task.status === 'succeeded'
-          ? `${task.title}: done.`
-          : `${task.title}: ${task.status}${task.error ? ` — ${task.error}` : ''}.`,
-    });
-    void get().loadLatest();
+    set({ auditing });
+    void get()
+      .loadLatest()
+      .then(() => {
+        if (task.status !== 'succeeded') {
+          set({ notice: `${task.title}: ${task.status}${task.error ? ` — ${task.error}` : ''}.` });
+          return;
+        }
+        // The task succeeds when every host was tried; say how many hosts actually failed.
+        const latest = get().latest;
+        const failed = hostIds.filter((id) => latest.get(id)?.status === 'failed').length;
+        if (hostIds.length === 0) set({ notice: `${task.title}: finished.` });
+        else
+          set({
+            notice: failed
+              ? `${task.title}: ${failed} of ${hostIds.length} host${hostIds.length === 1 ? '' : 's'} failed — see the Audit column.`
+              : `${task.title}: every host audited.`,
+          });
+      });
   },
 }));
 

@@ -1,0 +1,105 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchApp, type E2eApp } from './harness';
+
+/**
+ * Trust on first use and an explicit re-trust from the host detail panel, against a real SSH
+ * server (ssh2) on LOOPBACK (127.0.0.23:22) whose host key the test swaps. It accepts no login,
+ * so an audit of this host fails, and the Hosts page shows that failure as it happens.
+ */
+const ADDRESS = '127.0.0.23';
+let app: E2eApp;
+let server: ssh2.Server | null = null;
+
+function startServer(hostKey: string): Promise<void> {
+  const s = new ssh2.Server({ hostKeys: [hostKey], ident: 'OpenSSH_9.2p1 Debian-2+deb12u3' }, (client) => {
+    client.on('error', () => undefined);
+    client.on('authentication', (ctx) => ctx.reject());
+  });
+  server = s;
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(22, ADDRESS, () => resolve());
+  });
+}
+async function stopServer(): Promise<void> {
+  const s = server;
+  server = null;
+  if (s) await new Promise((r) => s.close(() => r(null)));
+}
+const newKey = (): string => ssh2.utils.generateKeyPairSync('ed25519').private;
+
+beforeAll(async () => {
+  await startServer(newKey());
+  app = await launchApp();
+  fs.mkdirSync(path.resolve('test-results'), { recursive: true });
+});
+afterAll(async () => {
+  await app?.close();
+  await stopServer();
+});
+
+describe('host keys and audits from the Hosts page (loopback ssh2 server)', () => {
+  it('reads and trusts a key, then re-trusts a changed key only after an explicit confirmation', async () => {
+    const { page, core } = app;
+    const host = await core.call('hosts.add', { name: 'keyhost', address: ADDRESS });
+    await page.getByRole('link', { name: 'Hosts' }).click();
+    const row = page.getByRole('table', { name: 'Hosts' }).locator(`tr[data-host-id="${host.id}"]`);
+    await row.getByRole('button', { name: 'keyhost', exact: true }).click();
+    const detail = page.getByRole('region', { name: 'Host detail: keyhost' });
+    await detail.getByRole('button', { name: 'Read host key' }).click();
+    const trustBox = detail.getByRole('group', { name: 'Trust this key' });
+    await trustBox.waitFor();
+    const presented = (await trustBox.textContent()) ?? '';
+    const fingerprint = /SHA256:[A-Za-z0-9+/]+/.exec(presented)?.[0];
+    expect(fingerprint).toBeTruthy();
+    expect(await core.call('hosts.keys', { id: host.id })).toHaveLength(0); // reading pins nothing
+    await trustBox.getByRole('button', { name: 'Trust this key' }).click();
+    const pinned = detail.getByRole('table', { name: 'Pinned host keys' });
+    await pinned.getByText(fingerprint!).waitFor();
+    expect((await core.call('hosts.keys', { id: host.id }))[0]?.fingerprint).toBe(fingerprint);
+
+    // The machine is "reinstalled": a new key. Nothing is replaced without the admin's word.
+    await stopServer();
+    await startServer(newKey());
+    await detail.getByRole('button', { name: 'Check host key' }).click();
+    const changed = detail.getByRole('alertdialog', { name: 'Host key changed' });
+    await changed.waitFor();
+    const newFingerprint = /now presents \S+ (SHA256:[A-Za-z0-9+/]+)/.exec(
+      (await changed.textContent()) ?? '',
+    )?.[1];
+    expect(newFingerprint).toBeTruthy();
+    expect(newFingerprint).not.toBe(fingerprint);
+    expect(await changed.textContent()).toContain(fingerprint!);
+    const retrust = changed.getByRole('button', { name: 'Re-trust with the new key' });
+    expect(await retrust.isDisabled()).toBe(true);
+    await detail.screenshot({ path: path.resolve('test-results/host-key-changed.png') });
+    await changed.getByLabel(/I checked with the machine/).check();
+    await retrust.click();
+    await pinned.getByText(newFingerprint!).waitFor();
+    const keys = await core.call('hosts.keys', { id: host.id });
+    expect(keys.map((k) => k.fingerprint)).toContain(newFingerprint);
+    expect(keys.map((k) => k.fingerprint)).not.toContain(fingerprint);
+  });
+
+  it('audits one host and shows its failure with the error kind as it happens', async () => {
+    const { page, core } = app;
+    const host = (await core.call('hosts.list', {})).find((h) => h.name === 'keyhost')!;
+    const row = page.getByRole('table', { name: 'Hosts' }).locator(`tr[data-host-id="${host.id}"]`);
+    await row.getByRole('button', { name: 'Audit keyhost' }).click();
+    await expect
+      .poll(() => row.locator('td.audit-status').textContent(), { timeout: 30_000 })
+      .toMatch(/^failed/);
+    const latest = (await core.call('audits.latest', {})).find((a) => a.hostId === host.id)!;
+    expect(latest.status).toBe('failed');
+    expect(await row.locator('td.audit-status').textContent()).toContain(latest.errorKind!);
+    await page.getByRole('status').filter({ hasText: '1 of 1 host failed' }).waitFor();
+    const detail = page.getByRole('region', { name: 'Host detail: keyhost' });
+    await expect
+      .poll(() => detail.getByRole('table', { name: 'Audits' }).locator('tbody tr').count())
+      .toBe(1);
+    await page.screenshot({ path: path.resolve('test-results/hosts-audit-failed.png') });
+  });
+});
