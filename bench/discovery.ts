@@ -21,7 +21,11 @@ function parseNmapXml(xml: string): Map<string, number[]> {
     const open = ports.filter((m) => m[2] === 'open').map((m) => Number(m[1]));
     const answered = ports.some((m) => m[2] === 'open' || m[2] === 'closed');
     // With -Pn every address is "up"; a host is live when a port answered (open or RST).
-    if (answered || /<status state="up" reason="(?!user-set)/.test(block)) hosts.set(address, open.sort((a, b) => a - b));
+    if (answered || /<status state="up" reason="(?!user-set)/.test(block))
+      hosts.set(
+        address,
+        open.sort((a, b) => a - b),
+      );
   }
   return hosts;
 }
@@ -38,7 +42,12 @@ export async function main(args: string[]): Promise<void> {
   const exclude = lab.gateway; // this machine's own bridge address, not a lab host
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-bench-disc-'));
   const cli = path.resolve(import.meta.dirname, '../bin/patchdeck.mjs');
-  const rows: Record<string, { wall: number[]; cpu: number[] }> = { sweep: { wall: [], cpu: [] }, cli: { wall: [], cpu: [] }, nmapT: { wall: [], cpu: [] }, nmapSn: { wall: [], cpu: [] } };
+  const rows: Record<string, { wall: number[]; cpu: number[] }> = {
+    sweep: { wall: [], cpu: [] },
+    cli: { wall: [], cpu: [] },
+    nmapT: { wall: [], cpu: [] },
+    nmapSn: { wall: [], cpu: [] },
+  };
   let identical = true;
   let sweepHosts = new Map<string, number[]>();
   let nmapHosts = new Map<string, number[]>();
@@ -56,14 +65,39 @@ export async function main(args: string[]): Promise<void> {
 
     // The whole CLI process: start-up, workspace, sweep, recording in SQLite, output.
     const ws = path.join(workdir, `ws-${round}.sqlite`);
-    const cliRun = await timeCommand(process.execPath, [cli, '-w', ws, '--json', 'discover', targets, '--exclude', exclude, '--no-rdns']);
+    const cliRun = await timeCommand(process.execPath, [
+      cli,
+      '-w',
+      ws,
+      '--json',
+      'discover',
+      targets,
+      '--exclude',
+      exclude,
+      '--no-rdns',
+    ]);
     rows.cli!.wall.push(cliRun.wallMs);
     rows.cli!.cpu.push(cliRun.cpuMs);
     const cliHosts = new Map(
-      (JSON.parse(cliRun.stdout) as { hosts: { address: string; openPorts: number[] }[] }).hosts.map((h) => [h.address, [...h.openPorts].sort((a, b) => a - b)]),
+      (JSON.parse(cliRun.stdout) as { hosts: { address: string; openPorts: number[] }[] }).hosts.map((h) => [
+        h.address,
+        [...h.openPorts].sort((a, b) => a - b),
+      ]),
     );
 
-    const nmap = await timeCommand('nmap', ['-sT', '-Pn', '-n', '-T4', '-p', ports.join(','), '--exclude', exclude, '-oX', '-', targets]);
+    const nmap = await timeCommand('nmap', [
+      '-sT',
+      '-Pn',
+      '-n',
+      '-T4',
+      '-p',
+      ports.join(','),
+      '--exclude',
+      exclude,
+      '-oX',
+      '-',
+      targets,
+    ]);
     rows.nmapT!.wall.push(nmap.wallMs);
     rows.nmapT!.cpu.push(nmap.cpuMs);
     nmapHosts = parseNmapXml(nmap.stdout);
@@ -76,19 +110,34 @@ export async function main(args: string[]): Promise<void> {
     // Checked again after the round: had the lab vanished mid-round, these figures would be void.
     assertLabRoute(lab);
     identical &&= same(sweepHosts, nmapHosts) && same(cliHosts, nmapHosts);
-    if (snHosts.length !== nmapHosts.size) console.log(`round ${round}: nmap -sn saw ${snHosts.length} hosts, -sT saw ${nmapHosts.size}`);
+    if (snHosts.length !== nmapHosts.size)
+      console.log(`round ${round}: nmap -sn saw ${snHosts.length} hosts, -sT saw ${nmapHosts.size}`);
   }
   fs.rmSync(workdir, { recursive: true, force: true });
   const m = (k: string, f: 'wall' | 'cpu') => median(rows[k]![f]);
-  console.log(`\nDiscovery benchmark: ${targets} minus ${exclude} (${parsed.addresses.length} addresses, ${lab.hosts.length} lab hosts), ports ${ports.join(',')}, ${rounds} rounds, medians`);
-  console.log(`  nmap -sT -Pn -n -T4            wall ${formatMs(m('nmapT', 'wall'))}  cpu ${formatMs(m('nmapT', 'cpu'))}`);
-  console.log(`  nmap -sn -n -T4                wall ${formatMs(m('nmapSn', 'wall'))}  cpu ${formatMs(m('nmapSn', 'cpu'))}`);
-  console.log(`  Patchdeck sweep (in-process)   wall ${formatMs(m('sweep', 'wall'))}  cpu ${formatMs(m('sweep', 'cpu'))}`);
-  console.log(`  Patchdeck CLI (whole process)  wall ${formatMs(m('cli', 'wall'))}  cpu ${formatMs(m('cli', 'cpu'))}`);
-  console.log(`  ratio sweep/nmap -sT  wall ${ratio(m('sweep', 'wall'), m('nmapT', 'wall'))}   (goal ≤ 0.50)`);
+  console.log(
+    `\nDiscovery benchmark: ${targets} minus ${exclude} (${parsed.addresses.length} addresses, ${lab.hosts.length} lab hosts), ports ${ports.join(',')}, ${rounds} rounds, medians`,
+  );
+  console.log(
+    `  nmap -sT -Pn -n -T4            wall ${formatMs(m('nmapT', 'wall'))}  cpu ${formatMs(m('nmapT', 'cpu'))}`,
+  );
+  console.log(
+    `  nmap -sn -n -T4                wall ${formatMs(m('nmapSn', 'wall'))}  cpu ${formatMs(m('nmapSn', 'cpu'))}`,
+  );
+  console.log(
+    `  Patchdeck sweep (in-process)   wall ${formatMs(m('sweep', 'wall'))}  cpu ${formatMs(m('sweep', 'cpu'))}`,
+  );
+  console.log(
+    `  Patchdeck CLI (whole process)  wall ${formatMs(m('cli', 'wall'))}  cpu ${formatMs(m('cli', 'cpu'))}`,
+  );
+  console.log(
+    `  ratio sweep/nmap -sT  wall ${ratio(m('sweep', 'wall'), m('nmapT', 'wall'))}   (goal ≤ 0.50)`,
+  );
   console.log(`  ratio CLI/nmap -sT    wall ${ratio(m('cli', 'wall'), m('nmapT', 'wall'))}`);
   console.log(`  ratio sweep/nmap -sn  wall ${ratio(m('sweep', 'wall'), m('nmapSn', 'wall'))}`);
-  console.log(`  same hosts and open ports as nmap -sT in every round: ${identical ? 'yes' : 'NO'} (${nmapHosts.size} hosts)`);
+  console.log(
+    `  same hosts and open ports as nmap -sT in every round: ${identical ? 'yes' : 'NO'} (${nmapHosts.size} hosts)`,
+  );
   if (!identical) {
     console.log('  nmap:', JSON.stringify([...nmapHosts].slice(0, 30)));
     console.log('  sweep:', JSON.stringify([...sweepHosts].slice(0, 30)));

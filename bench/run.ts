@@ -16,5 +16,7 @@ if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- <${available.join('|')}> [options]`);
   process.exit(name ? 2 : 0);
 }
-const module = (await import(pathToFileURL(path.join(dir, `${name}.ts`)).href)) as { main(args: string[]): Promise<void> };
+const module = (await import(pathToFileURL(path.join(dir, `${name}.ts`)).href)) as {
+  main(args: string[]): Promise<void>;
+};
 await module.main(args);

@@ -17,7 +17,10 @@ export function timeCommand(
 ): Promise<{ wallMs: number; cpuMs: number; stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', '\n__TIME__ %U %S', command, ...args], { env: options.env ?? process.env, cwd: options.cwd });
+    const child = spawn('/usr/bin/time', ['-f', '\n__TIME__ %U %S', command, ...args], {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

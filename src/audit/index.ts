@@ -1,1 +1,11 @@
-export { auditHost, auditHosts, connectHost, classifyAuditError, toFindings, type AuditErrorKind, type HostAuditOutcome, type AuditOptions, type AuditDeps } from './run';
+export {
+  auditHost,
+  auditHosts,
+  connectHost,
+  classifyAuditError,
+  toFindings,
+  type AuditErrorKind,
+  type HostAuditOutcome,
+  type AuditOptions,
+  type AuditDeps,
+} from './run';

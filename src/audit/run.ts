@@ -59,7 +59,11 @@ export interface AuditOptions {
   taskId?: number | null;
 }
 
-export function classifyAuditError(error: unknown): { kind: AuditErrorKind; message: string; stderr: string } {
+export function classifyAuditError(error: unknown): {
+  kind: AuditErrorKind;
+  message: string;
+  stderr: string;
+} {
   if (error instanceof RemoteError) {
     const kind: AuditErrorKind = error.kind.startsWith('sudo') ? 'sudo' : (error.kind as AuditErrorKind);
     return { kind, message: error.message, stderr: error.stderr };
@@ -75,7 +79,11 @@ export function classifyAuditError(error: unknown): { kind: AuditErrorKind; mess
     };
     return { kind: map[error.kind], message: error.message, stderr: error.stderr };
   }
-  return { kind: 'command-failed', message: sanitizeText(errorMessage(error), { maxLength: 500 }), stderr: '' };
+  return {
+    kind: 'command-failed',
+    message: sanitizeText(errorMessage(error), { maxLength: 500 }),
+    stderr: '',
+  };
 }
 
 /** A collector result as the workspace stores it: one finding per pending update. */
@@ -100,11 +108,19 @@ export function toFindings(result: CollectorResult): FindingInput[] {
 export async function connectHost(
   deps: AuditDeps,
   host: Host,
-  options: { credential?: CredentialSummary | null; timeoutMs: number; trustOnFirstUse: boolean; signal?: AbortSignal },
+  options: {
+    credential?: CredentialSummary | null;
+    timeoutMs: number;
+    trustOnFirstUse: boolean;
+    signal?: AbortSignal;
+  },
 ): Promise<SshSession> {
   const credential = credentialForHost(deps.db, host, options.credential);
   if (!credential) {
-    throw new RemoteError('auth-failed', `No credential covers ${host.name}. Add one (patchdeck credential add) or pick one for the host.`);
+    throw new RemoteError(
+      'auth-failed',
+      `No credential covers ${host.name}. Add one (patchdeck credential add) or pick one for the host.`,
+    );
   }
   const address = host.address ?? host.addresses[0] ?? host.name;
   const login = await openCredential(deps.db, deps.secrets, credential);
@@ -137,9 +153,17 @@ export async function connectHost(
 }
 
 /** Audits one host over one SSH session: OS, pending updates, reboot state; records it all. */
-export async function auditHost(deps: AuditDeps, host: Host, options: AuditOptions): Promise<HostAuditOutcome> {
+export async function auditHost(
+  deps: AuditDeps,
+  host: Host,
+  options: AuditOptions,
+): Promise<HostAuditOutcome> {
   const started = Date.now();
-  const auditId = startAudit(deps.db, { hostId: host.id, taskId: options.taskId ?? null, refreshed: options.refresh });
+  const auditId = startAudit(deps.db, {
+    hostId: host.id,
+    taskId: options.taskId ?? null,
+    refreshed: options.refresh,
+  });
   const hostTimeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, hostTimeout]) : hostTimeout;
   let session: SshSession | null = null;
@@ -151,7 +175,11 @@ export async function auditHost(deps: AuditDeps, host: Host, options: AuditOptio
     };
     const os: OsInfo = await detectOs(exec, { signal, timeoutMs: options.timeoutMs });
     const collector = pickCollector(os);
-    const result = await collector.collect(exec, { refresh: options.refresh, signal, timeoutMs: options.timeoutMs });
+    const result = await collector.collect(exec, {
+      refresh: options.refresh,
+      signal,
+      timeoutMs: options.timeoutMs,
+    });
     const findings = toFindings(result);
     completeAudit(deps.db, auditId, {
       osId: os.id,
@@ -183,7 +211,11 @@ export async function auditHost(deps: AuditDeps, host: Host, options: AuditOptio
     const classified = cancelled
       ? { kind: 'cancelled' as const, message: 'Cancelled by the user.', stderr: '' }
       : timedOut
-        ? { kind: 'timeout' as const, message: `${host.name}: the audit did not finish within ${Math.round(options.timeoutMs / 1000)} s.`, stderr: '' }
+        ? {
+            kind: 'timeout' as const,
+            message: `${host.name}: the audit did not finish within ${Math.round(options.timeoutMs / 1000)} s.`,
+            stderr: '',
+          }
         : classifyAuditError(error);
     failAudit(deps.db, auditId, {
       status: cancelled ? 'cancelled' : 'failed',
@@ -213,7 +245,10 @@ export async function auditHost(deps: AuditDeps, host: Host, options: AuditOptio
 export async function auditHosts(
   deps: AuditDeps,
   hosts: Host[],
-  options: AuditOptions & { concurrency: number; onHostDone?: (outcome: HostAuditOutcome, done: number) => void },
+  options: AuditOptions & {
+    concurrency: number;
+    onHostDone?: (outcome: HostAuditOutcome, done: number) => void;
+  },
 ): Promise<HostAuditOutcome[]> {
   const outcomes: HostAuditOutcome[] = [];
   let next = 0;

@@ -9,7 +9,8 @@ import type { GlobalOptions } from './main';
 type WithCore = <T>(options: GlobalOptions, work: (core: Core) => Promise<T>) => Promise<T>;
 
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new PatchdeckError('bad-request', 'Expected the secret on standard input (pipe it in).');
+  if (process.stdin.isTTY)
+    throw new PatchdeckError('bad-request', 'Expected the secret on standard input (pipe it in).');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
@@ -21,14 +22,26 @@ const firstLine = (text: string): string => text.split(/\r?\n/)[0] ?? '';
 export function resolveHosts(core: Core, names: string[], hosts: Host[]): Host[] {
   if (names.length === 0) return hosts.filter((h) => h.inInventory);
   return names.map((name) => {
-    const host = hosts.find((h) => h.name === name || h.address === name || h.addresses.includes(name) || String(h.id) === name);
-    if (!host) throw new PatchdeckError('not-found', `No host named ${name} in this workspace (add it with \`patchdeck hosts add\`).`);
+    const host = hosts.find(
+      (h) => h.name === name || h.address === name || h.addresses.includes(name) || String(h.id) === name,
+    );
+    if (!host)
+      throw new PatchdeckError(
+        'not-found',
+        `No host named ${name} in this workspace (add it with \`patchdeck hosts add\`).`,
+      );
     return host;
   });
 }
 
-export function registerAuditCommands(program: Command, globals: () => GlobalOptions, withCore: WithCore): void {
-  const credential = program.command('credential').description('manage login credentials (secrets are sealed, never shown)');
+export function registerAuditCommands(
+  program: Command,
+  globals: () => GlobalOptions,
+  withCore: WithCore,
+): void {
+  const credential = program
+    .command('credential')
+    .description('manage login credentials (secrets are sealed, never shown)');
   credential
     .command('add')
     .description('add a credential: password, private key or SSH agent')
@@ -39,39 +52,71 @@ export function registerAuditCommands(program: Command, globals: () => GlobalOpt
     .option('--password-stdin', 'read the login password from standard input (also used for sudo)')
     .option('--sudo-password-stdin', 'read a sudo password from standard input (key or agent login)')
     .option('--agent', 'use the running SSH agent')
-    .option('--hosts <list>', 'hosts this credential applies to: names, addresses, tag:<tag> or * (comma-separated)')
-    .action(async (opts: { name: string; user: string; key?: string; passphraseStdin?: boolean; passwordStdin?: boolean; sudoPasswordStdin?: boolean; agent?: boolean; hosts?: string }) => {
-      const modes = [opts.key, opts.passwordStdin, opts.agent].filter(Boolean).length;
-      if (modes !== 1) throw new PatchdeckError('bad-request', 'Choose exactly one of --key FILE, --password-stdin or --agent.');
-      const stdinUses = [opts.passphraseStdin, opts.passwordStdin, opts.sudoPasswordStdin].filter(Boolean).length;
-      if (stdinUses > 1) throw new PatchdeckError('bad-request', 'Only one secret can come from standard input per command.');
-      let secret: string | undefined;
-      let passphrase: string | undefined;
-      let sudoPassword: string | undefined;
-      if (opts.key) {
-        try {
-          secret = fs.readFileSync(opts.key, 'utf8');
-        } catch {
-          throw new PatchdeckError('bad-request', `Cannot read the key file ${opts.key}.`);
+    .option(
+      '--hosts <list>',
+      'hosts this credential applies to: names, addresses, tag:<tag> or * (comma-separated)',
+    )
+    .action(
+      async (opts: {
+        name: string;
+        user: string;
+        key?: string;
+        passphraseStdin?: boolean;
+        passwordStdin?: boolean;
+        sudoPasswordStdin?: boolean;
+        agent?: boolean;
+        hosts?: string;
+      }) => {
+        const modes = [opts.key, opts.passwordStdin, opts.agent].filter(Boolean).length;
+        if (modes !== 1)
+          throw new PatchdeckError(
+            'bad-request',
+            'Choose exactly one of --key FILE, --password-stdin or --agent.',
+          );
+        const stdinUses = [opts.passphraseStdin, opts.passwordStdin, opts.sudoPasswordStdin].filter(
+          Boolean,
+        ).length;
+        if (stdinUses > 1)
+          throw new PatchdeckError(
+            'bad-request',
+            'Only one secret can come from standard input per command.',
+          );
+        let secret: string | undefined;
+        let passphrase: string | undefined;
+        let sudoPassword: string | undefined;
+        if (opts.key) {
+          try {
+            secret = fs.readFileSync(opts.key, 'utf8');
+          } catch {
+            throw new PatchdeckError('bad-request', `Cannot read the key file ${opts.key}.`);
+          }
+          if (opts.passphraseStdin) passphrase = firstLine(await readStdin());
         }
-        if (opts.passphraseStdin) passphrase = firstLine(await readStdin());
-      }
-      if (opts.passwordStdin) secret = firstLine(await readStdin());
-      if (opts.sudoPasswordStdin) sudoPassword = firstLine(await readStdin());
-      await withCore(globals(), async (core) => {
-        const created = await core.call('credentials.add', {
-          name: opts.name,
-          username: opts.user,
-          kind: opts.key ? 'key' : opts.agent ? 'agent' : 'password',
-          secret,
-          passphrase,
-          sudoPassword,
-          scope: opts.hosts ? opts.hosts.split(',').map((s) => s.trim()).filter(Boolean) : ['*'],
+        if (opts.passwordStdin) secret = firstLine(await readStdin());
+        if (opts.sudoPasswordStdin) sudoPassword = firstLine(await readStdin());
+        await withCore(globals(), async (core) => {
+          const created = await core.call('credentials.add', {
+            name: opts.name,
+            username: opts.user,
+            kind: opts.key ? 'key' : opts.agent ? 'agent' : 'password',
+            secret,
+            passphrase,
+            sudoPassword,
+            scope: opts.hosts
+              ? opts.hosts
+                  .split(',')
+                  .map((s) => s.trim())
+                  .filter(Boolean)
+              : ['*'],
+          });
+          if (globals().json) printJson(created);
+          else
+            process.stdout.write(
+              `Added credential ${created.name} (${created.kind}, user ${created.username}) for ${created.scope.join(', ')}.\n`,
+            );
         });
-        if (globals().json) printJson(created);
-        else process.stdout.write(`Added credential ${created.name} (${created.kind}, user ${created.username}) for ${created.scope.join(', ')}.\n`);
-      });
-    });
+      },
+    );
   credential
     .command('list')
     .description('list credentials (never their secrets)')
@@ -83,7 +128,13 @@ export function registerAuditCommands(program: Command, globals: () => GlobalOpt
           process.stdout.write(
             `${formatTable(
               ['name', 'user', 'kind', 'sudo password', 'hosts'],
-              rows.map((c) => [c.name, c.username, c.kind, c.hasSudoPassword ? 'yes' : 'no', c.scope.join(',')]),
+              rows.map((c) => [
+                c.name,
+                c.username,
+                c.kind,
+                c.hasSudoPassword ? 'yes' : 'no',
+                c.scope.join(','),
+              ]),
             )}\n`,
           );
       });
@@ -101,7 +152,14 @@ export function registerAuditCommands(program: Command, globals: () => GlobalOpt
           process.stdout.write(
             `${formatTable(
               ['id', 'name', 'address', 'os', 'managed by', 'last seen'],
-              rows.map((h) => [h.id, h.name, h.address, [h.osName, h.osVersion].filter(Boolean).join(' ') || null, h.management.join(',') || null, h.lastSeen]),
+              rows.map((h) => [
+                h.id,
+                h.name,
+                h.address,
+                [h.osName, h.osVersion].filter(Boolean).join(' ') || null,
+                h.management.join(',') || null,
+                h.lastSeen,
+              ]),
             )}\n`,
           );
       });
@@ -121,12 +179,19 @@ export function registerAuditCommands(program: Command, globals: () => GlobalOpt
   hosts
     .command('trust <host>')
     .description("show the host's SSH key fingerprint and pin it (trust on first use)")
-    .option('--replace', 'trust a key that differs from the one pinned before (after checking with the owner)')
+    .option(
+      '--replace',
+      'trust a key that differs from the one pinned before (after checking with the owner)',
+    )
     .option('--show', 'only show the fingerprint, do not pin')
     .action(async (name: string, opts: { replace?: boolean; show?: boolean }) => {
       await withCore(globals(), async (core) => {
         const [host] = resolveHosts(core, [name], await core.call('hosts.list', {}));
-        const result = await core.call('hosts.trust', { id: host!.id, pin: !opts.show, replace: Boolean(opts.replace) });
+        const result = await core.call('hosts.trust', {
+          id: host!.id,
+          pin: !opts.show,
+          replace: Boolean(opts.replace),
+        });
         if (globals().json) printJson(result);
         else
           process.stdout.write(
@@ -149,7 +214,11 @@ export function registerAuditCommands(program: Command, globals: () => GlobalOpt
           if (!found) throw new PatchdeckError('not-found', `No credential named ${opts.credential}.`);
           credentialId = found.id;
         }
-        const { taskId } = await core.call('audits.start', { hostIds: targets.map((h) => h.id), credentialId, refresh: opts.refresh });
+        const { taskId } = await core.call('audits.start', {
+          hostIds: targets.map((h) => h.id),
+          credentialId,
+          refresh: opts.refresh,
+        });
         const stop = (): void => void core.call('tasks.cancel', { id: taskId });
         process.once('SIGINT', stop);
         await core.requireWorkspace().tasks.wait(taskId);
@@ -168,7 +237,11 @@ export function registerAuditCommands(program: Command, globals: () => GlobalOpt
                 audit ? [audit.osName, audit.osVersion].filter(Boolean).join(' ') : null,
                 audit?.status === 'succeeded' ? audit.updatesCount : null,
                 audit?.status === 'succeeded' ? audit.securityCount : null,
-                audit?.rebootRequired === null || audit === null ? null : audit.rebootRequired ? 'required' : 'no',
+                audit?.rebootRequired === null || audit === null
+                  ? null
+                  : audit.rebootRequired
+                    ? 'required'
+                    : 'no',
                 audit?.errorMessage,
               ]),
             )}\n`,

@@ -5,7 +5,11 @@ import { formatTable, printJson } from './output';
 
 type WithCore = <T>(options: GlobalOptions, work: (core: Core) => Promise<T>) => Promise<T>;
 
-export function registerDiscoverCommand(program: Command, globals: () => GlobalOptions, withCore: WithCore): void {
+export function registerDiscoverCommand(
+  program: Command,
+  globals: () => GlobalOptions,
+  withCore: WithCore,
+): void {
   program
     .command('discover <targets...>')
     .description('sweep a network: CIDR (198.18.0.0/24), ranges (198.18.0.10-40), names or lists')
@@ -20,7 +24,16 @@ export function registerDiscoverCommand(program: Command, globals: () => GlobalO
     .action(
       async (
         targets: string[],
-        opts: { ports?: string; timeout?: number; exclude?: string; yes?: boolean; force?: boolean; add?: boolean; rdns: boolean; saveAs?: string },
+        opts: {
+          ports?: string;
+          timeout?: number;
+          exclude?: string;
+          yes?: boolean;
+          force?: boolean;
+          add?: boolean;
+          rdns: boolean;
+          saveAs?: string;
+        },
       ) => {
         await withCore(globals(), async (core) => {
           const started = await core.call('discovery.start', {
@@ -39,8 +52,16 @@ export function registerDiscoverCommand(program: Command, globals: () => GlobalO
           const showProgress = process.stderr.isTTY && !globals().json;
           const unsubscribe = core.events.subscribe((event, payload) => {
             if (!showProgress || event !== 'task.changed') return;
-            const task = payload as { id: number; progressDone: number; progressTotal: number | null; message: string | null };
-            if (task.id === started.taskId) process.stderr.write(`\r${task.progressDone}/${task.progressTotal ?? '?'} addresses · ${task.message ?? ''}   `);
+            const task = payload as {
+              id: number;
+              progressDone: number;
+              progressTotal: number | null;
+              message: string | null;
+            };
+            if (task.id === started.taskId)
+              process.stderr.write(
+                `\r${task.progressDone}/${task.progressTotal ?? '?'} addresses · ${task.message ?? ''}   `,
+              );
           });
           const task = await core.requireWorkspace().tasks.wait(started.taskId);
           unsubscribe();
@@ -57,7 +78,13 @@ export function registerDiscoverCommand(program: Command, globals: () => GlobalO
                 address: h.address,
                 mac: h.mac,
                 macVendor: h.macVendor,
-                os: { family: h.osFamily, name: h.osName, version: h.osVersion, confidence: h.osConfidence, evidence: h.osEvidence },
+                os: {
+                  family: h.osFamily,
+                  name: h.osName,
+                  version: h.osVersion,
+                  confidence: h.osConfidence,
+                  evidence: h.osEvidence,
+                },
                 management: h.management,
                 openPorts: h.services.filter((s) => s.state === 'open').map((s) => s.port),
                 services: h.services,

@@ -10,8 +10,18 @@ const fromRelease = (file: string, uname = 'Linux 5.15.0 x86_64') =>
 
 describe('os-release (real files)', () => {
   it('parses this machine and picks apt', () => {
-    const os = osInfoFromPosix(parseOsRelease(fixture('os/debian-12-self.os-release')), parseUname(fixture('os/debian-12-self.uname')), null);
-    expect(os).toMatchObject({ family: 'linux', id: 'debian', versionId: '12', prettyName: 'Debian GNU/Linux 12 (bookworm)', arch: 'x86_64' });
+    const os = osInfoFromPosix(
+      parseOsRelease(fixture('os/debian-12-self.os-release')),
+      parseUname(fixture('os/debian-12-self.uname')),
+      null,
+    );
+    expect(os).toMatchObject({
+      family: 'linux',
+      id: 'debian',
+      versionId: '12',
+      prettyName: 'Debian GNU/Linux 12 (bookworm)',
+      arch: 'x86_64',
+    });
     expect(packageManagerFor(os)).toBe('apt');
   });
 
@@ -25,7 +35,9 @@ describe('os-release (real files)', () => {
     const arch = fromRelease('archlinux.os-release');
     expect(arch.versionId).toBeNull();
     expect(packageManagerFor(arch)).toBe('pacman');
-    expect(packageManagerFor(osInfoFromPosix({ ID: 'alpine', VERSION_ID: '3.19.1' }, null, null))).toBe('apk');
+    expect(packageManagerFor(osInfoFromPosix({ ID: 'alpine', VERSION_ID: '3.19.1' }, null, null))).toBe(
+      'apk',
+    );
   });
 
   it('refuses unknown systems with a classified error', () => {
@@ -34,7 +46,9 @@ describe('os-release (real files)', () => {
   });
 
   it('handles quoting and hostile values', () => {
-    const parsed = parseOsRelease(`NAME="A \\"quoted\\" name"\nID='single'\nPRETTY_NAME="evil\u001b]0;title\u0007"\nlower=x\n=y\nVERSION_ID=${'9'.repeat(20_000)}\n`);
+    const parsed = parseOsRelease(
+      `NAME="A \\"quoted\\" name"\nID='single'\nPRETTY_NAME="evil\u001b]0;title\u0007"\nlower=x\n=y\nVERSION_ID=${'9'.repeat(20_000)}\n`,
+    );
     expect(parsed.NAME).toBe('A "quoted" name');
     expect(parsed.ID).toBe('single');
     expect(parsed.PRETTY_NAME).toBe('evil\\x1b]0;title\\x07');
@@ -48,7 +62,13 @@ describe('macOS and uname', () => {
     const sw = parseSwVers(fixture('os/macos-10.11.6.sw_vers'));
     expect(sw).toMatchObject({ productName: 'Mac OS X', productVersion: '10.11.6', buildVersion: '15G31' });
     const os = osInfoFromPosix({}, parseUname('Darwin 15.6.0 x86_64'), sw);
-    expect(os).toMatchObject({ family: 'macos', id: 'macos', versionId: '10.11.6', prettyName: 'Mac OS X 10.11.6 (15G31)', kernel: '15.6.0' });
+    expect(os).toMatchObject({
+      family: 'macos',
+      id: 'macos',
+      versionId: '10.11.6',
+      prettyName: 'Mac OS X 10.11.6 (15G31)',
+      kernel: '15.6.0',
+    });
     expect(packageManagerFor(os)).toBe('softwareupdate');
   });
 
@@ -61,8 +81,16 @@ describe('macOS and uname', () => {
 
 describe('Windows', () => {
   it('parses the detection JSON', () => {
-    const os = parseWindowsOs('{"Caption":"Microsoft Windows Server 2022 Standard","Version":"10.0.20348","BuildNumber":"20348","OSArchitecture":"64-bit","DisplayVersion":"21H2","UBR":2227}\r\n');
-    expect(os).toMatchObject({ family: 'windows', versionId: '10.0.20348', kernel: '10.0.20348.2227', arch: 'x86_64', name: 'Windows Server 2022 Standard' });
+    const os = parseWindowsOs(
+      '{"Caption":"Microsoft Windows Server 2022 Standard","Version":"10.0.20348","BuildNumber":"20348","OSArchitecture":"64-bit","DisplayVersion":"21H2","UBR":2227}\r\n',
+    );
+    expect(os).toMatchObject({
+      family: 'windows',
+      versionId: '10.0.20348',
+      kernel: '10.0.20348.2227',
+      arch: 'x86_64',
+      name: 'Windows Server 2022 Standard',
+    });
     expect(packageManagerFor(os!)).toBe('windows-update');
     expect(parseWindowsOs('not json {')).toBeNull();
     expect(parseWindowsOs('{"Caption": 5}')).toMatchObject({ name: 'Windows' });
@@ -79,8 +107,17 @@ describe('detectOs()', () => {
 
   it('falls back to PowerShell when the remote shell is not POSIX', async () => {
     const answers = [
-      { stdout: '', stderr: "'export' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n", code: 1 },
-      { stdout: '{"Caption":"Microsoft Windows 11 Pro","Version":"10.0.22631","OSArchitecture":"64-bit"}\r\n', stderr: '', code: 0 },
+      {
+        stdout: '',
+        stderr:
+          "'export' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n",
+        code: 1,
+      },
+      {
+        stdout: '{"Caption":"Microsoft Windows 11 Pro","Version":"10.0.22631","OSArchitecture":"64-bit"}\r\n',
+        stderr: '',
+        code: 0,
+      },
     ];
     const asked: string[] = [];
     const exec = { run: (command: string) => (asked.push(command), Promise.resolve(answers.shift()!)) };

@@ -4,7 +4,16 @@
  * POSIX script fails recognisably and a second, PowerShell round-trip asks Windows itself.
  */
 import { sanitizeText } from '../util/text';
-import { buildSectionScript, cleanField, lines, newNonce, recordSections, runRecorded, splitSections, type ScriptSection } from './util';
+import {
+  buildSectionScript,
+  cleanField,
+  lines,
+  newNonce,
+  recordSections,
+  runRecorded,
+  splitSections,
+  type ScriptSection,
+} from './util';
 import { CollectorError, type CommandRecord, type OsInfo, type RemoteExec } from './types';
 
 export type OsRelease = Record<string, string>;
@@ -94,7 +103,8 @@ export function parseWindowsOs(text: string): OsInfo | null {
     return null;
   }
   if (typeof data !== 'object' || data === null) return null;
-  const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? cleanField(v, 128) : null);
+  const str = (v: unknown): string | null =>
+    typeof v === 'string' && v.trim() !== '' ? cleanField(v, 128) : null;
   const caption = str(data.Caption) ?? 'Windows';
   const version = str(data.Version);
   const ubr = typeof data.UBR === 'number' || typeof data.UBR === 'string' ? String(data.UBR) : null;
@@ -132,7 +142,12 @@ export function osInfoFromPosix(osRelease: OsRelease, uname: Uname | null, swVer
       id: 'macos',
       versionId: version,
       name: productName,
-      prettyName: [productName, version, swVers?.productVersionExtra ?? null, swVers?.buildVersion ? `(${swVers.buildVersion})` : null]
+      prettyName: [
+        productName,
+        version,
+        swVers?.productVersionExtra ?? null,
+        swVers?.buildVersion ? `(${swVers.buildVersion})` : null,
+      ]
         .filter(Boolean)
         .join(' '),
       kernel,
@@ -161,9 +176,13 @@ export function osInfoFromPosix(osRelease: OsRelease, uname: Uname | null, swVer
 
 export function posixDetectSections(): ScriptSection[] {
   return [
-      { name: 'os-release', command: 'cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null || cat /var/run/os-release' },
-      { name: 'uname', command: 'uname -srm' },
-      { name: 'sw-vers', command: 'if command -v sw_vers >/dev/null 2>&1; then sw_vers; fi' },
+    {
+      name: 'os-release',
+      command:
+        'cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null || cat /var/run/os-release',
+    },
+    { name: 'uname', command: 'uname -srm' },
+    { name: 'sw-vers', command: 'if command -v sw_vers >/dev/null 2>&1; then sw_vers; fi' },
   ];
 }
 
@@ -215,7 +234,13 @@ export async function detectOs(exec: RemoteExec, options: DetectOptions = {}): P
     return osInfoFromPosix(osRelease, uname, swVers);
   }
   // No markers came back: the remote shell is not POSIX. Ask PowerShell.
-  const win = await runRecorded(exec, buildWindowsDetectCommand(), runOptions, record, 'powershell: Get-CimInstance Win32_OperatingSystem');
+  const win = await runRecorded(
+    exec,
+    buildWindowsDetectCommand(),
+    runOptions,
+    record,
+    'powershell: Get-CimInstance Win32_OperatingSystem',
+  );
   const info = parseWindowsOs(win.stdout);
   if (info !== null) return info;
   throw new CollectorError('unsupported-os', 'Could not tell which operating system this host runs.', {

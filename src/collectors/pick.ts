@@ -25,9 +25,42 @@ export function collectorFor(packageManager: PackageManager): Collector {
   return collector;
 }
 
-const APT = ['debian', 'ubuntu', 'raspbian', 'linuxmint', 'pop', 'kali', 'elementary', 'zorin', 'devuan', 'neon'];
-const RPM_DNF = ['fedora', 'rhel', 'centos', 'rocky', 'almalinux', 'ol', 'amzn', 'circle', 'eurolinux', 'scientific', 'cloudlinux', 'virtuozzo'];
-const SUSE = ['opensuse', 'opensuse-leap', 'opensuse-tumbleweed', 'sles', 'sled', 'sles_sap', 'suse', 'opensuse-microos'];
+const APT = [
+  'debian',
+  'ubuntu',
+  'raspbian',
+  'linuxmint',
+  'pop',
+  'kali',
+  'elementary',
+  'zorin',
+  'devuan',
+  'neon',
+];
+const RPM_DNF = [
+  'fedora',
+  'rhel',
+  'centos',
+  'rocky',
+  'almalinux',
+  'ol',
+  'amzn',
+  'circle',
+  'eurolinux',
+  'scientific',
+  'cloudlinux',
+  'virtuozzo',
+];
+const SUSE = [
+  'opensuse',
+  'opensuse-leap',
+  'opensuse-tumbleweed',
+  'sles',
+  'sled',
+  'sles_sap',
+  'suse',
+  'opensuse-microos',
+];
 const ARCH = ['arch', 'manjaro', 'endeavouros', 'garuda', 'artix', 'archarm'];
 
 /** The package manager a host of this OS uses; unsupported OSes throw a CollectorError('unsupported-os'). */
@@ -46,7 +79,10 @@ export function packageManagerFor(os: OsInfo): PackageManager {
   }
   if (ids.some((id) => ARCH.includes(id))) return 'pacman';
   if (ids.includes('alpine')) return 'apk';
-  throw new CollectorError('unsupported-os', `Patchdeck cannot audit ${os.prettyName || os.id} (no supported package manager).`);
+  throw new CollectorError(
+    'unsupported-os',
+    `Patchdeck cannot audit ${os.prettyName || os.id} (no supported package manager).`,
+  );
 }
 
 export function pickCollector(os: OsInfo): Collector {

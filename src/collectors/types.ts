@@ -58,14 +58,7 @@ export interface OsInfo {
 }
 
 export type PackageManager =
-  | 'apt'
-  | 'dnf'
-  | 'yum'
-  | 'zypper'
-  | 'pacman'
-  | 'apk'
-  | 'softwareupdate'
-  | 'windows-update';
+  'apt' | 'dnf' | 'yum' | 'zypper' | 'pacman' | 'apk' | 'softwareupdate' | 'windows-update';
 
 export interface CommandRecord {
   command: string;
@@ -97,12 +90,7 @@ export interface Collector {
 }
 
 export type CollectorErrorKind =
-  | 'sudo'
-  | 'package-manager-locked'
-  | 'command-failed'
-  | 'unsupported-os'
-  | 'timeout'
-  | 'refused';
+  'sudo' | 'package-manager-locked' | 'command-failed' | 'unsupported-os' | 'timeout' | 'refused';
 
 const KIND_SENTENCES: Record<CollectorErrorKind, string> = {
   sudo: 'The account could not get root privileges with sudo on this host.',

@@ -157,7 +157,13 @@ export function normalizeSeverity(word: string | null | undefined): Severity | n
   return SEVERITY_WORDS[key] ?? 'unknown';
 }
 
-const SEVERITY_RANK: Record<Severity, number> = { critical: 4, important: 3, moderate: 2, low: 1, unknown: 0 };
+const SEVERITY_RANK: Record<Severity, number> = {
+  critical: 4,
+  important: 3,
+  moderate: 2,
+  low: 1,
+  unknown: 0,
+};
 
 /** The more severe of two severities (null counts as nothing known). */
 export function maxSeverity(a: Severity | null, b: Severity | null): Severity | null {
@@ -232,9 +238,11 @@ export async function runRecorded(
 }
 
 function sudoSentence(stderr: string): string {
-  if (/is not in the sudoers file|is not allowed to/.test(stderr)) return 'The account is not allowed to use sudo on this host.';
+  if (/is not in the sudoers file|is not allowed to/.test(stderr))
+    return 'The account is not allowed to use sudo on this host.';
   if (/incorrect password/.test(stderr)) return 'The sudo password was wrong.';
-  if (/terminal is required|no tty present|must have a tty/.test(stderr)) return 'sudo on this host needs a terminal or a password.';
+  if (/terminal is required|no tty present|must have a tty/.test(stderr))
+    return 'sudo on this host needs a terminal or a password.';
   if (/command not found|not found/.test(stderr)) return 'sudo is not installed on this host.';
   return 'sudo on this host needs a password.';
 }
@@ -250,7 +258,11 @@ export function recordSections(
   raw: RemoteExecResult,
 ): void {
   if (outputs.size === 0) {
-    record.push({ command: sections.map((s) => s.command).join('\n'), code: raw.code, stderr: cleanStderr(raw.stderr) });
+    record.push({
+      command: sections.map((s) => s.command).join('\n'),
+      code: raw.code,
+      stderr: cleanStderr(raw.stderr),
+    });
     return;
   }
   for (const section of sections) {
@@ -273,7 +285,9 @@ export function metadataAge(nowText: string, mtimes: readonly string[]): number 
 
 /** Parses the output of `date +%s; stat -c %Y files…` (first line now, then mtimes). */
 export function parseClockAndMtimes(text: string): number | null {
-  const all = lines(text).map((l) => l.trim()).filter((l) => /^\d{1,12}(?:\.\d+)?$/.test(l));
+  const all = lines(text)
+    .map((l) => l.trim())
+    .filter((l) => /^\d{1,12}(?:\.\d+)?$/.test(l));
   const [now, ...rest] = all;
   if (now === undefined) return null;
   return metadataAge(now, rest);

@@ -35,14 +35,25 @@ export interface NewCredential {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/;
 const USER = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/;
 
-export async function addCredential(db: Database, secrets: SecretBox, input: NewCredential): Promise<CredentialSummary> {
-  if (!NAME.test(input.name)) throw new PatchdeckError('bad-request', 'A credential name is 1–64 letters, digits, spaces or . _ @ -.');
-  if (!USER.test(input.username)) throw new PatchdeckError('bad-request', `“${input.username.slice(0, 64)}” is not a valid user name.`);
-  if (findCredentialByName(db, input.name)) throw new PatchdeckError('conflict', `A credential named ${input.name} already exists.`);
-  if (input.kind === 'password' && !input.secret) throw new PatchdeckError('bad-request', 'A password credential needs a password.');
+export async function addCredential(
+  db: Database,
+  secrets: SecretBox,
+  input: NewCredential,
+): Promise<CredentialSummary> {
+  if (!NAME.test(input.name))
+    throw new PatchdeckError('bad-request', 'A credential name is 1–64 letters, digits, spaces or . _ @ -.');
+  if (!USER.test(input.username))
+    throw new PatchdeckError('bad-request', `“${input.username.slice(0, 64)}” is not a valid user name.`);
+  if (findCredentialByName(db, input.name))
+    throw new PatchdeckError('conflict', `A credential named ${input.name} already exists.`);
+  if (input.kind === 'password' && !input.secret)
+    throw new PatchdeckError('bad-request', 'A password credential needs a password.');
   if (input.kind === 'key') {
     if (!input.secret || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(input.secret)) {
-      throw new PatchdeckError('bad-request', 'That is not a private key file (expected a -----BEGIN … PRIVATE KEY----- block).');
+      throw new PatchdeckError(
+        'bad-request',
+        'That is not a private key file (expected a -----BEGIN … PRIVATE KEY----- block).',
+      );
     }
   }
   const sudo = input.sudoPassword ?? (input.kind === 'password' ? input.secret : undefined);
@@ -71,7 +82,11 @@ function scopeMatches(scope: string[], host: Host): boolean {
 }
 
 /** The credential for a host: the one chosen for it, else the first whose scope covers it. */
-export function credentialForHost(db: Database, host: Host, explicit?: CredentialSummary | null): CredentialSummary | null {
+export function credentialForHost(
+  db: Database,
+  host: Host,
+  explicit?: CredentialSummary | null,
+): CredentialSummary | null {
   if (explicit) return explicit;
   if (host.credentialId) return getCredentialSummary(db, host.credentialId);
   return listCredentials(db).find((c) => scopeMatches(c.scope, host)) ?? null;
@@ -90,7 +105,12 @@ export async function openCredential(
   const sudoPassword = await open(sealed.sudoPassword);
   let auth: SshAuth;
   if (credential.kind === 'password') auth = { kind: 'password', password: secret ?? '' };
-  else if (credential.kind === 'key') auth = { kind: 'key', privateKey: secret ?? '', passphrase: (await open(sealed.passphrase)) ?? undefined };
+  else if (credential.kind === 'key')
+    auth = {
+      kind: 'key',
+      privateKey: secret ?? '',
+      passphrase: (await open(sealed.passphrase)) ?? undefined,
+    };
   else auth = { kind: 'agent' };
   return { username: credential.username, auth, sudoPassword };
 }

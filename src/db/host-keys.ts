@@ -25,7 +25,9 @@ const toKey = (row: Row): PinnedHostKey => ({
 
 export function listTrustedKeys(db: Database, hostId: number): PinnedHostKey[] {
   return (
-    db.prepare(`SELECT * FROM host_keys WHERE host_id = ? AND status = 'trusted' ORDER BY id`).all(hostId) as Row[]
+    db
+      .prepare(`SELECT * FROM host_keys WHERE host_id = ? AND status = 'trusted' ORDER BY id`)
+      .all(hostId) as Row[]
   ).map(toKey);
 }
 
@@ -35,21 +37,32 @@ export function listTrustedKeys(db: Database, hostId: number): PinnedHostKey[] {
  */
 export function trustHostKey(
   db: Database,
-  input: { hostId: number; type: string; fingerprint: string; publicKey?: string | null; actor: string; replace?: boolean; reason?: string },
+  input: {
+    hostId: number;
+    type: string;
+    fingerprint: string;
+    publicKey?: string | null;
+    actor: string;
+    replace?: boolean;
+    reason?: string;
+  },
 ): PinnedHostKey {
   return db.transaction(() => {
     const previous = listTrustedKeys(db, input.hostId);
     const same = previous.find((k) => k.fingerprint === input.fingerprint);
     if (same && !input.replace) return same;
     if (input.replace && previous.length) {
-      db.prepare(`UPDATE host_keys SET status = 'revoked' WHERE host_id = ? AND status = 'trusted'`).run(input.hostId);
+      db.prepare(`UPDATE host_keys SET status = 'revoked' WHERE host_id = ? AND status = 'trusted'`).run(
+        input.hostId,
+      );
     }
     const id = Number(
       db
         .prepare(
           `INSERT INTO host_keys (host_id, key_type, fingerprint, public_key, status, trusted_at, trusted_by) VALUES (?, ?, ?, ?, 'trusted', ?, ?)`,
         )
-        .run(input.hostId, input.type, input.fingerprint, input.publicKey ?? null, now(), input.actor).lastInsertRowid,
+        .run(input.hostId, input.type, input.fingerprint, input.publicKey ?? null, now(), input.actor)
+        .lastInsertRowid,
     );
     appendAuditLog(db, {
       actor: input.actor,

@@ -11,16 +11,29 @@ export interface SavedNetwork {
 }
 
 export function listNetworks(db: Database): SavedNetwork[] {
-  return db.prepare('SELECT id, name, targets, exclude, ports FROM networks ORDER BY name').all() as SavedNetwork[];
+  return db
+    .prepare('SELECT id, name, targets, exclude, ports FROM networks ORDER BY name')
+    .all() as SavedNetwork[];
 }
 
-export function saveNetwork(db: Database, input: { name: string; targets: string; exclude?: string; ports?: string | null }): SavedNetwork {
+export function saveNetwork(
+  db: Database,
+  input: { name: string; targets: string; exclude?: string; ports?: string | null },
+): SavedNetwork {
   const at = now();
   db.prepare(
     `INSERT INTO networks (name, targets, exclude, ports, created_at, updated_at) VALUES (@name, @targets, @exclude, @ports, @at, @at)
      ON CONFLICT(name) DO UPDATE SET targets = excluded.targets, exclude = excluded.exclude, ports = excluded.ports, updated_at = excluded.updated_at`,
-  ).run({ name: input.name, targets: input.targets, exclude: input.exclude ?? '', ports: input.ports ?? null, at });
-  return db.prepare('SELECT id, name, targets, exclude, ports FROM networks WHERE name = ?').get(input.name) as SavedNetwork;
+  ).run({
+    name: input.name,
+    targets: input.targets,
+    exclude: input.exclude ?? '',
+    ports: input.ports ?? null,
+    at,
+  });
+  return db
+    .prepare('SELECT id, name, targets, exclude, ports FROM networks WHERE name = ?')
+    .get(input.name) as SavedNetwork;
 }
 
 export function deleteNetwork(db: Database, id: number): boolean {
@@ -56,26 +69,58 @@ const toScan = (row: Row): ScanRecord => ({
   finishedAt: (row.finished_at as string | null) ?? null,
 });
 
-export function startScan(db: Database, input: { taskId: number | null; targets: string; ports: number[]; total: number; networkId?: number | null }): number {
+export function startScan(
+  db: Database,
+  input: {
+    taskId: number | null;
+    targets: string;
+    ports: number[];
+    total: number;
+    networkId?: number | null;
+  },
+): number {
   return Number(
     db
       .prepare(
         `INSERT INTO scans (task_id, network_id, targets, ports, status, addresses_total, started_at) VALUES (?, ?, ?, ?, 'running', ?, ?)`,
       )
-      .run(input.taskId, input.networkId ?? null, input.targets, JSON.stringify(input.ports), input.total, now()).lastInsertRowid,
+      .run(
+        input.taskId,
+        input.networkId ?? null,
+        input.targets,
+        JSON.stringify(input.ports),
+        input.total,
+        now(),
+      ).lastInsertRowid,
   );
 }
 
 export function updateScanProgress(db: Database, scanId: number, probed: number, found: number): void {
-  db.prepare('UPDATE scans SET addresses_probed = ?, hosts_found = ? WHERE id = ?').run(probed, found, scanId);
+  db.prepare('UPDATE scans SET addresses_probed = ?, hosts_found = ? WHERE id = ?').run(
+    probed,
+    found,
+    scanId,
+  );
 }
 
-export function finishScan(db: Database, scanId: number, status: 'completed' | 'cancelled' | 'failed', error?: string): void {
-  db.prepare('UPDATE scans SET status = ?, error = ?, finished_at = ? WHERE id = ?').run(status, error ?? null, now(), scanId);
+export function finishScan(
+  db: Database,
+  scanId: number,
+  status: 'completed' | 'cancelled' | 'failed',
+  error?: string,
+): void {
+  db.prepare('UPDATE scans SET status = ?, error = ?, finished_at = ? WHERE id = ?').run(
+    status,
+    error ?? null,
+    now(),
+    scanId,
+  );
 }
 
 export function markInterruptedScans(db: Database): number {
-  return db.prepare(`UPDATE scans SET status = 'interrupted', finished_at = ? WHERE status = 'running'`).run(now()).changes;
+  return db
+    .prepare(`UPDATE scans SET status = 'interrupted', finished_at = ? WHERE status = 'running'`)
+    .run(now()).changes;
 }
 
 export function getScan(db: Database, id: number): ScanRecord | null {
@@ -88,10 +133,23 @@ export function listScans(db: Database, limit = 50): ScanRecord[] {
 }
 
 /** Identifiers of every known host, for matching a new observation (MAC, host key, name, address). */
-export function knownHostIdentities(db: Database): { id: number; macs: string[]; hostKeyFingerprints: string[]; names: string[]; addresses: string[] }[] {
-  const hosts = db.prepare('SELECT id, name, mac, names FROM hosts').all() as { id: number; name: string; mac: string | null; names: string }[];
-  const addresses = db.prepare('SELECT host_id, address FROM host_addresses').all() as { host_id: number; address: string }[];
-  const keys = db.prepare(`SELECT host_id, fingerprint FROM host_keys WHERE status = 'trusted'`).all() as { host_id: number; fingerprint: string }[];
+export function knownHostIdentities(
+  db: Database,
+): { id: number; macs: string[]; hostKeyFingerprints: string[]; names: string[]; addresses: string[] }[] {
+  const hosts = db.prepare('SELECT id, name, mac, names FROM hosts').all() as {
+    id: number;
+    name: string;
+    mac: string | null;
+    names: string;
+  }[];
+  const addresses = db.prepare('SELECT host_id, address FROM host_addresses').all() as {
+    host_id: number;
+    address: string;
+  }[];
+  const keys = db.prepare(`SELECT host_id, fingerprint FROM host_keys WHERE status = 'trusted'`).all() as {
+    host_id: number;
+    fingerprint: string;
+  }[];
   const byHost = <T extends { host_id: number }>(rows: T[], pick: (r: T) => string) => {
     const map = new Map<number, string[]>();
     for (const r of rows) map.set(r.host_id, [...(map.get(r.host_id) ?? []), pick(r)]);
@@ -148,16 +206,30 @@ export function recordScanHost(
             `INSERT INTO hosts (name, address, in_inventory, first_seen, last_seen, first_scan_id, last_scan_id, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(observed.name ?? observed.address, observed.address, options.addToInventory ? 1 : 0, at, at, scanId, scanId, at, at).lastInsertRowid,
+          .run(
+            observed.name ?? observed.address,
+            observed.address,
+            options.addToInventory ? 1 : 0,
+            at,
+            at,
+            scanId,
+            scanId,
+            at,
+            at,
+          ).lastInsertRowid,
       );
     }
-    const current = db.prepare('SELECT os_confidence, names, in_inventory FROM hosts WHERE id = ?').get(hostId) as {
+    const current = db
+      .prepare('SELECT os_confidence, names, in_inventory FROM hosts WHERE id = ?')
+      .get(hostId) as {
       os_confidence: number | null;
       names: string;
       in_inventory: number;
     };
     const names = [...new Set([...parseJsonArray<string>(current.names), ...observed.names])].slice(0, 20);
-    const replaceOs = observed.osFamily !== null && (current.os_confidence === null || observed.osConfidence >= current.os_confidence);
+    const replaceOs =
+      observed.osFamily !== null &&
+      (current.os_confidence === null || observed.osConfidence >= current.os_confidence);
     db.prepare(
       `UPDATE hosts SET address = @address, mac = coalesce(@mac, mac), mac_vendor = coalesce(@macVendor, mac_vendor), names = @names,
          management = @management, last_seen = @at, last_scan_id = @scanId, first_seen = coalesce(first_seen, @at),
@@ -196,13 +268,24 @@ export function recordScanHost(
     db.prepare(
       `INSERT INTO scan_hosts (scan_id, host_id, address, open_ports, was_new, result, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(scan_id, host_id) DO UPDATE SET result = excluded.result, open_ports = excluded.open_ports`,
-    ).run(scanId, hostId, observed.address, JSON.stringify(observed.openPorts), isNew ? 1 : 0, JSON.stringify(observed.result), at);
+    ).run(
+      scanId,
+      hostId,
+      observed.address,
+      JSON.stringify(observed.openPorts),
+      isNew ? 1 : 0,
+      JSON.stringify(observed.result),
+      at,
+    );
     return { hostId, isNew };
   })();
 }
 
 export function listScanHostIds(db: Database, scanId: number): { hostId: number; wasNew: boolean }[] {
-  return (db.prepare('SELECT host_id, was_new FROM scan_hosts WHERE scan_id = ? ORDER BY address').all(scanId) as { host_id: number; was_new: number }[]).map(
-    (r) => ({ hostId: r.host_id, wasNew: r.was_new === 1 }),
-  );
+  return (
+    db.prepare('SELECT host_id, was_new FROM scan_hosts WHERE scan_id = ? ORDER BY address').all(scanId) as {
+      host_id: number;
+      was_new: number;
+    }[]
+  ).map((r) => ({ hostId: r.host_id, wasNew: r.was_new === 1 }));
 }

@@ -22,7 +22,11 @@ export function parsePingGroupRange(text: string): { from: number; to: number } 
  * `ping` and either an unprivileged ping socket (our gid inside ping_group_range) or root
  * (raw socket). Reads local files only.
  */
-export async function icmpAvailability(): Promise<{ available: boolean; reason: string; ping: string | null }> {
+export async function icmpAvailability(): Promise<{
+  available: boolean;
+  reason: string;
+  ping: string | null;
+}> {
   let ping: string | null = null;
   for (const p of PING_PATHS) {
     try {
@@ -36,8 +40,11 @@ export async function icmpAvailability(): Promise<{ available: boolean; reason: 
   if (!ping) return { available: false, reason: 'no ping program found', ping: null };
   if (process.platform !== 'linux') return { available: true, reason: `using ${ping}`, ping };
   const gid = process.getgid?.() ?? -1;
-  const range = parsePingGroupRange(await readFile('/proc/sys/net/ipv4/ping_group_range', 'utf8').catch(() => ''));
-  if (range && gid >= range.from && gid <= range.to) return { available: true, reason: `unprivileged ping sockets allowed for gid ${gid}`, ping };
+  const range = parsePingGroupRange(
+    await readFile('/proc/sys/net/ipv4/ping_group_range', 'utf8').catch(() => ''),
+  );
+  if (range && gid >= range.from && gid <= range.to)
+    return { available: true, reason: `unprivileged ping sockets allowed for gid ${gid}`, ping };
   if (process.getuid?.() === 0) return { available: true, reason: 'running as root (raw ICMP socket)', ping };
   return {
     available: false,
@@ -55,11 +62,17 @@ export function parsePingOutput(text: string): PingResult {
 }
 
 /** One echo through `ping -c1 -W<s> -n`; killed on abort. Never rejects. */
-export function pingOnce(address: string, timeoutMs: number, signal?: AbortSignal): Promise<PingResult | null> {
+export function pingOnce(
+  address: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<PingResult | null> {
   if (isIP(address) === 0) return Promise.resolve(null);
   return new Promise((resolve) => {
     const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
-    const child = spawn('ping', ['-c1', '-W', seconds, '-n', address], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn('ping', ['-c1', '-W', seconds, '-n', address], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let out = '';
     const onAbort = (): void => {
       child.kill('SIGKILL');

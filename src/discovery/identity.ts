@@ -40,7 +40,8 @@ export function matchHost(observation: HostObservation, known: readonly KnownHos
   const obsNames = new Set((observation.names ?? []).map(normName).filter(Boolean));
   const obsAddress = normalizeAddress(observation.address) ?? observation.address;
 
-  const macsOf = (h: KnownHost): Set<string> => new Set((h.macs ?? []).map((m) => normalizeMac(m)).filter((m): m is string => m !== null));
+  const macsOf = (h: KnownHost): Set<string> =>
+    new Set((h.macs ?? []).map((m) => normalizeMac(m)).filter((m): m is string => m !== null));
   const conflictsOn = (h: KnownHost, level: 'mac' | 'host-key'): boolean => {
     if (level === 'mac') {
       const macs = macsOf(h);
@@ -55,12 +56,17 @@ export function matchHost(observation: HostObservation, known: readonly KnownHos
     if (hit) return { hostId: hit.id, by: 'mac' };
   }
   if (obsKeys.size > 0) {
-    const hit = known.find((h) => (h.hostKeyFingerprints ?? []).some((k) => obsKeys.has(k)) && !conflictsOn(h, 'mac'));
+    const hit = known.find(
+      (h) => (h.hostKeyFingerprints ?? []).some((k) => obsKeys.has(k)) && !conflictsOn(h, 'mac'),
+    );
     if (hit) return { hostId: hit.id, by: 'host-key' };
   }
   if (obsNames.size > 0) {
     const hit = known.find(
-      (h) => (h.names ?? []).some((n) => obsNames.has(normName(n))) && !conflictsOn(h, 'mac') && !conflictsOn(h, 'host-key'),
+      (h) =>
+        (h.names ?? []).some((n) => obsNames.has(normName(n))) &&
+        !conflictsOn(h, 'mac') &&
+        !conflictsOn(h, 'host-key'),
     );
     if (hit) return { hostId: hit.id, by: 'name' };
   }

@@ -28,7 +28,13 @@ export {
   type HostName,
   type AliveReason,
 } from './sweep';
-export { DEFAULT_HANDSHAKES, type PortState, type PortResult, type ServiceInfo, type HandshakeKind } from './tcp';
+export {
+  DEFAULT_HANDSHAKES,
+  type PortState,
+  type PortResult,
+  type ServiceInfo,
+  type HandshakeKind,
+} from './tcp';
 export { type LimiterOptions } from './limiter';
 export {
   inferOs,

@@ -64,10 +64,17 @@ function serviceTypeOf(instanceOrType: string): string | null {
  * tests); pass `interface` to pin it to one local address.
  */
 export function createMdnsBrowser(
-  options: { windowMs?: number; interface?: string; open?: () => MdnsSocketLike; serviceTypes?: string[] } = {},
+  options: {
+    windowMs?: number;
+    interface?: string;
+    open?: () => MdnsSocketLike;
+    serviceTypes?: string[];
+  } = {},
 ): MdnsBrowser {
   const windowMs = options.windowMs ?? 1500;
-  const open = options.open ?? (() => makeMdns(options.interface ? { interface: options.interface } : {}) as unknown as MdnsSocketLike);
+  const open =
+    options.open ??
+    (() => makeMdns(options.interface ? { interface: options.interface } : {}) as unknown as MdnsSocketLike);
   return (signal) =>
     new Promise((resolve) => {
       let socket: MdnsSocketLike;

@@ -39,7 +39,15 @@ describe('NetBIOS node status', () => {
   });
 
   it('decodes names, workgroup and MAC, and rejects garbage', () => {
-    const answer = nbstatAnswer(7, [['WIN11-PC', 0x00, false], ['WORKGROUP', 0x00, true], ['WIN11-PC', 0x20, false]], [0x00, 0x15, 0x5d, 0x01, 0x02, 0x03]);
+    const answer = nbstatAnswer(
+      7,
+      [
+        ['WIN11-PC', 0x00, false],
+        ['WORKGROUP', 0x00, true],
+        ['WIN11-PC', 0x20, false],
+      ],
+      [0x00, 0x15, 0x5d, 0x01, 0x02, 0x03],
+    );
     expect(decodeNbstatResponse(answer, 7)).toEqual({
       name: 'WIN11-PC',
       workgroup: 'WORKGROUP',
@@ -64,7 +72,11 @@ describe('NetBIOS node status', () => {
     const responder = createSocket('udp4');
     await new Promise<void>((r) => responder.bind(0, '127.0.0.9', r));
     responder.on('message', (msg, remote) => {
-      responder.send(nbstatAnswer(msg.readUInt16BE(0), [['FILESRV', 0, false]], [0, 0, 0, 0, 0, 0]), remote.port, remote.address);
+      responder.send(
+        nbstatAnswer(msg.readUInt16BE(0), [['FILESRV', 0, false]], [0, 0, 0, 0, 0, 0]),
+        remote.port,
+        remote.address,
+      );
     });
     const { port } = responder.address();
     expect(await queryNetbios('127.0.0.9', { port, timeoutMs: 1000 })).toMatchObject({ name: 'FILESRV' });
@@ -81,7 +93,11 @@ describe('mDNS browse with an injected socket', () => {
       asked.push(q.questions[0]!.name);
       if (q.questions[0]!.name === '_services._dns-sd._udp.local') {
         setTimeout(() =>
-          fake.emit('response', { answers: [{ name: '_services._dns-sd._udp.local', type: 'PTR', data: '_smb._tcp.local' }] }, { address: '127.0.0.20' }),
+          fake.emit(
+            'response',
+            { answers: [{ name: '_services._dns-sd._udp.local', type: 'PTR', data: '_smb._tcp.local' }] },
+            { address: '127.0.0.20' },
+          ),
         );
       }
       if (q.questions[0]!.name === '_smb._tcp.local') {
@@ -102,23 +118,50 @@ describe('mDNS browse with an injected socket', () => {
       }
     };
     fake.destroy = () => {};
-    const browse = createMdnsBrowser({ windowMs: 100, open: () => fake, serviceTypes: ['_services._dns-sd._udp.local'] });
+    const browse = createMdnsBrowser({
+      windowMs: 100,
+      open: () => fake,
+      serviceTypes: ['_services._dns-sd._udp.local'],
+    });
     const hosts = await browse(new AbortController().signal);
     expect(asked).toEqual(['_services._dns-sd._udp.local', '_smb._tcp.local']);
-    expect(hosts).toEqual([{ address: '127.0.0.20', names: ['studio.local'], services: ['_smb._tcp'], model: 'Mac14,3' }]);
+    expect(hosts).toEqual([
+      { address: '127.0.0.20', names: ['studio.local'], services: ['_smb._tcp'], model: 'Mac14,3' },
+    ]);
   });
 });
 
 describe('matchHost (MAC, then host key, then name, then address)', () => {
   const known = [
-    { id: 1, macs: ['00:1C:42:00:00:01'], hostKeyFingerprints: ['SHA256:aaa'], names: ['deb12.lab'], addresses: ['198.18.0.10'] },
-    { id: 2, macs: [], hostKeyFingerprints: ['SHA256:bbb'], names: ['win11.lab'], addresses: ['198.18.0.11'] },
+    {
+      id: 1,
+      macs: ['00:1C:42:00:00:01'],
+      hostKeyFingerprints: ['SHA256:aaa'],
+      names: ['deb12.lab'],
+      addresses: ['198.18.0.10'],
+    },
+    {
+      id: 2,
+      macs: [],
+      hostKeyFingerprints: ['SHA256:bbb'],
+      names: ['win11.lab'],
+      addresses: ['198.18.0.11'],
+    },
     { id: 3, names: ['printer.lab'], addresses: ['198.18.0.12'] },
   ];
   it('prefers the strongest identifier', () => {
-    expect(matchHost({ address: '198.18.0.99', mac: '00-1c-42-00-00-01' }, known)).toEqual({ hostId: 1, by: 'mac' });
-    expect(matchHost({ address: '198.18.0.99', hostKeyFingerprints: ['SHA256:bbb'] }, known)).toEqual({ hostId: 2, by: 'host-key' });
-    expect(matchHost({ address: '198.18.0.99', names: ['PRINTER.lab.'] }, known)).toEqual({ hostId: 3, by: 'name' });
+    expect(matchHost({ address: '198.18.0.99', mac: '00-1c-42-00-00-01' }, known)).toEqual({
+      hostId: 1,
+      by: 'mac',
+    });
+    expect(matchHost({ address: '198.18.0.99', hostKeyFingerprints: ['SHA256:bbb'] }, known)).toEqual({
+      hostId: 2,
+      by: 'host-key',
+    });
+    expect(matchHost({ address: '198.18.0.99', names: ['PRINTER.lab.'] }, known)).toEqual({
+      hostId: 3,
+      by: 'name',
+    });
     expect(matchHost({ address: '198.18.0.12' }, known)).toEqual({ hostId: 3, by: 'address' });
     expect(matchHost({ address: '198.18.0.200' }, known)).toBeNull();
   });
@@ -126,15 +169,24 @@ describe('matchHost (MAC, then host key, then name, then address)', () => {
     // New MAC at host 1's address: a different machine.
     expect(matchHost({ address: '198.18.0.10', mac: '00:1c:42:00:00:99' }, known)).toBeNull();
     // Same name, different host key: a reinstalled or different machine, not host 2.
-    expect(matchHost({ address: '198.18.0.50', names: ['win11.lab'], hostKeyFingerprints: ['SHA256:zzz'] }, known)).toBeNull();
+    expect(
+      matchHost({ address: '198.18.0.50', names: ['win11.lab'], hostKeyFingerprints: ['SHA256:zzz'] }, known),
+    ).toBeNull();
     // Broadcast/zero MACs are not identities.
-    expect(matchHost({ address: '198.18.0.12', mac: 'ff:ff:ff:ff:ff:ff' }, known)).toEqual({ hostId: 3, by: 'address' });
+    expect(matchHost({ address: '198.18.0.12', mac: 'ff:ff:ff:ff:ff:ff' }, known)).toEqual({
+      hostId: 3,
+      by: 'address',
+    });
   });
 });
 
 describe('small parsers', () => {
   it('reads ping output and ping_group_range', () => {
-    expect(parsePingOutput('64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=0.045 ms')).toEqual({ alive: true, ttl: 64, rttMs: 0.045 });
+    expect(parsePingOutput('64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=0.045 ms')).toEqual({
+      alive: true,
+      ttl: 64,
+      rttMs: 0.045,
+    });
     expect(parsePingOutput('Request timeout')).toEqual({ alive: false, ttl: null, rttMs: null });
     expect(parsePingGroupRange('1\t0\n')).toEqual({ from: 1, to: 0 });
   });

@@ -34,7 +34,11 @@ describe('neighbour table parsers on captured output', () => {
     expect(parseIpNeigh(fixture('linux-ip-neigh-nud-all.txt'))).toEqual([
       { address: '192.0.2.1', mac: '02:fc:00:00:00:05', interfaceName: 'eth0', state: 'STALE' },
     ]);
-    expect(parseIpNeigh('fe80::1c42:ff:fe00:8 dev br0 lladdr 00:1c:42:00:00:08 router REACHABLE\n198.18.0.7 dev br0 INCOMPLETE\n')).toEqual([
+    expect(
+      parseIpNeigh(
+        'fe80::1c42:ff:fe00:8 dev br0 lladdr 00:1c:42:00:00:08 router REACHABLE\n198.18.0.7 dev br0 INCOMPLETE\n',
+      ),
+    ).toEqual([
       { address: 'fe80::1c42:ff:fe00:8', mac: '00:1c:42:00:00:08', interfaceName: 'br0', state: 'REACHABLE' },
     ]);
   });
@@ -45,7 +49,12 @@ describe('neighbour table parsers on captured output', () => {
     ]);
     const mac = parseArpA(fixture('macos-arp-a.txt'));
     expect(mac).toHaveLength(5);
-    expect(mac[0]).toEqual({ address: '192.168.1.1', mac: '00:18:01:8f:23:ed', interfaceName: 'en1', state: null });
+    expect(mac[0]).toEqual({
+      address: '192.168.1.1',
+      mac: '00:18:01:8f:23:ed',
+      interfaceName: 'en1',
+      state: null,
+    });
   });
 
   it('reads Windows arp -a, dropping broadcast and multicast rows', () => {

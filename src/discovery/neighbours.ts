@@ -38,7 +38,12 @@ export function isLocallyAdministeredMac(mac: string): boolean {
   return (parseInt(mac.slice(0, 2), 16) & 2) !== 0;
 }
 
-function entry(address: string, macText: string, interfaceName: string | null, state: string | null): NeighbourEntry | null {
+function entry(
+  address: string,
+  macText: string,
+  interfaceName: string | null,
+  state: string | null,
+): NeighbourEntry | null {
   const ip = normalizeAddress(address);
   const mac = normalizeMac(macText);
   if (!ip || !mac || !isUnicastMac(mac)) return null;
@@ -112,8 +117,11 @@ export type NeighbourReader = () => Promise<NeighbourEntry[]>;
 
 function run(command: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: 3000, maxBuffer: 4 * 1024 * 1024, windowsHide: true }, (error, stdout) =>
-      error ? reject(error) : resolve(stdout),
+    execFile(
+      command,
+      args,
+      { timeout: 3000, maxBuffer: 4 * 1024 * 1024, windowsHide: true },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
     );
   });
 }
@@ -141,7 +149,10 @@ export const readSystemNeighbours: NeighbourReader = async () => {
  * Wraps a reader so that many callers within `ttlMs` share one read: each host finishing a
  * sweep asks for its MAC, and the table is read a few times per second at most.
  */
-export function cachedNeighbourReader(read: NeighbourReader, ttlMs = 250): NeighbourReader & { refresh(): Promise<NeighbourEntry[]> } {
+export function cachedNeighbourReader(
+  read: NeighbourReader,
+  ttlMs = 250,
+): NeighbourReader & { refresh(): Promise<NeighbourEntry[]> } {
   let at = -Infinity;
   let current: Promise<NeighbourEntry[]> | null = null;
   const refresh = (): Promise<NeighbourEntry[]> => {
@@ -149,7 +160,8 @@ export function cachedNeighbourReader(read: NeighbourReader, ttlMs = 250): Neigh
     current = read().catch(() => []);
     return current;
   };
-  const get = (): Promise<NeighbourEntry[]> => (current && performance.now() - at < ttlMs ? current : refresh());
+  const get = (): Promise<NeighbourEntry[]> =>
+    current && performance.now() - at < ttlMs ? current : refresh();
   return Object.assign(get, { refresh });
 }
 

@@ -33,15 +33,25 @@ describe('OS inference on real SSH banners (test/fixtures/banners)', () => {
 
   it('explains the Debian 12 example from the brief', () => {
     const guess = inferOs({ services: [ssh('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3')] });
-    expect(guess).toMatchObject({ family: 'linux', distribution: 'Debian', version: '12', name: 'Debian 12' });
+    expect(guess).toMatchObject({
+      family: 'linux',
+      distribution: 'Debian',
+      version: '12',
+      name: 'Debian 12',
+    });
     expect(guess.confidence).toBeGreaterThanOrEqual(0.9);
-    expect(guess.evidence).toEqual(['SSH banner says "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3" → Debian 12 (+deb12 security update)']);
+    expect(guess.evidence).toEqual([
+      'SSH banner says "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3" → Debian 12 (+deb12 security update)',
+    ]);
   });
 
   it('is unsure about a bare OpenSSH version, and says so', () => {
     const rhel = inferOs({ services: [ssh('SSH-2.0-OpenSSH_8.7')] });
     expect(rhel.confidence).toBeLessThan(0.5);
-    expect(inferOs({ services: [ssh('SSH-2.0-OpenSSH_9.1')] })).toMatchObject({ family: 'unknown', confidence: 0 });
+    expect(inferOs({ services: [ssh('SSH-2.0-OpenSSH_9.1')] })).toMatchObject({
+      family: 'unknown',
+      confidence: 0,
+    });
   });
 
   it('finds the banner even when the KEXINIT packet follows in the same read (dropbear)', () => {
@@ -52,7 +62,11 @@ describe('OS inference on real SSH banners (test/fixtures/banners)', () => {
   });
 
   it('treats hostile banners as text: control characters escaped, length capped, no throw', () => {
-    const hostile = Buffer.concat([Buffer.from('SSH-2.0-Evil\u001b[2J\u0007 '), Buffer.alloc(10_000, 0xff), Buffer.from('\r\n')]);
+    const hostile = Buffer.concat([
+      Buffer.from('SSH-2.0-Evil\u001b[2J\u0007 '),
+      Buffer.alloc(10_000, 0xff),
+      Buffer.from('\r\n'),
+    ]);
     const id = parseSshIdentification(hostile, true)!;
     expect(id.raw.length).toBeLessThanOrEqual(255);
     // eslint-disable-next-line no-control-regex
@@ -83,7 +97,11 @@ describe('Windows evidence and management channels', () => {
 
   it('combines WinRM, RDP and SMB into a confident Windows guess', () => {
     const guess = inferOs({
-      services: [winrm, { port: 3389, kind: 'rdp', selected: 'credssp', failure: null }, { port: 445, kind: 'smb', version: 2, dialect: '3.0.2', signingRequired: false }],
+      services: [
+        winrm,
+        { port: 3389, kind: 'rdp', selected: 'credssp', failure: null },
+        { port: 445, kind: 'smb', version: 2, dialect: '3.0.2', signingRequired: false },
+      ],
       openPorts: [135, 139, 445, 3389, 5985],
     });
     expect(guess).toMatchObject({ family: 'windows', name: 'Windows' });
@@ -101,7 +119,9 @@ describe('Windows evidence and management channels', () => {
     expect(managementChannel([winrm])).toBe('winrm');
     expect(managementChannel([ssh('SSH-2.0-OpenSSH_for_Windows_8.1'), winrm])).toBe('both');
     expect(managementChannel([ssh('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3')])).toBe('ssh');
-    expect(managementChannel([{ port: 5985, kind: 'unknown', expected: 'winrm', note: 'no HTTP answer' }])).toBe('none');
+    expect(
+      managementChannel([{ port: 5985, kind: 'unknown', expected: 'winrm', note: 'no HTTP answer' }]),
+    ).toBe('none');
     expect(inferOs({})).toMatchObject({ family: 'unknown', confidence: 0, evidence: [] });
   });
 });

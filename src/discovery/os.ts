@@ -107,7 +107,14 @@ export function sshEvidence(input: SshIdentification | string): OsEvidence[] {
 
   const forWindows = /^OpenSSH_for_Windows_([\d.]+)/u.exec(software);
   if (forWindows) {
-    return [{ family: 'windows', distribution: 'Windows', weight: 0.9, text: `${said} → Windows (Win32-OpenSSH ${forWindows[1]})` }];
+    return [
+      {
+        family: 'windows',
+        distribution: 'Windows',
+        weight: 0.9,
+        text: `${said} → Windows (Win32-OpenSSH ${forWindows[1]})`,
+      },
+    ];
   }
   const openssh = /^OpenSSH_([\d.]+(?:p\d+)?)/u.exec(software);
   const deb = /^(Debian|Raspbian|Ubuntu)-(\d+)(\S*)/u.exec(comments);
@@ -120,19 +127,51 @@ export function sshEvidence(input: SshIdentification | string): OsEvidence[] {
     const isUbuntu = flavour === 'Ubuntu' || /ubuntu/u.test(rest);
     if (isUbuntu) {
       const release = UBUNTU_BY_OPENSSH[`${version}-${revision}`];
-      if (release) out.push({ family: 'linux', distribution: 'Ubuntu', version: release, weight: 0.9, text: `${said} → Ubuntu ${release}` });
-      else out.push({ family: 'linux', distribution: 'Ubuntu', weight: 0.8, text: `${said} → Ubuntu (release not in our table)` });
+      if (release)
+        out.push({
+          family: 'linux',
+          distribution: 'Ubuntu',
+          version: release,
+          weight: 0.9,
+          text: `${said} → Ubuntu ${release}`,
+        });
+      else
+        out.push({
+          family: 'linux',
+          distribution: 'Ubuntu',
+          weight: 0.8,
+          text: `${said} → Ubuntu (release not in our table)`,
+        });
       return out;
     }
     const distribution = flavour === 'Raspbian' ? 'Raspberry Pi OS' : 'Debian';
     if (debMajor) {
-      out.push({ family: 'linux', distribution, version: debMajor[1]!, weight: 0.95, text: `${said} → ${distribution} ${debMajor[1]} (+deb${debMajor[1]} security update)` });
+      out.push({
+        family: 'linux',
+        distribution,
+        version: debMajor[1]!,
+        weight: 0.95,
+        text: `${said} → ${distribution} ${debMajor[1]} (+deb${debMajor[1]} security update)`,
+      });
       return out;
     }
     const squeeze = /squeeze/u.test(rest) ? '6' : null;
     const release = squeeze ?? DEBIAN_BY_OPENSSH[version];
-    if (release) out.push({ family: 'linux', distribution, version: release, weight: 0.85, text: `${said} → ${distribution} ${release} (OpenSSH ${version} ships with it)` });
-    else out.push({ family: 'linux', distribution, weight: 0.8, text: `${said} → ${distribution} (release not in our table)` });
+    if (release)
+      out.push({
+        family: 'linux',
+        distribution,
+        version: release,
+        weight: 0.85,
+        text: `${said} → ${distribution} ${release} (OpenSSH ${version} ships with it)`,
+      });
+    else
+      out.push({
+        family: 'linux',
+        distribution,
+        weight: 0.8,
+        text: `${said} → ${distribution} (release not in our table)`,
+      });
     return out;
   }
   const freebsd = /FreeBSD[- ](\d{8})/u.exec(comments);
@@ -140,27 +179,68 @@ export function sshEvidence(input: SshIdentification | string): OsEvidence[] {
     const release = freebsd ? FREEBSD_BY_STAMP[freebsd[1]!] : undefined;
     return [
       release
-        ? { family: 'bsd', distribution: 'FreeBSD', version: release, weight: 0.9, text: `${said} → FreeBSD ${release} (base-system sshd stamp ${freebsd![1]})` }
+        ? {
+            family: 'bsd',
+            distribution: 'FreeBSD',
+            version: release,
+            weight: 0.9,
+            text: `${said} → FreeBSD ${release} (base-system sshd stamp ${freebsd![1]})`,
+          }
         : { family: 'bsd', distribution: 'FreeBSD', weight: 0.85, text: `${said} → FreeBSD` },
     ];
   }
   if (/^dropbear/iu.test(software)) {
-    return [{ family: 'linux', distribution: 'embedded Linux', weight: 0.6, text: `${said} → Dropbear, usually embedded Linux (router, NAS, appliance)` }];
+    return [
+      {
+        family: 'linux',
+        distribution: 'embedded Linux',
+        weight: 0.6,
+        text: `${said} → Dropbear, usually embedded Linux (router, NAS, appliance)`,
+      },
+    ];
   }
-  if (/^Cisco-/u.test(software)) return [{ family: 'network-device', distribution: 'Cisco IOS', weight: 0.85, text: `${said} → Cisco IOS` }];
-  if (/^ROSSSH/u.test(software)) return [{ family: 'network-device', distribution: 'MikroTik RouterOS', weight: 0.85, text: `${said} → MikroTik RouterOS` }];
+  if (/^Cisco-/u.test(software))
+    return [
+      { family: 'network-device', distribution: 'Cisco IOS', weight: 0.85, text: `${said} → Cisco IOS` },
+    ];
+  if (/^ROSSSH/u.test(software))
+    return [
+      {
+        family: 'network-device',
+        distribution: 'MikroTik RouterOS',
+        weight: 0.85,
+        text: `${said} → MikroTik RouterOS`,
+      },
+    ];
   if (/^(RomSSHell|ArrayOS|mpSSH|IPSSH|Cisco_WLC|HUAWEI|Comware|ZTE)/u.test(software)) {
-    return [{ family: 'network-device', weight: 0.7, text: `${said} → an appliance or network device SSH server` }];
+    return [
+      { family: 'network-device', weight: 0.7, text: `${said} → an appliance or network device SSH server` },
+    ];
   }
   if (openssh && !openssh[1]!.includes('p') && !comments) {
     // Red Hat builds drop the portable "p1"; so do macOS and the BSDs, hence the low weight.
     const rhel = RHEL_BY_OPENSSH[openssh[1]!];
     if (rhel) {
-      return [{ family: 'linux', distribution: 'Red Hat family', version: rhel, weight: 0.45, text: `${said} → maybe RHEL ${rhel} or a rebuild (Rocky, Alma, CentOS): OpenSSH ${openssh[1]} without a distribution tag` }];
+      return [
+        {
+          family: 'linux',
+          distribution: 'Red Hat family',
+          version: rhel,
+          weight: 0.45,
+          text: `${said} → maybe RHEL ${rhel} or a rebuild (Rocky, Alma, CentOS): OpenSSH ${openssh[1]} without a distribution tag`,
+        },
+      ];
     }
-    return [{ family: 'unknown', weight: 0, text: `${said} → OpenSSH without a distribution tag (RHEL-like, macOS or BSD)` }];
+    return [
+      {
+        family: 'unknown',
+        weight: 0,
+        text: `${said} → OpenSSH without a distribution tag (RHEL-like, macOS or BSD)`,
+      },
+    ];
   }
-  if (openssh && comments) return [{ family: 'linux', weight: 0.3, text: `${said} → probably Linux (OpenSSH "${comments}")` }];
+  if (openssh && comments)
+    return [{ family: 'linux', weight: 0.3, text: `${said} → probably Linux (OpenSSH "${comments}")` }];
   if (openssh) return [{ family: 'linux', weight: 0.3, text: `${said} → portable OpenSSH, probably Linux` }];
   return [{ family: 'unknown', weight: 0, text: `${said} → unknown SSH server` }];
 }
@@ -186,32 +266,100 @@ export function collectOsEvidence(obs: OsObservations): OsEvidence[] {
   for (const s of services) {
     if (s.kind === 'ssh') out.push(...sshEvidence(s.identification));
     if (s.kind === 'http' && s.winrm) {
-      out.push({ family: 'windows', distribution: 'Windows', weight: 0.9, text: `WinRM on ${s.port} (${s.server ?? 'HTTP.sys'}, ${s.status}) → Windows` });
+      out.push({
+        family: 'windows',
+        distribution: 'Windows',
+        weight: 0.9,
+        text: `WinRM on ${s.port} (${s.server ?? 'HTTP.sys'}, ${s.status}) → Windows`,
+      });
     } else if (s.kind === 'http' && s.server && /Microsoft-(IIS|HTTPAPI)/iu.test(s.server)) {
-      out.push({ family: 'windows', distribution: 'Windows', weight: 0.7, text: `HTTP on ${s.port} says "${s.server}" → Windows` });
-    } else if (s.kind === 'http' && s.server && /\b(Ubuntu|Debian|CentOS|Red Hat|Fedora)\b/iu.test(s.server)) {
+      out.push({
+        family: 'windows',
+        distribution: 'Windows',
+        weight: 0.7,
+        text: `HTTP on ${s.port} says "${s.server}" → Windows`,
+      });
+    } else if (
+      s.kind === 'http' &&
+      s.server &&
+      /\b(Ubuntu|Debian|CentOS|Red Hat|Fedora)\b/iu.test(s.server)
+    ) {
       const d = /\b(Ubuntu|Debian|CentOS|Red Hat|Fedora)\b/iu.exec(s.server)![1]!;
-      out.push({ family: 'linux', distribution: d, weight: 0.5, text: `HTTP on ${s.port} says "${s.server}" → ${d}` });
+      out.push({
+        family: 'linux',
+        distribution: d,
+        weight: 0.5,
+        text: `HTTP on ${s.port} says "${s.server}" → ${d}`,
+      });
     }
-    if (s.kind === 'rdp') out.push({ family: 'windows', distribution: 'Windows', weight: 0.75, text: `RDP answers on ${s.port} (X.224 confirm) → probably Windows` });
-    if (s.kind === 'smb' && open.has(135)) out.push({ family: 'windows', distribution: 'Windows', weight: 0.6, text: `SMB${s.dialect ? ` ${s.dialect}` : ''} on 445 with MS-RPC on 135 → Windows` });
-    else if (s.kind === 'smb') out.push({ family: 'unknown', weight: 0, text: `SMB${s.dialect ? ` ${s.dialect}` : ''} on 445 (Windows or Samba)` });
+    if (s.kind === 'rdp')
+      out.push({
+        family: 'windows',
+        distribution: 'Windows',
+        weight: 0.75,
+        text: `RDP answers on ${s.port} (X.224 confirm) → probably Windows`,
+      });
+    if (s.kind === 'smb' && open.has(135))
+      out.push({
+        family: 'windows',
+        distribution: 'Windows',
+        weight: 0.6,
+        text: `SMB${s.dialect ? ` ${s.dialect}` : ''} on 445 with MS-RPC on 135 → Windows`,
+      });
+    else if (s.kind === 'smb')
+      out.push({
+        family: 'unknown',
+        weight: 0,
+        text: `SMB${s.dialect ? ` ${s.dialect}` : ''} on 445 (Windows or Samba)`,
+      });
   }
   if (open.has(135) && open.has(445) && !services.some((s) => s.kind === 'smb')) {
-    out.push({ family: 'windows', distribution: 'Windows', weight: 0.6, text: 'Ports 135 and 445 open → probably Windows' });
+    out.push({
+      family: 'windows',
+      distribution: 'Windows',
+      weight: 0.6,
+      text: 'Ports 135 and 445 open → probably Windows',
+    });
   }
   if (obs.ttl != null) {
-    if (obs.ttl > 64 && obs.ttl <= 128) out.push({ family: 'windows', weight: 0.3, text: `ICMP TTL ${obs.ttl} (initial 128) → Windows-like stack` });
-    else if (obs.ttl <= 64) out.push({ family: 'linux', weight: 0.15, text: `ICMP TTL ${obs.ttl} (initial 64) → Unix-like stack` });
-    else out.push({ family: 'network-device', weight: 0.3, text: `ICMP TTL ${obs.ttl} (initial 255) → network device or Solaris` });
+    if (obs.ttl > 64 && obs.ttl <= 128)
+      out.push({
+        family: 'windows',
+        weight: 0.3,
+        text: `ICMP TTL ${obs.ttl} (initial 128) → Windows-like stack`,
+      });
+    else if (obs.ttl <= 64)
+      out.push({ family: 'linux', weight: 0.15, text: `ICMP TTL ${obs.ttl} (initial 64) → Unix-like stack` });
+    else
+      out.push({
+        family: 'network-device',
+        weight: 0.3,
+        text: `ICMP TTL ${obs.ttl} (initial 255) → network device or Solaris`,
+      });
   }
   const vendor = obs.macVendor ?? '';
-  if (/^Apple\b/iu.test(vendor)) out.push({ family: 'macos', distribution: 'macOS', weight: 0.4, text: `MAC vendor ${vendor} → Apple device` });
-  if (/Raspberry Pi/iu.test(vendor)) out.push({ family: 'linux', weight: 0.5, text: `MAC vendor ${vendor} → probably Linux (Raspberry Pi)` });
-  if (/Cisco|Juniper|MikroTik|Routerboard|Ubiquiti|Aruba/iu.test(vendor)) out.push({ family: 'network-device', weight: 0.4, text: `MAC vendor ${vendor} → network equipment` });
-  if (obs.mdnsModel && /Mac|iMac/u.test(obs.mdnsModel)) out.push({ family: 'macos', distribution: 'macOS', weight: 0.85, text: `mDNS device-info model ${obs.mdnsModel} → macOS` });
-  if ((obs.mdnsServices ?? []).includes('_workstation._tcp')) out.push({ family: 'linux', weight: 0.4, text: 'mDNS _workstation._tcp (Avahi) → probably Linux' });
-  if (obs.netbiosName) out.push({ family: 'unknown', weight: 0, text: `NetBIOS name ${obs.netbiosName} (Windows or Samba)` });
+  if (/^Apple\b/iu.test(vendor))
+    out.push({
+      family: 'macos',
+      distribution: 'macOS',
+      weight: 0.4,
+      text: `MAC vendor ${vendor} → Apple device`,
+    });
+  if (/Raspberry Pi/iu.test(vendor))
+    out.push({ family: 'linux', weight: 0.5, text: `MAC vendor ${vendor} → probably Linux (Raspberry Pi)` });
+  if (/Cisco|Juniper|MikroTik|Routerboard|Ubiquiti|Aruba/iu.test(vendor))
+    out.push({ family: 'network-device', weight: 0.4, text: `MAC vendor ${vendor} → network equipment` });
+  if (obs.mdnsModel && /Mac|iMac/u.test(obs.mdnsModel))
+    out.push({
+      family: 'macos',
+      distribution: 'macOS',
+      weight: 0.85,
+      text: `mDNS device-info model ${obs.mdnsModel} → macOS`,
+    });
+  if ((obs.mdnsServices ?? []).includes('_workstation._tcp'))
+    out.push({ family: 'linux', weight: 0.4, text: 'mDNS _workstation._tcp (Avahi) → probably Linux' });
+  if (obs.netbiosName)
+    out.push({ family: 'unknown', weight: 0, text: `NetBIOS name ${obs.netbiosName} (Windows or Samba)` });
   return out;
 }
 
@@ -238,7 +386,14 @@ export function inferOs(obs: OsObservations | OsEvidence[]): OsGuess {
   }
   const texts = evidence.map((e) => e.text);
   if (scores.size === 0) {
-    return { family: 'unknown', distribution: null, version: null, name: 'Unknown', confidence: 0, evidence: texts };
+    return {
+      family: 'unknown',
+      distribution: null,
+      version: null,
+      name: 'Unknown',
+      confidence: 0,
+      evidence: texts,
+    };
   }
   const [family, score] = [...scores.entries()].sort((a, b) => b[1] - a[1])[0]!;
   const against = [...scores.entries()].filter(([f]) => f !== family).reduce((m, [, s]) => Math.max(m, s), 0);

@@ -33,7 +33,10 @@ export function parsePorts(spec: string | readonly number[]): number[] {
       if (to - from > 65535) throw new Error(`Port range "${part}" is too large.`);
       for (let p = from; p <= to; p++) ports.push(p);
     } else if (/^\d{1,5}$/u.test(part)) ports.push(Number(part));
-    else throw new Error(`"${part.slice(0, 40)}" is not a port, a port range or a preset (${Object.keys(PORT_PRESETS).join(', ')}).`);
+    else
+      throw new Error(
+        `"${part.slice(0, 40)}" is not a port, a port range or a preset (${Object.keys(PORT_PRESETS).join(', ')}).`,
+      );
   }
   return validate(ports);
 }

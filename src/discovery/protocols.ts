@@ -103,9 +103,25 @@ export function looksLikeWinrm(head: HttpHead): boolean {
  */
 export function rdpConnectionRequest(): Buffer {
   return Buffer.from([
-    0x03, 0x00, 0x00, 0x13, // TPKT: version 3, length 19
-    0x0e, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00, // X.224 CR TPDU, length indicator 14
-    0x01, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00, // RDP_NEG_REQ: TLS | CredSSP
+    0x03,
+    0x00,
+    0x00,
+    0x13, // TPKT: version 3, length 19
+    0x0e,
+    0xe0,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00, // X.224 CR TPDU, length indicator 14
+    0x01,
+    0x00,
+    0x08,
+    0x00,
+    0x03,
+    0x00,
+    0x00,
+    0x00, // RDP_NEG_REQ: TLS | CredSSP
   ]);
 }
 
@@ -125,7 +141,13 @@ export function parseRdpConfirm(bytes: Uint8Array): RdpAnswer | null {
   const type = bytes[11];
   const value = bytes[15]! | (bytes[16]! << 8) | (bytes[17]! << 16) | (bytes[18]! << 24);
   if (type === 0x02) {
-    const names: Record<number, RdpAnswer['selected']> = { 0: 'standard', 1: 'tls', 2: 'credssp', 4: 'rdstls', 8: 'credssp-early-auth' };
+    const names: Record<number, RdpAnswer['selected']> = {
+      0: 'standard',
+      1: 'tls',
+      2: 'credssp',
+      4: 'rdstls',
+      8: 'credssp-early-auth',
+    };
     return { rdp: true, selected: names[value] ?? 'unknown', failure: null };
   }
   if (type === 0x03) {
@@ -185,7 +207,14 @@ export function parseSmbNegotiate(bytes: Uint8Array): SmbAnswer | null {
   const body = 4 + 64;
   const securityMode = bytes[body + 2]! | (bytes[body + 3]! << 8);
   const dialect = bytes[body + 4]! | (bytes[body + 5]! << 8);
-  const names: Record<number, string> = { 0x0202: '2.0.2', 0x0210: '2.1', 0x0300: '3.0', 0x0302: '3.0.2', 0x0311: '3.1.1', 0x02ff: '2.x' };
+  const names: Record<number, string> = {
+    0x0202: '2.0.2',
+    0x0210: '2.1',
+    0x0300: '3.0',
+    0x0302: '3.0.2',
+    0x0311: '3.1.1',
+    0x02ff: '2.x',
+  };
   return {
     smb: true,
     version: 2,

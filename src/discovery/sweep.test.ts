@@ -40,7 +40,8 @@ const loopbackOnly: SweepOptions = {
   bannerTimeoutMs: 600,
 };
 
-const realSshd = existsSync('/usr/sbin/sshd') && process.getuid?.() === 0 && existsSync('/etc/ssh/ssh_host_ed25519_key');
+const realSshd =
+  existsSync('/usr/sbin/sshd') && process.getuid?.() === 0 && existsSync('/etc/ssh/ssh_host_ed25519_key');
 
 beforeAll(async () => {
   // 127.0.0.2: an SSH server that identifies itself like Debian 12 and then waits.
@@ -65,9 +66,13 @@ beforeAll(async () => {
     s.on('close', () => clearInterval(t));
   });
   if (realSshd) {
-    sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-p', String(SSH_PORT), '-o', 'ListenAddress=127.0.0.6', '-o', 'PidFile=none'], {
-      stdio: 'ignore',
-    });
+    sshd = spawn(
+      '/usr/sbin/sshd',
+      ['-D', '-e', '-p', String(SSH_PORT), '-o', 'ListenAddress=127.0.0.6', '-o', 'PidFile=none'],
+      {
+        stdio: 'ignore',
+      },
+    );
     await new Promise((r) => setTimeout(r, 400));
   }
 });
@@ -105,7 +110,9 @@ describe('sweep on loopback', () => {
 
     const windows = byAddress.get('127.0.0.3')!;
     expect(windows.openPorts).toEqual([RDP_PORT, WINRM_PORT].sort((a, b) => a - b));
-    expect(windows.services).toContainEqual(expect.objectContaining({ kind: 'http', winrm: true, status: 401, server: 'Microsoft-HTTPAPI/2.0' }));
+    expect(windows.services).toContainEqual(
+      expect.objectContaining({ kind: 'http', winrm: true, status: 401, server: 'Microsoft-HTTPAPI/2.0' }),
+    );
     expect(windows.services).toContainEqual(expect.objectContaining({ kind: 'rdp', selected: 'credssp' }));
     expect(windows.os.family).toBe('windows');
     expect(windows.management).toBe('winrm');
@@ -118,7 +125,10 @@ describe('sweep on loopback', () => {
       // eslint-disable-next-line no-control-regex
       expect(text).not.toMatch(/[\u0000-\u001f\u007f]/u);
     }
-    expect(hostile.services.find((s) => s.port === WINRM_PORT)).toMatchObject({ kind: 'unknown', note: 'no HTTP answer (timeout)' });
+    expect(hostile.services.find((s) => s.port === WINRM_PORT)).toMatchObject({
+      kind: 'unknown',
+      note: 'no HTTP answer (timeout)',
+    });
     expect(hostile.services.find((s) => s.port === RDP_PORT)).toMatchObject({ kind: 'unknown' });
 
     const empty = byAddress.get('127.0.0.5')!;
@@ -141,8 +151,15 @@ describe('sweep on loopback', () => {
   it('bounds the wait on an open port that never speaks by the banner timeout', async () => {
     // Loopback always answers SYNs (SYN-ACK or RST), so a filtered port cannot be staged here;
     // the lab suite covers filtered/dead addresses. This checks the silent-peer deadline.
-    const summary = await sweep(['127.0.0.4'], { ...loopbackOnly, ports: [WINRM_PORT], bannerTimeoutMs: 300 });
-    expect(summary.hosts[0]!.services[0]).toMatchObject({ kind: 'unknown', note: 'no HTTP answer (timeout)' });
+    const summary = await sweep(['127.0.0.4'], {
+      ...loopbackOnly,
+      ports: [WINRM_PORT],
+      bannerTimeoutMs: 300,
+    });
+    expect(summary.hosts[0]!.services[0]).toMatchObject({
+      kind: 'unknown',
+      note: 'no HTTP answer (timeout)',
+    });
     expect(summary.durationMs).toBeLessThan(1500);
   });
 
@@ -168,7 +185,11 @@ describe('sweep on loopback', () => {
 
   it('cancels while banner reads are waiting on a silent peer', async () => {
     const controller = new AbortController();
-    const run = sweep(['127.0.0.4'], { ...loopbackOnly, bannerTimeoutMs: 30_000 }, { signal: controller.signal });
+    const run = sweep(
+      ['127.0.0.4'],
+      { ...loopbackOnly, bannerTimeoutMs: 30_000 },
+      { signal: controller.signal },
+    );
     await new Promise((r) => setTimeout(r, 200));
     const abortedAt = Date.now();
     controller.abort();
@@ -178,17 +199,24 @@ describe('sweep on loopback', () => {
   });
 
   it('merges injected neighbour, PTR, NetBIOS and mDNS answers into the host', async () => {
-    const summary = await sweep(
-      ['127.0.0.2', '127.0.0.7'],
-      {
-        ...loopbackOnly,
-        neighbours: async () => [{ address: '127.0.0.2', mac: '00:1c:42:00:00:02', interfaceName: 'lo', state: 'REACHABLE' }],
-        reverseDns: async (a) => (a === '127.0.0.2' ? ['deb12.lab.\u001b[31m'] : []),
-        netbios: async (a) => (a === '127.0.0.2' ? { name: 'DEB12', workgroup: 'WORKGROUP', mac: null, names: [] } : null),
-        mdns: async () => [{ address: '127.0.0.2', names: ['deb12.local'], services: ['_ssh._tcp', '_workstation._tcp'], model: null }],
-        names: [{ name: 'deb12.lab', addresses: ['127.0.0.2'] }],
-      },
-    );
+    const summary = await sweep(['127.0.0.2', '127.0.0.7'], {
+      ...loopbackOnly,
+      neighbours: async () => [
+        { address: '127.0.0.2', mac: '00:1c:42:00:00:02', interfaceName: 'lo', state: 'REACHABLE' },
+      ],
+      reverseDns: async (a) => (a === '127.0.0.2' ? ['deb12.lab.\u001b[31m'] : []),
+      netbios: async (a) =>
+        a === '127.0.0.2' ? { name: 'DEB12', workgroup: 'WORKGROUP', mac: null, names: [] } : null,
+      mdns: async () => [
+        {
+          address: '127.0.0.2',
+          names: ['deb12.local'],
+          services: ['_ssh._tcp', '_workstation._tcp'],
+          model: null,
+        },
+      ],
+      names: [{ name: 'deb12.lab', addresses: ['127.0.0.2'] }],
+    });
     const host = summary.hosts.find((h) => h.address === '127.0.0.2')!;
     expect(host.mac).toBe('00:1c:42:00:00:02');
     expect(host.macVendor).toBe('Parallels, Inc.');

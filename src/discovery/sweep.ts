@@ -2,10 +2,25 @@ import { setMaxListeners } from 'node:events';
 import { sanitizeText } from '../util/text';
 import { compareAddresses } from './ip';
 import { AdaptiveLimiter, type LimiterOptions } from './limiter';
-import { cachedNeighbourReader, macVendor, readSystemNeighbours, type NeighbourEntry, type NeighbourReader } from './neighbours';
+import {
+  cachedNeighbourReader,
+  macVendor,
+  readSystemNeighbours,
+  type NeighbourEntry,
+  type NeighbourReader,
+} from './neighbours';
 import { inferOs, managementChannel, type ManagementChannel, type OsGuess } from './os';
 import { parsePorts, type PortPreset } from './ports';
-import { CancelScope, DEFAULT_HANDSHAKES, connectPort, runHandshake, type ConnectHandle, type HandshakeKind, type PortResult, type ServiceInfo } from './tcp';
+import {
+  CancelScope,
+  DEFAULT_HANDSHAKES,
+  connectPort,
+  runHandshake,
+  type ConnectHandle,
+  type HandshakeKind,
+  type PortResult,
+  type ServiceInfo,
+} from './tcp';
 import { queryNetbios, type NetbiosInfo } from './netbios';
 import { systemPtrResolver, type PtrResolver } from './dns';
 import { icmpAvailability, pingOnce, type PingResult } from './icmp';
@@ -80,7 +95,10 @@ export interface SweepOptions {
    * ICMP echo through the system `ping`. false (default: it costs a process per address),
    * 'auto' (when this user may ping, see icmpAvailability), or a pinger (tests).
    */
-  icmp?: false | 'auto' | ((address: string, timeoutMs: number, signal: AbortSignal) => Promise<PingResult | null>);
+  icmp?:
+    | false
+    | 'auto'
+    | ((address: string, timeoutMs: number, signal: AbortSignal) => Promise<PingResult | null>);
   /** mDNS/DNS-SD browse while the sweep runs. Default false (multicast on the LAN); pass a browser. */
   mdns?: false | MdnsBrowser;
   /** Names the targets came from (parseTargets().names), reported as source 'target'. */
@@ -140,9 +158,19 @@ export async function sweep(
   const ports = parsePorts(options.ports ?? 'default');
   const connectTimeoutMs = options.connectTimeoutMs ?? 1000;
   const bannerTimeoutMs = options.bannerTimeoutMs ?? 2000;
-  const adaptive = options.adaptiveTimeout === false ? null : { floorMs: options.adaptiveTimeout?.floorMs ?? 300, rttFactor: options.adaptiveTimeout?.rttFactor ?? 10 };
+  const adaptive =
+    options.adaptiveTimeout === false
+      ? null
+      : {
+          floorMs: options.adaptiveTimeout?.floorMs ?? 300,
+          rttFactor: options.adaptiveTimeout?.rttFactor ?? 10,
+        };
   const handshakes: Readonly<Record<number, HandshakeKind>> =
-    options.banners === false ? {} : options.banners === true || options.banners === undefined ? DEFAULT_HANDSHAKES : options.banners;
+    options.banners === false
+      ? {}
+      : options.banners === true || options.banners === undefined
+        ? DEFAULT_HANDSHAKES
+        : options.banners;
   const limiter = new AdaptiveLimiter(options.concurrency);
   const notes: string[] = [];
 
@@ -155,8 +183,12 @@ export async function sweep(
   const signal = controller.signal;
   const scope = new CancelScope(signal);
 
-  const neighbours = options.neighbours === false ? null : cachedNeighbourReader(options.neighbours ?? readSystemNeighbours);
-  const ptr = options.reverseDns === false ? null : (options.reverseDns ?? systemPtrResolver(options.dnsTimeoutMs ?? 1500));
+  const neighbours =
+    options.neighbours === false ? null : cachedNeighbourReader(options.neighbours ?? readSystemNeighbours);
+  const ptr =
+    options.reverseDns === false
+      ? null
+      : (options.reverseDns ?? systemPtrResolver(options.dnsTimeoutMs ?? 1500));
   const netbiosMode = options.netbios ?? 'auto';
   const netbiosTimeoutMs = options.netbiosTimeoutMs ?? 1000;
   let pinger: ((a: string, t: number, s: AbortSignal) => Promise<PingResult | null>) | null = null;
@@ -197,33 +229,60 @@ export async function sweep(
     }
   };
 
-  const enrich = async (state: AddressState, aliveBy: AliveReason[], extra?: { mac?: NeighbourEntry }): Promise<void> => {
-    const openPorts = [...state.ports.values()].filter((p) => p.state === 'open').map((p) => p.port).sort((a, b) => a - b);
-    const names: HostName[] = (targetNames.get(state.address) ?? []).map((name) => ({ name, source: 'target' }));
+  const enrich = async (
+    state: AddressState,
+    aliveBy: AliveReason[],
+    extra?: { mac?: NeighbourEntry },
+  ): Promise<void> => {
+    const openPorts = [...state.ports.values()]
+      .filter((p) => p.state === 'open')
+      .map((p) => p.port)
+      .sort((a, b) => a - b);
+    const names: HostName[] = (targetNames.get(state.address) ?? []).map((name) => ({
+      name,
+      source: 'target',
+    }));
     const hostNotes: string[] = [];
     const tasks: Promise<unknown>[] = [];
     let mac: NeighbourEntry | undefined = extra?.mac;
-    if (!mac && neighbours) tasks.push(neighbours().then((table) => { mac = table.find((e) => e.address === state.address); }));
+    if (!mac && neighbours)
+      tasks.push(
+        neighbours().then((table) => {
+          mac = table.find((e) => e.address === state.address);
+        }),
+      );
     if (ptr) {
       tasks.push(
         withSignal(ptr(state.address), signal).then(
-          (list) => { for (const n of list ?? []) names.push({ name: sanitizeText(n.replace(/\.$/u, ''), { maxLength: 253 }), source: 'ptr' }); },
+          (list) => {
+            for (const n of list ?? [])
+              names.push({ name: sanitizeText(n.replace(/\.$/u, ''), { maxLength: 253 }), source: 'ptr' });
+          },
           () => {},
         ),
       );
     }
     let netbios: NetbiosInfo | null = null;
-    const wantsNetbios = netbiosMode === 'all' || typeof netbiosMode === 'function' || (netbiosMode === 'auto' && (openPorts.includes(139) || openPorts.includes(445)));
+    const wantsNetbios =
+      netbiosMode === 'all' ||
+      typeof netbiosMode === 'function' ||
+      (netbiosMode === 'auto' && (openPorts.includes(139) || openPorts.includes(445)));
     if (netbiosMode !== false && wantsNetbios) {
-      const query = typeof netbiosMode === 'function' ? netbiosMode : (a: string, s: AbortSignal) => queryNetbios(a, { timeoutMs: netbiosTimeoutMs, signal: s });
+      const query =
+        typeof netbiosMode === 'function'
+          ? netbiosMode
+          : (a: string, s: AbortSignal) => queryNetbios(a, { timeoutMs: netbiosTimeoutMs, signal: s });
       tasks.push(
-        limiter.acquire(signal).then(async () => {
-          try {
-            netbios = await query(state.address, signal);
-          } finally {
-            limiter.release('neutral');
-          }
-        }).catch(() => {}),
+        limiter
+          .acquire(signal)
+          .then(async () => {
+            try {
+              netbios = await query(state.address, signal);
+            } finally {
+              limiter.release('neutral');
+            }
+          })
+          .catch(() => {}),
       );
     }
     await Promise.all(tasks);
@@ -250,7 +309,13 @@ export async function sweep(
       netbios,
       mdns: null,
       icmp: state.icmp,
-      os: inferOs({ services, openPorts, macVendor: vendor, ttl: state.icmp?.ttl ?? null, netbiosName: (netbios as NetbiosInfo | null)?.name ?? null }),
+      os: inferOs({
+        services,
+        openPorts,
+        macVendor: vendor,
+        ttl: state.icmp?.ttl ?? null,
+        netbiosName: (netbios as NetbiosInfo | null)?.name ?? null,
+      }),
       management: managementChannel(services),
       rttMs: state.minRtt,
       notes: hostNotes,
@@ -308,7 +373,10 @@ export async function sweep(
       if (outcome.result.rttMs !== null) answered(state, outcome.result.rttMs);
       const kind = handshakes[port];
       if (outcome.socket) {
-        if (kind && !signal.aborted) state.services.push(await runHandshake(outcome.socket, state.address, port, kind, bannerTimeoutMs, scope));
+        if (kind && !signal.aborted)
+          state.services.push(
+            await runHandshake(outcome.socket, state.address, port, kind, bannerTimeoutMs, scope),
+          );
         else outcome.socket.destroy();
       }
       const timedOutOnLiveHost = outcome.result.state === 'filtered' && state.minRtt !== null;
@@ -342,7 +410,9 @@ export async function sweep(
           .then((r) => {
             limiter.release('ok');
             state.icmp = r && r.alive ? r : null;
-            if (state.icmp?.rttMs != null) state.minRtt = state.minRtt === null ? state.icmp.rttMs : Math.min(state.minRtt, state.icmp.rttMs);
+            if (state.icmp?.rttMs != null)
+              state.minRtt =
+                state.minRtt === null ? state.icmp.rttMs : Math.min(state.minRtt, state.icmp.rttMs);
             state.icmpPending = false;
             finishAddress(state);
           });
@@ -372,7 +442,8 @@ export async function sweep(
           if (entry) track(enrich(state, ['neighbour'], { mac: entry }));
         }
       }
-      while (enrichments.size > 0 && !signal.aborted) await Promise.race([...enrichments, abortPromise(signal)]);
+      while (enrichments.size > 0 && !signal.aborted)
+        await Promise.race([...enrichments, abortPromise(signal)]);
       if (options.mdns && !signal.aborted) {
         const seen = await Promise.race([mdnsHosts, abortPromise(signal).then(() => [] as MdnsHost[])]);
         const wanted = new Set(addresses);
@@ -382,8 +453,20 @@ export async function sweep(
           const mdns = { services: m.services, model: m.model };
           const extraNames: HostName[] = m.names.map((name: string): HostName => ({ name, source: 'mdns' }));
           if (existing) {
-            const updated: HostResult = { ...existing, mdns, names: dedupeNames([...existing.names, ...extraNames]) };
-            updated.os = inferOs({ services: updated.services, openPorts: updated.openPorts, macVendor: updated.macVendor, ttl: updated.icmp?.ttl ?? null, netbiosName: updated.netbios?.name ?? null, mdnsServices: m.services, mdnsModel: m.model });
+            const updated: HostResult = {
+              ...existing,
+              mdns,
+              names: dedupeNames([...existing.names, ...extraNames]),
+            };
+            updated.os = inferOs({
+              services: updated.services,
+              openPorts: updated.openPorts,
+              macVendor: updated.macVendor,
+              ttl: updated.icmp?.ttl ?? null,
+              netbiosName: updated.netbios?.name ?? null,
+              mdnsServices: m.services,
+              mdnsModel: m.model,
+            });
             found.set(m.address, updated);
             try {
               callbacks.onHostUpdate?.(updated);
@@ -395,7 +478,8 @@ export async function sweep(
             if (state) {
               await enrich(state, ['mdns']);
               const host = found.get(m.address);
-              if (host) found.set(m.address, { ...host, mdns, names: dedupeNames([...host.names, ...extraNames]) });
+              if (host)
+                found.set(m.address, { ...host, mdns, names: dedupeNames([...host.names, ...extraNames]) });
             }
           }
         }

@@ -11,7 +11,16 @@ const parse = (text: string, options: Parameters<typeof parseTargets>[1] = {}) =
 describe('ip helpers', () => {
   it('parses strict dotted quads only', () => {
     expect(parseIpv4('198.18.0.1')).toBe(0xc6120001);
-    for (const bad of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '0x1.2.3.4', '1..3.4', '', ' 1.2.3.4']) {
+    for (const bad of [
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '01.2.3.4',
+      '0x1.2.3.4',
+      '1..3.4',
+      '',
+      ' 1.2.3.4',
+    ]) {
       expect(parseIpv4(bad), bad).toBeNull();
     }
   });
@@ -52,7 +61,14 @@ describe('parseTargets', () => {
 
   it('warns about host bits and sweeps the network they belong to', async () => {
     const r = await parse('127.0.0.5/29');
-    expect(r.addresses).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6']);
+    expect(r.addresses).toEqual([
+      '127.0.0.1',
+      '127.0.0.2',
+      '127.0.0.3',
+      '127.0.0.4',
+      '127.0.0.5',
+      '127.0.0.6',
+    ]);
     expect(r.warnings.join(' ')).toMatch(/host bits set; sweeping 127\.0\.0\.0\/29/);
   });
 
@@ -85,7 +101,16 @@ describe('parseTargets', () => {
 
   it('removes the exclude list, including whole excluded blocks', async () => {
     const r = await parse('198.18.0.0/28', { exclude: '198.18.0.1, 198.18.0.8/30 198.18.0.14' });
-    expect(r.addresses).toEqual(['198.18.0.2', '198.18.0.3', '198.18.0.4', '198.18.0.5', '198.18.0.6', '198.18.0.7', '198.18.0.12', '198.18.0.13']);
+    expect(r.addresses).toEqual([
+      '198.18.0.2',
+      '198.18.0.3',
+      '198.18.0.4',
+      '198.18.0.5',
+      '198.18.0.6',
+      '198.18.0.7',
+      '198.18.0.12',
+      '198.18.0.13',
+    ]);
     expect(r.warnings.join(' ')).toMatch(/6 addresses excluded/);
   });
 
@@ -196,16 +221,65 @@ describe('parseTargets', () => {
 describe('proposeLocalNetworks', () => {
   it('proposes non-internal IPv4 subnets from interface data, without touching the network', () => {
     const proposals = proposeLocalNetworks({
-      lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' }],
-      eth0: [
-        { address: '198.18.0.7', netmask: '255.255.255.0', family: 'IPv4', mac: '02:00:00:00:00:01', internal: false, cidr: '198.18.0.7/24' },
-        { address: '2001:db8::7', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '02:00:00:00:00:01', internal: false, cidr: '2001:db8::7/64', scopeid: 0 },
+      lo: [
+        {
+          address: '127.0.0.1',
+          netmask: '255.0.0.0',
+          family: 'IPv4',
+          mac: '00:00:00:00:00:00',
+          internal: true,
+          cidr: '127.0.0.1/8',
+        },
       ],
-      wlan0: [{ address: '198.19.4.9', netmask: '255.255.0.0', family: 'IPv4', mac: '02:00:00:00:00:02', internal: false, cidr: '198.19.4.9/16' }],
-      zeroconf: [{ address: '169.254.3.3', netmask: '255.255.0.0', family: 'IPv4', mac: '02:00:00:00:00:03', internal: false, cidr: '169.254.3.3/16' }],
+      eth0: [
+        {
+          address: '198.18.0.7',
+          netmask: '255.255.255.0',
+          family: 'IPv4',
+          mac: '02:00:00:00:00:01',
+          internal: false,
+          cidr: '198.18.0.7/24',
+        },
+        {
+          address: '2001:db8::7',
+          netmask: 'ffff:ffff:ffff:ffff::',
+          family: 'IPv6',
+          mac: '02:00:00:00:00:01',
+          internal: false,
+          cidr: '2001:db8::7/64',
+          scopeid: 0,
+        },
+      ],
+      wlan0: [
+        {
+          address: '198.19.4.9',
+          netmask: '255.255.0.0',
+          family: 'IPv4',
+          mac: '02:00:00:00:00:02',
+          internal: false,
+          cidr: '198.19.4.9/16',
+        },
+      ],
+      zeroconf: [
+        {
+          address: '169.254.3.3',
+          netmask: '255.255.0.0',
+          family: 'IPv4',
+          mac: '02:00:00:00:00:03',
+          internal: false,
+          cidr: '169.254.3.3/16',
+        },
+      ],
     });
     expect(proposals).toEqual([
-      { cidr: '198.18.0.0/24', interfaceName: 'eth0', address: '198.18.0.7', prefix: 24, addressCount: 254, needsConfirmation: false },
+      {
+        cidr: '198.18.0.0/24',
+        interfaceName: 'eth0',
+        address: '198.18.0.7',
+        prefix: 24,
+        addressCount: 254,
+        needsConfirmation: false,
+      },
       {
         cidr: '198.19.0.0/16',
         interfaceName: 'wlan0',

@@ -98,7 +98,8 @@ function parseToken(raw: string, out: Tokenised): void {
   if (slash >= 0) {
     const base = token.slice(0, slash);
     const prefixText = token.slice(slash + 1);
-    if (!/^[0-9]{1,3}$/.test(prefixText)) return fail(`"${shown}": the prefix length after "/" must be a number.`);
+    if (!/^[0-9]{1,3}$/.test(prefixText))
+      return fail(`"${shown}": the prefix length after "/" must be a number.`);
     const prefix = Number(prefixText);
     const v4 = parseIpv4(base);
     if (v4 !== null) {
@@ -109,7 +110,12 @@ function parseToken(raw: string, out: Tokenised): void {
         out.warnings.push(`${shown} has host bits set; sweeping ${formatIpv4(network)}/${prefix}.`);
       }
       const broadcast = (network | (~mask >>> 0)) >>> 0;
-      out.blocks.push({ version: 4, start: BigInt(network), end: BigInt(broadcast), skipEdges: prefix <= 30 });
+      out.blocks.push({
+        version: 4,
+        start: BigInt(network),
+        end: BigInt(broadcast),
+        skipEdges: prefix <= 30,
+      });
       return;
     }
     const v6 = parseIpv6(base);
@@ -122,7 +128,8 @@ function parseToken(raw: string, out: Tokenised): void {
       }
       const size = 1n << BigInt(128 - prefix);
       const network = v6 & ~(size - 1n) & ((1n << 128n) - 1n);
-      if (network !== v6) out.warnings.push(`${shown} has host bits set; sweeping ${formatIpv6(network)}/${prefix}.`);
+      if (network !== v6)
+        out.warnings.push(`${shown} has host bits set; sweeping ${formatIpv6(network)}/${prefix}.`);
       out.blocks.push({ version: 6, start: network, end: network + size - 1n, skipEdges: false });
       return;
     }
@@ -155,7 +162,8 @@ function parseToken(raw: string, out: Tokenised): void {
       to = ((from & 0xffffff00) | last) >>> 0;
     } else {
       to = parseIpv4(toText);
-      if (to === null) return fail(`"${shown}": the end of the range is not an IPv4 address or a last octet.`);
+      if (to === null)
+        return fail(`"${shown}": the end of the range is not an IPv4 address or a last octet.`);
     }
     if (to < from) return fail(`"${shown}": the range ends before it starts.`);
     out.blocks.push({ version: 4, start: BigInt(from), end: BigInt(to), skipEdges: false });
@@ -229,7 +237,9 @@ async function resolveNames(
 ): Promise<Map<string, string[]>> {
   const unique = [...new Set(names)];
   if (unique.length > MAX_NAMES) {
-    warnings.push(`Only the first ${MAX_NAMES} host names are resolved; ${unique.length - MAX_NAMES} were ignored.`);
+    warnings.push(
+      `Only the first ${MAX_NAMES} host names are resolved; ${unique.length - MAX_NAMES} were ignored.`,
+    );
     unique.length = MAX_NAMES;
   }
   const resolved = new Map<string, string[]>();
@@ -241,14 +251,20 @@ async function resolveNames(
         const raw = await withTimeout(resolve(name), timeoutMs, `resolving ${name}`);
         const addresses = raw.map((a) => normalizeAddress(a)).filter((a): a is string => a !== null);
         if (addresses.length === 0) {
-          errors.push({ token: display(name), message: `"${display(name)}" did not resolve to any address.` });
+          errors.push({
+            token: display(name),
+            message: `"${display(name)}" did not resolve to any address.`,
+          });
         } else {
           resolved.set(name, [...new Set(addresses)]);
         }
       } catch (error) {
         const code = (error as { code?: string }).code;
         const why = code ?? (error instanceof Error ? error.message : 'unknown error');
-        errors.push({ token: display(name), message: `Could not resolve "${display(name)}" (${sanitizeText(why, { maxLength: 80 })}).` });
+        errors.push({
+          token: display(name),
+          message: `Could not resolve "${display(name)}" (${sanitizeText(why, { maxLength: 80 })}).`,
+        });
       }
     }
   };
@@ -267,7 +283,10 @@ export async function parseTargets(text: string, options: ParseTargetsOptions = 
   const main = tokenise(text);
   const excl = tokenise(options.exclude ?? '');
   const warnings = [...main.warnings, ...excl.warnings.map((w) => `exclude: ${w}`)];
-  const errors = [...main.errors, ...excl.errors.map((e) => ({ token: e.token, message: `exclude: ${e.message}` }))];
+  const errors = [
+    ...main.errors,
+    ...excl.errors.map((e) => ({ token: e.token, message: `exclude: ${e.message}` })),
+  ];
 
   const [resolved, resolvedExcluded] = await Promise.all([
     resolveNames(main.names, resolve, timeoutMs, errors, warnings),
@@ -286,7 +305,8 @@ export async function parseTargets(text: string, options: ParseTargetsOptions = 
   const force = options.force === true;
   if (upperBound > BigInt(HARD_LIMIT) || (!force && upperBound > BigInt(REFUSE_ABOVE))) {
     // Overlapping blocks could still be small; count exactly only when that is cheap.
-    const total = upperBound > BigInt(HARD_LIMIT) * 4n ? Number(upperBound) : countUnique(blocks, excludeBlocks);
+    const total =
+      upperBound > BigInt(HARD_LIMIT) * 4n ? Number(upperBound) : countUnique(blocks, excludeBlocks);
     if (total > HARD_LIMIT || (!force && total > REFUSE_ABOVE)) {
       errors.push({
         token: '',
@@ -325,8 +345,10 @@ export async function parseTargets(text: string, options: ParseTargetsOptions = 
     }
   }
   const duplicates = blocks.reduce((sum, b) => sum + Number(blockSize(b)), 0) - seen.size;
-  if (duplicates > 0) warnings.push(`${duplicates} duplicate address${duplicates === 1 ? '' : 'es'} ignored.`);
-  if (excludedCount > 0) warnings.push(`${excludedCount} address${excludedCount === 1 ? '' : 'es'} excluded.`);
+  if (duplicates > 0)
+    warnings.push(`${duplicates} duplicate address${duplicates === 1 ? '' : 'es'} ignored.`);
+  if (excludedCount > 0)
+    warnings.push(`${excludedCount} address${excludedCount === 1 ? '' : 'es'} excluded.`);
   v4.sort((a, b) => a - b);
   v6.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const addresses = [...v4.map(formatIpv4), ...v6.map(formatIpv6)];

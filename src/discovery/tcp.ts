@@ -173,10 +173,25 @@ export function connectPort(
     socket.on('error', (error) => {
       const code = errorCode(error);
       const rttMs = Math.round((performance.now() - startedAt) * 10) / 10;
-      if (code === 'ECONNREFUSED') finish({ result: { port, state: 'closed', rttMs }, socket: null, resourceError: null });
-      else if (RESOURCE_ERRORS.has(code)) finish({ result: { port, state: 'filtered', rttMs: null, reason: code }, socket: null, resourceError: code });
-      else if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EHOSTDOWN' || code === 'ENETDOWN') {
-        finish({ result: { port, state: 'unreachable', rttMs: null, reason: code }, socket: null, resourceError: null });
+      if (code === 'ECONNREFUSED')
+        finish({ result: { port, state: 'closed', rttMs }, socket: null, resourceError: null });
+      else if (RESOURCE_ERRORS.has(code))
+        finish({
+          result: { port, state: 'filtered', rttMs: null, reason: code },
+          socket: null,
+          resourceError: code,
+        });
+      else if (
+        code === 'EHOSTUNREACH' ||
+        code === 'ENETUNREACH' ||
+        code === 'EHOSTDOWN' ||
+        code === 'ENETDOWN'
+      ) {
+        finish({
+          result: { port, state: 'unreachable', rttMs: null, reason: code },
+          socket: null,
+          resourceError: null,
+        });
       } else filtered(code);
     });
     if (scope?.aborted) return filtered('ABORTED');
@@ -194,7 +209,12 @@ export function connectPort(
       socket.connect({ host: address, port, noDelay: true });
     } catch (error) {
       const code = errorCode(error);
-      if (RESOURCE_ERRORS.has(code)) finish({ result: { port, state: 'filtered', rttMs: null, reason: code }, socket: null, resourceError: code });
+      if (RESOURCE_ERRORS.has(code))
+        finish({
+          result: { port, state: 'filtered', rttMs: null, reason: code },
+          socket: null,
+          resourceError: code,
+        });
       else filtered(code);
     }
   });
@@ -284,7 +304,8 @@ function certificateOf(tls: TLSSocket): { subject: string | null; altNames: stri
     const cert = tls.getPeerCertificate();
     const cn = cert?.subject?.CN;
     const subject = typeof cn === 'string' ? sanitizeText(cn, { maxLength: 120 }) : null;
-    const alt = typeof cert?.subjectaltname === 'string' ? sanitizeText(cert.subjectaltname, { maxLength: 200 }) : null;
+    const alt =
+      typeof cert?.subjectaltname === 'string' ? sanitizeText(cert.subjectaltname, { maxLength: 200 }) : null;
     return { subject, altNames: alt };
   } catch {
     return { subject: null, altNames: null };
@@ -311,10 +332,18 @@ export async function runHandshake(
   try {
     switch (kind) {
       case 'ssh': {
-        const read = await readUntil(socket, { timeoutMs: left(), signal, done: (b) => parseSshIdentification(b) !== null });
+        const read = await readUntil(socket, {
+          timeoutMs: left(),
+          signal,
+          done: (b) => parseSshIdentification(b) !== null,
+        });
         const identification = parseSshIdentification(read.bytes, true);
         if (identification) return { port, kind: 'ssh', identification };
-        return unknown(read.bytes.length === 0 ? `no SSH identification (${read.end})` : `no SSH identification in ${read.bytes.length} bytes (${read.end})`);
+        return unknown(
+          read.bytes.length === 0
+            ? `no SSH identification (${read.end})`
+            : `no SSH identification in ${read.bytes.length} bytes (${read.end})`,
+        );
       }
       case 'http':
       case 'https':
@@ -330,9 +359,13 @@ export async function runHandshake(
         stream.write(kind.startsWith('winrm') ? wsmanRequest(address, port) : httpHeadRequest(address, port));
         const read = await readUntil(stream, { timeoutMs: left(), signal, done: httpHeadComplete });
         const head = parseHttpHead(read.bytes);
-        if (!head) return unknown(read.bytes.length === 0 ? `no HTTP answer (${read.end})` : 'not an HTTP answer');
+        if (!head)
+          return unknown(read.bytes.length === 0 ? `no HTTP answer (${read.end})` : 'not an HTTP answer');
         const server = head.headers.server ?? null;
-        const winrm = kind.startsWith('winrm') && /Microsoft-HTTPAPI\//iu.test(server ?? '') && [401, 405, 415, 200].includes(head.status);
+        const winrm =
+          kind.startsWith('winrm') &&
+          /Microsoft-HTTPAPI\//iu.test(server ?? '') &&
+          [401, 405, 415, 200].includes(head.status);
         return {
           port,
           kind: 'http',
@@ -346,20 +379,41 @@ export async function runHandshake(
       }
       case 'rdp': {
         socket.write(rdpConnectionRequest());
-        const read = await readUntil(socket, { timeoutMs: left(), signal, maxBytes: 64, done: (b) => b.length >= 19 || (b.length >= 4 && b.length >= b.readUInt16BE(2)) });
+        const read = await readUntil(socket, {
+          timeoutMs: left(),
+          signal,
+          maxBytes: 64,
+          done: (b) => b.length >= 19 || (b.length >= 4 && b.length >= b.readUInt16BE(2)),
+        });
         const answer = parseRdpConfirm(read.bytes);
         if (!answer) return unknown(`no X.224 connection confirm (${read.end})`);
         return { port, kind: 'rdp', selected: answer.selected, failure: answer.failure };
       }
       case 'smb': {
         socket.write(smbNegotiateRequest());
-        const read = await readUntil(socket, { timeoutMs: left(), signal, maxBytes: 512, done: smbMessageComplete });
+        const read = await readUntil(socket, {
+          timeoutMs: left(),
+          signal,
+          maxBytes: 512,
+          done: smbMessageComplete,
+        });
         const answer = parseSmbNegotiate(read.bytes);
         if (!answer) return unknown(`no SMB negotiate response (${read.end})`);
-        return { port, kind: 'smb', version: answer.version, dialect: answer.dialect, signingRequired: answer.signingRequired };
+        return {
+          port,
+          kind: 'smb',
+          version: answer.version,
+          dialect: answer.dialect,
+          signingRequired: answer.signingRequired,
+        };
       }
       case 'vnc': {
-        const read = await readUntil(socket, { timeoutMs: left(), signal, maxBytes: 12, done: (b) => b.length >= 12 });
+        const read = await readUntil(socket, {
+          timeoutMs: left(),
+          signal,
+          maxBytes: 12,
+          done: (b) => b.length >= 12,
+        });
         const version = parseRfbVersion(read.bytes);
         return version ? { port, kind: 'vnc', version } : unknown(`no RFB greeting (${read.end})`);
       }

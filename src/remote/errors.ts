@@ -35,15 +35,24 @@ export function classifyConnectError(error: unknown, where: string): RemoteError
   const err = error as NodeJS.ErrnoException & { level?: string };
   const code = err?.code ?? '';
   const text = err?.message ?? String(error);
-  if (code === 'ECONNREFUSED') return new RemoteError('unreachable', `${where} refused the SSH connection (nothing listens on the port).`);
+  if (code === 'ECONNREFUSED')
+    return new RemoteError(
+      'unreachable',
+      `${where} refused the SSH connection (nothing listens on the port).`,
+    );
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EHOSTDOWN')
     return new RemoteError('unreachable', `${where} cannot be reached on the network.`);
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new RemoteError('unreachable', `${where}: the name does not resolve.`);
-  if (code === 'ETIMEDOUT' || /timed out/i.test(text)) return new RemoteError('timeout', `${where} did not answer in time.`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new RemoteError('unreachable', `${where}: the name does not resolve.`);
+  if (code === 'ETIMEDOUT' || /timed out/i.test(text))
+    return new RemoteError('timeout', `${where} did not answer in time.`);
   if (code === 'ECONNRESET') return new RemoteError('unreachable', `${where} closed the connection.`);
   if (err?.level === 'client-authentication' || /authentication methods failed/i.test(text))
     return new RemoteError('auth-failed', `${where} refused the credentials (wrong user, password or key).`);
   if (/passphrase/i.test(text) || /parse privateKey|Unsupported key format|Cannot parse/i.test(text))
-    return new RemoteError('auth-failed', 'The private key cannot be read: wrong passphrase or unsupported key format.');
+    return new RemoteError(
+      'auth-failed',
+      'The private key cannot be read: wrong passphrase or unsupported key format.',
+    );
   return new RemoteError('unreachable', `${where}: ${text.split('\n')[0]}`);
 }

@@ -21,14 +21,24 @@ export function probeHostKey(
       else reject(error instanceof RemoteError ? error : classifyConnectError(error, label));
     };
     client.on('error', finish);
-    client.on('close', () => finish(new RemoteError('unreachable', `${label} closed the connection before showing a host key.`)));
+    client.on('close', () =>
+      finish(new RemoteError('unreachable', `${label} closed the connection before showing a host key.`)),
+    );
     client.connect({
       host,
       port,
       username: 'patchdeck-host-key-probe',
       readyTimeout: options.timeoutMs ?? 10_000,
       algorithms: options.preferredType
-        ? { serverHostKey: [options.preferredType, 'ssh-ed25519', 'ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256'] as never }
+        ? {
+            serverHostKey: [
+              options.preferredType,
+              'ssh-ed25519',
+              'ecdsa-sha2-nistp256',
+              'rsa-sha2-512',
+              'rsa-sha2-256',
+            ] as never,
+          }
         : undefined,
       hostVerifier: (blob: Buffer) => {
         key = describeHostKey(blob);

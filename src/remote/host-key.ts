@@ -22,5 +22,9 @@ export interface PresentedHostKey {
 }
 
 export function describeHostKey(keyBlob: Buffer): PresentedHostKey {
-  return { type: keyTypeOf(keyBlob), fingerprint: fingerprintOf(keyBlob), publicKey: keyBlob.toString('base64') };
+  return {
+    type: keyTypeOf(keyBlob),
+    fingerprint: fingerprintOf(keyBlob),
+    publicKey: keyBlob.toString('base64'),
+  };
 }

@@ -89,7 +89,17 @@ export class SshSession {
         ...auth,
         // Ask first for the key type we pinned, so a host with several keys shows the one we know.
         algorithms: pinnedTypes.length
-          ? { serverHostKey: [...new Set([...pinnedTypes, 'ssh-ed25519', 'ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256'])] as never }
+          ? {
+              serverHostKey: [
+                ...new Set([
+                  ...pinnedTypes,
+                  'ssh-ed25519',
+                  'ecdsa-sha2-nistp256',
+                  'rsa-sha2-512',
+                  'rsa-sha2-256',
+                ]),
+              ] as never,
+            }
           : undefined,
         hostVerifier: (key: Buffer) => {
           presented = describeHostKey(key);
@@ -137,7 +147,8 @@ export class SshSession {
    */
   commandLine(command: string, options: RunOptions = {}): { line: string; stdin: string | undefined } {
     const env = Object.entries({ LC_ALL: 'C', LANG: 'C', ...options.env });
-    for (const [name] of env) if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name: ${name}`);
+    for (const [name] of env)
+      if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name: ${name}`);
     const envWords = env.map(([k, v]) => shellQuote(`${k}=${v}`)).join(' ');
     const inner = `env ${envWords} sh -c ${shellQuote(command)}`;
     if (!options.sudo || this.target.username === 'root') return { line: inner, stdin: undefined };
@@ -191,7 +202,9 @@ export class SshSession {
         stdin,
         noTrim: true,
         // In a pseudo-terminal stdout and stderr arrive merged, with CRLF line ends.
-        execOptions: pty ? { pty: { term: 'dumb', cols: 4096, rows: 24, width: 0, height: 0, modes: {} } } : undefined,
+        execOptions: pty
+          ? { pty: { term: 'dumb', cols: 4096, rows: 24, width: 0, height: 0, modes: {} } }
+          : undefined,
         onChannel: (c) => {
           channel = c;
         },
@@ -211,7 +224,12 @@ export class SshSession {
       options.signal?.removeEventListener('abort', onAbort);
     }
     if (options.signal?.aborted) throw new RemoteError('cancelled', 'Cancelled.', result.stderr);
-    if (timedOut) throw new RemoteError('timeout', `${label}: the command did not finish within ${options.timeoutMs} ms.`, result.stderr);
+    if (timedOut)
+      throw new RemoteError(
+        'timeout',
+        `${label}: the command did not finish within ${options.timeoutMs} ms.`,
+        result.stderr,
+      );
     if (options.sudo) checkSudoFailure(result, label);
     return result;
   }
@@ -227,9 +245,17 @@ export function checkSudoFailure(result: RunResult, label: string): void {
   if (result.code === 0) return;
   const err = result.stderr;
   if (/sudo: (a )?password is required/.test(err))
-    throw new RemoteError('sudo-needs-password', `${label}: sudo needs a password for this user; add a sudo password to the credential.`, err);
+    throw new RemoteError(
+      'sudo-needs-password',
+      `${label}: sudo needs a password for this user; add a sudo password to the credential.`,
+      err,
+    );
   if (/Sorry, try again|incorrect password attempt|no password was provided/.test(err))
-    throw new RemoteError('sudo-wrong-password', `${label}: sudo refused the password (wrong sudo password).`, err);
+    throw new RemoteError(
+      'sudo-wrong-password',
+      `${label}: sudo refused the password (wrong sudo password).`,
+      err,
+    );
   if (/is not in the sudoers file|is not allowed to execute|may not run sudo/.test(err))
     throw new RemoteError('sudo-not-allowed', `${label}: this user may not use sudo (not in sudoers).`, err);
   if (/you must have a tty to run sudo|a terminal is required/.test(err))

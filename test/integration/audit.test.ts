@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { execOnHost, labStatus, labUp, rekeyHost, resetHost, stopHost, startHost, type LabInventory } from '../lab';
+import {
+  execOnHost,
+  labStatus,
+  labUp,
+  rekeyHost,
+  resetHost,
+  stopHost,
+  startHost,
+  type LabInventory,
+} from '../lab';
 import { describeAsRoot } from '../lab/testkit';
 import { listAuditLog } from '../../src/db';
 import { assertLabRoute, createTestCore, enrolLab, waitForTask } from './support';
@@ -41,20 +50,40 @@ describeAsRoot('audit against the lab', () => {
       const page = await env.core.call('findings.query', { hostId: audit.hostId, limit: 1000 });
       const upgrades = page.rows.filter((f) => f.installedVersion !== null);
       const actual = upgrades
-        .map((f) => ({ name: f.package, installed: f.installedVersion, available: f.availableVersion, security: f.security, held: f.held }))
+        .map((f) => ({
+          name: f.package,
+          installed: f.installedVersion,
+          available: f.availableVersion,
+          security: f.security,
+          held: f.held,
+        }))
         .sort((a, b) => a.name.localeCompare(b.name));
       const expected = host.pending
-        .map((p) => ({ name: p.name, installed: p.installed, available: p.available, security: p.security, held: p.held }))
+        .map((p) => ({
+          name: p.name,
+          installed: p.installed,
+          available: p.available,
+          security: p.security,
+          held: p.held,
+        }))
         .sort((a, b) => a.name.localeCompare(b.name));
       expect(actual, host.name).toEqual(expected);
       // apt's simulation names the packages an upgrade pulls in; dnf check-update lists only
       // upgrades of installed packages (its new dependencies show in the patch dry run).
-      const newDeps = page.rows.filter((f) => f.installedVersion === null).map((f) => f.package).sort();
-      const expectedNewDeps = host.packageManager === 'apt' ? [...new Set(host.pending.flatMap((p) => p.newDependencies))].sort() : [];
+      const newDeps = page.rows
+        .filter((f) => f.installedVersion === null)
+        .map((f) => f.package)
+        .sort();
+      const expectedNewDeps =
+        host.packageManager === 'apt'
+          ? [...new Set(host.pending.flatMap((p) => p.newDependencies))].sort()
+          : [];
       expect(newDeps, `${host.name} new dependencies`).toEqual(expectedNewDeps);
       for (const p of host.pending.filter((x) => x.severity)) {
         const f = upgrades.find((u) => u.package === p.name)!;
-        expect(f.vendorSeverity?.toLowerCase(), `${host.name} ${p.name} severity`).toBe(p.severity!.toLowerCase());
+        expect(f.vendorSeverity?.toLowerCase(), `${host.name} ${p.name} severity`).toBe(
+          p.severity!.toLowerCase(),
+        );
         for (const advisory of p.advisories) expect(f.advisories).toContain(advisory);
       }
     }
@@ -116,7 +145,11 @@ describeAsRoot('audit against the lab', () => {
     });
     const id = ids.get(host.name)!;
     // refresh: apt-get update runs through sudo, so the sudo password is really used.
-    let { taskId } = await env.core.call('audits.start', { hostIds: [id], credentialId: good.id, refresh: true });
+    let { taskId } = await env.core.call('audits.start', {
+      hostIds: [id],
+      credentialId: good.id,
+      refresh: true,
+    });
     await waitForTask(env.core, taskId);
     let [audit] = await env.core.call('audits.forHost', { hostId: id });
     expect(audit!.status, audit!.errorMessage ?? '').toBe('succeeded');
@@ -129,7 +162,11 @@ describeAsRoot('audit against the lab', () => {
       sudoPassword: 'definitely-not-the-password',
       scope: [],
     });
-    ({ taskId } = await env.core.call('audits.start', { hostIds: [id], credentialId: bad.id, refresh: true }));
+    ({ taskId } = await env.core.call('audits.start', {
+      hostIds: [id],
+      credentialId: bad.id,
+      refresh: true,
+    }));
     await waitForTask(env.core, taskId);
     [audit] = await env.core.call('audits.forHost', { hostId: id });
     expect(audit!.status).toBe('failed');
@@ -150,7 +187,13 @@ describeAsRoot('audit against the lab', () => {
     } finally {
       await startHost(host.name);
     }
-    const wrong = await env.core.call('credentials.add', { name: 'wrong-password', username: 'admin', kind: 'password', secret: 'nope-nope', scope: [] });
+    const wrong = await env.core.call('credentials.add', {
+      name: 'wrong-password',
+      username: 'admin',
+      kind: 'password',
+      secret: 'nope-nope',
+      scope: [],
+    });
     const { taskId } = await env.core.call('audits.start', { hostIds: [id], credentialId: wrong.id });
     await waitForTask(env.core, taskId);
     const [audit] = await env.core.call('audits.forHost', { hostId: id });
@@ -160,17 +203,27 @@ describeAsRoot('audit against the lab', () => {
   it('works when sudo demands a terminal (Defaults requiretty), with and without a sudo password', async () => {
     const host = lab.hosts[0]!;
     const id = ids.get(host.name)!;
-    await execOnHost(host.name, ['sh', '-c', 'echo "Defaults requiretty" > /etc/sudoers.d/zz-requiretty && chmod 440 /etc/sudoers.d/zz-requiretty']);
+    await execOnHost(host.name, [
+      'sh',
+      '-c',
+      'echo "Defaults requiretty" > /etc/sudoers.d/zz-requiretty && chmod 440 /etc/sudoers.d/zz-requiretty',
+    ]);
     try {
       // A refresh runs apt-get update through sudo, so sudo's tty rule is really exercised.
       for (const name of ['lab-admin', 'lab-operator']) {
         const credential = (await env.core.call('credentials.list', {})).find((c) => c.name === name)!;
-        const { taskId } = await env.core.call('audits.start', { hostIds: [id], credentialId: credential.id, refresh: true });
+        const { taskId } = await env.core.call('audits.start', {
+          hostIds: [id],
+          credentialId: credential.id,
+          refresh: true,
+        });
         await waitForTask(env.core, taskId);
         const [audit] = await env.core.call('audits.forHost', { hostId: id });
         expect(audit!.status, `${name}: ${audit!.errorMessage}`).toBe('succeeded');
         expect(audit!.refreshed).toBe(true);
-        expect(audit!.updatesCount).toBe(host.pending.length + new Set(host.pending.flatMap((p) => p.newDependencies)).size);
+        expect(audit!.updatesCount).toBe(
+          host.pending.length + new Set(host.pending.flatMap((p) => p.newDependencies)).size,
+        );
       }
     } finally {
       await execOnHost(host.name, ['rm', '-f', '/etc/sudoers.d/zz-requiretty']);

@@ -35,7 +35,10 @@ describeAsRoot('discovery against the lab', () => {
     expect(results.map((h) => h.address).sort()).toEqual(live.map((h) => h.address).sort());
     for (const host of live) {
       const found = results.find((r) => r.address === host.address)!;
-      expect(found.services.map((s) => s.port).sort((a, b) => a - b), host.name).toEqual([...host.openPorts].sort((a, b) => a - b));
+      expect(
+        found.services.map((s) => s.port).sort((a, b) => a - b),
+        host.name,
+      ).toEqual([...host.openPorts].sort((a, b) => a - b));
       expect(found.management).toEqual(['ssh']);
       expect(found.osFamily).toBe('linux');
       // Emulated RPM hosts run Debian's sshd, so their banner honestly says Debian.
@@ -44,15 +47,27 @@ describeAsRoot('discovery against the lab', () => {
       expect(found.wasNew).toBe(true);
     }
     const [scan] = await env.core.call('scans.list', {});
-    expect(scan).toMatchObject({ id: started.scanId, status: 'completed', addressesTotal: 253, addressesProbed: 253, hostsFound: live.length });
+    expect(scan).toMatchObject({
+      id: started.scanId,
+      status: 'completed',
+      addressesTotal: 253,
+      addressesProbed: 253,
+      hostsFound: live.length,
+    });
   });
 
   it('merges a second scan into the same hosts (nothing new)', async () => {
-    const started = await env.core.call('discovery.start', { targets: lab.network, exclude: lab.gateway, reverseDns: false });
+    const started = await env.core.call('discovery.start', {
+      targets: lab.network,
+      exclude: lab.gateway,
+      reverseDns: false,
+    });
     await waitForTask(env.core, started.taskId);
     const results = await env.core.call('scans.results', { scanId: started.scanId });
     expect(results.every((h) => !h.wasNew)).toBe(true);
-    expect((await env.core.call('hosts.list', {})).length).toBe(lab.hosts.filter((h) => h.state === 'up').length);
+    expect((await env.core.call('hosts.list', {})).length).toBe(
+      lab.hosts.filter((h) => h.state === 'up').length,
+    );
   });
 
   it('stops promptly when cancelled and records a cancelled scan', async () => {

@@ -9,7 +9,10 @@ import type { LabHost, LabInventory } from '../lab';
 /** A real Core over a fresh workspace file, as the CLI and the app use it. */
 export async function createTestCore(): Promise<{ core: Core; dir: string; close(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-int-'));
-  const core = new Core({ platform: createNodePlatform({ configDir: path.join(dir, 'config'), useKeychain: false }), carrier: 'test' });
+  const core = new Core({
+    platform: createNodePlatform({ configDir: path.join(dir, 'config'), useKeychain: false }),
+    carrier: 'test',
+  });
   await core.openWorkspace(path.join(dir, 'ws.sqlite'), { create: 'if-missing' });
   return {
     core,
@@ -22,7 +25,11 @@ export async function createTestCore(): Promise<{ core: Core; dir: string; close
 }
 
 /** Adds every lab host to the workspace and the lab's admin key as a credential covering them. */
-export async function enrolLab(core: Core, lab: LabInventory, hosts: LabHost[] = lab.hosts): Promise<Map<string, number>> {
+export async function enrolLab(
+  core: Core,
+  lab: LabInventory,
+  hosts: LabHost[] = lab.hosts,
+): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   for (const host of hosts) {
     const added = await core.call('hosts.add', { name: host.name, address: host.address });
@@ -51,9 +58,14 @@ export async function waitForTask(core: Core, taskId: number) {
  * was torn down (by another run, or a failed up), 198.18.0.0/24 would follow the default route
  * out of this machine — so refuse to send anything.
  */
-export function assertLabRoute(lab: Pick<LabInventory, 'bridge' | 'hosts'>, sample = lab.hosts[0]?.address ?? '198.18.0.2'): void {
+export function assertLabRoute(
+  lab: Pick<LabInventory, 'bridge' | 'hosts'>,
+  sample = lab.hosts[0]?.address ?? '198.18.0.2',
+): void {
   const route = execFileSync('ip', ['route', 'get', sample], { encoding: 'utf8' });
   if (!new RegExp(`\\bdev ${lab.bridge}\\b`).test(route)) {
-    throw new Error(`refusing to send lab traffic: ${sample} is not routed through ${lab.bridge} (route: ${route.trim()})`);
+    throw new Error(
+      `refusing to send lab traffic: ${sample} is not routed through ${lab.bridge} (route: ${route.trim()})`,
+    );
   }
 }

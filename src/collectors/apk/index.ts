@@ -1,5 +1,17 @@
 /** The apk collector (Alpine): `apk version -l '<'` against the cached indexes, `apk update` first when refreshing. */
-import { buildSectionScript, cleanStderr, isValidPackageName, isValidVersion, lines, newNonce, parseClockAndMtimes, recordSections, runRecorded, splitSections, type ScriptSection } from '../util';
+import {
+  buildSectionScript,
+  cleanStderr,
+  isValidPackageName,
+  isValidVersion,
+  lines,
+  newNonce,
+  parseClockAndMtimes,
+  recordSections,
+  runRecorded,
+  splitSections,
+  type ScriptSection,
+} from '../util';
 import { CollectorError, type CollectOptions, type CollectorResult, type RemoteExec } from '../types';
 
 export interface ApkUpdate {
@@ -38,8 +50,16 @@ export function apkSections(refresh: boolean): ScriptSection[] {
   if (refresh) sections.push({ name: 'refresh', command: 'apk update -q' });
   sections.push(
     { name: 'updates', command: "apk version -l '<'" },
-    { name: 'reboot', command: 'if [ -d "/lib/modules/$(uname -r)" ]; then echo running-kernel-installed; elif ls -d /lib/modules/*/ >/dev/null 2>&1; then echo running-kernel-missing; else echo no-kernel-packages; fi' },
-    { name: 'age', command: 'date +%s; stat -c %Y /var/cache/apk/APKINDEX.*.tar.gz /lib/apk/db/APKINDEX.*.tar.gz 2>/dev/null; true' },
+    {
+      name: 'reboot',
+      command:
+        'if [ -d "/lib/modules/$(uname -r)" ]; then echo running-kernel-installed; elif ls -d /lib/modules/*/ >/dev/null 2>&1; then echo running-kernel-missing; else echo no-kernel-packages; fi',
+    },
+    {
+      name: 'age',
+      command:
+        'date +%s; stat -c %Y /var/cache/apk/APKINDEX.*.tar.gz /lib/apk/db/APKINDEX.*.tar.gz 2>/dev/null; true',
+    },
   );
   return sections;
 }
@@ -48,23 +68,46 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
   const nonce = newNonce();
   const plan = apkSections(options.refresh);
   const commands: CollectorResult['commands'] = [];
-  const raw = await runRecorded(exec, buildSectionScript(plan, nonce), { ...options, sudo: options.refresh }, commands);
+  const raw = await runRecorded(
+    exec,
+    buildSectionScript(plan, nonce),
+    { ...options, sudo: options.refresh },
+    commands,
+  );
   const sections = splitSections(raw.stdout, raw.stderr, nonce);
   recordSections(commands, plan, sections, raw);
   const updates = sections.get('updates');
   const warnings: string[] = [];
   for (const s of [sections.get('refresh'), updates]) {
-    if (s && /Unable to lock database|Failed to open apk database.*(lock|Resource temporarily unavailable)/.test(s.stderr)) {
-      throw new CollectorError('package-manager-locked', 'apk is locked by another process.', { stderr: cleanStderr(s.stderr), command: 'apk', code: s.code });
+    if (
+      s &&
+      /Unable to lock database|Failed to open apk database.*(lock|Resource temporarily unavailable)/.test(
+        s.stderr,
+      )
+    ) {
+      throw new CollectorError('package-manager-locked', 'apk is locked by another process.', {
+        stderr: cleanStderr(s.stderr),
+        command: 'apk',
+        code: s.code,
+      });
     }
   }
   const refresh = sections.get('refresh');
-  if (refresh && refresh.code !== 0) warnings.push(`apk update failed (exit ${refresh.code ?? 'unknown'}); using cached indexes`);
+  if (refresh && refresh.code !== 0)
+    warnings.push(`apk update failed (exit ${refresh.code ?? 'unknown'}); using cached indexes`);
   if (!updates || updates.code !== 0) {
-    throw new CollectorError('command-failed', "apk version -l '<' failed on this host.", { stderr: cleanStderr(updates?.stderr ?? raw.stderr), command: "apk version -l '<'", code: updates?.code ?? raw.code });
+    throw new CollectorError('command-failed', "apk version -l '<' failed on this host.", {
+      stderr: cleanStderr(updates?.stderr ?? raw.stderr),
+      command: "apk version -l '<'",
+      code: updates?.code ?? raw.code,
+    });
   }
   const reboot = sections.get('reboot')?.stdout ?? '';
-  const rebootRequired = /running-kernel-missing/.test(reboot) ? true : /running-kernel-installed/.test(reboot) ? false : null;
+  const rebootRequired = /running-kernel-missing/.test(reboot)
+    ? true
+    : /running-kernel-installed/.test(reboot)
+      ? false
+      : null;
   return {
     packageManager: 'apk',
     updates: parseApkVersion(updates.stdout).map((u) => ({
@@ -83,7 +126,9 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
       kind: 'package' as const,
     })),
     rebootRequired,
-    rebootReasons: rebootRequired ? ["the running kernel's modules are no longer installed (kernel upgraded)"] : [],
+    rebootReasons: rebootRequired
+      ? ["the running kernel's modules are no longer installed (kernel upgraded)"]
+      : [],
     metadataAgeSeconds: parseClockAndMtimes(sections.get('age')?.stdout ?? ''),
     warnings,
     commands,

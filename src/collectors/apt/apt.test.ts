@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { collect, isAptLockError, isDpkgInterrupted, parseAptPolicy, parseAptSimulation, parseInstLine, aptResultFromSections, buildAptScript } from './index';
+import {
+  collect,
+  isAptLockError,
+  isDpkgInterrupted,
+  parseAptPolicy,
+  parseAptSimulation,
+  parseInstLine,
+  aptResultFromSections,
+  buildAptScript,
+} from './index';
 import { CollectorError } from '../types';
 import { fixture, fixturePath } from '../testing/fixtures';
 import { loadRecording, replayExec, sectionExec } from '../testing/exec';
@@ -10,16 +19,34 @@ describe('apt Inst lines (real captures)', () => {
     expect(sim.installs).toHaveLength(133);
     expect(sim.rejected).toEqual([]);
     const gcrypt = sim.installs.find((i) => i.name === 'libgcrypt20');
-    expect(gcrypt).toMatchObject({ installedVersion: '1.10.1-3', candidateVersion: '1.10.1-3+deb12u1', arch: 'amd64' });
-    expect(gcrypt!.origins.map((o) => o.raw)).toEqual(['Debian:12.15/oldstable', 'Debian-Security:12/oldstable-security']);
-    const lzma = parseInstLine('Inst liblzma5 [5.4.1-1] (5.4.1-1+deb12u2 Debian-Security:12/oldstable-security [amd64])');
-    expect(lzma?.origins[0]).toMatchObject({ label: 'Debian-Security', version: '12', suite: 'oldstable-security' });
+    expect(gcrypt).toMatchObject({
+      installedVersion: '1.10.1-3',
+      candidateVersion: '1.10.1-3+deb12u1',
+      arch: 'amd64',
+    });
+    expect(gcrypt!.origins.map((o) => o.raw)).toEqual([
+      'Debian:12.15/oldstable',
+      'Debian-Security:12/oldstable-security',
+    ]);
+    const lzma = parseInstLine(
+      'Inst liblzma5 [5.4.1-1] (5.4.1-1+deb12u2 Debian-Security:12/oldstable-security [amd64])',
+    );
+    expect(lzma?.origins[0]).toMatchObject({
+      label: 'Debian-Security',
+      version: '12',
+      suite: 'oldstable-security',
+    });
   });
 
   it('parses Debian 10/11 and Ubuntu 20.04/22.04 (GoogleCloudPlatform/osconfig testdata)', () => {
     const d10 = parseAptSimulation(fixture('apt/debian-10-1.apt-get-full-upgrade.stdout'));
     expect(d10.installs).toHaveLength(14);
-    expect(d10.installs[0]).toMatchObject({ name: 'libgirepository-1.0-1', installedVersion: null, candidateVersion: '1.58.3-2', arch: 'amd64' });
+    expect(d10.installs[0]).toMatchObject({
+      name: 'libgirepository-1.0-1',
+      installedVersion: null,
+      candidateVersion: '1.58.3-2',
+      arch: 'amd64',
+    });
     expect(d10.installs.find((i) => i.name === 'google-guest-agent')).toMatchObject({
       installedVersion: '1:20231115.00-g1',
       candidateVersion: '1:20250306.00-g1',
@@ -27,20 +54,39 @@ describe('apt Inst lines (real captures)', () => {
     const u22 = parseAptSimulation(fixture('apt/ubuntu-22.apt-get-full-upgrade.stdout'));
     expect(u22.rejected).toEqual([]);
     // Trailing "[libpam-modules:amd64 on …]" breaks are ignored, the package is parsed.
-    expect(u22.installs.find((i) => i.name === 'libpam-modules-bin')).toMatchObject({ candidateVersion: '1.4.0-11ubuntu2.5', arch: 'amd64' });
+    expect(u22.installs.find((i) => i.name === 'libpam-modules-bin')).toMatchObject({
+      candidateVersion: '1.4.0-11ubuntu2.5',
+      arch: 'amd64',
+    });
     const u20 = parseAptSimulation(fixture('apt/ubuntu-20.apt-get-full-upgrade.stdout'));
     expect(u20.installs.map((i) => i.name)).toContain('cloud-init');
-    expect(parseAptSimulation(fixture('apt/debian-11-1.apt-get-full-upgrade.stdout')).installs).toHaveLength(14);
+    expect(parseAptSimulation(fixture('apt/debian-11-1.apt-get-full-upgrade.stdout')).installs).toHaveLength(
+      14,
+    );
   });
 
   it('flags security, new dependencies and the origin used', () => {
-    const result = aptResultFromSections({ sim: fixture('apt/debian-12-self.apt-get-s-dist-upgrade.stdout'), held: '', policy: '', reboot: '', age: '' });
+    const result = aptResultFromSections({
+      sim: fixture('apt/debian-12-self.apt-get-s-dist-upgrade.stdout'),
+      held: '',
+      policy: '',
+      reboot: '',
+      age: '',
+    });
     const bySec = result.updates.filter((u) => u.security).map((u) => u.name);
     expect(bySec).toContain('libgcrypt20');
     expect(bySec).toContain('libssl3');
     expect(bySec).not.toContain('bash');
-    expect(result.updates.find((u) => u.name === 'libgcrypt20')?.repository).toBe('Debian-Security:12/oldstable-security');
-    const d10 = aptResultFromSections({ sim: fixture('apt/debian-10-1.apt-get-full-upgrade.stdout'), held: '', policy: '', reboot: '', age: '' });
+    expect(result.updates.find((u) => u.name === 'libgcrypt20')?.repository).toBe(
+      'Debian-Security:12/oldstable-security',
+    );
+    const d10 = aptResultFromSections({
+      sim: fixture('apt/debian-10-1.apt-get-full-upgrade.stdout'),
+      held: '',
+      policy: '',
+      reboot: '',
+      age: '',
+    });
     expect(d10.updates.filter((u) => u.newDependency).map((u) => u.name)).toContain('jq');
     expect(d10.updates.find((u) => u.name === 'google-guest-agent')?.newDependency).toBeUndefined();
   });
@@ -83,15 +129,34 @@ describe('apt held, phased and kept back (real throwaway apt root)', () => {
     });
     const byName = Object.fromEntries(result.updates.map((u) => [u.name, u]));
     expect(Object.keys(byName).sort()).toEqual(['pd-held', 'pd-newdep', 'pd-phased', 'pd-sec']);
-    expect(byName['pd-held']).toMatchObject({ held: true, phased: false, installedVersion: '1.0-1', availableVersion: '1.2-1' });
+    expect(byName['pd-held']).toMatchObject({
+      held: true,
+      phased: false,
+      installedVersion: '1.0-1',
+      availableVersion: '1.2-1',
+    });
     expect(byName['pd-phased']).toMatchObject({ held: false, phased: true, availableVersion: '1.1-1' });
-    expect(byName['pd-sec']).toMatchObject({ security: true, installedVersion: '1:2.0-1', availableVersion: '1:2.0-1+deb12u1' });
-    expect(byName['pd-newdep']).toMatchObject({ newDependency: true, security: true, installedVersion: null });
+    expect(byName['pd-sec']).toMatchObject({
+      security: true,
+      installedVersion: '1:2.0-1',
+      availableVersion: '1:2.0-1+deb12u1',
+    });
+    expect(byName['pd-newdep']).toMatchObject({
+      newDependency: true,
+      security: true,
+      installedVersion: null,
+    });
     expect(result.warnings).toEqual([]);
   });
 
   it('reads the reboot flag and its packages, and the metadata age', () => {
-    const result = aptResultFromSections({ sim: '', held: '', policy: '', reboot: 'required\nlinux-image-6.1.0-18-amd64\nlibc6\n', age: '1700000100\n1700000000\n1699990000\n' });
+    const result = aptResultFromSections({
+      sim: '',
+      held: '',
+      policy: '',
+      reboot: 'required\nlinux-image-6.1.0-18-amd64\nlibc6\n',
+      age: '1700000100\n1700000000\n1699990000\n',
+    });
     expect(result.rebootRequired).toBe(true);
     expect(result.rebootReasons).toEqual(['linux-image-6.1.0-18-amd64', 'libc6']);
     expect(result.metadataAgeSeconds).toBe(100);
@@ -137,18 +202,31 @@ describe('apt collect() replaying real runs', () => {
     expect(error).toBeInstanceOf(CollectorError);
     expect((error as CollectorError).kind).toBe('package-manager-locked');
     expect((error as CollectorError).stderr).toContain('Could not get lock');
-    const exec2 = sectionExec(() => [{ name: 'sim', stdout: '', stderr: fixture('apt/aptlab-interrupted.install.stderr'), code: 100 }]);
+    const exec2 = sectionExec(() => [
+      { name: 'sim', stdout: '', stderr: fixture('apt/aptlab-interrupted.install.stderr'), code: 100 },
+    ]);
     const error2 = (await collect(exec2, { refresh: false }).catch((e: unknown) => e)) as CollectorError;
     expect(error2.kind).toBe('package-manager-locked');
     expect(error2.message).toMatch(/dpkg --configure -a/);
   });
 
   it('turns sudo refusals and failures into classified errors', async () => {
-    const sudoExec = { run: () => Promise.resolve({ stdout: '', stderr: 'sudo: a password is required\n', code: 1 }) };
+    const sudoExec = {
+      run: () => Promise.resolve({ stdout: '', stderr: 'sudo: a password is required\n', code: 1 }),
+    };
     await expect(collect(sudoExec, { refresh: true })).rejects.toMatchObject({ kind: 'sudo' });
-    const broken = sectionExec(() => [{ name: 'sim', stdout: '', stderr: 'E: The package lists or status file could not be parsed or opened.', code: 100 }]);
+    const broken = sectionExec(() => [
+      {
+        name: 'sim',
+        stdout: '',
+        stderr: 'E: The package lists or status file could not be parsed or opened.',
+        code: 100,
+      },
+    ]);
     await expect(collect(broken, { refresh: false })).rejects.toMatchObject({ kind: 'command-failed' });
-    const timeout = { run: () => Promise.reject(Object.assign(new Error('operation timed out'), { name: 'TimeoutError' })) };
+    const timeout = {
+      run: () => Promise.reject(Object.assign(new Error('operation timed out'), { name: 'TimeoutError' })),
+    };
     await expect(collect(timeout, { refresh: false })).rejects.toMatchObject({ kind: 'timeout' });
   });
 
@@ -166,7 +244,7 @@ describe('apt hostile input', () => {
     const sim = parseAptSimulation(
       [
         'Inst $(reboot) [1.0] (1.1 Debian:12/stable [amd64])',
-        "Inst foo;rm${IFS}-rf (1.1 Debian:12/stable [amd64])",
+        'Inst foo;rm${IFS}-rf (1.1 Debian:12/stable [amd64])',
         'Inst ok-pkg [1.0] (1.1 Evil\u001b[31m:12/stable-security [amd64])',
         'Inst bad-version [1.0] (1.1`id` Debian:12/stable [amd64])',
         'Inst \u0000 [1.0] (1.1 [amd64])',
@@ -175,6 +253,7 @@ describe('apt hostile input', () => {
     expect(sim.installs.map((i) => i.name)).toEqual(['ok-pkg']);
     expect(sim.installs[0]!.origins[0]!.label).toBe('Evil\\x1b[31m');
     expect(sim.rejected).toHaveLength(4);
+    // eslint-disable-next-line no-control-regex -- asserting that no control character survives
     expect(sim.rejected.every((l) => !/[\u0000-\u001f]/.test(l))).toBe(true);
   });
 
@@ -184,7 +263,9 @@ describe('apt hostile input', () => {
     const garbage = '\u00ff\ufffd'.repeat(500_000);
     const t0 = Date.now();
     expect(parseAptSimulation(`${huge}\n${brackets}\n${garbage}`).installs).toEqual([]);
-    expect(parseAptPolicy(`pkg:\n  Candidate: ${'('.repeat(20_000)}\n     ${'1'.repeat(15_000)} 500 (phased 0%\n`)).toHaveLength(1);
+    expect(
+      parseAptPolicy(`pkg:\n  Candidate: ${'('.repeat(20_000)}\n     ${'1'.repeat(15_000)} 500 (phased 0%\n`),
+    ).toHaveLength(1);
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 });

@@ -40,14 +40,25 @@ export function aptSections(refresh: boolean): ScriptSection[] {
   const sections: ScriptSection[] = [];
   if (refresh) sections.push({ name: 'update', command: 'apt-get -q update' });
   sections.push(
-    { name: 'sim', command: 'pd_sim=$(apt-get -s dist-upgrade); pd_sim_rc=$?; printf \'%s\\n\' "$pd_sim"; (exit $pd_sim_rc)' },
-    { name: 'held', command: 'pd_held=$(apt-mark showhold); pd_held_rc=$?; printf \'%s\\n\' "$pd_held"; (exit $pd_held_rc)' },
+    {
+      name: 'sim',
+      command:
+        'pd_sim=$(apt-get -s dist-upgrade); pd_sim_rc=$?; printf \'%s\\n\' "$pd_sim"; (exit $pd_sim_rc)',
+    },
+    {
+      name: 'held',
+      command: 'pd_held=$(apt-mark showhold); pd_held_rc=$?; printf \'%s\\n\' "$pd_held"; (exit $pd_held_rc)',
+    },
     {
       name: 'policy',
       command:
         "{ printf '%s\\n' \"$pd_held\"; printf '%s\\n' \"$pd_sim\" | sed -n -e '/^The following packages have been kept back:$/,/^[^ ]/p' -e '/deferred due to phasing:$/,/^[^ ]/p' | grep '^ ' | tr -s ' ' '\\n'; } | grep -v '^$' | sort -u | xargs -r apt-cache policy",
     },
-    { name: 'reboot', command: 'if [ -e /var/run/reboot-required ]; then echo required; cat /var/run/reboot-required.pkgs 2>/dev/null; fi; true' },
+    {
+      name: 'reboot',
+      command:
+        'if [ -e /var/run/reboot-required ]; then echo required; cat /var/run/reboot-required.pkgs 2>/dev/null; fi; true',
+    },
     {
       name: 'age',
       command:
@@ -110,11 +121,15 @@ export function aptResultFromSections(text: AptSectionsText): Omit<CollectorResu
     if (!policy || policy.candidate === null || policy.installed === null) continue;
     if (policy.candidate === policy.installed) continue;
     const candidate = policy.versions.find((v) => v.version === policy.candidate);
-    const phased = candidate?.phasedPercent !== null && candidate?.phasedPercent !== undefined && candidate.phasedPercent < 100;
+    const phased =
+      candidate?.phasedPercent !== null &&
+      candidate?.phasedPercent !== undefined &&
+      candidate.phasedPercent < 100;
     const isHeld = held.has(name);
     const suites = (candidate?.sources ?? []).map(policySourceSuite).filter((s): s is string => s !== null);
     const securitySuite = suites.find((s) => /-security$/.test(s));
-    if (!isHeld && !phased && deferred.has(name)) warnings.push(`apt keeps back ${name} (not held, not phased)`);
+    if (!isHeld && !phased && deferred.has(name))
+      warnings.push(`apt keeps back ${name} (not held, not phased)`);
     const colon = name.indexOf(':');
     updates.push({
       name: colon > 0 ? name.slice(0, colon) : name,
@@ -132,7 +147,8 @@ export function aptResultFromSections(text: AptSectionsText): Omit<CollectorResu
       kind: 'package',
     });
   }
-  if (sim.removals.length > 0) warnings.push(`dist-upgrade would remove: ${sim.removals.slice(0, 20).join(' ')}`);
+  if (sim.removals.length > 0)
+    warnings.push(`dist-upgrade would remove: ${sim.removals.slice(0, 20).join(' ')}`);
   for (const line of sim.rejected) warnings.push(`unparsed apt line: ${line}`);
 
   const reboot = parseRebootSection(text.reboot);
@@ -140,7 +156,11 @@ export function aptResultFromSections(text: AptSectionsText): Omit<CollectorResu
     packageManager: 'apt',
     updates,
     rebootRequired: reboot.required,
-    rebootReasons: reboot.required ? (reboot.packages.length > 0 ? reboot.packages : ['/var/run/reboot-required']) : [],
+    rebootReasons: reboot.required
+      ? reboot.packages.length > 0
+        ? reboot.packages
+        : ['/var/run/reboot-required']
+      : [],
     metadataAgeSeconds: parseClockAndMtimes(text.age),
     warnings,
   };
@@ -148,18 +168,26 @@ export function aptResultFromSections(text: AptSectionsText): Omit<CollectorResu
 
 function failIfLocked(stderr: string, command: string, code: number | null): void {
   if (isAptLockError(stderr)) {
-    throw new CollectorError('package-manager-locked', 'apt/dpkg is locked by another process (an install or unattended-upgrades is running).', {
-      stderr: cleanStderr(stderr),
-      command,
-      code,
-    });
+    throw new CollectorError(
+      'package-manager-locked',
+      'apt/dpkg is locked by another process (an install or unattended-upgrades is running).',
+      {
+        stderr: cleanStderr(stderr),
+        command,
+        code,
+      },
+    );
   }
   if (isDpkgInterrupted(stderr)) {
-    throw new CollectorError('package-manager-locked', "dpkg was interrupted; someone must run 'dpkg --configure -a' on this host.", {
-      stderr: cleanStderr(stderr),
-      command,
-      code,
-    });
+    throw new CollectorError(
+      'package-manager-locked',
+      "dpkg was interrupted; someone must run 'dpkg --configure -a' on this host.",
+      {
+        stderr: cleanStderr(stderr),
+        command,
+        code,
+      },
+    );
   }
 }
 
@@ -174,14 +202,20 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
   const sim = sections.get('sim');
   if (!sim) {
     failIfLocked(raw.stderr, 'apt', raw.code);
-    throw new CollectorError('command-failed', 'The apt audit script did not run on this host.', { stderr: cleanStderr(raw.stderr), command: 'sh', code: raw.code });
+    throw new CollectorError('command-failed', 'The apt audit script did not run on this host.', {
+      stderr: cleanStderr(raw.stderr),
+      command: 'sh',
+      code: raw.code,
+    });
   }
   const warnings: string[] = [];
   const update = sections.get('update');
   if (update) {
     failIfLocked(update.stderr, 'apt-get update', update.code);
-    if (update.code !== 0) warnings.push(`apt-get update failed (exit ${update.code ?? 'unknown'}); using cached package lists`);
-    else if (/^(?:W|Err):/m.test(update.stderr) || /^Err:/m.test(update.stdout)) warnings.push('apt-get update reported problems with some repositories');
+    if (update.code !== 0)
+      warnings.push(`apt-get update failed (exit ${update.code ?? 'unknown'}); using cached package lists`);
+    else if (/^(?:W|Err):/m.test(update.stderr) || /^Err:/m.test(update.stdout))
+      warnings.push('apt-get update reported problems with some repositories');
   }
   if (sim.code !== 0) {
     failIfLocked(sim.stderr, 'apt-get -s dist-upgrade', sim.code);
@@ -192,7 +226,13 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
     });
   }
   const get = (name: string): string => sections.get(name)?.stdout ?? '';
-  const result = aptResultFromSections({ sim: sim.stdout, held: get('held'), policy: get('policy'), reboot: get('reboot'), age: get('age') });
+  const result = aptResultFromSections({
+    sim: sim.stdout,
+    held: get('held'),
+    policy: get('policy'),
+    reboot: get('reboot'),
+    age: get('age'),
+  });
   return { ...result, warnings: [...warnings, ...result.warnings], commands };
 }
 

@@ -43,7 +43,12 @@ export function parseAptOrigin(text: string): AptOrigin | null {
   const version = slash >= 0 ? rest.slice(0, slash) : null;
   const suite = slash >= 0 ? rest.slice(slash + 1) : rest;
   if (suite === '') return null;
-  return { label: cleanField(label, 100), version: version === null ? null : cleanField(version, 40), suite: cleanField(suite, 100), raw: cleanField(raw, 200) };
+  return {
+    label: cleanField(label, 100),
+    version: version === null ? null : cleanField(version, 40),
+    suite: cleanField(suite, 100),
+    raw: cleanField(raw, 200),
+  };
 }
 
 /** Security when the origin is a `*-security` suite (Debian, Ubuntu, ESM apps/infra) or labelled Debian-Security. */
@@ -93,7 +98,13 @@ export function parseInstLine(line: string): AptInst | null {
     middle = middle.slice(0, archMatch.index).trimEnd();
   }
   if (arch !== null && !isValidArch(arch)) arch = null;
-  const origins = middle === '' ? [] : middle.split(', ').map(parseAptOrigin).filter((o): o is AptOrigin => o !== null);
+  const origins =
+    middle === ''
+      ? []
+      : middle
+          .split(', ')
+          .map(parseAptOrigin)
+          .filter((o): o is AptOrigin => o !== null);
   return { name, arch, installedVersion, candidateVersion, origins };
 }
 
@@ -113,7 +124,13 @@ function collectList(all: string[], start: number): { names: string[]; next: num
 
 /** Parses the whole `apt-get -s dist-upgrade` stdout. */
 export function parseAptSimulation(text: string): AptSimulation {
-  const result: AptSimulation = { installs: [], removals: [], keptBack: [], phasingDeferred: [], rejected: [] };
+  const result: AptSimulation = {
+    installs: [],
+    removals: [],
+    keptBack: [],
+    phasingDeferred: [],
+    rejected: [],
+  };
   const all = lines(text);
   for (let i = 0; i < all.length; i++) {
     const line = all[i]!;
@@ -230,17 +247,28 @@ export function parseRebootSection(text: string): RebootState {
   const all = lines(text).map((l) => l.trim());
   const required = all.includes('required');
   const packages = [
-    ...new Set(all.filter((l) => l !== 'required' && l !== '' && isValidPackageName(l.split(':')[0]!) && l.length <= 300)),
+    ...new Set(
+      all.filter(
+        (l) => l !== 'required' && l !== '' && isValidPackageName(l.split(':')[0]!) && l.length <= 300,
+      ),
+    ),
   ];
   return { required, packages };
 }
 
-const LOCK_PATTERNS = [/Could not get lock/, /Unable to acquire the dpkg frontend lock/, /Unable to lock (?:the administration )?directory/, /is another process using it\?/];
+const LOCK_PATTERNS = [
+  /Could not get lock/,
+  /Unable to acquire the dpkg frontend lock/,
+  /Unable to lock (?:the administration )?directory/,
+  /is another process using it\?/,
+];
 export function isAptLockError(stderr: string): boolean {
   const head = stderr.slice(0, 16384);
   return LOCK_PATTERNS.some((re) => re.test(head));
 }
 
 export function isDpkgInterrupted(stderr: string): boolean {
-  return /dpkg was interrupted, you must manually run '(?:sudo )?dpkg --configure -a'/.test(stderr.slice(0, 16384));
+  return /dpkg was interrupted, you must manually run '(?:sudo )?dpkg --configure -a'/.test(
+    stderr.slice(0, 16384),
+  );
 }

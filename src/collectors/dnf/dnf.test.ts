@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { collect, dnfResultFromSections, parseCheckUpdate, parseExpirationAge, parseNeedsRestarting, parseNevra, parseUpdateinfoList, isRpmLocked } from './index';
+import {
+  collect,
+  dnfResultFromSections,
+  parseCheckUpdate,
+  parseExpirationAge,
+  parseNeedsRestarting,
+  parseNevra,
+  parseUpdateinfoList,
+  isRpmLocked,
+} from './index';
 import { fixture, fixturePath } from '../testing/fixtures';
 import { loadRecording, replayExec, sectionExec } from '../testing/exec';
 
@@ -7,9 +16,17 @@ describe('check-update (real yum captures, GoogleCloudPlatform/osconfig)', () =>
   it('parses CentOS 7 output with plugin chatter', () => {
     const { updates, rejected } = parseCheckUpdate(fixture('yum/centos-7-1.yum-check-update.stdout'));
     expect(rejected).toEqual([]);
-    expect(updates[0]).toEqual({ name: 'bind-export-libs', arch: 'x86_64', version: '32:9.11.4-26.P2.el7_9.16', repository: 'updates' });
+    expect(updates[0]).toEqual({
+      name: 'bind-export-libs',
+      arch: 'x86_64',
+      version: '32:9.11.4-26.P2.el7_9.16',
+      repository: 'updates',
+    });
     // Wrapped line: the long name alone, version and repo on the next line.
-    expect(updates.find((u) => u.name === 'google-compute-engine-oslogin')).toMatchObject({ version: '1:20240415.00-g1.el7', repository: 'google-compute-engine' });
+    expect(updates.find((u) => u.name === 'google-compute-engine-oslogin')).toMatchObject({
+      version: '1:20240415.00-g1.el7',
+      repository: 'google-compute-engine',
+    });
     expect(updates.length).toBeGreaterThan(35);
   });
 
@@ -17,14 +34,24 @@ describe('check-update (real yum captures, GoogleCloudPlatform/osconfig)', () =>
     const { updates, rejected } = parseCheckUpdate(fixture('yum/rhel-7-1.yum-check-update.stdout'));
     expect(rejected).toEqual([]);
     expect(updates.map((u) => u.name)).toContain('redhat-support-lib-python');
-    expect(updates.find((u) => u.name === 'kernel')).toMatchObject({ version: '3.10.0-1160.119.1.el7', repository: 'rhui-rhel-7-server-rhui-rpms' });
-    expect(updates.find((u) => u.name === 'google-cloud-cli')).toMatchObject({ obsoletes: 'google-cloud-sdk' });
+    expect(updates.find((u) => u.name === 'kernel')).toMatchObject({
+      version: '3.10.0-1160.119.1.el7',
+      repository: 'rhui-rhel-7-server-rhui-rpms',
+    });
+    expect(updates.find((u) => u.name === 'google-cloud-cli')).toMatchObject({
+      obsoletes: 'google-cloud-sdk',
+    });
     expect(updates).toHaveLength(17);
   });
 
   it('parses dnf 4.14 output from the throwaway installroot', () => {
     const { updates } = parseCheckUpdate(fixture('dnf/lab.dnf-check-update.stdout'));
-    expect(updates.map((u) => `${u.name} ${u.version}`)).toEqual(['pd-kernel 5.14.0-2', 'pd-lib 2.1-1', 'pd-plain 3.0-2', 'pd-tool 1.1-1']);
+    expect(updates.map((u) => `${u.name} ${u.version}`)).toEqual([
+      'pd-kernel 5.14.0-2',
+      'pd-lib 2.1-1',
+      'pd-plain 3.0-2',
+      'pd-tool 1.1-1',
+    ]);
   });
 });
 
@@ -39,14 +66,29 @@ describe('updateinfo', () => {
   });
 
   it('splits NEVRAs with epochs and rejects junk', () => {
-    expect(parseNevra('bind-export-libs-32:9.11.4-26.P2.el7_9.16.x86_64')).toEqual({ name: 'bind-export-libs', epoch: '32', version: '9.11.4', release: '26.P2.el7_9.16', arch: 'x86_64' });
+    expect(parseNevra('bind-export-libs-32:9.11.4-26.P2.el7_9.16.x86_64')).toEqual({
+      name: 'bind-export-libs',
+      epoch: '32',
+      version: '9.11.4',
+      release: '26.P2.el7_9.16',
+      arch: 'x86_64',
+    });
     expect(parseNevra('nonsense')).toBeNull();
     expect(parseNevra('$(id)-1-1.x86_64')).toBeNull();
   });
 
   it('reads dnf 5 tables too (synthetic, from the dnf5 column layout)', () => {
-    const entries = parseUpdateinfoList('Name           Type     Severity  Package              Issued\nFEDORA-2024-1  security Moderate  curl-8.6.0-7.fc40.x86_64 2024-04-01 00:00:00\n');
-    expect(entries).toEqual([expect.objectContaining({ id: 'FEDORA-2024-1', type: 'security', severity: 'moderate', vendorSeverity: 'Moderate' })]);
+    const entries = parseUpdateinfoList(
+      'Name           Type     Severity  Package              Issued\nFEDORA-2024-1  security Moderate  curl-8.6.0-7.fc40.x86_64 2024-04-01 00:00:00\n',
+    );
+    expect(entries).toEqual([
+      expect.objectContaining({
+        id: 'FEDORA-2024-1',
+        type: 'security',
+        severity: 'moderate',
+        vendorSeverity: 'Moderate',
+      }),
+    ]);
   });
 });
 
@@ -60,24 +102,46 @@ describe('dnf result', () => {
       updateinfo: fixture('dnf/lab.dnf-updateinfo-list.stdout'),
       cves: 'CVE-2024-0002 Critical/Sec.  pd-kernel-5.14.0-2.noarch\nCVE-2024-0003 Critical/Sec.  pd-kernel-5.14.0-2.noarch\n',
       installed: 'pd-kernel noarch 0:5.14.0-1\npd-lib noarch 0:2.0-1\ngrub2 x86_64 1:2.02-0.87\n',
-      reboot: { stdout: 'Core libraries or services have been updated since boot-up:\n  * kernel\n\nReboot is required to fully utilize these updates.\n', code: 1 },
+      reboot: {
+        stdout:
+          'Core libraries or services have been updated since boot-up:\n  * kernel\n\nReboot is required to fully utilize these updates.\n',
+        code: 1,
+      },
       age: '1700000600\n1700000000\n',
     });
     const kernel = result.updates.find((u) => u.name === 'pd-kernel')!;
-    expect(kernel).toMatchObject({ security: true, severity: 'critical', installedVersion: '5.14.0-1', availableVersion: '5.14.0-2' });
+    expect(kernel).toMatchObject({
+      security: true,
+      severity: 'critical',
+      installedVersion: '5.14.0-1',
+      availableVersion: '5.14.0-2',
+    });
     expect(kernel.advisories).toEqual(['PDSA-2024:0002', 'CVE-2024-0002', 'CVE-2024-0003']);
-    expect(result.updates.find((u) => u.name === 'pd-lib')).toMatchObject({ security: false, severity: null, advisories: ['PDBA-2024:0003'] });
+    expect(result.updates.find((u) => u.name === 'pd-lib')).toMatchObject({
+      security: false,
+      severity: null,
+      advisories: ['PDBA-2024:0003'],
+    });
     expect(result.rebootRequired).toBe(true);
     expect(result.rebootReasons).toEqual(['kernel']);
     expect(result.metadataAgeSeconds).toBe(600);
   });
 
   it('reads needs-restarting exit codes and dnf expiration lines', () => {
-    expect(parseNeedsRestarting('No core libraries or services have been updated.\nReboot is probably not necessary.\n', 0)).toEqual({ rebootRequired: false, reasons: [] });
+    expect(
+      parseNeedsRestarting(
+        'No core libraries or services have been updated.\nReboot is probably not necessary.\n',
+        0,
+      ),
+    ).toEqual({ rebootRequired: false, reasons: [] });
     expect(parseNeedsRestarting('unavailable\n', 0).rebootRequired).toBeNull();
     expect(parseNeedsRestarting('', 127).rebootRequired).toBeNull();
-    expect(parseExpirationAge('Last metadata expiration check: 0:00:16 ago on Sat Nov 28 00:47:01 2026.')).toBe(16);
-    expect(parseExpirationAge('Last metadata expiration check: 2 days, 1:00:00 ago on Mon')).toBe(2 * 86400 + 3600);
+    expect(
+      parseExpirationAge('Last metadata expiration check: 0:00:16 ago on Sat Nov 28 00:47:01 2026.'),
+    ).toBe(16);
+    expect(parseExpirationAge('Last metadata expiration check: 2 days, 1:00:00 ago on Mon')).toBe(
+      2 * 86400 + 3600,
+    );
   });
 });
 
@@ -95,7 +159,10 @@ describe('dnf collect() replaying real runs', () => {
       ['pd-plain', false, null],
       ['pd-tool', true, 'important'],
     ]);
-    expect(result.updates.find((u) => u.name === 'pd-tool')!.advisories).toEqual(['PDSA-2024:0001', 'CVE-2024-0001']);
+    expect(result.updates.find((u) => u.name === 'pd-tool')!.advisories).toEqual([
+      'PDSA-2024:0001',
+      'CVE-2024-0001',
+    ]);
     expect(result.rebootRequired).toBe(false);
     expect(result.metadataAgeSeconds).not.toBeNull();
   });
@@ -110,24 +177,49 @@ describe('dnf collect() replaying real runs', () => {
 
   it('refuses to report "no updates" when dnf -C had no cache (real run)', async () => {
     const exec = replayExec(loadRecording(fixturePath('dnf/lab-nocache.collect.json')).runs);
-    await expect(collect(exec, { refresh: false })).rejects.toMatchObject({ kind: 'command-failed', message: expect.stringMatching(/no cached metadata/) });
+    await expect(collect(exec, { refresh: false })).rejects.toMatchObject({
+      kind: 'command-failed',
+      message: expect.stringMatching(/no cached metadata/),
+    });
   });
 
   it('classifies yum locks, missing package managers and sudo', async () => {
-    expect(isRpmLocked('Another app is currently holding the yum lock; waiting for it to exit...')).toBe(true);
+    expect(isRpmLocked('Another app is currently holding the yum lock; waiting for it to exit...')).toBe(
+      true,
+    );
     const locked = sectionExec(() => [
       { name: 'pm', stdout: 'yum\n', code: 0 },
-      { name: 'check', stdout: '', stderr: 'Existing lock /var/run/yum.pid: another copy is running as pid 1234.', code: 1 },
+      {
+        name: 'check',
+        stdout: '',
+        stderr: 'Existing lock /var/run/yum.pid: another copy is running as pid 1234.',
+        code: 1,
+      },
     ]);
-    await expect(collect(locked, { refresh: false })).rejects.toMatchObject({ kind: 'package-manager-locked' });
+    await expect(collect(locked, { refresh: false })).rejects.toMatchObject({
+      kind: 'package-manager-locked',
+    });
     const none = sectionExec(() => [{ name: 'pm', stdout: 'none\n', code: 0 }]);
     await expect(collect(none, { refresh: false })).rejects.toMatchObject({ kind: 'unsupported-os' });
-    const sudo = { run: () => Promise.resolve({ stdout: '', stderr: 'alice is not in the sudoers file.  This incident will be reported.\n', code: 1 }) };
+    const sudo = {
+      run: () =>
+        Promise.resolve({
+          stdout: '',
+          stderr: 'alice is not in the sudoers file.  This incident will be reported.\n',
+          code: 1,
+        }),
+    };
     await expect(collect(sudo, { refresh: false })).rejects.toMatchObject({ kind: 'sudo' });
   });
 
   it('survives hostile check-update output', () => {
-    const hostile = [`evil;rm.x86_64 1.0 updates`, `ok.x86_64 1.0\u001b[2J updates`, 'a'.repeat(1_000_000), `x.x86_64 ${'1'.repeat(200)} r`, 'good.noarch 1.0-1 @repo'].join('\n');
+    const hostile = [
+      `evil;rm.x86_64 1.0 updates`,
+      `ok.x86_64 1.0\u001b[2J updates`,
+      'a'.repeat(1_000_000),
+      `x.x86_64 ${'1'.repeat(200)} r`,
+      'good.noarch 1.0-1 @repo',
+    ].join('\n');
     const t0 = Date.now();
     const { updates } = parseCheckUpdate(hostile);
     expect(updates.map((u) => u.name)).toEqual(['good']);

@@ -14,8 +14,22 @@ import {
   splitSections,
   type ScriptSection,
 } from '../util';
-import { CollectorError, type CollectOptions, type CollectorResult, type PendingUpdate, type RemoteExec } from '../types';
-import { isRpmLocked, parseExpirationAge, parseCheckUpdate, parseNeedsRestarting, parseRpmInstalled, parseUpdateinfoList, type AdvisoryEntry } from './parse';
+import {
+  CollectorError,
+  type CollectOptions,
+  type CollectorResult,
+  type PendingUpdate,
+  type RemoteExec,
+} from '../types';
+import {
+  isRpmLocked,
+  parseExpirationAge,
+  parseCheckUpdate,
+  parseNeedsRestarting,
+  parseRpmInstalled,
+  parseUpdateinfoList,
+  type AdvisoryEntry,
+} from './parse';
 
 export * from './parse';
 
@@ -26,21 +40,32 @@ export * from './parse';
 export function dnfSections(refresh: boolean): ScriptSection[] {
   const cache = refresh ? '' : ' -C';
   const sections: ScriptSection[] = [
-    { name: 'pm', command: 'if command -v dnf >/dev/null 2>&1; then pd_pm=dnf; elif command -v yum >/dev/null 2>&1; then pd_pm=yum; else pd_pm=none; fi; echo "$pd_pm"' },
+    {
+      name: 'pm',
+      command:
+        'if command -v dnf >/dev/null 2>&1; then pd_pm=dnf; elif command -v yum >/dev/null 2>&1; then pd_pm=yum; else pd_pm=none; fi; echo "$pd_pm"',
+    },
   ];
   if (refresh) sections.push({ name: 'refresh', command: '"$pd_pm" -q -y makecache' });
   sections.push(
     // Not -q: dnf prints "Ignoring repositories" / "no cache" only when not quiet, and the expiration line dates the metadata.
     { name: 'check', command: `"$pd_pm"${cache} check-update` },
     { name: 'updateinfo', command: `"$pd_pm" -q${cache} updateinfo list` },
-    { name: 'cves', command: `if [ "$pd_pm" = yum ]; then yum -q${cache} updateinfo list cves; else dnf -q${cache} updateinfo list --with-cve; fi` },
+    {
+      name: 'cves',
+      command: `if [ "$pd_pm" = yum ]; then yum -q${cache} updateinfo list cves; else dnf -q${cache} updateinfo list --with-cve; fi`,
+    },
     { name: 'installed', command: "rpm -qa --qf '%{NAME} %{ARCH} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'" },
     {
       name: 'reboot',
       command:
         'if command -v needs-restarting >/dev/null 2>&1; then needs-restarting -r; elif [ "$pd_pm" = dnf ] && dnf -q needs-restarting --help >/dev/null 2>&1; then dnf -q needs-restarting -r; else echo unavailable; fi',
     },
-    { name: 'age', command: 'date +%s; stat -c %Y /var/cache/dnf/*/repodata/repomd.xml /var/cache/yum/*/*/*/repomd.xml /var/cache/yum/*/repomd.xml 2>/dev/null; true' },
+    {
+      name: 'age',
+      command:
+        'date +%s; stat -c %Y /var/cache/dnf/*/repodata/repomd.xml /var/cache/yum/*/*/*/repomd.xml /var/cache/yum/*/repomd.xml 2>/dev/null; true',
+    },
   );
   return sections;
 }
@@ -111,7 +136,8 @@ export function dnfResultFromSections(text: DnfSectionsText): Omit<CollectorResu
     updates.push(finding);
   }
   const reboot = parseNeedsRestarting(text.reboot.stdout, text.reboot.code);
-  if (reboot.rebootRequired === null) warnings.push('needs-restarting is not installed (dnf-utils / yum-utils); reboot state unknown');
+  if (reboot.rebootRequired === null)
+    warnings.push('needs-restarting is not installed (dnf-utils / yum-utils); reboot state unknown');
   return {
     packageManager: text.pm,
     updates,
@@ -122,7 +148,13 @@ export function dnfResultFromSections(text: DnfSectionsText): Omit<CollectorResu
   };
 }
 
-function fail(kind: 'package-manager-locked' | 'command-failed', message: string, stderr: string, command: string, code: number | null): never {
+function fail(
+  kind: 'package-manager-locked' | 'command-failed',
+  message: string,
+  stderr: string,
+  command: string,
+  code: number | null,
+): never {
   throw new CollectorError(kind, message, { stderr: cleanStderr(stderr), command, code });
 }
 
@@ -134,31 +166,75 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
   const sections = splitSections(raw.stdout, raw.stderr, nonce);
   recordSections(commands, plan, sections, raw);
   const pmText = sections.get('pm')?.stdout.trim();
-  if (pmText === undefined) fail('command-failed', 'The dnf/yum audit script did not run on this host.', raw.stderr, 'sh', raw.code);
-  if (pmText !== 'dnf' && pmText !== 'yum') throw new CollectorError('unsupported-os', 'Neither dnf nor yum is installed on this host.');
+  if (pmText === undefined)
+    fail('command-failed', 'The dnf/yum audit script did not run on this host.', raw.stderr, 'sh', raw.code);
+  if (pmText !== 'dnf' && pmText !== 'yum')
+    throw new CollectorError('unsupported-os', 'Neither dnf nor yum is installed on this host.');
   const pm = pmText;
   const warnings: string[] = [];
   const refresh = sections.get('refresh');
   if (refresh && refresh.code !== 0) {
-    if (isRpmLocked(refresh.stderr)) fail('package-manager-locked', `${pm} is locked by another process.`, refresh.stderr, `${pm} makecache`, refresh.code);
+    if (isRpmLocked(refresh.stderr))
+      fail(
+        'package-manager-locked',
+        `${pm} is locked by another process.`,
+        refresh.stderr,
+        `${pm} makecache`,
+        refresh.code,
+      );
     warnings.push(`${pm} makecache failed (exit ${refresh.code ?? 'unknown'}); using cached metadata`);
   }
   const check = sections.get('check');
-  if (!check) fail('command-failed', `${pm} check-update did not run.`, raw.stderr, `${pm} check-update`, raw.code);
+  if (!check)
+    fail('command-failed', `${pm} check-update did not run.`, raw.stderr, `${pm} check-update`, raw.code);
   if (check.code !== 0 && check.code !== 100) {
-    if (isRpmLocked(check.stderr)) fail('package-manager-locked', `${pm} is locked by another process.`, check.stderr, `${pm} check-update`, check.code);
-    if (/Cache-only enabled but no cache|cache only mode|Metadata cache missing|No enabled repos/i.test(check.stderr)) {
-      fail('command-failed', `${pm} has no cached metadata on this host; audit with "refresh" once.`, check.stderr, `${pm} -C check-update`, check.code);
+    if (isRpmLocked(check.stderr))
+      fail(
+        'package-manager-locked',
+        `${pm} is locked by another process.`,
+        check.stderr,
+        `${pm} check-update`,
+        check.code,
+      );
+    if (
+      /Cache-only enabled but no cache|cache only mode|Metadata cache missing|No enabled repos/i.test(
+        check.stderr,
+      )
+    ) {
+      fail(
+        'command-failed',
+        `${pm} has no cached metadata on this host; audit with "refresh" once.`,
+        check.stderr,
+        `${pm} -C check-update`,
+        check.code,
+      );
     }
-    fail('command-failed', `${pm} check-update failed on this host.`, check.stderr, `${pm} check-update`, check.code);
+    fail(
+      'command-failed',
+      `${pm} check-update failed on this host.`,
+      check.stderr,
+      `${pm} check-update`,
+      check.code,
+    );
   }
   const ignored = /Ignoring repositories: (.+)/.exec(check.stderr.slice(0, 16384));
-  if (ignored) warnings.push(`${pm} ignored repositories without usable metadata: ${cleanStderr(ignored[1]!, 200)}`);
-  if (/Cache-only enabled but no cache/.test(check.stderr) && parseCheckUpdate(check.stdout).updates.length === 0) {
-    fail('command-failed', `${pm} has no cached metadata on this host; audit with "refresh" once.`, check.stderr, `${pm} -C check-update`, check.code);
+  if (ignored)
+    warnings.push(`${pm} ignored repositories without usable metadata: ${cleanStderr(ignored[1]!, 200)}`);
+  if (
+    /Cache-only enabled but no cache/.test(check.stderr) &&
+    parseCheckUpdate(check.stdout).updates.length === 0
+  ) {
+    fail(
+      'command-failed',
+      `${pm} has no cached metadata on this host; audit with "refresh" once.`,
+      check.stderr,
+      `${pm} -C check-update`,
+      check.code,
+    );
   }
   const info = sections.get('updateinfo');
-  if (info && info.code !== 0) warnings.push(`${pm} updateinfo failed (exit ${info.code ?? 'unknown'}); security flags may be missing`);
+  if (info && info.code !== 0)
+    warnings.push(`${pm} updateinfo failed (exit ${info.code ?? 'unknown'}); security flags may be missing`);
   const get = (name: string): string => sections.get(name)?.stdout ?? '';
   const rebootSection = sections.get('reboot');
   const result = dnfResultFromSections({

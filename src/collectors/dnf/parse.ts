@@ -2,7 +2,14 @@
  * Pure parsers for dnf and yum output: `check-update`, `updateinfo list` (with and without
  * `--with-cve` / `cves`), `rpm -qa --qf`, and `needs-restarting -r`.
  */
-import { cleanField, isValidArch, isValidPackageName, isValidVersion, lines, normalizeSeverity } from '../util';
+import {
+  cleanField,
+  isValidArch,
+  isValidPackageName,
+  isValidVersion,
+  lines,
+  normalizeSeverity,
+} from '../util';
 import type { Severity } from '../types';
 
 export interface RpmUpdate {
@@ -43,7 +50,12 @@ export function parseCheckUpdate(text: string): { updates: RpmUpdate[]; rejected
       pending = [];
       continue;
     }
-    if (/^(Loaded plugins|Loading mirror speeds|Last metadata expiration check|Security: | \* |Repository .* is listed more than once|This system is|Update notice|Not using downloaded)/.test(line)) continue;
+    if (
+      /^(Loaded plugins|Loading mirror speeds|Last metadata expiration check|Security: | \* |Repository .* is listed more than once|This system is|Update notice|Not using downloaded)/.test(
+        line,
+      )
+    )
+      continue;
     const indented = /^\s/.test(line);
     const words = line.trim().split(/\s+/);
     if (obsoleting && indented && pending.length === 0 && words.length === 3) {
@@ -103,7 +115,8 @@ export function parseNevra(text: string): Nevra | null {
     epoch = version.slice(0, colon);
     version = version.slice(colon + 1);
   }
-  if (!isValidPackageName(name) || !isValidArch(arch) || !isValidVersion(version) || !isValidVersion(release)) return null;
+  if (!isValidPackageName(name) || !isValidArch(arch) || !isValidVersion(version) || !isValidVersion(release))
+    return null;
   if (epoch !== null && !/^\d{1,10}$/.test(epoch)) return null;
   return { name, epoch, version, release, arch };
 }
@@ -149,7 +162,11 @@ export function parseUpdateinfoList(text: string): AdvisoryEntry[] {
       type = 'security';
       vendorSeverity = sec[1]!;
       nevraText = words[2]!;
-    } else if (TYPE_WORDS[typeWord.toLowerCase()] !== undefined && words.length >= 4 && parseNevra(words[3]!) !== null) {
+    } else if (
+      TYPE_WORDS[typeWord.toLowerCase()] !== undefined &&
+      words.length >= 4 &&
+      parseNevra(words[3]!) !== null
+    ) {
       // dnf 5: ID TYPE SEVERITY NEVRA ISSUED…
       type = TYPE_WORDS[typeWord.toLowerCase()]!;
       vendorSeverity = words[2]!;
@@ -209,7 +226,9 @@ export function isRpmLocked(stderr: string): boolean {
 
 /** dnf's "Last metadata expiration check: 1 day, 2:03:04 ago on …" → seconds. */
 export function parseExpirationAge(text: string): number | null {
-  const match = /^Last metadata expiration check: (?:(\d{1,5}) days?, )?(\d{1,2}):(\d{2}):(\d{2}) ago/m.exec(text.slice(0, 65536));
+  const match = /^Last metadata expiration check: (?:(\d{1,5}) days?, )?(\d{1,2}):(\d{2}):(\d{2}) ago/m.exec(
+    text.slice(0, 65536),
+  );
   if (!match) return null;
   return Number(match[1] ?? 0) * 86400 + Number(match[2]) * 3600 + Number(match[3]) * 60 + Number(match[4]);
 }

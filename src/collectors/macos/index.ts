@@ -2,8 +2,24 @@
  * The macOS collector: `softwareupdate --list` (with `--no-scan` unless refreshing, so an audit can
  * read the last scan's results), plus the date of the last successful scan.
  */
-import { buildSectionScript, cleanField, cleanStderr, lines, newNonce, recordSections, runRecorded, splitSections, type ScriptSection } from '../util';
-import { CollectorError, type CollectOptions, type CollectorResult, type PendingUpdate, type RemoteExec } from '../types';
+import {
+  buildSectionScript,
+  cleanField,
+  cleanStderr,
+  lines,
+  newNonce,
+  recordSections,
+  runRecorded,
+  splitSections,
+  type ScriptSection,
+} from '../util';
+import {
+  CollectorError,
+  type CollectOptions,
+  type CollectorResult,
+  type PendingUpdate,
+  type RemoteExec,
+} from '../types';
 
 export interface MacUpdate {
   label: string;
@@ -59,28 +75,45 @@ export function parseSoftwareUpdateList(text: string): MacUpdate[] {
 
 /** Apple does not flag security content; its security releases say so in the title. */
 export function isMacSecurityUpdate(title: string): boolean {
-  return /Security (?:Update|Response|Improvement)|Rapid Security Response|XProtect|MRT|Gatekeeper/i.test(title);
+  return /Security (?:Update|Response|Improvement)|Rapid Security Response|XProtect|MRT|Gatekeeper/i.test(
+    title,
+  );
 }
 
 export function macosSections(refresh: boolean): ScriptSection[] {
   return [
     { name: 'list', command: `softwareupdate --list${refresh ? '' : ' --no-scan'}` },
-    { name: 'age', command: 'date +%s; defaults read /Library/Preferences/com.apple.SoftwareUpdate LastSuccessfulDate 2>/dev/null; true' },
+    {
+      name: 'age',
+      command:
+        'date +%s; defaults read /Library/Preferences/com.apple.SoftwareUpdate LastSuccessfulDate 2>/dev/null; true',
+    },
   ];
 }
 
 function ageFrom(text: string): number | null {
   const [nowText, dateText] = lines(text).map((l) => l.trim());
   const now = Number(nowText);
-  const when = dateText ? Date.parse(dateText.replace(/^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2})(\d{2})$/, '$1T$2$3:$4')) : NaN;
+  const when = dateText
+    ? Date.parse(
+        dateText.replace(/^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2})(\d{2})$/, '$1T$2$3:$4'),
+      )
+    : NaN;
   return Number.isFinite(now) && Number.isFinite(when) ? Math.max(0, Math.round(now - when / 1000)) : null;
 }
 
-export function macosResultFromSections(list: { stdout: string; stderr: string }, age: string): Omit<CollectorResult, 'commands'> {
+export function macosResultFromSections(
+  list: { stdout: string; stderr: string },
+  age: string,
+): Omit<CollectorResult, 'commands'> {
   const items = parseSoftwareUpdateList(list.stdout);
   const warnings: string[] = [];
   if (items.length === 0 && !/No new software available/.test(`${list.stdout}\n${list.stderr}`)) {
-    throw new CollectorError('command-failed', 'softwareupdate printed neither updates nor "No new software available".', { stderr: cleanStderr(list.stderr), command: 'softwareupdate --list' });
+    throw new CollectorError(
+      'command-failed',
+      'softwareupdate printed neither updates nor "No new software available".',
+      { stderr: cleanStderr(list.stderr), command: 'softwareupdate --list' },
+    );
   }
   const updates: PendingUpdate[] = items.map((u) => ({
     name: u.label,
@@ -116,7 +149,11 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
   const sections = splitSections(raw.stdout, raw.stderr, nonce);
   recordSections(commands, plan, sections, raw);
   const list = sections.get('list');
-  if (!list) throw new CollectorError('command-failed', 'The softwareupdate audit script did not run on this host.', { stderr: cleanStderr(raw.stderr), code: raw.code });
+  if (!list)
+    throw new CollectorError('command-failed', 'The softwareupdate audit script did not run on this host.', {
+      stderr: cleanStderr(raw.stderr),
+      code: raw.code,
+    });
   return { ...macosResultFromSections(list, sections.get('age')?.stdout ?? ''), commands };
 }
 

@@ -9,9 +9,12 @@ import { localShellExec, type RecordedRun } from './exec';
 import type { PackageManager } from '../types';
 
 const [pm, out, provenance, ...rest] = process.argv.slice(2);
-if (!pm || !out || !provenance) throw new Error('usage: capture.ts <pm> <out.json> <provenance> [refresh] [K=V…]');
+if (!pm || !out || !provenance)
+  throw new Error('usage: capture.ts <pm> <out.json> <provenance> [refresh] [K=V…]');
 const refresh = rest.includes('refresh');
-const env = Object.fromEntries(rest.filter((a) => a.includes('=')).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+const env = Object.fromEntries(
+  rest.filter((a) => a.includes('=')).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]),
+);
 const runs: RecordedRun[] = [];
 const result = await collectorFor(pm as PackageManager)
   .collect(localShellExec(env, runs), { refresh })

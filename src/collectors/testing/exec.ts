@@ -26,7 +26,10 @@ export function localShellExec(extraEnv: Record<string, string> = {}, log?: Reco
   return {
     run(command: string, options: RemoteExecOptions = {}): Promise<RemoteExecResult> {
       return new Promise((resolve, reject) => {
-        const child = spawn('/bin/sh', ['-c', command], { env: { ...process.env, ...extraEnv, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn('/bin/sh', ['-c', command], {
+          env: { ...process.env, ...extraEnv, ...options.env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let stdout = '';
         let stderr = '';
         child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -48,7 +51,9 @@ const NONCE = /@@PATCHDECK:([0-9a-f]{8,32}):/;
  * command being asked, so the collector's section splitter sees exactly what the host printed.
  * The commands themselves are returned for assertions.
  */
-export function replayExec(runs: readonly RecordedRun[]): RemoteExec & { asked: { command: string; options: RemoteExecOptions }[] } {
+export function replayExec(
+  runs: readonly RecordedRun[],
+): RemoteExec & { asked: { command: string; options: RemoteExecOptions }[] } {
   const asked: { command: string; options: RemoteExecOptions }[] = [];
   let index = 0;
   return {
@@ -59,7 +64,8 @@ export function replayExec(runs: readonly RecordedRun[]): RemoteExec & { asked: 
       if (!run) return Promise.reject(new Error(`replay: no recorded run for command #${index}`));
       const newNonce = NONCE.exec(command)?.[1];
       const oldNonce = NONCE.exec(run.command)?.[1];
-      const swap = (text: string): string => (newNonce && oldNonce ? text.split(oldNonce).join(newNonce) : text);
+      const swap = (text: string): string =>
+        newNonce && oldNonce ? text.split(oldNonce).join(newNonce) : text;
       return Promise.resolve({ stdout: swap(run.stdout), stderr: swap(run.stderr), code: run.code });
     },
   };
@@ -91,7 +97,9 @@ export function framedOutput(
 
 /** A RemoteExec that answers every framed script from per-section captures (files or text). */
 export function sectionExec(
-  sectionsFor: (command: string) => readonly { name: string; stdout: string; stderr?: string; code: number | null }[],
+  sectionsFor: (
+    command: string,
+  ) => readonly { name: string; stdout: string; stderr?: string; code: number | null }[],
 ): RemoteExec & { asked: { command: string; options: RemoteExecOptions }[] } {
   const asked: { command: string; options: RemoteExecOptions }[] = [];
   return {

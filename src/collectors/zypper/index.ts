@@ -14,7 +14,13 @@ import {
   splitSections,
   type ScriptSection,
 } from '../util';
-import { CollectorError, type CollectOptions, type CollectorResult, type PendingUpdate, type RemoteExec } from '../types';
+import {
+  CollectorError,
+  type CollectOptions,
+  type CollectorResult,
+  type PendingUpdate,
+  type RemoteExec,
+} from '../types';
 import {
   isZypperSuccess,
   parseNeedsRebooting,
@@ -35,11 +41,23 @@ export function zypperSections(refresh: boolean): ScriptSection[] {
   if (refresh) sections.push({ name: 'refresh', command: 'zypper --non-interactive refresh' });
   sections.push(
     { name: 'updates', command: `${Z} --xmlout list-updates` },
-    { name: 'patches', command: `pd_lp=$(${Z} --xmlout list-patches); pd_lp_rc=$?; printf '%s\\n' "$pd_lp"; (exit $pd_lp_rc)` },
+    {
+      name: 'patches',
+      command: `pd_lp=$(${Z} --xmlout list-patches); pd_lp_rc=$?; printf '%s\\n' "$pd_lp"; (exit $pd_lp_rc)`,
+    },
     // Patch ids come from zypper itself and reach zypper again as argv through xargs, never through a shell.
-    { name: 'patchinfo', command: `printf '%s\\n' "$pd_lp" | grep -o 'kind="patch" name="[^"]*"' | cut -d'"' -f4 | xargs -r ${Z} info -t patch` },
-    { name: 'reboot', command: `${Z} needs-rebooting >/dev/null 2>&1; echo "exit=$?"; if [ -e /run/reboot-needed ]; then echo reboot-needed; fi` },
-    { name: 'age', command: 'date +%s; stat -c %Y /var/cache/zypp/raw/*/repodata/repomd.xml 2>/dev/null; true' },
+    {
+      name: 'patchinfo',
+      command: `printf '%s\\n' "$pd_lp" | grep -o 'kind="patch" name="[^"]*"' | cut -d'"' -f4 | xargs -r ${Z} info -t patch`,
+    },
+    {
+      name: 'reboot',
+      command: `${Z} needs-rebooting >/dev/null 2>&1; echo "exit=$?"; if [ -e /run/reboot-needed ]; then echo reboot-needed; fi`,
+    },
+    {
+      name: 'age',
+      command: 'date +%s; stat -c %Y /var/cache/zypp/raw/*/repodata/repomd.xml 2>/dev/null; true',
+    },
   );
   return sections;
 }
@@ -49,7 +67,11 @@ export function buildZypperScript(refresh: boolean, nonce: string): string {
 }
 
 /** Joins package updates with the needed patches that fix them; patches are findings of their own too. */
-export function zypperFindings(packages: ZypperPackageUpdate[], patches: ZypperPatch[], patchPackages: Map<string, string[]>): PendingUpdate[] {
+export function zypperFindings(
+  packages: ZypperPackageUpdate[],
+  patches: ZypperPatch[],
+  patchPackages: Map<string, string[]>,
+): PendingUpdate[] {
   const needed = patches.filter((p) => p.status === '' || p.status === 'needed');
   const byPackage = new Map<string, ZypperPatch[]>();
   for (const patch of needed) {
@@ -108,22 +130,37 @@ export function zypperFindings(packages: ZypperPackageUpdate[], patches: ZypperP
 
 function check(name: string, section: { stderr: string; code: number | null } | undefined): void {
   if (!section) throw new CollectorError('command-failed', `zypper ${name} did not run on this host.`);
-  if (section.code === ZYPPER_EXIT.locked || /System management is locked/.test(section.stderr.slice(0, 8192))) {
-    throw new CollectorError('package-manager-locked', 'zypper is locked by another process (System management is locked).', {
-      stderr: cleanStderr(section.stderr),
-      command: `zypper ${name}`,
-      code: section.code,
-    });
+  if (
+    section.code === ZYPPER_EXIT.locked ||
+    /System management is locked/.test(section.stderr.slice(0, 8192))
+  ) {
+    throw new CollectorError(
+      'package-manager-locked',
+      'zypper is locked by another process (System management is locked).',
+      {
+        stderr: cleanStderr(section.stderr),
+        command: `zypper ${name}`,
+        code: section.code,
+      },
+    );
   }
   if (section.code === ZYPPER_EXIT.privileges) {
-    throw new CollectorError('sudo', 'zypper needs root privileges for this.', { stderr: cleanStderr(section.stderr), command: `zypper ${name}`, code: section.code });
-  }
-  if (!isZypperSuccess(section.code)) {
-    throw new CollectorError('command-failed', `zypper ${name} failed on this host (exit ${section.code ?? 'unknown'}).`, {
+    throw new CollectorError('sudo', 'zypper needs root privileges for this.', {
       stderr: cleanStderr(section.stderr),
       command: `zypper ${name}`,
       code: section.code,
     });
+  }
+  if (!isZypperSuccess(section.code)) {
+    throw new CollectorError(
+      'command-failed',
+      `zypper ${name} failed on this host (exit ${section.code ?? 'unknown'}).`,
+      {
+        stderr: cleanStderr(section.stderr),
+        command: `zypper ${name}`,
+        code: section.code,
+      },
+    );
   }
 }
 
@@ -131,29 +168,45 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
   const nonce = newNonce();
   const plan = zypperSections(options.refresh);
   const commands: CollectorResult['commands'] = [];
-  const raw = await runRecorded(exec, buildSectionScript(plan, nonce), { ...options, sudo: options.refresh }, commands);
+  const raw = await runRecorded(
+    exec,
+    buildSectionScript(plan, nonce),
+    { ...options, sudo: options.refresh },
+    commands,
+  );
   const sections = splitSections(raw.stdout, raw.stderr, nonce);
   recordSections(commands, plan, sections, raw);
-  if (sections.size === 0) throw new CollectorError('command-failed', 'The zypper audit script did not run on this host.', { stderr: cleanStderr(raw.stderr), code: raw.code });
+  if (sections.size === 0)
+    throw new CollectorError('command-failed', 'The zypper audit script did not run on this host.', {
+      stderr: cleanStderr(raw.stderr),
+      code: raw.code,
+    });
   const warnings: string[] = [];
   const refresh = sections.get('refresh');
   if (refresh) {
     if (refresh.code === ZYPPER_EXIT.locked) check('refresh', refresh);
-    if (!isZypperSuccess(refresh.code)) warnings.push(`zypper refresh failed (exit ${refresh.code ?? 'unknown'}); using cached metadata`);
+    if (!isZypperSuccess(refresh.code))
+      warnings.push(`zypper refresh failed (exit ${refresh.code ?? 'unknown'}); using cached metadata`);
   }
   const updates = sections.get('updates');
   const patches = sections.get('patches');
   check('list-updates', updates);
   check('list-patches', patches);
-  for (const s of [updates, patches]) if (s?.code === ZYPPER_EXIT.reposSkipped) warnings.push('zypper skipped some repositories (exit 106); results may be incomplete');
-  if (updates?.code === ZYPPER_EXIT.restartZypper || patches?.code === ZYPPER_EXIT.restartZypper) warnings.push('a zypper/libzypp update is pending (exit 103): it installs before anything else');
+  for (const s of [updates, patches])
+    if (s?.code === ZYPPER_EXIT.reposSkipped)
+      warnings.push('zypper skipped some repositories (exit 106); results may be incomplete');
+  if (updates?.code === ZYPPER_EXIT.restartZypper || patches?.code === ZYPPER_EXIT.restartZypper)
+    warnings.push('a zypper/libzypp update is pending (exit 103): it installs before anything else');
   let packageUpdates: ZypperPackageUpdate[];
   let patchList: ZypperPatch[];
   try {
     packageUpdates = parseZypperUpdatesXml(updates!.stdout);
     patchList = parseZypperPatchesXml(patches!.stdout);
   } catch (error) {
-    throw new CollectorError('command-failed', 'zypper printed XML we could not read.', { stderr: cleanStderr(String(error)), command: 'zypper --xmlout' });
+    throw new CollectorError('command-failed', 'zypper printed XML we could not read.', {
+      stderr: cleanStderr(String(error)),
+      command: 'zypper --xmlout',
+    });
   }
   const reboot = sections.get('reboot')?.stdout ?? '';
   const exitMatch = /^exit=(\d+)$/m.exec(reboot);
@@ -161,10 +214,16 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
   if (/^reboot-needed$/m.test(reboot)) rebootRequired = true;
   return {
     packageManager: 'zypper',
-    updates: zypperFindings(packageUpdates, patchList, parsePatchInfo(sections.get('patchinfo')?.stdout ?? '')),
+    updates: zypperFindings(
+      packageUpdates,
+      patchList,
+      parsePatchInfo(sections.get('patchinfo')?.stdout ?? ''),
+    ),
     rebootRequired,
     rebootReasons: rebootRequired ? ['zypper needs-rebooting'] : [],
-    metadataAgeSeconds: parseClockAndMtimes(sections.get('age')?.stdout ?? '') ?? (refresh && isZypperSuccess(refresh.code) ? 0 : null),
+    metadataAgeSeconds:
+      parseClockAndMtimes(sections.get('age')?.stdout ?? '') ??
+      (refresh && isZypperSuccess(refresh.code) ? 0 : null),
     warnings,
     commands,
   };

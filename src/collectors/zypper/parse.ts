@@ -3,7 +3,14 @@
  * tables of the same commands, `info -t patch` (which packages a patch fixes), and exit codes.
  */
 import { XMLParser } from 'fast-xml-parser';
-import { cleanField, isValidArch, isValidPackageName, isValidVersion, lines, normalizeSeverity } from '../util';
+import {
+  cleanField,
+  isValidArch,
+  isValidPackageName,
+  isValidVersion,
+  lines,
+  normalizeSeverity,
+} from '../util';
 import type { Severity } from '../types';
 
 export interface ZypperPackageUpdate {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { collect, parsePatchInfo, parseZypperPatchesText, parseZypperPatchesXml, parseZypperUpdatesText, parseZypperUpdatesXml, zypperFindings } from './index';
+import {
+  collect,
+  parsePatchInfo,
+  parseZypperPatchesText,
+  parseZypperPatchesXml,
+  parseZypperUpdatesText,
+  parseZypperUpdatesXml,
+  zypperFindings,
+} from './index';
 import { fixture, fixturePath } from '../testing/fixtures';
 import { loadRecording, replayExec, sectionExec } from '../testing/exec';
 
@@ -22,11 +30,17 @@ describe('zypper XML (real, throwaway root)', () => {
 
   it('maps patches to packages through info -t patch', () => {
     const info = parsePatchInfo(fixture('zypper/lab.info-t-patch.stdout'));
-    expect(Object.fromEntries(info)).toEqual({ 'PDSA-2024:0001': ['pd-tool'], 'PDSA-2024:0002': ['pd-kernel'], 'PDBA-2024:0003': ['pd-lib'] });
+    expect(Object.fromEntries(info)).toEqual({
+      'PDSA-2024:0001': ['pd-tool'],
+      'PDSA-2024:0002': ['pd-kernel'],
+      'PDBA-2024:0003': ['pd-lib'],
+    });
   });
 
   it('agrees between the XML and the plain-text tables of the same run', () => {
-    expect(parseZypperUpdatesText(fixture('zypper/lab.list-updates.stdout'))).toEqual(parseZypperUpdatesXml(fixture('zypper/lab.list-updates.xml')));
+    expect(parseZypperUpdatesText(fixture('zypper/lab.list-updates.stdout'))).toEqual(
+      parseZypperUpdatesXml(fixture('zypper/lab.list-updates.xml')),
+    );
     const text = parseZypperPatchesText(fixture('zypper/lab.list-patches.stdout'));
     expect(text.map((p) => [p.id, p.security, p.severity, p.rebootRequired])).toEqual([
       ['PDBA-2024:0003', false, null, false],
@@ -40,7 +54,13 @@ describe('zypper plain text (real SLES 12, GoogleCloudPlatform/osconfig)', () =>
   it('parses list-updates', () => {
     const updates = parseZypperUpdatesText(fixture('zypper/sles-12-1.zypper-list-updates.stdout'));
     expect(updates).toHaveLength(21);
-    expect(updates[0]).toEqual({ name: 'autofs', arch: 'x86_64', installedVersion: '5.1.3-3.14.1', availableVersion: '5.1.3-3.17.1', repository: 'SLES12-SP5-Updates' });
+    expect(updates[0]).toEqual({
+      name: 'autofs',
+      arch: 'x86_64',
+      installedVersion: '5.1.3-3.14.1',
+      availableVersion: '5.1.3-3.17.1',
+      repository: 'SLES12-SP5-Updates',
+    });
   });
 
   it('parses list-patches with categories, severities, statuses and reboot flags', () => {
@@ -49,8 +69,14 @@ describe('zypper plain text (real SLES 12, GoogleCloudPlatform/osconfig)', () =>
     const needed = patches.filter((p) => p.status === 'needed');
     expect(needed).toHaveLength(15);
     expect(needed.filter((p) => p.security)).toHaveLength(12);
-    expect(patches.find((p) => p.id === 'SUSE-SLE-Module-Public-Cloud-12-2017-995')).toMatchObject({ security: true, severity: 'critical', rebootRequired: true });
-    expect(patches.find((p) => p.id === 'SUSE-SLE-Module-Containers-12-2020-1664')).toMatchObject({ rebootRequired: true });
+    expect(patches.find((p) => p.id === 'SUSE-SLE-Module-Public-Cloud-12-2017-995')).toMatchObject({
+      security: true,
+      severity: 'critical',
+      rebootRequired: true,
+    });
+    expect(patches.find((p) => p.id === 'SUSE-SLE-Module-Containers-12-2020-1664')).toMatchObject({
+      rebootRequired: true,
+    });
     const findings = zypperFindings([], patches, new Map());
     expect(findings.filter((f) => f.kind === 'patch')).toHaveLength(15);
   });
@@ -82,8 +108,12 @@ describe('zypper collect()', () => {
   });
 
   it('classifies the real lock (exit 7) and reads the reboot hint (exit 102)', async () => {
-    const locked = sectionExec(() => [{ name: 'updates', stdout: fixture('zypper/locked.list-updates.stdout'), code: 7 }]);
-    await expect(collect(locked, { refresh: false })).rejects.toMatchObject({ kind: 'package-manager-locked' });
+    const locked = sectionExec(() => [
+      { name: 'updates', stdout: fixture('zypper/locked.list-updates.stdout'), code: 7 },
+    ]);
+    await expect(collect(locked, { refresh: false })).rejects.toMatchObject({
+      kind: 'package-manager-locked',
+    });
     const reboot = sectionExec(() => [
       { name: 'updates', stdout: fixture('zypper/lab.list-updates.xml'), code: 0 },
       { name: 'patches', stdout: fixture('zypper/lab.list-patches.xml'), code: 0 },
@@ -92,13 +122,25 @@ describe('zypper collect()', () => {
     ]);
     const result = await collect(reboot, { refresh: false });
     expect(result.rebootRequired).toBe(true);
-    const failed = sectionExec(() => [{ name: 'updates', stdout: '', stderr: 'Unexpected exception.', code: 4 }]);
+    const failed = sectionExec(() => [
+      { name: 'updates', stdout: '', stderr: 'Unexpected exception.', code: 4 },
+    ]);
     await expect(collect(failed, { refresh: false })).rejects.toMatchObject({ kind: 'command-failed' });
   });
 
   it('survives hostile XML and tables', () => {
-    expect(parseZypperUpdatesXml('<stream><update-status><update-list><update kind="package" name="$(reboot)" edition="1" arch="x"/><update kind="package" name="ok" edition="1.0" arch="x86_64" edition-old="0.9"><source alias="r\u001b[31m"/></update></update-list></update-status></stream>')).toEqual([
-      { name: 'ok', arch: 'x86_64', installedVersion: '0.9', availableVersion: '1.0', repository: 'r\\x1b[31m' },
+    expect(
+      parseZypperUpdatesXml(
+        '<stream><update-status><update-list><update kind="package" name="$(reboot)" edition="1" arch="x"/><update kind="package" name="ok" edition="1.0" arch="x86_64" edition-old="0.9"><source alias="r\u001b[31m"/></update></update-list></update-status></stream>',
+      ),
+    ).toEqual([
+      {
+        name: 'ok',
+        arch: 'x86_64',
+        installedVersion: '0.9',
+        availableVersion: '1.0',
+        repository: 'r\\x1b[31m',
+      },
     ]);
     expect(() => parseZypperUpdatesXml('<stream><unclosed')).not.toThrow(RangeError);
     expect(parseZypperUpdatesText(`a | b\n---+---\n${'|'.repeat(100_000)}\n`)).toEqual([]);
