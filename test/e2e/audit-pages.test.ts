@@ -253,3 +253,25 @@ describe('audit pages in Chromium', () => {
     await page.screenshot({ path: path.resolve('test-results/settings-credentials.png'), fullPage: true });
   });
 });
+
+describe('dark theme', () => {
+  it('renders the Updates and Hosts pages in the dark theme with visible focus', async () => {
+    const { page } = app;
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByLabel('Theme').selectOption('dark');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.getByRole('link', { name: 'Updates' }).click();
+    await page.getByRole('table', { name: 'Updates' }).locator('[data-finding-id]').first().waitFor();
+    await page.getByRole('searchbox', { name: 'Search updates' }).focus();
+    await page.keyboard.press('Tab');
+    const outline = await page.evaluate(
+      () => getComputedStyle(document.activeElement as HTMLElement).outlineStyle,
+    );
+    expect(outline).not.toBe('none');
+    await page.screenshot({ path: path.resolve('test-results/updates-dark.png') });
+    await page.getByRole('link', { name: 'Hosts' }).click();
+    await page.getByRole('table', { name: 'Hosts' }).waitFor();
+    await page.screenshot({ path: path.resolve('test-results/hosts-dark.png') });
+  });
+});

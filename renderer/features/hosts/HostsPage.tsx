@@ -7,7 +7,9 @@ import { useApp } from '../../stores/app';
 import { HostDetail } from './HostDetail';
 import { matchesFilter, useHosts } from './store';
 
-function osLabel(host: Host): string {
+/** What discovery guessed, or — better — what the newest audit read from the host itself. */
+function osLabel(host: Host, audit: Audit | undefined): string {
+  if (audit?.osName) return [audit.osName, audit.osVersion].filter(Boolean).join(' ');
   if (!host.osName && !host.osFamily) return 'unknown';
   return [host.osName ?? host.osFamily, host.osVersion].filter(Boolean).join(' ');
 }
@@ -69,7 +71,7 @@ function HostRow({ host }: { host: Host }) {
         {!host.inInventory && <span className="badge warn">discovered</span>}
       </td>
       <td className="mono">{host.address ?? '—'}</td>
-      <td>{osLabel(host)}</td>
+      <td>{osLabel(host, latest)}</td>
       <td>{host.management.length ? host.management.join(', ') : host.lastSeen ? 'alive' : '—'}</td>
       <td className="small">
         {host.mac ? <span className="mono">{host.mac}</span> : '—'}

@@ -8,7 +8,16 @@ import { PAGE_SIZE, useUpdates, type FindingSort } from './store';
 
 const ROW_HEIGHT = 36;
 
-function FindingRow({ finding, index }: { finding: Finding | undefined; index: number }) {
+function FindingRow({
+  finding,
+  index,
+  sameGroup,
+}: {
+  finding: Finding | undefined;
+  index: number;
+  /** Ordered by host or package, and this row continues the previous row's group. */
+  sameGroup: 'host' | 'package' | null;
+}) {
   if (!finding)
     return (
       <div role="row" aria-rowindex={index + 2} className="finding-row loading">
@@ -20,10 +29,18 @@ function FindingRow({ finding, index }: { finding: Finding | undefined; index: n
   const severity = finding.severity ?? finding.vendorSeverity;
   return (
     <div role="row" aria-rowindex={index + 2} className="finding-row" data-finding-id={finding.id}>
-      <div role="cell" className="cell-host" title={finding.hostName}>
+      <div
+        role="cell"
+        className={`cell-host${sameGroup === 'host' ? ' repeated' : ''}`}
+        title={finding.hostName}
+      >
         {finding.hostName}
       </div>
-      <div role="cell" className="cell-package" title={finding.package}>
+      <div
+        role="cell"
+        className={`cell-package${sameGroup === 'package' ? ' repeated' : ''}`}
+        title={finding.package}
+      >
         <span className="mono">{finding.package}</span>
         {finding.arch && <span className="muted small">:{finding.arch}</span>}
         {finding.kind !== 'package' && <span className="muted small"> ({finding.kind})</span>}
@@ -38,7 +55,7 @@ function FindingRow({ finding, index }: { finding: Finding | undefined; index: n
       <div role="cell" className="small cell-repo" title={finding.repository ?? undefined}>
         {finding.repository ?? '—'}
       </div>
-      <div role="cell">
+      <div role="cell" title={severity ?? undefined}>
         {finding.security ? (
           <span className="badge security">security</span>
         ) : (
@@ -93,6 +110,14 @@ export function UpdatesPage() {
   }, [sort, securityOnly, search]);
   const rowAt = (index: number): Finding | undefined =>
     pages.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE];
+  const sameGroup = (index: number): 'host' | 'package' | null => {
+    if (sort === 'security' || index === 0) return null;
+    const row = rowAt(index);
+    const previous = rowAt(index - 1);
+    if (!row || !previous) return null;
+    if (sort === 'host') return row.hostId === previous.hostId ? 'host' : null;
+    return row.package === previous.package ? 'package' : null;
+  };
   const filtered = securityOnly || search.trim() !== '';
   return (
     <div className="page updates-page">
@@ -188,7 +213,11 @@ export function UpdatesPage() {
                     transform: `translateY(${item.start}px)`,
                   }}
                 >
-                  <FindingRow finding={rowAt(item.index)} index={item.index} />
+                  <FindingRow
+                    finding={rowAt(item.index)}
+                    index={item.index}
+                    sameGroup={sameGroup(item.index)}
+                  />
                 </div>
               ))}
             </div>
