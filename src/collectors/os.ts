@@ -8,10 +8,8 @@ import {
   buildSectionScript,
   cleanField,
   lines,
-  newNonce,
-  recordSections,
   runRecorded,
-  splitSections,
+  runSectionScript,
   type ScriptSection,
 } from './util';
 import { CollectorError, type CommandRecord, type OsInfo, type RemoteExec } from './types';
@@ -221,11 +219,7 @@ export interface DetectOptions {
 export async function detectOs(exec: RemoteExec, options: DetectOptions = {}): Promise<OsInfo> {
   const record = options.commands ?? [];
   const runOptions = { refresh: false, sudo: false, signal: options.signal, timeoutMs: options.timeoutMs };
-  const nonce = newNonce();
-  const plan = posixDetectSections();
-  const posix = await runRecorded(exec, buildSectionScript(plan, nonce), runOptions, record);
-  const sections = splitSections(posix.stdout, posix.stderr, nonce);
-  recordSections(record, plan, sections, posix);
+  const { sections, raw: posix } = await runSectionScript(exec, posixDetectSections(), runOptions, record);
   if (sections.size > 0) {
     const osRelease = parseOsRelease(sections.get('os-release')?.stdout ?? '');
     const uname = parseUname(sections.get('uname')?.stdout ?? '');

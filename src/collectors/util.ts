@@ -251,6 +251,23 @@ function sudoSentence(stderr: string): string {
  * Records what a framed script ran: one entry per section (its own command text, exit status and
  * stderr), or the whole script's stderr when no section came back.
  */
+/**
+ * Runs a framed section script in one round-trip, splits its output by the script's nonce and
+ * records every section's command, exit code and stderr. Every collector starts this way.
+ */
+export async function runSectionScript(
+  exec: RemoteExec,
+  plan: readonly ScriptSection[],
+  options: CollectOptions & { sudo: boolean },
+  record: CommandRecord[],
+): Promise<{ sections: Map<string, SectionOutput>; raw: RemoteExecResult }> {
+  const nonce = newNonce();
+  const raw = await runRecorded(exec, buildSectionScript(plan, nonce), options, record);
+  const sections = splitSections(raw.stdout, raw.stderr, nonce);
+  recordSections(record, plan, sections, raw);
+  return { sections, raw };
+}
+
 export function recordSections(
   record: CommandRecord[],
   sections: readonly ScriptSection[],

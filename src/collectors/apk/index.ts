@@ -1,15 +1,11 @@
 /** The apk collector (Alpine): `apk version -l '<'` against the cached indexes, `apk update` first when refreshing. */
 import {
-  buildSectionScript,
   cleanStderr,
   isValidPackageName,
   isValidVersion,
   lines,
-  newNonce,
   parseClockAndMtimes,
-  recordSections,
-  runRecorded,
-  splitSections,
+  runSectionScript,
   type ScriptSection,
 } from '../util';
 import { CollectorError, type CollectOptions, type CollectorResult, type RemoteExec } from '../types';
@@ -65,17 +61,13 @@ export function apkSections(refresh: boolean): ScriptSection[] {
 }
 
 export async function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
-  const nonce = newNonce();
-  const plan = apkSections(options.refresh);
   const commands: CollectorResult['commands'] = [];
-  const raw = await runRecorded(
+  const { sections, raw } = await runSectionScript(
     exec,
-    buildSectionScript(plan, nonce),
+    apkSections(options.refresh),
     { ...options, sudo: options.refresh },
     commands,
   );
-  const sections = splitSections(raw.stdout, raw.stderr, nonce);
-  recordSections(commands, plan, sections, raw);
   const updates = sections.get('updates');
   const warnings: string[] = [];
   for (const s of [sections.get('refresh'), updates]) {

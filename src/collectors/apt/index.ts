@@ -6,11 +6,8 @@
 import {
   buildSectionScript,
   cleanStderr,
-  newNonce,
   parseClockAndMtimes,
-  recordSections,
-  runRecorded,
-  splitSections,
+  runSectionScript,
   type ScriptSection,
 } from '../util';
 import {
@@ -192,13 +189,13 @@ function failIfLocked(stderr: string, command: string, code: number | null): voi
 }
 
 export async function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
-  const nonce = newNonce();
-  const plan = aptSections(options.refresh);
-  const script = buildSectionScript(plan, nonce);
   const commands: CollectorResult['commands'] = [];
-  const raw = await runRecorded(exec, script, { ...options, sudo: options.refresh }, commands);
-  const sections = splitSections(raw.stdout, raw.stderr, nonce);
-  recordSections(commands, plan, sections, raw);
+  const { sections, raw } = await runSectionScript(
+    exec,
+    aptSections(options.refresh),
+    { ...options, sudo: options.refresh },
+    commands,
+  );
   const sim = sections.get('sim');
   if (!sim) {
     failIfLocked(raw.stderr, 'apt', raw.code);

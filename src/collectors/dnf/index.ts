@@ -7,11 +7,8 @@ import {
   buildSectionScript,
   cleanStderr,
   maxSeverity,
-  newNonce,
   parseClockAndMtimes,
-  recordSections,
-  runRecorded,
-  splitSections,
+  runSectionScript,
   type ScriptSection,
 } from '../util';
 import {
@@ -159,12 +156,13 @@ function fail(
 }
 
 export async function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
-  const nonce = newNonce();
-  const plan = dnfSections(options.refresh);
   const commands: CollectorResult['commands'] = [];
-  const raw = await runRecorded(exec, buildSectionScript(plan, nonce), { ...options, sudo: true }, commands);
-  const sections = splitSections(raw.stdout, raw.stderr, nonce);
-  recordSections(commands, plan, sections, raw);
+  const { sections, raw } = await runSectionScript(
+    exec,
+    dnfSections(options.refresh),
+    { ...options, sudo: true },
+    commands,
+  );
   const pmText = sections.get('pm')?.stdout.trim();
   if (pmText === undefined)
     fail('command-failed', 'The dnf/yum audit script did not run on this host.', raw.stderr, 'sh', raw.code);

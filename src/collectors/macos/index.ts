@@ -2,17 +2,7 @@
  * The macOS collector: `softwareupdate --list` (with `--no-scan` unless refreshing, so an audit can
  * read the last scan's results), plus the date of the last successful scan.
  */
-import {
-  buildSectionScript,
-  cleanField,
-  cleanStderr,
-  lines,
-  newNonce,
-  recordSections,
-  runRecorded,
-  splitSections,
-  type ScriptSection,
-} from '../util';
+import { cleanField, cleanStderr, lines, runSectionScript, type ScriptSection } from '../util';
 import {
   CollectorError,
   type CollectOptions,
@@ -142,12 +132,13 @@ export function macosResultFromSections(
 }
 
 export async function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
-  const nonce = newNonce();
-  const plan = macosSections(options.refresh);
   const commands: CollectorResult['commands'] = [];
-  const raw = await runRecorded(exec, buildSectionScript(plan, nonce), { ...options, sudo: false }, commands);
-  const sections = splitSections(raw.stdout, raw.stderr, nonce);
-  recordSections(commands, plan, sections, raw);
+  const { sections, raw } = await runSectionScript(
+    exec,
+    macosSections(options.refresh),
+    { ...options, sudo: false },
+    commands,
+  );
   const list = sections.get('list');
   if (!list)
     throw new CollectorError('command-failed', 'The softwareupdate audit script did not run on this host.', {

@@ -8,11 +8,8 @@ import {
   isValidPackageName,
   isValidVersion,
   lines,
-  newNonce,
   parseClockAndMtimes,
-  recordSections,
-  runRecorded,
-  splitSections,
+  runSectionScript,
   type ScriptSection,
 } from '../util';
 import {
@@ -87,17 +84,13 @@ export function buildPacmanScript(refresh: boolean, nonce: string): string {
 }
 
 export async function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
-  const nonce = newNonce();
-  const plan = pacmanSections(options.refresh);
   const commands: CollectorResult['commands'] = [];
-  const raw = await runRecorded(
+  const { sections, raw } = await runSectionScript(
     exec,
-    buildSectionScript(plan, nonce),
+    pacmanSections(options.refresh),
     { ...options, sudo: options.refresh },
     commands,
   );
-  const sections = splitSections(raw.stdout, raw.stderr, nonce);
-  recordSections(commands, plan, sections, raw);
   const updates = sections.get('updates');
   if (!updates)
     throw new CollectorError('command-failed', 'The pacman audit script did not run on this host.', {

@@ -7,11 +7,8 @@ import {
   buildSectionScript,
   cleanStderr,
   maxSeverity,
-  newNonce,
   parseClockAndMtimes,
-  recordSections,
-  runRecorded,
-  splitSections,
+  runSectionScript,
   type ScriptSection,
 } from '../util';
 import {
@@ -165,17 +162,13 @@ function check(name: string, section: { stderr: string; code: number | null } | 
 }
 
 export async function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
-  const nonce = newNonce();
-  const plan = zypperSections(options.refresh);
   const commands: CollectorResult['commands'] = [];
-  const raw = await runRecorded(
+  const { sections, raw } = await runSectionScript(
     exec,
-    buildSectionScript(plan, nonce),
+    zypperSections(options.refresh),
     { ...options, sudo: options.refresh },
     commands,
   );
-  const sections = splitSections(raw.stdout, raw.stderr, nonce);
-  recordSections(commands, plan, sections, raw);
   if (sections.size === 0)
     throw new CollectorError('command-failed', 'The zypper audit script did not run on this host.', {
       stderr: cleanStderr(raw.stderr),
