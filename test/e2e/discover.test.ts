@@ -185,4 +185,22 @@ describe('Discover page (loopback only)', () => {
     await page.getByRole('button', { name: 'Remove saved network' }).click();
     await expect.poll(async () => (await core.call('networks.list', {})).length).toBe(0);
   });
+
+  it('shows a past scan again and adds all its hosts to the inventory', async () => {
+    const { page, core } = app;
+    await page.getByRole('link', { name: 'Discover' }).click();
+    const first = (await core.call('scans.list', {})).at(-1)!;
+    await page.getByRole('button', { name: `Show results of scan #${first.id}` }).click();
+    await page.getByRole('heading', { name: `Results of scan #${first.id}` }).waitFor();
+    const table = page.getByRole('table', { name: 'Discovered hosts' });
+    await table.locator('tr[data-address="127.0.0.21"]').waitFor();
+    await page.getByRole('button', { name: 'Add all to inventory' }).click();
+    await expect
+      .poll(() => table.getByText('In inventory').count())
+      .toBe(await table.locator('tbody tr').count());
+    const hosts = await core.call('hosts.list', {});
+    for (const address of ['127.0.0.20', '127.0.0.21']) {
+      expect(hosts.find((h) => h.address === address)?.inInventory).toBe(true);
+    }
+  });
 });

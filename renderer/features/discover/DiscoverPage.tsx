@@ -160,7 +160,7 @@ function SavedNetworks() {
   const [name, setName] = useState('');
   const [picked, setPicked] = useState('');
   return (
-    <fieldset>
+    <fieldset className="saved-networks">
       <legend>Saved networks</legend>
       <div className="row">
         <Field label="Saved network">
