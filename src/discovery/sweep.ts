@@ -417,6 +417,10 @@ export async function sweep(
             finishAddress(state);
           });
       }
+      // Let timers and sockets (a cancel request, the UI's own calls) run between addresses:
+      // when every probe answers at once (a loopback or LAN sweep) slots free up in microtasks
+      // and this loop would otherwise keep the event loop to itself.
+      if (index % 64 === 63) await new Promise<void>((resolve) => setImmediate(resolve));
       for (const port of ports) {
         if (signal.aborted) break addressLoop;
         await limiter.acquire(signal);
@@ -442,8 +446,10 @@ export async function sweep(
           if (entry) track(enrich(state, ['neighbour'], { mac: entry }));
         }
       }
+      // Wait for every enrichment in one go (racing them one by one is quadratic on a big sweep);
+      // loop only if waiting let new ones start.
       while (enrichments.size > 0 && !signal.aborted)
-        await Promise.race([...enrichments, abortPromise(signal)]);
+        await Promise.race([Promise.allSettled([...enrichments]), abortPromise(signal)]);
       if (options.mdns && !signal.aborted) {
         const seen = await Promise.race([mdnsHosts, abortPromise(signal).then(() => [] as MdnsHost[])]);
         const wanted = new Set(addresses);
