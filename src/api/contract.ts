@@ -83,7 +83,10 @@ export const calls = {
       .strict(),
     z.object({ taskId: Id, hosts: z.number().int() }),
   ),
-  'audits.forHost': call(z.object({ hostId: Id, limit: z.number().int().min(1).max(500).optional() }).strict(), z.array(Audit)),
+  'audits.forHost': call(
+    z.object({ hostId: Id, limit: z.number().int().min(1).max(500).optional() }).strict(),
+    z.array(Audit),
+  ),
   'audits.latest': call(none, z.array(Audit)),
   'audits.diff': call(z.object({ auditId: Id }).strict(), AuditDiff),
   /**
@@ -94,7 +97,11 @@ export const calls = {
   'audits.import': call(
     z
       .object({
-        text: z.string().min(1).max(32 * 1024 * 1024).optional(),
+        text: z
+          .string()
+          .min(1)
+          .max(32 * 1024 * 1024)
+          .optional(),
         base64: z
           .string()
           .min(1)
@@ -105,8 +112,12 @@ export const calls = {
         host: z.string().trim().min(1).max(253).optional(),
       })
       .strict()
-      .refine((a) => (a.text === undefined) !== (a.base64 === undefined), { message: 'give exactly one of text or base64' })
-      .refine((a) => a.hostId === undefined || a.host === undefined, { message: 'give hostId or host, not both' }),
+      .refine((a) => (a.text === undefined) !== (a.base64 === undefined), {
+        message: 'give exactly one of text or base64',
+      })
+      .refine((a) => a.hostId === undefined || a.host === undefined, {
+        message: 'give hostId or host, not both',
+      }),
     z.object({
       audit: Audit,
       hostId: Id,
@@ -119,12 +130,24 @@ export const calls = {
   'findings.query': call(FindingQuery, FindingPage),
 
   'discovery.check': call(
-    z.object({ targets: z.string().max(100_000), exclude: z.string().max(100_000).optional(), force: z.boolean().optional() }).strict(),
+    z
+      .object({
+        targets: z.string().max(100_000),
+        exclude: z.string().max(100_000).optional(),
+        force: z.boolean().optional(),
+      })
+      .strict(),
     TargetCheck,
   ),
-  'discovery.start': call(DiscoveryRequest, z.object({ taskId: Id, scanId: Id, addresses: z.number().int() })),
+  'discovery.start': call(
+    DiscoveryRequest,
+    z.object({ taskId: Id, scanId: Id, addresses: z.number().int() }),
+  ),
   /** The machine's own IPv4 subnets, as a suggestion; never scanned without the admin's start. */
-  'discovery.propose': call(none, z.array(z.object({ cidr: z.string(), interfaceName: z.string(), address: z.string() }))),
+  'discovery.propose': call(
+    none,
+    z.array(z.object({ cidr: z.string(), interfaceName: z.string(), address: z.string() })),
+  ),
   'scans.list': call(none, z.array(Scan)),
   'scans.results': call(z.object({ scanId: Id }).strict(), z.array(Host.extend({ wasNew: z.boolean() }))),
   'networks.list': call(none, z.array(SavedNetwork)),
@@ -157,14 +180,26 @@ export const calls = {
       .object({
         id: Id,
         at: z.iso.datetime({ offset: true }).optional(),
-        window: z.object({ start: z.iso.datetime({ offset: true }), end: z.iso.datetime({ offset: true }) }).strict().optional(),
+        window: z
+          .object({ start: z.iso.datetime({ offset: true }), end: z.iso.datetime({ offset: true }) })
+          .strict()
+          .optional(),
       })
       .strict(),
     PatchJob,
   ),
-  'jobs.list': call(z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(), z.array(PatchJob)),
+  'jobs.list': call(
+    z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),
+    z.array(PatchJob),
+  ),
   'jobs.get': call(
-    z.object({ id: Id, eventsAfter: z.number().int().min(0).optional(), eventsLimit: z.number().int().min(1).max(20_000).optional() }).strict(),
+    z
+      .object({
+        id: Id,
+        eventsAfter: z.number().int().min(0).optional(),
+        eventsLimit: z.number().int().min(1).max(20_000).optional(),
+      })
+      .strict(),
     z.object({ job: PatchJob, steps: z.array(JobStep), events: z.array(JobEvent) }),
   ),
   /** Running: finishes the current command on each host safely and skips the rest. Not started: cancels. */

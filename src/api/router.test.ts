@@ -41,7 +41,10 @@ describe('router', () => {
 
   it('creates a workspace and serves hosts and settings', async () => {
     const created = await call('workspace.create', { path: path.join(dir, 'ws.sqlite') });
-    expect(created).toMatchObject({ ok: true, value: { schemaVersion: LATEST_SCHEMA_VERSION, hostCount: 0, createdNew: true } });
+    expect(created).toMatchObject({
+      ok: true,
+      value: { schemaVersion: LATEST_SCHEMA_VERSION, hostCount: 0, createdNew: true },
+    });
     expect(await call('hosts.list', {})).toEqual({ ok: true, value: [] });
     const set = await call('settings.set', { patch: { theme: 'dark' } });
     expect(set).toMatchObject({ ok: true, value: { theme: 'dark' } });

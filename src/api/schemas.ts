@@ -147,7 +147,11 @@ export const NewCredential = z
     name: z.string().trim().min(1).max(64),
     username: z.string().trim().min(1).max(64),
     kind: z.enum(['password', 'key', 'agent']),
-    secret: z.string().min(1).max(64 * 1024).optional(),
+    secret: z
+      .string()
+      .min(1)
+      .max(64 * 1024)
+      .optional(),
     passphrase: z.string().min(1).max(1024).optional(),
     sudoPassword: z.string().min(1).max(1024).optional(),
     scope: z.array(z.string().trim().min(1).max(253)).max(500).optional(),
@@ -283,8 +287,25 @@ export const SavedNetwork = z.object({
 // ---- Patch jobs (src/patch) ----
 
 export const RebootPolicy = z.enum(['never', 'if-required', 'always']);
-export const JobStatus = z.enum(['draft', 'approved', 'scheduled', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted']);
-export const StepStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'skipped', 'interrupted', 'cancelled']);
+export const JobStatus = z.enum([
+  'draft',
+  'approved',
+  'scheduled',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'interrupted',
+]);
+export const StepStatus = z.enum([
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'skipped',
+  'interrupted',
+  'cancelled',
+]);
 export const StepPhase = z.enum(['planning', 'planned', 'precheck', 'install', 'reboot', 'verify', 'done']);
 
 /** What to patch on each host, taken from its newest audit's findings. */
@@ -319,7 +340,12 @@ export const TargetPackage = z.object({
 export type TargetPackage = z.infer<typeof TargetPackage>;
 
 /** One package the dry run says will change; `from` null = newly installed, `to` null = removed. */
-export const PackageChange = z.object({ name: z.string(), arch: z.string().nullable(), from: z.string().nullable(), to: z.string().nullable() });
+export const PackageChange = z.object({
+  name: z.string(),
+  arch: z.string().nullable(),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+});
 export type PackageChange = z.infer<typeof PackageChange>;
 
 export const StepPreview = z.object({

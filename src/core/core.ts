@@ -106,7 +106,9 @@ export class Core {
     markInterruptedJobs(db);
     this.current = { path: resolved, db, tasks: new TaskRunner(db, this.events), createdNew };
     // Missed maintenance windows are reported on every open; due jobs start only where the process lives on.
-    this.stopScheduler = startScheduler(patchService(this), { start: this.options.runScheduledJobs ?? this.options.carrier !== 'cli' });
+    this.stopScheduler = startScheduler(patchService(this), {
+      start: this.options.runScheduledJobs ?? this.options.carrier !== 'cli',
+    });
     this.events.emit('entity.changed', { entity: 'workspace' });
     return this.workspaceInfo();
   }

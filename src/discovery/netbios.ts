@@ -62,13 +62,17 @@ export function decodeNbstatResponse(bytes: Uint8Array, transactionId?: number):
   offset += 1;
   const names: NetbiosInfo['names'] = [];
   for (let i = 0; i < count && offset + 18 <= end; i++, offset += 18) {
-    // eslint-disable-next-line no-control-regex -- NetBIOS names are padded with spaces or NULs
+    // NetBIOS names are padded with spaces or NULs.
+    // eslint-disable-next-line no-control-regex
+    const padding = /[\s\u0000]+$/u;
     const name = sanitizeText(
       b
         .subarray(offset, offset + 15)
         .toString('latin1')
-        .replace(/[\s\u0000]+$/u, ''),
-      { maxLength: 15 },
+        .replace(padding, ''),
+      {
+        maxLength: 15,
+      },
     );
     const suffix = b[offset + 15]!;
     const group = (b.readUInt16BE(offset + 16) & 0x8000) !== 0;

@@ -1,6 +1,14 @@
 import { auditHosts } from '../../audit';
 import { getCredentialSummary } from '../../credentials';
-import { diffWithPrevious, getHost, latestAudits, listAudits, listHosts, queryFindings, readSettings } from '../../db';
+import {
+  diffWithPrevious,
+  getHost,
+  latestAudits,
+  listAudits,
+  listHosts,
+  queryFindings,
+  readSettings,
+} from '../../db';
 import type { FindingRecord } from '../../db/audits';
 import type { Host } from '../../api/schemas';
 import { PatchdeckError } from '../../util/errors';
@@ -11,7 +19,15 @@ const withoutHostName = (f: FindingRecord) => f;
 export function auditHandlers(core: Core) {
   const ws = () => core.requireWorkspace();
   return {
-    'audits.start': ({ hostIds, credentialId, refresh }: { hostIds?: number[]; credentialId?: number; refresh?: boolean }) => {
+    'audits.start': ({
+      hostIds,
+      credentialId,
+      refresh,
+    }: {
+      hostIds?: number[];
+      credentialId?: number;
+      refresh?: boolean;
+    }) => {
       const { db, tasks } = ws();
       const settings = readSettings(db);
       let hosts: Host[];
@@ -24,37 +40,51 @@ export function auditHandlers(core: Core) {
       } else hosts = listHosts(db, { inventoryOnly: true });
       if (hosts.length === 0) throw new PatchdeckError('bad-request', 'There are no hosts to audit.');
       const credential = credentialId ? getCredentialSummary(db, credentialId) : null;
-      if (credentialId && !credential) throw new PatchdeckError('not-found', `Credential ${credentialId} does not exist.`);
+      if (credentialId && !credential)
+        throw new PatchdeckError('not-found', `Credential ${credentialId} does not exist.`);
       const title = hosts.length === 1 ? `Audit ${hosts[0]!.name}` : `Audit ${hosts.length} hosts`;
-      const { task } = tasks.start({ kind: 'audit', title, params: { hostIds: hosts.map((h) => h.id), refresh } }, async (ctx) => {
-        ctx.progress(0, hosts.length, null);
-        const outcomes = await auditHosts(
-          { db, secrets: core.options.platform.secrets, actor: settings.operatorName },
-          hosts,
-          {
-            credential,
-            refresh: refresh ?? settings.refreshMetadataBeforeAudit,
-            timeoutMs: settings.hostTimeoutSeconds * 1000,
-            trustOnFirstUse: true,
-            signal: ctx.signal,
-            taskId: ctx.taskId,
-            concurrency: settings.auditConcurrency,
-            onHostDone: (outcome, done) => {
-              ctx.progress(done, hosts.length, `${outcome.hostName}: ${outcome.status === 'succeeded' ? `${outcome.updates} updates` : outcome.errorKind}`);
-              core.events.emit('entity.changed', { entity: 'audits', ids: [outcome.hostId] });
+      const { task } = tasks.start(
+        { kind: 'audit', title, params: { hostIds: hosts.map((h) => h.id), refresh } },
+        async (ctx) => {
+          ctx.progress(0, hosts.length, null);
+          const outcomes = await auditHosts(
+            { db, secrets: core.options.platform.secrets, actor: settings.operatorName },
+            hosts,
+            {
+              credential,
+              refresh: refresh ?? settings.refreshMetadataBeforeAudit,
+              timeoutMs: settings.hostTimeoutSeconds * 1000,
+              trustOnFirstUse: true,
+              signal: ctx.signal,
+              taskId: ctx.taskId,
+              concurrency: settings.auditConcurrency,
+              onHostDone: (outcome, done) => {
+                ctx.progress(
+                  done,
+                  hosts.length,
+                  `${outcome.hostName}: ${outcome.status === 'succeeded' ? `${outcome.updates} updates` : outcome.errorKind}`,
+                );
+                core.events.emit('entity.changed', { entity: 'audits', ids: [outcome.hostId] });
+              },
             },
-          },
-        );
-        const failed = outcomes.filter((o) => o.status === 'failed').length;
-        return { audited: outcomes.length, failed };
-      });
+          );
+          const failed = outcomes.filter((o) => o.status === 'failed').length;
+          return { audited: outcomes.length, failed };
+        },
+      );
       return { taskId: task.id, hosts: hosts.length };
     },
-    'audits.forHost': ({ hostId, limit }: { hostId: number; limit?: number }) => listAudits(ws().db, hostId, limit),
+    'audits.forHost': ({ hostId, limit }: { hostId: number; limit?: number }) =>
+      listAudits(ws().db, hostId, limit),
     'audits.latest': () => latestAudits(ws().db),
     'audits.diff': ({ auditId }: { auditId: number }) => {
       const diff = diffWithPrevious(ws().db, auditId);
-      return { ...diff, added: diff.added.map(withoutHostName), resolved: diff.resolved.map(withoutHostName), unchanged: diff.unchanged.map(withoutHostName) };
+      return {
+        ...diff,
+        added: diff.added.map(withoutHostName),
+        resolved: diff.resolved.map(withoutHostName),
+        unchanged: diff.unchanged.map(withoutHostName),
+      };
     },
     'findings.query': (query: Parameters<typeof queryFindings>[1]) => queryFindings(ws().db, query),
   };

@@ -26,7 +26,12 @@ export function credentialHandlers(core: Core) {
     'credentials.remove': ({ id }: { id: number }) => {
       const removed = deleteCredential(db(), id);
       if (removed) {
-        appendAuditLog(db(), { actor: readSettings(db()).operatorName, action: 'credential.remove', entityType: 'credential', entityId: id });
+        appendAuditLog(db(), {
+          actor: readSettings(db()).operatorName,
+          action: 'credential.remove',
+          entityType: 'credential',
+          entityId: id,
+        });
         core.events.emit('entity.changed', { entity: 'credentials' });
       }
       return { removed };
@@ -34,7 +39,8 @@ export function credentialHandlers(core: Core) {
     'credentials.test': async ({ id, hostId }: { id: number; hostId: number }) => {
       const credential = getCredentialSummary(db(), id);
       const host = getHost(db(), hostId);
-      if (!credential || !host) throw new PatchdeckError('not-found', 'That credential or host does not exist.');
+      if (!credential || !host)
+        throw new PatchdeckError('not-found', 'That credential or host does not exist.');
       const settings = readSettings(db());
       try {
         const session = await connectHost(

@@ -33,11 +33,17 @@ function describeService(service: ServiceInfo): { service: string; banner: strin
     case 'ssh':
       return { service: 'ssh', banner: service.identification.raw };
     case 'http':
-      return { service: service.winrm ? 'winrm' : service.tls ? 'https' : 'http', banner: [service.status, service.server].filter(Boolean).join(' ') || null };
+      return {
+        service: service.winrm ? 'winrm' : service.tls ? 'https' : 'http',
+        banner: [service.status, service.server].filter(Boolean).join(' ') || null,
+      };
     case 'rdp':
       return { service: 'rdp', banner: service.selected ? `RDP (${service.selected})` : 'RDP' };
     case 'smb':
-      return { service: 'smb', banner: `SMB${service.version}${service.dialect ? ` ${service.dialect}` : ''}` };
+      return {
+        service: 'smb',
+        banner: `SMB${service.version}${service.dialect ? ` ${service.dialect}` : ''}`,
+      };
     case 'vnc':
       return { service: 'vnc', banner: service.version };
     default:
@@ -55,7 +61,12 @@ export function observedFromResult(result: HostResult): ObservedHost {
   const services = result.openPorts.map((port) => {
     const info = result.services.find((s) => s.port === port);
     const described = info ? describeService(info) : { service: null, banner: null };
-    return { port, state: 'open', service: described.service, banner: described.banner ? sanitizeText(described.banner, { maxLength: 200 }) : null };
+    return {
+      port,
+      state: 'open',
+      service: described.service,
+      banner: described.banner ? sanitizeText(described.banner, { maxLength: 200 }) : null,
+    };
   });
   const family = result.os.family === 'network-device' ? 'network' : result.os.family;
   return {
@@ -69,10 +80,21 @@ export function observedFromResult(result: HostResult): ObservedHost {
     osVersion: result.os.version,
     osConfidence: result.os.confidence,
     osEvidence: result.os.evidence.map((e) => sanitizeText(e, { maxLength: 300 })),
-    management: result.management === 'both' ? ['ssh', 'winrm'] : result.management === 'none' ? [] : [result.management],
+    management:
+      result.management === 'both'
+        ? ['ssh', 'winrm']
+        : result.management === 'none'
+          ? []
+          : [result.management],
     services,
     openPorts: result.openPorts,
-    result: { aliveBy: result.aliveBy, openPorts: result.openPorts, rttMs: result.rttMs, notes: result.notes, os: result.os },
+    result: {
+      aliveBy: result.aliveBy,
+      openPorts: result.openPorts,
+      rttMs: result.rttMs,
+      notes: result.notes,
+      os: result.os,
+    },
   };
 }
 
@@ -90,9 +112,21 @@ function checkSummary(parsed: ParsedTargets) {
 export function discoveryHandlers(core: Core) {
   const ws = () => core.requireWorkspace();
   return {
-    'discovery.check': async ({ targets, exclude, force }: { targets: string; exclude?: string; force?: boolean }) =>
-      checkSummary(await parseTargets(targets, { exclude, force })),
-    'discovery.propose': () => proposeLocalNetworks().map((p) => ({ cidr: p.cidr, interfaceName: p.interfaceName, address: p.address })),
+    'discovery.check': async ({
+      targets,
+      exclude,
+      force,
+    }: {
+      targets: string;
+      exclude?: string;
+      force?: boolean;
+    }) => checkSummary(await parseTargets(targets, { exclude, force })),
+    'discovery.propose': () =>
+      proposeLocalNetworks().map((p) => ({
+        cidr: p.cidr,
+        interfaceName: p.interfaceName,
+        address: p.address,
+      })),
     'discovery.start': async (request: {
       targets: string;
       exclude?: string;
@@ -112,23 +146,40 @@ export function discoveryHandlers(core: Core) {
         throw new PatchdeckError('bad-request', `Cannot scan these targets: ${shown}`);
       }
       if (parsed.refused) {
-        throw new PatchdeckError('bad-request', `That is ${parsed.total} addresses — more than a /16. Narrow the range, or force it if you really mean it.`);
+        throw new PatchdeckError(
+          'bad-request',
+          `That is ${parsed.total} addresses — more than a /16. Narrow the range, or force it if you really mean it.`,
+        );
       }
       if (parsed.needsConfirmation && !request.confirm) {
-        throw new PatchdeckError('conflict', `That is ${parsed.total} addresses (more than a /22). Confirm to scan them all.`);
+        throw new PatchdeckError(
+          'conflict',
+          `That is ${parsed.total} addresses (more than a /22). Confirm to scan them all.`,
+        );
       }
-      if (parsed.addresses.length === 0) throw new PatchdeckError('bad-request', 'The targets leave no address to scan.');
+      if (parsed.addresses.length === 0)
+        throw new PatchdeckError('bad-request', 'The targets leave no address to scan.');
       let ports: number[];
       try {
         ports = request.ports ? parsePorts(request.ports) : settings.discoveryPorts;
       } catch (error) {
         throw new PatchdeckError('bad-request', error instanceof Error ? error.message : String(error));
       }
-      if (request.saveAs) saveNetwork(db, { name: request.saveAs, targets: request.targets, exclude: request.exclude, ports: request.ports ?? null });
+      if (request.saveAs)
+        saveNetwork(db, {
+          name: request.saveAs,
+          targets: request.targets,
+          exclude: request.exclude,
+          ports: request.ports ?? null,
+        });
       const total = parsed.addresses.length;
       let scanId = 0;
       const { task } = tasks.start(
-        { kind: 'discovery', title: `Discover ${request.targets.slice(0, 60)}`, params: { targets: request.targets, ports } },
+        {
+          kind: 'discovery',
+          title: `Discover ${request.targets.slice(0, 60)}`,
+          params: { targets: request.targets, ports },
+        },
         async (ctx) => {
           const known = knownHostIdentities(db);
           const runSweep: typeof sweep = async (...args) => {
@@ -159,10 +210,23 @@ export function discoveryHandlers(core: Core) {
                   { address: observed.address, mac: observed.mac, names: observed.names },
                   known,
                 );
-                const { hostId, isNew } = recordScanHost(db, scanId, observed, match ? Number(match.hostId) : null, {
-                  addToInventory: request.addToInventory === true,
-                });
-                if (isNew) known.push({ id: hostId, macs: observed.mac ? [observed.mac] : [], hostKeyFingerprints: [], names: observed.names, addresses: [observed.address] });
+                const { hostId, isNew } = recordScanHost(
+                  db,
+                  scanId,
+                  observed,
+                  match ? Number(match.hostId) : null,
+                  {
+                    addToInventory: request.addToInventory === true,
+                  },
+                );
+                if (isNew)
+                  known.push({
+                    id: hostId,
+                    macs: observed.mac ? [observed.mac] : [],
+                    hostKeyFingerprints: [],
+                    names: observed.names,
+                    addresses: [observed.address],
+                  });
                 core.events.emit('discovery.host', { scanId, hostId, address: observed.address, isNew });
               },
             },
@@ -189,7 +253,8 @@ export function discoveryHandlers(core: Core) {
       });
     },
     'networks.list': () => listNetworks(ws().db),
-    'networks.save': (input: { name: string; targets: string; exclude?: string; ports?: string }) => saveNetwork(ws().db, input),
+    'networks.save': (input: { name: string; targets: string; exclude?: string; ports?: string }) =>
+      saveNetwork(ws().db, input),
     'networks.remove': ({ id }: { id: number }) => ({ removed: deleteNetwork(ws().db, id) }),
   };
 }
