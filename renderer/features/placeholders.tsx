@@ -2,20 +2,6 @@ import { EmptyState } from '../components/EmptyState';
 
 // Pages whose capability has not landed yet say what will be there — no fake data.
 
-export function JobsPage() {
-  return (
-    <div className="page">
-      <h1>Patch jobs</h1>
-      <EmptyState title="No patch jobs">
-        <p>
-          Approved patch jobs will appear here with a progress bar per host, live logs, reboot handling and
-          the re-audit that proves each host is fixed.
-        </p>
-      </EmptyState>
-    </div>
-  );
-}
-
 export function ReportsPage() {
   return (
     <div className="page">

@@ -1,0 +1,125 @@
+import type { JobStep, PatchJob, StepPreview } from '../../../src/api/schemas';
+
+/** A host's run, in order; the progress bar counts phases reached out of PHASES.length. */
+export const PHASES = ['precheck', 'install', 'reboot', 'verify', 'done'] as const;
+const PHASE_LABEL: Record<string, string> = {
+  planning: 'dry run',
+  planned: 'waiting',
+  precheck: 'pre-checks',
+  install: 'installing',
+  reboot: 'rebooting',
+  verify: 'verifying (re-audit)',
+  done: 'done',
+};
+
+export function phaseLabel(phase: string | null): string {
+  return phase ? (PHASE_LABEL[phase] ?? phase) : '—';
+}
+
+/** Phases completed (0…PHASES.length). A succeeded host is full; a stopped one shows where it stopped. */
+export function stepProgress(step: JobStep): number {
+  if (step.status === 'succeeded') return PHASES.length;
+  // Queued again (resume, re-run): the phase left from the last try is not progress.
+  if (step.status === 'queued') return 0;
+  const index = PHASES.indexOf((step.phase ?? '') as (typeof PHASES)[number]);
+  return index < 0 ? 0 : index;
+}
+
+export const SETTLED_STEP: readonly JobStep['status'][] = [
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+  'interrupted',
+];
+export const ACTIVE_JOB: readonly PatchJob['status'][] = ['running', 'scheduled', 'approved', 'draft'];
+
+export function isSettled(step: JobStep): boolean {
+  return SETTLED_STEP.includes(step.status);
+}
+
+/** Which statuses read as good, bad or neutral, for badges and bars. */
+export function tone(status: string): 'ok' | 'danger' | 'warn' | 'neutral' | 'running' {
+  if (status === 'succeeded') return 'ok';
+  if (status === 'failed') return 'danger';
+  if (status === 'interrupted' || status === 'cancelled' || status === 'skipped') return 'warn';
+  if (status === 'running') return 'running';
+  return 'neutral';
+}
+
+export function countsText(counts: Record<string, number>): string {
+  const order = ['running', 'queued', 'succeeded', 'failed', 'interrupted', 'skipped', 'cancelled'];
+  return order
+    .filter((k) => counts[k])
+    .map((k) => `${counts[k]} ${k}`)
+    .join(', ');
+}
+
+/** What the operator may do with a job, mirroring what the core accepts (src/patch/service.ts). */
+export function jobActions(job: PatchJob, steps: JobStep[]) {
+  const runnable = (s: JobStep): boolean => s.packages.length > 0 && Boolean(s.preview?.command);
+  return {
+    cancel: ['running', 'scheduled', 'approved', 'draft', 'interrupted'].includes(job.status),
+    resume:
+      Boolean(job.approvedAt) &&
+      ['interrupted', 'failed', 'cancelled'].includes(job.status) &&
+      steps.some((s) => ['interrupted', 'queued', 'running'].includes(s.status) && runnable(s)),
+    rerunFailed:
+      Boolean(job.approvedAt) &&
+      ['failed', 'succeeded', 'cancelled', 'interrupted'].includes(job.status) &&
+      steps.some((s) => s.status === 'failed' && runnable(s)),
+  };
+}
+
+export interface VersionChange {
+  name: string;
+  before: string | null;
+  /** undefined: no snapshot after (the run stopped before it). */
+  after: string | null | undefined;
+}
+
+/** Before/after versions of what changed on a host (the snapshot the run took). */
+export function versionChanges(step: JobStep): VersionChange[] {
+  if (!step.before && !step.after) return [];
+  const before = step.before ?? {};
+  const after = step.after;
+  const names = [...new Set([...Object.keys(before), ...Object.keys(after ?? {})])].sort();
+  return names.map((name) => ({
+    name,
+    before: before[name] ?? null,
+    after: after ? (after[name] ?? null) : undefined,
+  }));
+}
+
+/**
+ * What a dry run says will happen on each host, in a stable form: two reviews with the same
+ * signature describe the same changes (used when the plan is made again with other run options).
+ */
+export function previewSignature(steps: JobStep[]): string {
+  const keys = (p: StepPreview | null): string[] =>
+    p
+      ? [
+          ...p.upgrades.map((c) => `u:${c.name}:${c.from}:${c.to}`),
+          ...p.newPackages.map((c) => `n:${c.name}:${c.to}`),
+          ...p.removals.map((c) => `r:${c.name}:${c.from}`),
+        ].sort()
+      : [];
+  return JSON.stringify(
+    [...steps]
+      .sort((a, b) => a.hostId - b.hostId)
+      .map((s) => [s.hostId, s.status, s.packages.map((p) => `${p.name}@${p.to}`).sort(), keys(s.preview)]),
+  );
+}
+
+/** `YYYY-MM-DDTHH:mm` (a datetime-local value, local time) → ISO with offset, or null. */
+export function localToIso(value: string): string | null {
+  if (!value) return null;
+  const t = new Date(value).getTime();
+  return Number.isNaN(t) ? null : new Date(t).toISOString();
+}
+
+/** The other way, for default values of datetime-local inputs. */
+export function isoToLocal(date: Date): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
