@@ -2,6 +2,8 @@ import readline from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import type { JobStep, PatchJob } from '../api/schemas';
 import type { Core } from '../core';
+import { closeParkedSessions } from '../patch/sessions';
+import { traceMark } from '../patch/trace';
 import { PatchdeckError } from '../util/errors';
 import { sanitizeText } from '../util/text';
 import { resolveHosts } from './commands-audit';
@@ -150,7 +152,7 @@ export function registerPatchCommands(
             throw new PatchdeckError('bad-request', '--window takes START/END (ISO times).');
           window = { start, end };
         }
-        await withCore(globals(), async (core) => {
+        const planApproveRun = async (core: Core): Promise<void> => {
           const targets = resolveHosts(core, names, await core.call('hosts.list', {}));
           const { jobId, taskId } = await core.call('jobs.plan', {
             hostIds: targets.map((h) => h.id),
@@ -166,6 +168,7 @@ export function registerPatchCommands(
             },
           });
           await core.requireWorkspace().tasks.wait(taskId);
+          traceMark('cli', 'planned');
           const planned = await core.call('jobs.get', { id: jobId, eventsLimit: 1 });
           if (!json) process.stderr.write(`Job ${jobId} dry run:\n${previewText(planned.steps)}\n`);
           if (!planned.steps.some((s) => s.status === 'queued')) {
@@ -196,9 +199,23 @@ export function registerPatchCommands(
               );
             return;
           }
+          traceMark('cli', 'started');
           await follow(core, jobId, json);
+          traceMark('cli', 'finished');
           await report(core, jobId, json);
+        };
+        traceMark('cli', 'action');
+        await withCore(globals(), async (core) => {
+          traceMark('cli', 'workspace-open');
+          const db = core.requireWorkspace().db;
+          try {
+            await planApproveRun(core);
+          } finally {
+            // Connections the plan kept for the run (and did not hand over) end with the command.
+            closeParkedSessions(db);
+          }
         });
+        traceMark('cli', 'closed');
       },
     );
 

@@ -10,6 +10,7 @@ import {
   undoRecipe,
   UnsafePackageError,
 } from './commands';
+import { splitSections } from '../collectors';
 import { detachedInstallScript } from './run';
 
 const t = (name: string, to: string, from: string | null = '1.0'): TargetPackage => ({
@@ -120,6 +121,33 @@ describe('patch command builders', () => {
     expect(code).toBe(3);
     expect(out).toContain('one');
     expect(out).toContain('two');
+  });
+
+  it('runs read-only follow-up sections in the install channel only after a successful install', () => {
+    const nonce = '0123456789abcdef';
+    const after = { nonce, sections: [{ name: 'after', command: 'echo snap' }] };
+    const run = (install: string): { code: number; out: string } => {
+      try {
+        const out = execFileSync(
+          '/bin/sh',
+          ['-c', detachedInstallScript(install, '/tmp/pd-unit-test/y.log', after)],
+          {
+            encoding: 'utf8',
+          },
+        );
+        return { code: 0, out };
+      } catch (error) {
+        return { code: (error as { status: number }).status, out: (error as { stdout: string }).stdout };
+      }
+    };
+    const ok = run("sh -c 'echo installing'");
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/installing\n[\s\S]*@@PATCHDECK:0123456789abcdef:installed:0\n/);
+    expect(splitSections(ok.out, '', nonce).get('after')).toEqual({ stdout: 'snap', stderr: '', code: 0 });
+    const failed = run("sh -c 'echo broken; exit 100'");
+    expect(failed.code).toBe(100);
+    expect(failed.out).toContain('@@PATCHDECK:0123456789abcdef:installed:100');
+    expect(splitSections(failed.out, '', nonce).has('after')).toBe(false);
   });
 
   it('parses version snapshots and writes an undo recipe (old versions back, new dependencies removed)', () => {

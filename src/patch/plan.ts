@@ -42,6 +42,8 @@ import {
   type PatchPackageManager,
 } from './commands';
 import { changeKeys, parseDryRun } from './dry-run';
+import { parkSession } from './sessions';
+import { traced } from './trace';
 
 export interface PatchDeps {
   db: Database;
@@ -227,31 +229,40 @@ export function sessionOpener(deps: PatchDeps, options: JobOptions, timeoutMs = 
     });
 }
 
+export type DryRunOutcome = {
+  changes: ReturnType<typeof parseDryRun>;
+  command: string;
+  code: number | null;
+  stderr: string;
+};
+
+/** Turns a dry run's output (from its own command or a section of a batched script) into the preview. */
+export function dryRunFromOutput(
+  pm: PatchPackageManager,
+  targets: TargetPackage[],
+  output: { stdout: string; stderr: string; code: number | null },
+): DryRunOutcome {
+  const { command } = dryRunCommand(pm, targets);
+  const installed = Object.fromEntries(targets.filter((t) => t.from).map((t) => [t.name, t.from!]));
+  const changes = parseDryRun(pm, output.stdout, output.stderr, installed);
+  return { changes, command, code: output.code, stderr: output.stderr };
+}
+
 /** Runs the dry run on one host over an open session and returns the preview (or throws a classified error). */
 export async function dryRunOnSession(
   session: SshSession,
   pm: PatchPackageManager,
   targets: TargetPackage[],
   signal?: AbortSignal,
-): Promise<{
-  changes: ReturnType<typeof parseDryRun>;
-  command: string;
-  code: number | null;
-  stderr: string;
-}> {
+): Promise<DryRunOutcome> {
   assertSafeTargets(pm, targets);
   const { command, sudo } = dryRunCommand(pm, targets);
-  const installed = Object.fromEntries(targets.filter((t) => t.from).map((t) => [t.name, t.from!]));
   const result = await session.run(command, { sudo, timeoutMs: 120_000, signal });
-  const changes = parseDryRun(pm, result.stdout, result.stderr, installed);
-  return { changes, command, code: result.code, stderr: result.stderr };
+  return dryRunFromOutput(pm, targets, result);
 }
 
 /** A dry run's failure in words (apt/dnf errors first). */
-export function dryRunProblem(
-  pm: PatchPackageManager,
-  run: Awaited<ReturnType<typeof dryRunOnSession>>,
-): string | null {
+export function dryRunProblem(pm: PatchPackageManager, run: DryRunOutcome): string | null {
   const aborted =
     (pm === 'dnf' || pm === 'yum') &&
     run.code === 1 &&
@@ -283,8 +294,11 @@ export async function dryRunJob(
       let session: SshSession | null = null;
       try {
         if (signal.aborted) throw new PatchdeckError('cancelled', 'Cancelled.');
-        session = await open(host, signal);
-        const run = await dryRunOnSession(session, pm, step.packages, signal);
+        session = await traced(host.name, 'plan.connect', () => open(host, signal));
+        const s0 = session;
+        const run = await traced(host.name, 'plan.dryrun', () =>
+          dryRunOnSession(s0, pm, step.packages, signal),
+        );
         const problem = dryRunProblem(pm, run);
         const preview: StepPreview = {
           command: run.command,
@@ -302,7 +316,12 @@ export async function dryRunJob(
             errorKind: 'dry-run-failed',
             errorMessage: `${host.name}: ${problem}`,
           });
-        else updateStep(deps.db, step.id, { phase: 'planned', preview });
+        else {
+          updateStep(deps.db, step.id, { phase: 'planned', preview });
+          // The run that usually follows in this process reuses the connection (see sessions.ts).
+          parkSession(deps.db, host, job.options.credentialId ?? null, session);
+          session = null;
+        }
       } catch (error) {
         const c = signal.aborted ? { kind: 'cancelled', message: 'Cancelled.' } : classifyAuditError(error);
         updateStep(deps.db, step.id, {

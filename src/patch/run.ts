@@ -14,7 +14,10 @@ import {
   splitSections,
   type CollectorResult,
   type RemoteExec,
+  type RemoteExecOptions,
+  type RemoteExecResult,
 } from '../collectors';
+import type { ScriptSection, SectionOutput } from '../collectors/util';
 import {
   appendAuditLog,
   appendJobEvent,
@@ -37,6 +40,8 @@ import { errorMessage } from '../util/errors';
 import { sanitizeText } from '../util/text';
 import {
   REBOOT_COMMAND,
+  assertSafeTargets,
+  dryRunCommand,
   installCommand,
   installEnv,
   packageSpec,
@@ -47,8 +52,11 @@ import {
   type PatchPackageManager,
 } from './commands';
 import { changeKeys } from './dry-run';
+import { takeSession } from './sessions';
+import { traceMark, traced } from './trace';
 import {
   approvedDigest,
+  dryRunFromOutput,
   dryRunOnSession,
   dryRunProblem,
   planDigest,
@@ -76,9 +84,16 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 /** Splits streamed output into lines, each written to job_events and sent as a `job.log` event. */
 class LineLog {
   private buffers: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
+  private stopped: Record<'stdout' | 'stderr', boolean> = { stdout: false, stderr: false };
   readonly all: string[] = [];
-  constructor(private readonly write: (stream: JobEvent['stream'], text: string) => void) {}
+  /** `stopAt`: a line starting with it ends the log of that stream (what follows is for Patchdeck, not the admin). */
+  constructor(
+    private readonly write: (stream: JobEvent['stream'], text: string) => void,
+    private readonly stopAt?: string,
+    private readonly onStop?: () => void,
+  ) {}
   push(stream: 'stdout' | 'stderr', chunk: string): void {
+    if (this.stopped[stream]) return;
     const text = this.buffers[stream] + chunk;
     const parts = text.split(/\r?\n/);
     this.buffers[stream] = parts.pop() ?? '';
@@ -87,6 +102,7 @@ class LineLog {
       this.buffers[stream] = '';
     }
     for (const line of parts) this.line(stream, line);
+    if (this.stopped[stream]) this.buffers[stream] = '';
   }
   flush(): void {
     for (const stream of ['stdout', 'stderr'] as const) {
@@ -95,6 +111,13 @@ class LineLog {
     }
   }
   private line(stream: 'stdout' | 'stderr', raw: string): void {
+    if (this.stopped[stream]) return;
+    if (this.stopAt && raw.replace(/\r$/, '').startsWith(this.stopAt)) {
+      this.stopped[stream] = true;
+      this.buffers[stream] = '';
+      if (stream === 'stdout') this.onStop?.();
+      return;
+    }
     const text = sanitizeText(raw, { maxLength: 2000 });
     if (text.trim() === '') return;
     if (this.all.length < 5000) this.all.push(text);
@@ -193,18 +216,44 @@ export function classifyInstallFailure(
 /**
  * The install runs detached from the SSH channel (setsid, output to a log file on the host) and
  * the channel follows the log: if Patchdeck dies, the package manager still finishes instead of
- * being killed by SIGPIPE half way through dpkg.
+ * being killed by SIGPIPE half way through dpkg. `tail --pid` notices the end within 50 ms.
+ *
+ * `after`: read-only sections (snapshot, verification audit) that run in the same channel once
+ * the install has exited 0, behind a `@@PATCHDECK:<nonce>:installed:<rc>` line on both streams.
+ * The script's exit status is always the install's.
  */
-export function detachedInstallScript(install: string, logFile: string): string {
+export function detachedInstallScript(
+  install: string,
+  logFile: string,
+  after?: { nonce: string; sections: readonly ScriptSection[] },
+): string {
   const log = shellQuote(logFile);
-  return [
+  const lines = [
     `mkdir -p ${shellQuote(logFile.slice(0, logFile.lastIndexOf('/')))} && : > ${log} && rm -f ${log}.rc || exit 98`,
     `setsid sh -c ${shellQuote(`${install}; echo $? > "$0.rc"`)} ${log} >>${log} 2>&1 </dev/null &`,
     'pd_pid=$!',
-    `if tail --version >/dev/null 2>&1; then tail -s 0.2 --pid=$pd_pid -n +1 -f ${log}; else wait $pd_pid; cat ${log}; fi`,
+    `if tail --version >/dev/null 2>&1; then tail -s 0.05 --pid=$pd_pid -n +1 -f ${log}; else wait $pd_pid; cat ${log}; fi`,
     'wait $pd_pid 2>/dev/null',
-    `pd_rc=$(cat ${log}.rc 2>/dev/null); exit \${pd_rc:-255}`,
-  ].join('\n');
+    `pd_rc=$(cat ${log}.rc 2>/dev/null); pd_rc=\${pd_rc:-255}`,
+  ];
+  if (after && after.sections.length) {
+    const marker = installedMarker(after.nonce);
+    lines.push(
+      `printf '\\n%s%s\\n' '${marker}' "$pd_rc"; printf '\\n%s%s\\n' '${marker}' "$pd_rc" >&2`,
+      // A subshell: the sections set their own pd_rc.
+      `if [ "$pd_rc" = 0 ]; then (`,
+      buildSectionScript(after.sections, after.nonce),
+      ')',
+      'fi',
+    );
+  }
+  lines.push('exit $pd_rc');
+  return lines.join('\n');
+}
+
+function installedMarker(nonce: string): string {
+  if (!/^[0-9a-f]{8,32}$/.test(nonce)) throw new Error('bad nonce');
+  return `@@PATCHDECK:${nonce}:installed:`;
 }
 
 function sessionExec(session: SshSession, signal: AbortSignal): RemoteExec {
@@ -213,20 +262,73 @@ function sessionExec(session: SshSession, signal: AbortSignal): RemoteExec {
   };
 }
 
+/**
+ * The verification audit's script, taken from the collector before the install so that it can run
+ * in the install's own channel right after a successful install (one round-trip less). The
+ * collector, its script and its parser are the ones a normal audit uses; only the transport of its
+ * first command changes. Any further command the collector asks for runs over the session.
+ */
+interface PrefetchedAudit {
+  section: ScriptSection;
+  /** Hands the section's output to the collector; null = it did not run (the result rejects). */
+  feed(output: SectionOutput | null): void;
+  result: Promise<CollectorResult>;
+}
+
+interface AskedCommand {
+  command: string;
+  options: RemoteExecOptions | undefined;
+  resolve: (r: RemoteExecResult) => void;
+  reject: (e: Error) => void;
+}
+
+function prefetchVerifyAudit(ctx: StepContext, session: SshSession): PrefetchedAudit | null {
+  const asked: AskedCommand[] = [];
+  const live = sessionExec(session, ctx.signal);
+  const exec: RemoteExec = {
+    run: (command, options) =>
+      asked.length
+        ? live.run(command, options)
+        : new Promise((resolve, reject) => {
+            asked.push({ command, options, resolve, reject });
+          }),
+  };
+  const result = collectorFor(ctx.pm).collect(exec, { refresh: false, timeoutMs: 120_000 });
+  result.catch(() => undefined);
+  const first = asked[0];
+  // Only a collector whose first command needs no sudo (apt's audit script) is folded: the install's
+  // channel runs as root, and for apt's read-only queries that gives the same answers.
+  if (!first || first.options?.sudo) {
+    first?.reject(new Error('not prefetched'));
+    return null;
+  }
+  return {
+    section: { name: 'verify', command: `sh -c ${shellQuote(first.command)}` },
+    feed: (output) =>
+      output
+        ? first.resolve({ stdout: output.stdout, stderr: output.stderr, code: output.code })
+        : first.reject(new RemoteError('command-failed', 'The verification audit did not run.')),
+    result,
+  };
+}
+
 /** Re-audits over the open session and records it as an audit of the host (verification). */
 async function verifyByAudit(
   ctx: StepContext,
   session: SshSession,
+  prefetched?: PrefetchedAudit,
 ): Promise<{ auditId: number; result: CollectorResult }> {
   const { db } = ctx.deps;
   const previous = listAudits(db, ctx.host.id, 20).find((a) => a.status === 'succeeded') ?? null;
   const auditId = startAudit(db, { hostId: ctx.host.id, taskId: ctx.job.taskId, source: 'patch-verify' });
   const started = Date.now();
   try {
-    const result = await collectorFor(ctx.pm).collect(sessionExec(session, ctx.signal), {
-      refresh: false,
-      timeoutMs: 120_000,
-    });
+    const result = await (prefetched
+      ? prefetched.result
+      : collectorFor(ctx.pm).collect(sessionExec(session, ctx.signal), {
+          refresh: false,
+          timeoutMs: 120_000,
+        }));
     completeAudit(db, auditId, {
       osId: previous?.osId ?? null,
       osName: previous?.osName ?? null,
@@ -273,6 +375,12 @@ export function stillPending(
   return targets.filter((t) => updates.some((u) => u.name === t.name && u.installedVersion !== t.to));
 }
 
+/**
+ * Pre-checks (free disk, pending reboot, installed versions) and the run-time dry run in one
+ * round-trip. The dry run is over every target; when some target turns out to be installed already
+ * (a resumed job), the dry run is repeated for exactly what is left, so the check always covers the
+ * very package set that will be installed.
+ */
 async function precheck(
   ctx: StepContext,
   session: SshSession,
@@ -289,15 +397,22 @@ async function precheck(
     ]),
   ];
   const query = versionQueryCommand(ctx.pm, names);
+  assertSafeTargets(ctx.pm, targets);
+  const dryRun = dryRunCommand(ctx.pm, targets);
   const sections = [
     { name: 'disk', command: "df -Pk / /var /tmp 2>/dev/null | awk 'NR>1 {print $4}'" },
     { name: 'reboot', command: rebootRequiredCommand(ctx.pm) },
     ...(query ? [{ name: 'before', command: query }] : []),
+    { name: 'dryrun', command: dryRun.command },
   ];
-  const raw = await session.run(buildSectionScript(sections, nonce), {
-    timeoutMs: 60_000,
-    signal: ctx.signal,
-  });
+  const raw = await traced(ctx.host.name, 'run.precheck', () =>
+    session.run(buildSectionScript(sections, nonce), {
+      // dnf/yum/zypper dry runs need root; the other sections answer the same either way.
+      sudo: dryRun.sudo,
+      timeoutMs: 120_000,
+      signal: ctx.signal,
+    }),
+  );
   const out = splitSections(raw.stdout, raw.stderr, nonce);
   const freeKb = (out.get('disk')?.stdout ?? '')
     .split('\n')
@@ -319,7 +434,13 @@ async function precheck(
   // The dry run again, right before installing: it must stay inside what was approved.
   const todo = targets.filter((t) => before[t.name] !== t.to);
   if (todo.length === 0) return { todo, before };
-  const dry = await dryRunOnSession(session, ctx.pm, todo, ctx.signal);
+  const batched = out.get('dryrun');
+  const dry =
+    todo.length === targets.length && batched && batched.code !== null
+      ? dryRunFromOutput(ctx.pm, todo, batched)
+      : await traced(ctx.host.name, 'run.dryrun-again', () =>
+          dryRunOnSession(session, ctx.pm, todo, ctx.signal),
+        );
   const problem = dryRunProblem(ctx.pm, dry);
   if (problem)
     throw new StepFailure(
@@ -339,39 +460,78 @@ async function precheck(
   return { todo, before };
 }
 
-async function install(ctx: StepContext, session: SshSession, todo: TargetPackage[]): Promise<void> {
+const DETACHED: readonly PatchPackageManager[] = ['apt', 'dnf', 'yum', 'zypper'];
+
+interface InstallOutcome {
+  /** The snapshot and verification sections that ran behind a successful detached install, if any. */
+  after: Map<string, SectionOutput> | null;
+}
+
+/**
+ * Runs the install (detached where the package manager allows) and streams its output into the
+ * job log. `after` sections run in the same channel only once the install exited 0.
+ */
+async function install(
+  ctx: StepContext,
+  session: SshSession,
+  todo: TargetPackage[],
+  after: readonly ScriptSection[] = [],
+): Promise<InstallOutcome> {
   const command = installCommand(ctx.pm, todo, { lockWaitSeconds: ctx.job.options.lockWaitSeconds });
   log(ctx, 'info', `$ ${command}`);
-  const lines = new LineLog((stream, text) => log(ctx, stream, text));
   const logFile = `/var/tmp/patchdeck/job-${ctx.job.id}-step-${ctx.step.id}.log`;
-  const detached = ctx.pm === 'apt' || ctx.pm === 'dnf' || ctx.pm === 'yum' || ctx.pm === 'zypper';
-  const result = await session.run(detached ? detachedInstallScript(command, logFile) : command, {
-    sudo: true,
-    env: installEnv(ctx.pm),
-    timeoutMs: ctx.job.options.hostTimeoutSeconds * 1000 + ctx.job.options.lockWaitSeconds * 1000,
-    // Cancel must not interrupt a package manager half way: this command always runs to its end.
-    signal: NOT_CANCELLABLE,
-    onStdout: (c) => lines.push('stdout', c),
-    onStderr: (c) => lines.push('stderr', c),
-  });
+  const detached = DETACHED.includes(ctx.pm);
+  const nonce = randomBytes(8).toString('hex');
+  const follow = detached && after.length > 0;
+  const marker = follow ? installedMarker(nonce) : undefined;
+  let first = true;
+  const lines = new LineLog(
+    (stream, text) => {
+      if (first) traceMark(ctx.host.name, 'install.first-line');
+      first = false;
+      log(ctx, stream, text);
+    },
+    marker,
+    () => traceMark(ctx.host.name, 'install.exited'),
+  );
+  traceMark(ctx.host.name, 'install.begin');
+  const result = await session.run(
+    detached
+      ? detachedInstallScript(command, logFile, follow ? { nonce, sections: after } : undefined)
+      : command,
+    {
+      sudo: true,
+      env: installEnv(ctx.pm),
+      timeoutMs:
+        ctx.job.options.hostTimeoutSeconds * 1000 +
+        ctx.job.options.lockWaitSeconds * 1000 +
+        (follow ? 180_000 : 0),
+      // Cancel must not interrupt a package manager half way: this command always runs to its end.
+      signal: NOT_CANCELLABLE,
+      onStdout: (c) => lines.push('stdout', c),
+      onStderr: (c) => lines.push('stderr', c),
+    },
+  );
   lines.flush();
+  const cut = (text: string): string =>
+    marker && text.includes(marker) ? text.slice(0, text.indexOf(marker)) : text;
   if (result.code !== 0) {
     throw classifyInstallFailure(
       ctx.pm,
-      `${result.stdout}\n${result.stderr}`,
+      `${cut(result.stdout)}\n${cut(result.stderr)}`,
       result.code,
       ctx.job.options.lockWaitSeconds,
     );
   }
+  return { after: follow ? splitSections(result.stdout, result.stderr, nonce) : null };
 }
 
-async function snapshotAfter(
+/** Read-only sections for the after-install snapshot: versions, reboot flag, old versions still offered, dnf history id. */
+function snapshotSections(
   ctx: StepContext,
-  session: SshSession,
   names: string[],
   before: Record<string, string>,
-) {
-  const nonce = randomBytes(8).toString('hex');
+): ScriptSection[] {
   const query = versionQueryCommand(ctx.pm, names);
   const availability =
     ctx.pm === 'apt'
@@ -386,17 +546,22 @@ async function snapshotAfter(
     ctx.pm === 'dnf' || ctx.pm === 'yum'
       ? `${ctx.pm} -q history list 2>/dev/null | awk '$1 ~ /^[0-9]+$/ {print $1; exit}'`
       : 'true';
-  const sections = [
+  return [
     ...(query ? [{ name: 'after', command: query }] : []),
     { name: 'reboot', command: rebootRequiredCommand(ctx.pm) },
     { name: 'avail', command: availability },
     { name: 'history', command: history },
   ];
-  const raw = await session.run(buildSectionScript(sections, nonce), {
-    sudo: ctx.pm === 'dnf' || ctx.pm === 'yum',
-    timeoutMs: 60_000,
-  });
-  const out = splitSections(raw.stdout, raw.stderr, nonce);
+}
+
+interface Snapshot {
+  after: Record<string, string>;
+  rebootRequired: boolean;
+  available: Set<string>;
+  historyId: string | null;
+}
+
+function parseSnapshot(out: Map<string, SectionOutput>): Snapshot {
   const after = parseVersionQuery(out.get('after')?.stdout ?? '');
   const available = new Set(
     (out.get('avail')?.stdout ?? '')
@@ -411,6 +576,21 @@ async function snapshotAfter(
     available,
     historyId,
   };
+}
+
+async function snapshotAfter(
+  ctx: StepContext,
+  session: SshSession,
+  names: string[],
+  before: Record<string, string>,
+): Promise<Snapshot> {
+  const nonce = randomBytes(8).toString('hex');
+  const sections = snapshotSections(ctx, names, before);
+  const raw = await session.run(buildSectionScript(sections, nonce), {
+    sudo: ctx.pm === 'dnf' || ctx.pm === 'yum',
+    timeoutMs: 60_000,
+  });
+  return parseSnapshot(splitSections(raw.stdout, raw.stderr, nonce));
 }
 
 /** Issues the reboot and waits for the host to come back (a marker in /run tells a real restart apart). */
@@ -467,6 +647,7 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
   const { step } = ctx;
   let phase = 'precheck';
   let session: SshSession | null = null;
+  let prefetched: PrefetchedAudit | null = null;
   transition(ctx, {
     status: 'running',
     phase,
@@ -481,21 +662,51 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
     `${ctx.host.name}: ${step.packages.map((p) => `${p.name} ${p.from ?? '∅'} → ${p.to}`).join(', ')}`,
   );
   try {
-    session = await ctx.open(ctx.host, ctx.signal);
-    const { todo, before } = await precheck(ctx, session, step.packages);
+    // The plan's connection when this process planned the host moments ago (sessions.ts), else a new one.
+    const reused = takeSession(ctx.deps.db, ctx.host, ctx.job.options.credentialId ?? null);
+    session = reused ?? (await traced(ctx.host.name, 'run.connect', () => ctx.open(ctx.host, ctx.signal)));
+    let checked: Awaited<ReturnType<typeof precheck>>;
+    try {
+      checked = await precheck(ctx, session, step.packages);
+    } catch (error) {
+      // A parked connection that died quietly: the pre-check is read-only, so connect and ask again.
+      if (!reused || !(error instanceof RemoteError) || error.kind !== 'unreachable') throw error;
+      session.close();
+      session = await traced(ctx.host.name, 'run.reconnect', () => ctx.open(ctx.host, ctx.signal));
+      checked = await precheck(ctx, session, step.packages);
+    }
+    const { todo, before } = checked;
+    const s0 = session;
     if (ctx.signal.aborted) throw new StepFailure('cancelled', 'Cancelled before anything was installed.');
     let rebootRequired = false;
     let after: Record<string, string> = { ...before };
     if (todo.length > 0) {
+      const names = [
+        ...new Set([...Object.keys(before), ...todo.map((t) => t.name), ...previewedNames(step)]),
+      ];
+      // Snapshot (and for apt the verification audit) ride in the install's own channel when it is detached;
+      // a verification that a reboot makes stale is dropped and done again after the reboot.
+      const followUp = DETACHED.includes(ctx.pm) ? snapshotSections(ctx, names, before) : [];
+      prefetched =
+        followUp.length && ctx.pm === 'apt' && ctx.job.rebootPolicy !== 'always'
+          ? prefetchVerifyAudit(ctx, s0)
+          : null;
       phase = 'install';
       transition(ctx, { phase, before });
-      await install(ctx, session, todo);
-      const snap = await snapshotAfter(
-        ctx,
-        session,
-        [...new Set([...Object.keys(before), ...todo.map((t) => t.name), ...previewedNames(step)])],
-        before,
+      const installed = await traced(ctx.host.name, 'run.install', () =>
+        install(ctx, s0, todo, [...followUp, ...(prefetched ? [prefetched.section] : [])]),
       );
+      // Sections that did not come back complete are asked for again over the session.
+      const snap =
+        installed.after && installed.after.get('history')?.code != null
+          ? parseSnapshot(installed.after)
+          : await traced(ctx.host.name, 'run.snapshot', () => snapshotAfter(ctx, s0, names, before));
+      const verifyOut = installed.after?.get('verify');
+      if (prefetched && (!verifyOut || verifyOut.code === null)) {
+        prefetched.feed(null);
+        prefetched = null;
+      }
+      prefetched?.feed(verifyOut ?? null);
       after = snap.after;
       rebootRequired = snap.rebootRequired;
       const changedBefore = Object.fromEntries(
@@ -522,6 +733,7 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
       );
     const policy = ctx.job.rebootPolicy;
     if (policy === 'always' || (policy === 'if-required' && rebootRequired)) {
+      prefetched = null;
       phase = 'reboot';
       transition(ctx, { phase });
       session = await rebootAndWait(ctx, session);
@@ -534,7 +746,10 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
     }
     phase = 'verify';
     transition(ctx, { phase });
-    const { auditId, result } = await verifyByAudit(ctx, session);
+    const s1 = session;
+    const { auditId, result } = await traced(ctx.host.name, 'run.verify', () =>
+      verifyByAudit(ctx, s1, prefetched ?? undefined),
+    );
     const pending = stillPending(step.packages, result.updates);
     transition(ctx, { verifyAuditId: auditId });
     if (pending.length)
@@ -548,6 +763,7 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
       `verified by re-audit: ${step.packages.length} update(s) installed${result.rebootRequired ? '; reboot still required' : ''}`,
     );
     transition(ctx, { status: 'succeeded', phase: 'done', finishedAt: now() });
+    traceMark(ctx.host.name, 'run.done');
     return 'succeeded';
   } catch (error) {
     const cancelled = ctx.signal.aborted && (!(error instanceof StepFailure) || error.kind === 'cancelled');
@@ -572,6 +788,7 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
     });
     return cancelled ? 'cancelled' : 'failed';
   } finally {
+    prefetched?.feed(null);
     session?.close();
   }
 }

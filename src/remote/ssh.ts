@@ -234,6 +234,11 @@ export class SshSession {
     return result;
   }
 
+  /** False once a command failed at the transport level, the session was closed, or the peer hung up. */
+  get isOpen(): boolean {
+    return !this.broken && this.ssh.isConnected();
+  }
+
   close(): void {
     this.broken = true;
     this.ssh.dispose();

@@ -1,0 +1,86 @@
+/**
+ * Hands the SSH session a host's plan-time dry run used over to the run that follows in the same
+ * process (`patchdeck patch --yes`, or an approval soon after planning), so a host is connected
+ * once per patch instead of twice. A parked session is only handed out for the same host, the
+ * same job credential, while its host key is still pinned, and while it is still connected;
+ * otherwise the run connects afresh exactly as before. Unused sessions close after a short idle.
+ */
+import type { Database } from 'better-sqlite3';
+import type { Host } from '../api/schemas';
+import { listTrustedKeys } from '../db/host-keys';
+import type { SshSession } from '../remote/ssh';
+
+/** How long a parked session waits for its run (the desktop app's approval usually takes longer: it reconnects). */
+export const PARK_IDLE_MS = 30_000;
+
+interface Parked {
+  session: SshSession;
+  credentialId: number | null;
+  address: string | null;
+  port: number;
+  timer: NodeJS.Timeout;
+}
+
+const pools = new WeakMap<Database, Map<number, Parked>>();
+
+function poolOf(db: Database): Map<number, Parked> {
+  let pool = pools.get(db);
+  if (!pool) pools.set(db, (pool = new Map()));
+  return pool;
+}
+
+/** Keeps an open session for the host's run; replaces (and closes) any older one. */
+export function parkSession(
+  db: Database,
+  host: Host,
+  credentialId: number | null,
+  session: SshSession,
+  idleMs = PARK_IDLE_MS,
+): void {
+  if (!session.isOpen) return session.close();
+  const pool = poolOf(db);
+  const old = pool.get(host.id);
+  if (old) {
+    clearTimeout(old.timer);
+    if (old.session !== session) old.session.close();
+  }
+  const timer = setTimeout(() => {
+    if (pool.get(host.id)?.session === session) pool.delete(host.id);
+    session.close();
+  }, idleMs);
+  timer.unref();
+  pool.set(host.id, { session, credentialId, address: host.address, port: host.sshPort, timer });
+}
+
+/** The host's parked session if it is still usable for this credential and pinned key; the caller owns it. */
+export function takeSession(db: Database, host: Host, credentialId: number | null): SshSession | null {
+  const pool = pools.get(db);
+  const parked = pool?.get(host.id);
+  if (!pool || !parked) return null;
+  pool.delete(host.id);
+  clearTimeout(parked.timer);
+  const pinned = listTrustedKeys(db, host.id).some(
+    (k) => k.fingerprint === parked.session.hostKey.fingerprint,
+  );
+  if (
+    parked.session.isOpen &&
+    pinned &&
+    parked.credentialId === credentialId &&
+    parked.address === host.address &&
+    parked.port === host.sshPort
+  )
+    return parked.session;
+  parked.session.close();
+  return null;
+}
+
+/** Closes every parked session of this workspace (end of a CLI command, workspace close). */
+export function closeParkedSessions(db: Database): void {
+  const pool = pools.get(db);
+  if (!pool) return;
+  for (const parked of pool.values()) {
+    clearTimeout(parked.timer);
+    parked.session.close();
+  }
+  pool.clear();
+}
