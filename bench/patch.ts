@@ -5,6 +5,7 @@
  * Medians of wall time and of the controller's CPU (whole process tree), and the ratios.
  * Usage: npm run bench -- patch [--hosts=20] [--rounds=5]
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,10 +38,45 @@ async function audit(ws: string, configDir: string, lab: LabInventory, enrol: bo
   }
 }
 
+/** CPU time (all cores, every process on the machine) spent so far, from /proc/stat (USER_HZ = 100). */
+function machineCpuMs(): number {
+  const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const busy = cpu.reduce((a, b) => a + b, 0) - (cpu[3] ?? 0) - (cpu[4] ?? 0);
+  return busy * 10;
+}
+
+/** With --trace: per-phase medians/max over hosts from PATCHDECK_TRACE=1 lines (see src/patch/trace.ts). */
+function traceSummary(stderr: string): string {
+  const phases = new Map<string, number[]>();
+  const marks: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const m = /^\[trace\]\s+(\d+) (\S+) (\S+)(?: (\d+))?$/.exec(line);
+    if (!m) continue;
+    if (m[2] === 'cli') marks.push(`${m[3]}@${m[1]}`);
+    if (m[4] === undefined) {
+      if (m[2] !== 'cli') phases.set(`${m[3]}@t`, [...(phases.get(`${m[3]}@t`) ?? []), Number(m[1])]);
+      continue;
+    }
+    phases.set(m[3]!, [...(phases.get(m[3]!) ?? []), Number(m[4])]);
+  }
+  const rows = [...phases].map(
+    ([k, v]) =>
+      `    ${k.padEnd(22)} n=${v.length} median ${median(v).toFixed(0)} ms  max ${Math.max(...v).toFixed(0)} ms`,
+  );
+  return [`    cli marks (ms since start): ${marks.join(' ')}`, ...rows].join('\n');
+}
+
 export async function main(args: string[]): Promise<void> {
   const size = Number(args.find((a) => a.startsWith('--hosts='))?.split('=')[1] ?? 20);
   const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 5);
-  const cli = path.resolve(import.meta.dirname, '../bin/patchdeck.mjs');
+  const trace = args.includes('--trace');
+  // The bundled CLI, built now and run directly: bin/patchdeck.mjs falls back to transpiling src/
+  // with tsx whenever any source file is newer than the bundle (someone editing src/ mid-run would
+  // otherwise turn some rounds into tsx rounds). A packaged Patchdeck runs this same bundle.
+  execFileSync(process.execPath, [path.resolve(import.meta.dirname, '../scripts/build-cli.mjs')], {
+    stdio: 'ignore',
+  });
+  const cli = path.resolve(import.meta.dirname, '../out/cli/patchdeck.mjs');
   let lab = await labUp({ hosts: size, profile: 'security' });
   assertLabRoute(lab);
   lab = labStatus();
@@ -48,7 +84,11 @@ export async function main(args: string[]): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-bench-patch-'));
   const configDir = path.join(dir, 'config');
   const ws = path.join(dir, 'ws.sqlite');
-  const env = { ...process.env, PATCHDECK_CONFIG_DIR: configDir };
+  const env = {
+    ...process.env,
+    PATCHDECK_CONFIG_DIR: configDir,
+    ...(trace ? { PATCHDECK_TRACE: '1' } : {}),
+  };
   const admin = lab.hosts[0]!.users.find((u) => u.sudo === 'nopasswd')!;
   const inventory = path.join(dir, 'hosts.ini');
   fs.writeFileSync(
@@ -74,6 +114,7 @@ export async function main(args: string[]): Promise<void> {
     await freshHosts(lab);
     await audit(ws, configDir, lab, round === 0);
     assertLabRoute(lab);
+    const cpu0 = machineCpuMs();
     const pd = await timeCommand(
       process.execPath,
       [
@@ -108,12 +149,17 @@ export async function main(args: string[]): Promise<void> {
       throw new Error(`patchdeck did not patch and verify every host in round ${round}`);
     }
     verifiedHosts += detail.steps.length;
+    if (trace)
+      console.log(
+        `  round ${round}: patchdeck wall ${pd.wallMs.toFixed(0)} ms cpu ${pd.cpuMs.toFixed(0)} ms, whole machine busy ${(machineCpuMs() - cpu0).toFixed(0)} ms\n${traceSummary(pd.stderr)}`,
+      );
     results.pd.wall.push(pd.wallMs);
     results.pd.cpu.push(pd.cpuMs);
 
     await freshHosts(lab);
     assertLabRoute(lab);
     const controlDir = fs.mkdtempSync(path.join(dir, 'cp-'));
+    const acpu0 = machineCpuMs();
     const an = await timeCommand(
       'ansible',
       ['all', '-i', inventory, '-f', String(FORKS), '-m', 'raw', '-a', remote],
@@ -131,6 +177,10 @@ export async function main(args: string[]): Promise<void> {
     if (an.code !== 0 || changed !== size)
       throw new Error(
         `ansible patched ${changed}/${size} hosts in round ${round}: ${an.stdout.slice(0, 500)}`,
+      );
+    if (trace)
+      console.log(
+        `  round ${round}: ansible wall ${an.wallMs.toFixed(0)} ms cpu ${an.cpuMs.toFixed(0)} ms, whole machine busy ${(machineCpuMs() - acpu0).toFixed(0)} ms`,
       );
     results.ansible.wall.push(an.wallMs);
     results.ansible.cpu.push(an.cpuMs);
