@@ -797,7 +797,13 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
 export async function runJob(
   deps: PatchDeps,
   jobId: number,
-  options: { signal: AbortSignal; taskId: number | null; onProgress?: (done: number, total: number) => void },
+  options: {
+    signal: AbortSignal;
+    taskId: number | null;
+    /** A resume or re-run of an approved job (its steps narrowed to approved targets still missing). */
+    resumed?: boolean;
+    onProgress?: (done: number, total: number) => void;
+  },
 ): Promise<PatchJob> {
   const { db } = deps;
   const job = getJob(db, jobId);
@@ -810,7 +816,11 @@ export async function runJob(
   };
   const recorded = approvedDigest(db, jobId);
   const steps = listSteps(db, jobId).filter((s) => s.status === 'queued');
-  const resumed = job.status === 'interrupted' || job.status === 'failed' || job.status === 'cancelled';
+  const resumed =
+    options.resumed === true ||
+    job.status === 'interrupted' ||
+    job.status === 'failed' ||
+    job.status === 'cancelled';
   // The plan must be the one approved: no host, package or previewed change may have been added since.
   if (!resumed && recorded !== planDigest(db, jobId)) {
     updateJob(db, jobId, {

@@ -59,8 +59,12 @@ export function planJob(
   return { jobId, taskId: task.id, hosts: hosts.length };
 }
 
-/** Starts the run as a task now. */
-function launch(svc: PatchService, jobId: number): PatchJob {
+/**
+ * Starts the run as a task now. `resumed` says this run continues an approved job (resume or
+ * re-run of failed hosts, whose steps were narrowed to approved targets still missing): it must
+ * be passed explicitly, because the task marks the job `running` before the run reads it.
+ */
+function launch(svc: PatchService, jobId: number, resumed = false): PatchJob {
   const deps = svc.deps();
   const job = requireJob(deps, jobId);
   const steps = listSteps(deps.db, jobId).filter((s) => s.status === 'queued').length;
@@ -69,6 +73,7 @@ function launch(svc: PatchService, jobId: number): PatchJob {
     async (ctx) => {
       ctx.progress(0, steps, null);
       const final = await runJob(deps, jobId, {
+        resumed,
         signal: ctx.signal,
         taskId: ctx.taskId,
         onProgress: (done, total) => ctx.progress(done, total, null),
@@ -248,7 +253,7 @@ export async function continueJob(
     });
     return changed(deps, id);
   }
-  return launch(svc, id);
+  return launch(svc, id, true);
 }
 
 /** Grace after a scheduled time: later than this, the job counts as missed instead of running late. */

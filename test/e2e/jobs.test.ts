@@ -354,12 +354,9 @@ describe('Jobs page in Chromium', () => {
     await page.screenshot({ path: shot('jobs-rerun.png'), fullPage: true });
   });
 
-  // Known engine bug, found by this page (src/patch/service.ts launch + run.ts runJob): launch's
-  // onCreated marks the job 'running' before runJob reads it, so runJob never sees a re-run as
-  // "resumed" and checks the approval digest, which covered every host: re-running one failed
-  // host next to a succeeded one is refused ("the plan differs from what was approved") and the
-  // retry never runs. Remove `.fails` once runJob is told it is resuming.
-  it.fails('re-running the failed host really retries it (not refused by the approval digest)', () => {
+  // Found by this page: the re-run used to be refused by the approval digest (which covers every
+  // host) because runJob could not tell it was resuming; launch now says so explicitly.
+  it('re-running the failed host really retries it (not refused by the approval digest)', () => {
     const db = app.core.requireWorkspace().db;
     const job = getJob(db, ids.failedJob)!;
     expect(job.message ?? '').not.toMatch(/plan differs from what was approved/);
