@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Host, JobEvent, JobStep, PatchJob, TargetPackage } from '../api/schemas';
-import { classifyAuditError } from '../audit';
+import { classifyAuditError, toFindings } from '../audit';
 import {
   collectorFor,
   buildSectionScript,
@@ -339,20 +339,7 @@ async function verifyByAudit(
       rebootRequired: result.rebootRequired,
       warnings: result.warnings,
       durationMs: Date.now() - started,
-      findings: result.updates.map((u) => ({
-        kind: u.kind,
-        package: u.name,
-        arch: u.arch,
-        installedVersion: u.installedVersion,
-        availableVersion: u.availableVersion,
-        repository: u.repository,
-        security: u.security,
-        severity: u.severity,
-        vendorSeverity: u.vendorSeverity,
-        advisories: u.advisories,
-        held: u.held,
-        rebootRequired: u.rebootRequired,
-      })),
+      findings: toFindings(result),
     });
     return { auditId, result };
   } catch (error) {
