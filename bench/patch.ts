@@ -3,7 +3,8 @@
  * (plan + dry run + approval + pre-checks + install + verification by re-audit) vs Ansible running
  * the same install command (`ansible all -f 20 -m raw -a '<the apt-get install Patchdeck runs>'`).
  * Medians of wall time and of the controller's CPU (whole process tree), and the ratios.
- * Usage: npm run bench -- patch [--hosts=20] [--rounds=5]
+ * Usage: npm run bench -- patch [--hosts=20] [--rounds=5] [--trace] [--cli=PATH] [--compare=PATH]
+ * (--cli: measure another build's bundle instead of this one; --compare: also measure it, A/B, every round)
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -73,10 +74,15 @@ export async function main(args: string[]): Promise<void> {
   // The bundled CLI, built now and run directly: bin/patchdeck.mjs falls back to transpiling src/
   // with tsx whenever any source file is newer than the bundle (someone editing src/ mid-run would
   // otherwise turn some rounds into tsx rounds). A packaged Patchdeck runs this same bundle.
-  execFileSync(process.execPath, [path.resolve(import.meta.dirname, '../scripts/build-cli.mjs')], {
-    stdio: 'ignore',
-  });
-  const cli = path.resolve(import.meta.dirname, '../out/cli/patchdeck.mjs');
+  // --cli=PATH measures another build of the CLI (e.g. an older commit's bundle) on the same lab.
+  const otherCli = args.find((a) => a.startsWith('--cli='))?.slice('--cli='.length);
+  if (!otherCli)
+    execFileSync(process.execPath, [path.resolve(import.meta.dirname, '../scripts/build-cli.mjs')], {
+      stdio: 'ignore',
+    });
+  const cli = otherCli
+    ? path.resolve(otherCli)
+    : path.resolve(import.meta.dirname, '../out/cli/patchdeck.mjs');
   let lab = await labUp({ hosts: size, profile: 'security' });
   assertLabRoute(lab);
   lab = labStatus();
@@ -110,15 +116,18 @@ export async function main(args: string[]): Promise<void> {
     ansible: { wall: [] as number[], cpu: [] as number[] },
   };
   let verifiedHosts = 0;
-  for (let round = 0; round < rounds; round++) {
+  // --compare=PATH: every round also patches fresh hosts with another build (order alternating), for an A/B on the same lab.
+  const compare = args.find((a) => a.startsWith('--compare='))?.slice('--compare='.length);
+  const other = { wall: [] as number[], cpu: [] as number[] };
+  const runPatchdeck = async (which: string, round: number): Promise<{ wallMs: number; cpuMs: number }> => {
     await freshHosts(lab);
-    await audit(ws, configDir, lab, round === 0);
+    await audit(ws, configDir, lab, round === 0 && which === cli);
     assertLabRoute(lab);
     const cpu0 = machineCpuMs();
     const pd = await timeCommand(
       process.execPath,
       [
-        cli,
+        which,
         '-w',
         ws,
         '--json',
@@ -151,10 +160,24 @@ export async function main(args: string[]): Promise<void> {
     verifiedHosts += detail.steps.length;
     if (trace)
       console.log(
-        `  round ${round}: patchdeck wall ${pd.wallMs.toFixed(0)} ms cpu ${pd.cpuMs.toFixed(0)} ms, whole machine busy ${(machineCpuMs() - cpu0).toFixed(0)} ms\n${traceSummary(pd.stderr)}`,
+        `  round ${round}: ${which === cli ? 'patchdeck' : 'compared build'} wall ${pd.wallMs.toFixed(0)} ms cpu ${pd.cpuMs.toFixed(0)} ms, whole machine busy ${(machineCpuMs() - cpu0).toFixed(0)} ms\n${traceSummary(pd.stderr)}`,
       );
+    return pd;
+  };
+  for (let round = 0; round < rounds; round++) {
+    if (compare && round % 2 === 1) {
+      const o = await runPatchdeck(path.resolve(compare), round);
+      other.wall.push(o.wallMs);
+      other.cpu.push(o.cpuMs);
+    }
+    const pd = await runPatchdeck(cli, round);
     results.pd.wall.push(pd.wallMs);
     results.pd.cpu.push(pd.cpuMs);
+    if (compare && round % 2 === 0) {
+      const o = await runPatchdeck(path.resolve(compare), round);
+      other.wall.push(o.wallMs);
+      other.cpu.push(o.cpuMs);
+    }
 
     await freshHosts(lab);
     assertLabRoute(lab);
@@ -196,10 +219,14 @@ export async function main(args: string[]): Promise<void> {
   console.log(
     `  patchdeck patch (plan+dry run+install+verify, ${FORKS} at a time) wall ${formatMs(m('pd', 'wall'))}  cpu ${formatMs(m('pd', 'cpu'))}`,
   );
-  console.log(`  verified by re-audit: ${verifiedHosts}/${size * rounds} host runs`);
+  console.log(`  verified by re-audit: ${verifiedHosts}/${size * rounds * (compare ? 2 : 1)} host runs`);
   console.log(
     `  ratio wall ${ratio(m('pd', 'wall'), m('ansible', 'wall'))} (goal ≤ 0.80)   ratio cpu ${ratio(m('pd', 'cpu'), m('ansible', 'cpu'))} (goal ≤ 0.50)`,
   );
+  if (compare)
+    console.log(
+      `  compared build ${compare}: wall ${formatMs(median(other.wall))}  cpu ${formatMs(median(other.cpu))}  ratio wall ${ratio(median(other.wall), m('ansible', 'wall'))}  (this build / compared: wall ${ratio(m('pd', 'wall'), median(other.wall))}, cpu ${ratio(m('pd', 'cpu'), median(other.cpu))}); raw ${other.wall.map((x) => x.toFixed(0)).join(',')} ms`,
+    );
   console.log(
     `  raw: patchdeck wall ${results.pd.wall.map((x) => x.toFixed(0)).join(',')} ms; ansible wall ${results.ansible.wall.map((x) => x.toFixed(0)).join(',')} ms`,
   );
