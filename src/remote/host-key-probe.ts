@@ -1,4 +1,3 @@
-import { Client } from 'ssh2';
 import { classifyConnectError, RemoteError } from './errors';
 import { describeHostKey, type PresentedHostKey } from './host-key';
 
@@ -6,12 +5,13 @@ import { describeHostKey, type PresentedHostKey } from './host-key';
  * Reads a host's SSH host key without logging in: the handshake reaches the host-key check,
  * we record the key and abort before any credential is sent.
  */
-export function probeHostKey(
+export async function probeHostKey(
   host: string,
   port = 22,
   options: { timeoutMs?: number; label?: string; preferredType?: string } = {},
 ): Promise<PresentedHostKey> {
   const label = options.label ?? host;
+  const { Client } = await import('ssh2');
   return new Promise((resolve, reject) => {
     const client = new Client();
     let key: PresentedHostKey | null = null;

@@ -1,4 +1,4 @@
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { classifyConnectError, RemoteError } from './errors';
 import { describeHostKey, type PresentedHostKey } from './host-key';
@@ -67,7 +67,9 @@ export class SshSession {
     let presented: PresentedHostKey | null = null;
     let rejection: RemoteError | null = null;
     const pinnedTypes = target.pinnedKeys.map((k) => k.type);
-    const ssh = new NodeSSH();
+    // Loaded on first use: the SSH stack is a large part of start-up for commands that never connect.
+    const { NodeSSH: Ssh } = await import('node-ssh');
+    const ssh = new Ssh();
     const auth: Record<string, unknown> =
       target.auth.kind === 'password'
         ? { password: target.auth.password, tryKeyboard: false }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { Core } from '../core';
 import { PatchdeckError } from '../util/errors';
 
@@ -202,6 +202,7 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
     serveStatic(res, url.pathname);
   });
 
+  const { WebSocketServer } = await import('ws');
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY });
   const sockets = new Set<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
