@@ -137,7 +137,14 @@ export function isHostProcess(h: HostRecord, pid: number | null = h.pid): boolea
   const st = procState(pid);
   if (!st || st === 'Z' || st === 'X') return false;
   const c = cmdline(pid);
-  return !!c && c.includes('unshare') && c.includes(HOST_INIT) && readEnvHostname(pid) === h.name;
+  // Match the init script by name, not by absolute path: a lab started from another checkout of
+  // the repository (a CI clone, a worktree) must still be recognised and taken down.
+  return (
+    !!c &&
+    c.includes('unshare') &&
+    c.includes(`/${path.basename(HOST_INIT)}`) &&
+    readEnvHostname(pid) === h.name
+  );
 }
 
 function readEnvHostname(pid: number): string | null {

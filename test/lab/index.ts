@@ -262,7 +262,8 @@ export async function labLeftovers(): Promise<{
     try {
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
       const st = readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\)\s+/, '')[0];
-      if (cmd.includes(HOST_INIT) && st !== 'Z' && st !== 'X') processes.push(Number(d));
+      // By script name, so leftovers of a lab started from another checkout are found too.
+      if (cmd.includes(`/${path.basename(HOST_INIT)}`) && st !== 'Z' && st !== 'X') processes.push(Number(d));
     } catch {
       /* exited meanwhile */
     }
