@@ -309,3 +309,17 @@ export function parseClockAndMtimes(text: string): number | null {
   if (now === undefined) return null;
   return metadataAge(now, rest);
 }
+
+/**
+ * Reads the output of the running-kernel check (pacman and apk have no reboot flag of their
+ * own): when the running kernel's modules are gone, the kernel was upgraded and a reboot is due.
+ */
+export function kernelRebootState(text: string): { rebootRequired: boolean | null; rebootReasons: string[] } {
+  if (/running-kernel-missing/.test(text)) {
+    return {
+      rebootRequired: true,
+      rebootReasons: ["the running kernel's modules are no longer installed (kernel upgraded)"],
+    };
+  }
+  return { rebootRequired: /running-kernel-installed/.test(text) ? false : null, rebootReasons: [] };
+}

@@ -3,6 +3,7 @@ import {
   cleanStderr,
   isValidPackageName,
   isValidVersion,
+  kernelRebootState,
   lines,
   parseClockAndMtimes,
   runSectionScript,
@@ -94,12 +95,7 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
       code: updates?.code ?? raw.code,
     });
   }
-  const reboot = sections.get('reboot')?.stdout ?? '';
-  const rebootRequired = /running-kernel-missing/.test(reboot)
-    ? true
-    : /running-kernel-installed/.test(reboot)
-      ? false
-      : null;
+  const reboot = kernelRebootState(sections.get('reboot')?.stdout ?? '');
   return {
     packageManager: 'apk',
     updates: parseApkVersion(updates.stdout).map((u) => ({
@@ -117,10 +113,7 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
       rebootRequired: null,
       kind: 'package' as const,
     })),
-    rebootRequired,
-    rebootReasons: rebootRequired
-      ? ["the running kernel's modules are no longer installed (kernel upgraded)"]
-      : [],
+    ...reboot,
     metadataAgeSeconds: parseClockAndMtimes(sections.get('age')?.stdout ?? ''),
     warnings,
     commands,

@@ -7,6 +7,7 @@ import {
   cleanStderr,
   isValidPackageName,
   isValidVersion,
+  kernelRebootState,
   lines,
   parseClockAndMtimes,
   runSectionScript,
@@ -142,19 +143,11 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
     rebootRequired: null,
     kind: 'package',
   }));
-  const reboot = sections.get('reboot')?.stdout ?? '';
-  const rebootRequired = /running-kernel-missing/.test(reboot)
-    ? true
-    : /running-kernel-installed/.test(reboot)
-      ? false
-      : null;
+  const reboot = kernelRebootState(sections.get('reboot')?.stdout ?? '');
   return {
     packageManager: 'pacman',
     updates: findings,
-    rebootRequired,
-    rebootReasons: rebootRequired
-      ? ["the running kernel's modules are no longer installed (kernel upgraded)"]
-      : [],
+    ...reboot,
     metadataAgeSeconds: parseClockAndMtimes(sections.get('age')?.stdout ?? ''),
     warnings,
     commands,
