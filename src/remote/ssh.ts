@@ -54,12 +54,33 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export class SshSession {
   private broken = false;
+  /** Commands waiting on this connection; failed at once when the connection is lost. */
+  private readonly pending = new Set<(error: RemoteError) => void>();
 
   private constructor(
     private readonly ssh: NodeSSH,
     readonly hostKey: PresentedHostKey,
     private readonly target: SshTarget,
-  ) {}
+  ) {
+    // After the handshake ssh2 reports a lost peer (keepalive timeout, reset) as an 'error' event.
+    // Unhandled, that event would crash the process; and a peer that vanished without a FIN would
+    // leave running commands waiting forever. So: mark the session broken, fail whatever waits,
+    // and destroy the socket.
+    const connection = ssh.connection;
+    const label = target.label ?? target.host;
+    const lost = (reason: string): void => {
+      if (this.broken && this.pending.size === 0) return;
+      this.broken = true;
+      const error = new RemoteError('unreachable', `${label}: the SSH connection was lost (${reason}).`);
+      for (const fail of [...this.pending]) fail(error);
+      this.pending.clear();
+    };
+    connection?.on('error', (error: Error & { level?: string }) => {
+      lost(error.level === 'client-timeout' ? 'no answer to keepalives' : sanitizeReason(error.message));
+      connection.destroy();
+    });
+    connection?.on('close', () => lost('closed by the peer'));
+  }
 
   static async connect(target: SshTarget, signal?: AbortSignal): Promise<SshSession> {
     const label = target.label ?? target.host;
@@ -87,7 +108,9 @@ export class SshSession {
         port: target.port ?? 22,
         username: target.username,
         readyTimeout: target.connectTimeoutMs ?? 15_000,
-        keepaliveInterval: 10_000,
+        // A host that drops off the network is noticed within ~20 s (4 unanswered keepalives).
+        keepaliveInterval: 5_000,
+        keepaliveCountMax: 3,
         ...auth,
         // Ask first for the key type we pinned, so a host with several keys shows the one we know.
         algorithms: pinnedTypes.length
@@ -199,20 +222,28 @@ export class SshSession {
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let result: RunResult;
+    let failPending: ((error: RemoteError) => void) | null = null;
     try {
-      const response = await this.ssh.execCommand(line, {
-        stdin,
-        noTrim: true,
-        // In a pseudo-terminal stdout and stderr arrive merged, with CRLF line ends.
-        execOptions: pty
-          ? { pty: { term: 'dumb', cols: 4096, rows: 24, width: 0, height: 0, modes: {} } }
-          : undefined,
-        onChannel: (c) => {
-          channel = c;
-        },
-        onStdout: options.onStdout ? (chunk) => options.onStdout!(chunk.toString('utf8')) : undefined,
-        onStderr: options.onStderr ? (chunk) => options.onStderr!(chunk.toString('utf8')) : undefined,
+      const lost = new Promise<never>((_, reject) => {
+        failPending = reject;
+        this.pending.add(reject);
       });
+      const response = await Promise.race([
+        lost,
+        this.ssh.execCommand(line, {
+          stdin,
+          noTrim: true,
+          // In a pseudo-terminal stdout and stderr arrive merged, with CRLF line ends.
+          execOptions: pty
+            ? { pty: { term: 'dumb', cols: 4096, rows: 24, width: 0, height: 0, modes: {} } }
+            : undefined,
+          onChannel: (c) => {
+            channel = c;
+          },
+          onStdout: options.onStdout ? (chunk) => options.onStdout!(chunk.toString('utf8')) : undefined,
+          onStderr: options.onStderr ? (chunk) => options.onStderr!(chunk.toString('utf8')) : undefined,
+        }),
+      ]);
       const clean = (text: string): string => {
         const stripped = text.split(SUDO_PROMPT).join('');
         return pty ? stripped.replace(/\r\n/g, '\n') : stripped;
@@ -220,8 +251,10 @@ export class SshSession {
       result = { stdout: clean(response.stdout), stderr: clean(response.stderr), code: response.code };
     } catch (error) {
       this.broken = true;
+      if (error instanceof RemoteError) throw error;
       throw classifyConnectError(error, label);
     } finally {
+      if (failPending) this.pending.delete(failPending);
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
     }
@@ -245,6 +278,11 @@ export class SshSession {
     this.broken = true;
     this.ssh.dispose();
   }
+}
+
+/** An ssh2 error message, cut to one short printable line (it can quote the peer). */
+function sanitizeReason(message: string): string {
+  return message.replace(/[^\x20-\x7e]/g, ' ').slice(0, 120);
 }
 
 /** Recognises sudo's own refusals (as opposed to the wrapped command failing). */

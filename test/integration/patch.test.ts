@@ -307,6 +307,7 @@ describeAsRoot('patching lab hosts', () => {
     expect(didCut).toBe(true);
     expect(step.status).toBe('failed');
     expect(['unreachable', 'timeout']).toContain(step.errorKind);
+    expect(step.errorMessage).toMatch(/dropped off during install|did not finish/);
     expect(detail.steps.find((s) => s.hostName === other!.name)!.status).toBe('succeeded');
   });
 
