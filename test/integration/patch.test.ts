@@ -28,12 +28,13 @@ import { createTestCore, enrolLab, waitForTask } from './support';
  * ground truth and a fresh audit — never against what Patchdeck itself says it did.
  */
 const ROOT = path.resolve(__dirname, '../..');
-const LAB_SIZE = 20;
+// 25 hosts: five "several" and five "security" hosts, the ten a security-only job patches at once.
+const LAB_SIZE = 25;
 
 type Env = Awaited<ReturnType<typeof createTestCore>>;
 
-async function auditAll(env: Env, hostIds: number[]): Promise<void> {
-  const { taskId } = await env.core.call('audits.start', { hostIds });
+async function auditAll(env: Env, hostIds: number[], options: { refresh?: boolean } = {}): Promise<void> {
+  const { taskId } = await env.core.call('audits.start', { hostIds, ...options });
   const task = await waitForTask(env.core, taskId);
   expect(task.status).toBe('succeeded');
 }
@@ -101,9 +102,9 @@ describeAsRoot('patching lab hosts', () => {
     await env?.close();
   });
 
-  it('security-only patching of 8 hosts installs exactly the security updates, leaves the held one and reports it', async () => {
+  it('security-only patching of 10 hosts installs exactly the security updates, leaves the held one and reports it', async () => {
     const hosts = [...byProfile('several'), ...byProfile('security')];
-    expect(hosts.length).toBe(8);
+    expect(hosts.length).toBe(10);
     const { detail } = await planAndRun(env, {
       hostIds: hosts.map((h) => ids.get(h.name)!),
       selection: { mode: 'security' },
@@ -147,6 +148,44 @@ describeAsRoot('patching lab hosts', () => {
     );
     expect(approval?.actor).toBe('admin');
     expect(detail.events.some((e) => e.stream === 'stdout' && /Unpacking acme-tool/.test(e.text))).toBe(true);
+  });
+
+  it('patches the dnf host: security only, with epochs, verified by re-audit, with a dnf undo recipe', async () => {
+    const host = byProfile('dnf')[0]!;
+    await resetHost(host.name);
+    // A fresh dnf host has no cached metadata: the first audit refreshes it (dnf makecache).
+    await auditAll(env, [ids.get(host.name)!], { refresh: true });
+    const { detail } = await planAndRun(env, {
+      hostIds: [ids.get(host.name)!],
+      selection: { mode: 'security' },
+      rebootPolicy: 'never',
+    });
+    const step = detail.steps[0]!;
+    expect(step.status, `${step.errorKind}: ${step.errorMessage}`).toBe('succeeded');
+    const targets = host.pending
+      .filter((p) => p.security)
+      .map((p) => p.name)
+      .sort();
+    expect(step.packages.map((p) => p.name).sort()).toEqual(targets);
+    for (const t of targets) expect(step.after![t]).toBe(host.pending.find((p) => p.name === t)!.available);
+    await auditAll(env, [ids.get(host.name)!]);
+    expect(await pendingOf(env, ids.get(host.name)!)).toEqual(
+      host.pending
+        .filter((p) => !p.security)
+        .map((p) => p.name)
+        .sort(),
+    );
+    // What rpm itself says, not what Patchdeck recorded.
+    const rpm = await execOnHost(host.name, [
+      'rpm',
+      '-q',
+      '--qf',
+      '%{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\\n',
+      ...targets,
+    ]);
+    for (const t of targets)
+      expect(rpm.stdout).toContain(`${t} ${host.pending.find((p) => p.name === t)!.available}`);
+    expect(step.undoRecipe).toMatch(/dnf (history undo|downgrade)/);
   });
 
   it('a failing postinst fails only that host, with its log; a new dependency is previewed and installed', async () => {
