@@ -585,8 +585,12 @@ export async function parseCollectedOutput(input: string): Promise<CollectedOutp
       `${osLabel(os)} uses ${packageManager}, but the script found and ran ${ran.tool}; Patchdeck cannot vouch for that answer.`,
     );
   }
-  const names = ran.sections(refresh).map((s) => s.name);
-  requireSections(sections, names);
+  const planned = ran.sections(refresh);
+  const names = planned.map((s) => s.name);
+  requireSections(
+    sections,
+    planned.filter((s) => !s.optional).map((s) => s.name),
+  );
   const result = await collectorFor(packageManager).collect(replayPosix(sections, names), { refresh });
   return {
     ...base,

@@ -21,6 +21,8 @@ export interface ScriptSection {
   name: string;
   /** Shell text written by us; any remote-derived value inside must already be shellQuote'd. */
   command: string;
+  /** Added after the offline collection format shipped: files collected before may lack it. */
+  optional?: boolean;
 }
 
 export interface SectionOutput {

@@ -3,10 +3,12 @@ import {
   execOnHost,
   labStatus,
   labUp,
+  lockDpkg,
   rekeyHost,
   resetHost,
   stopHost,
   startHost,
+  unlockDpkg,
   type LabInventory,
 } from '../lab';
 import { describeAsRoot } from '../lab/testkit';
@@ -198,6 +200,27 @@ describeAsRoot('audit against the lab', () => {
     await waitForTask(env.core, taskId);
     const [audit] = await env.core.call('audits.forHost', { hostId: id });
     expect(audit!.errorKind).toBe('auth-failed');
+  });
+
+  it('fails clearly while another process holds the dpkg lock, naming it, and audits again once released', async () => {
+    const host = lab.hosts[1]!;
+    const id = ids.get(host.name)!;
+    await lockDpkg(host.name);
+    try {
+      const { taskId } = await env.core.call('audits.start', { hostIds: [id] });
+      await waitForTask(env.core, taskId);
+      const [audit] = await env.core.call('audits.forHost', { hostId: id });
+      expect(audit!.status).toBe('failed');
+      expect(audit!.errorKind).toBe('package-manager-locked');
+      expect(audit!.errorMessage).toMatch(/locked by another process \(unattended-upgr, pid \d+\)/);
+    } finally {
+      await unlockDpkg(host.name);
+    }
+    const { taskId } = await env.core.call('audits.start', { hostIds: [id] });
+    await waitForTask(env.core, taskId);
+    const [audit] = await env.core.call('audits.forHost', { hostId: id });
+    expect(audit!.status, audit!.errorMessage ?? '').toBe('succeeded');
+    expect(audit!.updatesCount).toBe(host.pending.length);
   });
 
   it('works when sudo demands a terminal (Defaults requiretty), with and without a sudo password', async () => {

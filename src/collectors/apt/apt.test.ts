@@ -1,3 +1,7 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   collect,
@@ -7,7 +11,9 @@ import {
   parseAptSimulation,
   parseInstLine,
   aptResultFromSections,
+  aptSections,
   buildAptScript,
+  parseLockHolders,
 } from './index';
 import { CollectorError } from '../types';
 import { fixture, fixturePath } from '../testing/fixtures';
@@ -208,6 +214,77 @@ describe('apt collect() replaying real runs', () => {
     const error2 = (await collect(exec2, { refresh: false }).catch((e: unknown) => e)) as CollectorError;
     expect(error2.kind).toBe('package-manager-locked');
     expect(error2.message).toMatch(/dpkg --configure -a/);
+  });
+
+  it('names the process holding the dpkg lock (real capture) and fails the audit as locked', async () => {
+    expect(parseLockHolders(fixture('lab/apt-locked-lock-section.txt'))).toEqual([
+      { pid: 25, command: 'unattended-upgr' },
+    ]);
+    const sim = fixture('lab/apt-security-dist-upgrade-simulate.txt');
+    const exec = sectionExec(() => [
+      { name: 'lock', stdout: fixture('lab/apt-locked-lock-section.txt'), code: 0 },
+      { name: 'sim', stdout: sim, code: 0 },
+    ]);
+    const error = (await collect(exec, { refresh: false }).catch((e: unknown) => e)) as CollectorError;
+    expect(error).toBeInstanceOf(CollectorError);
+    expect(error.kind).toBe('package-manager-locked');
+    expect(error.message).toMatch(/\(unattended-upgr, pid 25\): an install or upgrade is running/);
+    // No holder: the same output audits normally.
+    const free = sectionExec(() => [
+      { name: 'lock', stdout: '', code: 0 },
+      { name: 'sim', stdout: sim, code: 0 },
+    ]);
+    expect((await collect(free, { refresh: false })).updates.length).toBeGreaterThan(0);
+  });
+
+  it('reads lock holders defensively: hostile names are cleaned, junk lines and duplicates dropped', () => {
+    expect(
+      parseLockHolders(
+        ['25 unattended-upgr', '25 again', '0 init', 'x 12', `7 evil\u001b[31m${'a'.repeat(100)}`, '9'].join(
+          '\n',
+        ),
+      ),
+    ).toEqual([
+      { pid: 25, command: 'unattended-upgr' },
+      { pid: 7, command: expect.stringMatching(/^evil\\x1b\[31ma+…$/) },
+      { pid: 9, command: '' },
+    ]);
+  });
+
+  it('finds a POSIX lock on the lock files in /proc/locks, on this kernel, without taking it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-lock-'));
+    const front = path.join(dir, 'lock-frontend');
+    const back = path.join(dir, 'lock');
+    fs.writeFileSync(back, '');
+    const section = aptSections(false).find((s) => s.name === 'lock')!;
+    const command = section.command
+      .replace('/var/lib/dpkg/lock-frontend', front)
+      .replace('/var/lib/dpkg/lock', back);
+    expect(command).toContain(front);
+    expect(parseLockHolders(execFileSync('sh', ['-c', command], { encoding: 'utf8' }))).toEqual([]);
+    // The same POSIX write lock dpkg and unattended-upgrades take (fcntl F_SETLK), from perl.
+    const holder = spawn(
+      'perl',
+      [
+        '-e',
+        'use Fcntl; $0 = "unattended-upgr"; sysopen(my $f, $ARGV[0], O_RDWR|O_CREAT) or die; ' +
+          'my $l = pack("s s x4 q q i x4", F_WRLCK, 0, 0, 0, 0); fcntl($f, F_SETLK, $l) or die "lock: $!"; ' +
+          '$| = 1; print "locked\\n"; sleep 60;',
+        front,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
+        holder.on('exit', (code) => reject(new Error(`perl exited with ${code}`)));
+      });
+      const out = execFileSync('sh', ['-c', command], { encoding: 'utf8' });
+      expect(parseLockHolders(out)).toEqual([{ pid: holder.pid, command: 'unattended-upgr' }]);
+    } finally {
+      holder.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('turns sudo refusals and failures into classified errors', async () => {

@@ -23,6 +23,7 @@ import {
   isSecurityOrigin,
   parseAptPolicy,
   parseAptSimulation,
+  parseLockHolders,
   parseRebootSection,
   parseShowHold,
   policySourceSuite,
@@ -34,7 +35,18 @@ export * from './parse';
 
 /** The read-only part; the names fed to apt-cache come from apt itself and travel through xargs, never through a shell. */
 export function aptSections(refresh: boolean): ScriptSection[] {
-  const sections: ScriptSection[] = [];
+  const sections: ScriptSection[] = [
+    // Who holds dpkg's locks right now (an install, unattended-upgrades): from /proc/locks by
+    // inode, so the audit neither takes the lock nor needs root for it.
+    {
+      name: 'lock',
+      optional: true,
+      command:
+        'for f in /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock; do i=$(stat -c %i "$f" 2>/dev/null) || continue; ' +
+        'awk -v i="$i" \'$2 != "->" { n = split($6, d, ":"); if (d[n] == i) print $5 }\' /proc/locks 2>/dev/null; done | sort -u | ' +
+        'while read -r p; do printf \'%s %s\\n\' "$p" "$(cat /proc/$p/comm 2>/dev/null)"; done; true',
+    },
+  ];
   if (refresh) sections.push({ name: 'update', command: 'apt-get -q update' });
   sections.push(
     {
@@ -204,6 +216,17 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
       command: 'sh',
       code: raw.code,
     });
+  }
+  const holders = parseLockHolders(sections.get('lock')?.stdout ?? '');
+  if (holders.length > 0) {
+    const who = holders.map((h) => `${h.command || 'a process'}, pid ${h.pid}`).join('; ');
+    // An install in progress changes the package state under the audit: say so instead of
+    // recording a half-true picture.
+    throw new CollectorError(
+      'package-manager-locked',
+      `apt/dpkg is locked by another process (${who}): an install or upgrade is running on this host. Audit it again once that has finished.`,
+      { stderr: '', command: 'dpkg lock check', code: 0 },
+    );
   }
   const warnings: string[] = [];
   const update = sections.get('update');

@@ -272,3 +272,26 @@ export function isDpkgInterrupted(stderr: string): boolean {
     stderr.slice(0, 16384),
   );
 }
+
+export interface LockHolder {
+  pid: number;
+  /** The holder's command name (`/proc/PID/comm`), sanitised; empty when it exited meanwhile. */
+  command: string;
+}
+
+/**
+ * The lock section prints `PID COMM` for each process holding a POSIX lock on
+ * /var/lib/dpkg/lock-frontend or /var/lib/dpkg/lock (found in /proc/locks by inode, without
+ * taking the lock and without root).
+ */
+export function parseLockHolders(text: string): LockHolder[] {
+  const holders = new Map<number, LockHolder>();
+  for (const line of lines(text)) {
+    const m = /^\s*(\d{1,9})(?:[ \t]+(.*))?$/.exec(line);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid <= 0 || holders.has(pid)) continue;
+    holders.set(pid, { pid, command: cleanField(m[2] ?? '', 32) });
+  }
+  return [...holders.values()];
+}
