@@ -108,8 +108,10 @@ export class SshSession {
         port: target.port ?? 22,
         username: target.username,
         readyTimeout: target.connectTimeoutMs ?? 15_000,
-        // A host that drops off the network is noticed within ~20 s (4 unanswered keepalives).
-        keepaliveInterval: 5_000,
+        // A host that drops off the network is noticed within ~40 s (keepalives every 10 s, the
+        // fourth unanswered one gives up): long enough for a laptop's Wi-Fi to roam, short enough
+        // that a patch job does not wait on a dead host.
+        keepaliveInterval: 10_000,
         keepaliveCountMax: 3,
         ...auth,
         // Ask first for the key type we pinned, so a host with several keys shows the one we know.
