@@ -372,7 +372,7 @@ async function precheck(
   ctx: StepContext,
   session: SshSession,
   targets: TargetPackage[],
-): Promise<{ todo: TargetPackage[]; before: Record<string, string> }> {
+): Promise<{ todo: TargetPackage[]; before: Record<string, string>; rebootPending: boolean }> {
   const nonce = randomBytes(8).toString('hex');
   const approved = ctx.step.preview;
   const names = [
@@ -418,9 +418,10 @@ async function precheck(
     `pre-check: ${minFreeMb ?? '?'} MB free; reboot pending before install: ${(out.get('reboot')?.stdout ?? '?').trim()}`,
   );
   const before = parseVersionQuery(out.get('before')?.stdout ?? '');
+  const rebootPending = (out.get('reboot')?.stdout ?? '').trim() === 'required';
   // The dry run again, right before installing: it must stay inside what was approved.
   const todo = targets.filter((t) => before[t.name] !== t.to);
-  if (todo.length === 0) return { todo, before };
+  if (todo.length === 0) return { todo, before, rebootPending };
   const batched = out.get('dryrun');
   const dry =
     todo.length === targets.length && batched && batched.code !== null
@@ -444,7 +445,7 @@ async function precheck(
       );
     }
   }
-  return { todo, before };
+  return { todo, before, rebootPending };
 }
 
 const DETACHED: readonly PatchPackageManager[] = ['apt', 'dnf', 'yum', 'zypper'];
@@ -662,6 +663,29 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
       session = await traced(ctx.host.name, 'run.reconnect', () => ctx.open(ctx.host, ctx.signal));
       checked = await precheck(ctx, session, step.packages);
     }
+    // A reboot already pending (an earlier kernel or library update): when the job's reboot policy
+    // allows rebooting, the host reboots first so the install lands on the system that will run,
+    // then the pre-checks run again. Once only: a host that still wants a reboot is logged.
+    if (checked.rebootPending && checked.todo.length > 0 && ctx.job.rebootPolicy !== 'never') {
+      log(
+        ctx,
+        'info',
+        `a reboot was already pending before the install; reboot policy "${ctx.job.rebootPolicy}" allows it, so the host reboots first`,
+      );
+      phase = 'pre-reboot';
+      transition(ctx, { phase });
+      session = await rebootAndWait(ctx, session);
+      phase = 'precheck';
+      transition(ctx, { phase });
+      checked = await precheck(ctx, session, step.packages);
+      if (checked.rebootPending) log(ctx, 'info', 'the host still reports a pending reboot after rebooting');
+    } else if (checked.rebootPending && checked.todo.length > 0) {
+      log(
+        ctx,
+        'info',
+        'a reboot was already pending before the install; reboot policy is "never", so the install goes ahead without it',
+      );
+    }
     const { todo, before } = checked;
     const s0 = session;
     if (ctx.signal.aborted) throw new StepFailure('cancelled', 'Cancelled before anything was installed.');
@@ -757,7 +781,10 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
     const failure =
       error instanceof StepFailure
         ? error
-        : error instanceof RemoteError && error.kind === 'unreachable' && phase !== 'precheck'
+        : error instanceof RemoteError &&
+            error.kind === 'unreachable' &&
+            phase !== 'precheck' &&
+            phase !== 'pre-reboot'
           ? new StepFailure(
               'unreachable',
               `${ctx.host.name} dropped off during ${phase}; the install may be partly done — resume re-audits it and finishes what is missing.`,

@@ -389,6 +389,58 @@ describeAsRoot('patching lab hosts', () => {
     }
   });
 
+  it('a reboot already pending before the install: if-required reboots first, then installs and verifies; never goes ahead without it', async () => {
+    const host = byProfile('several')[4]!;
+    const id = ids.get(host.name)!;
+    await resetHost(host.name);
+    await installRebootShim(host.name);
+    await auditAll(env, [id]);
+    const stop = powerSupervisor([host.name]);
+    try {
+      // acme-firmware's postinst leaves /run/reboot-required behind: the pending reboot.
+      const first = await planAndRun(env, {
+        hostIds: [id],
+        selection: { mode: 'packages', packages: ['acme-firmware'] },
+        rebootPolicy: 'never',
+      });
+      expect(first.detail.steps[0]!.status).toBe('succeeded');
+      const never = await planAndRun(env, {
+        hostIds: [id],
+        selection: { mode: 'packages', packages: ['acme-lib'] },
+        rebootPolicy: 'never',
+      });
+      expect(never.detail.steps[0]!.status).toBe('succeeded');
+      expect(
+        never.detail.events.some((e) => /already pending.*"never", so the install goes ahead/.test(e.text)),
+      ).toBe(true);
+      expect(never.detail.events.some((e) => /rebooting the host/.test(e.text))).toBe(false);
+
+      const b = await planAndRun(env, {
+        hostIds: [id],
+        selection: { mode: 'packages', packages: ['acme-tool'] },
+        rebootPolicy: 'if-required',
+        options: { rebootTimeoutSeconds: 60 },
+      });
+      const step = b.detail.steps[0]!;
+      expect(step.status, step.errorMessage ?? '').toBe('succeeded');
+      const texts = b.detail.events.filter((e) => e.stepId === step.id).map((e) => e.text);
+      const rebootAt = texts.findIndex((t) => /already pending.*the host reboots first/.test(t));
+      const backAt = texts.findIndex((t) => /back after its reboot/.test(t));
+      const installAt = texts.findIndex((t) => /^\$ apt-get/.test(t));
+      expect(rebootAt).toBeGreaterThanOrEqual(0);
+      expect(backAt).toBeGreaterThan(rebootAt);
+      expect(installAt).toBeGreaterThan(backAt);
+      // acme-tool needs no reboot of its own: one reboot in all, and none left pending.
+      expect(texts.filter((t) => /rebooting the host/.test(t))).toHaveLength(1);
+      const verify = (await env.core.call('audits.forHost', { hostId: id }))[0]!;
+      expect(verify.id).toBe(step.verifyAuditId);
+      expect(verify.rebootRequired).toBe(false);
+      expect(step.after!['acme-tool']).toBe(host.pending.find((p) => p.name === 'acme-tool')!.available);
+    } finally {
+      stop();
+    }
+  });
+
   describe('SIGKILL of a CLI patch process', () => {
     const cliEnv = { ...process.env, PATCHDECK_PASSPHRASE: 'lab-test-passphrase', NO_COLOR: '1' };
     const cli = (ws: string, args: string[]) =>

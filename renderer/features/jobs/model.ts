@@ -6,6 +6,7 @@ const PHASE_LABEL: Record<string, string> = {
   planning: 'dry run',
   planned: 'waiting',
   precheck: 'pre-checks',
+  'pre-reboot': 'rebooting first (a reboot was pending)',
   install: 'installing',
   reboot: 'rebooting',
   verify: 'verifying (re-audit)',
