@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +56,24 @@ function request(
     req.on('error', reject);
     req.end(options.body);
   });
+}
+
+/** Errors nobody handled while `work` ran: an 'error' event without a listener ends up here. */
+async function uncaughtDuring(work: () => Promise<void>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const record = (error: unknown): void => {
+    seen.push(error);
+  };
+  process.on('uncaughtException', record);
+  process.on('unhandledRejection', record);
+  try {
+    await work();
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    process.off('uncaughtException', record);
+    process.off('unhandledRejection', record);
+  }
+  return seen;
 }
 
 const auth = (): Record<string, string> => ({ authorization: `Bearer ${carrier.token}` });
@@ -167,5 +186,22 @@ describe('browser carrier', () => {
     expect(await attempt({}, `http://127.0.0.1:${carrier.port}`)).toBe('401');
     expect(await attempt({ authorization: `Bearer ${carrier.token}` }, 'http://evil.example')).toBe('403');
     expect(await attempt({ authorization: `Bearer ${carrier.token}` })).not.toBe('open');
+  });
+
+  it('survives a client that resets the connection while its handshake is refused', async () => {
+    const errors = await uncaughtDuring(async () => {
+      const socket = net.connect(carrier.port, '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise((resolve) => socket.once('connect', resolve));
+      // No token: the carrier answers 401 and writes into a connection the client already reset.
+      socket.write(
+        `GET /api/ws HTTP/1.1\r\nHost: 127.0.0.1:${carrier.port}\r\nOrigin: http://127.0.0.1:${carrier.port}\r\n` +
+          'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      socket.resetAndDestroy();
+    });
+    expect(errors).toEqual([]);
+    expect((await callApi('app.info', {})).status).toBe(200);
   });
 });

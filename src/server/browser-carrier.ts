@@ -206,6 +206,9 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY });
   const sockets = new Set<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
+    // Node hands the socket over with no 'error' listener: a client that resets it (even one
+    // without the token) would crash the process with an unhandled ECONNRESET.
+    socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://placeholder');
     const refusal =
       url.pathname === '/api/ws' ? checkRequest(req, url) : { status: 404, message: 'Not found.' };
