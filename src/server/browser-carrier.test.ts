@@ -172,6 +172,23 @@ describe('browser carrier', () => {
     ws.close();
   });
 
+  it('closes a WebSocket that sends a message above the size limit, and keeps serving', async () => {
+    let code = 0;
+    const errors = await uncaughtDuring(async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${carrier.port}/api/ws`, {
+        headers: { authorization: `Bearer ${carrier.token}` },
+        origin: `http://127.0.0.1:${carrier.port}`,
+      });
+      ws.on('error', () => {});
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      ws.send('x'.repeat(2 * 1024 * 1024));
+      code = await new Promise<number>((resolve) => ws.once('close', resolve));
+    });
+    expect(errors).toEqual([]);
+    expect(code).toBe(1009);
+    expect((await callApi('app.info', {})).status).toBe(200);
+  });
+
   it('refuses WebSocket handshakes without the token or from another origin', async () => {
     const attempt = (headers: Record<string, string>, origin?: string) =>
       new Promise<string>((resolve) => {

@@ -220,6 +220,9 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
+      // ws closes the connection itself on a bad frame (1009 for one above maxPayload, 1002…) and
+      // then emits 'error': without a listener that would crash the process.
+      ws.on('error', () => {});
       const unsubscribe = options.core.events.subscribe((event, payload) => {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'event', event, payload }));
       });
