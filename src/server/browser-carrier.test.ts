@@ -128,6 +128,21 @@ describe('browser carrier', () => {
     expect(res.body).not.toContain('outside the static folder');
   });
 
+  it('survives a file in the renderer folder that cannot be read', async () => {
+    // A socket file exists and is no directory, but opening it fails (ENXIO), even for root.
+    const unreadable = net.createServer();
+    await new Promise<void>((resolve) => unreadable.listen(path.join(dir, 'static', 'busy.sock'), resolve));
+    try {
+      const errors = await uncaughtDuring(async () => {
+        await expect(request('/busy.sock', { headers: auth() })).rejects.toThrow();
+      });
+      expect(errors).toEqual([]);
+      expect((await request('/', { headers: auth() })).status).toBe(200);
+    } finally {
+      await new Promise((resolve) => unreadable.close(resolve));
+    }
+  });
+
   it('carries calls and maps bad input to clear errors', async () => {
     const info = JSON.parse((await callApi('app.info', {})).body);
     expect(info).toMatchObject({ ok: true, value: { name: 'Patchdeck', carrier: 'browser' } });

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { pipeline } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Core } from '../core';
 import { PatchdeckError } from '../util/errors';
@@ -138,7 +139,9 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
       'referrer-policy': 'no-referrer',
       'cache-control': 'no-store',
     });
-    fs.createReadStream(file).pipe(res);
+    // pipe() would leave a read error (EACCES, a file replaced by a rebuild) unhandled, crashing the
+    // process, and keep the file open when the browser goes away; pipeline ends both sides instead.
+    pipeline(fs.createReadStream(file), res, () => {});
   };
 
   server.on('request', (req, res) => {
