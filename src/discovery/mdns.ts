@@ -28,6 +28,7 @@ interface ResponsePacket {
 export interface MdnsSocketLike {
   query(query: { questions: { name: string; type: 'PTR' | 'A' | 'AAAA' | 'SRV' | 'TXT' }[] }): void;
   on(event: 'response', listener: (packet: ResponsePacket, rinfo: { address: string }) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
   destroy(): void;
 }
 
@@ -138,7 +139,10 @@ export function createMdnsBrowser(
         }
         if (from) hostFor(from);
       });
+      let finished = false;
       const finish = (): void => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
         signal.removeEventListener('abort', finish);
         try {
@@ -163,6 +167,10 @@ export function createMdnsBrowser(
       };
       const timer = setTimeout(finish, windowMs);
       signal.addEventListener('abort', finish, { once: true });
+      // multicast-dns reports a failed bind (port 5353 taken without SO_REUSEADDR, EACCES, an
+      // interface address that is gone) as 'error' after open() returned; unhandled, it would
+      // crash the process. The browse ends early with what it saw.
+      socket.on('error', () => finish());
       for (const t of options.serviceTypes ?? DEFAULT_SERVICE_TYPES) ask(t);
     });
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createSocket } from 'node:dgram';
+import makeMdns from 'multicast-dns';
 import { describe, expect, it } from 'vitest';
 import { matchHost } from './identity';
 import { createMdnsBrowser, type MdnsSocketLike } from './mdns';
@@ -128,6 +129,40 @@ describe('mDNS browse with an injected socket', () => {
     expect(hosts).toEqual([
       { address: '127.0.0.20', names: ['studio.local'], services: ['_smb._tcp'], model: 'Mac14,3' },
     ]);
+  });
+});
+
+describe('mDNS browse with a socket that cannot bind', () => {
+  it('ends early with no hosts instead of crashing on the bind error', async () => {
+    // Port taken on loopback without SO_REUSEADDR: multicast-dns emits EADDRINUSE as 'error'.
+    // No multicast, and queries would only go to 127.0.0.1; the failed bind means none are sent.
+    const holder = createSocket({ type: 'udp4', reuseAddr: false });
+    await new Promise<void>((resolve) => holder.bind(0, '127.0.0.1', resolve));
+    const { port } = holder.address();
+    const errors: unknown[] = [];
+    const record = (error: unknown): void => void errors.push(error);
+    process.on('uncaughtException', record);
+    try {
+      const browse = createMdnsBrowser({
+        windowMs: 5000,
+        open: () =>
+          makeMdns({
+            port,
+            ip: '127.0.0.1',
+            interface: '127.0.0.1',
+            multicast: false,
+            reuseAddr: false,
+          }) as unknown as MdnsSocketLike,
+      });
+      const started = performance.now();
+      expect(await browse(new AbortController().signal)).toEqual([]);
+      expect(performance.now() - started).toBeLessThan(2000);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(errors).toEqual([]);
+    } finally {
+      process.off('uncaughtException', record);
+      holder.close();
+    }
   });
 });
 
