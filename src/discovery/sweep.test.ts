@@ -230,6 +230,26 @@ describe('sweep on loopback', () => {
     expect(host.netbios?.workgroup).toBe('WORKGROUP');
   });
 
+  it('finishes when the progress callback throws', async () => {
+    const rejections: unknown[] = [];
+    const record = (error: unknown): void => void rejections.push(error);
+    process.on('unhandledRejection', record);
+    try {
+      const run = sweep(['127.0.0.5'], loopbackOnly, {
+        onProgress: () => {
+          throw new Error('the progress store is gone');
+        },
+      });
+      const summary = await Promise.race([run, new Promise<null>((r) => setTimeout(() => r(null), 3000))]);
+      expect(summary?.status).toBe('completed');
+      expect(summary?.hosts.map((h) => h.address)).toEqual(['127.0.0.5']);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+  });
+
   it('refuses bad port specs with a readable error', async () => {
     await expect(sweep(['127.0.0.2'], { ports: '22,abc' })).rejects.toThrow(/"abc" is not a port/u);
     await expect(sweep(['127.0.0.2'], { ports: [70000] })).rejects.toThrow(/outside 1–65535/u);

@@ -214,7 +214,14 @@ export async function sweep(
     resolveAll = r;
   });
   if (total === 0) resolveAll();
-  const report = (): void => callbacks.onProgress?.({ probed, total, found: found.size });
+  const report = (): void => {
+    try {
+      callbacks.onProgress?.({ probed, total, found: found.size });
+    } catch {
+      // Called from the probes' own promise chains: a throw there would be an unhandled
+      // rejection and would skip finishAddress's bookkeeping, leaving the sweep waiting forever.
+    }
+  };
 
   // mDNS runs beside the sweep for at least its minimum window.
   let mdnsHosts: Promise<MdnsHost[]> = Promise.resolve([]);
