@@ -198,6 +198,28 @@ describe('sweep on loopback', () => {
     expect(summary.status).toBe('cancelled');
   });
 
+  it('reports no progress once a cancelled sweep has settled', async () => {
+    const controller = new AbortController();
+    let settled = false;
+    let lateReports = 0;
+    const run = sweep(
+      ['127.0.0.4'],
+      { ...loopbackOnly, bannerTimeoutMs: 30_000 },
+      {
+        signal: controller.signal,
+        onProgress: () => {
+          if (settled) lateReports++;
+        },
+      },
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    controller.abort();
+    expect((await run).status).toBe('cancelled');
+    settled = true;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(lateReports).toBe(0);
+  });
+
   it('merges injected neighbour, PTR, NetBIOS and mDNS answers into the host', async () => {
     const summary = await sweep(['127.0.0.2', '127.0.0.7'], {
       ...loopbackOnly,

@@ -214,7 +214,9 @@ export async function sweep(
     resolveAll = r;
   });
   if (total === 0) resolveAll();
+  let settled = false;
   const report = (): void => {
+    if (settled) return;
     try {
       callbacks.onProgress?.({ probed, total, found: found.size });
     } catch {
@@ -506,6 +508,8 @@ export async function sweep(
   }
   const cancelled = outer?.aborted === true;
   report();
+  // Probes cut short by a cancel finish a few microtasks later: the caller has moved on by then.
+  settled = true;
   return {
     status: cancelled ? 'cancelled' : 'completed',
     hosts: [...found.values()].sort((a, b) => compareAddresses(a.address, b.address)),
