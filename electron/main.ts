@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
 import { Core } from '../src/core';
+import { errorMessage } from '../src/util/errors';
 import { defaultWorkspacePath } from '../src/util/paths';
 import { createIpcHandler, EVENT_CHANNEL, INVOKE_CHANNEL } from './ipc-handler';
 import { createElectronPlatform } from './platform';
@@ -16,7 +17,15 @@ if (!app.requestSingleInstanceLock()) {
     if (mainWindow?.isMinimized()) mainWindow.restore();
     mainWindow?.focus();
   });
-  void app.whenReady().then(start);
+  app
+    .whenReady()
+    .then(start)
+    .catch((error: unknown) => {
+      // Without a window nothing would ever quit this process, and its single-instance lock
+      // would turn every later launch into a silent no-op: say why, and quit.
+      dialog.showErrorBox('Patchdeck could not start', errorMessage(error));
+      app.exit(1);
+    });
   app.on('window-all-closed', () => app.quit());
 }
 
