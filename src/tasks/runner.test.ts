@@ -1,8 +1,12 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { EventBus } from '../api/event-bus';
 import type { Task } from '../api/schemas';
 import { getTask, insertTask } from '../db/tasks';
-import { createMemoryWorkspace } from '../db/workspace';
+import { createMemoryWorkspace, createWorkspace } from '../db/workspace';
 import { TaskRunner, throwIfCancelled } from './runner';
 
 describe('TaskRunner', () => {
@@ -48,6 +52,38 @@ describe('TaskRunner', () => {
     });
     await expect(result).rejects.toThrow();
     expect(getTask(db, task.id)).toMatchObject({ status: 'failed', error: 'host unreachable' });
+  });
+
+  it('settles the result when the final write fails (another process holds the write lock)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-runner-'));
+    const db = createWorkspace(path.join(dir, 'ws.sqlite'));
+    db.pragma('busy_timeout = 0');
+    const other = new BetterSqlite3(path.join(dir, 'ws.sqlite'));
+    const rejections: unknown[] = [];
+    const record = (error: unknown): void => void rejections.push(error);
+    process.on('unhandledRejection', record);
+    try {
+      const runner = new TaskRunner(db, new EventBus());
+      const { result } = runner.start({ kind: 'test', title: 'locked out' }, async () => {
+        other.exec('BEGIN IMMEDIATE');
+        return 'done';
+      });
+      const outcome = await Promise.race([
+        result.then(
+          () => 'resolved',
+          (error: unknown) => String(error),
+        ),
+        new Promise((r) => setTimeout(() => r('never settled'), 2000)),
+      ]);
+      expect(outcome).toMatch(/locked|busy/iu);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+      other.close();
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('turns tasks left running by a previous process into interrupted ones', () => {

@@ -114,6 +114,9 @@ export class TaskRunner {
     })();
     // The caller may ignore `result`; a rejection is already recorded in the task row.
     result.catch(() => undefined);
+    // Recording the outcome can fail too (disk full, the write lock held by another process):
+    // `result` must still settle, and `done` is awaited only when someone calls wait().
+    done.catch(fail);
     this.running.set(task.id, { controller, done });
     return { task, result };
   }
