@@ -86,6 +86,35 @@ describe('TaskRunner', () => {
     }
   });
 
+  it('keeps running when a throttled progress write fails (another process holds the write lock)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-runner-'));
+    const db = createWorkspace(path.join(dir, 'ws.sqlite'));
+    db.pragma('busy_timeout = 0');
+    const other = new BetterSqlite3(path.join(dir, 'ws.sqlite'));
+    const uncaught: unknown[] = [];
+    const record = (error: unknown): void => void uncaught.push(error);
+    process.on('uncaughtException', record);
+    try {
+      const runner = new TaskRunner(db, new EventBus(), { progressIntervalMs: 20 });
+      const { task, result } = runner.start({ kind: 'test', title: 'slow writes' }, async (ctx) => {
+        ctx.progress(1, 3);
+        ctx.progress(2, 3); // throttled: written by a timer
+        other.exec('BEGIN IMMEDIATE');
+        await new Promise((r) => setTimeout(r, 100));
+        other.exec('ROLLBACK');
+        return 'done';
+      });
+      expect(await result).toBe('done');
+      expect(uncaught).toEqual([]);
+      expect(getTask(db, task.id)).toMatchObject({ status: 'succeeded', progressDone: 2 });
+    } finally {
+      process.off('uncaughtException', record);
+      other.close();
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('turns tasks left running by a previous process into interrupted ones', () => {
     const db = createMemoryWorkspace();
     const orphan = insertTask(db, { kind: 'audit', title: 'left behind' });

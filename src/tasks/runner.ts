@@ -76,7 +76,15 @@ export class TaskRunner {
         pending = { done, total, message };
         const wait = interval - (Date.now() - last);
         if (wait <= 0) flush();
-        else timer ??= setTimeout(flush, wait);
+        else
+          timer ??= setTimeout(() => {
+            try {
+              flush();
+            } catch {
+              // Thrown from a timer it would crash the process. Progress is best-effort: `pending`
+              // is kept, and the next report or the task's end writes it.
+            }
+          }, wait);
       },
     };
 
