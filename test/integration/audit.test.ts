@@ -73,7 +73,7 @@ describeAsRoot('audit against the lab', () => {
       // apt's simulation names the packages an upgrade pulls in; dnf check-update lists only
       // upgrades of installed packages (its new dependencies show in the patch dry run).
       const newDeps = page.rows
-        .filter((f) => f.installedVersion === null)
+        .filter((f) => f.installedVersion === null && f.kind !== 'patch')
         .map((f) => f.package)
         .sort();
       const expectedNewDeps =
@@ -87,6 +87,36 @@ describeAsRoot('audit against the lab', () => {
           p.severity!.toLowerCase(),
         );
         for (const advisory of p.advisories) expect(f.advisories).toContain(advisory);
+      }
+      // zypper: each needed patch is a finding of its own; packages carry the patches that ship them.
+      const patches = page.rows
+        .filter((f) => f.kind === 'patch')
+        .map((f) => ({
+          id: f.package,
+          security: f.security,
+          severity: f.vendorSeverity?.toLowerCase() ?? null,
+          rebootRequired: f.rebootRequired,
+        }))
+        .sort((a, b) => a.id.localeCompare(b.id));
+      expect(patches, `${host.name} patches`).toEqual(
+        host.patches
+          .map((p) => ({
+            id: p.id,
+            security: p.security,
+            severity: p.severity,
+            rebootRequired: p.rebootSuggested,
+          }))
+          .sort((a, b) => a.id.localeCompare(b.id)),
+      );
+      if (host.packageManager === 'zypper') {
+        for (const p of host.pending) {
+          const f = upgrades.find((u) => u.package === p.name)!;
+          expect([...f.advisories].filter((a) => !/^CVE-/.test(a)).sort(), `${host.name} ${p.name}`).toEqual(
+            [...p.advisories].sort(),
+          );
+          expect(f.rebootRequired, `${host.name} ${p.name} reboot`).toBe(p.rebootRequired);
+          expect(f.repository, `${host.name} ${p.name} repository`).toBe(p.repository);
+        }
       }
     }
   });

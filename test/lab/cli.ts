@@ -43,7 +43,8 @@ function printSummary(inv: LabInventory): void {
       `${h.name.padEnd(6)} ${h.address.padEnd(13)} ${h.state.padEnd(8)} ${h.packageManager}${h.emulated ? '*' : ' '} ${h.profile.padEnd(12)} ${h.pending.length} pending (${sec} security)${h.rebootRequired ? ', reboot required' : ''}`,
     );
   }
-  if (inv.hosts.some((h) => h.emulated)) console.log('* emulated: an EL-like host over a Debian userland');
+  if (inv.hosts.some((h) => h.emulated))
+    console.log('* emulated: an EL-like (dnf) or SUSE-like (zypper) host over a Debian userland');
 }
 
 function printHowTo(inv: LabInventory): void {

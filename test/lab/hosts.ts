@@ -9,7 +9,7 @@ import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { cachedHostKeyDir, HOST_KEY_TYPES, labPublicKey } from './keys';
-import { HOST_INIT, repoMountPoint } from './layers';
+import { HOST_INIT, kindOf, repoMountPoint } from './layers';
 import { BRIDGE, FIRST_HOST_OCTET, GATEWAY, NETNS_PREFIX, VETH_PREFIX } from './paths';
 import { hostDir, saveState, type HostRecord, type LabState } from './state';
 import { run, sleep, tryRun } from './sh';
@@ -33,7 +33,7 @@ export function newHostRecord(i: number, profile: HostRecord['profile']): HostRe
     netns: `${NETNS_PREFIX}${name}`,
     veth: `${VETH_PREFIX}${name}`,
     profile,
-    kind: profile === 'dnf' ? 'dnf' : 'apt',
+    kind: kindOf(profile),
     pid: null,
     lockPid: null,
     rekeyed: false,

@@ -10,15 +10,22 @@ import { CACHE_DIR, LAB_DIR, OPERATOR_PASSWORD } from './paths';
 import { run } from './sh';
 import { removeBuildDir, withBuildLock } from './cachelock';
 
-export type ImageKind = 'apt' | 'dnf';
+export type ImageKind = 'apt' | 'dnf' | 'zypper';
+export const IMAGE_KINDS: readonly ImageKind[] = ['apt', 'dnf', 'zypper'];
 
 const COMMON = ['openssh-server', 'sudo', 'iproute2'];
 const PACKAGES: Record<ImageKind, string[]> = {
   apt: [...COMMON, 'apt-utils'],
   dnf: [...COMMON, 'dnf', 'dnf-plugins-core', 'rpm'],
+  zypper: [...COMMON, 'zypper', 'rpm'],
 };
 
 const CUSTOMIZE = path.join(LAB_DIR, 'image-customize.sh');
+// The zypper image runs the common script, then its own: a separate file keeps the apt and dnf
+// images (and every profile layer over them) cached when only the zypper recipe changes.
+const CUSTOMIZE_ZYPPER = path.join(LAB_DIR, 'image-customize-zypper.sh');
+const customizeScripts = (kind: ImageKind) =>
+  kind === 'zypper' ? [CUSTOMIZE, CUSTOMIZE_ZYPPER] : [CUSTOMIZE];
 
 interface SourceLine {
   uri: string;
@@ -82,7 +89,7 @@ export function imageHash(kind: ImageKind): string {
       password: OPERATOR_PASSWORD,
     }),
   );
-  h.update(readFileSync(CUSTOMIZE));
+  for (const f of customizeScripts(kind)) h.update(readFileSync(f));
   return h.digest('hex').slice(0, 16);
 }
 
@@ -120,7 +127,7 @@ async function buildImage(kind: ImageKind, dir: string, log: (s: string) => void
       '--dpkgopt=path-exclude=/usr/share/locale/*',
       '--dpkgopt=path-include=/usr/share/doc/*/copyright',
       '--aptopt=Acquire::Retries "3"',
-      `--customize-hook=sh ${CUSTOMIZE} "$1" ${kind} ${OPERATOR_PASSWORD}`,
+      ...customizeScripts(kind).map((f) => `--customize-hook=sh ${f} "$1" ${kind} ${OPERATOR_PASSWORD}`),
       'bookworm',
       path.join(tmp, 'root'),
       ...mirrorArgs(),
@@ -137,7 +144,7 @@ async function buildImage(kind: ImageKind, dir: string, log: (s: string) => void
 export async function pruneImages(): Promise<void> {
   const root = path.join(CACHE_DIR, 'images');
   if (!existsSync(root)) return;
-  const keep = new Set((['apt', 'dnf'] as const).map((k) => path.basename(imageDir(k))));
+  const keep = new Set(IMAGE_KINDS.map((k) => path.basename(imageDir(k))));
   for (const d of readdirSync(root))
     if (!keep.has(d) && !d.endsWith('.lock')) await removeBuildDir(path.join(root, d));
 }

@@ -46,13 +46,16 @@ import {
 import {
   APT_STATES,
   HOST_PROFILES,
+  isAptProfile,
   hostProfileFor,
   LAB_PROFILES,
+  patchesFor,
   pendingFor,
   type HostProfile,
   type LabProfile,
 } from './recipe';
 import { ensureRepo, repoDir } from './repo';
+import { ensureZypperRepo, zypperRepoDir } from './zypper-repo';
 import { mapLimit, run, sleep, tryRun } from './sh';
 import { hostDir, readState, saveState, type HostRecord, type LabState } from './state';
 
@@ -143,13 +146,19 @@ async function freshUp(n: number, profile: LabProfile, log: (s: string) => void)
 
   await ensureLabKey();
   const repos = await ensureRepo(log);
+  const repoFor: Record<ImageKind, string> = {
+    apt: repos.apt,
+    dnf: repos.rpm,
+    // Built (a few seconds) only for a lab that has a zypper host.
+    zypper: kinds.includes('zypper') ? await ensureZypperRepo(repos.rpm, log) : zypperRepoDir(),
+  };
   const images = Object.fromEntries(
     await Promise.all(kinds.map(async (k) => [k, await ensureImage(k, log)] as const)),
   ) as Partial<Record<ImageKind, string>>;
   const lowers: Partial<Record<HostProfile, string>> = {};
   for (const p of profiles) {
     const kind = kindOf(p);
-    const layer = await ensureLayer(p, images[kind] as string, kind === 'dnf' ? repos.rpm : repos.apt);
+    const layer = await ensureLayer(p, images[kind] as string, repoFor[kind]);
     lowers[p] = `${layer}:${images[kind]}`;
   }
   const missingKeys = hosts.filter(
@@ -166,7 +175,7 @@ async function freshUp(n: number, profile: LabProfile, log: (s: string) => void)
     hostCount: n,
     bridge: true,
     lowers,
-    repos: { apt: repos.apt, dnf: repos.rpm },
+    repos: repoFor,
     hosts,
   };
   await mkdir(RUN_DIR, { recursive: true });
@@ -195,7 +204,10 @@ async function pruneCache(): Promise<void> {
     for (const d of readdirSync(dir))
       if (!keep.has(d) && !d.endsWith('.lock')) await removeBuildDir(path.join(dir, d));
   };
-  await prune(path.join(CACHE_DIR, 'repo'), new Set([path.basename(repoDir())]));
+  await prune(
+    path.join(CACHE_DIR, 'repo'),
+    new Set([path.basename(repoDir()), path.basename(zypperRepoDir())]),
+  );
   await prune(path.join(CACHE_DIR, 'layers'), new Set(HOST_PROFILES.map((p) => path.basename(layerDir(p)))));
 }
 
@@ -277,6 +289,7 @@ export async function labLeftovers(): Promise<{
 const OS = {
   apt: { id: 'debian', versionId: '12', prettyName: 'Debian GNU/Linux 12 (bookworm)' },
   dnf: { id: 'rocky', versionId: '9.3', prettyName: 'Rocky Linux 9.3 (Blue Onyx)' },
+  zypper: { id: 'opensuse-leap', versionId: '15.5', prettyName: 'openSUSE Leap 15.5' },
 } as const;
 
 function linkUp(dev: string): boolean {
@@ -290,7 +303,7 @@ function linkUp(dev: string): boolean {
 function hostInventory(h: HostRecord): LabHost {
   const running = isHostProcess(h);
   const keys = readHostKeys(h.rekeyed ? runtimeKeyDir(h) : cachedHostKeyDir(h.name));
-  const apt = h.profile === 'dnf' ? null : APT_STATES[h.profile];
+  const apt = isAptProfile(h.profile) ? APT_STATES[h.profile] : null;
   return {
     name: h.name,
     address: h.address,
@@ -310,6 +323,7 @@ function hostInventory(h: HostRecord): LabHost {
     rebootRequired: (apt?.rebootRequiredPkgs?.length ?? 0) > 0,
     interrupted: apt?.halfConfigured ? [apt.halfConfigured.name] : [],
     pending: pendingFor(h.profile),
+    patches: patchesFor(h.profile),
   };
 }
 

@@ -1,5 +1,5 @@
 // The lab's ground truth as other suites read it (`npm run lab -- status --json`, labStatus()).
-import type { PendingUpdate } from './recipe';
+import type { PendingPatch, PendingUpdate } from './recipe';
 
 export interface LabUser {
   name: string;
@@ -27,6 +27,8 @@ export interface LabHost {
   /** Addition to the agreed shape: packages dpkg left half-configured (an interrupted earlier upgrade). */
   interrupted: string[];
   pending: PendingUpdate[];
+  /** Addition to the agreed shape: needed patches (zypper hosts; [] elsewhere). */
+  patches: PendingPatch[];
 }
 
 export interface LabInventory {

@@ -16,16 +16,24 @@ import {
   RPM_INSTALLED,
   RPM_PACKAGES,
   rpmFile,
+  ZYPPER_INSTALLED,
   type HostProfile,
   type RpmVersion,
 } from './recipe';
 import { run } from './sh';
+import { zypperRpmPath, zypperRepoHash } from './zypper-repo';
 import { removeBuildDir, withBuildLock } from './cachelock';
 
 export const HOST_INIT = path.join(LAB_DIR, 'host-init.sh');
 
-export const kindOf = (profile: HostProfile): ImageKind => (profile === 'dnf' ? 'dnf' : 'apt');
-export const repoMountPoint = (kind: ImageKind) => (kind === 'dnf' ? '/srv/lab-rpm-repo' : '/srv/lab-repo');
+export const kindOf = (profile: HostProfile): ImageKind =>
+  profile === 'dnf' || profile === 'zypper' ? profile : 'apt';
+const REPO_MOUNT_POINTS: Record<ImageKind, string> = {
+  apt: '/srv/lab-repo',
+  dnf: '/srv/lab-rpm-repo',
+  zypper: '/srv/lab-zypp-repo',
+};
+export const repoMountPoint = (kind: ImageKind) => REPO_MOUNT_POINTS[kind];
 
 function debFile(name: string, version: string): string {
   const pkg = DEB_PACKAGES.find((p) => p.name === name);
@@ -40,6 +48,20 @@ export function layerScript(profile: HostProfile): string {
     'set -eu',
     'export DEBIAN_FRONTEND=noninteractive LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root',
   ];
+  if (profile === 'zypper') {
+    const files = ZYPPER_INSTALLED.map((name) => {
+      const p = RPM_PACKAGES.find((x) => x.name === name);
+      return `/srv/lab-zypp-repo/${zypperRpmPath(name, p?.versions[0] as RpmVersion)}`;
+    });
+    // zypper's own state (its repo caches, solv files, zypper.log) is made here, inside the
+    // layer: hosts can list updates with --no-refresh from their first boot.
+    lines.push(
+      `rpm -i --nodeps ${files.join(' ')}`,
+      'zypper --non-interactive --quiet refresh >/dev/null',
+      'rpm -qa | sort',
+    );
+    return lines.join('\n') + '\n';
+  }
   if (profile === 'dnf') {
     const files = RPM_INSTALLED.map((name) => {
       const p = RPM_PACKAGES.find((x) => x.name === name);
@@ -80,7 +102,7 @@ export function layerHash(profile: HostProfile): string {
       v: 1,
       profile,
       image: imageHash(kindOf(profile)),
-      repo: repoHash(),
+      repo: profile === 'zypper' ? zypperRepoHash() : repoHash(),
       script: layerScript(profile),
     }),
   );

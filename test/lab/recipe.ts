@@ -90,8 +90,16 @@ export const DEB_PACKAGES: DebPackage[] = [
   },
 ];
 
-/** Host profiles: a host's installed state. `dnf` is the emulated RPM-family host. */
-export const HOST_PROFILES = ['several', 'security', 'patched', 'interrupted', 'reboot', 'dnf'] as const;
+/** Host profiles: a host's installed state. `dnf` and `zypper` are the emulated RPM-family hosts. */
+export const HOST_PROFILES = [
+  'several',
+  'security',
+  'patched',
+  'interrupted',
+  'reboot',
+  'dnf',
+  'zypper',
+] as const;
 export type HostProfile = (typeof HOST_PROFILES)[number];
 /** Lab profiles: how profiles are spread over hosts. A host profile name gives every host that profile. */
 export const LAB_PROFILES = ['mixed', 'clean', ...HOST_PROFILES] as const;
@@ -118,7 +126,10 @@ const oldest = (name: string) => {
   return (p.versions[0] as DebVersion).version;
 };
 
-export const APT_STATES: Record<Exclude<HostProfile, 'dnf'>, AptHostState> = {
+export type AptHostProfile = Exclude<HostProfile, 'dnf' | 'zypper'>;
+export const isAptProfile = (p: HostProfile): p is AptHostProfile => p !== 'dnf' && p !== 'zypper';
+
+export const APT_STATES: Record<AptHostProfile, AptHostState> = {
   /** Everything pending: security, stable-updates, epoch/tilde, reboot, new dependency, failing postinst, held. */
   several: {
     installed: Object.fromEntries(
@@ -325,6 +336,85 @@ export const RPM_INSTALLED = [
   'acme-agent',
 ];
 
+// ---------------------------------------------------------------------------------------------
+// zypper: the same rpms in two rpm-md repositories like a Leap host's (the release, `repo-oss`,
+// with every package's first version; `repo-update` with the newer ones) and SUSE-style patches
+// in repo-update's updateinfo.xml (issued as epoch seconds, lower-case severities, categories
+// security / recommended, reboot_suggested on a package).
+
+export type ZypperRepo = 'repo-oss' | 'repo-update';
+export interface ZypperPatch {
+  id: string;
+  category: 'security' | 'recommended' | 'optional' | 'feature';
+  severity: 'critical' | 'important' | 'moderate' | 'low';
+  title: string;
+  /** epoch seconds: libzypp reads `issued date` as time_t */
+  issued: number;
+  cves: string[];
+  /** packages whose latest version this patch ships */
+  packages: string[];
+  reboot?: boolean;
+}
+
+export const ZYPPER_PATCHES: ZypperPatch[] = [
+  {
+    id: 'openSUSE-SLE-15.5-2026-101',
+    category: 'security',
+    severity: 'important',
+    title: 'Security update for acme-tool',
+    issued: 1768176000, // 2026-01-12
+    cves: ['CVE-2026-0001'],
+    packages: ['acme-tool'],
+  },
+  {
+    id: 'openSUSE-SLE-15.5-2026-102',
+    category: 'recommended',
+    severity: 'moderate',
+    title: 'Recommended update for acme-lib',
+    issued: 1768262400,
+    cves: [],
+    packages: ['acme-lib'],
+  },
+  {
+    id: 'openSUSE-SLE-15.5-2026-103',
+    category: 'security',
+    severity: 'critical',
+    title: 'Security update for acme-firmware',
+    issued: 1768348800,
+    cves: ['CVE-2026-0003', 'CVE-2026-0004'],
+    packages: ['acme-firmware'],
+    reboot: true,
+  },
+  {
+    id: 'openSUSE-SLE-15.5-2026-105',
+    category: 'security',
+    severity: 'moderate',
+    title: 'Security update for acme-daemon',
+    issued: 1768435200,
+    cves: ['CVE-2026-0005'],
+    packages: ['acme-daemon'],
+  },
+  {
+    id: 'openSUSE-SLE-15.5-2026-106',
+    category: 'recommended',
+    severity: 'low',
+    title: 'Recommended update for acme-agent',
+    issued: 1768521600,
+    cves: [],
+    packages: ['acme-agent', 'acme-agent-plugins'],
+  },
+];
+
+/** The zypper host, like the dnf host, has the oldest version of every package except the new dependency. */
+export const ZYPPER_INSTALLED = RPM_INSTALLED;
+
+/** Packages that first appear with an update (a new dependency), so only in repo-update. */
+export const ZYPPER_NEW_IN_UPDATES = ['acme-agent-plugins'];
+
+/** Which zypper repository ships this version: a package's first version is the release's. */
+export const zypperRepoOf = (pkg: RpmPackage, v: RpmVersion): ZypperRepo =>
+  pkg.versions[0] === v && !ZYPPER_NEW_IN_UPDATES.includes(pkg.name) ? 'repo-oss' : 'repo-update';
+
 export const rpmEvr = (v: RpmVersion) => `${v.epoch ? `${v.epoch}:` : ''}${v.version}-${v.release}`;
 export const rpmFile = (name: string, v: RpmVersion) => `${name}-${v.version}-${v.release}.noarch.rpm`;
 
@@ -349,6 +439,7 @@ const depName = (dep: string) => dep.split(/[\s(]/)[0] as string;
 
 export function pendingFor(profile: HostProfile): PendingUpdate[] {
   if (profile === 'dnf') return rpmPending();
+  if (profile === 'zypper') return zypperPending();
   const state = APT_STATES[profile];
   const installed = { ...state.installed };
   if (state.halfConfigured) installed[state.halfConfigured.name] = state.halfConfigured.version;
@@ -407,11 +498,69 @@ function rpmPending(): PendingUpdate[] {
   return pending;
 }
 
+const ZYPPER_SEVERITY_ORDER = ['critical', 'important', 'moderate', 'low'];
+
+/** A needed patch as `zypper list-patches` shows it (zypper hosts only). */
+export interface PendingPatch {
+  id: string;
+  category: string;
+  severity: string;
+  security: boolean;
+  rebootSuggested: boolean;
+  /** installed packages it updates */
+  packages: string[];
+  repository: string;
+}
+
+export function patchesFor(profile: HostProfile): PendingPatch[] {
+  if (profile !== 'zypper') return [];
+  return ZYPPER_PATCHES.filter((a) => a.packages.some((n) => ZYPPER_INSTALLED.includes(n))).map((a) => ({
+    id: a.id,
+    category: a.category,
+    severity: a.severity,
+    security: a.category === 'security',
+    rebootSuggested: a.reboot === true,
+    packages: a.packages.filter((n) => ZYPPER_INSTALLED.includes(n)),
+    repository: 'repo-update',
+  }));
+}
+
+/** What `zypper list-updates` lists, each with the needed patches that ship its candidate. */
+function zypperPending(): PendingUpdate[] {
+  const pending: PendingUpdate[] = [];
+  for (const name of ZYPPER_INSTALLED) {
+    const pkg = RPM_PACKAGES.find((p) => p.name === name);
+    if (!pkg || pkg.versions.length < 2) continue;
+    const inst = pkg.versions[0] as RpmVersion;
+    const cand = pkg.versions[pkg.versions.length - 1] as RpmVersion;
+    const patches = ZYPPER_PATCHES.filter((a) => a.packages.includes(name));
+    const severity =
+      patches
+        .map((a) => a.severity)
+        .sort((a, b) => ZYPPER_SEVERITY_ORDER.indexOf(a) - ZYPPER_SEVERITY_ORDER.indexOf(b))[0] ?? null;
+    pending.push({
+      name,
+      arch: 'noarch',
+      installed: rpmEvr(inst),
+      available: rpmEvr(cand),
+      security: patches.some((a) => a.category === 'security'),
+      severity,
+      advisories: patches.map((a) => a.id),
+      held: false,
+      rebootRequired: patches.some((a) => a.reboot === true),
+      repository: zypperRepoOf(pkg, cand),
+      newDependencies: (cand.requires ?? []).map(depName).filter((d) => !ZYPPER_INSTALLED.includes(d)),
+    });
+  }
+  return pending;
+}
+
 /** Which host profile host number i (0-based) of n gets under a lab profile. */
 export function hostProfileFor(lab: LabProfile, i: number, n: number): HostProfile {
   if (lab === 'clean') return 'several';
   if (lab !== 'mixed') return lab;
   if (n >= 3 && i === n - 1) return 'dnf';
+  if (n >= 4 && i === n - 2) return 'zypper';
   const cycle: HostProfile[] = ['several', 'security', 'patched', 'interrupted', 'reboot'];
   return cycle[i % cycle.length] as HostProfile;
 }
