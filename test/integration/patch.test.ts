@@ -28,7 +28,8 @@ import { createTestCore, enrolLab, waitForTask } from './support';
  * ground truth and a fresh audit — never against what Patchdeck itself says it did.
  */
 const ROOT = path.resolve(__dirname, '../..');
-// 25 hosts: five "several" and five "security" hosts, the ten a security-only job patches at once.
+// 25 hosts: five "several" and five "security" hosts, the ten a security-only job patches at once
+// (mixed: the zypper host is lab24, the dnf host lab25).
 const LAB_SIZE = 25;
 
 type Env = Awaited<ReturnType<typeof createTestCore>>;
@@ -186,6 +187,58 @@ describeAsRoot('patching lab hosts', () => {
     for (const t of targets)
       expect(rpm.stdout).toContain(`${t} ${host.pending.find((p) => p.name === t)!.available}`);
     expect(step.undoRecipe).toMatch(/dnf (history undo|downgrade)/);
+  });
+
+  it('patches the zypper host: security only, with epochs, verified by re-audit and rpm -q', async () => {
+    const host = byProfile('zypper')[0]!;
+    const id = ids.get(host.name)!;
+    await resetHost(host.name);
+    await auditAll(env, [id], { refresh: true });
+    const { detail } = await planAndRun(env, {
+      hostIds: [id],
+      selection: { mode: 'security' },
+      rebootPolicy: 'never',
+    });
+    const step = detail.steps[0]!;
+    expect(step.status, `${step.errorKind}: ${step.errorMessage}`).toBe('succeeded');
+    const targets = host.pending
+      .filter((p) => p.security)
+      .map((p) => p.name)
+      .sort();
+    expect(targets.length).toBeGreaterThan(1);
+    expect(step.packages.map((p) => p.name).sort()).toEqual(targets);
+    for (const t of targets) expect(step.after![t]).toBe(host.pending.find((p) => p.name === t)!.available);
+    // The re-audit: only the non-security updates, and only the patches that ship them, are left.
+    await auditAll(env, [id]);
+    expect(await pendingOf(env, id)).toEqual(
+      host.pending
+        .filter((p) => !p.security)
+        .map((p) => p.name)
+        .sort(),
+    );
+    const page = await env.core.call('findings.query', { hostId: id, limit: 1000 });
+    expect(
+      page.rows
+        .filter((f) => f.kind === 'patch')
+        .map((f) => f.package)
+        .sort(),
+    ).toEqual(
+      host.patches
+        .filter((p) => !p.security)
+        .map((p) => p.id)
+        .sort(),
+    );
+    // What rpm itself says, not what Patchdeck recorded.
+    const rpm = await execOnHost(host.name, [
+      'rpm',
+      '-q',
+      '--qf',
+      '%{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\\n',
+      ...host.pending.map((p) => p.name),
+    ]);
+    for (const p of host.pending)
+      expect(rpm.stdout).toContain(`${p.name} ${p.security ? p.available : p.installed}\n`);
+    await resetHost(host.name);
   });
 
   it('a failing postinst fails only that host, with its log; a new dependency is previewed and installed', async () => {
