@@ -220,6 +220,29 @@ describe('browser carrier', () => {
     expect(await attempt({ authorization: `Bearer ${carrier.token}` })).not.toBe('open');
   });
 
+  it('answers 400 to a request target that is no URL, and keeps serving', async () => {
+    const raw = (head: string): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = net.connect(carrier.port, '127.0.0.1', () => socket.end(head));
+        let text = '';
+        socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+        socket.on('error', () => {});
+        socket.on('close', () => resolve(text.split('\r\n')[0] ?? ''));
+      });
+    let plain = '';
+    let upgrade = '';
+    const errors = await uncaughtDuring(async () => {
+      plain = await raw(`GET http://[/ HTTP/1.1\r\nHost: 127.0.0.1:${carrier.port}\r\n\r\n`);
+      upgrade = await raw(
+        `GET http://[/ HTTP/1.1\r\nHost: 127.0.0.1:${carrier.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`,
+      );
+    });
+    expect(errors).toEqual([]);
+    expect(plain).toBe('HTTP/1.1 400 Bad Request');
+    expect(upgrade).toBe('HTTP/1.1 400 Bad Request');
+    expect((await callApi('app.info', {})).status).toBe(200);
+  });
+
   it('survives a client that resets the connection while its handshake is refused', async () => {
     const errors = await uncaughtDuring(async () => {
       const socket = net.connect(carrier.port, '127.0.0.1');

@@ -61,6 +61,15 @@ function safeEqual(a: string, b: string): boolean {
   return ab.length === bb.length && crypto.timingSafeEqual(ab, bb);
 }
 
+/** The request target as a URL, or null when it is not one (`GET http://[ HTTP/1.1` reaches us). */
+function requestUrl(req: http.IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://placeholder');
+  } catch {
+    return null;
+  }
+}
+
 function readCookie(header: string | undefined, name: string): string | null {
   if (!header) return null;
   for (const part of header.split(';')) {
@@ -145,7 +154,12 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
   };
 
   server.on('request', (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://placeholder');
+    // A throw here would be an uncaught exception: one bad request line would end the process.
+    const url = requestUrl(req);
+    if (!url) {
+      res.writeHead(400).end('Bad request target.');
+      return;
+    }
     const refusal = checkRequest(req, url);
     if (refusal) {
       sendJson(res, refusal.status, { ok: false, error: { code: 'forbidden', message: refusal.message } });
@@ -212,9 +226,12 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
     // Node hands the socket over with no 'error' listener: a client that resets it (even one
     // without the token) would crash the process with an unhandled ECONNRESET.
     socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'http://placeholder');
-    const refusal =
-      url.pathname === '/api/ws' ? checkRequest(req, url) : { status: 404, message: 'Not found.' };
+    const url = requestUrl(req);
+    const refusal = !url
+      ? { status: 400, message: 'Bad request target.' }
+      : url.pathname === '/api/ws'
+        ? checkRequest(req, url)
+        : { status: 404, message: 'Not found.' };
     // Browsers always send Origin on WebSocket handshakes; require it so a page elsewhere cannot connect.
     if (refusal || !req.headers.origin) {
       const status = refusal?.status ?? 403;
