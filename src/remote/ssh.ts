@@ -212,19 +212,29 @@ export class SshSession {
     const { line, stdin } = this.commandLine(command, options);
     let channel: ClientChannel | null = null;
     let timedOut = false;
+    let result: RunResult;
+    let failPending: ((error: RemoteError) => void) | null = null;
+    // Timeout and cancel act on the channel; while the server has not opened it yet (a host that
+    // answers keepalives but not channel requests) they fail the command instead of waiting on it.
     const timer = options.timeoutMs
       ? setTimeout(() => {
           timedOut = true;
-          channel?.close();
+          if (channel) channel.close();
+          else
+            failPending?.(
+              new RemoteError(
+                'timeout',
+                `${label}: the command did not start within ${options.timeoutMs} ms.`,
+              ),
+            );
         }, options.timeoutMs)
       : null;
     const onAbort = (): void => {
-      channel?.signal('INT');
-      channel?.close();
+      if (!channel) return failPending?.(new RemoteError('cancelled', 'Cancelled.'));
+      channel.signal('INT');
+      channel.close();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    let result: RunResult;
-    let failPending: ((error: RemoteError) => void) | null = null;
     try {
       const lost = new Promise<never>((_, reject) => {
         failPending = reject;
