@@ -219,7 +219,7 @@ export function registerAuditCommands(
           credentialId,
           refresh: opts.refresh,
         });
-        const stop = (): void => void core.call('tasks.cancel', { id: taskId });
+        const stop = (): void => void core.call('tasks.cancel', { id: taskId }).catch(() => undefined);
         process.once('SIGINT', stop);
         await core.requireWorkspace().tasks.wait(taskId);
         process.off('SIGINT', stop);

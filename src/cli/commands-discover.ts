@@ -47,7 +47,8 @@ export function registerDiscoverCommand(
             reverseDns: opts.rdns,
             saveAs: opts.saveAs,
           });
-          const stop = (): void => void core.call('tasks.cancel', { id: started.taskId });
+          const stop = (): void =>
+            void core.call('tasks.cancel', { id: started.taskId }).catch(() => undefined);
           process.once('SIGINT', stop);
           const showProgress = process.stderr.isTTY && !globals().json;
           const unsubscribe = core.events.subscribe((event, payload) => {

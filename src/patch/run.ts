@@ -75,10 +75,18 @@ export class StepFailure extends Error {
   }
 }
 
+/** Waits, or less when `signal` aborts; the abort listener goes away with the timer (no pile-up on long jobs). */
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const onAbort = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 /** Splits streamed output into lines, each written to job_events and sent as a `job.log` event. */
