@@ -6,6 +6,7 @@ import { errorMessage } from '../src/util/errors';
 import { defaultWorkspacePath } from '../src/util/paths';
 import { createIpcHandler, EVENT_CHANNEL, INVOKE_CHANNEL } from './ipc-handler';
 import { createElectronPlatform } from './platform';
+import { confirmQuit } from './quit-guard';
 
 /** The thin desktop shell: one secure window, one IPC channel into the core's router. */
 let mainWindow: BrowserWindow | null = null;
@@ -26,7 +27,8 @@ if (!app.requestSingleInstanceLock()) {
       dialog.showErrorBox('Patchdeck could not start', errorMessage(error));
       app.exit(1);
     });
-  app.on('window-all-closed', () => app.quit());
+  // The window's 'closed' handler closes the workspace, then quits.
+  app.on('window-all-closed', () => undefined);
 }
 
 // No webview, no navigation away, no new windows: links to https: go to the OS browser.
@@ -60,7 +62,8 @@ async function start(): Promise<void> {
   });
   ipcMain.handle(INVOKE_CHANNEL, (event, payload: unknown) => handleInvoke(event, payload));
   core.events.subscribe((event, payload) => {
-    mainWindow?.webContents.send(EVENT_CHANNEL, { event, payload });
+    if (mainWindow && !mainWindow.webContents.isDestroyed())
+      mainWindow.webContents.send(EVENT_CHANNEL, { event, payload });
   });
 
   mainWindow = new BrowserWindow({
@@ -79,9 +82,35 @@ async function start(): Promise<void> {
     },
   });
   mainWindow.once('ready-to-show', () => mainWindow?.show());
+  // Closing with work still running asks first (a patch job's installs carry on on their hosts).
+  let mayClose = false;
+  mainWindow.on('close', (event) => {
+    if (mayClose) return;
+    event.preventDefault();
+    void confirmQuit(core, async ({ message, detail }) => {
+      const answer = await dialog.showMessageBox(mainWindow!, {
+        type: 'warning',
+        message,
+        detail,
+        buttons: ['Quit anyway', 'Keep Patchdeck open'],
+        defaultId: 1,
+        cancelId: 1,
+      });
+      return answer.response === 0;
+    })
+      .catch(() => true)
+      .then((quit) => {
+        if (!quit) return;
+        mayClose = true;
+        mainWindow?.close();
+      });
+  });
   mainWindow.on('closed', () => {
     mainWindow = null;
-    void core.closeWorkspace();
+    void core
+      .closeWorkspace()
+      .catch(() => undefined)
+      .finally(() => app.quit());
   });
   await (devUrl ? mainWindow.loadURL(devUrl) : mainWindow.loadFile(rendererIndex));
 }

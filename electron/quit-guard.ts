@@ -1,0 +1,33 @@
+import type { Core } from '../src/core';
+
+export interface QuitQuestion {
+  message: string;
+  detail: string;
+}
+
+/**
+ * Closing the window while work runs: scans and audits simply stop, but a patch job's installs
+ * carry on, detached, on their hosts, and the job is marked interrupted the next time the
+ * workspace opens. Say so and let the admin choose. Resolves true when it is fine to quit.
+ */
+export async function confirmQuit(
+  core: Core,
+  ask: (question: QuitQuestion) => Promise<boolean>,
+): Promise<boolean> {
+  if (!core.workspace) return true;
+  const active = await core.call('tasks.list', { active: true }).catch(() => []);
+  if (active.length === 0) return true;
+  const patching = active.some((t) => t.kind === 'patch');
+  const titles = active.slice(0, 5).map((t) => `• ${t.title}`);
+  if (active.length > 5) titles.push(`• and ${active.length - 5} more`);
+  return ask({
+    message: `${active.length === 1 ? 'A task is' : `${active.length} tasks are`} still running. Quit anyway?`,
+    detail: [
+      ...titles,
+      '',
+      patching
+        ? 'Installs already started keep running on their hosts (apt, dnf/yum and zypper run detached; on other package managers the install is cut off with the connection). The patch job is marked interrupted; Resume on the Patch jobs page re-audits those hosts and finishes what is missing.'
+        : 'Scans and audits stop where they are; run them again later.',
+    ].join('\n'),
+  });
+}
