@@ -507,7 +507,7 @@ export interface PendingPatch {
   severity: string;
   security: boolean;
   rebootSuggested: boolean;
-  /** installed packages it updates */
+  /** the packages it ships (as `zypper info -t patch` lists them) */
   packages: string[];
   repository: string;
 }
@@ -520,7 +520,7 @@ export function patchesFor(profile: HostProfile): PendingPatch[] {
     severity: a.severity,
     security: a.category === 'security',
     rebootSuggested: a.reboot === true,
-    packages: a.packages.filter((n) => ZYPPER_INSTALLED.includes(n)),
+    packages: a.packages,
     repository: 'repo-update',
   }));
 }

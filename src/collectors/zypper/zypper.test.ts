@@ -10,6 +10,7 @@ import {
 } from './index';
 import { fixture, fixturePath } from '../testing/fixtures';
 import { loadRecording, replayExec, sectionExec } from '../testing/exec';
+import { patchesFor, pendingFor } from '../../../test/lab/recipe';
 
 describe('zypper XML (real, throwaway root)', () => {
   it('parses list-updates and list-patches', () => {
@@ -47,6 +48,73 @@ describe('zypper XML (real, throwaway root)', () => {
       ['PDSA-2024:0001', true, 'important', false],
       ['PDSA-2024:0002', true, 'critical', true],
     ]);
+  });
+});
+
+describe('zypper on the lab zypper host (real zypper 1.14.42, SUSE-style updateinfo)', () => {
+  // Expected values are the lab's ground truth from its recipe, not written out here.
+  const pending = pendingFor('zypper');
+  const patches = patchesFor('zypper');
+  const findings = zypperFindings(
+    parseZypperUpdatesXml(fixture('zypper/lab-host.list-updates.xml')),
+    parseZypperPatchesXml(fixture('zypper/lab-host.list-patches.xml')),
+    parsePatchInfo(fixture('zypper/lab-host.info-t-patch.stdout')),
+  );
+
+  it('finds exactly the pending package updates, with the patches that ship them', () => {
+    const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+    expect(
+      findings
+        .filter((f) => f.kind === 'package')
+        .map((f) => ({
+          name: f.name,
+          installed: f.installedVersion,
+          available: f.availableVersion,
+          repository: f.repository,
+          security: f.security,
+          severity: f.vendorSeverity,
+          advisories: f.advisories.filter((a) => !a.startsWith('CVE-')),
+          rebootRequired: f.rebootRequired,
+        }))
+        .sort(byName),
+    ).toEqual(
+      pending
+        .map((p) => ({
+          name: p.name,
+          installed: p.installed,
+          available: p.available,
+          repository: p.repository,
+          security: p.security,
+          severity: p.severity,
+          advisories: p.advisories,
+          rebootRequired: p.rebootRequired,
+        }))
+        .sort(byName),
+    );
+  });
+
+  it('lists each needed patch once, with category, severity and its reboot hint (epoch-seconds issued dates parse)', () => {
+    expect(
+      findings
+        .filter((f) => f.kind === 'patch')
+        .map((f) => [f.name, f.security, f.vendorSeverity, f.rebootRequired, f.repository]),
+    ).toEqual(patches.map((p) => [p.id, p.security, p.severity, p.rebootSuggested, p.repository]));
+    expect(Object.fromEntries(parsePatchInfo(fixture('zypper/lab-host.info-t-patch.stdout')))).toEqual(
+      Object.fromEntries(patches.map((p) => [p.id, p.packages])),
+    );
+  });
+
+  it('agrees between the XML and the plain-text tables of the same host', () => {
+    const text = parseZypperUpdatesText(fixture('zypper/lab-host.list-updates.stdout'));
+    const xml = parseZypperUpdatesXml(fixture('zypper/lab-host.list-updates.xml'));
+    // The table names the repository by its name, the XML by its alias.
+    expect(text.map((u) => ({ ...u, repository: null }))).toEqual(
+      xml.map((u) => ({ ...u, repository: null })),
+    );
+    const textPatches = parseZypperPatchesText(fixture('zypper/lab-host.list-patches.stdout'));
+    expect(textPatches.map((p) => [p.id, p.security, p.vendorSeverity, p.rebootRequired])).toEqual(
+      patches.map((p) => [p.id, p.security, p.severity, p.rebootSuggested]),
+    );
   });
 });
 
