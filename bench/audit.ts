@@ -13,7 +13,7 @@ import { Core } from '../src/core';
 import { createNodePlatform } from '../src/platform';
 import { SshSession } from '../src/remote/ssh';
 import { writeSettings } from '../src/db';
-import { formatMs, median, ratio, timeCommand } from './util';
+import { bundledCli, formatMs, median, ratio, timeCommand } from './util';
 
 const FORKS = 20;
 
@@ -58,7 +58,7 @@ async function prepare(
 export async function main(args: string[]): Promise<void> {
   const sizes = (args.find((a) => a.startsWith('--hosts='))?.split('=')[1] ?? '20,50').split(',').map(Number);
   const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 5);
-  const cli = path.resolve(import.meta.dirname, '../bin/patchdeck.mjs');
+  const cli = bundledCli();
   for (const size of sizes) {
     const lab = await labUp({ hosts: size, profile: 'clean' });
     assertLabRoute(lab);

@@ -10,7 +10,7 @@ import { labUp } from '../test/lab';
 import { parseTargets, sweep } from '../src/discovery';
 import { DEFAULT_SETTINGS } from '../src/api/schemas';
 import { assertLabRoute } from '../test/integration/support';
-import { formatMs, median, ratio, timeCommand } from './util';
+import { bundledCli, formatMs, median, ratio, timeCommand } from './util';
 
 function parseNmapXml(xml: string): Map<string, number[]> {
   const hosts = new Map<string, number[]>();
@@ -41,7 +41,7 @@ export async function main(args: string[]): Promise<void> {
   const targets = lab.network;
   const exclude = lab.gateway; // this machine's own bridge address, not a lab host
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-bench-disc-'));
-  const cli = path.resolve(import.meta.dirname, '../bin/patchdeck.mjs');
+  const cli = bundledCli();
   const rows: Record<string, { wall: number[]; cpu: number[] }> = {
     sweep: { wall: [], cpu: [] },
     cli: { wall: [], cpu: [] },

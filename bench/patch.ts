@@ -6,7 +6,6 @@
  * Usage: npm run bench -- patch [--hosts=20] [--rounds=5] [--trace] [--cli=PATH] [--compare=PATH]
  * (--cli: measure another build's bundle instead of this one; --compare: also measure it, A/B, every round)
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +14,7 @@ import { assertLabRoute, enrolLab, waitForTask } from '../test/integration/suppo
 import { Core } from '../src/core';
 import { createNodePlatform } from '../src/platform';
 import { installCommand, installEnv } from '../src/patch';
-import { formatMs, median, ratio, timeCommand } from './util';
+import { bundledCli, formatMs, median, ratio, timeCommand } from './util';
 
 const FORKS = 20;
 const PACKAGE = 'acme-tool';
@@ -71,18 +70,10 @@ export async function main(args: string[]): Promise<void> {
   const size = Number(args.find((a) => a.startsWith('--hosts='))?.split('=')[1] ?? 20);
   const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 5);
   const trace = args.includes('--trace');
-  // The bundled CLI, built now and run directly: bin/patchdeck.mjs falls back to transpiling src/
-  // with tsx whenever any source file is newer than the bundle (someone editing src/ mid-run would
-  // otherwise turn some rounds into tsx rounds). A packaged Patchdeck runs this same bundle.
-  // --cli=PATH measures another build of the CLI (e.g. an older commit's bundle) on the same lab.
+  // The bundled CLI (see bundledCli). --cli=PATH measures another build of the CLI (e.g. an older
+  // commit's bundle) on the same lab.
   const otherCli = args.find((a) => a.startsWith('--cli='))?.slice('--cli='.length);
-  if (!otherCli)
-    execFileSync(process.execPath, [path.resolve(import.meta.dirname, '../scripts/build-cli.mjs')], {
-      stdio: 'ignore',
-    });
-  const cli = otherCli
-    ? path.resolve(otherCli)
-    : path.resolve(import.meta.dirname, '../out/cli/patchdeck.mjs');
+  const cli = otherCli ? path.resolve(otherCli) : bundledCli();
   let lab = await labUp({ hosts: size, profile: 'security' });
   assertLabRoute(lab);
   lab = labStatus();

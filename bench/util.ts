@@ -1,4 +1,17 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
+
+/**
+ * Builds the bundled CLI now and returns its path, to be run directly: bin/patchdeck.mjs falls
+ * back to transpiling src/ with tsx whenever a source file is newer than the bundle, which would
+ * measure the transpiler instead of Patchdeck. A packaged Patchdeck runs this same bundle.
+ */
+export function bundledCli(): string {
+  execFileSync(process.execPath, [path.resolve(import.meta.dirname, '../scripts/build-cli.mjs')], {
+    stdio: 'ignore',
+  });
+  return path.resolve(import.meta.dirname, '../out/cli/patchdeck.mjs');
+}
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
