@@ -6,7 +6,7 @@ import { errorMessage } from '../src/util/errors';
 import { defaultWorkspacePath } from '../src/util/paths';
 import { createIpcHandler, EVENT_CHANNEL, INVOKE_CHANNEL } from './ipc-handler';
 import { createElectronPlatform } from './platform';
-import { confirmQuit } from './quit-guard';
+import { activeTaskCount, confirmQuit, QUIT_GRACE_MS } from './quit-guard';
 
 /** The thin desktop shell: one secure window, one IPC channel into the core's router. */
 let mainWindow: BrowserWindow | null = null;
@@ -84,9 +84,12 @@ async function start(): Promise<void> {
   mainWindow.once('ready-to-show', () => mainWindow?.show());
   // Closing with work still running asks first (a patch job's installs carry on on their hosts).
   let mayClose = false;
+  let asking = false;
   mainWindow.on('close', (event) => {
-    if (mayClose) return;
+    if (mayClose || activeTaskCount(core) === 0) return;
     event.preventDefault();
+    if (asking) return;
+    asking = true;
     void confirmQuit(core, async ({ message, detail }) => {
       const answer = await dialog.showMessageBox(mainWindow!, {
         type: 'warning',
@@ -100,6 +103,7 @@ async function start(): Promise<void> {
     })
       .catch(() => true)
       .then((quit) => {
+        asking = false;
         if (!quit) return;
         mayClose = true;
         mainWindow?.close();
@@ -107,10 +111,14 @@ async function start(): Promise<void> {
   });
   mainWindow.on('closed', () => {
     mainWindow = null;
-    void core
-      .closeWorkspace()
-      .catch(() => undefined)
-      .finally(() => app.quit());
+    // Closing the workspace cancels running tasks and waits for them; a patch install is never
+    // interrupted and may take many minutes. Wait briefly, then exit: the remote installs carry on
+    // detached, and the next start marks the job interrupted (every step transition is already
+    // committed), from where Resume finishes it.
+    void Promise.race([
+      core.closeWorkspace().catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, QUIT_GRACE_MS)),
+    ]).finally(() => app.exit(0));
   });
   await (devUrl ? mainWindow.loadURL(devUrl) : mainWindow.loadFile(rendererIndex));
 }

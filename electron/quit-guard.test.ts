@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Core } from '../src/core';
 import { createNodePlatform } from '../src/platform';
-import { confirmQuit, type QuitQuestion } from './quit-guard';
+import { activeTaskCount, confirmQuit, type QuitQuestion } from './quit-guard';
 
 let dir: string;
 let core: Core;
@@ -27,6 +27,7 @@ function running(kind: string, title: string): () => void {
 }
 
 it('quits without asking when nothing runs', async () => {
+  expect(activeTaskCount(core)).toBe(0);
   const asked: QuitQuestion[] = [];
   expect(await confirmQuit(core, async (q) => (asked.push(q), false))).toBe(true);
   expect(asked).toEqual([]);
@@ -35,6 +36,7 @@ it('quits without asking when nothing runs', async () => {
 it('asks while a patch job runs, says the installs carry on, and follows the answer', async () => {
   const release = running('patch', 'Patch 3 hosts: security updates');
   try {
+    expect(activeTaskCount(core)).toBe(1);
     const asked: QuitQuestion[] = [];
     expect(await confirmQuit(core, async (q) => (asked.push(q), false))).toBe(false);
     expect(await confirmQuit(core, async () => true)).toBe(true);

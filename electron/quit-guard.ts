@@ -1,5 +1,17 @@
 import type { Core } from '../src/core';
 
+/** How long quitting waits for running tasks to wind down before the process exits anyway. */
+export const QUIT_GRACE_MS = 3000;
+
+/** Running tasks, read synchronously (a window 'close' handler must decide before it returns). */
+export function activeTaskCount(core: Core): number {
+  try {
+    return core.workspace ? core.workspace.tasks.list({ active: true }).length : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export interface QuitQuestion {
   message: string;
   detail: string;
@@ -26,7 +38,7 @@ export async function confirmQuit(
       ...titles,
       '',
       patching
-        ? 'Installs already started keep running on their hosts (apt, dnf/yum and zypper run detached; on other package managers the install is cut off with the connection). The patch job is marked interrupted; Resume on the Patch jobs page re-audits those hosts and finishes what is missing.'
+        ? 'Installs already started keep running on their hosts (apt, dnf/yum and zypper run detached; on other package managers the install is cut off with the connection). The job shows as interrupted when Patchdeck opens again; Resume on the Patch jobs page re-audits those hosts and finishes what is missing.'
         : 'Scans and audits stop where they are; run them again later.',
     ].join('\n'),
   });

@@ -115,6 +115,29 @@ describe('TaskRunner', () => {
     }
   });
 
+  it('does not throw into the work when a direct (unthrottled) progress write fails', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-runner-'));
+    const db = createWorkspace(path.join(dir, 'ws.sqlite'));
+    db.pragma('busy_timeout = 0');
+    const other = new BetterSqlite3(path.join(dir, 'ws.sqlite'));
+    try {
+      const runner = new TaskRunner(db, new EventBus(), { progressIntervalMs: 20 });
+      const { task, result } = runner.start({ kind: 'test', title: 'locked writes' }, async (ctx) => {
+        other.exec('BEGIN IMMEDIATE');
+        await new Promise((r) => setTimeout(r, 30)); // past the interval: the next report writes at once
+        ctx.progress(1, 2);
+        other.exec('ROLLBACK');
+        return 'done';
+      });
+      expect(await result).toBe('done');
+      expect(getTask(db, task.id)).toMatchObject({ status: 'succeeded', progressDone: 1 });
+    } finally {
+      other.close();
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('turns tasks left running by a previous process into interrupted ones', () => {
     const db = createMemoryWorkspace();
     const orphan = insertTask(db, { kind: 'audit', title: 'left behind' });

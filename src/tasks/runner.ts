@@ -75,8 +75,14 @@ export class TaskRunner {
       progress(done, total = null, message = null) {
         pending = { done, total, message };
         const wait = interval - (Date.now() - last);
-        if (wait <= 0) flush();
-        else
+        if (wait <= 0) {
+          // Best-effort here too: a failed write must not throw into the work that reported.
+          try {
+            flush();
+          } catch {
+            // `pending` is kept; the next report or the task's end writes it.
+          }
+        } else
           timer ??= setTimeout(() => {
             try {
               flush();
