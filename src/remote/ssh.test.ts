@@ -46,6 +46,9 @@ describe('SshSession against a server that never opens a channel', () => {
       const t0 = Date.now();
       await expect(session.run('true', { timeoutMs: 300 })).rejects.toMatchObject({ kind: 'timeout' });
       expect(Date.now() - t0).toBeLessThan(5000);
+      // The wedged connection is dropped, so a channel opening late cannot still run the command.
+      expect(session.isOpen).toBe(false);
+      await expect(session.run('true')).rejects.toMatchObject({ kind: 'unreachable' });
     } finally {
       session.close();
     }

@@ -79,7 +79,7 @@ export class SshSession {
       lost(error.level === 'client-timeout' ? 'no answer to keepalives' : sanitizeReason(error.message));
       connection.destroy();
     });
-    connection?.on('close', () => lost('closed by the peer'));
+    connection?.on('close', () => lost(this.closedHere ? 'closed by Patchdeck' : 'closed by the peer'));
   }
 
   static async connect(target: SshTarget, signal?: AbortSignal): Promise<SshSession> {
@@ -214,23 +214,31 @@ export class SshSession {
     let timedOut = false;
     let result: RunResult;
     let failPending: ((error: RemoteError) => void) | null = null;
-    // Timeout and cancel act on the channel; while the server has not opened it yet (a host that
-    // answers keepalives but not channel requests) they fail the command instead of waiting on it.
+    // Timeout and cancel act on the channel. While the server has not opened it yet (a host that
+    // answers keepalives but not channel requests) they fail the command and drop the connection,
+    // so a late-opening channel cannot still run it; a channel that opens anyway is closed at once.
+    let abandoned = false;
+    const abandon = (error: RemoteError): void => {
+      abandoned = true;
+      failPending?.(error);
+      this.broken = true;
+      this.ssh.connection?.destroy();
+    };
     const timer = options.timeoutMs
       ? setTimeout(() => {
           timedOut = true;
           if (channel) channel.close();
           else
-            failPending?.(
+            abandon(
               new RemoteError(
                 'timeout',
-                `${label}: the command did not start within ${options.timeoutMs} ms.`,
+                `${label}: the server did not open a channel for the command within ${options.timeoutMs} ms.`,
               ),
             );
         }, options.timeoutMs)
       : null;
     const onAbort = (): void => {
-      if (!channel) return failPending?.(new RemoteError('cancelled', 'Cancelled.'));
+      if (!channel) return abandon(new RemoteError('cancelled', 'Cancelled.'));
       channel.signal('INT');
       channel.close();
     };
@@ -251,6 +259,7 @@ export class SshSession {
             : undefined,
           onChannel: (c) => {
             channel = c;
+            if (abandoned) c.close();
           },
           onStdout: options.onStdout ? (chunk) => options.onStdout!(chunk.toString('utf8')) : undefined,
           onStderr: options.onStderr ? (chunk) => options.onStderr!(chunk.toString('utf8')) : undefined,
@@ -286,7 +295,10 @@ export class SshSession {
     return !this.broken && this.ssh.isConnected();
   }
 
+  private closedHere = false;
+
   close(): void {
+    this.closedHere = true;
     this.broken = true;
     this.ssh.dispose();
   }
