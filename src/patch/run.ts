@@ -674,6 +674,7 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
     // A reboot already pending (an earlier kernel or library update): when the job's reboot policy
     // allows rebooting, the host reboots first so the install lands on the system that will run,
     // then the pre-checks run again. Once only: a host that still wants a reboot is logged.
+    if (ctx.signal.aborted) throw new StepFailure('cancelled', 'Cancelled before anything was installed.');
     if (checked.rebootPending && checked.todo.length > 0 && ctx.job.rebootPolicy !== 'never') {
       log(
         ctx,

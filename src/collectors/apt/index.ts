@@ -43,7 +43,8 @@ export function aptSections(refresh: boolean): ScriptSection[] {
       optional: true,
       command:
         'for f in /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock; do i=$(stat -c %i "$f" 2>/dev/null) || continue; ' +
-        'awk -v i="$i" \'$2 != "->" { n = split($6, d, ":"); if (d[n] == i) print $5 }\' /proc/locks 2>/dev/null; done | sort -u | ' +
+        // Compared as strings: mawk compares numbers as doubles, which conflates inodes above 2^53.
+        'awk -v i="$i" \'$2 != "->" { n = split($6, d, ":"); if (d[n] "" == i "") print $5 }\' /proc/locks 2>/dev/null; done | sort -u | ' +
         'while read -r p; do printf \'%s %s\\n\' "$p" "$(cat /proc/$p/comm 2>/dev/null)"; done; true',
     },
   ];
