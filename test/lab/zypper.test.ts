@@ -105,12 +105,28 @@ describeAsRoot('lab zypper host', () => {
         .map((p) => p.id)
         .sort(),
     );
-    // Every pending update is shipped by exactly the patches the ground truth names.
+    // Which packages each patch ships, as zypper itself says (`info -t patch`, its Conflicts lines):
+    // every pending update is shipped by exactly the patches the ground truth names.
+    const info = await ssh(host.address, `${Z} info -t patch ${rows.map((p) => p.name).join(' ')}`);
+    expect(info.code, info.stderr).toBe(0);
+    const ships = new Map<string, string[]>();
+    for (const block of info.stdout.split(/^Information for patch /m).slice(1)) {
+      const id = block.slice(0, block.indexOf(':')).trim();
+      const conflicts = /^Conflicts\s*:(.*(?:\n {4,}.*)*)/m.exec(block)?.[1] ?? '';
+      ships.set(
+        id,
+        [...conflicts.matchAll(/([A-Za-z0-9][\w.+-]*?)(?:\.noarch)?\s+</g)].map((m) => m[1]!),
+      );
+    }
+    expect([...ships.keys()].sort()).toEqual(rows.map((p) => p.name).sort());
     for (const p of host.pending)
       expect(
-        host.patches.filter((x) => x.packages.includes(p.name)).map((x) => x.id),
+        [...ships]
+          .filter(([, pkgs]) => pkgs.includes(p.name))
+          .map(([id]) => id)
+          .sort(),
         p.name,
-      ).toEqual(p.advisories);
+      ).toEqual([...p.advisories].sort());
   });
 
   it('rpm -q shows the installed versions of the ground truth; no reboot is pending', async () => {
