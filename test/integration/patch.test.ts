@@ -372,9 +372,13 @@ describeAsRoot('patching lab hosts', () => {
       hostIds: [cut!, other!].map((h) => ids.get(h.name)!),
       selection: { mode: 'security' },
       rebootPolicy: 'never',
+      options: { lockWaitSeconds: 120 },
     });
     await waitForTask(env.core, taskId);
     await env.core.call('jobs.approve', { id: jobId });
+    // dpkg's lock held on the host keeps its install waiting, so the cut certainly lands mid-install
+    // however fast the machine is.
+    await lockDpkg(cut!.name);
     let didCut = false;
     const off = env.core.events.subscribe((event, payload) => {
       if (
@@ -393,6 +397,7 @@ describeAsRoot('patching lab hosts', () => {
     } finally {
       off();
       await uncutHost(cut!.name);
+      await unlockDpkg(cut!.name);
     }
     const detail = await env.core.call('jobs.get', { id: jobId });
     const step = detail.steps.find((s) => s.hostName === cut!.name)!;

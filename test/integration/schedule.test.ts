@@ -89,7 +89,8 @@ describeAsRoot('scheduled and cancelled patch jobs on lab hosts', () => {
     const host = byProfile('security')[0]!;
     const before = await installed(host, ['acme-tool', 'acme-firmware']);
     const jobId = await planApproved([host]);
-    const start = new Date(Date.now() + 1500);
+    // Room for scheduling and closing on a loaded machine before the window opens.
+    const start = new Date(Date.now() + 5000);
     const end = new Date(start.getTime() + 1500);
     const scheduled = await core!.call('jobs.start', {
       id: jobId,
@@ -99,6 +100,7 @@ describeAsRoot('scheduled and cancelled patch jobs on lab hosts', () => {
     // Quit before the window opens; come back after it closed.
     await core!.closeWorkspace();
     core = null;
+    expect(Date.now()).toBeLessThan(start.getTime());
     await sleep(end.getTime() - Date.now() + 500);
     core = await openCore();
     const detail = await core.call('jobs.get', { id: jobId });
