@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { labStatus, labUp, resetHost, type LabInventory } from '../lab';
+import { execOnHost, labStatus, labUp, resetHost, type LabInventory } from '../lab';
 import { describeAsRoot } from '../lab/testkit';
 import { launchApp, type E2eApp } from '../e2e/harness';
 import { assertLabRoute, enrolLab, waitForTask } from './support';
@@ -39,6 +39,12 @@ describeAsRoot('patching lab hosts from the wizard in Chromium', () => {
     fs.mkdirSync(path.resolve('test-results'), { recursive: true });
     await app.page.setViewportSize({ width: 1400, height: 1100 });
     ids = await enrolLab(app.core, lab);
+    // One host already waits for a reboot (an earlier update): the wizard must say what happens to it.
+    await execOnHost(lab.hosts[0]!.name, [
+      'sh',
+      '-c',
+      'echo "*** System restart required ***" > /run/reboot-required',
+    ]);
     await auditAll();
   });
   afterAll(async () => {
@@ -69,7 +75,15 @@ describeAsRoot('patching lab hosts from the wizard in Chromium', () => {
     }
     await page.screenshot({ path: shot('jobs-lab-review.png'), fullPage: true });
     await wizard.getByRole('button', { name: 'Next: schedule and reboot' }).click();
+    const note = wizard.getByTestId('pending-reboot-note');
+    await wizard.getByLabel(/Reboot: If required/).check();
+    await expect(note.textContent()).resolves.toBe(
+      `1 selected host is already waiting for a reboot (${names[0]}): they reboot before installing.`,
+    );
     await wizard.getByLabel(/Reboot: Never/).check();
+    await expect(note.textContent()).resolves.toBe(
+      `1 selected host is already waiting for a reboot (${names[0]}): with “Never” they are patched without it.`,
+    );
     await wizard.getByLabel('Now', { exact: true }).check();
     await wizard.getByRole('button', { name: 'Next: confirm' }).click();
     // Settings say "if required": the plan is made again with "never"; same dry run, so no second review.

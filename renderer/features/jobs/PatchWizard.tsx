@@ -20,9 +20,13 @@ const REBOOT: { id: RebootPolicy; label: string; hint: string }[] = [
   {
     id: 'if-required',
     label: 'If required',
-    hint: 'Reboot the hosts whose updates ask for it, and wait for them.',
+    hint: 'Reboot the hosts whose updates ask for it (a host already waiting for a reboot reboots before installing), and wait for them.',
   },
-  { id: 'always', label: 'Always', hint: 'Reboot every patched host, and wait for it to come back.' },
+  {
+    id: 'always',
+    label: 'Always',
+    hint: 'Reboot every patched host (first, too, if it was already waiting for one), and wait for it to come back.',
+  },
 ];
 
 function SelectStep() {
@@ -337,6 +341,12 @@ function ScheduleStep() {
     });
   };
   const replan = job && (job.rebootPolicy !== rebootPolicy || job.onFailure !== onFailure);
+  // Hosts whose newest audit says a reboot is already pending: with a policy that allows rebooting
+  // they reboot before the install, which the admin should know before confirming.
+  const hosts = useWizard((s) => s.hosts);
+  const audits = useWizard((s) => s.audits);
+  const selected = useWizard((s) => s.selectedHostIds);
+  const pendingReboot = hosts.filter((h) => selected.includes(h.id) && audits[h.id]?.rebootRequired);
   return (
     <form
       className="wizard-body"
@@ -360,6 +370,20 @@ function ScheduleStep() {
             </span>
           </label>
         ))}
+        {pendingReboot.length > 0 && (
+          <p className="muted small" data-testid="pending-reboot-note">
+            {pendingReboot.length === 1 ? '1 selected host is' : `${pendingReboot.length} selected hosts are`}{' '}
+            already waiting for a reboot (
+            {pendingReboot
+              .slice(0, 5)
+              .map((h) => h.name)
+              .join(', ')}
+            {pendingReboot.length > 5 ? ', …' : ''}):{' '}
+            {rebootPolicy === 'never'
+              ? 'with “Never” they are patched without it.'
+              : 'they reboot before installing.'}
+          </p>
+        )}
       </fieldset>
       <fieldset>
         <legend>If a host fails</legend>
