@@ -306,7 +306,16 @@ export const StepStatus = z.enum([
   'interrupted',
   'cancelled',
 ]);
-export const StepPhase = z.enum(['planning', 'planned', 'precheck', 'install', 'reboot', 'verify', 'done']);
+export const StepPhase = z.enum([
+  'planning',
+  'planned',
+  'precheck',
+  'pre-reboot',
+  'install',
+  'reboot',
+  'verify',
+  'done',
+]);
 
 /** What to patch on each host, taken from its newest audit's findings. */
 export const PatchSelection = z

@@ -78,6 +78,7 @@ export class StepFailure extends Error {
 /** Waits, or less when `signal` aborts; the abort listener goes away with the timer (no pile-up on long jobs). */
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
     const onAbort = (): void => {
       clearTimeout(t);
       resolve();
