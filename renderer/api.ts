@@ -31,7 +31,48 @@ export class ApiError extends Error {
 
 type Listener = (payload: unknown) => void;
 
+const TOKEN_KEY = 'patchdeck.token';
+
+/**
+ * The per-launch token of the browser carrier. It arrives in the launch URL's fragment — `#token=`,
+ * or `#code=` (a single-use code from `serve --open`, traded once for the token) — which no server
+ * ever receives, and leaves the address bar at once. It is kept in sessionStorage, which only this
+ * origin (port included) reads, and sent only on this origin's WebSocket. Never a cookie: cookies
+ * for 127.0.0.1 go to every port on it.
+ */
+function launchToken(): Promise<string> {
+  const match = /^#(token|code)=([A-Za-z0-9_-]{1,128})$/.exec(window.location.hash);
+  if (match) window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  if (match?.[1] === 'token') window.sessionStorage.setItem(TOKEN_KEY, match[2]!);
+  const stored = (): string => {
+    const token = window.sessionStorage.getItem(TOKEN_KEY);
+    if (!token)
+      throw new ApiError(
+        'forbidden',
+        'This page holds no token: open the URL that `patchdeck serve` printed.',
+      );
+    return token;
+  };
+  if (match?.[1] !== 'code') return Promise.resolve().then(stored);
+  return (async () => {
+    const response = await fetch('/api/launch', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: match[2] }),
+    });
+    const envelope = (await response.json()) as Envelope<{ token: string }>;
+    if (envelope.ok) {
+      window.sessionStorage.setItem(TOKEN_KEY, envelope.value.token);
+      return envelope.value.token;
+    }
+    // A spent code in a tab that already holds the token (a second look at the same link) is fine.
+    if (window.sessionStorage.getItem(TOKEN_KEY)) return stored();
+    throw new ApiError(envelope.error.code, envelope.error.message);
+  })();
+}
+
 function createBrowserApi(): PatchdeckApi {
+  const token = launchToken();
   const listeners = new Map<string, Set<Listener>>();
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
@@ -40,10 +81,15 @@ function createBrowserApi(): PatchdeckApi {
 
   const connect = (): Promise<WebSocket> => {
     if (ready) return ready;
-    ready = new Promise((resolve, reject) => {
+    ready = token.then(open);
+    return ready;
+  };
+  const open = (secret: string): Promise<WebSocket> =>
+    new Promise((resolve, reject) => {
       const url = new URL('/api/ws', window.location.href);
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-      const ws = new WebSocket(url);
+      // Browsers cannot set headers on a WebSocket: the token rides as a subprotocol.
+      const ws = new WebSocket(url, ['patchdeck', `patchdeck.token.${secret}`]);
       ws.onopen = () => {
         socket = ws;
         resolve(ws);
@@ -75,8 +121,6 @@ function createBrowserApi(): PatchdeckApi {
         else entry.reject(new ApiError(data.error.code, data.error.message));
       };
     });
-    return ready;
-  };
 
   const invoke = async (method: string, args: unknown): Promise<unknown> => {
     const ws = socket ?? (await connect());

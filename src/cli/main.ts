@@ -40,11 +40,15 @@ export async function withCore<T>(
   }
 }
 
+/**
+ * `url` lands in the opener's argv, which every local user can read (`ps`): it must hold a
+ * single-use launch code that expires in seconds, never the token.
+ */
 function openInBrowser(url: string): void {
   const opener =
     process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer.exe' : 'xdg-open';
   spawn(opener, [url], { stdio: 'ignore', detached: true })
-    .on('error', () => process.stderr.write(`Could not open a browser; open ${url} yourself.\n`))
+    .on('error', () => process.stderr.write('Could not open a browser; open the URL above yourself.\n'))
     .unref();
 }
 
@@ -115,7 +119,7 @@ export function buildProgram(): Command {
         );
         process.stdout.write(`Workspace: ${core.workspaceInfo().path}\nPress Ctrl+C to stop.\n`);
       }
-      if (opts.open) openInBrowser(carrier.launchUrl);
+      if (opts.open) openInBrowser(carrier.createLaunchUrl());
       await new Promise<void>((resolve) => {
         const stop = (): void => resolve();
         process.once('SIGINT', stop);

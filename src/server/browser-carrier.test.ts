@@ -31,19 +31,19 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+type RequestOptions = { method?: string; headers?: Record<string, string>; body?: string };
+type Response = { status: number; headers: http.IncomingHttpHeaders; body: string };
+
 /** A raw HTTP request, so that Host and Origin can be set to anything. */
-function request(
-  pathname: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function rawRequest(port: number, pathname: string, options: RequestOptions = {}): Promise<Response> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
         host: '127.0.0.1',
-        port: carrier.port,
+        port,
         path: pathname,
         method: options.method ?? 'GET',
-        headers: { host: `127.0.0.1:${carrier.port}`, ...options.headers },
+        headers: { host: `127.0.0.1:${port}`, ...options.headers },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -55,6 +55,21 @@ function request(
     );
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+const request = (pathname: string, options: RequestOptions = {}): Promise<Response> =>
+  rawRequest(carrier.port, pathname, options);
+
+/** A WebSocket handshake: 'open' (with the protocol the server chose), a status code, or 'error'. */
+function wsAttempt(headers: Record<string, string>, origin?: string, protocols?: string[]): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${carrier.port}/api/ws`, protocols, { headers, origin });
+    ws.once('open', () => {
+      ws.close();
+      resolve(`open ${ws.protocol}`);
+    });
+    ws.once('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+    ws.once('error', () => resolve('error'));
   });
 }
 
@@ -97,11 +112,16 @@ describe('browser carrier', () => {
     );
   });
 
-  it('refuses requests without the token or with a wrong one', async () => {
-    expect((await request('/')).status).toBe(401);
+  it('refuses API requests without the token or with a wrong one', async () => {
     expect((await callApi('app.info', {}, {})).status).toBe(401);
     expect((await callApi('app.info', {}, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await request('/api/call?token=' + carrier.token, { method: 'POST' })).status).toBe(401);
     expect((await request('/?token=wrong')).status).toBe(401);
+    // The renderer's files are public build output; only the API holds data.
+    const page = await request('/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toMatch(/default-src 'none'/);
+    expect(page.body).toContain('Patchdeck');
   });
 
   it('refuses a foreign Host header (DNS rebinding) and a foreign Origin', async () => {
@@ -109,18 +129,84 @@ describe('browser carrier', () => {
     expect(rebinding.status).toBe(421);
     const crossSite = await callApi('app.info', {}, { ...auth(), origin: 'http://evil.example' });
     expect(crossSite.status).toBe(403);
+    const otherPort = await callApi(
+      'app.info',
+      {},
+      { ...auth(), origin: `http://127.0.0.1:${carrier.port + 1}` },
+    );
+    expect(otherPort.status).toBe(403);
   });
 
-  it('trades the launch token for an HttpOnly cookie and serves the app', async () => {
-    const launch = await request(`/?token=${carrier.token}`);
-    expect(launch.status).toBe(303);
-    const cookie = launch.headers['set-cookie']![0]!;
-    expect(cookie).toMatch(/HttpOnly/);
-    expect(cookie).toMatch(/SameSite=Strict/);
-    const page = await request('/', { headers: { cookie: cookie.split(';')[0]! } });
-    expect(page.status).toBe(200);
-    expect(page.headers['content-security-policy']).toMatch(/default-src 'none'/);
-    expect(page.body).toContain('Patchdeck');
+  it('carries the token in the launch URL’s fragment, never in a cookie another port would receive', async () => {
+    const launch = new URL(carrier.launchUrl);
+    expect(launch.search).toBe('');
+    expect(launch.hash).toBe(`#token=${carrier.token}`);
+    // Cookies are not isolated by port (RFC 6265 §8.5): none is set, and none is accepted.
+    const legacy = await request(`/?token=${carrier.token}`);
+    expect(legacy.headers['set-cookie']).toBeUndefined();
+    expect((await request('/')).headers['set-cookie']).toBeUndefined();
+    const cookie = `patchdeck_token=${carrier.token}`;
+    expect((await callApi('app.info', {}, { cookie })).status).toBe(401);
+    expect(await wsAttempt({ cookie }, `http://127.0.0.1:${carrier.port}`)).toBe('401');
+  });
+
+  it('redirects a token in the query string to / only, never to a path from the request', async () => {
+    for (const target of ['/', '/.//evil.com/', '/%2F%2Fevil.com/', '/hosts/..//evil.com', '//evil.com/']) {
+      const res = await request(`${target}?token=${carrier.token}`);
+      expect(res.status, target).toBe(303);
+      expect(res.headers.location, target).toBe(`/#token=${carrier.token}`);
+    }
+  });
+
+  it('opens with a single-use launch code that expires, so a command line never holds the token', async () => {
+    let clock = 1_000_000;
+    const timed = await startBrowserCarrier({
+      core,
+      staticDir: path.join(dir, 'static'),
+      launchCodeTtlMs: 10_000,
+      now: () => clock,
+    });
+    try {
+      const exchange = (code: unknown, headers: Record<string, string> = {}) =>
+        rawRequest(timed.port, '/api/launch', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ code }),
+        });
+      const codeOf = (launchUrl: string): string => {
+        const url = new URL(launchUrl);
+        expect(url.search).toBe('');
+        expect(launchUrl).not.toContain(timed.token);
+        return /^#code=([A-Za-z0-9_-]{43})$/.exec(url.hash)![1]!;
+      };
+      const code = codeOf(timed.createLaunchUrl());
+      // A wrong guess, or one from another origin, neither works nor spends the code.
+      expect((await exchange('x'.repeat(43))).status).toBe(401);
+      expect((await exchange(code, { origin: 'http://evil.example' })).status).toBe(403);
+      const first = await exchange(code);
+      expect(first.status).toBe(200);
+      expect(JSON.parse(first.body)).toEqual({ ok: true, value: { token: timed.token } });
+      const again = await exchange(code);
+      expect(again.status).toBe(401);
+      expect(JSON.parse(again.body).error.message).toMatch(/already used or has expired/);
+      // A code older than its lifetime is refused; one just inside it works.
+      const late = codeOf(timed.createLaunchUrl());
+      clock += 10_000;
+      expect((await exchange(late)).status).toBe(401);
+      const inTime = codeOf(timed.createLaunchUrl());
+      clock += 9_999;
+      expect((await exchange(inTime)).status).toBe(200);
+      for (const junk of [null, 42, { code: [] }]) {
+        const res = await rawRequest(timed.port, '/api/launch', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(junk),
+        });
+        expect(res.status).toBe(401);
+      }
+    } finally {
+      await timed.close();
+    }
   });
 
   it('does not serve files outside the renderer folder', async () => {
@@ -205,19 +291,21 @@ describe('browser carrier', () => {
   });
 
   it('refuses WebSocket handshakes without the token or from another origin', async () => {
-    const attempt = (headers: Record<string, string>, origin?: string) =>
-      new Promise<string>((resolve) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${carrier.port}/api/ws`, { headers, origin });
-        ws.once('open', () => {
-          ws.close();
-          resolve('open');
-        });
-        ws.once('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
-        ws.once('error', () => resolve('error'));
-      });
-    expect(await attempt({}, `http://127.0.0.1:${carrier.port}`)).toBe('401');
-    expect(await attempt({ authorization: `Bearer ${carrier.token}` }, 'http://evil.example')).toBe('403');
-    expect(await attempt({ authorization: `Bearer ${carrier.token}` })).not.toBe('open');
+    const own = `http://127.0.0.1:${carrier.port}`;
+    expect(await wsAttempt({}, own)).toBe('401');
+    expect(await wsAttempt({}, own, ['patchdeck', 'patchdeck.token.wrong'])).toBe('401');
+    expect(await wsAttempt({ authorization: `Bearer ${carrier.token}` }, 'http://evil.example')).toBe('403');
+    expect(
+      await wsAttempt({}, 'http://evil.example', ['patchdeck', `patchdeck.token.${carrier.token}`]),
+    ).toBe('403');
+    expect(await wsAttempt({ authorization: `Bearer ${carrier.token}` })).not.toMatch(/^open/);
+  });
+
+  it('takes the token as a WebSocket subprotocol, as a browser must send it, and never echoes it', async () => {
+    const own = `http://127.0.0.1:${carrier.port}`;
+    expect(await wsAttempt({}, own, ['patchdeck', `patchdeck.token.${carrier.token}`])).toBe(
+      'open patchdeck',
+    );
   });
 
   it('answers 400 to a request target that is no URL, and keeps serving', async () => {

@@ -10,10 +10,17 @@ import { PatchdeckError } from '../util/errors';
 
 /**
  * The browser carrier: HTTP + WebSocket on loopback only, carrying the same contract as the
- * Electron preload. Every request and socket must present the per-launch token (≥ 128 bits):
- * as a cookie set by the first `/?token=` visit, an `Authorization: Bearer` header, or a
- * `token` query parameter. Host and Origin must name this very listener, which defeats DNS
- * rebinding and cross-site requests.
+ * Electron preload. Every API request and socket must present the per-launch token (≥ 128 bits)
+ * itself: an `Authorization: Bearer` header on HTTP, or the `patchdeck.token.<token>` WebSocket
+ * subprotocol (browsers cannot set headers on a WebSocket). There is no cookie: cookies are not
+ * isolated by port (RFC 6265 §8.5), so a cookie for 127.0.0.1 would reach every other local
+ * listener the browser is sent to. The page gets the token from the launch URL's fragment
+ * (never sent to any server) and keeps it in sessionStorage, which is per origin, port included.
+ * A program that must be handed a URL on its command line (`serve --open`, where `ps` shows it
+ * to every local user) gets a single-use launch code instead, valid for a few seconds, which the
+ * page exchanges for the token. Host and Origin must name this very listener, which defeats DNS
+ * rebinding and cross-site requests. The renderer's files are public build output: they need
+ * no token, the API does.
  */
 export interface BrowserCarrierOptions {
   core: Core;
@@ -22,18 +29,32 @@ export interface BrowserCarrierOptions {
   /** Folder holding the renderer build (index.html + assets). */
   staticDir: string;
   token?: string;
+  /** How long a launch code from `createLaunchUrl` stays valid; default 30 s. */
+  launchCodeTtlMs?: number;
+  /** The clock launch codes expire by (tests move it). */
+  now?: () => number;
 }
 
 export interface BrowserCarrier {
   url: string;
-  /** The URL to open: it carries the token once, then the page continues on a cookie. */
+  /** The URL to open: the token rides in the fragment, which the browser sends to no server. */
   launchUrl: string;
+  /**
+   * A URL for another program's command line: it holds a fresh single-use launch code, not the
+   * token, and the code expires after `launchCodeTtlMs`.
+   */
+  createLaunchUrl(): string;
   token: string;
   port: number;
   close(): Promise<void>;
 }
 
-const COOKIE = 'patchdeck_token';
+/** The WebSocket subprotocol the server selects, and the prefix of the one carrying the token. */
+export const WS_PROTOCOL = 'patchdeck';
+export const WS_TOKEN_PROTOCOL_PREFIX = 'patchdeck.token.';
+const DEFAULT_LAUNCH_CODE_TTL_MS = 30_000;
+/** Launch codes outstanding at once; `serve` makes one per `--open`. */
+const MAX_LAUNCH_CODES = 64;
 const MAX_BODY = 1024 * 1024;
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -70,11 +91,17 @@ function requestUrl(req: http.IncomingMessage): URL | null {
   }
 }
 
-function readCookie(header: string | undefined, name: string): string | null {
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const [key, ...rest] = part.trim().split('=');
-    if (key === name) return rest.join('=');
+/** The token a request presents: a Bearer header, or (WebSocket handshakes) a subprotocol. */
+function presentedToken(req: http.IncomingMessage, allowSubprotocol: boolean): string | null {
+  const authorization = req.headers.authorization;
+  if (authorization?.startsWith('Bearer ')) return authorization.slice(7);
+  const protocols = req.headers['sec-websocket-protocol'];
+  if (allowSubprotocol && typeof protocols === 'string') {
+    for (const offered of protocols.split(',')) {
+      const protocol = offered.trim();
+      if (protocol.startsWith(WS_TOKEN_PROTOCOL_PREFIX))
+        return protocol.slice(WS_TOKEN_PROTOCOL_PREFIX.length);
+    }
   }
   return null;
 }
@@ -95,8 +122,9 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
     new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host}:${port}`]);
   const allowedOrigins = (): Set<string> => new Set([...allowedHosts()].map((h) => `http://${h}`));
 
-  /** Returns an error sentence, or null when the request may proceed. */
-  const checkRequest = (req: http.IncomingMessage, url: URL): { status: number; message: string } | null => {
+  type Refusal = { status: number; message: string };
+  /** Host and Origin must name this listener. Returns why not, or null. */
+  const checkPlace = (req: http.IncomingMessage): Refusal | null => {
     if (!req.headers.host || !allowedHosts().has(req.headers.host)) {
       return {
         status: 421,
@@ -107,19 +135,81 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
     if (origin !== undefined && !allowedOrigins().has(origin)) {
       return { status: 403, message: 'Cross-origin request refused.' };
     }
-    const presented =
-      readCookie(req.headers.cookie, COOKIE) ??
-      (req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : null) ??
-      url.searchParams.get('token');
+    return null;
+  };
+  const checkToken = (req: http.IncomingMessage, allowSubprotocol: boolean): Refusal | null => {
+    const presented = presentedToken(req, allowSubprotocol);
     if (!presented || !safeEqual(presented, token)) {
       return { status: 401, message: 'Missing or wrong token: open the URL that `patchdeck serve` printed.' };
     }
     return null;
   };
 
+  // Launch codes: single-use, short-lived stand-ins for the token on a command line.
+  const now = options.now ?? Date.now;
+  const launchCodeTtlMs = options.launchCodeTtlMs ?? DEFAULT_LAUNCH_CODE_TTL_MS;
+  const launchCodes = new Map<string, number>();
+  const createLaunchCode = (): string => {
+    for (const [code, expires] of launchCodes) if (expires <= now()) launchCodes.delete(code);
+    if (launchCodes.size >= MAX_LAUNCH_CODES) launchCodes.delete(launchCodes.keys().next().value!);
+    const code = crypto.randomBytes(32).toString('base64url');
+    launchCodes.set(code, now() + launchCodeTtlMs);
+    return code;
+  };
+  /** True once for a code that has not expired; the code is spent either way. A wrong code changes nothing. */
+  const redeemLaunchCode = (presented: unknown): boolean => {
+    if (typeof presented !== 'string') return false;
+    for (const [code, expires] of launchCodes) {
+      if (safeEqual(code, presented)) {
+        launchCodes.delete(code);
+        return expires > now();
+      }
+    }
+    return false;
+  };
+
   const sendJson = (res: http.ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
     res.end(JSON.stringify(body));
+  };
+  const sendError = (res: http.ServerResponse, status: number, code: string, message: string): void =>
+    sendJson(res, status, { ok: false, error: { code, message } });
+
+  /** A POSTed JSON body, bounded; answers the request itself when it is not one. */
+  const readJsonBody = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    then: (body: unknown) => void,
+  ): void => {
+    if (req.method !== 'POST') {
+      sendError(res, 405, 'bad-request', 'Use POST.');
+      return;
+    }
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      // A JSON content type forces a CORS preflight, closing the simple-request CSRF path.
+      sendError(res, 415, 'bad-request', 'Send application/json.');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        if (!res.headersSent) sendError(res, 413, 'bad-request', 'Request too large.');
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (res.headersSent) return;
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        sendError(res, 400, 'bad-request', 'The body is not valid JSON.');
+        return;
+      }
+      then(body);
+    });
   };
 
   const serveStatic = (res: http.ServerResponse, pathname: string): void => {
@@ -160,67 +250,70 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
       res.writeHead(400).end('Bad request target.');
       return;
     }
-    const refusal = checkRequest(req, url);
+    const isApi = url.pathname === '/api' || url.pathname.startsWith('/api/');
+    const refusal =
+      checkPlace(req) ?? (isApi && url.pathname !== '/api/launch' ? checkToken(req, false) : null);
     if (refusal) {
-      sendJson(res, refusal.status, { ok: false, error: { code: 'forbidden', message: refusal.message } });
+      sendError(res, refusal.status, 'forbidden', refusal.message);
       return;
     }
-    if (url.searchParams.has('token') && req.method === 'GET' && !url.pathname.startsWith('/api')) {
-      // Trade the token in the URL for a cookie, and drop it from the address bar and history.
-      res.writeHead(303, {
-        'set-cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
-        location: url.pathname,
-        'cache-control': 'no-store',
+    if (url.pathname === '/api/launch') {
+      readJsonBody(req, res, (body) => {
+        const code =
+          typeof body === 'object' && body !== null ? (body as { code?: unknown }).code : undefined;
+        if (redeemLaunchCode(code)) sendJson(res, 200, { ok: true, value: { token } });
+        else
+          sendError(
+            res,
+            401,
+            'forbidden',
+            'This launch link was already used or has expired. Open the URL that `patchdeck serve` printed.',
+          );
       });
-      res.end();
       return;
     }
     if (url.pathname === '/api/call') {
-      if (req.method !== 'POST') {
-        sendJson(res, 405, { ok: false, error: { code: 'bad-request', message: 'Use POST for /api/call.' } });
-        return;
-      }
-      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
-        // A JSON content type forces a CORS preflight, closing the simple-request CSRF path.
-        sendJson(res, 415, { ok: false, error: { code: 'bad-request', message: 'Send application/json.' } });
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_BODY) {
-          sendJson(res, 413, { ok: false, error: { code: 'bad-request', message: 'Request too large.' } });
-          req.destroy();
-        } else chunks.push(chunk);
-      });
-      req.on('end', () => {
-        if (res.headersSent) return;
-        let body: { method?: unknown; args?: unknown };
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
-        } catch {
-          sendJson(res, 400, {
-            ok: false,
-            error: { code: 'bad-request', message: 'The body is not valid JSON.' },
-          });
-          return;
-        }
+      readJsonBody(req, res, (body) => {
+        const message = (typeof body === 'object' && body !== null ? body : {}) as {
+          method?: unknown;
+          args?: unknown;
+        };
         void options.core.router
-          .call(body?.method, body?.args, { carrier: 'browser' })
+          .call(message.method, message.args, { carrier: 'browser' })
           .then((envelope) => sendJson(res, 200, envelope));
       });
+      return;
+    }
+    if (isApi) {
+      sendError(res, 404, 'bad-request', `No such API endpoint: ${url.pathname.slice(0, 80)}.`);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405).end();
       return;
     }
+    if (url.searchParams.has('token')) {
+      // A URL with the token in its query (older launch links): move it into the fragment, on `/`
+      // only (never a path taken from the request: `/.//evil.com/` would leave the site).
+      const presented = url.searchParams.get('token') ?? '';
+      if (!safeEqual(presented, token)) {
+        sendError(res, 401, 'forbidden', 'Wrong token: open the URL that `patchdeck serve` printed.');
+        return;
+      }
+      res.writeHead(303, { location: `/#token=${token}`, 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
     serveStatic(res, url.pathname);
   });
 
   const { WebSocketServer } = await import('ws');
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_BODY,
+    // Select the plain protocol, never echo the one carrying the token.
+    handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
   const sockets = new Set<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
     // Node hands the socket over with no 'error' listener: a client that resets it (even one
@@ -230,7 +323,7 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
     const refusal = !url
       ? { status: 400, message: 'Bad request target.' }
       : url.pathname === '/api/ws'
-        ? checkRequest(req, url)
+        ? (checkPlace(req) ?? checkToken(req, true))
         : { status: 404, message: 'Not found.' };
     // Browsers always send Origin on WebSocket handshakes; require it so a page elsewhere cannot connect.
     if (refusal || !req.headers.origin) {
@@ -279,7 +372,8 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
   const url = `http://${hostForUrl}:${port}/`;
   return {
     url,
-    launchUrl: `${url}?token=${token}`,
+    launchUrl: `${url}#token=${token}`,
+    createLaunchUrl: () => `${url}#code=${createLaunchCode()}`,
     token,
     port,
     async close() {

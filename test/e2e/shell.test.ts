@@ -100,3 +100,60 @@ describe('app shell in Chromium over the browser carrier', () => {
     expect(outline).not.toBe('none');
   });
 });
+
+describe('the launch token in Chromium', () => {
+  /** A fresh browser context: its own cookies and sessionStorage, like another browser profile. */
+  async function openFresh(url: string) {
+    const context = await app.browser.newContext();
+    const page = await context.newPage();
+    await page.goto(url);
+    return { context, page };
+  }
+
+  it('keeps the token out of cookies and the address bar, in this origin’s sessionStorage only', async () => {
+    const { page, carrier } = app;
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    // Cookies for 127.0.0.1 reach every port on it: there must be none.
+    expect(await page.context().cookies()).toEqual([]);
+    expect(page.url()).not.toContain(carrier.token);
+    expect(await page.evaluate(() => sessionStorage.getItem('patchdeck.token'))).toBe(carrier.token);
+    // A reload has no token in its URL and keeps working from sessionStorage.
+    await page.reload();
+    await page.getByRole('navigation', { name: 'Main' }).getByText('ws.sqlite').waitFor();
+  });
+
+  it('opens from a single-use launch code, and refuses the same code a second time', async () => {
+    const launchUrl = app.carrier.createLaunchUrl();
+    expect(launchUrl).not.toContain(app.carrier.token);
+    const first = await openFresh(launchUrl);
+    try {
+      await first.page.getByRole('navigation', { name: 'Main' }).getByText('ws.sqlite').waitFor();
+      expect(first.page.url()).not.toContain('code=');
+      expect(await first.page.evaluate(() => sessionStorage.getItem('patchdeck.token'))).toBe(
+        app.carrier.token,
+      );
+    } finally {
+      await first.context.close();
+    }
+    const second = await openFresh(launchUrl);
+    try {
+      await second.page
+        .getByRole('alert')
+        .filter({ hasText: 'already used or has expired' })
+        .first()
+        .waitFor();
+      expect(await second.page.evaluate(() => sessionStorage.getItem('patchdeck.token'))).toBeNull();
+    } finally {
+      await second.context.close();
+    }
+  });
+
+  it('says what to open when the page holds no token', async () => {
+    const bare = await openFresh(app.carrier.url);
+    try {
+      await bare.page.getByRole('alert').filter({ hasText: 'open the URL that' }).first().waitFor();
+    } finally {
+      await bare.context.close();
+    }
+  });
+});
