@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Core } from '../src/core';
 import { createNodePlatform } from '../src/platform';
-import { createIpcHandler } from './ipc-handler';
+import { createIpcHandler, isAppPageUrl } from './ipc-handler';
 
 let dir: string;
 let core: Core;
@@ -18,7 +18,7 @@ beforeAll(async () => {
     carrier: 'electron',
   });
   await core.openWorkspace(path.join(dir, 'ws.sqlite'), { create: 'if-missing' });
-  handle = createIpcHandler({ router: core.router, isTrustedSender: (s) => s.id === 1, appUrlPrefix: APP });
+  handle = createIpcHandler({ router: core.router, isTrustedSender: (s) => s.id === 1, appUrl: APP });
 });
 afterAll(async () => {
   await core.closeWorkspace();
@@ -67,6 +67,58 @@ describe('IPC handler (fake senders)', () => {
     ).toMatchObject({
       ok: false,
       error: { code: 'bad-request' },
+    });
+  });
+});
+
+describe('the app-page check on the sender frame’s URL', () => {
+  const DEV = 'http://localhost:5173/';
+  it('accepts the app’s own page, and any page of its own dev server', () => {
+    expect(isAppPageUrl(APP, APP)).toBe(true);
+    expect(isAppPageUrl(`${APP}#/hosts`, APP)).toBe(true);
+    expect(isAppPageUrl(`${APP}?x=1`, APP)).toBe(true);
+    expect(isAppPageUrl('http://localhost:5173/', DEV)).toBe(true);
+    expect(isAppPageUrl('http://localhost:5173/#/jobs', DEV)).toBe(true);
+    expect(isAppPageUrl('http://localhost:5173/index.html', 'http://localhost:5173')).toBe(true);
+  });
+  it('refuses look-alikes that share the string prefix', () => {
+    for (const url of [
+      'http://localhost:5173.evil.example/',
+      'http://localhost:51730/',
+      'http://localhost:5173@evil.example/',
+      'http://user:pw@localhost:5173/',
+      'https://localhost:5173/',
+      'http://127.0.0.1:5173/',
+      'ws://localhost:5173/',
+    ]) {
+      expect(isAppPageUrl(url, 'http://localhost:5173'), url).toBe(false);
+      expect(isAppPageUrl(url, DEV), url).toBe(false);
+    }
+    for (const url of [
+      `${APP}.evil/`,
+      `${APP}/x`,
+      'file:///opt/Patchdeck/resources/app.asar/out/renderer/index.html.html',
+      'file:///opt/Patchdeck/resources/app.asar/out/renderer/other.html',
+      'file:///opt/Patchdeck/resources/app.asar/out/renderer/../../../../../tmp/index.html',
+      'file://evil.example/opt/Patchdeck/resources/app.asar/out/renderer/index.html',
+      'https://evil.example/',
+      '',
+      'not a url',
+    ]) {
+      expect(isAppPageUrl(url, APP), url).toBe(false);
+    }
+  });
+  it('refuses a dev-server look-alike through the handler', async () => {
+    const dev = createIpcHandler({
+      router: core.router,
+      isTrustedSender: () => true,
+      appUrl: 'http://localhost:5173',
+    });
+    const call = (url: string) => dev({ sender: { id: 1 }, senderFrame: { url } }, { method: 'app.info' });
+    expect(await call('http://localhost:5173/')).toMatchObject({ ok: true });
+    expect(await call('http://localhost:5173.evil.example/')).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
     });
   });
 });

@@ -21,14 +21,36 @@ export interface IpcHandlerOptions {
   router: Router;
   /** True only for the webContents of this app's own windows. */
   isTrustedSender(sender: SenderLike): boolean;
-  /** The URL prefix the app's own page is loaded from (file://…/index.html or the dev server). */
-  appUrlPrefix: string;
+  /** The URL the app's own page is loaded from (file://…/index.html, or the dev server). */
+  appUrl: string;
+}
+
+/**
+ * Whether a frame's URL is the app's own page: the same scheme, host and port as `appUrl`, and
+ * the same document (for a dev server serving from a folder such as `/`, a path under it). The
+ * URLs are compared parsed: a string prefix also accepted `http://localhost:5173.evil.example/`,
+ * `http://localhost:5173@evil.example/` or `file:///…/index.html.evil/`.
+ */
+export function isAppPageUrl(frameUrl: string, appUrl: string): boolean {
+  let frame: URL;
+  let own: URL;
+  try {
+    frame = new URL(frameUrl);
+    own = new URL(appUrl);
+  } catch {
+    return false;
+  }
+  if (frame.protocol !== own.protocol || frame.host !== own.host) return false;
+  if (frame.username !== '' || frame.password !== '') return false;
+  return own.pathname.endsWith('/')
+    ? frame.pathname.startsWith(own.pathname)
+    : frame.pathname === own.pathname;
 }
 
 export function createIpcHandler(options: IpcHandlerOptions) {
   return async function handleInvoke(event: InvokeEventLike, payload: unknown): Promise<Envelope> {
     const frameUrl = event.senderFrame?.url ?? '';
-    if (!options.isTrustedSender(event.sender) || !frameUrl.startsWith(options.appUrlPrefix)) {
+    if (!options.isTrustedSender(event.sender) || !isAppPageUrl(frameUrl, options.appUrl)) {
       return {
         ok: false,
         error: { code: 'forbidden', message: 'This window is not allowed to call Patchdeck.' },

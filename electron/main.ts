@@ -47,7 +47,9 @@ async function start(): Promise<void> {
   session.defaultSession.setPermissionCheckHandler(() => false);
 
   const rendererIndex = path.join(import.meta.dirname, '../renderer/index.html');
-  const devUrl = process.env.ELECTRON_RENDERER_URL;
+  // Only a development run loads its page from a dev server: in a packaged app the environment
+  // (anyone who can start it) must not choose the page that gets the IPC channel.
+  const devUrl = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL;
   const appUrl = devUrl ?? pathToFileURL(rendererIndex).href;
 
   const core = new Core({ platform: createElectronPlatform(() => mainWindow), carrier: 'electron' });
@@ -58,7 +60,7 @@ async function start(): Promise<void> {
   const handleInvoke = createIpcHandler({
     router: core.router,
     isTrustedSender: (sender) => mainWindow !== null && sender.id === mainWindow.webContents.id,
-    appUrlPrefix: devUrl ?? appUrl,
+    appUrl,
   });
   ipcMain.handle(INVOKE_CHANNEL, (event, payload: unknown) => handleInvoke(event, payload));
   core.events.subscribe((event, payload) => {

@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, afterEach, expect, it, vi } from 'vitest';
+
+// The Electron binary does not exist here: the shell starts against stand-ins for its modules,
+// far enough to load its window and register its IPC handler.
+interface FakeWindow {
+  webContents: { id: number; isDestroyed(): boolean; send(): void };
+  loadURL: ReturnType<typeof vi.fn>;
+  loadFile: ReturnType<typeof vi.fn>;
+  handlers: Map<string, () => void>;
+}
+const electron = vi.hoisted(() => {
+  const windows: FakeWindow[] = [];
+  return {
+    windows,
+    app: {
+      isPackaged: true,
+      requestSingleInstanceLock: vi.fn(() => true),
+      whenReady: vi.fn(() => Promise.resolve()),
+      on: vi.fn(),
+      quit: vi.fn(),
+      exit: vi.fn(),
+    },
+    dialog: { showErrorBox: vi.fn(), showMessageBox: vi.fn() },
+    session: {
+      defaultSession: { setPermissionRequestHandler: vi.fn(), setPermissionCheckHandler: vi.fn() },
+    },
+    BrowserWindow: vi.fn(function (this: FakeWindow) {
+      this.webContents = { id: 7, isDestroyed: () => false, send: () => undefined };
+      this.loadURL = vi.fn(() => Promise.resolve());
+      this.loadFile = vi.fn(() => Promise.resolve());
+      this.handlers = new Map();
+      const handlers = this.handlers;
+      Object.assign(this, {
+        once: (name: string, fn: () => void) => handlers.set(name, fn),
+        on: (name: string, fn: () => void) => handlers.set(name, fn),
+        show: () => undefined,
+      });
+      windows.push(this);
+    }),
+    ipcMain: { handle: vi.fn() },
+    shell: { openExternal: vi.fn() },
+    safeStorage: { isEncryptionAvailable: vi.fn(() => false) },
+  };
+});
+vi.mock('electron', () => electron);
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-main-packaged-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.resetModules();
+  electron.windows.length = 0;
+  electron.ipcMain.handle.mockClear();
+  electron.app.exit.mockClear();
+});
+
+type Handler = (
+  event: { sender: { id: number }; senderFrame: { url: string } },
+  payload: unknown,
+) => Promise<{ ok: boolean }>;
+
+/** Starts main.ts as Electron would, with ELECTRON_RENDERER_URL pointing at some other page. */
+async function startShell(isPackaged: boolean, rendererUrl: string) {
+  electron.app.isPackaged = isPackaged;
+  vi.stubEnv('PATCHDECK_WORKSPACE', path.join(dir, `ws-${isPackaged}.sqlite`));
+  vi.stubEnv('PATCHDECK_CONFIG_DIR', dir);
+  vi.stubEnv('ELECTRON_RENDERER_URL', rendererUrl);
+  await import('./main');
+  await expect
+    .poll(() => {
+      const win = electron.windows[0];
+      return win ? win.loadFile.mock.calls.length + win.loadURL.mock.calls.length : 0;
+    })
+    .toBe(1);
+  const win = electron.windows[0]!;
+  const handle = electron.ipcMain.handle.mock.calls[0]![1] as Handler;
+  const from = (url: string) => handle({ sender: { id: 7 }, senderFrame: { url } }, { method: 'app.info' });
+  const stop = async (): Promise<void> => {
+    win.handlers.get('closed')!();
+    await expect.poll(() => electron.app.exit.mock.calls.length).toBe(1);
+  };
+  return { win, from, stop };
+}
+
+it('a packaged app ignores ELECTRON_RENDERER_URL: it loads its own file and serves only that page', async () => {
+  const { win, from, stop } = await startShell(true, 'http://127.0.0.1:9/evil.html');
+  try {
+    expect(win.loadURL).not.toHaveBeenCalled();
+    expect(win.loadFile).toHaveBeenCalledTimes(1);
+    const file = win.loadFile.mock.calls[0]![0] as string;
+    expect(file).toMatch(/renderer[\\/]index\.html$/);
+    expect(await from('http://127.0.0.1:9/evil.html')).toMatchObject({ ok: false });
+    expect(await from(pathToFileURL(file).href)).toMatchObject({ ok: true });
+  } finally {
+    await stop();
+  }
+});
+
+it('a development run loads the dev server named by ELECTRON_RENDERER_URL', async () => {
+  const { win, from, stop } = await startShell(false, 'http://localhost:5173/');
+  try {
+    expect(win.loadURL).toHaveBeenCalledWith('http://localhost:5173/');
+    expect(await from('http://localhost:5173/')).toMatchObject({ ok: true });
+    expect(await from('http://localhost:5173.evil.example/')).toMatchObject({ ok: false });
+  } finally {
+    await stop();
+  }
+});
