@@ -13,6 +13,7 @@ import {
   TargetCheck,
   Host,
   HostKey,
+  HostKeySighting,
   HostUpdate,
   Id,
   NewCredential,
@@ -57,10 +58,46 @@ export const calls = {
       .strict(),
     Host,
   ),
-  /** Reads the host's SSH key (no login) and, with `pin`, trusts it; `replace` re-trusts a changed key. */
+  /**
+   * Reads the host's SSH key (no login) and, with `pin`, trusts it; `replace` re-trusts a changed
+   * key. `fingerprint` is the one the admin reviewed: the key is pinned only if the host still
+   * presents exactly that one (without it, `pin` trusts what the host presents now).
+   */
   'hosts.trust': call(
-    z.object({ id: Id, pin: z.boolean().default(true), replace: z.boolean().default(false) }).strict(),
+    z
+      .object({
+        id: Id,
+        pin: z.boolean().default(true),
+        replace: z.boolean().default(false),
+        fingerprint: z
+          .string()
+          .regex(/^SHA256:[A-Za-z0-9+/]{43}$/)
+          .optional(),
+      })
+      .strict(),
     z.object({ type: z.string(), fingerprint: z.string(), pinned: z.boolean(), changed: z.boolean() }),
+  ),
+  /** Keys seen (by a scan, a probe or a refused audit) that nobody has trusted yet, for review. */
+  'hosts.pendingKeys': call(
+    z.object({ hostIds: z.array(Id).max(100_000).optional() }).strict(),
+    z.array(HostKeySighting),
+  ),
+  /**
+   * Pins the reviewed keys in one step ("trust these 18 keys"). Each entry names the host and the
+   * exact fingerprint shown; a key no longer awaiting review refuses the whole call, nothing pinned.
+   * A host whose key changed needs `replace`.
+   */
+  'hosts.trustKeys': call(
+    z
+      .object({
+        keys: z
+          .array(z.object({ hostId: Id, fingerprint: z.string().min(1).max(100) }).strict())
+          .min(1)
+          .max(10_000),
+        replace: z.boolean().default(false),
+      })
+      .strict(),
+    z.object({ pinned: z.number().int(), hostIds: z.array(Id) }),
   ),
   'hosts.keys': call(byId, z.array(HostKey)),
 

@@ -45,6 +45,13 @@ export const Host = z.object({
   tags: z.array(z.string()),
   notes: z.string(),
   inInventory: z.boolean(),
+  /**
+   * Created from an imported collection file: no connection target until an admin confirms an
+   * address (setting one clears it). Audits skip the host meanwhile.
+   */
+  offlineOnly: z.boolean(),
+  /** The host's SSH identity: key pinned, a seen key awaiting review, a key that changed, or none seen. */
+  keyTrust: z.enum(['trusted', 'pending', 'changed', 'none']),
   firstSeen: IsoTime.nullable(),
   lastSeen: IsoTime.nullable(),
   isNew: z.boolean(),
@@ -86,6 +93,8 @@ export const Settings = z.object({
   discoveryPorts: z.array(z.number().int().min(1).max(65535)).min(1).max(1024),
   discoveryTimeoutMs: z.number().int().min(100).max(30_000),
   rebootPolicy: z.enum(['never', 'if-required', 'always']),
+  /** Most output one remote command may print (stdout and stderr together) before it is stopped. */
+  maxCommandOutputMiB: z.number().int().min(1).max(1024),
 });
 export type Settings = z.infer<typeof Settings>;
 
@@ -98,6 +107,7 @@ export const DEFAULT_SETTINGS: Settings = {
   discoveryPorts: [22, 135, 139, 445, 3389, 5985, 5986, 80, 443, 5900],
   discoveryTimeoutMs: 1000,
   rebootPolicy: 'if-required',
+  maxCommandOutputMiB: 32,
 };
 
 export const WorkspaceInfo = z.object({
@@ -137,6 +147,8 @@ export const Credential = z.object({
   hasPassphrase: z.boolean(),
   hasSudoPassword: z.boolean(),
   scope: z.array(z.string()),
+  /** Key-only credentials may pin a new host's key on first contact; off unless the admin chose it. */
+  trustOnFirstUse: z.boolean(),
   createdAt: IsoTime,
   updatedAt: IsoTime,
 });
@@ -155,8 +167,22 @@ export const NewCredential = z
     passphrase: z.string().min(1).max(1024).optional(),
     sudoPassword: z.string().min(1).max(1024).optional(),
     scope: z.array(z.string().trim().min(1).max(253)).max(500).optional(),
+    trustOnFirstUse: z.boolean().optional(),
   })
   .strict();
+
+export const HostKeySighting = z.object({
+  hostId: Id,
+  hostName: z.string(),
+  type: z.string(),
+  fingerprint: z.string(),
+  source: z.enum(['scan', 'probe', 'connect']),
+  address: z.string().nullable(),
+  seenAt: IsoTime,
+  /** The host already has a different pinned key: trusting this one replaces it. */
+  changed: z.boolean(),
+});
+export type HostKeySighting = z.infer<typeof HostKeySighting>;
 
 export const HostKey = z.object({
   id: Id,

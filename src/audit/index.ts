@@ -2,6 +2,7 @@ export {
   auditHost,
   auditHosts,
   connectHost,
+  offlineOnlyError,
   classifyAuditError,
   toFindings,
   type AuditErrorKind,

@@ -8,11 +8,18 @@ import {
   type OsInfo,
   type RemoteExec,
 } from '../collectors';
-import { credentialForHost, openCredential, type CredentialSummary } from '../credentials';
+import {
+  credentialForHost,
+  mayTrustOnFirstUse,
+  openCredential,
+  type CredentialSummary,
+} from '../credentials';
 import { completeAudit, failAudit, startAudit, type FindingInput } from '../db/audits';
-import { listTrustedKeys, trustHostKey } from '../db/host-keys';
+import { listTrustedKeys, recordHostKeySighting, trustHostKey } from '../db/host-keys';
+import { readSettings } from '../db/settings';
 import type { SecretBox } from '../platform/types';
 import { RemoteError } from '../remote/errors';
+import type { PresentedHostKey } from '../remote/host-key';
 import { SshSession } from '../remote/ssh';
 import { errorMessage } from '../util/errors';
 import { sanitizeText } from '../util/text';
@@ -24,18 +31,21 @@ export type AuditErrorKind =
   | 'auth-failed'
   | 'host-key-changed'
   | 'host-key-unknown'
+  | 'offline-only'
   | 'no-credential'
   | 'sudo'
   | 'unsupported-os'
   | 'package-manager-locked'
   | 'command-failed'
+  | 'output-too-large'
   | 'cancelled';
 
 export interface HostAuditOutcome {
   hostId: number;
   hostName: string;
-  auditId: number;
-  status: 'succeeded' | 'failed' | 'cancelled';
+  auditId: number | null;
+  /** `skipped`: not contacted at all (an offline-only host); no audit is recorded, auditId is null. */
+  status: 'succeeded' | 'failed' | 'cancelled' | 'skipped';
   updates: number;
   security: number;
   rebootRequired: boolean | null;
@@ -54,7 +64,6 @@ export interface AuditOptions {
   credential?: CredentialSummary | null;
   refresh: boolean;
   timeoutMs: number;
-  trustOnFirstUse: boolean;
   signal?: AbortSignal;
   taskId?: number | null;
 }
@@ -104,17 +113,26 @@ export function toFindings(result: CollectorResult): FindingInput[] {
   }));
 }
 
-/** Opens one SSH session for a host with its pinned keys (or trust on first use, recorded). */
+/**
+ * Opens one SSH session for a host with its pinned keys.
+ *
+ * The trust rule: no secret goes to a host whose key the admin has not pinned. ssh2 checks the
+ * host key before it authenticates, so a host with no pinned key is refused at that point —
+ * nothing of the credential has left this process — and the key it presented is recorded for
+ * the admin to review (`host-key-unknown`, with the fingerprint). Only a key-only credential
+ * whose trust-on-first-use setting the admin switched on pins a new host's key itself (recorded
+ * in the audit log). A host created from an imported file has no connection target at all.
+ */
 export async function connectHost(
   deps: AuditDeps,
   host: Host,
   options: {
     credential?: CredentialSummary | null;
     timeoutMs: number;
-    trustOnFirstUse: boolean;
     signal?: AbortSignal;
   },
 ): Promise<SshSession> {
+  if (host.offlineOnly) throw offlineOnlyError(host);
   const credential = credentialForHost(deps.db, host, options.credential);
   if (!credential) {
     throw new RemoteError(
@@ -123,22 +141,53 @@ export async function connectHost(
     );
   }
   const address = host.address ?? host.addresses[0] ?? host.name;
-  const login = await openCredential(deps.db, deps.secrets, credential);
   const pinned = listTrustedKeys(deps.db, host.id);
-  const session = await SshSession.connect(
-    {
-      host: address,
-      port: host.sshPort,
-      username: login.username,
-      auth: login.auth,
-      sudoPassword: login.sudoPassword,
-      pinnedKeys: pinned.map((k) => ({ type: k.type, fingerprint: k.fingerprint })),
-      trustOnFirstUse: options.trustOnFirstUse,
-      connectTimeoutMs: Math.min(options.timeoutMs, 20_000),
-      label: host.name,
-    },
-    options.signal,
-  );
+  const firstUse = pinned.length === 0 && credential.trustOnFirstUse && mayTrustOnFirstUse(credential);
+  const login = await openCredential(deps.db, deps.secrets, credential);
+  let session: SshSession;
+  try {
+    session = await SshSession.connect(
+      {
+        host: address,
+        port: host.sshPort,
+        username: login.username,
+        auth: login.auth,
+        sudoPassword: login.sudoPassword,
+        pinnedKeys: pinned.map((k) => ({ type: k.type, fingerprint: k.fingerprint })),
+        trustOnFirstUse: firstUse,
+        connectTimeoutMs: Math.min(options.timeoutMs, 20_000),
+        label: host.name,
+        maxOutputBytes: readSettings(deps.db).maxCommandOutputMiB * 1024 * 1024,
+      },
+      options.signal,
+    );
+  } catch (error) {
+    if (
+      error instanceof RemoteError &&
+      (error.kind === 'host-key-unknown' || error.kind === 'host-key-changed')
+    ) {
+      const presented = error.details.presented as PresentedHostKey | undefined;
+      if (presented) {
+        recordHostKeySighting(deps.db, {
+          hostId: host.id,
+          type: presented.type,
+          fingerprint: presented.fingerprint,
+          publicKey: presented.publicKey,
+          source: 'connect',
+          address,
+        });
+      }
+      if (error.kind === 'host-key-unknown' && presented)
+        throw new RemoteError(
+          'host-key-unknown',
+          `${host.name} is not trusted yet, so no credential was sent. It presents the ${presented.type} key ${presented.fingerprint}; ` +
+            `check it and trust it (Hosts → Review keys, or patchdeck host trust ${host.name} --fingerprint ${presented.fingerprint}).`,
+          '',
+          error.details,
+        );
+    }
+    throw error;
+  }
   if (pinned.length === 0) {
     trustHostKey(deps.db, {
       hostId: host.id,
@@ -146,10 +195,18 @@ export async function connectHost(
       fingerprint: session.hostKey.fingerprint,
       publicKey: session.hostKey.publicKey,
       actor: deps.actor,
-      reason: 'trust on first use',
+      reason: `trust on first use (credential ${credential.name})`,
     });
   }
   return session;
+}
+
+export function offlineOnlyError(host: Host): RemoteError {
+  return new RemoteError(
+    'offline-only',
+    `${host.name} is offline only: it came from an imported collection file and has no confirmed address. ` +
+      'Set its address (host detail, or patchdeck host set-address) to audit it over the network.',
+  );
 }
 
 /** Audits one host over one SSH session: OS, pending updates, reboot state; records it all. */
@@ -159,6 +216,21 @@ export async function auditHost(
   options: AuditOptions,
 ): Promise<HostAuditOutcome> {
   const started = Date.now();
+  if (host.offlineOnly) {
+    // Skipped, not failed: the host's imported audit stays its latest, and nothing is contacted.
+    return {
+      hostId: host.id,
+      hostName: host.name,
+      auditId: null,
+      status: 'skipped',
+      updates: 0,
+      security: 0,
+      rebootRequired: null,
+      errorKind: 'offline-only',
+      error: offlineOnlyError(host).message,
+      durationMs: 0,
+    };
+  }
   const auditId = startAudit(deps.db, {
     hostId: host.id,
     taskId: options.taskId ?? null,

@@ -1,8 +1,12 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
+import readline from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { Host } from '../api/schemas';
 import type { Core } from '../core';
 import { PatchdeckError } from '../util/errors';
+import { isValidHostName } from '../util/text';
 import { formatTable, printJson } from './output';
 import type { GlobalOptions } from './main';
 
@@ -18,6 +22,22 @@ async function readStdin(): Promise<string> {
 
 /** Secrets on stdin end at the first newline (so `echo pw |` works); key files are read whole. */
 const firstLine = (text: string): string => text.split(/\r?\n/)[0] ?? '';
+
+/** A short digest of a key review list: trusting with it proves the list did not change since it was shown. */
+export function reviewDigest(keys: { hostId: number; fingerprint: string }[]): string {
+  const canonical = keys
+    .map((k) => `${k.hostId}:${k.fingerprint}`)
+    .sort()
+    .join('\n');
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 12);
+}
+
+const KEY_TRUST_LABEL = {
+  trusted: 'trusted',
+  pending: 'not trusted yet (review-keys)',
+  changed: 'CHANGED (review-keys)',
+  none: null,
+} as const;
 
 export function resolveHosts(core: Core, names: string[], hosts: Host[]): Host[] {
   if (names.length === 0) return hosts.filter((h) => h.inInventory);
@@ -53,6 +73,10 @@ export function registerAuditCommands(
     .option('--sudo-password-stdin', 'read a sudo password from standard input (key or agent login)')
     .option('--agent', 'use the running SSH agent')
     .option(
+      '--trust-on-first-use',
+      "pin a new host's key on first contact (key-only credentials: no passphrase, no sudo password)",
+    )
+    .option(
       '--hosts <list>',
       'hosts this credential applies to: names, addresses, tag:<tag> or * (comma-separated)',
     )
@@ -66,6 +90,7 @@ export function registerAuditCommands(
         sudoPasswordStdin?: boolean;
         agent?: boolean;
         hosts?: string;
+        trustOnFirstUse?: boolean;
       }) => {
         const modes = [opts.key, opts.passwordStdin, opts.agent].filter(Boolean).length;
         if (modes !== 1)
@@ -102,6 +127,7 @@ export function registerAuditCommands(
             secret,
             passphrase,
             sudoPassword,
+            trustOnFirstUse: opts.trustOnFirstUse,
             scope: opts.hosts
               ? opts.hosts
                   .split(',')
@@ -151,16 +177,36 @@ export function registerAuditCommands(
         else
           process.stdout.write(
             `${formatTable(
-              ['id', 'name', 'address', 'os', 'managed by', 'last seen'],
+              ['id', 'name', 'address', 'os', 'managed by', 'ssh key', 'last seen'],
               rows.map((h) => [
                 h.id,
                 h.name,
-                h.address,
+                h.offlineOnly ? 'offline only (imported; set an address)' : h.address,
                 [h.osName, h.osVersion].filter(Boolean).join(' ') || null,
                 h.management.join(',') || null,
+                KEY_TRUST_LABEL[h.keyTrust],
                 h.lastSeen,
               ]),
             )}\n`,
+          );
+      });
+    });
+  hosts
+    .command('set-address <host> <address>')
+    .description('confirm the address of a host (an imported, offline-only host becomes auditable)')
+    .action(async (name: string, address: string) => {
+      await withCore(globals(), async (core) => {
+        const [host] = resolveHosts(core, [name], await core.call('hosts.list', {}));
+        if (!net.isIP(address) && !isValidHostName(address))
+          throw new PatchdeckError(
+            'bad-request',
+            `“${address.slice(0, 80)}” is not an IP address or host name.`,
+          );
+        const updated = await core.call('hosts.update', { id: host!.id, patch: { address } });
+        if (globals().json) printJson(updated);
+        else
+          process.stdout.write(
+            `${updated.name}: address ${updated.address}. Check and trust its SSH key before the first audit: patchdeck hosts trust ${updated.name}\n`,
           );
       });
     });
@@ -178,25 +224,122 @@ export function registerAuditCommands(
     });
   hosts
     .command('trust <host>')
-    .description("show the host's SSH key fingerprint and pin it (trust on first use)")
+    .description(
+      "show the host's SSH key fingerprint (no login) and pin it once you have checked it: no password is sent to a host before",
+    )
+    .option(
+      '--fingerprint <SHA256:…>',
+      'the fingerprint you checked: pin only if the host presents exactly this key',
+    )
+    .option('--yes', 'pin the key the host presents now, without asking (scripts; prefer --fingerprint)')
     .option(
       '--replace',
       'trust a key that differs from the one pinned before (after checking with the owner)',
     )
     .option('--show', 'only show the fingerprint, do not pin')
-    .action(async (name: string, opts: { replace?: boolean; show?: boolean }) => {
+    .action(
+      async (
+        name: string,
+        opts: { replace?: boolean; show?: boolean; fingerprint?: string; yes?: boolean },
+      ) => {
+        await withCore(globals(), async (core) => {
+          const [host] = resolveHosts(core, [name], await core.call('hosts.list', {}));
+          const replace = Boolean(opts.replace);
+          let fingerprint = opts.fingerprint;
+          if (!opts.show && fingerprint === undefined && !opts.yes) {
+            // Show first; pin only what the admin confirmed, on a terminal.
+            const shown = await core.call('hosts.trust', { id: host!.id, pin: false, replace });
+            process.stdout.write(
+              `${host!.name} presents ${shown.type} ${shown.fingerprint}${shown.changed ? ' — CHANGED since it was trusted' : ''}.\n`,
+            );
+            if (shown.pinned) return void process.stdout.write('This key is already trusted.\n');
+            if (!(process.stdin.isTTY && process.stdout.isTTY))
+              throw new PatchdeckError(
+                'bad-request',
+                `Not trusted: check the fingerprint with the machine (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then run: patchdeck hosts trust ${host!.name} --fingerprint ${shown.fingerprint}`,
+              );
+            const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+            const answer = await rl.question('Does this match the machine’s own key? Trust it [y/N] ');
+            rl.close();
+            if (!/^y(es)?$/i.test(answer.trim())) {
+              process.stdout.write('Not trusted.\n');
+              process.exitCode = 1;
+              return;
+            }
+            fingerprint = shown.fingerprint;
+          }
+          const result = await core.call('hosts.trust', {
+            id: host!.id,
+            pin: !opts.show,
+            replace,
+            fingerprint,
+          });
+          if (globals().json) printJson(result);
+          else
+            process.stdout.write(
+              `${host!.name}: ${result.type} ${result.fingerprint}${result.changed ? ' (CHANGED since it was trusted)' : ''} — ${result.pinned ? 'trusted' : 'not pinned'}.\n`,
+            );
+        });
+      },
+    );
+  hosts
+    .command('review-keys')
+    .description(
+      'list the SSH keys seen (by scans, probes, refused audits) that nobody has trusted yet; --trust pins exactly the listed set',
+    )
+    .option('--hosts <list>', 'only these hosts (names or addresses, comma-separated)')
+    .option(
+      '--trust <digest>',
+      'pin every listed key; the digest printed with the list proves it is the list you reviewed',
+    )
+    .option('--replace', 'also re-trust hosts whose key changed (after checking with their owners)')
+    .action(async (opts: { hosts?: string; trust?: string; replace?: boolean }) => {
       await withCore(globals(), async (core) => {
-        const [host] = resolveHosts(core, [name], await core.call('hosts.list', {}));
-        const result = await core.call('hosts.trust', {
-          id: host!.id,
-          pin: !opts.show,
+        const all = await core.call('hosts.list', {});
+        const wanted = opts.hosts
+          ? resolveHosts(
+              core,
+              opts.hosts
+                .split(',')
+                .map((h) => h.trim())
+                .filter(Boolean),
+              all,
+            ).map((h) => h.id)
+          : undefined;
+        const pending = await core.call('hosts.pendingKeys', { hostIds: wanted });
+        // One key per host: the newest sighting (the list is newest first).
+        const keys = pending.filter((k, i) => pending.findIndex((o) => o.hostId === k.hostId) === i);
+        const digest = reviewDigest(keys);
+        if (opts.trust === undefined) {
+          if (globals().json) return printJson({ digest, keys });
+          if (keys.length === 0) return void process.stdout.write('No keys are awaiting review.\n');
+          process.stdout.write(
+            `${formatTable(
+              ['host', 'address', 'key', 'fingerprint', 'seen by', 'note'],
+              keys.map((k) => [
+                k.hostName,
+                k.address,
+                k.type,
+                k.fingerprint,
+                `${k.source} ${k.seenAt.slice(0, 16).replace('T', ' ')}`,
+                k.changed ? 'CHANGED — replaces a trusted key' : null,
+              ]),
+            )}\n\nCheck these against the machines, then trust all ${keys.length}: patchdeck hosts review-keys${opts.hosts ? ` --hosts ${opts.hosts}` : ''} --trust ${digest}${keys.some((k) => k.changed) ? ' --replace' : ''}\n`,
+          );
+          return;
+        }
+        if (opts.trust !== digest)
+          throw new PatchdeckError(
+            'conflict',
+            'The keys awaiting review are not the list you reviewed (a key was seen, trusted or changed since). Nothing was trusted; list them again.',
+          );
+        if (keys.length === 0) throw new PatchdeckError('bad-request', 'No keys are awaiting review.');
+        const result = await core.call('hosts.trustKeys', {
+          keys: keys.map((k) => ({ hostId: k.hostId, fingerprint: k.fingerprint })),
           replace: Boolean(opts.replace),
         });
         if (globals().json) printJson(result);
-        else
-          process.stdout.write(
-            `${host!.name}: ${result.type} ${result.fingerprint}${result.changed ? ' (CHANGED since it was trusted)' : ''} — ${result.pinned ? 'trusted' : 'not pinned'}.\n`,
-          );
+        else process.stdout.write(`Trusted ${result.pinned} host key(s).\n`);
       });
     });
 
@@ -225,6 +368,7 @@ export function registerAuditCommands(
         process.off('SIGINT', stop);
         const latest = await core.call('audits.latest', {});
         const rows = targets.map((h) => ({ host: h, audit: latest.find((a) => a.hostId === h.id) ?? null }));
+        const skipped = rows.filter((r) => r.host.offlineOnly);
         if (globals().json) {
           printJson(rows.map(({ host, audit }) => ({ host: host.name, hostId: host.id, audit })));
         } else {
@@ -233,7 +377,7 @@ export function registerAuditCommands(
               ['host', 'status', 'os', 'updates', 'security', 'reboot', 'error'],
               rows.map(({ host, audit }) => [
                 host.name,
-                audit?.status,
+                host.offlineOnly ? 'skipped' : audit?.status,
                 audit ? [audit.osName, audit.osVersion].filter(Boolean).join(' ') : null,
                 audit?.status === 'succeeded' ? audit.updatesCount : null,
                 audit?.status === 'succeeded' ? audit.securityCount : null,
@@ -242,12 +386,15 @@ export function registerAuditCommands(
                   : audit.rebootRequired
                     ? 'required'
                     : 'no',
-                audit?.errorMessage,
+                host.offlineOnly
+                  ? 'offline only: imported from a file, no confirmed address (patchdeck hosts set-address)'
+                  : audit?.errorMessage,
               ]),
             )}\n`,
           );
         }
-        if (rows.some((r) => r.audit?.status !== 'succeeded')) process.exitCode = 1;
+        if (rows.some((r) => !r.host.offlineOnly && r.audit?.status !== 'succeeded')) process.exitCode = 1;
+        if (skipped.length === rows.length) process.exitCode = 1;
       });
     });
 }

@@ -30,6 +30,24 @@ export interface NewCredential {
   sudoPassword?: string;
   /** Host names, addresses, `tag:<tag>`, or `*` for every host. */
   scope?: string[];
+  /**
+   * Pin a never-seen host's key on first contact instead of waiting for the admin to review
+   * it. Only for key-only credentials (key without passphrase, or agent; no sudo password): a
+   * rogue host can then learn nothing it could replay.
+   */
+  trustOnFirstUse?: boolean;
+}
+
+/**
+ * Whether a credential may trust a host's key on first use: only when nothing it would send
+ * is a secret a rogue host could keep (a password, a sudo password, a passphrase-protected key).
+ */
+export function mayTrustOnFirstUse(c: {
+  kind: 'password' | 'key' | 'agent';
+  hasPassphrase: boolean;
+  hasSudoPassword: boolean;
+}): boolean {
+  return c.kind !== 'password' && !c.hasPassphrase && !c.hasSudoPassword;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/;
@@ -57,7 +75,17 @@ export async function addCredential(
     }
   }
   const sudo = input.sudoPassword ?? (input.kind === 'password' ? input.secret : undefined);
+  if (
+    input.trustOnFirstUse &&
+    !mayTrustOnFirstUse({ kind: input.kind, hasPassphrase: !!input.passphrase, hasSudoPassword: !!sudo })
+  ) {
+    throw new PatchdeckError(
+      'bad-request',
+      'Trust on first use is only for key-only credentials (a key without passphrase, or the SSH agent, and no sudo password): a password, sudo password or passphrase is never sent to a host whose key is not pinned.',
+    );
+  }
   return insertCredential(db, {
+    trustOnFirstUse: input.trustOnFirstUse ?? false,
     name: input.name,
     username: input.username,
     kind: input.kind,

@@ -10,6 +10,8 @@ export interface CredentialSummary {
   hasPassphrase: boolean;
   hasSudoPassword: boolean;
   scope: string[];
+  /** Pin a never-seen host's key on first contact (key-only credentials; off by default). */
+  trustOnFirstUse: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -32,6 +34,7 @@ function toSummary(row: Row): CredentialSummary {
     hasPassphrase: row.passphrase_ciphertext !== null,
     hasSudoPassword: row.sudo_password_ciphertext !== null,
     scope: parseJsonArray(row.scope as string),
+    trustOnFirstUse: row.trust_on_first_use === 1,
     createdAt: row.created_at as string,
     updatedAt: row.updated_at as string,
   };
@@ -44,13 +47,14 @@ export function insertCredential(
     username: string;
     kind: CredentialSummary['kind'];
     scope: string[];
+    trustOnFirstUse?: boolean;
   } & SealedCredentialSecrets,
 ): CredentialSummary {
   const at = now();
   const id = db
     .prepare(
-      `INSERT INTO credentials (name, username, kind, secret_ciphertext, passphrase_ciphertext, sudo_password_ciphertext, scope, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO credentials (name, username, kind, secret_ciphertext, passphrase_ciphertext, sudo_password_ciphertext, scope, trust_on_first_use, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
       credential.name,
@@ -60,6 +64,7 @@ export function insertCredential(
       credential.passphrase,
       credential.sudoPassword,
       JSON.stringify(credential.scope),
+      credential.trustOnFirstUse ? 1 : 0,
       at,
       at,
     ).lastInsertRowid;

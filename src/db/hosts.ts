@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { Host, HostUpdate } from '../api/schemas';
+import { hostKeyTrust } from './host-keys';
 import { now, parseJsonArray } from './time';
 
 type Row = Record<string, unknown>;
@@ -35,6 +36,8 @@ function toHost(db: Database, row: Row, lastScanId: number | null): Host {
     tags: parseJsonArray(row.tags as string),
     notes: row.notes as string,
     inInventory: row.in_inventory === 1,
+    offlineOnly: row.offline_only === 1,
+    keyTrust: hostKeyTrust(db, id),
     firstSeen: (row.first_seen as string | null) ?? null,
     lastSeen: (row.last_seen as string | null) ?? null,
     isNew: lastScanId !== null && row.first_scan_id === lastScanId,
@@ -83,14 +86,16 @@ export function insertHost(
     sshPort?: number;
     inInventory?: boolean;
     management?: string[];
+    /** Created from an imported file: no connection target until an address is confirmed. */
+    offlineOnly?: boolean;
   },
 ): Host {
   const at = now();
   const id = Number(
     db
       .prepare(
-        `INSERT INTO hosts (name, address, ssh_port, in_inventory, management, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO hosts (name, address, ssh_port, in_inventory, management, offline_only, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         host.name,
@@ -98,6 +103,7 @@ export function insertHost(
         host.sshPort ?? 22,
         host.inInventory === false ? 0 : 1,
         JSON.stringify(host.management ?? []),
+        host.offlineOnly ? 1 : 0,
         at,
         at,
       ).lastInsertRowid,
@@ -130,6 +136,8 @@ export function updateHost(db: Database, id: number, patch: HostUpdate): Host | 
     else if (key === 'inInventory') values.push(value ? 1 : 0);
     else values.push(value);
   }
+  // An address the admin typed is the confirmation an imported ("offline only") host waits for.
+  if (typeof patch.address === 'string') sets.push('offline_only = 0');
   if (sets.length === 0) return getHost(db, id);
   const changed = db
     .prepare(`UPDATE hosts SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`)

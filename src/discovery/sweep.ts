@@ -53,6 +53,8 @@ export interface HostResult {
   /** Fastest answer (SYN-ACK, RST or echo reply) in ms. */
   rttMs: number | null;
   notes: string[];
+  /** The SSH host key, when the sweep read it (SweepOptions.sshHostKey). */
+  sshHostKey: (SshHostKeySeen & { port: number }) | null;
 }
 
 export interface SweepProgress {
@@ -103,6 +105,20 @@ export interface SweepOptions {
   mdns?: false | MdnsBrowser;
   /** Names the targets came from (parseTargets().names), reported as source 'target'. */
   names?: { name: string; addresses: string[] }[];
+  /**
+   * Reads the SSH host key of a live host whose SSH check answered (a key exchange, no login),
+   * so the admin can review and pin it from the scan's results. Default false.
+   */
+  sshHostKey?:
+    false | ((address: string, port: number, signal: AbortSignal) => Promise<SshHostKeySeen | null>);
+}
+
+/** An SSH host key the sweep saw: no login was attempted. */
+export interface SshHostKeySeen {
+  type: string;
+  fingerprint: string;
+  /** base64 of the key blob. */
+  publicKey: string;
 }
 
 export interface SweepCallbacks {
@@ -191,6 +207,7 @@ export async function sweep(
       : (options.reverseDns ?? systemPtrResolver(options.dnsTimeoutMs ?? 1500));
   const netbiosMode = options.netbios ?? 'auto';
   const netbiosTimeoutMs = options.netbiosTimeoutMs ?? 1000;
+  const readHostKey = options.sshHostKey || null;
   let pinger: ((a: string, t: number, s: AbortSignal) => Promise<PingResult | null>) | null = null;
   if (typeof options.icmp === 'function') pinger = options.icmp;
   else if (options.icmp === 'auto') {
@@ -294,6 +311,23 @@ export async function sweep(
           .catch(() => {}),
       );
     }
+    let sshHostKey: HostResult['sshHostKey'] = null;
+    const sshPort = state.services.find((s) => s.kind === 'ssh')?.port;
+    if (readHostKey && sshPort !== undefined) {
+      tasks.push(
+        limiter
+          .acquire(signal)
+          .then(async () => {
+            try {
+              const key = await readHostKey(state.address, sshPort, signal);
+              if (key) sshHostKey = { ...key, port: sshPort };
+            } finally {
+              limiter.release('neutral');
+            }
+          })
+          .catch(() => {}),
+      );
+    }
     await Promise.all(tasks);
     if (netbios) {
       const nb = netbios as NetbiosInfo;
@@ -328,6 +362,7 @@ export async function sweep(
       management: managementChannel(services),
       rttMs: state.minRtt,
       notes: hostNotes,
+      sshHostKey,
     };
     if (!signal.aborted) emit(host);
   };

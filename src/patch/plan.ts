@@ -224,7 +224,6 @@ export function sessionOpener(deps: PatchDeps, options: JobOptions, timeoutMs = 
     connectHost({ db: deps.db, secrets: deps.secrets, actor: deps.actor }, host, {
       credential,
       timeoutMs,
-      trustOnFirstUse: true,
       signal,
     });
 }

@@ -208,11 +208,10 @@ export async function continueJob(
         credential,
         refresh: false,
         timeoutMs: 120_000,
-        trustOnFirstUse: false,
       });
       let packages = step.packages;
       let note: string;
-      if (outcome.status === 'succeeded') {
+      if (outcome.status === 'succeeded' && outcome.auditId !== null) {
         const updates = listFindings(deps.db, outcome.auditId).map((f) => ({
           name: f.package,
           installedVersion: f.installedVersion,

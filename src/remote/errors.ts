@@ -8,6 +8,7 @@ export type RemoteErrorKind =
   | 'auth-failed'
   | 'host-key-changed'
   | 'host-key-unknown'
+  | 'offline-only'
   | 'sudo-needs-password'
   | 'sudo-wrong-password'
   | 'sudo-not-allowed'
@@ -15,6 +16,8 @@ export type RemoteErrorKind =
   | 'unsupported-os'
   | 'package-manager-locked'
   | 'command-failed'
+  /** The command printed more than the session's output limit; its channel was closed. */
+  | 'output-too-large'
   | 'cancelled';
 
 export class RemoteError extends Error {

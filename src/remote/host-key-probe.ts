@@ -8,15 +8,20 @@ import { describeHostKey, type PresentedHostKey } from './host-key';
 export async function probeHostKey(
   host: string,
   port = 22,
-  options: { timeoutMs?: number; label?: string; preferredType?: string } = {},
+  options: { timeoutMs?: number; label?: string; preferredType?: string; signal?: AbortSignal } = {},
 ): Promise<PresentedHostKey> {
   const label = options.label ?? host;
   const { Client } = await import('ssh2');
+  if (options.signal?.aborted) throw new RemoteError('cancelled', 'Cancelled.');
   return new Promise((resolve, reject) => {
     const client = new Client();
     let key: PresentedHostKey | null = null;
+    const onAbort = (): void => finish(new RemoteError('cancelled', 'Cancelled.'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     const finish = (error: unknown): void => {
+      options.signal?.removeEventListener('abort', onAbort);
       client.end();
+      if (options.signal?.aborted && !key) client.destroy();
       if (key) resolve(key);
       else reject(error instanceof RemoteError ? error : classifyConnectError(error, label));
     };

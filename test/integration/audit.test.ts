@@ -29,7 +29,8 @@ describeAsRoot('audit against the lab', () => {
     for (const host of lab.hosts) await resetHost(host.name);
     lab = labStatus();
     env = await createTestCore();
-    ids = await enrolLab(env.core, lab);
+    // The lab's admin key is a key-only credential: this suite exercises its explicit trust-on-first-use.
+    ids = await enrolLab(env.core, lab, lab.hosts, { trust: 'first-use' });
   });
   beforeEach(() => assertLabRoute(lab));
   afterAll(async () => {
@@ -121,7 +122,7 @@ describeAsRoot('audit against the lab', () => {
     }
   });
 
-  it('pinned each host key on first use, matching the host’s real key, and logged it', async () => {
+  it('a key-only credential set to trust on first use pinned each host key, matching the host’s real key, and logged it', async () => {
     for (const host of lab.hosts) {
       const keys = await env.core.call('hosts.keys', { id: ids.get(host.name)! });
       expect(keys).toHaveLength(1);

@@ -539,6 +539,8 @@ describeAsRoot('patching lab hosts', () => {
               lab.keyFile,
               '--hosts',
               '*',
+              // A key-only credential: it may pin the lab host's key on first use.
+              '--trust-on-first-use',
             ])
           ).code,
         ).toBe(0);

@@ -24,11 +24,17 @@ export async function createTestCore(): Promise<{ core: Core; dir: string; close
   };
 }
 
-/** Adds every lab host to the workspace and the lab's admin key as a credential covering them. */
+/**
+ * Adds every lab host to the workspace and the lab's admin key as a credential covering them.
+ * Keys are trusted as an admin would: read each host's key (no login), check its fingerprint
+ * against what the machine itself says (the lab's ground truth: its key files), then pin exactly
+ * that one. `trust: 'first-use'` instead makes the (key-only) credential pin keys on first use.
+ */
 export async function enrolLab(
   core: Core,
   lab: LabInventory,
   hosts: LabHost[] = lab.hosts,
+  options: { trust?: 'reviewed' | 'first-use' } = {},
 ): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   for (const host of hosts) {
@@ -42,8 +48,23 @@ export async function enrolLab(
     kind: 'key',
     secret: fs.readFileSync(lab.keyFile, 'utf8'),
     scope: ['*'],
+    trustOnFirstUse: options.trust === 'first-use',
   });
+  if (options.trust !== 'first-use') await trustLabKeys(core, hosts, ids);
   return ids;
+}
+
+/** Reads each host's key, checks it against the lab's ground truth, and pins that fingerprint. */
+export async function trustLabKeys(core: Core, hosts: LabHost[], ids: Map<string, number>): Promise<void> {
+  await Promise.all(
+    hosts.map(async (host) => {
+      const id = ids.get(host.name)!;
+      const shown = await core.call('hosts.trust', { id, pin: false });
+      if (!host.hostKeys.some((k) => k.fingerprint === shown.fingerprint))
+        throw new Error(`${host.name} presented ${shown.fingerprint}, which is none of its own keys`);
+      await core.call('hosts.trust', { id, fingerprint: shown.fingerprint });
+    }),
+  );
 }
 
 /** Waits for a task started through the API and returns its final row. */

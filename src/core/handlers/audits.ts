@@ -54,7 +54,6 @@ export function auditHandlers(core: Core) {
               credential,
               refresh: refresh ?? settings.refreshMetadataBeforeAudit,
               timeoutMs: settings.hostTimeoutSeconds * 1000,
-              trustOnFirstUse: true,
               signal: ctx.signal,
               taskId: ctx.taskId,
               concurrency: settings.auditConcurrency,
@@ -62,14 +61,24 @@ export function auditHandlers(core: Core) {
                 ctx.progress(
                   done,
                   hosts.length,
-                  `${outcome.hostName}: ${outcome.status === 'succeeded' ? `${outcome.updates} updates` : outcome.errorKind}`,
+                  outcome.status === 'succeeded'
+                    ? `${outcome.hostName}: ${outcome.updates} updates`
+                    : outcome.status === 'skipped'
+                      ? `${outcome.hostName}: skipped (offline only)`
+                      : `${outcome.hostName}: ${outcome.errorKind}`,
                 );
                 core.events.emit('entity.changed', { entity: 'audits', ids: [outcome.hostId] });
               },
             },
           );
           const failed = outcomes.filter((o) => o.status === 'failed').length;
-          return { audited: outcomes.length, failed };
+          const skipped = outcomes.filter((o) => o.status === 'skipped');
+          return {
+            audited: outcomes.length - skipped.length,
+            failed,
+            skipped: skipped.length,
+            skippedReasons: skipped.map((o) => o.error),
+          };
         },
       );
       return { taskId: task.id, hosts: hosts.length };

@@ -46,7 +46,7 @@ export function credentialHandlers(core: Core) {
         const session = await connectHost(
           { db: db(), secrets: core.options.platform.secrets, actor: settings.operatorName },
           host,
-          { credential, timeoutMs: 20_000, trustOnFirstUse: true },
+          { credential, timeoutMs: 20_000 },
         );
         try {
           let sudo: boolean | null = null;

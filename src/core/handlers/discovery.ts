@@ -8,6 +8,7 @@ import {
   listScanHostIds,
   listScans,
   readSettings,
+  recordHostKeySighting,
   recordScanHost,
   saveNetwork,
   startScan,
@@ -24,6 +25,7 @@ import {
   type ParsedTargets,
   type ServiceInfo,
 } from '../../discovery';
+import { probeHostKey } from '../../remote/host-key-probe';
 import { PatchdeckError } from '../../util/errors';
 import { sanitizeText } from '../../util/text';
 import type { Core } from '../core';
@@ -197,6 +199,9 @@ export function discoveryHandlers(core: Core) {
               connectTimeoutMs: request.timeoutMs ?? settings.discoveryTimeoutMs,
               reverseDns: request.reverseDns === false ? false : undefined,
               names: parsed.names,
+              // The key exchange only: no user name that exists, no credential, nothing sent.
+              sshHostKey: (address, port, signal) =>
+                probeHostKey(address, port, { timeoutMs: 3000, signal }).catch(() => null),
             },
             {
               signal: ctx.signal,
@@ -206,6 +211,9 @@ export function discoveryHandlers(core: Core) {
               },
               onHost: (result) => {
                 const observed = observedFromResult(result);
+                const seenKey = result.sshHostKey;
+                // The key is recorded for review, not used to match: a rekeyed host must show up as
+                // "key changed" on the host it is, not as a new machine.
                 const match = matchHost(
                   { address: observed.address, mac: observed.mac, names: observed.names },
                   known,
@@ -219,6 +227,15 @@ export function discoveryHandlers(core: Core) {
                     addToInventory: request.addToInventory === true,
                   },
                 );
+                if (seenKey)
+                  recordHostKeySighting(db, {
+                    hostId,
+                    type: seenKey.type,
+                    fingerprint: seenKey.fingerprint,
+                    publicKey: seenKey.publicKey,
+                    source: 'scan',
+                    address: observed.address,
+                  });
                 if (isNew)
                   known.push({
                     id: hostId,

@@ -1,4 +1,13 @@
-import { getHost, insertHost, listTrustedKeys, readSettings, trustHostKey } from '../../db';
+import {
+  getHost,
+  insertHost,
+  listHostKeySightings,
+  listTrustedKeys,
+  readSettings,
+  recordHostKeySighting,
+  trustReviewedKey,
+} from '../../db';
+import { offlineOnlyError } from '../../audit';
 import { probeHostKey } from '../../remote/host-key-probe';
 import { PatchdeckError } from '../../util/errors';
 import { isValidHostName } from '../../util/text';
@@ -20,16 +29,43 @@ export function hostTrustHandlers(core: Core) {
       core.events.emit('entity.changed', { entity: 'hosts', ids: [host.id] });
       return host;
     },
-    'hosts.trust': async ({ id, pin, replace }: { id: number; pin: boolean; replace: boolean }) => {
+    'hosts.trust': async ({
+      id,
+      pin,
+      replace,
+      fingerprint,
+    }: {
+      id: number;
+      pin: boolean;
+      replace: boolean;
+      fingerprint?: string;
+    }) => {
       const host = getHost(db(), id);
       if (!host) throw new PatchdeckError('not-found', `Host ${id} does not exist.`);
+      if (host.offlineOnly) throw new PatchdeckError('conflict', offlineOnlyError(host).message);
       const pinned = listTrustedKeys(db(), id);
-      const key = await probeHostKey(host.address ?? host.name, host.sshPort, {
+      const address = host.address ?? host.addresses[0] ?? host.name;
+      const key = await probeHostKey(address, host.sshPort, {
         label: host.name,
         preferredType: pinned[0]?.type,
       });
       const known = pinned.some((k) => k.fingerprint === key.fingerprint);
       const changed = pinned.length > 0 && !known;
+      if (!known)
+        recordHostKeySighting(db(), {
+          hostId: id,
+          type: key.type,
+          fingerprint: key.fingerprint,
+          publicKey: key.publicKey,
+          source: 'probe',
+          address,
+        });
+      if (pin && fingerprint !== undefined && fingerprint !== key.fingerprint) {
+        throw new PatchdeckError(
+          'conflict',
+          `${host.name} now presents ${key.type} ${key.fingerprint}, not the key ${fingerprint} you reviewed. Nothing was trusted; review the new key first.`,
+        );
+      }
       if (changed && pin && !replace) {
         throw new PatchdeckError(
           'conflict',
@@ -37,17 +73,75 @@ export function hostTrustHandlers(core: Core) {
         );
       }
       if (pin && !known) {
-        trustHostKey(db(), {
+        trustReviewedKey(db(), {
           hostId: id,
-          type: key.type,
           fingerprint: key.fingerprint,
-          publicKey: key.publicKey,
           actor: readSettings(db()).operatorName,
           replace,
+          reason: fingerprint ? 'reviewed fingerprint' : 'trusted as presented',
         });
-        core.events.emit('entity.changed', { entity: 'hosts', ids: [id] });
       }
+      core.events.emit('entity.changed', { entity: 'hosts', ids: [id] });
       return { type: key.type, fingerprint: key.fingerprint, pinned: pin || known, changed };
+    },
+    'hosts.pendingKeys': ({ hostIds }: { hostIds?: number[] }) => {
+      const wanted = hostIds ? new Set(hostIds) : null;
+      const names = new Map<number, string>();
+      return listHostKeySightings(db())
+        .filter((s) => !wanted || wanted.has(s.hostId))
+        .map((s) => {
+          if (!names.has(s.hostId)) names.set(s.hostId, getHost(db(), s.hostId)?.name ?? `host ${s.hostId}`);
+          return {
+            hostId: s.hostId,
+            hostName: names.get(s.hostId)!,
+            type: s.type,
+            fingerprint: s.fingerprint,
+            source: s.source,
+            address: s.address,
+            seenAt: s.seenAt,
+            changed: listTrustedKeys(db(), s.hostId).length > 0,
+          };
+        });
+    },
+    'hosts.trustKeys': ({
+      keys,
+      replace,
+    }: {
+      keys: { hostId: number; fingerprint: string }[];
+      replace: boolean;
+    }) => {
+      const actor = readSettings(db()).operatorName;
+      const hostIds = [...new Set(keys.map((k) => k.hostId))];
+      if (hostIds.length !== keys.length)
+        throw new PatchdeckError('bad-request', 'Each host may have only one key trusted per review.');
+      const pending = listHostKeySightings(db());
+      // One transaction: a stale entry (the key was trusted or replaced since it was shown, or
+      // the host is gone) refuses the whole review, and nothing is pinned.
+      db().transaction(() => {
+        for (const k of keys) {
+          const seen = pending.find((s) => s.hostId === k.hostId && s.fingerprint === k.fingerprint);
+          const host = getHost(db(), k.hostId);
+          if (!seen || !host)
+            throw new PatchdeckError(
+              'conflict',
+              `${host?.name ?? `Host ${k.hostId}`}: the key ${k.fingerprint.slice(0, 60)} is not awaiting review any more. Nothing was trusted; reload the list and review again.`,
+            );
+          if (listTrustedKeys(db(), k.hostId).length > 0 && !replace)
+            throw new PatchdeckError(
+              'conflict',
+              `${host.name} already has a different trusted key; replacing it needs an explicit re-trust (replace). Nothing was trusted.`,
+            );
+          trustReviewedKey(db(), {
+            hostId: k.hostId,
+            fingerprint: k.fingerprint,
+            actor,
+            replace,
+            reason: `reviewed with ${keys.length} key(s)`,
+          });
+        }
+      })();
+      core.events.emit('entity.changed', { entity: 'hosts', ids: hostIds });
+      return { pinned: keys.length, hostIds };
     },
     'hosts.keys': ({ id }: { id: number }) => listTrustedKeys(db(), id),
   };

@@ -101,7 +101,10 @@ export function offlineHandlers(core: Core) {
       const created = host === null;
       // One transaction: a failure anywhere leaves no host, audit, finding or log entry behind.
       const { hostId, auditId } = db.transaction(() => {
-        const target = host ?? insertHost(db, { name: collected.hostname, address: null });
+        // A host named by the file itself gets no connection target: the name came from a file
+        // anyone could have written, so it must not steer the next audit (and its password)
+        // through DNS. It stays "offline only" until an admin confirms an address.
+        const target = host ?? insertHost(db, { name: collected.hostname, address: null, offlineOnly: true });
         const id = startAudit(db, {
           hostId: target.id,
           taskId: null,
