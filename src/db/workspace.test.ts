@@ -4,6 +4,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LATEST_SCHEMA_VERSION } from './migrations';
+import { defaultWorkspacePath } from '../util/paths';
 import { APPLICATION_ID, createWorkspace, openWorkspace } from './workspace';
 
 let dir: string;
@@ -67,5 +68,44 @@ describe('workspace files', () => {
 
   it('says clearly when the file does not exist', () => {
     expect(() => openWorkspace(path.join(dir, 'missing.sqlite'))).toThrow(/No workspace at/);
+  });
+
+  describe('permissions (owner only, whatever the umask)', () => {
+    const mode = (file: string): number => fs.statSync(file).mode & 0o777;
+    let previousUmask: number;
+    beforeEach(() => {
+      previousUmask = process.umask(0o022); // the usual permissive umask: 0755 folders, 0644 files
+    });
+    afterEach(() => process.umask(previousUmask));
+
+    it('creates the default workspace folder 0700 and the database, -wal and -shm 0600', () => {
+      const file = defaultWorkspacePath({ PATCHDECK_DATA_DIR: path.join(dir, 'home', 'data') });
+      const db = createWorkspace(file);
+      db.prepare(`INSERT INTO settings (key, value) VALUES ('k', '"v"')`).run();
+      expect(fs.existsSync(`${file}-wal`)).toBe(true);
+      expect(fs.existsSync(`${file}-shm`)).toBe(true);
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) expect(mode(f)).toBe(0o600);
+      expect(mode(path.join(dir, 'home', 'data'))).toBe(0o700);
+      expect(mode(path.join(dir, 'home'))).toBe(0o700);
+      expect(mode(dir)).toBe(0o700); // mkdtemp's own mode: a folder that existed is left alone
+      db.close();
+    });
+
+    it('leaves an existing folder as it is', () => {
+      fs.chmodSync(dir, 0o755);
+      createWorkspace(path.join(dir, 'ws.sqlite')).close();
+      expect(mode(dir)).toBe(0o755);
+      expect(mode(path.join(dir, 'ws.sqlite'))).toBe(0o600);
+    });
+
+    it('tightens a workspace an older version left 0644 when it opens it', () => {
+      const file = path.join(dir, 'old.sqlite');
+      createWorkspace(file).close();
+      fs.chmodSync(file, 0o644);
+      const db = openWorkspace(file);
+      db.prepare(`INSERT INTO settings (key, value) VALUES ('k', '"v"')`).run();
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) expect(mode(f)).toBe(0o600);
+      db.close();
+    });
   });
 });
