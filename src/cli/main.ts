@@ -10,6 +10,7 @@ import { defaultWorkspacePath } from '../util/paths';
 import { registerAuditCommands } from './commands-audit';
 import { registerDiscoverCommand } from './commands-discover';
 import { registerPatchCommands } from './commands-patch';
+import { registerWorkspaceBackupCommands } from './commands-workspace';
 import { registerOfflineCommands } from './commands-offline';
 import { formatTable, printJson } from './output';
 
@@ -63,7 +64,9 @@ export function buildProgram(): Command {
 
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 
-  const workspace = program.command('workspace').description('create and inspect workspaces');
+  const workspace = program
+    .command('workspace')
+    .description('create, inspect, back up and restore workspaces');
   workspace
     .command('init')
     .description('create a new, empty workspace file')
@@ -95,6 +98,7 @@ export function buildProgram(): Command {
         { create: 'never' },
       );
     });
+  registerWorkspaceBackupCommands(workspace, globals, workspacePathOf);
 
   program
     .command('serve')
