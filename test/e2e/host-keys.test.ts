@@ -103,3 +103,88 @@ describe('host keys and audits from the Hosts page (loopback ssh2 server)', () =
     await page.screenshot({ path: path.resolve('test-results/hosts-audit-failed.png') });
   });
 });
+
+describe('reviewing never-trusted keys on the Hosts page (two loopback ssh2 servers)', () => {
+  const PASSWORD = 'e2e-office-password-never-to-a-stranger';
+  const attempts: { address: string; method: string; password?: string }[] = [];
+  const servers: ssh2.Server[] = [];
+  const fingerprints = new Map<string, string>();
+  const ADDRESSES = ['127.0.0.24', '127.0.0.25'];
+
+  beforeAll(async () => {
+    for (const address of ADDRESSES) {
+      const { private: key, public: pub } = ssh2.utils.generateKeyPairSync('ed25519');
+      const blob = Buffer.from(pub.split(' ')[1]!, 'base64');
+      const { createHash } = await import('node:crypto');
+      fingerprints.set(
+        address,
+        `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`,
+      );
+      const s = new ssh2.Server({ hostKeys: [key] }, (client) => {
+        client.on('error', () => undefined);
+        client.on('authentication', (ctx) => {
+          attempts.push({
+            address,
+            method: ctx.method,
+            password: ctx.method === 'password' ? ctx.password : undefined,
+          });
+          ctx.reject(['password']);
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(22, address, () => resolve());
+      });
+      servers.push(s);
+    }
+  });
+  afterAll(async () => {
+    for (const s of servers) await new Promise((r) => s.close(() => r(null)));
+  });
+
+  it('sends no password before the keys are trusted, then trusts both in one reviewed step', async () => {
+    const { page, core } = app;
+    const ids: number[] = [];
+    for (const [i, address] of ADDRESSES.entries())
+      ids.push((await core.call('hosts.add', { name: `pc-${i + 1}`, address })).id);
+    await core.call('credentials.add', {
+      name: 'office',
+      username: 'admin',
+      kind: 'password',
+      secret: PASSWORD,
+      scope: ['pc-1', 'pc-2'],
+    });
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('link', { name: 'Hosts' }).click();
+    for (const id of ids) {
+      const row = page.getByRole('table', { name: 'Hosts' }).locator(`tr[data-host-id="${id}"]`);
+      await row.getByRole('button', { name: /^Audit pc-/ }).click();
+      await expect
+        .poll(() => row.locator('td.audit-status').textContent(), { timeout: 30_000 })
+        .toMatch(/^failed/);
+      expect(await row.locator('td.audit-status').textContent()).toContain('host-key-unknown');
+    }
+    expect(attempts.filter((a) => a.password !== undefined)).toEqual([]);
+    const review = page.getByRole('region', { name: 'Host keys to review' });
+    await review.getByText('2 hosts show an SSH key nobody has trusted yet.').waitFor();
+    await review.getByRole('button', { name: 'Review keys (2)' }).click();
+    const table = review.getByRole('table', { name: 'Keys awaiting review' });
+    for (const [i, address] of ADDRESSES.entries()) {
+      const row = table.locator(`tr[data-host-id="${ids[i]}"]`);
+      expect(await row.textContent()).toContain(fingerprints.get(address));
+    }
+    await page.screenshot({ path: path.resolve('test-results/hosts-review-keys.png'), fullPage: true });
+    await review.getByRole('button', { name: 'Trust these 2 keys' }).click();
+    await review.getByText('Trusted 2 host keys.', { exact: false }).waitFor();
+    for (const [i, address] of ADDRESSES.entries())
+      expect((await core.call('hosts.keys', { id: ids[i]! })).map((k) => k.fingerprint)).toEqual([
+        fingerprints.get(address),
+      ]);
+    // Now the audit logs in (and the servers refuse the password): the credential went only to pinned hosts.
+    const { taskId } = await core.call('audits.start', { hostIds: ids });
+    await core.requireWorkspace().tasks.wait(taskId);
+    expect(new Set(attempts.filter((a) => a.password === PASSWORD).map((a) => a.address))).toEqual(
+      new Set(ADDRESSES),
+    );
+  });
+});

@@ -63,6 +63,28 @@ describeAsRoot('Discover → Hosts → Updates in Chromium against the lab', () 
       .toBe(lab.hosts.length);
   });
 
+  it('shows the SSH key each host presented during the scan and trusts them all in one reviewed step', async () => {
+    const { page, core } = app;
+    await page.getByRole('link', { name: 'Hosts' }).click();
+    const review = page.getByRole('region', { name: 'Host keys to review' });
+    await review.getByRole('button', { name: `Review keys (${lab.hosts.length})` }).click();
+    const table = review.getByRole('table', { name: 'Keys awaiting review' });
+    const hosts = await core.call('hosts.list', {});
+    // The admin's check: each fingerprint is one of the machine's own keys.
+    for (const labHost of lab.hosts) {
+      const host = hosts.find((h) => h.address === labHost.address)!;
+      const text = (await table.locator(`tr[data-host-id="${host.id}"]`).textContent()) ?? '';
+      const shown = /SHA256:[A-Za-z0-9+/]{43}/.exec(text)?.[0];
+      expect(labHost.hostKeys.map((k) => k.fingerprint)).toContain(shown);
+      expect(text).toContain('discovery scan');
+    }
+    await page.screenshot({ path: path.resolve('test-results/lab-review-keys.png'), fullPage: true });
+    await review.getByRole('button', { name: `Trust these ${lab.hosts.length} keys` }).click();
+    await expect
+      .poll(async () => (await core.call('hosts.list', {})).filter((h) => h.keyTrust === 'trusted').length)
+      .toBe(lab.hosts.length);
+  });
+
   it('audits every host from the Hosts page and lists exactly the ground-truth updates on the Updates page', async () => {
     const { page, core } = app;
     await page.getByRole('link', { name: 'Hosts' }).click();

@@ -1,4 +1,6 @@
 import { useEffect, useState } from 'react';
+import type { HostKeySighting } from '../../../src/api/schemas';
+import { api } from '../../api';
 import { useApp } from '../../stores/app';
 import { Field } from '../../components/Field';
 import { formatTime } from '../../components/format';
@@ -35,7 +37,21 @@ function OsGuess({ host }: { host: DiscoveredHost }) {
   );
 }
 
-function ResultRow({ host }: { host: DiscoveredHost }) {
+/** The SSH key the sweep read (a key exchange, no login): shown so the admin can check it before trusting. */
+function SshKeyCell({ host, seen }: { host: DiscoveredHost; seen: HostKeySighting | undefined }) {
+  if (host.keyTrust === 'trusted') return <span className="ok small">trusted</span>;
+  if (!seen) return <span className="muted">—</span>;
+  return (
+    <span className="small">
+      <span className="mono fingerprint">{seen.fingerprint}</span>
+      <div className={seen.changed ? 'error' : 'muted'}>
+        {seen.type}, {seen.changed ? 'CHANGED since trusted' : 'not trusted yet'}
+      </div>
+    </span>
+  );
+}
+
+function ResultRow({ host, seen }: { host: DiscoveredHost; seen: HostKeySighting | undefined }) {
   const add = useDiscover((s) => s.addToInventory);
   const open = host.services.filter((s) => s.state === 'open');
   return (
@@ -73,6 +89,9 @@ function ResultRow({ host }: { host: DiscoveredHost }) {
         ) : (
           <span className="muted">—</span>
         )}
+      </td>
+      <td>
+        <SshKeyCell host={host} seen={seen} />
       </td>
       <td>
         {host.inInventory ? (
@@ -269,6 +288,26 @@ export function DiscoverPage() {
   useEffect(() => {
     void loadLists();
   }, [loadLists]);
+  const [keys, setKeys] = useState<Map<number, HostKeySighting>>(new Map());
+  const resultIds = s.results.map((h) => h.id).join(',');
+  const running0 = s.progress?.status;
+  useEffect(() => {
+    let live = true;
+    const hostIds = resultIds ? resultIds.split(',').map(Number) : [];
+    if (hostIds.length === 0) return setKeys(new Map());
+    api.hosts
+      .pendingKeys({ hostIds })
+      .then((list) => {
+        if (!live) return;
+        const byHost = new Map<number, HostKeySighting>();
+        for (const k of list) if (!byHost.has(k.hostId)) byHost.set(k.hostId, k);
+        setKeys(byHost);
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [resultIds, running0]);
   const running = s.progress?.status === 'running' || s.progress?.status === 'queued';
   const check = s.check;
   const blocked =
@@ -440,6 +479,12 @@ export function DiscoverPage() {
                 Go to Hosts
               </button>
             </div>
+            {keys.size > 0 && (
+              <p className="warn small" role="note">
+                {keys.size} host{keys.size === 1 ? '' : 's'} showed an SSH key nobody has trusted yet.
+                Patchdeck sends them no password until you check and trust the keys (Hosts → Review keys).
+              </p>
+            )}
             <table className="grid" aria-label="Discovered hosts">
               <thead>
                 <tr>
@@ -449,12 +494,13 @@ export function DiscoverPage() {
                   <th>Open ports</th>
                   <th>Managed by</th>
                   <th>MAC / vendor</th>
+                  <th>SSH key</th>
                   <th />
                 </tr>
               </thead>
               <tbody>
                 {s.results.map((host) => (
-                  <ResultRow key={host.id} host={host} />
+                  <ResultRow key={host.id} host={host} seen={keys.get(host.id)} />
                 ))}
               </tbody>
             </table>

@@ -39,6 +39,36 @@ function auditOutcome(audit: Audit): string {
   return `${audit.status}${audit.errorKind ? `: ${audit.errorKind}` : ''}`;
 }
 
+/** An imported host has no connection target until the admin types the address it really has. */
+function ConfirmAddress({ host }: { host: Host }) {
+  const update = useHosts((s) => s.update);
+  const [address, setAddress] = useState('');
+  return (
+    <section aria-label="Offline only" className="trust-box">
+      <p>
+        <strong>{host.name} is offline only.</strong> It came from an imported collection file, which anyone
+        could have written, so Patchdeck does not look its name up or connect to it. Type the address you know
+        it has to audit it over the network.
+      </p>
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void update(host.id, { address: address.trim() });
+        }}
+      >
+        <label>
+          Address
+          <input value={address} onChange={(e) => setAddress(e.target.value)} placeholder="198.18.0.11" />
+        </label>
+        <button type="submit" disabled={!address.trim()}>
+          Confirm address
+        </button>
+      </form>
+    </section>
+  );
+}
+
 function HostKeys({ host }: { host: Host }) {
   const keys = useHostDetail((s) => s.keys);
   const probe = useHostDetail((s) => s.probe);
@@ -55,8 +85,8 @@ function HostKeys({ host }: { host: Host }) {
       <h3>SSH host key</h3>
       {keys.length === 0 ? (
         <p className="muted">
-          No key pinned yet. Patchdeck trusts a host&apos;s key on first use during an audit, or you can check
-          and trust it here.
+          No key pinned yet, so Patchdeck sends this host no password or key. Read its key here, compare the
+          fingerprint with the machine&apos;s own, and trust it (or review several at once on the Hosts page).
         </p>
       ) : (
         <table className="grid compact" aria-label="Pinned host keys">
@@ -165,7 +195,7 @@ export function HostDetail({ host }: { host: Host }) {
           <OsIcon family={host.osFamily} /> {host.name}
         </h2>
         <div className="row">
-          <button type="button" disabled={auditing} onClick={() => void audit([host.id])}>
+          <button type="button" disabled={auditing || host.offlineOnly} onClick={() => void audit([host.id])}>
             {auditing ? 'Auditing…' : 'Audit this host'}
           </button>
           <button type="button" className="secondary" onClick={() => close(null)}>
@@ -178,6 +208,7 @@ export function HostDetail({ host }: { host: Host }) {
           {error}
         </p>
       )}
+      {host.offlineOnly && <ConfirmAddress host={host} />}
       <dl className="facts">
         <dt>Addresses</dt>
         <dd className="mono">{host.addresses.length ? host.addresses.join(', ') : (host.address ?? '—')}</dd>
@@ -243,7 +274,7 @@ export function HostDetail({ host }: { host: Host }) {
           </tbody>
         </table>
       )}
-      <HostKeys host={host} />
+      {!host.offlineOnly && <HostKeys host={host} />}
       <section aria-label="Audit history">
         <h3>Audit history</h3>
         {audits.length === 0 ? (

@@ -5,6 +5,7 @@ import { formatTime } from '../../components/format';
 import { OsIcon } from '../../components/OsIcon';
 import { useApp } from '../../stores/app';
 import { HostDetail } from './HostDetail';
+import { KeyReview } from './KeyReview';
 import { matchesFilter, useHosts } from './store';
 
 /** What discovery guessed, or — better — what the newest audit read from the host itself. */
@@ -69,6 +70,20 @@ function HostRow({ host }: { host: Host }) {
         {host.isNew && <span className="badge">new</span>}
         {host.seenInLastScan === false && <span className="badge warn">not seen in last scan</span>}
         {!host.inInventory && <span className="badge warn">discovered</span>}
+        {host.offlineOnly && (
+          <span
+            className="badge warn"
+            title="Imported from a collection file; set its address to audit it over the network"
+          >
+            offline only
+          </span>
+        )}
+        {host.keyTrust === 'pending' && (
+          <span className="badge warn" title="No password is sent to this host until its SSH key is trusted">
+            key not trusted
+          </span>
+        )}
+        {host.keyTrust === 'changed' && <span className="badge error">key changed</span>}
       </td>
       <td className="mono">{host.address ?? '—'}</td>
       <td>{osLabel(host, latest)}</td>
@@ -106,7 +121,8 @@ function HostRow({ host }: { host: Host }) {
         {host.inInventory ? (
           <button
             type="button"
-            disabled={auditing}
+            disabled={auditing || host.offlineOnly}
+            title={host.offlineOnly ? 'Offline only: set its address first (host detail)' : undefined}
             onClick={() => void audit([host.id])}
             aria-label={`Audit ${host.name}`}
           >
@@ -239,6 +255,7 @@ export function HostsPage() {
         </EmptyState>
       ) : (
         <>
+          <KeyReview hosts={hosts} />
           <div className="toolbar">
             <input
               type="search"

@@ -79,7 +79,13 @@ export const useHostDetail = create<DetailState>((set, get) => ({
     if (hostId === null || !probe) return;
     set({ probing: true, error: null });
     try {
-      const result = await api.hosts.trust({ id: hostId, pin: true, replace });
+      // Pin exactly the fingerprint the admin was shown: if the host now presents another, nothing is pinned.
+      const result = await api.hosts.trust({
+        id: hostId,
+        pin: true,
+        replace,
+        fingerprint: probe.fingerprint,
+      });
       if (result.fingerprint !== probe.fingerprint) {
         // The key changed again between reading and pinning: show the new one instead.
         set({

@@ -25,6 +25,11 @@ function CredentialRow({ credential }: { credential: Credential }) {
             : 'SSH agent'}
         {credential.hasPassphrase && <span className="badge">passphrase</span>}
         {credential.hasSudoPassword && <span className="badge">sudo password</span>}
+        {credential.trustOnFirstUse && (
+          <span className="badge warn" title="Pins a new host's SSH key on first contact">
+            trusts new keys
+          </span>
+        )}
       </td>
       <td className="small">
         {credential.scope.length ? credential.scope.join(', ') : <span className="muted">none</span>}
@@ -92,7 +97,10 @@ export function CredentialsSection() {
   const [secret, setSecret] = useState('');
   const [passphrase, setPassphrase] = useState('');
   const [sudoPassword, setSudoPassword] = useState('');
+  const [firstUse, setFirstUse] = useState(false);
   const [busy, setBusy] = useState(false);
+  // Only a credential that holds nothing a rogue host could keep may trust keys on first use.
+  const keyOnly = kind !== 'password' && !(kind === 'key' && passphrase) && !sudoPassword;
   useEffect(() => {
     void load();
     void loadHosts();
@@ -107,6 +115,7 @@ export function CredentialsSection() {
       secret: kind === 'agent' ? undefined : secret || undefined,
       passphrase: kind === 'key' && passphrase ? passphrase : undefined,
       sudoPassword: sudoPassword || undefined,
+      trustOnFirstUse: keyOnly && firstUse ? true : undefined,
       scope: scope
         .split(/[\s,]+/)
         .map((s) => s.trim())
@@ -252,6 +261,21 @@ export function CredentialsSection() {
               <input id={id} value={scope} placeholder="*" onChange={(e) => setScope(e.target.value)} />
             )}
           </Field>
+          <label className="inline">
+            <input
+              type="checkbox"
+              disabled={!keyOnly}
+              checked={keyOnly && firstUse}
+              onChange={(e) => setFirstUse(e.target.checked)}
+            />
+            Trust a new host&apos;s SSH key on first use
+            <span className="muted small">
+              {' '}
+              {keyOnly
+                ? '— skips the key review for hosts this key logs in to. Off is safer.'
+                : '— only for a key without passphrase or the SSH agent, with no sudo password: a password is never sent to a host whose key you have not trusted.'}
+            </span>
+          </label>
           <div className="form-actions">
             <button type="submit" disabled={busy || !name.trim() || !username.trim()}>
               Add credential

@@ -68,6 +68,9 @@ export function auditHandlers(core: Core) {
                       : `${outcome.hostName}: ${outcome.errorKind}`,
                 );
                 core.events.emit('entity.changed', { entity: 'audits', ids: [outcome.hostId] });
+                // A refused key is now awaiting review: the host's key state changed.
+                if (outcome.errorKind === 'host-key-unknown' || outcome.errorKind === 'host-key-changed')
+                  core.events.emit('entity.changed', { entity: 'hosts', ids: [outcome.hostId] });
               },
             },
           );
