@@ -112,8 +112,19 @@ export function registerAuditCommands(
         if (opts.key) {
           try {
             secret = fs.readFileSync(opts.key, 'utf8');
-          } catch {
-            throw new PatchdeckError('bad-request', `Cannot read the key file ${opts.key}.`);
+          } catch (error) {
+            const code = (error as NodeJS.ErrnoException).code;
+            const why =
+              code === 'ENOENT'
+                ? ': there is no such file'
+                : code === 'EISDIR'
+                  ? ': it is a folder, not a key file'
+                  : code === 'EACCES'
+                    ? ': permission denied (you may not read it; as its owner, chmod 600 it, or run as its owner)'
+                    : code
+                      ? ` (${code})`
+                      : '';
+            throw new PatchdeckError('bad-request', `Cannot read the key file ${opts.key}${why}.`);
           }
           if (opts.passphraseStdin) passphrase = firstLine(await readStdin());
         }
@@ -392,6 +403,12 @@ export function registerAuditCommands(
               ]),
             )}\n`,
           );
+          // The table cuts long sentences; what to do about a failure must be readable whole.
+          const failures = rows.filter((r) => !r.host.offlineOnly && r.audit?.status === 'failed');
+          if (failures.length)
+            process.stdout.write(
+              `\n${failures.map((r) => `${r.host.name}: ${r.audit!.errorMessage ?? r.audit!.errorKind}`).join('\n')}\n`,
+            );
         }
         if (rows.some((r) => !r.host.offlineOnly && r.audit?.status !== 'succeeded')) process.exitCode = 1;
         if (skipped.length === rows.length) process.exitCode = 1;

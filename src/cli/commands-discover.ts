@@ -69,6 +69,8 @@ export function registerDiscoverCommand(
           process.off('SIGINT', stop);
           if (showProgress) process.stderr.write('\n');
           const hosts = await core.call('scans.results', { scanId: started.scanId });
+          const pendingKeys = await core.call('hosts.pendingKeys', { hostIds: hosts.map((h) => h.id) });
+          const keyOf = (id: number) => pendingKeys.find((k) => k.hostId === id) ?? null;
           if (globals().json) {
             printJson({
               scanId: started.scanId,
@@ -90,12 +92,18 @@ export function registerDiscoverCommand(
                 openPorts: h.services.filter((s) => s.state === 'open').map((s) => s.port),
                 services: h.services,
                 isNew: h.wasNew,
+                sshKey:
+                  h.keyTrust === 'trusted'
+                    ? { trust: 'trusted' }
+                    : keyOf(h.id)
+                      ? { trust: h.keyTrust, type: keyOf(h.id)!.type, fingerprint: keyOf(h.id)!.fingerprint }
+                      : null,
               })),
             });
           } else {
             process.stdout.write(
               `${formatTable(
-                ['address', 'name', 'os', 'open ports', 'managed by', 'mac', 'new'],
+                ['address', 'name', 'os', 'open ports', 'managed by', 'mac', 'ssh key', 'new'],
                 hosts.map((h) => [
                   h.address,
                   h.name === h.address ? null : h.name,
@@ -103,9 +111,18 @@ export function registerDiscoverCommand(
                   h.services.map((s) => s.port).join(','),
                   h.management.join('+') || 'none',
                   h.mac ? `${h.mac}${h.macVendor ? ` ${h.macVendor}` : ''}` : null,
+                  h.keyTrust === 'trusted'
+                    ? 'trusted'
+                    : keyOf(h.id)
+                      ? `${keyOf(h.id)!.fingerprint}${h.keyTrust === 'changed' ? ' CHANGED' : ''}`
+                      : null,
                   h.wasNew ? 'new' : '',
                 ]),
-              )}\n${hosts.length} live hosts of ${started.addresses} addresses (scan ${started.scanId}, ${task?.status}).\n`,
+              )}\n${hosts.length} live hosts of ${started.addresses} addresses (scan ${started.scanId}, ${task?.status}).\n${
+                pendingKeys.length
+                  ? `${new Set(pendingKeys.map((k) => k.hostId)).size} host(s) showed an SSH key nobody has trusted yet; no password goes to them until you do: patchdeck hosts review-keys\n`
+                  : ''
+              }`,
             );
           }
           if (task?.status !== 'succeeded') process.exitCode = 1;

@@ -1,0 +1,102 @@
+/**
+ * The trust rule from the command line, in real CLI processes against a real ssh2 server on
+ * 127.0.0.1: a key is shown, never pinned without the admin's word, and a reviewed list is
+ * trusted only if it is still the list that was shown.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprintOf } from '../remote/host-key';
+
+const CLI = path.resolve(import.meta.dirname, 'index.ts');
+let dir: string;
+let server: ssh2.Server;
+let port = 0;
+let fingerprint = '';
+let logins = 0;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-cli-trust-'));
+  const { private: key, public: pub } = ssh2.utils.generateKeyPairSync('ed25519');
+  fingerprint = fingerprintOf(Buffer.from(pub.split(' ')[1]!, 'base64'));
+  server = new ssh2.Server({ hostKeys: [key] }, (client) => {
+    client.on('error', () => undefined);
+    client.on('authentication', (ctx) => {
+      if (ctx.method !== 'none') logins++;
+      ctx.reject(['password']);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  await new Promise((r) => server.close(() => r(null)));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function patchdeck(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CLI, '--workspace', path.join(dir, 'ws.sqlite'), ...args],
+      {
+        env: { ...process.env, PATCHDECK_CONFIG_DIR: path.join(dir, 'config'), PATCHDECK_PASSPHRASE: 'x' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end('office-password\n');
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('patchdeck hosts trust / review-keys', () => {
+  it('shows the key, refuses to pin it without a terminal or a fingerprint, then pins the reviewed list', async () => {
+    expect((await patchdeck('workspace', 'init')).code).toBe(0);
+    for (const name of ['a', 'b'])
+      expect(
+        (await patchdeck('hosts', 'add', name, '--address', '127.0.0.1', '--port', String(port))).code,
+      ).toBe(0);
+    expect(
+      (await patchdeck('credential', 'add', '--name', 'office', '--user', 'admin', '--password-stdin')).code,
+    ).toBe(0);
+
+    const audit = await patchdeck('audit', 'a');
+    expect(audit.code).toBe(1);
+    expect(audit.stdout).toContain(`no credential was sent`);
+    expect(audit.stdout).toContain(fingerprint);
+    expect(logins).toBe(0);
+
+    const shown = await patchdeck('hosts', 'trust', 'b');
+    expect(shown.code).not.toBe(0);
+    expect(shown.stdout).toContain(`presents ssh-ed25519 ${fingerprint}`);
+    expect(shown.stderr).toContain(`patchdeck hosts trust b --fingerprint ${fingerprint}`);
+
+    const list = await patchdeck('hosts', 'review-keys');
+    expect(list.code).toBe(0);
+    expect(list.stdout.match(new RegExp(fingerprint.replace(/[+/]/g, '\\$&'), 'g'))).toHaveLength(2);
+    const digest = /--trust ([0-9a-f]{12})/.exec(list.stdout)?.[1];
+    expect(digest).toBeTruthy();
+    expect((await patchdeck('hosts', 'review-keys', '--trust', '000000000000')).stderr).toMatch(
+      /not the list you reviewed .*\. Nothing was trusted/,
+    );
+    expect((await patchdeck('hosts', 'list')).stdout).toMatch(/not trusted yet/);
+
+    const trusted = await patchdeck('hosts', 'review-keys', '--trust', digest!);
+    expect(trusted.stdout).toContain('Trusted 2 host key(s).');
+    expect((await patchdeck('hosts', 'review-keys')).stdout).toContain('No keys are awaiting review.');
+    // Now the audit logs in (this server refuses the password, so it fails as auth-failed).
+    const again = await patchdeck('audit', 'a');
+    expect(again.stdout).toMatch(/auth-failed|login|password/i);
+    console.log(again.stdout);
+    expect(logins).toBeGreaterThan(0);
+  }, 120_000);
+});
