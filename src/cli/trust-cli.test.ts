@@ -95,8 +95,7 @@ describe('patchdeck hosts trust / review-keys', () => {
     expect((await patchdeck('hosts', 'review-keys')).stdout).toContain('No keys are awaiting review.');
     // Now the audit logs in (this server refuses the password, so it fails as auth-failed).
     const again = await patchdeck('audit', 'a');
-    expect(again.stdout).toMatch(/auth-failed|login|password/i);
-    console.log(again.stdout);
+    expect(again.stdout).toMatch(/refused the credentials/);
     expect(logins).toBeGreaterThan(0);
   }, 120_000);
 });
