@@ -43,6 +43,11 @@ export const calls = {
   'workspace.create': call(z.object({ path: z.string().trim().min(1).max(4096) }).strict(), WorkspaceInfo),
   'workspace.open': call(z.object({ path: z.string().trim().min(1).max(4096) }).strict(), WorkspaceInfo),
   'workspace.current': call(none, WorkspaceInfo.nullable()),
+  // Into the backups folder next to the workspace only: the UI never names a file to write.
+  'workspace.backup': call(
+    none,
+    z.object({ path: z.string(), schemaVersion: z.number().int(), bytes: z.number().int() }),
+  ),
 
   'hosts.list': call(z.object({ inventoryOnly: z.boolean().optional() }).strict(), z.array(Host)),
   'hosts.get': call(byId, Host),

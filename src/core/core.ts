@@ -31,6 +31,7 @@ import { startScheduler } from '../patch';
 import { hostTrustHandlers } from './handlers/host-trust';
 import { offlineHandlers } from './handlers/offline';
 import { APP_VERSION } from './version';
+import { backupDatabase } from '../db/backup';
 
 export interface Workspace {
   path: string;
@@ -159,6 +160,10 @@ export class Core {
       'workspace.create': ({ path: file }) => this.openWorkspace(file, { create: 'always' }),
       'workspace.open': ({ path: file }) => this.openWorkspace(file),
       'workspace.current': () => (this.current ? this.workspaceInfo() : null),
+      'workspace.backup': () => {
+        const ws = this.requireWorkspace();
+        return backupDatabase(ws.db, ws.path);
+      },
 
       'hosts.list': ({ inventoryOnly }) => listHosts(db(), { inventoryOnly }),
       'hosts.get': ({ id }) => {

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import type { Settings } from '../../../src/api/schemas';
 import { describeError } from '../../api';
 import { useApp } from '../../stores/app';
+import { BackupButton } from './BackupButton';
 import { CredentialsSection } from './CredentialsSection';
 
 export function SettingsPage() {
@@ -147,6 +148,10 @@ export function SettingsPage() {
           <dd className="mono">{info?.workspace?.path}</dd>
           <dt>Schema version</dt>
           <dd>{info?.workspace?.schemaVersion}</dd>
+          <dt>Backups</dt>
+          <dd>
+            <BackupButton />
+          </dd>
           <dt>Secrets are sealed with</dt>
           <dd>{info?.secretsBackend}</dd>
           <dt>Patchdeck</dt>
