@@ -27,6 +27,7 @@ import {
   parseUname,
   parseWindowsOs,
   posixDetectSections,
+  refuseOverlongDetection,
 } from './os';
 import { aptSections } from './apt/index';
 import { dnfSections } from './dnf/index';
@@ -553,6 +554,7 @@ export async function parseCollectedOutput(input: string): Promise<CollectedOutp
   }
 
   requireSections(sections, ['collect', ...POSIX_DETECT_NAMES]);
+  refuseOverlongDetection(sections, (message) => new CollectedOutputError(message));
   const { pm: ranText, refresh } = parseCollectSection(sections.get('collect'));
   const swText = sections.get('sw-vers')!.stdout;
   const os = osInfoFromPosix(

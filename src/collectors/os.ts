@@ -7,10 +7,13 @@ import { sanitizeText } from '../util/text';
 import {
   buildSectionScript,
   cleanField,
+  countOverlongLines,
   lines,
+  MAX_LINE,
   runRecorded,
   runSectionScript,
   type ScriptSection,
+  type SectionOutput,
 } from './util';
 import { CollectorError, type CommandRecord, type OsInfo, type RemoteExec } from './types';
 
@@ -48,8 +51,11 @@ export interface SwVers {
 export function parseSwVers(text: string): SwVers {
   const values: Record<string, string> = {};
   for (const line of lines(text)) {
-    const match = /^\s*([A-Za-z]+):\s*(.*?)\s*$/.exec(line);
-    if (match) values[match[1]!] = cleanField(match[2]!, 128);
+    // "Key:<spaces>value": split at the first colon, no backtracking regex on the host's line.
+    const trimmed = line.trimStart();
+    const colon = trimmed.indexOf(':');
+    if (colon <= 0 || colon > 64 || !/^[A-Za-z]+$/.test(trimmed.slice(0, colon))) continue;
+    values[trimmed.slice(0, colon)] = cleanField(trimmed.slice(colon + 1), 128);
   }
   return {
     productName: values.ProductName ?? null,
@@ -184,6 +190,23 @@ export function posixDetectSections(): ScriptSection[] {
   ];
 }
 
+/**
+ * The detection sections are a few short lines on every real host; one longer than MAX_LINE
+ * would be dropped unread and the OS guessed from the rest, so it is refused instead.
+ */
+export function refuseOverlongDetection(
+  sections: ReadonlyMap<string, SectionOutput>,
+  refuse: (message: string) => Error,
+): void {
+  for (const { name } of posixDetectSections()) {
+    const section = sections.get(name);
+    if (section && countOverlongLines(section.stdout) > 0)
+      throw refuse(
+        `The ${name} output holds a line longer than ${MAX_LINE / 1024} KiB, which no real host prints; Patchdeck does not guess the operating system from it.`,
+      );
+  }
+}
+
 /** The POSIX detection command (one round-trip). */
 export function buildPosixDetectScript(nonce: string): string {
   return buildSectionScript(posixDetectSections(), nonce);
@@ -221,6 +244,7 @@ export async function detectOs(exec: RemoteExec, options: DetectOptions = {}): P
   const runOptions = { refresh: false, sudo: false, signal: options.signal, timeoutMs: options.timeoutMs };
   const { sections, raw: posix } = await runSectionScript(exec, posixDetectSections(), runOptions, record);
   if (sections.size > 0) {
+    refuseOverlongDetection(sections, (message) => new CollectorError('command-failed', message));
     const osRelease = parseOsRelease(sections.get('os-release')?.stdout ?? '');
     const uname = parseUname(sections.get('uname')?.stdout ?? '');
     const swText = sections.get('sw-vers')?.stdout ?? '';

@@ -115,9 +115,40 @@ export function cleanField(text: string, maxLength = 200): string {
   return sanitizeText(text.trim(), { maxLength });
 }
 
-/** Splits text into lines, dropping absurdly long ones instead of feeding them to regexes. */
+/**
+ * Splits text into lines, dropping absurdly long ones instead of feeding them to regexes (no
+ * package manager prints a 16 KiB line). Collectors say so in their warnings through
+ * overlongLineWarnings, so a dropped line never goes unnoticed.
+ */
 export function lines(text: string): string[] {
   return text.split(/\r?\n/).filter((line) => line.length <= MAX_LINE);
+}
+
+/** How many lines of `text` are longer than MAX_LINE (the ones `lines` drops). Linear, no regex. */
+export function countOverlongLines(text: string): number {
+  let count = 0;
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const length = end - start - (end > start && text.charCodeAt(end - 1) === 13 ? 1 : 0);
+    if (length > MAX_LINE) count++;
+    start = end + 1;
+  }
+  return count;
+}
+
+/** One warning per section whose output had lines too long to read. */
+export function overlongLineWarnings(sections: ReadonlyMap<string, SectionOutput>): string[] {
+  const warnings: string[] = [];
+  for (const [name, section] of sections) {
+    const count = countOverlongLines(section.stdout);
+    if (count === 0) continue;
+    warnings.push(
+      `${count} line${count === 1 ? '' : 's'} of the ${name} output ${count === 1 ? 'is' : 'are'} longer than ${MAX_LINE / 1024} KiB and ${count === 1 ? 'was' : 'were'} not read (no package manager prints such lines); this answer may be incomplete`,
+    );
+  }
+  return warnings;
 }
 
 /** Package names as package managers allow them; anything else is refused. */

@@ -92,7 +92,9 @@ export function parseArpA(text: string): NeighbourEntry[] {
   let windowsInterface: string | null = null;
   for (const raw of text.split(/\r?\n/u)) {
     const line = raw.trim();
-    const bsd = /^\S+ \(([^)]+)\) at (\S+)(?: \[\w+\])? on (\S+)(.*)$/u.exec(line);
+    // The tail starts with a blank (or is empty), so (\S+) cannot trade characters with it:
+    // `(\S+)(.*)$` backtracked quadratically when the tail held a stray carriage return.
+    const bsd = /^\S+ \(([^)]+)\) at (\S+)(?: \[\w+\])? on (\S+)((?:\s.*)?)$/u.exec(line);
     if (bsd) {
       const state = /\bpermanent\b/u.test(bsd[4] ?? '') ? 'permanent' : null;
       const e = entry(bsd[1]!, bsd[2]!, bsd[3]!, state);

@@ -5,6 +5,7 @@ import {
   isValidVersion,
   kernelRebootState,
   lines,
+  overlongLineWarnings,
   parseClockAndMtimes,
   runSectionScript,
   type ScriptSection,
@@ -42,6 +43,23 @@ export function parseApkVersion(text: string): ApkUpdate[] {
   return result;
 }
 
+/**
+ * apk's lock messages: "Unable to lock database", or "Failed to open apk database" with the
+ * reason later on the same line. Read line by line with indexOf; the regex with `.*` between
+ * the two was quadratic over a line repeating the first phrase.
+ */
+export function isApkLocked(stderr: string): boolean {
+  const head = stderr.slice(0, 65536);
+  if (head.includes('Unable to lock database')) return true;
+  for (const line of head.split('\n')) {
+    const at = line.indexOf('Failed to open apk database');
+    if (at < 0) continue;
+    const reason = line.slice(at + 'Failed to open apk database'.length);
+    if (reason.includes('lock') || reason.includes('Resource temporarily unavailable')) return true;
+  }
+  return false;
+}
+
 export function apkSections(refresh: boolean): ScriptSection[] {
   const sections: ScriptSection[] = [];
   if (refresh) sections.push({ name: 'refresh', command: 'apk update -q' });
@@ -70,14 +88,9 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
     commands,
   );
   const updates = sections.get('updates');
-  const warnings: string[] = [];
+  const warnings: string[] = overlongLineWarnings(sections);
   for (const s of [sections.get('refresh'), updates]) {
-    if (
-      s &&
-      /Unable to lock database|Failed to open apk database.*(lock|Resource temporarily unavailable)/.test(
-        s.stderr,
-      )
-    ) {
+    if (s && isApkLocked(s.stderr)) {
       throw new CollectorError('package-manager-locked', 'apk is locked by another process.', {
         stderr: cleanStderr(s.stderr),
         command: 'apk',

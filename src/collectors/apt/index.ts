@@ -6,6 +6,7 @@
 import {
   buildSectionScript,
   cleanStderr,
+  overlongLineWarnings,
   parseClockAndMtimes,
   runSectionScript,
   type ScriptSection,
@@ -229,7 +230,7 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
       { stderr: '', command: 'dpkg lock check', code: 0 },
     );
   }
-  const warnings: string[] = [];
+  const warnings: string[] = overlongLineWarnings(sections);
   const update = sections.get('update');
   if (update) {
     failIfLocked(update.stderr, 'apt-get update', update.code);

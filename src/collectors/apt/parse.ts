@@ -287,11 +287,18 @@ export interface LockHolder {
 export function parseLockHolders(text: string): LockHolder[] {
   const holders = new Map<number, LockHolder>();
   for (const line of lines(text)) {
-    const m = /^\s*(\d{1,9})(?:[ \t]+(.*))?$/.exec(line);
-    if (!m) continue;
-    const pid = Number(m[1]);
+    // "PID COMM": split at the first blank by hand; `[ \t]+(.*)$` backtracked quadratically
+    // over a run of blanks that ends in a stray carriage return.
+    const trimmed = line.trimStart();
+    let digits = 0;
+    while (digits < trimmed.length && trimmed.charCodeAt(digits) >= 48 && trimmed.charCodeAt(digits) <= 57)
+      digits++;
+    if (digits === 0 || digits > 9) continue;
+    const rest = trimmed.slice(digits);
+    if (rest !== '' && rest[0] !== ' ' && rest[0] !== '\t') continue;
+    const pid = Number(trimmed.slice(0, digits));
     if (pid <= 0 || holders.has(pid)) continue;
-    holders.set(pid, { pid, command: cleanField(m[2] ?? '', 32) });
+    holders.set(pid, { pid, command: cleanField(rest, 32) });
   }
   return [...holders.values()];
 }

@@ -6,6 +6,7 @@
 import {
   buildSectionScript,
   cleanStderr,
+  overlongLineWarnings,
   maxSeverity,
   parseClockAndMtimes,
   runSectionScript,
@@ -169,7 +170,7 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
   if (pmText !== 'dnf' && pmText !== 'yum')
     throw new CollectorError('unsupported-os', 'Neither dnf nor yum is installed on this host.');
   const pm = pmText;
-  const warnings: string[] = [];
+  const warnings: string[] = overlongLineWarnings(sections);
   const refresh = sections.get('refresh');
   if (refresh && refresh.code !== 0) {
     if (isRpmLocked(refresh.stderr))

@@ -2,7 +2,14 @@
  * The macOS collector: `softwareupdate --list` (with `--no-scan` unless refreshing, so an audit can
  * read the last scan's results), plus the date of the last successful scan.
  */
-import { cleanField, cleanStderr, lines, runSectionScript, type ScriptSection } from '../util';
+import {
+  cleanField,
+  cleanStderr,
+  lines,
+  overlongLineWarnings,
+  runSectionScript,
+  type ScriptSection,
+} from '../util';
 import {
   CollectorError,
   type CollectOptions,
@@ -19,6 +26,51 @@ export interface MacUpdate {
   restart: boolean;
 }
 
+/** `* Label: X` (macOS ≥ 10.15) → X; null otherwise. No regex: the line is the host's. */
+function modernLabel(line: string): string | null {
+  const rest = bulletRest(line, false);
+  if (rest === null || !rest.startsWith('Label:')) return null;
+  const label = rest.slice('Label:'.length).trim();
+  return label === '' ? null : label;
+}
+
+/**
+ * What follows a list bullet (`*`, or `-` too when `dash`) and at least one space; null when the
+ * line is no bullet item.
+ */
+function bulletRest(line: string, dash: boolean): string | null {
+  const trimmed = line.trim();
+  const bullet = trimmed[0];
+  if (bullet !== '*' && !(dash && bullet === '-')) return null;
+  const after = trimmed.slice(1);
+  if (after.trimStart().length === after.length) return null;
+  const rest = after.trim();
+  return rest === '' ? null : rest;
+}
+
+/** Whether a line starts a new bullet item (`*` or `-`, then a space). */
+function startsWithBullet(line: string): boolean {
+  const trimmed = line.trimStart();
+  return (trimmed[0] === '*' || trimmed[0] === '-') && trimmed.length > 1 && trimmed[1]!.trim() === '';
+}
+
+/**
+ * The legacy detail line `\tTitle (Version), 123K [recommended]`: the title before the first
+ * parenthesis that holds 1–60 characters and is followed by "),". Each candidate is checked
+ * with bounded look-ahead, so the line is read in linear time.
+ */
+function legacyTitleVersion(detail: string): { title: string; version: string } | null {
+  for (let open = detail.indexOf('('); open >= 0; open = detail.indexOf('(', open + 1)) {
+    let close = open + 1;
+    while (close < detail.length && close - open <= 61 && detail[close] !== '(' && detail[close] !== ')')
+      close++;
+    const length = close - open - 1;
+    if (detail[close] === ')' && length >= 1 && length <= 60 && detail[close + 1] === ',')
+      return { title: detail.slice(0, open).trim(), version: detail.slice(open + 1, close) };
+  }
+  return null;
+}
+
 /**
  * Parses both listing formats: macOS ≥ 10.15 (`* Label: X` then `\tTitle: T, Version: V, Size: …,
  * Recommended: YES, Action: restart,`) and older (`   * X` then `\tT (V), 123K [recommended] [restart]`).
@@ -28,12 +80,12 @@ export function parseSoftwareUpdateList(text: string): MacUpdate[] {
   const all = lines(text);
   for (let i = 0; i < all.length; i++) {
     const line = all[i]!;
-    const modern = /^\s*\*\s+Label:\s*(\S.*?)\s*$/.exec(line);
-    const legacy = modern ? null : /^\s*[*-]\s+(\S.*?)\s*$/.exec(line);
-    if (!modern && !legacy) continue;
-    const label = cleanField((modern ?? legacy)![1]!, 200);
+    const modern = modernLabel(line);
+    const legacy = modern === null ? bulletRest(line, true) : null;
+    if (modern === null && legacy === null) continue;
+    const label = cleanField((modern ?? legacy)!, 200);
     const detail = all[i + 1] ?? '';
-    if (modern) {
+    if (modern !== null) {
       const fields = new Map<string, string>();
       for (const part of detail.trim().split(/,\s*/)) {
         const colon = part.indexOf(':');
@@ -48,14 +100,14 @@ export function parseSoftwareUpdateList(text: string): MacUpdate[] {
         restart: /restart/i.test(fields.get('Action') ?? ''),
       });
       i++;
-    } else if (/^\s+\S/.test(detail) && !/^\s*[*-]\s/.test(detail)) {
-      const parsed = /^\s*(.*?)\s*\(([^()]{1,60})\),/.exec(detail);
+    } else if (/^\s+\S/.test(detail) && !startsWithBullet(detail)) {
+      const parsed = legacyTitleVersion(detail);
       result.push({
         label,
-        title: cleanField(parsed?.[1] ?? detail, 200),
-        version: parsed ? cleanField(parsed[2]!, 60) : null,
-        recommended: /\[recommended\]/.test(detail),
-        restart: /\[restart\]/.test(detail),
+        title: cleanField(parsed?.title ?? detail, 200),
+        version: parsed ? cleanField(parsed.version, 60) : null,
+        recommended: detail.includes('[recommended]'),
+        restart: detail.includes('[restart]'),
       });
       i++;
     }
@@ -145,7 +197,8 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
       stderr: cleanStderr(raw.stderr),
       code: raw.code,
     });
-  return { ...macosResultFromSections(list, sections.get('age')?.stdout ?? ''), commands };
+  const result = macosResultFromSections(list, sections.get('age')?.stdout ?? '');
+  return { ...result, warnings: [...overlongLineWarnings(sections), ...result.warnings], commands };
 }
 
 export const macosCollector = { packageManager: 'softwareupdate' as const, collect };

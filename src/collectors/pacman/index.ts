@@ -9,6 +9,7 @@ import {
   isValidVersion,
   kernelRebootState,
   lines,
+  overlongLineWarnings,
   parseClockAndMtimes,
   runSectionScript,
   type ScriptSection,
@@ -99,7 +100,7 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
       code: raw.code,
     });
   const tool = sections.get('tool')?.stdout.trim() === 'checkupdates' ? 'checkupdates' : 'pacman -Qu';
-  const warnings: string[] = [];
+  const warnings: string[] = overlongLineWarnings(sections);
   const refresh = sections.get('refresh');
   for (const s of [refresh, updates]) {
     if (s && /unable to lock database|could not lock database/.test(s.stderr)) {

@@ -7,6 +7,7 @@ import {
   buildSectionScript,
   cleanStderr,
   maxSeverity,
+  overlongLineWarnings,
   parseClockAndMtimes,
   runSectionScript,
   type ScriptSection,
@@ -174,7 +175,7 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
       stderr: cleanStderr(raw.stderr),
       code: raw.code,
     });
-  const warnings: string[] = [];
+  const warnings: string[] = overlongLineWarnings(sections);
   const refresh = sections.get('refresh');
   if (refresh) {
     if (refresh.code === ZYPPER_EXIT.locked) check('refresh', refresh);
@@ -196,6 +197,7 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
     packageUpdates = parseZypperUpdatesXml(updates!.stdout);
     patchList = parseZypperPatchesXml(patches!.stdout);
   } catch (error) {
+    if (error instanceof CollectorError) throw error;
     throw new CollectorError('command-failed', 'zypper printed XML we could not read.', {
       stderr: cleanStderr(String(error)),
       command: 'zypper --xmlout',

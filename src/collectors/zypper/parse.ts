@@ -11,7 +11,7 @@ import {
   lines,
   normalizeSeverity,
 } from '../util';
-import type { Severity } from '../types';
+import { CollectorError, type Severity } from '../types';
 
 export interface ZypperPackageUpdate {
   name: string;
@@ -52,9 +52,20 @@ function xmlParser(): XMLParser {
 type XmlNode = Record<string, unknown>;
 
 function updatesOf(xml: string): XmlNode[] {
-  if (xml.length > MAX_XML) throw new Error('zypper XML output too large');
+  if (xml.length > MAX_XML)
+    throw new CollectorError('command-failed', 'zypper printed more XML than Patchdeck reads (32 MiB).');
   const start = xml.indexOf('<?xml');
-  const doc = xmlParser().parse(start >= 0 ? xml.slice(start) : xml) as XmlNode;
+  let doc: XmlNode;
+  try {
+    doc = xmlParser().parse(start >= 0 ? xml.slice(start) : xml) as XmlNode;
+  } catch (error) {
+    // fast-xml-parser's own errors (entity limits, malformed DOCTYPE) are the host's fault.
+    throw new CollectorError('command-failed', 'zypper printed XML we could not read.', {
+      stderr: cleanField(error instanceof Error ? error.message : String(error), 300),
+      command: 'zypper --xmlout',
+    });
+  }
+  if (typeof doc !== 'object' || doc === null) return [];
   const stream = (doc.stream ?? {}) as XmlNode;
   const status = (stream['update-status'] ?? {}) as XmlNode;
   const list = (status['update-list'] ?? {}) as XmlNode;
@@ -211,11 +222,11 @@ export function parsePatchInfo(text: string): Map<string, string[]> {
       continue;
     }
     if (current === null) continue;
-    const field = /^([A-Z][A-Za-z ]*?)\s*: ?(.*)$/.exec(line);
-    if (field && !line.startsWith(' ')) {
-      inConflicts = field[1] === 'Conflicts';
+    const field = line.startsWith(' ') ? null : infoField(line);
+    if (field) {
+      inConflicts = field.name === 'Conflicts';
       if (!inConflicts) continue;
-      const value = field[2]!.replace(/^\[\d+\]\s*/, '');
+      const value = field.value.replace(/^\[\d+\]\s*/, '');
       if (value !== '') addConflict(result.get(current)!, value);
       continue;
     }
@@ -224,9 +235,34 @@ export function parsePatchInfo(text: string): Map<string, string[]> {
   return result;
 }
 
+/**
+ * A `Name   : value` line of `zypper info`: the name is a capitalised run of letters and spaces
+ * before the first colon. Split by hand; a regex with a lazy name and `\s*` before the colon
+ * backtracked quadratically over a long run of spaces.
+ */
+function infoField(line: string): { name: string; value: string } | null {
+  const colon = line.indexOf(':');
+  if (colon <= 0) return null;
+  const name = line.slice(0, colon).trimEnd();
+  if (name === '' || name.length > 64 || !/^[A-Z][A-Za-z ]*$/.test(name)) return null;
+  const rest = line.slice(colon + 1);
+  return { name, value: rest.startsWith(' ') ? rest.slice(1) : rest };
+}
+
+/**
+ * `pkg.arch < version`, `srcpackage:pkg < version` or `pkg < version`: the word before `<`,
+ * without its `.arch` suffix. Scanned by hand, in one pass.
+ */
 function addConflict(list: string[], text: string): void {
-  const name = /^(?:srcpackage:)?([^\s<>=]+?)(?:\.[A-Za-z0-9_]+)?\s*</.exec(text)?.[1];
-  if (name && isValidPackageName(name) && !list.includes(name)) list.push(name);
+  let rest = text.startsWith('srcpackage:') ? text.slice('srcpackage:'.length) : text;
+  let end = 0;
+  while (end < rest.length && !'<>='.includes(rest[end]!) && rest[end]!.trim() !== '') end++;
+  const word = rest.slice(0, end);
+  rest = rest.slice(end).trimStart();
+  if (word === '' || !rest.startsWith('<')) return;
+  const dot = word.lastIndexOf('.');
+  const name = dot > 0 && /^[A-Za-z0-9_]+$/.test(word.slice(dot + 1)) ? word.slice(0, dot) : word;
+  if (isValidPackageName(name) && !list.includes(name)) list.push(name);
 }
 
 /** zypper's exit codes (zypper(8) EXIT CODES). */
