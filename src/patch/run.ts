@@ -799,10 +799,18 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
               'unreachable',
               `${ctx.host.name} dropped off during ${phase}; the install may be partly done — resume re-audits it and finishes what is missing.`,
             )
-          : (() => {
-              const c = classifyAuditError(error);
-              return new StepFailure(c.kind, c.message || errorMessage(error));
-            })();
+          : error instanceof RemoteError &&
+              error.kind === 'output-too-large' &&
+              phase !== 'precheck' &&
+              phase !== 'pre-reboot'
+            ? new StepFailure(
+                'output-too-large',
+                `${error.message} This happened during ${phase}: the install may be partly done — resume re-audits the host and finishes what is missing.`,
+              )
+            : (() => {
+                const c = classifyAuditError(error);
+                return new StepFailure(c.kind, c.message || errorMessage(error));
+              })();
     log(ctx, cancelled ? 'info' : 'error', `${ctx.host.name}: ${failure.message}`);
     transition(ctx, {
       status: cancelled ? 'cancelled' : 'failed',

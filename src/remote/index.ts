@@ -10,3 +10,4 @@ export {
   type RunResult,
 } from './ssh';
 export { probeHostKey } from './host-key-probe';
+export { Redactor, SECRET_MASK, MIN_REDACTED_LENGTH } from './redact';

@@ -1,8 +1,10 @@
 import type { NodeSSH } from 'node-ssh';
-import type { ClientChannel } from 'ssh2';
+import { StringDecoder } from 'node:string_decoder';
+import type { Client, ClientChannel } from 'ssh2';
 import { classifyConnectError, RemoteError } from './errors';
 import { describeHostKey, type PresentedHostKey } from './host-key';
 import { shellQuote } from './quote';
+import { Redactor } from './redact';
 
 /**
  * One SSH session per host, reused for every command of an audit or patch step.
@@ -12,7 +14,12 @@ import { shellQuote } from './quote';
  * key is accepted (the caller then pins `session.hostKey`).
  *
  * Privilege: `sudo -n` when no sudo password is known; otherwise `sudo -S` with a prompt marker,
- * the password written to stdin — never in argv, logs or error messages.
+ * the password written to stdin — never in argv, logs or error messages. Should the host print a
+ * secret back anyway (an echoing terminal), every output path — results, streamed chunks, error
+ * messages — masks the session's secrets by value (redact.ts).
+ *
+ * Output is bounded: a command that prints more than `maxOutputBytes` (stdout and stderr together)
+ * is failed as `output-too-large` and its channel closed; the session stays usable.
  */
 export type SshAuth =
   | { kind: 'password'; password: string }
@@ -31,7 +38,17 @@ export interface SshTarget {
   connectTimeoutMs?: number;
   /** Label used in messages (the host's name). */
   label?: string;
+  /** Most bytes one command may print, stdout and stderr together (default 32 MiB). */
+  maxOutputBytes?: number;
 }
+
+export const DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
+/**
+ * After Patchdeck closed an over-long command's channel, a well-behaved server stops within one
+ * window (2 MiB in ssh2). One that keeps sending past this much is ignoring the close: the
+ * connection is dropped.
+ */
+const AFTER_CLOSE_SLACK_BYTES = 8 * 1024 * 1024;
 
 export interface RunOptions {
   sudo?: boolean;
@@ -52,16 +69,43 @@ export interface RunResult {
 const SUDO_PROMPT = '[patchdeck-sudo-prompt]';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** The secrets a target carries: what its session's output must never show. */
+function secretsOf(target: SshTarget): string[] {
+  const { auth } = target;
+  return [
+    auth.kind === 'password' ? auth.password : '',
+    auth.kind === 'key' ? (auth.passphrase ?? '') : '',
+    target.sudoPassword ?? '',
+  ].filter(Boolean);
+}
+
+/** The same error with its message and stderr passed through the redactor. */
+function redactError(error: RemoteError, redactor: Redactor): RemoteError {
+  if (redactor.empty) return error;
+  const message = redactor.redact(error.message);
+  const stderr = redactor.redact(error.stderr);
+  if (message === error.message && stderr === error.stderr) return error;
+  return new RemoteError(error.kind, message, stderr, error.details);
+}
+
+/** 32 MiB, or 1500 bytes: a size as the setting would be written. */
+function describeSize(bytes: number): string {
+  const mib = bytes / (1024 * 1024);
+  return Number.isInteger(mib) ? `${mib} MiB` : `${bytes} bytes`;
+}
+
 export class SshSession {
   private broken = false;
   /** Commands waiting on this connection; failed at once when the connection is lost. */
   private readonly pending = new Set<(error: RemoteError) => void>();
+  private readonly redactor: Redactor;
 
   private constructor(
     private readonly ssh: NodeSSH,
     readonly hostKey: PresentedHostKey,
     private readonly target: SshTarget,
   ) {
+    this.redactor = new Redactor(secretsOf(target));
     // After the handshake ssh2 reports a lost peer (keepalive timeout, reset) as an 'error' event.
     // Unhandled, that event would crash the process; and a peer that vanished without a FIN would
     // leave running commands waiting forever. So: mark the session broken, fail whatever waits,
@@ -71,7 +115,10 @@ export class SshSession {
     const lost = (reason: string): void => {
       if (this.broken && this.pending.size === 0) return;
       this.broken = true;
-      const error = new RemoteError('unreachable', `${label}: the SSH connection was lost (${reason}).`);
+      const error = redactError(
+        new RemoteError('unreachable', `${label}: the SSH connection was lost (${reason}).`),
+        this.redactor,
+      );
       for (const fail of [...this.pending]) fail(error);
       this.pending.clear();
     };
@@ -157,7 +204,7 @@ export class SshSession {
     } catch (error) {
       ssh.dispose();
       if (signal?.aborted) throw new RemoteError('cancelled', 'Cancelled.');
-      throw rejection ?? classifyConnectError(error, label);
+      throw redactError(rejection ?? classifyConnectError(error, label), new Redactor(secretsOf(target)));
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -248,32 +295,21 @@ export class SshSession {
         failPending = reject;
         this.pending.add(reject);
       });
-      const response = await Promise.race([
+      result = await Promise.race([
         lost,
-        this.ssh.execCommand(line, {
-          stdin,
-          noTrim: true,
-          // In a pseudo-terminal stdout and stderr arrive merged, with CRLF line ends.
-          execOptions: pty
-            ? { pty: { term: 'dumb', cols: 4096, rows: 24, width: 0, height: 0, modes: {} } }
-            : undefined,
-          onChannel: (c) => {
-            channel = c;
-            if (abandoned) c.close();
-          },
-          onStdout: options.onStdout ? (chunk) => options.onStdout!(chunk.toString('utf8')) : undefined,
-          onStderr: options.onStderr ? (chunk) => options.onStderr!(chunk.toString('utf8')) : undefined,
+        this.execChannel(line, stdin, pty, options, (c) => {
+          channel = c;
+          if (abandoned) c.close();
         }),
       ]);
-      const clean = (text: string): string => {
-        const stripped = text.split(SUDO_PROMPT).join('');
-        return pty ? stripped.replace(/\r\n/g, '\n') : stripped;
-      };
-      result = { stdout: clean(response.stdout), stderr: clean(response.stderr), code: response.code };
     } catch (error) {
+      // Too much output: that one command fails, its channel is closed, the connection stays usable.
+      if (error instanceof RemoteError && error.kind === 'output-too-large') throw error;
       this.broken = true;
-      if (error instanceof RemoteError) throw error;
-      throw classifyConnectError(error, label);
+      throw redactError(
+        error instanceof RemoteError ? error : classifyConnectError(error, label),
+        this.redactor,
+      );
     } finally {
       if (failPending) this.pending.delete(failPending);
       if (timer) clearTimeout(timer);
@@ -288,6 +324,146 @@ export class SshSession {
       );
     if (options.sudo) checkSudoFailure(result, label);
     return result;
+  }
+
+  /**
+   * Runs `line` on a new channel and collects its output, in place of node-ssh's `execCommand`,
+   * which keeps everything a command prints. Here output is bounded by the target's
+   * `maxOutputBytes`; decoded as UTF-8 across chunk boundaries; and redacted (results and streamed
+   * chunks alike) before anyone sees it.
+   */
+  private execChannel(
+    line: string,
+    stdin: string | undefined,
+    pty: boolean,
+    options: RunOptions,
+    onChannel: (channel: ClientChannel) => void,
+  ): Promise<RunResult> {
+    const label = this.target.label ?? this.target.host;
+    const limit = this.target.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const connection: Client | undefined = this.ssh.connection ?? undefined;
+    return new Promise<RunResult>((resolve, reject) => {
+      if (!connection) {
+        reject(new RemoteError('unreachable', `${label}: the SSH connection was closed.`));
+        return;
+      }
+      // In a pseudo-terminal stdout and stderr arrive merged, with CRLF line ends. Echo is off, so
+      // a sudo password typed into it is not printed back (a host that echoes anyway is redacted).
+      const execOptions = pty
+        ? {
+            pty: {
+              term: 'dumb',
+              cols: 4096,
+              rows: 24,
+              width: 0,
+              height: 0,
+              modes: { ECHO: 0, ECHONL: 0 } as const,
+            },
+          }
+        : {};
+      const opened = (error: Error | undefined, channel: ClientChannel): void => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        onChannel(channel);
+        const collect = (emit: ((chunk: string) => void) | undefined) => {
+          const decoder = new StringDecoder('utf8');
+          const parts: string[] = [];
+          const live = emit ? this.redactor.stream(emit) : null;
+          return {
+            add: (chunk: Buffer): void => {
+              const text = decoder.write(chunk);
+              parts.push(text);
+              live?.push(text);
+            },
+            finish: (): string => {
+              const tail = decoder.end();
+              parts.push(tail);
+              live?.push(tail);
+              live?.end();
+              return parts.join('');
+            },
+          };
+        };
+        const out = collect(options.onStdout);
+        const err = collect(options.onStderr);
+        let received = 0;
+        let overflowed = false;
+        let afterClose = 0;
+        const take =
+          (into: typeof out) =>
+          (chunk: Buffer): void => {
+            if (overflowed) {
+              // Discarded, not buffered: a paused ssh2 channel keeps whatever a server sends past
+              // its window. A server still sending long after the close is ignoring it.
+              afterClose += chunk.length;
+              if (afterClose > AFTER_CLOSE_SLACK_BYTES && !this.broken) {
+                this.broken = true;
+                connection.destroy();
+              }
+              return;
+            }
+            received += chunk.length;
+            if (received > limit) {
+              overflowed = true;
+              channel.close();
+              reject(
+                new RemoteError(
+                  'output-too-large',
+                  `${label}: the command printed more than ${describeSize(limit)} (stdout and stderr together); ` +
+                    'Patchdeck stopped reading and closed it. A host that floods its output is misbehaving; if this much ' +
+                    'output is expected, raise the limit (setting: Most output per command, maxCommandOutputMiB).',
+                  '',
+                  { limitBytes: limit },
+                ),
+              );
+              return;
+            }
+            into.add(chunk);
+          };
+        channel.on('data', take(out));
+        channel.stderr.on('data', take(err));
+        channel.on('error', (e: Error) => {
+          if (!overflowed) reject(e);
+        });
+        if (stdin !== undefined) channel.write(stdin);
+        channel.end();
+        let code: number | null = null;
+        channel.on('exit', (exitCode: number | null) => {
+          code = exitCode ?? null;
+        });
+        // ssh2 emits the channel's 'close' once stdout has ended, but stderr can still hold its
+        // last chunk then: the result waits for both.
+        let closed = false;
+        let stderrEnded = false;
+        let settled = false;
+        const settle = (): void => {
+          if (settled || overflowed || !closed || !stderrEnded) return;
+          settled = true;
+          const clean = (text: string): string => {
+            const stripped = text.split(SUDO_PROMPT).join('');
+            return this.redactor.redact(pty ? stripped.replace(/\r\n/g, '\n') : stripped);
+          };
+          resolve({ stdout: clean(out.finish()), stderr: clean(err.finish()), code });
+        };
+        const stderrDone = (): void => {
+          stderrEnded = true;
+          settle();
+        };
+        channel.stderr.once('end', stderrDone);
+        channel.stderr.once('close', stderrDone);
+        channel.on('close', () => {
+          closed = true;
+          settle();
+        });
+      };
+      try {
+        connection.exec(line, execOptions, opened);
+      } catch (error) {
+        reject(error);
+      }
+    });
   }
 
   /** False once a command failed at the transport level, the session was closed, or the peer hung up. */
