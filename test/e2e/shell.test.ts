@@ -71,6 +71,19 @@ describe('app shell in Chromium over the browser carrier', () => {
     expect((await core.call('settings.get', {})).operatorName).toBe('admin');
   });
 
+  it('sets the most output a remote command may print', async () => {
+    const { page, core } = app;
+    // Away and back: the page starts from the saved settings, not the draft the last test left.
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const field = page.getByLabel(/Most output per command/);
+    expect(await field.inputValue()).toBe('32');
+    await field.fill('64');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByRole('status').filter({ hasText: 'Settings saved.' }).waitFor();
+    expect((await core.call('settings.get', {})).maxCommandOutputMiB).toBe(64);
+  });
+
   it('shows running tasks with a progress bar and cancels them from the status area', async () => {
     const { page, core } = app;
     const ws = core.requireWorkspace();

@@ -76,6 +76,16 @@ export function SettingsPage() {
               onChange={(e) => setDraft({ ...draft, hostTimeoutSeconds: Number(e.target.value) })}
             />
           </label>
+          <label>
+            Most output per command (MiB; audits and patching stop a command that prints more)
+            <input
+              type="number"
+              min={1}
+              max={1024}
+              value={value.maxCommandOutputMiB}
+              onChange={(e) => setDraft({ ...draft, maxCommandOutputMiB: Number(e.target.value) })}
+            />
+          </label>
           <label className="inline">
             <input
               type="checkbox"
