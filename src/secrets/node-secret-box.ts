@@ -3,6 +3,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SecretBox } from '../platform/types';
+import { shellQuote } from '../remote/quote';
+import { isPatchdeckError, PatchdeckError } from '../util/errors';
 import { openWithKey, sealWithKey } from './aes-gcm';
 
 /**
@@ -99,13 +101,46 @@ function keyFromFile(configDir: string): Buffer {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
-  const mode = fs.statSync(keyFile).mode & 0o777;
-  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-    throw new Error(`${keyFile} is readable by other users (mode ${mode.toString(8)}); run chmod 600 on it.`);
+  let text: string;
+  try {
+    checkKeyFileMode(keyFile, fs.statSync(keyFile).mode);
+    text = fs.readFileSync(keyFile, 'utf8').trim();
+  } catch (error) {
+    if (isPatchdeckError(error)) throw error;
+    const err = error as NodeJS.ErrnoException;
+    throw new PatchdeckError(
+      'unavailable',
+      err.code === 'EACCES'
+        ? `${keyFile} (the key that seals stored passwords) cannot be read by this user: permission denied. ` +
+            `It must belong to you with mode 0600; as its owner run: chmod 600 ${shellQuote(keyFile)}`
+        : `${keyFile} (the key that seals stored passwords) cannot be read: ${err.code ?? err.message}.`,
+    );
   }
-  const key = Buffer.from(fs.readFileSync(keyFile, 'utf8').trim(), 'hex');
-  if (key.length !== 32) throw new Error(`${keyFile} does not hold a 256-bit key.`);
-  return key;
+  // 64 hex digits, exactly: Buffer.from(…, 'hex') would quietly stop at the first non-hex character.
+  if (!/^[0-9a-fA-F]{64}$/.test(text))
+    throw new PatchdeckError(
+      'unavailable',
+      `${keyFile} does not hold a 256-bit key (64 hexadecimal digits), so the stored passwords cannot be opened. ` +
+        'If it was edited or replaced, restore the original file.',
+    );
+  return Buffer.from(text, 'hex');
+}
+
+/**
+ * The key file unlocks every password in every workspace of this user: one that other users can
+ * read (or replace) is refused, with what is wrong and the command that fixes it.
+ */
+function checkKeyFileMode(keyFile: string, fullMode: number): void {
+  if (process.platform === 'win32') return;
+  const mode = fullMode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  const octal = mode.toString(8).padStart(4, '0');
+  const what = mode & 0o044 ? 'readable by other users' : 'writable by other users';
+  throw new PatchdeckError(
+    'unavailable',
+    `${keyFile} is ${what} (mode ${octal}); it holds the key that unlocks the stored passwords, so ` +
+      `Patchdeck will not use it until only you can read it. Run: chmod 600 ${shellQuote(keyFile)}`,
+  );
 }
 
 export function createNodeSecretBox(options: NodeSecretBoxOptions): SecretBox {
@@ -128,7 +163,13 @@ export function createNodeSecretBox(options: NodeSecretBoxOptions): SecretBox {
   };
   return {
     get backend() {
-      return resolve().backend;
+      try {
+        return resolve().backend;
+      } catch (error) {
+        // A key file to fix still lets the app start and say what is wrong (seal/open refuse).
+        if (isPatchdeckError(error)) return `unavailable: ${error.message}`;
+        throw error;
+      }
     },
     async seal(plaintext) {
       return sealWithKey(resolve().key, plaintext);

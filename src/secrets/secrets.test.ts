@@ -1,10 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { insertCredential, readSealedSecrets } from '../db/credentials';
 import { createWorkspace } from '../db/workspace';
+import { PatchdeckError } from '../util/errors';
 import { createLogger } from '../util/log';
+import { packageRoot } from '../util/package-root';
 import { createNodeSecretBox } from './node-secret-box';
 
 let dir: string;
@@ -37,7 +40,62 @@ describe('node secret box', () => {
     fs.writeFileSync(path.join(cfg, 'secrets.key'), 'ab'.repeat(32), { mode: 0o644 });
     fs.chmodSync(path.join(cfg, 'secrets.key'), 0o644);
     const box = createNodeSecretBox({ configDir: cfg, useKeychain: false });
-    await expect(box.seal('x')).rejects.toThrow(/readable by other users/);
+    const keyFile = path.join(cfg, 'secrets.key');
+    const refusal = await box.seal('x').catch((e: unknown) => e);
+    // A classified error (the API passes its sentence on), not "… failed unexpectedly".
+    expect(refusal).toBeInstanceOf(PatchdeckError);
+    expect((refusal as PatchdeckError).message).toBe(
+      `${keyFile} is readable by other users (mode 0644); it holds the key that unlocks the stored passwords, so ` +
+        `Patchdeck will not use it until only you can read it. Run: chmod 600 ${keyFile}`,
+    );
+    expect(box.backend).toBe(`unavailable: ${(refusal as PatchdeckError).message}`);
+    // The sentence's own fix works.
+    fs.chmodSync(keyFile, 0o600);
+    const fixed = createNodeSecretBox({ configDir: cfg, useKeychain: false });
+    expect(await fixed.open(await fixed.seal('x'))).toBe('x');
+    // Writable by the group only: said as such.
+    fs.chmodSync(keyFile, 0o620);
+    await expect(createNodeSecretBox({ configDir: cfg, useKeychain: false }).seal('x')).rejects.toThrow(
+      /is writable by other users \(mode 0620\)/,
+    );
+  });
+
+  it('says what is wrong with a key file that holds no key', async () => {
+    const cfg = path.join(dir, 'cfg');
+    fs.mkdirSync(cfg);
+    fs.writeFileSync(path.join(cfg, 'secrets.key'), 'ab'.repeat(31) + 'zz', { mode: 0o600 });
+    await expect(createNodeSecretBox({ configDir: cfg, useKeychain: false }).seal('x')).rejects.toThrow(
+      /does not hold a 256-bit key \(64 hexadecimal digits\)/,
+    );
+  });
+
+  it('refuses it through the API and the CLI with that sentence, not "failed unexpectedly"', () => {
+    const cfg = path.join(dir, 'cfg');
+    fs.mkdirSync(cfg);
+    const keyFile = path.join(cfg, 'secrets.key');
+    fs.writeFileSync(keyFile, 'ab'.repeat(32));
+    fs.chmodSync(keyFile, 0o644);
+    const cli = spawnSync(
+      process.execPath,
+      [
+        path.join(packageRoot(), 'bin/patchdeck.mjs'),
+        '-w',
+        path.join(dir, 'ws.sqlite'),
+        'credential',
+        'add',
+        '--name',
+        'office',
+        '--user',
+        'admin',
+        '--password-stdin',
+      ],
+      { input: 'pw\n', encoding: 'utf8', env: { ...process.env, PATCHDECK_CONFIG_DIR: cfg, NO_COLOR: '1' } },
+    );
+    expect(cli.stderr).toBe(
+      `patchdeck: ${keyFile} is readable by other users (mode 0644); it holds the key that unlocks the stored ` +
+        `passwords, so Patchdeck will not use it until only you can read it. Run: chmod 600 ${keyFile}\n`,
+    );
+    expect(cli.status).toBe(1);
   });
 
   it('detects tampering', async () => {
