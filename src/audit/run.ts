@@ -181,7 +181,7 @@ export async function connectHost(
         throw new RemoteError(
           'host-key-unknown',
           `${host.name} is not trusted yet, so no credential was sent. It presents the ${presented.type} key ${presented.fingerprint}; ` +
-            `check it and trust it (Hosts → Review keys, or patchdeck host trust ${host.name} --fingerprint ${presented.fingerprint}).`,
+            `check it and trust it (Hosts → Review keys, or patchdeck hosts trust ${host.name} --fingerprint ${presented.fingerprint}).`,
           '',
           error.details,
         );
@@ -205,7 +205,7 @@ export function offlineOnlyError(host: Host): RemoteError {
   return new RemoteError(
     'offline-only',
     `${host.name} is offline only: it came from an imported collection file and has no confirmed address. ` +
-      'Set its address (host detail, or patchdeck host set-address) to audit it over the network.',
+      'Set its address (host detail, or patchdeck hosts set-address) to audit it over the network.',
   );
 }
 

@@ -319,7 +319,9 @@ export function registerAuditCommands(
           : undefined;
         const pending = await core.call('hosts.pendingKeys', { hostIds: wanted });
         // One key per host: the newest sighting (the list is newest first).
-        const keys = pending.filter((k, i) => pending.findIndex((o) => o.hostId === k.hostId) === i);
+        const keys = pending
+          .filter((k, i) => pending.findIndex((o) => o.hostId === k.hostId) === i)
+          .sort((a, b) => a.hostName.localeCompare(b.hostName, 'en', { numeric: true }));
         const digest = reviewDigest(keys);
         if (opts.trust === undefined) {
           if (globals().json) return printJson({ digest, keys });

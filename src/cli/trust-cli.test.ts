@@ -72,7 +72,8 @@ describe('patchdeck hosts trust / review-keys', () => {
     const audit = await patchdeck('audit', 'a');
     expect(audit.code).toBe(1);
     expect(audit.stdout).toContain(`no credential was sent`);
-    expect(audit.stdout).toContain(fingerprint);
+    // The command it suggests is a real one.
+    expect(audit.stdout).toContain(`patchdeck hosts trust a --fingerprint ${fingerprint}`);
     expect(logins).toBe(0);
 
     const shown = await patchdeck('hosts', 'trust', 'b');
