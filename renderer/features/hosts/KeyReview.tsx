@@ -3,10 +3,12 @@ import type { Host, HostKeySighting } from '../../../src/api/schemas';
 import { api, describeError } from '../../api';
 import { formatTime } from '../../components/format';
 
-/** One key per host: the newest sighting (the list arrives newest first). */
+/** One key per host: the newest sighting (the list arrives newest first), by host name. */
 function newestPerHost(keys: HostKeySighting[]): HostKeySighting[] {
   const seen = new Set<number>();
-  return keys.filter((k) => (seen.has(k.hostId) ? false : (seen.add(k.hostId), true)));
+  return keys
+    .filter((k) => (seen.has(k.hostId) ? false : (seen.add(k.hostId), true)))
+    .sort((a, b) => a.hostName.localeCompare(b.hostName, 'en', { numeric: true }));
 }
 
 const SOURCE: Record<HostKeySighting['source'], string> = {
