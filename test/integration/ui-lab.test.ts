@@ -53,9 +53,13 @@ describeAsRoot('Discover → Hosts → Updates in Chromium against the lab', () 
       const row = table.locator(`tr[data-address="${host.address}"]`);
       await row.waitFor();
       expect(await row.locator('td').nth(3).textContent()).toContain('22/ssh');
+      // The key the sweep read (no login), shown for review: one of the machine's own keys.
+      const key = /SHA256:[A-Za-z0-9+/]{43}/.exec((await row.locator('td').nth(6).textContent()) ?? '')?.[0];
+      expect(host.hostKeys.map((k) => k.fingerprint)).toContain(key);
     }
     expect(await table.locator('tbody tr').count()).toBe(lab.hosts.length);
     fs.mkdirSync(path.resolve('test-results'), { recursive: true });
+    await table.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.resolve('test-results/lab-discover.png'), fullPage: true });
     await page.getByRole('button', { name: 'Add all to inventory' }).click();
     await expect
