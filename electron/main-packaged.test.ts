@@ -110,3 +110,42 @@ it('a development run loads the dev server named by ELECTRON_RENDERER_URL', asyn
     await stop();
   }
 });
+
+it('opens only https: links in the OS browser, denies every new window, and disables auxclick', async () => {
+  const { stop } = await startShell(true, '');
+  try {
+    const created = electron.app.on.mock.calls.find((c) => c[0] === 'web-contents-created')![1] as (
+      event: unknown,
+      contents: unknown,
+    ) => void;
+    let openHandler: (details: { url: string }) => { action: string } = () => ({ action: 'allow' });
+    created(
+      {},
+      {
+        on: () => undefined,
+        setWindowOpenHandler: (handler: typeof openHandler) => (openHandler = handler),
+      },
+    );
+    for (const url of [
+      'https://example.com/a?b',
+      'http://example.com/',
+      'javascript:alert(1)',
+      'file:///etc/passwd',
+      'not a url',
+    ]) {
+      expect(openHandler({ url })).toEqual({ action: 'deny' });
+    }
+    expect(electron.shell.openExternal.mock.calls).toEqual([['https://example.com/a?b']]);
+    const options = electron.BrowserWindow.mock.calls.at(-1)![0] as {
+      webPreferences: Record<string, unknown>;
+    };
+    expect(options.webPreferences).toMatchObject({
+      sandbox: true,
+      contextIsolation: true,
+      nodeIntegration: false,
+      disableBlinkFeatures: 'Auxclick',
+    });
+  } finally {
+    await stop();
+  }
+});

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
 import { Core } from '../src/core';
+import { assertExternalUrl } from '../src/platform/types';
 import { errorMessage } from '../src/util/errors';
 import { defaultWorkspacePath } from '../src/util/paths';
 import { createIpcHandler, EVENT_CHANNEL, INVOKE_CHANNEL } from './ipc-handler';
@@ -36,10 +37,20 @@ app.on('web-contents-created', (_event, contents) => {
   contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.on('will-navigate', (event) => event.preventDefault());
   contents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https:')) void shell.openExternal(url);
+    const external = httpsUrlOrNull(url);
+    if (external) void shell.openExternal(external.href);
     return { action: 'deny' };
   });
 });
+
+/** The parsed URL when it is an https: link, else null (a malformed link opens nothing). */
+function httpsUrlOrNull(url: string): URL | null {
+  try {
+    return assertExternalUrl(url);
+  } catch {
+    return null;
+  }
+}
 
 async function start(): Promise<void> {
   // Deny-by-default: Patchdeck needs no camera, notifications, geolocation or anything else.
@@ -81,6 +92,9 @@ async function start(): Promise<void> {
       webSecurity: true,
       allowRunningInsecureContent: false,
       spellcheck: false,
+      // A middle click would otherwise fire auxclick and may open a link in a new window; the
+      // window-open handler denies that anyway, this removes the path altogether.
+      disableBlinkFeatures: 'Auxclick',
     },
   });
   mainWindow.once('ready-to-show', () => mainWindow?.show());

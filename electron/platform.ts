@@ -39,7 +39,12 @@ export function createElectronPlatform(getWindow: () => BrowserWindow | null): P
       // An offscreen, sandboxed window with JavaScript off renders the report and prints it.
       const win = new BrowserWindow({
         show: false,
-        webPreferences: { sandbox: true, javascript: false, contextIsolation: true },
+        webPreferences: {
+          sandbox: true,
+          javascript: false,
+          contextIsolation: true,
+          disableBlinkFeatures: 'Auxclick',
+        },
       });
       try {
         await win.loadURL(`data:text/html;charset=utf-8,${encodeURIComponent(html)}`);

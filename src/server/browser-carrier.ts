@@ -67,7 +67,7 @@ const MIME: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export function isLoopbackAddress(host: string): boolean {
   if (host === 'localhost') return true;

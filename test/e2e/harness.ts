@@ -56,6 +56,13 @@ export async function launchApp(): Promise<E2eApp> {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
+  // A style, script or connection the page's CSP refused is a bug, even if nothing else shows it.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text()))
+      errors.push(message.text());
+  });
+  // The token rides in the fragment (never sent to the server) and the page keeps it in
+  // sessionStorage; no cookie exists.
   await page.goto(carrier.launchUrl);
   return {
     core,

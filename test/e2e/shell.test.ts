@@ -170,3 +170,32 @@ describe('the launch token in Chromium', () => {
     }
   });
 });
+
+describe('the content security policy in Chromium', () => {
+  it('refuses inline style markup (no unsafe-inline) while the app’s own styles apply', async () => {
+    const context = await app.browser.newContext();
+    try {
+      const page = await context.newPage();
+      const reports: string[] = [];
+      page.on('console', (message) => {
+        if (/Content Security Policy/i.test(message.text())) reports.push(message.text());
+      });
+      await page.goto(app.carrier.launchUrl);
+      await page.getByRole('navigation', { name: 'Main' }).getByText('ws.sqlite').waitFor();
+      const widths = await page.evaluate(() => {
+        const viaMarkup = document.createElement('div');
+        viaMarkup.setAttribute('style', 'width: 123px');
+        const viaCssom = document.createElement('div');
+        viaCssom.style.width = '77px'; // what React does with a style prop
+        document.body.append(viaMarkup, viaCssom);
+        return [getComputedStyle(viaMarkup).width, getComputedStyle(viaCssom).width];
+      });
+      expect(widths[0]).not.toBe('123px');
+      expect(widths[1]).toBe('77px');
+      // The harness fails a suite on exactly this kind of report.
+      await expect.poll(() => reports.length).toBeGreaterThan(0);
+    } finally {
+      await context.close();
+    }
+  });
+});
