@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { labStatus, labUp, resetHost, type LabInventory } from '../lab';
+import { execOnHost, labStatus, labUp, resetHost, type LabInventory } from '../lab';
+import { SECRET_MASK } from '../../src/remote';
 import { describeAsRoot } from '../lab/testkit';
 import { Core } from '../../src/core';
 import { createNodePlatform } from '../../src/platform';
@@ -24,6 +25,22 @@ const wsPath = path.join(dir, 'ws.sqlite');
 const WRONG_SUDO = 'wrong-sudo-7f3a9c5e';
 const WRONG_LOGIN = 'wrong-login-2b9e41d0';
 const KEY_PASSPHRASE = 'key-passphrase-51c0de77';
+
+const REQUIRETTY =
+  'echo "Defaults requiretty" > /etc/sudoers.d/zz-requiretty && chmod 440 /etc/sudoers.d/zz-requiretty';
+/**
+ * A sudo in front of the real one (first in sshd's PATH) that prints the line typed on its
+ * standard input — the password — as a terminal with echo on would, then hands it to sudo.
+ */
+const ECHOING_SUDO = `
+cat > /usr/local/bin/sudo <<'WRAPPER'
+#!/bin/sh
+IFS= read -r typed
+printf '%s\\n' "$typed"
+echo echoed >> /var/tmp/pd-echoed
+printf '%s\\n' "$typed" | exec /usr/bin/sudo "$@"
+WRAPPER
+chmod 755 /usr/local/bin/sudo`;
 
 /** Distinctive pieces of a private key file: every base64 body line long enough to be unique. */
 function keyChunks(pem: string): string[] {
@@ -153,6 +170,44 @@ describeAsRoot('no secret in plaintext, after real audits and patches', () => {
     expect((await audit(pwId, good.id)).securityCount).toBeGreaterThan(0);
     const refused = await patch(pwId, wrongSudo.id);
     expect(refused.steps[0]!.status).toBe('failed');
+
+    // Under `Defaults requiretty` sudo runs in a pseudo-terminal and the sudo password is typed into
+    // it. First a plain requiretty host (the terminal's own echo), then one whose sudo echoes
+    // whatever is typed back to the output whatever the terminal is told — the redaction by value
+    // is all that stands between the password and the job log there.
+    try {
+      for (const echoing of [false, true]) {
+        await resetHost(pwHost.name);
+        await execOnHost(pwHost.name, ['sh', '-c', echoing ? REQUIRETTY + ECHOING_SUDO : REQUIRETTY]);
+        const tty = await audit(pwId, good.id, true);
+        expect(tty.status, tty.errorMessage ?? '').toBe('succeeded');
+        expect(tty.refreshed).toBe(true);
+        const refusedTty = await audit(pwId, wrongSudo.id, true);
+        expect(refusedTty.status).toBe('failed');
+        const job = await patch(pwId, good.id);
+        expect(job.job.status, job.steps[0]?.errorMessage ?? '').toBe('succeeded');
+        const log = JSON.stringify(job);
+        expect(log).toMatch(/Unpacking|Setting up/);
+        const where = echoing ? 'behind an echoing sudo' : 'under requiretty';
+        expect(log.includes(operator.password!), `sudo password in the job log ${where}`).toBe(false);
+        for (const record of [tty, refusedTty])
+          for (const secret of [operator.password!, WRONG_SUDO])
+            expect(JSON.stringify(record).includes(secret), `a sudo password in an audit ${where}`).toBe(
+              false,
+            );
+        if (echoing) {
+          // The echo really happened (the wrapper counts the lines it echoed), and was masked.
+          const echoed = await execOnHost(pwHost.name, ['cat', '/var/tmp/pd-echoed']);
+          expect(echoed.stdout.split('\n').filter(Boolean).length).toBeGreaterThan(2);
+          expect(log).toContain(SECRET_MASK);
+        } else {
+          // OpenSSH's sshd gave the terminal no echo (as asked): there was nothing to mask.
+          expect(log).not.toContain(SECRET_MASK);
+        }
+      }
+    } finally {
+      await resetHost(pwHost.name);
+    }
 
     // Everything the API hands out about these hosts, jobs and credentials.
     for (const hostId of [keyId, pwId]) {
