@@ -634,6 +634,32 @@ async function rebootAndWait(ctx: StepContext, session: SshSession): Promise<Ssh
   );
 }
 
+/** Records before/after versions of every package the install touched, and the undo recipe. */
+function recordChange(ctx: StepContext, before: Record<string, string>, snap: Snapshot): void {
+  const names = Object.keys({ ...before, ...snap.after });
+  const changedBefore = Object.fromEntries(names.map((n) => [n, before[n] ?? null]));
+  const changedAfter = Object.fromEntries(names.map((n) => [n, snap.after[n] ?? null]));
+  const recipe = undoRecipe({
+    pm: ctx.pm,
+    before: changedBefore,
+    after: changedAfter,
+    available: ctx.pm === 'apt' ? snap.available : undefined,
+    historyId: snap.historyId,
+  });
+  transition(ctx, { before: changedBefore, after: changedAfter, undoRecipe: recipe });
+}
+
+/** The step entered its install phase in an earlier run (its `before` versions are recorded) but never recorded an outcome. */
+export function interruptedInstall(step: Pick<JobStep, 'before' | 'after'>): boolean {
+  return step.before !== null && Object.keys(step.before).length > 0 && step.after === null;
+}
+
+function recordedVersions(versions: Record<string, string | null> | null): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(versions ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
+}
+
 /** Every package the approved dry run said would change (new dependencies and removals included). */
 function previewedNames(step: JobStep): string[] {
   const p = step.preview;
@@ -696,11 +722,14 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
         'a reboot was already pending before the install; reboot policy is "never", so the install goes ahead without it',
       );
     }
-    const { todo, before } = checked;
+    const { todo } = checked;
+    // After an interrupted install, the versions on record from before it are the ones to undo to.
+    const before = interruptedInstall(step)
+      ? { ...checked.before, ...recordedVersions(step.before) }
+      : checked.before;
     const s0 = session;
     if (ctx.signal.aborted) throw new StepFailure('cancelled', 'Cancelled before anything was installed.');
     let rebootRequired = false;
-    let after: Record<string, string> = { ...before };
     if (todo.length > 0) {
       const names = [
         ...new Set([...Object.keys(before), ...todo.map((t) => t.name), ...previewedNames(step)]),
@@ -728,22 +757,21 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
         prefetched = null;
       }
       prefetched?.feed(verifyOut ?? null);
-      after = snap.after;
       rebootRequired = snap.rebootRequired;
-      const changedBefore = Object.fromEntries(
-        Object.keys({ ...before, ...after }).map((n) => [n, before[n] ?? null]),
-      );
-      const changedAfter = Object.fromEntries(
-        Object.keys({ ...before, ...after }).map((n) => [n, after[n] ?? null]),
-      );
-      const recipe = undoRecipe({
-        pm: ctx.pm,
-        before: changedBefore,
-        after: changedAfter,
-        available: ctx.pm === 'apt' ? snap.available : undefined,
-        historyId: snap.historyId,
-      });
-      transition(ctx, { before: changedBefore, after: changedAfter, undoRecipe: recipe });
+      recordChange(ctx, before, snap);
+    } else if (interruptedInstall(step)) {
+      // An earlier run of this job entered its install and was cut off (Patchdeck killed, the host
+      // dropped off); the install, detached on the host, finished without it. The versions from
+      // before that install are on record: take the after-snapshot now, so the step keeps its
+      // before/after versions and undo recipe, and the reboot policy sees a reboot it asks for.
+      const recorded = recordedVersions(step.before);
+      const names = [
+        ...new Set([...Object.keys(recorded), ...step.packages.map((t) => t.name), ...previewedNames(step)]),
+      ];
+      log(ctx, 'info', 'the interrupted install had finished on the host; recording what it changed');
+      const snap = await traced(ctx.host.name, 'run.snapshot', () => snapshotAfter(ctx, s0, names, recorded));
+      rebootRequired = snap.rebootRequired;
+      recordChange(ctx, recorded, snap);
     } else {
       log(ctx, 'info', 'every target is already at its approved version; nothing to install');
     }

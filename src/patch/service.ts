@@ -20,7 +20,7 @@ import {
 import type { TaskRunner } from '../tasks';
 import { PatchdeckError } from '../util/errors';
 import { createPlan, dryRunJob, type PatchDeps, type PlanRequest } from './plan';
-import { runJob, stillPending } from './run';
+import { interruptedInstall, runJob, stillPending } from './run';
 
 export interface PatchService {
   deps: () => PatchDeps;
@@ -222,7 +222,16 @@ export async function continueJob(
         note = `re-audit failed (${outcome.error ?? outcome.errorKind}); retrying every approved update`;
       }
       appendJobEvent(deps.db, { jobId: id, stepId: step.id, stream: 'info', text: `${host.name}: ${note}` });
-      if (packages.length === 0) {
+      if (packages.length === 0 && interruptedInstall(step)) {
+        // Installed, but by an install whose outcome was never recorded: the run takes the
+        // after-snapshot (versions, undo recipe) and applies the reboot policy; nothing is installed.
+        updateStep(deps.db, step.id, {
+          status: 'queued',
+          errorKind: null,
+          errorMessage: null,
+          finishedAt: null,
+        });
+      } else if (packages.length === 0) {
         updateStep(deps.db, step.id, {
           status: 'succeeded',
           phase: 'done',
