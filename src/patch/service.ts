@@ -193,11 +193,26 @@ export async function continueJob(
   const steps = listSteps(deps.db, id).filter(
     (s) => statuses.includes(s.status) && s.packages.length > 0 && s.preview?.command,
   );
-  if (steps.length === 0)
+  if (steps.length === 0) {
+    const all = listSteps(deps.db, id);
+    // Stopped after its last host finished but before the job's own end was written: nothing is
+    // left to run, so resuming settles the job from its steps instead of leaving it interrupted.
+    if (
+      which === 'resume' &&
+      job.status === 'interrupted' &&
+      !all.some((s) => ['queued', 'running', 'interrupted'].includes(s.status))
+    ) {
+      const failed = all.some((s) => s.status === 'failed');
+      const message = 'Resumed: every host had finished before Patchdeck stopped; nothing was left to run.';
+      updateJob(deps.db, id, { status: failed ? 'failed' : 'succeeded', message, finishedAt: now() });
+      appendJobEvent(deps.db, { jobId: id, stepId: null, stream: 'info', text: message });
+      return changed(deps, id);
+    }
     throw new PatchdeckError(
       'conflict',
       `Job ${id} has no ${which === 'resume' ? 'unfinished' : 'failed'} hosts to run.`,
     );
+  }
   const credential = job.options.credentialId
     ? getCredentialSummary(deps.db, job.options.credentialId)
     : null;
