@@ -10,6 +10,7 @@ import {
   markInterruptedAudits,
   markInterruptedScans,
   deleteHost,
+  getCredentialSummary,
   getHost,
   listHosts,
   openWorkspace,
@@ -172,6 +173,9 @@ export class Core {
         return host;
       },
       'hosts.update': ({ id, patch }) => {
+        // Checked here, not left to the foreign key: that would surface as an internal error.
+        if (typeof patch.credentialId === 'number' && !getCredentialSummary(db(), patch.credentialId))
+          throw new PatchdeckError('not-found', `Credential ${patch.credentialId} does not exist.`);
         const host = updateHost(db(), id, patch);
         if (!host) throw new PatchdeckError('not-found', `Host ${id} does not exist.`);
         changed('hosts', [id]);
