@@ -50,8 +50,11 @@ export const Host = z.object({
    * address (setting one clears it). Audits skip the host meanwhile.
    */
   offlineOnly: z.boolean(),
-  /** The host's SSH identity: key pinned, a seen key awaiting review, a key that changed, or none seen. */
-  keyTrust: z.enum(['trusted', 'pending', 'changed', 'none']),
+  /**
+   * The host's SSH identity: a reviewed key pinned; a key pinned automatically on first use (key-only
+   * logins only, until reviewed); a seen key awaiting review; a key that differs from the pinned one; none seen.
+   */
+  keyTrust: z.enum(['trusted', 'first-use', 'pending', 'changed', 'none']),
   firstSeen: IsoTime.nullable(),
   lastSeen: IsoTime.nullable(),
   isNew: z.boolean(),
@@ -176,11 +179,17 @@ export const HostKeySighting = z.object({
   hostName: z.string(),
   type: z.string(),
   fingerprint: z.string(),
-  source: z.enum(['scan', 'probe', 'connect']),
+  /** first-use: pinned automatically on first use by a key-only credential, awaiting review. */
+  source: z.enum(['scan', 'probe', 'connect', 'first-use']),
   address: z.string().nullable(),
   seenAt: IsoTime,
   /** The host already has a different pinned key: trusting this one replaces it. */
   changed: z.boolean(),
+  /**
+   * More than one key awaits review for this host (two machines answering for it, or a key that
+   * changed between looks): it must be trusted on its own, never in a bulk review.
+   */
+  conflict: z.boolean(),
 });
 export type HostKeySighting = z.infer<typeof HostKeySighting>;
 
@@ -190,6 +199,8 @@ export const HostKey = z.object({
   fingerprint: z.string(),
   trustedAt: IsoTime,
   trustedBy: z.string(),
+  /** False: pinned automatically on first use; no password is sent to the host until it is reviewed. */
+  reviewed: z.boolean(),
 });
 
 export const Audit = z.object({

@@ -141,8 +141,12 @@ export async function connectHost(
     );
   }
   const address = host.address ?? host.addresses[0] ?? host.name;
-  const pinned = listTrustedKeys(deps.db, host.id);
-  const firstUse = pinned.length === 0 && credential.trustOnFirstUse && mayTrustOnFirstUse(credential);
+  const allPinned = listTrustedKeys(deps.db, host.id);
+  // A credential holding a password, sudo password or passphrase goes only to a key an admin
+  // reviewed; a key pinned on first use (by a key-only credential) is good for key-only logins.
+  const keyOnly = mayTrustOnFirstUse(credential);
+  const pinned = keyOnly ? allPinned : allPinned.filter((k) => k.reviewed);
+  const firstUse = allPinned.length === 0 && credential.trustOnFirstUse && keyOnly;
   const login = await openCredential(deps.db, deps.secrets, credential);
   let session: SshSession;
   try {
@@ -177,6 +181,14 @@ export async function connectHost(
           address,
         });
       }
+      if (error.kind === 'host-key-unknown' && presented && allPinned.length > 0)
+        throw new RemoteError(
+          'host-key-unknown',
+          `${host.name}'s key was pinned automatically on first use and nobody has reviewed it, so the ${credential.name} credential (it holds a password or passphrase) was not sent. ` +
+            `It presents the ${presented.type} key ${presented.fingerprint}; check it and trust it (Hosts → Review keys, or patchdeck hosts trust ${host.name} --fingerprint ${presented.fingerprint}).`,
+          '',
+          error.details,
+        );
       if (error.kind === 'host-key-unknown' && presented)
         throw new RemoteError(
           'host-key-unknown',
@@ -188,8 +200,9 @@ export async function connectHost(
     }
     throw error;
   }
-  if (pinned.length === 0) {
+  if (firstUse) {
     trustHostKey(deps.db, {
+      reviewed: false,
       hostId: host.id,
       type: session.hostKey.type,
       fingerprint: session.hostKey.fingerprint,

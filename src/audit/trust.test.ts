@@ -12,7 +12,7 @@ import ssh2 from 'ssh2';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fixturePath } from '../collectors/testing/fixtures';
 import { Core } from '../core';
-import { listAuditLog, listAudits } from '../db';
+import { listAuditLog, listAudits, recordHostKeySighting, recordScanHost, startScan } from '../db';
 import { createNodePlatform } from '../platform';
 import { fingerprintOf } from '../remote/host-key';
 
@@ -150,6 +150,86 @@ describe('no secret goes to a host whose key is not pinned', () => {
     });
   });
 
+  it('a key pinned on first use by a key-only credential never carries a password until it is reviewed', async () => {
+    const host = await rogue();
+    const robot = await keyCredential(true);
+    const office = await passwordCredential();
+    await core
+      .call('audits.start', { hostIds: [host.id], credentialId: robot.id })
+      .then(({ taskId }) => core.requireWorkspace().tasks.wait(taskId));
+    expect((await core.call('hosts.keys', { id: host.id }))[0]).toMatchObject({
+      fingerprint,
+      reviewed: false,
+    });
+    expect((await core.call('hosts.get', { id: host.id })).keyTrust).toBe('first-use');
+    attempts.length = 0;
+    const test = await core.call('credentials.test', { id: office.id, hostId: host.id });
+    expect(test.ok).toBe(false);
+    expect(test.message).toMatch(/pinned automatically on first use and nobody has reviewed it/);
+    expect(attempts).toEqual([]);
+    const [pending] = await core.call('hosts.pendingKeys', {});
+    expect(pending).toMatchObject({ hostId: host.id, fingerprint, source: 'first-use', changed: false });
+    await core.call('hosts.trustKeys', { keys: [{ hostId: host.id, fingerprint }] });
+    expect((await core.call('hosts.keys', { id: host.id }))[0]).toMatchObject({
+      fingerprint,
+      reviewed: true,
+    });
+    expect(listAuditLog(db(), { entityType: 'host' }).some((e) => e.action === 'host-key.review')).toBe(true);
+    await core.call('credentials.test', { id: office.id, hostId: host.id });
+    expect(attempts.some((a) => a.password === PASSWORD)).toBe(true);
+  });
+
+  it('a host that showed two keys is flagged and never trusted in a bulk review', async () => {
+    const a = await rogue();
+    const b = await core.call('hosts.add', { name: 'other', address: '127.0.0.1', sshPort: port });
+    await passwordCredential();
+    await audit(a.id);
+    await audit(b.id);
+    const impostor = 'SHA256:' + 'C'.repeat(43);
+    recordHostKeySighting(db(), {
+      hostId: a.id,
+      type: 'ssh-ed25519',
+      fingerprint: impostor,
+      publicKey: null,
+      source: 'scan',
+      address: '127.0.0.9',
+    });
+    const pending = await core.call('hosts.pendingKeys', {});
+    expect(
+      pending
+        .filter((k) => k.hostId === a.id)
+        .map((k) => [k.fingerprint, k.conflict])
+        .sort(),
+    ).toEqual(
+      [
+        [fingerprint, true],
+        [impostor, true],
+      ].sort(),
+    );
+    expect(pending.find((k) => k.hostId === b.id)?.conflict).toBe(false);
+    await expect(
+      core.call('hosts.trustKeys', {
+        keys: [
+          { hostId: a.id, fingerprint },
+          { hostId: b.id, fingerprint },
+        ],
+      }),
+    ).rejects.toThrow(/showed more than one key.*Nothing was trusted/);
+    expect(await core.call('hosts.keys', { id: b.id })).toEqual([]);
+    // Alone, the admin's choice is honoured, and the key it was not is named in the audit log.
+    await core.call('hosts.trustKeys', { keys: [{ hostId: a.id, fingerprint }] });
+    const entry = listAuditLog(db(), { entityType: 'host' }).find((e) => e.action === 'host-key.trust');
+    expect(JSON.stringify(entry?.details)).toContain(impostor);
+  });
+
+  it('pinning a key needs the fingerprint the admin checked', async () => {
+    const host = await rogue();
+    await expect(core.call('hosts.trust', { id: host.id })).rejects.toThrow(
+      /needs the fingerprint you checked/,
+    );
+    expect(await core.call('hosts.keys', { id: host.id })).toEqual([]);
+  });
+
   it('refuses trust on first use for a credential that holds a password, sudo password or passphrase', async () => {
     for (const input of [
       { kind: 'password' as const, secret: 'x' },
@@ -254,6 +334,39 @@ describe('an imported collection file cannot point an audit anywhere', () => {
     expect(connections).toBe(0);
   });
 
+  it('a scan that finds a machine answering to its name suggests an address but does not make it connectable', async () => {
+    const imported = await core.call('audits.import', { text: collection('db01') });
+    const scanId = startScan(db(), { taskId: null, targets: '127.0.0.1', ports: [22], total: 1 });
+    recordScanHost(
+      db(),
+      scanId,
+      {
+        address: '127.0.0.1',
+        name: 'db01',
+        names: ['db01'],
+        mac: null,
+        macVendor: null,
+        osFamily: null,
+        osName: null,
+        osVersion: null,
+        osConfidence: 0,
+        osEvidence: [],
+        management: ['ssh'],
+        services: [],
+        openPorts: [22],
+        result: {},
+      },
+      imported.hostId,
+      { addToInventory: true },
+    );
+    const host = await core.call('hosts.get', { id: imported.hostId });
+    expect(host).toMatchObject({ address: '127.0.0.1', offlineOnly: true });
+    await core.call('hosts.update', { id: host.id, patch: { sshPort: port } });
+    await passwordCredential();
+    await audit(host.id);
+    expect(connections).toBe(0);
+  });
+
   it('becomes a network host once an admin confirms its address', async () => {
     const imported = await core.call('audits.import', { text: collection('pc-17') });
     const host = await core.call('hosts.update', {
@@ -261,6 +374,11 @@ describe('an imported collection file cannot point an audit anywhere', () => {
       patch: { address: '127.0.0.1', sshPort: port },
     });
     expect(host.offlineOnly).toBe(false);
+    expect(
+      listAuditLog(db(), { entityType: 'host' }).find((e) => e.action === 'host.confirm-address')?.details,
+    ).toEqual({
+      address: '127.0.0.1',
+    });
     await passwordCredential();
     const { audits } = await audit(host.id);
     expect(audits[0]).toMatchObject({ status: 'failed', errorKind: 'host-key-unknown' });

@@ -29,11 +29,12 @@ export function reviewDigest(keys: { hostId: number; fingerprint: string }[]): s
     .map((k) => `${k.hostId}:${k.fingerprint}`)
     .sort()
     .join('\n');
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 12);
+  return createHash('sha256').update(canonical).digest('hex');
 }
 
 const KEY_TRUST_LABEL = {
   trusted: 'trusted',
+  'first-use': 'pinned on first use, not reviewed (review-keys)',
   pending: 'not trusted yet (review-keys)',
   changed: 'CHANGED (review-keys)',
   none: null,
@@ -242,57 +243,51 @@ export function registerAuditCommands(
       '--fingerprint <SHA256:…>',
       'the fingerprint you checked: pin only if the host presents exactly this key',
     )
-    .option('--yes', 'pin the key the host presents now, without asking (scripts; prefer --fingerprint)')
     .option(
       '--replace',
       'trust a key that differs from the one pinned before (after checking with the owner)',
     )
     .option('--show', 'only show the fingerprint, do not pin')
-    .action(
-      async (
-        name: string,
-        opts: { replace?: boolean; show?: boolean; fingerprint?: string; yes?: boolean },
-      ) => {
-        await withCore(globals(), async (core) => {
-          const [host] = resolveHosts(core, [name], await core.call('hosts.list', {}));
-          const replace = Boolean(opts.replace);
-          let fingerprint = opts.fingerprint;
-          if (!opts.show && fingerprint === undefined && !opts.yes) {
-            // Show first; pin only what the admin confirmed, on a terminal.
-            const shown = await core.call('hosts.trust', { id: host!.id, pin: false, replace });
-            process.stdout.write(
-              `${host!.name} presents ${shown.type} ${shown.fingerprint}${shown.changed ? ' — CHANGED since it was trusted' : ''}.\n`,
+    .action(async (name: string, opts: { replace?: boolean; show?: boolean; fingerprint?: string }) => {
+      await withCore(globals(), async (core) => {
+        const [host] = resolveHosts(core, [name], await core.call('hosts.list', {}));
+        const replace = Boolean(opts.replace);
+        let fingerprint = opts.fingerprint;
+        if (!opts.show && fingerprint === undefined) {
+          // Show first; pin only what the admin confirmed, on a terminal.
+          const shown = await core.call('hosts.trust', { id: host!.id, pin: false, replace });
+          process.stdout.write(
+            `${host!.name} presents ${shown.type} ${shown.fingerprint}${shown.changed ? ' — CHANGED since it was trusted' : ''}.\n`,
+          );
+          if (shown.pinned) return void process.stdout.write('This key is already trusted.\n');
+          if (!(process.stdin.isTTY && process.stdout.isTTY))
+            throw new PatchdeckError(
+              'bad-request',
+              `Not trusted: check the fingerprint with the machine (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then run: patchdeck hosts trust ${host!.name} --fingerprint ${shown.fingerprint}`,
             );
-            if (shown.pinned) return void process.stdout.write('This key is already trusted.\n');
-            if (!(process.stdin.isTTY && process.stdout.isTTY))
-              throw new PatchdeckError(
-                'bad-request',
-                `Not trusted: check the fingerprint with the machine (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then run: patchdeck hosts trust ${host!.name} --fingerprint ${shown.fingerprint}`,
-              );
-            const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-            const answer = await rl.question('Does this match the machine’s own key? Trust it [y/N] ');
-            rl.close();
-            if (!/^y(es)?$/i.test(answer.trim())) {
-              process.stdout.write('Not trusted.\n');
-              process.exitCode = 1;
-              return;
-            }
-            fingerprint = shown.fingerprint;
+          const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+          const answer = await rl.question('Does this match the machine’s own key? Trust it [y/N] ');
+          rl.close();
+          if (!/^y(es)?$/i.test(answer.trim())) {
+            process.stdout.write('Not trusted.\n');
+            process.exitCode = 1;
+            return;
           }
-          const result = await core.call('hosts.trust', {
-            id: host!.id,
-            pin: !opts.show,
-            replace,
-            fingerprint,
-          });
-          if (globals().json) printJson(result);
-          else
-            process.stdout.write(
-              `${host!.name}: ${result.type} ${result.fingerprint}${result.changed ? ' (CHANGED since it was trusted)' : ''} — ${result.pinned ? 'trusted' : 'not pinned'}.\n`,
-            );
+          fingerprint = shown.fingerprint;
+        }
+        const result = await core.call('hosts.trust', {
+          id: host!.id,
+          pin: !opts.show,
+          replace,
+          fingerprint,
         });
-      },
-    );
+        if (globals().json) printJson(result);
+        else
+          process.stdout.write(
+            `${host!.name}: ${result.type} ${result.fingerprint}${result.changed ? ' (CHANGED since it was trusted)' : ''} — ${result.pinned ? 'trusted' : 'not pinned'}.\n`,
+          );
+      });
+    });
   hosts
     .command('review-keys')
     .description(
@@ -317,12 +312,15 @@ export function registerAuditCommands(
               all,
             ).map((h) => h.id)
           : undefined;
-        const pending = await core.call('hosts.pendingKeys', { hostIds: wanted });
-        // One key per host: the newest sighting (the list is newest first).
-        const keys = pending
-          .filter((k, i) => pending.findIndex((o) => o.hostId === k.hostId) === i)
-          .sort((a, b) => a.hostName.localeCompare(b.hostName, 'en', { numeric: true }));
+        // Every key awaiting review, by host: a host showing two keys is listed twice, flagged.
+        const keys = (await core.call('hosts.pendingKeys', { hostIds: wanted })).sort(
+          (a, b) =>
+            a.hostName.localeCompare(b.hostName, 'en', { numeric: true }) ||
+            a.fingerprint.localeCompare(b.fingerprint),
+        );
         const digest = reviewDigest(keys);
+        const single = keys.filter((k) => !k.conflict);
+        const conflicted = [...new Set(keys.filter((k) => k.conflict).map((k) => k.hostName))];
         if (opts.trust === undefined) {
           if (globals().json) return printJson({ digest, keys });
           if (keys.length === 0) return void process.stdout.write('No keys are awaiting review.\n');
@@ -334,10 +332,22 @@ export function registerAuditCommands(
                 k.address,
                 k.type,
                 k.fingerprint,
-                `${k.source} ${k.seenAt.slice(0, 16).replace('T', ' ')}`,
-                k.changed ? 'CHANGED — replaces a trusted key' : null,
+                `${k.source === 'first-use' ? 'pinned on first use' : k.source} ${k.seenAt.slice(0, 16).replace('T', ' ')}`,
+                k.conflict
+                  ? 'SEVERAL KEYS — trust the genuine one alone'
+                  : k.changed
+                    ? 'CHANGED — replaces a trusted key'
+                    : null,
               ]),
-            )}\n\nCheck these against the machines, then trust all ${keys.length}: patchdeck hosts review-keys${opts.hosts ? ` --hosts ${opts.hosts}` : ''} --trust ${digest}${keys.some((k) => k.changed) ? ' --replace' : ''}\n`,
+            )}\n\n${
+              conflicted.length
+                ? `${conflicted.join(', ')} showed more than one key: find out which is genuine and trust it alone (patchdeck hosts trust HOST --fingerprint …).\n`
+                : ''
+            }${
+              single.length
+                ? `Check these against the machines, then trust the ${single.length} key(s) of hosts showing one: patchdeck hosts review-keys${opts.hosts ? ` --hosts ${opts.hosts}` : ''} --trust ${digest}${single.some((k) => k.changed) ? ' --replace' : ''}\n`
+                : ''
+            }`,
           );
           return;
         }
@@ -346,13 +356,17 @@ export function registerAuditCommands(
             'conflict',
             'The keys awaiting review are not the list you reviewed (a key was seen, trusted or changed since). Nothing was trusted; list them again.',
           );
-        if (keys.length === 0) throw new PatchdeckError('bad-request', 'No keys are awaiting review.');
+        if (single.length === 0)
+          throw new PatchdeckError('bad-request', 'No host with a single key is awaiting review.');
         const result = await core.call('hosts.trustKeys', {
-          keys: keys.map((k) => ({ hostId: k.hostId, fingerprint: k.fingerprint })),
+          keys: single.map((k) => ({ hostId: k.hostId, fingerprint: k.fingerprint })),
           replace: Boolean(opts.replace),
         });
         if (globals().json) printJson(result);
-        else process.stdout.write(`Trusted ${result.pinned} host key(s).\n`);
+        else
+          process.stdout.write(
+            `Trusted ${result.pinned} host key(s).${conflicted.length ? ` Not trusted (more than one key seen): ${conflicted.join(', ')}.` : ''}\n`,
+          );
       });
     });
 

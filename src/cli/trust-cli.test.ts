@@ -84,11 +84,18 @@ describe('patchdeck hosts trust / review-keys', () => {
     const list = await patchdeck('hosts', 'review-keys');
     expect(list.code).toBe(0);
     expect(list.stdout.match(new RegExp(fingerprint.replace(/[+/]/g, '\\$&'), 'g'))).toHaveLength(2);
-    const digest = /--trust ([0-9a-f]{12})/.exec(list.stdout)?.[1];
+    const digest = /--trust ([0-9a-f]{64})/.exec(list.stdout)?.[1];
     expect(digest).toBeTruthy();
-    expect((await patchdeck('hosts', 'review-keys', '--trust', '000000000000')).stderr).toMatch(
-      /not the list you reviewed .*\. Nothing was trusted/,
-    );
+    expect(
+      (
+        await patchdeck(
+          'hosts',
+          'review-keys',
+          '--trust',
+          '0000000000000000000000000000000000000000000000000000000000000000',
+        )
+      ).stderr,
+    ).toMatch(/not the list you reviewed .*\. Nothing was trusted/);
     expect((await patchdeck('hosts', 'list')).stdout).toMatch(/not trusted yet/);
 
     const trusted = await patchdeck('hosts', 'review-keys', '--trust', digest!);

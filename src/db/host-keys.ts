@@ -10,6 +10,8 @@ export interface PinnedHostKey {
   publicKey: string | null;
   trustedAt: string;
   trustedBy: string;
+  /** False for a key pinned automatically on first use: good for key-only logins, never for a password. */
+  reviewed: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -21,6 +23,7 @@ const toKey = (row: Row): PinnedHostKey => ({
   publicKey: (row.public_key as string | null) ?? null,
   trustedAt: row.trusted_at as string,
   trustedBy: row.trusted_by as string,
+  reviewed: row.reviewed !== 0,
 });
 
 export function listTrustedKeys(db: Database, hostId: number): PinnedHostKey[] {
@@ -45,11 +48,30 @@ export function trustHostKey(
     actor: string;
     replace?: boolean;
     reason?: string;
+    /** False: pinned automatically on first use, not by an admin who checked the fingerprint. */
+    reviewed?: boolean;
   },
 ): PinnedHostKey {
+  const reviewed = input.reviewed !== false;
   return db.transaction(() => {
     const previous = listTrustedKeys(db, input.hostId);
     const same = previous.find((k) => k.fingerprint === input.fingerprint);
+    if (same && reviewed && !same.reviewed) {
+      // An admin vouches for a key that was pinned on first use.
+      db.prepare('UPDATE host_keys SET reviewed = 1 WHERE id = ?').run(same.id);
+      db.prepare('DELETE FROM host_key_sightings WHERE host_id = ? AND fingerprint = ?').run(
+        input.hostId,
+        input.fingerprint,
+      );
+      appendAuditLog(db, {
+        actor: input.actor,
+        action: 'host-key.review',
+        entityType: 'host',
+        entityId: input.hostId,
+        details: { type: same.type, fingerprint: same.fingerprint, reason: input.reason ?? null },
+      });
+      return { ...same, reviewed: true };
+    }
     if (same && !input.replace) return same;
     if (input.replace && previous.length) {
       db.prepare(`UPDATE host_keys SET status = 'revoked' WHERE host_id = ? AND status = 'trusted'`).run(
@@ -59,10 +81,17 @@ export function trustHostKey(
     const id = Number(
       db
         .prepare(
-          `INSERT INTO host_keys (host_id, key_type, fingerprint, public_key, status, trusted_at, trusted_by) VALUES (?, ?, ?, ?, 'trusted', ?, ?)`,
+          `INSERT INTO host_keys (host_id, key_type, fingerprint, public_key, status, trusted_at, trusted_by, reviewed) VALUES (?, ?, ?, ?, 'trusted', ?, ?, ?)`,
         )
-        .run(input.hostId, input.type, input.fingerprint, input.publicKey ?? null, now(), input.actor)
-        .lastInsertRowid,
+        .run(
+          input.hostId,
+          input.type,
+          input.fingerprint,
+          input.publicKey ?? null,
+          now(),
+          input.actor,
+          reviewed ? 1 : 0,
+        ).lastInsertRowid,
     );
     db.prepare(`DELETE FROM host_key_sightings WHERE host_id = ? AND (fingerprint = ? OR ? = 1)`).run(
       input.hostId,
@@ -79,6 +108,7 @@ export function trustHostKey(
         fingerprint: input.fingerprint,
         replaced: input.replace ? previous.map((k) => k.fingerprint) : [],
         reason: input.reason ?? null,
+        reviewed,
       },
     });
     return toKey(db.prepare('SELECT * FROM host_keys WHERE id = ?').get(id) as Row);
@@ -91,10 +121,14 @@ export interface HostKeySighting {
   type: string;
   fingerprint: string;
   publicKey: string | null;
-  source: 'scan' | 'probe' | 'connect';
+  /** first-use: not a sighting but a key pinned automatically, awaiting the admin's review. */
+  source: 'scan' | 'probe' | 'connect' | 'first-use';
   address: string | null;
   seenAt: string;
 }
+
+/** At most this many unpinned keys are kept per host (a host can present a new key every time). */
+const MAX_SIGHTINGS_PER_HOST = 10;
 
 const toSighting = (row: Row): HostKeySighting => ({
   hostId: row.host_id as number,
@@ -112,7 +146,10 @@ const toSighting = (row: Row): HostKeySighting => ({
  */
 export function recordHostKeySighting(
   db: Database,
-  input: Omit<HostKeySighting, 'seenAt'> & { seenAt?: string },
+  input: Omit<HostKeySighting, 'seenAt' | 'source'> & {
+    seenAt?: string;
+    source: Exclude<HostKeySighting['source'], 'first-use'>;
+  },
 ): void {
   const pinned = db
     .prepare(`SELECT 1 FROM host_keys WHERE host_id = ? AND fingerprint = ? AND status = 'trusted'`)
@@ -125,45 +162,70 @@ export function recordHostKeySighting(
        source = excluded.source, address = excluded.address, seen_at = excluded.seen_at,
        public_key = coalesce(excluded.public_key, host_key_sightings.public_key)`,
   ).run({ ...input, publicKey: input.publicKey ?? null, seenAt: input.seenAt ?? now() });
+  db.prepare(
+    `DELETE FROM host_key_sightings WHERE host_id = @hostId AND fingerprint NOT IN (
+       SELECT fingerprint FROM host_key_sightings WHERE host_id = @hostId ORDER BY seen_at DESC, fingerprint LIMIT @max)`,
+  ).run({ hostId: input.hostId, max: MAX_SIGHTINGS_PER_HOST });
 }
 
-/** Unpinned keys, newest first: every host's (or one host's) keys awaiting the admin's review. */
+/**
+ * Keys awaiting the admin's review, newest first: keys seen but not pinned, and keys pinned
+ * automatically on first use that nobody has reviewed. A host can have several (a changed key,
+ * or two machines answering for one host — the signature of an attack): all are listed.
+ */
 export function listHostKeySightings(db: Database, hostId?: number): HostKeySighting[] {
   return (
     db
       .prepare(
-        `SELECT s.* FROM host_key_sightings s
+        `SELECT host_id, key_type, fingerprint, public_key, source, address, seen_at FROM host_key_sightings s
          WHERE (@hostId IS NULL OR s.host_id = @hostId)
            AND NOT EXISTS (SELECT 1 FROM host_keys k WHERE k.host_id = s.host_id AND k.fingerprint = s.fingerprint AND k.status = 'trusted')
-         ORDER BY s.seen_at DESC, s.host_id`,
+         UNION ALL
+         SELECT host_id, key_type, fingerprint, public_key, 'first-use' AS source, NULL AS address, trusted_at AS seen_at
+         FROM host_keys WHERE status = 'trusted' AND reviewed = 0 AND (@hostId IS NULL OR host_id = @hostId)
+         ORDER BY seen_at DESC, host_id, fingerprint`,
       )
       .all({ hostId: hostId ?? null }) as Row[]
   ).map(toSighting);
 }
 
-/** Whether a host's SSH identity is settled: pinned, awaiting review, changed since pinned, or unknown. */
-export function hostKeyTrust(db: Database, hostId: number): 'trusted' | 'pending' | 'changed' | 'none' {
-  const pinned = listTrustedKeys(db, hostId).length > 0;
-  const seen = listHostKeySightings(db, hostId).length > 0;
-  return pinned ? (seen ? 'changed' : 'trusted') : seen ? 'pending' : 'none';
+/**
+ * Whether a host's SSH identity is settled: a reviewed key pinned, a key pinned on first use
+ * awaiting review, a seen key awaiting review, a key that differs from the pinned one, or none.
+ */
+export function hostKeyTrust(
+  db: Database,
+  hostId: number,
+): 'trusted' | 'first-use' | 'pending' | 'changed' | 'none' {
+  const pinned = listTrustedKeys(db, hostId);
+  const seen = (
+    db
+      .prepare(
+        `SELECT count(*) n FROM host_key_sightings s WHERE s.host_id = ?
+         AND NOT EXISTS (SELECT 1 FROM host_keys k WHERE k.host_id = s.host_id AND k.fingerprint = s.fingerprint AND k.status = 'trusted')`,
+      )
+      .get(hostId) as { n: number }
+  ).n;
+  if (pinned.length === 0) return seen ? 'pending' : 'none';
+  if (seen) return 'changed';
+  return pinned.some((k) => k.reviewed) ? 'trusted' : 'first-use';
 }
 
 /**
- * Pins a key the admin reviewed. Any pin settles the host's identity, so its other sightings
- * are dropped (a changed key re-trusted, or the one key of several the admin chose).
+ * Pins a key the admin reviewed (a sighting, or a key pinned on first use). Any pin settles the
+ * host's identity, so its other sightings are dropped — and named in the audit log.
  */
 export function trustReviewedKey(
   db: Database,
   input: { hostId: number; fingerprint: string; actor: string; replace: boolean; reason: string },
 ): PinnedHostKey {
   return db.transaction(() => {
-    const sighting = db
-      .prepare('SELECT * FROM host_key_sightings WHERE host_id = ? AND fingerprint = ?')
-      .get(input.hostId, input.fingerprint) as Row | undefined;
+    const pending = listHostKeySightings(db, input.hostId);
+    const s = pending.find((k) => k.fingerprint === input.fingerprint);
     const known = listTrustedKeys(db, input.hostId).find((k) => k.fingerprint === input.fingerprint);
-    if (!sighting && known) return known;
-    if (!sighting) throw new Error(`no sighting of ${input.fingerprint} for host ${input.hostId}`);
-    const s = toSighting(sighting);
+    if (!s && known) return known;
+    if (!s) throw new Error(`no sighting of ${input.fingerprint} for host ${input.hostId}`);
+    const dropped = pending.filter((k) => k.fingerprint !== input.fingerprint && k.source !== 'first-use');
     const pinned = trustHostKey(db, {
       hostId: input.hostId,
       type: s.type,
@@ -171,7 +233,12 @@ export function trustReviewedKey(
       publicKey: s.publicKey,
       actor: input.actor,
       replace: input.replace,
-      reason: `${input.reason} (seen by ${s.source} at ${s.address ?? 'unknown address'}, ${s.seenAt})`,
+      reviewed: true,
+      reason: `${input.reason} (${s.source === 'first-use' ? 'pinned on first use' : `seen by ${s.source} at ${s.address ?? 'unknown address'}`}, ${s.seenAt})${
+        dropped.length
+          ? `; other keys seen for this host, not trusted: ${dropped.map((k) => k.fingerprint).join(', ')}`
+          : ''
+      }`,
     });
     db.prepare('DELETE FROM host_key_sightings WHERE host_id = ?').run(input.hostId);
     return pinned;

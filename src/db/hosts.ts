@@ -1,6 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import type { Host, HostUpdate } from '../api/schemas';
+import { appendAuditLog } from './audit-log';
 import { hostKeyTrust } from './host-keys';
+import { readSettings } from './settings';
 import { now, parseJsonArray } from './time';
 
 type Row = Record<string, unknown>;
@@ -137,11 +139,28 @@ export function updateHost(db: Database, id: number, patch: HostUpdate): Host | 
     else values.push(value);
   }
   // An address the admin typed is the confirmation an imported ("offline only") host waits for.
+  const confirms =
+    typeof patch.address === 'string' &&
+    (
+      db.prepare('SELECT offline_only FROM hosts WHERE id = ?').get(id) as
+        { offline_only: number } | undefined
+    )?.offline_only === 1;
   if (typeof patch.address === 'string') sets.push('offline_only = 0');
   if (sets.length === 0) return getHost(db, id);
-  const changed = db
-    .prepare(`UPDATE hosts SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`)
-    .run(...values, now(), id).changes;
+  const changed = db.transaction(() => {
+    const n = db
+      .prepare(`UPDATE hosts SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`)
+      .run(...values, now(), id).changes;
+    if (n && confirms)
+      appendAuditLog(db, {
+        actor: readSettings(db).operatorName,
+        action: 'host.confirm-address',
+        entityType: 'host',
+        entityId: id,
+        details: { address: patch.address },
+      });
+    return n;
+  })();
   return changed ? getHost(db, id) : null;
 }
 

@@ -233,8 +233,7 @@ export function recordScanHost(
     db.prepare(
       `UPDATE hosts SET address = @address, mac = coalesce(@mac, mac), mac_vendor = coalesce(@macVendor, mac_vendor), names = @names,
          management = @management, last_seen = @at, last_scan_id = @scanId, first_seen = coalesce(first_seen, @at),
-         first_scan_id = coalesce(first_scan_id, @scanId), in_inventory = @inInventory, updated_at = @at,
-         offline_only = 0
+         first_scan_id = coalesce(first_scan_id, @scanId), in_inventory = @inInventory, updated_at = @at
          ${replaceOs ? ', os_family = @osFamily, os_name = @osName, os_version = @osVersion, os_confidence = @osConfidence, os_evidence = @osEvidence' : ''}
        WHERE id = @hostId`,
     ).run({

@@ -154,8 +154,12 @@ describeAsRoot('audit against the lab', () => {
     expect(audit!.status).toBe('failed');
     expect(audit!.errorKind).toBe('host-key-changed');
     expect(audit!.errorMessage).toMatch(/different host key/);
-    await expect(env.core.call('hosts.trust', { id })).rejects.toThrow(/Re-trust it explicitly/);
-    const trusted = await env.core.call('hosts.trust', { id, replace: true });
+    const shown = await env.core.call('hosts.trust', { id, pin: false });
+    expect(shown.changed).toBe(true);
+    await expect(env.core.call('hosts.trust', { id, fingerprint: shown.fingerprint })).rejects.toThrow(
+      /Re-trust it explicitly/,
+    );
+    const trusted = await env.core.call('hosts.trust', { id, fingerprint: shown.fingerprint, replace: true });
     expect(trusted.changed).toBe(true);
     expect(newKeys.map((k) => k.fingerprint)).toContain(trusted.fingerprint);
     const again = await env.core.call('audits.start', { hostIds: [id] });

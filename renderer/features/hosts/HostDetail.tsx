@@ -42,7 +42,8 @@ function auditOutcome(audit: Audit): string {
 /** An imported host has no connection target until the admin types the address it really has. */
 function ConfirmAddress({ host }: { host: Host }) {
   const update = useHosts((s) => s.update);
-  const [address, setAddress] = useState('');
+  // A scan may have seen a machine answering to this name: offered, never assumed.
+  const [address, setAddress] = useState(host.address ?? '');
   return (
     <section aria-label="Offline only" className="trust-box">
       <p>
@@ -50,6 +51,12 @@ function ConfirmAddress({ host }: { host: Host }) {
         could have written, so Patchdeck does not look its name up or connect to it. Type the address you know
         it has to audit it over the network.
       </p>
+      {host.address && (
+        <p className="small">
+          A scan saw a machine answering to this name at <span className="mono">{host.address}</span>. Confirm
+          it only if you know that is this host.
+        </p>
+      )}
       <form
         className="row"
         onSubmit={(e) => {
@@ -85,7 +92,7 @@ function HostKeys({ host }: { host: Host }) {
       <h3>SSH host key</h3>
       {keys.length === 0 ? (
         <p className="muted">
-          No key pinned yet, so Patchdeck sends this host no password or key. Read its key here, compare the
+          No key pinned yet, so Patchdeck sends this host no password. Read its key here, compare the
           fingerprint with the machine&apos;s own, and trust it (or review several at once on the Hosts page).
         </p>
       ) : (
@@ -104,7 +111,18 @@ function HostKeys({ host }: { host: Host }) {
                 <td>{k.type}</td>
                 <td className="mono small">{k.fingerprint}</td>
                 <td className="small">{formatTime(k.trustedAt)}</td>
-                <td>{k.trustedBy}</td>
+                <td>
+                  {k.reviewed ? (
+                    k.trustedBy
+                  ) : (
+                    <span
+                      className="badge warn"
+                      title="No password is sent to this host until the key is reviewed"
+                    >
+                      automatic, first use — not reviewed
+                    </span>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

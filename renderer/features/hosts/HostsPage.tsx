@@ -84,6 +84,14 @@ function HostRow({ host }: { host: Host }) {
           </span>
         )}
         {host.keyTrust === 'changed' && <span className="badge error">key changed</span>}
+        {host.keyTrust === 'first-use' && (
+          <span
+            className="badge warn"
+            title="Pinned automatically by a key-only credential; no password is sent until you review it"
+          >
+            key not reviewed
+          </span>
+        )}
       </td>
       <td className="mono">{host.address ?? '—'}</td>
       <td>{osLabel(host, latest)}</td>

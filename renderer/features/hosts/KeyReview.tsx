@@ -3,29 +3,42 @@ import type { Host, HostKeySighting } from '../../../src/api/schemas';
 import { api, describeError } from '../../api';
 import { formatTime } from '../../components/format';
 
-/** One key per host: the newest sighting (the list arrives newest first), by host name. */
-function newestPerHost(keys: HostKeySighting[]): HostKeySighting[] {
-  const seen = new Set<number>();
-  return keys
-    .filter((k) => (seen.has(k.hostId) ? false : (seen.add(k.hostId), true)))
-    .sort((a, b) => a.hostName.localeCompare(b.hostName, 'en', { numeric: true }));
+const pair = (k: { hostId: number; fingerprint: string }): string => `${k.hostId}:${k.fingerprint}`;
+
+/** By host name; a host's several keys side by side. */
+function byHost(keys: HostKeySighting[]): HostKeySighting[] {
+  return [...keys].sort(
+    (a, b) =>
+      a.hostName.localeCompare(b.hostName, 'en', { numeric: true }) ||
+      a.fingerprint.localeCompare(b.fingerprint),
+  );
 }
+
+/** What "select all" may tick: never a host showing several keys, never a changed key. */
+const bulk = (k: HostKeySighting): boolean => !k.conflict && !k.changed;
+const hostCount = (list: HostKeySighting[]): number => new Set(list.map((k) => k.hostId)).size;
+const hosts_ = (n: number, verb: [string, string]): string =>
+  `${n} host${n === 1 ? '' : 's'} ${verb[n === 1 ? 0 : 1]}`;
 
 const SOURCE: Record<HostKeySighting['source'], string> = {
   scan: 'discovery scan',
   probe: 'key check',
   connect: 'refused audit',
+  'first-use': 'pinned on first use',
 };
 
 /**
  * The trust rule made visible: hosts whose SSH key nobody has trusted get no password. The
- * admin checks the listed fingerprints and trusts them in one reviewed step; a host whose key
- * changed is listed apart and needs its own confirmation.
+ * admin checks the listed fingerprints and trusts them in one reviewed step. A host whose key
+ * changed needs an explicit confirmation; a host that showed several keys is never ticked for
+ * the admin — which one is genuine is a question only the admin can answer.
  */
 export function KeyReview({ hosts }: { hosts: Host[] }) {
   const [keys, setKeys] = useState<HostKeySighting[]>([]);
   const [open, setOpen] = useState(false);
-  const [chosen, setChosen] = useState<Set<number>>(new Set());
+  // The admin's choice is a set of exact host:fingerprint pairs: a reload never ticks a key the
+  // admin did not see, and a host whose key changed underneath is not pinned with the new key.
+  const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [confirmChanged, setConfirmChanged] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -37,9 +50,10 @@ export function KeyReview({ hosts }: { hosts: Host[] }) {
       .pendingKeys({})
       .then((list) => {
         if (!live) return;
-        const pending = newestPerHost(list);
-        setKeys(pending);
-        setChosen(new Set(pending.filter((k) => !k.changed).map((k) => k.hostId)));
+        const next = byHost(list);
+        setKeys(next);
+        const present = new Set(next.map(pair));
+        setChosen((old) => new Set([...old].filter((p) => present.has(p))));
       })
       .catch((e: unknown) => live && setError(describeError(e)));
     return () => {
@@ -47,10 +61,19 @@ export function KeyReview({ hosts }: { hosts: Host[] }) {
     };
   }, [hosts]);
   if (keys.length === 0 && !notice) return null;
-  const fresh = keys.filter((k) => !k.changed);
-  const changed = keys.filter((k) => k.changed);
-  const picked = keys.filter((k) => chosen.has(k.hostId));
+  const fresh = keys.filter(bulk);
+  const changed = keys.filter((k) => k.changed && !k.conflict);
+  const conflicted = keys.filter((k) => k.conflict);
+  const picked = keys.filter((k) => chosen.has(pair(k)));
   const pickedChanged = picked.some((k) => k.changed);
+  const pickedHosts = hostCount(picked);
+  // A host that showed several keys is trusted on its own, never as part of a bulk review.
+  const conflictInBulk = picked.length > 1 && picked.some((k) => k.conflict);
+  const toggleReview = (): void => {
+    if (!open) setChosen(new Set(fresh.map(pair)));
+    setConfirmChanged(false);
+    setOpen(!open);
+  };
   const trust = async (): Promise<void> => {
     setBusy(true);
     setError(null);
@@ -78,24 +101,27 @@ export function KeyReview({ hosts }: { hosts: Host[] }) {
       )}
       {keys.length > 0 && (
         <div className="row">
-          <p className={changed.length ? 'error' : 'warn'}>
+          <p className={changed.length || conflicted.length ? 'error' : 'warn'}>
             {fresh.length > 0 && (
-              <>
-                <strong>
-                  {fresh.length} host{fresh.length === 1 ? '' : 's'} show{fresh.length === 1 ? 's' : ''} an
-                  SSH key nobody has trusted yet.
-                </strong>{' '}
-              </>
+              <strong>
+                {hosts_(hostCount(fresh), ['shows', 'show'])} an SSH key nobody has trusted yet.{' '}
+              </strong>
             )}
             {changed.length > 0 && (
               <strong>
-                {changed.length} host{changed.length === 1 ? '' : 's'} now present
-                {changed.length === 1 ? 's' : ''} a different key than the one trusted.{' '}
+                {hosts_(hostCount(changed), ['now presents', 'now present'])} a different key than the one
+                trusted.{' '}
               </strong>
             )}
-            Patchdeck sends no password or key to a host until you trust its key.
+            {conflicted.length > 0 && (
+              <strong>
+                {hosts_(hostCount(conflicted), ['showed', 'showed'])} more than one key — find out which one
+                is genuine.{' '}
+              </strong>
+            )}
+            Patchdeck sends no password to a host until you have trusted its key.
           </p>
-          <button type="button" onClick={() => setOpen(!open)} aria-expanded={open}>
+          <button type="button" onClick={toggleReview} aria-expanded={open}>
             {open ? 'Close' : `Review keys (${keys.length})`}
           </button>
         </div>
@@ -119,8 +145,8 @@ export function KeyReview({ hosts }: { hosts: Host[] }) {
                   <input
                     type="checkbox"
                     aria-label="Select all keys"
-                    checked={fresh.length > 0 && fresh.every((k) => chosen.has(k.hostId))}
-                    onChange={(e) => setChosen(new Set(e.target.checked ? fresh.map((k) => k.hostId) : []))}
+                    checked={fresh.length > 0 && fresh.every((k) => chosen.has(pair(k)))}
+                    onChange={(e) => setChosen(new Set(e.target.checked ? fresh.map(pair) : []))}
                   />
                 </th>
                 <th>Host</th>
@@ -133,26 +159,29 @@ export function KeyReview({ hosts }: { hosts: Host[] }) {
             <tbody>
               {keys.map((k) => (
                 <tr
-                  key={`${k.hostId}:${k.fingerprint}`}
+                  key={pair(k)}
                   data-host-id={k.hostId}
-                  className={k.changed ? 'changed' : undefined}
+                  data-fingerprint={k.fingerprint}
+                  className={k.changed || k.conflict ? 'changed' : undefined}
                 >
                   <td>
                     <input
                       type="checkbox"
-                      aria-label={`Trust the key of ${k.hostName}`}
-                      checked={chosen.has(k.hostId)}
+                      aria-label={`Trust the key ${k.fingerprint} of ${k.hostName}`}
+                      checked={chosen.has(pair(k))}
                       onChange={(e) => {
-                        const next = new Set(chosen);
-                        if (e.target.checked) next.add(k.hostId);
-                        else next.delete(k.hostId);
+                        // One key per host: ticking one of a host's keys unticks its others.
+                        const next = new Set([...chosen].filter((p) => !p.startsWith(`${k.hostId}:`)));
+                        if (e.target.checked) next.add(pair(k));
                         setChosen(next);
                       }}
                     />
                   </td>
                   <td>
                     {k.hostName}
+                    {k.conflict && <span className="badge error">several keys</span>}
                     {k.changed && <span className="badge error">key changed</span>}
+                    {k.source === 'first-use' && <span className="badge warn">pinned, not reviewed</span>}
                   </td>
                   <td className="mono">{k.address ?? '—'}</td>
                   <td className="mono">{k.type}</td>
@@ -175,13 +204,18 @@ export function KeyReview({ hosts }: { hosts: Host[] }) {
               someone intercepting the connection.
             </label>
           )}
+          {conflictInBulk && (
+            <p className="error small">
+              A host that showed several keys is trusted on its own: tick only its genuine key.
+            </p>
+          )}
           <div className="row">
             <button
               type="button"
-              disabled={busy || picked.length === 0 || (pickedChanged && !confirmChanged)}
+              disabled={busy || picked.length === 0 || conflictInBulk || (pickedChanged && !confirmChanged)}
               onClick={() => void trust()}
             >
-              Trust {picked.length === 1 ? 'this key' : `these ${picked.length} keys`}
+              Trust {pickedHosts === 1 ? 'this key' : `these ${pickedHosts} keys`}
             </button>
           </div>
         </>

@@ -18,7 +18,13 @@ export function credentialHandlers(core: Core) {
         action: 'credential.add',
         entityType: 'credential',
         entityId: created.id,
-        details: { name: created.name, username: created.username, kind: created.kind, scope: created.scope },
+        details: {
+          name: created.name,
+          username: created.username,
+          kind: created.kind,
+          scope: created.scope,
+          trustOnFirstUse: created.trustOnFirstUse,
+        },
       });
       core.events.emit('entity.changed', { entity: 'credentials' });
       return created;

@@ -184,6 +184,16 @@ export function discoveryHandlers(core: Core) {
         },
         async (ctx) => {
           const known = knownHostIdentities(db);
+          const pinnedTypes = new Map(
+            (
+              db
+                .prepare(
+                  `SELECT a.address, k.key_type FROM host_keys k JOIN host_addresses a ON a.host_id = k.host_id
+                   WHERE k.status = 'trusted' ORDER BY k.id`,
+                )
+                .all() as { address: string; key_type: string }[]
+            ).map((r) => [r.address, r.key_type]),
+          );
           const runSweep: typeof sweep = async (...args) => {
             try {
               return await sweep(...args);
@@ -200,8 +210,14 @@ export function discoveryHandlers(core: Core) {
               reverseDns: request.reverseDns === false ? false : undefined,
               names: parsed.names,
               // The key exchange only: no user name that exists, no credential, nothing sent.
+              // Ask first for the type already pinned for that address, so a host that also has
+              // another key type does not look changed.
               sshHostKey: (address, port, signal) =>
-                probeHostKey(address, port, { timeoutMs: 3000, signal }).catch(() => null),
+                probeHostKey(address, port, {
+                  timeoutMs: 3000,
+                  signal,
+                  preferredType: pinnedTypes.get(address),
+                }).catch(() => null),
             },
             {
               signal: ctx.signal,

@@ -43,15 +43,21 @@ export function hostTrustHandlers(core: Core) {
       const host = getHost(db(), id);
       if (!host) throw new PatchdeckError('not-found', `Host ${id} does not exist.`);
       if (host.offlineOnly) throw new PatchdeckError('conflict', offlineOnlyError(host).message);
+      if (pin && fingerprint === undefined)
+        throw new PatchdeckError(
+          'bad-request',
+          'Trusting a key needs the fingerprint you checked: read the key first (pin: false), compare it with the machine, then trust that fingerprint.',
+        );
       const pinned = listTrustedKeys(db(), id);
       const address = host.address ?? host.addresses[0] ?? host.name;
       const key = await probeHostKey(address, host.sshPort, {
         label: host.name,
         preferredType: pinned[0]?.type,
       });
-      const known = pinned.some((k) => k.fingerprint === key.fingerprint);
-      const changed = pinned.length > 0 && !known;
-      if (!known)
+      const knownKey = pinned.find((k) => k.fingerprint === key.fingerprint);
+      const known = knownKey?.reviewed === true;
+      const changed = pinned.length > 0 && !knownKey;
+      if (!knownKey)
         recordHostKeySighting(db(), {
           hostId: id,
           type: key.type,
@@ -60,7 +66,7 @@ export function hostTrustHandlers(core: Core) {
           source: 'probe',
           address,
         });
-      if (pin && fingerprint !== undefined && fingerprint !== key.fingerprint) {
+      if (pin && fingerprint !== key.fingerprint) {
         throw new PatchdeckError(
           'conflict',
           `${host.name} now presents ${key.type} ${key.fingerprint}, not the key ${fingerprint} you reviewed. Nothing was trusted; review the new key first.`,
@@ -78,7 +84,7 @@ export function hostTrustHandlers(core: Core) {
           fingerprint: key.fingerprint,
           actor: readSettings(db()).operatorName,
           replace,
-          reason: fingerprint ? 'reviewed fingerprint' : 'trusted as presented',
+          reason: 'reviewed fingerprint',
         });
       }
       core.events.emit('entity.changed', { entity: 'hosts', ids: [id] });
@@ -87,21 +93,25 @@ export function hostTrustHandlers(core: Core) {
     'hosts.pendingKeys': ({ hostIds }: { hostIds?: number[] }) => {
       const wanted = hostIds ? new Set(hostIds) : null;
       const names = new Map<number, string>();
-      return listHostKeySightings(db())
-        .filter((s) => !wanted || wanted.has(s.hostId))
-        .map((s) => {
-          if (!names.has(s.hostId)) names.set(s.hostId, getHost(db(), s.hostId)?.name ?? `host ${s.hostId}`);
-          return {
-            hostId: s.hostId,
-            hostName: names.get(s.hostId)!,
-            type: s.type,
-            fingerprint: s.fingerprint,
-            source: s.source,
-            address: s.address,
-            seenAt: s.seenAt,
-            changed: listTrustedKeys(db(), s.hostId).length > 0,
-          };
-        });
+      const pending = listHostKeySightings(db()).filter((s) => !wanted || wanted.has(s.hostId));
+      const perHost = new Map<number, number>();
+      for (const s of pending) perHost.set(s.hostId, (perHost.get(s.hostId) ?? 0) + 1);
+      return pending.map((s) => {
+        if (!names.has(s.hostId)) names.set(s.hostId, getHost(db(), s.hostId)?.name ?? `host ${s.hostId}`);
+        return {
+          hostId: s.hostId,
+          hostName: names.get(s.hostId)!,
+          type: s.type,
+          fingerprint: s.fingerprint,
+          source: s.source,
+          address: s.address,
+          seenAt: s.seenAt,
+          changed:
+            s.source !== 'first-use' &&
+            listTrustedKeys(db(), s.hostId).some((k) => k.fingerprint !== s.fingerprint),
+          conflict: perHost.get(s.hostId)! > 1,
+        };
+      });
     },
     'hosts.trustKeys': ({
       keys,
@@ -126,7 +136,12 @@ export function hostTrustHandlers(core: Core) {
               'conflict',
               `${host?.name ?? `Host ${k.hostId}`}: the key ${k.fingerprint.slice(0, 60)} is not awaiting review any more. Nothing was trusted; reload the list and review again.`,
             );
-          if (listTrustedKeys(db(), k.hostId).length > 0 && !replace)
+          if (keys.length > 1 && pending.filter((s) => s.hostId === k.hostId).length > 1)
+            throw new PatchdeckError(
+              'conflict',
+              `${host.name} showed more than one key; check which one is genuine and trust it on its own. Nothing was trusted.`,
+            );
+          if (seen.source !== 'first-use' && listTrustedKeys(db(), k.hostId).length > 0 && !replace)
             throw new PatchdeckError(
               'conflict',
               `${host.name} already has a different trusted key; replacing it needs an explicit re-trust (replace). Nothing was trusted.`,

@@ -21,7 +21,23 @@ describe('migration 004 (host key trust)', () => {
     db.prepare(
       `INSERT INTO credentials (name, username, kind, created_at, updated_at) VALUES ('c', 'u', 'agent', 't', 't')`,
     ).run();
+    const pin = db.prepare(
+      `INSERT INTO host_keys (host_id, key_type, fingerprint, status, trusted_at, trusted_by) VALUES (?, 'ssh-ed25519', ?, 'trusted', 't', 'admin')`,
+    );
+    const log = db.prepare(
+      `INSERT INTO audit_log (at, actor, action, entity_type, entity_id, details) VALUES ('t', 'admin', 'host-key.trust', 'host', ?, ?)`,
+    );
+    pin.run(3, 'SHA256:auto');
+    log.run('3', JSON.stringify({ fingerprint: 'SHA256:auto', reason: 'trust on first use' }));
+    pin.run(4, 'SHA256:explicit');
+    log.run('4', JSON.stringify({ fingerprint: 'SHA256:explicit', reason: null }));
     migrate(db, 4);
+    // Earlier versions pinned every new host's key on first use, whatever the credential: those
+    // pins lose their power to carry a password until an admin reviews them.
+    expect(db.prepare('SELECT fingerprint, reviewed FROM host_keys ORDER BY id').all()).toEqual([
+      { fingerprint: 'SHA256:auto', reviewed: 0 },
+      { fingerprint: 'SHA256:explicit', reviewed: 1 },
+    ]);
     expect(schemaVersion(db)).toBe(4);
     expect(db.prepare('SELECT id, offline_only FROM hosts ORDER BY id').all()).toEqual([
       { id: 1, offline_only: 1 },

@@ -8,6 +8,9 @@ import type { Migration } from './types';
  *   target until an admin confirms an address; audits skip it.
  * - `credentials.trust_on_first_use`: an explicit, per-credential opt-in (key-only credentials,
  *   off by default) to pin a new host's key on first contact.
+ * - `host_keys.reviewed`: 0 for a key pinned automatically on first use (by a key-only
+ *   credential, or by an earlier version's audits, which did it for every credential). Such a
+ *   pin keeps key-only logins going, but no password is sent until an admin reviews it.
  */
 export const migration004: Migration = {
   version: 4,
@@ -25,7 +28,17 @@ export const migration004: Migration = {
         PRIMARY KEY (host_id, fingerprint)
       ) STRICT;
       ALTER TABLE hosts ADD COLUMN offline_only INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE host_keys ADD COLUMN reviewed INTEGER NOT NULL DEFAULT 1;
       ALTER TABLE credentials ADD COLUMN trust_on_first_use INTEGER NOT NULL DEFAULT 0;
+    `);
+    db.exec(`
+      UPDATE host_keys SET reviewed = 0
+      WHERE EXISTS (
+        SELECT 1 FROM audit_log l
+        WHERE l.action = 'host-key.trust' AND l.entity_type = 'host' AND l.entity_id = CAST(host_keys.host_id AS TEXT)
+          AND json_extract(l.details, '$.fingerprint') = host_keys.fingerprint
+          AND json_extract(l.details, '$.reason') = 'trust on first use'
+      )
     `);
     // Hosts an earlier version created from an imported file: no address, never seen on the
     // network, and every audit of theirs is an import. They lose their DNS-name fallback.
