@@ -79,6 +79,15 @@ async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
   });
 }
 
+/**
+ * Holds the lab for a whole session (a benchmark, the crash loop): this process's lab operations go
+ * ahead, while another process's up, down or reset waits until `fn` ends instead of tearing the lab
+ * down or resetting hosts under it.
+ */
+export function holdLab<T>(fn: () => Promise<T>): Promise<T> {
+  return exclusive(fn);
+}
+
 export class LabNeedsRootError extends Error {
   constructor() {
     super('the lab needs root (it creates network namespaces, a bridge and mounts): run it with sudo');
