@@ -136,9 +136,9 @@ it('opens only https: links in the OS browser, denies every new window, and disa
       expect(openHandler({ url })).toEqual({ action: 'deny' });
     }
     expect(electron.shell.openExternal.mock.calls).toEqual([['https://example.com/a?b']]);
-    const options = electron.BrowserWindow.mock.calls.at(-1)![0] as {
-      webPreferences: Record<string, unknown>;
-    };
+    const [options] = electron.BrowserWindow.mock.calls.at(-1) as unknown as [
+      { webPreferences: Record<string, unknown> },
+    ];
     expect(options.webPreferences).toMatchObject({
       sandbox: true,
       contextIsolation: true,
