@@ -183,6 +183,22 @@ describe('parseTargets', () => {
     expect(r.addresses).toHaveLength(65534);
   });
 
+  it('counts a refused range over intervals, not one address at a time (found by npm run fuzz)', async () => {
+    // Enumerating 10.0.0.0/11 only to refuse it held the event loop for seconds and stopped
+    // counting at a /12 plus one; the count now comes from merged intervals, exact.
+    const r = await parse('10.0.0.0/11 10.16.0.0/12 10.8.0.1-10.8.0.9', {
+      force: true,
+      exclude: '10.4.0.0/16',
+    });
+    expect(r.refused).toBe(true);
+    expect(r.total).toBe(2 ** 21 - 2 - 65536);
+    expect(r.errors[0]!.message).toBe(
+      `The targets hold ${2 ** 21 - 2 - 65536} addresses; at most 1048576 (a /12) can be swept, even when forced.`,
+    );
+    const edges = await parse('10.0.0.0/15 10.0.0.0/32 10.1.255.255');
+    expect(edges.total).toBe(131072);
+  });
+
   it('expands small IPv6 prefixes, after all IPv4 addresses', async () => {
     const r = await parse('2001:db8::/126 198.18.0.1 2001:db8::2');
     expect(r.addresses).toEqual(['198.18.0.1', '2001:db8::', '2001:db8::1', '2001:db8::2', '2001:db8::3']);

@@ -214,3 +214,21 @@ describe('zypper collect()', () => {
     expect(parseZypperUpdatesText(`a | b\n---+---\n${'|'.repeat(100_000)}\n`)).toEqual([]);
   });
 });
+
+describe('zypper XML the host mangled (found by npm run fuzz)', () => {
+  it('refuses it with a CollectorError from the parser itself, not a bare library error', () => {
+    // fast-xml-parser throws plain Errors ("readTagExp returned undefined", "CDATA is not
+    // closed", "External entities are not supported"); the pure parsers let them escape.
+    for (const xml of [
+      '<a',
+      '<a><![CDATA[x</a>',
+      '<!DOCTYPE x [<!ENTITY a SYSTEM "file:///etc/passwd">]><a>&a;</a>',
+    ]) {
+      for (const parse of [parseZypperUpdatesXml, parseZypperPatchesXml]) {
+        expect(() => parse(xml)).toThrow(
+          expect.objectContaining({ name: 'CollectorError', kind: 'command-failed' }) as Error,
+        );
+      }
+    }
+  });
+});
