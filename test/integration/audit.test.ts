@@ -13,7 +13,7 @@ import {
 } from '../lab';
 import { describeAsRoot } from '../lab/testkit';
 import { listAuditLog } from '../../src/db';
-import { assertLabRoute, createTestCore, enrolLab, waitForTask } from './support';
+import { assertLabRoute, createTestCore, enrolLab, trustLabKeys, waitForTask } from './support';
 
 /**
  * Audits real lab hosts over real SSH and compares every finding with the lab's ground truth
@@ -130,6 +130,31 @@ describeAsRoot('audit against the lab', () => {
     }
     const log = listAuditLog(env.core.requireWorkspace().db, { entityType: 'host' });
     expect(log.filter((e) => e.action === 'host-key.trust')).toHaveLength(lab.hosts.length);
+  });
+
+  it('sends no password over those first-use pins until an admin reviews them', async () => {
+    const host = lab.hosts[0]!;
+    const operator = host.users.find((u) => u.sudo === 'password')!;
+    const credential = await env.core.call('credentials.add', {
+      name: 'lab-operator-before-review',
+      username: operator.name,
+      kind: 'password',
+      secret: operator.password!,
+      scope: [],
+    });
+    const id = ids.get(host.name)!;
+    const { taskId } = await env.core.call('audits.start', { hostIds: [id], credentialId: credential.id });
+    await waitForTask(env.core, taskId);
+    const [audit] = await env.core.call('audits.forHost', { hostId: id });
+    expect(audit!.errorKind).toBe('host-key-unknown');
+    expect(audit!.errorMessage).toMatch(/pinned automatically on first use and nobody has reviewed it/);
+    expect((await env.core.call('hosts.get', { id })).keyTrust).toBe('first-use');
+    // The admin checks each pinned key against the machine and vouches for it.
+    await trustLabKeys(env.core, lab.hosts, ids);
+    for (const h of lab.hosts)
+      expect((await env.core.call('hosts.keys', { id: ids.get(h.name)! })).every((k) => k.reviewed)).toBe(
+        true,
+      );
   });
 
   it('compares consecutive audits: nothing new, nothing resolved when nothing changed', async () => {
