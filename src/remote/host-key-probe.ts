@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { classifyConnectError, RemoteError } from './errors';
 import { describeHostKey, type PresentedHostKey } from './host-key';
 
@@ -20,8 +21,10 @@ export async function probeHostKey(
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const finish = (error: unknown): void => {
       options.signal?.removeEventListener('abort', onAbort);
-      client.end();
-      if (options.signal?.aborted && !key) client.destroy();
+      // Our own socket, destroyed here: ssh2's end() leaves a half-closed socket open when the
+      // server hung up first or never finished the key exchange, and a scan would leave
+      // connections behind.
+      sock.destroy();
       if (key) resolve(key);
       else reject(error instanceof RemoteError ? error : classifyConnectError(error, label));
     };
@@ -29,7 +32,10 @@ export async function probeHostKey(
     client.on('close', () =>
       finish(new RemoteError('unreachable', `${label} closed the connection before showing a host key.`)),
     );
+    const sock = net.connect({ host, port });
+    sock.on('error', () => undefined); // reported through the client's 'error'
     client.connect({
+      sock,
       host,
       port,
       username: 'patchdeck-host-key-probe',

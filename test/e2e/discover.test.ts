@@ -24,6 +24,9 @@ beforeAll(async () => {
   // 127.0.0.20:22 answers like Debian 12's sshd; 127.0.0.21:80 is a small web server.
   const ssh = net.createServer((socket) => {
     socket.on('error', () => undefined);
+    // Read what the client sends, as sshd does: the scan now also starts a key exchange (to
+    // show the host key), and a socket whose input is never read never sees the client hang up.
+    socket.resume();
     socket.end(SSH_ID);
   });
   const web = http.createServer((_req, res) => {
