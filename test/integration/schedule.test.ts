@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { execOnHost, labUp, resetHost, type LabHost, type LabInventory } from '../lab';
+import { execOnHost, labStatus, labUp, resetHost, type LabHost, type LabInventory } from '../lab';
 import { describeAsRoot } from '../lab/testkit';
 import { Core } from '../../src/core';
 import { createNodePlatform } from '../../src/platform';
@@ -77,6 +77,7 @@ describeAsRoot('scheduled and cancelled patch jobs on lab hosts', () => {
     lab = await labUp({ hosts: 10, profile: 'security' });
     assertLabRoute(lab);
     for (const h of lab.hosts) await resetHost(h.name);
+    lab = labStatus(); // the hosts' own keys after the resets: enrolLab checks each against them
     core = await openCore();
     ids = await enrolLab(core, lab);
   });
