@@ -198,14 +198,7 @@ export function hostKeyTrust(
   hostId: number,
 ): 'trusted' | 'first-use' | 'pending' | 'changed' | 'none' {
   const pinned = listTrustedKeys(db, hostId);
-  const seen = (
-    db
-      .prepare(
-        `SELECT count(*) n FROM host_key_sightings s WHERE s.host_id = ?
-         AND NOT EXISTS (SELECT 1 FROM host_keys k WHERE k.host_id = s.host_id AND k.fingerprint = s.fingerprint AND k.status = 'trusted')`,
-      )
-      .get(hostId) as { n: number }
-  ).n;
+  const seen = listHostKeySightings(db, hostId).some((k) => k.source !== 'first-use');
   if (pinned.length === 0) return seen ? 'pending' : 'none';
   if (seen) return 'changed';
   return pinned.some((k) => k.reviewed) ? 'trusted' : 'first-use';

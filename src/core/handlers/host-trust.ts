@@ -92,24 +92,31 @@ export function hostTrustHandlers(core: Core) {
     },
     'hosts.pendingKeys': ({ hostIds }: { hostIds?: number[] }) => {
       const wanted = hostIds ? new Set(hostIds) : null;
-      const names = new Map<number, string>();
       const pending = listHostKeySightings(db()).filter((s) => !wanted || wanted.has(s.hostId));
-      const perHost = new Map<number, number>();
-      for (const s of pending) perHost.set(s.hostId, (perHost.get(s.hostId) ?? 0) + 1);
+      // Per host, once: its name, how many keys await review, whether a key is already pinned.
+      const hosts = new Map<number, { name: string; pending: number; pinned: boolean }>();
+      for (const s of pending) {
+        const entry = hosts.get(s.hostId) ?? {
+          name: getHost(db(), s.hostId)?.name ?? `host ${s.hostId}`,
+          pending: 0,
+          pinned: listTrustedKeys(db(), s.hostId).length > 0,
+        };
+        entry.pending++;
+        hosts.set(s.hostId, entry);
+      }
       return pending.map((s) => {
-        if (!names.has(s.hostId)) names.set(s.hostId, getHost(db(), s.hostId)?.name ?? `host ${s.hostId}`);
+        const host = hosts.get(s.hostId)!;
         return {
           hostId: s.hostId,
-          hostName: names.get(s.hostId)!,
+          hostName: host.name,
           type: s.type,
           fingerprint: s.fingerprint,
           source: s.source,
           address: s.address,
           seenAt: s.seenAt,
-          changed:
-            s.source !== 'first-use' &&
-            listTrustedKeys(db(), s.hostId).some((k) => k.fingerprint !== s.fingerprint),
-          conflict: perHost.get(s.hostId)! > 1,
+          // A sighting is never a pinned key, so any pinned key of its host is a different one.
+          changed: s.source !== 'first-use' && host.pinned,
+          conflict: host.pending > 1,
         };
       });
     },
