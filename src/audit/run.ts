@@ -181,22 +181,19 @@ export async function connectHost(
           address,
         });
       }
-      if (error.kind === 'host-key-unknown' && presented && allPinned.length > 0)
+      if (error.kind === 'host-key-unknown' && presented) {
+        const why =
+          allPinned.length > 0
+            ? `${host.name}'s key was pinned automatically on first use and nobody has reviewed it, so the ${credential.name} credential (it holds a password or passphrase) was not sent.`
+            : `${host.name} is not trusted yet, so no credential was sent.`;
         throw new RemoteError(
           'host-key-unknown',
-          `${host.name}'s key was pinned automatically on first use and nobody has reviewed it, so the ${credential.name} credential (it holds a password or passphrase) was not sent. ` +
-            `It presents the ${presented.type} key ${presented.fingerprint}; check it and trust it (Hosts → Review keys, or patchdeck hosts trust ${host.name} --fingerprint ${presented.fingerprint}).`,
-          '',
-          error.details,
-        );
-      if (error.kind === 'host-key-unknown' && presented)
-        throw new RemoteError(
-          'host-key-unknown',
-          `${host.name} is not trusted yet, so no credential was sent. It presents the ${presented.type} key ${presented.fingerprint}; ` +
+          `${why} It presents the ${presented.type} key ${presented.fingerprint}; ` +
             `check it and trust it (Hosts → Review keys, or patchdeck hosts trust ${host.name} --fingerprint ${presented.fingerprint}).`,
           '',
           error.details,
         );
+      }
     }
     throw error;
   }
