@@ -15,6 +15,7 @@ import { completeAudit, startAudit } from '../db/audits';
 import { trustHostKey } from '../db/host-keys';
 import { createNodePlatform } from '../platform';
 import { fingerprintOf } from '../remote/host-key';
+import { ed25519KeyPair } from '../remote/testing/keys';
 
 const MiB = 1024 * 1024;
 let server: ssh2.Server;
@@ -25,7 +26,7 @@ let fingerprint = '';
 let largestSent = 0;
 
 beforeAll(async () => {
-  const { private: pem, public: pub } = ssh2.utils.generateKeyPairSync('ed25519');
+  const { private: pem, public: pub } = ed25519KeyPair();
   const [type, body] = pub.split(' ') as [string, string];
   keyType = type;
   fingerprint = fingerprintOf(Buffer.from(body, 'base64'));

@@ -15,6 +15,7 @@ import { Core } from '../core';
 import { listAuditLog, listAudits, recordHostKeySighting, recordScanHost, startScan } from '../db';
 import { createNodePlatform } from '../platform';
 import { fingerprintOf } from '../remote/host-key';
+import { ed25519KeyPair } from '../remote/testing/keys';
 
 const PASSWORD = 'rogue-must-never-see-this-7f3a';
 
@@ -31,7 +32,7 @@ const attempts: Attempt[] = [];
 let connections = 0;
 
 beforeAll(async () => {
-  const { private: pem, public: pub } = ssh2.utils.generateKeyPairSync('ed25519');
+  const { private: pem, public: pub } = ed25519KeyPair();
   fingerprint = fingerprintOf(Buffer.from(pub.split(' ')[1]!, 'base64'));
   server = new ssh2.Server({ hostKeys: [pem] }, (client) => {
     connections++;
@@ -78,7 +79,7 @@ const passwordCredential = () =>
     scope: ['*'],
   });
 const keyCredential = (trustOnFirstUse?: boolean) => {
-  const key = ssh2.utils.generateKeyPairSync('ed25519').private;
+  const key = ed25519KeyPair().private;
   return core.call('credentials.add', {
     name: 'robot',
     username: 'robot',

@@ -11,6 +11,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../remote/host-key';
+import { ed25519KeyPair } from '../remote/testing/keys';
 
 const CLI = path.resolve(import.meta.dirname, 'index.ts');
 let dir: string;
@@ -21,7 +22,7 @@ let logins = 0;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-cli-trust-'));
-  const { private: key, public: pub } = ssh2.utils.generateKeyPairSync('ed25519');
+  const { private: key, public: pub } = ed25519KeyPair();
   fingerprint = fingerprintOf(Buffer.from(pub.split(' ')[1]!, 'base64'));
   server = new ssh2.Server({ hostKeys: [key] }, (client) => {
     client.on('error', () => undefined);

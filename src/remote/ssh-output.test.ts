@@ -18,6 +18,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RemoteError } from './errors';
 import { SECRET_MASK } from './redact';
 import { DEFAULT_MAX_OUTPUT_BYTES, SshSession, type SshTarget } from './ssh';
+import { ed25519KeyPair } from './testing/keys';
 
 const MiB = 1024 * 1024;
 const LOGIN_PASSWORD = 'login-pw-3f9a1c77';
@@ -133,7 +134,7 @@ let server: ssh2.Server;
 let port = 0;
 
 beforeAll(async () => {
-  const { private: hostKey } = ssh2.utils.generateKeyPairSync('ed25519');
+  const { private: hostKey } = ed25519KeyPair();
   server = new ssh2.Server({ hostKeys: [hostKey] }, (client) => {
     client.on('error', () => undefined);
     client.on('authentication', (ctx) =>

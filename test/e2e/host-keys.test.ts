@@ -3,6 +3,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchApp, type E2eApp } from './harness';
+import { ed25519KeyPair } from '../../src/remote/testing/keys';
 
 /**
  * Trust on first use and an explicit re-trust from the host detail panel, against a real SSH
@@ -29,7 +30,7 @@ async function stopServer(): Promise<void> {
   server = null;
   if (s) await new Promise((r) => s.close(() => r(null)));
 }
-const newKey = (): string => ssh2.utils.generateKeyPairSync('ed25519').private;
+const newKey = (): string => ed25519KeyPair().private;
 
 beforeAll(async () => {
   await startServer(newKey());
@@ -113,7 +114,7 @@ describe('reviewing never-trusted keys on the Hosts page (two loopback ssh2 serv
 
   beforeAll(async () => {
     for (const address of ADDRESSES) {
-      const { private: key, public: pub } = ssh2.utils.generateKeyPairSync('ed25519');
+      const { private: key, public: pub } = ed25519KeyPair();
       const blob = Buffer.from(pub.split(' ')[1]!, 'base64');
       const { createHash } = await import('node:crypto');
       fingerprints.set(
