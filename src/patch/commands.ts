@@ -95,6 +95,8 @@ export function dryRunCommand(
           'zypper',
           '--non-interactive',
           '--no-refresh',
+          // The XML install summary names every package with both versions (the text one only lists names).
+          '--xmlout',
           'install',
           '--dry-run',
           '--no-recommends',

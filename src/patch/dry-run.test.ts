@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { changeKeys, parseAptDryRun, parseDnfDryRun } from './dry-run';
+import { dryRunCommand } from './commands';
+import { changeKeys, parseAptDryRun, parseDnfDryRun, parseDryRun } from './dry-run';
 
 const fixture = (p: string): string =>
   fs.readFileSync(path.join(__dirname, '../../test/fixtures', p), 'utf8');
@@ -95,5 +96,65 @@ Operation aborted.
       },
     ]);
     expect(r.removals).toEqual([{ name: 'acme-legacy', arch: 'noarch', from: '0.9-1.el9', to: null }]);
+  });
+
+  // Real captures from the lab's zypper host (test/fixtures/zypper/NOTES.md).
+  it('zypper: the security-only dry run lists each upgrade with both versions', () => {
+    const r = parseDryRun('zypper', fixture('zypper/lab-host.dry-run-security.xml'), '');
+    expect(r.errors).toEqual([]);
+    expect(r.upgrades).toEqual([
+      { name: 'acme-daemon', arch: 'noarch', from: '1:2.0-1.el9', to: '1:2.0-2.el9_3' },
+      { name: 'acme-firmware', arch: 'noarch', from: '20230210-1.el9', to: '20240210-1.el9' },
+      { name: 'acme-tool', arch: 'noarch', from: '1.0-1.el9', to: '1.1-1.el9' },
+    ]);
+    expect(r.newPackages).toEqual([]);
+    expect(r.removals).toEqual([]);
+  });
+
+  it('zypper: a new dependency is listed as new, and the preview is what the run compares against', () => {
+    const r = parseDryRun('zypper', fixture('zypper/lab-host.dry-run-all.xml'), '');
+    expect(r.upgrades.map((c) => c.name)).toEqual([
+      'acme-agent',
+      'acme-daemon',
+      'acme-firmware',
+      'acme-lib',
+      'acme-tool',
+    ]);
+    expect(r.newPackages).toEqual([
+      { name: 'acme-agent-plugins', arch: 'noarch', from: null, to: '3.1-1.el9' },
+    ]);
+    expect(changeKeys(r).has('acme-agent-plugins@3.1-1.el9')).toBe(true);
+  });
+
+  it('zypper: an unknown version is an error, and so is output without an install summary', () => {
+    const bad = parseDryRun('zypper', fixture('zypper/lab-host.dry-run-no-provider.xml'), '');
+    expect(bad.errors).toEqual(["No provider of 'acme-tool=9.9-1' found."]);
+    // The plain-text output (what the dry run read before) has no install summary: never "no change".
+    const text = parseDryRun('zypper', fixture('zypper/lab-host.dry-run-security.stdout'), '');
+    expect(text.errors).toEqual(['zypper printed no install summary for the dry run']);
+    expect(parseDryRun('zypper', '<?xml version="1.0"?><stream><install-summary', '').errors).toHaveLength(1);
+    // Nothing to do is an empty summary, not an error (the plan refuses to approve it, see plan.test).
+    const same = parseDryRun('zypper', fixture('zypper/lab-host.dry-run-installed.xml'), '');
+    expect(same).toEqual({ upgrades: [], newPackages: [], removals: [], errors: [] });
+  });
+
+  it('zypper: hostile solvables never become changes', () => {
+    const xml = `<?xml version='1.0'?><stream><install-summary><to-upgrade>
+<solvable type="package" name="-rf" edition="1" arch="noarch" edition-old="0"/>
+<solvable type="package" name="ok" edition="$(reboot)" arch="noarch"/>
+<solvable type="patch" name="openSUSE-2026-1" edition="1" arch="noarch"/>
+<solvable type="package" name="good" edition="2-1" arch="x86_64" edition-old="1-1"/>
+</to-upgrade><to-remove><solvable type="package" name="old" edition="1-1" arch="noarch"/></to-remove>
+</install-summary></stream>`;
+    const r = parseDryRun('zypper', xml, '');
+    expect(r.upgrades).toEqual([{ name: 'good', arch: 'x86_64', from: '1-1', to: '2-1' }]);
+    expect(r.removals).toEqual([{ name: 'old', arch: 'noarch', from: '1-1', to: null }]);
+  });
+
+  it('zypper: the dry-run command asks for the XML summary', () => {
+    const { command } = dryRunCommand('zypper', [
+      { name: 'acme-tool', arch: 'noarch', from: '1.0-1.el9', to: '1.1-1.el9', security: true },
+    ]);
+    expect(command).toMatch(/--xmlout install --dry-run/);
   });
 });

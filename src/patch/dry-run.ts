@@ -3,7 +3,7 @@
  * dependencies and removals. Pure functions over hostile text: bounded lines, validated names.
  */
 import type { PackageChange } from '../api/schemas';
-import { apt } from '../collectors';
+import { apt, CollectorError, zypper } from '../collectors';
 import type { PatchPackageManager } from './commands';
 
 export interface DryRunChanges {
@@ -124,6 +124,33 @@ export function parseDnfDryRun(
   return out;
 }
 
+/**
+ * `zypper --xmlout install --dry-run …`: the install summary's lists. zypper names the versions
+ * itself (`edition-old` → `edition`). Output without any install summary, or XML that cannot be
+ * read, is an error: a preview that lists nothing must never look like "no change".
+ */
+export function parseZypperDryRun(stdout: string, stderr = ''): DryRunChanges {
+  const out: DryRunChanges = { upgrades: [], newPackages: [], removals: [], errors: [] };
+  let summary: ReturnType<typeof zypper.parseZypperInstallSummaryXml>;
+  try {
+    summary = zypper.parseZypperInstallSummaryXml(stdout);
+  } catch (error) {
+    out.errors.push(
+      error instanceof CollectorError ? error.message : 'zypper printed XML we could not read.',
+    );
+    return out;
+  }
+  out.upgrades = summary.upgrades;
+  out.newPackages = summary.newPackages;
+  out.removals = summary.removals;
+  out.errors = summary.errors.map(clean);
+  for (const line of lines(stderr))
+    if (/^(Error|Problem|No provider)/.test(line.trim())) out.errors.push(clean(line.trim()));
+  if (!summary.summarised && out.errors.length === 0)
+    out.errors.push('zypper printed no install summary for the dry run');
+  return out;
+}
+
 /** Dispatch by package manager; others have no parseable preview and get an empty change list. */
 export function parseDryRun(
   pm: PatchPackageManager,
@@ -133,6 +160,7 @@ export function parseDryRun(
 ): DryRunChanges {
   if (pm === 'apt') return parseAptDryRun(stdout, stderr);
   if (pm === 'dnf' || pm === 'yum') return parseDnfDryRun(stdout, stderr, installed);
+  if (pm === 'zypper') return parseZypperDryRun(stdout, stderr);
   return { upgrades: [], newPackages: [], removals: [], errors: [] };
 }
 

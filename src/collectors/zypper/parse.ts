@@ -45,13 +45,14 @@ function xmlParser(): XMLParser {
     parseTagValue: false,
     processEntities: true,
     htmlEntities: false,
-    isArray: (name) => name === 'update' || name === 'issue' || name === 'message',
+    isArray: (name) => name === 'update' || name === 'issue' || name === 'message' || name === 'solvable',
   });
 }
 
 type XmlNode = Record<string, unknown>;
 
-function updatesOf(xml: string): XmlNode[] {
+/** The `<stream>` element of zypper's `--xmlout` output (bounded; anything before `<?xml` is ignored). */
+function streamOf(xml: string): XmlNode {
   if (xml.length > MAX_XML)
     throw new CollectorError('command-failed', 'zypper printed more XML than Patchdeck reads (32 MiB).');
   const start = xml.indexOf('<?xml');
@@ -65,8 +66,13 @@ function updatesOf(xml: string): XmlNode[] {
       command: 'zypper --xmlout',
     });
   }
-  if (typeof doc !== 'object' || doc === null) return [];
-  const stream = (doc.stream ?? {}) as XmlNode;
+  if (typeof doc !== 'object' || doc === null) return {};
+  const stream = doc.stream;
+  return typeof stream === 'object' && stream !== null ? (stream as XmlNode) : {};
+}
+
+function updatesOf(xml: string): XmlNode[] {
+  const stream = streamOf(xml);
   const status = (stream['update-status'] ?? {}) as XmlNode;
   const list = (status['update-list'] ?? {}) as XmlNode;
   const updates = list.update;
@@ -150,6 +156,78 @@ export function parseZypperPatchesXml(xml: string): ZypperPatch[] {
     if (patch) result.push(patch);
   }
   return result;
+}
+
+export interface ZypperInstallSummary {
+  upgrades: ZypperChange[];
+  newPackages: ZypperChange[];
+  removals: ZypperChange[];
+  /** `<message type="error">` texts (e.g. "No provider of 'x=1' found."), sanitised. */
+  errors: string[];
+  /** False when the XML holds no `<install-summary>` at all (zypper stopped before resolving). */
+  summarised: boolean;
+}
+
+export interface ZypperChange {
+  name: string;
+  arch: string | null;
+  from: string | null;
+  to: string | null;
+}
+
+/** Which list of the preview each `<install-summary>` child feeds; unknown `to-*` lists count as upgrades. */
+const SUMMARY_LISTS: Record<string, 'upgrades' | 'newPackages' | 'removals'> = {
+  'to-install': 'newPackages',
+  'to-remove': 'removals',
+};
+
+/**
+ * `zypper --xmlout install --dry-run …`: the `<install-summary>` zypper prints before it would
+ * ask "Continue?" (`to-upgrade`, `to-downgrade`, `to-install`, `to-remove`, `to-reinstall`, …,
+ * each a list of `<solvable type="package" name edition edition-old arch>`).
+ */
+export function parseZypperInstallSummaryXml(xml: string): ZypperInstallSummary {
+  const stream = streamOf(xml);
+  const out: ZypperInstallSummary = {
+    upgrades: [],
+    newPackages: [],
+    removals: [],
+    errors: [],
+    summarised: false,
+  };
+  const messages = Array.isArray(stream.message) ? (stream.message as unknown[]) : [];
+  for (const m of messages) {
+    if (typeof m !== 'object' || m === null) continue;
+    const node = m as XmlNode;
+    if (str(node.type) === 'error') out.errors.push(cleanField(str(node['#text']), 300));
+  }
+  const summary = stream['install-summary'];
+  if (summary === undefined) return out;
+  out.summarised = true;
+  if (typeof summary !== 'object' || summary === null) return out;
+  for (const [tag, value] of Object.entries(summary as XmlNode)) {
+    if (!tag.startsWith('to-') || typeof value !== 'object' || value === null) continue;
+    const list = SUMMARY_LISTS[tag] ?? 'upgrades';
+    const solvables = (value as XmlNode).solvable;
+    if (!Array.isArray(solvables)) continue;
+    for (const s of solvables as XmlNode[]) {
+      const type = str(s.type);
+      if (type !== '' && type !== 'package') continue;
+      const name = str(s.name);
+      const edition = str(s.edition);
+      const old = str(s['edition-old']);
+      const arch = str(s.arch);
+      if (!isValidPackageName(name) || !isValidVersion(edition)) continue;
+      out[list].push({
+        name,
+        arch: isValidArch(arch) ? arch : null,
+        from:
+          list === 'newPackages' ? null : list === 'removals' ? edition : isValidVersion(old) ? old : null,
+        to: list === 'removals' ? null : edition,
+      });
+    }
+  }
+  return out;
 }
 
 /** Splits a zypper plain-text table (header, `---+---` rule, rows) into records keyed by header. */
