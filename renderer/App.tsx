@@ -1,4 +1,4 @@
-import { useEffect, type ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { StatusArea } from './components/StatusArea';
 import { DashboardPage } from './features/dashboard/DashboardPage';
 import { HostsPage } from './features/hosts/HostsPage';
@@ -35,6 +35,8 @@ function useTheme(): void {
 
 export function App() {
   const page = useApp((s) => s.page);
+  const hostId = useApp((s) => s.hostId);
+  const content = useRef<HTMLElement>(null);
   const navigate = useApp((s) => s.navigate);
   const load = useApp((s) => s.load);
   const error = useApp((s) => s.error);
@@ -43,6 +45,10 @@ export function App() {
   useEffect(() => {
     void load();
   }, [load]);
+  // Every route opens at its top, like a new page: a host's detail never appears below the table.
+  useEffect(() => {
+    content.current?.scrollTo({ top: 0 });
+  }, [page, hostId]);
   const Page = PAGE_COMPONENTS[page];
   return (
     <div className="shell">
@@ -68,7 +74,7 @@ export function App() {
           {workspace ? workspace.path.split(/[\\/]/).pop() : 'no workspace'}
         </div>
       </nav>
-      <main className="content">
+      <main className="content" ref={content}>
         {error && (
           <p role="alert" className="error banner">
             {error}

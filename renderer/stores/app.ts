@@ -13,13 +13,34 @@ export const PAGES: { id: PageId; label: string }[] = [
   { id: 'settings', label: 'Settings' },
 ];
 
-function pageFromHash(): PageId {
-  const id = window.location.hash.replace(/^#\/?/, '');
-  return PAGES.some((p) => p.id === id) ? (id as PageId) : 'dashboard';
+/** Where the window is: a page, and for `#/hosts/<id>` the host whose detail is open. */
+export interface Route {
+  page: PageId;
+  hostId: number | null;
+}
+
+export function routeFromHash(hash: string): Route {
+  const [id = '', sub] = hash.replace(/^#\/?/, '').split('/');
+  const page = PAGES.some((p) => p.id === id) ? (id as PageId) : 'dashboard';
+  const hostId = page === 'hosts' && sub && /^[1-9][0-9]{0,15}$/.test(sub) ? Number(sub) : null;
+  return { page, hostId };
+}
+
+/** The link to one host's detail page; browser back returns to where it was opened from. */
+export function hostHref(id: number): string {
+  return `#/hosts/${id}`;
+}
+
+/** Opens one host's detail page (a history entry of its own). */
+export function openHost(id: number): void {
+  window.location.hash = hostHref(id).slice(1);
+  useApp.setState({ page: 'hosts', hostId: id });
 }
 
 interface AppState {
   page: PageId;
+  /** The host whose detail page is open (`#/hosts/<id>`), if any. */
+  hostId: number | null;
   info: AppInfo | null;
   settings: Settings | null;
   error: string | null;
@@ -29,13 +50,13 @@ interface AppState {
 }
 
 export const useApp = create<AppState>((set, get) => ({
-  page: pageFromHash(),
+  ...routeFromHash(window.location.hash),
   info: null,
   settings: null,
   error: null,
   navigate(page) {
     window.location.hash = `/${page}`;
-    set({ page });
+    set({ page, hostId: null });
   },
   async load() {
     try {
@@ -53,4 +74,4 @@ export const useApp = create<AppState>((set, get) => ({
   },
 }));
 
-window.addEventListener('hashchange', () => useApp.setState({ page: pageFromHash() }));
+window.addEventListener('hashchange', () => useApp.setState(routeFromHash(window.location.hash)));

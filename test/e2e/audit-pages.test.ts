@@ -166,7 +166,7 @@ describe('audit pages in Chromium', () => {
     expect(await broken.locator('td.audit-status').textContent()).toContain('failed: auth-failed');
     expect(await broken.locator('td.audit-status').textContent()).toContain('refused the credential');
 
-    await first.getByRole('button', { name: 'srv00', exact: true }).click();
+    await first.getByRole('link', { name: 'srv00', exact: true }).click();
     const detail = page.getByRole('region', { name: 'Host detail: srv00' });
     await detail.waitFor();
     const audits = detail.getByRole('table', { name: 'Audits' });

@@ -48,7 +48,7 @@ describe('host keys and audits from the Hosts page (loopback ssh2 server)', () =
     const host = await core.call('hosts.add', { name: 'keyhost', address: ADDRESS });
     await page.getByRole('link', { name: 'Hosts' }).click();
     const row = page.getByRole('table', { name: 'Hosts' }).locator(`tr[data-host-id="${host.id}"]`);
-    await row.getByRole('button', { name: 'keyhost', exact: true }).click();
+    await row.getByRole('link', { name: 'keyhost', exact: true }).click();
     const detail = page.getByRole('region', { name: 'Host detail: keyhost' });
     await detail.getByRole('button', { name: 'Read host key' }).click();
     const trustBox = detail.getByRole('group', { name: 'Trust this key' });
@@ -88,6 +88,7 @@ describe('host keys and audits from the Hosts page (loopback ssh2 server)', () =
   it('audits one host and shows its failure with the error kind as it happens', async () => {
     const { page, core } = app;
     const host = (await core.call('hosts.list', {})).find((h) => h.name === 'keyhost')!;
+    await page.getByRole('button', { name: 'All hosts' }).click();
     const row = page.getByRole('table', { name: 'Hosts' }).locator(`tr[data-host-id="${host.id}"]`);
     await row.getByRole('button', { name: 'Audit keyhost' }).click();
     await expect
@@ -97,6 +98,7 @@ describe('host keys and audits from the Hosts page (loopback ssh2 server)', () =
     expect(latest.status).toBe('failed');
     expect(await row.locator('td.audit-status').textContent()).toContain(latest.errorKind!);
     await page.getByRole('status').filter({ hasText: '1 of 1 host failed' }).waitFor();
+    await row.getByRole('link', { name: 'keyhost', exact: true }).click();
     const detail = page.getByRole('region', { name: 'Host detail: keyhost' });
     await expect
       .poll(() => detail.getByRole('table', { name: 'Audits' }).locator('tbody tr').count())

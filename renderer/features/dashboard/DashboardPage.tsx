@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
 import { formatTime } from '../../components/format';
-import { useApp } from '../../stores/app';
+import { hostHref, useApp } from '../../stores/app';
 import { useHosts } from '../hosts/store';
 import { useDashboard } from './store';
 
@@ -81,7 +81,10 @@ export function DashboardPage() {
           <ul>
             {failed.slice(0, 20).map((a) => (
               <li key={a.id}>
-                <strong>{names.get(a.hostId) ?? `host ${a.hostId}`}</strong>: {a.errorKind ?? a.status}
+                <a href={hostHref(a.hostId)}>
+                  <strong>{names.get(a.hostId) ?? `host ${a.hostId}`}</strong>
+                </a>
+                : {a.errorKind ?? a.status}
                 {a.errorMessage ? ` — ${a.errorMessage}` : ''}
               </li>
             ))}

@@ -207,17 +207,17 @@ export function HostDetail({ host }: { host: Host }) {
     void load(host.id);
   }, [load, host.id]);
   return (
-    <section className="detail" aria-label={`Host detail: ${host.name}`}>
+    <section className="page detail host-detail" aria-label={`Host detail: ${host.name}`}>
       <div className="detail-head">
-        <h2>
+        <h1>
           <OsIcon family={host.osFamily} /> {host.name}
-        </h2>
+        </h1>
         <div className="row">
           <button type="button" disabled={auditing || host.offlineOnly} onClick={() => void audit([host.id])}>
             {auditing ? 'Auditing…' : 'Audit this host'}
           </button>
           <button type="button" className="secondary" onClick={() => close(null)}>
-            Close detail
+            All hosts
           </button>
         </div>
       </div>

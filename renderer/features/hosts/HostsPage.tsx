@@ -3,7 +3,7 @@ import type { Audit, Host } from '../../../src/api/schemas';
 import { EmptyState } from '../../components/EmptyState';
 import { formatTime } from '../../components/format';
 import { OsIcon } from '../../components/OsIcon';
-import { useApp } from '../../stores/app';
+import { hostHref, useApp } from '../../stores/app';
 import { HostDetail } from './HostDetail';
 import { KeyReview } from './KeyReview';
 import { matchesFilter, useHosts } from './store';
@@ -41,17 +41,14 @@ function HostRow({ host }: { host: Host }) {
   const update = useHosts((s) => s.update);
   const remove = useHosts((s) => s.remove);
   const audit = useHosts((s) => s.audit);
-  const openDetail = useHosts((s) => s.openDetail);
   const latest = useHosts((s) => s.latest.get(host.id));
   const auditing = useHosts((s) => s.auditing.has(host.id));
-  const isOpen = useHosts((s) => s.detailId === host.id);
   const [editing, setEditing] = useState(false);
   const [notes, setNotes] = useState(host.notes);
   return (
     <tr
       data-host-id={host.id}
       data-address={host.address ?? ''}
-      aria-current={isOpen ? 'true' : undefined}
       className={host.inInventory ? undefined : 'discovered'}
     >
       <td>
@@ -64,9 +61,9 @@ function HostRow({ host }: { host: Host }) {
       </td>
       <td>
         <OsIcon family={host.osFamily} />
-        <button type="button" className="link" onClick={() => openDetail(isOpen ? null : host.id)}>
+        <a href={hostHref(host.id)} className="host-link">
           {host.name}
-        </button>
+        </a>
         {host.isNew && <span className="badge">new</span>}
         {host.seenInLastScan === false && <span className="badge warn">not seen in last scan</span>}
         {!host.inInventory && <span className="badge warn">discovered</span>}
@@ -223,11 +220,12 @@ export function HostsPage() {
   const credentials = useHosts((s) => s.credentials);
   const credentialId = useHosts((s) => s.auditCredentialId);
   const setCredential = useHosts((s) => s.setAuditCredential);
-  const detailId = useHosts((s) => s.detailId);
+  const detailId = useApp((s) => s.hostId);
   const navigate = useApp((s) => s.navigate);
   const [adding, setAdding] = useState(false);
+  const [loaded, setLoaded] = useState(false);
   useEffect(() => {
-    void load();
+    void load().then(() => setLoaded(true));
     void loadCredentials();
   }, [load, loadCredentials]);
   const inventory = hosts.filter((h) => h.inInventory);
@@ -235,6 +233,25 @@ export function HostsPage() {
   const shown = hosts.filter((h) => (showDiscovered || h.inInventory) && matchesFilter(h, filter));
   const selectedIds = [...selected].filter((id) => hosts.some((h) => h.id === id && h.inInventory));
   const detailHost = detailId !== null ? hosts.find((h) => h.id === detailId) : undefined;
+  // A host's detail is a page of its own (#/hosts/<id>), opened at the top; back returns here.
+  if (detailId !== null) {
+    if (detailHost) return <HostDetail host={detailHost} />;
+    return (
+      <div className="page">
+        <h1>Host</h1>
+        {!loaded || loading ? (
+          <p className="muted">Loading…</p>
+        ) : (
+          <p role="alert" className="error">
+            No host #{detailId} in this workspace (it may have been removed).
+          </p>
+        )}
+        <button type="button" onClick={() => navigate('hosts')}>
+          All hosts
+        </button>
+      </div>
+    );
+  }
   return (
     <div className="page">
       <h1>Hosts</h1>
@@ -349,7 +366,6 @@ export function HostsPage() {
               ))}
             </tbody>
           </table>
-          {detailHost && <HostDetail host={detailHost} />}
         </>
       )}
     </div>

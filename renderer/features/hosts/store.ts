@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import type { Audit, Credential, Host, HostUpdate, Task } from '../../../src/api/schemas';
 import { api, describeError } from '../../api';
+import { openHost, useApp } from '../../stores/app';
 
 interface HostsState {
   hosts: Host[];
@@ -16,7 +17,6 @@ interface HostsState {
   auditing: Map<number, number>;
   credentials: Credential[];
   auditCredentialId: number | null;
-  detailId: number | null;
   load(): Promise<void>;
   loadLatest(): Promise<void>;
   loadCredentials(): Promise<void>;
@@ -30,6 +30,7 @@ interface HostsState {
   add(input: { name: string; address?: string; sshPort?: number }): Promise<boolean>;
   /** Audits these hosts, or every inventory host when `hostIds` is undefined. */
   audit(hostIds?: number[]): Promise<void>;
+  /** Opens a host's detail page (`#/hosts/<id>`), or goes back to the list for `null`. */
   openDetail(id: number | null): void;
   taskChanged(task: Task): void;
 }
@@ -46,7 +47,6 @@ export const useHosts = create<HostsState>((set, get) => ({
   auditing: new Map(),
   credentials: [],
   auditCredentialId: null,
-  detailId: null,
   async load() {
     set({ loading: true });
     try {
@@ -107,7 +107,6 @@ export const useHosts = create<HostsState>((set, get) => ({
       set({
         hosts: get().hosts.filter((h) => h.id !== id),
         selected,
-        detailId: get().detailId === id ? null : get().detailId,
         error: null,
       });
     } catch (error) {
@@ -146,8 +145,9 @@ export const useHosts = create<HostsState>((set, get) => ({
       set({ error: describeError(error) });
     }
   },
-  openDetail(detailId) {
-    set({ detailId });
+  openDetail(id) {
+    if (id === null) useApp.getState().navigate('hosts');
+    else openHost(id);
   },
   taskChanged(task) {
     if (task.kind !== 'audit' || task.status === 'running' || task.status === 'queued') return;
