@@ -40,8 +40,20 @@ const TOKEN_KEY = 'patchdeck.token';
  * origin (port included) reads, and sent only on this origin's WebSocket. Never a cookie: cookies
  * for 127.0.0.1 go to every port on it.
  */
+const LAUNCH_HASH = /^#(token|code)=([A-Za-z0-9_-]{1,128})$/;
+
+/** Told to someone whose page holds the token of an earlier `patchdeck serve`. */
+export const RESTARTED_MESSAGE =
+  'Patchdeck was restarted since this page was opened, so the page’s token no longer works. Open the new address that `patchdeck serve` printed when it started.';
+
+/** What the page knows about its link to Patchdeck; `message` says what is wrong, in words. */
+export interface ConnectionState {
+  connected: boolean;
+  message?: string;
+}
+
 function launchToken(): Promise<string> {
-  const match = /^#(token|code)=([A-Za-z0-9_-]{1,128})$/.exec(window.location.hash);
+  const match = LAUNCH_HASH.exec(window.location.hash);
   if (match) window.history.replaceState(null, '', window.location.pathname + window.location.search);
   if (match?.[1] === 'token') window.sessionStorage.setItem(TOKEN_KEY, match[2]!);
   const stored = (): string => {
@@ -71,13 +83,56 @@ function launchToken(): Promise<string> {
   })();
 }
 
+/**
+ * True when the carrier answers this token with 401: it belongs to an earlier launch (each start
+ * of `patchdeck serve` makes a new one). False when it works, or when nothing answers at all.
+ */
+async function tokenIsStale(secret: string): Promise<boolean> {
+  try {
+    const response = await fetch('/api/call', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+      body: JSON.stringify({ method: 'app.info', args: {} }),
+    });
+    return response.status === 401;
+  } catch {
+    return false;
+  }
+}
+
+const connectionListeners = new Set<(state: ConnectionState) => void>();
+
+/** Hears when the browser carrier's connection drops, comes back, or is refused for good. */
+export function onConnectionChange(listener: (state: ConnectionState) => void): () => void {
+  connectionListeners.add(listener);
+  return () => connectionListeners.delete(listener);
+}
+
 function createBrowserApi(): PatchdeckApi {
+  // The new address after a restart on the same port differs from this page's only in its
+  // fragment, so opening it in this tab loads nothing: load the page again to take its token.
+  window.addEventListener('hashchange', () => {
+    if (LAUNCH_HASH.test(window.location.hash)) window.location.reload();
+  });
   const token = launchToken();
   const listeners = new Map<string, Set<Listener>>();
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let socket: WebSocket | null = null;
   let ready: Promise<WebSocket> | null = null;
+  let reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+
+  const announce = (state: ConnectionState): void => {
+    for (const listener of connectionListeners) listener(state);
+    for (const listener of listeners.get('$connection') ?? []) listener(state);
+  };
+  const scheduleReconnect = (): void => {
+    if (reconnectTimer) return;
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = null;
+      void connect().catch(() => undefined);
+    }, 1000);
+  };
 
   const connect = (): Promise<WebSocket> => {
     if (ready) return ready;
@@ -90,21 +145,34 @@ function createBrowserApi(): PatchdeckApi {
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
       // Browsers cannot set headers on a WebSocket: the token rides as a subprotocol.
       const ws = new WebSocket(url, ['patchdeck', `patchdeck.token.${secret}`]);
+      let opened = false;
       ws.onopen = () => {
+        opened = true;
         socket = ws;
+        announce({ connected: true });
         resolve(ws);
       };
-      ws.onerror = () =>
-        reject(new ApiError('unavailable', 'Cannot reach Patchdeck. Is `patchdeck serve` still running?'));
       ws.onclose = () => {
         socket = null;
         ready = null;
         for (const entry of pending.values())
           entry.reject(new ApiError('unavailable', 'The connection to Patchdeck closed.'));
         pending.clear();
-        for (const listener of listeners.get('$connection') ?? []) listener({ connected: false });
-        // Reconnect so events keep flowing after a server restart.
-        setTimeout(() => void connect().catch(() => undefined), 1000);
+        if (opened) {
+          announce({ connected: false, message: 'The connection to Patchdeck closed. Reconnecting…' });
+          scheduleReconnect();
+          return;
+        }
+        // A browser hides why a handshake failed: ask over HTTP whether the token is refused.
+        void tokenIsStale(secret).then((stale) => {
+          const error = stale
+            ? new ApiError('forbidden', RESTARTED_MESSAGE)
+            : new ApiError('unavailable', 'Cannot reach Patchdeck. Is `patchdeck serve` still running?');
+          reject(error);
+          announce({ connected: false, message: error.message });
+          // Nothing but the new address will make a stale token work again: stop knocking.
+          if (!stale) scheduleReconnect();
+        });
       };
       ws.onmessage = (message) => {
         const data = JSON.parse(String(message.data)) as

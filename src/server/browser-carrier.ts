@@ -53,6 +53,9 @@ export interface BrowserCarrier {
 export const WS_PROTOCOL = 'patchdeck';
 export const WS_TOKEN_PROTOCOL_PREFIX = 'patchdeck.token.';
 const DEFAULT_LAUNCH_CODE_TTL_MS = 30_000;
+/** Each start of `patchdeck serve` makes a new token, so a link from before a restart stops working. */
+const STALE_LINK_MESSAGE =
+  'This link holds the token of an earlier launch of Patchdeck: each start of `patchdeck serve` makes a new one. Open the address it printed when it last started.';
 /** Launch codes outstanding at once; `serve` makes one per `--open`. */
 const MAX_LAUNCH_CODES = 64;
 const MAX_BODY = 1024 * 1024;
@@ -104,6 +107,38 @@ function presentedToken(req: http.IncomingMessage, allowSubprotocol: boolean): s
     }
   }
   return null;
+}
+
+/**
+ * True for a request the browser makes to show a page (typing the address, a link, a reload):
+ * such a refusal must be a page a person can read, not an envelope. Fetch Metadata says so in
+ * every current browser; older ones still ask for HTML first.
+ */
+function isBrowserNavigation(req: http.IncomingMessage): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const mode = req.headers['sec-fetch-mode'];
+  if (typeof mode === 'string') return mode === 'navigate';
+  return /^\s*text\/html/i.test(req.headers.accept ?? '');
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** A plain page for a refused navigation: fixed texts only, nothing taken from the request. */
+function sendRefusalPage(res: http.ServerResponse, status: number, message: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy':
+      "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+  });
+  res.end(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Patchdeck: cannot open this page</title></head>` +
+      `<body><h1>Patchdeck cannot open this page</h1><p>${escapeHtml(message)}</p></body></html>\n`,
+  );
 }
 
 export async function startBrowserCarrier(options: BrowserCarrierOptions): Promise<BrowserCarrier> {
@@ -174,6 +209,17 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
   };
   const sendError = (res: http.ServerResponse, status: number, code: string, message: string): void =>
     sendJson(res, status, { ok: false, error: { code, message } });
+  /** A refusal as the browser's user reads it (a navigation), or as a program parses it. */
+  const refuse = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+  ): void => {
+    if (isBrowserNavigation(req)) sendRefusalPage(res, status, message);
+    else sendError(res, status, code, message);
+  };
 
   /** A POSTed JSON body, bounded; answers the request itself when it is not one. */
   const readJsonBody = (
@@ -254,7 +300,7 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
     const refusal =
       checkPlace(req) ?? (isApi && url.pathname !== '/api/launch' ? checkToken(req, false) : null);
     if (refusal) {
-      sendError(res, refusal.status, 'forbidden', refusal.message);
+      refuse(req, res, refusal.status, 'forbidden', refusal.message);
       return;
     }
     if (url.pathname === '/api/launch') {
@@ -285,7 +331,13 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
       return;
     }
     if (isApi) {
-      sendError(res, 404, 'bad-request', `No such API endpoint: ${url.pathname.slice(0, 80)}.`);
+      if (isBrowserNavigation(req))
+        sendRefusalPage(
+          res,
+          404,
+          'This address is part of Patchdeck’s API, not a page. Open the app’s own address instead.',
+        );
+      else sendError(res, 404, 'bad-request', `No such API endpoint: ${url.pathname.slice(0, 80)}.`);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -297,7 +349,7 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
       // only (never a path taken from the request: `/.//evil.com/` would leave the site).
       const presented = url.searchParams.get('token') ?? '';
       if (!safeEqual(presented, token)) {
-        sendError(res, 401, 'forbidden', 'Wrong token: open the URL that `patchdeck serve` printed.');
+        refuse(req, res, 401, 'forbidden', STALE_LINK_MESSAGE);
         return;
       }
       res.writeHead(303, { location: `/#token=${token}`, 'cache-control': 'no-store' });
