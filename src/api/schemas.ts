@@ -27,9 +27,22 @@ export type Task = z.infer<typeof Task>;
 export const OsFamily = z.enum(['linux', 'macos', 'windows', 'bsd', 'network', 'unknown']);
 export const ManagementChannel = z.enum(['ssh', 'winrm']);
 
+/** Where a host's name came from, best first (src/db/host-names.ts ranks them). */
+export const HostNameSource = z.enum([
+  'admin',
+  'audit',
+  'target',
+  'netbios',
+  'mdns',
+  'ptr',
+  'certificate',
+  'scan',
+  'address',
+]);
 export const Host = z.object({
   id: Id,
   name: z.string(),
+  nameSource: HostNameSource,
   address: z.string().nullable(),
   addresses: z.array(z.string()),
   mac: z.string().nullable(),

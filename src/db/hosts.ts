@@ -1,13 +1,55 @@
+import net from 'node:net';
 import type { Database } from 'better-sqlite3';
 import type { Host, HostUpdate } from '../api/schemas';
 import { appendAuditLog } from './audit-log';
+import { learnableName, mayReplaceName, type NameSource } from './host-names';
 import { hostKeyTrust } from './host-keys';
+import { coverageHolds, listCompletedCoverage, type ScanCoverage } from './scans';
 import { readSettings } from './settings';
 import { now, parseJsonArray } from './time';
 
 type Row = Record<string, unknown>;
 
-function toHost(db: Database, row: Row, lastScanId: number | null): Host {
+/**
+ * What "new" and "not seen in last scan" are measured against: the completed scans that recorded
+ * which addresses they covered. A cancelled, failed or interrupted scan only ever says "seen".
+ */
+type ScanView = { scanId: number; coverage: ScanCoverage }[];
+
+/** The newest completed scan whose coverage holds the address, or null. */
+function lastCoveringScan(view: ScanView, address: string | null): number | null {
+  if (address === null) return null;
+  for (const scan of view) if (coverageHolds(scan.coverage, address)) return scan.scanId;
+  return null;
+}
+
+/**
+ * - seenInLastScan: null when no scan ever looked for the host; false only when the newest
+ *   completed scan that covered its address did not find it; true when a scan at least that
+ *   recent (of any status) found it.
+ * - isNew: found by a scan, no later completed scan covered it since, and nobody has dealt with
+ *   it yet: no successful audit, no trusted key. Audit it or trust its key and "new" clears.
+ */
+function scanState(
+  db: Database,
+  row: Row,
+  view: ScanView,
+  keyTrust: Host['keyTrust'],
+): { isNew: boolean; seenInLastScan: boolean | null } {
+  const lastSeenBy = (row.last_scan_id as number | null) ?? null;
+  const firstSeenBy = (row.first_scan_id as number | null) ?? null;
+  const covering = lastCoveringScan(view, (row.address as string | null) ?? null);
+  const seenInLastScan =
+    covering === null ? (lastSeenBy === null ? null : true) : lastSeenBy !== null && lastSeenBy >= covering;
+  const dealtWith =
+    keyTrust === 'trusted' ||
+    db.prepare(`SELECT 1 FROM audits WHERE host_id = ? AND status = 'succeeded' LIMIT 1`).get(row.id) !==
+      undefined;
+  const isNew = firstSeenBy !== null && (covering === null || covering <= firstSeenBy) && !dealtWith;
+  return { isNew, seenInLastScan };
+}
+
+function toHost(db: Database, row: Row, view: ScanView): Host {
   const id = row.id as number;
   const addresses = (
     db
@@ -19,10 +61,11 @@ function toHost(db: Database, row: Row, lastScanId: number | null): Host {
   const services = db
     .prepare('SELECT port, state, service, banner FROM host_services WHERE host_id = ? ORDER BY port')
     .all(id) as Host['services'];
-  const hostLastScan = (row.last_scan_id as number | null) ?? null;
+  const keyTrust = hostKeyTrust(db, id);
   return {
     id,
     name: row.name as string,
+    nameSource: row.name_source as NameSource,
     address: (row.address as string | null) ?? null,
     addresses,
     mac: (row.mac as string | null) ?? null,
@@ -39,34 +82,27 @@ function toHost(db: Database, row: Row, lastScanId: number | null): Host {
     notes: row.notes as string,
     inInventory: row.in_inventory === 1,
     offlineOnly: row.offline_only === 1,
-    keyTrust: hostKeyTrust(db, id),
+    keyTrust,
     firstSeen: (row.first_seen as string | null) ?? null,
     lastSeen: (row.last_seen as string | null) ?? null,
-    isNew: lastScanId !== null && row.first_scan_id === lastScanId,
-    seenInLastScan: lastScanId === null || hostLastScan === null ? null : hostLastScan === lastScanId,
+    ...scanState(db, row, view, keyTrust),
     services,
     createdAt: row.created_at as string,
     updatedAt: row.updated_at as string,
   };
 }
 
-function latestCompletedScanId(db: Database): number | null {
-  const row = db.prepare(`SELECT id FROM scans WHERE status = 'completed' ORDER BY id DESC LIMIT 1`).get() as
-    { id: number } | undefined;
-  return row?.id ?? null;
-}
-
 export function listHosts(db: Database, options: { inventoryOnly?: boolean } = {}): Host[] {
-  const lastScan = latestCompletedScanId(db);
+  const view = listCompletedCoverage(db);
   const rows = db
     .prepare(`SELECT * FROM hosts WHERE (@all = 1 OR in_inventory = 1) ORDER BY name COLLATE NOCASE, id`)
     .all({ all: options.inventoryOnly ? 0 : 1 }) as Row[];
-  return rows.map((row) => toHost(db, row, lastScan));
+  return rows.map((row) => toHost(db, row, view));
 }
 
 export function getHost(db: Database, id: number): Host | null {
   const row = db.prepare('SELECT * FROM hosts WHERE id = ?').get(id) as Row | undefined;
-  return row ? toHost(db, row, latestCompletedScanId(db)) : null;
+  return row ? toHost(db, row, listCompletedCoverage(db)) : null;
 }
 
 /** Finds a host by its name or one of its addresses (what an admin types on the command line). */
@@ -77,7 +113,7 @@ export function findHost(db: Database, nameOrAddress: string): Host | null {
        OR h.id IN (SELECT host_id FROM host_addresses WHERE address = @q) ORDER BY h.id LIMIT 1`,
     )
     .get({ q: nameOrAddress }) as Row | undefined;
-  return row ? toHost(db, row, latestCompletedScanId(db)) : null;
+  return row ? toHost(db, row, listCompletedCoverage(db)) : null;
 }
 
 export function insertHost(
@@ -90,17 +126,25 @@ export function insertHost(
     management?: string[];
     /** Created from an imported file: no connection target until an address is confirmed. */
     offlineOnly?: boolean;
+    /**
+     * Where the name came from. By default a name typed as an address is 'address' (any learned
+     * name replaces it), an imported file's hostname is 'audit', and any other name is 'admin'.
+     */
+    nameSource?: NameSource;
   },
 ): Host {
   const at = now();
+  const nameSource: NameSource =
+    host.nameSource ?? (net.isIP(host.name) ? 'address' : host.offlineOnly ? 'audit' : 'admin');
   const id = Number(
     db
       .prepare(
-        `INSERT INTO hosts (name, address, ssh_port, in_inventory, management, offline_only, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO hosts (name, name_source, address, ssh_port, in_inventory, management, offline_only, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         host.name,
+        nameSource,
         host.address ?? null,
         host.sshPort ?? 22,
         host.inInventory === false ? 0 : 1,
@@ -146,6 +190,8 @@ export function updateHost(db: Database, id: number, patch: HostUpdate): Host | 
         { offline_only: number } | undefined
     )?.offline_only === 1;
   if (typeof patch.address === 'string') sets.push('offline_only = 0');
+  // A name the admin gives is never replaced by a learned one.
+  if (typeof patch.name === 'string') sets.push(`name_source = 'admin'`);
   if (sets.length === 0) return getHost(db, id);
   const changed = db.transaction(() => {
     const n = db
@@ -170,4 +216,29 @@ export function deleteHost(db: Database, id: number): boolean {
 
 export function countHosts(db: Database): number {
   return (db.prepare('SELECT count(*) AS n FROM hosts').get() as { n: number }).n;
+}
+
+/**
+ * What a successful SSH audit tells about its host: it was seen (now), and its own hostname,
+ * which replaces a name from a lower-ranked source (never an admin's). The hostname is untrusted
+ * input and is kept only when it is a plain host name. Returns whether the name changed.
+ */
+export function recordAuditSighting(
+  db: Database,
+  hostId: number,
+  seen: { hostname: string | null },
+): boolean {
+  return db.transaction(() => {
+    const at = now();
+    db.prepare(
+      'UPDATE hosts SET last_seen = ?, first_seen = coalesce(first_seen, ?), updated_at = ? WHERE id = ?',
+    ).run(at, at, at, hostId);
+    const learned = seen.hostname === null ? null : learnableName(seen.hostname, 'audit');
+    if (learned === null) return false;
+    const row = db.prepare('SELECT name, name_source FROM hosts WHERE id = ?').get(hostId) as
+      { name: string; name_source: NameSource } | undefined;
+    if (!row || !mayReplaceName(row.name_source, 'audit')) return false;
+    db.prepare(`UPDATE hosts SET name = ?, name_source = 'audit' WHERE id = ?`).run(learned, hostId);
+    return row.name !== learned;
+  })();
 }

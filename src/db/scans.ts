@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { learnableName, mayReplaceName, type NameSource } from './host-names';
 import { now, parseJsonArray } from './time';
 
 /** Networks the admin saved, and scans (one discovery run each) with what they saw. */
@@ -69,6 +70,90 @@ const toScan = (row: Row): ScanRecord => ({
   finishedAt: (row.finished_at as string | null) ?? null,
 });
 
+/**
+ * The addresses a scan was asked to probe, compact: runs of consecutive IPv4 addresses as
+ * [first, last] numbers, every other address (IPv6) as its text. A forced /12 is one run.
+ */
+export interface ScanCoverage {
+  v4: [number, number][];
+  other: string[];
+}
+
+function ipv4Number(address: string): number | null {
+  const parts = address.split('.');
+  if (parts.length !== 4) return null;
+  let value = 0;
+  for (const part of parts) {
+    if (!/^[0-9]{1,3}$/u.test(part) || Number(part) > 255) return null;
+    value = value * 256 + Number(part);
+  }
+  return value;
+}
+
+export function coverageOf(addresses: readonly string[]): ScanCoverage {
+  const numbers: number[] = [];
+  const other = new Set<string>();
+  for (const a of addresses) {
+    const n = ipv4Number(a);
+    if (n === null) other.add(a.toLowerCase());
+    else numbers.push(n);
+  }
+  numbers.sort((a, b) => a - b);
+  const v4: [number, number][] = [];
+  for (const n of numbers) {
+    const last = v4[v4.length - 1];
+    if (last && n <= last[1] + 1) last[1] = Math.max(last[1], n);
+    else v4.push([n, n]);
+  }
+  return { v4, other: [...other] };
+}
+
+/** Whether the coverage holds the address (binary search over the IPv4 runs). */
+export function coverageHolds(coverage: ScanCoverage, address: string): boolean {
+  const n = ipv4Number(address);
+  if (n === null) return coverage.other.includes(address.toLowerCase());
+  let lo = 0;
+  let hi = coverage.v4.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [first, last] = coverage.v4[mid]!;
+    if (n < first) hi = mid - 1;
+    else if (n > last) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
+function parseCoverage(text: unknown): ScanCoverage | null {
+  if (typeof text !== 'string') return null;
+  try {
+    const value = JSON.parse(text) as Partial<ScanCoverage>;
+    if (!Array.isArray(value.v4) || !Array.isArray(value.other)) return null;
+    return { v4: value.v4, other: value.other };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Completed scans that recorded what they covered, newest first: the only scans that may call a
+ * host "not seen". Bounded: a host none of the last `limit` completed scans covered is unknown.
+ */
+export function listCompletedCoverage(
+  db: Database,
+  limit = 200,
+): { scanId: number; coverage: ScanCoverage }[] {
+  const rows = db
+    .prepare(
+      `SELECT id, coverage FROM scans WHERE status = 'completed' AND coverage IS NOT NULL ORDER BY id DESC LIMIT ?`,
+    )
+    .all(limit) as { id: number; coverage: string }[];
+  return rows.flatMap((r) => {
+    const coverage = parseCoverage(r.coverage);
+    return coverage ? [{ scanId: r.id, coverage }] : [];
+  });
+}
+
 export function startScan(
   db: Database,
   input: {
@@ -77,12 +162,14 @@ export function startScan(
     ports: number[];
     total: number;
     networkId?: number | null;
+    /** Every address the scan will probe (after exclusions). */
+    addresses?: readonly string[];
   },
 ): number {
   return Number(
     db
       .prepare(
-        `INSERT INTO scans (task_id, network_id, targets, ports, status, addresses_total, started_at) VALUES (?, ?, ?, ?, 'running', ?, ?)`,
+        `INSERT INTO scans (task_id, network_id, targets, ports, status, addresses_total, coverage, started_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)`,
       )
       .run(
         input.taskId,
@@ -90,6 +177,7 @@ export function startScan(
         input.targets,
         JSON.stringify(input.ports),
         input.total,
+        input.addresses ? JSON.stringify(coverageOf(input.addresses)) : null,
         now(),
       ).lastInsertRowid,
   );
@@ -168,7 +256,10 @@ export function knownHostIdentities(
 
 export interface ObservedHost {
   address: string;
+  /** The best name the scan found for the host (its source in `nameSource`). */
   name: string | null;
+  /** Where `name` came from; a name from an unnamed source counts as 'scan'. */
+  nameSource?: NameSource;
   names: string[];
   mac: string | null;
   macVendor: string | null;
@@ -199,15 +290,18 @@ export function recordScanHost(
     const at = now();
     let hostId = matchedHostId;
     const isNew = hostId === null;
+    const nameSource: NameSource = observed.nameSource ?? 'scan';
+    const learned = observed.name === null ? null : learnableName(observed.name, nameSource);
     if (hostId === null) {
       hostId = Number(
         db
           .prepare(
-            `INSERT INTO hosts (name, address, in_inventory, first_seen, last_seen, first_scan_id, last_scan_id, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO hosts (name, name_source, address, in_inventory, first_seen, last_seen, first_scan_id, last_scan_id, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
-            observed.name ?? observed.address,
+            learned ?? observed.address,
+            learned === null ? 'address' : nameSource,
             observed.address,
             options.addToInventory ? 1 : 0,
             at,
@@ -220,12 +314,15 @@ export function recordScanHost(
       );
     }
     const current = db
-      .prepare('SELECT os_confidence, names, in_inventory FROM hosts WHERE id = ?')
+      .prepare('SELECT os_confidence, names, in_inventory, name_source FROM hosts WHERE id = ?')
       .get(hostId) as {
       os_confidence: number | null;
       names: string;
       in_inventory: number;
+      name_source: NameSource;
     };
+    if (!isNew && learned !== null && mayReplaceName(current.name_source, nameSource))
+      db.prepare('UPDATE hosts SET name = ?, name_source = ? WHERE id = ?').run(learned, nameSource, hostId);
     const names = [...new Set([...parseJsonArray<string>(current.names), ...observed.names])].slice(0, 20);
     const replaceOs =
       observed.osFamily !== null &&

@@ -26,6 +26,7 @@ import {
   type ServiceInfo,
 } from '../../discovery';
 import { probeHostKey } from '../../remote/host-key-probe';
+import { learnableName, nameRank } from '../../db/host-names';
 import { PatchdeckError } from '../../util/errors';
 import { sanitizeText } from '../../util/text';
 import type { Core } from '../core';
@@ -53,13 +54,16 @@ function describeService(service: ServiceInfo): { service: string; banner: strin
   }
 }
 
-const NAME_PREFERENCE = ['target', 'netbios', 'mdns', 'ptr', 'certificate'];
-
-/** Turns a sweep result into what the workspace stores; every remote string is sanitised. */
+/**
+ * Turns a sweep result into what the workspace stores; every remote string is sanitised. The
+ * host's name is the best-ranked name that is a plain host name (src/db/host-names.ts).
+ */
 export function observedFromResult(result: HostResult): ObservedHost {
-  const names = [...result.names]
-    .sort((a, b) => NAME_PREFERENCE.indexOf(a.source) - NAME_PREFERENCE.indexOf(b.source))
-    .map((n) => sanitizeText(n.name, { maxLength: 253 }));
+  const ranked = [...result.names]
+    .map((n) => ({ name: sanitizeText(n.name, { maxLength: 253 }), source: n.source }))
+    .sort((a, b) => nameRank(b.source) - nameRank(a.source));
+  const names = ranked.map((n) => n.name);
+  const best = ranked.find((n) => learnableName(n.name, n.source) !== null) ?? null;
   const services = result.openPorts.map((port) => {
     const info = result.services.find((s) => s.port === port);
     const described = info ? describeService(info) : { service: null, banner: null };
@@ -73,7 +77,8 @@ export function observedFromResult(result: HostResult): ObservedHost {
   const family = result.os.family === 'network-device' ? 'network' : result.os.family;
   return {
     address: result.address,
-    name: names[0] ?? null,
+    name: best?.name ?? null,
+    nameSource: best?.source,
     names,
     mac: result.mac,
     macVendor: result.macVendor ? sanitizeText(result.macVendor, { maxLength: 100 }) : null,
@@ -225,45 +230,48 @@ export function discoveryHandlers(core: Core) {
                 ctx.progress(p.probed, p.total, `${p.found} hosts found`);
                 updateScanProgress(db, scanId, p.probed, p.found);
               },
-              onHost: (result) => {
-                const observed = observedFromResult(result);
-                const seenKey = result.sshHostKey;
-                // The key is recorded for review, not used to match: a rekeyed host must show up as
-                // "key changed" on the host it is, not as a new machine.
-                const match = matchHost(
-                  { address: observed.address, mac: observed.mac, names: observed.names },
-                  known,
-                );
-                const { hostId, isNew } = recordScanHost(
-                  db,
-                  scanId,
-                  observed,
-                  match ? Number(match.hostId) : null,
-                  {
-                    addToInventory: request.addToInventory === true,
-                  },
-                );
-                if (seenKey)
-                  recordHostKeySighting(db, {
-                    hostId,
-                    type: seenKey.type,
-                    fingerprint: seenKey.fingerprint,
-                    publicKey: seenKey.publicKey,
-                    source: 'scan',
-                    address: observed.address,
-                  });
-                if (isNew)
-                  known.push({
-                    id: hostId,
-                    macs: observed.mac ? [observed.mac] : [],
-                    hostKeyFingerprints: [],
-                    names: observed.names,
-                    addresses: [observed.address],
-                  });
-                core.events.emit('discovery.host', { scanId, hostId, address: observed.address, isNew });
-              },
+              // mDNS answers arrive after the sweep: the host is recorded again with its new names.
+              onHostUpdate: (result) => record(result),
+              onHost: (result) => record(result),
             },
           );
+          function record(result: HostResult): void {
+            const observed = observedFromResult(result);
+            const seenKey = result.sshHostKey;
+            // The key is recorded for review, not used to match: a rekeyed host must show up as
+            // "key changed" on the host it is, not as a new machine.
+            const match = matchHost(
+              { address: observed.address, mac: observed.mac, names: observed.names },
+              known,
+            );
+            const { hostId, isNew } = recordScanHost(
+              db,
+              scanId,
+              observed,
+              match ? Number(match.hostId) : null,
+              {
+                addToInventory: request.addToInventory === true,
+              },
+            );
+            if (seenKey)
+              recordHostKeySighting(db, {
+                hostId,
+                type: seenKey.type,
+                fingerprint: seenKey.fingerprint,
+                publicKey: seenKey.publicKey,
+                source: 'scan',
+                address: observed.address,
+              });
+            if (isNew)
+              known.push({
+                id: hostId,
+                macs: observed.mac ? [observed.mac] : [],
+                hostKeyFingerprints: [],
+                names: observed.names,
+                addresses: [observed.address],
+              });
+            core.events.emit('discovery.host', { scanId, hostId, address: observed.address, isNew });
+          }
           updateScanProgress(db, scanId, summary.probed, summary.hosts.length);
           finishScan(db, scanId, summary.status === 'cancelled' ? 'cancelled' : 'completed');
           core.events.emit('entity.changed', { entity: 'scans', ids: [scanId] });
@@ -272,7 +280,13 @@ export function discoveryHandlers(core: Core) {
           return { scanId, hosts: summary.hosts.length, durationMs: Math.round(summary.durationMs) };
         },
         (taskId) => {
-          scanId = startScan(db, { taskId, targets: request.targets, ports, total });
+          scanId = startScan(db, {
+            taskId,
+            targets: request.targets,
+            ports,
+            total,
+            addresses: parsed.addresses,
+          });
         },
       );
       return { taskId: task.id, scanId, addresses: total };

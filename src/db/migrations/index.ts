@@ -2,11 +2,18 @@ import { migration001 } from './001_initial';
 import { migration002 } from './002_scan_hosts';
 import { migration003 } from './003_patch_jobs';
 import { migration004 } from './004_key_trust';
+import { migration007 } from './007_host_names';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
 /** Every migration, in order. Append only; never edit one that has shipped. */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004];
+export const migrations: readonly Migration[] = [
+  migration001,
+  migration002,
+  migration003,
+  migration004,
+  migration007,
+];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
