@@ -64,13 +64,38 @@ export function buildZypperScript(refresh: boolean, nonce: string): string {
   return buildSectionScript(zypperSections(refresh), nonce);
 }
 
-/** Joins package updates with the needed patches that fix them; patches are findings of their own too. */
+/** Needed patches (status needed, or unset in plain-text listings). */
+function neededPatches(patches: ZypperPatch[]): ZypperPatch[] {
+  return patches.filter((p) => p.status === '' || p.status === 'needed');
+}
+
+/**
+ * Needed patches that update none of the listed package updates (or whose packages zypper did
+ * not name): they have no package row to be shown on, so each is a finding of its own.
+ */
+export function patchesWithoutPackageRows(
+  packages: ZypperPackageUpdate[],
+  patches: ZypperPatch[],
+  patchPackages: Map<string, string[]>,
+): ZypperPatch[] {
+  const listed = new Set(packages.map((p) => p.name));
+  return neededPatches(patches).filter(
+    (patch) => !(patchPackages.get(patch.id) ?? []).some((name) => listed.has(name)),
+  );
+}
+
+/**
+ * One finding per package update, carrying the needed patches that ship it (id, severity, CVEs,
+ * reboot hint). A patch is shown once, on the packages it updates, never as an extra update:
+ * zypper lists the same change twice (the package and the patch), and counting both doubled the
+ * host's totals. Only a needed patch with no package row of its own is a finding by itself.
+ */
 export function zypperFindings(
   packages: ZypperPackageUpdate[],
   patches: ZypperPatch[],
   patchPackages: Map<string, string[]>,
 ): PendingUpdate[] {
-  const needed = patches.filter((p) => p.status === '' || p.status === 'needed');
+  const needed = neededPatches(patches);
   const byPackage = new Map<string, ZypperPatch[]>();
   for (const patch of needed) {
     for (const name of patchPackages.get(patch.id) ?? []) {
@@ -106,7 +131,7 @@ export function zypperFindings(
       kind: 'package',
     };
   });
-  for (const patch of needed) {
+  for (const patch of patchesWithoutPackageRows(packages, patches, patchPackages)) {
     updates.push({
       name: patch.id,
       arch: null,
@@ -207,13 +232,15 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
   const exitMatch = /^exit=(\d+)$/m.exec(reboot);
   let rebootRequired = parseNeedsRebooting(exitMatch ? Number(exitMatch[1]) : null);
   if (/^reboot-needed$/m.test(reboot)) rebootRequired = true;
+  const patchPackages = parsePatchInfo(sections.get('patchinfo')?.stdout ?? '');
+  const alone = patchesWithoutPackageRows(packageUpdates, patchList, patchPackages);
+  if (alone.length)
+    warnings.push(
+      `${alone.length === 1 ? '1 needed patch updates' : `${alone.length} needed patches update`} none of the listed package updates (or zypper did not say which packages): listed as patches of their own`,
+    );
   return {
     packageManager: 'zypper',
-    updates: zypperFindings(
-      packageUpdates,
-      patchList,
-      parsePatchInfo(sections.get('patchinfo')?.stdout ?? ''),
-    ),
+    updates: zypperFindings(packageUpdates, patchList, patchPackages),
     rebootRequired,
     rebootReasons: rebootRequired ? ['zypper needs-rebooting'] : [],
     metadataAgeSeconds:

@@ -93,12 +93,29 @@ describe('zypper on the lab zypper host (real zypper 1.14.42, SUSE-style updatei
     );
   });
 
-  it('lists each needed patch once, with category, severity and its reboot hint (epoch-seconds issued dates parse)', () => {
-    expect(
-      findings
-        .filter((f) => f.kind === 'patch')
-        .map((f) => [f.name, f.security, f.vendorSeverity, f.rebootRequired, f.repository]),
-    ).toEqual(patches.map((p) => [p.id, p.security, p.severity, p.rebootSuggested, p.repository]));
+  it('counts what the host will update: one finding per pending package, security as the ground truth says', () => {
+    // zypper lists each change twice (the package and the patch that ships it); counting both
+    // made 10 updates / 6 security of the lab's 5 / 3.
+    expect(findings).toHaveLength(pending.length);
+    expect(findings.filter((f) => f.security)).toHaveLength(pending.filter((p) => p.security).length);
+    expect(findings.filter((f) => f.kind !== 'package')).toEqual([]);
+    expect(findings.every((f) => f.installedVersion !== null)).toBe(true);
+  });
+
+  it('shows each needed patch once, on the packages it updates, with its severity and reboot hint (epoch-seconds issued dates parse)', () => {
+    for (const patch of patches) {
+      const rows = findings.filter((f) => f.advisories.includes(patch.id));
+      expect(
+        rows.map((f) => f.name),
+        patch.id,
+      ).toEqual(patch.packages.filter((n) => pending.some((p) => p.name === n)));
+      for (const row of rows) {
+        expect(row.security, patch.id).toBe(patch.security);
+        expect(row.vendorSeverity, patch.id).toBe(patch.severity);
+        expect(row.rebootRequired, patch.id).toBe(patch.rebootSuggested);
+        expect(row.repository, patch.id).toBe(patch.repository);
+      }
+    }
     expect(Object.fromEntries(parsePatchInfo(fixture('zypper/lab-host.info-t-patch.stdout')))).toEqual(
       Object.fromEntries(patches.map((p) => [p.id, p.packages])),
     );
@@ -163,7 +180,10 @@ describe('zypper collect()', () => {
       ['pd-plain', false, null, null],
       ['pd-tool', true, 'important', false],
     ]);
-    expect(result.updates.filter((u) => u.kind === 'patch')).toHaveLength(3);
+    // Each of the three patches ships one of these packages: shown on it, not counted again.
+    expect(result.updates).toHaveLength(4);
+    expect(result.updates.find((u) => u.name === 'pd-kernel')!.advisories).toContain('PDSA-2024:0002');
+    expect(result.warnings.filter((w) => /patch/.test(w))).toEqual([]);
     expect(result.rebootRequired).toBe(false);
   });
 
@@ -172,7 +192,25 @@ describe('zypper collect()', () => {
     const result = await collect(exec, { refresh: false });
     expect(exec.asked[0]!.options.sudo).toBe(false);
     expect(exec.asked[0]!.command).toContain('--no-refresh --xmlout list-updates');
-    expect(result.updates).toHaveLength(7);
+    expect(result.updates.map((u) => u.name)).toEqual(['pd-kernel', 'pd-lib', 'pd-plain', 'pd-tool']);
+  });
+
+  it('lists a needed patch on its own, with a warning, only when zypper did not say which packages it updates', async () => {
+    const exec = sectionExec(() => [
+      { name: 'updates', stdout: fixture('zypper/lab.list-updates.xml'), code: 0 },
+      { name: 'patches', stdout: fixture('zypper/lab.list-patches.xml'), code: 0 },
+      { name: 'patchinfo', stdout: '', code: 123 },
+      { name: 'reboot', stdout: 'exit=0\n', code: 0 },
+    ]);
+    const result = await collect(exec, { refresh: false });
+    expect(result.updates.filter((u) => u.kind === 'patch').map((u) => u.name)).toEqual([
+      'PDSA-2024:0001',
+      'PDSA-2024:0002',
+      'PDBA-2024:0003',
+    ]);
+    expect(result.warnings).toContain(
+      '3 needed patches update none of the listed package updates (or zypper did not say which packages): listed as patches of their own',
+    );
   });
 
   it('classifies the real lock (exit 7) and reads the reboot hint (exit 102)', async () => {
