@@ -9,6 +9,10 @@ export const IsoTime = z.string();
 export const Id = z.number().int().positive();
 
 export const TaskStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted']);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+/** What a finished task means to the admin (src/tasks/outcome.ts): `partly-failed` has status `failed`. */
+export const TaskOutcome = z.enum(['succeeded', 'partly-failed', 'failed', 'cancelled', 'interrupted']);
+export type TaskOutcome = z.infer<typeof TaskOutcome>;
 export const Task = z.object({
   id: Id,
   kind: z.string(),
@@ -18,6 +22,10 @@ export const Task = z.object({
   progressTotal: z.number().int().nonnegative().nullable(),
   message: z.string().nullable(),
   error: z.string().nullable(),
+  /** Null while the task runs (and for tasks finished before outcomes were recorded). */
+  outcome: TaskOutcome.nullable(),
+  /** How its parts went, in words: "6 of 8 hosts succeeded, 2 failed". */
+  summary: z.string().nullable(),
   createdAt: IsoTime,
   startedAt: IsoTime.nullable(),
   finishedAt: IsoTime.nullable(),

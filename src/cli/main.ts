@@ -12,6 +12,7 @@ import { registerDiscoverCommand } from './commands-discover';
 import { registerPatchCommands } from './commands-patch';
 import { registerWorkspaceBackupCommands } from './commands-workspace';
 import { registerOfflineCommands } from './commands-offline';
+import { ensureRendererBuilt } from './renderer-build';
 import { formatTable, printJson } from './output';
 
 /**
@@ -106,15 +107,20 @@ export function buildProgram(): Command {
     .addOption(new Option('--host <address>', 'loopback address to listen on').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'port (default: random)').argParser((v) => Number.parseInt(v, 10)))
     .option('--open', 'open the default browser on the app')
-    .option('--static <dir>', 'renderer build folder', rendererBuildDir())
-    .action(async (opts: { host: string; port?: number; open?: boolean; static: string }) => {
+    .option(
+      '--static <dir>',
+      'renderer build folder (default: out/renderer, built first when missing or stale)',
+    )
+    .action(async (opts: { host: string; port?: number; open?: boolean; static?: string }) => {
+      // From a source checkout, build the renderer when it is missing or older than its sources.
+      if (opts.static === undefined) await ensureRendererBuilt({ log: (line) => process.stderr.write(line) });
       const core = new Core({ platform: createNodePlatform(), carrier: 'browser' });
       await core.openWorkspace(workspacePathOf(globals()), { create: 'if-missing' });
       const carrier = await startBrowserCarrier({
         core,
         host: opts.host,
         port: opts.port,
-        staticDir: opts.static,
+        staticDir: opts.static ?? rendererBuildDir(),
       });
       if (globals().json) printJson({ url: carrier.launchUrl, port: carrier.port });
       else {

@@ -14,6 +14,8 @@ function toTask(row: TaskRow): Task {
     progressTotal: (row.progress_total as number | null) ?? null,
     message: (row.message as string | null) ?? null,
     error: (row.error as string | null) ?? null,
+    outcome: (row.outcome as Task['outcome'] | null) ?? null,
+    summary: (row.summary as string | null) ?? null,
     createdAt: row.created_at as string,
     startedAt: (row.started_at as string | null) ?? null,
     finishedAt: (row.finished_at as string | null) ?? null,
@@ -57,10 +59,21 @@ export function updateTaskProgress(
 export function finishTask(
   db: Database,
   id: number,
-  outcome: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string | null; result?: unknown },
+  outcome: {
+    status: 'succeeded' | 'failed' | 'cancelled';
+    /** What the admin must hear; defaults to the status. */
+    outcome?: NonNullable<Task['outcome']>;
+    summary?: string | null;
+    error?: string | null;
+    result?: unknown;
+  },
 ): void {
-  db.prepare(`UPDATE tasks SET status = ?, error = ?, result = ?, finished_at = ? WHERE id = ?`).run(
+  db.prepare(
+    `UPDATE tasks SET status = ?, outcome = ?, summary = ?, error = ?, result = ?, finished_at = ? WHERE id = ?`,
+  ).run(
     outcome.status,
+    outcome.outcome ?? outcome.status,
+    outcome.summary ?? null,
     outcome.error ?? null,
     outcome.result === undefined ? null : JSON.stringify(outcome.result),
     now(),
@@ -75,7 +88,9 @@ export function finishTask(
 export function markInterruptedTasks(db: Database): number {
   return db
     .prepare(
-      `UPDATE tasks SET status = 'interrupted', finished_at = ?, error = COALESCE(error, 'Patchdeck stopped while this task was running.')
+      `UPDATE tasks SET status = 'interrupted', outcome = 'interrupted', finished_at = ?,
+         error = COALESCE(error, 'Patchdeck stopped while this task was running.'),
+         summary = COALESCE(summary, 'interrupted: Patchdeck stopped while this task was running')
        WHERE status IN ('queued','running')`,
     )
     .run(now()).changes;

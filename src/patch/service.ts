@@ -20,6 +20,7 @@ import {
 import type { TaskRunner } from '../tasks';
 import { PatchdeckError } from '../util/errors';
 import { createPlan, dryRunJob, type PatchDeps, type PlanRequest } from './plan';
+import { dryRunParts, jobStepParts } from './outcome';
 import { interruptedInstall, runJob, stillPending } from './run';
 
 export interface PatchService {
@@ -52,6 +53,7 @@ export function planJob(
     .start({ kind: 'patch-plan', title: `Dry run for job ${jobId}`, params: { jobId } }, async (ctx) => {
       ctx.progress(0, toDryRun, null);
       await dryRunJob(deps, jobId, ctx.signal, (done, total) => ctx.progress(done, total, null));
+      ctx.conclude({ parts: dryRunParts(listSteps(deps.db, jobId)) });
       changed(deps, jobId);
       return { jobId };
     });
@@ -69,7 +71,7 @@ function launch(svc: PatchService, jobId: number, resumed = false): PatchJob {
   const job = requireJob(deps, jobId);
   const steps = listSteps(deps.db, jobId).filter((s) => s.status === 'queued').length;
   const { task } = svc.tasks().start(
-    { kind: 'patch', title: job.name, params: { jobId } },
+    { kind: 'patch', title: `Patch job #${jobId}: ${job.name}`, params: { jobId } },
     async (ctx) => {
       ctx.progress(0, steps, null);
       const final = await runJob(deps, jobId, {
@@ -78,6 +80,11 @@ function launch(svc: PatchService, jobId: number, resumed = false): PatchJob {
         taskId: ctx.taskId,
         onProgress: (done, total) => ctx.progress(done, total, null),
       });
+      const parts = jobStepParts(listSteps(deps.db, jobId));
+      ctx.conclude({ parts });
+      // The job's own verdict wins: a job that says failed is never a succeeded task.
+      if (final.status === 'failed' && parts.failed === 0)
+        throw new Error(final.message ?? `Job ${jobId} failed.`);
       return { jobId, status: final.status };
     },
     (taskId) => updateJob(deps.db, jobId, { taskId, status: 'running' }),

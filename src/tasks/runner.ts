@@ -10,12 +10,19 @@ import {
   updateTaskProgress,
 } from '../db/tasks';
 import { errorMessage } from '../util/errors';
+import { deriveOutcome, taskSummary, type TaskConclusion, type TaskEnding } from './outcome';
 
 export interface TaskContext {
   taskId: number;
   signal: AbortSignal;
   /** Reports progress; cheap to call often (writes and events are throttled). */
   progress(done: number, total?: number | null, message?: string | null): void;
+  /**
+   * Says how the task's parts went (hosts succeeded and failed) or sums it up in words; may be
+   * called again, the last call counts. The task's outcome and summary come from it, so work that
+   * returns normally after every host failed ends as failed, never as succeeded.
+   */
+  conclude(conclusion: TaskConclusion): void;
 }
 
 export class TaskCancelledError extends Error {
@@ -69,9 +76,14 @@ export class TaskRunner {
       const row = getTask(this.db, task.id);
       if (row) this.events.emit('task.changed', row);
     };
+    // A box, not a `let`: the work writes it through ctx, which TypeScript's narrowing cannot see.
+    const concluded: { value: TaskConclusion | null } = { value: null };
     const ctx: TaskContext = {
       taskId: task.id,
       signal: controller.signal,
+      conclude(value) {
+        concluded.value = value;
+      },
       progress(done, total = null, message = null) {
         pending = { done, total, message };
         const wait = interval - (Date.now() - last);
@@ -105,8 +117,10 @@ export class TaskRunner {
         const value = await work(ctx);
         if (timer) clearTimeout(timer);
         flush();
+        const ending: TaskEnding = controller.signal.aborted ? 'cancelled' : 'returned';
         finishTask(this.db, task.id, {
-          status: controller.signal.aborted ? 'cancelled' : 'succeeded',
+          ...deriveOutcome(ending, concluded.value?.parts),
+          summary: taskSummary(ending, concluded.value, null),
           result: value ?? null,
         });
         settle(value);
@@ -114,9 +128,12 @@ export class TaskRunner {
         if (timer) clearTimeout(timer);
         flush();
         const cancelled = controller.signal.aborted || error instanceof TaskCancelledError;
+        const ending: TaskEnding = cancelled ? 'cancelled' : 'threw';
+        const message = cancelled ? 'Cancelled by the user.' : errorMessage(error);
         finishTask(this.db, task.id, {
-          status: cancelled ? 'cancelled' : 'failed',
-          error: cancelled ? 'Cancelled by the user.' : errorMessage(error),
+          ...deriveOutcome(ending, concluded.value?.parts),
+          summary: taskSummary(ending, concluded.value, message),
+          error: message,
         });
         fail(error);
       } finally {

@@ -76,6 +76,16 @@ export function auditHandlers(core: Core) {
           );
           const failed = outcomes.filter((o) => o.status === 'failed').length;
           const skipped = outcomes.filter((o) => o.status === 'skipped');
+          // Hosts not reached before a cancel count in the total only ("cancelled after 3 of 8").
+          ctx.conclude({
+            parts: {
+              noun: 'host',
+              total: hosts.length,
+              succeeded: outcomes.filter((o) => o.status === 'succeeded').length,
+              failed,
+              skipped: skipped.length,
+            },
+          });
           return {
             audited: outcomes.length - skipped.length,
             failed,

@@ -276,6 +276,13 @@ export function discoveryHandlers(core: Core) {
           finishScan(db, scanId, summary.status === 'cancelled' ? 'cancelled' : 'completed');
           core.events.emit('entity.changed', { entity: 'scans', ids: [scanId] });
           core.events.emit('entity.changed', { entity: 'hosts' });
+          const found = `${summary.hosts.length} host${summary.hosts.length === 1 ? '' : 's'}`;
+          ctx.conclude({
+            summary:
+              summary.status === 'cancelled'
+                ? `cancelled after ${summary.probed} of ${total} addresses; found ${found}`
+                : `found ${found} in ${total} address${total === 1 ? '' : 'es'}`,
+          });
           if (summary.status === 'cancelled') throw new PatchdeckError('cancelled', 'Cancelled by the user.');
           return { scanId, hosts: summary.hosts.length, durationMs: Math.round(summary.durationMs) };
         },

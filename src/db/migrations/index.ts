@@ -2,6 +2,7 @@ import { migration001 } from './001_initial';
 import { migration002 } from './002_scan_hosts';
 import { migration003 } from './003_patch_jobs';
 import { migration004 } from './004_key_trust';
+import { migration005 } from './005_task_outcome';
 import { migration007 } from './007_host_names';
 import type { Migration } from './types';
 
@@ -13,6 +14,7 @@ export const migrations: readonly Migration[] = [
   migration002,
   migration003,
   migration004,
+  migration005,
   migration007,
 ];
 
