@@ -246,6 +246,11 @@ export const calls = {
   ),
   /** Running: finishes the current command on each host safely and skips the rest. Not started: cancels. */
   'jobs.cancel': call(byId, PatchJob),
+  /** Deletes a draft nobody approved (the wizard's Discard): it leaves no job in the history. */
+  'jobs.discard': call(
+    z.object({ id: Id, planTaskId: Id.optional() }).strict(),
+    z.object({ discarded: z.boolean() }),
+  ),
   /** Re-audits the hosts an interrupted job had not finished and runs only what is still missing. */
   'jobs.resume': call(byId, PatchJob),
   /** Same, for the hosts that failed. */

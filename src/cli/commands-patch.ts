@@ -2,6 +2,7 @@ import readline from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import type { JobStep, PatchJob } from '../api/schemas';
 import type { Core } from '../core';
+import { listedChanges } from '../patch/plan';
 import { closeParkedSessions } from '../patch/sessions';
 import { traceMark } from '../patch/trace';
 import { PatchdeckError } from '../util/errors';
@@ -18,7 +19,7 @@ function previewText(steps: JobStep[]): string {
   const out: string[] = [];
   for (const s of steps) {
     out.push(
-      `${s.hostName} (${s.packageManager ?? '?'}): ${s.status === 'queued' ? 'will change' : s.status}${s.errorMessage ? ` — ${show(s.errorMessage)}` : ''}`,
+      `${s.hostName} (${s.packageManager ?? '?'}): ${s.status === 'queued' ? (s.preview && listedChanges(s.preview) > 0 ? 'will change' : 'NO LISTED CHANGE') : s.status}${s.errorMessage ? ` — ${show(s.errorMessage)}` : ''}`,
     );
     const p = s.preview;
     if (!p) continue;
@@ -132,13 +133,8 @@ export function registerPatchCommands(
         },
       ) => {
         const json = Boolean(globals().json);
+        // Without a terminal the preview is still planned and shown; only the approval needs --yes.
         const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-        if (!opts.yes && !interactive) {
-          throw new PatchdeckError(
-            'bad-request',
-            'Refusing to patch without --yes: there is no terminal to confirm the dry-run preview on.',
-          );
-        }
         if (opts.securityOnly && opts.packages)
           throw new PatchdeckError('bad-request', 'Use either --security-only or --packages, not both.');
         const packages = opts.packages
@@ -171,12 +167,39 @@ export function registerPatchCommands(
           traceMark('cli', 'planned');
           const planned = await core.call('jobs.get', { id: jobId, eventsLimit: 1 });
           if (!json) process.stderr.write(`Job ${jobId} dry run:\n${previewText(planned.steps)}\n`);
-          if (!planned.steps.some((s) => s.status === 'queued')) {
-            await core.call('jobs.cancel', { id: jobId });
-            if (json) printJson(await core.call('jobs.get', { id: jobId }));
-            else process.stdout.write('Nothing to patch.\n');
-            if (planned.steps.some((s) => s.status === 'failed')) process.exitCode = 1;
+          // A draft nobody approves is deleted, not cancelled: it changed nothing and leaves no job
+          // behind. With --json the preview is the output of a command that stops here.
+          const discard = async (): Promise<void> => {
+            if (json) printJson(planned);
+            await core.call('jobs.discard', { id: jobId, planTaskId: taskId });
+          };
+          const queued = planned.steps.filter((s) => s.status === 'queued');
+          const failed = planned.steps.filter((s) => s.status === 'failed');
+          if (queued.length === 0) {
+            await discard();
+            if (failed.length) {
+              throw new PatchdeckError(
+                'conflict',
+                `Nothing to patch: the dry run failed on ${failed.length} of ${planned.steps.length} host(s) (see above). Nothing was changed.`,
+              );
+            }
+            if (!json) process.stdout.write('Nothing to patch.\n');
             return;
+          }
+          const unlisted = queued.filter((s) => !s.preview || listedChanges(s.preview) === 0);
+          if (unlisted.length) {
+            await discard();
+            throw new PatchdeckError(
+              'conflict',
+              `Not approved: the dry run on ${unlisted.map((s) => s.hostName).join(', ')} lists no change, and Patchdeck approves only a preview that says what will change. Nothing was changed.`,
+            );
+          }
+          if (!opts.yes && !interactive) {
+            await discard();
+            throw new PatchdeckError(
+              'bad-request',
+              'Not approved: there is no terminal to confirm the dry run above on. To approve it, run the same command again with --yes. Nothing was changed.',
+            );
           }
           if (!opts.yes) {
             const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
@@ -185,7 +208,7 @@ export function registerPatchCommands(
             );
             rl.close();
             if (!/^y(es)?$/i.test(answer.trim())) {
-              await core.call('jobs.cancel', { id: jobId });
+              await discard();
               throw new PatchdeckError('cancelled', `Job ${jobId} was not approved; nothing was changed.`);
             }
           }

@@ -307,3 +307,11 @@ export function markInterruptedJobs(db: Database): number[] {
     return ids;
   })();
 }
+
+/** Deletes a draft nobody approved, with its steps and log (cascade). False when it is not such a draft. */
+export function deleteDraftJob(db: Database, id: number): boolean {
+  return (
+    db.prepare(`DELETE FROM patch_jobs WHERE id = ? AND status = 'draft' AND approved_at IS NULL`).run(id)
+      .changes > 0
+  );
+}

@@ -151,6 +151,11 @@ export function parseZypperDryRun(stdout: string, stderr = ''): DryRunChanges {
   return out;
 }
 
+/** Whether Patchdeck reads this package manager's dry run (the others' previews list nothing). */
+export function readsDryRun(pm: PatchPackageManager): boolean {
+  return pm === 'apt' || pm === 'dnf' || pm === 'yum' || pm === 'zypper';
+}
+
 /** Dispatch by package manager; others have no parseable preview and get an empty change list. */
 export function parseDryRun(
   pm: PatchPackageManager,

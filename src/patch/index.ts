@@ -8,6 +8,7 @@ export {
   type PatchDeps,
   type PlanRequest,
 } from './plan';
+export { discardJob } from './discard';
 export { runJob, classifyInstallFailure, detachedInstallScript, stillPending, StepFailure } from './run';
 export {
   planJob,

@@ -41,7 +41,7 @@ import {
   isSafePackageName,
   type PatchPackageManager,
 } from './commands';
-import { changeKeys, parseDryRun } from './dry-run';
+import { changeKeys, parseDryRun, readsDryRun } from './dry-run';
 import { parkSession } from './sessions';
 import { traced } from './trace';
 
@@ -273,6 +273,21 @@ export function dryRunProblem(pm: PatchPackageManager, run: DryRunOutcome): stri
   return null;
 }
 
+/** How many changes a preview lists (upgrades, new packages, removals). */
+export function listedChanges(preview: Pick<StepPreview, 'upgrades' | 'newPackages' | 'removals'>): number {
+  return preview.upgrades.length + preview.newPackages.length + preview.removals.length;
+}
+
+/**
+ * A host with targets whose dry run lists no change: nothing on it can be approved, because the
+ * operator would be approving a preview that does not say what will change.
+ */
+export function emptyPreviewMessage(hostName: string, pm: PatchPackageManager, targets: number): string {
+  if (!readsDryRun(pm))
+    return `${hostName}: Patchdeck cannot read ${pm}'s dry run yet, so it cannot show what would change here; nothing on this host can be approved.`;
+  return `${hostName}: the dry run lists no change for the ${targets === 1 ? 'update' : `${targets} updates`} planned here, so there is nothing to approve on this host. Audit it again: it may already be up to date.`;
+}
+
 /** Dry-runs every planned step, `concurrency` hosts at a time, and stores each preview. */
 export async function dryRunJob(
   deps: PatchDeps,
@@ -314,6 +329,14 @@ export async function dryRunJob(
             preview,
             errorKind: 'dry-run-failed',
             errorMessage: `${host.name}: ${problem}`,
+          });
+        else if (listedChanges(preview) === 0)
+          updateStep(deps.db, step.id, {
+            status: 'failed',
+            phase: 'planned',
+            preview,
+            errorKind: 'dry-run-empty',
+            errorMessage: emptyPreviewMessage(host.name, pm, step.packages.length),
           });
         else {
           updateStep(deps.db, step.id, { phase: 'planned', preview });
@@ -364,6 +387,12 @@ export function approveJob(deps: PatchDeps, jobId: number): PatchJob {
     throw new PatchdeckError(
       'conflict',
       `Job ${jobId} has nothing to install on any host (see each host's reason).`,
+    );
+  const unlisted = runnable.filter((s) => !s.preview || listedChanges(s.preview) === 0);
+  if (unlisted.length)
+    throw new PatchdeckError(
+      'conflict',
+      `Job ${jobId} cannot be approved: the dry run on ${unlisted.map((s) => s.hostName).join(', ')} lists no change, and an approval must say what will change.`,
     );
   const digest = planDigest(deps.db, jobId);
   const at = now();

@@ -2,7 +2,15 @@ import type { JobStep } from '../../../src/api/schemas';
 import { formatTime, plural } from '../../components/format';
 import { useApp } from '../../stores/app';
 import { isoToLocal, phaseLabel } from './model';
-import { dryRunDone, useWizard, type RebootPolicy, type ScheduleKind, type WizardStep } from './wizard-store';
+import {
+  dryRunDone,
+  listedChanges,
+  unlistedHosts,
+  useWizard,
+  type RebootPolicy,
+  type ScheduleKind,
+  type WizardStep,
+} from './wizard-store';
 
 const STEPS: { id: WizardStep; label: string }[] = [
   { id: 'select', label: 'Select' },
@@ -262,6 +270,8 @@ function HostPreview({ step }: { step: JobStep }) {
         <span className="muted small">{step.packageManager ?? ''}</span>
         {planning ? (
           <span className="muted">{phaseLabel(step.phase)}…</span>
+        ) : step.status === 'queued' && listedChanges(step) === 0 ? (
+          <span className="badge danger">no listed change</span>
         ) : step.status === 'queued' ? (
           <span className="badge">will change</span>
         ) : step.status === 'skipped' ? (
@@ -272,6 +282,11 @@ function HostPreview({ step }: { step: JobStep }) {
       </header>
       {step.errorMessage && step.status !== 'queued' && (
         <p className={step.status === 'failed' ? 'error' : 'muted'}>{step.errorMessage}</p>
+      )}
+      {!planning && step.status === 'queued' && listedChanges(step) === 0 && (
+        <p className="error">
+          The dry run on {step.hostName} lists no change, so there is nothing here you could approve.
+        </p>
       )}
       {!planning && <ChangeTable step={step} />}
     </article>
@@ -284,7 +299,8 @@ function ReviewStep() {
   const { backToSelect, toSchedule } = useWizard.getState();
   const done = steps.filter((s) => s.phase !== 'planning').length;
   const finished = dryRunDone(steps);
-  const ready = steps.filter((s) => s.status === 'queued');
+  const ready = steps.filter((s) => s.status === 'queued' && listedChanges(s) > 0);
+  const unlisted = unlistedHosts(steps);
   return (
     <div className="wizard-body">
       <div className="dry-run-progress">
@@ -304,7 +320,7 @@ function ReviewStep() {
       <div className="form-actions">
         <button
           type="button"
-          disabled={!finished || ready.length === 0 || Boolean(busy)}
+          disabled={!finished || ready.length === 0 || unlisted.length > 0 || Boolean(busy)}
           onClick={toSchedule}
         >
           Next: schedule and reboot
@@ -312,7 +328,14 @@ function ReviewStep() {
         <button type="button" className="secondary" onClick={() => void backToSelect()}>
           Back
         </button>
-        {finished && ready.length === 0 && (
+        {finished && unlisted.length > 0 && (
+          <span className="warning" role="status">
+            The dry run on {unlisted.map((s) => s.hostName).join(', ')} does not list what would change, so
+            this job cannot be approved. Go back and leave{' '}
+            {unlisted.length === 1 ? 'that host' : 'those hosts'} out.
+          </span>
+        )}
+        {finished && unlisted.length === 0 && ready.length === 0 && (
           <span className="warning">No host has anything to install; go back and choose again.</span>
         )}
       </div>
@@ -497,6 +520,7 @@ function ConfirmStep({ onDone }: { onDone: (jobId: number) => void }) {
   const { confirm, back } = useWizard.getState();
   const ready = steps.filter((s) => s.status === 'queued');
   const left = steps.filter((s) => s.status !== 'queued');
+  const unlisted = unlistedHosts(steps);
   const upgrades = ready.reduce((n, s) => n + s.packages.length, 0);
   const newPackages = ready.flatMap((s) =>
     (s.preview?.newPackages ?? []).map((p) => `${p.name} (${s.hostName})`),
@@ -547,7 +571,7 @@ function ConfirmStep({ onDone }: { onDone: (jobId: number) => void }) {
       <div className="form-actions">
         <button
           type="button"
-          disabled={Boolean(busy)}
+          disabled={Boolean(busy) || unlisted.length > 0}
           onClick={() =>
             void confirm().then((id) => {
               if (id !== null) onDone(id);

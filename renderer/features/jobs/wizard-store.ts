@@ -39,7 +39,7 @@ interface WizardState {
   error: string | null;
   notice: string | null;
   start(): Promise<void>;
-  /** Leaves the wizard; a draft it made is cancelled (nothing was approved). */
+  /** Leaves the wizard; a draft it made is deleted (nothing was approved, so nothing is kept). */
   close(): Promise<void>;
   toggleHost(id: number, on: boolean): void;
   setHosts(ids: number[]): void;
@@ -85,6 +85,17 @@ export function dryRunDone(steps: JobStep[]): boolean {
   return steps.length > 0 && steps.every((s) => s.phase !== 'planning');
 }
 
+/** How many changes a host's dry run lists; a host to patch whose preview lists none cannot be approved. */
+export function listedChanges(step: JobStep): number {
+  const p = step.preview;
+  return p ? p.upgrades.length + p.newPackages.length + p.removals.length : 0;
+}
+
+/** Hosts that would be patched although their dry run does not say what would change. */
+export function unlistedHosts(steps: JobStep[]): JobStep[] {
+  return steps.filter((s) => s.status === 'queued' && s.phase !== 'planning' && listedChanges(s) === 0);
+}
+
 export const useWizard = create<WizardState>((set, get) => {
   const selection = () => {
     const { mode, chosenPackages } = get();
@@ -95,8 +106,8 @@ export const useWizard = create<WizardState>((set, get) => {
     const { jobId, taskId, job } = get();
     set({ jobId: null, taskId: null, job: null, steps: [], reviewed: null });
     if (jobId === null || (job && job.status !== 'draft')) return;
-    if (taskId !== null) await api.tasks.cancel({ id: taskId }).catch(() => undefined);
-    await api.jobs.cancel({ id: jobId }).catch(() => undefined);
+    // Nobody approved it: the draft (and its dry run) is deleted, so no "cancelled" job stays behind.
+    await api.jobs.discard({ id: jobId, planTaskId: taskId ?? undefined }).catch(() => undefined);
   };
 
   /** Plans with the current choices and waits for every host's dry run. */
@@ -320,3 +331,16 @@ api.on('job.step', (step) => {
   const steps = useWizard.getState().steps;
   useWizard.setState({ steps: steps.map((s) => (s.id === step.id ? step : s)) });
 });
+
+/**
+ * Opens the wizard on its first step with these hosts selected and these packages chosen (the
+ * Updates page's "Patch these"). A wizard already open is closed first, its draft discarded.
+ */
+export async function openWizardWith({ hostIds, packages }: { hostIds: number[]; packages: string[] }) {
+  if (useWizard.getState().open) await useWizard.getState().close();
+  await useWizard.getState().start();
+  const known = new Set(useWizard.getState().hosts.map((h) => h.id));
+  useWizard.getState().setHosts([...new Set(hostIds)].filter((id) => known.has(id)));
+  useWizard.setState({ chosenPackages: [...new Set(packages)] });
+  await useWizard.getState().setMode('packages');
+}

@@ -1,5 +1,13 @@
 import { getJob, listJobEvents, listJobs, listSteps, readSettings } from '../../db';
-import { approveJob, cancelJob, continueJob, planJob, startJob, type PatchService } from '../../patch';
+import {
+  approveJob,
+  cancelJob,
+  continueJob,
+  discardJob,
+  planJob,
+  startJob,
+  type PatchService,
+} from '../../patch';
 import type { CallArgs } from '../../api/contract';
 import { PatchdeckError } from '../../util/errors';
 import type { Core } from '../core';
@@ -49,6 +57,7 @@ export function patchHandlers(core: Core) {
       };
     },
     'jobs.cancel': ({ id }: { id: number }) => cancelJob(svc, id),
+    'jobs.discard': ({ id, planTaskId }: CallArgs<'jobs.discard'>) => discardJob(svc, id, planTaskId),
     'jobs.resume': ({ id }: { id: number }) => continueJob(svc, id, 'resume'),
     'jobs.rerunFailed': ({ id }: { id: number }) => continueJob(svc, id, 'failed'),
   };

@@ -82,6 +82,7 @@ export const EXECUTED: ReadonlySet<string> = new Set([
   'jobs.list',
   'jobs.get',
   'jobs.cancel',
+  'jobs.discard',
 ]);
 
 /** discovery.check resolves the names it is given: the guard refuses each look-up, cleanly. */
