@@ -4,8 +4,24 @@
 # (or without the netns, with LAB_MODE=build, to prepare a profile layer from a script on stdin).
 # Every mount below lives in this private mount namespace: when PID 1 of the host dies, they go with it.
 # Environment: LAB_HOSTNAME LAB_LOWER LAB_UPPER LAB_WORK LAB_ROOT LAB_REPO LAB_REPO_AT [LAB_MODE=build]
+#
+# A host boots in a PID and mount namespace of its own, nested in this one, so that it can reboot:
+# its `reboot` (written below) leaves a request on its disk and ends its PID 1 (sshd); the kernel
+# ends every other process of that boot (SSH sessions drop), its mounts go with it, and this loop
+# boots it again: empty /run (reboot-required, zypper's reboot-needed), a new /proc/1 (the boot time
+# dnf's needs-restarting reads), same disk. A boot that ends without a request ends the host.
 set -eu
 M="$LAB_ROOT"
+REBOOT_REQUEST=/var/lib/patchdeck-lab/reboot-requested
+if [ "${LAB_MODE:-host}" = host ]; then
+  hostname "$LAB_HOSTNAME"
+  while :; do
+    rc=0
+    LAB_MODE=boot unshare --mount --pid --fork --kill-child --propagation private sh "$0" || rc=$?
+    [ -e "$LAB_UPPER$REBOOT_REQUEST" ] || exit "$rc"
+    echo "host-init: $LAB_HOSTNAME reboots"
+  done
+fi
 mount -t overlay overlay -o "lowerdir=$LAB_LOWER,upperdir=$LAB_UPPER,workdir=$LAB_WORK" "$M"
 mount -t proc -o nosuid,nodev,noexec proc "$M/proc"
 mount -t tmpfs -o mode=0755,size=32m,nosuid,nodev tmpfs "$M/run"
@@ -31,7 +47,16 @@ if [ "${LAB_MODE:-host}" = build ]; then
   exec chroot "$M" /bin/sh -s
 fi
 
-hostname "$LAB_HOSTNAME"
+rm -f "$M$REBOOT_REQUEST"
+# The host's reboot: there is no init to ask, so it asks the loop above (written once per disk).
+[ -x "$M/usr/sbin/reboot" ] || cat > "$M/usr/sbin/reboot" <<'REBOOT'
+#!/bin/sh
+# Lab host: a simulated restart (see test/lab/host-init.sh). Every process of this host ends.
+if [ "$(id -u)" != 0 ]; then echo 'reboot: must be superuser.' >&2; exit 1; fi
+: > /var/lib/patchdeck-lab/reboot-requested
+exec kill -TERM 1
+REBOOT
+chmod 0755 "$M/usr/sbin/reboot"
 # A host whose profile says "reboot pending" gets the flag on its first boot only: a restart clears it.
 SEED="$M/var/lib/patchdeck-lab/reboot-required.pkgs"
 if [ -f "$SEED" ]; then

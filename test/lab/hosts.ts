@@ -168,11 +168,19 @@ function children(pid: number): number[] {
   }
 }
 
-/** The host's sshd (PID 1 inside its PID namespace), seen from the machine's namespace. */
+/**
+ * The host's sshd (PID 1 of its current boot), seen from the machine's namespace: unshare →
+ * host-init.sh (boots the host, and again when it reboots) → unshare → sshd. Null while it reboots.
+ */
 export function sshdPid(h: HostRecord): number | null {
   if (!isHostProcess(h)) return null;
-  const c = children(h.pid as number)[0];
-  return c && (cmdline(c) ?? '').includes('sshd') ? c : null;
+  let level = [h.pid as number];
+  for (let depth = 0; depth < 3 && level.length > 0; depth++) {
+    level = level.flatMap(children);
+    const sshd = level.find((c) => (cmdline(c) ?? '').startsWith('/usr/sbin/sshd '));
+    if (sshd) return sshd;
+  }
+  return null;
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {

@@ -18,7 +18,10 @@ CPE_NAME="cpe:/o:opensuse:leap:15.5"
 HOME_URL="https://www.opensuse.org/"
 OS
 ln -s ../usr/lib/os-release "$R/etc/os-release"
-mkdir -p "$R/etc/rpm" "$R/var/lib/rpm" "$R/etc/zypp/repos.d" "$R/var/log" "$R/srv/lab-zypp-repo"
+mkdir -p "$R/etc/rpm" "$R/var/lib/rpm" "$R/etc/zypp/repos.d" "$R/etc/zypp/needreboot.d" "$R/var/log" "$R/srv/lab-zypp-repo"
+# libzypp writes /run/reboot-needed (zypper needs-rebooting: 102) once a package named here is
+# installed, as a Leap host's /etc/zypp/needreboot does for its kernel: the lab's firmware.
+echo acme-firmware > "$R/etc/zypp/needreboot.d/acme"
 # Debian's rpm keeps its database in ~/.rpmdb; a SUSE host keeps it in /var/lib/rpm.
 echo '%_dbpath /var/lib/rpm' > "$R/etc/rpm/macros"
 # Two repositories like a Leap host's: the release (oss) and its updates, which carry the patches.
