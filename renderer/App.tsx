@@ -6,6 +6,7 @@ import { DiscoverPage } from './features/discover/DiscoverPage';
 import { JobsPage } from './features/jobs/JobsPage';
 import { ReportsPage } from './features/placeholders';
 import { SettingsPage } from './features/settings/SettingsPage';
+import { hasUnsavedSettings, useSettingsDraft } from './features/settings/settings-draft';
 import { UpdatesPage } from './features/updates/UpdatesPage';
 import { PAGES, useApp, type PageId } from './stores/app';
 
@@ -36,6 +37,7 @@ function useTheme(): void {
 export function App() {
   const page = useApp((s) => s.page);
   const hostId = useApp((s) => s.hostId);
+  const unsavedSettings = useSettingsDraft(hasUnsavedSettings);
   const content = useRef<HTMLElement>(null);
   const navigate = useApp((s) => s.navigate);
   const load = useApp((s) => s.load);
@@ -66,6 +68,11 @@ export function App() {
                 }}
               >
                 {p.label}
+                {p.id === 'settings' && unsavedSettings && (
+                  <span className="badge warn" title="Changed settings not saved yet">
+                    unsaved
+                  </span>
+                )}
               </a>
             </li>
           ))}

@@ -262,7 +262,6 @@ describe('dark theme', () => {
     const { page } = app;
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByLabel('Theme').selectOption('dark');
-    await page.getByRole('button', { name: 'Save settings' }).click();
     await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
     await page.getByRole('link', { name: 'Updates' }).click();
     await page.getByRole('table', { name: 'Updates' }).locator('[data-finding-id]').first().waitFor();

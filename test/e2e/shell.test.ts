@@ -46,8 +46,7 @@ describe('app shell in Chromium over the browser carrier', () => {
     const { page, core } = app;
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByLabel('Theme').selectOption('dark');
-    await page.getByRole('button', { name: 'Save settings' }).click();
-    await page.getByRole('status').filter({ hasText: 'Settings saved.' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Theme saved: Dark.' }).waitFor();
     await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
     expect((await core.call('settings.get', {})).theme).toBe('dark');
     await page.screenshot({ path: path.resolve('test-results/shell-settings-dark.png') });
@@ -73,9 +72,11 @@ describe('app shell in Chromium over the browser carrier', () => {
 
   it('sets the most output a remote command may print', async () => {
     const { page, core } = app;
-    // Away and back: the page starts from the saved settings, not the draft the last test left.
+    // Away and back: the draft the last test left is kept (never dropped silently) until discarded.
     await page.getByRole('link', { name: 'Dashboard' }).click();
     await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('status', { name: 'Unsaved settings' }).waitFor();
+    await page.getByRole('button', { name: 'Discard changes' }).click();
     const field = page.getByLabel(/Most output per command/);
     expect(await field.inputValue()).toBe('32');
     await field.fill('64');

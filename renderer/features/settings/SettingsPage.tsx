@@ -4,12 +4,22 @@ import { describeError } from '../../api';
 import { useApp } from '../../stores/app';
 import { BackupButton } from './BackupButton';
 import { CredentialsSection } from './CredentialsSection';
+import { hasUnsavedSettings, useSettingsDraft } from './settings-draft';
+
+const THEME_LABELS: Record<Settings['theme'], string> = {
+  system: 'Follow the system',
+  light: 'Light',
+  dark: 'Dark',
+};
 
 export function SettingsPage() {
   const settings = useApp((s) => s.settings);
   const info = useApp((s) => s.info);
   const save = useApp((s) => s.saveSettings);
-  const [draft, setDraft] = useState<Partial<Settings>>({});
+  const draft = useSettingsDraft((s) => s.draft);
+  const change = useSettingsDraft((s) => s.change);
+  const clearDraft = useSettingsDraft((s) => s.clear);
+  const unsaved = useSettingsDraft(hasUnsavedSettings);
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
   if (!settings)
     return (
@@ -23,38 +33,60 @@ export function SettingsPage() {
     e.preventDefault();
     try {
       await save(draft);
-      setDraft({});
+      clearDraft();
       setMessage({ kind: 'ok', text: 'Settings saved.' });
     } catch (error) {
       setMessage({ kind: 'error', text: describeError(error) });
     }
   };
+  // The theme is saved the moment it is chosen, so the window shows it at once and it never waits
+  // on the Save button (nor is lost by leaving the page).
+  const chooseTheme = async (theme: Settings['theme']) => {
+    const before = settings.theme;
+    useApp.setState({ settings: { ...settings, theme } });
+    try {
+      await save({ theme });
+      setMessage({ kind: 'ok', text: `Theme saved: ${THEME_LABELS[theme]}.` });
+    } catch (error) {
+      const current = useApp.getState().settings;
+      if (current) useApp.setState({ settings: { ...current, theme: before } });
+      setMessage({ kind: 'error', text: `The theme was not saved: ${describeError(error)}` });
+    }
+  };
   return (
     <div className="page">
       <h1>Settings</h1>
+      {unsaved && (
+        <p role="status" className="warning banner" aria-label="Unsaved settings">
+          Some settings below are changed but not saved yet.{' '}
+          <button type="button" className="link" onClick={clearDraft}>
+            Discard changes
+          </button>
+        </p>
+      )}
       <form className="settings" onSubmit={(e) => void submit(e)}>
         <fieldset>
           <legend>Appearance</legend>
           <label>
             Theme
             <select
-              value={value.theme}
-              onChange={(e) => setDraft({ ...draft, theme: e.target.value as Settings['theme'] })}
+              value={settings.theme}
+              onChange={(e) => void chooseTheme(e.target.value as Settings['theme'])}
             >
-              <option value="system">Follow the system</option>
-              <option value="light">Light</option>
-              <option value="dark">Dark</option>
+              {(Object.keys(THEME_LABELS) as Settings['theme'][]).map((t) => (
+                <option key={t} value={t}>
+                  {THEME_LABELS[t]}
+                </option>
+              ))}
             </select>
+            <span className="muted small">Applies and is saved at once.</span>
           </label>
         </fieldset>
         <fieldset>
           <legend>Audits</legend>
           <label>
             Your name (recorded in the audit log)
-            <input
-              value={value.operatorName}
-              onChange={(e) => setDraft({ ...draft, operatorName: e.target.value })}
-            />
+            <input value={value.operatorName} onChange={(e) => change({ operatorName: e.target.value })} />
           </label>
           <label>
             Hosts audited at once
@@ -63,7 +95,7 @@ export function SettingsPage() {
               min={1}
               max={128}
               value={value.auditConcurrency}
-              onChange={(e) => setDraft({ ...draft, auditConcurrency: Number(e.target.value) })}
+              onChange={(e) => change({ auditConcurrency: Number(e.target.value) })}
             />
           </label>
           <label>
@@ -73,7 +105,7 @@ export function SettingsPage() {
               min={5}
               max={3600}
               value={value.hostTimeoutSeconds}
-              onChange={(e) => setDraft({ ...draft, hostTimeoutSeconds: Number(e.target.value) })}
+              onChange={(e) => change({ hostTimeoutSeconds: Number(e.target.value) })}
             />
           </label>
           <label>
@@ -83,14 +115,14 @@ export function SettingsPage() {
               min={1}
               max={1024}
               value={value.maxCommandOutputMiB}
-              onChange={(e) => setDraft({ ...draft, maxCommandOutputMiB: Number(e.target.value) })}
+              onChange={(e) => change({ maxCommandOutputMiB: Number(e.target.value) })}
             />
           </label>
           <label className="inline">
             <input
               type="checkbox"
               checked={value.refreshMetadataBeforeAudit}
-              onChange={(e) => setDraft({ ...draft, refreshMetadataBeforeAudit: e.target.checked })}
+              onChange={(e) => change({ refreshMetadataBeforeAudit: e.target.checked })}
             />
             Refresh package metadata before each audit (needs the hosts to reach their mirrors)
           </label>
@@ -102,8 +134,7 @@ export function SettingsPage() {
             <input
               value={value.discoveryPorts.join(', ')}
               onChange={(e) =>
-                setDraft({
-                  ...draft,
+                change({
                   discoveryPorts: e.target.value
                     .split(/[\s,]+/)
                     .filter(Boolean)
@@ -119,7 +150,7 @@ export function SettingsPage() {
               min={100}
               max={30000}
               value={value.discoveryTimeoutMs}
-              onChange={(e) => setDraft({ ...draft, discoveryTimeoutMs: Number(e.target.value) })}
+              onChange={(e) => change({ discoveryTimeoutMs: Number(e.target.value) })}
             />
           </label>
         </fieldset>
@@ -129,9 +160,7 @@ export function SettingsPage() {
             Default reboot policy
             <select
               value={value.rebootPolicy}
-              onChange={(e) =>
-                setDraft({ ...draft, rebootPolicy: e.target.value as Settings['rebootPolicy'] })
-              }
+              onChange={(e) => change({ rebootPolicy: e.target.value as Settings['rebootPolicy'] })}
             >
               <option value="never">Never reboot</option>
               <option value="if-required">Reboot if an update requires it</option>
