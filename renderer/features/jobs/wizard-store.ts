@@ -331,3 +331,16 @@ api.on('job.step', (step) => {
   const steps = useWizard.getState().steps;
   useWizard.setState({ steps: steps.map((s) => (s.id === step.id ? step : s)) });
 });
+
+/**
+ * Opens the wizard on its first step with these hosts selected and these packages chosen (the
+ * Updates page's "Patch these"). A wizard already open is closed first, its draft discarded.
+ */
+export async function openWizardWith({ hostIds, packages }: { hostIds: number[]; packages: string[] }) {
+  if (useWizard.getState().open) await useWizard.getState().close();
+  await useWizard.getState().start();
+  const known = new Set(useWizard.getState().hosts.map((h) => h.id));
+  useWizard.getState().setHosts([...new Set(hostIds)].filter((id) => known.has(id)));
+  useWizard.setState({ chosenPackages: [...new Set(packages)] });
+  await useWizard.getState().setMode('packages');
+}
