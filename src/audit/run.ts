@@ -16,6 +16,7 @@ import {
 } from '../credentials';
 import { completeAudit, failAudit, startAudit, type FindingInput } from '../db/audits';
 import { listTrustedKeys, recordHostKeySighting, trustHostKey } from '../db/host-keys';
+import { recordAuditSighting } from '../db/hosts';
 import { readSettings } from '../db/settings';
 import type { SecretBox } from '../platform/types';
 import { RemoteError } from '../remote/errors';
@@ -275,6 +276,8 @@ export async function auditHost(
       durationMs: Date.now() - started,
       findings,
     });
+    // It answered: it was seen now, and its own hostname may name it (src/db/host-names.ts).
+    recordAuditSighting(deps.db, host.id, { hostname: os.hostname ?? null });
     return {
       hostId: host.id,
       hostName: host.name,

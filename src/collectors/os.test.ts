@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { detectOs, osInfoFromPosix, parseOsRelease, parseSwVers, parseUname, parseWindowsOs } from './os';
+import { execFile } from 'node:child_process';
+import { hostname } from 'node:os';
+import {
+  detectOs,
+  osInfoFromPosix,
+  parseHostname,
+  parseOsRelease,
+  parseSwVers,
+  parseUname,
+  parseWindowsOs,
+} from './os';
 import { packageManagerFor } from './pick';
 import { fixture, fixturePath } from './testing/fixtures';
 import { loadRecording, replayExec } from './testing/exec';
@@ -94,6 +104,33 @@ describe('Windows', () => {
     expect(packageManagerFor(os!)).toBe('windows-update');
     expect(parseWindowsOs('not json {')).toBeNull();
     expect(parseWindowsOs('{"Caption": 5}')).toMatchObject({ name: 'Windows' });
+    expect(parseWindowsOs('{"Caption":"Microsoft Windows 11 Pro","CSName":"WS-ACCT-07"}')?.hostname).toBe(
+      'WS-ACCT-07',
+    );
+  });
+});
+
+describe('the host’s own name', () => {
+  it('is the first line of uname -n, bounded; whether it is usable is decided where it is stored', () => {
+    expect(parseHostname('lab01\n')).toBe('lab01');
+    expect(parseHostname('  web01.example.lan  \nsecond line')).toBe('web01.example.lan');
+    expect(parseHostname('')).toBeNull();
+    expect(parseHostname('x'.repeat(254))).toBeNull();
+  });
+
+  it('comes back from a real POSIX detection, run by this machine’s /bin/sh', async () => {
+    const exec = {
+      run: (command: string) =>
+        new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve, reject) =>
+          execFile('/bin/sh', ['-c', command], { encoding: 'utf8' }, (error, stdout, stderr) =>
+            error && typeof error.code !== 'number'
+              ? reject(error)
+              : resolve({ stdout, stderr, code: error ? Number(error.code) : 0 }),
+          ),
+        ),
+    };
+    const os = await detectOs(exec);
+    expect(os.hostname).toBe(hostname());
   });
 });
 

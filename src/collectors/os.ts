@@ -93,6 +93,8 @@ export interface WindowsOsJson {
   OSArchitecture?: string;
   DisplayVersion?: string;
   UBR?: number | string;
+  /** The computer name (Win32_OperatingSystem.CSName). */
+  CSName?: string;
 }
 
 /** Parses the JSON our Windows detection prints (Win32_OperatingSystem fields). */
@@ -123,6 +125,7 @@ export function parseWindowsOs(text: string): OsInfo | null {
     kernel: version !== null && ubr !== null && /^\d+$/.test(ubr) ? `${version}.${ubr}` : version,
     arch: archText === null ? null : normalizeWindowsArch(archText),
     idLike: [],
+    hostname: str(data.CSName),
   };
 }
 
@@ -216,7 +219,7 @@ const WINDOWS_DETECT_PS = [
   "$ErrorActionPreference='Stop'",
   '$o=Get-CimInstance -ClassName Win32_OperatingSystem',
   "$k=Get-ItemProperty -Path 'HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion' -ErrorAction SilentlyContinue",
-  '[pscustomobject]@{Caption=$o.Caption;Version=$o.Version;BuildNumber=$o.BuildNumber;OSArchitecture=$o.OSArchitecture;DisplayVersion=$k.DisplayVersion;UBR=$k.UBR} | ConvertTo-Json -Compress',
+  '[pscustomobject]@{Caption=$o.Caption;Version=$o.Version;BuildNumber=$o.BuildNumber;OSArchitecture=$o.OSArchitecture;DisplayVersion=$k.DisplayVersion;UBR=$k.UBR;CSName=$o.CSName} | ConvertTo-Json -Compress',
 ].join('; ');
 
 /**
@@ -238,18 +241,39 @@ export interface DetectOptions {
   commands?: CommandRecord[];
 }
 
+/**
+ * The host's own name, for naming it in the workspace (an SSH audit only: the offline collection
+ * carries its hostname in its header). `uname -n` is POSIX, unlike `hostname`.
+ */
+const HOSTNAME_SECTION: ScriptSection = { name: 'hostname', command: 'uname -n' };
+
+/** The first line of `uname -n`, or null; whether it is a usable name is the workspace's call. */
+export function parseHostname(text: string): string | null {
+  const end = text.indexOf('\n');
+  const line = (end < 0 ? text : text.slice(0, end)).trim();
+  return line === '' || line.length > 253 ? null : line;
+}
+
 /** Detects the host's OS, in one round-trip on POSIX hosts and two on Windows. */
 export async function detectOs(exec: RemoteExec, options: DetectOptions = {}): Promise<OsInfo> {
   const record = options.commands ?? [];
   const runOptions = { refresh: false, sudo: false, signal: options.signal, timeoutMs: options.timeoutMs };
-  const { sections, raw: posix } = await runSectionScript(exec, posixDetectSections(), runOptions, record);
+  const { sections, raw: posix } = await runSectionScript(
+    exec,
+    [...posixDetectSections(), HOSTNAME_SECTION],
+    runOptions,
+    record,
+  );
   if (sections.size > 0) {
     refuseOverlongDetection(sections, (message) => new CollectorError('command-failed', message));
     const osRelease = parseOsRelease(sections.get('os-release')?.stdout ?? '');
     const uname = parseUname(sections.get('uname')?.stdout ?? '');
     const swText = sections.get('sw-vers')?.stdout ?? '';
     const swVers = swText.trim() === '' ? null : parseSwVers(swText);
-    return osInfoFromPosix(osRelease, uname, swVers);
+    return {
+      ...osInfoFromPosix(osRelease, uname, swVers),
+      hostname: parseHostname(sections.get('hostname')?.stdout ?? ''),
+    };
   }
   // No markers came back: the remote shell is not POSIX. Ask PowerShell.
   const win = await runRecorded(

@@ -55,6 +55,8 @@ export interface OsInfo {
   kernel: string | null;
   arch: string | null;
   idLike: string[];
+  /** The host's own name as it reported it (untrusted, unvalidated); absent when not asked. */
+  hostname?: string | null;
 }
 
 export type PackageManager =

@@ -29,4 +29,13 @@ describe('isValidHostName', () => {
     expect(isValidHostName('-bad')).toBe(false);
     expect(isValidHostName('x'.repeat(300))).toBe(false);
   });
+  it('rejects mistyped addresses: a name never ends in an all-digit label', () => {
+    expect(isValidHostName('999.1.1.1')).toBe(false);
+    expect(isValidHostName('198.18.0.256')).toBe(false);
+    expect(isValidHostName('1234')).toBe(false);
+    expect(isValidHostName('10.1.')).toBe(false);
+    expect(isValidHostName('host1.example')).toBe(true);
+    expect(isValidHostName('1password.example')).toBe(true);
+    expect(isValidHostName('web01')).toBe(true);
+  });
 });

@@ -34,10 +34,15 @@ export function sanitizeText(
   return text;
 }
 
-/** Returns true when the string is a plausible DNS host name (RFC 1123 labels, ≤ 253 chars). */
+/**
+ * Returns true when the string is a plausible DNS host name (RFC 1123 labels, ≤ 253 chars). The
+ * last label is never all digits (RFC 3696 §2): "999.1.1.1" or "1234" is a mistyped address, and
+ * the system resolver would read some of them as one (inet_aton: "1234" is 0.0.4.210).
+ */
 export function isValidHostName(name: string): boolean {
   if (name.length === 0 || name.length > 253) return false;
   const trimmed = name.endsWith('.') ? name.slice(0, -1) : name;
+  if (/(?:^|\.)[0-9]+$/u.test(trimmed)) return false;
   return trimmed
     .split('.')
     .every(

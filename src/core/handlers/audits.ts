@@ -68,8 +68,13 @@ export function auditHandlers(core: Core) {
                       : `${outcome.hostName}: ${outcome.errorKind}`,
                 );
                 core.events.emit('entity.changed', { entity: 'audits', ids: [outcome.hostId] });
-                // A refused key is now awaiting review: the host's key state changed.
-                if (outcome.errorKind === 'host-key-unknown' || outcome.errorKind === 'host-key-changed')
+                // A refused key is now awaiting review: the host's key state changed. A successful
+                // audit changed its last seen (and maybe its name and "new" badge).
+                if (
+                  outcome.status === 'succeeded' ||
+                  outcome.errorKind === 'host-key-unknown' ||
+                  outcome.errorKind === 'host-key-changed'
+                )
                   core.events.emit('entity.changed', { entity: 'hosts', ids: [outcome.hostId] });
               },
             },
