@@ -25,6 +25,7 @@ import {
   JobEvent,
   PatchPlanRequest,
 } from './schemas';
+import { Schedule, ScheduleInput, SchedulePatch, ScheduleRun } from './schedule-schemas';
 
 /**
  * The one API contract. Every call the UI can make, with zod schemas for its arguments and
@@ -255,6 +256,20 @@ export const calls = {
   'jobs.resume': call(byId, PatchJob),
   /** Same, for the hosts that failed. */
   'jobs.rerunFailed': call(byId, PatchJob),
+
+  /** Recurring discovery and audits, with each one's next run, last run and missed runs. */
+  'schedules.list': call(none, z.array(Schedule)),
+  'schedules.create': call(ScheduleInput, Schedule),
+  /** A new time, or switching a schedule back on, counts from now (time switched off is not missed). */
+  'schedules.update': call(z.object({ id: Id, patch: SchedulePatch }).strict(), Schedule),
+  'schedules.remove': call(byId, z.object({ removed: z.boolean() })),
+  /** An extra run now, as an ordinary task; the schedule's own times stay as they are. */
+  'schedules.runNow': call(byId, ScheduleRun),
+  /** The schedule's runs, newest first, missed-run reports included. */
+  'schedules.runs': call(
+    z.object({ id: Id, limit: z.number().int().min(1).max(500).optional() }).strict(),
+    z.array(ScheduleRun),
+  ),
 } as const;
 
 export const events = {

@@ -161,6 +161,7 @@ export const EntityName = z.enum([
   'audits',
   'credentials',
   'jobs',
+  'schedules',
 ]);
 
 export const Credential = z.object({

@@ -12,6 +12,7 @@ import { registerDiscoverCommand } from './commands-discover';
 import { registerPatchCommands } from './commands-patch';
 import { registerWorkspaceBackupCommands } from './commands-workspace';
 import { registerOfflineCommands } from './commands-offline';
+import { registerScheduleCommands } from './commands-schedule';
 import { ensureRendererBuilt } from './renderer-build';
 import { formatTable, printJson } from './output';
 
@@ -143,6 +144,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program, globals, withCore);
   registerPatchCommands(program, globals, withCore);
   registerOfflineCommands(program, globals, withCore);
+  registerScheduleCommands(program, globals, withCore);
   return program;
 }
 

@@ -31,6 +31,7 @@ import { markInterruptedJobs } from '../db/patch-jobs';
 import { startScheduler } from '../patch';
 import { hostTrustHandlers } from './handlers/host-trust';
 import { offlineHandlers } from './handlers/offline';
+import { scheduleHandlers, scheduleTickOf } from './handlers/schedules';
 import { APP_VERSION } from './version';
 import { backupDatabase } from '../db/backup';
 
@@ -110,6 +111,8 @@ export class Core {
     // Missed maintenance windows are reported on every open; due jobs start only where the process lives on.
     this.stopScheduler = startScheduler(patchService(this), {
       start: this.options.runScheduledJobs ?? this.options.carrier !== 'cli',
+      // Recurring discovery and audits run (and report missed runs) only where the process lives on.
+      alsoTick: scheduleTickOf(this),
     });
     this.events.emit('entity.changed', { entity: 'workspace' });
     return this.workspaceInfo();
@@ -202,6 +205,7 @@ export class Core {
       ...discoveryHandlers(this),
       ...patchHandlers(this),
       ...offlineHandlers(this),
+      ...scheduleHandlers(this),
     };
   }
 }

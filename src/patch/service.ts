@@ -345,7 +345,12 @@ export function schedulerTick(
 /** Checks every few seconds; the timer does not keep the process alive. */
 export function startScheduler(
   svc: PatchService,
-  options: { intervalMs?: number; start?: boolean } = {},
+  options: {
+    intervalMs?: number;
+    start?: boolean;
+    /** More due work on the same clock (recurring discovery and audits); only where `start` holds. */
+    alsoTick?: (nowMs: number) => void;
+  } = {},
 ): () => void {
   const tick = (): void => {
     try {
@@ -353,6 +358,12 @@ export function startScheduler(
     } catch {
       // A closed workspace between ticks: the next open starts a new scheduler.
     }
+    if (options.start ?? true)
+      try {
+        options.alsoTick?.(Date.now());
+      } catch {
+        // As above; one kind of due work failing never stops the other.
+      }
   };
   tick();
   const timer = setInterval(tick, options.intervalMs ?? 5000);

@@ -4,6 +4,7 @@ import { migration003 } from './003_patch_jobs';
 import { migration004 } from './004_key_trust';
 import { migration005 } from './005_task_outcome';
 import { migration007 } from './007_host_names';
+import { migration008 } from './008_schedules';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -16,6 +17,7 @@ export const migrations: readonly Migration[] = [
   migration004,
   migration005,
   migration007,
+  migration008,
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

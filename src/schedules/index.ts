@@ -1,0 +1,10 @@
+export {
+  SCHEDULE_GRACE_MS,
+  firstDueTime,
+  overdueSince,
+  runScheduleNow,
+  scheduleTick,
+  type ScheduleDeps,
+  type TickResult,
+} from './service';
+export { describeRecurrence, formatInZone, isTimeZone, nextOccurrence, occurrencesSince } from './recurrence';
