@@ -5,6 +5,10 @@ import {
   AuditDiff,
   Credential,
   EntityName,
+  FindingExport,
+  FindingExportRequest,
+  FindingFacets,
+  FindingGroupPage,
   FindingPage,
   FindingQuery,
   DiscoveryRequest,
@@ -171,6 +175,11 @@ export const calls = {
     }),
   ),
   'findings.query': call(FindingQuery, FindingPage),
+  'findings.groups': call(FindingQuery, FindingGroupPage),
+  'findings.facets': call(none, FindingFacets),
+  // In the desktop app the core asks where to save (the Platform dialog) and writes the file;
+  // elsewhere it returns the CSV for the caller to save. The UI never names a path.
+  'findings.exportCsv': call(FindingExportRequest, FindingExport),
 
   'discovery.check': call(
     z

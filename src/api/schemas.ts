@@ -269,16 +269,82 @@ export const Finding = z.object({
 });
 export type Finding = z.infer<typeof Finding>;
 
+/** The Updates page's filters; every one narrows, and each is applied in SQL. */
+const FindingFilterFields = {
+  /** Package names, host names and advisory or CVE ids, matched literally. */
+  search: z.string().max(200).optional(),
+  securityOnly: z.boolean().optional(),
+  hostId: Id.optional(),
+  /** A normalised severity, or `none` for findings without one. */
+  severity: z.enum(['critical', 'important', 'moderate', 'low', 'unknown', 'none']).optional(),
+  /** An OS label as findings.facets lists it ("Debian GNU/Linux 12"). */
+  os: z.string().max(300).optional(),
+  repository: z.string().max(300).optional(),
+  tag: z.string().max(100).optional(),
+  sort: z.enum(['security', 'host', 'package', 'repository']).default('security'),
+  /** `asc` is each column's natural order (security fixes first for `security`). */
+  direction: z.enum(['asc', 'desc']).default('asc'),
+};
+
 export const FindingQuery = z
   .object({
     offset: z.number().int().min(0).default(0),
     limit: z.number().int().min(1).max(1000).default(200),
-    search: z.string().max(200).optional(),
-    securityOnly: z.boolean().optional(),
-    hostId: Id.optional(),
-    sort: z.enum(['security', 'host', 'package']).default('security'),
+    ...FindingFilterFields,
   })
   .strict();
+
+export const FindingExportRequest = z.object(FindingFilterFields).strict();
+
+/** One package pending on several hosts ("openssl on 12 hosts"). */
+export const FindingGroup = z.object({
+  package: z.string(),
+  kind: z.string(),
+  arches: z.array(z.string()),
+  hosts: z.number().int(),
+  hostIds: z.array(Id),
+  findings: z.number().int(),
+  security: z.boolean(),
+  severity: z.string().nullable(),
+  availableVersion: z.string().nullable(),
+  availableVersions: z.number().int(),
+  advisories: z.array(z.string()),
+  advisoriesTotal: z.number().int(),
+});
+export type FindingGroup = z.infer<typeof FindingGroup>;
+
+export const FindingGroupPage = z.object({
+  /** Groups (packages) matching. */
+  total: z.number().int(),
+  findingsTotal: z.number().int(),
+  securityTotal: z.number().int(),
+  hostsTotal: z.number().int(),
+  offset: z.number().int(),
+  rows: z.array(FindingGroup),
+});
+
+const FacetValue = z.object({ value: z.string(), count: z.number().int() });
+export const FindingFacets = z.object({
+  severities: z.array(FacetValue),
+  os: z.array(FacetValue),
+  repositories: z.array(FacetValue),
+  tags: z.array(FacetValue),
+  hosts: z.array(z.object({ id: Id, name: z.string(), count: z.number().int() })),
+});
+export type FindingFacets = z.infer<typeof FindingFacets>;
+
+export const FindingExport = z.object({
+  /** Rows written or returned. */
+  rows: z.number().int(),
+  /** Rows the filter matched; more than `rows` when the export stopped at its limit. */
+  matched: z.number().int(),
+  /** The CSV text, when the caller saves it itself (browser mode); null when the app saved it. */
+  csv: z.string().nullable(),
+  /** Where the app saved it (desktop app), or null. */
+  path: z.string().nullable(),
+  /** The save dialog was closed without choosing a file. */
+  cancelled: z.boolean(),
+});
 
 export const FindingPage = z.object({
   total: z.number().int(),

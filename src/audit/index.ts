@@ -10,3 +10,4 @@ export {
   type AuditOptions,
   type AuditDeps,
 } from './run';
+export { findingsCsv, FINDINGS_CSV_COLUMNS, FINDINGS_CSV_LIMIT } from './findings-csv';

@@ -2,11 +2,15 @@ import { describe, expect, it } from 'vitest';
 import {
   completeAudit,
   diffWithPrevious,
+  findingFacets,
+  iterateFindings,
   latestAudits,
   listAudits,
+  queryFindingGroups,
   queryFindings,
   startAudit,
   type FindingInput,
+  type FindingQueryInput,
 } from './audits';
 import { insertHost } from './hosts';
 import { createMemoryWorkspace } from './workspace';
@@ -91,5 +95,192 @@ describe('audit history', () => {
       queryFindings(db, { offset: 0, limit: 10, sort: 'package', search: 'l_x' }).rows.map((f) => f.package),
     ).toEqual(['curl_x']);
     expect(queryFindings(db, { offset: 0, limit: 10, sort: 'package', search: '%' }).total).toBe(0);
+  });
+});
+
+describe('the Updates page queries', () => {
+  const f = (pkg: string, overrides: Partial<FindingInput> = {}): FindingInput => ({
+    ...finding(pkg, '2.0'),
+    ...overrides,
+  });
+  function fleet() {
+    const db = createMemoryWorkspace();
+    const web = insertHost(db, { name: 'web01' });
+    const db1 = insertHost(db, { name: 'db01' });
+    const mail = insertHost(db, { name: 'Mail01' });
+    db.prepare(`UPDATE hosts SET tags = ? WHERE id = ?`).run(JSON.stringify(['web', 'office']), web.id);
+    db.prepare(`UPDATE hosts SET tags = ? WHERE id = ?`).run(JSON.stringify(['office']), mail.id);
+    audit(db, web.id, '2026-11-20T10:00:00.000Z', [
+      f('openssl', {
+        arch: 'amd64',
+        security: true,
+        severity: 'important',
+        advisories: ['DSA-5600-1', 'CVE-2026-1111'],
+      }),
+      f('tzdata', { arch: 'all', repository: 'bookworm-updates' }),
+    ]);
+    audit(db, mail.id, '2026-11-20T10:00:00.000Z', [
+      f('openssl', {
+        arch: 'amd64',
+        security: true,
+        severity: 'important',
+        advisories: ['DSA-5600-1', 'CVE-2026-1111'],
+      }),
+      f('openssl', { arch: 'i386', security: true, severity: 'important', advisories: ['DSA-5600-1'] }),
+      f('tzdata', { arch: 'all', repository: null }),
+    ]);
+    // db01 runs Rocky: a different OS, a critical fix, a newer version of openssl.
+    const id = startAudit(db, { hostId: db1.id, taskId: null });
+    completeAudit(db, id, {
+      osId: 'rocky',
+      osName: 'Rocky Linux',
+      osVersion: '9.3',
+      kernel: null,
+      packageManager: 'dnf',
+      metadataAgeSeconds: 60,
+      rebootRequired: false,
+      warnings: [],
+      durationMs: 5,
+      findings: [
+        f('openssl', {
+          arch: 'x86_64',
+          availableVersion: '3.0.7-25',
+          repository: 'baseos',
+          security: true,
+          severity: 'critical',
+          advisories: ['RHSA-2026:0101', 'CVE-2026-2222'],
+        }),
+        f('kernel', { arch: 'x86_64', repository: 'baseos', kind: 'package' }),
+      ],
+    });
+    return { db, web, db1, mail };
+  }
+  const q = (db: ReturnType<typeof createMemoryWorkspace>, extra: Partial<FindingQueryInput> = {}) =>
+    queryFindings(db, { offset: 0, limit: 100, sort: 'package', ...extra });
+  const names = (page: ReturnType<typeof queryFindings>) =>
+    page.rows.map((r) => `${r.hostName}:${r.package}`);
+
+  it('searches advisory and CVE ids as well as package and host names, literally', () => {
+    const { db } = fleet();
+    expect(names(q(db, { search: 'CVE-2026-2222' }))).toEqual(['db01:openssl']);
+    expect(names(q(db, { search: 'dsa-5600', sort: 'host' }))).toEqual([
+      'Mail01:openssl',
+      'Mail01:openssl',
+      'web01:openssl',
+    ]);
+    expect(names(q(db, { search: 'RHSA-2026:0101' }))).toEqual(['db01:openssl']);
+    // JSON punctuation of the stored list is not searchable text.
+    expect(q(db, { search: '","' }).total).toBe(0);
+    expect(q(db, { search: '_' }).total).toBe(0);
+  });
+
+  it('filters by severity, OS, repository, host and tag, together', () => {
+    const { db, mail } = fleet();
+    expect(names(q(db, { severity: 'critical' }))).toEqual(['db01:openssl']);
+    expect(q(db, { severity: 'none' }).total).toBe(3);
+    expect(names(q(db, { os: 'Rocky Linux 9.3' }))).toEqual(['db01:kernel', 'db01:openssl']);
+    expect(q(db, { os: 'Debian 12' }).total).toBe(5);
+    expect(names(q(db, { repository: 'bookworm-updates' }))).toEqual(['web01:tzdata']);
+    expect(q(db, { hostId: mail.id }).total).toBe(3);
+    expect(names(q(db, { tag: 'web' }))).toEqual(['web01:openssl', 'web01:tzdata']);
+    expect(names(q(db, { tag: 'office', securityOnly: true, sort: 'host' }))).toEqual([
+      'Mail01:openssl',
+      'Mail01:openssl',
+      'web01:openssl',
+    ]);
+    expect(q(db, { tag: 'offi' }).total).toBe(0);
+    const facets = findingFacets(db);
+    expect(facets.severities.map((s) => [s.value, s.count])).toEqual([
+      ['critical', 1],
+      ['important', 3],
+      ['none', 3],
+    ]);
+    expect(facets.os).toEqual([
+      { value: 'Debian 12', count: 5 },
+      { value: 'Rocky Linux 9.3', count: 2 },
+    ]);
+    expect(facets.repositories.map((r) => r.value)).toEqual([
+      'bookworm-security',
+      'baseos',
+      'bookworm-updates',
+    ]);
+    expect(facets.tags).toEqual([
+      { value: 'office', count: 5 },
+      { value: 'web', count: 2 },
+    ]);
+    expect(facets.hosts.map((h) => h.name)).toEqual(['db01', 'Mail01', 'web01']);
+  });
+
+  it('sorts each column both ways, nulls last', () => {
+    const { db } = fleet();
+    expect(names(q(db, { sort: 'host' })).slice(0, 2)).toEqual(['db01:openssl', 'db01:kernel']);
+    expect(names(q(db, { sort: 'host', direction: 'desc' }))[0]).toMatch(/^web01:/);
+    expect(q(db, { sort: 'package', direction: 'desc' }).rows[0]!.package).toBe('tzdata');
+    const repos = q(db, { sort: 'repository' }).rows.map((r) => r.repository);
+    expect(repos).toEqual([
+      'baseos',
+      'baseos',
+      'bookworm-security',
+      'bookworm-security',
+      'bookworm-security',
+      'bookworm-updates',
+      null,
+    ]);
+    expect(
+      q(db, { sort: 'repository', direction: 'desc' })
+        .rows.map((r) => r.repository)
+        .at(-1),
+    ).toBeNull();
+    const security = q(db, { sort: 'security' }).rows;
+    expect(security[0]).toMatchObject({ hostName: 'db01', severity: 'critical' });
+    expect(security.slice(0, 4).every((r) => r.security)).toBe(true);
+    expect(q(db, { sort: 'security', direction: 'desc' }).rows[0]!.security).toBe(false);
+  });
+
+  it('groups by package: one row per package with its hosts, arches listed apart, filtered and paged', () => {
+    const { db, web, db1, mail } = fleet();
+    const page = queryFindingGroups(db, { offset: 0, limit: 10, sort: 'package' });
+    expect(page).toMatchObject({ total: 3, findingsTotal: 7, securityTotal: 4, hostsTotal: 3 });
+    expect(page.rows.map((g) => [g.package, g.hosts, g.findings])).toEqual([
+      ['kernel', 1, 1],
+      ['openssl', 3, 4],
+      ['tzdata', 2, 2],
+    ]);
+    const openssl = page.rows[1]!;
+    expect(openssl).toMatchObject({
+      arches: ['amd64', 'i386', 'x86_64'],
+      hostIds: [web.id, db1.id, mail.id].sort((a, b) => a - b),
+      security: true,
+      severity: 'critical',
+      availableVersion: null,
+      availableVersions: 2,
+      advisories: ['CVE-2026-1111', 'CVE-2026-2222', 'DSA-5600-1', 'RHSA-2026:0101'],
+      advisoriesTotal: 4,
+    });
+    expect(page.rows[2]).toMatchObject({ arches: ['all'], availableVersion: '2.0', severity: null });
+    // The most widespread first, and the filters apply before grouping.
+    expect(queryFindingGroups(db, { offset: 0, limit: 1, sort: 'host' }).rows[0]!.package).toBe('openssl');
+    const office = queryFindingGroups(db, { offset: 0, limit: 10, sort: 'security', tag: 'office' });
+    expect(office.rows.map((g) => [g.package, g.hosts])).toEqual([
+      ['openssl', 2],
+      ['tzdata', 2],
+    ]);
+    expect(
+      queryFindingGroups(db, { offset: 1, limit: 1, sort: 'package' }).rows.map((g) => g.package),
+    ).toEqual(['openssl']);
+    expect(
+      queryFindingGroups(db, { offset: 0, limit: 10, sort: 'package', search: 'CVE-2026-2222' }).rows,
+    ).toHaveLength(1);
+  });
+
+  it('iterates every filtered finding for an export, with the host address and OS', () => {
+    const { db } = fleet();
+    const rows = [...iterateFindings(db, { sort: 'host', search: 'openssl' })];
+    expect(rows.map((r) => [r.hostName, r.os, r.arch])).toEqual([
+      ['db01', 'Rocky Linux 9.3', 'x86_64'],
+      ['Mail01', 'Debian 12', 'amd64'],
+      ['Mail01', 'Debian 12', 'i386'],
+      ['web01', 'Debian 12', 'amd64'],
+    ]);
   });
 });

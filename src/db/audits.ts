@@ -288,35 +288,84 @@ export function diffWithPrevious(db: Database, auditId: number): AuditDiff {
   return { previousAuditId: prev.id, added, resolved: [...before.values()], unchanged };
 }
 
-export interface FindingQueryInput {
-  offset: number;
-  limit: number;
+/** Severity filter values: the collectors' normalised severities, and `none` for no rating. */
+export const FINDING_SEVERITIES = ['critical', 'important', 'moderate', 'low', 'unknown', 'none'] as const;
+export type FindingSeverityFilter = (typeof FINDING_SEVERITIES)[number];
+export type FindingSortKey = 'security' | 'host' | 'package' | 'repository';
+
+/** Which of the current findings to show; every field narrows, all of them in SQL. */
+export interface FindingFilter {
+  /** Matches package names, host names, and advisory ids (DSA-…, RHSA-…, CVE-…), literally. */
   search?: string;
   securityOnly?: boolean;
   hostId?: number;
-  sort: 'security' | 'host' | 'package';
+  severity?: FindingSeverityFilter;
+  /** The OS label of the host's newest audit, as findingFacets lists it. */
+  os?: string;
+  repository?: string;
+  tag?: string;
 }
 
-const CURRENT_FINDINGS = `FROM findings f
+export interface FindingQueryInput extends FindingFilter {
+  offset: number;
+  limit: number;
+  sort: FindingSortKey;
+  /** `asc` is each column's natural order (security first for `security`); `desc` reverses it. */
+  direction?: 'asc' | 'desc';
+}
+
+const SEVERITY_RANK = `CASE f.severity WHEN 'critical' THEN 0 WHEN 'important' THEN 1 WHEN 'moderate' THEN 2 WHEN 'low' THEN 3 WHEN 'unknown' THEN 4 ELSE 5 END`;
+/** "Debian GNU/Linux 12": the audit's OS name with its version, unless the name already says it. */
+const OS_LABEL = `CASE WHEN a.os_name IS NULL OR a.os_name = '' THEN NULL
+  WHEN a.os_version IS NULL OR a.os_version = '' OR instr(a.os_name, a.os_version) > 0 THEN a.os_name
+  ELSE a.os_name || ' ' || a.os_version END`;
+
+const CURRENT_FINDINGS_FROM = `FROM findings f
   JOIN ${newestAuditPerHost("status = 'succeeded'")} l ON l.id = f.audit_id
-  JOIN hosts h ON h.id = f.host_id
-  WHERE (@search IS NULL OR f.package LIKE @search ESCAPE '\\' OR h.name LIKE @search ESCAPE '\\')
+  JOIN audits a ON a.id = f.audit_id
+  JOIN hosts h ON h.id = f.host_id`;
+
+const CURRENT_FINDINGS = `${CURRENT_FINDINGS_FROM}
+  WHERE (@search IS NULL OR f.package LIKE @search ESCAPE '\\' OR h.name LIKE @search ESCAPE '\\'
+         OR (f.advisories != '[]' AND EXISTS (SELECT 1 FROM json_each(f.advisories) adv WHERE adv.value LIKE @search ESCAPE '\\')))
     AND (@securityOnly = 0 OR f.security = 1)
-    AND (@hostId IS NULL OR f.host_id = @hostId)`;
+    AND (@hostId IS NULL OR f.host_id = @hostId)
+    AND (@severity IS NULL OR coalesce(f.severity, 'none') = @severity)
+    AND (@os IS NULL OR (${OS_LABEL}) = @os)
+    AND (@repository IS NULL OR f.repository = @repository)
+    AND (@tag IS NULL OR EXISTS (SELECT 1 FROM json_each(h.tags) tag WHERE tag.value = @tag))`;
+
+function filterParams(filter: FindingFilter) {
+  return {
+    search: filter.search ? `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
+    securityOnly: filter.securityOnly ? 1 : 0,
+    hostId: filter.hostId ?? null,
+    severity: filter.severity ?? null,
+    os: filter.os ?? null,
+    repository: filter.repository ?? null,
+    tag: filter.tag ?? null,
+  };
+}
+
+function findingOrder(sort: FindingSortKey, direction: 'asc' | 'desc' = 'asc'): string {
+  const dir = direction === 'desc' ? 'DESC' : 'ASC';
+  const flip = direction === 'desc' ? 'ASC' : 'DESC';
+  switch (sort) {
+    case 'host':
+      return `h.name COLLATE NOCASE ${dir}, h.id ${dir}, f.security DESC, f.package, f.id`;
+    case 'package':
+      return `f.package ${dir}, h.name COLLATE NOCASE, h.id, f.arch, f.id`;
+    case 'repository':
+      // Findings without a repository stay last either way.
+      return `f.repository IS NULL, f.repository ${dir}, f.package, h.name COLLATE NOCASE, f.id`;
+    case 'security':
+      return `f.security ${flip}, ${SEVERITY_RANK} ${dir}, h.name COLLATE NOCASE, f.package, f.id`;
+  }
+}
 
 /** One page of the current findings (each host's newest successful audit), filtered and sorted in SQL. */
 export function queryFindings(db: Database, query: FindingQueryInput) {
-  const params = {
-    search: query.search ? `%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
-    securityOnly: query.securityOnly ? 1 : 0,
-    hostId: query.hostId ?? null,
-  };
-  const order =
-    query.sort === 'host'
-      ? 'h.name COLLATE NOCASE, f.security DESC, f.package'
-      : query.sort === 'package'
-        ? 'f.package, h.name COLLATE NOCASE'
-        : `f.security DESC, CASE f.severity WHEN 'critical' THEN 0 WHEN 'important' THEN 1 WHEN 'moderate' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, h.name COLLATE NOCASE, f.package`;
+  const params = filterParams(query);
   const totals = db
     .prepare(
       `SELECT count(*) total, coalesce(sum(f.security), 0) security, count(DISTINCT f.host_id) hosts ${CURRENT_FINDINGS}`,
@@ -324,7 +373,7 @@ export function queryFindings(db: Database, query: FindingQueryInput) {
     .get(params) as { total: number; security: number; hosts: number };
   const rows = db
     .prepare(
-      `SELECT f.*, h.name AS host_name ${CURRENT_FINDINGS} ORDER BY ${order} LIMIT @limit OFFSET @offset`,
+      `SELECT f.*, h.name AS host_name ${CURRENT_FINDINGS} ORDER BY ${findingOrder(query.sort, query.direction)} LIMIT @limit OFFSET @offset`,
     )
     .all({ ...params, limit: query.limit, offset: query.offset }) as Row[];
   return {
@@ -334,4 +383,170 @@ export function queryFindings(db: Database, query: FindingQueryInput) {
     offset: query.offset,
     rows: rows.map((row) => ({ ...toFinding(row), hostName: row.host_name as string })),
   };
+}
+
+/** One package pending on several hosts: the "package X on N hosts" view. */
+export interface FindingGroup {
+  package: string;
+  kind: string;
+  /** Distinct architectures, sorted; an empty list when the package manager names none. */
+  arches: string[];
+  hosts: number;
+  hostIds: number[];
+  findings: number;
+  security: boolean;
+  /** The most severe normalised severity among its findings, or null. */
+  severity: string | null;
+  /** The available version when every host is offered the same one; null when they differ. */
+  availableVersion: string | null;
+  availableVersions: number;
+  /** Advisory and CVE ids, at most GROUP_ADVISORIES of them. */
+  advisories: string[];
+  advisoriesTotal: number;
+}
+
+const GROUP_ADVISORIES = 20;
+const RANK_SEVERITY = ['critical', 'important', 'moderate', 'low', 'unknown'];
+
+function groupOrder(sort: FindingSortKey, direction: 'asc' | 'desc' = 'asc'): string {
+  const dir = direction === 'desc' ? 'DESC' : 'ASC';
+  const flip = direction === 'desc' ? 'ASC' : 'DESC';
+  switch (sort) {
+    // "By host" in the grouped view: the packages pending on the most hosts first.
+    case 'host':
+      return `hosts ${flip}, package, kind`;
+    case 'package':
+      return `package ${dir}, kind ${dir}`;
+    case 'repository':
+      return `repository IS NULL, repository ${dir}, package, kind`;
+    case 'security':
+      return `security ${flip}, rank ${dir}, hosts DESC, package, kind`;
+  }
+}
+
+/**
+ * The current findings grouped by package (and kind), one row per package with the hosts it is
+ * pending on, paged and sorted in SQL. The filters are the same as queryFindings'.
+ */
+export function queryFindingGroups(db: Database, query: FindingQueryInput) {
+  const params = filterParams(query);
+  const grouped = `SELECT f.package AS package, f.kind AS kind, count(*) AS findings,
+      count(DISTINCT f.host_id) AS hosts, json_group_array(DISTINCT f.host_id) AS host_ids,
+      max(f.security) AS security, min(${SEVERITY_RANK}) AS rank,
+      json_group_array(DISTINCT f.arch) AS arches, count(DISTINCT f.available_version) AS versions,
+      min(f.available_version) AS version, min(f.repository) AS repository,
+      json_group_array(DISTINCT f.advisories) AS advisories
+    ${CURRENT_FINDINGS} GROUP BY f.package, f.kind`;
+  const totals = db
+    .prepare(
+      `SELECT count(*) groups, coalesce(sum(findings), 0) total, coalesce(sum(security_findings), 0) security
+       FROM (SELECT count(*) findings, sum(f.security) security_findings ${CURRENT_FINDINGS} GROUP BY f.package, f.kind)`,
+    )
+    .get(params) as { groups: number; total: number; security: number };
+  const hosts = db.prepare(`SELECT count(DISTINCT f.host_id) hosts ${CURRENT_FINDINGS}`).get(params) as {
+    hosts: number;
+  };
+  const rows = db
+    .prepare(
+      `SELECT * FROM (${grouped}) ORDER BY ${groupOrder(query.sort, query.direction)} LIMIT @limit OFFSET @offset`,
+    )
+    .all({ ...params, limit: query.limit, offset: query.offset }) as Row[];
+  const groups: FindingGroup[] = rows.map((row) => {
+    const advisories = new Set<string>();
+    for (const list of parseJsonArray<string>(row.advisories as string))
+      for (const id of parseJsonArray<string>(list)) advisories.add(id);
+    const sorted = [...advisories].sort();
+    return {
+      package: row.package as string,
+      kind: row.kind as string,
+      arches: parseJsonArray<string | null>(row.arches as string)
+        .filter((a): a is string => typeof a === 'string' && a !== '')
+        .sort(),
+      hosts: row.hosts as number,
+      hostIds: parseJsonArray<number>(row.host_ids as string).sort((x, y) => x - y),
+      findings: row.findings as number,
+      security: row.security === 1,
+      severity: RANK_SEVERITY[row.rank as number] ?? null,
+      availableVersion: row.versions === 1 ? (row.version as string) : null,
+      availableVersions: row.versions as number,
+      advisories: sorted.slice(0, GROUP_ADVISORIES),
+      advisoriesTotal: sorted.length,
+    };
+  });
+  return {
+    total: totals.groups,
+    findingsTotal: totals.total,
+    securityTotal: totals.security,
+    hostsTotal: hosts.hosts,
+    offset: query.offset,
+    rows: groups,
+  };
+}
+
+export interface FacetValue {
+  value: string;
+  /** Current findings with this value (for tags and hosts: findings on those hosts). */
+  count: number;
+}
+
+/** At most this many values per filter list; the rest stay reachable through search. */
+const FACET_LIMIT = 500;
+
+/** The values each filter of the Updates page can take, over all current findings. */
+export function findingFacets(db: Database) {
+  const facet = (expr: string): FacetValue[] =>
+    db
+      .prepare(
+        `SELECT ${expr} AS value, count(*) AS count ${CURRENT_FINDINGS_FROM}
+         WHERE value IS NOT NULL GROUP BY value ORDER BY count DESC, value LIMIT ${FACET_LIMIT}`,
+      )
+      .all() as FacetValue[];
+  const hosts = db
+    .prepare(
+      `SELECT h.id AS id, h.name AS name, count(*) AS count ${CURRENT_FINDINGS_FROM}
+       GROUP BY h.id ORDER BY h.name COLLATE NOCASE, h.id LIMIT ${FACET_LIMIT}`,
+    )
+    .all() as { id: number; name: string; count: number }[];
+  const tags = db
+    .prepare(
+      `SELECT tag.value AS value, count(*) AS count ${CURRENT_FINDINGS_FROM}, json_each(h.tags) tag
+       WHERE typeof(tag.value) = 'text' GROUP BY tag.value ORDER BY tag.value LIMIT ${FACET_LIMIT}`,
+    )
+    .all() as FacetValue[];
+  const severities = facet(`coalesce(f.severity, 'none')`);
+  return {
+    severities: FINDING_SEVERITIES.filter((s) => severities.some((v) => v.value === s)).map((s) =>
+      severities.find((v) => v.value === s)!,
+    ),
+    os: facet(OS_LABEL),
+    repositories: facet('f.repository'),
+    tags,
+    hosts,
+  };
+}
+
+/** A current finding with what an export row needs besides the finding itself. */
+export interface ExportedFinding extends FindingRecord {
+  hostName: string;
+  hostAddress: string | null;
+  os: string | null;
+}
+
+/** Every current finding the filter keeps, in the given order, one at a time (for exports). */
+export function* iterateFindings(
+  db: Database,
+  query: FindingFilter & { sort: FindingSortKey; direction?: 'asc' | 'desc' },
+): Generator<ExportedFinding> {
+  const statement = db.prepare(
+    `SELECT f.*, h.name AS host_name, h.address AS host_address, ${OS_LABEL} AS os_label ${CURRENT_FINDINGS}
+     ORDER BY ${findingOrder(query.sort, query.direction)}`,
+  );
+  for (const row of statement.iterate(filterParams(query)) as IterableIterator<Row>) {
+    yield {
+      ...toFinding(row),
+      hostName: row.host_name as string,
+      hostAddress: (row.host_address as string | null) ?? null,
+      os: (row.os_label as string | null) ?? null,
+    };
+  }
 }

@@ -1,68 +1,140 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef } from 'react';
-import type { Finding } from '../../../src/api/schemas';
+import type { Finding, FindingGroup } from '../../../src/api/schemas';
 import { EmptyState } from '../../components/EmptyState';
 import { Field } from '../../components/Field';
-import { useApp } from '../../stores/app';
-import { PAGE_SIZE, useUpdates, type FindingSort } from './store';
+import { hostHref, useApp } from '../../stores/app';
+import { openWizardWith } from '../jobs/wizard-store';
+import {
+  PAGE_SIZE,
+  groupKey,
+  rowKey,
+  useUpdates,
+  type FindingSort,
+  type Severity,
+  type UpdatesView,
+} from './store';
+import './updates.css';
 
 const ROW_HEIGHT = 36;
 
-function FindingRow({
-  finding,
-  index,
-  sameGroup,
+const SEVERITY_LABELS: Record<Severity, string> = {
+  critical: 'Critical',
+  important: 'Important',
+  moderate: 'Moderate',
+  low: 'Low',
+  unknown: 'Unknown',
+  none: 'No rating',
+};
+
+interface Column {
+  label: string;
+  sort?: FindingSort;
+}
+
+const UPDATE_COLUMNS: Column[] = [
+  { label: 'Host', sort: 'host' },
+  { label: 'Package', sort: 'package' },
+  { label: 'Arch' },
+  { label: 'Installed → available' },
+  { label: 'Repository', sort: 'repository' },
+  { label: 'Security', sort: 'security' },
+  { label: 'Advisories' },
+  { label: 'Flags' },
+];
+
+const PACKAGE_COLUMNS: Column[] = [
+  { label: 'Package', sort: 'package' },
+  { label: 'Arch' },
+  // "host" in the package view orders by how many hosts a package is pending on.
+  { label: 'Hosts', sort: 'host' },
+  { label: 'Available' },
+  { label: 'Security', sort: 'security' },
+  { label: 'Advisories' },
+];
+
+function SecurityCell({ security, severity }: { security: boolean; severity: string | null }) {
+  return (
+    <div role="cell" className="cell-security" title={severity ?? undefined}>
+      {security ? <span className="badge security">security</span> : <span className="muted small">—</span>}
+      {severity && <span className="small"> {severity}</span>}
+    </div>
+  );
+}
+
+function SelectCell({
+  label,
+  checked,
+  onChange,
 }: {
-  finding: Finding | undefined;
-  index: number;
-  /** Ordered by host or package, and this row continues the previous row's group. */
-  sameGroup: 'host' | 'package' | null;
+  label: string;
+  checked: boolean;
+  onChange(on: boolean): void;
 }) {
-  if (!finding)
-    return (
-      <div role="row" aria-rowindex={index + 2} className="finding-row loading">
-        <div role="cell" className="muted small">
-          loading…
-        </div>
+  return (
+    <div role="cell" className="cell-select">
+      <input
+        type="checkbox"
+        aria-label={label}
+        checked={checked}
+        onChange={(e) => onChange(e.target.checked)}
+      />
+    </div>
+  );
+}
+
+function LoadingRow({ index }: { index: number }) {
+  return (
+    <div role="row" aria-rowindex={index + 2} className="finding-row loading">
+      <div role="cell" className="muted small">
+        loading…
       </div>
-    );
+    </div>
+  );
+}
+
+function FindingRow({ finding, index }: { finding: Finding | undefined; index: number }) {
+  const selected = useUpdates((s) => (finding ? s.selected.has(rowKey(finding)) : false));
+  if (!finding) return <LoadingRow index={index} />;
   const severity = finding.severity ?? finding.vendorSeverity;
   return (
-    <div role="row" aria-rowindex={index + 2} className="finding-row" data-finding-id={finding.id}>
-      <div
-        role="cell"
-        className={`cell-host${sameGroup === 'host' ? ' repeated' : ''}`}
-        title={finding.hostName}
-      >
-        {finding.hostName}
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      aria-selected={selected}
+      className={`finding-row updates-row${selected ? ' selected' : ''}`}
+      data-finding-id={finding.id}
+    >
+      <SelectCell
+        label={`Select ${finding.package}${finding.arch ? ` ${finding.arch}` : ''} on ${finding.hostName}`}
+        checked={selected}
+        onChange={(on) =>
+          useUpdates
+            .getState()
+            .toggleSelected(rowKey(finding), { package: finding.package, hostIds: [finding.hostId] }, on)
+        }
+      />
+      <div role="cell" className="cell-host" title={finding.hostName}>
+        <a href={hostHref(finding.hostId)}>{finding.hostName}</a>
       </div>
-      <div
-        role="cell"
-        className={`cell-package${sameGroup === 'package' ? ' repeated' : ''}`}
-        title={finding.package}
-      >
-        <span className="mono">{finding.package}</span>
-        {finding.arch && <span className="muted small">:{finding.arch}</span>}
-        {finding.kind !== 'package' && <span className="muted small"> ({finding.kind})</span>}
+      <div role="cell" className="cell-package mono" title={finding.package}>
+        {finding.package}
+      </div>
+      <div role="cell" className="cell-arch small mono" title={finding.arch ?? undefined}>
+        {finding.arch ?? '—'}
+        {finding.kind !== 'package' && <span className="muted"> {finding.kind}</span>}
       </div>
       <div
         role="cell"
         className="mono small cell-version"
-        title={`${finding.installedVersion ?? '?'} → ${finding.availableVersion}`}
+        title={`${finding.installedVersion ?? 'not installed'} → ${finding.availableVersion}`}
       >
-        {finding.installedVersion ?? '?'} → {finding.availableVersion}
+        {finding.installedVersion ?? 'new'} → {finding.availableVersion}
       </div>
       <div role="cell" className="small cell-repo" title={finding.repository ?? undefined}>
         {finding.repository ?? '—'}
       </div>
-      <div role="cell" title={severity ?? undefined}>
-        {finding.security ? (
-          <span className="badge security">security</span>
-        ) : (
-          <span className="muted small">—</span>
-        )}
-        {severity && <span className="small"> {severity}</span>}
-      </div>
+      <SecurityCell security={finding.security} severity={severity} />
       <div role="cell" className="small mono cell-advisories" title={finding.advisories.join(', ')}>
         {finding.advisories.length ? finding.advisories.join(', ') : '—'}
       </div>
@@ -74,23 +146,214 @@ function FindingRow({
   );
 }
 
-const HEADERS = ['Host', 'Package', 'Installed → available', 'Repository', 'Security', 'Advisories', 'Flags'];
+function GroupRow({ group, index }: { group: FindingGroup | undefined; index: number }) {
+  const selected = useUpdates((s) => (group ? s.selected.has(groupKey(group)) : false));
+  if (!group) return <LoadingRow index={index} />;
+  const hosts = `${group.hosts.toLocaleString('en')} ${group.hosts === 1 ? 'host' : 'hosts'}`;
+  const more = group.advisoriesTotal - group.advisories.length;
+  const advisories = group.advisories.join(', ') + (more > 0 ? ` +${more} more` : '');
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      aria-selected={selected}
+      className={`finding-row package-row${selected ? ' selected' : ''}`}
+      data-package={group.package}
+    >
+      <SelectCell
+        label={`Select ${group.package} on ${hosts}`}
+        checked={selected}
+        onChange={(on) =>
+          useUpdates
+            .getState()
+            .toggleSelected(groupKey(group), { package: group.package, hostIds: group.hostIds }, on)
+        }
+      />
+      <div role="cell" className="cell-package mono" title={group.package}>
+        {group.package}
+        {group.kind !== 'package' && <span className="muted small"> ({group.kind})</span>}
+      </div>
+      <div role="cell" className="cell-arch small mono" title={group.arches.join(', ')}>
+        {group.arches.length ? group.arches.join(', ') : '—'}
+      </div>
+      <div role="cell" className="cell-hosts">
+        on {hosts}
+      </div>
+      <div role="cell" className="mono small cell-version" title={group.availableVersion ?? undefined}>
+        {group.availableVersion ?? <span className="muted">{group.availableVersions} versions</span>}
+      </div>
+      <SecurityCell security={group.security} severity={group.severity} />
+      <div role="cell" className="small mono cell-advisories" title={advisories}>
+        {advisories || '—'}
+      </div>
+    </div>
+  );
+}
+
+function HeaderRow({ columns }: { columns: Column[] }) {
+  const sort = useUpdates((s) => s.sort);
+  const view = useUpdates((s) => s.view);
+  // "Most hosts first" is the natural order of the Hosts count: a descending one.
+  const natural = useUpdates((s) => s.direction);
+  return (
+    <div role="row" aria-rowindex={1} className="finding-row header">
+      <div role="columnheader" className="cell-select">
+        <span className="visually-hidden">Select</span>
+      </div>
+      {columns.map((c) => {
+        const active = c.sort !== undefined && c.sort === sort;
+        const counts = view === 'packages' && c.sort === 'host';
+        const direction = counts ? (natural === 'asc' ? 'desc' : 'asc') : natural;
+        return (
+          <div
+            role="columnheader"
+            key={c.label}
+            aria-sort={
+              active ? (direction === 'asc' ? 'ascending' : 'descending') : c.sort ? 'none' : undefined
+            }
+          >
+            {c.sort ? (
+              <button
+                type="button"
+                className={`sort-button${active ? ' active' : ''}`}
+                onClick={() => useUpdates.getState().sortBy(c.sort!)}
+              >
+                {c.label}
+                <span aria-hidden="true" className="sort-mark">
+                  {active ? (direction === 'asc' ? ' ▲' : ' ▼') : ''}
+                </span>
+              </button>
+            ) : (
+              c.label
+            )}
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+function Filters() {
+  const facets = useUpdates((s) => s.facets);
+  const filters = useUpdates((s) => s.filters);
+  const securityOnly = useUpdates((s) => s.securityOnly);
+  const { setFilters, setSecurityOnly } = useUpdates.getState();
+  return (
+    <div className="toolbar filters" role="group" aria-label="Filters">
+      <Field label="Severity" className="inline-field">
+        {(id) => (
+          <select
+            id={id}
+            value={filters.severity}
+            onChange={(e) => setFilters({ severity: e.target.value as Severity | '' })}
+          >
+            <option value="">Any</option>
+            {(facets?.severities ?? []).map((s) => (
+              <option key={s.value} value={s.value}>
+                {SEVERITY_LABELS[s.value as Severity] ?? s.value} ({s.count.toLocaleString('en')})
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="OS" className="inline-field">
+        {(id) => (
+          <select id={id} value={filters.os} onChange={(e) => setFilters({ os: e.target.value })}>
+            <option value="">Any</option>
+            {(facets?.os ?? []).map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.value}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="Repository" className="inline-field">
+        {(id) => (
+          <select
+            id={id}
+            value={filters.repository}
+            onChange={(e) => setFilters({ repository: e.target.value })}
+          >
+            <option value="">Any</option>
+            {(facets?.repositories ?? []).map((r) => (
+              <option key={r.value} value={r.value}>
+                {r.value}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="Host" className="inline-field">
+        {(id) => (
+          <select
+            id={id}
+            value={filters.hostId ?? ''}
+            onChange={(e) => setFilters({ hostId: e.target.value ? Number(e.target.value) : null })}
+          >
+            <option value="">Any</option>
+            {(facets?.hosts ?? []).map((h) => (
+              <option key={h.id} value={h.id}>
+                {h.name}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="Tag" className="inline-field">
+        {(id) => (
+          <select id={id} value={filters.tag} onChange={(e) => setFilters({ tag: e.target.value })}>
+            <option value="">Any</option>
+            {(facets?.tags ?? []).map((t) => (
+              <option key={t.value} value={t.value}>
+                {t.value}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <label className="inline">
+        <input type="checkbox" checked={securityOnly} onChange={(e) => setSecurityOnly(e.target.checked)} />
+        Security updates only
+      </label>
+    </div>
+  );
+}
 
 export function UpdatesPage() {
+  const view = useUpdates((s) => s.view);
   const total = useUpdates((s) => s.total);
+  const updatesTotal = useUpdates((s) => s.updatesTotal);
   const securityTotal = useUpdates((s) => s.securityTotal);
   const hostsTotal = useUpdates((s) => s.hostsTotal);
   const pages = useUpdates((s) => s.pages);
+  const groupPages = useUpdates((s) => s.groupPages);
   const sort = useUpdates((s) => s.sort);
+  const direction = useUpdates((s) => s.direction);
   const securityOnly = useUpdates((s) => s.securityOnly);
   const search = useUpdates((s) => s.search);
+  const filters = useUpdates((s) => s.filters);
+  const selectedCount = useUpdates((s) => s.selected.size);
+  const exporting = useUpdates((s) => s.exporting);
+  const notice = useUpdates((s) => s.notice);
   const error = useUpdates((s) => s.error);
-  const { setSort, setSecurityOnly, setSearch, reload, ensureRows } = useUpdates.getState();
+  const {
+    setSort,
+    setView,
+    setSearch,
+    reload,
+    loadFacets,
+    ensureRows,
+    clearFilters,
+    clearSelection,
+    exportCsv,
+  } = useUpdates.getState();
   const navigate = useApp((s) => s.navigate);
   const scrollRef = useRef<HTMLDivElement>(null);
   useEffect(() => {
     void reload();
-  }, [reload]);
+    void loadFacets();
+  }, [reload, loadFacets]);
   const count = total ?? 0;
   const virtualizer = useVirtualizer({
     count,
@@ -103,24 +366,33 @@ export function UpdatesPage() {
   const last = items[items.length - 1]?.index ?? 0;
   useEffect(() => {
     if (count > 0) ensureRows(first, last);
-  }, [first, last, count, pages, ensureRows]);
+  }, [first, last, count, pages, groupPages, ensureRows]);
   // A new query starts at the top.
   useEffect(() => {
     scrollRef.current?.scrollTo({ top: 0 });
-  }, [sort, securityOnly, search]);
-  const rowAt = (index: number): Finding | undefined =>
+  }, [view, sort, direction, securityOnly, search, filters]);
+  const findingAt = (index: number): Finding | undefined =>
     pages.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE];
-  const sameGroup = (index: number): 'host' | 'package' | null => {
-    if (sort === 'security' || index === 0) return null;
-    const row = rowAt(index);
-    const previous = rowAt(index - 1);
-    if (!row || !previous) return null;
-    if (sort === 'host') return row.hostId === previous.hostId ? 'host' : null;
-    return row.package === previous.package ? 'package' : null;
+  const groupAt = (index: number): FindingGroup | undefined =>
+    groupPages.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE];
+  const filtered =
+    securityOnly ||
+    search.trim() !== '' ||
+    filters.severity !== '' ||
+    filters.os !== '' ||
+    filters.repository !== '' ||
+    filters.hostId !== null ||
+    filters.tag !== '';
+  const columns = view === 'updates' ? UPDATE_COLUMNS : PACKAGE_COLUMNS;
+  const patchThese = () => {
+    const { hostIds, packages } = useUpdates.getState().selection();
+    void openWizardWith({ hostIds, packages });
+    clearSelection();
+    navigate('jobs');
   };
-  const filtered = securityOnly || search.trim() !== '';
+  const nothingAtAll = total === 0 && !filtered;
   return (
-    <div className="page updates-page">
+    <div className={`page updates-page view-${view}`}>
       <h1>Updates</h1>
       {error && (
         <p role="alert" className="error">
@@ -130,10 +402,18 @@ export function UpdatesPage() {
       <div className="cards" aria-label="Totals" role="group">
         <div className="card">
           <div className="card-figure" data-testid="total-updates">
-            {total === null ? '…' : total.toLocaleString('en')}
+            {total === null ? '…' : updatesTotal.toLocaleString('en')}
           </div>
           <div className="card-label">{filtered ? 'matching updates' : 'pending updates'}</div>
         </div>
+        {view === 'packages' && (
+          <div className="card">
+            <div className="card-figure" data-testid="packages-with-updates">
+              {total === null ? '…' : total.toLocaleString('en')}
+            </div>
+            <div className="card-label">packages</div>
+          </div>
+        )}
         <div className="card">
           <div className="card-figure" data-testid="security-updates">
             {securityTotal.toLocaleString('en')}
@@ -151,30 +431,70 @@ export function UpdatesPage() {
         <input
           type="search"
           aria-label="Search updates"
-          placeholder="Search package or host"
+          placeholder="Search package, host, advisory or CVE"
           value={search}
           onChange={(e) => setSearch(e.target.value)}
         />
+        <Field label="Show" className="inline-field">
+          {(id) => (
+            <select id={id} value={view} onChange={(e) => setView(e.target.value as UpdatesView)}>
+              <option value="updates">Each update</option>
+              <option value="packages">By package (on how many hosts)</option>
+            </select>
+          )}
+        </Field>
         <Field label="Order" className="inline-field">
           {(id) => (
             <select id={id} value={sort} onChange={(e) => setSort(e.target.value as FindingSort)}>
               <option value="security">Security first</option>
-              <option value="host">By host</option>
+              <option value="host">{view === 'packages' ? 'Most hosts first' : 'By host'}</option>
               <option value="package">By package</option>
+              {view === 'updates' && <option value="repository">By repository</option>}
             </select>
           )}
         </Field>
-        <label className="inline">
-          <input type="checkbox" checked={securityOnly} onChange={(e) => setSecurityOnly(e.target.checked)} />
-          Security updates only
-        </label>
+        {filtered && (
+          <button type="button" className="secondary" onClick={clearFilters}>
+            Clear filters
+          </button>
+        )}
       </div>
-      {total === 0 && !filtered ? (
+      <Filters />
+      <div className="toolbar actions" role="group" aria-label="Selected updates">
+        <span className="muted" aria-live="polite" data-testid="selected-count">
+          {selectedCount === 0
+            ? 'Select rows to patch them together.'
+            : `${selectedCount.toLocaleString('en')} ${selectedCount === 1 ? 'row' : 'rows'} selected`}
+        </span>
+        <button type="button" disabled={selectedCount === 0} onClick={patchThese}>
+          Patch these
+        </button>
+        {selectedCount > 0 && (
+          <button type="button" className="secondary" onClick={clearSelection}>
+            Clear selection
+          </button>
+        )}
+        <span className="spacer" />
+        <button
+          type="button"
+          className="secondary"
+          disabled={exporting || total === 0}
+          onClick={() => void exportCsv()}
+        >
+          {exporting ? 'Exporting…' : 'Export CSV'}
+        </button>
+      </div>
+      {notice && (
+        <p role="status" className="muted small">
+          {notice}
+        </p>
+      )}
+      {nothingAtAll ? (
         <EmptyState title="No pending updates">
           <p>
-            Every missing update found by the newest audit of each host is listed here — by host or by
-            package, security fixes first, with severity, advisories and whether a reboot is needed. Audit
-            hosts from the{' '}
+            Every missing update found by the newest audit of each host is listed here — each on its own row
+            or grouped by package, security fixes first, with severity, advisories and whether a reboot is
+            needed. Audit hosts from the{' '}
             <button type="button" className="link" onClick={() => navigate('hosts')}>
               Hosts page
             </button>
@@ -182,15 +502,14 @@ export function UpdatesPage() {
           </p>
         </EmptyState>
       ) : (
-        <div role="table" aria-label="Updates" aria-rowcount={count + 1} className="findings-table">
+        <div
+          role="table"
+          aria-label={view === 'updates' ? 'Updates' : 'Updates by package'}
+          aria-rowcount={count + 1}
+          className="findings-table"
+        >
           <div role="rowgroup">
-            <div role="row" aria-rowindex={1} className="finding-row header">
-              {HEADERS.map((h) => (
-                <div role="columnheader" key={h}>
-                  {h}
-                </div>
-              ))}
-            </div>
+            <HeaderRow columns={columns} />
           </div>
           <div
             ref={scrollRef}
@@ -213,11 +532,11 @@ export function UpdatesPage() {
                     transform: `translateY(${item.start}px)`,
                   }}
                 >
-                  <FindingRow
-                    finding={rowAt(item.index)}
-                    index={item.index}
-                    sameGroup={sameGroup(item.index)}
-                  />
+                  {view === 'updates' ? (
+                    <FindingRow finding={findingAt(item.index)} index={item.index} />
+                  ) : (
+                    <GroupRow group={groupAt(item.index)} index={item.index} />
+                  )}
                 </div>
               ))}
             </div>

@@ -1,28 +1,78 @@
 import { create } from 'zustand';
-import type { Finding } from '../../../src/api/schemas';
+import type { Finding, FindingFacets, FindingGroup } from '../../../src/api/schemas';
 import { api, describeError } from '../../api';
 
 export const PAGE_SIZE = 200;
-export type FindingSort = 'security' | 'host' | 'package';
+export type FindingSort = 'security' | 'host' | 'package' | 'repository';
+export type SortDirection = 'asc' | 'desc';
+/** Each update on its own row, or one row per package ("openssl on 12 hosts"). */
+export type UpdatesView = 'updates' | 'packages';
+export type Severity = 'critical' | 'important' | 'moderate' | 'low' | 'unknown' | 'none';
+
+/** The filters of the Updates page; an empty string means "any". */
+export interface UpdateFilters {
+  severity: Severity | '';
+  os: string;
+  repository: string;
+  hostId: number | null;
+  tag: string;
+}
+
+/** What one selected row stands for: a package on some hosts. */
+export interface PatchChoice {
+  package: string;
+  hostIds: number[];
+}
 
 interface UpdatesState {
+  view: UpdatesView;
   sort: FindingSort;
+  direction: SortDirection;
   securityOnly: boolean;
   search: string;
+  filters: UpdateFilters;
+  /** Rows of the current query: updates, or packages in the package view. */
   total: number | null;
+  /** Updates the current query matches (equal to total in the updates view). */
+  updatesTotal: number;
   securityTotal: number;
   hostsTotal: number;
-  /** Loaded pages of the current query, by page number. */
+  /** Loaded pages of the current query, by page number (updates view). */
   pages: Map<number, Finding[]>;
+  /** Loaded pages of the current query, by page number (package view). */
+  groupPages: Map<number, FindingGroup[]>;
+  facets: FindingFacets | null;
+  /** Selected rows, by row key (see rowKey / groupKey). */
+  selected: Map<string, PatchChoice>;
+  exporting: boolean;
+  notice: string | null;
   error: string | null;
+  setView(view: UpdatesView): void;
+  /** Sorts by a column; choosing the current column again reverses it. */
+  sortBy(sort: FindingSort): void;
+  /** Sorts by a column in its natural order. */
   setSort(sort: FindingSort): void;
   setSecurityOnly(on: boolean): void;
   setSearch(search: string): void;
+  setFilters(patch: Partial<UpdateFilters>): void;
+  clearFilters(): void;
   /** Starts the current query over: totals and the first page. */
   reload(): Promise<void>;
+  loadFacets(): Promise<void>;
   /** Makes sure the rows first..last (inclusive) are loaded or loading. */
   ensureRows(first: number, last: number): void;
+  toggleSelected(key: string, choice: PatchChoice, on: boolean): void;
+  clearSelection(): void;
+  /** The hosts and packages of the selected rows, for the patch wizard. */
+  selection(): { hostIds: number[]; packages: string[] };
+  /** Exports what the filters match as CSV: a download in a browser, a save dialog in the app. */
+  exportCsv(): Promise<void>;
 }
+
+export const rowKey = (f: Finding): string => `u:${f.id}`;
+export const groupKey = (g: FindingGroup): string => `p:${g.kind}:${g.package}`;
+
+const NO_FILTERS: UpdateFilters = { severity: '', os: '', repository: '', hostId: null, tag: '' };
 
 /** Bumped whenever the query changes, so answers to an older query are dropped. */
 let generation = 0;
@@ -30,31 +80,69 @@ const inFlight = new Set<string>();
 let searchTimer: ReturnType<typeof setTimeout> | null = null;
 let rangeTimer: ReturnType<typeof setTimeout> | null = null;
 
+/** The query arguments shared by the list, the package view and the export. */
+function queryArgs(s: UpdatesState) {
+  return {
+    sort: s.sort,
+    direction: s.direction,
+    securityOnly: s.securityOnly || undefined,
+    search: s.search.trim() || undefined,
+    severity: s.filters.severity || undefined,
+    os: s.filters.os || undefined,
+    repository: s.filters.repository || undefined,
+    hostId: s.filters.hostId ?? undefined,
+    tag: s.filters.tag || undefined,
+  };
+}
+
+/** Starts a browser download of text the page made itself. */
+function download(name: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export const useUpdates = create<UpdatesState>((set, get) => {
   const fetchPage = async (page: number): Promise<void> => {
     const gen = generation;
-    const key = `${gen}:${page}`;
-    if (inFlight.has(key) || get().pages.has(page)) return;
+    const { view } = get();
+    const key = `${gen}:${view}:${page}`;
+    if (inFlight.has(key) || (view === 'updates' ? get().pages : get().groupPages).has(page)) return;
     inFlight.add(key);
-    const { sort, securityOnly, search } = get();
+    const args = { ...queryArgs(get()), offset: page * PAGE_SIZE, limit: PAGE_SIZE };
     try {
-      const result = await api.findings.query({
-        offset: page * PAGE_SIZE,
-        limit: PAGE_SIZE,
-        sort,
-        securityOnly: securityOnly || undefined,
-        search: search.trim() || undefined,
-      });
-      if (gen !== generation) return;
-      const pages = new Map(get().pages);
-      pages.set(page, result.rows);
-      set({
-        pages,
-        total: result.total,
-        securityTotal: result.securityTotal,
-        hostsTotal: result.hostsTotal,
-        error: null,
-      });
+      if (view === 'updates') {
+        const result = await api.findings.query(args);
+        if (gen !== generation) return;
+        const pages = new Map(get().pages);
+        pages.set(page, result.rows);
+        set({
+          pages,
+          total: result.total,
+          updatesTotal: result.total,
+          securityTotal: result.securityTotal,
+          hostsTotal: result.hostsTotal,
+          error: null,
+        });
+      } else {
+        const result = await api.findings.groups(args);
+        if (gen !== generation) return;
+        const groupPages = new Map(get().groupPages);
+        groupPages.set(page, result.rows);
+        set({
+          groupPages,
+          total: result.total,
+          updatesTotal: result.findingsTotal,
+          securityTotal: result.securityTotal,
+          hostsTotal: result.hostsTotal,
+          error: null,
+        });
+      }
     } catch (error) {
       if (gen === generation) set({ error: describeError(error) });
     } finally {
@@ -63,16 +151,36 @@ export const useUpdates = create<UpdatesState>((set, get) => {
   };
 
   return {
+    view: 'updates',
     sort: 'security',
+    direction: 'asc',
     securityOnly: false,
     search: '',
+    filters: NO_FILTERS,
     total: null,
+    updatesTotal: 0,
     securityTotal: 0,
     hostsTotal: 0,
     pages: new Map(),
+    groupPages: new Map(),
+    facets: null,
+    selected: new Map(),
+    exporting: false,
+    notice: null,
     error: null,
+    setView(view) {
+      if (view === get().view) return;
+      // The two views' rows differ, so a selection made in one is not carried into the other.
+      set({ view, total: null, selected: new Map(), notice: null });
+      void get().reload();
+    },
+    sortBy(sort) {
+      const { sort: current, direction } = get();
+      set({ sort, direction: sort === current && direction === 'asc' ? 'desc' : 'asc' });
+      void get().reload();
+    },
     setSort(sort) {
-      set({ sort });
+      set({ sort, direction: 'asc' });
       void get().reload();
     },
     setSecurityOnly(securityOnly) {
@@ -84,11 +192,26 @@ export const useUpdates = create<UpdatesState>((set, get) => {
       if (searchTimer) clearTimeout(searchTimer);
       searchTimer = setTimeout(() => void get().reload(), 200);
     },
+    setFilters(patch) {
+      set({ filters: { ...get().filters, ...patch } });
+      void get().reload();
+    },
+    clearFilters() {
+      set({ filters: NO_FILTERS, securityOnly: false, search: '' });
+      void get().reload();
+    },
     async reload() {
       generation++;
       // Keep the old totals until the new ones arrive, so the list does not jump to empty.
-      set({ pages: new Map() });
+      set({ pages: new Map(), groupPages: new Map() });
       await fetchPage(0);
+    },
+    async loadFacets() {
+      try {
+        set({ facets: await api.findings.facets() });
+      } catch (error) {
+        set({ error: describeError(error) });
+      }
     },
     ensureRows(first, last) {
       // A page costs the core 50–300 ms of SQL at 100 000 rows; while the scrollbar is dragged,
@@ -104,6 +227,47 @@ export const useUpdates = create<UpdatesState>((set, get) => {
         }
       }, 60);
     },
+    toggleSelected(key, choice, on) {
+      const selected = new Map(get().selected);
+      if (on) selected.set(key, choice);
+      else selected.delete(key);
+      set({ selected });
+    },
+    clearSelection() {
+      set({ selected: new Map() });
+    },
+    selection() {
+      const hostIds = new Set<number>();
+      const packages = new Set<string>();
+      for (const choice of get().selected.values()) {
+        packages.add(choice.package);
+        for (const id of choice.hostIds) hostIds.add(id);
+      }
+      return { hostIds: [...hostIds], packages: [...packages] };
+    },
+    async exportCsv() {
+      if (get().exporting) return;
+      set({ exporting: true, notice: null, error: null });
+      try {
+        const result = await api.findings.exportCsv(queryArgs(get()));
+        const cut =
+          result.rows < result.matched
+            ? ` Only the first ${result.rows.toLocaleString('en')} of ${result.matched.toLocaleString('en')} matching updates fit in one export: narrow the filters to export the rest.`
+            : '';
+        if (result.cancelled) set({ notice: 'Export cancelled: nothing was saved.' });
+        else if (result.csv !== null) {
+          download(`patchdeck-updates-${new Date().toISOString().slice(0, 10)}.csv`, result.csv);
+          set({ notice: `Exported ${result.rows.toLocaleString('en')} updates as CSV.${cut}` });
+        } else
+          set({
+            notice: `Saved ${result.rows.toLocaleString('en')} updates to ${result.path ?? 'the chosen file'}.${cut}`,
+          });
+      } catch (error) {
+        set({ error: `Export failed: ${describeError(error)}` });
+      } finally {
+        set({ exporting: false });
+      }
+    },
   };
 });
 
@@ -112,5 +276,8 @@ api.on('entity.changed', ({ entity }) => {
   if (entity !== 'audits' && entity !== 'workspace' && entity !== 'hosts') return;
   // An audit of 50 hosts reports each host as it finishes; refetch once they settle.
   if (changedTimer) clearTimeout(changedTimer);
-  changedTimer = setTimeout(() => void useUpdates.getState().reload(), 400);
+  changedTimer = setTimeout(() => {
+    void useUpdates.getState().reload();
+    void useUpdates.getState().loadFacets();
+  }, 400);
 });

@@ -1,16 +1,20 @@
-import { auditHosts } from '../../audit';
+import fs from 'node:fs';
+import { auditHosts, findingsCsv } from '../../audit';
 import { getCredentialSummary } from '../../credentials';
 import {
   diffWithPrevious,
+  findingFacets,
   getHost,
   latestAudits,
   listAudits,
   listHosts,
+  queryFindingGroups,
   queryFindings,
   readSettings,
 } from '../../db';
 import type { FindingRecord } from '../../db/audits';
 import type { Host } from '../../api/schemas';
+import type { CallContext } from '../../api/router';
 import { PatchdeckError } from '../../util/errors';
 import type { Core } from '../core';
 
@@ -114,5 +118,34 @@ export function auditHandlers(core: Core) {
       };
     },
     'findings.query': (query: Parameters<typeof queryFindings>[1]) => queryFindings(ws().db, query),
+    'findings.groups': (query: Parameters<typeof queryFindingGroups>[1]) =>
+      queryFindingGroups(ws().db, query),
+    'findings.facets': () => findingFacets(ws().db),
+    'findings.exportCsv': async (
+      query: Parameters<typeof findingsCsv>[1],
+      ctx: CallContext,
+    ): Promise<{
+      rows: number;
+      matched: number;
+      csv: string | null;
+      path: string | null;
+      cancelled: boolean;
+    }> => {
+      const { db } = ws();
+      const platform = core.options.platform;
+      if (ctx.carrier !== 'electron' || platform.kind !== 'electron') {
+        const { text, rows, matched } = findingsCsv(db, query);
+        return { rows, matched, csv: text, path: null, cancelled: false };
+      }
+      const file = await platform.chooseFileToSave({
+        title: 'Export updates as CSV',
+        defaultPath: `patchdeck-updates-${new Date().toISOString().slice(0, 10)}.csv`,
+        filters: [{ name: 'CSV', extensions: ['csv'] }],
+      });
+      if (!file) return { rows: 0, matched: 0, csv: null, path: null, cancelled: true };
+      const { text, rows, matched } = findingsCsv(db, query);
+      fs.writeFileSync(file, text);
+      return { rows, matched, csv: null, path: file, cancelled: false };
+    },
   };
 }

@@ -67,6 +67,10 @@ export const EXECUTED: ReadonlySet<string> = new Set([
   'audits.diff',
   'audits.import',
   'findings.query',
+  'findings.groups',
+  'findings.facets',
+  // Saves through a file dialog only in the desktop app; everywhere else it returns the CSV.
+  'findings.exportCsv',
   'discovery.check',
   'discovery.propose',
   'scans.list',

@@ -1,0 +1,62 @@
+import type { Database } from 'better-sqlite3';
+import { iterateFindings, queryFindings, type FindingFilter, type FindingSortKey } from '../db/audits';
+import { csvLine } from '../util/csv';
+
+/** An export stops here: about 30 MB of text, which a browser download and a spreadsheet still take. */
+export const FINDINGS_CSV_LIMIT = 200_000;
+
+export const FINDINGS_CSV_COLUMNS = [
+  'Host',
+  'Address',
+  'OS',
+  'Package',
+  'Arch',
+  'Kind',
+  'Installed',
+  'Available',
+  'Repository',
+  'Security',
+  'Severity',
+  'Vendor severity',
+  'Advisories',
+  'Held',
+  'Reboot required',
+] as const;
+
+/**
+ * The current findings a filter keeps, as CSV (header first), in the given order. Every cell is
+ * quoted and made formula-safe: package names and repositories come from the hosts.
+ */
+export function findingsCsv(
+  db: Database,
+  query: FindingFilter & { sort: FindingSortKey; direction?: 'asc' | 'desc' },
+  limit = FINDINGS_CSV_LIMIT,
+): { text: string; rows: number; matched: number } {
+  const matched = queryFindings(db, { ...query, offset: 0, limit: 1 }).total;
+  const parts = [csvLine(FINDINGS_CSV_COLUMNS)];
+  let rows = 0;
+  for (const f of iterateFindings(db, query)) {
+    if (rows >= limit) break;
+    parts.push(
+      csvLine([
+        f.hostName,
+        f.hostAddress,
+        f.os,
+        f.package,
+        f.arch,
+        f.kind,
+        f.installedVersion,
+        f.availableVersion,
+        f.repository,
+        f.security ? 'yes' : 'no',
+        f.severity,
+        f.vendorSeverity,
+        f.advisories.join(' '),
+        f.held ? 'yes' : 'no',
+        f.rebootRequired === null ? '' : f.rebootRequired ? 'yes' : 'no',
+      ]),
+    );
+    rows++;
+  }
+  return { text: parts.join(''), rows, matched };
+}

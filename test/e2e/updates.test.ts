@@ -1,0 +1,354 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completeAudit, insertHost, startAudit, type FindingInput } from '../../src/db';
+import { launchApp, type E2eApp } from './harness';
+
+/**
+ * The Updates page in real Chromium over a small mixed fleet seeded into the real workspace
+ * file: sortable columns, filters, search by advisory and CVE id, the "package on N hosts"
+ * view, "Patch these" into the wizard, and the CSV export.
+ */
+let app: E2eApp;
+const ids: Record<string, number> = {};
+const HOSTILE = '=HYPERLINK("http://evil.example","click")';
+const COMMA = 'pkg,"quoted"';
+
+const f = (pkg: string, overrides: Partial<FindingInput> = {}): FindingInput => ({
+  kind: 'package',
+  package: pkg,
+  arch: 'amd64',
+  installedVersion: '1.0-1',
+  availableVersion: '1.0-2',
+  repository: 'bookworm-security',
+  security: false,
+  severity: null,
+  vendorSeverity: null,
+  advisories: [],
+  held: false,
+  rebootRequired: null,
+  ...overrides,
+});
+const debianOpenssl = (arch = 'amd64') =>
+  f('openssl', {
+    arch,
+    installedVersion: '3.0.11-1~deb12u1',
+    availableVersion: '3.0.13-1~deb12u1',
+    security: true,
+    severity: 'important',
+    advisories: ['DSA-5600-1', 'CVE-2026-1111'],
+  });
+
+function seed(
+  name: string,
+  tags: string[],
+  os: { osId: string; osName: string; osVersion: string; packageManager: string },
+  findings: FindingInput[],
+) {
+  const db = app.core.requireWorkspace().db;
+  const host = insertHost(db, { name, address: `198.18.0.${20 + Object.keys(ids).length}` });
+  ids[name] = host.id;
+  db.prepare('UPDATE hosts SET tags = ? WHERE id = ?').run(JSON.stringify(tags), host.id);
+  const audit = startAudit(db, { hostId: host.id, taskId: null });
+  completeAudit(db, audit, {
+    ...os,
+    kernel: null,
+    metadataAgeSeconds: 60,
+    rebootRequired: false,
+    warnings: [],
+    durationMs: 10,
+    findings,
+  });
+}
+
+const DEBIAN = { osId: 'debian', osName: 'Debian GNU/Linux', osVersion: '12', packageManager: 'apt' };
+const ROCKY = { osId: 'rocky', osName: 'Rocky Linux', osVersion: '9.3', packageManager: 'dnf' };
+
+beforeAll(async () => {
+  app = await launchApp();
+  fs.mkdirSync(path.resolve('test-results'), { recursive: true });
+  seed('web01', ['web', 'office'], DEBIAN, [
+    debianOpenssl(),
+    f('tzdata', { arch: 'all', repository: 'bookworm-updates', availableVersion: '2026a-0+deb12u1' }),
+    f(HOSTILE, { repository: 'bookworm-updates' }),
+    f(COMMA, { repository: 'bookworm-updates' }),
+  ]);
+  seed('web02', ['web'], DEBIAN, [
+    debianOpenssl(),
+    f('tzdata', { arch: 'all', repository: 'bookworm-updates', availableVersion: '2026a-0+deb12u1' }),
+  ]);
+  seed('mail01', ['office'], DEBIAN, [debianOpenssl('amd64'), debianOpenssl('i386')]);
+  seed('db01', ['db'], ROCKY, [
+    f('openssl', {
+      arch: 'x86_64',
+      installedVersion: '1:3.0.7-24.el9',
+      availableVersion: '1:3.0.7-25.el9',
+      repository: 'baseos',
+      security: true,
+      severity: 'critical',
+      advisories: ['RHSA-2026:0101', 'CVE-2026-2222'],
+    }),
+    f('kernel', { arch: 'x86_64', repository: 'baseos', availableVersion: '5.14.0-362.24.1.el9_3' }),
+  ]);
+}, 60_000);
+afterAll(async () => {
+  await app?.close();
+});
+
+const rowsOf = () => app.page.getByRole('table', { name: 'Updates' }).locator('[data-finding-id]');
+const total = () => app.page.getByTestId('total-updates').textContent();
+/** "host package arch" of each row on screen, in order. */
+async function rowSummaries(): Promise<string[]> {
+  await rowsOf().first().waitFor();
+  return rowsOf().evaluateAll((rows) =>
+    rows.map((row) =>
+      ['.cell-host', '.cell-package', '.cell-arch']
+        .map((c) => row.querySelector(c)?.textContent?.trim() ?? '?')
+        .join(' '),
+    ),
+  );
+}
+
+describe('the Updates page', () => {
+  it('By package shows every row its package name, with the architecture in a column of its own', async () => {
+    const { page } = app;
+    await page.getByRole('link', { name: 'Updates' }).click();
+    await expect.poll(total).toBe('10');
+    await page.getByLabel('Order').selectOption('package');
+    const cells = rowsOf().locator('.cell-package');
+    await expect.poll(() => cells.first().textContent()).toMatch(/^=HYPERLINK/);
+    const openssl = await cells.evaluateAll((els) =>
+      els
+        .filter((el) => el.textContent?.startsWith('openssl'))
+        .map((el) => ({ text: el.textContent, color: getComputedStyle(el).color })),
+    );
+    // Five openssl rows in a run: none blanked, none with ":amd64" glued to the name.
+    expect(openssl).toHaveLength(5);
+    for (const cell of openssl) {
+      expect(cell.text).toBe('openssl');
+      expect(cell.color).not.toMatch(/rgba\(0, 0, 0, 0\)|transparent/);
+    }
+    const summaries = await rowSummaries();
+    expect(summaries.filter((s) => s.includes(' openssl '))).toEqual([
+      'db01 openssl x86_64',
+      'mail01 openssl amd64',
+      'mail01 openssl i386',
+      'web01 openssl amd64',
+      'web02 openssl amd64',
+    ]);
+    expect(summaries).toContain('web01 tzdata all');
+  });
+
+  it('sorts by a column header, both ways', async () => {
+    const { page } = app;
+    const header = (name: string) => page.getByRole('columnheader', { name, exact: true });
+    await page.getByRole('button', { name: 'Host', exact: true }).click();
+    await expect.poll(() => header('Host').getAttribute('aria-sort')).toBe('ascending');
+    await expect.poll(async () => (await rowSummaries())[0]).toBe('db01 openssl x86_64');
+    await page.getByRole('button', { name: 'Host', exact: true }).click();
+    await expect.poll(() => header('Host').getAttribute('aria-sort')).toBe('descending');
+    await expect.poll(async () => (await rowSummaries())[0]).toMatch(/^web02 /);
+    expect(await header('Package').getAttribute('aria-sort')).toBe('none');
+
+    await page.getByRole('button', { name: 'Repository', exact: true }).click();
+    await expect.poll(() => header('Repository').getAttribute('aria-sort')).toBe('ascending');
+    const repos = () =>
+      rowsOf().evaluateAll((rows) => rows.map((r) => r.querySelector('.cell-repo')?.textContent));
+    await expect.poll(async () => (await repos()).slice(0, 2)).toEqual(['baseos', 'baseos']);
+
+    await page.getByRole('button', { name: 'Security', exact: true }).click();
+    await expect.poll(async () => (await rowSummaries())[0]).toBe('db01 openssl x86_64');
+    expect(await rowsOf().first().textContent()).toContain('critical');
+    await page.getByRole('button', { name: 'Security', exact: true }).click();
+    await expect.poll(() => header('Security').getAttribute('aria-sort')).toBe('descending');
+    await expect.poll(async () => rowsOf().first().textContent()).not.toContain('security');
+  });
+
+  it('filters by severity, OS, repository, host and tag', async () => {
+    const { page } = app;
+    const filters = page.getByRole('group', { name: 'Filters' });
+    await filters.getByLabel('Severity', { exact: true }).selectOption('critical');
+    await expect.poll(total).toBe('1');
+    expect(await rowSummaries()).toEqual(['db01 openssl x86_64']);
+    await filters.getByLabel('Severity', { exact: true }).selectOption('');
+
+    await filters.getByLabel('OS', { exact: true }).selectOption('Rocky Linux 9.3');
+    await expect.poll(total).toBe('2');
+    expect((await rowSummaries()).every((s) => s.startsWith('db01 '))).toBe(true);
+    await filters.getByLabel('OS', { exact: true }).selectOption('Debian GNU/Linux 12');
+    await expect.poll(total).toBe('8');
+    await filters.getByLabel('OS', { exact: true }).selectOption('');
+
+    await filters.getByLabel('Repository', { exact: true }).selectOption('bookworm-updates');
+    await expect.poll(total).toBe('4');
+    await filters.getByLabel('Repository', { exact: true }).selectOption('');
+
+    await filters.getByLabel('Host', { exact: true }).selectOption({ label: 'mail01' });
+    await expect.poll(total).toBe('2');
+    expect(await rowSummaries()).toEqual(['mail01 openssl amd64', 'mail01 openssl i386']);
+    await filters.getByLabel('Host', { exact: true }).selectOption('');
+
+    await filters.getByLabel('Tag', { exact: true }).selectOption('web');
+    await expect.poll(total).toBe('6');
+    expect((await rowSummaries()).every((s) => /^web0[12] /.test(s))).toBe(true);
+    // Filters combine.
+    await filters.getByLabel('Security updates only').check();
+    await expect.poll(total).toBe('2');
+    expect(await page.getByTestId('hosts-with-updates').textContent()).toBe('2');
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await expect.poll(total).toBe('10');
+    expect(await filters.getByLabel('Tag', { exact: true }).inputValue()).toBe('');
+    expect(await filters.getByLabel('Security updates only').isChecked()).toBe(false);
+  });
+
+  it('searches advisory and CVE ids as well as package and host names', async () => {
+    const { page } = app;
+    const search = page.getByRole('searchbox', { name: 'Search updates' });
+    await search.fill('CVE-2026-2222');
+    await expect.poll(total).toBe('1');
+    expect(await rowSummaries()).toEqual(['db01 openssl x86_64']);
+    await search.fill('dsa-5600-1');
+    await expect.poll(total).toBe('4');
+    await search.fill('RHSA-2026:0101');
+    await expect.poll(total).toBe('1');
+    await search.fill('CVE-2026-1111');
+    await expect.poll(total).toBe('4');
+    expect((await rowSummaries()).every((s) => s.includes(' openssl '))).toBe(true);
+    await search.fill('');
+    await expect.poll(total).toBe('10');
+  });
+
+  it('groups by package: one row per package with the hosts it is pending on, in light and dark', async () => {
+    const { page, core } = app;
+    await page.getByLabel('Show').selectOption('packages');
+    const table = page.getByRole('table', { name: 'Updates by package' });
+    const row = (name: string) => table.locator(`[data-package="${name}"]`);
+    await row('openssl').waitFor();
+    await expect.poll(() => page.getByTestId('packages-with-updates').textContent()).toBe('5');
+    expect(await total()).toBe('10');
+    expect(await row('openssl').locator('.cell-hosts').textContent()).toBe('on 4 hosts');
+    expect(await row('openssl').locator('.cell-arch').textContent()).toBe('amd64, i386, x86_64');
+    expect(await row('openssl').locator('.cell-package').textContent()).toBe('openssl');
+    expect(await row('openssl').textContent()).toContain('critical');
+    expect(await row('openssl').locator('.cell-advisories').textContent()).toBe(
+      'CVE-2026-1111, CVE-2026-2222, DSA-5600-1, RHSA-2026:0101',
+    );
+    expect(await row('tzdata').locator('.cell-hosts').textContent()).toBe('on 2 hosts');
+    expect(await row('tzdata').locator('.cell-arch').textContent()).toBe('all');
+    expect(await row('tzdata').locator('.cell-version').textContent()).toBe('2026a-0+deb12u1');
+    // The filters apply before grouping.
+    await page
+      .getByRole('group', { name: 'Filters' })
+      .getByLabel('Tag', { exact: true })
+      .selectOption('office');
+    await expect.poll(() => row('openssl').locator('.cell-hosts').textContent()).toBe('on 2 hosts');
+    await expect.poll(() => row('tzdata').locator('.cell-hosts').textContent()).toBe('on 1 host');
+    await page.getByRole('group', { name: 'Filters' }).getByLabel('Tag', { exact: true }).selectOption('');
+    await page.getByRole('button', { name: 'Hosts', exact: true }).click();
+    await expect
+      .poll(() => table.locator('[data-package]').first().getAttribute('data-package'))
+      .toBe('openssl');
+    await expect.poll(() => row('openssl').locator('.cell-hosts').textContent()).toBe('on 4 hosts');
+    await page.screenshot({ path: path.resolve('test-results/updates-by-package.png'), fullPage: true });
+    await core.call('settings.set', { patch: { theme: 'dark' } });
+    await page.reload();
+    await page.getByLabel('Show').selectOption('packages');
+    await table.locator('[data-package="openssl"]').waitFor();
+    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.screenshot({ path: path.resolve('test-results/updates-by-package-dark.png'), fullPage: true });
+    await core.call('settings.set', { patch: { theme: 'light' } });
+    await page.reload();
+    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
+  });
+
+  it('"Patch these" opens the patch wizard with the selected hosts and packages chosen', async () => {
+    const { page } = app;
+    await page.getByRole('link', { name: 'Updates' }).click();
+    await page.getByLabel('Show').selectOption('packages');
+    await page
+      .getByRole('table', { name: 'Updates by package' })
+      .locator('[data-package="tzdata"]')
+      .waitFor();
+    expect(await page.getByRole('button', { name: 'Patch these' }).isDisabled()).toBe(true);
+    await page.getByRole('checkbox', { name: 'Select tzdata on 2 hosts' }).check();
+    await page.getByRole('checkbox', { name: 'Select kernel on 1 host' }).check();
+    expect(await page.getByTestId('selected-count').textContent()).toBe('2 rows selected');
+    await page.getByRole('button', { name: 'Patch these' }).click();
+
+    const wizard = page.getByRole('region', { name: 'New patch job' });
+    await wizard.waitFor();
+    await expect.poll(() => page.evaluate(() => window.location.hash)).toBe('#/jobs');
+    const hosts = wizard.getByRole('table', { name: 'Hosts to patch' });
+    const checked = async () => {
+      const result: Record<string, boolean> = {};
+      for (const name of ['web01', 'web02', 'db01', 'mail01'])
+        result[name] = await hosts.getByRole('checkbox', { name: `Patch ${name}` }).isChecked();
+      return result;
+    };
+    await expect.poll(checked).toEqual({ web01: true, web02: true, db01: true, mail01: false });
+    expect(await wizard.getByRole('radio', { name: 'Chosen packages' }).isChecked()).toBe(true);
+    const chosenPackages = () =>
+      wizard
+        .getByRole('list', { name: 'Packages to patch' })
+        .getByRole('checkbox')
+        .evaluateAll((boxes) =>
+          boxes
+            .filter((b) => (b as HTMLInputElement).checked)
+            .map((b) => b.closest('label')?.querySelector('.mono')?.textContent)
+            .sort(),
+        );
+    await expect.poll(chosenPackages).toEqual(['kernel', 'tzdata']);
+    await page.screenshot({
+      path: path.resolve('test-results/updates-patch-these-wizard.png'),
+      fullPage: true,
+    });
+    await wizard.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'New patch job' }).waitFor();
+
+    // From the list of each update: exactly that host and that package.
+    await page.getByRole('link', { name: 'Updates' }).click();
+    await page.getByLabel('Show').selectOption('updates');
+    await page.getByRole('checkbox', { name: 'Select openssl amd64 on mail01' }).check();
+    await page.getByRole('button', { name: 'Patch these' }).click();
+    await wizard.waitFor();
+    await expect.poll(checked).toEqual({ web01: false, web02: false, db01: false, mail01: true });
+    await expect.poll(chosenPackages).toEqual(['openssl']);
+    await wizard.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'New patch job' }).waitFor();
+  });
+
+  it('exports what is filtered as CSV, every cell quoted and no cell a formula', async () => {
+    const { page } = app;
+    await page.getByRole('link', { name: 'Updates' }).click();
+    await page.getByLabel('Show').selectOption('updates');
+    await page
+      .getByRole('group', { name: 'Filters' })
+      .getByLabel('Tag', { exact: true })
+      .selectOption('office');
+    await expect.poll(total).toBe('6');
+    await page.getByRole('button', { name: 'Host', exact: true }).click();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^patchdeck-updates-\d{4}-\d\d-\d\d\.csv$/);
+    const text = fs.readFileSync((await download.path())!, 'utf8');
+    const lines = text.split('\r\n');
+    expect(lines.at(-1)).toBe('');
+    expect(lines[0]).toBe(
+      '"Host","Address","OS","Package","Arch","Kind","Installed","Available","Repository","Security","Severity","Vendor severity","Advisories","Held","Reboot required"',
+    );
+    expect(lines).toHaveLength(1 + 6 + 1);
+    const body = lines.slice(1, -1);
+    expect(body.every((l) => /^"(mail01|web01)",/.test(l))).toBe(true);
+    expect(body[0]).toMatch(
+      /^"mail01","198\.18\.0\.\d+","Debian GNU\/Linux 12","openssl","amd64","package","3\.0\.11-1~deb12u1","3\.0\.13-1~deb12u1","bookworm-security","yes","important","","DSA-5600-1 CVE-2026-1111","no",""$/,
+    );
+    // The hostile name is text: an apostrophe first, quotes doubled.
+    expect(text).toContain(`"'=HYPERLINK(""http://evil.example"",""click"")"`);
+    expect(text).toContain(`"pkg,""quoted"""`);
+    for (const line of body)
+      for (const cell of line.slice(1, -1).split('","')) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+    await page.getByText('Exported 6 updates as CSV.').waitFor();
+  });
+});
