@@ -1,7 +1,30 @@
 import { useEffect } from 'react';
+import type { Task } from '../../src/api/schemas';
 import { useTasks } from '../stores/tasks';
+import { isFinished, outcomeText, outcomeTone, outcomeWord } from './task-outcome';
+import './task-outcome.css';
 
-/** Running tasks with progress bars and a cancel button, always visible at the bottom. */
+/** A finished task in one line: its title, then its outcome and how its parts went. */
+function FinishedTask({ task }: { task: Task }) {
+  const tone = outcomeTone(task);
+  const text = outcomeText(task);
+  const word = outcomeWord(task);
+  return (
+    <span
+      className={`task-outcome outcome-${tone}`}
+      data-task-id={task.id}
+      data-outcome={task.outcome ?? task.status}
+    >
+      {task.title} — <strong className="outcome-word">{word}</strong>
+      {text.slice(word.length)}
+    </span>
+  );
+}
+
+/**
+ * Running tasks with progress bars and a cancel button, always visible at the bottom; when none
+ * runs, the last one's outcome (a failure reads as one) and the recent ones.
+ */
 export function StatusArea() {
   const tasks = useTasks((s) => s.tasks);
   const cancel = useTasks((s) => s.cancel);
@@ -9,14 +32,33 @@ export function StatusArea() {
   useEffect(() => {
     void load();
   }, [load]);
-  const running = tasks.filter((t) => t.status === 'running' || t.status === 'queued');
-  const recent = tasks.find((t) => t.status !== 'running' && t.status !== 'queued');
+  const running = tasks.filter((t) => !isFinished(t));
+  const finished = tasks.filter(isFinished);
+  const recent = finished[0];
   return (
     <footer className="status-area" aria-label="Tasks" aria-live="polite">
       {running.length === 0 ? (
-        <span className="muted">
-          No task running.{recent ? ` Last: ${recent.title} — ${recent.status}.` : ''}
-        </span>
+        <div className="status-line">
+          {recent ? (
+            <span data-testid="last-task">
+              Last: <FinishedTask task={recent} />
+            </span>
+          ) : (
+            <span className="muted">No task running.</span>
+          )}
+          {finished.length > 1 && (
+            <details className="recent-tasks">
+              <summary>Recent tasks</summary>
+              <ul className="task-list" aria-label="Recent tasks">
+                {finished.slice(0, 10).map((task) => (
+                  <li key={task.id}>
+                    <FinishedTask task={task} />
+                  </li>
+                ))}
+              </ul>
+            </details>
+          )}
+        </div>
       ) : (
         <ul className="task-list">
           {running.map((task) => {

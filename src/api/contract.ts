@@ -263,8 +263,17 @@ export const calls = {
   ),
   /** Re-audits the hosts an interrupted job had not finished and runs only what is still missing. */
   'jobs.resume': call(byId, PatchJob),
-  /** Same, for the hosts that failed. */
+  /** Same, for the hosts that failed; a host whose reboot failed reboots again (its updates are in). */
   'jobs.rerunFailed': call(byId, PatchJob),
+  /** Reboot now: the job's hosts whose updates wait for a reboot (or whose reboot failed), or only `hostIds`. */
+  'jobs.reboot': call(z.object({ id: Id, hostIds: z.array(Id).max(10_000).optional() }).strict(), PatchJob),
+  /** Reboots hosts outside a patch job, now or at a time, as a job of its own; a re-audit follows each. */
+  'hosts.reboot': call(
+    z
+      .object({ hostIds: z.array(Id).min(1).max(10_000), at: z.iso.datetime({ offset: true }).optional() })
+      .strict(),
+    PatchJob,
+  ),
 
   /** Recurring discovery and audits, with each one's next run, last run and missed runs. */
   'schedules.list': call(none, z.array(Schedule)),

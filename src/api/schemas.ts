@@ -426,6 +426,8 @@ export const StepStatus = z.enum([
   'queued',
   'running',
   'succeeded',
+  /** Installed, but the host still needs a reboot (not rebooted, or still asking after it). */
+  'reboot-pending',
   'failed',
   'skipped',
   'interrupted',

@@ -211,6 +211,7 @@ export function HostsPage() {
   const setFilter = useHosts((s) => s.setFilter);
   const error = useHosts((s) => s.error);
   const notice = useHosts((s) => s.notice);
+  const noticeFailed = useHosts((s) => s.noticeFailed);
   const loading = useHosts((s) => s.loading);
   const showDiscovered = useHosts((s) => s.showDiscovered);
   const setShowDiscovered = useHosts((s) => s.setShowDiscovered);
@@ -261,7 +262,7 @@ export function HostsPage() {
         </p>
       )}
       {notice && (
-        <p role="status" className="muted">
+        <p role="status" className={noticeFailed ? 'error' : 'muted'} data-testid="hosts-notice">
           {notice}
         </p>
       )}

@@ -2,12 +2,15 @@ import { create } from 'zustand';
 import type { Audit, Credential, Host, HostUpdate, Task } from '../../../src/api/schemas';
 import { api, describeError } from '../../api';
 import { openHost, useApp } from '../../stores/app';
+import { outcomeText, outcomeTone } from '../../components/task-outcome';
 
 interface HostsState {
   hosts: Host[];
   loading: boolean;
   error: string | null;
   notice: string | null;
+  /** A notice that reports a failure reads as one. */
+  noticeFailed: boolean;
   filter: string;
   showDiscovered: boolean;
   selected: Set<number>;
@@ -40,6 +43,7 @@ export const useHosts = create<HostsState>((set, get) => ({
   loading: false,
   error: null,
   notice: null,
+  noticeFailed: false,
   filter: '',
   showDiscovered: false,
   selected: new Set(),
@@ -120,6 +124,7 @@ export const useHosts = create<HostsState>((set, get) => ({
         hosts: [...get().hosts.filter((h) => h.id !== host.id), host],
         error: null,
         notice: `Added ${host.name}.`,
+        noticeFailed: false,
       });
       return true;
     } catch (error) {
@@ -140,7 +145,12 @@ export const useHosts = create<HostsState>((set, get) => ({
           .map((h) => h.id);
       const auditing = new Map(get().auditing);
       for (const id of ids) auditing.set(id, taskId);
-      set({ auditing, error: null, notice: `Auditing ${hosts} host${hosts === 1 ? '' : 's'}…` });
+      set({
+        auditing,
+        error: null,
+        notice: `Auditing ${hosts} host${hosts === 1 ? '' : 's'}…`,
+        noticeFailed: false,
+      });
     } catch (error) {
       set({ error: describeError(error) });
     }
@@ -162,20 +172,12 @@ export const useHosts = create<HostsState>((set, get) => ({
     void get()
       .loadLatest()
       .then(() => {
-        if (task.status !== 'succeeded') {
-          set({ notice: `${task.title}: ${task.status}${task.error ? ` — ${task.error}` : ''}.` });
-          return;
-        }
-        // The task succeeds when every host was tried; say how many hosts actually failed.
-        const latest = get().latest;
-        const failed = hostIds.filter((id) => latest.get(id)?.status === 'failed').length;
-        if (hostIds.length === 0) set({ notice: `${task.title}: finished.` });
-        else
-          set({
-            notice: failed
-              ? `${task.title}: ${failed} of ${hostIds.length} host${hostIds.length === 1 ? '' : 's'} failed — see the Audit column.`
-              : `${task.title}: every host audited.`,
-          });
+        // The task's own summary says how its hosts went ("6 of 8 hosts succeeded, 2 failed").
+        const failed = outcomeTone(task) === 'danger';
+        set({
+          notice: `${task.title} — ${outcomeText(task)}${failed ? '. See the Audit column' : ''}.`,
+          noticeFailed: failed,
+        });
       });
   },
 }));

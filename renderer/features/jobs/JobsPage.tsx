@@ -1,12 +1,28 @@
 import { useEffect } from 'react';
+import type { PatchJob } from '../../../src/api/schemas';
 import { EmptyState } from '../../components/EmptyState';
 import { formatTime } from '../../components/format';
 import { JobDetail, StatusBadge } from './JobDetail';
 import { PatchWizard } from './PatchWizard';
-import { countsText } from './model';
+import { countsText, tone } from './model';
+import { jobOutcome } from './outcome';
 import { useJobs } from './store';
 import { useWizard } from './wizard-store';
 import './jobs.css';
+
+/** The badge, and for a finished job how its hosts went: a job with failed hosts reads as failed. */
+function JobStatus({ job }: { job: PatchJob }) {
+  const outcome = jobOutcome(job);
+  if (!outcome) return <StatusBadge status={job.status} />;
+  return (
+    <>
+      <span className={`badge status-${tone(job.status)}`} data-outcome={outcome.label}>
+        {outcome.label}
+      </span>
+      <div className={`small ${tone(job.status) === 'danger' ? 'error' : 'muted'}`}>{outcome.summary}</div>
+    </>
+  );
+}
 
 function JobList() {
   const jobs = useJobs((s) => s.jobs);
@@ -35,7 +51,7 @@ function JobList() {
               </div>
             </td>
             <td>
-              <StatusBadge status={job.status} />
+              <JobStatus job={job} />
             </td>
             <td className="small">{countsText(job.counts) || '—'}</td>
           </tr>
