@@ -1,11 +1,21 @@
 import { z } from 'zod';
 import { Id, IsoTime, Task } from './schemas';
-import { isTimeZone } from '../schedules/recurrence';
 
 /**
  * Recurring discovery and audits (issue 10, "Recurring work"). Every field is checked here, at
  * the API's door: names, tags, target specs and time zones come from people and imported files.
  */
+
+/** True for a time zone name this runtime knows ("Europe/Berlin", "UTC"). */
+export function isTimeZone(name: string): boolean {
+  if (name.length === 0 || name.length > 64 || !/^[A-Za-z0-9_+\-/]+$/.test(name)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const Weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
 export type Weekday = z.infer<typeof Weekday>;

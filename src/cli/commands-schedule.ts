@@ -22,13 +22,18 @@ export function parseEvery(text: string): number {
   return unit === 'h' ? n * 60 : unit === 'd' ? n * 1440 : n;
 }
 
-/** The words a task's outcome ends in: its summary when it has one, else its status and error. */
+/**
+ * The words a task's outcome ends in, led by how it ended so that failure reads as failure:
+ * "failed: No inventory host carries the tag …", "partly failed: Audit: 6 of 8 succeeded, 2 failed".
+ */
 export function taskOutcome(task: Task | null): string {
   if (!task) return '—';
-  const summary = (task as Task & { summary?: string | null }).summary;
-  if (summary) return summary;
+  const extra = task as Task & { summary?: string | null; outcome?: string | null };
+  const ending = (extra.outcome ?? task.status).replace(/-/g, ' ');
   if (task.status === 'running') return 'running';
-  return task.error ? `${task.status}: ${task.error}` : task.status;
+  const words = extra.summary ?? task.error;
+  if (!words) return ending;
+  return words.toLowerCase().startsWith(ending) ? words : `${ending}: ${words}`;
 }
 
 function describeRun(run: ScheduleRun | null): string {

@@ -2,7 +2,9 @@
  * When a schedule runs: pure functions of a recurrence and an instant, so tests pass their own
  * clock. Every loop here is bounded by a small constant or by an explicit cap.
  */
-import type { Recurrence, Weekday } from '../api/schedule-schemas';
+import { isTimeZone, type Recurrence, type Weekday } from '../api/schedule-schemas';
+
+export { isTimeZone };
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -26,17 +28,6 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
     if (formatters.size < 1000) formatters.set(timeZone, f);
   }
   return f;
-}
-
-/** True for a time zone name this runtime knows ("Europe/Berlin", "UTC"). */
-export function isTimeZone(name: string): boolean {
-  if (name.length === 0 || name.length > 64 || !/^[A-Za-z0-9_+\-/]+$/.test(name)) return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The wall-clock reading of instant `t` in `timeZone`, as if that reading were UTC (ms). */
