@@ -366,6 +366,8 @@ export const TargetCheck = z.object({
   first: z.array(z.string()),
   needsConfirmation: z.boolean(),
   refused: z.boolean(),
+  /** Above a /16 and at most a /12: forcing decides. False when forcing cannot help. */
+  forceApplies: z.boolean(),
   errors: z.array(z.string()),
   warnings: z.array(z.string()),
 });

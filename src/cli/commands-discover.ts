@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Core } from '../core';
+import { formatCount } from '../discovery';
 import type { GlobalOptions } from './main';
 import { formatTable, printJson } from './output';
 
@@ -61,7 +62,7 @@ export function registerDiscoverCommand(
             };
             if (task.id === started.taskId)
               process.stderr.write(
-                `\r${task.progressDone}/${task.progressTotal ?? '?'} addresses · ${task.message ?? ''}   `,
+                `\r${formatCount(task.progressDone)}/${task.progressTotal === null ? '?' : formatCount(task.progressTotal)} addresses · ${task.message ?? ''}   `,
               );
           });
           const task = await core.requireWorkspace().tasks.wait(started.taskId);
@@ -118,7 +119,7 @@ export function registerDiscoverCommand(
                       : null,
                   h.wasNew ? 'new' : '',
                 ]),
-              )}\n${hosts.length} live hosts of ${started.addresses} addresses (scan ${started.scanId}, ${task?.status}).\n${
+              )}\n${hosts.length} live hosts of ${formatCount(started.addresses)} addresses (scan ${started.scanId}, ${task?.status}).\n${
                 pendingKeys.length
                   ? `${new Set(pendingKeys.map((k) => k.hostId)).size} host(s) showed an SSH key nobody has trusted yet; no password goes to them until you do: patchdeck hosts review-keys\n`
                   : ''

@@ -10,6 +10,7 @@ export {
   CONFIRM_ABOVE,
   REFUSE_ABOVE,
   HARD_LIMIT,
+  formatCount,
   type ParseTargetsOptions,
   type ParsedTargets,
   type TargetError,

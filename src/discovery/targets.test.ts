@@ -174,7 +174,29 @@ describe('parseTargets', () => {
     expect(forced.addresses).toHaveLength(131070);
     const huge = await parse('0.0.0.0-255.255.255.255', { force: true });
     expect(huge.refused).toBe(true);
-    expect(huge.errors[0]!.message).toMatch(/even when forced/);
+    expect(huge.errors[0]!.message).toMatch(/forced or not/);
+  });
+
+  it('offers force only where it can help, and writes every count one way (issue 10, bug 7)', async () => {
+    // A /8 is beyond what even a forced sweep expands: the refusal is final, no force is offered.
+    for (const force of [false, true]) {
+      const slash8 = await parse('10.0.0.0/8', { force });
+      expect(slash8).toMatchObject({ refused: true, forceApplies: false, total: 16_777_214 });
+      expect(slash8.errors[0]!.message).toBe(
+        'The targets hold 16,777,214 addresses; Patchdeck sweeps at most 1,048,576 (a /12), forced or not. Narrow them.',
+      );
+    }
+    const slash15 = await parse('10.0.0.0/15');
+    expect(slash15).toMatchObject({ refused: true, forceApplies: true });
+    expect(slash15.errors[0]!.message).toBe(
+      'The targets hold 131,070 addresses, more than a /16 (65,536). Narrow them, or force the sweep.',
+    );
+    expect(await parse('10.0.0.0/15', { force: true })).toMatchObject({ refused: false, forceApplies: true });
+    expect(await parse('10.0.0.0/16', { force: true })).toMatchObject({
+      refused: false,
+      forceApplies: false,
+    });
+    expect(await parse('10.0.0.0/24')).toMatchObject({ refused: false, forceApplies: false });
   });
 
   it('counts overlapping big blocks exactly before refusing', async () => {
@@ -193,7 +215,7 @@ describe('parseTargets', () => {
     expect(r.refused).toBe(true);
     expect(r.total).toBe(2 ** 21 - 2 - 65536);
     expect(r.errors[0]!.message).toBe(
-      `The targets hold ${2 ** 21 - 2 - 65536} addresses; at most 1048576 (a /12) can be swept, even when forced.`,
+      'The targets hold 2,031,614 addresses; Patchdeck sweeps at most 1,048,576 (a /12), forced or not. Narrow them.',
     );
     const edges = await parse('10.0.0.0/15 10.0.0.0/32 10.1.255.255');
     expect(edges.total).toBe(131072);

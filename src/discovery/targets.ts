@@ -57,6 +57,16 @@ export interface ParsedTargets {
   needsConfirmation: boolean;
   /** More than a /16 and not forced (or beyond HARD_LIMIT even forced): not expanded. */
   refused: boolean;
+  /**
+   * Whether the force setting decides this sweep: above a /16 and within HARD_LIMIT. False for
+   * a refusal that forcing cannot lift (beyond a /12), so no one is offered a useless force.
+   */
+  forceApplies: boolean;
+}
+
+/** Every address count Patchdeck shows, in one format: 16,777,214. */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
 }
 
 /** A contiguous block of addresses in one family, bounds inclusive. */
@@ -312,8 +322,8 @@ export async function parseTargets(text: string, options: ParseTargetsOptions = 
         token: '',
         message:
           total > HARD_LIMIT
-            ? `The targets hold ${total} addresses; at most ${HARD_LIMIT} (a /12) can be swept, even when forced.`
-            : `The targets hold ${total} addresses, more than a /16 (${REFUSE_ABOVE}); narrow them or force the sweep.`,
+            ? `The targets hold ${formatCount(total)} addresses; Patchdeck sweeps at most ${formatCount(HARD_LIMIT)} (a /12), forced or not. Narrow them.`
+            : `The targets hold ${formatCount(total)} addresses, more than a /16 (${formatCount(REFUSE_ABOVE)}). Narrow them, or force the sweep.`,
       });
       return {
         addresses: [],
@@ -323,6 +333,7 @@ export async function parseTargets(text: string, options: ParseTargetsOptions = 
         total,
         needsConfirmation: true,
         refused: true,
+        forceApplies: total <= HARD_LIMIT,
       };
     }
   }
@@ -368,6 +379,7 @@ export async function parseTargets(text: string, options: ParseTargetsOptions = 
     total: addresses.length,
     needsConfirmation: addresses.length > CONFIRM_ABOVE,
     refused: false,
+    forceApplies: force && addresses.length > REFUSE_ABOVE,
   };
 }
 

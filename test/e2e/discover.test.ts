@@ -167,9 +167,64 @@ describe('Discover page (loopback only)', () => {
   it('refuses more than a /16 unless forced', async () => {
     const { page } = app;
     await fillTargets('127.2.0.0/15', '9');
-    await page.getByText('That is more than a /16').waitFor();
+    const errors = page.getByRole('list', { name: 'Target errors' });
+    await expect
+      .poll(() => errors.textContent())
+      .toBe('The targets hold 131,070 addresses, more than a /16 (65,536). Narrow them, or force the sweep.');
     expect(await page.getByRole('button', { name: 'Start scan' }).isDisabled()).toBe(true);
+    const force = page.getByLabel('Scan more than a /16 anyway (force)');
+    await force.check();
+    await expect.poll(() => page.getByTestId('address-count').textContent()).toContain('131,070 addresses');
+    await expect.poll(() => errors.count()).toBe(0);
+    await force.uncheck();
     // Not started: nothing is scanned here.
+  });
+
+  it('refuses a /8 once, with no force offered, since forcing cannot lift it (issue 10, bug 7)', async () => {
+    const { page } = app;
+    await fillTargets('127.0.0.0/8', '9');
+    const errors = page.getByRole('list', { name: 'Target errors' });
+    await expect
+      .poll(() => errors.textContent())
+      .toBe(
+        'The targets hold 16,777,214 addresses; Patchdeck sweeps at most 1,048,576 (a /12), forced or not. Narrow them.',
+      );
+    expect(await page.getByTestId('address-count').textContent()).toContain('16,777,214 addresses');
+    expect(await page.getByLabel(/force/).count()).toBe(0);
+    expect(await page.getByText(/16777214|16 777 214|65 536/).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Start scan' }).isDisabled()).toBe(true);
+    await page.screenshot({ path: path.resolve('test-results/discover-refused-slash8.png') });
+  });
+
+  it('shows the results without scrolling in a 1280×800 window', async () => {
+    const { page } = app;
+    await page.setViewportSize({ width: 1280, height: 800 });
+    try {
+      await fillTargets('127.0.0.20-21', '22,80');
+      await page.getByRole('button', { name: 'Start scan' }).click();
+      const table = page.getByRole('table', { name: 'Discovered hosts' });
+      await table.locator('tr[data-address="127.0.0.21"]').waitFor();
+      await expect
+        .poll(() => page.getByRole('status', { name: 'Scan status' }).textContent())
+        .toMatch(/^succeeded/);
+      await page.evaluate(() => window.scrollTo(0, 0));
+      for (const el of await page.locator('main, .page, .content').all())
+        await el.evaluate((node) => node.scrollTo(0, 0));
+      // Both result rows lie inside the window as it opens, with nothing scrolled, above the
+      // status bar that covers the bottom of the window.
+      const bar = await page.getByRole('contentinfo', { name: 'Tasks' }).boundingBox();
+      const visibleBottom = Math.min(800, bar?.y ?? 800);
+      for (const address of ['127.0.0.20', '127.0.0.21']) {
+        const box = await table.locator(`tr[data-address="${address}"]`).boundingBox();
+        expect(box, address).not.toBeNull();
+        if (box!.y + box!.height > visibleBottom)
+          await page.screenshot({ path: path.resolve('test-results/discover-1280x800-overflow.png') });
+        expect(box!.y + box!.height, address).toBeLessThanOrEqual(visibleBottom);
+      }
+      await page.screenshot({ path: path.resolve('test-results/discover-1280x800.png') });
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 720 });
+    }
   });
 
   it('saves, picks and removes a network', async () => {

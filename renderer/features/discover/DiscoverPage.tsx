@@ -6,6 +6,7 @@ import { Field } from '../../components/Field';
 import { formatTime } from '../../components/format';
 import { OsIcon } from '../../components/OsIcon';
 import { MAX_RESULTS, PORT_PRESETS, useDiscover, type DiscoveredHost, type Scan } from './store';
+import './discover.css';
 
 function managedBy(host: DiscoveredHost): string {
   if (host.management.includes('ssh') && host.management.includes('winrm')) return 'both';
@@ -149,16 +150,12 @@ function TargetCheckSummary() {
           ))}
         </ul>
       )}
-      {(check.refused || force) && (
+      {/* Offered only where forcing can help: beyond a /12 the refusal above is final. */}
+      {check.forceApplies && (
         <label className="inline warning">
           <input type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} />
           Scan more than a /16 anyway (force)
         </label>
-      )}
-      {check.refused && !force && (
-        <p className="error small">
-          That is more than a /16 (65 536 addresses). Narrow the range, or force it.
-        </p>
       )}
       {check.needsConfirmation && !check.refused && (
         <label className="inline warning">
@@ -211,22 +208,22 @@ function SavedNetworks() {
         >
           Remove saved network
         </button>
+        <form
+          className="row saved-network-save"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void save(name.trim()).then(() => setName(''));
+          }}
+        >
+          <label>
+            Save these targets as
+            <input value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Office LAN" />
+          </label>
+          <button type="submit" disabled={!name.trim() || !targets.trim()}>
+            Save network
+          </button>
+        </form>
       </div>
-      <form
-        className="row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void save(name.trim()).then(() => setName(''));
-        }}
-      >
-        <label>
-          Save these targets as
-          <input value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Office LAN" />
-        </label>
-        <button type="submit" disabled={!name.trim() || !targets.trim()}>
-          Save network
-        </button>
-      </form>
     </fieldset>
   );
 }
@@ -328,6 +325,7 @@ export function DiscoverPage() {
           {s.error}
         </p>
       )}
+      {/* Compact on purpose: at 1280×800 the results of a scan show without scrolling. */}
       <form
         className="discover-form"
         aria-label="Discovery"
@@ -336,33 +334,35 @@ export function DiscoverPage() {
           void s.start();
         }}
       >
-        <fieldset>
+        <fieldset className="discover-targets">
           <legend>Targets</legend>
-          <Field label="Targets">
-            {(id) => (
-              <textarea
-                id={id}
-                rows={3}
-                className="mono"
-                value={s.targets}
-                placeholder={'198.18.0.0/24\n198.18.1.10-40, server1.example.lan'}
-                onChange={(e) => s.setField('targets', e.target.value)}
-                onBlur={() => void s.runCheck()}
-              />
-            )}
-          </Field>
-          <Field label="Exclude">
-            {(id) => (
-              <textarea
-                id={id}
-                rows={1}
-                className="mono"
-                value={s.exclude}
-                placeholder="addresses or ranges to leave out"
-                onChange={(e) => s.setField('exclude', e.target.value)}
-              />
-            )}
-          </Field>
+          <div className="discover-target-fields">
+            <Field label="Targets">
+              {(id) => (
+                <textarea
+                  id={id}
+                  rows={2}
+                  className="mono"
+                  value={s.targets}
+                  placeholder={'198.18.0.0/24\n198.18.1.10-40, server1.example.lan'}
+                  onChange={(e) => s.setField('targets', e.target.value)}
+                  onBlur={() => void s.runCheck()}
+                />
+              )}
+            </Field>
+            <Field label="Exclude">
+              {(id) => (
+                <textarea
+                  id={id}
+                  rows={2}
+                  className="mono"
+                  value={s.exclude}
+                  placeholder="addresses or ranges to leave out"
+                  onChange={(e) => s.setField('exclude', e.target.value)}
+                />
+              )}
+            </Field>
+          </div>
           <div className="row">
             <button type="button" className="secondary" onClick={() => void s.propose()}>
               Propose my subnets
@@ -375,7 +375,7 @@ export function DiscoverPage() {
           </div>
           <TargetCheckSummary />
         </fieldset>
-        <fieldset>
+        <fieldset className="discover-probes">
           <legend>Probes</legend>
           <div className="row">
             <Field label="Ports">
@@ -403,6 +403,8 @@ export function DiscoverPage() {
                 )}
               </Field>
             )}
+          </div>
+          <div className="row">
             <label>
               Probe timeout (ms)
               <input
@@ -423,16 +425,16 @@ export function DiscoverPage() {
               Reverse DNS
             </label>
           </div>
-          {preset && <p className="muted small mono">Ports: {preset.ports.join(', ')}</p>}
+          {preset && <p className="muted small mono discover-port-list">Ports: {preset.ports.join(', ')}</p>}
+          <div className="form-actions">
+            <button type="submit" disabled={blocked || running || s.starting}>
+              Start scan
+            </button>
+            <button type="button" className="danger" disabled={!running} onClick={() => void s.cancel()}>
+              Cancel scan
+            </button>
+          </div>
         </fieldset>
-        <div className="form-actions">
-          <button type="submit" disabled={blocked || running || s.starting}>
-            Start scan
-          </button>
-          <button type="button" className="danger" disabled={!running} onClick={() => void s.cancel()}>
-            Cancel scan
-          </button>
-        </div>
       </form>
       <SavedNetworks />
 

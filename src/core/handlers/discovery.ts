@@ -16,6 +16,7 @@ import {
   type ObservedHost,
 } from '../../db';
 import {
+  formatCount,
   matchHost,
   parsePorts,
   parseTargets,
@@ -111,6 +112,7 @@ function checkSummary(parsed: ParsedTargets) {
     first: parsed.addresses.slice(0, 5),
     needsConfirmation: parsed.needsConfirmation,
     refused: parsed.refused,
+    forceApplies: parsed.forceApplies,
     errors: parsed.errors.map((e) => (e.token ? `${e.token}: ${e.message}` : e.message)),
     warnings: parsed.warnings,
   };
@@ -152,16 +154,19 @@ export function discoveryHandlers(core: Core) {
         const shown = checkSummary(parsed).errors.slice(0, 3).join('; ');
         throw new PatchdeckError('bad-request', `Cannot scan these targets: ${shown}`);
       }
+      // parseTargets reports a refusal as an error too (above); this is the same words, in case.
       if (parsed.refused) {
         throw new PatchdeckError(
           'bad-request',
-          `That is ${parsed.total} addresses — more than a /16. Narrow the range, or force it if you really mean it.`,
+          parsed.forceApplies
+            ? `The targets hold ${formatCount(parsed.total)} addresses, more than a /16. Narrow them, or force the sweep.`
+            : `The targets hold ${formatCount(parsed.total)} addresses; Patchdeck sweeps at most a /12, forced or not. Narrow them.`,
         );
       }
       if (parsed.needsConfirmation && !request.confirm) {
         throw new PatchdeckError(
           'conflict',
-          `That is ${parsed.total} addresses (more than a /22). Confirm to scan them all.`,
+          `That is ${formatCount(parsed.total)} addresses (more than a /22). Confirm to scan them all.`,
         );
       }
       if (parsed.addresses.length === 0)
