@@ -308,10 +308,20 @@ export function markInterruptedJobs(db: Database): number[] {
   })();
 }
 
-/** Deletes a draft nobody approved, with its steps and log (cascade). False when it is not such a draft. */
-export function deleteDraftJob(db: Database, id: number): boolean {
-  return (
-    db.prepare(`DELETE FROM patch_jobs WHERE id = ? AND status = 'draft' AND approved_at IS NULL`).run(id)
-      .changes > 0
-  );
+/**
+ * Deletes a draft nobody approved, with its steps and log (cascade), and its finished dry-run task
+ * (titled "Dry run for job N": job ids are reused, so it would name a later job). False when it is
+ * not such a draft.
+ */
+export function deleteDraftJob(db: Database, id: number, planTaskId?: number): boolean {
+  return db.transaction(() => {
+    const deleted =
+      db.prepare(`DELETE FROM patch_jobs WHERE id = ? AND status = 'draft' AND approved_at IS NULL`).run(id)
+        .changes > 0;
+    if (deleted && planTaskId !== undefined)
+      db.prepare(
+        `DELETE FROM tasks WHERE id = ? AND kind = 'patch-plan' AND status <> 'running' AND json_extract(params, '$.jobId') = ?`,
+      ).run(planTaskId, id);
+    return deleted;
+  })();
 }

@@ -28,7 +28,10 @@ export async function discardJob(
     svc.tasks().cancel(planTaskId);
     await svc.tasks().wait(planTaskId);
   }
-  const discarded = deleteDraftJob(deps.db, id);
-  if (discarded) deps.events.emit('entity.changed', { entity: 'jobs', ids: [id] });
+  const discarded = deleteDraftJob(deps.db, id, planTaskId);
+  if (discarded) {
+    deps.events.emit('entity.changed', { entity: 'jobs', ids: [id] });
+    if (planTaskId !== undefined) deps.events.emit('entity.changed', { entity: 'tasks', ids: [planTaskId] });
+  }
   return { discarded };
 }

@@ -217,6 +217,8 @@ describe('discarding a draft', () => {
     });
     expect(await core.call('jobs.list', {})).toEqual([]);
     expect(listSteps(core.requireWorkspace().db, plan.jobId)).toEqual([]);
+    // Its dry-run task goes too: job ids are reused, and "Dry run for job N" would name a later job.
+    expect((await core.call('tasks.list', {})).map((t) => t.id)).not.toContain(plan.taskId);
     await core.closeWorkspace();
   });
 

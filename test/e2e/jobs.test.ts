@@ -368,7 +368,7 @@ describe('Jobs page in Chromium', () => {
     expect(listSteps(db, ids.failedJob).map((s) => s.status)).toEqual(['succeeded', 'failed']);
   });
 
-  it('wizard: selects hosts and security updates, runs the dry run, shows each host’s result, and discards the draft', async () => {
+  it('wizard: selects hosts and security updates, runs the dry run, shows each host’s result, and discards the draft without leaving a job behind', async () => {
     const { page, core } = app;
     const db = core.requireWorkspace().db;
     await page.getByRole('button', { name: 'New patch job' }).click();
@@ -409,7 +409,9 @@ describe('Jobs page in Chromium', () => {
 
     await wizard.getByRole('button', { name: 'Discard' }).click();
     await page.getByRole('button', { name: 'New patch job' }).waitFor();
-    await expect.poll(() => getJob(db, draft.id)!.status).toBe('cancelled');
+    // Nobody approved the draft: discarding deletes it, so no "cancelled" job is left in the history.
+    await expect.poll(() => getJob(db, draft.id)).toBeNull();
+    expect((await core.call('jobs.list', {})).length).toBe(jobsBefore);
   });
 
   it('keeps focus visible and reads well in the dark theme', async () => {

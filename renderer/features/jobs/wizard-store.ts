@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import type { Audit, Host, JobStep, PatchJob, Settings } from '../../../src/api/schemas';
 import { api, describeError } from '../../api';
+import { useTasks } from '../../stores/tasks';
 import { localToIso, previewSignature } from './model';
 
 export type WizardStep = 'select' | 'review' | 'schedule' | 'confirm';
@@ -108,6 +109,8 @@ export const useWizard = create<WizardState>((set, get) => {
     if (jobId === null || (job && job.status !== 'draft')) return;
     // Nobody approved it: the draft (and its dry run) is deleted, so no "cancelled" job stays behind.
     await api.jobs.discard({ id: jobId, planTaskId: taskId ?? undefined }).catch(() => undefined);
+    // Its dry-run task went with it: the task list and status bar stop naming it.
+    await useTasks.getState().load();
   };
 
   /** Plans with the current choices and waits for every host's dry run. */

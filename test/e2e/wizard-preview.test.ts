@@ -1,0 +1,163 @@
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completeAudit, getJob, startAudit, trustHostKey, type FindingInput } from '../../src/db';
+import { fingerprintOf } from '../../src/remote/host-key';
+import { ed25519KeyPair } from '../../src/remote/testing/keys';
+import { launchApp, type E2eApp } from './harness';
+
+/**
+ * The patch wizard's review step on a zypper host played by a real SSH server on 127.0.0.1
+ * (ssh2's), which answers the dry run with what the lab's real zypper printed
+ * (test/fixtures/zypper/NOTES.md). The review lists what will change, and offers no approval for
+ * a preview that lists nothing.
+ */
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/zypper');
+const shot = (name: string): string => path.resolve('test-results', name);
+
+let app: E2eApp;
+let server: ssh2.Server;
+const clients = new Set<ssh2.Connection>();
+let dryRunOutput = '';
+let hostId = 0;
+
+const finding = (name: string, from: string, to: string, security: boolean): FindingInput => ({
+  kind: 'package',
+  package: name,
+  arch: 'noarch',
+  installedVersion: from,
+  availableVersion: to,
+  repository: 'repo-update',
+  security,
+  severity: null,
+  vendorSeverity: null,
+  advisories: [],
+  held: false,
+  rebootRequired: false,
+});
+
+beforeAll(async () => {
+  const { private: pem, public: pub } = ed25519KeyPair();
+  const [type, body] = pub.split(' ') as [string, string];
+  server = new ssh2.Server({ hostKeys: [pem] }, (client) => {
+    clients.add(client);
+    client.on('close', () => clients.delete(client));
+    client.on('error', () => undefined);
+    client.on('authentication', (ctx) =>
+      ctx.method === 'password' ? ctx.accept() : ctx.reject(['password']),
+    );
+    client.on('session', (acceptSession) => {
+      const session = acceptSession();
+      session.on('pty', (accept) => accept?.());
+      session.on('exec', (accept, _reject, info) => {
+        const stream = accept();
+        stream.on('error', () => undefined);
+        if (/zypper .*install --dry-run/.test(info.command)) stream.write(dryRunOutput);
+        stream.exit(0);
+        stream.end();
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  app = await launchApp();
+  fs.mkdirSync(path.resolve('test-results'), { recursive: true });
+  const { core } = app;
+  const db = core.requireWorkspace().db;
+  const host = await core.call('hosts.add', { name: 'suse01', address: '127.0.0.1', sshPort: port });
+  hostId = host.id;
+  trustHostKey(db, {
+    hostId,
+    type,
+    fingerprint: fingerprintOf(Buffer.from(body, 'base64')),
+    actor: 'test',
+    reason: 'test',
+  });
+  await core.call('credentials.add', {
+    name: 'office',
+    username: 'admin',
+    kind: 'password',
+    secret: 'office-pw-51ab',
+    scope: ['*'],
+  });
+  completeAudit(db, startAudit(db, { hostId, taskId: null }), {
+    osId: 'opensuse-leap',
+    osName: 'openSUSE Leap',
+    osVersion: '15.5',
+    kernel: null,
+    packageManager: 'zypper',
+    metadataAgeSeconds: 0,
+    rebootRequired: false,
+    warnings: [],
+    durationMs: 1,
+    findings: [
+      finding('acme-tool', '1.0-1.el9', '1.1-1.el9', true),
+      finding('acme-firmware', '20230210-1.el9', '20240210-1.el9', true),
+      finding('acme-daemon', '1:2.0-1.el9', '1:2.0-2.el9_3', true),
+      finding('acme-lib', '2.0-1.el9', '2.1-1.el9', false),
+    ],
+  });
+  await app.page.setViewportSize({ width: 1400, height: 1000 });
+});
+afterAll(async () => {
+  await app?.close();
+  for (const client of clients) client.end();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+async function reviewSecurityOnly() {
+  const { page } = app;
+  await page.getByRole('link', { name: 'Patch jobs' }).click();
+  await page.getByRole('button', { name: 'New patch job' }).click();
+  const wizard = page.getByRole('region', { name: 'New patch job' });
+  await wizard.getByLabel('Patch suse01').check();
+  await wizard.getByLabel('Security updates only').check();
+  await wizard.getByRole('button', { name: 'Review dry run' }).click();
+  await wizard.getByText('Dry run: 1 of 1 host').waitFor({ timeout: 30_000 });
+  return wizard;
+}
+
+describe('patch wizard review on a zypper host', () => {
+  it('lists each change the security-only job will make, with both versions, and lets it go on', async () => {
+    dryRunOutput = fs.readFileSync(path.join(FIXTURES, 'lab-host.dry-run-security.xml'), 'utf8');
+    const wizard = await reviewSecurityOnly();
+    const review = wizard.getByRole('article', { name: 'Dry run on suse01' });
+    await review.getByText('will change', { exact: true }).waitFor();
+    const changes = review.getByRole('table', { name: 'Changes on suse01' });
+    await expect.poll(() => changes.locator('tbody tr').count()).toBe(3);
+    await changes.getByRole('row', { name: /acme-daemon 1:2\.0-1\.el9 1:2\.0-2\.el9_3 upgrade/ }).waitFor();
+    await changes.getByRole('row', { name: /acme-tool 1\.0-1\.el9 1\.1-1\.el9 upgrade/ }).waitFor();
+    // Enabled once the wizard has read every host's result.
+    await expect
+      .poll(() => wizard.getByRole('button', { name: 'Next: schedule and reboot' }).isEnabled())
+      .toBe(true);
+    await app.page.screenshot({ path: shot('wizard-review-zypper.png'), fullPage: true });
+    const jobId = (await app.core.call('jobs.list', {}))[0]!.id;
+    await wizard.getByRole('button', { name: 'Discard' }).click();
+    await app.page.getByRole('button', { name: 'New patch job' }).waitFor();
+    // Nobody approved it: the draft is gone, not left behind as "cancelled".
+    await expect.poll(() => getJob(app.core.requireWorkspace().db, jobId)).toBeNull();
+  });
+
+  it('offers no approval when the dry run lists no change, and says why', async () => {
+    // zypper's answer when the targets are installed already: an empty install summary.
+    dryRunOutput = fs.readFileSync(path.join(FIXTURES, 'lab-host.dry-run-installed.xml'), 'utf8');
+    const wizard = await reviewSecurityOnly();
+    const review = wizard.getByRole('article', { name: 'Dry run on suse01' });
+    await review.getByText('failed', { exact: true }).waitFor();
+    await review.getByText(/suse01: the dry run lists no change for the 3 updates planned here/).waitFor();
+    await expect(review.getByText('will change', { exact: true }).count()).resolves.toBe(0);
+    await wizard.getByText('Dry run: 1 of 1 host · 0 will change').waitFor();
+    await expect.poll(() => wizard.getByText(/^Planning and running the dry run/).count()).toBe(0);
+    await expect(
+      wizard.getByRole('button', { name: 'Next: schedule and reboot' }).isDisabled(),
+    ).resolves.toBe(true);
+    await app.page.screenshot({ path: shot('wizard-review-zypper-empty.png'), fullPage: true });
+    await wizard.getByRole('button', { name: 'Discard' }).click();
+    await app.page.getByRole('button', { name: 'New patch job' }).waitFor();
+    await expect.poll(async () => (await app.core.call('jobs.list', {})).length).toBe(0);
+  });
+});
