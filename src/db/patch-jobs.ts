@@ -49,13 +49,20 @@ function toJob(row: Row, counts: Record<string, number>): PatchJob {
   };
 }
 
+/** `succeeded` with reboot_pending set is "installed, reboot pending" (migration 006). */
+function stepStatus(row: Row): JobStep['status'] {
+  return row.status === 'succeeded' && row.reboot_pending === 1
+    ? 'reboot-pending'
+    : (row.status as JobStep['status']);
+}
+
 function toStep(row: Row): JobStep {
   return {
     id: row.id as number,
     jobId: row.job_id as number,
     hostId: row.host_id as number,
     hostName: (row.host_name as string | undefined) ?? String(row.host_id),
-    status: row.status as JobStep['status'],
+    status: stepStatus(row),
     phase: (row.phase as string | null) ?? null,
     packageManager: (row.package_manager as string | null) ?? null,
     packages: json<TargetPackage[]>(row.packages, []),
@@ -73,7 +80,10 @@ function toStep(row: Row): JobStep {
 
 function stepCounts(db: Database, jobId: number): Record<string, number> {
   const rows = db
-    .prepare('SELECT status, count(*) n FROM job_steps WHERE job_id = ? GROUP BY status')
+    .prepare(
+      `SELECT CASE WHEN status = 'succeeded' AND reboot_pending = 1 THEN 'reboot-pending' ELSE status END AS status,
+              count(*) n FROM job_steps WHERE job_id = ? GROUP BY 1`,
+    )
     .all(jobId) as { status: string; n: number }[];
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
@@ -223,19 +233,25 @@ const STEP_COLUMNS: Record<keyof StepUpdate, string> = {
 };
 const JSON_STEP_KEYS = new Set<keyof StepUpdate>(['packages', 'preview', 'before', 'after']);
 
-/** Commits one step transition (a single UPDATE, so it is atomic and durable before we go on). */
+/**
+ * Commits one step transition (a single UPDATE, so it is atomic and durable before we go on).
+ * A status `reboot-pending` is stored as `succeeded` with reboot_pending set; any other status clears it.
+ */
 export function updateStep(db: Database, stepId: number, patch: StepUpdate): void {
   const keys = Object.keys(patch) as (keyof StepUpdate)[];
   if (keys.length === 0) return;
   const values = keys.map((k) => {
     const v = patch[k];
+    if (k === 'status' && v === 'reboot-pending') return 'succeeded';
     if (JSON_STEP_KEYS.has(k)) return v === null || v === undefined ? null : JSON.stringify(v);
     return v ?? null;
   });
-  db.prepare(`UPDATE job_steps SET ${keys.map((k) => `${STEP_COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`).run(
-    ...values,
-    stepId,
-  );
+  const sets = keys.map((k) => `${STEP_COLUMNS[k]} = ?`);
+  if (patch.status !== undefined) {
+    sets.push('reboot_pending = ?');
+    values.push(patch.status === 'reboot-pending' ? 1 : 0);
+  }
+  db.prepare(`UPDATE job_steps SET ${sets.join(', ')} WHERE id = ?`).run(...values, stepId);
 }
 
 export function appendJobEvent(

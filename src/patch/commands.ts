@@ -207,7 +207,13 @@ export function rebootRequiredCommand(pm: PatchPackageManager): string {
       return 'if [ -e /var/run/reboot-required ]; then echo required; else echo no; fi';
     case 'dnf':
     case 'yum':
-      return 'if command -v needs-restarting >/dev/null 2>&1; then needs-restarting -r >/dev/null 2>&1 && echo no || echo required; else echo unknown; fi';
+      // needs-restarting -r: 0 no reboot, 1 reboot needed. EL hosts without the dnf-utils wrapper
+      // still have the dnf plugin (dnf-plugins-core), as the audit's collector reads it.
+      return (
+        'if command -v needs-restarting >/dev/null 2>&1; then needs-restarting -r >/dev/null 2>&1; pd_r=$?; ' +
+        `elif ${pm === 'dnf' ? 'dnf -q needs-restarting --help >/dev/null 2>&1' : 'false'}; then dnf -q needs-restarting -r >/dev/null 2>&1; pd_r=$?; ` +
+        'else pd_r=unknown; fi; case $pd_r in 0) echo no ;; 1) echo required ;; *) echo unknown ;; esac'
+      );
     case 'zypper':
       return 'zypper needs-rebooting >/dev/null 2>&1; [ $? -eq 102 ] && echo required || echo no';
     default:

@@ -15,6 +15,8 @@ export {
   startJob,
   cancelJob,
   continueJob,
+  rebootJobHosts,
+  rebootHosts,
   schedulerTick,
   startScheduler,
   MISSED_GRACE_MS,

@@ -668,9 +668,16 @@ function previewedNames(step: JobStep): string[] {
 
 async function runStep(ctx: StepContext): Promise<JobStep['status']> {
   const { step } = ctx;
-  let phase = 'precheck';
+  // Queued again in its reboot phase (Reboot now, or a re-run of a reboot that failed): the
+  // updates are installed, so only the reboot and the verification are left to do.
+  const rebootOnly = step.phase === 'reboot';
+  let phase = rebootOnly ? 'reboot' : 'precheck';
   let session: SshSession | null = null;
-  let prefetched: PrefetchedAudit | null = null;
+  // Set from installPhases' hooks, which TypeScript's narrowing does not follow.
+  let prefetched = null as PrefetchedAudit | null;
+  /** This step's updates are on the host: whatever the reboot does next, a re-audit follows. */
+  let installed = rebootOnly;
+  let rebootedAfterInstall = false;
   transition(ctx, {
     status: 'running',
     phase,
@@ -682,173 +689,290 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
   log(
     ctx,
     'info',
-    `${ctx.host.name}: ${step.packages.map((p) => `${p.name} ${p.from ?? '∅'} → ${p.to}`).join(', ')}`,
+    rebootOnly
+      ? `${ctx.host.name}: the updates are installed; rebooting the host, then verifying`
+      : `${ctx.host.name}: ${step.packages.map((p) => `${p.name} ${p.from ?? '∅'} → ${p.to}`).join(', ')}`,
   );
   try {
     // The plan's connection when this process planned the host moments ago (sessions.ts), else a new one.
-    const reused = takeSession(ctx.deps.db, ctx.host, ctx.job.options.credentialId ?? null);
+    const reused = rebootOnly
+      ? null
+      : takeSession(ctx.deps.db, ctx.host, ctx.job.options.credentialId ?? null);
     session = reused ?? (await traced(ctx.host.name, 'run.connect', () => ctx.open(ctx.host, ctx.signal)));
-    let checked: Awaited<ReturnType<typeof precheck>>;
-    try {
-      checked = await precheck(ctx, session, step.packages);
-    } catch (error) {
-      // A parked connection that died quietly: the pre-check is read-only, so connect and ask again.
-      if (!reused || !(error instanceof RemoteError) || error.kind !== 'unreachable') throw error;
-      session.close();
-      session = await traced(ctx.host.name, 'run.reconnect', () => ctx.open(ctx.host, ctx.signal));
-      checked = await precheck(ctx, session, step.packages);
-    }
-    // A reboot already pending (an earlier kernel or library update): when the job's reboot policy
-    // allows rebooting, the host reboots first so the install lands on the system that will run,
-    // then the pre-checks run again. Once only: a host that still wants a reboot is logged.
-    if (ctx.signal.aborted) throw new StepFailure('cancelled', 'Cancelled before anything was installed.');
-    if (checked.rebootPending && checked.todo.length > 0 && ctx.job.rebootPolicy !== 'never') {
-      log(
-        ctx,
-        'info',
-        `a reboot was already pending before the install; reboot policy "${ctx.job.rebootPolicy}" allows it, so the host reboots first`,
-      );
-      phase = 'pre-reboot';
-      transition(ctx, { phase });
+    if (rebootOnly) {
       session = await rebootAndWait(ctx, session);
-      phase = 'precheck';
-      transition(ctx, { phase });
-      checked = await precheck(ctx, session, step.packages);
-      if (checked.rebootPending) log(ctx, 'info', 'the host still reports a pending reboot after rebooting');
-    } else if (checked.rebootPending && checked.todo.length > 0) {
-      log(
-        ctx,
-        'info',
-        'a reboot was already pending before the install; reboot policy is "never", so the install goes ahead without it',
-      );
-    }
-    const { todo } = checked;
-    // After an interrupted install, the versions on record from before it are the ones to undo to.
-    const before = interruptedInstall(step)
-      ? { ...checked.before, ...recordedVersions(step.before) }
-      : checked.before;
-    const s0 = session;
-    if (ctx.signal.aborted) throw new StepFailure('cancelled', 'Cancelled before anything was installed.');
-    let rebootRequired = false;
-    if (todo.length > 0) {
-      const names = [
-        ...new Set([...Object.keys(before), ...todo.map((t) => t.name), ...previewedNames(step)]),
-      ];
-      // Snapshot (and for apt the verification audit) ride in the install's own channel when it is detached;
-      // a verification that a reboot makes stale is dropped and done again after the reboot.
-      const followUp = DETACHED.includes(ctx.pm) ? snapshotSections(ctx, names, before) : [];
-      prefetched =
-        followUp.length && ctx.pm === 'apt' && ctx.job.rebootPolicy !== 'always'
-          ? prefetchVerifyAudit(ctx, s0)
-          : null;
-      phase = 'install';
-      transition(ctx, { phase, before });
-      const installed = await traced(ctx.host.name, 'run.install', () =>
-        install(ctx, s0, todo, [...followUp, ...(prefetched ? [prefetched.section] : [])]),
-      );
-      // Sections that did not come back complete are asked for again over the session.
-      const snap =
-        installed.after && installed.after.get('history')?.code != null
-          ? parseSnapshot(installed.after)
-          : await traced(ctx.host.name, 'run.snapshot', () => snapshotAfter(ctx, s0, names, before));
-      const verifyOut = installed.after?.get('verify');
-      if (prefetched && (!verifyOut || verifyOut.code === null)) {
-        prefetched.feed(null);
-        prefetched = null;
-      }
-      prefetched?.feed(verifyOut ?? null);
-      rebootRequired = snap.rebootRequired;
-      recordChange(ctx, before, snap);
-    } else if (interruptedInstall(step)) {
-      // An earlier run of this job entered its install and was cut off (Patchdeck killed, the host
-      // dropped off); the install, detached on the host, finished without it. The versions from
-      // before that install are on record: take the after-snapshot now, so the step keeps its
-      // before/after versions and undo recipe, and the reboot policy sees a reboot it asks for.
-      const recorded = recordedVersions(step.before);
-      const names = [
-        ...new Set([...Object.keys(recorded), ...step.packages.map((t) => t.name), ...previewedNames(step)]),
-      ];
-      log(ctx, 'info', 'the interrupted install had finished on the host; recording what it changed');
-      const snap = await traced(ctx.host.name, 'run.snapshot', () => snapshotAfter(ctx, s0, names, recorded));
-      rebootRequired = snap.rebootRequired;
-      recordChange(ctx, recorded, snap);
+      rebootedAfterInstall = true;
     } else {
-      log(ctx, 'info', 'every target is already at its approved version; nothing to install');
-    }
-    if (ctx.signal.aborted)
-      throw new StepFailure(
-        'cancelled',
-        'Cancelled after the install finished; reboot and verification skipped.',
-      );
-    const policy = ctx.job.rebootPolicy;
-    if (policy === 'always' || (policy === 'if-required' && rebootRequired)) {
-      prefetched = null;
-      phase = 'reboot';
-      transition(ctx, { phase });
-      session = await rebootAndWait(ctx, session);
-    } else if (rebootRequired) {
-      log(
-        ctx,
-        'info',
-        'the host needs a reboot to finish the update; reboot policy is "never", so it was not rebooted',
-      );
+      session = await installPhases(ctx, session, reused !== null, {
+        setPhase: (p) => (phase = p),
+        setPrefetched: (p) => {
+          prefetched = p;
+          return null;
+        },
+        setSession: (next) => (session = next),
+        installed: () => (installed = true),
+        rebooted: () => (rebootedAfterInstall = true),
+      });
     }
     phase = 'verify';
     transition(ctx, { phase });
-    const s1 = session;
-    const { auditId, result } = await traced(ctx.host.name, 'run.verify', () =>
+    let s1 = session;
+    let { auditId, result } = await traced(ctx.host.name, 'run.verify', () =>
       verifyByAudit(ctx, s1, prefetched ?? undefined),
     );
-    const pending = stillPending(step.packages, result.updates);
+    prefetched = null;
     transition(ctx, { verifyAuditId: auditId });
+    const policy = ctx.job.rebootPolicy;
+    if (result.rebootRequired && installed && !rebootedAfterInstall && policy !== 'never') {
+      // The after-install check could not tell (no needs-restarting, say); the re-audit can.
+      log(ctx, 'info', `the re-audit says the host needs a reboot; reboot policy "${policy}" allows it`);
+      phase = 'reboot';
+      transition(ctx, { phase });
+      session = await rebootAndWait(ctx, session);
+      rebootedAfterInstall = true;
+      phase = 'verify';
+      transition(ctx, { phase });
+      s1 = session;
+      ({ auditId, result } = await traced(ctx.host.name, 'run.verify', () => verifyByAudit(ctx, s1)));
+      transition(ctx, { verifyAuditId: auditId });
+    }
+    const pending = stillPending(step.packages, result.updates);
     if (pending.length)
       throw new StepFailure(
         'verify-failed',
         `Still pending after the install: ${pending.map((p) => `${p.name} (wanted ${p.to})`).join(', ')}.`,
       );
+    if (result.rebootRequired) {
+      const why = rebootedAfterInstall
+        ? 'it still asks for one after its reboot'
+        : !installed
+          ? 'a reboot was already pending'
+          : policy === 'never'
+            ? 'reboot policy is "never"'
+            : 'it was not rebooted';
+      log(
+        ctx,
+        'info',
+        `${step.packages.length ? `verified by re-audit: ${step.packages.length} update(s) installed` : 're-audited'}; reboot pending (${why})`,
+      );
+      transition(ctx, { status: 'reboot-pending', phase: 'done', finishedAt: now() });
+      traceMark(ctx.host.name, 'run.done');
+      return 'reboot-pending';
+    }
     log(
       ctx,
       'info',
-      `verified by re-audit: ${step.packages.length} update(s) installed${result.rebootRequired ? '; reboot still required' : ''}`,
+      step.packages.length
+        ? `verified by re-audit: ${step.packages.length} update(s) installed`
+        : 're-audited: no reboot pending',
     );
     transition(ctx, { status: 'succeeded', phase: 'done', finishedAt: now() });
     traceMark(ctx.host.name, 'run.done');
     return 'succeeded';
   } catch (error) {
-    const cancelled = ctx.signal.aborted && (!(error instanceof StepFailure) || error.kind === 'cancelled');
-    const failure =
-      error instanceof StepFailure
-        ? error
+    return failStep(ctx, error, phase, installed);
+  } finally {
+    prefetched?.feed(null);
+    session?.close();
+  }
+}
+
+interface PhaseHooks {
+  setPhase(phase: string): void;
+  setPrefetched(p: PrefetchedAudit | null): null;
+  setSession(s: SshSession): SshSession;
+  installed(): void;
+  rebooted(): void;
+}
+
+/** Pre-checks, the install and the reboot the policy asks for; returns the session to verify over. */
+async function installPhases(
+  ctx: StepContext,
+  start: SshSession,
+  reused: boolean,
+  hooks: PhaseHooks,
+): Promise<SshSession> {
+  const { step } = ctx;
+  let session = start;
+  const setPhase = (phase: string): void => {
+    hooks.setPhase(phase);
+    transition(ctx, { phase });
+  };
+  let checked: Awaited<ReturnType<typeof precheck>>;
+  try {
+    checked = await precheck(ctx, session, step.packages);
+  } catch (error) {
+    // A parked connection that died quietly: the pre-check is read-only, so connect and ask again.
+    if (!reused || !(error instanceof RemoteError) || error.kind !== 'unreachable') throw error;
+    session.close();
+    session = hooks.setSession(
+      await traced(ctx.host.name, 'run.reconnect', () => ctx.open(ctx.host, ctx.signal)),
+    );
+    checked = await precheck(ctx, session, step.packages);
+  }
+  // A reboot already pending (an earlier kernel or library update): when the job's reboot policy
+  // allows rebooting, the host reboots first so the install lands on the system that will run,
+  // then the pre-checks run again. Once only: a host that still wants a reboot is logged.
+  if (ctx.signal.aborted) throw new StepFailure('cancelled', 'Cancelled before anything was installed.');
+  if (checked.rebootPending && checked.todo.length > 0 && ctx.job.rebootPolicy !== 'never') {
+    log(
+      ctx,
+      'info',
+      `a reboot was already pending before the install; reboot policy "${ctx.job.rebootPolicy}" allows it, so the host reboots first`,
+    );
+    setPhase('pre-reboot');
+    session = hooks.setSession(await rebootAndWait(ctx, session));
+    setPhase('precheck');
+    checked = await precheck(ctx, session, step.packages);
+    if (checked.rebootPending) log(ctx, 'info', 'the host still reports a pending reboot after rebooting');
+  } else if (checked.rebootPending && checked.todo.length > 0) {
+    log(
+      ctx,
+      'info',
+      'a reboot was already pending before the install; reboot policy is "never", so the install goes ahead without it',
+    );
+  }
+  const { todo } = checked;
+  // After an interrupted install, the versions on record from before it are the ones to undo to.
+  const before = interruptedInstall(step)
+    ? { ...checked.before, ...recordedVersions(step.before) }
+    : checked.before;
+  const s0 = session;
+  if (ctx.signal.aborted) throw new StepFailure('cancelled', 'Cancelled before anything was installed.');
+  let rebootRequired = false;
+  if (todo.length > 0) {
+    const names = [...new Set([...Object.keys(before), ...todo.map((t) => t.name), ...previewedNames(step)])];
+    // Snapshot (and for apt the verification audit) ride in the install's own channel when it is detached;
+    // a verification that a reboot makes stale is dropped and done again after the reboot.
+    const followUp = DETACHED.includes(ctx.pm) ? snapshotSections(ctx, names, before) : [];
+    let prefetched =
+      followUp.length && ctx.pm === 'apt' && ctx.job.rebootPolicy !== 'always'
+        ? prefetchVerifyAudit(ctx, s0)
+        : null;
+    hooks.setPrefetched(prefetched);
+    hooks.setPhase('install');
+    transition(ctx, { phase: 'install', before });
+    const installed = await traced(ctx.host.name, 'run.install', () =>
+      install(ctx, s0, todo, [...followUp, ...(prefetched ? [prefetched.section] : [])]),
+    );
+    // Sections that did not come back complete are asked for again over the session.
+    const snap =
+      installed.after && installed.after.get('history')?.code != null
+        ? parseSnapshot(installed.after)
+        : await traced(ctx.host.name, 'run.snapshot', () => snapshotAfter(ctx, s0, names, before));
+    const verifyOut = installed.after?.get('verify');
+    if (prefetched && (!verifyOut || verifyOut.code === null)) {
+      prefetched.feed(null);
+      prefetched = hooks.setPrefetched(null);
+    }
+    prefetched?.feed(verifyOut ?? null);
+    rebootRequired = snap.rebootRequired;
+    recordChange(ctx, before, snap);
+    hooks.installed();
+  } else if (interruptedInstall(step)) {
+    // An earlier run of this job entered its install and was cut off (Patchdeck killed, the host
+    // dropped off); the install, detached on the host, finished without it. The versions from
+    // before that install are on record: take the after-snapshot now, so the step keeps its
+    // before/after versions and undo recipe, and the reboot policy sees a reboot it asks for.
+    const recorded = recordedVersions(step.before);
+    const names = [
+      ...new Set([...Object.keys(recorded), ...step.packages.map((t) => t.name), ...previewedNames(step)]),
+    ];
+    log(ctx, 'info', 'the interrupted install had finished on the host; recording what it changed');
+    const snap = await traced(ctx.host.name, 'run.snapshot', () => snapshotAfter(ctx, s0, names, recorded));
+    rebootRequired = snap.rebootRequired;
+    recordChange(ctx, recorded, snap);
+    hooks.installed();
+  } else {
+    log(ctx, 'info', 'every target is already at its approved version; nothing to install');
+  }
+  if (ctx.signal.aborted)
+    throw new StepFailure(
+      'cancelled',
+      'Cancelled after the install finished; reboot and verification skipped.',
+    );
+  const policy = ctx.job.rebootPolicy;
+  if (policy === 'always' || (policy === 'if-required' && rebootRequired)) {
+    hooks.setPrefetched(null);
+    setPhase('reboot');
+    session = hooks.setSession(await rebootAndWait(ctx, session));
+    hooks.rebooted();
+  } else if (rebootRequired) {
+    log(
+      ctx,
+      'info',
+      'the host needs a reboot to finish the update; reboot policy is "never", so it was not rebooted',
+    );
+  }
+  return session;
+}
+
+/** Records the step's failure (or cancellation); after an install, a re-audit follows whatever the reboot did. */
+async function failStep(
+  ctx: StepContext,
+  error: unknown,
+  phase: string,
+  installed: boolean,
+): Promise<JobStep['status']> {
+  const cancelled = ctx.signal.aborted && (!(error instanceof StepFailure) || error.kind === 'cancelled');
+  const failure =
+    error instanceof StepFailure
+      ? error
+      : error instanceof RemoteError &&
+          error.kind === 'unreachable' &&
+          phase !== 'precheck' &&
+          phase !== 'pre-reboot'
+        ? new StepFailure(
+            'unreachable',
+            `${ctx.host.name} dropped off during ${phase}; the install may be partly done — resume re-audits it and finishes what is missing.`,
+          )
         : error instanceof RemoteError &&
-            error.kind === 'unreachable' &&
+            error.kind === 'output-too-large' &&
             phase !== 'precheck' &&
             phase !== 'pre-reboot'
           ? new StepFailure(
-              'unreachable',
-              `${ctx.host.name} dropped off during ${phase}; the install may be partly done — resume re-audits it and finishes what is missing.`,
+              'output-too-large',
+              `${error.message} This happened during ${phase}: the install may be partly done — resume re-audits the host and finishes what is missing.`,
             )
-          : error instanceof RemoteError &&
-              error.kind === 'output-too-large' &&
-              phase !== 'precheck' &&
-              phase !== 'pre-reboot'
-            ? new StepFailure(
-                'output-too-large',
-                `${error.message} This happened during ${phase}: the install may be partly done — resume re-audits the host and finishes what is missing.`,
-              )
-            : (() => {
-                const c = classifyAuditError(error);
-                return new StepFailure(c.kind, c.message || errorMessage(error));
-              })();
-    log(ctx, cancelled ? 'info' : 'error', `${ctx.host.name}: ${failure.message}`);
-    transition(ctx, {
-      status: cancelled ? 'cancelled' : 'failed',
-      errorKind: cancelled ? 'cancelled' : failure.kind,
-      errorMessage: failure.message,
-      finishedAt: now(),
-    });
-    return cancelled ? 'cancelled' : 'failed';
+          : (() => {
+              const c = classifyAuditError(error);
+              return new StepFailure(c.kind, c.message || errorMessage(error));
+            })();
+  log(ctx, cancelled ? 'info' : 'error', `${ctx.host.name}: ${failure.message}`);
+  const verifyAuditId = !cancelled && installed && phase === 'reboot' ? await reauditAfterReboot(ctx) : null;
+  transition(ctx, {
+    status: cancelled ? 'cancelled' : 'failed',
+    errorKind: cancelled ? 'cancelled' : failure.kind,
+    errorMessage: failure.message,
+    finishedAt: now(),
+    ...(verifyAuditId !== null ? { verifyAuditId } : {}),
+  });
+  return cancelled ? 'cancelled' : 'failed';
+}
+
+/**
+ * The updates are installed but the reboot failed: a re-audit over a new connection records what
+ * the host runs now (the dashboard's counts come from it), or records that it could not be reached.
+ */
+async function reauditAfterReboot(ctx: StepContext): Promise<number | null> {
+  let session: SshSession | null = null;
+  try {
+    session = await ctx.open(ctx.host, AbortSignal.any([ctx.signal, AbortSignal.timeout(20_000)]));
+    const { auditId, result } = await verifyByAudit(ctx, session);
+    log(
+      ctx,
+      'info',
+      `re-audited after the failed reboot: ${stillPending(ctx.step.packages, result.updates).length} of ${ctx.step.packages.length} update(s) still pending${result.rebootRequired ? '; the host still needs a reboot' : ''}`,
+    );
+    return auditId;
+  } catch (error) {
+    log(
+      ctx,
+      'error',
+      `the re-audit after the failed reboot failed too: ${sanitizeText(errorMessage(error), { maxLength: 300 })}`,
+    );
+    return null;
   } finally {
-    prefetched?.feed(null);
     session?.close();
   }
 }
@@ -954,12 +1078,14 @@ export async function runJob(
     : failed > 0
       ? 'failed'
       : 'succeeded';
+  const waiting = final.filter((s) => s.status === 'reboot-pending').length;
+  const rebootNote = waiting > 0 ? ` ${waiting} host(s) wait for a reboot to finish their updates.` : '';
   const message =
     status === 'cancelled'
       ? 'Cancelled by the operator; running commands were allowed to finish.'
       : failed > 0
-        ? `${failed} host(s) failed; see each host's error and log.`
-        : null;
+        ? `${failed} host(s) failed; see each host's error and log.${rebootNote}`
+        : rebootNote.trim() || null;
   updateJob(db, jobId, { status, message, finishedAt: now() });
   log(
     { deps, job },

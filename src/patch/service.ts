@@ -2,7 +2,7 @@
  * The patch capability's doors for the core: plan (as a task), approve, start now / at a time /
  * in a window, cancel, resume, re-run failed hosts, and the scheduler that starts due jobs.
  */
-import type { PatchJob } from '../api/schemas';
+import { JobOptions, type PatchJob } from '../api/schemas';
 import { auditHost } from '../audit';
 import { getCredentialSummary } from '../credentials';
 import {
@@ -10,6 +10,8 @@ import {
   appendJobEvent,
   getHost,
   getJob,
+  insertJob,
+  listAudits,
   listFindings,
   listJobs,
   listSteps,
@@ -19,7 +21,8 @@ import {
 } from '../db';
 import type { TaskRunner } from '../tasks';
 import { PatchdeckError } from '../util/errors';
-import { createPlan, dryRunJob, type PatchDeps, type PlanRequest } from './plan';
+import { isPatchable } from './commands';
+import { createPlan, dryRunJob, planDigest, type PatchDeps, type PlanRequest } from './plan';
 import { dryRunParts, jobStepParts } from './outcome';
 import { interruptedInstall, runJob, stillPending } from './run';
 
@@ -197,10 +200,21 @@ export async function continueJob(
     );
   if (!job.approvedAt) throw new PatchdeckError('conflict', `Job ${id} was never approved.`);
   const statuses = which === 'resume' ? ['interrupted', 'queued', 'running'] : ['failed'];
-  const steps = listSteps(deps.db, id).filter(
-    (s) => statuses.includes(s.status) && s.packages.length > 0 && s.preview?.command,
-  );
-  if (steps.length === 0) {
+  const mine = listSteps(deps.db, id).filter((s) => statuses.includes(s.status));
+  // A step stopped in its reboot phase has its updates installed (that phase comes after the
+  // install): redo the reboot and the verification, not a re-audit that would call it done.
+  const reboots = mine.filter((s) => s.phase === 'reboot');
+  const steps = mine.filter((s) => s.phase !== 'reboot' && s.packages.length > 0 && s.preview?.command);
+  for (const step of reboots) {
+    updateStep(deps.db, step.id, { status: 'queued', errorKind: null, errorMessage: null, finishedAt: null });
+    appendJobEvent(deps.db, {
+      jobId: id,
+      stepId: step.id,
+      stream: 'info',
+      text: `${step.hostName}: the updates are installed and the reboot was not done; rebooting again`,
+    });
+  }
+  if (steps.length === 0 && reboots.length === 0) {
     const all = listSteps(deps.db, id);
     // Stopped after its last host finished but before the job's own end was written: nothing is
     // left to run, so resuming settles the job from its steps instead of leaving it interrupted.
@@ -284,6 +298,116 @@ export async function continueJob(
     return changed(deps, id);
   }
   return launch(svc, id, true);
+}
+
+const REBOOTABLE: readonly PatchJob['status'][] = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+
+/**
+ * Reboot now: the job's hosts whose updates are installed but wait for a reboot (or whose reboot
+ * failed) reboot, and a re-audit verifies each. `hostIds` narrows it to some of them.
+ */
+export function rebootJobHosts(svc: PatchService, id: number, hostIds?: number[]): PatchJob {
+  const deps = svc.deps();
+  const job = requireJob(deps, id);
+  if (!REBOOTABLE.includes(job.status))
+    throw new PatchdeckError(
+      'conflict',
+      `Job ${id} is ${job.status}; its hosts can be rebooted once it has ended.`,
+    );
+  const waiting = listSteps(deps.db, id).filter(
+    (s) => s.status === 'reboot-pending' || (s.status === 'failed' && s.phase === 'reboot'),
+  );
+  const unknown = (hostIds ?? []).filter((h) => !waiting.some((s) => s.hostId === h));
+  if (unknown.length)
+    throw new PatchdeckError(
+      'conflict',
+      `Job ${id}: host ${unknown.join(', ')} does not wait for a reboot in this job.`,
+    );
+  const steps = hostIds?.length ? waiting.filter((s) => hostIds.includes(s.hostId)) : waiting;
+  if (steps.length === 0) throw new PatchdeckError('conflict', `Job ${id} has no host waiting for a reboot.`);
+  deps.db.transaction(() => {
+    for (const step of steps) {
+      updateStep(deps.db, step.id, {
+        status: 'queued',
+        phase: 'reboot',
+        errorKind: null,
+        errorMessage: null,
+        finishedAt: null,
+      });
+      appendJobEvent(deps.db, {
+        jobId: id,
+        stepId: step.id,
+        stream: 'info',
+        text: `${step.hostName}: reboot asked for by ${deps.actor}`,
+      });
+    }
+    appendAuditLog(deps.db, {
+      actor: deps.actor,
+      action: 'job.reboot',
+      entityType: 'patch_job',
+      entityId: id,
+      details: { hosts: steps.map((s) => s.hostName) },
+    });
+  })();
+  return launch(svc, id, true);
+}
+
+/**
+ * Reboot hosts outside a patch job, now or at a time: a job of its own (reboot, then a re-audit
+ * per host), approved by the request itself, run or scheduled like any patch job, so the task
+ * list, the Jobs page, the audit log and the scheduler's missed-window rule all apply to it.
+ */
+export function rebootHosts(svc: PatchService, request: { hostIds: number[]; at?: string }): PatchJob {
+  const deps = svc.deps();
+  const { db } = deps;
+  if (request.hostIds.length === 0)
+    throw new PatchdeckError('bad-request', 'Name at least one host to reboot.');
+  const hosts = [...new Set(request.hostIds)].map((id) => {
+    const host = getHost(db, id);
+    if (!host) throw new PatchdeckError('not-found', `Host ${id} does not exist.`);
+    return host;
+  });
+  const steps = hosts.map((host) => {
+    const audit = listAudits(db, host.id, 20).find((a) => a.status === 'succeeded');
+    if (!audit || !isPatchable(audit.packageManager))
+      throw new PatchdeckError(
+        'conflict',
+        `${host.name} has no successful audit of a supported system yet; audit it first.`,
+      );
+    return { hostId: host.id, packages: [], packageManager: audit.packageManager };
+  });
+  if (request.at !== undefined && !Number.isFinite(Date.parse(request.at)))
+    throw new PatchdeckError('bad-request', `Not a time: ${request.at}.`);
+  const jobId = db.transaction(() => {
+    const id = insertJob(db, {
+      name: `Reboot ${hosts.length === 1 ? hosts[0]!.name : `${hosts.length} hosts`}`,
+      selection: { mode: 'packages', packages: [] },
+      rebootPolicy: 'always',
+      onFailure: 'continue',
+      concurrency: 8,
+      options: JobOptions.parse({}),
+      steps,
+    });
+    for (const step of listSteps(db, id)) updateStep(db, step.id, { phase: 'reboot' });
+    updateJob(db, id, { status: 'approved', approvedBy: deps.actor, approvedAt: now() });
+    appendAuditLog(db, {
+      actor: deps.actor,
+      action: 'job.approve',
+      entityType: 'patch_job',
+      entityId: id,
+      details: { digest: planDigest(db, id), reboot: true, hosts: hosts.map((h) => ({ host: h.name })) },
+    });
+    for (const host of hosts)
+      appendAuditLog(db, {
+        actor: deps.actor,
+        action: 'host.reboot',
+        entityType: 'host',
+        entityId: host.id,
+        details: { jobId: id, at: request.at ?? null },
+      });
+    return id;
+  })();
+  return startJob(svc, jobId, { at: request.at });
 }
 
 /** Grace after a scheduled time: later than this, the job counts as missed instead of running late. */

@@ -177,7 +177,8 @@ export function sshdPid(h: HostRecord): number | null {
   let level = [h.pid as number];
   for (let depth = 0; depth < 3 && level.length > 0; depth++) {
     level = level.flatMap(children);
-    const sshd = level.find((c) => (cmdline(c) ?? '').startsWith('/usr/sbin/sshd '));
+    // The listener retitles itself ("sshd: /usr/sbin/sshd -D -e [listener] …"); its sessions sit deeper.
+    const sshd = level.find((c) => (cmdline(c) ?? '').includes('sshd'));
     if (sshd) return sshd;
   }
   return null;

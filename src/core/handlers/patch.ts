@@ -4,6 +4,8 @@ import {
   cancelJob,
   continueJob,
   discardJob,
+  rebootHosts,
+  rebootJobHosts,
   planJob,
   startJob,
   type PatchService,
@@ -60,5 +62,7 @@ export function patchHandlers(core: Core) {
     'jobs.discard': ({ id, planTaskId }: CallArgs<'jobs.discard'>) => discardJob(svc, id, planTaskId),
     'jobs.resume': ({ id }: { id: number }) => continueJob(svc, id, 'resume'),
     'jobs.rerunFailed': ({ id }: { id: number }) => continueJob(svc, id, 'failed'),
+    'jobs.reboot': ({ id, hostIds }: CallArgs<'jobs.reboot'>) => rebootJobHosts(svc, id, hostIds),
+    'hosts.reboot': ({ hostIds, at }: CallArgs<'hosts.reboot'>) => rebootHosts(svc, { hostIds, at }),
   };
 }

@@ -3,6 +3,7 @@ import { migration002 } from './002_scan_hosts';
 import { migration003 } from './003_patch_jobs';
 import { migration004 } from './004_key_trust';
 import { migration005 } from './005_task_outcome';
+import { migration006 } from './006_reboot_pending';
 import { migration007 } from './007_host_names';
 import { migration008 } from './008_schedules';
 import type { Migration } from './types';
@@ -16,6 +17,7 @@ export const migrations: readonly Migration[] = [
   migration003,
   migration004,
   migration005,
+  migration006,
   migration007,
   migration008,
 ];
