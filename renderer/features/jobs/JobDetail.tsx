@@ -7,9 +7,11 @@ import {
   isSettled,
   jobActions,
   phaseLabel,
+  statusLabel,
   stepProgress,
   tone,
   versionChanges,
+  waitsForReboot,
 } from './model';
 import { LOG_KEEP, useJobs } from './store';
 
@@ -17,7 +19,7 @@ import { LOG_KEEP, useJobs } from './store';
 const LOG_SHOWN = 2000;
 
 export function StatusBadge({ status }: { status: string }) {
-  return <span className={`badge status-${tone(status)}`}>{status}</span>;
+  return <span className={`badge status-${tone(status)}`}>{statusLabel(status)}</span>;
 }
 
 function selectionText(job: PatchJob): string {
@@ -36,7 +38,9 @@ function HostProgress({ step }: { step: JobStep }) {
         ? phaseLabel(step.phase)
         : step.status === 'succeeded'
           ? 'done, verified'
-          : `${step.status}${step.phase && step.phase !== 'planned' ? ` during ${phaseLabel(step.phase)}` : ''}`;
+          : step.status === 'reboot-pending'
+            ? 'installed, verified; waits for a reboot'
+            : `${step.status}${step.phase && step.phase !== 'planned' ? ` during ${phaseLabel(step.phase)}` : ''}`;
   return (
     <div className="host-progress">
       <div
@@ -74,7 +78,16 @@ function CopyButton({ text, label }: { text: string; label: string }) {
   );
 }
 
-function HostStep({ step, onShowLog }: { step: JobStep; onShowLog: (stepId: number) => void }) {
+function HostStep({
+  step,
+  onShowLog,
+  onReboot,
+}: {
+  step: JobStep;
+  onShowLog: (stepId: number) => void;
+  /** Null when the job cannot reboot its hosts now (running, or another action under way). */
+  onReboot: ((hostId: number) => void) | null;
+}) {
   const changes = versionChanges(step);
   const planned = step.packages;
   return (
@@ -86,8 +99,24 @@ function HostStep({ step, onShowLog }: { step: JobStep; onShowLog: (stepId: numb
         <button type="button" className="link" onClick={() => onShowLog(step.id)}>
           Log
         </button>
+        {waitsForReboot(step) && onReboot && (
+          <button
+            type="button"
+            className="small-button"
+            aria-label={`Reboot ${step.hostName} now`}
+            onClick={() => onReboot(step.hostId)}
+          >
+            Reboot now
+          </button>
+        )}
       </div>
-      {step.errorMessage && step.status !== 'succeeded' && (
+      {step.status === 'reboot-pending' && (
+        <p className="warning small">
+          {step.verifyAuditId !== null ? `Verified by re-audit #${step.verifyAuditId}: ` : ''}
+          the updates are installed; the host needs a reboot to finish them.
+        </p>
+      )}
+      {step.errorMessage && step.status !== 'succeeded' && step.status !== 'reboot-pending' && (
         <p className={step.status === 'failed' || step.status === 'interrupted' ? 'error' : 'muted'}>
           {step.errorKind && step.errorKind !== step.status && (
             <span className="mono small">{step.errorKind}: </span>
@@ -247,6 +276,7 @@ export function JobDetail() {
   const actions = jobActions(job, steps);
   const settled = steps.filter(isSettled).length;
   const failed = steps.filter((s) => s.status === 'failed').length;
+  const rebootable = steps.filter(waitsForReboot).length;
   return (
     <section className="job-detail" aria-label={`Job ${job.id}`}>
       <header className="detail-head">
@@ -286,6 +316,11 @@ export function JobDetail() {
       </dl>
 
       <div className="job-actions form-actions">
+        {actions.reboot && (
+          <button type="button" disabled={busy !== null} onClick={() => void act('reboot')}>
+            {busy === 'reboot' ? 'Rebooting…' : `Reboot now (${plural(rebootable, 'host')})`}
+          </button>
+        )}
         {actions.rerunFailed && (
           <button type="button" disabled={busy !== null} onClick={() => void act('rerunFailed')}>
             {busy === 'rerunFailed' ? 'Re-auditing the failed hosts…' : `Re-run failed hosts (${failed})`}
@@ -346,7 +381,12 @@ export function JobDetail() {
 
       <ul className="host-steps" aria-label="Hosts in this job">
         {steps.map((s) => (
-          <HostStep key={s.id} step={s} onShowLog={setStepFilter} />
+          <HostStep
+            key={s.id}
+            step={s}
+            onShowLog={setStepFilter}
+            onReboot={actions.reboot && busy === null ? (hostId) => void act('reboot', [hostId]) : null}
+          />
         ))}
       </ul>
 

@@ -20,6 +20,8 @@ export function phaseLabel(phase: string | null): string {
 /** Phases completed (0…PHASES.length). A succeeded host is full; a stopped one shows where it stopped. */
 export function stepProgress(step: JobStep): number {
   if (step.status === 'succeeded') return PHASES.length;
+  // Installed and verified, but the reboot that finishes it is still to come.
+  if (step.status === 'reboot-pending') return PHASES.length - 1;
   // Queued again (resume, re-run): the phase left from the last try is not progress.
   if (step.status === 'queued') return 0;
   const index = PHASES.indexOf((step.phase ?? '') as (typeof PHASES)[number]);
@@ -28,6 +30,7 @@ export function stepProgress(step: JobStep): number {
 
 export const SETTLED_STEP: readonly JobStep['status'][] = [
   'succeeded',
+  'reboot-pending',
   'failed',
   'skipped',
   'cancelled',
@@ -39,20 +42,45 @@ export function isSettled(step: JobStep): boolean {
   return SETTLED_STEP.includes(step.status);
 }
 
+/** A status in words: a step that waits for its reboot is not "succeeded". */
+export function statusLabel(status: string): string {
+  return status === 'reboot-pending' ? 'installed, reboot pending' : status;
+}
+
+/** The step's updates are in and its host waits for a reboot (or its reboot failed): Reboot now applies. */
+export function waitsForReboot(step: JobStep): boolean {
+  return step.status === 'reboot-pending' || (step.status === 'failed' && step.phase === 'reboot');
+}
+
 /** Which statuses read as good, bad or neutral, for badges and bars. */
 export function tone(status: string): 'ok' | 'danger' | 'warn' | 'neutral' | 'running' {
   if (status === 'succeeded') return 'ok';
   if (status === 'failed') return 'danger';
-  if (status === 'interrupted' || status === 'cancelled' || status === 'skipped') return 'warn';
+  if (
+    status === 'interrupted' ||
+    status === 'cancelled' ||
+    status === 'skipped' ||
+    status === 'reboot-pending'
+  )
+    return 'warn';
   if (status === 'running') return 'running';
   return 'neutral';
 }
 
 export function countsText(counts: Record<string, number>): string {
-  const order = ['running', 'queued', 'succeeded', 'failed', 'interrupted', 'skipped', 'cancelled'];
+  const order = [
+    'running',
+    'queued',
+    'succeeded',
+    'reboot-pending',
+    'failed',
+    'interrupted',
+    'skipped',
+    'cancelled',
+  ];
   return order
     .filter((k) => counts[k])
-    .map((k) => `${counts[k]} ${k}`)
+    .map((k) => `${counts[k]} ${statusLabel(k)}`)
     .join(', ');
 }
 
@@ -68,7 +96,9 @@ export function jobActions(job: PatchJob, steps: JobStep[]) {
     rerunFailed:
       Boolean(job.approvedAt) &&
       ['failed', 'succeeded', 'cancelled', 'interrupted'].includes(job.status) &&
-      steps.some((s) => s.status === 'failed' && runnable(s)),
+      steps.some((s) => s.status === 'failed' && (runnable(s) || s.phase === 'reboot')),
+    reboot:
+      ['succeeded', 'failed', 'cancelled', 'interrupted'].includes(job.status) && steps.some(waitsForReboot),
   };
 }
 

@@ -19,7 +19,7 @@ export interface JobDetail {
   fetchedThrough: number;
 }
 
-type JobAction = 'cancel' | 'resume' | 'rerunFailed';
+type JobAction = 'cancel' | 'resume' | 'rerunFailed' | 'reboot';
 
 interface JobsState {
   jobs: PatchJob[];
@@ -34,7 +34,8 @@ interface JobsState {
   select(id: number | null): Promise<void>;
   /** Fetches the selected job again: its row, its steps, and log lines after the newest one held. */
   refreshDetail(): Promise<void>;
-  act(action: JobAction): Promise<void>;
+  /** `hostIds` narrows Reboot now to some hosts (the default: every host waiting for a reboot). */
+  act(action: JobAction, hostIds?: number[]): Promise<void>;
   applyJob(job: PatchJob): void;
   applyStep(step: JobStep): void;
   applyEvent(event: JobEvent): void;
@@ -44,6 +45,7 @@ const ACTION_DONE: Record<JobAction, string> = {
   cancel: 'Cancel requested: running hosts finish their current command, the rest are skipped.',
   resume: 'Resume requested: the unfinished hosts were re-audited; the log and each host show what runs.',
   rerunFailed: 'Re-run requested: the failed hosts were re-audited; the log and each host show what runs.',
+  reboot: 'Reboot requested: each host reboots, then a re-audit checks it; each host shows how it went.',
 };
 
 /** Merges log lines by id, oldest first, keeping the newest LOG_KEEP. */
@@ -153,12 +155,13 @@ export const useJobs = create<JobsState>((set, get) => {
       }
     },
 
-    async act(action) {
+    async act(action, hostIds) {
       const id = get().selectedId;
       if (id === null || get().busy) return;
       set({ busy: action, notice: null, error: null });
       try {
-        const job = await api.jobs[action]({ id });
+        const job =
+          action === 'reboot' ? await api.jobs.reboot({ id, hostIds }) : await api.jobs[action]({ id });
         get().applyJob(job);
         if (get().selectedId === id) set({ notice: ACTION_DONE[action] });
         await get().refreshDetail();
