@@ -5,6 +5,7 @@ import readline from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { Host } from '../api/schemas';
 import type { Core } from '../core';
+import { describeTask } from '../tasks';
 import { PatchdeckError } from '../util/errors';
 import { isValidHostName } from '../util/text';
 import { formatTable, printJson } from './output';
@@ -391,7 +392,7 @@ export function registerAuditCommands(
         });
         const stop = (): void => void core.call('tasks.cancel', { id: taskId }).catch(() => undefined);
         process.once('SIGINT', stop);
-        await core.requireWorkspace().tasks.wait(taskId);
+        const task = await core.requireWorkspace().tasks.wait(taskId);
         process.off('SIGINT', stop);
         const latest = await core.call('audits.latest', {});
         const rows = targets.map((h) => ({ host: h, audit: latest.find((a) => a.hostId === h.id) ?? null }));
@@ -426,8 +427,11 @@ export function registerAuditCommands(
               `\n${failures.map((r) => `${r.host.name}: ${r.audit!.errorMessage ?? r.audit!.errorKind}`).join('\n')}\n`,
             );
         }
+        // The closing line is the task's own summary, the words the window and notifications use.
+        if (task && !globals().json) process.stdout.write(`\n${describeTask(task)}.\n`);
         if (rows.some((r) => !r.host.offlineOnly && r.audit?.status !== 'succeeded')) process.exitCode = 1;
         if (skipped.length === rows.length) process.exitCode = 1;
+        if (task && task.status !== 'succeeded') process.exitCode = 1;
       });
     });
 }

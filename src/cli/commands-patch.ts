@@ -4,6 +4,7 @@ import type { JobStep, PatchJob } from '../api/schemas';
 import type { Core } from '../core';
 import { listedChanges } from '../patch/plan';
 import { closeParkedSessions } from '../patch/sessions';
+import { describeTask } from '../tasks';
 import { traceMark } from '../patch/trace';
 import { PatchdeckError } from '../util/errors';
 import { sanitizeText } from '../util/text';
@@ -14,6 +15,9 @@ import { formatTable, printJson } from './output';
 type WithCore = <T>(options: GlobalOptions, work: (core: Core) => Promise<T>) => Promise<T>;
 
 const show = (s: string): string => sanitizeText(s, { maxLength: 300 });
+
+/** Job statuses that make `jobs show` exit 1: some host failed, or the run did not finish. */
+const FAILED_JOB: readonly PatchJob['status'][] = ['failed', 'interrupted', 'cancelled'];
 
 function previewText(steps: JobStep[]): string {
   const out: string[] = [];
@@ -87,7 +91,10 @@ async function report(core: Core, jobId: number, json: boolean): Promise<void> {
         `\nUndo for ${s.hostName} (never run by Patchdeck):\n  ${s.undoRecipe!.split('\n').join('\n  ')}\n`,
       );
   }
-  if (detail.job.status !== 'succeeded') process.exitCode = 1;
+  // The closing line is the run's own summary, the words the window and notifications use.
+  const task = detail.job.taskId ? await core.requireWorkspace().tasks.wait(detail.job.taskId) : null;
+  if (task && !json) process.stdout.write(`\n${describeTask(task)}.\n`);
+  if (detail.job.status !== 'succeeded' || (task && task.status !== 'succeeded')) process.exitCode = 1;
 }
 
 export function registerPatchCommands(
@@ -276,6 +283,8 @@ export function registerPatchCommands(
     .action(async (id: string, opts: { log?: boolean }) => {
       await withCore(globals(), async (core) => {
         const detail = await core.call('jobs.get', { id: Number(id) });
+        // A job that did not end well is a non-zero exit, as it was for the command that ran it.
+        if (FAILED_JOB.includes(detail.job.status)) process.exitCode = 1;
         if (globals().json) return printJson(detail);
         process.stdout.write(
           `Job ${detail.job.id}: ${detail.job.name} — ${detail.job.status}${detail.job.message ? ` (${detail.job.message})` : ''}\n${resultTable(detail.steps)}\n`,

@@ -1,6 +1,7 @@
 export { TaskRunner, TaskCancelledError, throwIfCancelled, type TaskContext } from './runner';
 export {
   deriveOutcome,
+  describeTask,
   summarizeParts,
   taskSummary,
   type TaskConclusion,

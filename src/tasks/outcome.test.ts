@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deriveOutcome, summarizeParts, taskSummary, type TaskParts } from './outcome';
+import { deriveOutcome, describeTask, summarizeParts, taskSummary, type TaskParts } from './outcome';
 
 const hosts = (succeeded: number, failed: number, extra: Partial<TaskParts> = {}): TaskParts => ({
   noun: 'host',
@@ -62,5 +62,29 @@ describe('task outcome', () => {
     expect(taskSummary('threw', null, 'disk full')).toBe('disk full');
     expect(taskSummary('cancelled', null, 'Cancelled by the user.')).toBe('cancelled by the user');
     expect(taskSummary('returned', null, null)).toBe('done');
+  });
+});
+
+describe('describeTask', () => {
+  const task = { title: 'Audit 8 hosts', status: 'failed' as const, error: null };
+  it('names the outcome, then the parts, in one line', () => {
+    expect(
+      describeTask({ ...task, outcome: 'partly-failed', summary: '6 of 8 hosts succeeded, 2 failed' }),
+    ).toBe('Audit 8 hosts — partly failed: 6 of 8 hosts succeeded, 2 failed');
+    expect(describeTask({ ...task, outcome: 'failed', summary: '0 of 8 hosts succeeded, 8 failed' })).toBe(
+      'Audit 8 hosts — failed: 0 of 8 hosts succeeded, 8 failed',
+    );
+    expect(
+      describeTask({
+        ...task,
+        status: 'cancelled',
+        outcome: 'cancelled',
+        summary: 'cancelled after 3 of 8 hosts: 3 succeeded, 0 failed',
+      }),
+    ).toBe('Audit 8 hosts — cancelled after 3 of 8 hosts: 3 succeeded, 0 failed');
+    // A task finished before outcomes were recorded says its status and error.
+    expect(describeTask({ ...task, outcome: null, summary: null, error: 'disk full' })).toBe(
+      'Audit 8 hosts — failed: disk full',
+    );
   });
 });

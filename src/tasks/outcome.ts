@@ -1,4 +1,4 @@
-import type { TaskOutcome, TaskStatus } from '../api/schemas';
+import type { Task, TaskOutcome, TaskStatus } from '../api/schemas';
 
 /**
  * How a task's parts ended: the hosts of an audit, the hosts of a patch job. A task is one
@@ -80,4 +80,26 @@ export function taskSummary(
   if (ending === 'cancelled') return 'cancelled by the user';
   if (ending === 'threw') return error ?? 'failed';
   return 'done';
+}
+
+const OUTCOME_WORD: Record<TaskOutcome, string> = {
+  succeeded: 'succeeded',
+  'partly-failed': 'partly failed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  interrupted: 'interrupted',
+};
+
+/**
+ * A finished task in one line, the same words the window shows (renderer/components/
+ * task-outcome.ts): "Audit 8 hosts — partly failed: 6 of 8 hosts succeeded, 2 failed". The CLI's
+ * closing line and notifications use it, so each says what the task says.
+ */
+export function describeTask(task: Pick<Task, 'title' | 'status' | 'outcome' | 'summary' | 'error'>): string {
+  const word = task.outcome ? OUTCOME_WORD[task.outcome] : task.status;
+  const detail = task.summary ?? task.error;
+  if (!detail || detail === word) return `${task.title} — ${word}`;
+  return detail.toLowerCase().startsWith(word)
+    ? `${task.title} — ${detail}`
+    : `${task.title} — ${word}: ${detail}`;
 }

@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JobOptions } from '../api/schemas';
+import { insertHost, insertJob, listSteps, updateJob, updateStep } from '../db';
+import { createWorkspace } from '../db/workspace';
+
+/**
+ * Issue 10, bug 1, on the command line: a run in which any host failed exits 1 and ends with the
+ * task's own summary line. The real CLI in its own process; hosts on a loopback port just closed.
+ */
+const CLI = path.resolve(import.meta.dirname, 'index.ts');
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-cli-exit-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function patchdeck(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      env: { ...process.env, PATCHDECK_CONFIG_DIR: path.join(dir, 'config') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+const closedPort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+
+describe('exit codes and the closing summary line', () => {
+  it('patchdeck audit: every host failed → exit 1 and "failed: 0 of 2 hosts succeeded, 2 failed"', async () => {
+    const ws = path.join(dir, 'ws.sqlite');
+    const db = createWorkspace(ws);
+    const port = await closedPort();
+    insertHost(db, { name: 'down01', address: '127.0.0.1', sshPort: port });
+    insertHost(db, { name: 'down02', address: '127.0.0.1', sshPort: port });
+    db.close();
+    const run = await patchdeck('-w', ws, 'audit');
+    expect(run.code).toBe(1);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(
+      'Audit 2 hosts — failed: 0 of 2 hosts succeeded, 2 failed.',
+    );
+    expect(run.stdout).not.toMatch(/— succeeded/);
+  }, 60_000);
+
+  it('patchdeck jobs show: exit 1 for a job whose hosts failed, 0 for one that succeeded', async () => {
+    const ws = path.join(dir, 'ws.sqlite');
+    const db = createWorkspace(ws);
+    const host = insertHost(db, { name: 'web01', address: '127.0.0.1' });
+    const job = (name: string, status: 'succeeded' | 'failed') => {
+      const id = insertJob(db, {
+        name,
+        selection: { mode: 'all' },
+        rebootPolicy: 'never',
+        onFailure: 'continue',
+        concurrency: 1,
+        options: JobOptions.parse({}),
+        steps: [{ hostId: host.id, packages: [], packageManager: 'apt' }],
+      });
+      for (const s of listSteps(db, id)) updateStep(db, s.id, { status, phase: 'done' });
+      updateJob(db, id, { status, finishedAt: new Date().toISOString() });
+      return id;
+    };
+    const failed = job('broken', 'failed');
+    const fine = job('fine', 'succeeded');
+    db.close();
+    const bad = await patchdeck('-w', ws, 'jobs', 'show', String(failed));
+    expect(bad.stderr).toBe('');
+    expect(bad.stdout).toContain(`Job ${failed}: broken — failed`);
+    expect(bad.code).toBe(1);
+    expect((await patchdeck('-w', ws, '--json', 'jobs', 'show', String(failed))).code).toBe(1);
+    const good = await patchdeck('-w', ws, 'jobs', 'show', String(fine));
+    expect(good.code).toBe(0);
+  }, 60_000);
+});
