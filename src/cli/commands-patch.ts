@@ -9,6 +9,7 @@ import { traceMark } from '../patch/trace';
 import { PatchdeckError } from '../util/errors';
 import { sanitizeText } from '../util/text';
 import { resolveHosts } from './commands-audit';
+import { registerRebootCommands } from './commands-reboot';
 import type { GlobalOptions } from './main';
 import { formatTable, printJson } from './output';
 
@@ -342,4 +343,7 @@ export function registerPatchCommands(
         else process.stdout.write(`Job ${job.id} ${job.status}.\n`);
       });
     });
+  const hosts = program.commands.find((c) => c.name() === 'hosts');
+  if (!hosts) throw new Error('register the hosts commands before the patch commands');
+  registerRebootCommands(hosts, jobs, globals, withCore, { follow, report });
 }
