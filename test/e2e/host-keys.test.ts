@@ -88,6 +88,8 @@ describe('host keys and audits from the Hosts page (loopback ssh2 server)', () =
   it('audits one host and shows its failure with the error kind as it happens', async () => {
     const { page, core } = app;
     const host = (await core.call('hosts.list', {})).find((h) => h.name === 'keyhost')!;
+    // Audit is offered only once a credential exists; this server accepts none of them.
+    await core.call('credentials.add', { name: 'agent', username: 'root', kind: 'agent' });
     await page.getByRole('button', { name: 'All hosts' }).click();
     const row = page.getByRole('table', { name: 'Hosts' }).locator(`tr[data-host-id="${host.id}"]`);
     await row.getByRole('button', { name: 'Audit keyhost' }).click();

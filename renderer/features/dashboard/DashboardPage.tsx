@@ -1,7 +1,9 @@
 import { useEffect } from 'react';
+import { windowAdvice } from '../../components/advice';
 import { formatTime } from '../../components/format';
 import { hostHref, useApp } from '../../stores/app';
 import { useHosts } from '../hosts/store';
+import { FirstRunChecklist } from './FirstRunChecklist';
 import { useDashboard } from './store';
 
 function Figure({ label, value, tone }: { label: string; value: number; tone?: 'danger' | 'warning' }) {
@@ -35,6 +37,7 @@ export function DashboardPage() {
           {error}
         </p>
       )}
+      <FirstRunChecklist />
       {figures && (
         <div className="cards wrap">
           <Figure label="Hosts" value={figures.hosts} />
@@ -44,26 +47,6 @@ export function DashboardPage() {
           <Figure label="Reboots pending" value={figures.rebootsPending} tone="warning" />
           <Figure label="Failed audits" value={figures.failedAudits} tone="danger" />
         </div>
-      )}
-      {figures && figures.hosts === 0 && (
-        <p>
-          No host in the inventory yet. Start by{' '}
-          <button type="button" className="link" onClick={() => navigate('discover')}>
-            discovering the hosts
-          </button>{' '}
-          of a network and adding them to the inventory. Once they are audited, this page sums up their
-          missing updates, security fixes, pending reboots and failed audits.
-        </p>
-      )}
-      {figures && figures.hosts > 0 && figures.audited === 0 && figures.failedAudits === 0 && (
-        <p>
-          {figures.hosts} host{figures.hosts === 1 ? ' is' : 's are'} in the inventory but none has been
-          audited yet.{' '}
-          <button type="button" className="link" onClick={() => navigate('hosts')}>
-            Audit them from the Hosts page
-          </button>{' '}
-          to see their missing updates here.
-        </p>
       )}
       {figures && figures.pendingUpdates > 0 && (
         <p>
@@ -86,6 +69,7 @@ export function DashboardPage() {
                 </a>
                 : {a.errorKind ?? a.status}
                 {a.errorMessage ? ` — ${a.errorMessage}` : ''}
+                {windowAdvice(a.errorKind) ? ` ${windowAdvice(a.errorKind)}` : ''}
               </li>
             ))}
           </ul>

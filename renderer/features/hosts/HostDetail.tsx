@@ -203,6 +203,7 @@ export function HostDetail({ host }: { host: Host }) {
   const close = useHosts((s) => s.openDetail);
   const audit = useHosts((s) => s.audit);
   const auditing = useHosts((s) => s.auditing.has(host.id));
+  const noCredential = useHosts((s) => s.credentials.length === 0);
   useEffect(() => {
     void load(host.id);
   }, [load, host.id]);
@@ -213,7 +214,12 @@ export function HostDetail({ host }: { host: Host }) {
           <OsIcon family={host.osFamily} /> {host.name}
         </h1>
         <div className="row">
-          <button type="button" disabled={auditing || host.offlineOnly} onClick={() => void audit([host.id])}>
+          <button
+            type="button"
+            disabled={auditing || host.offlineOnly || noCredential}
+            title={noCredential ? 'Add a credential first (Settings)' : undefined}
+            onClick={() => void audit([host.id])}
+          >
             {auditing ? 'Auditing…' : 'Audit this host'}
           </button>
           <button type="button" className="secondary" onClick={() => close(null)}>

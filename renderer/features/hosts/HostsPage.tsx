@@ -43,6 +43,7 @@ function HostRow({ host }: { host: Host }) {
   const audit = useHosts((s) => s.audit);
   const latest = useHosts((s) => s.latest.get(host.id));
   const auditing = useHosts((s) => s.auditing.has(host.id));
+  const noCredential = useHosts((s) => s.credentials.length === 0);
   const [editing, setEditing] = useState(false);
   const [notes, setNotes] = useState(host.notes);
   return (
@@ -126,8 +127,14 @@ function HostRow({ host }: { host: Host }) {
         {host.inInventory ? (
           <button
             type="button"
-            disabled={auditing || host.offlineOnly}
-            title={host.offlineOnly ? 'Offline only: set its address first (host detail)' : undefined}
+            disabled={auditing || host.offlineOnly || noCredential}
+            title={
+              host.offlineOnly
+                ? 'Offline only: set its address first (host detail)'
+                : noCredential
+                  ? 'Add a credential first (Settings)'
+                  : undefined
+            }
             onClick={() => void audit([host.id])}
             aria-label={`Audit ${host.name}`}
           >
@@ -225,9 +232,10 @@ export function HostsPage() {
   const navigate = useApp((s) => s.navigate);
   const [adding, setAdding] = useState(false);
   const [loaded, setLoaded] = useState(false);
+  const [credentialsLoaded, setCredentialsLoaded] = useState(false);
   useEffect(() => {
     void load().then(() => setLoaded(true));
-    void loadCredentials();
+    void loadCredentials().then(() => setCredentialsLoaded(true));
   }, [load, loadCredentials]);
   const inventory = hosts.filter((h) => h.inInventory);
   const discoveredOnly = hosts.length - inventory.length;
@@ -312,28 +320,47 @@ export function HostsPage() {
             </button>
           </div>
           {adding && <AddHostForm />}
-          <div className="toolbar">
-            <label className="inline">
-              Credential
-              <select
-                value={credentialId ?? ''}
-                onChange={(e) => setCredential(e.target.value ? Number(e.target.value) : null)}
+          {credentialsLoaded && credentials.length === 0 ? (
+            <p className="toolbar" role="note" aria-label="No credential">
+              <span>
+                No credential yet: hosts are audited over SSH with a password, a private key or the SSH agent.
+              </span>
+              <button type="button" onClick={() => navigate('settings')}>
+                Add a credential
+              </button>
+            </p>
+          ) : (
+            <div className="toolbar">
+              <label className="inline">
+                Credential
+                <select
+                  value={credentialId ?? ''}
+                  onChange={(e) => setCredential(e.target.value ? Number(e.target.value) : null)}
+                >
+                  <option value="">Each host&apos;s own / by scope</option>
+                  {credentials.map((c) => (
+                    <option key={c.id} value={c.id}>
+                      {c.name} ({c.username})
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <button
+                type="button"
+                disabled={selectedIds.length === 0 || credentials.length === 0}
+                onClick={() => void audit(selectedIds)}
               >
-                <option value="">Each host&apos;s own / by scope</option>
-                {credentials.map((c) => (
-                  <option key={c.id} value={c.id}>
-                    {c.name} ({c.username})
-                  </option>
-                ))}
-              </select>
-            </label>
-            <button type="button" disabled={selectedIds.length === 0} onClick={() => void audit(selectedIds)}>
-              Audit selected ({selectedIds.length})
-            </button>
-            <button type="button" disabled={inventory.length === 0} onClick={() => void audit(undefined)}>
-              Audit all ({inventory.length})
-            </button>
-          </div>
+                Audit selected ({selectedIds.length})
+              </button>
+              <button
+                type="button"
+                disabled={inventory.length === 0 || credentials.length === 0}
+                onClick={() => void audit(undefined)}
+              >
+                Audit all ({inventory.length})
+              </button>
+            </div>
+          )}
           <table className="grid" aria-label="Hosts">
             <thead>
               <tr>
