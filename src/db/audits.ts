@@ -322,28 +322,46 @@ const OS_LABEL = `CASE WHEN a.os_name IS NULL OR a.os_name = '' THEN NULL
 
 const CURRENT_FINDINGS_FROM = `FROM findings f
   JOIN ${newestAuditPerHost("status = 'succeeded'")} l ON l.id = f.audit_id
-  JOIN audits a ON a.id = f.audit_id
   JOIN hosts h ON h.id = f.host_id`;
 
-const CURRENT_FINDINGS = `${CURRENT_FINDINGS_FROM}
-  WHERE (@search IS NULL OR f.package LIKE @search ESCAPE '\\' OR h.name LIKE @search ESCAPE '\\'
-         OR (f.advisories != '[]' AND EXISTS (SELECT 1 FROM json_each(f.advisories) adv WHERE adv.value LIKE @search ESCAPE '\\')))
-    AND (@securityOnly = 0 OR f.security = 1)
-    AND (@hostId IS NULL OR f.host_id = @hostId)
-    AND (@severity IS NULL OR coalesce(f.severity, 'none') = @severity)
-    AND (@os IS NULL OR (${OS_LABEL}) = @os)
-    AND (@repository IS NULL OR f.repository = @repository)
-    AND (@tag IS NULL OR EXISTS (SELECT 1 FROM json_each(h.tags) tag WHERE tag.value = @tag))`;
-
-function filterParams(filter: FindingFilter) {
+/**
+ * FROM and WHERE over the current findings with only the conditions the filter sets (fixed SQL
+ * fragments; every value goes in as a parameter). `a` is the finding's audit when `withAudit` or
+ * the OS filter needs it: skipping that join and the unused conditions halves an unfiltered page.
+ */
+function currentFindings(filter: FindingFilter, options: { withAudit?: boolean } = {}) {
+  const where: string[] = [];
+  const params: Record<string, string | number> = {};
+  if (filter.search) {
+    params.search = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push(`(f.package LIKE @search ESCAPE '\\' OR h.name LIKE @search ESCAPE '\\'
+      OR (f.advisories != '[]' AND EXISTS (SELECT 1 FROM json_each(f.advisories) adv WHERE adv.value LIKE @search ESCAPE '\\')))`);
+  }
+  if (filter.securityOnly) where.push('f.security = 1');
+  if (filter.hostId !== undefined) {
+    params.hostId = filter.hostId;
+    where.push('f.host_id = @hostId');
+  }
+  if (filter.severity) {
+    params.severity = filter.severity;
+    where.push(`coalesce(f.severity, 'none') = @severity`);
+  }
+  if (filter.os) {
+    params.os = filter.os;
+    where.push(`(${OS_LABEL}) = @os`);
+  }
+  if (filter.repository) {
+    params.repository = filter.repository;
+    where.push('f.repository = @repository');
+  }
+  if (filter.tag) {
+    params.tag = filter.tag;
+    where.push('EXISTS (SELECT 1 FROM json_each(h.tags) tag WHERE tag.value = @tag)');
+  }
+  const audit = options.withAudit || filter.os ? ' JOIN audits a ON a.id = f.audit_id' : '';
   return {
-    search: filter.search ? `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
-    securityOnly: filter.securityOnly ? 1 : 0,
-    hostId: filter.hostId ?? null,
-    severity: filter.severity ?? null,
-    os: filter.os ?? null,
-    repository: filter.repository ?? null,
-    tag: filter.tag ?? null,
+    sql: `${CURRENT_FINDINGS_FROM}${audit}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
+    params,
   };
 }
 
@@ -365,15 +383,15 @@ function findingOrder(sort: FindingSortKey, direction: 'asc' | 'desc' = 'asc'): 
 
 /** One page of the current findings (each host's newest successful audit), filtered and sorted in SQL. */
 export function queryFindings(db: Database, query: FindingQueryInput) {
-  const params = filterParams(query);
+  const { sql: current, params } = currentFindings(query);
   const totals = db
     .prepare(
-      `SELECT count(*) total, coalesce(sum(f.security), 0) security, count(DISTINCT f.host_id) hosts ${CURRENT_FINDINGS}`,
+      `SELECT count(*) total, coalesce(sum(f.security), 0) security, count(DISTINCT f.host_id) hosts ${current}`,
     )
     .get(params) as { total: number; security: number; hosts: number };
   const rows = db
     .prepare(
-      `SELECT f.*, h.name AS host_name ${CURRENT_FINDINGS} ORDER BY ${findingOrder(query.sort, query.direction)} LIMIT @limit OFFSET @offset`,
+      `SELECT f.*, h.name AS host_name ${current} ORDER BY ${findingOrder(query.sort, query.direction)} LIMIT @limit OFFSET @offset`,
     )
     .all({ ...params, limit: query.limit, offset: query.offset }) as Row[];
   return {
@@ -429,21 +447,21 @@ function groupOrder(sort: FindingSortKey, direction: 'asc' | 'desc' = 'asc'): st
  * pending on, paged and sorted in SQL. The filters are the same as queryFindings'.
  */
 export function queryFindingGroups(db: Database, query: FindingQueryInput) {
-  const params = filterParams(query);
+  const { sql: current, params } = currentFindings(query);
   const grouped = `SELECT f.package AS package, f.kind AS kind, count(*) AS findings,
       count(DISTINCT f.host_id) AS hosts, json_group_array(DISTINCT f.host_id) AS host_ids,
       max(f.security) AS security, min(${SEVERITY_RANK}) AS rank,
       json_group_array(DISTINCT f.arch) AS arches, count(DISTINCT f.available_version) AS versions,
       min(f.available_version) AS version, min(f.repository) AS repository,
       json_group_array(DISTINCT f.advisories) AS advisories
-    ${CURRENT_FINDINGS} GROUP BY f.package, f.kind`;
+    ${current} GROUP BY f.package, f.kind`;
   const totals = db
     .prepare(
       `SELECT count(*) groups, coalesce(sum(findings), 0) total, coalesce(sum(security_findings), 0) security
-       FROM (SELECT count(*) findings, sum(f.security) security_findings ${CURRENT_FINDINGS} GROUP BY f.package, f.kind)`,
+       FROM (SELECT count(*) findings, sum(f.security) security_findings ${current} GROUP BY f.package, f.kind)`,
     )
     .get(params) as { groups: number; total: number; security: number };
-  const hosts = db.prepare(`SELECT count(DISTINCT f.host_id) hosts ${CURRENT_FINDINGS}`).get(params) as {
+  const hosts = db.prepare(`SELECT count(DISTINCT f.host_id) hosts ${current}`).get(params) as {
     hosts: number;
   };
   const rows = db
@@ -497,7 +515,7 @@ export function findingFacets(db: Database) {
   const facet = (expr: string): FacetValue[] =>
     db
       .prepare(
-        `SELECT ${expr} AS value, count(*) AS count ${CURRENT_FINDINGS_FROM}
+        `SELECT ${expr} AS value, count(*) AS count ${CURRENT_FINDINGS_FROM} JOIN audits a ON a.id = f.audit_id
          WHERE value IS NOT NULL GROUP BY value ORDER BY count DESC, value LIMIT ${FACET_LIMIT}`,
       )
       .all() as FacetValue[];
@@ -537,11 +555,12 @@ export function* iterateFindings(
   db: Database,
   query: FindingFilter & { sort: FindingSortKey; direction?: 'asc' | 'desc' },
 ): Generator<ExportedFinding> {
+  const { sql: current, params } = currentFindings(query, { withAudit: true });
   const statement = db.prepare(
-    `SELECT f.*, h.name AS host_name, h.address AS host_address, ${OS_LABEL} AS os_label ${CURRENT_FINDINGS}
+    `SELECT f.*, h.name AS host_name, h.address AS host_address, ${OS_LABEL} AS os_label ${current}
      ORDER BY ${findingOrder(query.sort, query.direction)}`,
   );
-  for (const row of statement.iterate(filterParams(query)) as IterableIterator<Row>) {
+  for (const row of statement.iterate(params) as IterableIterator<Row>) {
     yield {
       ...toFinding(row),
       hostName: row.host_name as string,
