@@ -4,6 +4,7 @@ import { describeError } from '../../api';
 import { useApp } from '../../stores/app';
 import { BackupButton } from './BackupButton';
 import { CredentialsSection } from './CredentialsSection';
+import { SchedulesSection } from './SchedulesSection';
 import { hasUnsavedSettings, useSettingsDraft } from './settings-draft';
 
 const THEME_LABELS: Record<Settings['theme'], string> = {
@@ -180,6 +181,7 @@ export function SettingsPage() {
         </div>
       </form>
       <CredentialsSection />
+      <SchedulesSection />
       <section className="about">
         <h2>About this workspace</h2>
         <dl>
