@@ -136,10 +136,8 @@ export async function connectHost(
   if (host.offlineOnly) throw offlineOnlyError(host);
   const credential = credentialForHost(deps.db, host, options.credential);
   if (!credential) {
-    throw new RemoteError(
-      'auth-failed',
-      `No credential covers ${host.name}. Add one (patchdeck credential add) or pick one for the host.`,
-    );
+    // Not auth-failed: nothing was tried. What to do is said by each surface (src/api/advice.ts).
+    throw new RemoteError('no-credential', `No credential covers ${host.name}, so it was not contacted.`);
   }
   const address = host.address ?? host.addresses[0] ?? host.name;
   const allPinned = listTrustedKeys(deps.db, host.id);
@@ -189,8 +187,7 @@ export async function connectHost(
             : `${host.name} is not trusted yet, so no credential was sent.`;
         throw new RemoteError(
           'host-key-unknown',
-          `${why} It presents the ${presented.type} key ${presented.fingerprint}; ` +
-            `check it and trust it (Hosts → Review keys, or patchdeck hosts trust ${host.name} --fingerprint ${presented.fingerprint}).`,
+          `${why} It presents the ${presented.type} key ${presented.fingerprint}.`,
           '',
           error.details,
         );
@@ -215,8 +212,7 @@ export async function connectHost(
 export function offlineOnlyError(host: Host): RemoteError {
   return new RemoteError(
     'offline-only',
-    `${host.name} is offline only: it came from an imported collection file and has no confirmed address. ` +
-      'Set its address (host detail, or patchdeck hosts set-address) to audit it over the network.',
+    `${host.name} is offline only: it came from an imported collection file and has no confirmed address.`,
   );
 }
 

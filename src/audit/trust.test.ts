@@ -78,6 +78,7 @@ const passwordCredential = () =>
     secret: PASSWORD,
     scope: ['*'],
   });
+const rogue2 = () => core.call('hosts.add', { name: 'rogue2', address: '127.0.0.1', sshPort: port });
 const keyCredential = (trustOnFirstUse?: boolean) => {
   const key = ed25519KeyPair().private;
   return core.call('credentials.add', {
@@ -117,6 +118,23 @@ describe('no secret goes to a host whose key is not pinned', () => {
         changed: false,
       }),
     ]);
+  });
+
+  it('a host no credential covers fails as no-credential, not auth-failed, and nothing is contacted', async () => {
+    const host = await rogue();
+    const { audits } = await audit(host.id);
+    expect(audits[0]).toMatchObject({ status: 'failed', errorKind: 'no-credential' });
+    expect(audits[0]!.errorMessage).toBe('No credential covers rogue, so it was not contacted.');
+    expect(connections).toBe(0);
+  });
+
+  it('audit messages state facts only: the advice, with its commands, is each surface’s own', async () => {
+    const host = await rogue();
+    await passwordCredential();
+    const { audits } = await audit(host.id);
+    // These reach the window as they are: a window never tells anyone to run a command.
+    for (const a of [...audits, ...(await audit((await rogue2()).id)).audits])
+      expect(a.errorMessage).not.toMatch(/patchdeck [a-z]/);
   });
 
   it('a credential test of a never-seen host sends nothing either', async () => {

@@ -1,3 +1,4 @@
+import { cliAdvice, fingerprintIn } from '../api/advice';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -415,7 +416,7 @@ export function registerAuditCommands(
                     ? 'required'
                     : 'no',
                 host.offlineOnly
-                  ? 'offline only: imported from a file, no confirmed address (patchdeck hosts set-address)'
+                  ? `offline only: imported from a file, no confirmed address. ${cliAdvice('offline-only', { host: host.name })}`
                   : audit?.errorMessage,
               ]),
             )}\n`,
@@ -424,7 +425,15 @@ export function registerAuditCommands(
           const failures = rows.filter((r) => !r.host.offlineOnly && r.audit?.status === 'failed');
           if (failures.length)
             process.stdout.write(
-              `\n${failures.map((r) => `${r.host.name}: ${r.audit!.errorMessage ?? r.audit!.errorKind}`).join('\n')}\n`,
+              `\n${failures
+                .map((r) => {
+                  const advice = cliAdvice(r.audit!.errorKind, {
+                    host: r.host.name,
+                    fingerprint: fingerprintIn(r.audit!.errorMessage),
+                  });
+                  return `${r.host.name}: ${r.audit!.errorMessage ?? r.audit!.errorKind}${advice ? ` ${advice}` : ''}`;
+                })
+                .join('\n')}\n`,
             );
         }
         // The closing line is the task's own summary, the words the window and notifications use.

@@ -6,6 +6,8 @@ export type RemoteErrorKind =
   | 'unreachable'
   | 'timeout'
   | 'auth-failed'
+  /** No credential covers the host (and none was picked): nothing was tried. */
+  | 'no-credential'
   | 'host-key-changed'
   | 'host-key-unknown'
   | 'offline-only'

@@ -8,8 +8,7 @@ import { Core } from '../../src/core';
 import { insertHost } from '../../src/db';
 import { createNodePlatform } from '../../src/platform';
 import { startBrowserCarrier, type BrowserCarrier } from '../../src/server';
-import { rendererBuildDir } from '../../src/util/package-root';
-import { assertPrerequisites, CHROMIUM } from './harness';
+import { assertPrerequisites, CHROMIUM, rendererStaticDir } from './harness';
 
 /**
  * Browser mode in one real browser context: a restart of `patchdeck serve` on the same port and
@@ -22,7 +21,7 @@ interface Instance {
   workspace: string;
 }
 
-const staticDir = process.env.PATCHDECK_RENDERER_DIR ?? rendererBuildDir();
+const staticDir = rendererStaticDir();
 const dirs: string[] = [];
 const running = new Set<Instance>();
 
@@ -67,8 +66,7 @@ async function hostNames(page: Page): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  if (!process.env.PATCHDECK_RENDERER_DIR) assertPrerequisites();
-  else if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}.`);
+  assertPrerequisites();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [

@@ -22,11 +22,15 @@ export interface E2eApp {
   close(): Promise<void>;
 }
 
+export function rendererStaticDir(): string {
+  return process.env.PATCHDECK_RENDERER_DIR ?? rendererBuildDir();
+}
+
 export function assertPrerequisites(): void {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: run \`apt-get install -y chromium\` (see .ci/run).`);
   }
-  if (!fs.existsSync(path.join(rendererBuildDir(), 'index.html'))) {
+  if (!fs.existsSync(path.join(rendererStaticDir(), 'index.html'))) {
     throw new Error('The renderer is not built: run `npm run build:renderer` (npm test does it first).');
   }
 }
@@ -39,7 +43,8 @@ export async function launchApp(): Promise<E2eApp> {
     carrier: 'browser',
   });
   await core.openWorkspace(path.join(dir, 'ws.sqlite'), { create: 'if-missing' });
-  const carrier = await startBrowserCarrier({ core, staticDir: rendererBuildDir() });
+  // PATCHDECK_RENDERER_DIR: a private build, so a run does not read one another engineer is rebuilding.
+  const carrier = await startBrowserCarrier({ core, staticDir: rendererStaticDir() });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [

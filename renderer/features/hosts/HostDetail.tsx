@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { windowAdvice } from '../../components/advice';
 import type { Audit, Host } from '../../../src/api/schemas';
 import { formatDuration, formatTime, plural } from '../../components/format';
 import { OsIcon } from '../../components/OsIcon';
@@ -202,6 +203,8 @@ export function HostDetail({ host }: { host: Host }) {
   const error = useHostDetail((s) => s.error);
   const close = useHosts((s) => s.openDetail);
   const audit = useHosts((s) => s.audit);
+  const auditRefresh = useHosts((s) => s.auditRefresh);
+  const setAuditRefresh = useHosts((s) => s.setAuditRefresh);
   const auditing = useHosts((s) => s.auditing.has(host.id));
   const noCredential = useHosts((s) => s.credentials.length === 0);
   useEffect(() => {
@@ -222,6 +225,14 @@ export function HostDetail({ host }: { host: Host }) {
           >
             {auditing ? 'Auditing…' : 'Audit this host'}
           </button>
+          <label className="inline">
+            <input
+              type="checkbox"
+              checked={auditRefresh}
+              onChange={(e) => setAuditRefresh(e.target.checked)}
+            />
+            Refresh package metadata
+          </label>
           <button type="button" className="secondary" onClick={() => close(null)}>
             All hosts
           </button>
@@ -323,6 +334,9 @@ export function HostDetail({ host }: { host: Host }) {
                   <td className={a.status === 'failed' ? 'error' : undefined}>
                     {auditOutcome(a)}
                     {a.errorMessage && <div className="small">{a.errorMessage}</div>}
+                    {windowAdvice(a.errorKind) && (
+                      <div className="small advice">{windowAdvice(a.errorKind)}</div>
+                    )}
                   </td>
                   <td className="small">{[a.osName, a.osVersion].filter(Boolean).join(' ') || '—'}</td>
                   <td className="small">

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { windowAdvice } from '../../components/advice';
 import type { Audit, Host } from '../../../src/api/schemas';
 import { EmptyState } from '../../components/EmptyState';
 import { formatTime } from '../../components/format';
@@ -31,6 +32,7 @@ function AuditStatus({ audit, auditing }: { audit: Audit | undefined; auditing: 
       {audit.status}
       {audit.errorKind ? `: ${audit.errorKind}` : ''}
       {audit.errorMessage && <div className="small">{audit.errorMessage}</div>}
+      {windowAdvice(audit.errorKind) && <div className="small advice">{windowAdvice(audit.errorKind)}</div>}
     </span>
   );
 }
@@ -228,6 +230,8 @@ export function HostsPage() {
   const credentials = useHosts((s) => s.credentials);
   const credentialId = useHosts((s) => s.auditCredentialId);
   const setCredential = useHosts((s) => s.setAuditCredential);
+  const auditRefresh = useHosts((s) => s.auditRefresh);
+  const setAuditRefresh = useHosts((s) => s.setAuditRefresh);
   const detailId = useApp((s) => s.hostId);
   const navigate = useApp((s) => s.navigate);
   const [adding, setAdding] = useState(false);
@@ -344,6 +348,17 @@ export function HostsPage() {
                     </option>
                   ))}
                 </select>
+              </label>
+              <label
+                className="inline"
+                title="Download fresh package lists on each host before it is audited (uses sudo)"
+              >
+                <input
+                  type="checkbox"
+                  checked={auditRefresh}
+                  onChange={(e) => setAuditRefresh(e.target.checked)}
+                />
+                Refresh package metadata
               </label>
               <button
                 type="button"

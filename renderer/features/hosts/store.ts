@@ -26,6 +26,9 @@ interface HostsState {
   setFilter(filter: string): void;
   setShowDiscovered(show: boolean): void;
   setAuditCredential(id: number | null): void;
+  /** Refresh package metadata on each host before auditing it (the next audits only). */
+  auditRefresh: boolean;
+  setAuditRefresh(on: boolean): void;
   toggle(id: number): void;
   selectAll(ids: number[], on: boolean): void;
   update(id: number, patch: HostUpdate): Promise<void>;
@@ -51,6 +54,10 @@ export const useHosts = create<HostsState>((set, get) => ({
   auditing: new Map(),
   credentials: [],
   auditCredentialId: null,
+  auditRefresh: false,
+  setAuditRefresh(auditRefresh) {
+    set({ auditRefresh });
+  },
   async load() {
     set({ loading: true });
     try {
@@ -137,6 +144,7 @@ export const useHosts = create<HostsState>((set, get) => ({
       const { taskId, hosts } = await api.audits.start({
         hostIds,
         credentialId: get().auditCredentialId ?? undefined,
+        refresh: get().auditRefresh || undefined,
       });
       const ids =
         hostIds ??

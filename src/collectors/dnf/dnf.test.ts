@@ -175,12 +175,36 @@ describe('dnf collect() replaying real runs', () => {
     expect(result.metadataAgeSeconds).toBe(0);
   });
 
-  it('refuses to report "no updates" when dnf -C had no cache (real run)', async () => {
+  it('refreshes a host with no cached metadata once by itself, and says so (real runs)', async () => {
+    // Never "no updates" from an empty cache: the first audit of a fresh host refreshes it.
+    const exec = replayExec([
+      ...loadRecording(fixturePath('dnf/lab-nocache.collect.json')).runs,
+      ...loadRecording(fixturePath('dnf/lab-refresh.collect.json')).runs,
+    ]);
+    const result = await collect(exec, { refresh: false });
+    expect(exec.asked).toHaveLength(2);
+    expect(exec.asked[0]!.command).toContain('-C check-update');
+    expect(exec.asked[0]!.command).not.toContain('makecache');
+    expect(exec.asked[1]!.command).toContain('makecache');
+    expect(result.updates).toHaveLength(4);
+    expect(result.metadataAgeSeconds).toBe(0);
+    expect(result.warnings[0]).toMatch(
+      /no cached package metadata on this host, so this audit refreshed it once/,
+    );
+  });
+
+  it('fails in words when even a refresh leaves no metadata, never with "no updates"', async () => {
+    // The no-cache run's output replayed for a refresh: makecache left nothing usable.
     const exec = replayExec(loadRecording(fixturePath('dnf/lab-nocache.collect.json')).runs);
-    await expect(collect(exec, { refresh: false })).rejects.toMatchObject({
+    const failure = collect(exec, { refresh: true });
+    await expect(failure).rejects.toMatchObject({
       kind: 'command-failed',
-      message: expect.stringMatching(/no cached metadata/),
+      message: expect.stringMatching(
+        /no (usable )?package metadata on this host(, and refreshing it failed| even after)/,
+      ),
     });
+    await expect(failure).rejects.not.toMatchObject({ message: expect.stringMatching(/audit with/i) });
+    expect(exec.asked).toHaveLength(1);
   });
 
   it('classifies yum locks, missing package managers and sudo', async () => {

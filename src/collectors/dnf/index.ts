@@ -156,7 +156,33 @@ function fail(
   throw new CollectorError(kind, message, { stderr: cleanStderr(stderr), command, code });
 }
 
+/** dnf/yum -C found no cached metadata at all: there is nothing to audit against yet. */
+class NoCachedMetadata extends CollectorError {}
+
+/**
+ * A host with no cached metadata at all (a fresh install, a cleaned cache) is refreshed once by
+ * itself, and the audit says so in its warnings: the admin asked for an audit, and "audit with
+ * refresh" was the only thing they could have done next. A host that has some cache, however
+ * old, is still audited against it unless a refresh is asked for, so an offline site stays offline.
+ */
 export async function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
+  try {
+    return await collectOnce(exec, options);
+  } catch (error) {
+    if (!(error instanceof NoCachedMetadata) || options.refresh) throw error;
+  }
+  const refreshed = await collectOnce(exec, { ...options, refresh: true });
+  const pm = refreshed.packageManager;
+  return {
+    ...refreshed,
+    warnings: [
+      `${pm} had no cached package metadata on this host, so this audit refreshed it once (${pm} makecache) first`,
+      ...refreshed.warnings,
+    ],
+  };
+}
+
+async function collectOnce(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
   const commands: CollectorResult['commands'] = [];
   const { sections, raw } = await runSectionScript(
     exec,
@@ -184,6 +210,18 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
     warnings.push(`${pm} makecache failed (exit ${refresh.code ?? 'unknown'}); using cached metadata`);
   }
   const check = sections.get('check');
+  const noCachedMetadata = (): never => {
+    const why = !options.refresh
+      ? `${pm} has no cached package metadata on this host.`
+      : refresh?.code !== 0
+        ? `${pm} has no package metadata on this host, and refreshing it failed (${pm} makecache exit ${refresh?.code ?? 'unknown'}): check that the host reaches its repositories.`
+        : `${pm} has no usable package metadata on this host even after ${pm} makecache: check its repositories (${pm} repolist).`;
+    throw new NoCachedMetadata('command-failed', why, {
+      stderr: cleanStderr(check?.stderr ?? ''),
+      command: `${pm}${refresh ? '' : ' -C'} check-update`,
+      code: check?.code ?? null,
+    });
+  };
   if (!check)
     fail('command-failed', `${pm} check-update did not run.`, raw.stderr, `${pm} check-update`, raw.code);
   if (check.code !== 0 && check.code !== 100) {
@@ -199,15 +237,8 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
       /Cache-only enabled but no cache|cache only mode|Metadata cache missing|No enabled repos/i.test(
         check.stderr,
       )
-    ) {
-      fail(
-        'command-failed',
-        `${pm} has no cached metadata on this host; audit with "refresh" once.`,
-        check.stderr,
-        `${pm} -C check-update`,
-        check.code,
-      );
-    }
+    )
+      noCachedMetadata();
     fail(
       'command-failed',
       `${pm} check-update failed on this host.`,
@@ -222,15 +253,8 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
   if (
     /Cache-only enabled but no cache/.test(check.stderr) &&
     parseCheckUpdate(check.stdout).updates.length === 0
-  ) {
-    fail(
-      'command-failed',
-      `${pm} has no cached metadata on this host; audit with "refresh" once.`,
-      check.stderr,
-      `${pm} -C check-update`,
-      check.code,
-    );
-  }
+  )
+    noCachedMetadata();
   const info = sections.get('updateinfo');
   if (info && info.code !== 0)
     warnings.push(`${pm} updateinfo failed (exit ${info.code ?? 'unknown'}); security flags may be missing`);
