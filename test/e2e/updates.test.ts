@@ -272,7 +272,9 @@ describe('the Updates page', () => {
     expect(await page.getByRole('button', { name: 'Patch these' }).isDisabled()).toBe(true);
     await page.getByRole('checkbox', { name: 'Select tzdata on 2 hosts' }).check();
     await page.getByRole('checkbox', { name: 'Select kernel on 1 host' }).check();
-    expect(await page.getByTestId('selected-count').textContent()).toBe('2 rows selected');
+    expect(await page.getByTestId('selected-count').textContent()).toBe(
+      '2 rows selected: 2 packages on 3 hosts',
+    );
     await page.getByRole('button', { name: 'Patch these' }).click();
 
     const wizard = page.getByRole('region', { name: 'New patch job' });

@@ -18,6 +18,8 @@ import './updates.css';
 
 const ROW_HEIGHT = 36;
 
+const plural = (n: number, word: string) => `${n.toLocaleString('en')} ${n === 1 ? word : `${word}s`}`;
+
 const SEVERITY_LABELS: Record<Severity, string> = {
   critical: 'Critical',
   important: 'Important',
@@ -93,6 +95,24 @@ function LoadingRow({ index }: { index: number }) {
   );
 }
 
+/** A patch or KB has no installed version of its own; a package without one is a new dependency. */
+function versionText(f: Finding): string {
+  if (f.installedVersion !== null) return `${f.installedVersion} → ${f.availableVersion}`;
+  return f.kind === 'package' ? `new → ${f.availableVersion}` : f.availableVersion;
+}
+function versionTitle(f: Finding): string {
+  if (f.installedVersion !== null) return `${f.installedVersion} → ${f.availableVersion}`;
+  return f.kind === 'package'
+    ? `Not installed yet: the update pulls in ${f.availableVersion} as a new dependency`
+    : f.availableVersion;
+}
+
+/** The facet's values, plus the chosen one if a newer audit no longer lists it (so the list shows what filters). */
+function optionValues(values: { value: string }[] | undefined, current: string): string[] {
+  const list = (values ?? []).map((v) => v.value);
+  return current && !list.includes(current) ? [current, ...list] : list;
+}
+
 function FindingRow({ finding, index }: { finding: Finding | undefined; index: number }) {
   const selected = useUpdates((s) => (finding ? s.selected.has(rowKey(finding)) : false));
   if (!finding) return <LoadingRow index={index} />;
@@ -124,12 +144,8 @@ function FindingRow({ finding, index }: { finding: Finding | undefined; index: n
         {finding.arch ?? '—'}
         {finding.kind !== 'package' && <span className="muted"> {finding.kind}</span>}
       </div>
-      <div
-        role="cell"
-        className="mono small cell-version"
-        title={`${finding.installedVersion ?? 'not installed'} → ${finding.availableVersion}`}
-      >
-        {finding.installedVersion ?? 'new'} → {finding.availableVersion}
+      <div role="cell" className="mono small cell-version" title={versionTitle(finding)}>
+        {versionText(finding)}
       </div>
       <div role="cell" className="small cell-repo" title={finding.repository ?? undefined}>
         {finding.repository ?? '—'}
@@ -260,9 +276,9 @@ function Filters() {
         {(id) => (
           <select id={id} value={filters.os} onChange={(e) => setFilters({ os: e.target.value })}>
             <option value="">Any</option>
-            {(facets?.os ?? []).map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.value}
+            {optionValues(facets?.os, filters.os).map((value) => (
+              <option key={value} value={value}>
+                {value}
               </option>
             ))}
           </select>
@@ -276,9 +292,9 @@ function Filters() {
             onChange={(e) => setFilters({ repository: e.target.value })}
           >
             <option value="">Any</option>
-            {(facets?.repositories ?? []).map((r) => (
-              <option key={r.value} value={r.value}>
-                {r.value}
+            {optionValues(facets?.repositories, filters.repository).map((value) => (
+              <option key={value} value={value}>
+                {value}
               </option>
             ))}
           </select>
@@ -304,9 +320,9 @@ function Filters() {
         {(id) => (
           <select id={id} value={filters.tag} onChange={(e) => setFilters({ tag: e.target.value })}>
             <option value="">Any</option>
-            {(facets?.tags ?? []).map((t) => (
-              <option key={t.value} value={t.value}>
-                {t.value}
+            {optionValues(facets?.tags, filters.tag).map((value) => (
+              <option key={value} value={value}>
+                {value}
               </option>
             ))}
           </select>
@@ -334,6 +350,12 @@ export function UpdatesPage() {
   const search = useUpdates((s) => s.search);
   const filters = useUpdates((s) => s.filters);
   const selectedCount = useUpdates((s) => s.selected.size);
+  const selectionText = useUpdates((s) => {
+    if (s.selected.size === 0) return 'Select rows to patch them together.';
+    const { hostIds, packages } = s.selection();
+    const rows = `${s.selected.size.toLocaleString('en')} ${s.selected.size === 1 ? 'row' : 'rows'} selected`;
+    return `${rows}: ${plural(packages.length, 'package')} on ${plural(hostIds.length, 'host')}`;
+  });
   const exporting = useUpdates((s) => s.exporting);
   const notice = useUpdates((s) => s.notice);
   const error = useUpdates((s) => s.error);
@@ -462,9 +484,7 @@ export function UpdatesPage() {
       <Filters />
       <div className="toolbar actions" role="group" aria-label="Selected updates">
         <span className="muted" aria-live="polite" data-testid="selected-count">
-          {selectedCount === 0
-            ? 'Select rows to patch them together.'
-            : `${selectedCount.toLocaleString('en')} ${selectedCount === 1 ? 'row' : 'rows'} selected`}
+          {selectionText}
         </span>
         <button type="button" disabled={selectedCount === 0} onClick={patchThese}>
           Patch these
