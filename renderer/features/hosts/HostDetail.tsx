@@ -4,6 +4,7 @@ import type { Audit, Host } from '../../../src/api/schemas';
 import { formatDuration, formatTime, plural } from '../../components/format';
 import { OsIcon } from '../../components/OsIcon';
 import { useHostDetail, type AuditDiff } from './detail-store';
+import { RebootHost } from './RebootHost';
 import { useHosts } from './store';
 
 type DiffFinding = AuditDiff['added'][number];
@@ -244,6 +245,7 @@ export function HostDetail({ host }: { host: Host }) {
         </p>
       )}
       {host.offlineOnly && <ConfirmAddress host={host} />}
+      <RebootHost host={host} audit={audits.find((a) => a.status === 'succeeded')} />
       <dl className="facts">
         <dt>Addresses</dt>
         <dd className="mono">{host.addresses.length ? host.addresses.join(', ') : (host.address ?? '—')}</dd>
