@@ -94,6 +94,17 @@ describe('findings.exportCsv', () => {
     expect(fs.readdirSync(dir).sort()).toEqual(before);
   });
 
+  it('in the app, a file that cannot be written is a clear failure', async () => {
+    answer = path.join(dir, 'no-such-folder', 'x.csv');
+    expect(await exportVia('electron')).toEqual({
+      ok: false,
+      error: {
+        code: 'unavailable',
+        message: `Could not save the CSV to ${answer} (ENOENT); nothing was exported.`,
+      },
+    });
+  });
+
   it('elsewhere, returns the CSV for the page to download, formula-safe', async () => {
     const calls = asked.length;
     const result = await exportVia('browser', { sort: 'package' });

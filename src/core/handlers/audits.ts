@@ -144,7 +144,15 @@ export function auditHandlers(core: Core) {
       });
       if (!file) return { rows: 0, matched: 0, csv: null, path: null, cancelled: true };
       const { text, rows, matched } = findingsCsv(db, query);
-      fs.writeFileSync(file, text);
+      try {
+        fs.writeFileSync(file, text);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? 'error';
+        throw new PatchdeckError(
+          'unavailable',
+          `Could not save the CSV to ${file} (${code}); nothing was exported.`,
+        );
+      }
       return { rows, matched, csv: null, path: file, cancelled: false };
     },
   };
