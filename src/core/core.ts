@@ -23,6 +23,7 @@ import type { Platform } from '../platform/types';
 import { TaskRunner } from '../tasks';
 import { PatchdeckError } from '../util/errors';
 import { silentLogger, type Logger } from '../util/log';
+import { hostAddressProblem } from '../util/text';
 import { auditHandlers } from './handlers/audits';
 import { credentialHandlers } from './handlers/credentials';
 import { discoveryHandlers } from './handlers/discovery';
@@ -179,6 +180,8 @@ export class Core {
         // Checked here, not left to the foreign key: that would surface as an internal error.
         if (typeof patch.credentialId === 'number' && !getCredentialSummary(db(), patch.credentialId))
           throw new PatchdeckError('not-found', `Credential ${patch.credentialId} does not exist.`);
+        const addressProblem = typeof patch.address === 'string' ? hostAddressProblem(patch.address) : null;
+        if (addressProblem) throw new PatchdeckError('bad-request', `Address: ${addressProblem}`);
         const host = updateHost(db(), id, patch);
         if (!host) throw new PatchdeckError('not-found', `Host ${id} does not exist.`);
         changed('hosts', [id]);

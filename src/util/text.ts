@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 /**
  * Remote output, banners, DNS names and imported files are hostile until cleaned.
  * These helpers turn arbitrary bytes into short, printable text that is safe to store and show.
@@ -49,4 +50,19 @@ export function isValidHostName(name: string): boolean {
       (label) =>
         /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label) || /^_[A-Za-z0-9-]+$/.test(label),
     );
+}
+
+/**
+ * Why a typed host address (an IP address or a host name) cannot be used, or null when it can:
+ * one sentence for the window and the CLI alike. "999.1.1.1" is a mistyped IPv4 address, not a
+ * name, and is told apart as one.
+ */
+export function hostAddressProblem(text: string): string | null {
+  const shown = sanitizeText(text, { maxLength: 80 });
+  if (isIP(text) !== 0) return null;
+  if (/^[0-9.]+$/u.test(text))
+    return `“${shown}” is not a valid IPv4 address: four numbers from 0 to 255, such as 198.18.0.11.`;
+  if (/^[0-9A-Fa-f:.]+$/u.test(text) && text.includes(':')) return `“${shown}” is not a valid IPv6 address.`;
+  if (isValidHostName(text)) return null;
+  return `“${shown}” is not an IP address or host name (letters, digits and hyphens, such as web01.example.lan).`;
 }

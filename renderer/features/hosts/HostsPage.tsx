@@ -8,6 +8,7 @@ import { hostHref, useApp } from '../../stores/app';
 import { HostDetail } from './HostDetail';
 import { KeyReview } from './KeyReview';
 import { matchesFilter, useHosts } from './store';
+import { hostAddressProblem } from './address';
 
 /** What discovery guessed, or — better — what the newest audit read from the host itself. */
 function osLabel(host: Host, audit: Audit | undefined): string {
@@ -64,11 +65,25 @@ function HostRow({ host }: { host: Host }) {
       </td>
       <td>
         <OsIcon family={host.osFamily} />
-        <a href={hostHref(host.id)} className="host-link">
+        <a href={hostHref(host.id)} className="host-link" title={NAME_SOURCE_TITLE[host.nameSource]}>
           {host.name}
         </a>
-        {host.isNew && <span className="badge">new</span>}
-        {host.seenInLastScan === false && <span className="badge warn">not seen in last scan</span>}
+        {host.isNew && (
+          <span
+            className="badge"
+            title="Found by the latest scan of its network and not audited or trusted yet. Audit it or trust its key and this clears."
+          >
+            new
+          </span>
+        )}
+        {host.seenInLastScan === false && (
+          <span
+            className="badge warn"
+            title="The latest completed scan that covered this address did not find the host. A cancelled scan never says so."
+          >
+            not seen in last scan
+          </span>
+        )}
         {!host.inInventory && <span className="badge warn">discovered</span>}
         {host.offlineOnly && (
           <span
@@ -164,11 +179,27 @@ function HostRow({ host }: { host: Host }) {
   );
 }
 
+/** Where the shown name came from, best first (the README's "Host names"). */
+const NAME_SOURCE_TITLE: Record<Host['nameSource'], string> = {
+  admin: 'Name given by an admin',
+  audit: 'Name from the host itself (its hostname, read by an audit)',
+  target: 'Name from the scan targets',
+  netbios: 'Name from NetBIOS',
+  mdns: 'Name from mDNS (Bonjour/Avahi)',
+  ptr: 'Name from reverse DNS',
+  certificate: 'Name from its TLS certificate',
+  scan: 'Name found by an earlier scan',
+  address: 'No name known yet: shown by its address',
+};
+
 function AddHostForm() {
   const add = useHosts((s) => s.add);
   const [name, setName] = useState('');
   const [address, setAddress] = useState('');
   const [port, setPort] = useState('22');
+  // Checked as typed: a mistyped address (999.1.1.1) is named before anything is sent.
+  const nameProblem = name.trim() ? hostAddressProblem(name.trim()) : null;
+  const addressProblem = address.trim() ? hostAddressProblem(address.trim()) : null;
   return (
     <form
       className="row host-add-form"
@@ -195,19 +226,37 @@ function AddHostForm() {
           onChange={(e) => setName(e.target.value)}
           required
           placeholder="web01.example.lan"
+          aria-invalid={nameProblem !== null}
+          aria-describedby={nameProblem ? 'add-host-name-problem' : undefined}
         />
       </label>
       <label>
         Address (optional)
-        <input value={address} onChange={(e) => setAddress(e.target.value)} placeholder="198.18.0.11" />
+        <input
+          value={address}
+          onChange={(e) => setAddress(e.target.value)}
+          placeholder="198.18.0.11"
+          aria-invalid={addressProblem !== null}
+          aria-describedby={addressProblem ? 'add-host-address-problem' : undefined}
+        />
       </label>
       <label>
         SSH port
         <input type="number" min={1} max={65535} value={port} onChange={(e) => setPort(e.target.value)} />
       </label>
-      <button type="submit" disabled={!name.trim()}>
+      <button type="submit" disabled={!name.trim() || nameProblem !== null || addressProblem !== null}>
         Add host
       </button>
+      {nameProblem && (
+        <p className="error small" role="alert" id="add-host-name-problem">
+          Host name: {nameProblem}
+        </p>
+      )}
+      {addressProblem && (
+        <p className="error small" role="alert" id="add-host-address-problem">
+          Address: {addressProblem}
+        </p>
+      )}
     </form>
   );
 }

@@ -10,7 +10,7 @@ import {
 import { offlineOnlyError } from '../../audit';
 import { probeHostKey } from '../../remote/host-key-probe';
 import { PatchdeckError } from '../../util/errors';
-import { isValidHostName } from '../../util/text';
+import { hostAddressProblem } from '../../util/text';
 import type { Core } from '../core';
 import net from 'node:net';
 
@@ -18,13 +18,11 @@ export function hostTrustHandlers(core: Core) {
   const db = () => core.requireWorkspace().db;
   return {
     'hosts.add': ({ name, address, sshPort }: { name: string; address?: string; sshPort?: number }) => {
-      if (!isValidHostName(name) && !net.isIP(name))
-        throw new PatchdeckError('bad-request', `“${name.slice(0, 80)}” is not a valid host name.`);
-      if (address !== undefined && !net.isIP(address) && !isValidHostName(address))
-        throw new PatchdeckError(
-          'bad-request',
-          `“${address.slice(0, 80)}” is not an IP address or host name.`,
-        );
+      // A name may be an address too ("198.18.0.11"): then it must be a valid one.
+      const nameProblem = hostAddressProblem(name);
+      if (nameProblem) throw new PatchdeckError('bad-request', `Host name: ${nameProblem}`);
+      const addressProblem = address === undefined ? null : hostAddressProblem(address);
+      if (addressProblem) throw new PatchdeckError('bad-request', `Address: ${addressProblem}`);
       const host = insertHost(db(), { name, address: address ?? (net.isIP(name) ? name : null), sshPort });
       core.events.emit('entity.changed', { entity: 'hosts', ids: [host.id] });
       return host;
