@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import ssh2 from 'ssh2';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ScheduleRun } from '../api/schedule-schemas';
@@ -86,11 +87,6 @@ async function finishedRun(c: Core, id: number, status: ScheduleRun['status']): 
   throw new Error(`no ${status} run with a task for schedule ${id}`);
 }
 
-/** As if the app had been closed across the schedule's time: its due time is moved into the past. */
-function makeDue(c: Core, id: number, iso: string): void {
-  c.requireWorkspace().db.prepare('UPDATE schedules SET next_run_at = ? WHERE id = ?').run(iso, id);
-}
-
 describe('scheduled audits', () => {
   it('a run missed while the app was closed is reported at the next start and its audit reaches the host', async () => {
     const host = await enrol(core!, ['Office']);
@@ -111,8 +107,10 @@ describe('scheduled audits', () => {
 
     // A CLI command opens the workspace meanwhile: it neither runs the schedule nor reports it away.
     const due = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    const file = new BetterSqlite3(join(dir, 'ws.sqlite'));
+    file.prepare('UPDATE schedules SET next_run_at = ? WHERE id = ?').run(due, schedule.id);
+    file.close();
     const cli = await open('cli');
-    makeDue(cli, schedule.id, due);
     const seenByCli = (await cli.call('schedules.list', {}))[0]!;
     expect(seenByCli.overdueSince).toBe(due);
     expect(seenByCli.lastMissed).toBeNull();
