@@ -435,6 +435,11 @@ export function registerAuditCommands(
                 })
                 .join('\n')}\n`,
             );
+          // The table is a summary per host; the updates themselves are one command away.
+          if (rows.some((r) => r.audit?.status === 'succeeded' && r.audit.updatesCount > 0))
+            process.stdout.write(
+              `\nEvery pending update, security first: patchdeck findings${names.length ? ` ${names.join(' ')}` : ''}\n`,
+            );
         }
         // The closing line is the task's own summary, the words the window and notifications use.
         if (task && !globals().json) process.stdout.write(`\n${describeTask(task)}.\n`);

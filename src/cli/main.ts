@@ -9,6 +9,7 @@ import { rendererBuildDir } from '../util/package-root';
 import { defaultWorkspacePath } from '../util/paths';
 import { registerAuditCommands } from './commands-audit';
 import { registerDiscoverCommand } from './commands-discover';
+import { registerFindingsCommand } from './commands-findings';
 import { registerPatchCommands } from './commands-patch';
 import { registerWorkspaceBackupCommands } from './commands-workspace';
 import { registerOfflineCommands } from './commands-offline';
@@ -142,6 +143,7 @@ export function buildProgram(): Command {
 
   registerDiscoverCommand(program, globals, withCore);
   registerAuditCommands(program, globals, withCore);
+  registerFindingsCommand(program, globals, withCore);
   registerPatchCommands(program, globals, withCore);
   registerOfflineCommands(program, globals, withCore);
   registerScheduleCommands(program, globals, withCore);
