@@ -61,7 +61,13 @@ export const ScheduleTarget = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('audit'),
-      tag: z.string().trim().min(1).max(64).optional(),
+      tag: z
+        .string()
+        .trim()
+        .min(1)
+        .max(64)
+        .regex(/^[^\p{Cc}\p{Cf}]*$/u, { message: 'printable characters only' })
+        .optional(),
       credentialId: Id.optional(),
       refresh: z.boolean().optional(),
     })
@@ -92,9 +98,17 @@ export type ScheduleTarget = z.infer<typeof ScheduleTarget>;
  */
 export const IfMissed = z.enum(['run-once', 'skip']);
 
+/** Shown in task titles, lists and notices: printable text only (no control or format characters). */
+const ScheduleName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[^\p{Cc}\p{Cf}]*$/u, { message: 'printable characters only' });
+
 export const ScheduleInput = z
   .object({
-    name: z.string().trim().min(1).max(64),
+    name: ScheduleName,
     target: ScheduleTarget,
     recurrence: Recurrence,
     ifMissed: IfMissed.default('run-once'),
@@ -104,7 +118,7 @@ export const ScheduleInput = z
 
 export const SchedulePatch = z
   .object({
-    name: z.string().trim().min(1).max(64),
+    name: ScheduleName,
     target: ScheduleTarget,
     recurrence: Recurrence,
     ifMissed: IfMissed,

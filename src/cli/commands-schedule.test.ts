@@ -96,7 +96,7 @@ describe('patchdeck schedule', () => {
     await refuse(['--audit'], /Say when/);
     await refuse(['--audit', '--daily', '25:00', '--tz', 'UTC'], /HH:MM/);
     await refuse(['--audit', '--daily', '02:00', '--tz', 'Nowhere/Land'], /time zone/);
-    await refuse(['--audit', '--every', '5'], /15|too small|>=/);
+    await refuse(['--audit', '--every', '5'], /--every is at least 15 minutes and at most 31 days\./);
     await refuse(['--discover', '10.0.0.0/15', '--yes', '--every', '1h'], /at most a \/16/);
   });
 
@@ -105,5 +105,6 @@ describe('patchdeck schedule', () => {
     expect(parseEvery('6h')).toBe(360);
     expect(parseEvery('2d')).toBe(2880);
     expect(() => parseEvery('6 weeks')).toThrow(/--every takes minutes/);
+    expect(() => parseEvery('32d')).toThrow(/at most 31 days/);
   });
 });

@@ -19,7 +19,10 @@ export function parseEvery(text: string): number {
     );
   const n = Number(m[1]);
   const unit = (m[2] ?? '').toLowerCase();
-  return unit === 'h' ? n * 60 : unit === 'd' ? n * 1440 : n;
+  const minutes = unit === 'h' ? n * 60 : unit === 'd' ? n * 1440 : n;
+  if (minutes < 15 || minutes > 31 * 1440)
+    throw new PatchdeckError('bad-request', '--every is at least 15 minutes and at most 31 days.');
+  return minutes;
 }
 
 /**

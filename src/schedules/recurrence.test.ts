@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Recurrence, ScheduleTarget } from '../api/schedule-schemas';
+import { Recurrence, ScheduleInput, ScheduleTarget } from '../api/schedule-schemas';
 import {
   describeRecurrence,
   formatInZone,
@@ -170,6 +170,13 @@ describe('hostile schedule input is refused at the door', () => {
   ])('target %j', (value) => {
     expect(ScheduleTarget.safeParse(value).success).toBe(false);
   });
+  it.each([['line\nbreak'], ['bell\u0007'], ['right-to-left\u202e'], [' '], ['n'.repeat(65)]])(
+    'schedule name %j',
+    (name) => {
+      const input = { name, target: { kind: 'audit' }, recurrence: { every: 'interval', minutes: 60 } };
+      expect(ScheduleInput.safeParse(input).success).toBe(false);
+    },
+  );
   it('knows real zones and nothing else', () => {
     expect(isTimeZone('Europe/Berlin')).toBe(true);
     expect(isTimeZone('UTC')).toBe(true);
