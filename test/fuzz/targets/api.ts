@@ -42,6 +42,10 @@ export const VALIDATION_ONLY: Readonly<Record<string, string>> = {
   'jobs.start': 'runs a patch job over SSH',
   'jobs.resume': 're-audits and patches hosts over SSH',
   'jobs.rerunFailed': 're-runs a patch job over SSH',
+  'schedules.runNow': 'starts a scheduled audit (SSH) or discovery sweep now',
+  // Saved schedules are run later by the core's scheduler, past the argument check's reach.
+  'schedules.create': 'saves an audit or sweep the scheduler will run on its own',
+  'schedules.update': 'retimes or switches on an audit or sweep the scheduler will run',
 };
 
 /**
@@ -87,6 +91,9 @@ export const EXECUTED: ReadonlySet<string> = new Set([
   'jobs.get',
   'jobs.cancel',
   'jobs.discard',
+  'schedules.list',
+  'schedules.remove',
+  'schedules.runs',
 ]);
 
 /** discovery.check resolves the names it is given: the guard refuses each look-up, cleanly. */
