@@ -354,3 +354,70 @@ describe('the Updates page', () => {
     await page.getByText('Exported 6 updates as CSV.').waitFor();
   });
 });
+
+describe('the Updates page at scale', () => {
+  let big: E2eApp;
+  const HOSTS = 50;
+  const PACKAGES = 2000; // 100 000 findings, 2 000 packages
+  beforeAll(async () => {
+    big = await launchApp();
+    const db = big.core.requireWorkspace().db;
+    db.transaction(() => {
+      for (let h = 0; h < HOSTS; h++) {
+        const host = insertHost(db, { name: `srv${String(h).padStart(2, '0')}` });
+        const audit = startAudit(db, { hostId: host.id, taskId: null });
+        const findings: FindingInput[] = [];
+        // Package i is pending on the hosts h <= i % HOSTS, so counts differ from package to package.
+        for (let i = 0; i < PACKAGES; i++)
+          if (h <= i % HOSTS)
+            findings.push(
+              f(`pkg-${String(i).padStart(4, '0')}`, {
+                security: i % 5 === 0,
+                advisories: i % 5 === 0 ? [`CVE-2026-${10000 + i}`] : [],
+              }),
+            );
+        completeAudit(db, audit, {
+          ...DEBIAN,
+          kernel: null,
+          metadataAgeSeconds: 1,
+          rebootRequired: false,
+          warnings: [],
+          durationMs: 1,
+          findings,
+        });
+      }
+    })();
+  }, 120_000);
+  afterAll(async () => {
+    await big?.close();
+  });
+
+  it('groups tens of thousands of findings by package in a virtualized list that pages as it scrolls', async () => {
+    const { page } = big;
+    // Package i is on (i % 50) + 1 hosts: 40 rounds of 1 + 2 + … + 50.
+    const findings = (PACKAGES / HOSTS) * ((HOSTS * (HOSTS + 1)) / 2);
+    await page.getByRole('link', { name: 'Updates' }).click();
+    await expect
+      .poll(() => page.getByTestId('total-updates').textContent())
+      .toBe(findings.toLocaleString('en'));
+    await page.getByLabel('Show').selectOption('packages');
+    await expect.poll(() => page.getByTestId('packages-with-updates').textContent()).toBe('2,000');
+    const table = page.getByRole('table', { name: 'Updates by package' });
+    expect(await table.getAttribute('aria-rowcount')).toBe('2001');
+    await page.getByRole('button', { name: 'Hosts', exact: true }).click();
+    await expect
+      .poll(() => table.locator('[aria-rowindex="2"] .cell-hosts').textContent())
+      .toBe('on 50 hosts');
+    const scroller = page.getByRole('rowgroup', { name: 'Update rows' });
+    await scroller.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await expect
+      .poll(() => table.locator('[aria-rowindex="2001"] .cell-hosts').textContent())
+      .toBe('on 1 host');
+    expect(await table.getByRole('row').count()).toBeLessThan(120);
+    // Search by CVE id reaches into the grouped rows too.
+    await page.getByRole('searchbox', { name: 'Search updates' }).fill('CVE-2026-11995');
+    await expect.poll(() => page.getByTestId('packages-with-updates').textContent()).toBe('1');
+    expect(await table.locator('[data-package]').first().getAttribute('data-package')).toBe('pkg-1995');
+    expect(await table.locator('[data-package="pkg-1995"] .cell-hosts').textContent()).toBe('on 46 hosts');
+  });
+});
