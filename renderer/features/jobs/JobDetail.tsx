@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { windowAdvice } from '../../components/advice';
 import type { JobEvent, JobStep, PatchJob } from '../../../src/api/schemas';
 import { formatTime, plural } from '../../components/format';
 import {
@@ -122,6 +123,7 @@ function HostStep({
             <span className="mono small">{step.errorKind}: </span>
           )}
           {step.errorMessage}
+          {windowAdvice(step.errorKind) && <span className="advice"> {windowAdvice(step.errorKind)}</span>}
         </p>
       )}
       {step.status === 'succeeded' && step.verifyAuditId !== null && (
@@ -238,7 +240,7 @@ function JobLog({
         <span className="muted small">
           {plural(filtered.length, 'line')}
           {filtered.length > shown.length || dropped > 0
-            ? ` (showing the newest ${shown.length.toLocaleString('en')}; older lines: patchdeck jobs show --log, up to ${LOG_KEEP.toLocaleString('en')} kept here)`
+            ? ` (showing the newest ${shown.length.toLocaleString('en')} of ${filtered.length.toLocaleString('en')}${dropped > 0 ? `; this page keeps the newest ${LOG_KEEP.toLocaleString('en')} lines only` : ''}; choose one host above to see its lines alone)`
             : ''}
         </span>
       </div>
