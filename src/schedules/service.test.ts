@@ -19,6 +19,7 @@ let db: Database;
 let launched: { schedule: string; note: string | null; taskId: number }[];
 let running: Set<number>;
 let refuse: string | null;
+let reported: string[];
 let deps: ScheduleDeps;
 
 beforeEach(() => {
@@ -26,10 +27,17 @@ beforeEach(() => {
   launched = [];
   running = new Set();
   refuse = null;
+  reported = [];
   deps = {
     db,
     isRunning: (id) => running.has(id),
     changed: () => undefined,
+    reportMissed(schedule, message) {
+      const task = insertTask(db, { kind: schedule.target.kind, title: `${schedule.name}: missed` });
+      finishTask(db, task.id, { status: 'failed', error: message });
+      reported.push(message);
+      return Promise.resolve(task.id);
+    },
     launch(schedule, note) {
       const task = insertTask(db, { kind: schedule.target.kind, title: schedule.name });
       if (refuse) {
@@ -149,6 +157,7 @@ describe('runs missed while Patchdeck was closed', () => {
     });
     expect(late!.message).toBe('Late: made up at start-up for the run due 2026-12-04 02:00 UTC.');
     expect(launched).toEqual([expect.objectContaining({ note: late!.message })]);
+    expect(reported).toEqual([]);
     expect(getSchedule(db, s.id)!.nextRunAt).toBe('2026-12-05T02:00:00.000Z');
     // Reported once, not again on the next pass.
     expect(await tick(at('2026-12-04T08:00:05Z'))).toMatchObject({ started: [], missed: [] });
@@ -163,6 +172,9 @@ describe('runs missed while Patchdeck was closed', () => {
     expect(runs[0]!.message).toBe(
       'Missed 1 run due 2026-12-01 02:00 UTC while Patchdeck was not running. Not run late (this schedule skips missed runs); next run 2026-12-02 02:00 UTC.',
     );
+    // Not made up, so it is a failure of its own in the task list, not only a line here.
+    expect(reported).toEqual([runs[0]!.message]);
+    expect(runs[0]!.task).toMatchObject({ status: 'failed', error: runs[0]!.message });
   });
 
   it('when the newest was due moments ago, only the older ones are missed and it runs on time', async () => {

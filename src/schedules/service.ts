@@ -35,6 +35,11 @@ export interface ScheduleDeps {
    * that its outcome and notice come from the task layer like any other: `started` says which.
    */
   launch(schedule: ScheduleRecord, note: string | null): Promise<{ taskId: number; started: boolean }>;
+  /**
+   * Records runs missed and not made up as a failed task of their own, so the task list, status
+   * bar and notices say it like any other failure (a made-up run carries "late" in its title).
+   */
+  reportMissed(schedule: ScheduleRecord, message: string): Promise<number>;
   /** True while that task is still running in this process. */
   isRunning(taskId: number): boolean;
   /** Tells the UI the schedules changed. */
@@ -108,6 +113,7 @@ export function scheduleTick(deps: ScheduleDeps, nowMs: number): TickResult {
     const missedCount = onTime ? occurrences.count - 1 : occurrences.count;
     const next = nextOccurrence(schedule.recurrence, nowMs, lastDue);
     let toStart: { status: 'started' | 'late'; dueAt: number; message: string | null } | null = null;
+    let unmadeUp: { runId: number; message: string } | null = null;
     deps.db.transaction(() => {
       // Moved on first, in the same transaction as the run rows: the next pass never sees it due again.
       setNextRun(deps.db, schedule.id, iso(next));
@@ -123,17 +129,18 @@ export function scheduleTick(deps: ScheduleDeps, nowMs: number): TickResult {
           : schedule.ifMissed === 'run-once'
             ? 'Running it once now, late.'
             : `Not run late (this schedule skips missed runs); next run ${formatInZone(next, zone)}.`;
-        missed.push(
-          insertScheduleRun(deps.db, {
-            scheduleId: schedule.id,
-            dueAt: iso(due),
-            status: 'missed',
-            trigger: 'schedule',
-            missedCount,
-            lastMissedAt: iso(lastMissed),
-            message: `Missed ${runs} ${span} while Patchdeck was not running. ${then}`,
-          }),
-        );
+        const message = `Missed ${runs} ${span} while Patchdeck was not running. ${then}`;
+        const runId = insertScheduleRun(deps.db, {
+          scheduleId: schedule.id,
+          dueAt: iso(due),
+          status: 'missed',
+          trigger: 'schedule',
+          missedCount,
+          lastMissedAt: iso(lastMissed),
+          message,
+        });
+        missed.push(runId);
+        if (!onTime && schedule.ifMissed === 'skip') unmadeUp = { runId, message };
         if (!onTime && schedule.ifMissed === 'run-once')
           toStart = {
             status: 'late',
@@ -144,6 +151,15 @@ export function scheduleTick(deps: ScheduleDeps, nowMs: number): TickResult {
       if (onTime) toStart = { status: 'started', dueAt: lastDue, message: null };
       touched.push(schedule.id);
     })();
+    if (unmadeUp) {
+      const { runId, message } = unmadeUp as { runId: number; message: string };
+      launches.push(
+        deps
+          .reportMissed(schedule, message)
+          .then((taskId) => updateScheduleRun(deps.db, runId, { taskId }))
+          .catch(() => undefined),
+      );
+    }
     if (!toStart) continue;
     const planned = toStart as { status: 'started' | 'late'; dueAt: number; message: string | null };
     const previous = stillRunning(deps, schedule.id);

@@ -74,6 +74,19 @@ export function scheduleDeps(core: Core): ScheduleDeps {
         .tasks.list({ active: true })
         .some((t) => t.id === taskId),
     changed: (ids) => core.events.emit('entity.changed', { entity: 'schedules', ids }),
+    async reportMissed(schedule, message) {
+      const { tasks } = ws();
+      const { task } = tasks.start(
+        {
+          kind: schedule.target.kind,
+          title: `Scheduled "${schedule.name}": missed`,
+          params: { scheduleId: schedule.id },
+        },
+        () => Promise.reject(new PatchdeckError('conflict', message)),
+      );
+      await tasks.wait(task.id);
+      return task.id;
+    },
     async launch(schedule, note) {
       const { db, tasks } = ws();
       const label = `Scheduled "${schedule.name}"`;
