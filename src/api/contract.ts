@@ -28,6 +28,7 @@ import {
   JobStep,
   JobEvent,
   PatchPlanRequest,
+  AppNotification,
 } from './schemas';
 import { Schedule, ScheduleInput, SchedulePatch, ScheduleRun } from './schedule-schemas';
 
@@ -303,6 +304,11 @@ export const events = {
   'job.step': JobStep,
   /** A line of a patch job's log, as it happens. */
   'job.log': JobEvent,
+  /**
+   * Work finished or a host needs a reboot, and the setting asks to be told. Sent only where the
+   * platform has no notifications of its own (browser mode), which shows it with the Notification API.
+   */
+  notification: AppNotification,
 } as const;
 
 export type Calls = typeof calls;

@@ -119,6 +119,8 @@ export const Settings = z.object({
   rebootPolicy: z.enum(['never', 'if-required', 'always']),
   /** Most output one remote command may print (stdout and stderr together) before it is stopped. */
   maxCommandOutputMiB: z.number().int().min(1).max(1024),
+  /** Notify when an audit, scan or patch job finishes or fails, and when a host needs a reboot. */
+  notifyWhenWorkFinishes: z.boolean(),
 });
 export type Settings = z.infer<typeof Settings>;
 
@@ -132,7 +134,20 @@ export const DEFAULT_SETTINGS: Settings = {
   discoveryTimeoutMs: 1000,
   rebootPolicy: 'if-required',
   maxCommandOutputMiB: 32,
+  notifyWhenWorkFinishes: false,
 };
+
+/**
+ * What an OS or browser notification says: the task's own outcome and summary, or the hosts that
+ * need a reboot. `tone` lets a carrier mark failures.
+ */
+export const AppNotification = z.object({
+  title: z.string().max(300),
+  body: z.string().max(1000),
+  tone: z.enum(['ok', 'danger', 'warn']),
+  taskId: Id.nullable(),
+});
+export type AppNotification = z.infer<typeof AppNotification>;
 
 export const WorkspaceInfo = z.object({
   path: z.string(),
