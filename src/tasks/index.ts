@@ -2,7 +2,6 @@ export { TaskRunner, TaskCancelledError, throwIfCancelled, type TaskContext } fr
 export {
   deriveOutcome,
   describeTask,
-  outcomeWord,
   summarizeParts,
   taskSummary,
   type TaskConclusion,
