@@ -1,4 +1,4 @@
-import { BrowserWindow, dialog, safeStorage, shell } from 'electron';
+import { BrowserWindow, Notification, dialog, safeStorage, shell } from 'electron';
 import { assertExternalUrl, type Platform } from '../src/platform/types';
 
 /** The desktop Platform: OS keychain via safeStorage, native dialogs, printToPDF, the OS browser. */
@@ -34,6 +34,21 @@ export function createElectronPlatform(getWindow: () => BrowserWindow | null): P
       const win = getWindow();
       const result = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
       return result.canceled ? null : (result.filePath ?? null);
+    },
+    async notify({ title, body, tone }) {
+      if (!Notification.isSupported()) return false;
+      // Silent for good news; a failure makes the OS's sound, so it is noticed.
+      const shown = new Notification({ title, body, silent: tone === 'ok' });
+      // Clicking it brings the window back to where the admin reads the whole story.
+      shown.on('click', () => {
+        const win = getWindow();
+        if (!win) return;
+        if (win.isMinimized()) win.restore();
+        win.show();
+        win.focus();
+      });
+      shown.show();
+      return true;
     },
     async printToPdf(html) {
       // An offscreen, sandboxed window with JavaScript off renders the report and prints it.

@@ -1,6 +1,8 @@
 import { useEffect } from 'react';
 import type { Task } from '../../src/api/schemas';
 import { useTasks } from '../stores/tasks';
+// Browser mode shows the core's notifications when work finishes (Settings → Notifications).
+import '../stores/notifications';
 import { isFinished, outcomeText, outcomeTone, outcomeWord } from './task-outcome';
 import './task-outcome.css';
 

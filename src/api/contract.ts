@@ -28,6 +28,7 @@ import {
   JobStep,
   JobEvent,
   PatchPlanRequest,
+  AppNotification,
 } from './schemas';
 import { Schedule, ScheduleInput, SchedulePatch, ScheduleRun } from './schedule-schemas';
 
@@ -115,14 +116,6 @@ export const calls = {
   /** Secrets go in once; no call ever returns them. */
   'credentials.add': call(NewCredential, Credential),
   'credentials.remove': call(byId, z.object({ removed: z.boolean() })),
-  /**
-   * Desktop app: the Platform's open-file dialog picks a private key file; the core reads and
-   * checks it and answers an id for credentials.add (`keyFileId`). The key itself never comes back.
-   */
-  'credentials.chooseKeyFile': call(
-    none,
-    z.object({ cancelled: z.boolean(), fileId: z.string().nullable(), fileName: z.string().nullable() }),
-  ),
   'credentials.test': call(
     z.object({ id: Id, hostId: Id }).strict(),
     z.object({ ok: z.boolean(), message: z.string(), sudo: z.boolean().nullable() }),
@@ -311,6 +304,11 @@ export const events = {
   'job.step': JobStep,
   /** A line of a patch job's log, as it happens. */
   'job.log': JobEvent,
+  /**
+   * Work finished or a host needs a reboot, and the setting asks to be told. Sent only where the
+   * platform has no notifications of its own (browser mode), which shows it with the Notification API.
+   */
+  notification: AppNotification,
 } as const;
 
 export type Calls = typeof calls;

@@ -119,6 +119,8 @@ export const Settings = z.object({
   rebootPolicy: z.enum(['never', 'if-required', 'always']),
   /** Most output one remote command may print (stdout and stderr together) before it is stopped. */
   maxCommandOutputMiB: z.number().int().min(1).max(1024),
+  /** Notify when an audit, scan or patch job finishes or fails, and when a host needs a reboot. */
+  notifyWhenWorkFinishes: z.boolean(),
 });
 export type Settings = z.infer<typeof Settings>;
 
@@ -132,7 +134,20 @@ export const DEFAULT_SETTINGS: Settings = {
   discoveryTimeoutMs: 1000,
   rebootPolicy: 'if-required',
   maxCommandOutputMiB: 32,
+  notifyWhenWorkFinishes: false,
 };
+
+/**
+ * What an OS or browser notification says: the task's own outcome and summary, or the hosts that
+ * need a reboot. `tone` lets a carrier mark failures.
+ */
+export const AppNotification = z.object({
+  title: z.string().max(300),
+  body: z.string().max(1000),
+  tone: z.enum(['ok', 'danger', 'warn']),
+  taskId: Id.nullable(),
+});
+export type AppNotification = z.infer<typeof AppNotification>;
 
 export const WorkspaceInfo = z.object({
   path: z.string(),
@@ -193,11 +208,6 @@ export const NewCredential = z
     sudoPassword: z.string().min(1).max(1024).optional(),
     scope: z.array(z.string().trim().min(1).max(253)).max(500).optional(),
     trustOnFirstUse: z.boolean().optional(),
-    /** A private key chosen with credentials.chooseKeyFile (desktop app), in place of `secret`. */
-    keyFileId: z
-      .string()
-      .regex(/^[A-Za-z0-9-]{1,64}$/)
-      .optional(),
   })
   .strict();
 

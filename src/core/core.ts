@@ -25,6 +25,7 @@ import { PatchdeckError } from '../util/errors';
 import { silentLogger, type Logger } from '../util/log';
 import { hostAddressProblem } from '../util/text';
 import { auditHandlers } from './handlers/audits';
+import { startNotifications } from './notifications';
 import { credentialHandlers } from './handlers/credentials';
 import { discoveryHandlers } from './handlers/discovery';
 import { patchHandlers, patchService } from './handlers/patch';
@@ -67,6 +68,8 @@ export class Core {
     this.router = createRouter(this.handlers(), {
       onInternalError: (error) => this.logger.error('internal error', { error: String(error) }),
     });
+    // The CLI prints its own closing line; every other carrier may notify when work finishes.
+    if (options.carrier !== 'cli') startNotifications(this);
   }
 
   get workspace(): Workspace | null {

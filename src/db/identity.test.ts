@@ -3,20 +3,17 @@ import { learnableName, mayReplaceName } from './host-names';
 import { getHost, insertHost, listHosts, recordAuditSighting, updateHost } from './hosts';
 import { completeAudit, startAudit } from './audits';
 import { trustHostKey } from './host-keys';
-import {
-  coverageHolds,
-  coverageOf,
-  finishScan,
-  recordScanHost,
-  startScan,
-  type ObservedHost,
-} from './scans';
+import { coverageHolds, coverageOf, finishScan, recordScanHost, startScan, type ObservedHost } from './scans';
 import { createMemoryWorkspace } from './workspace';
 import type { Database } from 'better-sqlite3';
 
 const lab = Array.from({ length: 253 }, (_, i) => `198.18.0.${i + 1}`);
 
-function seen(address: string, name: string | null = null, nameSource?: ObservedHost['nameSource']): ObservedHost {
+function seen(
+  address: string,
+  name: string | null = null,
+  nameSource?: ObservedHost['nameSource'],
+): ObservedHost {
   return {
     address,
     name,
@@ -96,12 +93,7 @@ describe('scan coverage: only a scan that covered an address may call its host "
     const first = scan(db, lab, [{ address: '198.18.0.5' }, { address: '198.18.0.6' }], 'completed');
     const elsewhere = scan(db, ['198.18.1.9'], [{ address: '198.18.1.9' }], 'completed');
     // A later completed scan of 198.18.0.1-10 finds .5 only.
-    scan(
-      db,
-      lab.slice(0, 10),
-      [{ address: '198.18.0.5', hostId: first.ids[0] }],
-      'completed',
-    );
+    scan(db, lab.slice(0, 10), [{ address: '198.18.0.5', hostId: first.ids[0] }], 'completed');
     const hosts = byId(db);
     expect(hosts.get(first.ids[0]!)?.seenInLastScan).toBe(true);
     expect(hosts.get(first.ids[1]!)?.seenInLastScan).toBe(false);
@@ -231,7 +223,12 @@ describe('host names: precedence and validation', () => {
     const { ids } = scan(db, lab, [{ address: '198.18.0.21' }], 'completed');
     const id = ids[0]!;
     expect(getHost(db, id)).toMatchObject({ name: '198.18.0.21', nameSource: 'address' });
-    scan(db, lab, [{ address: '198.18.0.21', hostId: id, name: 'h21.in-addr.lab', source: 'ptr' }], 'completed');
+    scan(
+      db,
+      lab,
+      [{ address: '198.18.0.21', hostId: id, name: 'h21.in-addr.lab', source: 'ptr' }],
+      'completed',
+    );
     expect(getHost(db, id)).toMatchObject({ name: 'h21.in-addr.lab', nameSource: 'ptr' });
     scan(db, lab, [{ address: '198.18.0.21', hostId: id, name: 'H21', source: 'netbios' }], 'completed');
     expect(getHost(db, id)).toMatchObject({ name: 'H21', nameSource: 'netbios' });

@@ -25,6 +25,11 @@ export interface Platform {
   chooseFileToSave(options: FileDialogOptions): Promise<string | null>;
   /** Renders a self-contained HTML document to PDF bytes. */
   printToPdf(html: string): Promise<Buffer>;
+  /**
+   * Shows an OS notification; resolves false when the OS cannot show one. Absent where the
+   * platform has none (Node: the core hands notifications to the connected browser instead).
+   */
+  notify?(notification: { title: string; body: string; tone: 'ok' | 'danger' | 'warn' }): Promise<boolean>;
 }
 
 /** Only https: links leave the app, and only well-formed ones. */

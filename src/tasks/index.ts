@@ -2,6 +2,7 @@ export { TaskRunner, TaskCancelledError, throwIfCancelled, type TaskContext } fr
 export {
   deriveOutcome,
   describeTask,
+  outcomeWord,
   summarizeParts,
   taskSummary,
   type TaskConclusion,

@@ -90,13 +90,18 @@ const OUTCOME_WORD: Record<TaskOutcome, string> = {
   interrupted: 'interrupted',
 };
 
+/** A finished task's outcome in a word ("partly failed"); older tasks say their status. */
+export function outcomeWord(task: Pick<Task, 'status' | 'outcome'>): string {
+  return task.outcome ? OUTCOME_WORD[task.outcome] : task.status;
+}
+
 /**
  * A finished task in one line, the same words the window shows (renderer/components/
  * task-outcome.ts): "Audit 8 hosts — partly failed: 6 of 8 hosts succeeded, 2 failed". The CLI's
  * closing line and notifications use it, so each says what the task says.
  */
 export function describeTask(task: Pick<Task, 'title' | 'status' | 'outcome' | 'summary' | 'error'>): string {
-  const word = task.outcome ? OUTCOME_WORD[task.outcome] : task.status;
+  const word = outcomeWord(task);
   const detail = task.summary ?? task.error;
   if (!detail || detail === word) return `${task.title} — ${word}`;
   return detail.toLowerCase().startsWith(word)

@@ -4,6 +4,7 @@ import { describeError } from '../../api';
 import { useApp } from '../../stores/app';
 import { BackupButton } from './BackupButton';
 import { CredentialsSection } from './CredentialsSection';
+import { NotificationsSection } from './NotificationsSection';
 import { SchedulesSection } from './SchedulesSection';
 import { hasUnsavedSettings, useSettingsDraft } from './settings-draft';
 
@@ -180,6 +181,7 @@ export function SettingsPage() {
           )}
         </div>
       </form>
+      <NotificationsSection />
       <CredentialsSection />
       <SchedulesSection />
       <section className="about">
