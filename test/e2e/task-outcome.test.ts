@@ -142,5 +142,11 @@ describe('failure looks like failure', () => {
     const recent = page.getByRole('list', { name: 'Recent tasks' });
     expect(await recent.textContent()).toContain('Audit 3 hosts — failed: 0 of 3 hosts succeeded, 3 failed');
     await page.screenshot({ path: shot('task-outcome-job-partly-failed.png') });
+    // The theme follows the system by default: the failure colour holds in the dark theme too.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await expect
+      .poll(() => page.evaluate(() => document.documentElement.dataset.theme ?? 'light'))
+      .toBe('dark');
+    await page.screenshot({ path: shot('task-outcome-job-partly-failed-dark.png') });
   });
 });
