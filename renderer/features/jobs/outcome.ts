@@ -11,7 +11,8 @@ export function jobOutcome(job: PatchJob): { label: string; summary: string } | 
   const total = Object.values(c).reduce((sum, n) => sum + n, 0);
   const succeeded = c.succeeded ?? 0;
   const failed = (c.failed ?? 0) + (c.interrupted ?? 0);
-  const notRun = (c.skipped ?? 0) + (c.cancelled ?? 0);
+  // Skipped, cancelled, or still queued when the job ended (a refused or stopped run).
+  const notRun = total - succeeded - failed;
   const waiting = c['reboot-pending'] ?? 0;
   const parts = [`${succeeded} of ${plural(total, 'host')} succeeded`];
   if (waiting) parts.push(`${waiting} installed, reboot pending`);
