@@ -150,6 +150,9 @@ function toRun(db: Database, row: Row): ScheduleRun {
   };
 }
 
+/** Runs kept per schedule: an every-15-minutes schedule would otherwise add 35,000 rows a year. */
+export const RUNS_KEPT = 500;
+
 export function insertScheduleRun(
   db: Database,
   run: {
@@ -164,6 +167,10 @@ export function insertScheduleRun(
     taskId?: number | null;
   },
 ): number {
+  db.prepare(
+    `DELETE FROM schedule_runs WHERE schedule_id = @id AND id <= (
+       SELECT id FROM schedule_runs WHERE schedule_id = @id ORDER BY id DESC LIMIT 1 OFFSET @keep)`,
+  ).run({ id: run.scheduleId, keep: RUNS_KEPT - 1 });
   return Number(
     db
       .prepare(

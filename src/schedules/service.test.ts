@@ -7,7 +7,13 @@ import type { Database } from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Recurrence } from '../api/schedule-schemas';
 import { createMemoryWorkspace, finishTask, insertTask } from '../db';
-import { getSchedule, insertSchedule, listScheduleRuns, type ScheduleRecord } from '../db/schedules';
+import {
+  getSchedule,
+  insertSchedule,
+  listScheduleRuns,
+  RUNS_KEPT,
+  type ScheduleRecord,
+} from '../db/schedules';
 import { overdueSince, runScheduleNow, scheduleTick, type ScheduleDeps } from './service';
 
 const at = (s: string) => Date.parse(s);
@@ -211,6 +217,18 @@ describe('runs missed while Patchdeck was closed', () => {
     const [missed] = listScheduleRuns(db, s.id);
     expect(missed!.message).toMatch(/^Missed more than 10000 runs /);
     expect(getSchedule(db, s.id)!.nextRunAt).toBe(new Date(t + 8 * MIN).toISOString());
+  });
+
+  it('keeps the newest runs of a schedule, not every one since it was made', async () => {
+    const s = nightly({ recurrence: Recurrence.parse({ every: 'interval', minutes: 15 }) });
+    let t = at('2026-12-01T02:00:00Z');
+    for (let i = 0; i < RUNS_KEPT + 20; i++, t += 15 * MIN) {
+      await tick(t);
+      running.clear();
+    }
+    const runs = listScheduleRuns(db, s.id, 1000);
+    expect(runs).toHaveLength(RUNS_KEPT);
+    expect(runs[0]!.dueAt).toBe(new Date(t - 15 * MIN).toISOString());
   });
 
   it('a list read before any scheduler started says the run is overdue', () => {
