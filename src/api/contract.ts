@@ -116,6 +116,14 @@ export const calls = {
   /** Secrets go in once; no call ever returns them. */
   'credentials.add': call(NewCredential, Credential),
   'credentials.remove': call(byId, z.object({ removed: z.boolean() })),
+  /**
+   * Desktop app: the Platform's open-file dialog picks a private key file; the core reads and
+   * checks it and answers an id for credentials.add (`keyFileId`). The key itself never comes back.
+   */
+  'credentials.chooseKeyFile': call(
+    none,
+    z.object({ cancelled: z.boolean(), fileId: z.string().nullable(), fileName: z.string().nullable() }),
+  ),
   'credentials.test': call(
     z.object({ id: Id, hostId: Id }).strict(),
     z.object({ ok: z.boolean(), message: z.string(), sudo: z.boolean().nullable() }),

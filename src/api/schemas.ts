@@ -208,6 +208,11 @@ export const NewCredential = z
     sudoPassword: z.string().min(1).max(1024).optional(),
     scope: z.array(z.string().trim().min(1).max(253)).max(500).optional(),
     trustOnFirstUse: z.boolean().optional(),
+    /** A private key chosen with credentials.chooseKeyFile (desktop app), in place of `secret`. */
+    keyFileId: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/)
+      .optional(),
   })
   .strict();
 

@@ -222,11 +222,11 @@ describe('audit pages in Chromium', () => {
     await form.getByLabel('Kind').selectOption('key');
     const fakeKey =
       '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAnot-a-real-key-KEYMATERIAL\n-----END OPENSSH PRIVATE KEY-----\n';
-    await form.getByLabel('Private key').fill(fakeKey);
+    await form.getByLabel('Private key', { exact: true }).fill(fakeKey);
     await form.getByLabel('Key passphrase (optional)').fill('Pass-Phrase-9');
     await form.getByRole('button', { name: 'Add credential' }).click();
     await list.getByText('deploy key').waitFor();
-    expect(await form.getByLabel('Private key').inputValue()).toBe('');
+    expect(await form.getByLabel('Private key', { exact: true }).inputValue()).toBe('');
 
     const creds = await core.call('credentials.list', {});
     expect(creds.map((c) => c.name).sort()).toEqual(['deploy key', 'lab root']);

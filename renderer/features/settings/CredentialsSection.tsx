@@ -1,11 +1,37 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type ChangeEvent, type FormEvent } from 'react';
 import type { Credential } from '../../../src/api/schemas';
+import { api, describeError } from '../../api';
 import { Field } from '../../components/Field';
 import { formatTime } from '../../components/format';
+import { useApp } from '../../stores/app';
 import { useHosts } from '../hosts/store';
 import { useCredentials, type NewCredential } from './credentials-store';
 
 type Kind = NewCredential['kind'];
+
+/** A private key file is a few KiB; the core refuses more, and so does this page before reading. */
+const KEY_FILE_MAX_BYTES = 64 * 1024;
+
+/**
+ * A key chosen from a file: in the desktop app the core reads it after its own open-file dialog
+ * and answers an id (the key never reaches this page); in a browser the page reads the picked file.
+ */
+type KeyFile =
+  { name: string; fileId: string; text?: undefined } | { name: string; text: string; fileId?: undefined };
+
+/** Reads a picked key file in the browser, bounded; errors name the file, never its content. */
+async function readPickedKey(file: File): Promise<string> {
+  if (file.size > KEY_FILE_MAX_BYTES)
+    throw new Error(
+      `${file.name} is ${file.size.toLocaleString('en')} bytes: a private key file is at most ${KEY_FILE_MAX_BYTES.toLocaleString('en')}.`,
+    );
+  const text = await file.text();
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text))
+    throw new Error(
+      `${file.name} is not a private key file (expected a -----BEGIN … PRIVATE KEY----- block; a .pub file is the public half).`,
+    );
+  return text;
+}
 
 function CredentialRow({ credential }: { credential: Credential }) {
   const remove = useCredentials((s) => s.remove);
@@ -99,6 +125,40 @@ export function CredentialsSection() {
   const [sudoPassword, setSudoPassword] = useState('');
   const [firstUse, setFirstUse] = useState(false);
   const [busy, setBusy] = useState(false);
+  const [keyFile, setKeyFile] = useState<KeyFile | null>(null);
+  const [keyFileError, setKeyFileError] = useState<string | null>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const desktop = useApp((s) => s.info?.carrier === 'electron');
+  const forgetKeyFile = () => {
+    setKeyFile(null);
+    setKeyFileError(null);
+    if (fileInput.current) fileInput.current.value = '';
+  };
+  const chooseInApp = async () => {
+    setKeyFileError(null);
+    try {
+      const chosen = await api.credentials.chooseKeyFile();
+      if (chosen.fileId && chosen.fileName) {
+        setKeyFile({ name: chosen.fileName, fileId: chosen.fileId });
+        setSecret('');
+      }
+    } catch (error) {
+      setKeyFileError(describeError(error));
+    }
+  };
+  const pickInBrowser = async (e: ChangeEvent<HTMLInputElement>) => {
+    const file = e.target.files?.[0];
+    setKeyFileError(null);
+    if (!file) return setKeyFile(null);
+    try {
+      setKeyFile({ name: file.name, text: await readPickedKey(file) });
+      setSecret('');
+    } catch (error) {
+      setKeyFile(null);
+      e.target.value = '';
+      setKeyFileError(error instanceof Error ? error.message : String(error));
+    }
+  };
   // Only a credential that holds nothing a rogue host could keep may trust keys on first use.
   const keyOnly = kind !== 'password' && !(kind === 'key' && passphrase) && !sudoPassword;
   useEffect(() => {
@@ -112,7 +172,11 @@ export function CredentialsSection() {
       name: name.trim(),
       username: username.trim(),
       kind,
-      secret: kind === 'agent' ? undefined : secret || undefined,
+      secret:
+        kind === 'agent'
+          ? undefined
+          : ((kind === 'key' ? keyFile?.text : undefined) ?? (secret || undefined)),
+      keyFileId: kind === 'key' ? keyFile?.fileId : undefined,
       passphrase: kind === 'key' && passphrase ? passphrase : undefined,
       sudoPassword: sudoPassword || undefined,
       trustOnFirstUse: keyOnly && firstUse ? true : undefined,
@@ -125,6 +189,7 @@ export function CredentialsSection() {
     setSecret('');
     setPassphrase('');
     setSudoPassword('');
+    forgetKeyFile();
     const ok = await add(input);
     setBusy(false);
     if (ok) {
@@ -212,20 +277,48 @@ export function CredentialsSection() {
           )}
           {kind === 'key' && (
             <>
-              <Field label="Private key" hint="Paste the whole file, from -----BEGIN to -----END.">
-                {(id) => (
-                  <textarea
-                    id={id}
-                    rows={5}
-                    className="mono"
-                    required
-                    spellCheck={false}
-                    autoComplete="off"
-                    value={secret}
-                    onChange={(e) => setSecret(e.target.value)}
-                  />
+              <div className="row" role="group" aria-label="Key from a file">
+                {desktop ? (
+                  <button type="button" className="secondary" onClick={() => void chooseInApp()}>
+                    Choose key file…
+                  </button>
+                ) : (
+                  <Field label="Private key file">
+                    {(id) => (
+                      <input id={id} ref={fileInput} type="file" onChange={(e) => void pickInBrowser(e)} />
+                    )}
+                  </Field>
                 )}
-              </Field>
+                {keyFile && (
+                  <span role="status" className="ok" aria-label="Chosen key file">
+                    Key read from {keyFile.name}{' '}
+                    <button type="button" className="link" onClick={forgetKeyFile}>
+                      Clear
+                    </button>
+                  </span>
+                )}
+                {keyFileError && (
+                  <span role="alert" className="error">
+                    {keyFileError}
+                  </span>
+                )}
+              </div>
+              {!keyFile && (
+                <Field label="Private key" hint="Or paste the whole file, from -----BEGIN to -----END.">
+                  {(id) => (
+                    <textarea
+                      id={id}
+                      rows={5}
+                      className="mono"
+                      required
+                      spellCheck={false}
+                      autoComplete="off"
+                      value={secret}
+                      onChange={(e) => setSecret(e.target.value)}
+                    />
+                  )}
+                </Field>
+              )}
               <Field label="Key passphrase (optional)">
                 {(id) => (
                   <input

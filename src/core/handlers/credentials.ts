@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { connectHost } from '../../audit';
 import { addCredential, deleteCredential, getCredentialSummary, listCredentials } from '../../credentials';
 import { getHost } from '../../db';
@@ -7,11 +10,101 @@ import { RemoteError } from '../../remote/errors';
 import { PatchdeckError } from '../../util/errors';
 import type { Core } from '../core';
 
+/** A private key file is a few KiB; anything past this is not one (and is never read whole). */
+export const KEY_FILE_MAX_BYTES = 64 * 1024;
+/** How long a chosen key file waits for its credentials.add, and how many may wait at once. */
+const KEY_FILE_TTL_MS = 10 * 60_000;
+const KEY_FILES_HELD = 8;
+
+/**
+ * Reads a chosen private key file, bounded: at most KEY_FILE_MAX_BYTES, and it must hold a
+ * -----BEGIN … PRIVATE KEY----- block. Errors name the file, never its content.
+ */
+export function readKeyFile(file: string): string {
+  const name = path.basename(file);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (error) {
+    throw new PatchdeckError(
+      'bad-request',
+      `Could not open ${name}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}.`,
+    );
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new PatchdeckError('bad-request', `${name} is not a file.`);
+    if (stat.size > KEY_FILE_MAX_BYTES)
+      throw new PatchdeckError(
+        'bad-request',
+        `${name} is ${stat.size.toLocaleString('en')} bytes: a private key file is at most ${KEY_FILE_MAX_BYTES.toLocaleString('en')}.`,
+      );
+    const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES + 1);
+    const read = fs.readSync(fd, buffer, 0, buffer.length, 0);
+    if (read > KEY_FILE_MAX_BYTES)
+      throw new PatchdeckError(
+        'bad-request',
+        `${name} grew past ${KEY_FILE_MAX_BYTES.toLocaleString('en')} bytes.`,
+      );
+    const text = buffer.subarray(0, read).toString('utf8');
+    buffer.fill(0);
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text))
+      throw new PatchdeckError(
+        'bad-request',
+        `${name} is not a private key file (expected a -----BEGIN … PRIVATE KEY----- block; a .pub file is the public half).`,
+      );
+    return text;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function credentialHandlers(core: Core) {
   const db = () => core.requireWorkspace().db;
+  /** Key files chosen in the desktop dialog, by one-use id, until credentials.add takes them. */
+  const chosenKeys = new Map<string, { text: string; expires: number }>();
+  const dropExpired = () => {
+    const now = Date.now();
+    for (const [id, held] of chosenKeys) if (held.expires <= now) chosenKeys.delete(id);
+  };
   return {
     'credentials.list': () => listCredentials(db()),
-    'credentials.add': async (input: Parameters<typeof addCredential>[2]) => {
+    'credentials.chooseKeyFile': async () => {
+      const platform = core.options.platform;
+      if (platform.kind !== 'electron')
+        throw new PatchdeckError(
+          'unavailable',
+          'A file dialog exists only in the desktop app; in a browser, choose the key file with the file field.',
+        );
+      const file = await platform.chooseFileToOpen({ title: 'Choose a private key file' });
+      if (!file) return { cancelled: true, fileId: null, fileName: null };
+      const text = readKeyFile(file);
+      dropExpired();
+      while (chosenKeys.size >= KEY_FILES_HELD) chosenKeys.delete(chosenKeys.keys().next().value!);
+      const fileId = randomUUID();
+      chosenKeys.set(fileId, { text, expires: Date.now() + KEY_FILE_TTL_MS });
+      return { cancelled: false, fileId, fileName: path.basename(file) };
+    },
+    'credentials.add': async ({
+      keyFileId,
+      ...input
+    }: Parameters<typeof addCredential>[2] & { keyFileId?: string }) => {
+      if (keyFileId !== undefined) {
+        if (input.kind !== 'key' || input.secret !== undefined)
+          throw new PatchdeckError(
+            'bad-request',
+            'A key file goes with a private-key credential, in place of a pasted key.',
+          );
+        dropExpired();
+        const held = chosenKeys.get(keyFileId);
+        if (!held)
+          throw new PatchdeckError(
+            'bad-request',
+            'That key file choice has expired or was used; choose the file again.',
+          );
+        chosenKeys.delete(keyFileId);
+        input = { ...input, secret: held.text };
+      }
       const created = await addCredential(db(), core.options.platform.secrets, input);
       appendAuditLog(db(), {
         actor: readSettings(db()).operatorName,

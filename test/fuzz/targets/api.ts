@@ -66,6 +66,8 @@ export const EXECUTED: ReadonlySet<string> = new Set([
   'credentials.list',
   'credentials.add',
   'credentials.remove',
+  // Opens a file dialog only in the desktop app; everywhere else it refuses as unavailable.
+  'credentials.chooseKeyFile',
   'audits.forHost',
   'audits.latest',
   'audits.diff',
