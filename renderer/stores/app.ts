@@ -41,26 +41,22 @@ interface AppState {
   page: PageId;
   /** The host whose detail page is open (`#/hosts/<id>`), if any. */
   hostId: number | null;
-  /** An element id the page just opened should scroll to instead of its top (one use). */
-  anchor: string | null;
   info: AppInfo | null;
   settings: Settings | null;
   error: string | null;
-  /** Opens a page at its top, or at the element `anchor` names (e.g. the credential form). */
-  navigate(page: PageId, anchor?: string): void;
+  navigate(page: PageId): void;
   load(): Promise<void>;
   saveSettings(patch: Partial<Settings>): Promise<void>;
 }
 
 export const useApp = create<AppState>((set, get) => ({
   ...routeFromHash(window.location.hash),
-  anchor: null,
   info: null,
   settings: null,
   error: null,
-  navigate(page, anchor) {
+  navigate(page) {
     window.location.hash = `/${page}`;
-    set({ page, hostId: null, anchor: anchor ?? null });
+    set({ page, hostId: null });
   },
   async load() {
     try {

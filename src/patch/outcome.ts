@@ -7,6 +7,8 @@ import type { TaskParts } from '../tasks';
  * other state a step ends in (a later "installed, reboot pending") is named, never counted as
  * success.
  */
+const STATUS_LABEL: Record<string, string> = { 'reboot-pending': 'installed, reboot pending' };
+
 export function jobStepParts(steps: readonly Pick<JobStep, 'status'>[]): TaskParts {
   const count = (...statuses: string[]): number => steps.filter((s) => statuses.includes(s.status)).length;
   const known = new Set(['succeeded', 'failed', 'interrupted', 'skipped', 'cancelled']);
@@ -18,7 +20,10 @@ export function jobStepParts(steps: readonly Pick<JobStep, 'status'>[]): TaskPar
     succeeded: count('succeeded'),
     failed: count('failed', 'interrupted'),
     skipped: count('skipped', 'cancelled'),
-    other: [...other].map(([status, n]) => ({ label: status.replace(/-/g, ' '), count: n })),
+    other: [...other].map(([status, n]) => ({
+      label: STATUS_LABEL[status] ?? status.replace(/-/g, ' '),
+      count: n,
+    })),
   };
 }
 

@@ -11,9 +11,9 @@ export function jobOutcome(job: PatchJob): { label: string; summary: string } | 
   const total = Object.values(c).reduce((sum, n) => sum + n, 0);
   const succeeded = c.succeeded ?? 0;
   const failed = (c.failed ?? 0) + (c.interrupted ?? 0);
-  // Skipped, cancelled, or still queued when the job ended (a refused or stopped run).
-  const notRun = total - succeeded - failed;
   const waiting = c['reboot-pending'] ?? 0;
+  // Skipped, cancelled, or still queued when the job ended (a refused or stopped run).
+  const notRun = total - succeeded - failed - waiting;
   const parts = [`${succeeded} of ${plural(total, 'host')} succeeded`];
   if (waiting) parts.push(`${waiting} installed, reboot pending`);
   if (failed) parts.push(`${failed} failed`);
