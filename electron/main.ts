@@ -53,7 +53,10 @@ function httpsUrlOrNull(url: string): URL | null {
 }
 
 async function start(): Promise<void> {
-  // Deny-by-default: Patchdeck needs no camera, notifications, geolocation or anything else.
+  // Windows shows an app's notifications only under its application id (electron-builder.yml).
+  if (process.platform === 'win32') app.setAppUserModelId('io.patchdeck.app');
+  // Deny-by-default: the page needs no camera, notifications, geolocation or anything else (the
+  // main process shows work's notifications itself, through Platform.notify).
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
 
