@@ -127,7 +127,11 @@ describeAsRoot('patching lab hosts from the wizard in Chromium', () => {
     for (const name of names) {
       const host = detail.getByRole('listitem', { name });
       const bar = host.getByRole('progressbar', { name: `${name} progress` });
-      await expect(bar.getAttribute('aria-valuetext')).resolves.toBe('done, verified');
+      // acme-firmware asks for a reboot and the policy is "never": installed, not "succeeded".
+      await expect(bar.getAttribute('aria-valuetext')).resolves.toBe(
+        'installed, verified; waits for a reboot',
+      );
+      await host.locator('.badge', { hasText: 'installed, reboot pending' }).waitFor();
       await host.getByText(/Versions before → after/).click();
       const versions = host.getByRole('table', { name: `Versions on ${name}` });
       await versions.getByRole('row', { name: /^acme-tool 1\.0-1 1\.0-1\+deb12u1$/ }).waitFor();
