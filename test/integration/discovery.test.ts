@@ -88,4 +88,31 @@ describeAsRoot('discovery against the lab', () => {
     const scans = await env.core.call('scans.list', {});
     expect(scans.find((s) => s.id === started.scanId)?.status).toBe('cancelled');
   });
+
+  it('a scan cancelled after its first host calls nobody "not seen", least of all what it found (issue 10, bug 4)', async () => {
+    let firstHost: (() => void) | null = null;
+    const found = new Promise<void>((resolve) => (firstHost = resolve));
+    const unsubscribe = env.core.events.subscribe((event) => {
+      if (event === 'discovery.host') firstHost?.();
+    });
+    try {
+      const started = await env.core.call('discovery.start', {
+        targets: lab.network,
+        exclude: lab.gateway,
+        reverseDns: false,
+        timeoutMs: 20_000,
+      });
+      await found;
+      await env.core.call('tasks.cancel', { id: started.taskId });
+      expect((await waitForTask(env.core, started.taskId)).status).toBe('cancelled');
+      const seenByIt = await env.core.call('scans.results', { scanId: started.scanId });
+      expect(seenByIt.length).toBeGreaterThan(0);
+      const hosts = await env.core.call('hosts.list', {});
+      for (const h of seenByIt)
+        expect(hosts.find((x) => x.id === h.id)?.seenInLastScan, h.address ?? h.name).toBe(true);
+      expect(hosts.filter((h) => h.seenInLastScan === false).map((h) => h.address)).toEqual([]);
+    } finally {
+      unsubscribe();
+    }
+  });
 });
