@@ -1,4 +1,5 @@
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { onConnectionChange } from './api';
 import { StatusArea } from './components/StatusArea';
 import { DashboardPage } from './features/dashboard/DashboardPage';
 import { HostsPage } from './features/hosts/HostsPage';
@@ -19,6 +20,20 @@ const PAGE_COMPONENTS: Record<PageId, () => ReactNode> = {
   reports: ReportsPage,
   settings: SettingsPage,
 };
+
+/** What is wrong with the browser carrier's connection, if anything; reloads the shell when it is back. */
+function useConnectionProblem(reload: () => Promise<void>): string | null {
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(
+    () =>
+      onConnectionChange((state) => {
+        setProblem(state.connected ? null : (state.message ?? 'The connection to Patchdeck closed.'));
+        if (state.connected) void reload();
+      }),
+    [reload],
+  );
+  return problem;
+}
 
 function useTheme(): void {
   const theme = useApp((s) => s.settings?.theme ?? 'system');
@@ -44,6 +59,7 @@ export function App() {
   const error = useApp((s) => s.error);
   const workspace = useApp((s) => s.info?.workspace);
   useTheme();
+  const connectionProblem = useConnectionProblem(load);
   useEffect(() => {
     void load();
   }, [load]);
@@ -82,6 +98,11 @@ export function App() {
         </div>
       </nav>
       <main className="content" ref={content}>
+        {connectionProblem && connectionProblem !== error && (
+          <p role="alert" className="error banner">
+            {connectionProblem}
+          </p>
+        )}
         {error && (
           <p role="alert" className="error banner">
             {error}
