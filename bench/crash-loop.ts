@@ -100,6 +100,12 @@ function collect(child: ChildProcess): Promise<CliResult> {
   });
 }
 
+/**
+ * A step that finished its install: acme-firmware asks for a reboot, so under `--reboot never` the
+ * API reports "installed, reboot pending" (stored as succeeded with reboot_pending set).
+ */
+const installedStatus = (status: string): boolean => status === 'succeeded' || status === 'reboot-pending';
+
 interface StepRow {
   id: number;
   host: string;
@@ -457,13 +463,13 @@ async function loop(opts: Options): Promise<void> {
           `resume: exit ${resumed.code}, job ${detail.job?.status}: ${resumed.stderr.trim().slice(0, 200)} ${(
             detail.steps ?? []
           )
-            .filter((s) => s.status !== 'succeeded')
+            .filter((s) => !installedStatus(s.status))
             .map((s) => `${s.hostName} ${s.status} ${s.errorMessage ?? ''}`)
             .join('; ')
             .slice(0, 300)}`,
         );
-      else if ((detail.steps ?? []).some((s) => s.status !== 'succeeded'))
-        problems.push('resume: a step is not succeeded');
+      else if ((detail.steps ?? []).some((s) => !installedStatus(s.status)))
+        problems.push('resume: a step is not succeeded (or installed, reboot pending)');
     }
     let finalMatch = 0;
     for (const h of lab.hosts) {
