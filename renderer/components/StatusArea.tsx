@@ -14,7 +14,7 @@ function FinishedTask({ task }: { task: Task }) {
   return (
     <span
       className={`task-outcome outcome-${tone}`}
-      data-task-id={task.id}
+      data-finished-task-id={task.id}
       data-outcome={task.outcome ?? task.status}
     >
       {task.title} — <strong className="outcome-word">{word}</strong>
