@@ -92,7 +92,10 @@ export function jobActions(job: PatchJob, steps: JobStep[]) {
     resume:
       Boolean(job.approvedAt) &&
       ['interrupted', 'failed', 'cancelled'].includes(job.status) &&
-      steps.some((s) => ['interrupted', 'queued', 'running'].includes(s.status) && runnable(s)),
+      steps.some(
+        (s) =>
+          ['interrupted', 'queued', 'running'].includes(s.status) && (runnable(s) || s.phase === 'reboot'),
+      ),
     rerunFailed:
       Boolean(job.approvedAt) &&
       ['failed', 'succeeded', 'cancelled', 'interrupted'].includes(job.status) &&
