@@ -42,6 +42,8 @@ export const VALIDATION_ONLY: Readonly<Record<string, string>> = {
   'jobs.start': 'runs a patch job over SSH',
   'jobs.resume': 're-audits and patches hosts over SSH',
   'jobs.rerunFailed': 're-runs a patch job over SSH',
+  'jobs.reboot': 'reboots hosts of a patch job over SSH',
+  'hosts.reboot': 'reboots hosts over SSH, now or from the scheduler',
   'schedules.runNow': 'starts a scheduled audit (SSH) or discovery sweep now',
   // Saved schedules are run later by the core's scheduler, past the argument check's reach.
   'schedules.create': 'saves an audit or sweep the scheduler will run on its own',
