@@ -153,6 +153,11 @@ describe('Discover page (loopback only)', () => {
     const scan = (await core.call('scans.list', {}))[0]!;
     expect(scan.status).toBe('cancelled');
     expect(scan.addressesProbed).toBeLessThan(4094);
+    // Counts are written one way everywhere, the task's summary too.
+    const task = (await core.call('tasks.list', {})).find(
+      (t) => t.kind === 'discovery' && t.status === 'cancelled',
+    );
+    expect(task?.summary).toMatch(/^cancelled after [\d,]+ of 4,094 addresses/);
     await expect
       .poll(() =>
         page

@@ -285,8 +285,8 @@ export function discoveryHandlers(core: Core) {
           ctx.conclude({
             summary:
               summary.status === 'cancelled'
-                ? `cancelled after ${summary.probed} of ${total} addresses; found ${found}`
-                : `found ${found} in ${total} address${total === 1 ? '' : 'es'}`,
+                ? `cancelled after ${formatCount(summary.probed)} of ${formatCount(total)} addresses; found ${found}`
+                : `found ${found} in ${formatCount(total)} address${total === 1 ? '' : 'es'}`,
           });
           if (summary.status === 'cancelled') throw new PatchdeckError('cancelled', 'Cancelled by the user.');
           return { scanId, hosts: summary.hosts.length, durationMs: Math.round(summary.durationMs) };
