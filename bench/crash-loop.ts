@@ -385,7 +385,10 @@ async function loop(opts: Options): Promise<void> {
 
     // b. the next open records the crash
     const shown = await run(['--json', 'jobs', 'show', String(jobId)]);
-    if (shown.code !== 0) problems.push(`jobs show failed: ${shown.stderr.slice(0, 200)}`);
+    // `jobs show` exits 1 for a job that did not finish (interrupted): that is this moment's answer.
+    const shownStatus = (JSON.parse(shown.stdout || '{}') as { job?: { status: string } }).job?.status;
+    if (shown.code !== 0 && !(shown.code === 1 && shownStatus === 'interrupted'))
+      problems.push(`jobs show failed (exit ${shown.code}, ${shownStatus}): ${shown.stderr.slice(0, 200)}`);
     const db = new BetterSqlite3(ws, { readonly: true });
     const jobStatus = (
       db.prepare('SELECT status FROM patch_jobs WHERE id = ?').get(jobId) as { status: string }
