@@ -99,7 +99,7 @@ describe('host keys and audits from the Hosts page (loopback ssh2 server)', () =
     const latest = (await core.call('audits.latest', {})).find((a) => a.hostId === host.id)!;
     expect(latest.status).toBe('failed');
     expect(await row.locator('td.audit-status').textContent()).toContain(latest.errorKind!);
-    await page.getByRole('status').filter({ hasText: '1 of 1 host failed' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'failed: 0 of 1 host succeeded, 1 failed' }).waitFor();
     await row.getByRole('link', { name: 'keyhost', exact: true }).click();
     const detail = page.getByRole('region', { name: 'Host detail: keyhost' });
     await expect
