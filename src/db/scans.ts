@@ -139,10 +139,26 @@ function parseCoverage(text: unknown): ScanCoverage | null {
  * Completed scans that recorded what they covered, newest first: the only scans that may call a
  * host "not seen". Bounded: a host none of the last `limit` completed scans covered is unknown.
  */
-export function listCompletedCoverage(
-  db: Database,
-  limit = 200,
-): { scanId: number; coverage: ScanCoverage }[] {
+export function listCompletedCoverage(db: Database, limit = 200): CoverageView {
+  // Read for every host shown (scans.results asks host by host), so parsed once per set of scans:
+  // a scan's coverage never changes, and the set changes only when a scan completes.
+  const { n, top, total } = db
+    .prepare(
+      `SELECT count(*) AS n, max(id) AS top, total(id) AS total FROM scans WHERE status = 'completed' AND coverage IS NOT NULL`,
+    )
+    .get() as { n: number; top: number | null; total: number };
+  const key = `${n}:${top}:${total}:${limit}`;
+  const cached = coverageCache.get(db);
+  if (cached?.key === key) return cached.view;
+  const view = readCompletedCoverage(db, limit);
+  coverageCache.set(db, { key, view });
+  return view;
+}
+
+type CoverageView = { scanId: number; coverage: ScanCoverage }[];
+const coverageCache = new WeakMap<Database, { key: string; view: CoverageView }>();
+
+function readCompletedCoverage(db: Database, limit: number): CoverageView {
   const rows = db
     .prepare(
       `SELECT id, coverage FROM scans WHERE status = 'completed' AND coverage IS NOT NULL ORDER BY id DESC LIMIT ?`,
