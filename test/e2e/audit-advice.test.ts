@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completeAudit, startAudit } from '../../src/db';
 import { launchApp, type E2eApp } from './harness';
 
 /**
@@ -48,5 +49,30 @@ describe('audit failures in the window', () => {
       detail.getByRole('checkbox', { name: 'Refresh package metadata' }).isChecked(),
     ).resolves.toBe(true);
     expect(await page.locator('main').innerText()).not.toMatch(/patchdeck [a-z]/);
+  });
+
+  it('shows what an audit did by itself: a dnf host with no cached metadata was refreshed once', async () => {
+    const { page, core } = app;
+    const db = core.requireWorkspace().db;
+    const host = await core.call('hosts.add', { name: 'rocky1', address: '198.18.0.41' });
+    const note =
+      'dnf had no cached package metadata on this host, so this audit refreshed it once (dnf makecache) first';
+    completeAudit(db, startAudit(db, { hostId: host.id, taskId: null }), {
+      osId: 'rocky',
+      osName: 'Rocky Linux',
+      osVersion: '9',
+      kernel: null,
+      packageManager: 'dnf',
+      metadataAgeSeconds: 0,
+      rebootRequired: false,
+      warnings: [note],
+      durationMs: 10,
+      findings: [],
+    });
+    await page.getByRole('button', { name: 'All hosts' }).click();
+    const row = page.getByRole('table', { name: 'Hosts' }).locator(`tr[data-host-id="${host.id}"]`);
+    await row.getByRole('link', { name: 'rocky1' }).first().click();
+    const detail = page.getByRole('region', { name: 'Host detail: rocky1' });
+    await detail.getByRole('list', { name: 'Audit notes' }).getByText(note).waitFor();
   });
 });

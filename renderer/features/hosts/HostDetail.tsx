@@ -339,6 +339,16 @@ export function HostDetail({ host }: { host: Host }) {
                     {windowAdvice(a.errorKind) && (
                       <div className="small advice">{windowAdvice(a.errorKind)}</div>
                     )}
+                    {a.warnings.length > 0 && (
+                      // What the audit did by itself (a refresh of missing metadata) or could not
+                      // see (no reboot tool) is part of its result, not only of the record.
+                      <ul className="small muted audit-warnings" aria-label="Audit notes">
+                        {a.warnings.slice(0, 5).map((w, i) => (
+                          <li key={i}>{w}</li>
+                        ))}
+                        {a.warnings.length > 5 && <li>and {a.warnings.length - 5} more</li>}
+                      </ul>
+                    )}
                   </td>
                   <td className="small">{[a.osName, a.osVersion].filter(Boolean).join(' ') || '—'}</td>
                   <td className="small">
