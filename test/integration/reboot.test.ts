@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execOnHost, labStatus, labUp, resetHost, type LabHost, type LabInventory } from '../lab';
 import { describeAsRoot } from '../lab/testkit';
@@ -14,6 +16,7 @@ import { createTestCore, enrolLab, waitForTask } from './support';
 // mixed, 7 hosts: lab01 several, lab02 security, lab03 patched, lab04 interrupted, lab05 reboot
 // (a reboot pending, nothing else), lab06 zypper, lab07 dnf.
 const LAB_SIZE = 7;
+const CLI = path.resolve(__dirname, '../../src/cli/index.ts');
 
 type Env = Awaited<ReturnType<typeof createTestCore>>;
 type Detail = { job: PatchJob; steps: JobStep[]; events: { stepId: number | null; text: string }[] };
@@ -57,6 +60,22 @@ describeAsRoot('reboots', () => {
     await env.core.call('jobs.approve', { id: jobId });
     await env.core.call('jobs.start', { id: jobId });
     return settled(jobId);
+  }
+
+  /** The CLI over the test's workspace and secrets key (its own process, as an admin runs it). */
+  function patchdeck(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', CLI, '--workspace', path.join(env.dir, 'ws.sqlite'), ...args],
+        { env: { ...process.env, PATCHDECK_CONFIG_DIR: path.join(env.dir, 'config'), NO_COLOR: '1' } },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
   }
 
   const stepOf = (d: Detail, h: LabHost): JobStep => d.steps.find((s) => s.hostName === h.name)!;
@@ -166,6 +185,15 @@ describeAsRoot('reboots', () => {
     expect(verify.rebootRequired).toBe(false);
     const log = listAuditLog(env.core.requireWorkspace().db, { entityType: 'host' });
     expect(log.some((e) => e.action === 'host.reboot' && e.entityId === String(idOf(h)))).toBe(true);
+
+    // The same from the CLI, in a process of its own over the same workspace.
+    await resetHost(h.name);
+    await audit([h]);
+    expect((await newestAudit(h)).rebootRequired).toBe(true);
+    const cli = await patchdeck('hosts', 'reboot', h.name);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/^Job \d+ succeeded/m);
+    expect((await newestAudit(h)).rebootRequired).toBe(false);
 
     // At a time: the scheduler that runs maintenance windows starts it.
     await resetHost(h.name);
