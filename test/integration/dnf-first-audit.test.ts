@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { execOnHost, labStatus, labUp, resetHost, type LabHost, type LabInventory } from '../lab';
+import { describeAsRoot } from '../lab/testkit';
+import { assertLabRoute, createTestCore, enrolLab, waitForTask } from './support';
+
+/**
+ * Issue 10, bug 5: the first audit of the lab's dnf host, with default settings, failed with
+ * 'audit with "refresh" once' — an option the Hosts page did not even offer. A host with no
+ * cached metadata at all is now refreshed once by the audit itself, which says so.
+ */
+describeAsRoot('first audit of a dnf host that has no cached metadata', () => {
+  let lab: LabInventory;
+  let dnf: LabHost;
+  let env: Awaited<ReturnType<typeof createTestCore>>;
+  let hostId: number;
+
+  beforeAll(async () => {
+    lab = await labUp({ hosts: 3, profile: 'mixed' });
+    dnf = lab.hosts.find((h) => h.packageManager === 'dnf')!;
+    expect(dnf, 'the mixed lab has a dnf host').toBeTruthy();
+    await resetHost(dnf.name);
+    lab = labStatus();
+    dnf = lab.hosts.find((h) => h.name === dnf.name)!;
+    env = await createTestCore();
+    hostId = (await enrolLab(env.core, lab, [dnf])).get(dnf.name)!;
+  });
+  beforeEach(() => assertLabRoute(lab, dnf.address));
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('refreshes the metadata once by itself, says so, and finds the lab’s pending updates', async () => {
+    // Whatever an earlier suite left: no cached metadata at all, as on a fresh install.
+    await execOnHost(dnf.name, ['sh', '-c', 'rm -rf /var/cache/dnf /var/cache/yum']);
+    const { taskId } = await env.core.call('audits.start', { hostIds: [hostId] });
+    const task = await waitForTask(env.core, taskId);
+    const audit = (await env.core.call('audits.latest', {})).find((a) => a.hostId === hostId)!;
+    expect(audit.status, `${audit.errorKind}: ${audit.errorMessage}`).toBe('succeeded');
+    expect(task.status).toBe('succeeded');
+    expect(audit.warnings).toContain(
+      'dnf had no cached package metadata on this host, so this audit refreshed it once (dnf makecache) first',
+    );
+    const page = await env.core.call('findings.query', { hostId, limit: 1000 });
+    const found = page.rows
+      .filter((f) => f.installedVersion !== null)
+      .map((f) => f.package)
+      .sort();
+    expect(found).toEqual(dnf.pending.map((p) => p.name).sort());
+
+    // The next audit has a cache, however young: it is used, and no refresh is done unasked.
+    const again = await env.core.call('audits.start', { hostIds: [hostId] });
+    await waitForTask(env.core, again.taskId);
+    const second = (await env.core.call('audits.latest', {})).find((a) => a.hostId === hostId)!;
+    expect(second.status).toBe('succeeded');
+    expect(second.warnings.filter((w) => /refreshed it once/.test(w))).toEqual([]);
+  });
+});
