@@ -30,6 +30,9 @@ describe('Settings: theme and unsaved changes', () => {
     expect(await page.getByRole('button', { name: 'Save settings' }).isDisabled()).toBe(true);
     await page.getByRole('link', { name: 'Hosts' }).click();
     expect(await theme(app)).toBe('dark');
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByRole('group', { name: 'Getting started' }).locator('li[data-state="next"]').waitFor();
+    await page.screenshot({ path: path.resolve('test-results/first-run-dark.png') });
     await page.getByRole('link', { name: 'Settings' }).click();
     expect(await page.getByLabel('Theme').inputValue()).toBe('dark');
     await page.getByLabel('Theme').selectOption('light');
