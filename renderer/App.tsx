@@ -64,9 +64,18 @@ export function App() {
     void load();
   }, [load]);
   // Every route opens at its top, like a new page: a host's detail never appears below the table.
+  // A button that leads to one part of a page (the credential form) names it as the anchor.
+  const anchor = useApp((s) => s.anchor);
+  const shown = useRef('');
   useEffect(() => {
-    content.current?.scrollTo({ top: 0 });
-  }, [page, hostId]);
+    const route = `${page}/${hostId ?? ''}`;
+    if (!anchor && route === shown.current) return;
+    shown.current = route;
+    const target = anchor ? document.getElementById(anchor) : null;
+    if (target) target.scrollIntoView({ block: 'start' });
+    else content.current?.scrollTo({ top: 0 });
+    if (anchor) useApp.setState({ anchor: null });
+  }, [page, hostId, anchor]);
   const Page = PAGE_COMPONENTS[page];
   return (
     <div className="shell">

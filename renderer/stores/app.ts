@@ -41,22 +41,26 @@ interface AppState {
   page: PageId;
   /** The host whose detail page is open (`#/hosts/<id>`), if any. */
   hostId: number | null;
+  /** An element id the page just opened should scroll to instead of its top (one use). */
+  anchor: string | null;
   info: AppInfo | null;
   settings: Settings | null;
   error: string | null;
-  navigate(page: PageId): void;
+  /** Opens a page at its top, or at the element `anchor` names (e.g. the credential form). */
+  navigate(page: PageId, anchor?: string): void;
   load(): Promise<void>;
   saveSettings(patch: Partial<Settings>): Promise<void>;
 }
 
 export const useApp = create<AppState>((set, get) => ({
   ...routeFromHash(window.location.hash),
+  anchor: null,
   info: null,
   settings: null,
   error: null,
-  navigate(page) {
+  navigate(page, anchor) {
     window.location.hash = `/${page}`;
-    set({ page, hostId: null });
+    set({ page, hostId: null, anchor: anchor ?? null });
   },
   async load() {
     try {

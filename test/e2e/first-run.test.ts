@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobOptions } from '../../src/api/schemas';
 import { completeAudit, insertHost, insertJob, startAudit, trustHostKey, updateJob } from '../../src/db';
+import type { Locator } from 'playwright-core';
 import { launchApp, type E2eApp } from './harness';
 
 /**
@@ -29,6 +30,11 @@ const states = async () =>
       ),
     ),
   );
+const inView = (locator: Locator) =>
+  locator.evaluate((el) => {
+    const box = el.getBoundingClientRect();
+    return box.bottom > 0 && box.top < window.innerHeight;
+  });
 async function openDashboard(): Promise<void> {
   // Away and back: the dashboard reads the workspace again when it opens.
   await app.page.getByRole('link', { name: 'Updates' }).click();
@@ -88,10 +94,14 @@ describe('first-run checklist', () => {
     await page.getByRole('button', { name: 'All hosts' }).click();
     await note.getByRole('button', { name: 'Add a credential' }).click();
     await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+    await expect.poll(() => inView(page.getByRole('heading', { name: 'Credentials' }))).toBe(true);
 
     await openDashboard();
     await step('credential').getByRole('button', { name: 'Add a credential' }).click();
     await page.getByRole('form', { name: 'Add credential' }).waitFor();
+    // It opens Settings at the credential form, not at the theme far above it.
+    await expect.poll(() => inView(page.getByRole('heading', { name: 'Credentials' }))).toBe(true);
+    expect(await page.locator('main.content').evaluate((el) => el.scrollTop)).toBeGreaterThan(0);
   });
 
   it('offers audit once a credential exists, then patch once a host is audited; folds when all is done', async () => {

@@ -55,7 +55,7 @@ export function FirstRunChecklist() {
               <button
                 type="button"
                 className={step.state === 'next' ? undefined : 'secondary'}
-                onClick={() => navigate(step.action!.page)}
+                onClick={() => navigate(step.action!.page, step.action!.anchor)}
               >
                 {step.action.label}
               </button>

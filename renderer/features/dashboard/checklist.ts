@@ -12,7 +12,7 @@ export interface ChecklistStep {
   /** What the workspace holds for this step, in words, with its counts. */
   detail: string;
   /** The one button: its label and the page it opens. Absent while the step is blocked. */
-  action: { label: string; page: PageId } | null;
+  action: { label: string; page: PageId; anchor?: string } | null;
 }
 
 const plural = (n: number, one: string, many = `${one}s`): string =>
@@ -68,7 +68,11 @@ export function checklistSteps(input: {
       detail: haveCredential
         ? `${plural(input.credentials.length, 'credential')} saved.`
         : 'No credential yet: hosts cannot be audited or patched without one (a password, a private key or the SSH agent).',
-      action: { label: haveCredential ? 'Manage credentials' : 'Add a credential', page: 'settings' },
+      action: {
+        label: haveCredential ? 'Manage credentials' : 'Add a credential',
+        page: 'settings',
+        anchor: 'credentials-heading',
+      },
     },
     {
       id: 'keys',

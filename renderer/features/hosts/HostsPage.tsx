@@ -378,7 +378,7 @@ export function HostsPage() {
               <span>
                 No credential yet: hosts are audited over SSH with a password, a private key or the SSH agent.
               </span>
-              <button type="button" onClick={() => navigate('settings')}>
+              <button type="button" onClick={() => navigate('settings', 'credentials-heading')}>
                 Add a credential
               </button>
             </p>
