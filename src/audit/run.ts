@@ -256,6 +256,8 @@ export async function auditHost(
     const collector = pickCollector(os);
     const result = await collector.collect(exec, {
       refresh: options.refresh,
+      // A host with no cached metadata at all is refreshed once rather than reported as failed.
+      autoRefresh: true,
       signal,
       timeoutMs: options.timeoutMs,
     });

@@ -82,6 +82,12 @@ export interface CollectorResult {
 export interface CollectOptions {
   /** Refresh package metadata first (`apt-get update`, `dnf makecache`, …); needs sudo. */
   refresh: boolean;
+  /**
+   * A host with no cached metadata at all may be refreshed once by the collector itself (and the
+   * result says so). Live audits allow it; an offline collection replays what was collected and
+   * cannot run anything more.
+   */
+  autoRefresh?: boolean;
   signal?: AbortSignal;
   timeoutMs?: number;
 }

@@ -198,6 +198,52 @@ describe('apt collect() replaying real runs', () => {
     expect(result.metadataAgeSeconds).not.toBeNull();
   });
 
+  it('refreshes a host with no package lists at all once by itself, and says so', async () => {
+    // Without lists the simulation finds nothing to upgrade: never let that read as up to date.
+    const sim = fixture('lab/apt-security-dist-upgrade-simulate.txt');
+    const exec = sectionExec((command) =>
+      command.includes('apt-get -q update')
+        ? [
+            { name: 'update', stdout: 'Reading package lists...\n', code: 0 },
+            { name: 'lists', stdout: 'present\n', code: 0 },
+            { name: 'sim', stdout: sim, code: 0 },
+          ]
+        : [
+            { name: 'lists', stdout: 'none\n', code: 0 },
+            { name: 'sim', stdout: 'Reading package lists...\n0 upgraded, 0 newly installed\n', code: 0 },
+          ],
+    );
+    const result = await collect(exec, { refresh: false, autoRefresh: true });
+    expect(exec.asked).toHaveLength(2);
+    expect(exec.asked[0]!.options.sudo).toBe(false);
+    expect(exec.asked[1]!.command).toContain('apt-get -q update');
+    expect(exec.asked[1]!.options.sudo).toBe(true);
+    expect(result.updates.length).toBeGreaterThan(0);
+    expect(result.warnings[0]).toBe(
+      'apt had no package lists on this host, so this audit refreshed them once (apt-get update) first',
+    );
+
+    // An offline collection cannot run anything more: it fails in words, never "no updates".
+    const offline = sectionExec(() => [
+      { name: 'lists', stdout: 'none\n', code: 0 },
+      { name: 'sim', stdout: '0 upgraded, 0 newly installed\n', code: 0 },
+    ]);
+    await expect(collect(offline, { refresh: false })).rejects.toMatchObject({
+      kind: 'command-failed',
+      message: expect.stringMatching(/no package lists on this host/),
+    });
+    expect(offline.asked).toHaveLength(1);
+    // Lists still missing after a refresh: said, with what to check.
+    const empty = sectionExec(() => [
+      { name: 'update', stdout: '', code: 0 },
+      { name: 'lists', stdout: 'none\n', code: 0 },
+      { name: 'sim', stdout: '0 upgraded\n', code: 0 },
+    ]);
+    await expect(collect(empty, { refresh: true, autoRefresh: true })).rejects.toMatchObject({
+      message: expect.stringMatching(/even after apt-get update: check its sources/),
+    });
+  });
+
   it('classifies a locked apt (real stderr) and an interrupted dpkg', async () => {
     const locked = fixture('apt/aptlab-locked.update.stderr');
     expect(isAptLockError(locked)).toBe(true);

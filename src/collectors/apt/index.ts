@@ -51,6 +51,14 @@ export function aptSections(refresh: boolean): ScriptSection[] {
   ];
   if (refresh) sections.push({ name: 'update', command: 'apt-get -q update' });
   sections.push(
+    // Whether any package list exists at all: without one the simulation below finds nothing to
+    // upgrade, which would read as "up to date". Optional: older offline collections lack it.
+    {
+      name: 'lists',
+      optional: true,
+      command:
+        '(set -- /var/lib/apt/lists/*_Packages*; if [ -e "$1" ]; then echo present; else echo none; fi)',
+    },
     {
       name: 'sim',
       command:
@@ -202,7 +210,31 @@ function failIfLocked(stderr: string, command: string, code: number | null): voi
   }
 }
 
+/** apt has no package list at all (a fresh container, a cleaned /var/lib/apt/lists). */
+class NoPackageLists extends CollectorError {}
+
+/**
+ * A host with no package lists at all is refreshed once by itself when the caller allows it (a
+ * live audit), and the result says so; one with lists, however old, is audited against them
+ * unless a refresh is asked for, so an offline site stays offline.
+ */
 export async function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
+  try {
+    return await collectOnce(exec, options);
+  } catch (error) {
+    if (!(error instanceof NoPackageLists) || options.refresh || !options.autoRefresh) throw error;
+  }
+  const refreshed = await collectOnce(exec, { ...options, refresh: true });
+  return {
+    ...refreshed,
+    warnings: [
+      'apt had no package lists on this host, so this audit refreshed them once (apt-get update) first',
+      ...refreshed.warnings,
+    ],
+  };
+}
+
+async function collectOnce(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
   const commands: CollectorResult['commands'] = [];
   const { sections, raw } = await runSectionScript(
     exec,
@@ -246,6 +278,17 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
       command: 'apt-get -s dist-upgrade',
       code: sim.code,
     });
+  }
+  if (sections.get('lists')?.stdout.trim() === 'none') {
+    throw new NoPackageLists(
+      'command-failed',
+      !options.refresh
+        ? 'apt has no package lists on this host, so there is nothing to compare its packages with.'
+        : update && update.code !== 0
+          ? `apt has no package lists on this host, and refreshing them failed (apt-get update exit ${update.code ?? 'unknown'}): check that the host reaches its repositories.`
+          : 'apt has no package lists on this host even after apt-get update: check its sources (/etc/apt/sources.list).',
+      { stderr: cleanStderr(update?.stderr ?? ''), command: 'apt-get update', code: update?.code ?? null },
+    );
   }
   const get = (name: string): string => sections.get(name)?.stdout ?? '';
   const result = aptResultFromSections({

@@ -181,7 +181,7 @@ describe('dnf collect() replaying real runs', () => {
       ...loadRecording(fixturePath('dnf/lab-nocache.collect.json')).runs,
       ...loadRecording(fixturePath('dnf/lab-refresh.collect.json')).runs,
     ]);
-    const result = await collect(exec, { refresh: false });
+    const result = await collect(exec, { refresh: false, autoRefresh: true });
     expect(exec.asked).toHaveLength(2);
     expect(exec.asked[0]!.command).toContain('-C check-update');
     expect(exec.asked[0]!.command).not.toContain('makecache');
@@ -191,6 +191,15 @@ describe('dnf collect() replaying real runs', () => {
     expect(result.warnings[0]).toMatch(
       /no cached package metadata on this host, so this audit refreshed it once/,
     );
+  });
+
+  it('an offline replay (no automatic refresh) of a host without cache fails with the fact', async () => {
+    const exec = replayExec(loadRecording(fixturePath('dnf/lab-nocache.collect.json')).runs);
+    await expect(collect(exec, { refresh: false })).rejects.toMatchObject({
+      kind: 'command-failed',
+      message: 'dnf has no cached package metadata on this host.',
+    });
+    expect(exec.asked).toHaveLength(1);
   });
 
   it('fails in words when even a refresh leaves no metadata, never with "no updates"', async () => {

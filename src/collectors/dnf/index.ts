@@ -169,7 +169,7 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
   try {
     return await collectOnce(exec, options);
   } catch (error) {
-    if (!(error instanceof NoCachedMetadata) || options.refresh) throw error;
+    if (!(error instanceof NoCachedMetadata) || options.refresh || !options.autoRefresh) throw error;
   }
   const refreshed = await collectOnce(exec, { ...options, refresh: true });
   const pm = refreshed.packageManager;

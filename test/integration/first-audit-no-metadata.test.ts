@@ -8,21 +8,29 @@ import { assertLabRoute, createTestCore, enrolLab, waitForTask } from './support
  * 'audit with "refresh" once' — an option the Hosts page did not even offer. A host with no
  * cached metadata at all is now refreshed once by the audit itself, which says so.
  */
-describeAsRoot('first audit of a dnf host that has no cached metadata', () => {
+describeAsRoot('first audit of a host that has no cached package metadata', () => {
   let lab: LabInventory;
   let dnf: LabHost;
+  let apt: LabHost;
   let env: Awaited<ReturnType<typeof createTestCore>>;
   let hostId: number;
+  let aptId: number;
 
   beforeAll(async () => {
     lab = await labUp({ hosts: 3, profile: 'mixed' });
     dnf = lab.hosts.find((h) => h.packageManager === 'dnf')!;
+    apt = lab.hosts.find((h) => h.packageManager === 'apt')!;
     expect(dnf, 'the mixed lab has a dnf host').toBeTruthy();
+    expect(apt, 'the mixed lab has an apt host').toBeTruthy();
     await resetHost(dnf.name);
+    await resetHost(apt.name);
     lab = labStatus();
     dnf = lab.hosts.find((h) => h.name === dnf.name)!;
+    apt = lab.hosts.find((h) => h.name === apt.name)!;
     env = await createTestCore();
-    hostId = (await enrolLab(env.core, lab, [dnf])).get(dnf.name)!;
+    const ids = await enrolLab(env.core, lab, [dnf, apt]);
+    hostId = ids.get(dnf.name)!;
+    aptId = ids.get(apt.name)!;
   });
   beforeEach(() => assertLabRoute(lab, dnf.address));
   afterAll(async () => {
@@ -53,5 +61,25 @@ describeAsRoot('first audit of a dnf host that has no cached metadata', () => {
     const second = (await env.core.call('audits.latest', {})).find((a) => a.hostId === hostId)!;
     expect(second.status).toBe('succeeded');
     expect(second.warnings.filter((w) => /refreshed it once/.test(w))).toEqual([]);
+  });
+
+  it('an apt host without package lists is refreshed once too, instead of reading as up to date', async () => {
+    // Before, the simulated upgrade found nothing to upgrade and the host looked fully patched.
+    await execOnHost(apt.name, [
+      'sh',
+      '-c',
+      'rm -f /var/lib/apt/lists/*_Packages* /var/lib/apt/lists/*Release*',
+    ]);
+    const { taskId } = await env.core.call('audits.start', { hostIds: [aptId] });
+    await waitForTask(env.core, taskId);
+    const audit = (await env.core.call('audits.latest', {})).find((a) => a.hostId === aptId)!;
+    expect(audit.status, `${audit.errorKind}: ${audit.errorMessage}`).toBe('succeeded');
+    expect(audit.warnings).toContain(
+      'apt had no package lists on this host, so this audit refreshed them once (apt-get update) first',
+    );
+    const page = await env.core.call('findings.query', { hostId: aptId, limit: 1000 });
+    const found = new Set(page.rows.filter((f) => f.installedVersion !== null).map((f) => f.package));
+    expect(found.size).toBeGreaterThan(0);
+    for (const p of apt.pending.filter((x) => !x.held)) expect(found, p.name).toContain(p.name);
   });
 });
