@@ -53,6 +53,8 @@ export interface BrowserCarrier {
 export const WS_PROTOCOL = 'patchdeck';
 export const WS_TOKEN_PROTOCOL_PREFIX = 'patchdeck.token.';
 const DEFAULT_LAUNCH_CODE_TTL_MS = 30_000;
+const API_NOT_A_PAGE =
+  'This address is part of Patchdeck’s API, not a page. Open the app’s own address instead.';
 /** Each start of `patchdeck serve` makes a new token, so a link from before a restart stops working. */
 const STALE_LINK_MESSAGE =
   'This link holds the token of an earlier launch of Patchdeck: each start of `patchdeck serve` makes a new one. Open the address it printed when it last started.';
@@ -303,6 +305,11 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
       refuse(req, res, refusal.status, 'forbidden', refusal.message);
       return;
     }
+    if (isApi && isBrowserNavigation(req)) {
+      // Typed into the address bar or followed as a link: the API has no pages to show.
+      sendRefusalPage(res, 404, API_NOT_A_PAGE);
+      return;
+    }
     if (url.pathname === '/api/launch') {
       readJsonBody(req, res, (body) => {
         const code =
@@ -331,13 +338,7 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
       return;
     }
     if (isApi) {
-      if (isBrowserNavigation(req))
-        sendRefusalPage(
-          res,
-          404,
-          'This address is part of Patchdeck’s API, not a page. Open the app’s own address instead.',
-        );
-      else sendError(res, 404, 'bad-request', `No such API endpoint: ${url.pathname.slice(0, 80)}.`);
+      sendError(res, 404, 'bad-request', `No such API endpoint: ${url.pathname.slice(0, 80)}.`);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

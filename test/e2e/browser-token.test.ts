@@ -171,6 +171,7 @@ describe('browser mode: restarts and parallel instances in one browser', () => {
       `${instance.carrier.url}?token=from-an-earlier-launch`,
       `${instance.carrier.url}api/call`,
       `${instance.carrier.url}api/nothing-here`,
+      `${instance.carrier.url}api/launch`,
     ]) {
       const response = await page.goto(target);
       expect(response, target).not.toBeNull();
