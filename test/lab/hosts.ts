@@ -224,7 +224,13 @@ export async function killHost(h: HostRecord): Promise<void> {
   for (const p of await netnsPids(h.netns)) candidates.add(p);
   for (const pid of candidates) {
     if (!isHostProcess(h, pid)) continue;
-    process.kill(pid, 'SIGKILL');
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (error) {
+      // Killing an earlier candidate (the outer root process) already took this one down.
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') continue;
+      throw error;
+    }
     if (!(await waitGone(pid, 10_000))) throw new Error(`${h.name}: process ${pid} did not exit`);
   }
   h.pid = null;
