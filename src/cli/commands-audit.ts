@@ -8,7 +8,7 @@ import type { Host } from '../api/schemas';
 import type { Core } from '../core';
 import { describeTask } from '../tasks';
 import { PatchdeckError } from '../util/errors';
-import { isValidHostName } from '../util/text';
+import { isValidHostName, sanitizeText } from '../util/text';
 import { formatTable, printJson } from './output';
 import type { GlobalOptions } from './main';
 
@@ -435,6 +435,16 @@ export function registerAuditCommands(
                 })
                 .join('\n')}\n`,
             );
+          // What an audit did by itself (refreshed missing metadata) or could not see is part of
+          // its result: the window shows these notes on the host's page, the CLI here.
+          const notes = rows.flatMap((r) =>
+            r.audit?.status === 'succeeded'
+              ? r.audit.warnings
+                  .slice(0, 5)
+                  .map((w) => `${r.host.name}: ${sanitizeText(w, { maxLength: 300 })}`)
+              : [],
+          );
+          if (notes.length) process.stdout.write(`\nNotes:\n${notes.join('\n')}\n`);
           // The table is a summary per host; the updates themselves are one command away.
           if (rows.some((r) => r.audit?.status === 'succeeded' && r.audit.updatesCount > 0))
             process.stdout.write(

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { execOnHost, labStatus, labUp, resetHost, type LabHost, type LabInventory } from '../lab';
 import { describeAsRoot } from '../lab/testkit';
@@ -81,5 +83,33 @@ describeAsRoot('first audit of a host that has no cached package metadata', () =
     const found = new Set(page.rows.filter((f) => f.installedVersion !== null).map((f) => f.package));
     expect(found.size).toBeGreaterThan(0);
     for (const p of apt.pending.filter((x) => !x.held)) expect(found, p.name).toContain(p.name);
+  });
+
+  it('patchdeck audit says so too, in its notes', async () => {
+    await execOnHost(dnf.name, ['sh', '-c', 'rm -rf /var/cache/dnf /var/cache/yum']);
+    // The CLI opens the same workspace file and secrets key as a separate process would.
+    await env.core.closeWorkspace();
+    const cli = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.resolve('src/cli/index.ts'),
+        '-w',
+        path.join(env.dir, 'ws.sqlite'),
+        'audit',
+        dnf.name,
+      ],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, PATCHDECK_CONFIG_DIR: path.join(env.dir, 'config') },
+        timeout: 120_000,
+      },
+    );
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stdout).toContain(
+      `Notes:\n${dnf.name}: dnf had no cached package metadata on this host, so this audit refreshed it once (dnf makecache) first`,
+    );
+    expect(cli.stdout).toContain(`Every pending update, security first: patchdeck findings ${dnf.name}`);
   });
 });
