@@ -48,6 +48,8 @@ describe('key credential from a file (browser mode)', () => {
     const db = core.requireWorkspace().db;
     const created = (await core.call('credentials.list', {})).find((c) => c.name === 'office key')!;
     expect(created.kind).toBe('key');
+    // The Scope field was left empty: like the CLI, that is every host, not none.
+    expect(created.scope).toEqual(['*']);
     const opened = await openCredential(
       db,
       core.options.platform.secrets,

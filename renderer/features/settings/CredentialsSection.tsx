@@ -168,6 +168,12 @@ export function CredentialsSection() {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
+    // Left empty, the scope is every host, as the field's placeholder and the CLI's default say
+    // (it was sent as an empty list, so a newcomer's first credential covered no host at all).
+    const scopeList = scope
+      .split(/[\s,]+/)
+      .map((s) => s.trim())
+      .filter(Boolean);
     const input: NewCredential = {
       name: name.trim(),
       username: username.trim(),
@@ -180,10 +186,7 @@ export function CredentialsSection() {
       passphrase: kind === 'key' && passphrase ? passphrase : undefined,
       sudoPassword: sudoPassword || undefined,
       trustOnFirstUse: keyOnly && firstUse ? true : undefined,
-      scope: scope
-        .split(/[\s,]+/)
-        .map((s) => s.trim())
-        .filter(Boolean),
+      scope: scopeList.length ? scopeList : ['*'],
     };
     // Cleared whatever the outcome: a failed add asks for the secret again rather than keeping it.
     setSecret('');
@@ -349,7 +352,10 @@ export function CredentialsSection() {
               />
             )}
           </Field>
-          <Field label="Scope" hint="Comma-separated: host names, addresses, tag:web, or * for every host.">
+          <Field
+            label="Scope"
+            hint="Comma-separated: host names, addresses, tag:web, or * for every host. Left empty: every host."
+          >
             {(id) => (
               <input id={id} value={scope} placeholder="*" onChange={(e) => setScope(e.target.value)} />
             )}
