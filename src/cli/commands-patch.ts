@@ -1,3 +1,4 @@
+import { cliAdvice, fingerprintIn } from '../api/advice';
 import readline from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import type { JobStep, PatchJob } from '../api/schemas';
@@ -23,8 +24,12 @@ const FAILED_JOB: readonly PatchJob['status'][] = ['failed', 'interrupted', 'can
 function previewText(steps: JobStep[]): string {
   const out: string[] = [];
   for (const s of steps) {
+    // The step's message states the fact; what to do about it is the CLI's own advice.
+    const advice = s.errorMessage
+      ? cliAdvice(s.errorKind, { host: s.hostName, fingerprint: fingerprintIn(s.errorMessage) })
+      : null;
     out.push(
-      `${s.hostName} (${s.packageManager ?? '?'}): ${s.status === 'queued' ? (s.preview && listedChanges(s.preview) > 0 ? 'will change' : 'NO LISTED CHANGE') : s.status}${s.errorMessage ? ` — ${show(s.errorMessage)}` : ''}`,
+      `${s.hostName} (${s.packageManager ?? '?'}): ${s.status === 'queued' ? (s.preview && listedChanges(s.preview) > 0 ? 'will change' : 'NO LISTED CHANGE') : s.status}${s.errorMessage ? ` — ${show(s.errorMessage)}` : ''}${advice ? ` ${advice}` : ''}`,
     );
     const p = s.preview;
     if (!p) continue;
