@@ -9,6 +9,7 @@ export type Tone = 'ok' | 'danger' | 'warn' | 'neutral';
 
 const WORD: Record<NonNullable<Task['outcome']>, string> = {
   succeeded: 'succeeded',
+  'reboot-pending': 'installed, reboot pending',
   'partly-failed': 'partly failed',
   failed: 'failed',
   cancelled: 'cancelled',
@@ -29,7 +30,7 @@ export function outcomeTone(task: Task): Tone {
   const outcome = task.outcome ?? task.status;
   if (outcome === 'succeeded') return 'ok';
   if (outcome === 'failed' || outcome === 'partly-failed') return 'danger';
-  if (outcome === 'cancelled' || outcome === 'interrupted') return 'warn';
+  if (outcome === 'cancelled' || outcome === 'interrupted' || outcome === 'reboot-pending') return 'warn';
   return 'neutral';
 }
 

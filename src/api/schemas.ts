@@ -11,7 +11,14 @@ export const Id = z.number().int().positive();
 export const TaskStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted']);
 export type TaskStatus = z.infer<typeof TaskStatus>;
 /** What a finished task means to the admin (src/tasks/outcome.ts): `partly-failed` has status `failed`. */
-export const TaskOutcome = z.enum(['succeeded', 'partly-failed', 'failed', 'cancelled', 'interrupted']);
+export const TaskOutcome = z.enum([
+  'succeeded',
+  'reboot-pending',
+  'partly-failed',
+  'failed',
+  'cancelled',
+  'interrupted',
+]);
 export type TaskOutcome = z.infer<typeof TaskOutcome>;
 export const Task = z.object({
   id: Id,

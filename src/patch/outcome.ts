@@ -20,6 +20,7 @@ export function jobStepParts(steps: readonly Pick<JobStep, 'status'>[]): TaskPar
     succeeded: count('succeeded'),
     failed: count('failed', 'interrupted'),
     skipped: count('skipped', 'cancelled'),
+    rebootPending: count('reboot-pending'),
     other: [...other].map(([status, n]) => ({
       label: STATUS_LABEL[status] ?? status.replace(/-/g, ' '),
       count: n,

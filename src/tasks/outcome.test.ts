@@ -22,6 +22,15 @@ describe('task outcome', () => {
       outcome: 'succeeded',
     });
     expect(deriveOutcome('returned')).toEqual({ status: 'succeeded', outcome: 'succeeded' });
+    // Patched hosts that wait for their reboot: no failure, and not "succeeded" either.
+    expect(deriveOutcome('returned', hosts(1, 0, { total: 3, rebootPending: 2 }))).toEqual({
+      status: 'succeeded',
+      outcome: 'reboot-pending',
+    });
+    expect(deriveOutcome('returned', hosts(1, 1, { total: 3, rebootPending: 1 }))).toEqual({
+      status: 'failed',
+      outcome: 'partly-failed',
+    });
     expect(deriveOutcome('threw', hosts(3, 0))).toEqual({ status: 'failed', outcome: 'failed' });
     expect(deriveOutcome('cancelled', hosts(0, 4))).toEqual({ status: 'cancelled', outcome: 'cancelled' });
   });

@@ -14,6 +14,8 @@ export interface TaskParts {
   skipped?: number;
   /** Parts in some other state worth naming ("1 reboot pending"), counted in none of the above. */
   other?: { label: string; count: number }[];
+  /** Of `other`, parts whose work is done but waits for a reboot to take effect. */
+  rebootPending?: number;
 }
 
 /** What the work says about itself before it returns or throws; the runner records it. */
@@ -29,6 +31,8 @@ export type TaskEnding = 'returned' | 'threw' | 'cancelled';
  * The status model. `status` stays the coarse, machine-checked state (a CHECK constraint in
  * SQLite); `outcome` says what the admin must hear:
  * - every part succeeded (or was skipped on purpose) → succeeded / succeeded;
+ * - nothing failed, but some parts wait for a reboot to finish (patched under "never", or a
+ *   reboot put off) → succeeded / reboot-pending: not a failure, and not "succeeded" either;
  * - some parts failed, some succeeded → failed / partly-failed. PDQ marks a deployment with any
  *   failed target as failed, Action1 says "completed with errors": anything that only checks
  *   `status` must see a failure, and the window still says how much went right;
@@ -41,7 +45,8 @@ export function deriveOutcome(
 ): { status: Extract<TaskStatus, 'succeeded' | 'failed' | 'cancelled'>; outcome: TaskOutcome } {
   if (ending === 'cancelled') return { status: 'cancelled', outcome: 'cancelled' };
   if (ending === 'threw') return { status: 'failed', outcome: 'failed' };
-  if (!parts || parts.failed === 0) return { status: 'succeeded', outcome: 'succeeded' };
+  if (!parts || parts.failed === 0)
+    return { status: 'succeeded', outcome: parts?.rebootPending ? 'reboot-pending' : 'succeeded' };
   if (parts.succeeded === 0) return { status: 'failed', outcome: 'failed' };
   return { status: 'failed', outcome: 'partly-failed' };
 }
@@ -84,6 +89,7 @@ export function taskSummary(
 
 const OUTCOME_WORD: Record<TaskOutcome, string> = {
   succeeded: 'succeeded',
+  'reboot-pending': 'installed, reboot pending',
   'partly-failed': 'partly failed',
   failed: 'failed',
   cancelled: 'cancelled',

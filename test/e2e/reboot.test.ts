@@ -102,6 +102,14 @@ describe('reboots in Chromium', () => {
     const bar = web01.getByRole('progressbar', { name: 'web01 progress' });
     await expect(bar.getAttribute('aria-valuetext')).resolves.toBe('installed, verified; waits for a reboot');
     await web01.getByText('the host needs a reboot to finish them').waitFor();
+    // The job itself, in its header and in the list, is not "succeeded" while its host waits.
+    await expect(detail.locator('.detail-head .badge').textContent()).resolves.toBe(
+      'installed, reboot pending',
+    );
+    const listed = page
+      .getByRole('button', { name: `#${ids.job} Patch web01: acme-firmware` })
+      .locator('xpath=ancestor::tr');
+    await expect(listed.locator('[data-outcome]').textContent()).resolves.toBe('installed, reboot pending');
     await page.screenshot({ path: path.resolve('test-results', 'job-reboot-pending.png') });
 
     await detail.getByRole('button', { name: 'Reboot now (1 host)' }).waitFor();

@@ -285,7 +285,14 @@ export function JobDetail() {
         <h2>
           Job {job.id}: {job.name}
         </h2>
-        <StatusBadge status={job.status} />
+        {/* Patched hosts that still wait for their reboot: the job has not "succeeded" yet. */}
+        <StatusBadge
+          status={
+            job.status === 'succeeded' && steps.some((s) => s.status === 'reboot-pending')
+              ? 'reboot-pending'
+              : job.status
+          }
+        />
       </header>
       {job.message && (
         <p className={job.status === 'failed' || job.status === 'interrupted' ? 'error' : 'muted'}>

@@ -16,10 +16,12 @@ function JobStatus({ job }: { job: PatchJob }) {
   if (!outcome) return <StatusBadge status={job.status} />;
   return (
     <>
-      <span className={`badge status-${tone(job.status)}`} data-outcome={outcome.label}>
+      <span className={`badge status-${tone(outcome.status)}`} data-outcome={outcome.label}>
         {outcome.label}
       </span>
-      <div className={`small ${tone(job.status) === 'danger' ? 'error' : 'muted'}`}>{outcome.summary}</div>
+      <div className={`small ${tone(outcome.status) === 'danger' ? 'error' : 'muted'}`}>
+        {outcome.summary}
+      </div>
     </>
   );
 }

@@ -5,7 +5,7 @@ import { plural } from '../../components/format';
  * A finished job in words for the Jobs list: "1 of 3 hosts succeeded, 2 failed", and whether the
  * badge says failed or partly failed. Running and planned jobs have no outcome yet.
  */
-export function jobOutcome(job: PatchJob): { label: string; summary: string } | null {
+export function jobOutcome(job: PatchJob): { label: string; summary: string; status: string } | null {
   if (!['succeeded', 'failed', 'cancelled', 'interrupted'].includes(job.status)) return null;
   const c = job.counts;
   const total = Object.values(c).reduce((sum, n) => sum + n, 0);
@@ -18,6 +18,13 @@ export function jobOutcome(job: PatchJob): { label: string; summary: string } | 
   if (waiting) parts.push(`${waiting} installed, reboot pending`);
   if (failed) parts.push(`${failed} failed`);
   if (notRun) parts.push(`${notRun} not run`);
-  const label = job.status === 'failed' && succeeded > 0 && failed > 0 ? 'partly failed' : job.status;
-  return { label, summary: parts.join(', ') };
+  // A job whose hosts are patched but wait for their reboot has not "succeeded" yet.
+  const status = job.status === 'succeeded' && waiting > 0 ? 'reboot-pending' : job.status;
+  const label =
+    job.status === 'failed' && succeeded > 0 && failed > 0
+      ? 'partly failed'
+      : status === 'reboot-pending'
+        ? 'installed, reboot pending'
+        : job.status;
+  return { label, summary: parts.join(', '), status };
 }

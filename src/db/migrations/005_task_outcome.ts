@@ -16,7 +16,7 @@ export const migration005: Migration = {
   up(db) {
     db.exec(`
       ALTER TABLE tasks ADD COLUMN outcome TEXT
-        CHECK (outcome IS NULL OR outcome IN ('succeeded','partly-failed','failed','cancelled','interrupted'));
+        CHECK (outcome IS NULL OR outcome IN ('succeeded','reboot-pending','partly-failed','failed','cancelled','interrupted'));
       ALTER TABLE tasks ADD COLUMN summary TEXT;
       UPDATE tasks SET outcome = status WHERE status IN ('succeeded','failed','cancelled','interrupted');
     `);
