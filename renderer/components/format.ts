@@ -1,3 +1,5 @@
+import type { Finding } from '../../src/api/schemas';
+
 /** Local date and time, or a dash when there is none. */
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '—';
@@ -14,4 +16,15 @@ export function formatDuration(ms: number | null | undefined): string {
 
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${n.toLocaleString('en')} ${n === 1 ? word : many}`;
+}
+
+/**
+ * A finding's versions in words: `old → new`; a package with no installed version is a new
+ * dependency (`new → 1.2`); a patch or KB has no installed version of its own, only its id.
+ */
+export function findingVersionText(
+  f: Pick<Finding, 'installedVersion' | 'availableVersion' | 'kind'>,
+): string {
+  if (f.installedVersion !== null) return `${f.installedVersion} → ${f.availableVersion}`;
+  return f.kind === 'package' ? `new → ${f.availableVersion}` : f.availableVersion;
 }

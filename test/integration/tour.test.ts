@@ -279,6 +279,11 @@ describeAsRoot('the README lab tour in the window, with default settings', () =>
       }
       await page.evaluate(`window.location.hash = '#/hosts/${hostId}'`);
       await page.getByRole('button', { name: 'All hosts' }).waitFor();
+      // The re-audit compared with the first: a new dependency reads "new → 3.1-1", never "? → 3.1-1".
+      const unchanged = await page.getByRole('region', { name: 'Unchanged findings' }).textContent();
+      expect(unchanged).not.toContain('? →');
+      for (const dep of new Set(audited[0]!.pending.flatMap((p) => p.newDependencies)))
+        expect(unchanged).toMatch(new RegExp(`${dep.split(/[\s(]/)[0]} \\(all\\) new → `));
       await page.screenshot({ path: shot(`7-host-detail-${theme}`), fullPage: true });
     }
   });

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { windowAdvice } from '../../components/advice';
 import type { Audit, Host } from '../../../src/api/schemas';
-import { formatDuration, formatTime, plural } from '../../components/format';
+import { findingVersionText, formatDuration, formatTime, plural } from '../../components/format';
 import { OsIcon } from '../../components/OsIcon';
 import { useHostDetail, type AuditDiff } from './detail-store';
 import { RebootHost } from './RebootHost';
@@ -22,8 +22,7 @@ function FindingList({ title, findings }: { title: string; findings: DiffFinding
           {findings.slice(0, 200).map((f) => (
             <li key={f.id}>
               <span className="mono">{f.package}</span>
-              {f.arch && <span className="muted">:{f.arch}</span>} {f.installedVersion ?? '?'} →{' '}
-              {f.availableVersion}
+              {f.arch && <span className="muted small"> ({f.arch})</span>} {findingVersionText(f)}
               {f.security && <span className="badge security">security</span>}
             </li>
           ))}

@@ -2,6 +2,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef } from 'react';
 import type { Finding, FindingGroup } from '../../../src/api/schemas';
 import { EmptyState } from '../../components/EmptyState';
+import { findingVersionText } from '../../components/format';
 import { Field } from '../../components/Field';
 import { hostHref, useApp } from '../../stores/app';
 import { openWizardWith } from '../jobs/wizard-store';
@@ -95,11 +96,7 @@ function LoadingRow({ index }: { index: number }) {
   );
 }
 
-/** A patch or KB has no installed version of its own; a package without one is a new dependency. */
-function versionText(f: Finding): string {
-  if (f.installedVersion !== null) return `${f.installedVersion} → ${f.availableVersion}`;
-  return f.kind === 'package' ? `new → ${f.availableVersion}` : f.availableVersion;
-}
+const versionText = findingVersionText;
 function versionTitle(f: Finding): string {
   if (f.installedVersion !== null) return `${f.installedVersion} → ${f.availableVersion}`;
   return f.kind === 'package'
