@@ -1,5 +1,11 @@
 import type { Database } from 'better-sqlite3';
-import { iterateFindings, queryFindings, type FindingFilter, type FindingSortKey } from '../db/audits';
+import {
+  iterateFindings,
+  queryFindings,
+  type ExportedFinding,
+  type FindingFilter,
+  type FindingSortKey,
+} from '../db/audits';
 import { csvLine } from '../util/csv';
 
 /** An export stops here: about 30 MB of text, which a browser download and a spreadsheet still take. */
@@ -23,6 +29,46 @@ export const FINDINGS_CSV_COLUMNS = [
   'Reboot required',
 ] as const;
 
+/** One finding as a CSV line in FINDINGS_CSV_COLUMNS order, for the window's export and the CLI's. */
+export type CsvFinding = Pick<
+  ExportedFinding,
+  | 'hostName'
+  | 'hostAddress'
+  | 'os'
+  | 'package'
+  | 'arch'
+  | 'kind'
+  | 'installedVersion'
+  | 'availableVersion'
+  | 'repository'
+  | 'security'
+  | 'severity'
+  | 'vendorSeverity'
+  | 'advisories'
+  | 'held'
+  | 'rebootRequired'
+>;
+
+export function findingCsvRow(f: CsvFinding): string {
+  return csvLine([
+    f.hostName,
+    f.hostAddress,
+    f.os,
+    f.package,
+    f.arch,
+    f.kind,
+    f.installedVersion,
+    f.availableVersion,
+    f.repository,
+    f.security ? 'yes' : 'no',
+    f.severity,
+    f.vendorSeverity,
+    f.advisories.join(' '),
+    f.held ? 'yes' : 'no',
+    f.rebootRequired === null ? '' : f.rebootRequired ? 'yes' : 'no',
+  ]);
+}
+
 /**
  * The current findings a filter keeps, as CSV (header first), in the given order. Every cell is
  * quoted and made formula-safe: package names and repositories come from the hosts.
@@ -37,25 +83,7 @@ export function findingsCsv(
   let rows = 0;
   for (const f of iterateFindings(db, query)) {
     if (rows >= limit) break;
-    parts.push(
-      csvLine([
-        f.hostName,
-        f.hostAddress,
-        f.os,
-        f.package,
-        f.arch,
-        f.kind,
-        f.installedVersion,
-        f.availableVersion,
-        f.repository,
-        f.security ? 'yes' : 'no',
-        f.severity,
-        f.vendorSeverity,
-        f.advisories.join(' '),
-        f.held ? 'yes' : 'no',
-        f.rebootRequired === null ? '' : f.rebootRequired ? 'yes' : 'no',
-      ]),
-    );
+    parts.push(findingCsvRow(f));
     rows++;
   }
   return { text: parts.join(''), rows, matched };

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { FINDINGS_CSV_COLUMNS } from '../audit/findings-csv';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -158,13 +159,15 @@ describe('patchdeck findings', () => {
     const { code, stdout } = await patchdeck('findings', 'web2', '--csv');
     expect(code).toBe(0);
     const rows = parseCsv(stdout);
-    expect(rows[0]!.slice(0, 3)).toEqual(['Host', 'Address', 'Package']);
+    // The same columns as the window's Export CSV.
+    expect(rows[0]).toEqual([...FINDINGS_CSV_COLUMNS]);
     expect(rows).toHaveLength(3);
-    const hostile = rows.find((r) => r[2]!.includes('HYPERLINK'))!;
-    expect(hostile[2]).toBe(`'${HOSTILE}`);
-    expect(hostile[7]).toBe(`'+cmd|"/c calc"!A1`);
-    expect(hostile[1]).toBe('198.18.0.12');
-    expect(rows[1]![2]).toBe('curl'); // security first here too
+    const col = (name: (typeof FINDINGS_CSV_COLUMNS)[number]) => FINDINGS_CSV_COLUMNS.indexOf(name);
+    const hostile = rows.find((r) => r[col('Package')]!.includes('HYPERLINK'))!;
+    expect(hostile[col('Package')]).toBe(`'${HOSTILE}`);
+    expect(hostile[col('Repository')]).toBe(`'+cmd|"/c calc"!A1`);
+    expect(hostile[col('Address')]).toBe('198.18.0.12');
+    expect(rows[1]![col('Package')]).toBe('curl'); // security first here too
   });
 
   it('refuses --json with --csv, and names unknown hosts', async () => {

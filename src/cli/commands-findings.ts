@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import type { Finding, Host } from '../api/schemas';
+import type { Audit, Finding, Host } from '../api/schemas';
 import type { Core } from '../core';
+import { FINDINGS_CSV_COLUMNS, findingCsvRow } from '../audit/findings-csv';
 import { csvLine } from '../util/csv';
 import { PatchdeckError } from '../util/errors';
 import { sanitizeText } from '../util/text';
@@ -8,27 +9,17 @@ import { resolveHosts } from './commands-audit';
 import type { GlobalOptions } from './main';
 import { formatTable, printJson } from './output';
 
+/** The OS the audit saw, in the words of the window's export ("Debian GNU/Linux 12"). */
+function osLabel(audit: Audit | undefined): string | null {
+  if (!audit?.osName) return null;
+  if (!audit.osVersion || audit.osName.includes(audit.osVersion)) return audit.osName;
+  return `${audit.osName} ${audit.osVersion}`;
+}
+
 type WithCore = <T>(options: GlobalOptions, work: (core: Core) => Promise<T>) => Promise<T>;
 
 /** The most findings one call returns (the contract's page limit). */
 const PAGE = 1000;
-
-export const FINDINGS_CSV_HEADER = [
-  'Host',
-  'Address',
-  'Package',
-  'Arch',
-  'Kind',
-  'Installed',
-  'Available',
-  'Repository',
-  'Security',
-  'Severity',
-  'Vendor severity',
-  'Advisories',
-  'Held',
-  'Reboot required',
-] as const;
 
 /**
  * Every current finding (from each host's newest successful audit) in the core's "security
@@ -51,25 +42,6 @@ async function* currentFindings(
     if (page.rows.length) yield page.rows;
     if (page.rows.length < PAGE || offset + page.rows.length >= page.total) return;
   }
-}
-
-function csvRow(f: Finding, address: string | null): string {
-  return csvLine([
-    f.hostName,
-    address,
-    f.package,
-    f.arch,
-    f.kind,
-    f.installedVersion,
-    f.availableVersion,
-    f.repository,
-    f.security ? 'yes' : 'no',
-    f.severity,
-    f.vendorSeverity,
-    f.advisories.join(' '),
-    f.held ? 'yes' : 'no',
-    f.rebootRequired === null ? '' : f.rebootRequired ? 'yes' : 'no',
-  ]);
 }
 
 function advisoriesCell(advisories: string[]): string {
@@ -119,11 +91,14 @@ export function registerFindingsCommand(
 
         if (opts.csv) {
           // Streamed: a spreadsheet export of a big site never sits in memory whole.
-          process.stdout.write(csvLine(FINDINGS_CSV_HEADER));
+          process.stdout.write(csvLine(FINDINGS_CSV_COLUMNS));
           for await (const page of currentFindings(core, filter))
             for (const f of page) {
               const host = byId.get(f.hostId);
-              if (host) process.stdout.write(csvRow(f, host.address));
+              if (host)
+                process.stdout.write(
+                  findingCsvRow({ ...f, hostAddress: host.address, os: osLabel(latest.get(f.hostId)) }),
+                );
             }
           printNotes();
           return;
