@@ -98,11 +98,17 @@ export async function addCredential(
 
 export { listCredentials, getCredentialSummary, findCredentialByName, deleteCredential };
 
+/**
+ * Whether a credential's scope covers a host: `*`, one of its addresses, `tag:<tag>`, or its name
+ * — but only a name an admin gave it. A learned name (its own hostname, NetBIOS, mDNS, reverse
+ * DNS, …) is whatever a machine on the network chose to say, so a rogue host calling itself
+ * `dc01` must not be handed the credential scoped to `dc01`.
+ */
 function scopeMatches(scope: string[], host: Host): boolean {
   return scope.some(
     (entry) =>
       entry === '*' ||
-      entry === host.name ||
+      (host.nameSource === 'admin' && entry === host.name) ||
       (host.address !== null && entry === host.address) ||
       host.addresses.includes(entry) ||
       (entry.startsWith('tag:') && host.tags.includes(entry.slice(4))),
