@@ -3,10 +3,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AppNotification } from '../api/schemas';
+import type { AppNotification, Task } from '../api/schemas';
 import { completeAudit, startAudit } from '../db';
 import { createNodePlatform, type Platform } from '../platform';
 import { Core } from './core';
+import { taskNotification } from './notifications';
 
 /**
  * Notifications say what the task says: an audit of hosts on a loopback port that was just closed
@@ -139,5 +140,34 @@ describe('notifications when work finishes', () => {
     await failingAudit(core);
     expect(shown).toEqual([]);
     expect(events).toEqual([]);
+  });
+});
+
+describe('taskNotification', () => {
+  const task = (over: Partial<Task>): Task =>
+    ({
+      id: 7,
+      kind: 'patch',
+      title: 'Patch job #2: Security updates',
+      status: 'succeeded',
+      outcome: 'succeeded',
+      summary: '2 of 2 hosts succeeded',
+      error: null,
+      progressDone: 2,
+      progressTotal: 2,
+      message: null,
+      createdAt: '2026-12-01T00:00:00.000Z',
+      startedAt: '2026-12-01T00:00:00.000Z',
+      finishedAt: '2026-12-01T00:01:00.000Z',
+      ...over,
+    }) as Task;
+  it('is quiet only for real success: hosts that wait for their reboot are worth a sound', () => {
+    expect(taskNotification(task({})).tone).toBe('ok');
+    const waiting = taskNotification(
+      task({ outcome: 'reboot-pending', summary: '0 of 2 hosts succeeded, 2 installed, reboot pending' }),
+    );
+    expect(waiting.tone).toBe('warn');
+    expect(waiting.title).toBe('Patch job #2: Security updates — installed, reboot pending');
+    expect(taskNotification(task({ status: 'failed', outcome: 'partly-failed' })).tone).toBe('danger');
   });
 });

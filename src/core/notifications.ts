@@ -11,10 +11,12 @@ const finished = (task: Task): boolean => task.status !== 'running' && task.stat
 
 /** A finished task's notification: the same outcome and summary the task records, nothing else. */
 export function taskNotification(task: Task): AppNotification {
+  // By outcome, not status: patched hosts that wait for their reboot are news, not a quiet success.
+  const outcome = task.outcome ?? task.status;
   const tone =
-    task.status === 'succeeded'
+    outcome === 'succeeded'
       ? 'ok'
-      : task.status === 'cancelled' || task.status === 'interrupted'
+      : outcome === 'cancelled' || outcome === 'interrupted' || outcome === 'reboot-pending'
         ? 'warn'
         : 'danger';
   return {

@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finishScan, markInterruptedScans, startScan } from '../../src/db/scans';
 import { launchApp, type E2eApp } from './harness';
 
 /**
@@ -264,6 +265,26 @@ describe('Discover page (loopback only)', () => {
     const hosts = await core.call('hosts.list', {});
     for (const address of ['127.0.0.20', '127.0.0.21']) {
       expect(hosts.find((h) => h.address === address)?.inInventory).toBe(true);
+    }
+  });
+
+  it('a past scan that failed or was interrupted says so when shown again, never "cancelled"', async () => {
+    const { page, core } = app;
+    const db = core.requireWorkspace().db;
+    const failed = startScan(db, { taskId: null, targets: '127.0.0.30', ports: [22], total: 1 });
+    finishScan(db, failed, 'failed', 'the sweep stopped');
+    const interrupted = startScan(db, { taskId: null, targets: '127.0.0.31', ports: [22], total: 1 });
+    markInterruptedScans(db);
+    await page.getByRole('link', { name: 'Hosts' }).click();
+    await page.getByRole('link', { name: 'Discover' }).click();
+    const status = page.getByRole('status', { name: 'Scan status' });
+    for (const [id, word] of [
+      [failed, 'failed'],
+      [interrupted, 'interrupted'],
+    ] as const) {
+      await page.getByRole('button', { name: `Show results of scan #${id}` }).click();
+      await page.getByRole('heading', { name: `Results of scan #${id}` }).waitFor();
+      await expect.poll(() => status.textContent()).toMatch(new RegExp(`^${word}:`));
     }
   });
 });

@@ -336,12 +336,8 @@ export const useDiscover = create<DiscoverState>((set, get) => {
                 done: scan.addressesProbed,
                 total: scan.addressesTotal,
                 message: `${scan.hostsFound} hosts found`,
-                status:
-                  scan.status === 'running'
-                    ? 'running'
-                    : scan.status === 'completed'
-                      ? 'succeeded'
-                      : 'cancelled',
+                // A failed or interrupted scan says so; it read "cancelled" before.
+                status: scan.status === 'completed' ? 'succeeded' : scan.status,
               }
             : null,
         });
