@@ -207,7 +207,8 @@ export function CredentialsSection() {
       <p className="muted small">
         Passwords, keys and passphrases are sealed before they reach the workspace and are never shown again.
         A credential applies to the hosts in its scope: host names or addresses,{' '}
-        <span className="mono">tag:name</span>, or <span className="mono">*</span> for every host.
+        <span className="mono">tag:name</span>, or <span className="mono">*</span> for every host. A name
+        matches only a name you gave the host, never one it announced itself.
       </p>
       {error && (
         <p role="alert" className="error">
