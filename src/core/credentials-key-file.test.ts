@@ -1,7 +1,8 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getCredentialSummary, openCredential } from '../credentials';
 import { createNodePlatform } from '../platform';
 import type { Platform } from '../platform/types';
@@ -42,6 +43,10 @@ afterAll(async () => {
 });
 beforeEach(() => {
   asked.length = 0;
+});
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
 });
 
 function write(name: string, text: string | Buffer): string {
@@ -104,6 +109,62 @@ describe('credentials.chooseKeyFile', () => {
     );
     answer = dir;
     await expect(core.call('credentials.chooseKeyFile', {})).rejects.toThrow(/is not a file/);
+  });
+
+  it('refuses a device such as /dev/zero as not a file, and follows a symlink to a real key file', async () => {
+    answer = '/dev/zero';
+    await expect(core.call('credentials.chooseKeyFile', {})).rejects.toThrow(/zero is not a file/);
+    const link = path.join(dir, 'id_linked');
+    fs.symlinkSync(write('id_target', key), link);
+    answer = link;
+    expect(await core.call('credentials.chooseKeyFile', {})).toMatchObject({
+      cancelled: false,
+      fileName: 'id_linked',
+    });
+  });
+
+  // A FIFO with no writer blocks a plain open() for ever, and the core's event loop with it, so
+  // this runs the core in a child process: on a core that opens before it looks, the child hangs
+  // and the test's timeout fails it (afterEach kills the child).
+  it('refuses a FIFO (and a symlink to one) at once, without opening it', { timeout: 20_000 }, async () => {
+    const fifo = path.join(dir, 'id_fifo');
+    execFileSync('mkfifo', [fifo]);
+    fs.symlinkSync(fifo, path.join(dir, 'id_fifo_link'));
+    const script = path.join(dir, 'choose-fifo.mts');
+    fs.writeFileSync(
+      script,
+      `import { Core } from ${JSON.stringify(path.join(import.meta.dirname, 'core.ts'))};
+import { createNodePlatform } from ${JSON.stringify(path.join(import.meta.dirname, '..', 'platform', 'index.ts'))};
+const files = process.argv.slice(2);
+const node = createNodePlatform({ configDir: ${JSON.stringify(path.join(dir, 'child'))}, useKeychain: false });
+const core = new Core({ platform: { ...node, kind: 'electron', chooseFileToOpen: async () => files.shift() ?? null }, carrier: 'test' });
+await core.openWorkspace(${JSON.stringify(path.join(dir, 'child.sqlite'))}, { create: 'if-missing' });
+const answers = [];
+for (let i = 0; i < 3; i++) {
+  try { answers.push(await core.call('credentials.chooseKeyFile', {})); }
+  catch (error) { answers.push({ error: error.message }); }
+}
+await core.closeWorkspace();
+process.stdout.write(JSON.stringify(answers));
+`,
+    );
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', script, fifo, path.join(dir, 'id_fifo_link'), '/dev/zero'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toEqual([
+      { error: 'id_fifo is not a file.' },
+      { error: 'id_fifo_link is not a file.' },
+      { error: 'zero is not a file.' },
+    ]);
   });
 
   it('refuses a key file id with a pasted key or another kind, and an id it never gave', async () => {

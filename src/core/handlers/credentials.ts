@@ -19,35 +19,63 @@ const KEY_FILES_HELD = 8;
 /**
  * Reads a chosen private key file, bounded: at most KEY_FILE_MAX_BYTES, and it must hold a
  * -----BEGIN … PRIVATE KEY----- block. Errors name the file, never its content.
+ *
+ * Only a regular file is opened: a FIFO would block a plain open (and the core with it) until a
+ * writer comes, a device such as /dev/zero never ends. So it is stat'ed first, opened
+ * non-blocking, and fstat'ed again: the open file must be the same regular file that was stat'ed.
+ * A symlink to a key file is followed (keys managed elsewhere are often linked into ~/.ssh).
  */
 export function readKeyFile(file: string): string {
   const name = path.basename(file);
+  const failure = (error: unknown, verb: string) =>
+    new PatchdeckError(
+      'bad-request',
+      `Could not ${verb} ${name}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}.`,
+    );
+  let before: fs.Stats;
+  try {
+    before = fs.statSync(file);
+  } catch (error) {
+    throw failure(error, 'open');
+  }
+  if (!before.isFile()) throw new PatchdeckError('bad-request', `${name} is not a file.`);
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (fs.constants.O_NOCTTY ?? 0));
   } catch (error) {
-    throw new PatchdeckError(
-      'bad-request',
-      `Could not open ${name}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}.`,
-    );
+    throw failure(error, 'open');
   }
+  const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES + 1);
   try {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) throw new PatchdeckError('bad-request', `${name} is not a file.`);
+    if (stat.dev !== before.dev || stat.ino !== before.ino)
+      throw new PatchdeckError(
+        'bad-request',
+        `${name} was replaced while it was being opened; choose it again.`,
+      );
     if (stat.size > KEY_FILE_MAX_BYTES)
       throw new PatchdeckError(
         'bad-request',
         `${name} is ${stat.size.toLocaleString('en')} bytes: a private key file is at most ${KEY_FILE_MAX_BYTES.toLocaleString('en')}.`,
       );
-    const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES + 1);
-    const read = fs.readSync(fd, buffer, 0, buffer.length, 0);
-    if (read > KEY_FILE_MAX_BYTES)
-      throw new PatchdeckError(
-        'bad-request',
-        `${name} grew past ${KEY_FILE_MAX_BYTES.toLocaleString('en')} bytes.`,
-      );
+    let read = 0;
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buffer, read, buffer.length - read, read);
+      } catch (error) {
+        throw failure(error, 'read');
+      }
+      if (n === 0) break;
+      read += n;
+      if (read > KEY_FILE_MAX_BYTES)
+        throw new PatchdeckError(
+          'bad-request',
+          `${name} grew past ${KEY_FILE_MAX_BYTES.toLocaleString('en')} bytes.`,
+        );
+    }
     const text = buffer.subarray(0, read).toString('utf8');
-    buffer.fill(0);
     if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text))
       throw new PatchdeckError(
         'bad-request',
@@ -55,6 +83,7 @@ export function readKeyFile(file: string): string {
       );
     return text;
   } finally {
+    buffer.fill(0);
     fs.closeSync(fd);
   }
 }
