@@ -1,7 +1,9 @@
+import readline from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { PatchJob } from '../api/schemas';
 import type { Core } from '../core';
 import { PatchdeckError } from '../util/errors';
+import { sanitizeText } from '../util/text';
 import { resolveHosts } from './commands-audit';
 import type { GlobalOptions } from './main';
 import { printJson } from './output';
@@ -25,6 +27,42 @@ function parseAt(text: string): string {
   return new Date(t).toISOString();
 }
 
+/** "web01, web02 and 3 more": host names are untrusted (learned from scans and audits), so bounded. */
+function hostList(names: readonly string[]): string {
+  const shown = names.slice(0, 5).map((n) => sanitizeText(n, { maxLength: 64 }));
+  return names.length > shown.length
+    ? `${shown.join(', ')} and ${names.length - shown.length} more`
+    : shown.join(', ');
+}
+
+/**
+ * A reboot is confirmed like a patch: on a terminal the CLI asks; without one it refuses unless
+ * `--yes` says so beforehand. `again` is the command to run with --yes. Nothing is asked of the core
+ * before the answer, so a refusal changes nothing.
+ */
+async function confirmReboot(
+  names: readonly string[],
+  when: string | undefined,
+  yes: boolean,
+  again: string,
+): Promise<void> {
+  if (yes) return;
+  const what = `${names.length} host${names.length === 1 ? '' : 's'} (${hostList(names)})`;
+  if (!(process.stdin.isTTY && process.stdout.isTTY))
+    throw new PatchdeckError(
+      'bad-request',
+      `Not rebooted: there is no terminal to confirm rebooting ${what} on. To reboot them, run the same \`${again}\` command again with --yes. Nothing was changed.`,
+    );
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`Reboot ${what} ${when ? `at ${when}` : 'now'}? [y/N] `);
+  rl.close();
+  if (!/^y(es)?$/i.test(answer.trim()))
+    throw new PatchdeckError(
+      'cancelled',
+      `Not rebooted: ${what} were left as they are. Nothing was changed.`,
+    );
+}
+
 /**
  * Reboots: `hosts reboot HOST… [--at TIME]` outside a patch job, and `jobs reboot ID [HOST…]` for
  * a job's hosts whose updates wait for a reboot. Each reboot is followed by a re-audit.
@@ -45,10 +83,17 @@ export function registerRebootCommands(
       '--at <time>',
       'when, e.g. 2026-12-24T22:00 (local time) — runs while the app or `patchdeck serve` runs',
     )
-    .action(async (names: string[], opts: { at?: string }) => {
+    .option('--yes', 'reboot without asking (required without a terminal)')
+    .action(async (names: string[], opts: { at?: string; yes?: boolean }) => {
       await withCore(globals(), async (core) => {
         const at = opts.at === undefined ? undefined : parseAt(opts.at);
         const targets = resolveHosts(core, names, await core.call('hosts.list', {}));
+        await confirmReboot(
+          targets.map((h) => h.name),
+          at,
+          Boolean(opts.yes),
+          'patchdeck hosts reboot',
+        );
         const job = await core.call('hosts.reboot', { hostIds: targets.map((h) => h.id), at });
         const json = Boolean(globals().json);
         if (job.status === 'scheduled') {
@@ -69,12 +114,29 @@ export function registerRebootCommands(
     .description(
       'reboot the hosts of a job whose updates wait for a reboot (or whose reboot failed), then re-audit them',
     )
-    .action(async (id: string, names: string[]) => {
+    .option('--yes', 'reboot without asking (required without a terminal)')
+    .action(async (id: string, names: string[], opts: { yes?: boolean }) => {
       await withCore(globals(), async (core) => {
         const jobId = Number(id);
         const hostIds = names.length
           ? resolveHosts(core, names, await core.call('hosts.list', {})).map((h) => h.id)
           : undefined;
+        // The hosts this would reboot: the job's steps that wait for a reboot (or whose reboot
+        // failed), narrowed to the named hosts. None: the core's refusal says why, nothing is asked.
+        const { job: current, steps } = await core.call('jobs.get', { id: jobId });
+        const waiting = steps.filter(
+          (s) =>
+            (s.status === 'reboot-pending' || (s.status === 'failed' && s.phase === 'reboot')) &&
+            (!hostIds || hostIds.includes(s.hostId)),
+        );
+        const ended = ['succeeded', 'failed', 'cancelled', 'interrupted'].includes(current.status);
+        if (ended && waiting.length > 0 && (!hostIds || waiting.length === hostIds.length))
+          await confirmReboot(
+            waiting.map((s) => s.hostName),
+            undefined,
+            Boolean(opts.yes),
+            'patchdeck jobs reboot',
+          );
         const job = await core.call('jobs.reboot', { id: jobId, hostIds });
         const json = Boolean(globals().json);
         if (job.status === 'running') await run.follow(core, job.id, json);

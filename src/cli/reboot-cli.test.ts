@@ -9,30 +9,55 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobOptions } from '../api/schemas';
 import {
   completeAudit,
   createWorkspace,
   insertHost,
+  insertJob,
   listAuditLog,
   listJobs,
+  listSteps,
   openWorkspace,
   startAudit,
+  updateJob,
+  updateStep,
 } from '../db';
 
 const CLI = path.resolve(import.meta.dirname, 'index.ts');
 let dir: string;
 let ws: string;
+let webId: number;
 
 function patchdeck(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(process.execPath, ['--import', 'tsx', CLI, '--workspace', ws, ...args]);
+}
+
+/** The CLI on a terminal of its own (util-linux `script` gives it a pty), answering `answer`. */
+function onTerminal(
+  answer: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const argv = [process.execPath, '--import', 'tsx', CLI, '--workspace', ws, ...args];
+  const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  return run('script', ['-qec', quoted, '/dev/null'], `${answer}\n`);
+}
+
+function run(
+  file: string,
+  argv: string[],
+  input?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--workspace', ws, ...args], {
+    const child = spawn(file, argv, {
       env: { ...process.env, PATCHDECK_CONFIG_DIR: path.join(dir, 'config'), PATCHDECK_PASSPHRASE: 'x' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (input !== undefined) child.stdin!.end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
@@ -43,6 +68,7 @@ beforeAll(() => {
   ws = path.join(dir, 'ws.sqlite');
   const db = createWorkspace(ws);
   const web = insertHost(db, { name: 'web01', address: '127.0.0.1' });
+  webId = web.id;
   insertHost(db, { name: 'never-audited', address: '127.0.0.2' });
   const audit = startAudit(db, { hostId: web.id, taskId: null });
   completeAudit(db, audit, {
@@ -66,7 +92,7 @@ afterAll(() => {
 describe('patchdeck hosts reboot / jobs reboot', () => {
   it('--at schedules a reboot job of its own, says when and what runs it, and logs who asked', async () => {
     const at = new Date(Date.now() + 3_600_000);
-    const r = await patchdeck('hosts', 'reboot', 'web01', '--at', at.toISOString());
+    const r = await patchdeck('hosts', 'reboot', 'web01', '--at', at.toISOString(), '--yes');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Job \d+ \(Reboot web01\) is scheduled for /);
@@ -89,7 +115,7 @@ describe('patchdeck hosts reboot / jobs reboot', () => {
     const past = await patchdeck('hosts', 'reboot', 'web01', '--at', '2001-01-01T00:00:00Z');
     expect(past.code).not.toBe(0);
     expect(past.stderr).toMatch(/not in the future/);
-    const unaudited = await patchdeck('hosts', 'reboot', 'never-audited');
+    const unaudited = await patchdeck('hosts', 'reboot', 'never-audited', '--yes');
     expect(unaudited.code).not.toBe(0);
     expect(unaudited.stderr).toMatch(/never-audited has no successful audit/);
     const db = openWorkspace(ws);
@@ -100,5 +126,82 @@ describe('patchdeck hosts reboot / jobs reboot', () => {
     expect(notWaiting.stderr).toMatch(
       /its hosts can be rebooted once it has ended|no host waiting for a reboot/,
     );
+  });
+
+  it('asks before rebooting: on a terminal "Reboot N hosts (names) now?"; without one it refuses unless --yes', async () => {
+    const jobsNow = (): number => {
+      const db = openWorkspace(ws);
+      try {
+        return listJobs(db).length;
+      } finally {
+        db.close();
+      }
+    };
+    const before = jobsNow();
+    // No terminal, no --yes: refused with a usage exit, naming --yes; nothing is scheduled or run.
+    const now = await patchdeck('hosts', 'reboot', 'web01');
+    expect(now.code).toBe(2);
+    expect(now.stderr).toMatch(/Not rebooted: there is no terminal to confirm rebooting 1 host \(web01\)/);
+    expect(now.stderr).toMatch(/again with --yes/);
+    const later = await patchdeck(
+      'hosts',
+      'reboot',
+      'web01',
+      '--at',
+      new Date(Date.now() + 3_600_000).toISOString(),
+    );
+    expect(later.code).toBe(2);
+    expect(later.stderr).toMatch(/--yes/);
+    expect(jobsNow()).toBe(before);
+
+    // On a terminal: the question names the hosts and when; anything but yes changes nothing.
+    const no = await onTerminal('n', 'hosts', 'reboot', 'web01');
+    expect(no.stdout).toMatch(/Reboot 1 host \(web01\) now\? \[y\/N\]/);
+    expect(no.stdout).toMatch(/Not rebooted/);
+    expect(no.code).toBe(1);
+    expect(jobsNow()).toBe(before);
+    const at = new Date(Date.now() + 7_200_000).toISOString();
+    const yes = await onTerminal('y', 'hosts', 'reboot', 'web01', '--at', at);
+    expect(yes.stdout).toMatch(
+      new RegExp(`Reboot 1 host \\(web01\\) at ${at.replace(/\./g, '\\.')}\\? \\[y/N\\]`),
+    );
+    expect(yes.stdout).toMatch(/is scheduled for /);
+    expect(yes.code).toBe(0);
+    expect(jobsNow()).toBe(before + 1);
+
+    // patchdeck jobs reboot: the same, over the job's hosts that wait for a reboot.
+    const db = openWorkspace(ws);
+    const jobId = insertJob(db, {
+      name: 'Security updates',
+      selection: { mode: 'security' },
+      rebootPolicy: 'never',
+      onFailure: 'continue',
+      concurrency: 4,
+      options: JobOptions.parse({}),
+      steps: [
+        {
+          hostId: webId,
+          packages: [{ name: 'acme-firmware', arch: null, from: '1', to: '2', security: false }],
+          packageManager: 'apt',
+        },
+      ],
+    });
+    for (const step of listSteps(db, jobId))
+      updateStep(db, step.id, { status: 'reboot-pending', phase: 'done' });
+    updateJob(db, jobId, { status: 'succeeded' });
+    db.close();
+    const job = await patchdeck('jobs', 'reboot', String(jobId));
+    expect(job.code).toBe(2);
+    expect(job.stderr).toMatch(/no terminal to confirm rebooting 1 host \(web01\)/);
+    expect(job.stderr).toMatch(/--yes/);
+    const asked = await onTerminal('no', 'jobs', 'reboot', String(jobId));
+    expect(asked.stdout).toMatch(/Reboot 1 host \(web01\) now\? \[y\/N\]/);
+    expect(asked.code).toBe(1);
+    const check = openWorkspace(ws);
+    try {
+      expect(listSteps(check, jobId)[0]!.status).toBe('reboot-pending');
+    } finally {
+      check.close();
+    }
   });
 });
