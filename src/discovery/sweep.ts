@@ -22,6 +22,7 @@ import {
   type ServiceInfo,
 } from './tcp';
 import { queryNetbios, type NetbiosInfo } from './netbios';
+import { queryMdnsName } from './mdns-unicast';
 import { systemPtrResolver, type PtrResolver } from './dns';
 import { icmpAvailability, pingOnce, type PingResult } from './icmp';
 import type { MdnsBrowser, MdnsHost } from './mdns';
@@ -101,8 +102,18 @@ export interface SweepOptions {
     | false
     | 'auto'
     | ((address: string, timeoutMs: number, signal: AbortSignal) => Promise<PingResult | null>);
-  /** mDNS/DNS-SD browse while the sweep runs. Default false (multicast on the LAN); pass a browser. */
+  /**
+   * mDNS/DNS-SD browse while the sweep runs. Default false (multicast on the LAN); pass a browser.
+   * Discovery does not: it asks each live host by unicast instead (mdnsNames).
+   */
   mdns?: false | MdnsBrowser;
+  /**
+   * The name each live host announces over mDNS, asked by unicast to that host's own UDP 5353
+   * (queryMdnsName: nothing is multicast). 'all': every live host; false (default): never. A
+   * function replaces the UDP query (tests).
+   */
+  mdnsNames?: false | 'all' | ((address: string, signal: AbortSignal) => Promise<string[]>);
+  mdnsNamesTimeoutMs?: number;
   /** Names the targets came from (parseTargets().names), reported as source 'target'. */
   names?: { name: string; addresses: string[] }[];
   /**
@@ -208,6 +219,13 @@ export async function sweep(
   const netbiosMode = options.netbios ?? 'auto';
   const netbiosTimeoutMs = options.netbiosTimeoutMs ?? 1000;
   const readHostKey = options.sshHostKey || null;
+  const mdnsNameQuery =
+    typeof options.mdnsNames === 'function'
+      ? options.mdnsNames
+      : options.mdnsNames === 'all'
+        ? (a: string, s: AbortSignal) =>
+            queryMdnsName(a, { timeoutMs: options.mdnsNamesTimeoutMs ?? 1000, signal: s })
+        : null;
   let pinger: ((a: string, t: number, s: AbortSignal) => Promise<PingResult | null>) | null = null;
   if (typeof options.icmp === 'function') pinger = options.icmp;
   else if (options.icmp === 'auto') {
@@ -304,6 +322,21 @@ export async function sweep(
           .then(async () => {
             try {
               netbios = await query(state.address, signal);
+            } finally {
+              limiter.release('neutral');
+            }
+          })
+          .catch(() => {}),
+      );
+    }
+    if (mdnsNameQuery) {
+      tasks.push(
+        limiter
+          .acquire(signal)
+          .then(async () => {
+            try {
+              for (const name of await mdnsNameQuery(state.address, signal))
+                names.push({ name, source: 'mdns' });
             } finally {
               limiter.release('neutral');
             }

@@ -219,6 +219,8 @@ export function discoveryHandlers(core: Core) {
               connectTimeoutMs: request.timeoutMs ?? settings.discoveryTimeoutMs,
               reverseDns: request.reverseDns === false ? false : undefined,
               names: parsed.names,
+              // Each live host is asked by unicast for the name it announces over mDNS (no multicast).
+              mdnsNames: 'all',
               // The key exchange only: no user name that exists, no credential, nothing sent.
               // Ask first for the type already pinned for that address, so a host that also has
               // another key type does not look changed.

@@ -35,6 +35,7 @@ import { collectOsEvidence, inferOs, sshEvidence, type OsObservations } from '..
 import * as neighbours from '../../../src/discovery/neighbours';
 import { decodeNbstatResponse } from '../../../src/discovery/netbios';
 import { createMdnsBrowser, type MdnsSocketLike } from '../../../src/discovery/mdns';
+import { decodeReverseAnswer } from '../../../src/discovery/mdns-unicast';
 import { parseTargets } from '../../../src/discovery/targets';
 import type { ServiceInfo } from '../../../src/discovery/tcp';
 import type { FuzzTarget } from '../target';
@@ -634,6 +635,19 @@ export const discoveryTargets: FuzzTarget[] = [
     ),
     run([bytes, id]) {
       decodeNbstatResponse(bytes, id);
+    },
+    classified: () => false,
+  }),
+  define({
+    name: 'discovery:mdns-unicast',
+    // avahi-daemon 0.8's captured answer to the unicast reverse query (test/fixtures/mdns).
+    arbitrary: fc.tuple(
+      hostBytes([Buffer.from(fixtureText('mdns/avahi-0.8-reverse-ptr-198.18.0.200.hex').trim(), 'hex')]),
+      fc.integer({ min: 0, max: 0xffff }),
+    ),
+    run([bytes, id]) {
+      for (const name of decodeReverseAnswer(bytes, '198.18.0.200', id))
+        if (name.length > 253) throw new Error(`unbounded name: ${name.length}`);
     },
     classified: () => false,
   }),
