@@ -111,18 +111,22 @@ export function buildProgram(): Command {
     .option('--open', 'open the default browser on the app')
     .option(
       '--static <dir>',
-      'renderer build folder (default: out/renderer, built first when missing or stale)',
+      'renderer build folder (default: a build of this checkout under out/renderer-builds, made first when missing or stale)',
     )
     .action(async (opts: { host: string; port?: number; open?: boolean; static?: string }) => {
       // From a source checkout, build the renderer when it is missing or older than its sources.
-      if (opts.static === undefined) await ensureRendererBuilt({ log: (line) => process.stderr.write(line) });
+      // Each serve keeps the build it resolved here, whatever a later serve builds.
+      const build =
+        opts.static === undefined
+          ? await ensureRendererBuilt({ log: (line) => process.stderr.write(line) })
+          : null;
       const core = new Core({ platform: createNodePlatform(), carrier: 'browser' });
       await core.openWorkspace(workspacePathOf(globals()), { create: 'if-missing' });
       const carrier = await startBrowserCarrier({
         core,
         host: opts.host,
         port: opts.port,
-        staticDir: opts.static ?? rendererBuildDir(),
+        staticDir: opts.static ?? build?.dir ?? rendererBuildDir(),
       });
       if (globals().json) printJson({ url: carrier.launchUrl, port: carrier.port });
       else {
@@ -138,6 +142,7 @@ export function buildProgram(): Command {
         process.once('SIGTERM', stop);
       });
       await carrier.close();
+      build?.release();
       await core.closeWorkspace();
     });
 
