@@ -42,19 +42,44 @@ const KEY_TRUST_LABEL = {
   none: null,
 } as const;
 
+/**
+ * The hosts the admin named on the command line (by name, address or id). Names are not unique
+ * (and a learned one is whatever the machine announced), so a name several hosts share is
+ * refused with the candidates, never resolved to whichever comes first.
+ */
 export function resolveHosts(core: Core, names: string[], hosts: Host[]): Host[] {
   if (names.length === 0) return hosts.filter((h) => h.inInventory);
   return names.map((name) => {
-    const host = hosts.find(
-      (h) => h.name === name || h.address === name || h.addresses.includes(name) || String(h.id) === name,
-    );
-    if (!host)
+    const shown = sanitizeText(name, { maxLength: 80 });
+    const matches = hosts.filter((h) => matchesHost(h, name));
+    if (matches.length === 0)
       throw new PatchdeckError(
         'not-found',
-        `No host named ${name} in this workspace (add it with \`patchdeck hosts add\`).`,
+        `No host named ${shown} in this workspace (add it with \`patchdeck hosts add\`).`,
       );
-    return host;
+    if (matches.length > 1) {
+      // Each candidate by what picks exactly it: its address when no other host answers to
+      // that, else its id.
+      const candidates = matches
+        .slice(0, 10)
+        .map((h) =>
+          h.address && hosts.filter((o) => matchesHost(o, h.address!)).length === 1
+            ? `${h.address} (id ${h.id})`
+            : `id ${h.id}${h.address ? ` (${h.address}, shared)` : ' (no address)'}`,
+        )
+        .join(', ');
+      const more = matches.length > 10 ? ` and ${matches.length - 10} more` : '';
+      throw new PatchdeckError(
+        'conflict',
+        `${matches.length} hosts answer to ${shown}: ${candidates}${more}. Name the one you mean by its address (or its id) instead of ${shown}; \`patchdeck hosts list\` shows both.`,
+      );
+    }
+    return matches[0]!;
   });
+}
+
+function matchesHost(h: Host, name: string): boolean {
+  return h.name === name || h.address === name || h.addresses.includes(name) || String(h.id) === name;
 }
 
 export function registerAuditCommands(

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { Database } from 'better-sqlite3';
 import { HostNameSource } from '../api/schemas';
 import { isValidHostName } from '../util/text';
 
@@ -48,4 +49,18 @@ export function learnableName(raw: string, source: NameSource): string | null {
   if (PLACEHOLDER_NAMES.has(name.toLowerCase())) return null;
   if (source === 'netbios') return NETBIOS_NAME.test(name) ? name : null;
   return isValidHostName(name) ? name : null;
+}
+
+/**
+ * Whether another host already shows `name` (compared without case: DNS and NetBIOS names are
+ * case-insensitive). A learned name is not given to a second host: two hosts answering to one
+ * name would make every command that names hosts ambiguous, and a machine could borrow the
+ * name of one it wants to be mistaken for. Such a host keeps its current name (e.g. its address).
+ */
+export function nameUsedByOtherHost(db: Database, name: string, hostId: number | null): boolean {
+  return (
+    db
+      .prepare('SELECT 1 FROM hosts WHERE name = ? COLLATE NOCASE AND id IS NOT ? LIMIT 1')
+      .get(name, hostId) !== undefined
+  );
 }

@@ -2,11 +2,13 @@ import net from 'node:net';
 import type { Database } from 'better-sqlite3';
 import type { Host, HostUpdate } from '../api/schemas';
 import { appendAuditLog } from './audit-log';
-import { learnableName, mayReplaceName, type NameSource } from './host-names';
+import { learnableName, mayReplaceName, nameUsedByOtherHost, type NameSource } from './host-names';
 import { hostKeyTrust } from './host-keys';
 import { coverageHolds, listCompletedCoverage, type ScanCoverage } from './scans';
 import { readSettings } from './settings';
 import { now, parseJsonArray } from './time';
+import { PatchdeckError } from '../util/errors';
+import { sanitizeText } from '../util/text';
 
 type Row = Record<string, unknown>;
 
@@ -105,15 +107,29 @@ export function getHost(db: Database, id: number): Host | null {
   return row ? toHost(db, row, listCompletedCoverage(db)) : null;
 }
 
-/** Finds a host by its name or one of its addresses (what an admin types on the command line). */
+/**
+ * Finds a host by its name or one of its addresses (what an admin types on the command line).
+ * Names are not unique: a name several hosts answer to is refused (`conflict`, naming their
+ * addresses), never resolved to whichever host came first.
+ */
 export function findHost(db: Database, nameOrAddress: string): Host | null {
-  const row = db
+  const rows = db
     .prepare(
       `SELECT h.* FROM hosts h WHERE h.name = @q OR h.address = @q
-       OR h.id IN (SELECT host_id FROM host_addresses WHERE address = @q) ORDER BY h.id LIMIT 1`,
+       OR h.id IN (SELECT host_id FROM host_addresses WHERE address = @q) ORDER BY h.id LIMIT 11`,
     )
-    .get({ q: nameOrAddress }) as Row | undefined;
-  return row ? toHost(db, row, listCompletedCoverage(db)) : null;
+    .all({ q: nameOrAddress }) as Row[];
+  if (rows.length > 1) {
+    const candidates = rows
+      .slice(0, 10)
+      .map((r) => `${typeof r.address === 'string' ? r.address : 'no address'} (id ${Number(r.id)})`)
+      .join(', ');
+    throw new PatchdeckError(
+      'conflict',
+      `Several hosts answer to ${sanitizeText(nameOrAddress, { maxLength: 80 })}: ${candidates}${rows.length > 10 ? ', …' : ''}. Choose the host by its address instead.`,
+    );
+  }
+  return rows[0] ? toHost(db, rows[0], listCompletedCoverage(db)) : null;
 }
 
 export function insertHost(
@@ -238,6 +254,7 @@ export function recordAuditSighting(
     const row = db.prepare('SELECT name, name_source FROM hosts WHERE id = ?').get(hostId) as
       { name: string; name_source: NameSource } | undefined;
     if (!row || !mayReplaceName(row.name_source, 'audit')) return false;
+    if (nameUsedByOtherHost(db, learned, hostId)) return false;
     db.prepare(`UPDATE hosts SET name = ?, name_source = 'audit' WHERE id = ?`).run(learned, hostId);
     return row.name !== learned;
   })();

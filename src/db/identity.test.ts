@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { learnableName, mayReplaceName } from './host-names';
-import { getHost, insertHost, listHosts, recordAuditSighting, updateHost } from './hosts';
+import { findHost, getHost, insertHost, listHosts, recordAuditSighting, updateHost } from './hosts';
 import { completeAudit, startAudit } from './audits';
 import { trustHostKey } from './host-keys';
 import { coverageHolds, coverageOf, finishScan, recordScanHost, startScan, type ObservedHost } from './scans';
@@ -266,5 +266,53 @@ describe('host names: precedence and validation', () => {
     recordAuditSighting(db, host.id, { hostname: null });
     expect(getHost(db, host.id)?.lastSeen).not.toBeNull();
     expect(getHost(db, host.id)?.firstSeen).not.toBeNull();
+  });
+});
+
+describe('host names: a learned name already shown for another host', () => {
+  it('is not given to a second host by a scan: a new host keeps its address, a known one its name', () => {
+    const db = createMemoryWorkspace();
+    const dc = insertHost(db, { name: 'dc01', address: '198.18.0.10' });
+    const { ids } = scan(
+      db,
+      lab,
+      [
+        { address: '198.18.0.66', name: 'DC01', source: 'netbios' },
+        { address: '198.18.0.67', name: 'fs01', source: 'netbios' },
+      ],
+      'completed',
+    );
+    const [rogue, fs] = ids as [number, number];
+    expect(getHost(db, rogue)).toMatchObject({ name: '198.18.0.66', nameSource: 'address' });
+    expect(getHost(db, fs)).toMatchObject({ name: 'fs01', nameSource: 'netbios' });
+    // A known host keeps its name (here its address) rather than take one in use.
+    scan(db, lab, [{ address: '198.18.0.66', hostId: rogue, name: 'fs01', source: 'mdns' }], 'completed');
+    expect(getHost(db, rogue)).toMatchObject({ name: '198.18.0.66', nameSource: 'address' });
+    // A host may be renamed by its own better source, and keeps a name nobody else has.
+    scan(db, lab, [{ address: '198.18.0.67', hostId: fs, name: 'FS01', source: 'target' }], 'completed');
+    expect(getHost(db, fs)).toMatchObject({ name: 'FS01', nameSource: 'target' });
+    expect(getHost(db, dc.id)).toMatchObject({ name: 'dc01', nameSource: 'admin' });
+  });
+
+  it('is not given to a second host by an audit either', () => {
+    const db = createMemoryWorkspace();
+    const learned = insertHost(db, { name: '198.18.0.20', address: '198.18.0.20' });
+    expect(recordAuditSighting(db, learned.id, { hostname: 'web01' })).toBe(true);
+    const other = insertHost(db, { name: '198.18.0.21', address: '198.18.0.21' });
+    expect(recordAuditSighting(db, other.id, { hostname: 'WEB01' })).toBe(false);
+    expect(getHost(db, other.id)).toMatchObject({ name: '198.18.0.21', nameSource: 'address' });
+    // Its own name again is no conflict.
+    expect(recordAuditSighting(db, learned.id, { hostname: 'web01' })).toBe(false);
+    expect(getHost(db, learned.id)).toMatchObject({ name: 'web01', nameSource: 'audit' });
+  });
+
+  it('an admin may still give two hosts one name; finding the host by that name then refuses', () => {
+    const db = createMemoryWorkspace();
+    const a = insertHost(db, { name: 'dc01', address: '198.18.0.10' });
+    const b = insertHost(db, { name: 'dc01', address: '198.18.0.11' });
+    expect(() => findHost(db, 'dc01')).toThrow(
+      `Several hosts answer to dc01: 198.18.0.10 (id ${a.id}), 198.18.0.11 (id ${b.id}). Choose the host by its address instead.`,
+    );
+    expect(findHost(db, '198.18.0.11')?.id).toBe(b.id);
   });
 });

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { learnableName, mayReplaceName, type NameSource } from './host-names';
+import { learnableName, mayReplaceName, nameUsedByOtherHost, type NameSource } from './host-names';
 import { now, parseJsonArray } from './time';
 
 /** Networks the admin saved, and scans (one discovery run each) with what they saw. */
@@ -307,7 +307,8 @@ export function recordScanHost(
     let hostId = matchedHostId;
     const isNew = hostId === null;
     const nameSource: NameSource = observed.nameSource ?? 'scan';
-    const learned = observed.name === null ? null : learnableName(observed.name, nameSource);
+    const learnable = observed.name === null ? null : learnableName(observed.name, nameSource);
+    const learned = learnable !== null && nameUsedByOtherHost(db, learnable, hostId) ? null : learnable;
     if (hostId === null) {
       hostId = Number(
         db
