@@ -253,12 +253,28 @@ describeAsRoot('no secret in plaintext, after real audits and patches', () => {
 
   it('keeps them out of the CLI’s JSON and table exports', async () => {
     await core.closeWorkspace();
-    const run = (args: string[]) => {
+    // `jobs show` of a job that did not succeed exits 1 (README, "When work finishes").
+    const jobStatus = new Map(
+      (
+        JSON.parse(
+          spawnSync(
+            process.execPath,
+            [path.join(ROOT, 'bin/patchdeck.mjs'), '-w', wsPath, '--json', 'jobs', 'list'],
+            {
+              env: { ...process.env, PATCHDECK_CONFIG_DIR: configDir, NO_COLOR: '1' },
+              encoding: 'utf8',
+            },
+          ).stdout,
+        ) as { id: number; status: string }[]
+      ).map((j) => [j.id, j.status]),
+    );
+    const showCode = (id: number) => (jobStatus.get(id) === 'succeeded' ? 0 : 1);
+    const run = (args: string[], code = 0) => {
       const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/patchdeck.mjs'), '-w', wsPath, ...args], {
         env: { ...process.env, PATCHDECK_CONFIG_DIR: configDir, NO_COLOR: '1' },
         encoding: 'utf8',
       });
-      expect(r.status, r.stderr).toBe(0);
+      expect(r.status, r.stderr).toBe(code);
       return r.stdout + r.stderr;
     };
     const outputs = [
@@ -266,9 +282,9 @@ describeAsRoot('no secret in plaintext, after real audits and patches', () => {
       run(['credential', 'list']),
       run(['--json', 'hosts', 'list']),
       run(['--json', 'jobs', 'list']),
-      run(['--json', 'jobs', 'show', '1']),
-      run(['--json', 'jobs', 'show', '2']),
-      run(['jobs', 'show', '2']),
+      run(['--json', 'jobs', 'show', '1'], showCode(1)),
+      run(['--json', 'jobs', 'show', '2'], showCode(2)),
+      run(['jobs', 'show', '2'], showCode(2)),
     ];
     expect(outputs.join('\n')).toMatch(/operator wrong sudo/);
     for (const text of outputs)
