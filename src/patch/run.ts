@@ -690,7 +690,10 @@ async function runStep(ctx: StepContext): Promise<JobStep['status']> {
     ctx,
     'info',
     rebootOnly
-      ? `${ctx.host.name}: the updates are installed; rebooting the host, then verifying`
+      ? step.packages.length
+        ? `${ctx.host.name}: the updates are installed; rebooting the host, then verifying`
+        : // A reboot job of its own (hosts.reboot): nothing was installed by it.
+          `${ctx.host.name}: rebooting the host, then re-auditing it`
       : `${ctx.host.name}: ${step.packages.map((p) => `${p.name} ${p.from ?? '∅'} → ${p.to}`).join(', ')}`,
   );
   try {
@@ -924,7 +927,10 @@ async function failStep(
           phase !== 'pre-reboot'
         ? new StepFailure(
             'unreachable',
-            `${ctx.host.name} dropped off during ${phase}; the install may be partly done — resume re-audits it and finishes what is missing.`,
+            ctx.step.packages.length === 0
+              ? // A reboot job of its own installs nothing.
+                `${ctx.host.name} dropped off during ${phase}; nothing was installed — re-run it once the host answers.`
+              : `${ctx.host.name} dropped off during ${phase}; the install may be partly done — resume re-audits it and finishes what is missing.`,
           )
         : error instanceof RemoteError &&
             error.kind === 'output-too-large' &&

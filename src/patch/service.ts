@@ -267,6 +267,28 @@ export async function continueJob(
           errorMessage: null,
           finishedAt: null,
         });
+      } else if (packages.length === 0 && outcome.status === 'succeeded' && outcome.rebootRequired) {
+        // Installed, and the host asks for a reboot it did not get (the step stopped in its
+        // verification, or dropped off there): the job's reboot policy decides, as in a normal run.
+        // if-required/always reboot it and verify again; never (or a reboot the job did not cause,
+        // as nothing was installed by it) leaves it installed, reboot pending — never succeeded.
+        const reboot = job.rebootPolicy !== 'never' && step.after !== null;
+        updateStep(deps.db, step.id, {
+          status: reboot ? 'queued' : 'reboot-pending',
+          phase: reboot ? 'reboot' : 'done',
+          verifyAuditId: outcome.auditId,
+          errorKind: null,
+          errorMessage: null,
+          finishedAt: reboot ? null : now(),
+        });
+        appendJobEvent(deps.db, {
+          jobId: id,
+          stepId: step.id,
+          stream: 'info',
+          text: reboot
+            ? `${host.name}: the updates are installed and the host needs a reboot; reboot policy "${job.rebootPolicy}" allows it, so it reboots, then a re-audit verifies`
+            : `${host.name}: the updates are installed; reboot pending (${job.rebootPolicy === 'never' ? 'reboot policy is "never"' : 'a reboot was already pending'})`,
+        });
       } else if (packages.length === 0) {
         updateStep(deps.db, step.id, {
           status: 'succeeded',
@@ -289,10 +311,12 @@ export async function continueJob(
     }),
   );
   if (!listSteps(deps.db, id).some((s) => s.status === 'queued')) {
-    const failed = listSteps(deps.db, id).some((s) => s.status === 'failed' || s.status === 'interrupted');
+    const all = listSteps(deps.db, id);
+    const failed = all.some((s) => s.status === 'failed' || s.status === 'interrupted');
+    const waiting = all.filter((s) => s.status === 'reboot-pending').length;
     updateJob(deps.db, id, {
       status: failed ? 'failed' : 'succeeded',
-      message: 'Resumed: the re-audit found everything approved already installed.',
+      message: `Resumed: the re-audit found everything approved already installed.${waiting > 0 ? ` ${waiting} host(s) wait for a reboot to finish their updates.` : ''}`,
       finishedAt: now(),
     });
     return changed(deps, id);

@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { execOnHost, labStatus, labUp, resetHost, type LabHost, type LabInventory } from '../lab';
+import { execOnHost, labStatus, labUp, resetHost, uncutHost, type LabHost, type LabInventory } from '../lab';
+import { readState } from '../lab/state';
 import { describeAsRoot } from '../lab/testkit';
 import { listAuditLog } from '../../src/db';
 import type { JobStep, PatchJob } from '../../src/api/schemas';
@@ -170,6 +171,89 @@ describeAsRoot('reboots', () => {
     expect((await newestAudit(h)).rebootRequired).toBe(false);
   }, 300_000);
 
+  /**
+   * Patches `h` and pulls its cable the moment its verification starts, after the install: the
+   * cut is made synchronously in the step's own event, so it lands before the verification asks
+   * anything (the lab's cutHost, with the same `ip link`, is asynchronous). The step fails in its
+   * verify phase with its updates installed.
+   */
+  async function patchCutAtVerify(
+    h: LabHost,
+    packages: string[],
+    rebootPolicy: 'never' | 'if-required',
+  ): Promise<Detail> {
+    const veth = readState()!.hosts.find((r) => r.name === h.name)!.veth;
+    const { jobId, taskId } = await env.core.call('jobs.plan', {
+      hostIds: [idOf(h)],
+      selection: { mode: 'packages', packages },
+      rebootPolicy,
+      options: { rebootTimeoutSeconds: 60 },
+    });
+    await waitForTask(env.core, taskId);
+    await env.core.call('jobs.approve', { id: jobId });
+    let cut = false;
+    const off = env.core.events.subscribe((event, payload) => {
+      const step = payload as JobStep;
+      if (event === 'job.step' && !cut && step.hostName === h.name && step.phase === 'verify') {
+        cut = true;
+        execFileSync('ip', ['link', 'set', veth, 'down']);
+      }
+    });
+    try {
+      await env.core.call('jobs.start', { id: jobId });
+      const d = await settled(jobId, 240_000);
+      expect(cut).toBe(true);
+      return d;
+    } finally {
+      off();
+      await uncutHost(h.name);
+    }
+  }
+
+  it('Re-run failed hosts after the host dropped off in its verification: a reboot the re-audit finds due follows the reboot policy, never "succeeded"', async () => {
+    const h = byProfile('dnf');
+    // "never": the update is in and the host needs a reboot it is not to get — reboot pending.
+    await resetHost(h.name);
+    await audit([h], true);
+    const d = await patchCutAtVerify(h, ['acme-firmware'], 'never');
+    const step = stepOf(d, h);
+    expect(step.status, why(d)).toBe('failed');
+    expect(step.phase).toBe('verify');
+    await env.core.call('jobs.rerunFailed', { id: d.job.id });
+    const after = await settled(d.job.id);
+    const again = stepOf(after, h);
+    expect(again.status, why(after)).toBe('reboot-pending');
+    expect(after.job.status).toBe('succeeded');
+    expect(after.job.message).toMatch(/1 host\(s\) wait for a reboot/);
+    const reaudit = await newestAudit(h);
+    expect(reaudit.id).toBe(again.verifyAuditId);
+    expect(reaudit.rebootRequired).toBe(true);
+    expect(texts(after, again).some((t) => /back after its reboot/.test(t))).toBe(false);
+
+    // "if required": acme-lib needs no reboot, so the job verifies without one; once it has dropped
+    // off, the host asks for one after all (its needs-restarting now lists acme-lib, installed
+    // after boot). Re-run failed hosts reboots it and verifies, as a run does when its
+    // verification finds a reboot due.
+    await resetHost(h.name);
+    await audit([h]);
+    const d2 = await patchCutAtVerify(h, ['acme-lib'], 'if-required');
+    const step2 = stepOf(d2, h);
+    expect(step2.status, why(d2)).toBe('failed');
+    expect(step2.phase).toBe('verify');
+    expect(texts(d2, step2).some((t) => /back after its reboot/.test(t))).toBe(false);
+    await execOnHost(h.name, ['sh', '-c', 'echo acme-lib >> /etc/dnf/plugins/needs-restarting.d/acme.conf']);
+    await env.core.call('jobs.rerunFailed', { id: d2.job.id });
+    const after2 = await settled(d2.job.id);
+    const again2 = stepOf(after2, h);
+    expect(again2.status, why(after2)).toBe('succeeded');
+    expect(after2.job.status).toBe('succeeded');
+    expect(texts(after2, again2).filter((t) => /back after its reboot/.test(t))).toHaveLength(1);
+    const verify = await newestAudit(h);
+    expect(verify.id).toBe(again2.verifyAuditId);
+    expect(verify.rebootRequired).toBe(false);
+    await resetHost(h.name);
+  }, 600_000);
+
   it('Reboot now outside a patch job, now and at a time: a job of its own, in the audit log, re-audited', async () => {
     const h = byProfile('reboot');
     expect((await newestAudit(h)).rebootRequired).toBe(true);
@@ -180,6 +264,9 @@ describeAsRoot('reboots', () => {
     expect(step.status, `${step.errorKind}: ${step.errorMessage}`).toBe('succeeded');
     expect(d.job.status).toBe('succeeded');
     expect(texts(d, step).some((t) => /back after its reboot/.test(t))).toBe(true);
+    // It installs nothing, and its log says what it does.
+    expect(texts(d, step)).toContain(`${h.name}: rebooting the host, then re-auditing it`);
+    expect(texts(d, step).some((t) => /updates are installed/.test(t))).toBe(false);
     const verify = await newestAudit(h);
     expect(verify.id).toBe(step.verifyAuditId);
     expect(verify.rebootRequired).toBe(false);
@@ -190,7 +277,7 @@ describeAsRoot('reboots', () => {
     await resetHost(h.name);
     await audit([h]);
     expect((await newestAudit(h)).rebootRequired).toBe(true);
-    const cli = await patchdeck('hosts', 'reboot', h.name);
+    const cli = await patchdeck('hosts', 'reboot', h.name, '--yes');
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(/^Job \d+ succeeded/m);
     expect((await newestAudit(h)).rebootRequired).toBe(false);
