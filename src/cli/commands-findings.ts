@@ -82,7 +82,7 @@ export function registerFindingsCommand(
           else if (!audit) notes.push(`${host.name}: not audited yet (patchdeck audit ${host.name})`);
           else if (audit.status !== 'succeeded')
             notes.push(
-              `${host.name}: its latest audit ${audit.status}${audit.errorMessage ? ` (${audit.errorMessage})` : ''}; updates listed for it, if any, are from its last successful audit`,
+              `${host.name}: its latest audit ${audit.status}${audit.errorMessage ? ` (${audit.errorMessage.replace(/\.$/, '')})` : ''}; updates listed for it, if any, are from its last successful audit`,
             );
         }
         const printNotes = (): void => {

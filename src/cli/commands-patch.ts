@@ -162,7 +162,30 @@ export function registerPatchCommands(
           window = { start, end };
         }
         const planApproveRun = async (core: Core): Promise<void> => {
-          const targets = resolveHosts(core, names, await core.call('hosts.list', {}));
+          let targets = resolveHosts(core, names, await core.call('hosts.list', {}));
+          if (names.length === 0) {
+            // "Every host" means every host there is something known to patch on, as the window's
+            // wizard offers only audited hosts: a host whose newest audit failed or that was never
+            // audited is left out and named, instead of failing the job's dry run. Named on the
+            // command line, it is planned (and its dry run says why it cannot be patched).
+            const latest = new Map((await core.call('audits.latest', {})).map((a) => [a.hostId, a]));
+            const left = targets.filter((h) => latest.get(h.id)?.status !== 'succeeded');
+            targets = targets.filter((h) => latest.get(h.id)?.status === 'succeeded');
+            if (!json)
+              for (const h of left) {
+                const audit = latest.get(h.id);
+                process.stderr.write(
+                  `Left out ${sanitizeText(h.name, { maxLength: 80 })}: ${
+                    audit ? `its latest audit ${audit.status}` : 'never audited'
+                  }; audit it, or name it to patch it anyway.\n`,
+                );
+              }
+            if (targets.length === 0)
+              throw new PatchdeckError(
+                'conflict',
+                'No host has a successful audit to patch from: run `patchdeck audit` first.',
+              );
+          }
           const { jobId, taskId } = await core.call('jobs.plan', {
             hostIds: targets.map((h) => h.id),
             selection: packages

@@ -282,4 +282,20 @@ describe('patchdeck patch without a terminal', () => {
     expect(r.stdout).not.toMatch(/succeeded|finished/);
     expect(commands.some((c) => /zypper\b(?!.*--dry-run).*\binstall\b/.test(c))).toBe(false);
   }, 60_000);
+
+  it('with no host named, leaves out the hosts with no successful audit and names them, instead of failing the dry run on them', async () => {
+    const db = core.requireWorkspace().db;
+    await core.call('hosts.add', { name: 'never01', address: '127.0.0.2' });
+    const off = await core.call('hosts.add', { name: 'off01', address: '127.0.0.3' });
+    const failed = startAudit(db, { hostId: off.id, taskId: null });
+    db.prepare(`UPDATE audits SET status = 'failed', error_kind = 'unreachable' WHERE id = ?`).run(failed);
+    await core.closeWorkspace();
+    dryRunOutput = fs.readFileSync(path.join(FIXTURES, 'lab-host.dry-run-security.xml'), 'utf8');
+    const r = await patchdeck('patch', '--security-only');
+    expect(r.stderr).toContain('Left out never01: never audited; audit it, or name it to patch it anyway.');
+    expect(r.stderr).toContain('Left out off01: its latest audit failed;');
+    expect(r.stderr).toMatch(/suse01 \(zypper\): will change/);
+    expect(r.stderr).not.toMatch(/^(never01|off01) \(/m);
+    expect(r.stderr).toMatch(/Not approved: there is no terminal/);
+  }, 60_000);
 });
