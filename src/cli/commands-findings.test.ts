@@ -136,7 +136,7 @@ describe('patchdeck findings', () => {
     expect(stdout).toContain('5 pending updates on 3 hosts, 2 security.');
     // db3's newest audit failed: its updates are from the one before, and it says so.
     expect(stderr).toMatch(
-      /db3: its latest audit failed \(db3 cannot be reached on the network\.\); updates listed for it, if any, are from its last successful audit/,
+      /db3: its latest audit failed \(db3 cannot be reached on the network\); updates listed for it, if any, are from its last successful audit/,
     );
     expect(stderr).toMatch(/new4: not audited yet/);
   });
