@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { AppNotification, Task } from '../api/schemas';
 import { readSettings } from '../db';
-import { outcomeWord } from '../tasks';
+import { outcomeTone, outcomeWord } from '../tasks';
 import type { Core } from './core';
 
 /** The work an admin leaves running and wants to hear about; quick calls and dry runs are not. */
@@ -12,13 +12,8 @@ const finished = (task: Task): boolean => task.status !== 'running' && task.stat
 /** A finished task's notification: the same outcome and summary the task records, nothing else. */
 export function taskNotification(task: Task): AppNotification {
   // By outcome, not status: patched hosts that wait for their reboot are news, not a quiet success.
-  const outcome = task.outcome ?? task.status;
-  const tone =
-    outcome === 'succeeded'
-      ? 'ok'
-      : outcome === 'cancelled' || outcome === 'interrupted' || outcome === 'reboot-pending'
-        ? 'warn'
-        : 'danger';
+  const shade = outcomeTone(task);
+  const tone = shade === 'neutral' ? 'danger' : shade;
   return {
     title: `${task.title} — ${outcomeWord(task)}`.slice(0, 300),
     body: (task.summary ?? task.error ?? outcomeWord(task)).slice(0, 1000),

@@ -2,6 +2,8 @@ export { TaskRunner, TaskCancelledError, throwIfCancelled, type TaskContext } fr
 export {
   deriveOutcome,
   describeTask,
+  outcomeText,
+  outcomeTone,
   outcomeWord,
   summarizeParts,
   taskSummary,

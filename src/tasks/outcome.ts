@@ -96,21 +96,43 @@ const OUTCOME_WORD: Record<TaskOutcome, string> = {
   interrupted: 'interrupted',
 };
 
+export type Tone = 'ok' | 'danger' | 'warn' | 'neutral';
+
+/**
+ * How an outcome looks, for the window's colours and a notification's sound: only real success
+ * is good news; patched hosts waiting for their reboot, a cancel or an interruption are worth a
+ * look; anything in which a part failed is a failure.
+ */
+export function outcomeTone(task: Pick<Task, 'status' | 'outcome'>): Tone {
+  const outcome = task.outcome ?? task.status;
+  if (outcome === 'succeeded') return 'ok';
+  if (outcome === 'failed' || outcome === 'partly-failed') return 'danger';
+  if (outcome === 'cancelled' || outcome === 'interrupted' || outcome === 'reboot-pending') return 'warn';
+  return 'neutral';
+}
+
 /** A finished task's outcome in a word ("partly failed"); older tasks say their status. */
 export function outcomeWord(task: Pick<Task, 'status' | 'outcome'>): string {
   return task.outcome ? OUTCOME_WORD[task.outcome] : task.status;
 }
 
 /**
- * A finished task in one line, the same words the window shows (renderer/components/
- * task-outcome.ts): "Audit 8 hosts — partly failed: 6 of 8 hosts succeeded, 2 failed". The CLI's
- * closing line and notifications use it, so each says what the task says.
+ * "failed: 0 of 8 hosts succeeded, 8 failed" — the word, then the parts (or the error). A summary
+ * that starts with the word already ("cancelled after 3 of 8 hosts…") says it once. The window
+ * (renderer/components/task-outcome.ts) shows exactly this.
  */
-export function describeTask(task: Pick<Task, 'title' | 'status' | 'outcome' | 'summary' | 'error'>): string {
+export function outcomeText(task: Pick<Task, 'status' | 'outcome' | 'summary' | 'error'>): string {
   const word = outcomeWord(task);
   const detail = task.summary ?? task.error;
-  if (!detail || detail === word) return `${task.title} — ${word}`;
-  return detail.toLowerCase().startsWith(word)
-    ? `${task.title} — ${detail}`
-    : `${task.title} — ${word}: ${detail}`;
+  if (!detail || detail === word) return word;
+  return detail.toLowerCase().startsWith(word) ? detail : `${word}: ${detail}`;
+}
+
+/**
+ * A finished task in one line, the same words the window shows: "Audit 8 hosts — partly failed:
+ * 6 of 8 hosts succeeded, 2 failed". The CLI's closing line and notifications use it, so each
+ * says what the task says.
+ */
+export function describeTask(task: Pick<Task, 'title' | 'status' | 'outcome' | 'summary' | 'error'>): string {
+  return `${task.title} — ${outcomeText(task)}`;
 }
