@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import type { Audit, Credential, Host, PatchJob } from '../../../src/api/schemas';
 import { api, describeError } from '../../api';
+import { plural } from '../../components/format';
 import type { PageId } from '../../stores/app';
 
 export type StepState = 'done' | 'next' | 'todo' | 'blocked';
@@ -14,9 +15,6 @@ export interface ChecklistStep {
   /** The one button: its label and the page it opens. Absent while the step is blocked. */
   action: { label: string; page: PageId; anchor?: string } | null;
 }
-
-const plural = (n: number, one: string, many = `${one}s`): string =>
-  `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
 
 /**
  * The first-run checklist, computed from the workspace alone: discover or add hosts → add a

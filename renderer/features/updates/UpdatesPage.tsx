@@ -2,7 +2,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef } from 'react';
 import type { Finding, FindingGroup } from '../../../src/api/schemas';
 import { EmptyState } from '../../components/EmptyState';
-import { findingVersionText } from '../../components/format';
+import { findingVersionText, plural } from '../../components/format';
 import { Field } from '../../components/Field';
 import { hostHref, useApp } from '../../stores/app';
 import { openWizardWith } from '../jobs/wizard-store';
@@ -18,8 +18,6 @@ import {
 import './updates.css';
 
 const ROW_HEIGHT = 36;
-
-const plural = (n: number, word: string) => `${n.toLocaleString('en')} ${n === 1 ? word : `${word}s`}`;
 
 const SEVERITY_LABELS: Record<Severity, string> = {
   critical: 'Critical',
