@@ -14,6 +14,7 @@ import {
   versionChanges,
   waitsForReboot,
 } from './model';
+import { jobOutcome } from './outcome';
 import { LOG_KEEP, useJobs } from './store';
 
 /** Lines rendered at once; the rest of what is held is a scroll away in the workspace's log. */
@@ -286,13 +287,7 @@ export function JobDetail() {
           Job {job.id}: {job.name}
         </h2>
         {/* Patched hosts that still wait for their reboot: the job has not "succeeded" yet. */}
-        <StatusBadge
-          status={
-            job.status === 'succeeded' && steps.some((s) => s.status === 'reboot-pending')
-              ? 'reboot-pending'
-              : job.status
-          }
-        />
+        <StatusBadge status={jobOutcome(job)?.status ?? job.status} />
       </header>
       {job.message && (
         <p className={job.status === 'failed' || job.status === 'interrupted' ? 'error' : 'muted'}>
