@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { classifyConnectError, RemoteError } from './errors';
 import { describeHostKey, type PresentedHostKey } from './host-key';
+import { hostKeyAlgorithms } from './host-key-algorithms';
 
 /**
  * Reads a host's SSH host key without logging in: the handshake reaches the host-key check,
@@ -40,17 +41,8 @@ export async function probeHostKey(
       port,
       username: 'patchdeck-host-key-probe',
       readyTimeout: options.timeoutMs ?? 10_000,
-      algorithms: options.preferredType
-        ? {
-            serverHostKey: [
-              options.preferredType,
-              'ssh-ed25519',
-              'ecdsa-sha2-nistp256',
-              'rsa-sha2-512',
-              'rsa-sha2-256',
-            ] as never,
-          }
-        : undefined,
+      // The same list the connection asks for (ssh.ts), so the key trusted here is the one shown there.
+      algorithms: hostKeyAlgorithms([options.preferredType]),
       hostVerifier: (blob: Buffer) => {
         key = describeHostKey(blob);
         return false;

@@ -3,6 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Client, ClientChannel } from 'ssh2';
 import { classifyConnectError, RemoteError } from './errors';
 import { describeHostKey, type PresentedHostKey } from './host-key';
+import { hostKeyAlgorithms } from './host-key-algorithms';
 import { shellQuote } from './quote';
 import { Redactor } from './redact';
 
@@ -162,19 +163,7 @@ export class SshSession {
         keepaliveCountMax: 3,
         ...auth,
         // Ask first for the key type we pinned, so a host with several keys shows the one we know.
-        algorithms: pinnedTypes.length
-          ? {
-              serverHostKey: [
-                ...new Set([
-                  ...pinnedTypes,
-                  'ssh-ed25519',
-                  'ecdsa-sha2-nistp256',
-                  'rsa-sha2-512',
-                  'rsa-sha2-256',
-                ]),
-              ] as never,
-            }
-          : undefined,
+        algorithms: hostKeyAlgorithms(pinnedTypes),
         hostVerifier: (key: Buffer) => {
           presented = describeHostKey(key);
           if (target.pinnedKeys.length === 0) {
