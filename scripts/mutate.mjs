@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+/**
+ * npm run mutate [-- --survivors] [-- --mutate src/remote/quote.ts]
+ *
+ * Runs StrykerJS over the core modules (stryker.config.mjs), then prints one row per module:
+ * its mutation score and how its mutants ended. Exits 1 when a module is below the goal or
+ * Stryker itself failed. `--survivors` also lists each mutant no test caught; any other
+ * argument goes to Stryker (e.g. `--mutate <file>` to work on one module).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GOAL, MODULES } from './mutate-modules.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const report = path.join(root, 'reports', 'mutation', 'mutation.json');
+const args = process.argv.slice(2);
+const listSurvivors = args.includes('--survivors');
+const strykerArgs = args.filter((a) => a !== '--survivors');
+
+// Only this run's report may be read: a stale one would print an old score as today's.
+rmSync(report, { force: true });
+const require = createRequire(import.meta.url);
+const cli = path.join(
+  path.dirname(require.resolve('@stryker-mutator/core/package.json')),
+  'bin',
+  'stryker.js',
+);
+const run = spawnSync(process.execPath, [cli, 'run', ...strykerArgs], { cwd: root, stdio: 'inherit' });
+if (run.error) {
+  console.error(`Stryker could not start: ${run.error.message}`);
+  process.exit(1);
+}
+if (!existsSync(report)) {
+  console.error(
+    `Stryker ended (exit ${run.status ?? run.signal}) without writing ${path.relative(root, report)}: no score.`,
+  );
+  process.exit(1);
+}
+
+const files = JSON.parse(readFileSync(report, 'utf8')).files ?? {};
+const DETECTED = new Set(['Killed', 'Timeout']);
+const UNDETECTED = new Set(['Survived', 'NoCoverage']);
+const rows = [];
+const survivors = [];
+for (const [name, file] of Object.entries(files)) {
+  const module = path.relative(path.join(root, 'src'), path.resolve(root, name));
+  const count = (pred) => file.mutants.filter((m) => pred(m.status)).length;
+  const detected = count((s) => DETECTED.has(s));
+  const undetected = count((s) => UNDETECTED.has(s));
+  const valid = detected + undetected;
+  rows.push({
+    module,
+    score: valid === 0 ? null : (100 * detected) / valid,
+    killed: count((s) => s === 'Killed'),
+    timeout: count((s) => s === 'Timeout'),
+    survived: count((s) => s === 'Survived'),
+    noCoverage: count((s) => s === 'NoCoverage'),
+    errors: count((s) => s === 'CompileError' || s === 'RuntimeError'),
+  });
+  for (const m of file.mutants.filter((x) => UNDETECTED.has(x.status))) {
+    const where = `${module}:${m.location.start.line}:${m.location.start.column}`;
+    const replacement = (m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 100);
+    survivors.push(`${where}  ${m.status} ${m.mutatorName}: ${JSON.stringify(replacement)}`);
+  }
+}
+const order = MODULES.map((m) => path.relative('src', m.file));
+rows.sort((a, b) => order.indexOf(a.module) - order.indexOf(b.module));
+
+if (listSurvivors && survivors.length) {
+  console.log('\nMutants no test caught:');
+  for (const line of survivors) console.log(`  ${line}`);
+}
+const pct = (s) => (s === null ? 'n/a' : `${s.toFixed(1)} %`);
+const header = ['module', 'score', 'killed', 'timeout', 'survived', 'no coverage', 'errors', ''];
+const table = rows.map((r) => [
+  r.module,
+  pct(r.score),
+  String(r.killed),
+  String(r.timeout),
+  String(r.survived),
+  String(r.noCoverage),
+  String(r.errors),
+  r.score !== null && r.score < GOAL ? `below ${GOAL} %` : '',
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
+const line = (cells) =>
+  cells
+    .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+    .join('  ')
+    .trimEnd();
+console.log(`\nMutation score per module (goal ${GOAL} %; report: reports/mutation/mutation.html)`);
+console.log(line(header));
+console.log(line(widths.map((w) => '-'.repeat(w))));
+for (const row of table) console.log(line(row));
+
+const below = rows.filter((r) => r.score !== null && r.score < GOAL);
+if (run.status !== 0) {
+  console.error(`\nStryker exited with ${run.status ?? run.signal}: the run did not complete cleanly.`);
+  process.exit(1);
+}
+if (below.length) {
+  console.error(
+    `\n${below.length} of ${rows.length} modules are below ${GOAL} %: ${below.map((r) => r.module).join(', ')}.`,
+  );
+  process.exit(1);
+}
+console.log(`\nAll ${rows.length} modules reach ${GOAL} %.`);
