@@ -131,16 +131,37 @@ export function getJob(db: Database, id: number): PatchJob | null {
   return row ? toJob(row, stepCounts(db, id)) : null;
 }
 
+/**
+ * Jobs, newest first: the status filter applies before the limit (limit 1 with a filter is the
+ * newest job of that status), and the step counts come with the rows in the same query.
+ */
 export function listJobs(
   db: Database,
   options: { limit?: number; status?: PatchJob['status'][] } = {},
 ): PatchJob[] {
   const rows = db
-    .prepare('SELECT * FROM patch_jobs ORDER BY id DESC LIMIT ?')
-    .all(options.limit ?? 200) as Row[];
-  return rows
-    .filter((r) => !options.status || options.status.includes(r.status as PatchJob['status']))
-    .map((r) => toJob(r, stepCounts(db, r.id as number)));
+    .prepare(
+      `WITH jobs AS (
+         SELECT * FROM patch_jobs
+          WHERE @statuses IS NULL OR status IN (SELECT value FROM json_each(@statuses))
+          ORDER BY id DESC LIMIT @limit
+       ), counts AS (
+         SELECT s.job_id,
+                CASE WHEN s.status = 'succeeded' AND s.reboot_pending = 1 THEN 'reboot-pending' ELSE s.status END AS status,
+                count(*) AS n
+           FROM job_steps s JOIN jobs ON jobs.id = s.job_id
+          GROUP BY 1, 2
+       )
+       SELECT jobs.*, json_group_object(counts.status, counts.n) FILTER (WHERE counts.status IS NOT NULL) AS step_counts
+         FROM jobs LEFT JOIN counts ON counts.job_id = jobs.id
+        GROUP BY jobs.id
+        ORDER BY jobs.id DESC`,
+    )
+    .all({
+      statuses: options.status ? JSON.stringify(options.status) : null,
+      limit: options.limit ?? 200,
+    }) as Row[];
+  return rows.map((r) => toJob(r, json<Record<string, number>>(r.step_counts, {})));
 }
 
 export function listSteps(db: Database, jobId: number): JobStep[] {
