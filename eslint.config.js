@@ -1,6 +1,8 @@
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 // Where code may run is enforced here: src/ is plain Node (no electron, no DOM), renderer/ is
 // browser-only (no node:*, no electron, only *types* from src/), and only electron/ touches IPC.
@@ -85,6 +87,28 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // No import circles: a module that needs a piece of its importer means a piece is in the
+    // wrong place (move it, or hand it in as a small interface). Type-only imports are no cycle.
+    files: ['src/**/*.ts', 'electron/**/*.ts', 'renderer/**/*.{ts,tsx}'],
+    plugins: { 'import-x': importX },
+    settings: {
+      // The plugin's TypeScript settings (which files it parses, with which parser), and the
+      // TypeScript resolver in place of the plugin's own.
+      ...Object.fromEntries(
+        Object.entries(importX.flatConfigs.typescript.settings).filter(
+          ([key]) => key !== 'import-x/resolver',
+        ),
+      ),
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({
+          project: ['tsconfig.node.json', 'tsconfig.web.json', 'tsconfig.e2e.json'],
+          noWarnOnMultipleProjects: true,
+        }),
+      ],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     files: ['scripts/**/*.cjs'],

@@ -5,7 +5,7 @@ import type { Database } from 'better-sqlite3';
 import { PatchdeckError } from '../util/errors';
 import { createPrivateFile, ensurePrivateDir, tightenFileMode } from '../util/paths';
 import { sanitizeText } from '../util/text';
-import { APPLICATION_ID, inspectWorkspaceFile } from './workspace';
+import { APPLICATION_ID, inspectWorkspaceFile } from './workspace-file';
 
 /**
  * Workspace backups. Every copy goes through SQLite (the online backup API, or VACUUM INTO for
