@@ -321,6 +321,19 @@ export function recordSections(
   }
 }
 
+/**
+ * The error for a framed audit script that came back without the section every answer needs:
+ * the script itself did not run (no POSIX shell, a forced command, the connection cut before the
+ * first marker). `tool` names the package manager in the sentence. One wording for every collector.
+ */
+export function scriptDidNotRun(tool: string, raw: RemoteExecResult): CollectorError {
+  return new CollectorError('command-failed', `The ${tool} audit script did not run on this host.`, {
+    stderr: cleanStderr(raw.stderr),
+    command: 'sh',
+    code: raw.code,
+  });
+}
+
 /** Seconds between a remote "now" and the newest of some remote mtimes (epoch seconds text). */
 export function metadataAge(nowText: string, mtimes: readonly string[]): number | null {
   const now = Number.parseInt(nowText.trim(), 10);

@@ -9,6 +9,7 @@ import {
   overlongLineWarnings,
   parseClockAndMtimes,
   runSectionScript,
+  scriptDidNotRun,
   type ScriptSection,
 } from '../util';
 import {
@@ -245,11 +246,7 @@ async function collectOnce(exec: RemoteExec, options: CollectOptions): Promise<C
   const sim = sections.get('sim');
   if (!sim) {
     failIfLocked(raw.stderr, 'apt', raw.code);
-    throw new CollectorError('command-failed', 'The apt audit script did not run on this host.', {
-      stderr: cleanStderr(raw.stderr),
-      command: 'sh',
-      code: raw.code,
-    });
+    throw scriptDidNotRun('apt', raw);
   }
   const holders = parseLockHolders(sections.get('lock')?.stdout ?? '');
   if (holders.length > 0) {

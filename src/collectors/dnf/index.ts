@@ -10,6 +10,7 @@ import {
   maxSeverity,
   parseClockAndMtimes,
   runSectionScript,
+  scriptDidNotRun,
   type ScriptSection,
 } from '../util';
 import {
@@ -191,8 +192,7 @@ async function collectOnce(exec: RemoteExec, options: CollectOptions): Promise<C
     commands,
   );
   const pmText = sections.get('pm')?.stdout.trim();
-  if (pmText === undefined)
-    fail('command-failed', 'The dnf/yum audit script did not run on this host.', raw.stderr, 'sh', raw.code);
+  if (pmText === undefined) throw scriptDidNotRun('dnf/yum', raw);
   if (pmText !== 'dnf' && pmText !== 'yum')
     throw new CollectorError('unsupported-os', 'Neither dnf nor yum is installed on this host.');
   const pm = pmText;

@@ -8,6 +8,7 @@ import {
   lines,
   overlongLineWarnings,
   runSectionScript,
+  scriptDidNotRun,
   type ScriptSection,
 } from '../util';
 import {
@@ -192,11 +193,7 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
     commands,
   );
   const list = sections.get('list');
-  if (!list)
-    throw new CollectorError('command-failed', 'The softwareupdate audit script did not run on this host.', {
-      stderr: cleanStderr(raw.stderr),
-      code: raw.code,
-    });
+  if (!list) throw scriptDidNotRun('softwareupdate', raw);
   const result = macosResultFromSections(list, sections.get('age')?.stdout ?? '');
   return { ...result, warnings: [...overlongLineWarnings(sections), ...result.warnings], commands };
 }

@@ -12,6 +12,7 @@ import {
   overlongLineWarnings,
   parseClockAndMtimes,
   runSectionScript,
+  scriptDidNotRun,
   type ScriptSection,
 } from '../util';
 import {
@@ -94,11 +95,7 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
     commands,
   );
   const updates = sections.get('updates');
-  if (!updates)
-    throw new CollectorError('command-failed', 'The pacman audit script did not run on this host.', {
-      stderr: cleanStderr(raw.stderr),
-      code: raw.code,
-    });
+  if (!updates) throw scriptDidNotRun('pacman', raw);
   const tool = sections.get('tool')?.stdout.trim() === 'checkupdates' ? 'checkupdates' : 'pacman -Qu';
   const warnings: string[] = overlongLineWarnings(sections);
   const refresh = sections.get('refresh');

@@ -10,6 +10,7 @@ import {
   overlongLineWarnings,
   parseClockAndMtimes,
   runSectionScript,
+  scriptDidNotRun,
   type ScriptSection,
 } from '../util';
 import {
@@ -195,11 +196,7 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
     { ...options, sudo: options.refresh },
     commands,
   );
-  if (sections.size === 0)
-    throw new CollectorError('command-failed', 'The zypper audit script did not run on this host.', {
-      stderr: cleanStderr(raw.stderr),
-      code: raw.code,
-    });
+  if (sections.size === 0) throw scriptDidNotRun('zypper', raw);
   const warnings: string[] = overlongLineWarnings(sections);
   const refresh = sections.get('refresh');
   if (refresh) {
