@@ -2,11 +2,10 @@ import type { Envelope } from '../src/api/contract';
 import type { Router } from '../src/api/router';
 
 /**
- * The one IPC channel and its guard, kept free of `electron` imports so it is tested under
- * Node with fake senders. main.ts registers `handleInvoke` with ipcMain.handle.
+ * The one IPC channel's guard, kept free of `electron` imports so it is tested under Node with
+ * fake senders. main.ts registers `handleInvoke` with ipcMain.handle on INVOKE_CHANNEL.
  */
-export const INVOKE_CHANNEL = 'patchdeck:invoke';
-export const EVENT_CHANNEL = 'patchdeck:event';
+export { EVENT_CHANNEL, INVOKE_CHANNEL } from './channels';
 
 export interface SenderLike {
   /** webContents id of the sender. */
@@ -18,6 +17,7 @@ export interface InvokeEventLike {
 }
 
 export interface IpcHandlerOptions {
+  /** The core's router: in-process, or the client of the core's own process. */
   router: Router;
   /** True only for the webContents of this app's own windows. */
   isTrustedSender(sender: SenderLike): boolean;

@@ -1,23 +1,19 @@
 import { contextBridge, ipcRenderer } from 'electron';
 import { methodNames, type Envelope, type EventName } from '../src/api/contract';
+import { EVENT_CHANNEL, INVOKE_CHANNEL } from './channels';
 
 /**
- * `window.patchdeck`: named functions built from the contract, and cancellable event
- * subscriptions. Only the message of an Error survives contextBridge, so failures are
- * rejected as `Error("[code] message")` and the renderer turns them back into ApiErrors.
+ * `window.patchdeck` (a PatchdeckBridge): named functions built from the contract, and
+ * cancellable event subscriptions. Each function resolves with the call's envelope as plain data:
+ * contextBridge copies `{ ok: false, error: { code, message, details } }` whole, where of a thrown
+ * Error only the message would survive. renderer/api.ts turns envelopes into values and ApiErrors.
  */
-const INVOKE_CHANNEL = 'patchdeck:invoke';
-const EVENT_CHANNEL = 'patchdeck:event';
-
-const api: Record<string, Record<string, (args?: unknown) => Promise<unknown>> | unknown> = {};
+const api: Record<string, Record<string, (args?: unknown) => Promise<Envelope>> | unknown> = {};
 for (const method of methodNames) {
   const [ns, fn] = method.split('.') as [string, string];
-  const group = (api[ns] ??= {}) as Record<string, (args?: unknown) => Promise<unknown>>;
-  group[fn] = async (args?: unknown) => {
-    const envelope = (await ipcRenderer.invoke(INVOKE_CHANNEL, { method, args: args ?? {} })) as Envelope;
-    if (envelope.ok) return envelope.value;
-    throw new Error(`[${envelope.error.code}] ${envelope.error.message}`);
-  };
+  const group = (api[ns] ??= {}) as Record<string, (args?: unknown) => Promise<Envelope>>;
+  group[fn] = (args?: unknown) =>
+    ipcRenderer.invoke(INVOKE_CHANNEL, { method, args: args ?? {} }) as Promise<Envelope>;
 }
 api.on = (event: EventName, listener: (payload: unknown) => void) => {
   const wrapped = (_e: unknown, message: { event: string; payload: unknown }) => {

@@ -6,6 +6,7 @@ import type {
   EventPayload,
   Method,
   PatchdeckApi,
+  PatchdeckBridge,
 } from '../src/api/contract';
 
 /**
@@ -15,18 +16,29 @@ import type {
  */
 declare global {
   interface Window {
-    patchdeck?: PatchdeckApi;
+    patchdeck?: PatchdeckBridge;
   }
 }
 
+/** A failed call, as both carriers deliver it: `{ code, message, details }` taken as data. */
 export class ApiError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+/** The envelope's value, or its error as an ApiError; anything else is not an envelope. */
+function unwrap(envelope: unknown): unknown {
+  const answer = envelope as Envelope | null;
+  if (answer?.ok === true) return answer.value;
+  if (answer?.ok === false && typeof answer.error?.code === 'string')
+    throw new ApiError(answer.error.code, String(answer.error.message ?? ''), answer.error.details);
+  throw new ApiError('internal', 'Patchdeck answered something that is not an answer.');
 }
 
 type Listener = (payload: unknown) => void;
@@ -79,7 +91,7 @@ function launchToken(): Promise<string> {
     }
     // A spent code in a tab that already holds the token (a second look at the same link) is fine.
     if (window.sessionStorage.getItem(TOKEN_KEY)) return stored();
-    throw new ApiError(envelope.error.code, envelope.error.message);
+    throw new ApiError(envelope.error.code, envelope.error.message, envelope.error.details);
   })();
 }
 
@@ -185,8 +197,11 @@ function createBrowserApi(): PatchdeckApi {
         const entry = pending.get(data.id);
         if (!entry) return;
         pending.delete(data.id);
-        if (data.ok) entry.resolve(data.value);
-        else entry.reject(new ApiError(data.error.code, data.error.message));
+        try {
+          entry.resolve(unwrap(data));
+        } catch (error) {
+          entry.reject(error as Error);
+        }
       };
     });
 
@@ -218,31 +233,24 @@ function createBrowserApi(): PatchdeckApi {
 }
 
 /**
- * The Electron preload rejects with `Error("[code] message")` because only the message survives
- * contextBridge; turn that back into an ApiError so pages see the same errors on both carriers.
+ * The Electron preload resolves every call with its envelope (plain data crosses contextBridge
+ * whole): unwrap it the way the browser carrier does, so pages see the same values and ApiErrors
+ * (code, message and details) on both carriers.
  */
-function withApiErrors(bridge: PatchdeckApi): PatchdeckApi {
+function fromBridge(bridge: PatchdeckBridge): PatchdeckApi {
   return new Proxy(bridge, {
     get(target, namespace: string) {
       const value = (target as unknown as Record<string, unknown>)[namespace];
       if (namespace === 'on' || typeof value !== 'object' || value === null) return value;
       return new Proxy(value, {
-        get: (ns, name: string) => async (args?: unknown) => {
-          try {
-            return await (ns as Record<string, (a: unknown) => Promise<unknown>>)[name]!(args);
-          } catch (error) {
-            const match = /^\[([a-z-]+)\] (.*)$/s.exec(
-              error instanceof Error ? error.message : String(error),
-            );
-            throw match ? new ApiError(match[1]!, match[2]!) : error;
-          }
-        },
+        get: (ns, name: string) => async (args?: unknown) =>
+          unwrap(await (ns as Record<string, (a: unknown) => Promise<unknown>>)[name]!(args)),
       });
     },
-  });
+  }) as unknown as PatchdeckApi;
 }
 
-export const api: PatchdeckApi = window.patchdeck ? withApiErrors(window.patchdeck) : createBrowserApi();
+export const api: PatchdeckApi = window.patchdeck ? fromBridge(window.patchdeck) : createBrowserApi();
 
 /** Typed helper for code that has a method name in hand (stores use `api.ns.fn` directly). */
 export async function call<M extends Method>(method: M, args: CallArgs<M>): Promise<CallResult<M>> {

@@ -330,7 +330,13 @@ export type EventPayload<E extends EventName> = z.output<Events[E]>;
 
 export interface ApiErrorShape {
   code: string;
+  /** The sentence the user reads. */
   message: string;
+  /**
+   * Facts a program may act on, as plain JSON (never a secret): for `bad-request` from argument
+   * validation, `{ issues: [{ path, message }] }`. Absent when there is nothing more to say.
+   */
+  details?: unknown;
 }
 /** What crosses a carrier for each call: a value or an error, never a thrown class instance. */
 export type Envelope<T = unknown> = { ok: true; value: T } | { ok: false; error: ApiErrorShape };
@@ -348,6 +354,21 @@ export type PatchdeckApi = {
   };
 } & {
   /** Subscribes to an event; returns the function that unsubscribes. */
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+};
+
+/**
+ * What the Electron preload exposes as `window.patchdeck`: the same named functions, resolving
+ * with the envelope itself (contextBridge keeps plain data whole, but of a thrown Error only its
+ * message), which renderer/api.ts turns into values and ApiErrors.
+ */
+export type PatchdeckBridge = {
+  [NS in Namespace]: {
+    [M in Method as M extends `${NS}.${infer F}` ? F : never]: (
+      ...args: ArgsParam<M>
+    ) => Promise<Envelope<CallResult<M>>>;
+  };
+} & {
   on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
 };
 

@@ -22,6 +22,30 @@ function describeZodError(error: ZodError): string {
     .join('; ');
 }
 
+/** The same issues as data, so a form can mark its fields: bounded like the sentence. */
+function zodErrorDetails(error: ZodError): { issues: { path: (string | number)[]; message: string }[] } {
+  return {
+    issues: error.issues.slice(0, 5).map((issue) => ({
+      path: issue.path.slice(0, 16).map((key) => (typeof key === 'number' ? key : String(key).slice(0, 80))),
+      message: issue.message.slice(0, 500),
+    })),
+  };
+}
+
+/** Most a PatchdeckError's details may weigh as JSON; bigger ones are left off, not cut. */
+const MAX_DETAILS_JSON = 16 * 1024;
+
+/** A PatchdeckError's details as plain JSON that every carrier can hold, or undefined. */
+function plainDetails(details: unknown): unknown {
+  if (details === undefined) return undefined;
+  try {
+    const json = JSON.stringify(details);
+    return json !== undefined && json.length <= MAX_DETAILS_JSON ? (JSON.parse(json) as unknown) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Validates the method name and arguments, runs the handler, validates the result (which also
  * strips any field the contract does not declare), and turns every failure into an envelope.
@@ -44,6 +68,7 @@ export function createRouter(
           error: {
             code: 'bad-request',
             message: `Invalid arguments for ${method}: ${describeZodError(parsed.error)}`,
+            details: zodErrorDetails(parsed.error),
           },
         };
       }
@@ -60,10 +85,21 @@ export function createRouter(
         }
         return { ok: true, value: checked.data };
       } catch (error) {
-        if (isPatchdeckError(error))
-          return { ok: false, error: { code: error.code, message: error.message } };
+        if (isPatchdeckError(error)) {
+          const details = plainDetails(error.details);
+          return {
+            ok: false,
+            error:
+              details === undefined
+                ? { code: error.code, message: error.message }
+                : { code: error.code, message: error.message, details },
+          };
+        }
         if (error instanceof ZodError) {
-          return { ok: false, error: { code: 'bad-request', message: describeZodError(error) } };
+          return {
+            ok: false,
+            error: { code: 'bad-request', message: describeZodError(error), details: zodErrorDetails(error) },
+          };
         }
         options.onInternalError?.(error);
         return { ok: false, error: { code: 'internal', message: `${method} failed unexpectedly.` } };

@@ -273,6 +273,33 @@ describe('browser carrier', () => {
     ws.close();
   });
 
+  it('carries an error as data, { code, message, details }, on HTTP and on the WebSocket', async () => {
+    const wanted = {
+      ok: false,
+      error: {
+        code: 'bad-request',
+        message: expect.stringMatching(/^Invalid arguments for hosts\.update: patch: /),
+        details: { issues: [{ path: ['patch'], message: expect.any(String) }] },
+      },
+    };
+    const args = { id: 1, patch: { evil: true } };
+    expect(JSON.parse((await callApi('hosts.update', args)).body)).toMatchObject(wanted);
+    const ws = new WebSocket(`ws://127.0.0.1:${carrier.port}/api/ws`, {
+      headers: { authorization: `Bearer ${carrier.token}` },
+      origin: `http://127.0.0.1:${carrier.port}`,
+    });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const answer = new Promise<unknown>((resolve) =>
+      ws.on('message', (data) => {
+        const message = JSON.parse(String(data)) as { type: string; id?: number };
+        if (message.type === 'result' && message.id === 7) resolve(message);
+      }),
+    );
+    ws.send(JSON.stringify({ id: 7, method: 'hosts.update', args }));
+    expect(await answer).toMatchObject({ type: 'result', id: 7, ...wanted });
+    ws.close();
+  });
+
   it('closes a WebSocket that sends a message above the size limit, and keeps serving', async () => {
     let code = 0;
     const errors = await uncaughtDuring(async () => {

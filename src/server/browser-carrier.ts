@@ -23,7 +23,8 @@ import { PatchdeckError } from '../util/errors';
  * no token, the API does.
  */
 export interface BrowserCarrierOptions {
-  core: Core;
+  /** What the carrier needs of the core: its router and its events (in-process or a client). */
+  core: Pick<Core, 'router' | 'events'>;
   host?: string;
   port?: number;
   /** Folder holding the renderer build (index.html + assets). */
