@@ -9,13 +9,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { labUp, type LabInventory } from '../test/lab';
 import { assertLabRoute, enrolLab, waitForTask } from '../test/integration/support';
-import { Core } from '../src/core';
-import { createNodePlatform } from '../src/platform';
 import { SshSession } from '../src/remote/ssh';
 import { writeSettings } from '../src/db';
-import { bundledCli, formatMs, median, ratio, timeCommand } from './util';
-
-const FORKS = 20;
+import {
+  auditOrThrow,
+  bundledCli,
+  FORKS,
+  formatMs,
+  intListOption,
+  intOption,
+  median,
+  ratio,
+  timeAnsibleRaw,
+  timeCommand,
+  withCore,
+  writeAnsibleInventory,
+} from './support';
 
 /**
  * Builds the workspace the CLI will use (lab enrolled, keys pinned by a warm-up audit) and
@@ -27,16 +36,10 @@ async function prepare(
 ): Promise<{ ws: string; configDir: string; lines: string[] }> {
   const configDir = path.join(dir, 'config');
   const ws = path.join(dir, 'ws.sqlite');
-  const core = new Core({ platform: createNodePlatform({ configDir, useKeychain: false }), carrier: 'test' });
-  await core.openWorkspace(ws, { create: 'if-missing' });
-  try {
+  return withCore(ws, configDir, async (core) => {
     const ids = await enrolLab(core, lab);
     writeSettings(core.requireWorkspace().db, { auditConcurrency: FORKS });
-    const warm = await core.call('audits.start', { refresh: true });
-    await waitForTask(core, warm.taskId);
-    const failed = (await core.call('audits.latest', {})).filter((a) => a.status !== 'succeeded');
-    if (failed.length)
-      throw new Error(`warm-up audit failed on ${failed.length} hosts: ${failed[0]!.errorMessage}`);
+    await auditOrThrow(core, { refresh: true }, 'warm-up audit');
     const lines: string[] = [];
     const original = SshSession.prototype.run;
     SshSession.prototype.run = function (this: SshSession, command, options) {
@@ -50,14 +53,12 @@ async function prepare(
       SshSession.prototype.run = original;
     }
     return { ws, configDir, lines };
-  } finally {
-    await core.closeWorkspace();
-  }
+  });
 }
 
 export async function main(args: string[]): Promise<void> {
-  const sizes = (args.find((a) => a.startsWith('--hosts='))?.split('=')[1] ?? '20,50').split(',').map(Number);
-  const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 5);
+  const sizes = intListOption(args, 'hosts', [20, 50]);
+  const rounds = intOption(args, 'rounds', 5);
   const cli = bundledCli();
   for (const size of sizes) {
     const lab = await labUp({ hosts: size, profile: 'clean' });
@@ -66,11 +67,7 @@ export async function main(args: string[]): Promise<void> {
     const { ws, configDir, lines } = await prepare(lab, dir);
     const env = { ...process.env, PATCHDECK_CONFIG_DIR: configDir };
     const inventory = path.join(dir, 'hosts.ini');
-    const admin = lab.hosts[0]!.users.find((u) => u.sudo === 'nopasswd')!;
-    fs.writeFileSync(
-      inventory,
-      `[lab]\n${lab.hosts.map((h) => `${h.name} ansible_host=${h.address}`).join('\n')}\n\n[lab:vars]\nansible_user=${admin.name}\nansible_ssh_private_key_file=${lab.keyFile}\nansible_ssh_common_args='-o UserKnownHostsFile=${lab.knownHostsFile} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes'\n`,
-    );
+    writeAnsibleInventory(lab, inventory);
     const remote = lines.join(' ; ');
     const results = {
       pd: { wall: [] as number[], cpu: [] as number[] },
@@ -86,23 +83,9 @@ export async function main(args: string[]): Promise<void> {
         throw new Error('not every host audited');
       results.pd.wall.push(pd.wallMs);
       results.pd.cpu.push(pd.cpuMs);
-      const controlDir = fs.mkdtempSync(path.join(dir, 'cp-'));
-      const an = await timeCommand(
-        'ansible',
-        ['all', '-i', inventory, '-f', String(FORKS), '-m', 'raw', '-a', remote],
-        {
-          env: {
-            ...process.env,
-            ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir,
-            ANSIBLE_HOST_KEY_CHECKING: 'True',
-            ANSIBLE_STDOUT_CALLBACK: 'minimal',
-            ANSIBLE_LOCAL_TEMP: controlDir,
-          },
-        },
-      );
+      const an = await timeAnsibleRaw(inventory, remote, dir);
       if (an.code !== 0) throw new Error(`ansible failed in round ${round}: ${an.stdout.slice(0, 500)}`);
-      const changed = (an.stdout.match(/\| CHANGED \| rc=0/g) ?? []).length;
-      if (changed !== size) throw new Error(`ansible reached ${changed}/${size} hosts`);
+      if (an.changed !== size) throw new Error(`ansible reached ${an.changed}/${size} hosts`);
       results.ansible.wall.push(an.wallMs);
       results.ansible.cpu.push(an.cpuMs);
       assertLabRoute(lab);

@@ -36,11 +36,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Core } from '../src/core';
-import { createNodePlatform } from '../src/platform';
 import { execOnHost, holdLab, labStatus, labUp, resetHost, type LabInventory } from '../test/lab';
-import { assertLabRoute, enrolLab, waitForTask } from '../test/integration/support';
-import { bundledCli, formatMs } from './util';
+import { assertLabRoute, enrolLab } from '../test/integration/support';
+import { auditOrThrow, bundledCli, formatMs, intOption, withCore } from './support';
 
 const PACKAGES = ['acme-tool', 'acme-firmware'];
 const PROFILE = 'security';
@@ -54,17 +52,11 @@ interface Options {
 }
 
 function parseArgs(args: string[]): Options {
-  const num = (name: string, fallback: number): number => {
-    const raw = args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-    const n = raw === undefined ? fallback : Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes a positive integer`);
-    return n;
-  };
   return {
-    hosts: num('hosts', 20),
-    rounds: num('rounds', 20),
-    seed: num('seed', 1),
-    concurrency: num('concurrency', 5),
+    hosts: intOption(args, 'hosts', 20),
+    rounds: intOption(args, 'rounds', 20),
+    seed: intOption(args, 'seed', 1),
+    concurrency: intOption(args, 'concurrency', 5),
     takeOver: args.includes('--take-over'),
   };
 }
@@ -246,22 +238,11 @@ async function loop(opts: Options): Promise<void> {
   const freshAudited = async (): Promise<void> => {
     for (const h of lab.hosts) await resetHost(h.name);
     assertLabRoute(lab);
-    const core = new Core({
-      platform: createNodePlatform({ configDir, useKeychain: false }),
-      carrier: 'test',
-    });
-    await core.openWorkspace(ws, { create: 'if-missing' });
-    try {
+    await withCore(ws, configDir, async (core) => {
       if (!enrolled) await enrolLab(core, lab);
       enrolled = true;
-      const { taskId } = await core.call('audits.start', {});
-      await waitForTask(core, taskId);
-      const failed = (await core.call('audits.latest', {})).filter((a) => a.status !== 'succeeded');
-      if (failed.length)
-        throw new Error(`audit failed on ${failed.length} hosts: ${failed[0]!.errorMessage}`);
-    } finally {
-      await core.closeWorkspace();
-    }
+      await auditOrThrow(core);
+    });
   };
   const patchArgs = [
     '--json',

@@ -10,7 +10,7 @@ import { labUp } from '../test/lab';
 import { parseTargets, sweep } from '../src/discovery';
 import { DEFAULT_SETTINGS } from '../src/api/schemas';
 import { assertLabRoute } from '../test/integration/support';
-import { bundledCli, formatMs, median, ratio, timeCommand } from './util';
+import { bundledCli, formatMs, intOption, median, ratio, timeCommand } from './support';
 
 function parseNmapXml(xml: string): Map<string, number[]> {
   const hosts = new Map<string, number[]>();
@@ -34,8 +34,8 @@ const same = (a: Map<string, number[]>, b: Map<string, number[]>): boolean =>
   a.size === b.size && [...a].every(([k, v]) => JSON.stringify(b.get(k)) === JSON.stringify(v));
 
 export async function main(args: string[]): Promise<void> {
-  const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 5);
-  const hostCount = Number(args.find((a) => a.startsWith('--hosts='))?.split('=')[1] ?? 20);
+  const rounds = intOption(args, 'rounds', 5);
+  const hostCount = intOption(args, 'hosts', 20);
   const lab = await labUp({ hosts: hostCount, profile: 'clean' });
   const ports = DEFAULT_SETTINGS.discoveryPorts;
   const targets = lab.network;

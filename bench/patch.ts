@@ -10,13 +10,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { labStatus, labUp, resetHost, type LabInventory } from '../test/lab';
-import { assertLabRoute, enrolLab, waitForTask } from '../test/integration/support';
-import { Core } from '../src/core';
-import { createNodePlatform } from '../src/platform';
+import { assertLabRoute, enrolLab } from '../test/integration/support';
 import { installCommand, installEnv } from '../src/patch';
-import { bundledCli, formatMs, median, ratio, timeCommand } from './util';
+import {
+  auditOrThrow,
+  bundledCli,
+  FORKS,
+  formatMs,
+  intOption,
+  median,
+  ratio,
+  textOption,
+  timeAnsibleRaw,
+  timeCommand,
+  withCore,
+  writeAnsibleInventory,
+} from './support';
 
-const FORKS = 20;
 const PACKAGE = 'acme-tool';
 
 async function freshHosts(lab: LabInventory): Promise<void> {
@@ -25,17 +35,10 @@ async function freshHosts(lab: LabInventory): Promise<void> {
 
 /** Audits every host into the workspace (untimed: a patch plan starts from the newest audit). */
 async function audit(ws: string, configDir: string, lab: LabInventory, enrol: boolean): Promise<void> {
-  const core = new Core({ platform: createNodePlatform({ configDir, useKeychain: false }), carrier: 'test' });
-  await core.openWorkspace(ws, { create: 'if-missing' });
-  try {
+  await withCore(ws, configDir, async (core) => {
     if (enrol) await enrolLab(core, lab);
-    const { taskId } = await core.call('audits.start', {});
-    await waitForTask(core, taskId);
-    const failed = (await core.call('audits.latest', {})).filter((a) => a.status !== 'succeeded');
-    if (failed.length) throw new Error(`audit failed on ${failed.length} hosts: ${failed[0]!.errorMessage}`);
-  } finally {
-    await core.closeWorkspace();
-  }
+    await auditOrThrow(core);
+  });
 }
 
 /** CPU time (all cores, every process on the machine) spent so far, from /proc/stat (USER_HZ = 100). */
@@ -67,12 +70,12 @@ function traceSummary(stderr: string): string {
 }
 
 export async function main(args: string[]): Promise<void> {
-  const size = Number(args.find((a) => a.startsWith('--hosts='))?.split('=')[1] ?? 20);
-  const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 5);
+  const size = intOption(args, 'hosts', 20);
+  const rounds = intOption(args, 'rounds', 5);
   const trace = args.includes('--trace');
   // The bundled CLI (see bundledCli). --cli=PATH measures another build of the CLI (e.g. an older
   // commit's bundle) on the same lab.
-  const otherCli = args.find((a) => a.startsWith('--cli='))?.slice('--cli='.length);
+  const otherCli = textOption(args, 'cli');
   const cli = otherCli ? path.resolve(otherCli) : bundledCli();
   let lab = await labUp({ hosts: size, profile: 'security' });
   assertLabRoute(lab);
@@ -86,12 +89,8 @@ export async function main(args: string[]): Promise<void> {
     PATCHDECK_CONFIG_DIR: configDir,
     ...(trace ? { PATCHDECK_TRACE: '1' } : {}),
   };
-  const admin = lab.hosts[0]!.users.find((u) => u.sudo === 'nopasswd')!;
   const inventory = path.join(dir, 'hosts.ini');
-  fs.writeFileSync(
-    inventory,
-    `[lab]\n${lab.hosts.map((h) => `${h.name} ansible_host=${h.address}`).join('\n')}\n\n[lab:vars]\nansible_user=${admin.name}\nansible_ssh_private_key_file=${lab.keyFile}\nansible_ssh_common_args='-o UserKnownHostsFile=${lab.knownHostsFile} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes'\n`,
-  );
+  writeAnsibleInventory(lab, inventory);
   // Exactly the install Patchdeck runs (same options, same env), wrapped in sudo like Patchdeck's session does.
   const install = installCommand(
     'apt',
@@ -108,7 +107,7 @@ export async function main(args: string[]): Promise<void> {
   };
   let verifiedHosts = 0;
   // --compare=PATH: every round also patches fresh hosts with another build (order alternating), for an A/B on the same lab.
-  const compare = args.find((a) => a.startsWith('--compare='))?.slice('--compare='.length);
+  const compare = textOption(args, 'compare');
   const other = { wall: [] as number[], cpu: [] as number[] };
   const runPatchdeck = async (which: string, round: number): Promise<{ wallMs: number; cpuMs: number }> => {
     await freshHosts(lab);
@@ -172,25 +171,11 @@ export async function main(args: string[]): Promise<void> {
 
     await freshHosts(lab);
     assertLabRoute(lab);
-    const controlDir = fs.mkdtempSync(path.join(dir, 'cp-'));
     const acpu0 = machineCpuMs();
-    const an = await timeCommand(
-      'ansible',
-      ['all', '-i', inventory, '-f', String(FORKS), '-m', 'raw', '-a', remote],
-      {
-        env: {
-          ...process.env,
-          ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir,
-          ANSIBLE_HOST_KEY_CHECKING: 'True',
-          ANSIBLE_STDOUT_CALLBACK: 'minimal',
-          ANSIBLE_LOCAL_TEMP: controlDir,
-        },
-      },
-    );
-    const changed = (an.stdout.match(/\| CHANGED \| rc=0/g) ?? []).length;
-    if (an.code !== 0 || changed !== size)
+    const an = await timeAnsibleRaw(inventory, remote, dir);
+    if (an.code !== 0 || an.changed !== size)
       throw new Error(
-        `ansible patched ${changed}/${size} hosts in round ${round}: ${an.stdout.slice(0, 500)}`,
+        `ansible patched ${an.changed}/${size} hosts in round ${round}: ${an.stdout.slice(0, 500)}`,
       );
     if (trace)
       console.log(
