@@ -468,10 +468,13 @@ export const StepPhase = z.enum([
   'precheck',
   'pre-reboot',
   'install',
+  /** The after-install record (versions, undo recipe); it runs under the install on record. */
+  'snapshot',
   'reboot',
   'verify',
   'done',
 ]);
+export type StepPhase = z.infer<typeof StepPhase>;
 
 /** What to patch on each host, taken from its newest audit's findings. */
 export const PatchSelection = z

@@ -1,0 +1,139 @@
+/**
+ * What the Linux phases share while one host's step runs: the job, step and host, the session,
+ * what the pre-check found, and what the install changed. The driver hands the same state to
+ * every phase; each phase reads what the earlier ones left and writes what the later ones need.
+ */
+import type { Host, JobEvent, JobStep, PatchJob, TargetPackage } from '../../api/schemas';
+import type { CollectorResult, RemoteExec } from '../../collectors';
+import type { ScriptSection, SectionOutput } from '../../collectors/util';
+import { appendJobEvent, type StepUpdate } from '../../db';
+import type { SshSession } from '../../remote';
+import type { Clock } from '../../util/clock';
+import type { PatchPackageManager } from '../commands';
+import { commitStep } from '../notify';
+import type { PatchDeps, SessionOpener } from '../plan';
+
+export interface StepContext {
+  deps: PatchDeps;
+  job: PatchJob;
+  step: JobStep;
+  host: Host;
+  pm: PatchPackageManager;
+  signal: AbortSignal;
+  open: SessionOpener;
+  clock: Clock;
+}
+
+/**
+ * The verification audit's script, taken from the collector before the install so that it can run
+ * in the install's own channel right after a successful install (one round-trip less).
+ */
+export interface PrefetchedAudit {
+  section: ScriptSection;
+  /** Hands the section's output to the collector; null = it did not run (the result rejects). */
+  feed(output: SectionOutput | null): void;
+  result: Promise<CollectorResult>;
+}
+
+export interface Checked {
+  todo: TargetPackage[];
+  before: Record<string, string>;
+  rebootPending: boolean;
+}
+
+export interface StepState extends StepContext {
+  session: SshSession | null;
+  /** The session came from the plan's parked connection (sessions.ts). */
+  reused: boolean;
+  /** What the latest pre-check found. */
+  checked: Checked | null;
+  /** The host already rebooted once for a reboot pending before the install. */
+  preRebooted: boolean;
+  /** The versions to undo to (after an interrupted install, the ones on record from before it). */
+  before: Record<string, string>;
+  prefetched: PrefetchedAudit | null;
+  /** The sections that ran behind a successful detached install (snapshot, verification). */
+  installOutput: Map<string, SectionOutput> | null;
+  /** What the snapshot compares: the package names and the versions before the change. */
+  snapshotOf: { names: string[]; before: Record<string, string> } | null;
+  /** This step's updates are on the host: whatever the reboot does next, a re-audit follows. */
+  installed: boolean;
+  /** What the after-install snapshot said about a reboot. */
+  rebootRequired: boolean;
+  /** The host rebooted after the updates were installed. */
+  rebooted: boolean;
+  /** The latest verification audit's result. */
+  verified: CollectorResult | null;
+}
+
+export function newStepState(ctx: StepContext): StepState {
+  return {
+    ...ctx,
+    session: null,
+    reused: false,
+    checked: null,
+    preRebooted: false,
+    before: {},
+    prefetched: null,
+    installOutput: null,
+    snapshotOf: null,
+    // Queued again in its reboot phase: the updates are installed.
+    installed: ctx.step.phase === 'reboot',
+    rebootRequired: false,
+    rebooted: false,
+    verified: null,
+  };
+}
+
+/** Commits one transition of the step and tells the UI. */
+export function transition(ctx: StepContext, patch: StepUpdate): void {
+  commitStep(ctx.deps, ctx.step.id, patch);
+}
+
+/** One line of the job's log, written to job_events and sent as a `job.log` event. */
+export function log(
+  ctx: { deps: PatchDeps; job: PatchJob; step?: JobStep | null },
+  stream: JobEvent['stream'],
+  text: string,
+): void {
+  const event = appendJobEvent(ctx.deps.db, {
+    jobId: ctx.job.id,
+    stepId: ctx.step?.id ?? null,
+    stream,
+    text,
+  });
+  ctx.deps.events.emit('job.log', event);
+}
+
+export function sessionExec(session: SshSession, signal: AbortSignal): RemoteExec {
+  return {
+    run: (command, options) => session.run(command, { ...options, signal: options?.signal ?? signal }),
+  };
+}
+
+/** The open session; a phase that needs one and finds none is a bug in the flow's table. */
+export function sessionOf(state: StepState): SshSession {
+  if (!state.session) throw new Error('no session: the step flow ran a phase before connecting');
+  return state.session;
+}
+
+/** The step entered its install phase in an earlier run (its `before` versions are recorded) but never recorded an outcome. */
+export function interruptedInstall(step: Pick<JobStep, 'before' | 'after'>): boolean {
+  return step.before !== null && Object.keys(step.before).length > 0 && step.after === null;
+}
+
+export function recordedVersions(versions: Record<string, string | null> | null): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(versions ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
+}
+
+/** Every package the approved dry run said would change (new dependencies and removals included). */
+export function previewedNames(step: JobStep): string[] {
+  const p = step.preview;
+  return p ? [...p.upgrades, ...p.newPackages, ...p.removals].map((c) => c.name) : [];
+}
+
+export const CANCELLED_BEFORE_INSTALL = 'Cancelled before anything was installed.';
+export const CANCELLED_AFTER_INSTALL =
+  'Cancelled after the install finished; reboot and verification skipped.';

@@ -1,0 +1,198 @@
+/**
+ * The verify phase: a re-audit over the open session, recorded as an audit of the host, that must
+ * list none of the approved targets as still pending. It may send the host to its reboot when the
+ * re-audit, not the after-install check, says one is needed.
+ */
+import type { TargetPackage } from '../../api/schemas';
+import { classifyAuditError, toFindings } from '../../audit';
+import {
+  collectorFor,
+  type CollectorResult,
+  type RemoteExec,
+  type RemoteExecOptions,
+  type RemoteExecResult,
+} from '../../collectors';
+import { completeAudit, failAudit, listAudits, startAudit } from '../../db';
+import { RemoteError, shellQuote, type SshSession } from '../../remote';
+import { errorMessage } from '../../util/errors';
+import { sanitizeText } from '../../util/text';
+import { timeoutSignal } from '../../util/clock';
+import { StepFailure, type Phase } from '../driver';
+import { traceMark, traced } from '../trace';
+import {
+  CANCELLED_AFTER_INSTALL,
+  log,
+  sessionExec,
+  sessionOf,
+  transition,
+  type PrefetchedAudit,
+  type StepContext,
+  type StepState,
+} from './context';
+
+interface AskedCommand {
+  command: string;
+  options: RemoteExecOptions | undefined;
+  resolve: (r: RemoteExecResult) => void;
+  reject: (e: Error) => void;
+}
+
+export function prefetchVerifyAudit(ctx: StepContext, session: SshSession): PrefetchedAudit | null {
+  const asked: AskedCommand[] = [];
+  const live = sessionExec(session, ctx.signal);
+  const exec: RemoteExec = {
+    run: (command, options) =>
+      asked.length
+        ? live.run(command, options)
+        : new Promise((resolve, reject) => {
+            asked.push({ command, options, resolve, reject });
+          }),
+  };
+  const result = collectorFor(ctx.pm).collect(exec, { refresh: false, timeoutMs: 120_000 });
+  result.catch(() => undefined);
+  const first = asked[0];
+  // Only a collector whose first command needs no sudo (apt's audit script) is folded: the install's
+  // channel runs as root, and for apt's read-only queries that gives the same answers.
+  if (!first || first.options?.sudo) {
+    first?.reject(new Error('not prefetched'));
+    return null;
+  }
+  return {
+    section: { name: 'verify', command: `sh -c ${shellQuote(first.command)}` },
+    feed: (output) =>
+      output
+        ? first.resolve({ stdout: output.stdout, stderr: output.stderr, code: output.code })
+        : first.reject(new RemoteError('command-failed', 'The verification audit did not run.')),
+    result,
+  };
+}
+
+/** Re-audits over the open session and records it as an audit of the host (verification). */
+export async function verifyByAudit(
+  ctx: StepContext,
+  session: SshSession,
+  prefetched?: PrefetchedAudit,
+): Promise<{ auditId: number; result: CollectorResult }> {
+  const { db } = ctx.deps;
+  const previous = listAudits(db, ctx.host.id, 20).find((a) => a.status === 'succeeded') ?? null;
+  const auditId = startAudit(db, { hostId: ctx.host.id, taskId: ctx.job.taskId, source: 'patch-verify' });
+  const started = ctx.clock.now();
+  try {
+    const result = await (prefetched
+      ? prefetched.result
+      : collectorFor(ctx.pm).collect(sessionExec(session, ctx.signal), {
+          refresh: false,
+          timeoutMs: 120_000,
+        }));
+    completeAudit(db, auditId, {
+      osId: previous?.osId ?? null,
+      osName: previous?.osName ?? null,
+      osVersion: previous?.osVersion ?? null,
+      kernel: previous?.kernel ?? null,
+      packageManager: result.packageManager,
+      metadataAgeSeconds: result.metadataAgeSeconds,
+      rebootRequired: result.rebootRequired,
+      warnings: result.warnings,
+      durationMs: ctx.clock.now() - started,
+      findings: toFindings(result),
+    });
+    return { auditId, result };
+  } catch (error) {
+    const c = classifyAuditError(error);
+    failAudit(db, auditId, {
+      kind: c.kind,
+      message: c.message,
+      stderr: c.stderr,
+      durationMs: ctx.clock.now() - started,
+    });
+    throw new StepFailure('verify-failed', `Verification audit failed: ${c.message}`);
+  }
+}
+
+/** Targets the verification audit still lists as pending (not at the approved version). */
+export function stillPending(
+  targets: readonly TargetPackage[],
+  updates: readonly { name: string; installedVersion: string | null }[],
+): TargetPackage[] {
+  return targets.filter((t) => updates.some((u) => u.name === t.name && u.installedVersion !== t.to));
+}
+
+/**
+ * The updates are installed but the reboot failed: a re-audit over a new connection records what
+ * the host runs now (the dashboard's counts come from it), or records that it could not be reached.
+ */
+export async function reauditAfterReboot(ctx: StepContext): Promise<number | null> {
+  let session: SshSession | null = null;
+  try {
+    session = await ctx.open(ctx.host, AbortSignal.any([ctx.signal, timeoutSignal(ctx.clock, 20_000)]));
+    const { auditId, result } = await verifyByAudit(ctx, session);
+    log(
+      ctx,
+      'info',
+      `re-audited after the failed reboot: ${stillPending(ctx.step.packages, result.updates).length} of ${ctx.step.packages.length} update(s) still pending${result.rebootRequired ? '; the host still needs a reboot' : ''}`,
+    );
+    return auditId;
+  } catch (error) {
+    log(
+      ctx,
+      'error',
+      `the re-audit after the failed reboot failed too: ${sanitizeText(errorMessage(error), { maxLength: 300 })}`,
+    );
+    return null;
+  } finally {
+    session?.close();
+  }
+}
+
+export const verifyPhase: Phase<StepState> = {
+  cancelled: (state) =>
+    state.rebooted ? 'Cancelled after the reboot; not verified.' : CANCELLED_AFTER_INSTALL,
+  async run(state) {
+    const { step } = state;
+    const session = sessionOf(state);
+    const prefetched = state.prefetched;
+    const { auditId, result } = await traced(state.host.name, 'run.verify', () =>
+      verifyByAudit(state, session, prefetched ?? undefined),
+    );
+    state.prefetched = null;
+    state.verified = result;
+    transition(state, { verifyAuditId: auditId });
+    const policy = state.job.rebootPolicy;
+    if (result.rebootRequired && state.installed && !state.rebooted && policy !== 'never') {
+      // The after-install check could not tell (no needs-restarting, say); the re-audit can.
+      log(state, 'info', `the re-audit says the host needs a reboot; reboot policy "${policy}" allows it`);
+      return 'reboot';
+    }
+    const pending = stillPending(step.packages, result.updates);
+    if (pending.length)
+      throw new StepFailure(
+        'verify-failed',
+        `Still pending after the install: ${pending.map((p) => `${p.name} (wanted ${p.to})`).join(', ')}.`,
+      );
+    if (result.rebootRequired) {
+      const why = state.rebooted
+        ? 'it still asks for one after its reboot'
+        : !state.installed
+          ? 'a reboot was already pending'
+          : policy === 'never'
+            ? 'reboot policy is "never"'
+            : 'it was not rebooted';
+      log(
+        state,
+        'info',
+        `${step.packages.length ? `verified by re-audit: ${step.packages.length} update(s) installed` : 're-audited'}; reboot pending (${why})`,
+      );
+      traceMark(state.host.name, 'run.done');
+      return 'reboot-pending';
+    }
+    log(
+      state,
+      'info',
+      step.packages.length
+        ? `verified by re-audit: ${step.packages.length} update(s) installed`
+        : 're-audited: no reboot pending',
+    );
+    traceMark(state.host.name, 'run.done');
+    return 'verified';
+  },
+};
