@@ -3,11 +3,10 @@ import type { PatchJob } from '../../../src/api/schemas';
 import { EmptyState } from '../../components/EmptyState';
 import { formatTime } from '../../components/format';
 import { JobDetail, StatusBadge } from './JobDetail';
-import { PatchWizard } from './PatchWizard';
 import { countsText, tone } from './model';
 import { jobOutcome } from './outcome';
 import { useJobs } from './store';
-import { useWizard } from './wizard-store';
+import { PatchWizard, useWizard, wizardIsOpen } from './wizard';
 import './jobs.css';
 
 /** The badge, and for a finished job how its hosts went: a job with failed hosts reads as failed. */
@@ -70,7 +69,7 @@ export function JobsPage() {
   const error = useJobs((s) => s.error);
   const selectedId = useJobs((s) => s.selectedId);
   const select = useJobs((s) => s.select);
-  const wizardOpen = useWizard((s) => s.open);
+  const wizardOpen = useWizard(wizardIsOpen);
   const startWizard = useWizard((s) => s.start);
   useEffect(() => {
     void load();

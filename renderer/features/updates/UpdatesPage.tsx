@@ -5,7 +5,7 @@ import { EmptyState } from '../../components/EmptyState';
 import { findingVersionText, plural } from '../../components/format';
 import { Field } from '../../components/Field';
 import { hostHref, useApp } from '../../stores/app';
-import { openWizardWith } from '../jobs/wizard-store';
+import { openWizardWith } from '../jobs/wizard';
 import {
   PAGE_SIZE,
   groupKey,
