@@ -20,16 +20,23 @@ import {
   updateStep,
 } from '../db';
 import type { TaskRunner } from '../tasks';
-import { PatchdeckError } from '../util/errors';
+import { systemClock, type Clock } from '../util/clock';
+import { PatchdeckError, errorMessage } from '../util/errors';
+import { sanitizeText } from '../util/text';
 import { isPatchable } from './commands';
 import { createPlan, dryRunJob, planDigest, type PatchDeps, type PlanRequest } from './plan';
+import { jobChanged } from './notify';
 import { dryRunParts, jobStepParts } from './outcome';
 import { interruptedInstall, runJob, stillPending } from './run';
 
 export interface PatchService {
   deps: () => PatchDeps;
   tasks: () => TaskRunner;
+  /** The clock of schedules, windows and every wait of a run (tests pass a ManualClock). */
+  clock?: Clock;
 }
+
+const clockOf = (svc: PatchService): Clock => svc.clock ?? systemClock;
 
 function requireJob(deps: PatchDeps, id: number): PatchJob {
   const job = getJob(deps.db, id);
@@ -37,12 +44,7 @@ function requireJob(deps: PatchDeps, id: number): PatchJob {
   return job;
 }
 
-function changed(deps: PatchDeps, id: number): PatchJob {
-  const job = getJob(deps.db, id)!;
-  deps.events.emit('job.changed', job);
-  deps.events.emit('entity.changed', { entity: 'jobs', ids: [id] });
-  return job;
-}
+const changed = jobChanged;
 
 export function planJob(
   svc: PatchService,
@@ -77,12 +79,20 @@ function launch(svc: PatchService, jobId: number, resumed = false): PatchJob {
     { kind: 'patch', title: `Patch job #${jobId}: ${job.name}`, params: { jobId } },
     async (ctx) => {
       ctx.progress(0, steps, null);
-      const final = await runJob(deps, jobId, {
-        resumed,
-        signal: ctx.signal,
-        taskId: ctx.taskId,
-        onProgress: (done, total) => ctx.progress(done, total, null),
-      });
+      let final: PatchJob;
+      try {
+        final = await runJob(deps, jobId, {
+          resumed,
+          signal: ctx.signal,
+          taskId: ctx.taskId,
+          onProgress: (done, total) => ctx.progress(done, total, null),
+          clock: clockOf(svc),
+        });
+      } catch (error) {
+        // The run itself broke (not a host: those fail their own step): the job must not stay "running".
+        recordStartFailure(deps, jobId, `The run stopped: ${describeError(error)}`);
+        throw error;
+      }
       const parts = jobStepParts(listSteps(deps.db, jobId));
       ctx.conclude({ parts });
       // The job's own verdict wins: a job that says failed is never a succeeded task.
@@ -113,7 +123,7 @@ export function startJob(
     const end = Date.parse(schedule.window.end);
     if (!(end > start))
       throw new PatchdeckError('bad-request', 'The maintenance window must end after it starts.');
-    if (end <= Date.now())
+    if (end <= clockOf(svc).now())
       throw new PatchdeckError('bad-request', 'That maintenance window is already over.');
     updateJob(deps.db, id, {
       status: 'scheduled',
@@ -121,7 +131,7 @@ export function startJob(
       windowEnd: new Date(end).toISOString(),
       scheduledAt: new Date(start).toISOString(),
     });
-  } else if (schedule.at && Date.parse(schedule.at) > Date.now()) {
+  } else if (schedule.at && Date.parse(schedule.at) > clockOf(svc).now()) {
     updateJob(deps.db, id, {
       status: 'scheduled',
       scheduledAt: new Date(Date.parse(schedule.at)).toISOString(),
@@ -444,11 +454,12 @@ export const MISSED_GRACE_MS = 5 * 60_000;
 export function schedulerTick(
   svc: PatchService,
   options: { start: boolean },
-): { started: number[]; missed: number[] } {
+): { started: number[]; missed: number[]; failed: number[] } {
   const deps = svc.deps();
   const started: number[] = [];
   const missed: number[] = [];
-  const t = Date.now();
+  const failed: number[] = [];
+  const t = clockOf(svc).now();
   for (const job of listJobs(deps.db, { status: ['scheduled'], limit: 10_000 })) {
     const start = Date.parse(job.windowStart ?? job.scheduledAt ?? '');
     const end = job.windowEnd ? Date.parse(job.windowEnd) : start + MISSED_GRACE_MS;
@@ -482,12 +493,47 @@ export function schedulerTick(
       continue;
     }
     if (options.start) {
-      updateJob(deps.db, job.id, { status: 'approved' });
-      launch(svc, job.id);
-      started.push(job.id);
+      try {
+        updateJob(deps.db, job.id, { status: 'approved' });
+        launch(svc, job.id);
+        started.push(job.id);
+      } catch (error) {
+        // Never silent: a job whose start throws would otherwise sit "approved" and never run.
+        recordStartFailure(
+          deps,
+          job.id,
+          `Could not start at its scheduled time: ${describeError(error)}. Nothing was run; start it again.`,
+        );
+        failed.push(job.id);
+      }
     }
   }
-  return { started, missed };
+  return { started, missed, failed };
+}
+
+const describeError = (error: unknown): string =>
+  sanitizeText(errorMessage(error), { maxLength: 300 }).replace(/[.\s]+$/, '');
+
+/** Records on the job (failed, with the reason) that it could not start or run; its queued hosts are skipped. */
+function recordStartFailure(deps: PatchDeps, jobId: number, message: string): void {
+  try {
+    if (!getJob(deps.db, jobId)) return;
+    deps.db.transaction(() => {
+      updateJob(deps.db, jobId, { status: 'failed', message, finishedAt: now() });
+      for (const s of listSteps(deps.db, jobId))
+        if (s.status === 'queued')
+          updateStep(deps.db, s.id, {
+            status: 'skipped',
+            errorKind: 'start-failed',
+            errorMessage: message,
+            finishedAt: now(),
+          });
+      appendJobEvent(deps.db, { jobId, stepId: null, stream: 'error', text: message });
+    })();
+    changed(deps, jobId);
+  } catch {
+    // The workspace itself is gone (closed between ticks): nothing is left to record it in.
+  }
 }
 
 /** Checks every few seconds; the timer does not keep the process alive. */
@@ -500,21 +546,23 @@ export function startScheduler(
     alsoTick?: (nowMs: number) => void;
   } = {},
 ): () => void {
+  const clock = clockOf(svc);
   const tick = (): void => {
     try {
       schedulerTick(svc, { start: options.start ?? true });
     } catch {
-      // A closed workspace between ticks: the next open starts a new scheduler.
+      // A closed workspace between ticks (a job's own failure is recorded on the job, above):
+      // the next open starts a new scheduler.
     }
     if (options.start ?? true)
       try {
-        options.alsoTick?.(Date.now());
+        options.alsoTick?.(clock.now());
       } catch {
         // As above; one kind of due work failing never stops the other.
       }
   };
   tick();
-  const timer = setInterval(tick, options.intervalMs ?? 5000);
-  timer.unref();
-  return () => clearInterval(timer);
+  const timer = clock.setInterval(tick, options.intervalMs ?? 5000);
+  timer.unref?.();
+  return () => clock.clearInterval(timer);
 }
