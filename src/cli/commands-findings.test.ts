@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { FINDINGS_CSV_COLUMNS } from '../audit/findings-csv';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Core } from '../core';
 import { completeAudit, failAudit, insertHost, startAudit, type FindingInput } from '../db';
 import { createNodePlatform } from '../platform';
+import { runCli } from './testing/run-cli';
 
 // `patchdeck findings` as a real process over a real workspace file with recorded audits.
-const CLI = path.resolve(import.meta.dirname, 'index.ts');
 const HOSTILE = '=HYPERLINK("http://evil.example/","click"),x';
 
 let dir: string;
@@ -88,20 +87,8 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function patchdeck(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, '-w', file, ...args], {
-      env: { ...process.env, PATCHDECK_CONFIG_DIR: path.join(dir, 'config') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const patchdeck = (...args: string[]) =>
+  runCli(args, { workspace: file, configDir: path.join(dir, 'config') });
 
 /** RFC 4180, strictly: every cell must be quoted (the exporter quotes all of them). */
 function parseCsv(text: string): string[][] {

@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseEvery } from './commands-schedule';
-
-const CLI = path.resolve(import.meta.dirname, 'index.ts');
+import { runCli } from './testing/run-cli';
 
 let dir: string;
 let ws: string;
@@ -17,20 +15,7 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the real CLI in its own process (the sources through tsx). */
-function patchdeck(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--workspace', ws, ...args], {
-      env: { ...process.env, PATCHDECK_CONFIG_DIR: path.join(dir, 'config') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const patchdeck = (...args: string[]) => runCli(args, { workspace: ws, configDir: path.join(dir, 'config') });
 
 describe('patchdeck schedule', () => {
   it('adds, lists, runs and removes a schedule; a failed run exits non-zero; an overdue run is shown, not run', async () => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -7,12 +6,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobOptions } from '../api/schemas';
 import { insertHost, insertJob, listSteps, updateJob, updateStep } from '../db';
 import { createWorkspace } from '../db/workspace';
+import { runCli } from './testing/run-cli';
 
 /**
  * Issue 10, bug 1, on the command line: a run in which any host failed exits 1 and ends with the
  * task's own summary line. The real CLI in its own process; hosts on a loopback port just closed.
  */
-const CLI = path.resolve(import.meta.dirname, 'index.ts');
 
 let dir: string;
 beforeEach(() => {
@@ -20,20 +19,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function patchdeck(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      env: { ...process.env, PATCHDECK_CONFIG_DIR: path.join(dir, 'config') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const patchdeck = (...args: string[]) => runCli(args, { configDir: path.join(dir, 'config') });
 
 const closedPort = (): Promise<number> =>
   new Promise((resolve) => {

@@ -4,34 +4,21 @@
  * takes hosts refuses a name several hosts answer to, lists the candidates by address and id, and
  * works when one is named by its address. Nothing here reaches a host.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath } from '../collectors/testing/fixtures';
 import { createWorkspace, insertHost, listAudits, listHosts, listJobs, openWorkspace } from '../db';
+import { runCli } from './testing/run-cli';
 
-const CLI = path.resolve(import.meta.dirname, 'index.ts');
 let dir: string;
 let ws: string;
 let first = 0;
 let second = 0;
 
-function patchdeck(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--workspace', ws, ...args], {
-      env: { ...process.env, PATCHDECK_CONFIG_DIR: path.join(dir, 'config'), PATCHDECK_PASSPHRASE: 'x' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const patchdeck = (...args: string[]) =>
+  runCli(args, { workspace: ws, configDir: path.join(dir, 'config'), env: { PATCHDECK_PASSPHRASE: 'x' } });
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-cli-names-'));

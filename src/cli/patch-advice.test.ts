@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,10 +5,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Core } from '../core';
 import { completeAudit, startAudit } from '../db';
 import { createNodePlatform } from '../platform';
+import { runCli } from './testing/run-cli';
 
 // `patchdeck patch` as a real process: a host that no credential covers fails its dry run as
 // no-credential, and the CLI says what to do in commands (the window has its own words).
-const CLI = path.resolve(import.meta.dirname, 'index.ts');
 let dir: string;
 let file: string;
 
@@ -56,18 +55,7 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 it('patch names the credential command for a host no credential covers', async () => {
-  const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, '-w', file, 'patch', 'web1'], {
-      env: { ...process.env, PATCHDECK_CONFIG_DIR: path.join(dir, 'config') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  const result = await runCli(['patch', 'web1'], { workspace: file, configDir: path.join(dir, 'config') });
   expect(result.code).not.toBe(0);
   expect(result.stderr).toContain('No credential covers web1, so it was not contacted.');
   expect(result.stderr).toContain(

@@ -4,7 +4,6 @@
  * `patchdeck serve` runs), recorded in the audit log; refusals name what is wrong. Nothing here
  * reaches a host (the reboot itself, and its re-audit, are tested against the lab).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,43 +22,22 @@ import {
   updateJob,
   updateStep,
 } from '../db';
+import { cliArgv, cliEnv, runCli, runProcess, type ProcessResult } from './testing/run-cli';
 
-const CLI = path.resolve(import.meta.dirname, 'index.ts');
 let dir: string;
 let ws: string;
 let webId: number;
 
-function patchdeck(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, ['--import', 'tsx', CLI, '--workspace', ws, ...args]);
-}
+const patchdeck = (...args: string[]) =>
+  runCli(args, { workspace: ws, configDir: path.join(dir, 'config'), env: { PATCHDECK_PASSPHRASE: 'x' } });
 
 /** The CLI on a terminal of its own (util-linux `script` gives it a pty), answering `answer`. */
-function onTerminal(
-  answer: string,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const argv = [process.execPath, '--import', 'tsx', CLI, '--workspace', ws, ...args];
+function onTerminal(answer: string, ...args: string[]): Promise<ProcessResult> {
+  const argv = [process.execPath, ...cliArgv(args, ws)];
   const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  return run('script', ['-qec', quoted, '/dev/null'], `${answer}\n`);
-}
-
-function run(
-  file: string,
-  argv: string[],
-  input?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, argv, {
-      env: { ...process.env, PATCHDECK_CONFIG_DIR: path.join(dir, 'config'), PATCHDECK_PASSPHRASE: 'x' },
-      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    if (input !== undefined) child.stdin!.end(input);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  return runProcess('script', ['-qec', quoted, '/dev/null'], {
+    env: cliEnv(path.join(dir, 'config'), { PATCHDECK_PASSPHRASE: 'x' }),
+    input: `${answer}\n`,
   });
 }
 

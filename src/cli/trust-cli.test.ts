@@ -3,7 +3,6 @@
  * 127.0.0.1: a key is shown, never pinned without the admin's word, and a reviewed list is
  * trusted only if it is still the list that was shown.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -12,8 +11,8 @@ import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../remote/host-key';
 import { ed25519KeyPair } from '../remote/testing/keys';
+import { runCli } from './testing/run-cli';
 
-const CLI = path.resolve(import.meta.dirname, 'index.ts');
 let dir: string;
 let server: ssh2.Server;
 let port = 0;
@@ -39,25 +38,13 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function patchdeck(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', CLI, '--workspace', path.join(dir, 'ws.sqlite'), ...args],
-      {
-        env: { ...process.env, PATCHDECK_CONFIG_DIR: path.join(dir, 'config'), PATCHDECK_PASSPHRASE: 'x' },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.end('office-password\n');
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+const patchdeck = (...args: string[]) =>
+  runCli(args, {
+    workspace: path.join(dir, 'ws.sqlite'),
+    configDir: path.join(dir, 'config'),
+    env: { PATCHDECK_PASSPHRASE: 'x' },
+    input: 'office-password\n',
   });
-}
 
 describe('patchdeck hosts trust / review-keys', () => {
   it('shows the key, refuses to pin it without a terminal or a fingerprint, then pins the reviewed list', async () => {
