@@ -196,7 +196,7 @@ describe('the core in a forked process', () => {
     forked.child.on('message', (message: ToMain) => {
       if (message.t === 'result' && message.id >= 1000) answers.push(message);
     });
-    forked.child.send(null);
+    forked.child.send(null as never);
     forked.child.send(42);
     forked.child.send({ t: 'call', id: 1000, method: 'x'.repeat(70_000_000), args: {}, carrier: 'electron' });
     forked.child.send({ t: 'call', id: 1001, method: 'app.info', args: {}, carrier: 'root' });
