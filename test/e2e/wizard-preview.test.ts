@@ -21,6 +21,8 @@ let app: E2eApp;
 let server: ssh2.Server;
 const clients = new Set<ssh2.Connection>();
 let dryRunOutput = '';
+/** The dry run answers once this settles: a test holds it to see the wizard before the result. */
+let dryRunGate: Promise<void> = Promise.resolve();
 let hostId = 0;
 
 const finding = (name: string, from: string, to: string, security: boolean): FindingInput => ({
@@ -54,9 +56,13 @@ beforeAll(async () => {
       session.on('exec', (accept, _reject, info) => {
         const stream = accept();
         stream.on('error', () => undefined);
-        if (/zypper .*install --dry-run/.test(info.command)) stream.write(dryRunOutput);
-        stream.exit(0);
-        stream.end();
+        const answer = (output: string): void => {
+          stream.write(output);
+          stream.exit(0);
+          stream.end();
+        };
+        if (/zypper .*install --dry-run/.test(info.command)) void dryRunGate.then(() => answer(dryRunOutput));
+        else answer('');
       });
     });
   });
@@ -159,5 +165,90 @@ describe('patch wizard review on a zypper host', () => {
     await wizard.getByRole('button', { name: 'Discard' }).click();
     await app.page.getByRole('button', { name: 'New patch job' }).waitFor();
     await expect.poll(async () => (await app.core.call('jobs.list', {})).length).toBe(0);
+  });
+});
+
+describe('patch wizard steps on a zypper host', () => {
+  it('shows each host’s dry-run result when its event arrives (nothing polls), then plans again for a new reboot policy and confirms the same plan', async () => {
+    const { page, core } = app;
+    dryRunOutput = fs.readFileSync(path.join(FIXTURES, 'lab-host.dry-run-security.xml'), 'utf8');
+    let release = (): void => undefined;
+    dryRunGate = new Promise((resolve) => (release = resolve));
+    try {
+      await page.getByRole('link', { name: 'Patch jobs' }).click();
+      await page.getByRole('button', { name: 'New patch job' }).click();
+      const wizard = page.getByRole('region', { name: 'New patch job' });
+      await wizard.getByLabel('Patch suse01').check();
+      await wizard.getByLabel('Security updates only').check();
+      await page.screenshot({ path: shot('wizard-1-select.png'), fullPage: true });
+      await wizard.getByRole('button', { name: 'Review dry run' }).click();
+      // The wizard has read the draft while the host's dry run is still out…
+      await wizard.getByText('Dry run: 0 of 1 host', { exact: true }).waitFor();
+      const review = wizard.getByRole('article', { name: 'Dry run on suse01' });
+      await review.getByText('dry run…').waitFor();
+      await page.screenshot({ path: shot('wizard-2-review-running.png'), fullPage: true });
+      // …and only the host's `job.step` event can tell it the result.
+      release();
+      await wizard.getByText('Dry run: 1 of 1 host · 1 will change').waitFor({ timeout: 10_000 });
+      await review.getByText('will change', { exact: true }).waitFor();
+      await expect.poll(() => wizard.getByText(/^Planning and running the dry run/).count()).toBe(0);
+      await page.screenshot({ path: shot('wizard-2-review.png'), fullPage: true });
+      const first = (await core.call('jobs.list', {}))[0]!;
+
+      await wizard.getByRole('button', { name: 'Next: schedule and reboot' }).click();
+      await wizard.getByLabel(/Reboot: Never/).check();
+      await wizard.getByText(/the dry run runs again with them/).waitFor();
+      await wizard.getByLabel('At a time').check();
+      await wizard.getByLabel('Start at').waitFor();
+      await page.screenshot({ path: shot('wizard-3-schedule.png'), fullPage: true });
+      await wizard.getByRole('button', { name: 'Next: confirm' }).click();
+
+      // Planned again with "never", the same dry run: straight to the confirmation.
+      const approve = wizard.getByRole('button', { name: 'Approve and schedule' });
+      await approve.waitFor({ timeout: 10_000 });
+      await expect(approve.isEnabled()).resolves.toBe(true);
+      await wizard.getByText('1 host: suse01').waitFor();
+      await wizard.getByText('3 package updates').waitFor();
+      await page.screenshot({ path: shot('wizard-4-confirm.png'), fullPage: true });
+      // The first draft made way for the one planned with "never" (ids may be reused).
+      expect(first.rebootPolicy).toBe('if-required');
+      const jobs = await core.call('jobs.list', {});
+      expect(jobs.map((j) => [j.status, j.rebootPolicy])).toEqual([['draft', 'never']]);
+
+      await wizard.getByRole('button', { name: 'Back' }).click();
+      await wizard.getByRole('button', { name: 'Next: confirm' }).waitFor();
+      await wizard.getByRole('button', { name: 'Discard' }).click();
+      await page.getByRole('button', { name: 'New patch job' }).waitFor();
+      await expect.poll(async () => (await core.call('jobs.list', {})).length).toBe(0);
+    } finally {
+      release();
+      dryRunGate = Promise.resolve();
+    }
+  });
+
+  it('sends the operator back to the review when the dry run planned again says something else', async () => {
+    const { page, core } = app;
+    dryRunOutput = fs.readFileSync(path.join(FIXTURES, 'lab-host.dry-run-security.xml'), 'utf8');
+    const wizard = await reviewSecurityOnly();
+    await expect
+      .poll(() => wizard.getByRole('button', { name: 'Next: schedule and reboot' }).isEnabled())
+      .toBe(true);
+    await wizard.getByRole('button', { name: 'Next: schedule and reboot' }).click();
+    await wizard.getByLabel(/Reboot: Always/).check();
+    // The host changed in between: its next dry run lists nothing.
+    dryRunOutput = fs.readFileSync(path.join(FIXTURES, 'lab-host.dry-run-installed.xml'), 'utf8');
+    await wizard.getByRole('button', { name: 'Next: confirm' }).click();
+    await wizard
+      .getByText('The dry run changed since you reviewed it (a host changed in between). Review it again.')
+      .waitFor({ timeout: 10_000 });
+    await wizard.getByText('Dry run: 1 of 1 host · 0 will change').waitFor();
+    await expect(
+      wizard.getByRole('button', { name: 'Next: schedule and reboot' }).isDisabled(),
+    ).resolves.toBe(true);
+    expect((await core.call('jobs.list', {})).map((j) => j.rebootPolicy)).toEqual(['always']);
+    await page.screenshot({ path: shot('wizard-2-review-changed.png'), fullPage: true });
+    await wizard.getByRole('button', { name: 'Discard' }).click();
+    await page.getByRole('button', { name: 'New patch job' }).waitFor();
+    await expect.poll(async () => (await core.call('jobs.list', {})).length).toBe(0);
   });
 });
