@@ -10,9 +10,7 @@ import { describeTask } from '../tasks';
 import { PatchdeckError } from '../util/errors';
 import { isValidHostName, sanitizeText } from '../util/text';
 import { formatTable, printJson } from './output';
-import type { GlobalOptions } from './main';
-
-type WithCore = <T>(options: GlobalOptions, work: (core: Core) => Promise<T>) => Promise<T>;
+import type { GlobalOptions, WithCore } from './context';
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY)

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
-import type { Core } from '../core';
 import { formatCount } from '../discovery';
-import type { GlobalOptions } from './main';
+import type { GlobalOptions, WithCore } from './context';
 import { formatTable, printJson } from './output';
-
-type WithCore = <T>(options: GlobalOptions, work: (core: Core) => Promise<T>) => Promise<T>;
 
 export function registerDiscoverCommand(
   program: Command,

@@ -6,7 +6,7 @@ import { csvLine } from '../util/csv';
 import { PatchdeckError } from '../util/errors';
 import { sanitizeText } from '../util/text';
 import { resolveHosts } from './commands-audit';
-import type { GlobalOptions } from './main';
+import type { GlobalOptions, WithCore } from './context';
 import { formatTable, printJson } from './output';
 
 /** The OS the audit saw, in the words of the window's export ("Debian GNU/Linux 12"). */
@@ -15,8 +15,6 @@ function osLabel(audit: Audit | undefined): string | null {
   if (!audit.osVersion || audit.osName.includes(audit.osVersion)) return audit.osName;
   return `${audit.osName} ${audit.osVersion}`;
 }
-
-type WithCore = <T>(options: GlobalOptions, work: (core: Core) => Promise<T>) => Promise<T>;
 
 /** The most findings one call returns (the contract's page limit). */
 const PAGE = 1000;

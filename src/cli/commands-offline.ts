@@ -1,13 +1,10 @@
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { buildCollectScript, MAX_COLLECTED_BYTES, type CollectScriptOs } from '../collectors';
-import type { Core } from '../core';
 import { PatchdeckError } from '../util/errors';
 import { sanitizeText } from '../util/text';
 import { formatTable, printJson } from './output';
-import type { GlobalOptions } from './main';
-
-type WithCore = <T>(options: GlobalOptions, work: (core: Core) => Promise<T>) => Promise<T>;
+import type { GlobalOptions, WithCore } from './context';
 
 function readCollectionFile(file: string): Buffer {
   let size: number;

@@ -11,10 +11,8 @@ import { PatchdeckError } from '../util/errors';
 import { sanitizeText } from '../util/text';
 import { resolveHosts } from './commands-audit';
 import { registerRebootCommands } from './commands-reboot';
-import type { GlobalOptions } from './main';
+import type { GlobalOptions, WithCore } from './context';
 import { formatTable, printJson } from './output';
-
-type WithCore = <T>(options: GlobalOptions, work: (core: Core) => Promise<T>) => Promise<T>;
 
 const show = (s: string): string => sanitizeText(s, { maxLength: 300 });
 

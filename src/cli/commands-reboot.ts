@@ -5,10 +5,8 @@ import type { Core } from '../core';
 import { PatchdeckError } from '../util/errors';
 import { sanitizeText } from '../util/text';
 import { resolveHosts } from './commands-audit';
-import type { GlobalOptions } from './main';
+import type { GlobalOptions, WithCore } from './context';
 import { printJson } from './output';
-
-type WithCore = <T>(options: GlobalOptions, work: (core: Core) => Promise<T>) => Promise<T>;
 
 export interface JobFollowers {
   /** Waits for the job's run to settle, streaming its log. */

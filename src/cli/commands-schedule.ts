@@ -4,10 +4,8 @@ import type { Recurrence, Schedule, ScheduleRun, ScheduleTarget } from '../api/s
 import type { Task } from '../api/schemas';
 import type { Core } from '../core';
 import { PatchdeckError } from '../util/errors';
-import type { GlobalOptions } from './main';
+import type { GlobalOptions, WithCore } from './context';
 import { formatTable, printJson } from './output';
-
-type WithCore = <T>(options: GlobalOptions, work: (core: Core) => Promise<T>) => Promise<T>;
 
 /** "90", "90m", "6h", "2d" → minutes. */
 export function parseEvery(text: string): number {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { backupWorkspaceFile, restoreWorkspace } from '../db/backup';
-import type { GlobalOptions } from './main';
+import type { GlobalOptions } from './context';
 import { printJson } from './output';
 
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;

@@ -6,7 +6,6 @@ import { createNodePlatform } from '../platform';
 import { startBrowserCarrier } from '../server';
 import { errorMessage, isPatchdeckError } from '../util/errors';
 import { rendererBuildDir } from '../util/package-root';
-import { defaultWorkspacePath } from '../util/paths';
 import { registerAuditCommands } from './commands-audit';
 import { registerDiscoverCommand } from './commands-discover';
 import { registerFindingsCommand } from './commands-findings';
@@ -16,33 +15,13 @@ import { registerOfflineCommands } from './commands-offline';
 import { registerScheduleCommands } from './commands-schedule';
 import { ensureRendererBuilt } from './renderer-build';
 import { formatTable, printJson } from './output';
+import { withCore, workspacePathOf, type GlobalOptions } from './context';
 
 /**
  * `patchdeck` — the same services as the app, headless. Errors print one clear line to stderr
  * and exit non-zero; `--json` prints machine-readable results where that makes sense.
  */
-export interface GlobalOptions {
-  workspace?: string;
-  json?: boolean;
-}
-
-export function workspacePathOf(options: GlobalOptions): string {
-  return options.workspace ?? defaultWorkspacePath();
-}
-
-export async function withCore<T>(
-  options: GlobalOptions,
-  work: (core: Core) => Promise<T>,
-  open: { create?: 'never' | 'if-missing' } = { create: 'if-missing' },
-): Promise<T> {
-  const core = new Core({ platform: createNodePlatform(), carrier: 'cli' });
-  try {
-    await core.openWorkspace(workspacePathOf(options), open);
-    return await work(core);
-  } finally {
-    await core.closeWorkspace();
-  }
-}
+export { withCore, workspacePathOf, type GlobalOptions } from './context';
 
 /**
  * `url` lands in the opener's argv, which every local user can read (`ps`): it must hold a

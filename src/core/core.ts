@@ -9,21 +9,17 @@ import {
   createWorkspace,
   markInterruptedAudits,
   markInterruptedScans,
-  deleteHost,
-  getCredentialSummary,
-  getHost,
   listHosts,
   openWorkspace,
   readSettings,
   schemaVersion,
-  updateHost,
   writeSettings,
 } from '../db';
+import { changeHost, removeHost, requireHost } from '../hosts';
 import type { Platform } from '../platform/types';
 import { TaskRunner } from '../tasks';
 import { PatchdeckError } from '../util/errors';
 import { silentLogger, type Logger } from '../util/log';
-import { hostAddressProblem } from '../util/text';
 import { auditHandlers } from './handlers/audits';
 import { startNotifications } from './notifications';
 import { credentialHandlers } from './handlers/credentials';
@@ -36,13 +32,9 @@ import { offlineHandlers } from './handlers/offline';
 import { scheduleHandlers, scheduleTickOf } from './handlers/schedules';
 import { APP_VERSION } from './version';
 import { backupDatabase } from '../db/backup';
+import type { CoreContext, Workspace } from './context';
 
-export interface Workspace {
-  path: string;
-  db: Database;
-  tasks: TaskRunner;
-  createdNew: boolean;
-}
+export type { Workspace } from './context';
 
 export interface CoreOptions {
   platform: Platform;
@@ -56,7 +48,7 @@ export interface CoreOptions {
  * The application core: the current workspace, the task runner, the event bus and the router
  * that every carrier (IPC, browser, CLI, tests) calls through.
  */
-export class Core {
+export class Core implements CoreContext {
   readonly events = new EventBus();
   readonly router: Router;
   readonly logger: Logger;
@@ -70,6 +62,11 @@ export class Core {
     });
     // The CLI prints its own closing line; every other carrier may notify when work finishes.
     if (options.carrier !== 'cli') startNotifications(this);
+  }
+
+  /** The platform's doors (secrets, dialogs), as handlers see them. */
+  get platform(): Platform {
+    return this.options.platform;
   }
 
   get workspace(): Workspace | null {
@@ -148,14 +145,13 @@ export class Core {
     args: unknown = {},
   ): Promise<Awaited<ReturnType<Handlers[M]>>> {
     const envelope = await this.router.call(method, args, { carrier: this.options.carrier });
-    if (!envelope.ok) throw new PatchdeckError(envelope.error.code as never, envelope.error.message);
+    if (!envelope.ok)
+      throw new PatchdeckError(envelope.error.code as never, envelope.error.message, envelope.error.details);
     return envelope.value as Awaited<ReturnType<Handlers[M]>>;
   }
 
   private handlers(): Handlers {
     const db = (): Database => this.requireWorkspace().db;
-    const changed = (entity: 'hosts' | 'settings', ids?: number[]): void =>
-      this.events.emit('entity.changed', ids ? { entity, ids } : { entity });
     return {
       'app.info': () => ({
         name: 'Patchdeck',
@@ -174,32 +170,14 @@ export class Core {
       },
 
       'hosts.list': ({ inventoryOnly }) => listHosts(db(), { inventoryOnly }),
-      'hosts.get': ({ id }) => {
-        const host = getHost(db(), id);
-        if (!host) throw new PatchdeckError('not-found', `Host ${id} does not exist.`);
-        return host;
-      },
-      'hosts.update': ({ id, patch }) => {
-        // Checked here, not left to the foreign key: that would surface as an internal error.
-        if (typeof patch.credentialId === 'number' && !getCredentialSummary(db(), patch.credentialId))
-          throw new PatchdeckError('not-found', `Credential ${patch.credentialId} does not exist.`);
-        const addressProblem = typeof patch.address === 'string' ? hostAddressProblem(patch.address) : null;
-        if (addressProblem) throw new PatchdeckError('bad-request', `Address: ${addressProblem}`);
-        const host = updateHost(db(), id, patch);
-        if (!host) throw new PatchdeckError('not-found', `Host ${id} does not exist.`);
-        changed('hosts', [id]);
-        return host;
-      },
-      'hosts.remove': ({ id }) => {
-        const removed = deleteHost(db(), id);
-        if (removed) changed('hosts', [id]);
-        return { removed };
-      },
+      'hosts.get': ({ id }) => requireHost(db(), id),
+      'hosts.update': (args) => changeHost({ db: db(), events: this.events }, args),
+      'hosts.remove': (args) => removeHost({ db: db(), events: this.events }, args),
 
       'settings.get': () => readSettings(db()),
       'settings.set': ({ patch }) => {
         const next = writeSettings(db(), patch);
-        changed('settings');
+        this.events.emit('entity.changed', { entity: 'settings' });
         return next;
       },
 

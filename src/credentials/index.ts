@@ -8,7 +8,11 @@ import {
   readSealedSecrets,
   type CredentialSummary,
 } from '../db/credentials';
+import type { ParsedArgs } from '../api/contract';
+import type { EventBus } from '../api/event-bus';
 import type { Host } from '../api/schemas';
+import { appendAuditLog, readSettings } from '../db';
+import type { ChosenKeyFiles } from './key-file';
 import type { SecretBox } from '../platform/types';
 import type { SshAuth } from '../remote/ssh';
 import { PatchdeckError } from '../util/errors';
@@ -147,4 +151,63 @@ export async function openCredential(
     };
   else auth = { kind: 'agent' };
   return { username: credential.username, auth, sudoPassword };
+}
+
+export { readKeyFile, KEY_FILE_MAX_BYTES, ChosenKeyFiles } from './key-file';
+
+/** What adding or removing a credential needs: the workspace, the secret box, the event bus. */
+export interface CredentialDeps {
+  db: Database;
+  secrets: SecretBox;
+  events: EventBus;
+}
+
+/**
+ * Adds a credential (with a key file chosen in the desktop dialog in place of a pasted key) and
+ * records who added it in the audit log, with no secret in the entry.
+ */
+export async function addRecordedCredential(
+  deps: CredentialDeps,
+  { keyFileId, ...input }: ParsedArgs<'credentials.add'>,
+  keyFiles: ChosenKeyFiles,
+): Promise<CredentialSummary> {
+  if (keyFileId !== undefined) {
+    if (input.kind !== 'key' || input.secret !== undefined)
+      throw new PatchdeckError(
+        'bad-request',
+        'A key file goes with a private-key credential, in place of a pasted key.',
+      );
+    input = { ...input, secret: keyFiles.take(keyFileId) };
+  }
+  const created = await addCredential(deps.db, deps.secrets, input);
+  appendAuditLog(deps.db, {
+    actor: readSettings(deps.db).operatorName,
+    action: 'credential.add',
+    entityType: 'credential',
+    entityId: created.id,
+    details: {
+      name: created.name,
+      username: created.username,
+      kind: created.kind,
+      scope: created.scope,
+      trustOnFirstUse: created.trustOnFirstUse,
+    },
+  });
+  deps.events.emit('entity.changed', { entity: 'credentials' });
+  return created;
+}
+
+/** Removes a credential and records who removed it; says whether there was one. */
+export function removeRecordedCredential(deps: Omit<CredentialDeps, 'secrets'>, id: number): boolean {
+  const removed = deleteCredential(deps.db, id);
+  if (removed) {
+    appendAuditLog(deps.db, {
+      actor: readSettings(deps.db).operatorName,
+      action: 'credential.remove',
+      entityType: 'credential',
+      entityId: id,
+    });
+    deps.events.emit('entity.changed', { entity: 'credentials' });
+  }
+  return removed;
 }

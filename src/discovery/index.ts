@@ -1,8 +1,10 @@
 /**
  * Discovery: turn what an admin typed into addresses, sweep them, and say what each live
- * machine is and how Patchdeck can reach it. Plain Node; no database, no Electron.
+ * machine is and how Patchdeck can reach it. The sweep is plain Node, with no database; a scan
+ * (scan.ts) runs a sweep as a task and records what it found in the workspace. No Electron.
  * Everything another capability may use is exported here and nowhere else.
  */
+export { startScan, checkScanTargets, listScanResults, observedFromResult, type ScanDeps } from './scan';
 export {
   parseTargets,
   proposeLocalNetworks,

@@ -1,168 +1,22 @@
-import {
-  getHost,
-  insertHost,
-  listHostKeySightings,
-  listTrustedKeys,
-  readSettings,
-  recordHostKeySighting,
-  trustReviewedKey,
-} from '../../db';
-import { offlineOnlyError } from '../../audit';
-import { probeHostKey } from '../../remote/host-key-probe';
-import { PatchdeckError } from '../../util/errors';
-import { hostAddressProblem } from '../../util/text';
-import type { Core } from '../core';
-import net from 'node:net';
+import type { Handlers } from '../../api/router';
+import { listTrustedKeys } from '../../db';
+import { addHost } from '../../hosts';
+import { listPendingKeys, trustHostKey, trustReviewedKeys } from '../../trust';
+import type { CoreContext } from '../context';
 
-export function hostTrustHandlers(core: Core) {
-  const db = () => core.requireWorkspace().db;
+type HostTrustHandlers = Pick<
+  Handlers,
+  'hosts.add' | 'hosts.trust' | 'hosts.pendingKeys' | 'hosts.trustKeys' | 'hosts.keys'
+>;
+
+/** Adding a host and trusting its key, onto the hosts and trust capabilities. */
+export function hostTrustHandlers(core: CoreContext): HostTrustHandlers {
+  const deps = () => ({ db: core.requireWorkspace().db, events: core.events });
   return {
-    'hosts.add': ({ name, address, sshPort }: { name: string; address?: string; sshPort?: number }) => {
-      // A name may be an address too ("198.18.0.11"): then it must be a valid one.
-      const nameProblem = hostAddressProblem(name);
-      if (nameProblem) throw new PatchdeckError('bad-request', `Host name: ${nameProblem}`);
-      const addressProblem = address === undefined ? null : hostAddressProblem(address);
-      if (addressProblem) throw new PatchdeckError('bad-request', `Address: ${addressProblem}`);
-      const host = insertHost(db(), { name, address: address ?? (net.isIP(name) ? name : null), sshPort });
-      core.events.emit('entity.changed', { entity: 'hosts', ids: [host.id] });
-      return host;
-    },
-    'hosts.trust': async ({
-      id,
-      pin,
-      replace,
-      fingerprint,
-    }: {
-      id: number;
-      pin: boolean;
-      replace: boolean;
-      fingerprint?: string;
-    }) => {
-      const host = getHost(db(), id);
-      if (!host) throw new PatchdeckError('not-found', `Host ${id} does not exist.`);
-      if (host.offlineOnly) throw new PatchdeckError('conflict', offlineOnlyError(host).message);
-      if (pin && fingerprint === undefined)
-        throw new PatchdeckError(
-          'bad-request',
-          'Trusting a key needs the fingerprint you checked: read the key first (pin: false), compare it with the machine, then trust that fingerprint.',
-        );
-      const pinned = listTrustedKeys(db(), id);
-      const address = host.address ?? host.addresses[0] ?? host.name;
-      const key = await probeHostKey(address, host.sshPort, {
-        label: host.name,
-        preferredType: pinned[0]?.type,
-      });
-      const knownKey = pinned.find((k) => k.fingerprint === key.fingerprint);
-      const known = knownKey?.reviewed === true;
-      const changed = pinned.length > 0 && !knownKey;
-      if (!knownKey)
-        recordHostKeySighting(db(), {
-          hostId: id,
-          type: key.type,
-          fingerprint: key.fingerprint,
-          publicKey: key.publicKey,
-          source: 'probe',
-          address,
-        });
-      if (pin && fingerprint !== key.fingerprint) {
-        throw new PatchdeckError(
-          'conflict',
-          `${host.name} now presents ${key.type} ${key.fingerprint}, not the key ${fingerprint} you reviewed. Nothing was trusted; review the new key first.`,
-        );
-      }
-      if (changed && pin && !replace) {
-        throw new PatchdeckError(
-          'conflict',
-          `${host.name} now presents ${key.type} ${key.fingerprint}, not the key trusted before. Re-trust it explicitly (replace) only after checking with the machine’s owner.`,
-        );
-      }
-      if (pin && !known) {
-        trustReviewedKey(db(), {
-          hostId: id,
-          fingerprint: key.fingerprint,
-          actor: readSettings(db()).operatorName,
-          replace,
-          reason: 'reviewed fingerprint',
-        });
-      }
-      core.events.emit('entity.changed', { entity: 'hosts', ids: [id] });
-      return { type: key.type, fingerprint: key.fingerprint, pinned: pin || known, changed };
-    },
-    'hosts.pendingKeys': ({ hostIds }: { hostIds?: number[] }) => {
-      const wanted = hostIds ? new Set(hostIds) : null;
-      const pending = listHostKeySightings(db()).filter((s) => !wanted || wanted.has(s.hostId));
-      // Per host, once: its name, how many keys await review, whether a key is already pinned.
-      const hosts = new Map<number, { name: string; pending: number; pinned: boolean }>();
-      for (const s of pending) {
-        const entry = hosts.get(s.hostId) ?? {
-          name: getHost(db(), s.hostId)?.name ?? `host ${s.hostId}`,
-          pending: 0,
-          pinned: listTrustedKeys(db(), s.hostId).length > 0,
-        };
-        entry.pending++;
-        hosts.set(s.hostId, entry);
-      }
-      return pending.map((s) => {
-        const host = hosts.get(s.hostId)!;
-        return {
-          hostId: s.hostId,
-          hostName: host.name,
-          type: s.type,
-          fingerprint: s.fingerprint,
-          source: s.source,
-          address: s.address,
-          seenAt: s.seenAt,
-          // A sighting is never a pinned key, so any pinned key of its host is a different one.
-          changed: s.source !== 'first-use' && host.pinned,
-          conflict: host.pending > 1,
-        };
-      });
-    },
-    'hosts.trustKeys': ({
-      keys,
-      replace,
-    }: {
-      keys: { hostId: number; fingerprint: string }[];
-      replace: boolean;
-    }) => {
-      const actor = readSettings(db()).operatorName;
-      const hostIds = [...new Set(keys.map((k) => k.hostId))];
-      if (hostIds.length !== keys.length)
-        throw new PatchdeckError('bad-request', 'Each host may have only one key trusted per review.');
-      const pending = listHostKeySightings(db());
-      // One transaction: a stale entry (the key was trusted or replaced since it was shown, or
-      // the host is gone) refuses the whole review, and nothing is pinned.
-      db().transaction(() => {
-        for (const k of keys) {
-          const seen = pending.find((s) => s.hostId === k.hostId && s.fingerprint === k.fingerprint);
-          const host = getHost(db(), k.hostId);
-          if (!seen || !host)
-            throw new PatchdeckError(
-              'conflict',
-              `${host?.name ?? `Host ${k.hostId}`}: the key ${k.fingerprint.slice(0, 60)} is not awaiting review any more. Nothing was trusted; reload the list and review again.`,
-            );
-          if (keys.length > 1 && pending.filter((s) => s.hostId === k.hostId).length > 1)
-            throw new PatchdeckError(
-              'conflict',
-              `${host.name} showed more than one key; check which one is genuine and trust it on its own. Nothing was trusted.`,
-            );
-          if (seen.source !== 'first-use' && listTrustedKeys(db(), k.hostId).length > 0 && !replace)
-            throw new PatchdeckError(
-              'conflict',
-              `${host.name} already has a different trusted key; replacing it needs an explicit re-trust (replace). Nothing was trusted.`,
-            );
-          trustReviewedKey(db(), {
-            hostId: k.hostId,
-            fingerprint: k.fingerprint,
-            actor,
-            replace,
-            reason: `reviewed with ${keys.length} key(s)`,
-          });
-        }
-      })();
-      core.events.emit('entity.changed', { entity: 'hosts', ids: hostIds });
-      return { pinned: keys.length, hostIds };
-    },
-    'hosts.keys': ({ id }: { id: number }) => listTrustedKeys(db(), id),
+    'hosts.add': (args) => addHost(deps(), args),
+    'hosts.trust': (args) => trustHostKey(deps(), args),
+    'hosts.pendingKeys': (args) => listPendingKeys(deps().db, args),
+    'hosts.trustKeys': (args) => trustReviewedKeys(deps(), args),
+    'hosts.keys': ({ id }) => listTrustedKeys(deps().db, id),
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { HostResult } from '../../discovery';
-import { observedFromResult } from './discovery';
+import type { HostResult } from './sweep';
+import { observedFromResult } from './scan';
 
 const result = (names: HostResult['names']): HostResult => ({
   address: '198.18.0.40',

@@ -3,9 +3,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AVAHI_NAME, startMdnsResponder } from '../../../test/fixtures/mdns/responder';
-import { Core } from '../index';
-import { createNodePlatform } from '../../platform';
+import { AVAHI_NAME, startMdnsResponder } from '../../test/fixtures/mdns/responder';
+import { Core } from '../core';
+import { createNodePlatform } from '../platform';
 
 /**
  * A scan learns the name a host announces over mDNS (issue 10, bug 8), asked by unicast to that

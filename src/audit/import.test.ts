@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseCollectedOutput } from '../../collectors';
-import { fixture, fixturePath } from '../../collectors/testing/fixtures';
-import { toFindings } from '../../audit';
-import { listAuditLog, listAudits, listFindings, listHosts } from '../../db';
-import { createNodePlatform } from '../../platform';
-import { isPatchdeckError } from '../../util/errors';
+import { parseCollectedOutput } from '../collectors';
+import { fixture, fixturePath } from '../collectors/testing/fixtures';
+import { toFindings } from './run';
+import { listAuditLog, listAudits, listFindings, listHosts } from '../db';
+import { createNodePlatform } from '../platform';
+import { isPatchdeckError } from '../util/errors';
 import { Core } from '../core';
 
 const SELF = 'offline/debian-12-self.root.txt';

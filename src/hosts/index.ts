@@ -1,0 +1,5 @@
+/**
+ * Hosts: the inventory's rules for adding, changing and removing a machine. Everything another
+ * capability may use is exported here.
+ */
+export { addHost, changeHost, removeHost, requireHost, type HostDeps } from './service';
