@@ -7,6 +7,7 @@
 import type { PatchJob } from '../api/schemas';
 import { deleteDraftJob, getJob, getTask } from '../db';
 import { PatchdeckError } from '../util/errors';
+import { jobRemoved } from './notify';
 import type { PatchService } from './service';
 
 export async function discardJob(
@@ -30,7 +31,7 @@ export async function discardJob(
   }
   const discarded = deleteDraftJob(deps.db, id, planTaskId);
   if (discarded) {
-    deps.events.emit('entity.changed', { entity: 'jobs', ids: [id] });
+    jobRemoved(deps, id);
     if (planTaskId !== undefined) deps.events.emit('entity.changed', { entity: 'tasks', ids: [planTaskId] });
   }
   return { discarded };

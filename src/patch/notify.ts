@@ -3,11 +3,15 @@
  * `entity.changed` for a job, `job.step` for a step. Every writer in src/patch goes through here,
  * so the job list, job page and wizard never see one kind of change announced two different ways.
  */
+import type { Database } from 'better-sqlite3';
+import type { EventBus } from '../api/event-bus';
 import type { JobStep, PatchJob } from '../api/schemas';
 import { getJob, getStep, updateStep, type StepUpdate } from '../db';
-import type { PatchDeps } from './plan';
 
-type Notifier = Pick<PatchDeps, 'db' | 'events'>;
+interface Notifier {
+  db: Database;
+  events: EventBus;
+}
 
 /** Announces the job as it is now on record, and returns it. */
 export function jobChanged(deps: Notifier, jobId: number): PatchJob {
@@ -15,6 +19,11 @@ export function jobChanged(deps: Notifier, jobId: number): PatchJob {
   deps.events.emit('job.changed', job);
   deps.events.emit('entity.changed', { entity: 'jobs', ids: [jobId] });
   return job;
+}
+
+/** Announces a job that no longer exists (a discarded draft): the lists drop it. */
+export function jobRemoved(deps: Notifier, jobId: number): void {
+  deps.events.emit('entity.changed', { entity: 'jobs', ids: [jobId] });
 }
 
 /** Announces the step as it is now on record, and returns it. */

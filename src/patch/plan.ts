@@ -19,7 +19,6 @@ import {
   appendAuditLog,
   getHost,
   getJob,
-  getStep,
   insertJob,
   listAudits,
   listAuditLog,
@@ -42,6 +41,7 @@ import {
   type PatchPackageManager,
 } from './commands';
 import { changeKeys, parseDryRun, readsDryRun } from './dry-run';
+import { stepChanged } from './notify';
 import { parkSession } from './sessions';
 import { traced } from './trace';
 
@@ -355,7 +355,7 @@ export async function dryRunJob(
       } finally {
         session?.close();
       }
-      deps.events.emit('job.step', getStep(deps.db, step.id)!);
+      stepChanged(deps, step.id);
       onHostDone?.(++done, steps.length);
     }
   };
