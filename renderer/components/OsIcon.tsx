@@ -3,7 +3,7 @@ const LABELS: Record<string, string> = {
   windows: 'Windows',
   macos: 'macOS',
   bsd: 'BSD',
-  network: 'network device',
+  'network-device': 'network device',
   unknown: 'unknown OS',
 };
 const GLYPHS: Record<string, string> = {
@@ -11,7 +11,7 @@ const GLYPHS: Record<string, string> = {
   windows: 'W',
   macos: 'M',
   bsd: 'B',
-  network: 'N',
+  'network-device': 'N',
   unknown: '?',
 };
 

@@ -39,7 +39,7 @@ export const Task = z.object({
 });
 export type Task = z.infer<typeof Task>;
 
-export const OsFamily = z.enum(['linux', 'macos', 'windows', 'bsd', 'network', 'unknown']);
+export const OsFamily = z.enum(['linux', 'macos', 'windows', 'bsd', 'network-device', 'unknown']);
 export const ManagementChannel = z.enum(['ssh', 'winrm']);
 
 /** Where a host's name came from, best first (src/db/host-names.ts ranks them). */

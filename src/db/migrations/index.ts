@@ -6,6 +6,7 @@ import { migration005 } from './005_task_outcome';
 import { migration006 } from './006_reboot_pending';
 import { migration007 } from './007_host_names';
 import { migration008 } from './008_schedules';
+import { migration010 } from './010_network_device';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -20,6 +21,7 @@ export const migrations: readonly Migration[] = [
   migration006,
   migration007,
   migration008,
+  migration010,
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
