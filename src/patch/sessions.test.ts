@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryWorkspace, insertHost, trustHostKey, updateHost } from '../db';
 import type { SshSession } from '../remote/ssh';
+import { ManualClock } from '../util/clock';
 import { closeParkedSessions, parkSession, takeSession } from './sessions';
 
 function fakeSession(fingerprint: string): SshSession & { closed: boolean } {
@@ -57,15 +58,18 @@ describe('handing the plan connection to the run', () => {
     expect(moved.closed).toBe(true);
   });
 
-  it('closes parked sessions at the end of the command and after the idle time', async () => {
+  it('closes parked sessions at the end of the command and after the idle time', () => {
     const { db, host } = setup();
     const a = fakeSession('SHA256:aaa');
     parkSession(db, host, null, a);
     closeParkedSessions(db);
     expect(a.closed).toBe(true);
     const b = fakeSession('SHA256:aaa');
-    parkSession(db, host, null, b, 20);
-    await new Promise((r) => setTimeout(r, 60));
+    const clock = new ManualClock();
+    parkSession(db, host, null, b, 20, clock);
+    clock.advance(19);
+    expect(b.closed).toBe(false);
+    clock.advance(1);
     expect(b.closed).toBe(true);
     expect(takeSession(db, host, null)).toBeNull();
   });

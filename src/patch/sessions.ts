@@ -7,8 +7,9 @@
  */
 import type { Database } from 'better-sqlite3';
 import type { Host } from '../api/schemas';
-import { listTrustedKeys } from '../db/host-keys';
-import type { SshSession } from '../remote/ssh';
+import { listTrustedKeys } from '../db';
+import type { SshSession } from '../remote';
+import { systemClock, type Clock, type ClockTimer } from '../util/clock';
 
 /** How long a parked session waits for its run (the desktop app's approval usually takes longer: it reconnects). */
 export const PARK_IDLE_MS = 30_000;
@@ -18,7 +19,8 @@ interface Parked {
   credentialId: number | null;
   address: string | null;
   port: number;
-  timer: NodeJS.Timeout;
+  timer: ClockTimer;
+  clock: Clock;
 }
 
 const pools = new WeakMap<Database, Map<number, Parked>>();
@@ -36,20 +38,21 @@ export function parkSession(
   credentialId: number | null,
   session: SshSession,
   idleMs = PARK_IDLE_MS,
+  clock: Clock = systemClock,
 ): void {
   if (!session.isOpen) return session.close();
   const pool = poolOf(db);
   const old = pool.get(host.id);
   if (old) {
-    clearTimeout(old.timer);
+    old.clock.clearTimeout(old.timer);
     if (old.session !== session) old.session.close();
   }
-  const timer = setTimeout(() => {
+  const timer = clock.setTimeout(() => {
     if (pool.get(host.id)?.session === session) pool.delete(host.id);
     session.close();
   }, idleMs);
-  timer.unref();
-  pool.set(host.id, { session, credentialId, address: host.address, port: host.sshPort, timer });
+  timer.unref?.();
+  pool.set(host.id, { session, credentialId, address: host.address, port: host.sshPort, timer, clock });
 }
 
 /** The host's parked session if it is still usable for this credential and pinned key; the caller owns it. */
@@ -58,7 +61,7 @@ export function takeSession(db: Database, host: Host, credentialId: number | nul
   const parked = pool?.get(host.id);
   if (!pool || !parked) return null;
   pool.delete(host.id);
-  clearTimeout(parked.timer);
+  parked.clock.clearTimeout(parked.timer);
   const pinned = listTrustedKeys(db, host.id).some(
     (k) => k.fingerprint === parked.session.hostKey.fingerprint,
   );
@@ -79,7 +82,7 @@ export function closeParkedSessions(db: Database): void {
   const pool = pools.get(db);
   if (!pool) return;
   for (const parked of pool.values()) {
-    clearTimeout(parked.timer);
+    parked.clock.clearTimeout(parked.timer);
     parked.session.close();
   }
   pool.clear();
