@@ -7,7 +7,13 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { index: path.resolve(import.meta.dirname, 'electron/main.ts') } },
+      // index.js is the main process; core.js is the entry of the core's utilityProcess.
+      rollupOptions: {
+        input: {
+          index: path.resolve(import.meta.dirname, 'electron/main.ts'),
+          core: path.resolve(import.meta.dirname, 'electron/core-process.ts'),
+        },
+      },
       externalizeDeps: true,
     },
   },

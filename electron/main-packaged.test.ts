@@ -47,6 +47,12 @@ const electron = vi.hoisted(() => {
   };
 });
 vi.mock('electron', () => electron);
+// The core's utilityProcess is stood in for by a real child process (child_process.fork).
+vi.mock('./core-host', async () => {
+  const { bundleNodeCore, forkNodeCore } = await import('../src/carrier');
+  const entry = await bundleNodeCore();
+  return { forkCore: () => forkNodeCore({ entry }).channel };
+});
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-main-packaged-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,15 +1,21 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
-import { Core } from '../src/core';
+import { CoreClient } from '../src/carrier';
 import { assertExternalUrl } from '../src/platform/types';
 import { errorMessage } from '../src/util/errors';
 import { defaultWorkspacePath } from '../src/util/paths';
+import { forkCore } from './core-host';
 import { createIpcHandler, EVENT_CHANNEL, INVOKE_CHANNEL } from './ipc-handler';
 import { createElectronPlatform } from './platform';
 import { activeTaskCount, confirmQuit, QUIT_GRACE_MS } from './quit-guard';
 
-/** The thin desktop shell: one secure window, one IPC channel into the core's router. */
+/**
+ * The thin desktop shell: one secure window, its dialogs and the Platform work (keychain,
+ * notifications, PDF). The core runs in a utilityProcess of its own (SQLite, audits, imports
+ * never block this process's event loop); one IPC channel leads from the window, through the
+ * sender checks here, to the core's router over a MessagePort.
+ */
 let mainWindow: BrowserWindow | null = null;
 
 if (!app.requestSingleInstanceLock()) {
@@ -66,9 +72,31 @@ async function start(): Promise<void> {
   const devUrl = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL;
   const appUrl = devUrl ?? pathToFileURL(rendererIndex).href;
 
-  const core = new Core({ platform: createElectronPlatform(() => mainWindow), carrier: 'electron' });
-  await core.openWorkspace(process.env.PATCHDECK_WORKSPACE ?? defaultWorkspacePath(), {
-    create: 'if-missing',
+  const channel = forkCore();
+  const core = new CoreClient({
+    channel,
+    platform: createElectronPlatform(() => mainWindow),
+    carrier: 'electron',
+  });
+  try {
+    await core.start({
+      path: process.env.PATCHDECK_WORKSPACE ?? defaultWorkspacePath(),
+      create: 'if-missing',
+    });
+  } catch (error) {
+    await core.stop(QUIT_GRACE_MS);
+    throw error;
+  }
+  let quitting = false;
+  // The core's process ending on its own leaves nothing to serve the window: say why and quit.
+  // Work it was doing is marked interrupted when Patchdeck starts again.
+  channel.onClose((reason) => {
+    if (quitting) return;
+    dialog.showErrorBox(
+      'Patchdeck stopped working',
+      `Patchdeck's core stopped (${reason}). Open Patchdeck again; work that was running shows as interrupted.`,
+    );
+    app.exit(1);
   });
 
   const handleInvoke = createIpcHandler({
@@ -130,14 +158,12 @@ async function start(): Promise<void> {
   });
   mainWindow.on('closed', () => {
     mainWindow = null;
-    // Closing the workspace cancels running tasks and waits for them; a patch install is never
-    // interrupted and may take many minutes. Wait briefly, then exit: the remote installs carry on
-    // detached, and the next start marks the job interrupted (every step transition is already
-    // committed), from where Resume finishes it.
-    void Promise.race([
-      core.closeWorkspace().catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, QUIT_GRACE_MS)),
-    ]).finally(() => app.exit(0));
+    quitting = true;
+    // Stopping the core closes the workspace, which cancels running tasks and waits for them; a
+    // patch install is never interrupted and may take many minutes. Wait briefly, then exit: the
+    // remote installs carry on detached, and the next start marks the job interrupted (every step
+    // transition is already committed), from where Resume finishes it.
+    void core.stop(QUIT_GRACE_MS).finally(() => app.exit(0));
   });
   await (devUrl ? mainWindow.loadURL(devUrl) : mainWindow.loadFile(rendererIndex));
 }

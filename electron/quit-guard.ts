@@ -1,10 +1,15 @@
 import type { Core } from '../src/core';
+import { CoreClient } from '../src/carrier';
 
 /** How long quitting waits for running tasks to wind down before the process exits anyway. */
 export const QUIT_GRACE_MS = 3000;
 
-/** Running tasks, read synchronously (a window 'close' handler must decide before it returns). */
-export function activeTaskCount(core: Core): number {
+/**
+ * Running tasks, read synchronously (a window 'close' handler must decide before it returns): the
+ * core in its own process is counted from the task events main has seen.
+ */
+export function activeTaskCount(core: Core | CoreClient): number {
+  if (core instanceof CoreClient) return core.activeTaskCount;
   try {
     return core.workspace ? core.workspace.tasks.list({ active: true }).length : 0;
   } catch {
@@ -23,10 +28,10 @@ export interface QuitQuestion {
  * workspace opens. Say so and let the admin choose. Resolves true when it is fine to quit.
  */
 export async function confirmQuit(
-  core: Core,
+  core: Core | CoreClient,
   ask: (question: QuitQuestion) => Promise<boolean>,
 ): Promise<boolean> {
-  if (!core.workspace) return true;
+  // Without a workspace the call fails, and nothing runs.
   const active = await core.call('tasks.list', { active: true }).catch(() => []);
   if (active.length === 0) return true;
   const patching = active.some((t) => t.kind === 'patch');

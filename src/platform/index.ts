@@ -1,2 +1,3 @@
 export * from './types';
 export { createNodePlatform } from './node';
+export { createRemotePlatform, type PlatformOp, type RemotePlatformOptions } from './remote';

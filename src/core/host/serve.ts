@@ -1,8 +1,8 @@
-import { createRemotePlatform, type PlatformOp } from '../../platform/remote';
+import { checkToCore, errorShape, type Channel, type PlatformRequest, type ToCore } from '../../carrier';
+import { createRemotePlatform, type PlatformOp } from '../../platform';
 import { errorMessage } from '../../util/errors';
 import type { Logger } from '../../util/log';
 import { Core } from '../core';
-import { checkToCore, errorShape, type Channel, type PlatformRequest, type ToCore } from './protocol';
 
 export interface ServeCoreOptions {
   logger?: Logger;

@@ -3,11 +3,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Task } from '../../api/schemas';
-import { createNodePlatform } from '../../platform';
-import type { Platform } from '../../platform/types';
-import { PatchdeckError } from '../../util/errors';
+import type { Task } from '../api/schemas';
+import { createNodePlatform } from '../platform';
+import type { Platform } from '../platform/types';
+import { PatchdeckError } from '../util/errors';
 import { CoreClient } from './client';
+import { bundleNodeCore } from './bundle';
 import { forkNodeCore, type ForkedCore } from './fork';
 import type { Channel, ToCore, ToMain } from './protocol';
 
@@ -15,9 +16,11 @@ import type { Channel, ToCore, ToMain } from './protocol';
 // utilityProcess), on a real SQLite workspace, with main's real Node Platform answering it.
 
 let dir: string;
+let entry: string;
 const started: ForkedCore[] = [];
-beforeAll(() => {
+beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-host-'));
+  entry = await bundleNodeCore();
 });
 afterEach(() => {
   for (const { child } of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
@@ -44,7 +47,7 @@ async function startCore(
   name: string,
   platform: Platform,
 ): Promise<{ client: CoreClient; forked: ForkedCore }> {
-  const forked = forkNodeCore();
+  const forked = forkNodeCore({ entry });
   started.push(forked);
   const client = new CoreClient({ channel: forked.channel, platform, carrier: 'electron' });
   await client.start({ path: path.join(dir, `${name}.sqlite`), create: 'if-missing' });
@@ -113,7 +116,7 @@ describe('the core in a forked process', () => {
   it('says why when the workspace cannot be opened at start', async () => {
     const bad = path.join(dir, 'not-sqlite.sqlite');
     fs.writeFileSync(bad, 'these are not the bytes of a SQLite file');
-    const forked = forkNodeCore();
+    const forked = forkNodeCore({ entry });
     started.push(forked);
     const client = new CoreClient({
       channel: forked.channel,

@@ -1,11 +1,16 @@
-import type { Envelope, Method } from '../../api/contract';
-import { isEventName } from '../../api/contract';
-import { EventBus } from '../../api/event-bus';
-import type { CallContext, Handlers, Router } from '../../api/router';
-import type { WorkspaceInfo } from '../../api/schemas';
-import type { Platform } from '../../platform/types';
-import { errorMessage, PatchdeckError } from '../../util/errors';
-import type { Logger } from '../../util/log';
+import {
+  EventBus,
+  isEventName,
+  type CallContext,
+  type Envelope,
+  type Handlers,
+  type Method,
+  type Router,
+  type schemas,
+} from '../api';
+import type { Platform } from '../platform';
+import { errorMessage, PatchdeckError } from '../util/errors';
+import type { Logger } from '../util/log';
 import { checkToMain, errorShape, type Carrier, type Channel, type PlatformRequest } from './protocol';
 
 export interface CoreClientOptions {
@@ -33,7 +38,8 @@ export class CoreClient {
   private readonly pending = new Map<number, (envelope: Envelope) => void>();
   private readonly activeTasks = new Map<number, string>();
   private goneReason: string | null = null;
-  private started: { resolve(info: WorkspaceInfo | null): void; reject(error: Error): void } | null = null;
+  private started: { resolve(info: schemas.WorkspaceInfo | null): void; reject(error: Error): void } | null =
+    null;
   private stopped: (() => void) | null = null;
 
   constructor(private readonly options: CoreClientOptions) {
@@ -56,7 +62,7 @@ export class CoreClient {
   /** Starts the core in its process and opens the workspace; rejects with the reason it could not. */
   start(
     workspace: { path: string; create: 'never' | 'if-missing' | 'always' } | null,
-  ): Promise<WorkspaceInfo | null> {
+  ): Promise<schemas.WorkspaceInfo | null> {
     return new Promise((resolve, reject) => {
       if (this.goneReason !== null) {
         reject(new PatchdeckError('unavailable', this.unavailableMessage()));
@@ -165,7 +171,7 @@ export class CoreClient {
     const message = checked.message;
     switch (message.t) {
       case 'started':
-        this.started?.resolve(message.workspace as WorkspaceInfo | null);
+        this.started?.resolve(message.workspace as schemas.WorkspaceInfo | null);
         this.started = null;
         return;
       case 'start.failed':

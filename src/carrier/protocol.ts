@@ -1,8 +1,6 @@
 import { z } from 'zod';
-import type { ApiErrorShape, Envelope } from '../../api/contract';
-import type { CallContext } from '../../api/router';
-import type { WorkspaceInfo } from '../../api/schemas';
-import type { FileDialogOptions } from '../../platform/types';
+import type { ApiErrorShape, CallContext, Envelope, schemas } from '../api';
+import type { FileDialogOptions } from '../platform';
 
 /**
  * The messages between the process that serves the windows ("main") and the process that runs
@@ -56,7 +54,7 @@ export type ToCore =
   | { t: 'stop' };
 
 export type ToMain =
-  | { t: 'started'; workspace: WorkspaceInfo | null }
+  | { t: 'started'; workspace: schemas.WorkspaceInfo | null }
   | { t: 'start.failed'; error: ApiErrorShape }
   | { t: 'result'; id: number; envelope: Envelope }
   | { t: 'event'; event: string; payload: unknown }

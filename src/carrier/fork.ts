@@ -17,7 +17,7 @@ export interface ForkedCore {
 export function forkNodeCore(
   options: { entry?: string; env?: NodeJS.ProcessEnv; execArgv?: string[] } = {},
 ): ForkedCore {
-  const entry = options.entry ?? path.join(import.meta.dirname, 'node-entry.ts');
+  const entry = options.entry ?? path.join(import.meta.dirname, '../core/host/node-entry.ts');
   const execArgv = options.execArgv ?? (entry.endsWith('.ts') ? ['--import', 'tsx'] : []);
   const child = fork(entry, [], {
     execArgv,

@@ -1,0 +1,19 @@
+import path from 'node:path';
+import { MessageChannelMain, utilityProcess } from 'electron';
+import { channelOverPort, type Channel } from '../src/carrier';
+
+/**
+ * Starts the core in an Electron utilityProcess (as VS Code runs its shared process) and returns
+ * main's end of a MessagePort to it. Everything said over the port is in src/carrier.
+ */
+export function forkCore(): Channel {
+  const child = utilityProcess.fork(path.join(import.meta.dirname, 'core.js'), [], {
+    serviceName: 'Patchdeck core',
+    stdio: 'inherit',
+  });
+  const { port1, port2 } = new MessageChannelMain();
+  child.postMessage({ t: 'port' }, [port2]);
+  return channelOverPort(port1, (report) =>
+    child.once('exit', (code) => report(`the core's process exited with code ${code}`)),
+  );
+}
