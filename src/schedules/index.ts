@@ -8,3 +8,14 @@ export {
   type TickResult,
 } from './service';
 export { describeRecurrence, formatInZone, isTimeZone, nextOccurrence, occurrencesSince } from './recurrence';
+export {
+  scheduleDeps,
+  scheduleTickOf,
+  listScheduleViews,
+  createSchedule,
+  changeSchedule,
+  removeSchedule,
+  runScheduleByHand,
+  listRunsOf,
+  type ScheduleHost,
+} from './workspace';

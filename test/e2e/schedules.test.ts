@@ -1,9 +1,8 @@
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scheduleDeps } from '../../src/core/handlers/schedules';
 import { insertHost, updateHost } from '../../src/db';
-import { scheduleTick } from '../../src/schedules';
+import { scheduleDeps, scheduleTick } from '../../src/schedules';
 import { launchApp, type E2eApp } from './harness';
 
 /**

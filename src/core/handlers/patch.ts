@@ -10,18 +10,18 @@ import {
   startJob,
   type PatchService,
 } from '../../patch';
-import type { CallArgs } from '../../api/contract';
+import type { Handlers } from '../../api/router';
 import { PatchdeckError } from '../../util/errors';
-import type { Core } from '../core';
+import type { CoreContext } from '../context';
 
 /** The patch service over the core's open workspace (deps are read per call: the workspace may change). */
-export function patchService(core: Core): PatchService {
+export function patchService(core: CoreContext): PatchService {
   return {
     deps: () => {
       const { db } = core.requireWorkspace();
       return {
         db,
-        secrets: core.options.platform.secrets,
+        secrets: core.platform.secrets,
         actor: readSettings(db).operatorName,
         events: core.events,
       };
@@ -30,11 +30,27 @@ export function patchService(core: Core): PatchService {
   };
 }
 
-export function patchHandlers(core: Core) {
+type PatchHandlers = Pick<
+  Handlers,
+  | 'jobs.plan'
+  | 'jobs.approve'
+  | 'jobs.start'
+  | 'jobs.list'
+  | 'jobs.get'
+  | 'jobs.cancel'
+  | 'jobs.discard'
+  | 'jobs.resume'
+  | 'jobs.rerunFailed'
+  | 'jobs.reboot'
+  | 'hosts.reboot'
+>;
+
+/** Patch calls onto the patch capability (src/patch/service.ts). */
+export function patchHandlers(core: CoreContext): PatchHandlers {
   const svc = patchService(core);
   const db = () => core.requireWorkspace().db;
   return {
-    'jobs.plan': (args: CallArgs<'jobs.plan'>) => {
+    'jobs.plan': (args) => {
       const settings = readSettings(db());
       return planJob(svc, {
         hostIds: args.hostIds,
@@ -46,10 +62,10 @@ export function patchHandlers(core: Core) {
         options: args.options,
       });
     },
-    'jobs.approve': ({ id }: { id: number }) => approveJob(svc.deps(), id),
-    'jobs.start': ({ id, at, window }: CallArgs<'jobs.start'>) => startJob(svc, id, { at, window }),
-    'jobs.list': ({ limit }: { limit?: number }) => listJobs(db(), { limit }),
-    'jobs.get': ({ id, eventsAfter, eventsLimit }: CallArgs<'jobs.get'>) => {
+    'jobs.approve': ({ id }) => approveJob(svc.deps(), id),
+    'jobs.start': ({ id, at, window }) => startJob(svc, id, { at, window }),
+    'jobs.list': ({ limit }) => listJobs(db(), { limit }),
+    'jobs.get': ({ id, eventsAfter, eventsLimit }) => {
       const job = getJob(db(), id);
       if (!job) throw new PatchdeckError('not-found', `Job ${id} does not exist.`);
       return {
@@ -58,11 +74,11 @@ export function patchHandlers(core: Core) {
         events: listJobEvents(db(), id, { afterId: eventsAfter, limit: eventsLimit }),
       };
     },
-    'jobs.cancel': ({ id }: { id: number }) => cancelJob(svc, id),
-    'jobs.discard': ({ id, planTaskId }: CallArgs<'jobs.discard'>) => discardJob(svc, id, planTaskId),
-    'jobs.resume': ({ id }: { id: number }) => continueJob(svc, id, 'resume'),
-    'jobs.rerunFailed': ({ id }: { id: number }) => continueJob(svc, id, 'failed'),
-    'jobs.reboot': ({ id, hostIds }: CallArgs<'jobs.reboot'>) => rebootJobHosts(svc, id, hostIds),
-    'hosts.reboot': ({ hostIds, at }: CallArgs<'hosts.reboot'>) => rebootHosts(svc, { hostIds, at }),
+    'jobs.cancel': ({ id }) => cancelJob(svc, id),
+    'jobs.discard': ({ id, planTaskId }) => discardJob(svc, id, planTaskId),
+    'jobs.resume': ({ id }) => continueJob(svc, id, 'resume'),
+    'jobs.rerunFailed': ({ id }) => continueJob(svc, id, 'failed'),
+    'jobs.reboot': ({ id, hostIds }) => rebootJobHosts(svc, id, hostIds),
+    'hosts.reboot': ({ hostIds, at }) => rebootHosts(svc, { hostIds, at }),
   };
 }
