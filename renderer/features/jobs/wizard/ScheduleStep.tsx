@@ -1,18 +1,26 @@
-import type { ReactNode } from 'react';
 import { isoToLocal } from '../model';
 import { Banner } from './Banner';
-import { DateTimeField, RadioChoice } from './fields';
+import { DateTimeField, RadioGroup, type RadioOption } from './fields';
 import { REBOOT_POLICIES } from './run-options';
 import { draftJob, hostsWaitingForReboot, needsReplan } from './selectors';
 import { useWizard } from './store';
-import type { OnFailure, Schedule, ScheduleKind } from './types';
+import type { OnFailure, RebootPolicy, Schedule, ScheduleKind } from './types';
 
-const ON_FAILURE: { id: OnFailure; label: string }[] = [
+const REBOOT: RadioOption<RebootPolicy>[] = REBOOT_POLICIES.map((r) => ({
+  id: r.id,
+  label: (
+    <span>
+      Reboot: {r.label} <span className="muted small">— {r.hint}</span>
+    </span>
+  ),
+}));
+
+const ON_FAILURE: RadioOption<OnFailure>[] = [
   { id: 'continue', label: 'Carry on with the other hosts' },
   { id: 'stop', label: 'Stop the job (hosts not started yet are skipped)' },
 ];
 
-const WHEN: { id: ScheduleKind; label: string }[] = [
+const WHEN: RadioOption<ScheduleKind>[] = [
   { id: 'now', label: 'Now' },
   { id: 'at', label: 'At a time' },
   { id: 'window', label: 'In a maintenance window' },
@@ -48,51 +56,39 @@ export function ScheduleStep() {
     >
       <fieldset>
         <legend>Reboot policy</legend>
-        {REBOOT_POLICIES.map((r) => (
-          <RadioChoice
-            key={r.id}
-            name="reboot"
-            checked={rebootPolicy === r.id}
-            onChoose={() => setRunOptions({ rebootPolicy: r.id })}
-          >
-            <span>
-              Reboot: {r.label} <span className="muted small">— {r.hint}</span>
-            </span>
-          </RadioChoice>
-        ))}
+        <RadioGroup
+          name="reboot"
+          options={REBOOT}
+          value={rebootPolicy}
+          onChoose={(id) => setRunOptions({ rebootPolicy: id })}
+        />
         <PendingRebootNote />
       </fieldset>
       <fieldset>
         <legend>If a host fails</legend>
-        {ON_FAILURE.map((f) => (
-          <RadioChoice
-            key={f.id}
-            name="onFailure"
-            checked={onFailure === f.id}
-            onChoose={() => setRunOptions({ onFailure: f.id })}
-          >
-            {f.label}
-          </RadioChoice>
-        ))}
+        <RadioGroup
+          name="onFailure"
+          options={ON_FAILURE}
+          value={onFailure}
+          onChoose={(id) => setRunOptions({ onFailure: id })}
+        />
       </fieldset>
       <fieldset>
         <legend>When</legend>
-        {WHEN.map((w) => (
-          <WhenChoice
-            key={w.id}
-            label={w.label}
-            checked={schedule.kind === w.id}
-            onChoose={() => pickKind(w.id)}
-          >
-            {w.id === 'at' && schedule.kind === 'at' && (
+        <RadioGroup
+          name="when"
+          options={WHEN}
+          value={schedule.kind}
+          onChoose={pickKind}
+          after={(kind) =>
+            kind !== schedule.kind ? null : kind === 'at' ? (
               <DateTimeField
                 className="indent"
                 label="Start at"
                 value={schedule.at}
                 onChange={(at) => setSchedule({ at })}
               />
-            )}
-            {w.id === 'window' && schedule.kind === 'window' && (
+            ) : kind === 'window' ? (
               <div className="row indent">
                 <DateTimeField
                   label="Window starts"
@@ -105,9 +101,9 @@ export function ScheduleStep() {
                   onChange={(end) => setSchedule({ end })}
                 />
               </div>
-            )}
-          </WhenChoice>
-        ))}
+            ) : null
+          }
+        />
         {schedule.kind !== 'now' && (
           <Banner tone="muted" small>
             Patchdeck (the app or <span className="mono">patchdeck serve</span>) must be running then. A time
@@ -130,28 +126,6 @@ export function ScheduleStep() {
         </button>
       </div>
     </form>
-  );
-}
-
-/** A "When" option, and below it the times it needs once it is chosen. */
-function WhenChoice({
-  label,
-  checked,
-  onChoose,
-  children,
-}: {
-  label: string;
-  checked: boolean;
-  onChoose: () => void;
-  children: ReactNode;
-}) {
-  return (
-    <>
-      <RadioChoice name="when" checked={checked} onChoose={onChoose}>
-        {label}
-      </RadioChoice>
-      {children}
-    </>
   );
 }
 

@@ -1,12 +1,12 @@
 import { useShallow } from 'zustand/react/shallow';
 import { formatTime, plural } from '../../../components/format';
 import { Banner } from './Banner';
-import { RadioChoice } from './fields';
+import { RadioGroup, type RadioOption } from './fields';
 import { auditedHosts, canReview, selectedTotals } from './selectors';
 import { useWizard } from './store';
 import type { UpdateMode } from './types';
 
-const MODES: { id: UpdateMode; label: string }[] = [
+const MODES: RadioOption<UpdateMode>[] = [
   { id: 'all', label: 'All pending updates' },
   { id: 'security', label: 'Security updates only' },
   { id: 'packages', label: 'Chosen packages' },
@@ -139,11 +139,7 @@ function ModeChoices() {
   const { setMode, togglePackage } = useWizard.getState();
   return (
     <>
-      {MODES.map((m) => (
-        <RadioChoice key={m.id} name="mode" checked={mode === m.id} onChoose={() => void setMode(m.id)}>
-          {m.label}
-        </RadioChoice>
-      ))}
+      <RadioGroup name="mode" options={MODES} value={mode} onChoose={(m) => void setMode(m)} />
       {mode === 'packages' &&
         (hostIds.length === 0 ? (
           <Banner tone="muted" small>

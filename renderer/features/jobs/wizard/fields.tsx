@@ -1,22 +1,36 @@
-import type { ReactNode } from 'react';
+import { Fragment, type ReactNode } from 'react';
 
-/** One option of a radio group, its text beside it. */
-export function RadioChoice({
+export interface RadioOption<T extends string> {
+  id: T;
+  label: ReactNode;
+}
+
+/** A radio group, each option's text beside it; `after` shows what belongs below an option. */
+export function RadioGroup<T extends string>({
   name,
-  checked,
+  options,
+  value,
   onChoose,
-  children,
+  after,
 }: {
   name: string;
-  checked: boolean;
-  onChoose: () => void;
-  children: ReactNode;
+  options: readonly RadioOption<T>[];
+  value: T;
+  onChoose: (id: T) => void;
+  after?: (id: T) => ReactNode;
 }) {
   return (
-    <label className="inline">
-      <input type="radio" name={name} checked={checked} onChange={onChoose} />
-      {children}
-    </label>
+    <>
+      {options.map((o) => (
+        <Fragment key={o.id}>
+          <label className="inline">
+            <input type="radio" name={name} checked={value === o.id} onChange={() => onChoose(o.id)} />
+            {o.label}
+          </label>
+          {after?.(o.id)}
+        </Fragment>
+      ))}
+    </>
   );
 }
 
