@@ -23,6 +23,7 @@ import {
 import { parsePorts } from '../discovery';
 import type { TaskRunner } from '../tasks';
 import { errorMessage, PatchdeckError } from '../util/errors';
+import { systemClock, type Clock } from '../util/clock';
 import { describeRecurrence } from './recurrence';
 import { firstDueTime, overdueSince, runScheduleNow, scheduleTick, type ScheduleDeps } from './service';
 
@@ -31,7 +32,11 @@ export interface ScheduleHost {
   requireWorkspace(): { db: Database; tasks: TaskRunner };
   readonly events: EventBus;
   call<M extends Method>(method: M, args: CallArgs<M>): Promise<Awaited<ReturnType<Handlers[M]>>>;
+  /** The clock schedules are timed on (the scheduler's own passes get theirs from its tick). */
+  readonly clock?: Clock;
 }
+
+const nowOf = (host: ScheduleHost): number => (host.clock ?? systemClock).now();
 
 function describeTarget(db: Database, target: ScheduleTarget): string {
   if (target.kind === 'audit')
@@ -228,7 +233,7 @@ export async function createSchedule(
   const db = () => host.requireWorkspace().db;
   refuseDuplicateName(db(), parsed.name);
   await checkTarget(host, db(), parsed.target);
-  const nowMs = Date.now();
+  const nowMs = nowOf(host);
   const record = insertSchedule(db(), {
     name: parsed.name,
     target: parsed.target,
@@ -260,7 +265,7 @@ export async function changeSchedule(
   const current = requireSchedule(db(), id);
   if (patch.name !== undefined) refuseDuplicateName(db(), patch.name, id);
   if (patch.target) await checkTarget(host, db(), patch.target);
-  const nowMs = Date.now();
+  const nowMs = nowOf(host);
   const next = { ...current, ...patch };
   // A new time, or switched back on: counted from now. Time while switched off is not "missed".
   const retime =
@@ -304,7 +309,7 @@ export async function runScheduleByHand(
   id: number,
 ): Promise<CallResult<'schedules.runNow'>> {
   const db = () => host.requireWorkspace().db;
-  const run = await runScheduleNow(scheduleDeps(host), requireSchedule(db(), id), Date.now());
+  const run = await runScheduleNow(scheduleDeps(host), requireSchedule(db(), id), nowOf(host));
   appendAuditLog(db(), {
     actor: actorOf(db()),
     action: 'schedule.run',
