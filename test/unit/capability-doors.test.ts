@@ -4,10 +4,8 @@ import { afterAll, describe, it } from 'vitest';
 import plugin from '../../eslint-rules/capability-doors.js';
 
 // ESLint's own RuleTester, driven by Vitest: each case lints a snippet as if it were the named file.
-RuleTester.afterAll = afterAll;
-RuleTester.describe = describe;
-RuleTester.it = it;
-RuleTester.itOnly = it.only;
+// (The hooks are static properties ESLint documents but does not declare in its types.)
+Object.assign(RuleTester, { afterAll, describe, it, itOnly: it.only });
 
 const root = path.resolve(import.meta.dirname, '../..');
 const file = (p: string): string => path.join(root, p);
