@@ -19,7 +19,18 @@ const nodeBuiltins = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'release/**', 'dist/**', 'test-results/**', 'test/fixtures/**'] },
+  {
+    // .stryker-tmp holds the mutation runs' copies of the whole tree (npm run mutate).
+    ignores: [
+      'node_modules/**',
+      'out/**',
+      'release/**',
+      'dist/**',
+      'test-results/**',
+      'test/fixtures/**',
+      '.stryker-tmp/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
