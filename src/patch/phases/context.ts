@@ -4,14 +4,17 @@
  * every phase; each phase reads what the earlier ones left and writes what the later ones need.
  */
 import type { Host, JobEvent, JobStep, PatchJob, TargetPackage } from '../../api/schemas';
-import type { CollectorResult, RemoteExec } from '../../collectors';
-import type { ScriptSection, SectionOutput } from '../../collectors/util';
+import type { buildSectionScript, CollectorResult, RemoteExec, splitSections } from '../../collectors';
 import { appendJobEvent, type StepUpdate } from '../../db';
 import type { SshSession } from '../../remote';
 import type { Clock } from '../../util/clock';
 import type { PatchPackageManager } from '../commands';
 import { commitStep } from '../notify';
 import type { PatchDeps, SessionOpener } from '../plan';
+
+/** One named part of a batched script, and what it printed (the collectors' section format). */
+export type ScriptSection = Parameters<typeof buildSectionScript>[0][number];
+export type SectionOutput = ReturnType<typeof splitSections> extends Map<string, infer V> ? V : never;
 
 export interface StepContext {
   deps: PatchDeps;

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import type { JobEvent, TargetPackage } from '../../api/schemas';
 import { buildSectionScript, splitSections } from '../../collectors';
-import type { ScriptSection, SectionOutput } from '../../collectors/util';
 import { shellQuote, type SshSession } from '../../remote';
 import { sanitizeText } from '../../util/text';
 import { installCommand, installEnv, type PatchPackageManager } from '../commands';
@@ -19,6 +18,8 @@ import {
   previewedNames,
   recordedVersions,
   sessionOf,
+  type ScriptSection,
+  type SectionOutput,
   type StepContext,
   type StepState,
 } from './context';

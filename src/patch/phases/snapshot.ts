@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buildSectionScript, splitSections } from '../../collectors';
-import type { ScriptSection, SectionOutput } from '../../collectors/util';
 import { shellQuote, type SshSession } from '../../remote';
 import {
   packageSpec,
@@ -17,7 +16,15 @@ import {
 } from '../commands';
 import type { Phase } from '../driver';
 import { traced } from '../trace';
-import { log, sessionOf, transition, type StepContext, type StepState } from './context';
+import {
+  log,
+  sessionOf,
+  transition,
+  type ScriptSection,
+  type SectionOutput,
+  type StepContext,
+  type StepState,
+} from './context';
 
 /** Read-only sections for the after-install snapshot: versions, reboot flag, old versions still offered, dnf history id. */
 export function snapshotSections(
