@@ -149,16 +149,15 @@ export function startJob(
   return changed(deps, id);
 }
 
+function auditCancel(deps: PatchDeps, id: number): void {
+  appendAuditLog(deps.db, { actor: deps.actor, action: 'job.cancel', entityType: 'patch_job', entityId: id });
+}
+
 export function cancelJob(svc: PatchService, id: number): PatchJob {
   const deps = svc.deps();
   const job = requireJob(deps, id);
   if (job.status === 'running' && job.taskId && svc.tasks().cancel(job.taskId)) {
-    appendAuditLog(deps.db, {
-      actor: deps.actor,
-      action: 'job.cancel',
-      entityType: 'patch_job',
-      entityId: id,
-    });
+    auditCancel(deps, id);
     return changed(deps, id);
   }
   if (['draft', 'approved', 'scheduled', 'interrupted'].includes(job.status)) {
@@ -176,12 +175,7 @@ export function cancelJob(svc: PatchService, id: number): PatchJob {
         message: 'Cancelled by the operator.',
         finishedAt: now(),
       });
-      appendAuditLog(deps.db, {
-        actor: deps.actor,
-        action: 'job.cancel',
-        entityType: 'patch_job',
-        entityId: id,
-      });
+      auditCancel(deps, id);
     })();
     return changed(deps, id);
   }
