@@ -2,7 +2,6 @@ import type { Database } from 'better-sqlite3';
 import type { EventBus } from '../api/event-bus';
 import type { Platform } from '../platform/types';
 import type { TaskRunner } from '../tasks';
-import type { Logger } from '../util/log';
 
 /** The open workspace: its file, its database and the task runner that records work in it. */
 export interface Workspace {
@@ -14,13 +13,12 @@ export interface Workspace {
 
 /**
  * What a handler may use of the core, and nothing more: the open workspace (database and tasks),
- * the event bus, the platform's doors (secrets, dialogs) and the logger. Handlers take this, not
+ * the event bus and the platform's doors (secrets, dialogs). Handlers take this, not
  * the `Core` class, so that they depend on an interface and never on the module that builds them.
  */
 export interface CoreContext {
   readonly events: EventBus;
   readonly platform: Platform;
-  readonly logger: Logger;
   /** The open workspace, or a clear error telling the user to open one. */
   requireWorkspace(): Workspace;
 }
