@@ -35,5 +35,14 @@ describe('shellQuote', () => {
   });
   it('doubles PowerShell quotes', () => {
     expect(powershellQuote("KB'1")).toBe("'KB''1'");
+    // PowerShell also closes a single-quoted string at the typographic quotes: each is doubled too.
+    expect(powershellQuote('a\u2018b\u2019c\u201Ad\u201Be')).toBe(
+      "'a\u2018\u2018b\u2019\u2019c\u201A\u201Ad\u201B\u201Be'",
+    );
+    expect(powershellQuote('$env:PATH; `whoami`')).toBe("'$env:PATH; `whoami`'");
+    expect(powershellQuote('')).toBe("''");
+  });
+  it('refuses NUL in a PowerShell literal too', () => {
+    expect(() => powershellQuote('KB1\0; Remove-Item C:\\')).toThrow(/NUL/);
   });
 });
