@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   completeAudit,
   diffWithPrevious,
+  failAudit,
+  getAudit,
+  listCurrentFindings,
+  listFindings,
+  markInterruptedAudits,
   findingFacets,
   iterateFindings,
   latestAudits,
@@ -282,5 +287,198 @@ describe('the Updates page queries', () => {
       ['Mail01', 'Debian 12', 'i386'],
       ['web01', 'Debian 12', 'amd64'],
     ]);
+  });
+});
+
+describe('what an audit stores, field by field', () => {
+  const full: FindingInput = {
+    kind: 'package',
+    package: 'pd-held',
+    arch: null,
+    installedVersion: null,
+    availableVersion: '1.2-1',
+    repository: null,
+    security: true,
+    severity: 'important',
+    vendorSeverity: 'Important',
+    advisories: ['DSA-1-1', 'CVE-2026-1'],
+    held: true,
+    rebootRequired: true,
+  };
+
+  it('gives back every finding field as written, held and reboot flags included', () => {
+    const db = createMemoryWorkspace();
+    const host = insertHost(db, { name: 'lab01' });
+    const id = audit(db, host.id, '2026-11-20T10:00:00.000Z', [
+      full,
+      { ...finding('acme-lib', '2.1'), held: false, rebootRequired: false },
+      { ...finding('acme-doc', '3.0'), kind: 'patch' },
+    ]);
+    const rows = listFindings(db, id);
+    expect(rows.map((r) => r.package)).toEqual(['pd-held', 'acme-doc', 'acme-lib']);
+    expect(rows[0]).toEqual({ ...full, id: rows[0]!.id, auditId: id, hostId: host.id });
+    expect(rows[2]).toMatchObject({ held: false, rebootRequired: false, security: false, arch: 'all' });
+    expect(rows[1]).toMatchObject({ kind: 'patch', rebootRequired: null, installedVersion: '1.0' });
+    expect(listCurrentFindings(db).map((r) => [r.hostName, r.package, r.held])).toEqual([
+      ['lab01', 'pd-held', true],
+      ['lab01', 'acme-doc', false],
+      ['lab01', 'acme-lib', false],
+    ]);
+  });
+
+  it('records a completed audit with its counts, flags and warnings', () => {
+    const db = createMemoryWorkspace();
+    const host = insertHost(db, { name: 'lab01' });
+    const id = startAudit(db, { hostId: host.id, taskId: null, source: 'import', refreshed: true });
+    expect(getAudit(db, id)).toMatchObject({
+      status: 'running',
+      source: 'import',
+      refreshed: true,
+      finishedAt: null,
+      durationMs: null,
+      rebootRequired: null,
+      updatesCount: 0,
+      warnings: [],
+    });
+    completeAudit(db, id, {
+      osId: 'debian',
+      osName: 'Debian GNU/Linux',
+      osVersion: '12',
+      kernel: '6.1.0-18-amd64',
+      packageManager: 'apt',
+      metadataAgeSeconds: 120,
+      rebootRequired: true,
+      warnings: ['apt keeps back pd-x (not held, not phased)'],
+      durationMs: 42,
+      findings: [full, finding('acme-lib', '2.1'), finding('acme-tool', '1.1', true)],
+    });
+    const done = getAudit(db, id)!;
+    expect(done).toMatchObject({
+      id,
+      hostId: host.id,
+      taskId: null,
+      status: 'succeeded',
+      osId: 'debian',
+      osName: 'Debian GNU/Linux',
+      osVersion: '12',
+      kernel: '6.1.0-18-amd64',
+      packageManager: 'apt',
+      metadataAgeSeconds: 120,
+      rebootRequired: true,
+      updatesCount: 3,
+      securityCount: 2,
+      errorKind: null,
+      errorMessage: null,
+      errorStderr: null,
+      warnings: ['apt keeps back pd-x (not held, not phased)'],
+      durationMs: 42,
+    });
+    expect(done.finishedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const plain = startAudit(db, { hostId: host.id, taskId: null });
+    expect(getAudit(db, plain)).toMatchObject({ source: 'ssh', refreshed: false });
+    completeAudit(db, plain, {
+      osId: null,
+      osName: null,
+      osVersion: null,
+      kernel: null,
+      packageManager: null,
+      metadataAgeSeconds: null,
+      rebootRequired: false,
+      warnings: [],
+      durationMs: 1,
+      findings: [],
+    });
+    expect(getAudit(db, plain)).toMatchObject({ rebootRequired: false, updatesCount: 0, securityCount: 0 });
+    expect(getAudit(db, 999_999)).toBeNull();
+  });
+
+  it('records failures, cancellations (stderr capped at 64 KiB) and audits a restart interrupted', () => {
+    const db = createMemoryWorkspace();
+    const host = insertHost(db, { name: 'lab01' });
+    const failed = startAudit(db, { hostId: host.id, taskId: null });
+    failAudit(db, failed, {
+      kind: 'sudo',
+      message: 'sudo needs a password',
+      stderr: 'x'.repeat(70_000),
+      durationMs: 9,
+    });
+    expect(getAudit(db, failed)).toMatchObject({
+      status: 'failed',
+      errorKind: 'sudo',
+      errorMessage: 'sudo needs a password',
+      durationMs: 9,
+    });
+    expect(getAudit(db, failed)!.errorStderr).toHaveLength(64 * 1024);
+    expect(getAudit(db, failed)!.finishedAt).not.toBeNull();
+    const cancelled = startAudit(db, { hostId: host.id, taskId: null });
+    failAudit(db, cancelled, {
+      status: 'cancelled',
+      kind: 'cancelled',
+      message: 'Cancelled.',
+      durationMs: 1,
+    });
+    expect(getAudit(db, cancelled)).toMatchObject({ status: 'cancelled', errorStderr: '' });
+    const a = startAudit(db, { hostId: host.id, taskId: null });
+    const b = startAudit(db, { hostId: host.id, taskId: null });
+    expect(markInterruptedAudits(db)).toBe(2);
+    expect([getAudit(db, a)!.status, getAudit(db, b)!.status]).toEqual(['interrupted', 'interrupted']);
+    expect(getAudit(db, failed)!.status).toBe('failed');
+    expect(markInterruptedAudits(db)).toBe(0);
+    // The newest finished audit is the current picture, whatever its outcome; running ones are not.
+    startAudit(db, { hostId: host.id, taskId: null });
+    expect(latestAudits(db).map((x) => x.id)).toEqual([b]);
+    expect(listAudits(db, host.id, 2)).toHaveLength(2);
+  });
+});
+
+describe('the audit diff', () => {
+  it('shows a finding whose available version moved on as new, not as unchanged', () => {
+    const db = createMemoryWorkspace();
+    const host = insertHost(db, { name: 'lab01' });
+    const first = audit(db, host.id, '2026-11-10T10:00:00.000Z', [
+      finding('acme-tool', '1.1', true),
+      finding('acme-lib', '2.1'),
+      { ...finding('acme-lib', '2.1'), arch: 'i386' },
+      finding('acme-gone', '5.0'),
+    ]);
+    expect(diffWithPrevious(db, first)).toMatchObject({ previousAuditId: null, resolved: [], unchanged: [] });
+    expect(diffWithPrevious(db, first).added).toHaveLength(4);
+    // A failed audit in between is not what the next one is compared with.
+    const broken = startAudit(db, { hostId: host.id, taskId: null });
+    db.prepare('UPDATE audits SET started_at = ? WHERE id = ?').run('2026-11-15T10:00:00.000Z', broken);
+    failAudit(db, broken, { kind: 'timeout', message: 'timed out', durationMs: 1 });
+    const second = audit(db, host.id, '2026-11-20T10:00:00.000Z', [
+      finding('acme-tool', '1.2', true),
+      finding('acme-lib', '2.1'),
+      { ...finding('acme-lib', '2.2'), arch: 'i386' },
+      finding('acme-new', '1.0'),
+    ]);
+    const diff = diffWithPrevious(db, second);
+    const pick = (list: { package: string; arch: string | null; availableVersion: string }[]) =>
+      list.map((f) => `${f.package}:${f.arch}=${f.availableVersion}`).sort();
+    expect(diff.previousAuditId).toBe(first);
+    expect(pick(diff.added)).toEqual(['acme-lib:i386=2.2', 'acme-new:all=1.0', 'acme-tool:all=1.2']);
+    expect(pick(diff.unchanged)).toEqual(['acme-lib:all=2.1']);
+    expect(pick(diff.resolved)).toEqual(['acme-gone:all=5.0']);
+    expect(diffWithPrevious(db, 999_999)).toEqual({
+      previousAuditId: null,
+      added: [],
+      resolved: [],
+      unchanged: [],
+    });
+  });
+
+  it('breaks a tie of the same start time by the older row, and never compares with a later audit', () => {
+    const db = createMemoryWorkspace();
+    const host = insertHost(db, { name: 'lab01' });
+    const other = insertHost(db, { name: 'lab02' });
+    audit(db, other.id, '2026-11-01T10:00:00.000Z', [finding('acme-tool', '1.1')]);
+    const a = audit(db, host.id, '2026-11-20T10:00:00.000Z', [finding('acme-tool', '1.1')]);
+    const b = audit(db, host.id, '2026-11-20T10:00:00.000Z', [finding('acme-tool', '1.1')]);
+    const later = audit(db, host.id, '2026-11-21T10:00:00.000Z', []);
+    expect(diffWithPrevious(db, b).previousAuditId).toBe(a);
+    expect(diffWithPrevious(db, a).previousAuditId).toBeNull();
+    expect(diffWithPrevious(db, later)).toMatchObject({ previousAuditId: b, added: [] });
+    expect(diffWithPrevious(db, later).resolved.map((f) => f.package)).toEqual(['acme-tool']);
   });
 });

@@ -256,6 +256,112 @@ describe('parseTargets', () => {
   });
 });
 
+describe('parseTargets: what each token becomes', () => {
+  const lab: NameResolver = async (name) => {
+    const table: Record<string, string[]> = {
+      'web-01': ['198.18.0.31'],
+      'db-1.lab': ['198.18.0.32', 'not an address', '198.18.0.32'],
+      'gone.lab': ['198.18.0.33'],
+    };
+    const hit = table[name];
+    if (hit) return hit;
+    throw new Error('no such name');
+  };
+
+  it('takes a host name with a dash and digits as a name, not as a bad range', async () => {
+    const r = await parseTargets('web-01 db-1.lab 198.18.0.1-3', { resolve: lab });
+    expect(r.errors).toEqual([]);
+    expect(r.addresses).toEqual(['198.18.0.1', '198.18.0.2', '198.18.0.3', '198.18.0.31', '198.18.0.32']);
+    expect(r.names).toEqual([
+      { name: 'web-01', addresses: ['198.18.0.31'] },
+      { name: 'db-1.lab', addresses: ['198.18.0.32'] },
+    ]);
+  });
+
+  it('refuses a prefix with anything after its digits', async () => {
+    for (const token of ['10.0.0.0/24x', '10.0.0.0/x24', '10.0.0.0/', '10.0.0.0/2444', '2001:db8::/126x']) {
+      const r = await parse(token);
+      expect(r.addresses, token).toEqual([]);
+      expect(r.errors, token).toEqual([
+        { token, message: `"${token}": the prefix length after "/" must be a number.` },
+      ]);
+    }
+    expect((await parse('10.0.0.0/0')).refused).toBe(true);
+    expect((await parse('10.1.2.3/32')).addresses).toEqual(['10.1.2.3']);
+  });
+
+  it('explains each kind of bad token in its own words', async () => {
+    const r = await parse(
+      [
+        'web.lab/24',
+        '2001:db8::/129',
+        '2001:db8::1/127',
+        '198.18.0.1-198.18.0.300',
+        '198.18.0.1-07',
+        '1.2.3.4-5.6',
+        'x'.repeat(254),
+      ].join(' '),
+    );
+    expect(r.errors.map((e) => e.message)).toEqual([
+      '"web.lab/24" is not a valid CIDR block (expected e.g. 198.18.0.0/24).',
+      '"2001:db8::/129": an IPv6 prefix length is 0–128.',
+      '"198.18.0.1-198.18.0.300": the end of the range is not an IPv4 address or a last octet.',
+      '"198.18.0.1-07": the end of a short range is a last octet, 0–255.',
+      '"1.2.3.4-5.6": the end of the range is not an IPv4 address or a last octet.',
+      expect.stringMatching(/is too long to be an address, range or host name\.$/),
+    ]);
+    expect(r.warnings).toContain('2001:db8::1/127 has host bits set; sweeping 2001:db8::/127.');
+    expect(r.addresses).toEqual(['2001:db8::', '2001:db8::1']);
+    const start = await parse('1.2.3-4');
+    expect(start.errors.map((e) => e.message)).toEqual([
+      '"1.2.3-4": the start of the range is not an IPv4 address.',
+    ]);
+    const ctl = await parse('198.18.0.1\u007f');
+    expect(ctl.errors[0]!.message).toMatch(/contains control characters\.$/);
+    // Hexadecimal with colons is an IPv6 attempt; anything else with letters is a name.
+    expect((await parse('fe80::zz')).errors[0]!.message).toMatch(/is not an address, range/);
+    expect((await parse('abc:def:1:2:3:4:5:6:7')).errors[0]!.message).toBe(
+      '"abc:def:1:2:3:4:5:6:7" is not a valid IPv6 address.',
+    );
+    expect((await parse('0')).errors[0]!.message).toMatch(/is not a valid IPv4 address/);
+    expect((await parse('198.18.0.5-5')).addresses).toEqual(['198.18.0.5']);
+    expect((await parse('198.18.0.250-0')).errors[0]!.message).toBe(
+      '"198.18.0.250-0": the range ends before it starts.',
+    );
+  });
+
+  it('excludes the addresses of excluded names and says how many were dropped', async () => {
+    const r = await parseTargets('198.18.0.31-33', {
+      resolve: lab,
+      exclude: 'gone.lab 198.18.0.32 nope.lab',
+    });
+    expect(r.addresses).toEqual(['198.18.0.31']);
+    expect(r.warnings).toContain('2 addresses excluded.');
+    expect(r.errors).toEqual([
+      { token: 'nope.lab', message: 'Could not resolve "nope.lab" (no such name).' },
+    ]);
+    const one = await parse('198.18.0.1 198.18.0.1 198.18.0.2', { exclude: '198.18.0.2 bad!' });
+    expect(one.warnings).toEqual(['1 duplicate address ignored.', '1 address excluded.']);
+    expect(one.errors.map((e) => e.message)).toEqual([
+      'exclude: "bad!" is not an address, range (198.18.0.10-40), CIDR block (198.18.0.0/24) or host name.',
+    ]);
+    const hostBits = await parse('198.18.0.1', { exclude: '198.18.0.1/31' });
+    expect(hostBits.warnings).toContain('exclude: 198.18.0.1/31 has host bits set; sweeping 198.18.0.0/31.');
+  });
+
+  it('resolves at most 256 names, and says so', async () => {
+    const asked: string[] = [];
+    const count: NameResolver = async (name) => {
+      asked.push(name);
+      return [];
+    };
+    const names = Array.from({ length: 300 }, (_, i) => `h${i}.lab`);
+    const r = await parseTargets(names.join(' '), { resolve: count });
+    expect(asked).toHaveLength(256);
+    expect(r.warnings).toContain('Only the first 256 host names are resolved; 44 were ignored.');
+  });
+});
+
 describe('proposeLocalNetworks', () => {
   it('proposes non-internal IPv4 subnets from interface data, without touching the network', () => {
     const proposals = proposeLocalNetworks({

@@ -6,6 +6,7 @@ import {
   parseExpirationAge,
   parseNeedsRestarting,
   parseNevra,
+  parseRpmInstalled,
   parseUpdateinfoList,
   isRpmLocked,
 } from './index';
@@ -257,5 +258,155 @@ describe('dnf collect() replaying real runs', () => {
     const { updates } = parseCheckUpdate(hostile);
     expect(updates.map((u) => u.name)).toEqual(['good']);
     expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
+
+describe('dnf details a wrong line would change', () => {
+  it('drops only an epoch of 0 from rpm -qa versions (real installed section of the lab run)', () => {
+    const recording = loadRecording(fixturePath('dnf/lab-cached.collect.json'));
+    const stdout = recording.runs[0]!.stdout;
+    const section = /begin:installed\n([\s\S]*?)\n@@PATCHDECK:[0-9a-f]+:end:installed/.exec(stdout)![1]!;
+    expect(section).toContain('pd-tool noarch 0:1.0-1');
+    expect(Object.fromEntries(parseRpmInstalled(section))).toEqual({
+      'pd-tool.noarch': '1.0-1',
+      'pd-plain.noarch': '3.0-1',
+      'pd-lib.noarch': '2.0-1',
+      'pd-kernel.noarch': '5.14.0-1',
+    });
+    // Real epochs (CentOS 7's grub2-common and sg3_utils-libs) are kept whole, and a version
+    // that merely starts with 0 keeps its first digits.
+    expect(
+      Object.fromEntries(
+        parseRpmInstalled(
+          [
+            'grub2-common noarch 1:2.02-0.87.0.2.el7.centos.11',
+            'sg3_utils-libs x86_64 1:1.37-19.el7',
+            'dbus-glib x86_64 0:0.100-7.el7',
+            'kbd-misc noarch 0.100-7',
+            'gpg-pubkey (none) 0:f4a80eb5-53a7ff4b',
+            'bad;name x86_64 0:1-1',
+            'two words',
+            'a b c d',
+            'e x86_64 $(id)',
+            'f bad/arch 1-1',
+          ].join('\n'),
+        ),
+      ),
+    ).toEqual({
+      'grub2-common.noarch': '1:2.02-0.87.0.2.el7.centos.11',
+      'sg3_utils-libs.x86_64': '1:1.37-19.el7',
+      'dbus-glib.x86_64': '0.100-7.el7',
+      'kbd-misc.noarch': '0.100-7',
+      'gpg-pubkey.(none)': 'f4a80eb5-53a7ff4b',
+    });
+  });
+
+  it('counts minutes and hours of the metadata age (dnf 4 "Last metadata expiration check" line)', () => {
+    expect(
+      parseExpirationAge('Last metadata expiration check: 1:02:03 ago on Sat Nov 28 00:47:01 2026.'),
+    ).toBe(3600 + 2 * 60 + 3);
+    expect(parseExpirationAge('Last metadata expiration check: 0:45:00 ago on Mon')).toBe(45 * 60);
+    expect(parseExpirationAge('Last metadata expiration check: 1 day, 0:00:01 ago on Mon')).toBe(86401);
+    expect(
+      parseExpirationAge(
+        'Updating\nLast metadata expiration check: 0:00:07 ago on Sat Nov 28 00:49:40 2026.\n',
+      ),
+    ).toBe(7);
+    expect(parseExpirationAge('Metadata cache created.')).toBeNull();
+    expect(parseExpirationAge('  Last metadata expiration check: 0:00:07 ago')).toBeNull();
+  });
+
+  it('reads the reasons needs-restarting gives and only trusts exit 0 and 1', () => {
+    const text =
+      'Core libraries or services have been updated since boot-up:\n  * kernel\n  * systemd\n\nReboot is required to fully utilize these updates.\nMore information: https://access.redhat.com/solutions/27943\n';
+    expect(parseNeedsRestarting(text, 1)).toEqual({ rebootRequired: true, reasons: ['kernel', 'systemd'] });
+    expect(parseNeedsRestarting(text, 2)).toEqual({ rebootRequired: null, reasons: [] });
+    expect(parseNeedsRestarting('unavailable\n', 1)).toEqual({ rebootRequired: null, reasons: [] });
+    expect(parseNeedsRestarting('  *   \n', 0)).toEqual({ rebootRequired: false, reasons: [] });
+  });
+
+  it('knows the rpm and dnf lock messages and nothing else', () => {
+    for (const stderr of [
+      'Waiting for process with pid 4242 to finish.',
+      'Error: Failed to obtain the transaction lock (logged in as: root).',
+      "error: can't create transaction lock on /var/lib/rpm/.rpm.lock (Resource temporarily unavailable)\nRPM database is locked",
+      'Unable to acquire the lock',
+      'lock file is held by pid 7',
+    ])
+      expect(isRpmLocked(stderr), stderr).toBe(true);
+    expect(isRpmLocked('Error: Unable to find a match: pd-nothing')).toBe(false);
+    expect(isRpmLocked(`${'x'.repeat(16384)}RPM database is locked`)).toBe(false);
+  });
+
+  it('splits NEVRAs only where a name, version, release and arch are all there', () => {
+    expect(parseNevra('pd-kernel-5.14.0-2.noarch')).toEqual({
+      name: 'pd-kernel',
+      epoch: null,
+      version: '5.14.0',
+      release: '2',
+      arch: 'noarch',
+    });
+    for (const bad of [
+      '.x86_64',
+      'a-1.x86_64',
+      '-1-1.x86_64',
+      'a--1.x86_64',
+      'a-b:1-1.x86_64',
+      'a-1-1.bad arch',
+    ])
+      expect(parseNevra(bad), bad).toBeNull();
+    expect(parseNevra('a-1-1.x86_64')).toMatchObject({ name: 'a', version: '1', release: '1' });
+  });
+
+  it('reads yum 3 "Sec." rows, enhancement and newpackage types, and skips headers and junk', () => {
+    const entries = parseUpdateinfoList(
+      [
+        'Loaded plugins: fastestmirror',
+        'updateinfo list done',
+        'RHSA-2024:1 Moderate/Sec. curl-7.29.0-59.el7_9.2.x86_64',
+        'RHSA-2024:2 Sec.          kernel-3.10.0-1.el7.x86_64',
+        'RHEA-2024:3 enhancement   vim-8.0-1.el7.x86_64',
+        'RHBA-2024:4 newpackage    new-1.0-1.el7.noarch',
+        'RHBA-2024:5 unspecified   old-1.0-1.el7.noarch',
+        'RHBA-2024:6 weird         odd-1.0-1.el7.noarch',
+        'RHSA-2024:7 Low/Sec.      not-a-nevra',
+        'X a b c d e f g',
+        'FEDORA-2024-2 bugfix none glibc-2.39-1.fc40.x86_64 2024-04-01 00:00:00',
+      ].join('\n'),
+    );
+    expect(entries.map((e) => [e.id, e.type, e.severity, e.vendorSeverity, e.package.name])).toEqual([
+      ['RHSA-2024:1', 'security', 'moderate', 'Moderate', 'curl'],
+      ['RHSA-2024:2', 'security', null, null, 'kernel'],
+      ['RHEA-2024:3', 'enhancement', null, null, 'vim'],
+      ['RHBA-2024:4', 'newpackage', null, null, 'new'],
+      ['RHBA-2024:5', 'unknown', null, null, 'old'],
+      ['FEDORA-2024-2', 'bugfix', null, null, 'glibc'],
+    ]);
+  });
+
+  it('rejects check-update rows that are not name.arch version repo', () => {
+    const { updates, rejected } = parseCheckUpdate(
+      [
+        'Last metadata expiration check: 0:00:03 ago on Sat Nov 28 00:49:40 2026.',
+        '',
+        'pd-tool.noarch 1.1-1 pdlab extra',
+        'noarch-only 1.1-1 pdlab',
+        'pd-lib.noarch 2.1-1 bad/repo',
+        'pd-kernel.noarch',
+        '    5.14.0-2 pdlab',
+        'Obsoleting Packages',
+        'new-name.noarch 2-1 pdlab',
+        '    old-name.noarch 1-1 @System',
+      ].join('\n'),
+    );
+    expect(updates).toEqual([
+      { name: 'pd-kernel', arch: 'noarch', version: '5.14.0-2', repository: 'pdlab' },
+      { name: 'new-name', arch: 'noarch', version: '2-1', repository: 'pdlab', obsoletes: 'old-name' },
+    ]);
+    expect(rejected).toEqual([
+      'pd-tool.noarch 1.1-1 pdlab extra',
+      'noarch-only 1.1-1 pdlab',
+      'pd-lib.noarch 2.1-1 bad/repo',
+    ]);
   });
 });
