@@ -26,7 +26,7 @@ import {
   WorkspaceInfo,
   PatchJob,
   JobStep,
-  JobEvent,
+  JobLogLine,
   PatchPlanRequest,
   AppNotification,
 } from './schemas';
@@ -261,7 +261,7 @@ export const calls = {
         eventsLimit: z.number().int().min(1).max(20_000).optional(),
       })
       .strict(),
-    z.object({ job: PatchJob, steps: z.array(JobStep), events: z.array(JobEvent) }),
+    z.object({ job: PatchJob, steps: z.array(JobStep), events: z.array(JobLogLine) }),
   ),
   /** Running: finishes the current command on each host safely and skips the rest. Not started: cancels. */
   'jobs.cancel': call(byId, PatchJob),
@@ -311,7 +311,7 @@ export const events = {
   /** One host's step of a patch job changed (status or phase). */
   'job.step': JobStep,
   /** A line of a patch job's log, as it happens. */
-  'job.log': JobEvent,
+  'job.log': JobLogLine,
   /**
    * Work finished or a host needs a reboot, and the setting asks to be told. Sent only where the
    * platform has no notifications of its own (browser mode), which shows it with the Notification API.

@@ -571,7 +571,8 @@ export const PatchJob = z.object({
 });
 export type PatchJob = z.infer<typeof PatchJob>;
 
-export const JobEvent = z.object({
+/** One line of a job's log (table `job_log`, event `job.log`, the CLI's `--log`). */
+export const JobLogLine = z.object({
   id: Id,
   jobId: Id,
   stepId: z.number().int().nullable(),
@@ -579,7 +580,7 @@ export const JobEvent = z.object({
   stream: z.enum(['stdout', 'stderr', 'info', 'error']),
   text: z.string(),
 });
-export type JobEvent = z.infer<typeof JobEvent>;
+export type JobLogLine = z.infer<typeof JobLogLine>;
 
 export const PatchPlanRequest = z
   .object({

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import {
   JobOptions,
-  type JobEvent,
+  type JobLogLine,
   type JobStep,
   type PatchJob,
   type PatchSelection,
@@ -275,27 +275,27 @@ export function updateStep(db: Database, stepId: number, patch: StepUpdate): voi
   db.prepare(`UPDATE job_steps SET ${sets.join(', ')} WHERE id = ?`).run(...values, stepId);
 }
 
-export function appendJobEvent(
+export function appendJobLog(
   db: Database,
-  event: { jobId: number; stepId: number | null; stream: JobEvent['stream']; text: string },
-): JobEvent {
+  event: { jobId: number; stepId: number | null; stream: JobLogLine['stream']; text: string },
+): JobLogLine {
   const at = now();
   const id = Number(
     db
-      .prepare('INSERT INTO job_events (job_id, step_id, at, stream, text) VALUES (?, ?, ?, ?, ?)')
+      .prepare('INSERT INTO job_log (job_id, step_id, at, stream, text) VALUES (?, ?, ?, ?, ?)')
       .run(event.jobId, event.stepId, at, event.stream, event.text).lastInsertRowid,
   );
   return { id, at, ...event };
 }
 
-export function listJobEvents(
+export function listJobLog(
   db: Database,
   jobId: number,
   options: { afterId?: number; limit?: number; stepId?: number } = {},
-): JobEvent[] {
+): JobLogLine[] {
   const rows = db
     .prepare(
-      `SELECT * FROM job_events WHERE job_id = @jobId AND id > @afterId AND (@stepId IS NULL OR step_id = @stepId) ORDER BY id LIMIT @limit`,
+      `SELECT * FROM job_log WHERE job_id = @jobId AND id > @afterId AND (@stepId IS NULL OR step_id = @stepId) ORDER BY id LIMIT @limit`,
     )
     .all({
       jobId,
@@ -308,7 +308,7 @@ export function listJobEvents(
     jobId: r.job_id as number,
     stepId: (r.step_id as number | null) ?? null,
     at: r.at as string,
-    stream: r.stream as JobEvent['stream'],
+    stream: r.stream as JobLogLine['stream'],
     text: r.text as string,
   }));
 }
@@ -338,7 +338,7 @@ export function markInterruptedJobs(db: Database): number[] {
         id,
       );
       db.prepare(
-        `INSERT INTO job_events (job_id, step_id, at, stream, text) VALUES (?, NULL, ?, 'error', ?)`,
+        `INSERT INTO job_log (job_id, step_id, at, stream, text) VALUES (?, NULL, ?, 'error', ?)`,
       ).run(id, at, 'Job interrupted: Patchdeck stopped while it ran.');
     }
     return ids;

@@ -17,7 +17,7 @@ import {
   insertHost,
   insertJob,
   listAudits,
-  listJobEvents,
+  listJobLog,
   listSteps,
   updateJob,
   updateStep,
@@ -239,7 +239,7 @@ async function drive(made: { job: PatchJob; step: JobStep }, flow = LINUX_STEP_F
   });
   const final = getStep(db, step.id)!;
   expect(final.status).toBe(status);
-  return { status, step: final, log: listJobEvents(db, job.id).map((e) => e.text) };
+  return { status, step: final, log: listJobLog(db, job.id).map((e) => e.text) };
 }
 
 const abortOn = (stage: Stage) => {

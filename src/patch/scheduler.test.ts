@@ -16,7 +16,7 @@ import {
   insertHost,
   insertJob,
   insertTask,
-  listJobEvents,
+  listJobLog,
   listSteps,
   updateJob,
 } from '../db';
@@ -164,7 +164,7 @@ describe('a job whose start throws', () => {
     );
     expect(job.finishedAt).not.toBeNull();
     expect(listSteps(db, id).map((s) => [s.status, s.errorKind])).toEqual([['skipped', 'start-failed']]);
-    expect(listJobEvents(db, id).map((e) => [e.stream, e.text])).toContainEqual(['error', job.message]);
+    expect(listJobLog(db, id).map((e) => [e.stream, e.text])).toContainEqual(['error', job.message]);
   });
 });
 

@@ -7,7 +7,7 @@ import { auditHost } from '../audit';
 import { getCredentialSummary } from '../credentials';
 import {
   appendAuditLog,
-  appendJobEvent,
+  appendJobLog,
   getHost,
   getJob,
   insertJob,
@@ -211,7 +211,7 @@ export async function continueJob(
   const steps = mine.filter((s) => s.phase !== 'reboot' && s.packages.length > 0 && s.preview?.command);
   for (const step of reboots) {
     updateStep(deps.db, step.id, { status: 'queued', errorKind: null, errorMessage: null, finishedAt: null });
-    appendJobEvent(deps.db, {
+    appendJobLog(deps.db, {
       jobId: id,
       stepId: step.id,
       stream: 'info',
@@ -230,7 +230,7 @@ export async function continueJob(
       const failed = all.some((s) => s.status === 'failed');
       const message = 'Resumed: every host had finished before Patchdeck stopped; nothing was left to run.';
       updateJob(deps.db, id, { status: failed ? 'failed' : 'succeeded', message, finishedAt: now() });
-      appendJobEvent(deps.db, { jobId: id, stepId: null, stream: 'info', text: message });
+      appendJobLog(deps.db, { jobId: id, stepId: null, stream: 'info', text: message });
       return changed(deps, id);
     }
     throw new PatchdeckError(
@@ -261,7 +261,7 @@ export async function continueJob(
       } else {
         note = `re-audit failed (${outcome.error ?? outcome.errorKind}); retrying every approved update`;
       }
-      appendJobEvent(deps.db, { jobId: id, stepId: step.id, stream: 'info', text: `${host.name}: ${note}` });
+      appendJobLog(deps.db, { jobId: id, stepId: step.id, stream: 'info', text: `${host.name}: ${note}` });
       if (packages.length === 0 && interruptedInstall(step)) {
         // Installed, but by an install whose outcome was never recorded: the run takes the
         // after-snapshot (versions, undo recipe) and applies the reboot policy; nothing is installed.
@@ -285,7 +285,7 @@ export async function continueJob(
           errorMessage: null,
           finishedAt: reboot ? null : now(),
         });
-        appendJobEvent(deps.db, {
+        appendJobLog(deps.db, {
           jobId: id,
           stepId: step.id,
           stream: 'info',
@@ -362,7 +362,7 @@ export function rebootJobHosts(svc: PatchService, id: number, hostIds?: number[]
         errorMessage: null,
         finishedAt: null,
       });
-      appendJobEvent(deps.db, {
+      appendJobLog(deps.db, {
         jobId: id,
         stepId: step.id,
         stream: 'info',
@@ -473,7 +473,7 @@ export function schedulerTick(
               errorMessage: message,
               finishedAt: now(),
             });
-        appendJobEvent(deps.db, { jobId: job.id, stepId: null, stream: 'error', text: message });
+        appendJobLog(deps.db, { jobId: job.id, stepId: null, stream: 'error', text: message });
         appendAuditLog(deps.db, {
           actor: 'patchdeck',
           action: 'job.missed',
@@ -522,7 +522,7 @@ function recordStartFailure(deps: PatchDeps, jobId: number, message: string): vo
             errorMessage: message,
             finishedAt: now(),
           });
-      appendJobEvent(deps.db, { jobId, stepId: null, stream: 'error', text: message });
+      appendJobLog(deps.db, { jobId, stepId: null, stream: 'error', text: message });
     })();
     changed(deps, jobId);
   } catch {

@@ -4,13 +4,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobStep, StepPreview, TargetPackage } from '../../src/api/schemas';
 import {
-  appendJobEvent,
+  appendJobLog,
   completeAudit,
   getJob,
   insertHost,
   insertJob,
   listAuditLog,
-  listJobEvents,
+  listJobLog,
   listSteps,
   startAudit,
   updateJob,
@@ -145,7 +145,7 @@ async function seed(): Promise<void> {
     finishedAt: new Date(Date.now() - 240_000).toISOString(),
   });
   const log = (stepId: number | null, stream: 'stdout' | 'stderr' | 'info' | 'error', text: string) =>
-    appendJobEvent(db, { jobId: ids.failedJob, stepId, stream, text });
+    appendJobLog(db, { jobId: ids.failedJob, stepId, stream, text });
   log(null, 'info', 'Starting Patch 2 hosts: security updates: 2 host(s), reboot never, on failure continue');
   log(ok!.id, 'stdout', 'Unpacking acme-tool (1.0-1+deb12u1) over (1.0-1) ...');
   log(ok!.id, 'stdout', 'Setting up acme-tool (1.0-1+deb12u1) ...');
@@ -185,7 +185,7 @@ async function seed(): Promise<void> {
   updateStep(db, runningSteps[0]!.id, { status: 'running', phase: 'install', preview: preview([TOOL]) });
   updateStep(db, runningSteps[1]!.id, { status: 'queued', phase: 'planned', preview: preview([TOOL]) });
   updateJob(db, ids.runningJob, { ...approved, status: 'running', startedAt: new Date().toISOString() });
-  appendJobEvent(db, {
+  appendJobLog(db, {
     jobId: ids.runningJob,
     stepId: runningSteps[0]!.id,
     stream: 'info',
@@ -281,7 +281,7 @@ describe('Jobs page in Chromium', () => {
 
     // What the engine does on each transition: commit, then emit.
     for (let i = 1; i <= 3; i++) {
-      const event = appendJobEvent(db, {
+      const event = appendJobLog(db, {
         jobId: ids.runningJob,
         stepId: runningSteps[0]!.id,
         stream: 'stdout',
@@ -295,7 +295,7 @@ describe('Jobs page in Chromium', () => {
     await expect.poll(() => bar.getAttribute('aria-valuetext')).toBe('verifying (re-audit)');
     await expect(bar.getAttribute('aria-valuenow')).resolves.toBe('3');
     // A line that arrives twice (event and refetch) is shown once.
-    core.events.emit('job.log', listJobEvents(db, ids.runningJob).at(-1)!);
+    core.events.emit('job.log', listJobLog(db, ids.runningJob).at(-1)!);
     await new Promise((r) => setTimeout(r, 300));
     await expect(log.getByText('line 3').count()).resolves.toBe(1);
     await page.screenshot({ path: shot('jobs-running.png'), fullPage: true });
@@ -334,15 +334,15 @@ describe('Jobs page in Chromium', () => {
       .getByRole('button', { name: `#${ids.failedJob} Patch 2 hosts: security updates` })
       .click();
     const detail = page.getByRole('region', { name: `Job ${ids.failedJob}` });
-    const before = listJobEvents(db, ids.failedJob).length;
+    const before = listJobLog(db, ids.failedJob).length;
     await detail.getByRole('button', { name: 'Re-run failed hosts (1)' }).click();
     // jobs.rerunFailed re-audits web02 first (a closed loopback port: it fails at once) and says so.
     await expect
-      .poll(() => listJobEvents(db, ids.failedJob).some((e) => /^web02: re-audit failed/.test(e.text)))
+      .poll(() => listJobLog(db, ids.failedJob).some((e) => /^web02: re-audit failed/.test(e.text)))
       .toBe(true);
     await expect.poll(() => getJob(db, ids.failedJob)!.status, { timeout: 30_000 }).not.toBe('running');
     const job = getJob(db, ids.failedJob)!;
-    const events = listJobEvents(db, ids.failedJob);
+    const events = listJobLog(db, ids.failedJob);
     expect(events.length).toBeGreaterThan(before);
     // The patched host keeps its outcome whatever happens to the failed one.
     expect(listSteps(db, ids.failedJob)[0]!.status).toBe('succeeded');

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { windowAdvice } from '../../components/advice';
-import type { JobEvent, JobStep, PatchJob } from '../../../src/api/schemas';
+import type { JobLogLine, JobStep, PatchJob } from '../../../src/api/schemas';
 import { formatTime, plural } from '../../components/format';
 import {
   PHASES,
@@ -200,7 +200,7 @@ function JobLog({
   stepFilter,
   setStepFilter,
 }: {
-  events: JobEvent[];
+  events: JobLogLine[];
   dropped: number;
   steps: JobStep[];
   stepFilter: number | null;

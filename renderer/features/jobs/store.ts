@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { JobEvent, JobStep, PatchJob } from '../../../src/api/schemas';
+import type { JobLogLine, JobStep, PatchJob } from '../../../src/api/schemas';
 import { api, describeError } from '../../api';
 
 /** How many log lines a job's page keeps in memory (the newest; the full log stays in the workspace). */
@@ -9,7 +9,7 @@ const EVENTS_PAGE = 2000;
 export interface JobDetail {
   job: PatchJob;
   steps: JobStep[];
-  events: JobEvent[];
+  events: JobLogLine[];
   /** Lines of the log left out before the kept ones (only the newest LOG_KEEP stay in memory). */
   droppedEvents: number;
   /**
@@ -38,7 +38,7 @@ interface JobsState {
   act(action: JobAction, hostIds?: number[]): Promise<void>;
   applyJob(job: PatchJob): void;
   applyStep(step: JobStep): void;
-  applyEvent(event: JobEvent): void;
+  applyEvent(event: JobLogLine): void;
 }
 
 const ACTION_DONE: Record<JobAction, string> = {
@@ -50,13 +50,13 @@ const ACTION_DONE: Record<JobAction, string> = {
 
 /** Merges log lines by id, oldest first, keeping the newest LOG_KEEP. */
 function mergeEvents(
-  held: JobEvent[],
-  incoming: JobEvent[],
+  held: JobLogLine[],
+  incoming: JobLogLine[],
   dropped: number,
-): { events: JobEvent[]; dropped: number } {
+): { events: JobLogLine[]; dropped: number } {
   if (incoming.length === 0) return { events: held, dropped };
   const last = held.length ? held[held.length - 1]!.id : 0;
-  let events: JobEvent[];
+  let events: JobLogLine[];
   if (incoming[0]!.id > last && incoming.every((e, i) => i === 0 || e.id > incoming[i - 1]!.id)) {
     events = [...held, ...incoming];
   } else {
@@ -75,7 +75,7 @@ export const useJobs = create<JobsState>((set, get) => {
   /** Detail requests are numbered so an older answer never replaces a newer one. */
   let detailGeneration = 0;
   /** Log lines that arrive while the selected job is still loading. */
-  let pendingEvents: JobEvent[] = [];
+  let pendingEvents: JobLogLine[] = [];
 
   return {
     jobs: [],

@@ -1,4 +1,4 @@
-import { getJob, listJobEvents, listJobs, listSteps, readSettings } from '../../db';
+import { getJob, listJobLog, listJobs, listSteps, readSettings } from '../../db';
 import {
   approveJob,
   cancelJob,
@@ -71,7 +71,7 @@ export function patchHandlers(core: CoreContext): PatchHandlers {
       return {
         job,
         steps: listSteps(db(), id),
-        events: listJobEvents(db(), id, { afterId: eventsAfter, limit: eventsLimit }),
+        events: listJobLog(db(), id, { afterId: eventsAfter, limit: eventsLimit }),
       };
     },
     'jobs.cancel': ({ id }) => cancelJob(svc, id),

@@ -3,9 +3,9 @@
  * what the pre-check found, and what the install changed. The driver hands the same state to
  * every phase; each phase reads what the earlier ones left and writes what the later ones need.
  */
-import type { Host, JobEvent, JobStep, PatchJob, TargetPackage } from '../../api/schemas';
+import type { Host, JobLogLine, JobStep, PatchJob, TargetPackage } from '../../api/schemas';
 import type { buildSectionScript, CollectorResult, RemoteExec, splitSections } from '../../collectors';
-import { appendJobEvent, type StepUpdate } from '../../db';
+import { appendJobLog, type StepUpdate } from '../../db';
 import type { SshSession } from '../../remote';
 import type { Clock } from '../../util/clock';
 import type { PatchPackageManager } from '../commands';
@@ -93,13 +93,13 @@ export function transition(ctx: StepContext, patch: StepUpdate): void {
   commitStep(ctx.deps, ctx.step.id, patch);
 }
 
-/** One line of the job's log, written to job_events and sent as a `job.log` event. */
+/** One line of the job's log, written to job_log and sent as a `job.log` event. */
 export function log(
   ctx: { deps: PatchDeps; job: PatchJob; step?: JobStep | null },
-  stream: JobEvent['stream'],
+  stream: JobLogLine['stream'],
   text: string,
 ): void {
-  const event = appendJobEvent(ctx.deps.db, {
+  const event = appendJobLog(ctx.deps.db, {
     jobId: ctx.job.id,
     stepId: ctx.step?.id ?? null,
     stream,

@@ -4,7 +4,7 @@
  * for apt the verification audit) ride in the install's own channel when they can.
  */
 import { randomBytes } from 'node:crypto';
-import type { JobEvent, TargetPackage } from '../../api/schemas';
+import type { JobLogLine, TargetPackage } from '../../api/schemas';
 import { buildSectionScript, splitSections } from '../../collectors';
 import { shellQuote, type SshSession } from '../../remote';
 import { sanitizeText } from '../../util/text';
@@ -26,14 +26,14 @@ import {
 import { rebootDecision, snapshotSections } from './snapshot';
 import { prefetchVerifyAudit } from './verify';
 
-/** Splits streamed output into lines, each written to job_events and sent as a `job.log` event. */
+/** Splits streamed output into lines, each written to job_log and sent as a `job.log` event. */
 class LineLog {
   private buffers: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
   private stopped: Record<'stdout' | 'stderr', boolean> = { stdout: false, stderr: false };
   readonly all: string[] = [];
   /** `stopAt`: a line starting with it ends the log of that stream (what follows is for Patchdeck, not the admin). */
   constructor(
-    private readonly write: (stream: JobEvent['stream'], text: string) => void,
+    private readonly write: (stream: JobLogLine['stream'], text: string) => void,
     private readonly stopAt?: string,
     private readonly onStop?: () => void,
   ) {}
