@@ -10,6 +10,10 @@ import {
   parseAptPolicy,
   parseAptSimulation,
   parseInstLine,
+  parseAptOrigin,
+  isSecurityOrigin,
+  policySourceSuite,
+  parseShowHold,
   aptResultFromSections,
   aptSections,
   buildAptScript,
@@ -390,5 +394,237 @@ describe('apt hostile input', () => {
       parseAptPolicy(`pkg:\n  Candidate: ${'('.repeat(20_000)}\n     ${'1'.repeat(15_000)} 500 (phased 0%\n`),
     ).toHaveLength(1);
     expect(Date.now() - t0).toBeLessThan(2000);
+  });
+});
+
+describe('apt details a wrong line would change', () => {
+  it('counts Debian-Security by its label alone, and UbuntuESM only on a security suite', () => {
+    const origin = (text: string) => parseAptOrigin(text)!;
+    expect(isSecurityOrigin(origin('Debian-Security:12/stable'))).toBe(true);
+    expect(isSecurityOrigin(origin('Debian:12/stable-security'))).toBe(true);
+    expect(isSecurityOrigin(origin('Debian:12.15/oldstable'))).toBe(false);
+    expect(isSecurityOrigin(origin('Debian:12/stable-security-extra'))).toBe(false);
+    expect(isSecurityOrigin(origin('UbuntuESMApps:22.04/jammy-apps-security'))).toBe(true);
+    expect(isSecurityOrigin(origin('UbuntuESMApps:22.04/jammy-apps-updates'))).toBe(false);
+    expect(isSecurityOrigin(origin('UbuntuESM:22.04/jammy-infra-updates'))).toBe(false);
+    expect(isSecurityOrigin(origin('Ubuntu:22.04/jammy-updates'))).toBe(false);
+    // Debian 12's security label on a suite that does not end in -security, and an ESM update that is no fix.
+    const result = aptResultFromSections({
+      sim: [
+        'Inst pd-sec [1:2.0-1] (1:2.0-1+deb12u1 Debian-Security:12/bookworm [all])',
+        'Inst vim [2:8.2.3995-1ubuntu2.15] (2:8.2.3995-1ubuntu2.16 UbuntuESMApps:22.04/jammy-apps-updates [amd64])',
+      ].join('\n'),
+      held: '',
+      policy: '',
+      reboot: '',
+      age: '',
+    });
+    expect(result.updates.map((u) => [u.name, u.security])).toEqual([
+      ['pd-sec', true],
+      ['vim', false],
+    ]);
+  });
+
+  it('splits origins into label, version and suite', () => {
+    expect(parseAptOrigin('Debian-Security:12/oldstable-security')).toEqual({
+      label: 'Debian-Security',
+      version: '12',
+      suite: 'oldstable-security',
+      raw: 'Debian-Security:12/oldstable-security',
+    });
+    expect(parseAptOrigin(' local:stable ')).toEqual({
+      label: 'local',
+      version: null,
+      suite: 'stable',
+      raw: 'local:stable',
+    });
+    expect(parseAptOrigin(':12/stable')).toBeNull();
+    expect(parseAptOrigin('nocolon')).toBeNull();
+    expect(parseAptOrigin('Debian:12/')).toBeNull();
+    expect(parseAptOrigin('Debian:')).toBeNull();
+  });
+
+  it('reads Remv lines as removals (real apt-get -s remove on the lab host)', () => {
+    const sim = parseAptSimulation(fixture('lab/apt-several-remove-simulate.txt'));
+    expect(sim.removals).toEqual(['acme-lib']);
+    expect(sim.installs).toEqual([]);
+    const result = aptResultFromSections({
+      sim: fixture('lab/apt-several-remove-simulate.txt'),
+      held: '',
+      policy: '',
+      reboot: '',
+      age: '',
+    });
+    expect(result.warnings).toEqual(['dist-upgrade would remove: acme-lib']);
+    expect(parseAptSimulation('Remv libfoo:amd64 [1.0]\nRemv $(id) [1]\nRemvx y\n').removals).toEqual([
+      'libfoo:amd64',
+    ]);
+  });
+
+  it('flags a held package as security when its candidate comes from a security suite (real lab host)', () => {
+    const result = aptResultFromSections({
+      sim: fixture('lab/apt-several-dist-upgrade-simulate.txt'),
+      held: fixture('lab/apt-several-showhold.txt'),
+      policy: fixture('lab/apt-several-policy-held.txt'),
+      reboot: '',
+      age: '',
+    });
+    expect(result.updates.find((u) => u.name === 'acme-held')).toMatchObject({
+      held: true,
+      security: true,
+      installedVersion: '5.0-1',
+      availableVersion: '5.0-1+deb12u1',
+      repository: 'file:/srv/lab-repo bookworm-security/main amd64 Packages',
+      phased: false,
+      arch: null,
+    });
+    expect(result.warnings).toEqual([]);
+    expect(policySourceSuite('file:/srv/lab-repo bookworm-security/main amd64 Packages')).toBe(
+      'bookworm-security',
+    );
+    expect(policySourceSuite('file:/tmp/aptlab/repo/main ./ Packages')).toBeNull();
+    expect(policySourceSuite('/var/lib/dpkg/status')).toBeNull();
+    // The lab host's other updates: the kept-back one is the held one, the rest are Inst lines.
+    expect(
+      result.updates
+        .filter((u) => u.security)
+        .map((u) => u.name)
+        .sort(),
+    ).toEqual(['acme-firmware', 'acme-held', 'acme-tool']);
+    expect(result.updates.find((u) => u.name === 'acme-agent-plugins')).toMatchObject({
+      newDependency: true,
+    });
+  });
+
+  it('reads kept-back and phasing lists, names with an arch, and the hold list', () => {
+    const sim = parseAptSimulation(
+      [
+        'The following packages have been kept back:',
+        '  pd-a pd-b:i386',
+        '  $(id)',
+        'The following upgrades have been deferred due to phasing:',
+        '  pd-phased',
+        '0 upgraded, 0 newly installed, 0 to remove and 3 not upgraded.',
+      ].join('\n'),
+    );
+    expect(sim.keptBack).toEqual(['pd-a', 'pd-b:i386']);
+    expect(sim.phasingDeferred).toEqual(['pd-phased']);
+    expect(parseShowHold('pd-held\n\n  libc6:amd64  \n$(x)\n')).toEqual(['pd-held', 'libc6:amd64']);
+    const kept = aptResultFromSections({
+      sim: 'The following packages have been kept back:\n  pd-held:amd64\n',
+      held: '',
+      policy:
+        'pd-held:amd64:\n  Installed: 1.0-1\n  Candidate: 1.2-1\n  Version table:\n     1.2-1 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n',
+      reboot: '',
+      age: '',
+    });
+    expect(kept.updates).toEqual([
+      expect.objectContaining({
+        name: 'pd-held',
+        arch: 'amd64',
+        held: false,
+        security: false,
+        phased: false,
+      }),
+    ]);
+    expect(kept.warnings).toEqual(['apt keeps back pd-held:amd64 (not held, not phased)']);
+  });
+
+  it('reads Inst lines with an arch qualifier, no installed version, or no origin', () => {
+    expect(parseInstLine('Inst libc6:i386 [2.36-9] (2.36-9+deb12u4 Debian:12/stable [i386])')).toMatchObject({
+      name: 'libc6',
+      arch: 'i386',
+      installedVersion: '2.36-9',
+      candidateVersion: '2.36-9+deb12u4',
+    });
+    expect(parseInstLine('Inst pd-local (1.0-1 [all])')).toEqual({
+      name: 'pd-local',
+      arch: 'all',
+      installedVersion: null,
+      candidateVersion: '1.0-1',
+      origins: [],
+    });
+    expect(parseInstLine('Inst pd-bare (1.0-1)')).toEqual({
+      name: 'pd-bare',
+      arch: null,
+      installedVersion: null,
+      candidateVersion: '1.0-1',
+      origins: [],
+    });
+    for (const bad of [
+      'Conf a (1)',
+      'Inst a',
+      'Inst a [1 (2)',
+      'Inst a [1] 2',
+      'Inst a [1] (2',
+      'Inst a [bad version] (2)',
+    ])
+      expect(parseInstLine(bad), bad).toBeNull();
+    expect(parseInstLine('Inst a:weird arch (1 [x y])')).toBeNull();
+  });
+
+  it('reads the reboot section and lock messages', () => {
+    expect(
+      aptResultFromSections({
+        sim: '',
+        held: '',
+        policy: '',
+        reboot: 'required\nlibc6\nlibc6\n$(x)\n',
+        age: '',
+      }),
+    ).toMatchObject({
+      rebootRequired: true,
+      rebootReasons: ['libc6'],
+    });
+    expect(
+      isAptLockError(
+        'E: Unable to lock the administration directory (/var/lib/dpkg/), is another process using it?',
+      ),
+    ).toBe(true);
+    expect(isAptLockError('E: Unable to lock directory /var/lib/apt/lists/')).toBe(true);
+    expect(isAptLockError('E: Unable to acquire the dpkg frontend lock')).toBe(true);
+    expect(isAptLockError('E: Unable to locate package pd-none')).toBe(false);
+    expect(isAptLockError(`${' '.repeat(16384)}Could not get lock`)).toBe(false);
+    expect(
+      isDpkgInterrupted(
+        "E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem.",
+      ),
+    ).toBe(true);
+    expect(isDpkgInterrupted('E: something else')).toBe(false);
+  });
+
+  it('reads policy versions with their priority, sources and phasing', () => {
+    const [policy] = parseAptPolicy(fixture('lab/apt-several-policy-held.txt'));
+    expect(policy).toEqual({
+      name: 'acme-held',
+      installed: '5.0-1',
+      candidate: '5.0-1+deb12u1',
+      versions: [
+        {
+          version: '5.0-1+deb12u1',
+          priority: 500,
+          installed: false,
+          phasedPercent: null,
+          sources: ['file:/srv/lab-repo bookworm-security/main amd64 Packages'],
+        },
+        {
+          version: '5.0-1',
+          priority: 500,
+          installed: true,
+          phasedPercent: null,
+          sources: ['file:/srv/lab-repo bookworm/main amd64 Packages', '/var/lib/dpkg/status'],
+        },
+      ],
+    });
+    expect(
+      parseAptPolicy('$(x):\n  Installed: 1\nok:\n  Installed: (none)\n  Candidate: 2\n     2 -10\n'),
+    ).toEqual([
+      {
+        name: 'ok',
+        installed: null,
+        candidate: '2',
+        versions: [{ version: '2', priority: -10, installed: false, phasedPercent: null, sources: [] }],
+      },
+    ]);
   });
 });
