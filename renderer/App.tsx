@@ -8,14 +8,15 @@ import { JobsPage } from './features/jobs/JobsPage';
 import { ReportsPage } from './features/placeholders';
 import { SettingsPage } from './features/settings/SettingsPage';
 import { hasUnsavedSettings, useSettingsDraft } from './features/settings/settings-draft';
-import { UpdatesPage } from './features/updates/UpdatesPage';
+import { FindingsPage } from './features/findings/FindingsPage';
 import { PAGES, useApp, type PageId } from './stores/app';
 
 const PAGE_COMPONENTS: Record<PageId, () => ReactNode> = {
   dashboard: DashboardPage,
   discover: DiscoverPage,
   hosts: HostsPage,
-  updates: UpdatesPage,
+  // The page shows findings; the window calls them updates, as its admins do.
+  updates: FindingsPage,
   jobs: JobsPage,
   reports: ReportsPage,
   settings: SettingsPage,

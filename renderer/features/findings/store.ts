@@ -6,11 +6,11 @@ export const PAGE_SIZE = 200;
 export type FindingSort = 'security' | 'host' | 'package' | 'repository';
 export type SortDirection = 'asc' | 'desc';
 /** Each update on its own row, or one row per package ("openssl on 12 hosts"). */
-export type UpdatesView = 'updates' | 'packages';
+export type FindingsView = 'updates' | 'packages';
 export type Severity = 'critical' | 'important' | 'moderate' | 'low' | 'unknown' | 'none';
 
 /** The filters of the Updates page; an empty string means "any". */
-export interface UpdateFilters {
+export interface FindingFilters {
   severity: Severity | '';
   os: string;
   repository: string;
@@ -24,17 +24,17 @@ export interface PatchChoice {
   hostIds: number[];
 }
 
-interface UpdatesState {
-  view: UpdatesView;
+interface FindingsState {
+  view: FindingsView;
   sort: FindingSort;
   direction: SortDirection;
   securityOnly: boolean;
   search: string;
-  filters: UpdateFilters;
+  filters: FindingFilters;
   /** Rows of the current query: updates, or packages in the package view. */
   total: number | null;
   /** Updates the current query matches (equal to total in the updates view). */
-  updatesTotal: number;
+  findingsTotal: number;
   securityTotal: number;
   hostsTotal: number;
   /** Loaded pages of the current query, by page number (updates view). */
@@ -47,14 +47,14 @@ interface UpdatesState {
   exporting: boolean;
   notice: string | null;
   error: string | null;
-  setView(view: UpdatesView): void;
+  setView(view: FindingsView): void;
   /** Sorts by a column; choosing the current column again reverses it. */
   sortBy(sort: FindingSort): void;
   /** Sorts by a column in its natural order. */
   setSort(sort: FindingSort): void;
   setSecurityOnly(on: boolean): void;
   setSearch(search: string): void;
-  setFilters(patch: Partial<UpdateFilters>): void;
+  setFilters(patch: Partial<FindingFilters>): void;
   clearFilters(): void;
   /** Starts the current query over: totals and the first page. */
   reload(): Promise<void>;
@@ -72,7 +72,7 @@ interface UpdatesState {
 export const rowKey = (f: Finding): string => `u:${f.id}`;
 export const groupKey = (g: FindingGroup): string => `p:${g.kind}:${g.package}`;
 
-const NO_FILTERS: UpdateFilters = { severity: '', os: '', repository: '', hostId: null, tag: '' };
+const NO_FILTERS: FindingFilters = { severity: '', os: '', repository: '', hostId: null, tag: '' };
 
 /** Bumped whenever the query changes, so answers to an older query are dropped. */
 let generation = 0;
@@ -81,7 +81,7 @@ let searchTimer: ReturnType<typeof setTimeout> | null = null;
 let rangeTimer: ReturnType<typeof setTimeout> | null = null;
 
 /** The query arguments shared by the list, the package view and the export. */
-function queryArgs(s: UpdatesState) {
+function queryArgs(s: FindingsState) {
   return {
     sort: s.sort,
     direction: s.direction,
@@ -107,7 +107,7 @@ function download(name: string, text: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export const useUpdates = create<UpdatesState>((set, get) => {
+export const useFindings = create<FindingsState>((set, get) => {
   const fetchPage = async (page: number): Promise<void> => {
     const gen = generation;
     const { view } = get();
@@ -124,7 +124,7 @@ export const useUpdates = create<UpdatesState>((set, get) => {
         set({
           pages,
           total: result.total,
-          updatesTotal: result.total,
+          findingsTotal: result.total,
           securityTotal: result.securityTotal,
           hostsTotal: result.hostsTotal,
           error: null,
@@ -137,7 +137,7 @@ export const useUpdates = create<UpdatesState>((set, get) => {
         set({
           groupPages,
           total: result.total,
-          updatesTotal: result.findingsTotal,
+          findingsTotal: result.findingsTotal,
           securityTotal: result.securityTotal,
           hostsTotal: result.hostsTotal,
           error: null,
@@ -158,7 +158,7 @@ export const useUpdates = create<UpdatesState>((set, get) => {
     search: '',
     filters: NO_FILTERS,
     total: null,
-    updatesTotal: 0,
+    findingsTotal: 0,
     securityTotal: 0,
     hostsTotal: 0,
     pages: new Map(),
@@ -277,7 +277,7 @@ api.on('entity.changed', ({ entity }) => {
   // An audit of 50 hosts reports each host as it finishes; refetch once they settle.
   if (changedTimer) clearTimeout(changedTimer);
   changedTimer = setTimeout(() => {
-    void useUpdates.getState().reload();
-    void useUpdates.getState().loadFacets();
+    void useFindings.getState().reload();
+    void useFindings.getState().loadFacets();
   }, 400);
 });

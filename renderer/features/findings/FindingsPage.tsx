@@ -10,12 +10,12 @@ import {
   PAGE_SIZE,
   groupKey,
   rowKey,
-  useUpdates,
+  useFindings,
   type FindingSort,
   type Severity,
-  type UpdatesView,
+  type FindingsView,
 } from './store';
-import './updates.css';
+import './findings.css';
 
 const ROW_HEIGHT = 36;
 
@@ -33,7 +33,7 @@ interface Column {
   sort?: FindingSort;
 }
 
-const UPDATE_COLUMNS: Column[] = [
+const FINDING_COLUMNS: Column[] = [
   { label: 'Host', sort: 'host' },
   { label: 'Package', sort: 'package' },
   { label: 'Arch' },
@@ -109,7 +109,7 @@ function optionValues(values: { value: string }[] | undefined, current: string):
 }
 
 function FindingRow({ finding, index }: { finding: Finding | undefined; index: number }) {
-  const selected = useUpdates((s) => (finding ? s.selected.has(rowKey(finding)) : false));
+  const selected = useFindings((s) => (finding ? s.selected.has(rowKey(finding)) : false));
   if (!finding) return <LoadingRow index={index} />;
   const severity = finding.severity ?? finding.vendorSeverity;
   return (
@@ -117,14 +117,14 @@ function FindingRow({ finding, index }: { finding: Finding | undefined; index: n
       role="row"
       aria-rowindex={index + 2}
       aria-selected={selected}
-      className={`finding-row updates-row${selected ? ' selected' : ''}`}
+      className={`finding-row${selected ? ' selected' : ''}`}
       data-finding-id={finding.id}
     >
       <SelectCell
         label={`Select ${finding.package}${finding.arch ? ` ${finding.arch}` : ''} on ${finding.hostName}`}
         checked={selected}
         onChange={(on) =>
-          useUpdates
+          useFindings
             .getState()
             .toggleSelected(rowKey(finding), { package: finding.package, hostIds: [finding.hostId] }, on)
         }
@@ -158,7 +158,7 @@ function FindingRow({ finding, index }: { finding: Finding | undefined; index: n
 }
 
 function GroupRow({ group, index }: { group: FindingGroup | undefined; index: number }) {
-  const selected = useUpdates((s) => (group ? s.selected.has(groupKey(group)) : false));
+  const selected = useFindings((s) => (group ? s.selected.has(groupKey(group)) : false));
   if (!group) return <LoadingRow index={index} />;
   const hosts = `${group.hosts.toLocaleString('en')} ${group.hosts === 1 ? 'host' : 'hosts'}`;
   const more = group.advisoriesTotal - group.advisories.length;
@@ -175,7 +175,7 @@ function GroupRow({ group, index }: { group: FindingGroup | undefined; index: nu
         label={`Select ${group.package} on ${hosts}`}
         checked={selected}
         onChange={(on) =>
-          useUpdates
+          useFindings
             .getState()
             .toggleSelected(groupKey(group), { package: group.package, hostIds: group.hostIds }, on)
         }
@@ -202,10 +202,10 @@ function GroupRow({ group, index }: { group: FindingGroup | undefined; index: nu
 }
 
 function HeaderRow({ columns }: { columns: Column[] }) {
-  const sort = useUpdates((s) => s.sort);
-  const view = useUpdates((s) => s.view);
+  const sort = useFindings((s) => s.sort);
+  const view = useFindings((s) => s.view);
   // "Most hosts first" is the natural order of the Hosts count: a descending one.
-  const natural = useUpdates((s) => s.direction);
+  const natural = useFindings((s) => s.direction);
   return (
     <div role="row" aria-rowindex={1} className="finding-row header">
       <div role="columnheader" className="cell-select">
@@ -227,7 +227,7 @@ function HeaderRow({ columns }: { columns: Column[] }) {
               <button
                 type="button"
                 className={`sort-button${active ? ' active' : ''}`}
-                onClick={() => useUpdates.getState().sortBy(c.sort!)}
+                onClick={() => useFindings.getState().sortBy(c.sort!)}
               >
                 {c.label}
                 <span aria-hidden="true" className="sort-mark">
@@ -245,10 +245,10 @@ function HeaderRow({ columns }: { columns: Column[] }) {
 }
 
 function Filters() {
-  const facets = useUpdates((s) => s.facets);
-  const filters = useUpdates((s) => s.filters);
-  const securityOnly = useUpdates((s) => s.securityOnly);
-  const { setFilters, setSecurityOnly } = useUpdates.getState();
+  const facets = useFindings((s) => s.facets);
+  const filters = useFindings((s) => s.filters);
+  const securityOnly = useFindings((s) => s.securityOnly);
+  const { setFilters, setSecurityOnly } = useFindings.getState();
   return (
     <div className="toolbar filters" role="group" aria-label="Filters">
       <Field label="Severity" className="inline-field">
@@ -331,29 +331,29 @@ function Filters() {
   );
 }
 
-export function UpdatesPage() {
-  const view = useUpdates((s) => s.view);
-  const total = useUpdates((s) => s.total);
-  const updatesTotal = useUpdates((s) => s.updatesTotal);
-  const securityTotal = useUpdates((s) => s.securityTotal);
-  const hostsTotal = useUpdates((s) => s.hostsTotal);
-  const pages = useUpdates((s) => s.pages);
-  const groupPages = useUpdates((s) => s.groupPages);
-  const sort = useUpdates((s) => s.sort);
-  const direction = useUpdates((s) => s.direction);
-  const securityOnly = useUpdates((s) => s.securityOnly);
-  const search = useUpdates((s) => s.search);
-  const filters = useUpdates((s) => s.filters);
-  const selectedCount = useUpdates((s) => s.selected.size);
-  const selectionText = useUpdates((s) => {
+export function FindingsPage() {
+  const view = useFindings((s) => s.view);
+  const total = useFindings((s) => s.total);
+  const findingsTotal = useFindings((s) => s.findingsTotal);
+  const securityTotal = useFindings((s) => s.securityTotal);
+  const hostsTotal = useFindings((s) => s.hostsTotal);
+  const pages = useFindings((s) => s.pages);
+  const groupPages = useFindings((s) => s.groupPages);
+  const sort = useFindings((s) => s.sort);
+  const direction = useFindings((s) => s.direction);
+  const securityOnly = useFindings((s) => s.securityOnly);
+  const search = useFindings((s) => s.search);
+  const filters = useFindings((s) => s.filters);
+  const selectedCount = useFindings((s) => s.selected.size);
+  const selectionText = useFindings((s) => {
     if (s.selected.size === 0) return 'Select rows to patch them together.';
     const { hostIds, packages } = s.selection();
     const rows = `${s.selected.size.toLocaleString('en')} ${s.selected.size === 1 ? 'row' : 'rows'} selected`;
     return `${rows}: ${plural(packages.length, 'package')} on ${plural(hostIds.length, 'host')}`;
   });
-  const exporting = useUpdates((s) => s.exporting);
-  const notice = useUpdates((s) => s.notice);
-  const error = useUpdates((s) => s.error);
+  const exporting = useFindings((s) => s.exporting);
+  const notice = useFindings((s) => s.notice);
+  const error = useFindings((s) => s.error);
   const {
     setSort,
     setView,
@@ -364,7 +364,7 @@ export function UpdatesPage() {
     clearFilters,
     clearSelection,
     exportCsv,
-  } = useUpdates.getState();
+  } = useFindings.getState();
   const navigate = useApp((s) => s.navigate);
   const scrollRef = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -400,16 +400,16 @@ export function UpdatesPage() {
     filters.repository !== '' ||
     filters.hostId !== null ||
     filters.tag !== '';
-  const columns = view === 'updates' ? UPDATE_COLUMNS : PACKAGE_COLUMNS;
+  const columns = view === 'updates' ? FINDING_COLUMNS : PACKAGE_COLUMNS;
   const patchThese = () => {
-    const { hostIds, packages } = useUpdates.getState().selection();
+    const { hostIds, packages } = useFindings.getState().selection();
     void openWizardWith({ hostIds, packages });
     clearSelection();
     navigate('jobs');
   };
   const nothingAtAll = total === 0 && !filtered;
   return (
-    <div className={`page updates-page view-${view}`}>
+    <div className={`page findings-page view-${view}`}>
       <h1>Updates</h1>
       {error && (
         <p role="alert" className="error">
@@ -419,7 +419,7 @@ export function UpdatesPage() {
       <div className="cards" aria-label="Totals" role="group">
         <div className="card">
           <div className="card-figure" data-testid="total-updates">
-            {total === null ? '…' : updatesTotal.toLocaleString('en')}
+            {total === null ? '…' : findingsTotal.toLocaleString('en')}
           </div>
           <div className="card-label">{filtered ? 'matching updates' : 'pending updates'}</div>
         </div>
@@ -454,7 +454,7 @@ export function UpdatesPage() {
         />
         <Field label="Show" className="inline-field">
           {(id) => (
-            <select id={id} value={view} onChange={(e) => setView(e.target.value as UpdatesView)}>
+            <select id={id} value={view} onChange={(e) => setView(e.target.value as FindingsView)}>
               <option value="updates">Each update</option>
               <option value="packages">By package (on how many hosts)</option>
             </select>
