@@ -3,6 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import capabilityDoors from './eslint-rules/capability-doors.js';
 
 // Where code may run is enforced here: src/ is plain Node (no electron, no DOM), renderer/ is
 // browser-only (no node:*, no electron, only *types* from src/), and only electron/ touches IPC.
@@ -120,6 +121,13 @@ export default tseslint.config(
       ],
     },
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
+  {
+    // One door per capability: code outside src/<name>/ imports it only through src/<name>/index.ts
+    // (tests and testing/ folders may reach inside). eslint-rules/capability-doors.js says how.
+    files: ['src/**/*.ts', 'electron/**/*.ts'],
+    plugins: { patchdeck: capabilityDoors },
+    rules: { 'patchdeck/capability-doors': 'error' },
   },
   {
     files: ['scripts/**/*.cjs'],

@@ -1,5 +1,5 @@
-import type { Envelope } from '../src/api/contract';
-import type { Router } from '../src/api/router';
+import type { Envelope } from '../src/api';
+import type { Router } from '../src/api';
 
 /**
  * The one IPC channel's guard, kept free of `electron` imports so it is tested under Node with

@@ -1,5 +1,5 @@
 import { BrowserWindow, Notification, dialog, safeStorage, shell } from 'electron';
-import { assertExternalUrl, type Platform } from '../src/platform/types';
+import { assertExternalUrl, type Platform } from '../src/platform';
 
 /** The desktop Platform: OS keychain via safeStorage, native dialogs, printToPDF, the OS browser. */
 export function createElectronPlatform(getWindow: () => BrowserWindow | null): Platform {

@@ -1,5 +1,5 @@
 import { contextBridge, ipcRenderer } from 'electron';
-import { methodNames, type Envelope, type EventName } from '../src/api/contract';
+import { methodNames, type Envelope, type EventName } from '../src/api';
 import { EVENT_CHANNEL, INVOKE_CHANNEL } from './channels';
 
 /**

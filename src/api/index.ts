@@ -2,3 +2,36 @@ export * from './contract';
 export * from './router';
 export { EventBus } from './event-bus';
 export * as schemas from './schemas';
+export { cliAdvice, fingerprintIn } from './advice';
+export {
+  IfMissed,
+  Recurrence,
+  Schedule,
+  ScheduleRun,
+  ScheduleTarget,
+  Weekday,
+  isTimeZone,
+} from './schedule-schemas';
+export {
+  AppNotification,
+  Audit,
+  DEFAULT_SETTINGS,
+  Finding,
+  Host,
+  HostNameSource,
+  HostUpdate,
+  JobLogLine,
+  JobOptions,
+  JobStep,
+  PackageChange,
+  PatchJob,
+  PatchSelection,
+  Settings,
+  StepPhase,
+  StepPreview,
+  TargetPackage,
+  Task,
+  TaskOutcome,
+  TaskStatus,
+  WorkspaceInfo,
+} from './schemas';

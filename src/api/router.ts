@@ -1,5 +1,5 @@
 import { ZodError } from 'zod';
-import { isPatchdeckError, PatchdeckError } from '../util/errors';
+import { isPatchdeckError, PatchdeckError } from '../util';
 import { calls, isMethod, type CallResult, type Envelope, type Method, type ParsedArgs } from './contract';
 
 export interface CallContext {

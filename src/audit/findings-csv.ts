@@ -5,8 +5,8 @@ import {
   type ExportedFinding,
   type FindingFilter,
   type FindingSortKey,
-} from '../db/audits';
-import { csvLine } from '../util/csv';
+} from '../db';
+import { csvLine } from '../util';
 
 /** An export stops here: about 30 MB of text, which a browser download and a spreadsheet still take. */
 export const FINDINGS_CSV_LIMIT = 200_000;

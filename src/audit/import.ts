@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { CallResult, ParsedArgs } from '../api/contract';
-import type { EventBus } from '../api/event-bus';
-import type { Host } from '../api/schemas';
+import type { CallResult, ParsedArgs } from '../api';
+import type { EventBus } from '../api';
+import type { Host } from '../api';
 import {
   CollectedOutputError,
   CollectorError,
@@ -26,8 +26,8 @@ import {
   readSettings,
   startAudit,
 } from '../db';
-import { PatchdeckError } from '../util/errors';
-import { isValidHostName, sanitizeText } from '../util/text';
+import { PatchdeckError } from '../util';
+import { isValidHostName, sanitizeText } from '../util';
 import { toFindings } from './run';
 
 /** What an import needs of the workspace: its database, and the bus that says what changed. */

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { Host } from '../api/schemas';
+import type { Host } from '../api';
 import {
   CollectorError,
   detectOs,
@@ -14,16 +14,16 @@ import {
   openCredential,
   type CredentialSummary,
 } from '../credentials';
-import { completeAudit, failAudit, startAudit, type FindingInput } from '../db/audits';
-import { listTrustedKeys, recordHostKeySighting, trustHostKey } from '../db/host-keys';
-import { recordAuditSighting } from '../db/hosts';
-import { readSettings } from '../db/settings';
-import type { SecretBox } from '../platform/types';
-import { RemoteError } from '../remote/errors';
-import type { PresentedHostKey } from '../remote/host-key';
-import { SshSession } from '../remote/ssh';
-import { errorMessage } from '../util/errors';
-import { sanitizeText } from '../util/text';
+import { completeAudit, failAudit, startAudit, type FindingInput } from '../db';
+import { listTrustedKeys, recordHostKeySighting, trustHostKey } from '../db';
+import { recordAuditSighting } from '../db';
+import { readSettings } from '../db';
+import type { SecretBox } from '../platform';
+import { RemoteError } from '../remote';
+import type { PresentedHostKey } from '../remote';
+import { SshSession } from '../remote';
+import { errorMessage } from '../util';
+import { sanitizeText } from '../util';
 
 /** The error kinds an audit records, each with a sentence an admin can act on. */
 export type AuditErrorKind =

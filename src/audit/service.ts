@@ -4,16 +4,16 @@
  */
 import fs from 'node:fs';
 import type { Database } from 'better-sqlite3';
-import type { CallResult, ParsedArgs } from '../api/contract';
-import type { EventBus } from '../api/event-bus';
-import type { CallContext } from '../api/router';
-import type { Host } from '../api/schemas';
+import type { CallResult, ParsedArgs } from '../api';
+import type { EventBus } from '../api';
+import type { CallContext } from '../api';
+import type { Host } from '../api';
 import { getCredentialSummary } from '../credentials';
 import { getHost, listHosts, readSettings } from '../db';
-import type { Platform, SecretBox } from '../platform/types';
+import type { Platform, SecretBox } from '../platform';
 import { RemoteError } from '../remote';
 import type { TaskRunner } from '../tasks';
-import { PatchdeckError } from '../util/errors';
+import { PatchdeckError } from '../util';
 import { findingsCsv } from './findings-csv';
 import { auditHosts, connectHost } from './run';
 

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { packageRoot } from '../util/package-root';
+import { packageRoot } from '../util';
 
 let built: Promise<string> | null = null;
 

@@ -9,8 +9,8 @@ import {
   type schemas,
 } from '../api';
 import type { Platform } from '../platform';
-import { errorMessage, PatchdeckError } from '../util/errors';
-import type { Logger } from '../util/log';
+import { errorMessage, PatchdeckError } from '../util';
+import type { Logger } from '../util';
 import { checkToMain, errorShape, type Carrier, type Channel, type PlatformRequest } from './protocol';
 
 export interface CoreClientOptions {

@@ -1,14 +1,14 @@
-import { cliAdvice, fingerprintIn } from '../api/advice';
+import { cliAdvice, fingerprintIn } from '../api';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import readline from 'node:readline/promises';
 import type { Command } from 'commander';
-import type { Host } from '../api/schemas';
+import type { Host } from '../api';
 import type { Core } from '../core';
 import { describeTask } from '../tasks';
-import { PatchdeckError } from '../util/errors';
-import { isValidHostName, sanitizeText } from '../util/text';
+import { PatchdeckError } from '../util';
+import { isValidHostName, sanitizeText } from '../util';
 import { formatTable, printJson } from './output';
 import type { GlobalOptions, WithCore } from './context';
 

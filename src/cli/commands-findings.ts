@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import type { Audit, Finding, Host } from '../api/schemas';
+import type { Audit, Finding, Host } from '../api';
 import type { Core } from '../core';
-import { FINDINGS_CSV_COLUMNS, findingCsvRow } from '../audit/findings-csv';
-import { csvLine } from '../util/csv';
-import { PatchdeckError } from '../util/errors';
-import { sanitizeText } from '../util/text';
+import { FINDINGS_CSV_COLUMNS, findingCsvRow } from '../audit';
+import { csvLine } from '../util';
+import { PatchdeckError } from '../util';
+import { sanitizeText } from '../util';
 import { resolveHosts } from './commands-audit';
 import type { GlobalOptions, WithCore } from './context';
 import { formatTable, printJson } from './output';

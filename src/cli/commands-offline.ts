@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { buildCollectScript, MAX_COLLECTED_BYTES, type CollectScriptOs } from '../collectors';
-import { PatchdeckError } from '../util/errors';
-import { sanitizeText } from '../util/text';
+import { PatchdeckError } from '../util';
+import { sanitizeText } from '../util';
 import { formatTable, printJson } from './output';
 import type { GlobalOptions, WithCore } from './context';
 

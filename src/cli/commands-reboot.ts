@@ -1,9 +1,9 @@
 import readline from 'node:readline/promises';
 import type { Command } from 'commander';
-import type { PatchJob } from '../api/schemas';
+import type { PatchJob } from '../api';
 import type { Core } from '../core';
-import { PatchdeckError } from '../util/errors';
-import { sanitizeText } from '../util/text';
+import { PatchdeckError } from '../util';
+import { sanitizeText } from '../util';
 import { resolveHosts } from './commands-audit';
 import type { GlobalOptions, WithCore } from './context';
 import { printJson } from './output';

@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
-import type { CallArgs } from '../api/contract';
-import type { Recurrence, Schedule, ScheduleRun, ScheduleTarget } from '../api/schedule-schemas';
-import type { Task } from '../api/schemas';
+import type { CallArgs } from '../api';
+import type { Recurrence, Schedule, ScheduleRun, ScheduleTarget } from '../api';
+import type { Task } from '../api';
 import type { Core } from '../core';
-import { PatchdeckError } from '../util/errors';
+import { PatchdeckError } from '../util';
 import type { GlobalOptions, WithCore } from './context';
 import { formatTable, printJson } from './output';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { backupWorkspaceFile, restoreWorkspace } from '../db/backup';
+import { backupWorkspaceFile, restoreWorkspace } from '../db';
 import type { GlobalOptions } from './context';
 import { printJson } from './output';
 

@@ -1,6 +1,6 @@
 import { Core } from '../core';
 import { createNodePlatform } from '../platform';
-import { defaultWorkspacePath } from '../util/paths';
+import { defaultWorkspacePath } from '../util';
 
 /**
  * What every command gets from the program: its global options and a core over the workspace.

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
 import { Core } from '../core';
-import { APP_VERSION } from '../core/version';
+import { APP_VERSION } from '../core';
 import { createNodePlatform } from '../platform';
 import { startBrowserCarrier } from '../server';
-import { errorMessage, isPatchdeckError } from '../util/errors';
-import { rendererBuildDir } from '../util/package-root';
+import { errorMessage, isPatchdeckError } from '../util';
+import { rendererBuildDir } from '../util';
 import { registerAuditCommands } from './commands-audit';
 import { registerDiscoverCommand } from './commands-discover';
 import { registerFindingsCommand } from './commands-findings';

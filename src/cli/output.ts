@@ -1,4 +1,4 @@
-import { sanitizeText } from '../util/text';
+import { sanitizeText } from '../util';
 
 /** Prints rows as an aligned text table; every cell is sanitised (hosts and banners are hostile). */
 export function formatTable(headers: string[], rows: (string | number | null | undefined)[][]): string {

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PatchdeckError } from '../util/errors';
-import { packageRoot, rendererBuildDir } from '../util/package-root';
+import { PatchdeckError } from '../util';
+import { packageRoot, rendererBuildDir } from '../util';
 
 /**
  * `patchdeck serve` from a source checkout builds the renderer itself when its build is missing

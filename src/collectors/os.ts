@@ -3,7 +3,7 @@
  * `sw_vers`; when the far side is Windows (OpenSSH with cmd.exe or PowerShell as its shell) the
  * POSIX script fails recognisably and a second, PowerShell round-trip asks Windows itself.
  */
-import { sanitizeText } from '../util/text';
+import { sanitizeText } from '../util';
 import {
   buildSectionScript,
   cleanField,

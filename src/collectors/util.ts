@@ -3,7 +3,7 @@
  * splitter that takes them apart again, error classification and value hygiene.
  */
 import { randomBytes } from 'node:crypto';
-import { sanitizeText } from '../util/text';
+import { sanitizeText } from '../util';
 import {
   CollectorError,
   type CollectOptions,

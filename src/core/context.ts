@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { EventBus } from '../api/event-bus';
-import type { Platform } from '../platform/types';
+import type { EventBus } from '../api';
+import type { Platform } from '../platform';
 import type { TaskRunner } from '../tasks';
 
 /** The open workspace: its file, its database and the task runner that records work in it. */

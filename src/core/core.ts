@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
-import { EventBus } from '../api/event-bus';
-import { createRouter, type CallContext, type Handlers, type Router } from '../api/router';
-import type { WorkspaceInfo } from '../api/schemas';
+import { EventBus } from '../api';
+import { createRouter, type CallContext, type Handlers, type Router } from '../api';
+import type { WorkspaceInfo } from '../api';
 import {
   countHosts,
   createWorkspace,
@@ -16,23 +16,23 @@ import {
   writeSettings,
 } from '../db';
 import { changeHost, removeHost, requireHost } from '../hosts';
-import type { Platform } from '../platform/types';
+import type { Platform } from '../platform';
 import { TaskRunner } from '../tasks';
-import { PatchdeckError } from '../util/errors';
-import { silentLogger, type Logger } from '../util/log';
+import { PatchdeckError } from '../util';
+import { silentLogger, type Logger } from '../util';
 import { auditHandlers } from './handlers/audits';
 import { startNotifications } from './notifications';
 import { credentialHandlers } from './handlers/credentials';
 import { discoveryHandlers } from './handlers/discovery';
 import { patchHandlers, patchService } from './handlers/patch';
-import { markInterruptedJobs } from '../db/patch-jobs';
+import { markInterruptedJobs } from '../db';
 import { startScheduler } from '../patch';
 import { hostTrustHandlers } from './handlers/host-trust';
 import { offlineHandlers } from './handlers/offline';
 import { scheduleHandlers } from './handlers/schedules';
 import { scheduleTickOf } from '../schedules';
 import { APP_VERSION } from './version';
-import { backupDatabase } from '../db/backup';
+import { backupDatabase } from '../db';
 import type { CoreContext, Workspace } from './context';
 
 export type { Workspace } from './context';

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { AppNotification, Task } from '../api/schemas';
+import type { AppNotification, Task } from '../api';
 import { readSettings } from '../db';
 import { outcomeTone, outcomeWord } from '../tasks';
 import type { Core } from './core';

@@ -7,17 +7,17 @@ import {
   listCredentials,
   readSealedSecrets,
   type CredentialSummary,
-} from '../db/credentials';
-import type { ParsedArgs } from '../api/contract';
-import type { EventBus } from '../api/event-bus';
-import type { Host } from '../api/schemas';
+} from '../db';
+import type { ParsedArgs } from '../api';
+import type { EventBus } from '../api';
+import type { Host } from '../api';
 import { appendAuditLog, readSettings } from '../db';
 import type { ChosenKeyFiles } from './key-file';
-import type { SecretBox } from '../platform/types';
-import type { SshAuth } from '../remote/ssh';
-import { PatchdeckError } from '../util/errors';
+import type { SecretBox } from '../platform';
+import type { SshAuth } from '../remote';
+import { PatchdeckError } from '../util';
 
-export type { CredentialSummary } from '../db/credentials';
+export type { CredentialSummary } from '../db';
 
 /**
  * Credentials: how to log in to hosts. Secrets are sealed through Platform before they are

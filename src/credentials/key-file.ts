@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Platform } from '../platform/types';
-import { PatchdeckError } from '../util/errors';
+import type { Platform } from '../platform';
+import { PatchdeckError } from '../util';
 
 /** A private key file is a few KiB; anything past this is not one (and is never read whole). */
 export const KEY_FILE_MAX_BYTES = 64 * 1024;

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
-import { PatchdeckError } from '../util/errors';
-import { createPrivateFile, ensurePrivateDir, tightenFileMode } from '../util/paths';
-import { sanitizeText } from '../util/text';
+import { PatchdeckError } from '../util';
+import { createPrivateFile, ensurePrivateDir, tightenFileMode } from '../util';
+import { sanitizeText } from '../util';
 import { APPLICATION_ID, inspectWorkspaceFile } from './workspace-file';
 
 /**

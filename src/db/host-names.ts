@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { Database } from 'better-sqlite3';
-import { HostNameSource } from '../api/schemas';
-import { isValidHostName } from '../util/text';
+import { HostNameSource } from '../api';
+import { isValidHostName } from '../util';
 
 /**
  * Where a host's display name came from. A name from a higher-ranked source replaces one from a

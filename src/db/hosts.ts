@@ -1,14 +1,14 @@
 import net from 'node:net';
 import type { Database } from 'better-sqlite3';
-import type { Host, HostUpdate } from '../api/schemas';
+import type { Host, HostUpdate } from '../api';
 import { appendAuditLog } from './audit-log';
 import { learnableName, mayReplaceName, nameUsedByOtherHost, type NameSource } from './host-names';
 import { hostKeyTrust } from './host-keys';
 import { coverageHolds, listCompletedCoverage, type ScanCoverage } from './scans';
 import { readSettings } from './settings';
 import { now, parseJsonArray } from './time';
-import { PatchdeckError } from '../util/errors';
-import { sanitizeText } from '../util/text';
+import { PatchdeckError } from '../util';
+import { sanitizeText } from '../util';
 
 type Row = Record<string, unknown>;
 

@@ -10,3 +10,20 @@ export * from './host-keys';
 export * from './audits';
 export * from './scans';
 export * from './patch-jobs';
+export { backupDatabase, backupWorkspaceFile, restoreWorkspace } from './backup';
+export { learnableName, nameRank } from './host-names';
+export {
+  deleteSchedule,
+  getSchedule,
+  getScheduleByName,
+  getScheduleRun,
+  insertSchedule,
+  insertScheduleRun,
+  latestScheduleRuns,
+  listScheduleRuns,
+  listSchedules,
+  setNextRun,
+  updateSchedule,
+  updateScheduleRun,
+} from './schedules';
+export type { ScheduleRecord } from './schedules';

@@ -7,7 +7,7 @@ import {
   type PatchSelection,
   type StepPreview,
   type TargetPackage,
-} from '../api/schemas';
+} from '../api';
 import { now } from './time';
 
 /**

@@ -1,12 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import {
-  IfMissed,
-  Recurrence,
-  ScheduleTarget,
-  type ScheduleRun,
-  type Weekday,
-} from '../api/schedule-schemas';
-import type { Task } from '../api/schemas';
+import { IfMissed, Recurrence, ScheduleTarget, type ScheduleRun, type Weekday } from '../api';
+import type { Task } from '../api';
 import { getTask } from './tasks';
 import { now } from './time';
 

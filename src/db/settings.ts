@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { DEFAULT_SETTINGS, Settings } from '../api/schemas';
+import { DEFAULT_SETTINGS, Settings } from '../api';
 
 /** Reads every setting, falling back to defaults for keys never written or no longer valid. */
 export function readSettings(db: Database): Settings {

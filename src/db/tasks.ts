@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { Task } from '../api/schemas';
+import type { Task } from '../api';
 import { now } from './time';
 
 type TaskRow = Record<string, unknown>;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { PatchdeckError } from '../util/errors';
+import { PatchdeckError } from '../util';
 import { LATEST_SCHEMA_VERSION } from './migrations';
 
 // Apart from workspace.ts, which opens workspaces and backs them up before a migration, so that

@@ -2,7 +2,7 @@ import { createSocket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as dnsPacket from 'dns-packet';
-import { sanitizeText } from '../util/text';
+import { sanitizeText } from '../util';
 
 export const MDNS_PORT = 5353;
 /** A DNS message over UDP is at most 9000 bytes in mDNS (RFC 6762 §17); anything longer is not an answer. */

@@ -1,5 +1,5 @@
 import makeMdns from 'multicast-dns';
-import { sanitizeText } from '../util/text';
+import { sanitizeText } from '../util';
 import { normalizeAddress } from './ip';
 
 /** One machine that answered on mDNS, keyed by the address it answered from / advertised. */

@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import { sanitizeText } from '../util/text';
+import { sanitizeText } from '../util';
 import { isIP } from 'node:net';
 
 /** What a NetBIOS node-status (NBSTAT) answer tells about a Windows or Samba machine. */

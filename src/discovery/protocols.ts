@@ -3,7 +3,7 @@
  * here takes bytes a hostile peer chose: lengths are checked before use, text is sanitised,
  * and nothing throws on garbage (it returns null instead).
  */
-import { sanitizeText } from '../util/text';
+import { sanitizeText } from '../util';
 
 export const MAX_BANNER_BYTES = 4096;
 

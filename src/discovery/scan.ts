@@ -4,9 +4,9 @@
  * The contract's discovery calls are thin doors onto these functions.
  */
 import type { Database } from 'better-sqlite3';
-import type { EventBus } from '../api/event-bus';
-import type { CallResult, ParsedArgs } from '../api/contract';
-import { Host } from '../api/schemas';
+import type { EventBus } from '../api';
+import type { CallResult, ParsedArgs } from '../api';
+import { Host } from '../api';
 import {
   finishScan,
   getHost,
@@ -20,11 +20,11 @@ import {
   updateScanProgress,
   type ObservedHost,
 } from '../db';
-import { learnableName, nameRank } from '../db/host-names';
+import { learnableName, nameRank } from '../db';
 import { probeHostKey } from '../remote';
 import type { TaskRunner } from '../tasks';
-import { PatchdeckError } from '../util/errors';
-import { sanitizeText } from '../util/text';
+import { PatchdeckError } from '../util';
+import { sanitizeText } from '../util';
 import { matchHost } from './identity';
 import { parsePorts } from './ports';
 import { sweep, type HostResult } from './sweep';

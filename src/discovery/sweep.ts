@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { sanitizeText } from '../util/text';
+import { sanitizeText } from '../util';
 import { compareAddresses } from './ip';
 import { AdaptiveLimiter, type LimiterOptions } from './limiter';
 import {

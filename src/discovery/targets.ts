@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
-import { isValidHostName, sanitizeText } from '../util/text';
+import { isValidHostName, sanitizeText } from '../util';
 import {
   compareAddresses,
   formatIpv4,

@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { sanitizeText } from '../util/text';
+import { sanitizeText } from '../util';
 import { RESOURCE_ERRORS } from './limiter';
 import {
   MAX_BANNER_BYTES,

@@ -4,12 +4,12 @@
  */
 import net from 'node:net';
 import type { Database } from 'better-sqlite3';
-import type { CallResult, ParsedArgs } from '../api/contract';
-import type { EventBus } from '../api/event-bus';
-import type { Host } from '../api/schemas';
+import type { CallResult, ParsedArgs } from '../api';
+import type { EventBus } from '../api';
+import type { Host } from '../api';
 import { deleteHost, getCredentialSummary, getHost, insertHost, updateHost } from '../db';
-import { PatchdeckError } from '../util/errors';
-import { hostAddressProblem } from '../util/text';
+import { PatchdeckError } from '../util';
+import { hostAddressProblem } from '../util';
 
 /** What the inventory needs of the workspace: its database, and the bus that says hosts changed. */
 export interface HostDeps {

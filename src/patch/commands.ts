@@ -3,8 +3,8 @@
  * that reaches a command is validated here first and then quoted by the one audited helper
  * (`shellCommand`/`shellQuote`); nothing remote-derived is ever pasted into shell text raw.
  */
-import type { TargetPackage } from '../api/schemas';
-import { shellCommand, shellQuote } from '../remote/quote';
+import type { TargetPackage } from '../api';
+import { shellCommand, shellQuote } from '../remote';
 
 export type PatchPackageManager = 'apt' | 'dnf' | 'yum' | 'zypper' | 'pacman' | 'apk' | 'softwareupdate';
 

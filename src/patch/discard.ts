@@ -4,9 +4,9 @@
  * approval's digest is computed from them), which is why it is created before the approval and
  * deleted, not cancelled, when the operator walks away.
  */
-import type { PatchJob } from '../api/schemas';
+import type { PatchJob } from '../api';
 import { deleteDraftJob, getJob, getTask } from '../db';
-import { PatchdeckError } from '../util/errors';
+import { PatchdeckError } from '../util';
 import { jobRemoved } from './notify';
 import type { PatchService } from './service';
 

@@ -10,7 +10,7 @@
  * with that phase's own reason. The cancel is checked before the transition is committed, so a
  * cancelled step keeps the last phase it really reached on record.
  */
-import type { JobStep, StepPhase } from '../api/schemas';
+import type { JobStep, StepPhase } from '../api';
 import type { StepUpdate } from '../db';
 
 export class StepFailure extends Error {

@@ -2,7 +2,7 @@
  * Parses package managers' dry runs into what would change: upgrades, newly installed
  * dependencies and removals. Pure functions over hostile text: bounded lines, validated names.
  */
-import type { PackageChange } from '../api/schemas';
+import type { PackageChange } from '../api';
 import { apt, CollectorError, zypper } from '../collectors';
 import type { PatchPackageManager } from './commands';
 

@@ -33,3 +33,6 @@ export {
   type PatchPackageManager,
 } from './commands';
 export { parseAptDryRun, parseDnfDryRun, parseDryRun, type DryRunChanges } from './dry-run';
+export { listedChanges } from './plan';
+export { closeParkedSessions } from './sessions';
+export { traceMark } from './trace';

@@ -4,8 +4,8 @@
  * so the job list, job page and wizard never see one kind of change announced two different ways.
  */
 import type { Database } from 'better-sqlite3';
-import type { EventBus } from '../api/event-bus';
-import type { JobStep, PatchJob } from '../api/schemas';
+import type { EventBus } from '../api';
+import type { JobStep, PatchJob } from '../api';
 import { getJob, getStep, updateStep, type StepUpdate } from '../db';
 
 interface Notifier {

@@ -1,4 +1,4 @@
-import type { JobStep } from '../api/schemas';
+import type { JobStep } from '../api';
 import type { TaskParts } from '../tasks';
 
 /**

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { EventBus } from '../api/event-bus';
+import type { EventBus } from '../api';
 import {
   JobOptions,
   type Host,
@@ -12,7 +12,7 @@ import {
   type PatchSelection,
   type StepPreview,
   type TargetPackage,
-} from '../api/schemas';
+} from '../api';
 import { classifyAuditError, connectHost } from '../audit';
 import { getCredentialSummary } from '../credentials';
 import {
@@ -29,10 +29,10 @@ import {
   updateJob,
   updateStep,
 } from '../db';
-import type { SecretBox } from '../platform/types';
-import type { SshSession } from '../remote/ssh';
-import { PatchdeckError } from '../util/errors';
-import { sanitizeText } from '../util/text';
+import type { SecretBox } from '../platform';
+import type { SshSession } from '../remote';
+import { PatchdeckError } from '../util';
+import { sanitizeText } from '../util';
 import {
   assertSafeTargets,
   dryRunCommand,

@@ -5,9 +5,9 @@
  *
  * Cancel never kills an install half way: the current command finishes, the rest is skipped.
  */
-import type { JobStep, PatchJob } from '../api/schemas';
+import type { JobStep, PatchJob } from '../api';
 import { appendAuditLog, getHost, getJob, listSteps, now, updateJob } from '../db';
-import { systemClock, type Clock } from '../util/clock';
+import { systemClock, type Clock } from '../util';
 import type { PatchPackageManager } from './commands';
 import { driveStep } from './driver';
 import { commitStep, jobChanged } from './notify';

@@ -2,7 +2,7 @@
  * The patch capability's doors for the core: plan (as a task), approve, start now / at a time /
  * in a window, cancel, resume, re-run failed hosts, and the scheduler that starts due jobs.
  */
-import { JobOptions, type PatchJob } from '../api/schemas';
+import { JobOptions, type PatchJob } from '../api';
 import { auditHost } from '../audit';
 import { getCredentialSummary } from '../credentials';
 import {
@@ -20,9 +20,9 @@ import {
   updateStep,
 } from '../db';
 import type { TaskRunner } from '../tasks';
-import { systemClock, type Clock } from '../util/clock';
-import { PatchdeckError, errorMessage } from '../util/errors';
-import { sanitizeText } from '../util/text';
+import { systemClock, type Clock } from '../util';
+import { PatchdeckError, errorMessage } from '../util';
+import { sanitizeText } from '../util';
 import { isPatchable } from './commands';
 import { createPlan, dryRunJob, planDigest, type PatchDeps, type PlanRequest } from './plan';
 import { jobChanged } from './notify';

@@ -6,10 +6,10 @@
  * otherwise the run connects afresh exactly as before. Unused sessions close after a short idle.
  */
 import type { Database } from 'better-sqlite3';
-import type { Host } from '../api/schemas';
+import type { Host } from '../api';
 import { listTrustedKeys } from '../db';
 import type { SshSession } from '../remote';
-import { systemClock, type Clock, type ClockTimer } from '../util/clock';
+import { systemClock, type Clock, type ClockTimer } from '../util';
 
 /** How long a parked session waits for its run (the desktop app's approval usually takes longer: it reconnects). */
 export const PARK_IDLE_MS = 30_000;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createNodeSecretBox } from '../secrets';
-import { userConfigDir } from '../util/paths';
+import { userConfigDir } from '../util';
 import { assertExternalUrl, type Platform } from './types';
 
 /**

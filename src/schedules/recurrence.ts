@@ -2,7 +2,7 @@
  * When a schedule runs: pure functions of a recurrence and an instant, so tests pass their own
  * clock. Every loop here is bounded by a small constant or by an explicit cap.
  */
-import { isTimeZone, type Recurrence, type Weekday } from '../api/schedule-schemas';
+import { isTimeZone, type Recurrence, type Weekday } from '../api';
 
 export { isTimeZone };
 

@@ -11,7 +11,7 @@
  * start. Patch jobs are different: a missed maintenance window is never run late.)
  */
 import type { Database } from 'better-sqlite3';
-import type { ScheduleRun } from '../api/schedule-schemas';
+import type { ScheduleRun } from '../api';
 import {
   getScheduleRun,
   insertScheduleRun,
@@ -20,8 +20,8 @@ import {
   setNextRun,
   updateScheduleRun,
   type ScheduleRecord,
-} from '../db/schedules';
-import { PatchdeckError } from '../util/errors';
+} from '../db';
+import { PatchdeckError } from '../util';
 import { formatInZone, nextOccurrence, occurrencesSince } from './recurrence';
 
 /** Later than this after its time, a run counts as missed (the same grace patch windows get). */

@@ -4,10 +4,10 @@
  * contract, as a user's start does, so a scheduled run is checked and reported the same way.
  */
 import type { Database } from 'better-sqlite3';
-import type { CallArgs, CallResult, Method, ParsedArgs } from '../api/contract';
-import type { EventBus } from '../api/event-bus';
-import type { Handlers } from '../api/router';
-import type { Schedule, ScheduleTarget } from '../api/schedule-schemas';
+import type { CallArgs, CallResult, Method, ParsedArgs } from '../api';
+import type { EventBus } from '../api';
+import type { Handlers } from '../api';
+import type { Schedule, ScheduleTarget } from '../api';
 import { appendAuditLog, getCredentialSummary, getTask, listHosts, listNetworks, readSettings } from '../db';
 import {
   deleteSchedule,
@@ -19,11 +19,11 @@ import {
   listSchedules,
   updateSchedule,
   type ScheduleRecord,
-} from '../db/schedules';
+} from '../db';
 import { parsePorts } from '../discovery';
 import type { TaskRunner } from '../tasks';
-import { errorMessage, PatchdeckError } from '../util/errors';
-import { systemClock, type Clock } from '../util/clock';
+import { errorMessage, PatchdeckError } from '../util';
+import { systemClock, type Clock } from '../util';
 import { describeRecurrence } from './recurrence';
 import { firstDueTime, overdueSince, runScheduleNow, scheduleTick, type ScheduleDeps } from './service';
 

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SecretBox } from '../platform/types';
-import { shellQuote } from '../remote/quote';
-import { isPatchdeckError, PatchdeckError } from '../util/errors';
+import type { SecretBox } from '../platform';
+import { shellQuote } from '../remote';
+import { isPatchdeckError, PatchdeckError } from '../util';
 import { openWithKey, sealWithKey } from './aes-gcm';
 
 /**

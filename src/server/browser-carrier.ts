@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Core } from '../core';
-import { PatchdeckError } from '../util/errors';
+import { PatchdeckError } from '../util';
 
 /**
  * The browser carrier: HTTP + WebSocket on loopback only, carrying the same contract as the

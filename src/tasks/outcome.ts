@@ -1,4 +1,4 @@
-import type { Task, TaskOutcome, TaskStatus } from '../api/schemas';
+import type { Task, TaskOutcome, TaskStatus } from '../api';
 
 /**
  * How a task's parts ended: the hosts of an audit, the hosts of a patch job. A task is one

@@ -1,15 +1,8 @@
 import type { Database } from 'better-sqlite3';
-import type { EventBus } from '../api/event-bus';
-import type { Task } from '../api/schemas';
-import {
-  finishTask,
-  getTask,
-  insertTask,
-  listTasks,
-  markInterruptedTasks,
-  updateTaskProgress,
-} from '../db/tasks';
-import { errorMessage } from '../util/errors';
+import type { EventBus } from '../api';
+import type { Task } from '../api';
+import { finishTask, getTask, insertTask, listTasks, markInterruptedTasks, updateTaskProgress } from '../db';
+import { errorMessage } from '../util';
 import { deriveOutcome, taskSummary, type TaskConclusion, type TaskEnding } from './outcome';
 
 export interface TaskContext {

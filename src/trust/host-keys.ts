@@ -4,8 +4,8 @@
  * reviewed set in one step. A changed key is never pinned without an explicit `replace`.
  */
 import type { Database } from 'better-sqlite3';
-import type { CallResult, ParsedArgs } from '../api/contract';
-import type { EventBus } from '../api/event-bus';
+import type { CallResult, ParsedArgs } from '../api';
+import type { EventBus } from '../api';
 import { offlineOnlyError } from '../audit';
 import {
   getHost,
@@ -16,7 +16,7 @@ import {
   trustReviewedKey,
 } from '../db';
 import { probeHostKey } from '../remote';
-import { PatchdeckError } from '../util/errors';
+import { PatchdeckError } from '../util';
 
 /** What trust needs of the workspace: its database, and the bus that says hosts changed. */
 export interface TrustDeps {

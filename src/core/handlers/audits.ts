@@ -1,4 +1,4 @@
-import type { Handlers } from '../../api/router';
+import type { Handlers } from '../../api';
 import { exportFindingsCsv, startAudits } from '../../audit';
 import {
   diffWithPrevious,

@@ -1,4 +1,4 @@
-import type { Handlers } from '../../api/router';
+import type { Handlers } from '../../api';
 import { deleteNetwork, listNetworks, listScans, saveNetwork } from '../../db';
 import { checkScanTargets, listScanResults, proposeLocalNetworks, startScan } from '../../discovery';
 import type { CoreContext } from '../context';

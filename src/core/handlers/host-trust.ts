@@ -1,4 +1,4 @@
-import type { Handlers } from '../../api/router';
+import type { Handlers } from '../../api';
 import { listTrustedKeys } from '../../db';
 import { addHost } from '../../hosts';
 import { listPendingKeys, trustHostKey, trustReviewedKeys } from '../../trust';

@@ -1,4 +1,4 @@
-import type { Handlers } from '../../api/router';
+import type { Handlers } from '../../api';
 import { importCollection } from '../../audit';
 import type { CoreContext } from '../context';
 

@@ -10,8 +10,8 @@ import {
   startJob,
   type PatchService,
 } from '../../patch';
-import type { Handlers } from '../../api/router';
-import { PatchdeckError } from '../../util/errors';
+import type { Handlers } from '../../api';
+import { PatchdeckError } from '../../util';
 import type { CoreContext } from '../context';
 
 /** The patch service over the core's open workspace (deps are read per call: the workspace may change). */

@@ -1,7 +1,7 @@
 import { checkToCore, errorShape, type Channel, type PlatformRequest, type ToCore } from '../../carrier';
 import { createRemotePlatform, type PlatformOp } from '../../platform';
-import { errorMessage } from '../../util/errors';
-import type { Logger } from '../../util/log';
+import { errorMessage } from '../../util';
+import type { Logger } from '../../util';
 import { Core } from '../core';
 
 export interface ServeCoreOptions {

@@ -3,11 +3,11 @@
  * what the pre-check found, and what the install changed. The driver hands the same state to
  * every phase; each phase reads what the earlier ones left and writes what the later ones need.
  */
-import type { Host, JobLogLine, JobStep, PatchJob, TargetPackage } from '../../api/schemas';
+import type { Host, JobLogLine, JobStep, PatchJob, TargetPackage } from '../../api';
 import type { buildSectionScript, CollectorResult, RemoteExec, splitSections } from '../../collectors';
 import { appendJobLog, type StepUpdate } from '../../db';
 import type { SshSession } from '../../remote';
-import type { Clock } from '../../util/clock';
+import type { Clock } from '../../util';
 import type { PatchPackageManager } from '../commands';
 import { commitStep } from '../notify';
 import type { PatchDeps, SessionOpener } from '../plan';

@@ -3,10 +3,10 @@
  * cancellation). After an install, a failed reboot is followed by a re-audit over a new
  * connection, so the host's record says what it runs now.
  */
-import type { StepPhase } from '../../api/schemas';
+import type { StepPhase } from '../../api';
 import { classifyAuditError } from '../../audit';
 import { RemoteError } from '../../remote';
-import { errorMessage } from '../../util/errors';
+import { errorMessage } from '../../util';
 import { StepFailure, type FailurePatch } from '../driver';
 import { log, type StepState } from './context';
 import { reauditAfterReboot } from './verify';

@@ -4,10 +4,10 @@
  * for apt the verification audit) ride in the install's own channel when they can.
  */
 import { randomBytes } from 'node:crypto';
-import type { JobLogLine, TargetPackage } from '../../api/schemas';
+import type { JobLogLine, TargetPackage } from '../../api';
 import { buildSectionScript, splitSections } from '../../collectors';
 import { shellQuote, type SshSession } from '../../remote';
-import { sanitizeText } from '../../util/text';
+import { sanitizeText } from '../../util';
 import { installCommand, installEnv, type PatchPackageManager } from '../commands';
 import { StepFailure, type Phase } from '../driver';
 import { traceMark, traced } from '../trace';

@@ -4,7 +4,7 @@
  * reboots first (a reboot already pending, and a policy that allows it).
  */
 import { randomBytes } from 'node:crypto';
-import type { TargetPackage } from '../../api/schemas';
+import type { TargetPackage } from '../../api';
 import { buildSectionScript, splitSections } from '../../collectors';
 import { RemoteError, type SshSession } from '../../remote';
 import {

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { RemoteError, shellQuote, type SshSession } from '../../remote';
-import { sleep, timeoutSignal } from '../../util/clock';
-import { sanitizeText } from '../../util/text';
+import { sleep, timeoutSignal } from '../../util';
+import { sanitizeText } from '../../util';
 import { REBOOT_COMMAND } from '../commands';
 import { StepFailure, type Phase } from '../driver';
 import { traced } from '../trace';

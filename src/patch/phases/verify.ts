@@ -3,7 +3,7 @@
  * list none of the approved targets as still pending. It may send the host to its reboot when the
  * re-audit, not the after-install check, says one is needed.
  */
-import type { TargetPackage } from '../../api/schemas';
+import type { TargetPackage } from '../../api';
 import { classifyAuditError, toFindings } from '../../audit';
 import {
   collectorFor,
@@ -14,9 +14,9 @@ import {
 } from '../../collectors';
 import { completeAudit, failAudit, listAudits, startAudit } from '../../db';
 import { RemoteError, shellQuote, type SshSession } from '../../remote';
-import { errorMessage } from '../../util/errors';
-import { sanitizeText } from '../../util/text';
-import { timeoutSignal } from '../../util/clock';
+import { errorMessage } from '../../util';
+import { sanitizeText } from '../../util';
+import { timeoutSignal } from '../../util';
 import { StepFailure, type Phase } from '../driver';
 import { traceMark, traced } from '../trace';
 import {
