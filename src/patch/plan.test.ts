@@ -3,12 +3,23 @@
  * successful audit offers, the draft job and its settled steps, the dry run's output read into a
  * preview (real captures from the lab), and the approval with its digest.
  */
-import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../api/event-bus';
 import type { TargetPackage } from '../api/schemas';
+import { addCredential } from '../credentials';
+import { createNodePlatform } from '../platform';
+import { fingerprintOf } from '../remote/host-key';
+import { ed25519KeyPair } from '../remote/testing/keys';
+import { closeParkedSessions } from './sessions';
 import {
   completeAudit,
   createMemoryWorkspace,
+  trustHostKey,
   failAudit,
   getJob,
   insertHost,
@@ -24,6 +35,7 @@ import {
   approvedDigest,
   createPlan,
   dryRunFromOutput,
+  dryRunJob,
   dryRunProblem,
   emptyPreviewMessage,
   listedChanges,
@@ -490,5 +502,175 @@ describe('approveJob', () => {
     );
     expect(d.emitted).toEqual([]);
     expect(getJob(db, jobId)!.status).toBe('draft');
+  });
+});
+
+describe("dryRunJob over a real SSH server on 127.0.0.1 (ssh2) answering with the lab zypper host's captures", () => {
+  const FIXTURES = path.resolve(import.meta.dirname, '../../test/fixtures/zypper');
+  const commands: string[] = [];
+  const clients = new Set<ssh2.Connection>();
+  let server: ssh2.Server;
+  let port = 0;
+  let keyType = '';
+  let fingerprint = '';
+  let dir = '';
+
+  beforeAll(async () => {
+    const { private: pem, public: pub } = ed25519KeyPair();
+    const [type, body] = pub.split(' ') as [string, string];
+    keyType = type;
+    fingerprint = fingerprintOf(Buffer.from(body, 'base64'));
+    server = new ssh2.Server({ hostKeys: [pem] }, (client) => {
+      clients.add(client);
+      client.on('close', () => clients.delete(client));
+      client.on('error', () => undefined);
+      client.on('authentication', (ctx) =>
+        ctx.method === 'password' ? ctx.accept() : ctx.reject(['password']),
+      );
+      client.on('session', (acceptSession) => {
+        const session = acceptSession();
+        session.on('pty', (accept) => accept?.());
+        session.on('exec', (accept, _reject, info) => {
+          commands.push(info.command);
+          const stream = accept();
+          stream.on('error', () => undefined);
+          // Which real capture the host prints depends on the version asked for.
+          let file = 'lab-host.dry-run-security.xml';
+          let code = 0;
+          if (info.command.includes('acme-tool=9.9-1'))
+            [file, code] = ['lab-host.dry-run-no-provider.xml', 104];
+          else if (info.command.includes('acme-tool=1.0-1.el9')) file = 'lab-host.dry-run-installed.xml';
+          if (/zypper .*install --dry-run/.test(info.command))
+            stream.write(fs.readFileSync(path.join(FIXTURES, file)));
+          stream.exit(code);
+          stream.end();
+        });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-plan-'));
+  });
+  afterAll(async () => {
+    for (const client of clients) client.end();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const pending = (name: string, from: string, to: string) =>
+    finding(name, from, to, { arch: 'noarch', repository: 'repo-update', security: true });
+
+  async function office() {
+    const db = createMemoryWorkspace();
+    const platform = createNodePlatform({
+      configDir: dir,
+      useKeychain: false,
+      passphrase: 'plan-test-passphrase',
+    });
+    await addCredential(db, platform.secrets, {
+      name: 'office',
+      username: 'admin',
+      kind: 'password',
+      secret: 'office-pw-3f9a',
+      scope: ['*'],
+    });
+    const host = (name: string, findings: FindingInput[], trusted = true) => {
+      const h = insertHost(db, { name, address: '127.0.0.1', sshPort: port });
+      if (trusted)
+        trustHostKey(db, { hostId: h.id, type: keyType, fingerprint, actor: 'test', reason: 'test' });
+      completeAudit(db, startAudit(db, { hostId: h.id, taskId: null }), {
+        osId: 'opensuse-leap',
+        osName: 'openSUSE Leap',
+        osVersion: '15.5',
+        kernel: null,
+        packageManager: 'zypper',
+        metadataAgeSeconds: 0,
+        rebootRequired: false,
+        warnings: [],
+        durationMs: 1,
+        findings,
+      });
+      return h;
+    };
+    const hosts = [
+      host('suse01', [
+        pending('acme-tool', '1.0-1.el9', '1.1-1.el9'),
+        pending('acme-firmware', '20230210-1.el9', '20240210-1.el9'),
+        pending('acme-daemon', '1:2.0-1.el9', '1:2.0-2.el9_3'),
+      ]),
+      host('suse02', [pending('acme-tool', '1.0-1.el9', '9.9-1')]),
+      host('suse03', [pending('acme-tool', '0.9-1.el9', '1.0-1.el9')]),
+      host('suse04', [pending('acme-tool', '1.0-1.el9', '1.1-1.el9')], false),
+    ];
+    const events = new EventBus();
+    const steps: string[] = [];
+    events.subscribe((event, payload) => {
+      if (event === 'job.step') steps.push((payload as { hostName: string }).hostName);
+    });
+    const d: PatchDeps = { db, secrets: platform.secrets, actor: 'alice', events };
+    const { jobId } = createPlan(db, {
+      hostIds: hosts.map((h) => h.id),
+      selection: { mode: 'security' },
+      rebootPolicy: 'never',
+      onFailure: 'continue',
+      concurrency: 2,
+    });
+    return { db, d, jobId, steps };
+  }
+
+  it("stores each host's preview, or why it cannot be approved, and announces every host", async () => {
+    const { db, d, jobId, steps } = await office();
+    const progress: string[] = [];
+    try {
+      await dryRunJob(d, jobId, new AbortController().signal, (done, total) =>
+        progress.push(`${done}/${total}`),
+      );
+    } finally {
+      closeParkedSessions(db);
+    }
+    expect(progress).toEqual(['1/4', '2/4', '3/4', '4/4']);
+    expect(steps.sort()).toEqual(['suse01', 'suse02', 'suse03', 'suse04']);
+    const byHost = Object.fromEntries(listSteps(db, jobId).map((s) => [s.hostName, s]));
+    expect(byHost.suse01).toMatchObject({ status: 'queued', phase: 'planned', errorKind: null });
+    expect(byHost.suse01!.preview!.command).toBe(
+      'zypper --non-interactive --no-refresh --xmlout install --dry-run --no-recommends acme-daemon=1:2.0-2.el9_3 acme-firmware=20240210-1.el9 acme-tool=1.1-1.el9',
+    );
+    expect(byHost.suse01!.preview!.upgrades.map((u) => `${u.name} ${u.from} → ${u.to}`)).toEqual([
+      'acme-daemon 1:2.0-1.el9 → 1:2.0-2.el9_3',
+      'acme-firmware 20230210-1.el9 → 20240210-1.el9',
+      'acme-tool 1.0-1.el9 → 1.1-1.el9',
+    ]);
+    expect(byHost.suse01!.preview!.ranAt).not.toBe('');
+    expect(byHost.suse02).toMatchObject({
+      status: 'failed',
+      phase: 'planned',
+      errorKind: 'dry-run-failed',
+      errorMessage: "suse02: No provider of 'acme-tool=9.9-1' found.",
+    });
+    expect(byHost.suse03).toMatchObject({
+      status: 'failed',
+      phase: 'planned',
+      errorKind: 'dry-run-empty',
+      errorMessage: emptyPreviewMessage('suse03', 'zypper', 1),
+    });
+    expect(byHost.suse04).toMatchObject({ status: 'failed', phase: 'planned' });
+    expect(byHost.suse04!.errorKind).toMatch(/host-key/);
+    // Only the reachable, trusted hosts were asked, each once, and only to dry-run.
+    expect(commands.filter((c) => c.includes('--dry-run'))).toHaveLength(3);
+    // A job whose only queued step has a preview can now be approved.
+    expect(approveJob(d, jobId).status).toBe('approved');
+  });
+
+  it('marks every host cancelled when the dry run is cancelled before it starts', async () => {
+    const { db, d, jobId, steps } = await office();
+    const before = commands.length;
+    const abort = new AbortController();
+    abort.abort();
+    await dryRunJob(d, jobId, abort.signal);
+    expect(listSteps(db, jobId).map((s) => [s.status, s.phase, s.errorKind, s.errorMessage])).toEqual(
+      Array.from({ length: 4 }, () => ['cancelled', 'planned', 'cancelled', 'Cancelled.']),
+    );
+    expect(steps).toHaveLength(4);
+    expect(commands.length).toBe(before);
   });
 });
