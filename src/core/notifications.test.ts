@@ -4,10 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppNotification, Task } from '../api/schemas';
-import { completeAudit, startAudit } from '../db';
+import { EventBus } from '../api';
+import { completeAudit, createMemoryWorkspace, startAudit, writeSettings } from '../db';
 import { createNodePlatform, type Platform } from '../platform';
 import { Core } from './core';
-import { taskNotification } from './notifications';
+import { TaskRunner } from '../tasks';
+import { startNotifications, taskNotification } from './notifications';
 
 /**
  * Notifications say what the task says: an audit of hosts on a loopback port that was just closed
@@ -140,6 +142,40 @@ describe('notifications when work finishes', () => {
     await failingAudit(core);
     expect(shown).toEqual([]);
     expect(events).toEqual([]);
+  });
+});
+
+describe('startNotifications', () => {
+  it('needs only events, the open workspace, the notify door and a logger, not the whole core', async () => {
+    const db = createMemoryWorkspace();
+    writeSettings(db, { notifyWhenWorkFinishes: true });
+    const events = new EventBus();
+    const tasks = new TaskRunner(db, events);
+    const shown: { title: string; body: string }[] = [];
+    const warnings: string[] = [];
+    const stop = startNotifications({
+      events,
+      workspace: { db },
+      platform: {
+        async notify(n) {
+          shown.push({ title: n.title, body: n.body });
+          return true;
+        },
+      },
+      logger: { warn: (message) => warnings.push(message) },
+    });
+    try {
+      const { task } = tasks.start({ kind: 'audit', title: 'Audit 4 hosts' }, async (ctx) => {
+        ctx.conclude({ parts: { noun: 'host', total: 4, succeeded: 4, failed: 0 } });
+      });
+      await tasks.wait(task.id);
+      expect(shown).toEqual([{ title: 'Audit 4 hosts — succeeded', body: '4 of 4 hosts succeeded' }]);
+      expect(warnings).toEqual([]);
+    } finally {
+      stop();
+      await tasks.shutdown();
+      db.close();
+    }
   });
 });
 

@@ -1,11 +1,25 @@
 import type { Database } from 'better-sqlite3';
-import type { AppNotification, Task } from '../api';
+import type { AppNotification, EventBus, Task } from '../api';
 import { readSettings } from '../db';
 import { outcomeTone, outcomeWord } from '../tasks';
-import type { Core } from './core';
+import type { Platform } from '../platform';
+import type { Logger } from '../util';
+import type { Workspace } from './context';
 
 /** The work an admin leaves running and wants to hear about; quick calls and dry runs are not. */
 const NOTIFIED_KINDS = new Set(['audit', 'patch', 'discovery']);
+
+/**
+ * What notifications read of the core, and nothing more: its events, the open workspace if there
+ * is one (no workspace is no error here: there is simply nothing to read the settings from), the
+ * platform's notify door and a logger for what could not be shown.
+ */
+export interface NotificationSource {
+  readonly events: EventBus;
+  readonly workspace: Pick<Workspace, 'db'> | null;
+  readonly platform: Pick<Platform, 'notify'>;
+  readonly logger: Pick<Logger, 'warn'>;
+}
 
 const finished = (task: Task): boolean => task.status !== 'running' && task.status !== 'queued';
 
@@ -54,7 +68,7 @@ export function rebootNotification(db: Database, task: Task): AppNotification | 
  * as a `notification` event that browser mode shows with the Notification API. The CLI prints its
  * own closing line instead.
  */
-export function startNotifications(core: Core): () => void {
+export function startNotifications(core: NotificationSource): () => void {
   const seen = new Set<number>();
   return core.events.subscribe((event, payload) => {
     if (event !== 'task.changed') return;
@@ -76,7 +90,7 @@ export function startNotifications(core: Core): () => void {
     if (!wanted) return;
     for (const notification of [taskNotification(task), reboot]) {
       if (!notification) continue;
-      const platform = core.options.platform;
+      const platform = core.platform;
       if (!platform.notify) {
         core.events.emit('notification', notification);
         continue;

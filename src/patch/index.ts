@@ -12,6 +12,7 @@ export { discardJob } from './discard';
 export { runJob, classifyInstallFailure, detachedInstallScript, stillPending, StepFailure } from './run';
 export {
   planJob,
+  jobDetail,
   startJob,
   cancelJob,
   continueJob,
@@ -21,6 +22,7 @@ export {
   startScheduler,
   MISSED_GRACE_MS,
   type PatchService,
+  type PlanArgs,
 } from './service';
 export {
   dryRunCommand,

@@ -1,11 +1,26 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Database } from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventBus } from '../api';
 import { JobOptions } from '../api/schemas';
 import { Core } from '../core';
-import { insertHost, insertJob, listSteps, updateJob, updateStep } from '../db';
+import {
+  appendJobLog,
+  createMemoryWorkspace,
+  getJob,
+  insertHost,
+  insertJob,
+  listSteps,
+  updateJob,
+  updateStep,
+  writeSettings,
+} from '../db';
 import { createNodePlatform } from '../platform';
+import { TaskRunner } from '../tasks';
+import type { PatchDeps } from './plan';
+import { jobDetail, planJob, type PatchService } from './service';
 
 let dir: string;
 let core: Core;
@@ -52,5 +67,76 @@ describe('resume of a job stopped after its last host finished', () => {
     expect(resumed.status).toBe('succeeded');
     expect(resumed.message).toMatch(/every host had finished before Patchdeck stopped/);
     expect((await core.call('jobs.list', {})).filter((j) => j.status === 'interrupted')).toEqual([]);
+  });
+});
+
+describe('the doors jobs.plan and jobs.get go through', () => {
+  let db: Database;
+  let tasks: TaskRunner;
+  let svc: PatchService;
+  beforeEach(() => {
+    db = createMemoryWorkspace();
+    const events = new EventBus();
+    tasks = new TaskRunner(db, events);
+    // No host here has an audit, so planning settles every step at once and connects to nothing.
+    const deps: PatchDeps = { db, secrets: {} as PatchDeps['secrets'], actor: 'admin', events };
+    svc = { deps: () => deps, tasks: () => tasks };
+  });
+  afterEach(async () => {
+    await tasks.shutdown();
+    db.close();
+  });
+
+  it("fills what a plan leaves out: the workspace's reboot policy, 'continue', 16 hosts at a time", () => {
+    writeSettings(db, { rebootPolicy: 'always' });
+    const host = insertHost(db, { name: 'web01', address: '127.0.0.1' });
+    const planned = planJob(svc, { hostIds: [host.id], selection: { mode: 'security' } });
+    expect(planned.hosts).toBe(1);
+    expect(getJob(db, planned.jobId)).toMatchObject({
+      rebootPolicy: 'always',
+      onFailure: 'continue',
+      concurrency: 16,
+    });
+    writeSettings(db, { rebootPolicy: 'never' });
+    const defaulted = planJob(svc, { hostIds: [host.id], selection: { mode: 'security' } });
+    expect(getJob(db, defaulted.jobId)?.rebootPolicy).toBe('never');
+    const chosen = planJob(svc, {
+      hostIds: [host.id],
+      selection: { mode: 'security' },
+      rebootPolicy: 'if-required',
+      onFailure: 'stop',
+      concurrency: 3,
+    });
+    expect(getJob(db, chosen.jobId)).toMatchObject({
+      rebootPolicy: 'if-required',
+      onFailure: 'stop',
+      concurrency: 3,
+    });
+  });
+
+  it('answers a job with its steps and a page of its log, and names a job that does not exist', () => {
+    const host = insertHost(db, { name: 'web01', address: '127.0.0.1' });
+    const jobId = insertJob(db, {
+      name: 'security updates',
+      selection: { mode: 'security' },
+      rebootPolicy: 'never',
+      onFailure: 'continue',
+      concurrency: 1,
+      options: JobOptions.parse({}),
+      steps: [{ hostId: host.id, packages: [], packageManager: 'apt' }],
+    });
+    const [step] = listSteps(db, jobId);
+    const lines = ['one', 'two', 'three'].map((text) =>
+      appendJobLog(db, { jobId, stepId: step!.id, stream: 'info', text }),
+    );
+    const all = jobDetail(db, jobId);
+    expect(all.job.id).toBe(jobId);
+    expect(all.steps.map((s) => s.hostId)).toEqual([host.id]);
+    expect(all.events.map((e) => e.text)).toEqual(['one', 'two', 'three']);
+    const page = jobDetail(db, jobId, { afterId: lines[0]!.id, limit: 1 });
+    expect(page.events.map((e) => e.text)).toEqual(['two']);
+    expect(() => jobDetail(db, jobId + 1)).toThrow(
+      expect.objectContaining({ code: 'not-found', message: `Job ${jobId + 1} does not exist.` }),
+    );
   });
 });

@@ -2,7 +2,7 @@
  * The patch capability's doors for the core: plan (as a task), approve, start now / at a time /
  * in a window, cancel, resume, re-run failed hosts, and the scheduler that starts due jobs.
  */
-import { JobOptions, type PatchJob } from '../api';
+import { JobOptions, type JobLogLine, type JobStep, type PatchJob } from '../api';
 import { auditHost } from '../audit';
 import { getCredentialSummary } from '../credentials';
 import {
@@ -13,9 +13,11 @@ import {
   insertJob,
   listAudits,
   listFindings,
+  listJobLog,
   listJobs,
   listSteps,
   now,
+  readSettings,
   updateJob,
   updateStep,
 } from '../db';
@@ -46,12 +48,35 @@ function requireJob(deps: PatchDeps, id: number): PatchJob {
 
 const changed = jobChanged;
 
-export function planJob(
-  svc: PatchService,
-  request: PlanRequest,
-): { jobId: number; taskId: number; hosts: number } {
+/**
+ * A job as the Jobs page and `jobs show` read it: the job, its steps and a page of its log
+ * (lines after `log.afterId`, at most `log.limit`). A read of the workspace, nothing more.
+ */
+export function jobDetail(
+  db: PatchDeps['db'],
+  id: number,
+  log: { afterId?: number; limit?: number } = {},
+): { job: PatchJob; steps: JobStep[]; events: JobLogLine[] } {
+  const job = getJob(db, id);
+  if (!job) throw new PatchdeckError('not-found', `Job ${id} does not exist.`);
+  return { job, steps: listSteps(db, id), events: listJobLog(db, id, log) };
+}
+
+/** What a plan may leave out: the workspace's reboot policy, 'continue' and 16 hosts at a time. */
+export type PlanArgs = Omit<PlanRequest, 'rebootPolicy' | 'onFailure' | 'concurrency'> &
+  Partial<Pick<PlanRequest, 'rebootPolicy' | 'onFailure' | 'concurrency'>>;
+
+export function planJob(svc: PatchService, args: PlanArgs): { jobId: number; taskId: number; hosts: number } {
   const deps = svc.deps();
-  const { jobId, hosts } = createPlan(deps.db, request);
+  const { jobId, hosts } = createPlan(deps.db, {
+    hostIds: args.hostIds,
+    selection: args.selection,
+    rebootPolicy: args.rebootPolicy ?? readSettings(deps.db).rebootPolicy,
+    onFailure: args.onFailure ?? 'continue',
+    concurrency: args.concurrency ?? 16,
+    name: args.name,
+    options: args.options,
+  });
   const toDryRun = listSteps(deps.db, jobId).filter((s) => s.phase === 'planning').length;
   const { task } = svc
     .tasks()

@@ -1,9 +1,10 @@
-import { getJob, listJobLog, listJobs, listSteps, readSettings } from '../../db';
+import { listJobs, readSettings } from '../../db';
 import {
   approveJob,
   cancelJob,
   continueJob,
   discardJob,
+  jobDetail,
   rebootHosts,
   rebootJobHosts,
   planJob,
@@ -11,7 +12,6 @@ import {
   type PatchService,
 } from '../../patch';
 import type { Handlers } from '../../api';
-import { PatchdeckError } from '../../util';
 import type { CoreContext } from '../context';
 
 /** The patch service over the core's open workspace (deps are read per call: the workspace may change). */
@@ -50,30 +50,12 @@ export function patchHandlers(core: CoreContext): PatchHandlers {
   const svc = patchService(core);
   const db = () => core.requireWorkspace().db;
   return {
-    'jobs.plan': (args) => {
-      const settings = readSettings(db());
-      return planJob(svc, {
-        hostIds: args.hostIds,
-        selection: args.selection,
-        rebootPolicy: args.rebootPolicy ?? settings.rebootPolicy,
-        onFailure: args.onFailure ?? 'continue',
-        concurrency: args.concurrency ?? 16,
-        name: args.name,
-        options: args.options,
-      });
-    },
+    'jobs.plan': (args) => planJob(svc, args),
     'jobs.approve': ({ id }) => approveJob(svc.deps(), id),
     'jobs.start': ({ id, at, window }) => startJob(svc, id, { at, window }),
     'jobs.list': ({ limit }) => listJobs(db(), { limit }),
-    'jobs.get': ({ id, eventsAfter, eventsLimit }) => {
-      const job = getJob(db(), id);
-      if (!job) throw new PatchdeckError('not-found', `Job ${id} does not exist.`);
-      return {
-        job,
-        steps: listSteps(db(), id),
-        events: listJobLog(db(), id, { afterId: eventsAfter, limit: eventsLimit }),
-      };
-    },
+    'jobs.get': ({ id, eventsAfter, eventsLimit }) =>
+      jobDetail(db(), id, { afterId: eventsAfter, limit: eventsLimit }),
     'jobs.cancel': ({ id }) => cancelJob(svc, id),
     'jobs.discard': ({ id, planTaskId }) => discardJob(svc, id, planTaskId),
     'jobs.resume': ({ id }) => continueJob(svc, id, 'resume'),
