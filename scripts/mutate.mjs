@@ -1,46 +1,70 @@
 #!/usr/bin/env node
 /**
- * npm run mutate [-- --survivors] [-- --mutate src/remote/quote.ts]
+ * npm run mutate [-- --survivors] [-- --mutate src/remote/quote.ts[,…]]
  *
- * Runs StrykerJS over the core modules (stryker.config.mjs), then prints one row per module:
- * its mutation score and how its mutants ended. Exits 1 when a module is below the goal or
- * Stryker itself failed. `--survivors` also lists each mutant no test caught; any other
- * argument goes to Stryker (e.g. `--mutate <file>` to work on one module).
+ * Runs StrykerJS (stryker.config.mjs) once per core module, each time with only that module's own
+ * unit tests (scripts/mutate-modules.mjs): a module's tests must catch a wrong line in it, not
+ * some other suite that happens to call it. Then prints one row per module: its mutation score
+ * and how its mutants ended. Exits 1 when a module is below the goal or a Stryker run failed.
+ * `--survivors` also lists each mutant no test caught; `--mutate` picks modules (comma
+ * separated); any other argument goes to Stryker.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GOAL, MODULES } from './mutate-modules.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const report = path.join(root, 'reports', 'mutation', 'mutation.json');
+const reports = path.join(root, 'reports', 'mutation');
+const report = path.join(reports, 'mutation.json');
 const args = process.argv.slice(2);
 const listSurvivors = args.includes('--survivors');
-const strykerArgs = args.filter((a) => a !== '--survivors');
+const strykerArgs = [];
+let chosen = null;
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--survivors') continue;
+  if (args[i] === '--mutate' || args[i] === '-m') chosen = (args[++i] ?? '').split(',').filter(Boolean);
+  else strykerArgs.push(args[i]);
+}
+const normal = (file) => path.relative(root, path.resolve(root, file));
+const modules = chosen === null ? MODULES : MODULES.filter((m) => chosen.map(normal).includes(m.file));
+const unknown = (chosen ?? []).map(normal).filter((f) => !MODULES.some((m) => m.file === f));
+if (unknown.length || modules.length === 0) {
+  console.error(
+    `npm run mutate knows these modules only: ${MODULES.map((m) => m.file).join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}.`,
+  );
+  process.exit(2);
+}
 
-// Only this run's report may be read: a stale one would print an old score as today's.
-rmSync(report, { force: true });
 const require = createRequire(import.meta.url);
 const cli = path.join(
   path.dirname(require.resolve('@stryker-mutator/core/package.json')),
   'bin',
   'stryker.js',
 );
-const run = spawnSync(process.execPath, [cli, 'run', ...strykerArgs], { cwd: root, stdio: 'inherit' });
-if (run.error) {
-  console.error(`Stryker could not start: ${run.error.message}`);
-  process.exit(1);
-}
-if (!existsSync(report)) {
-  console.error(
-    `Stryker ended (exit ${run.status ?? run.signal}) without writing ${path.relative(root, report)}: no score.`,
+const files = {};
+const failedRuns = [];
+for (const m of modules) {
+  // Only this run's report may be read: a stale one would print an old score as today's.
+  rmSync(report, { force: true });
+  console.log(`\n== ${m.file} (tests: ${m.tests.join(', ')})`);
+  const run = spawnSync(
+    process.execPath,
+    [cli, 'run', '--mutate', m.file, '--testFiles', m.tests.join(','), ...strykerArgs],
+    { cwd: root, stdio: 'inherit' },
   );
-  process.exit(1);
+  if (run.error || run.status !== 0 || !existsSync(report)) {
+    failedRuns.push(`${m.file} (${run.error ? run.error.message : `exit ${run.status ?? run.signal}`})`);
+    continue;
+  }
+  const slug = m.file.replace(/^src\//, '').replace(/[/.]/g, '-');
+  copyFileSync(report, path.join(reports, `${slug}.json`));
+  copyFileSync(path.join(reports, 'mutation.html'), path.join(reports, `${slug}.html`));
+  Object.assign(files, JSON.parse(readFileSync(report, 'utf8')).files ?? {});
 }
 
-const files = JSON.parse(readFileSync(report, 'utf8')).files ?? {};
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 const rows = [];
@@ -91,14 +115,14 @@ const line = (cells) =>
     .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
     .join('  ')
     .trimEnd();
-console.log(`\nMutation score per module (goal ${GOAL} %; report: reports/mutation/mutation.html)`);
+console.log(`\nMutation score per module (goal ${GOAL} %; reports: reports/mutation/<module>.html)`);
 console.log(line(header));
 console.log(line(widths.map((w) => '-'.repeat(w))));
 for (const row of table) console.log(line(row));
 
 const below = rows.filter((r) => r.score !== null && r.score < GOAL);
-if (run.status !== 0) {
-  console.error(`\nStryker exited with ${run.status ?? run.signal}: the run did not complete cleanly.`);
+if (failedRuns.length) {
+  console.error(`\nStryker did not complete for: ${failedRuns.join('; ')}. Those modules have no score.`);
   process.exit(1);
 }
 if (below.length) {
