@@ -50,11 +50,14 @@ for (const m of modules) {
   // Only this run's report may be read: a stale one would print an old score as today's.
   rmSync(report, { force: true });
   console.log(`\n== ${m.file} (tests: ${m.tests.join(', ')})`);
-  const run = spawnSync(
-    process.execPath,
-    [cli, 'run', '--mutate', m.file, '--testFiles', m.tests.join(','), ...strykerArgs],
-    { cwd: root, stdio: 'inherit' },
-  );
+  // The test files go to Vitest's include (scripts/mutate-vitest.config.mjs), not to Stryker's
+  // --testFiles: with --testFiles, mutants in code that runs while a module loads (a lookup table,
+  // a constant) were never activated and survived every test.
+  const run = spawnSync(process.execPath, [cli, 'run', '--mutate', m.file, ...strykerArgs], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, PATCHDECK_MUTATE_TESTS: m.tests.join(',') },
+  });
   if (run.error || run.status !== 0 || !existsSync(report)) {
     failedRuns.push(`${m.file} (${run.error ? run.error.message : `exit ${run.status ?? run.signal}`})`);
     continue;
