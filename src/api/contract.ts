@@ -257,11 +257,11 @@ export const calls = {
     z
       .object({
         id: Id,
-        eventsAfter: z.number().int().min(0).optional(),
-        eventsLimit: z.number().int().min(1).max(20_000).optional(),
+        logAfter: z.number().int().min(0).optional(),
+        logLimit: z.number().int().min(1).max(20_000).optional(),
       })
       .strict(),
-    z.object({ job: PatchJob, steps: z.array(JobStep), events: z.array(JobLogLine) }),
+    z.object({ job: PatchJob, steps: z.array(JobStep), log: z.array(JobLogLine) }),
   ),
   /** Running: finishes the current command on each host safely and skips the rest. Not started: cancels. */
   'jobs.cancel': call(byId, PatchJob),

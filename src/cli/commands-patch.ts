@@ -71,9 +71,9 @@ async function follow(core: Core, jobId: number, json: boolean): Promise<PatchJo
   process.on('SIGINT', stop);
   try {
     for (;;) {
-      const { job } = await core.call('jobs.get', { id: jobId, eventsLimit: 1 });
+      const { job } = await core.call('jobs.get', { id: jobId, logLimit: 1 });
       if (job.taskId) await core.requireWorkspace().tasks.wait(job.taskId);
-      const again = (await core.call('jobs.get', { id: jobId, eventsLimit: 1 })).job;
+      const again = (await core.call('jobs.get', { id: jobId, logLimit: 1 })).job;
       if (again.status !== 'running') return again;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -84,7 +84,7 @@ async function follow(core: Core, jobId: number, json: boolean): Promise<PatchJo
 }
 
 async function report(core: Core, jobId: number, json: boolean): Promise<void> {
-  const detail = await core.call('jobs.get', { id: jobId, eventsLimit: json ? 20_000 : 1 });
+  const detail = await core.call('jobs.get', { id: jobId, logLimit: json ? 20_000 : 1 });
   if (json) printJson(detail);
   else {
     process.stdout.write(
@@ -199,7 +199,7 @@ export function registerPatchCommands(
           });
           await core.requireWorkspace().tasks.wait(taskId);
           traceMark('cli', 'planned');
-          const planned = await core.call('jobs.get', { id: jobId, eventsLimit: 1 });
+          const planned = await core.call('jobs.get', { id: jobId, logLimit: 1 });
           if (!json) process.stderr.write(`Job ${jobId} dry run:\n${previewText(planned.steps)}\n`);
           // A draft nobody approves is deleted, not cancelled: it changed nothing and leaves no job
           // behind. With --json the preview is the output of a command that stops here.
@@ -330,8 +330,8 @@ export function registerPatchCommands(
             );
         }
         const events = opts.log
-          ? detail.events
-          : detail.events.filter((e) => e.stream === 'error' || e.stream === 'info').slice(-40);
+          ? detail.log
+          : detail.log.filter((e) => e.stream === 'error' || e.stream === 'info').slice(-40);
         if (events.length)
           process.stdout.write(
             `\nLog${opts.log ? '' : ' (info and errors; --log for all)'}:\n${events.map((e) => `${e.at} ${e.stream.padEnd(6)} ${e.text}`).join('\n')}\n`,

@@ -132,9 +132,9 @@ describe('the doors jobs.plan and jobs.get go through', () => {
     const all = jobDetail(db, jobId);
     expect(all.job.id).toBe(jobId);
     expect(all.steps.map((s) => s.hostId)).toEqual([host.id]);
-    expect(all.events.map((e) => e.text)).toEqual(['one', 'two', 'three']);
+    expect(all.log.map((e) => e.text)).toEqual(['one', 'two', 'three']);
     const page = jobDetail(db, jobId, { afterId: lines[0]!.id, limit: 1 });
-    expect(page.events.map((e) => e.text)).toEqual(['two']);
+    expect(page.log.map((e) => e.text)).toEqual(['two']);
     expect(() => jobDetail(db, jobId + 1)).toThrow(
       expect.objectContaining({ code: 'not-found', message: `Job ${jobId + 1} does not exist.` }),
     );

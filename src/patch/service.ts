@@ -56,10 +56,10 @@ export function jobDetail(
   db: PatchDeps['db'],
   id: number,
   log: { afterId?: number; limit?: number } = {},
-): { job: PatchJob; steps: JobStep[]; events: JobLogLine[] } {
+): { job: PatchJob; steps: JobStep[]; log: JobLogLine[] } {
   const job = getJob(db, id);
   if (!job) throw new PatchdeckError('not-found', `Job ${id} does not exist.`);
-  return { job, steps: listSteps(db, id), events: listJobLog(db, id, log) };
+  return { job, steps: listSteps(db, id), log: listJobLog(db, id, log) };
 }
 
 /** What a plan may leave out: the workspace's reboot policy, 'continue' and 16 hosts at a time. */

@@ -123,7 +123,7 @@ describeAsRoot('resume after a SIGKILL during the install', () => {
       expect(step.undoRecipe).toContain(`acme-tool=${tool.installed}`);
       expect(step.undoRecipe).toContain(`acme-firmware=${firmware.installed}`);
       // acme-firmware asks for a reboot and the policy is if-required: the host was rebooted.
-      const texts = detail.events.map((e) => e.text);
+      const texts = detail.log.map((e) => e.text);
       expect(texts).toContain('the host is back after its reboot');
       expect(
         (await execOnHost(host.name, ['sh', '-c', 'test -e /run/reboot-required && echo yes || echo no']))

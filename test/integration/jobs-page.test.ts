@@ -123,7 +123,7 @@ describeAsRoot('patching lab hosts from the wizard in Chromium', () => {
     // Reboot "never": the hosts are patched and wait for their reboot, so the job does not read "succeeded".
     await expect(badge.textContent()).resolves.toBe('installed, reboot pending');
     expect(linesWhileRunning).toBeGreaterThan(0);
-    await expect.poll(() => lines.count()).toBe(final.events.length);
+    await expect.poll(() => lines.count()).toBe(final.log.length);
 
     for (const name of names) {
       const host = detail.getByRole('listitem', { name });

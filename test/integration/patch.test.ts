@@ -127,7 +127,7 @@ describeAsRoot('patching lab hosts', () => {
       (e) => e.action === 'job.approve' && e.entityId === String(detail.job.id),
     );
     expect(approval?.actor).toBe('admin');
-    expect(detail.events.some((e) => e.stream === 'stdout' && /Unpacking acme-tool/.test(e.text))).toBe(true);
+    expect(detail.log.some((e) => e.stream === 'stdout' && /Unpacking acme-tool/.test(e.text))).toBe(true);
   });
 
   it('patches the dnf host: security only, with epochs, verified by re-audit, with a dnf undo recipe', async () => {
@@ -260,9 +260,7 @@ describeAsRoot('patching lab hosts', () => {
     expect(failed.errorKind).toBe('package-script-failed');
     expect(failed.errorMessage).toMatch(/acme-flaky/);
     expect(
-      a.detail.events
-        .filter((e) => e.stepId === failed.id)
-        .some((e) => /post-installation script/.test(e.text)),
+      a.detail.log.filter((e) => e.stepId === failed.id).some((e) => /post-installation script/.test(e.text)),
     ).toBe(true);
     const ok = b.detail.steps[0]!;
     expect(ok.status, ok.errorMessage ?? '').toBe('succeeded');
@@ -421,7 +419,7 @@ describeAsRoot('patching lab hosts', () => {
         rebootPolicy: 'never',
       });
       expect(a.detail.steps[0]!.status).toBe('reboot-pending');
-      expect(a.detail.events.some((e) => /needs a reboot.*"never"/.test(e.text))).toBe(true);
+      expect(a.detail.log.some((e) => /needs a reboot.*"never"/.test(e.text))).toBe(true);
       const afterNever = (await env.core.call('audits.forHost', { hostId: ids.get(never.name)! }))[0]!;
       expect(afterNever.rebootRequired).toBe(true);
 
@@ -433,7 +431,7 @@ describeAsRoot('patching lab hosts', () => {
       });
       const step = b.detail.steps[0]!;
       expect(step.status, step.errorMessage ?? '').toBe('succeeded');
-      expect(b.detail.events.some((e) => /back after its reboot/.test(e.text))).toBe(true);
+      expect(b.detail.log.some((e) => /back after its reboot/.test(e.text))).toBe(true);
       const verify = (await env.core.call('audits.forHost', { hostId: ids.get(ifRequired.name)! }))[0]!;
       expect(verify.id).toBe(step.verifyAuditId);
       expect(verify.rebootRequired).toBe(false);
@@ -461,9 +459,9 @@ describeAsRoot('patching lab hosts', () => {
       // Installed; the host still waits for the reboot it already needed.
       expect(never.detail.steps[0]!.status).toBe('reboot-pending');
       expect(
-        never.detail.events.some((e) => /already pending.*"never", so the install goes ahead/.test(e.text)),
+        never.detail.log.some((e) => /already pending.*"never", so the install goes ahead/.test(e.text)),
       ).toBe(true);
-      expect(never.detail.events.some((e) => /rebooting the host/.test(e.text))).toBe(false);
+      expect(never.detail.log.some((e) => /rebooting the host/.test(e.text))).toBe(false);
 
       const b = await planAndRun(env, {
         hostIds: [id],
@@ -473,7 +471,7 @@ describeAsRoot('patching lab hosts', () => {
       });
       const step = b.detail.steps[0]!;
       expect(step.status, step.errorMessage ?? '').toBe('succeeded');
-      const texts = b.detail.events.filter((e) => e.stepId === step.id).map((e) => e.text);
+      const texts = b.detail.log.filter((e) => e.stepId === step.id).map((e) => e.text);
       const rebootAt = texts.findIndex((t) => /already pending.*the host reboots first/.test(t));
       const backAt = texts.findIndex((t) => /back after its reboot/.test(t));
       const installAt = texts.findIndex((t) => /^\$ apt-get/.test(t));

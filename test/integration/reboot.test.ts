@@ -20,7 +20,7 @@ const LAB_SIZE = 7;
 const CLI = path.resolve(__dirname, '../../src/cli/index.ts');
 
 type Env = Awaited<ReturnType<typeof createTestCore>>;
-type Detail = { job: PatchJob; steps: JobStep[]; events: { stepId: number | null; text: string }[] };
+type Detail = { job: PatchJob; steps: JobStep[]; log: { stepId: number | null; text: string }[] };
 
 describeAsRoot('reboots', () => {
   let lab: LabInventory;
@@ -81,7 +81,7 @@ describeAsRoot('reboots', () => {
 
   const stepOf = (d: Detail, h: LabHost): JobStep => d.steps.find((s) => s.hostName === h.name)!;
   const texts = (d: Detail, step: JobStep): string[] =>
-    d.events.filter((e) => e.stepId === step.id).map((e) => e.text);
+    d.log.filter((e) => e.stepId === step.id).map((e) => e.text);
   const why = (d: Detail): string =>
     JSON.stringify(d.steps.map((s) => [s.hostName, s.status, s.errorKind, s.errorMessage]));
 

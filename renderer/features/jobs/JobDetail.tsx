@@ -275,7 +275,7 @@ export function JobDetail() {
     setStepFilter(null);
   }, [jobId]);
   if (!detail) return <p className="muted">Loading the job…</p>;
-  const { job, steps, events } = detail;
+  const { job, steps, log: events } = detail;
   const actions = jobActions(job, steps);
   const settled = steps.filter(isSettled).length;
   const failed = steps.filter((s) => s.status === 'failed').length;
@@ -396,7 +396,7 @@ export function JobDetail() {
 
       <JobLog
         events={events}
-        dropped={detail.droppedEvents}
+        dropped={detail.droppedLog}
         steps={steps}
         stepFilter={stepFilter}
         setStepFilter={setStepFilter}

@@ -4,14 +4,14 @@ import { api, describeError } from '../../api';
 
 /** How many log lines a job's page keeps in memory (the newest; the full log stays in the workspace). */
 export const LOG_KEEP = 5000;
-const EVENTS_PAGE = 2000;
+const LOG_PAGE = 2000;
 
 export interface JobDetail {
   job: PatchJob;
   steps: JobStep[];
-  events: JobLogLine[];
+  log: JobLogLine[];
   /** Lines of the log left out before the kept ones (only the newest LOG_KEEP stay in memory). */
-  droppedEvents: number;
+  droppedLog: number;
   /**
    * Every line up to this id has been fetched. Live `job.log` events can run ahead of it, and some
    * lines are committed without one (resume's re-audit notes), so refetches start here.
@@ -49,26 +49,26 @@ const ACTION_DONE: Record<JobAction, string> = {
 };
 
 /** Merges log lines by id, oldest first, keeping the newest LOG_KEEP. */
-function mergeEvents(
+function mergeLog(
   held: JobLogLine[],
   incoming: JobLogLine[],
   dropped: number,
-): { events: JobLogLine[]; dropped: number } {
-  if (incoming.length === 0) return { events: held, dropped };
+): { log: JobLogLine[]; dropped: number } {
+  if (incoming.length === 0) return { log: held, dropped };
   const last = held.length ? held[held.length - 1]!.id : 0;
-  let events: JobLogLine[];
+  let log: JobLogLine[];
   if (incoming[0]!.id > last && incoming.every((e, i) => i === 0 || e.id > incoming[i - 1]!.id)) {
-    events = [...held, ...incoming];
+    log = [...held, ...incoming];
   } else {
     // A line committed without a live event (or a line seen twice) lands in its place, once.
     const byId = new Map(held.map((e) => [e.id, e]));
     const fresh = incoming.filter((e) => !byId.has(e.id));
-    if (fresh.length === 0) return { events: held, dropped };
+    if (fresh.length === 0) return { log: held, dropped };
     for (const e of fresh) byId.set(e.id, e);
-    events = [...byId.values()].sort((a, b) => a.id - b.id);
+    log = [...byId.values()].sort((a, b) => a.id - b.id);
   }
-  if (events.length <= LOG_KEEP) return { events, dropped };
-  return { events: events.slice(-LOG_KEEP), dropped: dropped + events.length - LOG_KEEP };
+  if (log.length <= LOG_KEEP) return { log, dropped };
+  return { log: log.slice(-LOG_KEEP), dropped: dropped + log.length - LOG_KEEP };
 }
 
 export const useJobs = create<JobsState>((set, get) => {
@@ -101,25 +101,25 @@ export const useJobs = create<JobsState>((set, get) => {
       if (id === null) return;
       try {
         // Page through the log so a long job opens with its newest lines.
-        const first = await api.jobs.get({ id, eventsLimit: EVENTS_PAGE });
-        let events = first.events;
+        const first = await api.jobs.get({ id, logLimit: LOG_PAGE });
+        let log = first.log;
         let dropped = 0;
-        let page = first.events;
+        let page = first.log;
         let fetchedThrough = page.length ? page[page.length - 1]!.id : 0;
-        while (page.length === EVENTS_PAGE && gen === detailGeneration) {
-          page = (await api.jobs.get({ id, eventsAfter: fetchedThrough, eventsLimit: EVENTS_PAGE })).events;
+        while (page.length === LOG_PAGE && gen === detailGeneration) {
+          page = (await api.jobs.get({ id, logAfter: fetchedThrough, logLimit: LOG_PAGE })).log;
           if (page.length) fetchedThrough = page[page.length - 1]!.id;
-          ({ events, dropped } = mergeEvents(events, page, dropped));
+          ({ log, dropped } = mergeLog(log, page, dropped));
         }
         if (gen !== detailGeneration) return;
-        ({ events, dropped } = mergeEvents(events, pendingEvents, dropped));
+        ({ log, dropped } = mergeLog(log, pendingEvents, dropped));
         pendingEvents = [];
         set({
-          detail: { job: first.job, steps: first.steps, events, droppedEvents: dropped, fetchedThrough },
+          detail: { job: first.job, steps: first.steps, log, droppedLog: dropped, fetchedThrough },
           error: null,
         });
         // Steps may have moved on while the log was paged in.
-        if (page !== first.events) void get().refreshDetail();
+        if (page !== first.log) void get().refreshDetail();
       } catch (error) {
         if (gen === detailGeneration) set({ error: describeError(error) });
       }
@@ -133,23 +133,23 @@ export const useJobs = create<JobsState>((set, get) => {
       try {
         const fresh = await api.jobs.get({
           id,
-          eventsAfter: detail.fetchedThrough,
-          eventsLimit: EVENTS_PAGE,
+          logAfter: detail.fetchedThrough,
+          logLimit: LOG_PAGE,
         });
         const current = get().detail;
         if (gen !== detailGeneration || !current || current.job.id !== id) return;
-        const merged = mergeEvents(current.events, fresh.events, current.droppedEvents);
-        const through = fresh.events.length ? fresh.events[fresh.events.length - 1]!.id : 0;
+        const merged = mergeLog(current.log, fresh.log, current.droppedLog);
+        const through = fresh.log.length ? fresh.log[fresh.log.length - 1]!.id : 0;
         set({
           detail: {
             job: fresh.job,
             steps: fresh.steps,
-            events: merged.events,
-            droppedEvents: merged.dropped,
+            log: merged.log,
+            droppedLog: merged.dropped,
             fetchedThrough: Math.max(current.fetchedThrough, through),
           },
         });
-        if (fresh.events.length === EVENTS_PAGE) void get().refreshDetail();
+        if (fresh.log.length === LOG_PAGE) void get().refreshDetail();
       } catch (error) {
         if (gen === detailGeneration) set({ error: describeError(error) });
       }
@@ -201,9 +201,9 @@ export const useJobs = create<JobsState>((set, get) => {
         pendingEvents.push(event);
         return;
       }
-      const merged = mergeEvents(detail.events, [event], detail.droppedEvents);
-      if (merged.events !== detail.events)
-        set({ detail: { ...detail, events: merged.events, droppedEvents: merged.dropped } });
+      const merged = mergeLog(detail.log, [event], detail.droppedLog);
+      if (merged.log !== detail.log)
+        set({ detail: { ...detail, log: merged.log, droppedLog: merged.dropped } });
     },
   };
 });

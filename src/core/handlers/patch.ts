@@ -54,8 +54,7 @@ export function patchHandlers(core: CoreContext): PatchHandlers {
     'jobs.approve': ({ id }) => approveJob(svc.deps(), id),
     'jobs.start': ({ id, at, window }) => startJob(svc, id, { at, window }),
     'jobs.list': ({ limit }) => listJobs(db(), { limit }),
-    'jobs.get': ({ id, eventsAfter, eventsLimit }) =>
-      jobDetail(db(), id, { afterId: eventsAfter, limit: eventsLimit }),
+    'jobs.get': ({ id, logAfter, logLimit }) => jobDetail(db(), id, { afterId: logAfter, limit: logLimit }),
     'jobs.cancel': ({ id }) => cancelJob(svc, id),
     'jobs.discard': ({ id, planTaskId }) => discardJob(svc, id, planTaskId),
     'jobs.resume': ({ id }) => continueJob(svc, id, 'resume'),

@@ -172,7 +172,7 @@ export const useWizard = create<WizardState>((set, get, store) => {
     const draft = currentDraft(get());
     if (draft === null) return;
     try {
-      const detail = await api.jobs.get({ id: draft.jobId, eventsLimit: 1 });
+      const detail = await api.jobs.get({ id: draft.jobId, logLimit: 1 });
       const now = currentDraft(get());
       if (now?.jobId === draft.jobId)
         set({ flow: withDraft(get().flow, { ...now, job: detail.job, steps: detail.steps }) });
