@@ -7,6 +7,7 @@ import { sanitizeText } from '../util';
 import {
   CollectorError,
   type CollectOptions,
+  type CollectorResult,
   type CommandRecord,
   type RemoteExec,
   type RemoteExecResult,
@@ -368,4 +369,25 @@ export function kernelRebootState(text: string): { rebootRequired: boolean | nul
     };
   }
   return { rebootRequired: /running-kernel-installed/.test(text) ? false : null, rebootReasons: [] };
+}
+
+/**
+ * Audits once; when that fails because the host has no package metadata at all (`noMetadata`)
+ * and the caller allows it (a live audit, no refresh asked), refreshes once and says so first in
+ * the result's warnings. A host with some metadata, however old, is audited against it, so an
+ * offline site stays offline.
+ */
+export async function refreshedOnceWithoutMetadata(
+  collectOnce: (options: CollectOptions) => Promise<CollectorResult>,
+  options: CollectOptions,
+  noMetadata: (error: unknown) => boolean,
+  warning: (refreshed: CollectorResult) => string,
+): Promise<CollectorResult> {
+  try {
+    return await collectOnce(options);
+  } catch (error) {
+    if (!noMetadata(error) || options.refresh || !options.autoRefresh) throw error;
+  }
+  const refreshed = await collectOnce({ ...options, refresh: true });
+  return { ...refreshed, warnings: [warning(refreshed), ...refreshed.warnings] };
 }

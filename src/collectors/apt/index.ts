@@ -8,6 +8,7 @@ import {
   cleanStderr,
   overlongLineWarnings,
   parseClockAndMtimes,
+  refreshedOnceWithoutMetadata,
   runSectionScript,
   scriptDidNotRun,
   type ScriptSection,
@@ -219,20 +220,13 @@ class NoPackageLists extends CollectorError {}
  * live audit), and the result says so; one with lists, however old, is audited against them
  * unless a refresh is asked for, so an offline site stays offline.
  */
-export async function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
-  try {
-    return await collectOnce(exec, options);
-  } catch (error) {
-    if (!(error instanceof NoPackageLists) || options.refresh || !options.autoRefresh) throw error;
-  }
-  const refreshed = await collectOnce(exec, { ...options, refresh: true });
-  return {
-    ...refreshed,
-    warnings: [
-      'apt had no package lists on this host, so this audit refreshed them once (apt-get update) first',
-      ...refreshed.warnings,
-    ],
-  };
+export function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
+  return refreshedOnceWithoutMetadata(
+    (opts) => collectOnce(exec, opts),
+    options,
+    (error) => error instanceof NoPackageLists,
+    () => 'apt had no package lists on this host, so this audit refreshed them once (apt-get update) first',
+  );
 }
 
 async function collectOnce(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {

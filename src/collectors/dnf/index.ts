@@ -9,6 +9,7 @@ import {
   overlongLineWarnings,
   maxSeverity,
   parseClockAndMtimes,
+  refreshedOnceWithoutMetadata,
   runSectionScript,
   scriptDidNotRun,
   type ScriptSection,
@@ -166,21 +167,14 @@ class NoCachedMetadata extends CollectorError {}
  * refresh" was the only thing they could have done next. A host that has some cache, however
  * old, is still audited against it unless a refresh is asked for, so an offline site stays offline.
  */
-export async function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
-  try {
-    return await collectOnce(exec, options);
-  } catch (error) {
-    if (!(error instanceof NoCachedMetadata) || options.refresh || !options.autoRefresh) throw error;
-  }
-  const refreshed = await collectOnce(exec, { ...options, refresh: true });
-  const pm = refreshed.packageManager;
-  return {
-    ...refreshed,
-    warnings: [
+export function collect(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
+  return refreshedOnceWithoutMetadata(
+    (opts) => collectOnce(exec, opts),
+    options,
+    (error) => error instanceof NoCachedMetadata,
+    ({ packageManager: pm }) =>
       `${pm} had no cached package metadata on this host, so this audit refreshed it once (${pm} makecache) first`,
-      ...refreshed.warnings,
-    ],
-  };
+  );
 }
 
 async function collectOnce(exec: RemoteExec, options: CollectOptions): Promise<CollectorResult> {
