@@ -1,6 +1,6 @@
 import { checkToCore, errorShape, type Channel, type PlatformRequest, type ToCore } from '../../carrier';
 import { createRemotePlatform, type PlatformOp } from '../../platform';
-import { errorMessage } from '../../util';
+import { errorMessage, PatchdeckError, type ErrorCode } from '../../util';
 import type { Logger } from '../../util';
 import { Core } from '../core';
 
@@ -21,11 +21,32 @@ export function serveCore(channel: Channel, options: ServeCoreOptions = {}): voi
   let nextAsk = 1;
   const asked = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
 
+  /**
+   * Sends one message; a message the channel cannot carry (a value it cannot clone, a closed
+   * port) is logged by its kind and reported to the caller, never thrown into an event emitter
+   * or a promise chain, where it would end the core's process.
+   */
+  const send = (message: Parameters<Channel['send']>[0]): boolean => {
+    try {
+      channel.send(message);
+      return true;
+    } catch (error) {
+      options.logger?.error('could not send a message to main', {
+        kind: message.t,
+        error: errorMessage(error),
+      });
+      return false;
+    }
+  };
+
   const ask = (op: PlatformOp, request: Record<string, unknown>): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const id = nextAsk++;
       asked.set(id, { resolve, reject });
-      channel.send({ t: 'platform', id, request: { op, ...request } as PlatformRequest });
+      if (!send({ t: 'platform', id, request: { op, ...request } as PlatformRequest })) {
+        asked.delete(id);
+        reject(new PatchdeckError('unavailable', `Could not ask the desktop shell to ${op}.`));
+      }
     });
 
   const stop = async (): Promise<void> => {
@@ -36,7 +57,7 @@ export function serveCore(channel: Channel, options: ServeCoreOptions = {}): voi
     } catch (error) {
       options.logger?.error('closing the workspace failed', { error: errorMessage(error) });
     }
-    channel.send({ t: 'stopped' });
+    send({ t: 'stopped' });
     options.onStopped?.();
   };
 
@@ -48,14 +69,14 @@ export function serveCore(channel: Channel, options: ServeCoreOptions = {}): voi
       logger: options.logger,
       runScheduledJobs: message.runScheduledJobs,
     });
-    core.events.subscribe((event, payload) => channel.send({ t: 'event', event, payload }));
+    core.events.subscribe((event, payload) => void send({ t: 'event', event, payload }));
     try {
       const workspace = message.workspace
         ? await core.openWorkspace(message.workspace.path, { create: message.workspace.create })
         : null;
-      channel.send({ t: 'started', workspace });
+      send({ t: 'started', workspace });
     } catch (error) {
-      channel.send({ t: 'start.failed', error: errorShape(error) });
+      send({ t: 'start.failed', error: errorShape(error) });
     }
   };
 
@@ -65,7 +86,7 @@ export function serveCore(channel: Channel, options: ServeCoreOptions = {}): voi
       options.logger?.warn('refused a message from main', { why: checked.why });
       // A call that cannot be read is still answered, so main does not wait for it forever.
       if (checked.id !== null && (raw as { t?: unknown }).t === 'call')
-        channel.send({
+        send({
           t: 'result',
           id: checked.id,
           envelope: {
@@ -83,16 +104,29 @@ export function serveCore(channel: Channel, options: ServeCoreOptions = {}): voi
       case 'call': {
         const { id } = message;
         if (!core || stopping) {
-          channel.send({
+          send({
             t: 'result',
             id,
             envelope: { ok: false, error: { code: 'unavailable', message: 'Patchdeck is shutting down.' } },
           });
           return;
         }
-        void core.router
-          .call(message.method, message.args, { carrier: message.carrier })
-          .then((envelope) => channel.send({ t: 'result', id, envelope }));
+        const { method } = message;
+        void core.router.call(method, message.args, { carrier: message.carrier }).then((envelope) => {
+          // A result that cannot be carried still answers the call, so main never waits forever.
+          if (!send({ t: 'result', id, envelope }))
+            send({
+              t: 'result',
+              id,
+              envelope: {
+                ok: false,
+                error: {
+                  code: 'internal',
+                  message: `The answer to ${method} could not be sent to the window.`,
+                },
+              },
+            });
+        });
         return;
       }
       case 'platform.answer': {
@@ -100,7 +134,11 @@ export function serveCore(channel: Channel, options: ServeCoreOptions = {}): voi
         if (!waiting) return;
         asked.delete(message.id);
         if (message.ok) waiting.resolve(message.value);
-        else waiting.reject(new Error(message.error.message));
+        // The code and details cross as data, so a Platform refusal keeps its meaning (unavailable, …).
+        else
+          waiting.reject(
+            new PatchdeckError(message.error.code as ErrorCode, message.error.message, message.error.details),
+          );
         return;
       }
       case 'stop':
