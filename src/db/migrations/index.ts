@@ -6,8 +6,8 @@ import { migration005 } from './005_task_outcome';
 import { migration006 } from './006_reboot_pending';
 import { migration007 } from './007_host_names';
 import { migration008 } from './008_schedules';
-import { migration010 } from './010_network_device';
-import { migration011 } from './011_job_log';
+import { migration009 } from './009_network_device';
+import { migration010 } from './010_job_log';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -22,8 +22,8 @@ export const migrations: readonly Migration[] = [
   migration006,
   migration007,
   migration008,
+  migration009,
   migration010,
-  migration011,
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

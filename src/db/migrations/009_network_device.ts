@@ -6,8 +6,8 @@ import type { Migration } from './types';
  * 'network', which is also the domain word for a range the admin discovers). Hosts stored with
  * the old value get the new one; nothing else changes.
  */
-export const migration010: Migration = {
-  version: 10,
+export const migration009: Migration = {
+  version: 9,
   name: "OS family 'network' is 'network-device'",
   up(db) {
     db.prepare(`UPDATE hosts SET os_family = 'network-device' WHERE os_family = 'network'`).run();

@@ -6,8 +6,8 @@ import type { Migration } from './types';
  * called `job_events`. Renaming keeps every row, its id (the window pages the log by id) and the
  * cascades from jobs and steps; no other table, trigger or view names it.
  */
-export const migration011: Migration = {
-  version: 11,
+export const migration010: Migration = {
+  version: 10,
   name: 'job_events is job_log',
   up(db) {
     db.exec(`

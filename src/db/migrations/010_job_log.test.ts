@@ -8,9 +8,9 @@ const tableNames = (db: ReturnType<typeof createMemoryWorkspace>, type: string):
     }[]
   ).map((r) => r.name);
 
-describe('migration 011 (job_events → job_log)', () => {
+describe('migration 010 (job_events → job_log)', () => {
   it('keeps every log line, its id and its cascades under the new name', () => {
-    const db = createMemoryWorkspace(10);
+    const db = createMemoryWorkspace(9);
     db.prepare(
       `INSERT INTO hosts (id, name, address, names, created_at, updated_at) VALUES (1, 'web01', '198.18.0.2', '[]', 't', 't')`,
     ).run();
@@ -25,8 +25,8 @@ describe('migration 011 (job_events → job_log)', () => {
     line.run(7, 1, 'stdout', 'Unpacking acme-tool');
     line.run(9, null, 'info', 'job started');
 
-    migrate(db, 11);
-    expect(schemaVersion(db)).toBeGreaterThanOrEqual(11);
+    migrate(db, 10);
+    expect(schemaVersion(db)).toBeGreaterThanOrEqual(10);
     expect(tableNames(db, 'table')).toContain('job_log');
     expect(tableNames(db, 'table')).not.toContain('job_events');
     expect(tableNames(db, 'index')).toContain('job_log_job');
