@@ -1,4 +1,5 @@
 import type { Handlers } from '../../api';
+import { systemClock } from '../../util';
 import {
   changeSchedule,
   createSchedule,
@@ -23,7 +24,8 @@ type ScheduleHandlers = Pick<
 export function scheduleHandlers(core: ScheduleHost): ScheduleHandlers {
   const db = () => core.requireWorkspace().db;
   return {
-    'schedules.list': () => listScheduleViews(db(), Date.now()),
+    // Timed on the same clock as saving and running schedules, so "next run" and "overdue" agree.
+    'schedules.list': () => listScheduleViews(db(), (core.clock ?? systemClock).now()),
     'schedules.create': (parsed) => createSchedule(core, parsed),
     'schedules.update': (args) => changeSchedule(core, args),
     'schedules.remove': ({ id }) => removeSchedule(core, id),

@@ -1,19 +1,19 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { channelOverPort, type Channel, type ToMain } from '../../carrier';
+import { channelOverPort, type Channel, type MessagePortLike, type ToMain } from '../../carrier';
 import { serveCore } from './serve';
 
 // The core's side of the carrier over a real MessagePort (structured clone, as Electron's), with
 // the test playing main on the other end.
 
-function portLike(port: MessagePort) {
+function portLike(port: MessagePort): MessagePortLike {
+  const on = (event: 'message' | 'close', listener: (arg?: unknown) => void): unknown =>
+    event === 'message'
+      ? port.on('message', (data) => listener({ data }))
+      : port.on('close', () => listener());
   return {
     postMessage: (message: unknown) => port.postMessage(message),
-    on(event: 'message' | 'close', listener: (arg?: unknown) => void) {
-      if (event === 'message') port.on('message', (data) => listener({ data }));
-      else port.on('close', () => listener());
-      return this;
-    },
+    on: on as MessagePortLike['on'],
     start: () => port.start(),
     close: () => port.close(),
   };
