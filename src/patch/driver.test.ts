@@ -53,6 +53,8 @@ class FakeHost {
   installSetsRebootFlag = false;
   installSetsKernelMissing = false;
   installTakes = true;
+  /** Commands end in RemoteError 'cancelled' when their signal aborted, as a real session's do. */
+  honoursSignal = false;
   freeKb = 900_000;
   boots = 0;
   readonly seen: Stage[] = [];
@@ -159,7 +161,10 @@ class FakeSession {
   run(command: string, options?: RunOptions): Promise<RunResult> {
     if (!this.isOpen) return Promise.reject(new RemoteError('unreachable', 'web01: the session was closed.'));
     try {
-      return Promise.resolve(this.host.answer(command, options));
+      const result = this.host.answer(command, options);
+      if (this.host.honoursSignal && options?.signal?.aborted)
+        return Promise.reject(new RemoteError('cancelled', 'Cancelled.'));
+      return Promise.resolve(result);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -390,6 +395,47 @@ describe('a cancel arriving in each phase', () => {
     expect(host.seen).not.toContain('verify');
   });
 
+  it('reboot: a cancel after the host came back still verifies it, as the old run did', async () => {
+    host.installSetsRebootFlag = true;
+    abortOn('probe');
+    const r = await drive(makeStep());
+    expect(r.status).toBe('succeeded');
+    expect(phases).toEqual(['precheck', 'install', 'reboot', 'verify', 'done']);
+    expect(host.seen.at(-1)).toBe('verify');
+    expect(r.step.verifyAuditId).toBe(listAudits(db, r.step.hostId, 5)[0]!.id);
+  });
+
+  it('reboot now: a cancel after the host came back still re-audits it', async () => {
+    host.installed.foo = '1.1-1';
+    abortOn('probe');
+    const r = await drive(makeStep('always', (id) => updateStep(db, id, { phase: 'reboot' })));
+    expect(r.status).toBe('succeeded');
+    expect(host.seen).toEqual(['connect', 'reboot', 'connect', 'probe', 'verify']);
+    expect(r.step.verifyAuditId).not.toBeNull();
+  });
+
+  it('verify: a cancel during the re-audit lets it finish instead of failing the host', async () => {
+    host.honoursSignal = true;
+    abortOn('verify');
+    const r = await drive(makeStep());
+    expect([r.status, r.step.errorKind]).toEqual(['succeeded', null]);
+    expect(listAudits(db, r.step.hostId, 5)[0]!.status).toBe('succeeded');
+  });
+
+  it('pre-reboot: a cancel after the host came back installs nothing', async () => {
+    host.rebootFlag = true;
+    abortOn('probe');
+    const r = await drive(makeStep());
+    expect([r.status, r.step.errorMessage]).toEqual([
+      'cancelled',
+      'Cancelled before anything was installed.',
+    ]);
+    expect(host.seen).not.toContain('install');
+    expect(host.installed.foo).toBe('1.0-1');
+  });
+
+  // Deliberately not the old run's behaviour, which issued this reboot after the cancel and then
+  // stopped waiting for the host at once (see rebootPhase in phases/reboot.ts).
   it('verify: the reboot the re-audit asks for is not done', async () => {
     host.installSetsKernelMissing = true;
     abortOn('verify');

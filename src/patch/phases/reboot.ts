@@ -75,6 +75,9 @@ export const preRebootPhase: Phase<StepState> = {
 };
 
 export const rebootPhase: Phase<StepState> = {
+  // A cancel refuses every reboot not yet issued. (Before the split, the reboot the re-audit asks
+  // for went ahead after a cancel and was then not waited for: the host went down unwatched after
+  // the operator said stop. The policy's reboot was refused on cancel then too.)
   cancelled: (state) =>
     state.verified
       ? 'Cancelled before the reboot the re-audit asked for; not rebooted, not verified again.'

@@ -37,9 +37,13 @@ interface AskedCommand {
   reject: (e: Error) => void;
 }
 
+/** What the verification's commands run under: read-only, bounded by their own timeouts. */
+const NOT_CANCELLABLE: AbortSignal = new AbortController().signal;
+
 export function prefetchVerifyAudit(ctx: StepContext, session: SshSession): PrefetchedAudit | null {
   const asked: AskedCommand[] = [];
-  const live = sessionExec(session, ctx.signal);
+  // The rest of the verification, should the phase use this one; a cancel does not cut it (below).
+  const live = sessionExec(session, NOT_CANCELLABLE);
   const exec: RemoteExec = {
     run: (command, options) =>
       asked.length
@@ -67,11 +71,15 @@ export function prefetchVerifyAudit(ctx: StepContext, session: SshSession): Pref
   };
 }
 
-/** Re-audits over the open session and records it as an audit of the host (verification). */
+/**
+ * Re-audits over the open session and records it as an audit of the host (verification).
+ * `signal` cuts the audit's commands; the verify phase passes one no cancel reaches (see below).
+ */
 export async function verifyByAudit(
   ctx: StepContext,
   session: SshSession,
   prefetched?: PrefetchedAudit,
+  signal: AbortSignal = ctx.signal,
 ): Promise<{ auditId: number; result: CollectorResult }> {
   const { db } = ctx.deps;
   const previous = listAudits(db, ctx.host.id, 20).find((a) => a.status === 'succeeded') ?? null;
@@ -80,7 +88,7 @@ export async function verifyByAudit(
   try {
     const result = await (prefetched
       ? prefetched.result
-      : collectorFor(ctx.pm).collect(sessionExec(session, ctx.signal), {
+      : collectorFor(ctx.pm).collect(sessionExec(session, signal), {
           refresh: false,
           timeoutMs: 120_000,
         }));
@@ -145,14 +153,18 @@ export async function reauditAfterReboot(ctx: StepContext): Promise<number | nul
 }
 
 export const verifyPhase: Phase<StepState> = {
-  cancelled: (state) =>
-    state.rebooted ? 'Cancelled after the reboot; not verified.' : CANCELLED_AFTER_INSTALL,
+  // Once the host came back from a reboot it is verified whatever a cancel says (the reboot
+  // happened; the re-audit records what it runs now). Without a reboot, a cancel that came after
+  // the install skips the verification, as the policy's reboot is skipped.
+  cancelled: (state) => (state.rebooted ? null : CANCELLED_AFTER_INSTALL),
   async run(state) {
     const { step } = state;
     const session = sessionOf(state);
     const prefetched = state.prefetched;
+    // A verification that started runs to its end: a cancel arriving during it must not make a
+    // read-only re-audit look like a failed host ("Verification audit failed: Cancelled.").
     const { auditId, result } = await traced(state.host.name, 'run.verify', () =>
-      verifyByAudit(state, session, prefetched ?? undefined),
+      verifyByAudit(state, session, prefetched ?? undefined, NOT_CANCELLABLE),
     );
     state.prefetched = null;
     state.verified = result;
