@@ -2,7 +2,7 @@
  * The scheduler's rules on a real in-memory workspace and a real task runner, with a clock the
  * test moves: a maintenance window opens, a window or start time passes while Patchdeck is not
  * running, recurring schedules fall due or are missed, and a job whose start throws is recorded
- * as failed instead of waiting forever.
+ * as failed instead of waiting forever, its hosts left for Resume.
  */
 import type { Database } from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,13 +19,14 @@ import {
   listJobLog,
   listSteps,
   updateJob,
+  updateStep,
 } from '../db';
 import { insertSchedule, listScheduleRuns } from '../db/schedules';
 import { scheduleTick, type ScheduleDeps } from '../schedules';
 import { TaskRunner } from '../tasks';
 import { ManualClock } from '../util/clock';
 import { planDigest, type PatchDeps } from './plan';
-import { MISSED_GRACE_MS, startJob, startScheduler, type PatchService } from './service';
+import { continueJob, MISSED_GRACE_MS, startJob, startScheduler, type PatchService } from './service';
 
 const MIN = 60_000;
 
@@ -52,8 +53,11 @@ afterEach(async () => {
   db.close();
 });
 
-/** An approved job; `hosts` queued steps (the jobs that start here have none, so nothing connects). */
-function approvedJob(hosts = 0): number {
+/**
+ * An approved job; `hosts` queued steps (the jobs that start here have none, so nothing connects).
+ * `withUpdate`: each step carries an update and its approved dry run, as a planned job's do.
+ */
+function approvedJob(hosts = 0, withUpdate = false): number {
   const hostIds = Array.from(
     { length: hosts },
     (_, i) => insertHost(db, { name: `web0${i + 1}`, address: '127.0.0.1' }).id,
@@ -65,8 +69,27 @@ function approvedJob(hosts = 0): number {
     onFailure: 'continue',
     concurrency: 1,
     options: JobOptions.parse({}),
-    steps: hostIds.map((hostId) => ({ hostId, packages: [], packageManager: 'apt' })),
+    steps: hostIds.map((hostId) => ({
+      hostId,
+      packages: withUpdate
+        ? [{ name: 'acme-tool', arch: 'all', from: '1.0-1', to: '1.0-1+deb12u1', security: true }]
+        : [],
+      packageManager: 'apt',
+    })),
   });
+  if (withUpdate)
+    for (const s of listSteps(db, id))
+      updateStep(db, s.id, {
+        phase: 'approved',
+        preview: {
+          command: 'apt-get -s install --only-upgrade acme-tool',
+          upgrades: [{ name: 'acme-tool', arch: 'all', from: '1.0-1', to: '1.0-1+deb12u1' }],
+          newPackages: [],
+          removals: [],
+          skipped: [],
+          ranAt: '2026-03-01T11:00:00.000Z',
+        },
+      });
   updateJob(db, id, { status: 'approved', approvedBy: 'admin', approvedAt: '2026-03-01T12:00:00Z' });
   appendAuditLog(db, {
     actor: 'admin',
@@ -146,7 +169,7 @@ describe('maintenance windows on the clock', () => {
 });
 
 describe('a job whose start throws', () => {
-  it('is recorded as failed with the reason, its hosts skipped, instead of never running', () => {
+  it('is recorded as failed with the reason, its hosts left queued, instead of never running', () => {
     // Real time here: the due time is a minute ago on the clock Patchdeck runs on.
     clock = new ManualClock(Date.now());
     svc = { ...svc, clock };
@@ -160,11 +183,35 @@ describe('a job whose start throws', () => {
     const job = getJob(db, id)!;
     expect(job.status).toBe('failed');
     expect(job.message).toBe(
-      'Could not start at its scheduled time: database or disk is full. Nothing was run; start it again.',
+      'Could not start at its scheduled time: database or disk is full. Nothing was run; Resume it to run its hosts.',
     );
     expect(job.finishedAt).not.toBeNull();
-    expect(listSteps(db, id).map((s) => [s.status, s.errorKind])).toEqual([['skipped', 'start-failed']]);
+    expect(listSteps(db, id).map((s) => [s.status, s.errorKind])).toEqual([['queued', null]]);
     expect(listJobLog(db, id).map((e) => [e.stream, e.text])).toContainEqual(['error', job.message]);
+  });
+});
+
+describe('a job whose start throws, resumed', () => {
+  it('runs its hosts when Resumed, as its message says', async () => {
+    clock = new ManualClock(Date.now());
+    svc = { ...svc, clock };
+    const id = approvedJob(1, true);
+    updateJob(db, id, { status: 'scheduled', scheduledAt: new Date(clock.now() - MIN).toISOString() });
+    db.exec(
+      `CREATE TEMP TRIGGER no_tasks BEFORE INSERT ON tasks BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
+    );
+    stop = startScheduler(svc, { intervalMs: 5000 });
+    expect(statusOf(id)).toBe('failed');
+    db.exec('DROP TRIGGER no_tasks'); // the disk has room again
+    expect((await continueJob(svc, id, 'resume')).status).toBe('running');
+    const job = await settled(id);
+    // The host has no credential, so its step ends there: what matters is that it ran at all.
+    expect(listSteps(db, id).map((s) => [s.status, s.errorKind])).toEqual([['failed', 'no-credential']]);
+    expect(job.status).toBe('failed');
+    expect(job.message).toBe("1 host(s) failed; see each host's error and log.");
+    expect(listJobLog(db, id).map((e) => e.text)).toContainEqual(
+      expect.stringMatching(/^Resuming security updates: 1 host\(s\)/),
+    );
   });
 });
 

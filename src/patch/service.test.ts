@@ -7,6 +7,7 @@ import { EventBus } from '../api';
 import { JobOptions } from '../api/schemas';
 import { Core } from '../core';
 import {
+  appendAuditLog,
   appendJobLog,
   createMemoryWorkspace,
   getJob,
@@ -19,8 +20,8 @@ import {
 } from '../db';
 import { createNodePlatform } from '../platform';
 import { TaskRunner } from '../tasks';
-import type { PatchDeps } from './plan';
-import { jobDetail, planJob, type PatchService } from './service';
+import { planDigest, type PatchDeps } from './plan';
+import { continueJob, jobDetail, planJob, startJob, type PatchService } from './service';
 
 let dir: string;
 let core: Core;
@@ -138,5 +139,100 @@ describe('the doors jobs.plan and jobs.get go through', () => {
     expect(() => jobDetail(db, jobId + 1)).toThrow(
       expect.objectContaining({ code: 'not-found', message: `Job ${jobId + 1} does not exist.` }),
     );
+  });
+});
+
+describe('a run that breaks off', () => {
+  let db: Database;
+  let tasks: TaskRunner;
+  let svc: PatchService;
+  beforeEach(() => {
+    db = createMemoryWorkspace();
+    const events = new EventBus();
+    tasks = new TaskRunner(db, events);
+    // The hosts have no credential: each step stops at its connection, and no secret is read.
+    const deps: PatchDeps = { db, secrets: {} as PatchDeps['secrets'], actor: 'admin', events };
+    svc = { deps: () => deps, tasks: () => tasks };
+  });
+  afterEach(async () => {
+    await tasks.shutdown();
+    db.close();
+  });
+
+  /** An approved two-host job whose steps carry an update and its approved dry run. */
+  function approvedJob(): number {
+    const hosts = ['web01', 'web02'].map((name) => insertHost(db, { name, address: '127.0.0.1' }));
+    const jobId = insertJob(db, {
+      name: 'security updates',
+      selection: { mode: 'security' },
+      rebootPolicy: 'never',
+      onFailure: 'continue',
+      concurrency: 1,
+      options: JobOptions.parse({}),
+      steps: hosts.map((h) => ({
+        hostId: h.id,
+        packageManager: 'apt',
+        packages: [{ name: 'acme-tool', arch: 'all', from: '1.0-1', to: '1.0-1+deb12u1', security: true }],
+      })),
+    });
+    for (const s of listSteps(db, jobId))
+      updateStep(db, s.id, {
+        phase: 'approved',
+        preview: {
+          command: 'apt-get -s install --only-upgrade acme-tool',
+          upgrades: [{ name: 'acme-tool', arch: 'all', from: '1.0-1', to: '1.0-1+deb12u1' }],
+          newPackages: [],
+          removals: [],
+          skipped: [],
+          ranAt: '2026-03-01T11:00:00.000Z',
+        },
+      });
+    updateJob(db, jobId, { status: 'approved', approvedBy: 'admin', approvedAt: '2026-03-01T12:00:00Z' });
+    appendAuditLog(db, {
+      actor: 'admin',
+      action: 'job.approve',
+      entityType: 'patch_job',
+      entityId: jobId,
+      details: { digest: planDigest(db, jobId) },
+    });
+    return jobId;
+  }
+
+  const settle = async (id: number) => {
+    await tasks.wait(getJob(db, id)!.taskId!);
+    return getJob(db, id)!;
+  };
+  const states = (id: number) => listSteps(db, id).map((s) => [s.status, s.errorKind]);
+
+  it('leaves the job interrupted with the reason, its hosts resumable, and Resume runs them', async () => {
+    const id = approvedJob();
+    // The workspace refuses to record the first host's end (what a full disk does to that write).
+    db.exec(
+      `CREATE TEMP TRIGGER no_end BEFORE UPDATE OF status ON job_steps WHEN NEW.status = 'failed' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`,
+    );
+    startJob(svc, id, {});
+    const job = await settle(id);
+    expect(job.status).toBe('interrupted');
+    expect(job.message).toBe(
+      'The run stopped: disk I/O error. Resume re-audits the unfinished hosts and finishes what is still missing.',
+    );
+    expect(job.finishedAt).not.toBeNull();
+    // The host that was running is interrupted in its phase; the one not reached stays queued.
+    expect(states(id)).toEqual([
+      ['interrupted', 'interrupted'],
+      ['queued', null],
+    ]);
+    expect(listSteps(db, id)[0]!.errorMessage).toBe('The run stopped while this host was in phase precheck.');
+    expect(jobDetail(db, id).log.map((e) => [e.stream, e.text])).toContainEqual(['error', job.message]);
+
+    db.exec('DROP TRIGGER no_end');
+    expect((await continueJob(svc, id, 'resume')).status).toBe('running');
+    const resumed = await settle(id);
+    expect(states(id)).toEqual([
+      ['failed', 'no-credential'],
+      ['failed', 'no-credential'],
+    ]);
+    expect(resumed.status).toBe('failed');
+    expect(resumed.message).toBe("2 host(s) failed; see each host's error and log.");
   });
 });

@@ -114,8 +114,14 @@ function launch(svc: PatchService, jobId: number, resumed = false): PatchJob {
           clock: clockOf(svc),
         });
       } catch (error) {
-        // The run itself broke (not a host: those fail their own step): the job must not stay "running".
-        recordStartFailure(deps, jobId, `The run stopped: ${describeError(error)}`);
+        // The run itself broke (not a host: those fail their own step): the job must not stay
+        // "running". It is left as a crash leaves it, so Resume finishes its unfinished hosts.
+        recordStopped(
+          deps,
+          jobId,
+          'interrupted',
+          `The run stopped: ${describeError(error)}. Resume re-audits the unfinished hosts and finishes what is still missing.`,
+        );
         throw error;
       }
       const parts = jobStepParts(listSteps(deps.db, jobId));
@@ -518,10 +524,11 @@ export function schedulerTick(
         started.push(job.id);
       } catch (error) {
         // Never silent: a job whose start throws would otherwise sit "approved" and never run.
-        recordStartFailure(
+        recordStopped(
           deps,
           job.id,
-          `Could not start at its scheduled time: ${describeError(error)}. Nothing was run; start it again.`,
+          'failed',
+          `Could not start at its scheduled time: ${describeError(error)}. Nothing was run; Resume it to run its hosts.`,
         );
         failed.push(job.id);
       }
@@ -533,18 +540,27 @@ export function schedulerTick(
 const describeError = (error: unknown): string =>
   sanitizeText(errorMessage(error), { maxLength: 300 }).replace(/[.\s]+$/, '');
 
-/** Records on the job (failed, with the reason) that it could not start or run; its queued hosts are skipped. */
-function recordStartFailure(deps: PatchDeps, jobId: number, message: string): void {
+/**
+ * Records on the job, with the reason, that it could not start or its run broke off. Its hosts
+ * stay resumable: queued ones are left queued, and one that was running becomes interrupted in
+ * the phase it reached (as after a crash), which is what Resume takes up.
+ */
+function recordStopped(
+  deps: PatchDeps,
+  jobId: number,
+  status: Extract<PatchJob['status'], 'failed' | 'interrupted'>,
+  message: string,
+): void {
   try {
     if (!getJob(deps.db, jobId)) return;
     deps.db.transaction(() => {
-      updateJob(deps.db, jobId, { status: 'failed', message, finishedAt: now() });
+      updateJob(deps.db, jobId, { status, message, finishedAt: now() });
       for (const s of listSteps(deps.db, jobId))
-        if (s.status === 'queued')
+        if (s.status === 'running')
           updateStep(deps.db, s.id, {
-            status: 'skipped',
-            errorKind: 'start-failed',
-            errorMessage: message,
+            status: 'interrupted',
+            errorKind: 'interrupted',
+            errorMessage: `The run stopped while this host was in phase ${s.phase ?? '?'}.`,
             finishedAt: now(),
           });
       appendJobLog(deps.db, { jobId, stepId: null, stream: 'error', text: message });
