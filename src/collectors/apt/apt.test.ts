@@ -628,3 +628,49 @@ describe('apt details a wrong line would change', () => {
     ]);
   });
 });
+
+describe('apt list and lock edges', () => {
+  it('keeps the kept-back list apart from the lines after it (real lab simulation)', () => {
+    const sim = parseAptSimulation(fixture('lab/apt-several-dist-upgrade-simulate.txt'));
+    expect(sim.keptBack).toEqual(['acme-held']);
+    expect(sim.phasingDeferred).toEqual([]);
+    expect(sim.installs).toHaveLength(7);
+    // The line right after a list is read again as a line of its own.
+    const next = parseAptSimulation(
+      'The following packages have been kept back:\n  pd-a\n0 upgraded\nInst pd-b [1] (2 Debian:12/stable [all])\n',
+    );
+    expect(next.installs.map((i) => i.name)).toEqual(['pd-b']);
+  });
+
+  it('ignores a policy source line that comes before any version, and reads three-word sources', () => {
+    expect(
+      parseAptPolicy(
+        'pd-x:\n  Installed: 1.0\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n',
+      ),
+    ).toEqual([{ name: 'pd-x', installed: '1.0', candidate: null, versions: [] }]);
+    expect(policySourceSuite('http://deb.debian.org/debian bookworm-security/main Packages')).toBe(
+      'bookworm-security',
+    );
+    expect(policySourceSuite('http://deb.debian.org/debian bookworm')).toBeNull();
+  });
+
+  it('reads lock holders with zeros and tabs in them, and refuses pids of ten digits', () => {
+    expect(parseLockHolders(['100\tapt-get', '1234567890 big', '12x proc', '  205 dpkg'].join('\n'))).toEqual(
+      [
+        { pid: 100, command: 'apt-get' },
+        { pid: 205, command: 'dpkg' },
+      ],
+    );
+  });
+
+  it('lists each reboot reason once, never the marker itself or an overlong name', () => {
+    const result = aptResultFromSections({
+      sim: '',
+      held: '',
+      policy: '',
+      reboot: `required\nlibc6\nrequired\n  libc6  \n${'a'.repeat(301)}\n`,
+      age: '',
+    });
+    expect(result.rebootReasons).toEqual(['libc6']);
+  });
+});
