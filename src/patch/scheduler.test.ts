@@ -7,26 +7,13 @@
 import type { Database } from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Recurrence } from '../api/schedule-schemas';
-import { EventBus } from '../api/event-bus';
-import { JobOptions } from '../api/schemas';
-import {
-  appendAuditLog,
-  createMemoryWorkspace,
-  getJob,
-  insertHost,
-  insertJob,
-  insertTask,
-  listJobLog,
-  listSteps,
-  updateJob,
-  updateStep,
-} from '../db';
+import { getJob, insertTask, listJobLog, listSteps, updateJob } from '../db';
 import { insertSchedule, listScheduleRuns } from '../db/schedules';
 import { scheduleTick, type ScheduleDeps } from '../schedules';
-import { TaskRunner } from '../tasks';
+import type { TaskRunner } from '../tasks';
 import { ManualClock } from '../util/clock';
-import { planDigest, type PatchDeps } from './plan';
 import { continueJob, MISSED_GRACE_MS, startJob, startScheduler, type PatchService } from './service';
+import { insertApprovedJob, memoryPatchService } from './testing/jobs';
 
 const MIN = 60_000;
 
@@ -37,13 +24,9 @@ let svc: PatchService;
 let stop: (() => void) | null;
 
 beforeEach(() => {
-  db = createMemoryWorkspace();
-  const events = new EventBus();
-  tasks = new TaskRunner(db, events);
   clock = new ManualClock('2026-03-02T01:00:00Z');
   // No host of these jobs is ever connected to, so no secret is ever read.
-  const deps: PatchDeps = { db, secrets: {} as PatchDeps['secrets'], actor: 'admin', events };
-  svc = { deps: () => deps, tasks: () => tasks, clock };
+  ({ db, tasks, svc } = memoryPatchService(clock));
   stop = null;
 });
 
@@ -57,49 +40,7 @@ afterEach(async () => {
  * An approved job; `hosts` queued steps (the jobs that start here have none, so nothing connects).
  * `withUpdate`: each step carries an update and its approved dry run, as a planned job's do.
  */
-function approvedJob(hosts = 0, withUpdate = false): number {
-  const hostIds = Array.from(
-    { length: hosts },
-    (_, i) => insertHost(db, { name: `web0${i + 1}`, address: '127.0.0.1' }).id,
-  );
-  const id = insertJob(db, {
-    name: 'security updates',
-    selection: { mode: 'security' },
-    rebootPolicy: 'never',
-    onFailure: 'continue',
-    concurrency: 1,
-    options: JobOptions.parse({}),
-    steps: hostIds.map((hostId) => ({
-      hostId,
-      packages: withUpdate
-        ? [{ name: 'acme-tool', arch: 'all', from: '1.0-1', to: '1.0-1+deb12u1', security: true }]
-        : [],
-      packageManager: 'apt',
-    })),
-  });
-  if (withUpdate)
-    for (const s of listSteps(db, id))
-      updateStep(db, s.id, {
-        phase: 'approved',
-        preview: {
-          command: 'apt-get -s install --only-upgrade acme-tool',
-          upgrades: [{ name: 'acme-tool', arch: 'all', from: '1.0-1', to: '1.0-1+deb12u1' }],
-          newPackages: [],
-          removals: [],
-          skipped: [],
-          ranAt: '2026-03-01T11:00:00.000Z',
-        },
-      });
-  updateJob(db, id, { status: 'approved', approvedBy: 'admin', approvedAt: '2026-03-01T12:00:00Z' });
-  appendAuditLog(db, {
-    actor: 'admin',
-    action: 'job.approve',
-    entityType: 'patch_job',
-    entityId: id,
-    details: { digest: planDigest(db, id) },
-  });
-  return id;
-}
+const approvedJob = (hosts = 0, withUpdate = false): number => insertApprovedJob(db, hosts, withUpdate);
 
 const statusOf = (id: number) => getJob(db, id)!.status;
 

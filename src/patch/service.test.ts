@@ -3,25 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventBus } from '../api';
-import { JobOptions } from '../api/schemas';
 import { Core } from '../core';
-import {
-  appendAuditLog,
-  appendJobLog,
-  createMemoryWorkspace,
-  getJob,
-  insertHost,
-  insertJob,
-  listSteps,
-  updateJob,
-  updateStep,
-  writeSettings,
-} from '../db';
+import { appendJobLog, getJob, insertHost, listSteps, updateJob, updateStep, writeSettings } from '../db';
+import { ACME_SECURITY_UPDATE, insertTestJob } from '../db/testing/jobs';
 import { createNodePlatform } from '../platform';
-import { TaskRunner } from '../tasks';
-import { planDigest, type PatchDeps } from './plan';
+import type { TaskRunner } from '../tasks';
 import { continueJob, jobDetail, planJob, startJob, type PatchService } from './service';
+import { insertApprovedJob, memoryPatchService } from './testing/jobs';
 
 let dir: string;
 let core: Core;
@@ -44,19 +32,11 @@ describe('resume of a job stopped after its last host finished', () => {
   it('settles the job from its steps instead of refusing and leaving it interrupted', async () => {
     const db = core.requireWorkspace().db;
     const hosts = ['web01', 'web02'].map((name) => insertHost(db, { name, address: '127.0.0.1' }));
-    const jobId = insertJob(db, {
-      name: 'security updates',
-      selection: { mode: 'security' },
-      rebootPolicy: 'never',
-      onFailure: 'continue',
-      concurrency: 2,
-      options: JobOptions.parse({}),
-      steps: hosts.map((h) => ({
-        hostId: h.id,
-        packageManager: 'apt',
-        packages: [{ name: 'acme-tool', arch: 'all', from: '1.0-1', to: '1.0-1+deb12u1', security: true }],
-      })),
-    });
+    const jobId = insertTestJob(
+      db,
+      hosts.map((h) => h.id),
+      { concurrency: 2, packages: [ACME_SECURITY_UPDATE] },
+    );
     // What a run leaves when the process dies right after its last step was committed as done.
     updateJob(db, jobId, { status: 'running', approvedBy: 'admin', approvedAt: '2026-01-01T00:00:00Z' });
     for (const s of listSteps(db, jobId)) updateStep(db, s.id, { status: 'succeeded', phase: 'done' });
@@ -76,12 +56,8 @@ describe('the doors jobs.plan and jobs.get go through', () => {
   let tasks: TaskRunner;
   let svc: PatchService;
   beforeEach(() => {
-    db = createMemoryWorkspace();
-    const events = new EventBus();
-    tasks = new TaskRunner(db, events);
     // No host here has an audit, so planning settles every step at once and connects to nothing.
-    const deps: PatchDeps = { db, secrets: {} as PatchDeps['secrets'], actor: 'admin', events };
-    svc = { deps: () => deps, tasks: () => tasks };
+    ({ db, tasks, svc } = memoryPatchService());
   });
   afterEach(async () => {
     await tasks.shutdown();
@@ -117,15 +93,7 @@ describe('the doors jobs.plan and jobs.get go through', () => {
 
   it('answers a job with its steps and a page of its log, and names a job that does not exist', () => {
     const host = insertHost(db, { name: 'web01', address: '127.0.0.1' });
-    const jobId = insertJob(db, {
-      name: 'security updates',
-      selection: { mode: 'security' },
-      rebootPolicy: 'never',
-      onFailure: 'continue',
-      concurrency: 1,
-      options: JobOptions.parse({}),
-      steps: [{ hostId: host.id, packages: [], packageManager: 'apt' }],
-    });
+    const jobId = insertTestJob(db, [host.id]);
     const [step] = listSteps(db, jobId);
     const lines = ['one', 'two', 'three'].map((text) =>
       appendJobLog(db, { jobId, stepId: step!.id, stream: 'info', text }),
@@ -147,12 +115,8 @@ describe('a run that breaks off', () => {
   let tasks: TaskRunner;
   let svc: PatchService;
   beforeEach(() => {
-    db = createMemoryWorkspace();
-    const events = new EventBus();
-    tasks = new TaskRunner(db, events);
     // The hosts have no credential: each step stops at its connection, and no secret is read.
-    const deps: PatchDeps = { db, secrets: {} as PatchDeps['secrets'], actor: 'admin', events };
-    svc = { deps: () => deps, tasks: () => tasks };
+    ({ db, tasks, svc } = memoryPatchService());
   });
   afterEach(async () => {
     await tasks.shutdown();
@@ -160,43 +124,7 @@ describe('a run that breaks off', () => {
   });
 
   /** An approved two-host job whose steps carry an update and its approved dry run. */
-  function approvedJob(): number {
-    const hosts = ['web01', 'web02'].map((name) => insertHost(db, { name, address: '127.0.0.1' }));
-    const jobId = insertJob(db, {
-      name: 'security updates',
-      selection: { mode: 'security' },
-      rebootPolicy: 'never',
-      onFailure: 'continue',
-      concurrency: 1,
-      options: JobOptions.parse({}),
-      steps: hosts.map((h) => ({
-        hostId: h.id,
-        packageManager: 'apt',
-        packages: [{ name: 'acme-tool', arch: 'all', from: '1.0-1', to: '1.0-1+deb12u1', security: true }],
-      })),
-    });
-    for (const s of listSteps(db, jobId))
-      updateStep(db, s.id, {
-        phase: 'approved',
-        preview: {
-          command: 'apt-get -s install --only-upgrade acme-tool',
-          upgrades: [{ name: 'acme-tool', arch: 'all', from: '1.0-1', to: '1.0-1+deb12u1' }],
-          newPackages: [],
-          removals: [],
-          skipped: [],
-          ranAt: '2026-03-01T11:00:00.000Z',
-        },
-      });
-    updateJob(db, jobId, { status: 'approved', approvedBy: 'admin', approvedAt: '2026-03-01T12:00:00Z' });
-    appendAuditLog(db, {
-      actor: 'admin',
-      action: 'job.approve',
-      entityType: 'patch_job',
-      entityId: jobId,
-      details: { digest: planDigest(db, jobId) },
-    });
-    return jobId;
-  }
+  const approvedJob = (): number => insertApprovedJob(db, 2, true);
 
   const settle = async (id: number) => {
     await tasks.wait(getJob(db, id)!.taskId!);
