@@ -3,8 +3,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JobOptions } from '../api/schemas';
-import { insertHost, insertJob, listSteps, updateJob, updateStep } from '../db';
+import { insertHost, listSteps, updateJob, updateStep } from '../db';
+import { insertTestJob } from '../db/testing/jobs';
 import { createWorkspace } from '../db/workspace';
 import { runCli } from './testing/run-cli';
 
@@ -50,15 +50,7 @@ describe('exit codes and the closing summary line', () => {
     const db = createWorkspace(ws);
     const host = insertHost(db, { name: 'web01', address: '127.0.0.1' });
     const job = (name: string, status: 'succeeded' | 'failed') => {
-      const id = insertJob(db, {
-        name,
-        selection: { mode: 'all' },
-        rebootPolicy: 'never',
-        onFailure: 'continue',
-        concurrency: 1,
-        options: JobOptions.parse({}),
-        steps: [{ hostId: host.id, packages: [], packageManager: 'apt' }],
-      });
+      const id = insertTestJob(db, [host.id], { name, selection: { mode: 'all' } });
       for (const s of listSteps(db, id)) updateStep(db, s.id, { status, phase: 'done' });
       updateJob(db, id, { status, finishedAt: new Date().toISOString() });
       return id;

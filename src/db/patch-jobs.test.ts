@@ -1,9 +1,10 @@
 /** listJobs on a real in-memory workspace: the status filter comes before the limit, the counts come with the rows. */
 import type { Database } from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { JobOptions, type PatchJob } from '../api/schemas';
+import type { PatchJob } from '../api/schemas';
 import { insertHost } from './hosts';
-import { getJob, insertJob, listJobs, listSteps, updateJob, updateStep } from './patch-jobs';
+import { getJob, listJobs, listSteps, updateJob, updateStep } from './patch-jobs';
+import { insertTestJob } from './testing/jobs';
 import { createMemoryWorkspace } from './workspace';
 
 let db: Database;
@@ -15,15 +16,7 @@ beforeEach(() => {
 });
 
 function job(name: string, status: PatchJob['status'], hosts = hostIds.length): number {
-  const id = insertJob(db, {
-    name,
-    selection: { mode: 'all' },
-    rebootPolicy: 'never',
-    onFailure: 'continue',
-    concurrency: 1,
-    options: JobOptions.parse({}),
-    steps: hostIds.slice(0, hosts).map((hostId) => ({ hostId, packages: [], packageManager: 'apt' })),
-  });
+  const id = insertTestJob(db, hostIds.slice(0, hosts), { name, selection: { mode: 'all' } });
   updateJob(db, id, { status });
   return id;
 }
