@@ -4,17 +4,14 @@
  * preview (real captures from the lab), and the approval with its digest.
  */
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../api/event-bus';
 import type { TargetPackage } from '../api/schemas';
 import { addCredential } from '../credentials';
 import { createNodePlatform } from '../platform';
-import { fingerprintOf } from '../remote/host-key';
-import { ed25519KeyPair } from '../remote/testing/keys';
+import { startFakeSshHost, type FakeSshHost } from '../remote/testing/ssh-host';
 import { closeParkedSessions } from './sessions';
 import {
   completeAudit,
@@ -508,52 +505,29 @@ describe('approveJob', () => {
 describe("dryRunJob over a real SSH server on 127.0.0.1 (ssh2) answering with the lab zypper host's captures", () => {
   const FIXTURES = path.resolve(import.meta.dirname, '../../test/fixtures/zypper');
   const commands: string[] = [];
-  const clients = new Set<ssh2.Connection>();
-  let server: ssh2.Server;
+  let sshHost: FakeSshHost;
   let port = 0;
   let keyType = '';
   let fingerprint = '';
   let dir = '';
 
   beforeAll(async () => {
-    const { private: pem, public: pub } = ed25519KeyPair();
-    const [type, body] = pub.split(' ') as [string, string];
-    keyType = type;
-    fingerprint = fingerprintOf(Buffer.from(body, 'base64'));
-    server = new ssh2.Server({ hostKeys: [pem] }, (client) => {
-      clients.add(client);
-      client.on('close', () => clients.delete(client));
-      client.on('error', () => undefined);
-      client.on('authentication', (ctx) =>
-        ctx.method === 'password' ? ctx.accept() : ctx.reject(['password']),
-      );
-      client.on('session', (acceptSession) => {
-        const session = acceptSession();
-        session.on('pty', (accept) => accept?.());
-        session.on('exec', (accept, _reject, info) => {
-          commands.push(info.command);
-          const stream = accept();
-          stream.on('error', () => undefined);
-          // Which real capture the host prints depends on the version asked for.
-          let file = 'lab-host.dry-run-security.xml';
-          let code = 0;
-          if (info.command.includes('acme-tool=9.9-1'))
-            [file, code] = ['lab-host.dry-run-no-provider.xml', 104];
-          else if (info.command.includes('acme-tool=1.0-1.el9')) file = 'lab-host.dry-run-installed.xml';
-          if (/zypper .*install --dry-run/.test(info.command))
-            stream.write(fs.readFileSync(path.join(FIXTURES, file)));
-          stream.exit(code);
-          stream.end();
-        });
-      });
+    sshHost = await startFakeSshHost((command) => {
+      commands.push(command);
+      // Which real capture the host prints depends on the version asked for.
+      let file = 'lab-host.dry-run-security.xml';
+      let code = 0;
+      if (command.includes('acme-tool=9.9-1')) [file, code] = ['lab-host.dry-run-no-provider.xml', 104];
+      else if (command.includes('acme-tool=1.0-1.el9')) file = 'lab-host.dry-run-installed.xml';
+      return /zypper .*install --dry-run/.test(command)
+        ? { stdout: fs.readFileSync(path.join(FIXTURES, file)), code }
+        : { code };
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    ({ port, keyType, fingerprint } = sshHost);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-plan-'));
   });
   afterAll(async () => {
-    for (const client of clients) client.end();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await sshHost.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -7,17 +7,14 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JobOptions, type TargetPackage } from '../api/schemas';
 import { Core } from '../core';
 import { completeAudit, insertJob, listSteps, startAudit, trustHostKey, updateStep } from '../db';
 import { createNodePlatform } from '../platform';
-import { fingerprintOf } from '../remote/host-key';
-import { ed25519KeyPair } from '../remote/testing/keys';
+import { startFakeSshHost, type FakeSshHost } from '../remote/testing/ssh-host';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../test/fixtures/zypper');
 const CLI = path.resolve(import.meta.dirname, '../cli/index.ts');
@@ -27,47 +24,24 @@ const PASSPHRASE = 'preview-test-passphrase';
 let dryRunOutput = '';
 /** Every command line the host was asked to run. */
 const commands: string[] = [];
-/** Open connections (the plan parks its session for the run that usually follows). */
-const clients = new Set<ssh2.Connection>();
+/** The host (the plan parks its session for the run that usually follows; closing it ends that). */
+let sshHost: FakeSshHost;
 
-let server: ssh2.Server;
 let port = 0;
 let keyType = '';
 let fingerprint = '';
 let dir: string;
 
 beforeAll(async () => {
-  const { private: pem, public: pub } = ed25519KeyPair();
-  const [type, body] = pub.split(' ') as [string, string];
-  keyType = type;
-  fingerprint = fingerprintOf(Buffer.from(body, 'base64'));
-  server = new ssh2.Server({ hostKeys: [pem] }, (client) => {
-    clients.add(client);
-    client.on('close', () => clients.delete(client));
-    client.on('error', () => undefined);
-    client.on('authentication', (ctx) =>
-      ctx.method === 'password' ? ctx.accept() : ctx.reject(['password']),
-    );
-    client.on('session', (acceptSession) => {
-      const session = acceptSession();
-      session.on('pty', (accept) => accept?.());
-      session.on('exec', (accept, _reject, info) => {
-        commands.push(info.command);
-        const stream = accept();
-        stream.on('error', () => undefined);
-        if (/zypper .*install --dry-run/.test(info.command)) stream.write(dryRunOutput);
-        stream.exit(0);
-        stream.end();
-      });
-    });
+  sshHost = await startFakeSshHost((command) => {
+    commands.push(command);
+    return /zypper .*install --dry-run/.test(command) ? { stdout: dryRunOutput } : {};
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  ({ port, keyType, fingerprint } = sshHost);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-preview-'));
 });
 afterAll(async () => {
-  for (const client of clients) client.end();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await sshHost.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
