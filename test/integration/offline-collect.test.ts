@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { labStatus, labUp, resetHost, type LabHost, type LabInventory } from '../lab';
-import { KNOWN_HOSTS_FILE, LAB_KEY_FILE } from '../lab/paths';
-import { run } from '../lab/sh';
-import { describeAsRoot } from '../lab/testkit';
+import { LAB_KEY_FILE } from '../lab/paths';
+import { describeAsRoot, ssh } from '../lab/testkit';
 import {
   apt,
   buildCollectScript,
@@ -36,26 +35,13 @@ describeAsRoot('offline collection against the lab', () => {
   /** The admin's way: `ssh host sh -s < patchdeck-collect.sh > patchdeck-collect.txt`, no sudo. */
   async function collectOffline(host: LabHost): Promise<string> {
     const admin = host.users.find((u) => u.sudo === 'nopasswd')!;
-    const result = await run(
-      'ssh',
-      [
-        '-i',
-        LAB_KEY_FILE,
-        '-o',
-        `UserKnownHostsFile=${KNOWN_HOSTS_FILE}`,
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'LogLevel=ERROR',
-        `${admin.name}@${host.address}`,
-        'sh -s',
-      ],
-      { input: buildCollectScript('linux'), timeoutMs: 120_000 },
-    );
+    const result = await ssh(host.address, 'sh -s', {
+      user: admin.name,
+      input: buildCollectScript('linux'),
+      timeoutMs: 120_000,
+    });
+    if (result.code !== 0)
+      throw new Error(`the collection script exited ${result.code} on ${host.name}: ${result.stderr}`);
     return result.stdout;
   }
 

@@ -29,6 +29,10 @@ export interface SshOptions {
   user?: string;
   knownHosts?: string;
   timeoutSec?: number;
+  /** What the remote command reads on its standard input (nothing unless told). */
+  input?: string;
+  /** Kill ssh after this long (no limit unless told). */
+  timeoutMs?: number;
 }
 
 /** ssh to a lab host with the lab key and StrictHostKeyChecking=yes; never throws on exit codes. */
@@ -53,7 +57,12 @@ export function ssh(address: string, command: string, opts: SshOptions = {}): Pr
       `${opts.user ?? 'admin'}@${address}`,
       command,
     ],
-    { okCodes: Array.from({ length: 256 }, (_, i) => i), env: { ...process.env, LC_ALL: 'C' } },
+    {
+      okCodes: Array.from({ length: 256 }, (_, i) => i),
+      env: { ...process.env, LC_ALL: 'C' },
+      input: opts.input,
+      timeoutMs: opts.timeoutMs,
+    },
   );
 }
 
