@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -8,51 +7,9 @@ import { afterAll, expect, it, vi } from 'vitest';
 
 // The Electron binary does not exist here: the shell runs against stand-ins for its modules, and
 // its core's utilityProcess against a real forked child process speaking the same protocol.
-interface FakeWindow {
-  webContents: { id: number; isDestroyed(): boolean; send(channel: string, message: unknown): void };
-  loadFile: ReturnType<typeof vi.fn>;
-  handlers: Map<string, (event?: unknown) => void>;
-}
-const electron = vi.hoisted(() => {
-  const windows: FakeWindow[] = [];
-  const sent: { channel: string; message: unknown }[] = [];
-  const children: ChildProcess[] = [];
-  return {
-    windows,
-    sent,
-    children,
-    app: {
-      isPackaged: true,
-      requestSingleInstanceLock: vi.fn(() => true),
-      whenReady: vi.fn(() => Promise.resolve()),
-      on: vi.fn(),
-      quit: vi.fn(),
-      exit: vi.fn(),
-    },
-    dialog: { showErrorBox: vi.fn(), showMessageBox: vi.fn(() => Promise.resolve({ response: 1 })) },
-    session: {
-      defaultSession: { setPermissionRequestHandler: vi.fn(), setPermissionCheckHandler: vi.fn() },
-    },
-    BrowserWindow: vi.fn(function (this: FakeWindow) {
-      this.webContents = {
-        id: 7,
-        isDestroyed: () => false,
-        send: (channel, message) => void sent.push({ channel, message }),
-      };
-      this.loadFile = vi.fn(() => Promise.resolve());
-      this.handlers = new Map();
-      const handlers = this.handlers;
-      Object.assign(this, {
-        loadURL: vi.fn(() => Promise.resolve()),
-        once: (name: string, fn: () => void) => handlers.set(name, fn),
-        on: (name: string, fn: () => void) => handlers.set(name, fn),
-        show: () => undefined,
-        close: () => handlers.get('closed')?.(),
-      });
-      windows.push(this);
-    }),
-    ipcMain: { handle: vi.fn() },
-    shell: { openExternal: vi.fn() },
+const electron = await vi.hoisted(async () =>
+  (await import('./testing/fake-electron')).fakeElectron({
+    messageBoxResponse: 1,
     // A stand-in keychain (the bytes flipped): what matters here is that main does the sealing.
     safeStorage: {
       isEncryptionAvailable: () => true,
@@ -60,8 +17,8 @@ const electron = vi.hoisted(() => {
       encryptString: (text: string) => Buffer.from(text).map((b) => b ^ 0xa5),
       decryptString: (bytes: Buffer) => Buffer.from(bytes.map((b) => b ^ 0xa5)).toString(),
     },
-  };
-});
+  }),
+);
 vi.mock('electron', () => electron);
 vi.mock('./core-host', async () => {
   const { bundleNodeCore, forkNodeCore } = await import('../src/carrier');

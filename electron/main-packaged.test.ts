@@ -6,46 +6,11 @@ import { afterAll, afterEach, expect, it, vi } from 'vitest';
 
 // The Electron binary does not exist here: the shell starts against stand-ins for its modules,
 // far enough to load its window and register its IPC handler.
-interface FakeWindow {
-  webContents: { id: number; isDestroyed(): boolean; send(): void };
-  loadURL: ReturnType<typeof vi.fn>;
-  loadFile: ReturnType<typeof vi.fn>;
-  handlers: Map<string, () => void>;
-}
-const electron = vi.hoisted(() => {
-  const windows: FakeWindow[] = [];
-  return {
-    windows,
-    app: {
-      isPackaged: true,
-      requestSingleInstanceLock: vi.fn(() => true),
-      whenReady: vi.fn(() => Promise.resolve()),
-      on: vi.fn(),
-      quit: vi.fn(),
-      exit: vi.fn(),
-    },
-    dialog: { showErrorBox: vi.fn(), showMessageBox: vi.fn() },
-    session: {
-      defaultSession: { setPermissionRequestHandler: vi.fn(), setPermissionCheckHandler: vi.fn() },
-    },
-    BrowserWindow: vi.fn(function (this: FakeWindow) {
-      this.webContents = { id: 7, isDestroyed: () => false, send: () => undefined };
-      this.loadURL = vi.fn(() => Promise.resolve());
-      this.loadFile = vi.fn(() => Promise.resolve());
-      this.handlers = new Map();
-      const handlers = this.handlers;
-      Object.assign(this, {
-        once: (name: string, fn: () => void) => handlers.set(name, fn),
-        on: (name: string, fn: () => void) => handlers.set(name, fn),
-        show: () => undefined,
-      });
-      windows.push(this);
-    }),
-    ipcMain: { handle: vi.fn() },
-    shell: { openExternal: vi.fn() },
+const electron = await vi.hoisted(async () =>
+  (await import('./testing/fake-electron')).fakeElectron({
     safeStorage: { isEncryptionAvailable: vi.fn(() => false) },
-  };
-});
+  }),
+);
 vi.mock('electron', () => electron);
 // The core's utilityProcess is stood in for by a real child process (child_process.fork).
 vi.mock('./core-host', async () => {
