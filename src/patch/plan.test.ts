@@ -14,7 +14,6 @@ import { createNodePlatform } from '../platform';
 import { startFakeSshHost, type FakeSshHost } from '../remote/testing/ssh-host';
 import { closeParkedSessions } from './sessions';
 import {
-  completeAudit,
   createMemoryWorkspace,
   trustHostKey,
   failAudit,
@@ -27,6 +26,7 @@ import {
   type FindingInput,
 } from '../db';
 import { fixture } from '../collectors/testing/fixtures';
+import { DEBIAN_12, OPENSUSE_LEAP_15, recordAudit } from '../db/testing/audits';
 import {
   approveJob,
   approvedDigest,
@@ -69,19 +69,7 @@ function audited(db: Db, name: string, packageManager: string | null, findings: 
     name,
     address: `198.18.0.${10 + (db.prepare('SELECT count(*) n FROM hosts').pluck().get() as number)}`,
   });
-  const id = startAudit(db, { hostId: host.id, taskId: null });
-  completeAudit(db, id, {
-    osId: 'debian',
-    osName: 'Debian GNU/Linux',
-    osVersion: '12',
-    kernel: null,
-    packageManager,
-    metadataAgeSeconds: 0,
-    rebootRequired: false,
-    warnings: [],
-    durationMs: 1,
-    findings,
-  });
+  recordAudit(db, host.id, DEBIAN_12, packageManager, findings);
   return host;
 }
 
@@ -552,18 +540,7 @@ describe("dryRunJob over a real SSH server on 127.0.0.1 (ssh2) answering with th
       const h = insertHost(db, { name, address: '127.0.0.1', sshPort: port });
       if (trusted)
         trustHostKey(db, { hostId: h.id, type: keyType, fingerprint, actor: 'test', reason: 'test' });
-      completeAudit(db, startAudit(db, { hostId: h.id, taskId: null }), {
-        osId: 'opensuse-leap',
-        osName: 'openSUSE Leap',
-        osVersion: '15.5',
-        kernel: null,
-        packageManager: 'zypper',
-        metadataAgeSeconds: 0,
-        rebootRequired: false,
-        warnings: [],
-        durationMs: 1,
-        findings,
-      });
+      recordAudit(db, h.id, OPENSUSE_LEAP_15, 'zypper', findings);
       return h;
     };
     const hosts = [

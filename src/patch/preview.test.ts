@@ -10,9 +10,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { JobOptions, type TargetPackage } from '../api/schemas';
+import type { TargetPackage } from '../api/schemas';
 import { Core } from '../core';
-import { completeAudit, insertJob, listSteps, startAudit, trustHostKey, updateStep } from '../db';
+import { listSteps, startAudit, trustHostKey, updateStep } from '../db';
+import { OPENSUSE_LEAP_15, recordAudit } from '../db/testing/audits';
+import { insertTestJob } from '../db/testing/jobs';
 import { createNodePlatform } from '../platform';
 import { startFakeSshHost, type FakeSshHost } from '../remote/testing/ssh-host';
 
@@ -89,23 +91,12 @@ beforeEach(async () => {
     secret: 'office-pw-7c1e',
     scope: ['*'],
   });
-  completeAudit(db, startAudit(db, { hostId, taskId: null }), {
-    osId: 'opensuse-leap',
-    osName: 'openSUSE Leap',
-    osVersion: '15.5',
-    kernel: null,
-    packageManager: 'zypper',
-    metadataAgeSeconds: 0,
-    rebootRequired: false,
-    warnings: [],
-    durationMs: 1,
-    findings: [
-      pending('acme-tool', '1.0-1.el9', '1.1-1.el9', true),
-      pending('acme-firmware', '20230210-1.el9', '20240210-1.el9', true),
-      pending('acme-daemon', '1:2.0-1.el9', '1:2.0-2.el9_3', true),
-      pending('acme-lib', '2.0-1.el9', '2.1-1.el9', false),
-    ],
-  });
+  recordAudit(db, hostId, OPENSUSE_LEAP_15, 'zypper', [
+    pending('acme-tool', '1.0-1.el9', '1.1-1.el9', true),
+    pending('acme-firmware', '20230210-1.el9', '20240210-1.el9', true),
+    pending('acme-daemon', '1:2.0-1.el9', '1:2.0-2.el9_3', true),
+    pending('acme-lib', '2.0-1.el9', '2.1-1.el9', false),
+  ]);
 });
 
 async function planSecurity() {
@@ -161,14 +152,10 @@ describe('the dry run on a zypper host', () => {
       to: '1.1-1.el9',
       security: true,
     };
-    const jobId = insertJob(db, {
+    const jobId = insertTestJob(db, [hostId], {
       name: 'draft',
-      selection: { mode: 'security' },
-      rebootPolicy: 'never',
-      onFailure: 'continue',
-      concurrency: 1,
-      options: JobOptions.parse({}),
-      steps: [{ hostId, packages: [target], packageManager: 'zypper' }],
+      packageManager: 'zypper',
+      packages: [target],
     });
     const [step] = listSteps(db, jobId);
     const empty = { command: 'zypper …', upgrades: [], newPackages: [], removals: [], skipped: [] };

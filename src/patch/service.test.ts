@@ -51,18 +51,23 @@ describe('resume of a job stopped after its last host finished', () => {
   });
 });
 
-describe('the doors jobs.plan and jobs.get go through', () => {
-  let db: Database;
-  let tasks: TaskRunner;
-  let svc: PatchService;
+let db: Database;
+let tasks: TaskRunner;
+let svc: PatchService;
+/** Gives each test of the calling describe a fresh patch service over an in-memory workspace. */
+function withMemoryService(): void {
   beforeEach(() => {
-    // No host here has an audit, so planning settles every step at once and connects to nothing.
     ({ db, tasks, svc } = memoryPatchService());
   });
   afterEach(async () => {
     await tasks.shutdown();
     db.close();
   });
+}
+
+describe('the doors jobs.plan and jobs.get go through', () => {
+  // No host here has an audit, so planning settles every step at once and connects to nothing.
+  withMemoryService();
 
   it("fills what a plan leaves out: the workspace's reboot policy, 'continue', 16 hosts at a time", () => {
     writeSettings(db, { rebootPolicy: 'always' });
@@ -111,17 +116,8 @@ describe('the doors jobs.plan and jobs.get go through', () => {
 });
 
 describe('a run that breaks off', () => {
-  let db: Database;
-  let tasks: TaskRunner;
-  let svc: PatchService;
-  beforeEach(() => {
-    // The hosts have no credential: each step stops at its connection, and no secret is read.
-    ({ db, tasks, svc } = memoryPatchService());
-  });
-  afterEach(async () => {
-    await tasks.shutdown();
-    db.close();
-  });
+  // The hosts have no credential: each step stops at its connection, and no secret is read.
+  withMemoryService();
 
   /** An approved two-host job whose steps carry an update and its approved dry run. */
   const approvedJob = (): number => insertApprovedJob(db, 2, true);

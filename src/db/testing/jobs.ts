@@ -1,5 +1,5 @@
 /**
- * Test support: a patch job written straight into a workspace, one queued apt step per host, with
+ * Test support: a patch job written straight into a workspace, one queued step per host (apt unless told), with
  * the settings most tests do not care about (never reboot, continue on failure, default options).
  */
 import type { Database } from 'better-sqlite3';
@@ -22,6 +22,8 @@ export interface TestJob {
   selection?: NewJob['selection'];
   /** One host at a time unless told. */
   concurrency?: number;
+  /** The steps' package manager; apt unless told. */
+  packageManager?: string;
   /** What every step installs; nothing unless told. */
   packages?: TargetPackage[];
 }
@@ -35,6 +37,10 @@ export function insertTestJob(db: Database, hostIds: number[], job: TestJob = {}
     onFailure: 'continue',
     concurrency: job.concurrency ?? 1,
     options: JobOptions.parse({}),
-    steps: hostIds.map((hostId) => ({ hostId, packageManager: 'apt', packages: job.packages ?? [] })),
+    steps: hostIds.map((hostId) => ({
+      hostId,
+      packageManager: job.packageManager ?? 'apt',
+      packages: job.packages ?? [],
+    })),
   });
 }

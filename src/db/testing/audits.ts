@@ -1,0 +1,42 @@
+/**
+ * Test support: a successful audit written straight into a workspace, as if a collector had just
+ * read the host (no kernel, fresh metadata, no reboot needed, no warning).
+ */
+import type { Database } from 'better-sqlite3';
+import { completeAudit, startAudit, type FindingInput } from '../audits';
+
+/** What an audit says about the operating system it read. */
+export interface AuditedSystem {
+  osId: string;
+  osName: string;
+  osVersion: string;
+}
+
+export const DEBIAN_12: AuditedSystem = { osId: 'debian', osName: 'Debian GNU/Linux', osVersion: '12' };
+export const OPENSUSE_LEAP_15: AuditedSystem = {
+  osId: 'opensuse-leap',
+  osName: 'openSUSE Leap',
+  osVersion: '15.5',
+};
+
+/** Records a successful audit of `hostId` that found `findings`; its id. */
+export function recordAudit(
+  db: Database,
+  hostId: number,
+  system: AuditedSystem,
+  packageManager: string | null,
+  findings: FindingInput[],
+): number {
+  const id = startAudit(db, { hostId, taskId: null });
+  completeAudit(db, id, {
+    ...system,
+    kernel: null,
+    packageManager,
+    metadataAgeSeconds: 0,
+    rebootRequired: false,
+    warnings: [],
+    durationMs: 1,
+    findings,
+  });
+  return id;
+}
