@@ -5,20 +5,17 @@
  * Settings page chose, instead of buffering the flood.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Core } from '../core';
 import { completeAudit, startAudit } from '../db/audits';
 import { trustHostKey } from '../db/host-keys';
 import { createNodePlatform } from '../platform';
-import { fingerprintOf } from '../remote/host-key';
-import { ed25519KeyPair } from '../remote/testing/keys';
+import { reply, startFakeSshHost, type FakeSshHost } from '../remote/testing/ssh-host';
 
 const MiB = 1024 * 1024;
-let server: ssh2.Server;
+let sshHost: FakeSshHost;
 let port = 0;
 let keyType = '';
 let fingerprint = '';
@@ -26,44 +23,26 @@ let fingerprint = '';
 let largestSent = 0;
 
 beforeAll(async () => {
-  const { private: pem, public: pub } = ed25519KeyPair();
-  const [type, body] = pub.split(' ') as [string, string];
-  keyType = type;
-  fingerprint = fingerprintOf(Buffer.from(body, 'base64'));
-  server = new ssh2.Server({ hostKeys: [pem] }, (client) => {
-    client.on('error', () => undefined);
-    client.on('authentication', (ctx) =>
-      ctx.method === 'password' ? ctx.accept() : ctx.reject(['password']),
-    );
-    client.on('session', (acceptSession) => {
-      const session = acceptSession();
-      session.on('pty', (accept) => accept?.());
-      session.on('exec', (accept) => {
-        const stream = accept();
-        const block = Buffer.alloc(64 * 1024, 0x42);
-        let sent = 0;
-        let stopped = false;
-        stream.on('close', () => (stopped = true));
-        stream.on('error', () => (stopped = true));
-        const pump = (): void => {
-          while (!stopped && sent < 12 * MiB) {
-            sent += block.length;
-            largestSent = Math.max(largestSent, sent);
-            if (!stream.write(block)) return void stream.once('drain', pump);
-          }
-          if (!stopped) {
-            stream.exit(0);
-            stream.end();
-          }
-        };
-        pump();
-      });
-    });
+  // Every command answers with a flood of 64 KiB blocks, as fast as the client reads them.
+  sshHost = await startFakeSshHost((_command, channel) => {
+    const block = Buffer.alloc(64 * 1024, 0x42);
+    let sent = 0;
+    let stopped = false;
+    channel.on('close', () => (stopped = true));
+    channel.on('error', () => (stopped = true));
+    const pump = (): void => {
+      while (!stopped && sent < 12 * MiB) {
+        sent += block.length;
+        largestSent = Math.max(largestSent, sent);
+        if (!channel.write(block)) return void channel.once('drain', pump);
+      }
+      if (!stopped) reply(channel);
+    };
+    pump();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  ({ port, keyType, fingerprint } = sshHost);
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => sshHost.close());
 
 let dir: string;
 let core: Core;

@@ -11,7 +11,7 @@ import { EventBus } from '../api/event-bus';
 import type { TargetPackage } from '../api/schemas';
 import { addCredential } from '../credentials';
 import { createNodePlatform } from '../platform';
-import { startFakeSshHost, type FakeSshHost } from '../remote/testing/ssh-host';
+import { reply, startFakeSshHost, type FakeSshHost } from '../remote/testing/ssh-host';
 import { closeParkedSessions } from './sessions';
 import {
   createMemoryWorkspace,
@@ -500,16 +500,19 @@ describe("dryRunJob over a real SSH server on 127.0.0.1 (ssh2) answering with th
   let dir = '';
 
   beforeAll(async () => {
-    sshHost = await startFakeSshHost((command) => {
+    sshHost = await startFakeSshHost((command, channel) => {
       commands.push(command);
       // Which real capture the host prints depends on the version asked for.
       let file = 'lab-host.dry-run-security.xml';
       let code = 0;
       if (command.includes('acme-tool=9.9-1')) [file, code] = ['lab-host.dry-run-no-provider.xml', 104];
       else if (command.includes('acme-tool=1.0-1.el9')) file = 'lab-host.dry-run-installed.xml';
-      return /zypper .*install --dry-run/.test(command)
-        ? { stdout: fs.readFileSync(path.join(FIXTURES, file)), code }
-        : { code };
+      reply(
+        channel,
+        /zypper .*install --dry-run/.test(command)
+          ? { stdout: fs.readFileSync(path.join(FIXTURES, file)), code }
+          : { code },
+      );
     });
     ({ port, keyType, fingerprint } = sshHost);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-plan-'));

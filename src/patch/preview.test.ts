@@ -16,7 +16,7 @@ import { listSteps, startAudit, trustHostKey, updateStep } from '../db';
 import { OPENSUSE_LEAP_15, recordAudit } from '../db/testing/audits';
 import { insertTestJob } from '../db/testing/jobs';
 import { createNodePlatform } from '../platform';
-import { startFakeSshHost, type FakeSshHost } from '../remote/testing/ssh-host';
+import { reply, startFakeSshHost, type FakeSshHost } from '../remote/testing/ssh-host';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../test/fixtures/zypper');
 const CLI = path.resolve(import.meta.dirname, '../cli/index.ts');
@@ -35,9 +35,9 @@ let fingerprint = '';
 let dir: string;
 
 beforeAll(async () => {
-  sshHost = await startFakeSshHost((command) => {
+  sshHost = await startFakeSshHost((command, channel) => {
     commands.push(command);
-    return /zypper .*install --dry-run/.test(command) ? { stdout: dryRunOutput } : {};
+    reply(channel, /zypper .*install --dry-run/.test(command) ? { stdout: dryRunOutput } : {});
   });
   ({ port, keyType, fingerprint } = sshHost);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-preview-'));

@@ -1,11 +1,9 @@
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { completeAudit, getJob, startAudit, trustHostKey, type FindingInput } from '../../src/db';
-import { fingerprintOf } from '../../src/remote/host-key';
-import { ed25519KeyPair } from '../../src/remote/testing/keys';
+import { getJob, trustHostKey, type FindingInput } from '../../src/db';
+import { OPENSUSE_LEAP_15, recordAudit } from '../../src/db/testing/audits';
+import { reply, startFakeSshHost, type FakeSshHost } from '../../src/remote/testing/ssh-host';
 import { launchApp, type E2eApp } from './harness';
 
 /**
@@ -18,8 +16,7 @@ const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/zypper');
 const shot = (name: string): string => path.resolve('test-results', name);
 
 let app: E2eApp;
-let server: ssh2.Server;
-const clients = new Set<ssh2.Connection>();
+let sshHost: FakeSshHost;
 let dryRunOutput = '';
 /** The dry run answers once this settles: a test holds it to see the wizard before the result. */
 let dryRunGate: Promise<void> = Promise.resolve();
@@ -41,33 +38,12 @@ const finding = (name: string, from: string, to: string, security: boolean): Fin
 });
 
 beforeAll(async () => {
-  const { private: pem, public: pub } = ed25519KeyPair();
-  const [type, body] = pub.split(' ') as [string, string];
-  server = new ssh2.Server({ hostKeys: [pem] }, (client) => {
-    clients.add(client);
-    client.on('close', () => clients.delete(client));
-    client.on('error', () => undefined);
-    client.on('authentication', (ctx) =>
-      ctx.method === 'password' ? ctx.accept() : ctx.reject(['password']),
-    );
-    client.on('session', (acceptSession) => {
-      const session = acceptSession();
-      session.on('pty', (accept) => accept?.());
-      session.on('exec', (accept, _reject, info) => {
-        const stream = accept();
-        stream.on('error', () => undefined);
-        const answer = (output: string): void => {
-          stream.write(output);
-          stream.exit(0);
-          stream.end();
-        };
-        if (/zypper .*install --dry-run/.test(info.command)) void dryRunGate.then(() => answer(dryRunOutput));
-        else answer('');
-      });
-    });
+  sshHost = await startFakeSshHost((command, channel) => {
+    if (/zypper .*install --dry-run/.test(command))
+      void dryRunGate.then(() => reply(channel, { stdout: dryRunOutput }));
+    else reply(channel, { stdout: '' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const { port, keyType: type, fingerprint } = sshHost;
 
   app = await launchApp();
   fs.mkdirSync(path.resolve('test-results'), { recursive: true });
@@ -78,7 +54,7 @@ beforeAll(async () => {
   trustHostKey(db, {
     hostId,
     type,
-    fingerprint: fingerprintOf(Buffer.from(body, 'base64')),
+    fingerprint,
     actor: 'test',
     reason: 'test',
   });
@@ -89,29 +65,17 @@ beforeAll(async () => {
     secret: 'office-pw-51ab',
     scope: ['*'],
   });
-  completeAudit(db, startAudit(db, { hostId, taskId: null }), {
-    osId: 'opensuse-leap',
-    osName: 'openSUSE Leap',
-    osVersion: '15.5',
-    kernel: null,
-    packageManager: 'zypper',
-    metadataAgeSeconds: 0,
-    rebootRequired: false,
-    warnings: [],
-    durationMs: 1,
-    findings: [
-      finding('acme-tool', '1.0-1.el9', '1.1-1.el9', true),
-      finding('acme-firmware', '20230210-1.el9', '20240210-1.el9', true),
-      finding('acme-daemon', '1:2.0-1.el9', '1:2.0-2.el9_3', true),
-      finding('acme-lib', '2.0-1.el9', '2.1-1.el9', false),
-    ],
-  });
+  recordAudit(db, hostId, OPENSUSE_LEAP_15, 'zypper', [
+    finding('acme-tool', '1.0-1.el9', '1.1-1.el9', true),
+    finding('acme-firmware', '20230210-1.el9', '20240210-1.el9', true),
+    finding('acme-daemon', '1:2.0-1.el9', '1:2.0-2.el9_3', true),
+    finding('acme-lib', '2.0-1.el9', '2.1-1.el9', false),
+  ]);
   await app.page.setViewportSize({ width: 1400, height: 1000 });
 });
 afterAll(async () => {
   await app?.close();
-  for (const client of clients) client.end();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await sshHost?.close();
 });
 
 async function reviewSecurityOnly() {

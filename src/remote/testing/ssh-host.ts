@@ -1,8 +1,8 @@
 /**
  * Test support: a real SSH server (ssh2's) on 127.0.0.1 playing a host. It accepts any password,
- * grants a pty, and answers each command with what the test's `answer` says (nothing and exit 0
- * unless told). Its host key is a fresh ed25519 pair; `keyType` and `fingerprint` are what a
- * workspace pins for it.
+ * grants a pty, and hands each command with its channel to the test's `onExec`, which answers
+ * (`reply` for a plain answer; write to the channel itself to stream or to answer later). Its
+ * host key is a fresh ed25519 pair; `keyType` and `fingerprint` are what a workspace pins for it.
  */
 import type { AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
@@ -14,6 +14,13 @@ export interface FakeAnswer {
   code?: number;
 }
 
+/** Writes `stdout` (if any), exits with `code` (0 unless told) and ends the channel. */
+export function reply(channel: ssh2.ServerChannel, { stdout, code = 0 }: FakeAnswer = {}): void {
+  if (stdout !== undefined) channel.write(stdout);
+  channel.exit(code);
+  channel.end();
+}
+
 export interface FakeSshHost {
   port: number;
   keyType: string;
@@ -22,7 +29,9 @@ export interface FakeSshHost {
   close(): Promise<void>;
 }
 
-export async function startFakeSshHost(answer: (command: string) => FakeAnswer): Promise<FakeSshHost> {
+export async function startFakeSshHost(
+  onExec: (command: string, channel: ssh2.ServerChannel) => void,
+): Promise<FakeSshHost> {
   const { private: pem, public: pub } = ed25519KeyPair();
   const [keyType, body] = pub.split(' ') as [string, string];
   const clients = new Set<ssh2.Connection>();
@@ -37,12 +46,9 @@ export async function startFakeSshHost(answer: (command: string) => FakeAnswer):
       const session = acceptSession();
       session.on('pty', (accept) => accept?.());
       session.on('exec', (accept, _reject, info) => {
-        const { stdout, code = 0 } = answer(info.command);
-        const stream = accept();
-        stream.on('error', () => undefined);
-        if (stdout !== undefined) stream.write(stdout);
-        stream.exit(code);
-        stream.end();
+        const channel = accept();
+        channel.on('error', () => undefined);
+        onExec(info.command, channel);
       });
     });
   });
