@@ -26,7 +26,7 @@ import {
   type FindingInput,
 } from '../db';
 import { fixture } from '../collectors/testing/fixtures';
-import { DEBIAN_12, OPENSUSE_LEAP_15, recordAudit } from '../db/testing/audits';
+import { DEBIAN_12, OPENSUSE_LEAP_15, packageFinding, recordAudit } from '../db/testing/audits';
 import {
   approveJob,
   approvedDigest,
@@ -48,21 +48,15 @@ const finding = (
   from: string | null,
   to: string,
   extra: Partial<FindingInput> = {},
-): FindingInput => ({
-  kind: 'package',
-  package: pkg,
-  arch: 'all',
-  installedVersion: from,
-  availableVersion: to,
-  repository: 'bookworm-security',
-  security: false,
-  severity: null,
-  vendorSeverity: null,
-  advisories: [],
-  held: false,
-  rebootRequired: null,
-  ...extra,
-});
+): FindingInput =>
+  packageFinding({
+    package: pkg,
+    arch: 'all',
+    installedVersion: from,
+    availableVersion: to,
+    repository: 'bookworm-security',
+    ...extra,
+  });
 
 function audited(db: Db, name: string, packageManager: string | null, findings: FindingInput[]) {
   const host = insertHost(db, {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TargetPackage } from '../api/schemas';
 import { Core } from '../core';
 import { listSteps, startAudit, trustHostKey, updateStep } from '../db';
-import { OPENSUSE_LEAP_15, recordAudit } from '../db/testing/audits';
+import { OPENSUSE_LEAP_15, packageFinding, recordAudit } from '../db/testing/audits';
 import { insertTestJob } from '../db/testing/jobs';
 import { createNodePlatform } from '../platform';
 import { reply, startFakeSshHost, type FakeSshHost } from '../remote/testing/ssh-host';
@@ -47,20 +47,16 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const pending = (name: string, from: string, to: string, security: boolean) => ({
-  kind: 'package' as const,
-  package: name,
-  arch: 'noarch',
-  installedVersion: from,
-  availableVersion: to,
-  repository: 'repo-update',
-  security,
-  severity: null,
-  vendorSeverity: null,
-  advisories: [],
-  held: false,
-  rebootRequired: false,
-});
+const pending = (name: string, from: string, to: string, security: boolean) =>
+  packageFinding({
+    package: name,
+    arch: 'noarch',
+    installedVersion: from,
+    availableVersion: to,
+    repository: 'repo-update',
+    security,
+    rebootRequired: false,
+  });
 
 let workspace = '';
 let core: Core;

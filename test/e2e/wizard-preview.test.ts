@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJob, trustHostKey, type FindingInput } from '../../src/db';
-import { OPENSUSE_LEAP_15, recordAudit } from '../../src/db/testing/audits';
+import { OPENSUSE_LEAP_15, packageFinding, recordAudit } from '../../src/db/testing/audits';
 import { reply, startFakeSshHost, type FakeSshHost } from '../../src/remote/testing/ssh-host';
 import { launchApp, type E2eApp } from './harness';
 
@@ -22,20 +22,16 @@ let dryRunOutput = '';
 let dryRunGate: Promise<void> = Promise.resolve();
 let hostId = 0;
 
-const finding = (name: string, from: string, to: string, security: boolean): FindingInput => ({
-  kind: 'package',
-  package: name,
-  arch: 'noarch',
-  installedVersion: from,
-  availableVersion: to,
-  repository: 'repo-update',
-  security,
-  severity: null,
-  vendorSeverity: null,
-  advisories: [],
-  held: false,
-  rebootRequired: false,
-});
+const finding = (name: string, from: string, to: string, security: boolean): FindingInput =>
+  packageFinding({
+    package: name,
+    arch: 'noarch',
+    installedVersion: from,
+    availableVersion: to,
+    repository: 'repo-update',
+    security,
+    rebootRequired: false,
+  });
 
 beforeAll(async () => {
   sshHost = await startFakeSshHost((command, channel) => {

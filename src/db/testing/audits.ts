@@ -19,6 +19,27 @@ export const OPENSUSE_LEAP_15: AuditedSystem = {
   osVersion: '15.5',
 };
 
+/** The parts of a finding that say which update it is; the rest has defaults. */
+export type PendingUpdate = Pick<
+  FindingInput,
+  'package' | 'arch' | 'installedVersion' | 'availableVersion' | 'repository'
+> &
+  Partial<FindingInput>;
+
+/** A pending package update as a collector reports it: not security, no advisory, not held, unless told. */
+export function packageFinding(update: PendingUpdate): FindingInput {
+  return {
+    kind: 'package',
+    security: false,
+    severity: null,
+    vendorSeverity: null,
+    advisories: [],
+    held: false,
+    rebootRequired: null,
+    ...update,
+  };
+}
+
 /** Records a successful audit of `hostId` that found `findings`; its id. */
 export function recordAudit(
   db: Database,
