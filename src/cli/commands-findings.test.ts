@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Core } from '../core';
 import { completeAudit, failAudit, insertHost, startAudit, type FindingInput } from '../db';
+import { packageFinding } from '../db/testing/audits';
 import { createNodePlatform } from '../platform';
 import { runCli } from './testing/run-cli';
 
@@ -15,21 +16,14 @@ let dir: string;
 let file: string;
 
 function finding(name: string, extra: Partial<FindingInput> = {}): FindingInput {
-  return {
-    kind: 'package',
+  return packageFinding({
     package: name,
     arch: 'amd64',
     installedVersion: '1.0',
     availableVersion: '1.1',
     repository: 'main',
-    security: false,
-    severity: null,
-    vendorSeverity: null,
-    advisories: [],
-    held: false,
-    rebootRequired: null,
     ...extra,
-  };
+  });
 }
 
 function audited(core: Core, hostId: number, findings: FindingInput[]): void {

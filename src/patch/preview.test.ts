@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TargetPackage } from '../api/schemas';
 import { Core } from '../core';
 import { listSteps, startAudit, trustHostKey, updateStep } from '../db';
-import { OPENSUSE_LEAP_15, packageFinding, recordAudit } from '../db/testing/audits';
+import { OPENSUSE_LEAP_15, recordAudit, zypperUpdate } from '../db/testing/audits';
 import { insertTestJob } from '../db/testing/jobs';
 import { createNodePlatform } from '../platform';
 import { reply, startFakeSshHost, type FakeSshHost } from '../remote/testing/ssh-host';
@@ -47,17 +47,6 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const pending = (name: string, from: string, to: string, security: boolean) =>
-  packageFinding({
-    package: name,
-    arch: 'noarch',
-    installedVersion: from,
-    availableVersion: to,
-    repository: 'repo-update',
-    security,
-    rebootRequired: false,
-  });
-
 let workspace = '';
 let core: Core;
 let hostId = 0;
@@ -88,10 +77,10 @@ beforeEach(async () => {
     scope: ['*'],
   });
   recordAudit(db, hostId, OPENSUSE_LEAP_15, 'zypper', [
-    pending('acme-tool', '1.0-1.el9', '1.1-1.el9', true),
-    pending('acme-firmware', '20230210-1.el9', '20240210-1.el9', true),
-    pending('acme-daemon', '1:2.0-1.el9', '1:2.0-2.el9_3', true),
-    pending('acme-lib', '2.0-1.el9', '2.1-1.el9', false),
+    zypperUpdate('acme-tool', '1.0-1.el9', '1.1-1.el9', true),
+    zypperUpdate('acme-firmware', '20230210-1.el9', '20240210-1.el9', true),
+    zypperUpdate('acme-daemon', '1:2.0-1.el9', '1:2.0-2.el9_3', true),
+    zypperUpdate('acme-lib', '2.0-1.el9', '2.1-1.el9', false),
   ]);
 });
 

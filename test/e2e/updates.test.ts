@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeAudit, insertHost, startAudit, type FindingInput } from '../../src/db';
+import { packageFinding } from '../../src/db/testing/audits';
 import { launchApp, type E2eApp } from './harness';
 
 /**
@@ -14,21 +15,15 @@ const ids: Record<string, number> = {};
 const HOSTILE = '=HYPERLINK("http://evil.example","click")';
 const COMMA = 'pkg,"quoted"';
 
-const f = (pkg: string, overrides: Partial<FindingInput> = {}): FindingInput => ({
-  kind: 'package',
-  package: pkg,
-  arch: 'amd64',
-  installedVersion: '1.0-1',
-  availableVersion: '1.0-2',
-  repository: 'bookworm-security',
-  security: false,
-  severity: null,
-  vendorSeverity: null,
-  advisories: [],
-  held: false,
-  rebootRequired: null,
-  ...overrides,
-});
+const f = (pkg: string, overrides: Partial<FindingInput> = {}): FindingInput =>
+  packageFinding({
+    package: pkg,
+    arch: 'amd64',
+    installedVersion: '1.0-1',
+    availableVersion: '1.0-2',
+    repository: 'bookworm-security',
+    ...overrides,
+  });
 const debianOpenssl = (arch = 'amd64') =>
   f('openssl', {
     arch,

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJob, trustHostKey, type FindingInput } from '../../src/db';
-import { OPENSUSE_LEAP_15, packageFinding, recordAudit } from '../../src/db/testing/audits';
+import { getJob, trustHostKey } from '../../src/db';
+import { OPENSUSE_LEAP_15, recordAudit, zypperUpdate } from '../../src/db/testing/audits';
 import { reply, startFakeSshHost, type FakeSshHost } from '../../src/remote/testing/ssh-host';
 import { launchApp, type E2eApp } from './harness';
 
@@ -21,17 +21,6 @@ let dryRunOutput = '';
 /** The dry run answers once this settles: a test holds it to see the wizard before the result. */
 let dryRunGate: Promise<void> = Promise.resolve();
 let hostId = 0;
-
-const finding = (name: string, from: string, to: string, security: boolean): FindingInput =>
-  packageFinding({
-    package: name,
-    arch: 'noarch',
-    installedVersion: from,
-    availableVersion: to,
-    repository: 'repo-update',
-    security,
-    rebootRequired: false,
-  });
 
 beforeAll(async () => {
   sshHost = await startFakeSshHost((command, channel) => {
@@ -62,10 +51,10 @@ beforeAll(async () => {
     scope: ['*'],
   });
   recordAudit(db, hostId, OPENSUSE_LEAP_15, 'zypper', [
-    finding('acme-tool', '1.0-1.el9', '1.1-1.el9', true),
-    finding('acme-firmware', '20230210-1.el9', '20240210-1.el9', true),
-    finding('acme-daemon', '1:2.0-1.el9', '1:2.0-2.el9_3', true),
-    finding('acme-lib', '2.0-1.el9', '2.1-1.el9', false),
+    zypperUpdate('acme-tool', '1.0-1.el9', '1.1-1.el9', true),
+    zypperUpdate('acme-firmware', '20230210-1.el9', '20240210-1.el9', true),
+    zypperUpdate('acme-daemon', '1:2.0-1.el9', '1:2.0-2.el9_3', true),
+    zypperUpdate('acme-lib', '2.0-1.el9', '2.1-1.el9', false),
   ]);
   await app.page.setViewportSize({ width: 1400, height: 1000 });
 });

@@ -40,6 +40,18 @@ export function packageFinding(update: PendingUpdate): FindingInput {
   };
 }
 
+/** A pending update from the lab zypper host's update repository (noarch, no reboot needed). */
+export const zypperUpdate = (name: string, from: string, to: string, security: boolean): FindingInput =>
+  packageFinding({
+    package: name,
+    arch: 'noarch',
+    installedVersion: from,
+    availableVersion: to,
+    repository: 'repo-update',
+    security,
+    rebootRequired: false,
+  });
+
 /** Records a successful audit of `hostId` that found `findings`; its id. */
 export function recordAudit(
   db: Database,
