@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { bundleNodeCore, CoreClient, forkNodeCore } from '../src/carrier';
+import { bundleNodeCore, CORE_PROCESS_NICE, CoreClient, forkNodeCore } from '../src/carrier';
 import { Core } from '../src/core';
 import { createNodePlatform } from '../src/platform';
 import type { Task } from '../src/api/schemas';
@@ -195,6 +195,14 @@ export async function main(args: string[]): Promise<void> {
   const servingNice = Number(textOption(args, 'serving-nice') ?? 0);
   if (!Number.isInteger(servingNice) || servingNice < -20 || servingNice > 19)
     throw new Error('--serving-nice takes an integer from -20 to 19');
+  const coreNiceText = textOption(args, 'core-nice');
+  const coreNiceOf = (serving: number): number => {
+    if (coreNiceText === undefined) return Math.max(serving, CORE_PROCESS_NICE);
+    const n = Number(coreNiceText);
+    if (!Number.isInteger(n) || n < -20 || n > 19)
+      throw new Error('--core-nice takes an integer from -20 to 19');
+    return n;
+  };
   const size = intOption(args, 'hosts', 50);
   const rounds = intOption(args, 'rounds', 3);
   const labNice = Number(textOption(args, 'lab-nice') ?? 19);
@@ -220,7 +228,7 @@ export async function main(args: string[]): Promise<void> {
         const watcher = startIdleWatcher();
         try {
           const serveArgs = [`--serve=${mode}`, `--ws=${ws}`, `--config=${configDir}`];
-          if (servingNice !== 0) serveArgs.push('--core-nice=0');
+          serveArgs.push(`--core-nice=${coreNiceOf(servingNice)}`);
           results[mode].push(await spawnServing(serveArgs, servingNice));
         } finally {
           idle[mode].push(await watcher.stop());

@@ -6,6 +6,7 @@
 export { CoreClient, type CoreClientOptions } from './client';
 export { forkNodeCore, type ForkedCore } from './fork';
 export { bundleNodeCore } from './bundle';
+export { CORE_PROCESS_NICE, lowerCorePriority } from './priority';
 export {
   channelOverPort,
   channelToChild,
