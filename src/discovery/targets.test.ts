@@ -278,6 +278,19 @@ describe('parseTargets: what each token becomes', () => {
     ]);
   });
 
+  it('reads a range only when the whole token is one: anything before or after makes it a name', async () => {
+    const asked: string[] = [];
+    const none: NameResolver = async (name) => {
+      asked.push(name);
+      throw new Error('no such name');
+    };
+    const tokens = ['10.0.0.1-5x', 'x10.0.0.1-5', '10.0.0.1-10.0.0.3x'];
+    const r = await parseTargets(tokens.join(' '), { resolve: none });
+    expect(r.addresses).toEqual([]);
+    expect(asked.sort()).toEqual([...tokens].sort());
+    expect(r.errors.map((e) => e.token).sort()).toEqual([...tokens].sort());
+  });
+
   it('refuses a prefix with anything after its digits', async () => {
     for (const token of ['10.0.0.0/24x', '10.0.0.0/x24', '10.0.0.0/', '10.0.0.0/2444', '2001:db8::/126x']) {
       const r = await parse(token);

@@ -303,7 +303,8 @@ describe('patch commands per package manager', () => {
       encoding: 'utf8',
     });
     expect(parseVersionQuery(out)).toEqual({ 'acme-tool': '1.0-1' });
-    expect(parseVersionQuery('acme-tool 1.0-1\nacme-lib\n 2.0\nacme-x 1.0 hi\n')).toEqual({
+    // Strict: a name with no version must not come back as a key holding undefined.
+    expect(parseVersionQuery('acme-tool 1.0-1\nacme-lib\n 2.0\nacme-x 1.0 hi\n')).toStrictEqual({
       'acme-tool': '1.0-1',
     });
   });
