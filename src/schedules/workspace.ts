@@ -221,7 +221,10 @@ const changed = (host: ScheduleHost, id: number): void =>
   host.events.emit('entity.changed', { entity: 'schedules', ids: [id] });
 
 /** Every schedule, each with what it does and when in words, and its latest runs. */
-export function listScheduleViews(db: Database, nowMs: number): Schedule[] {
+/** Every schedule as the window shows it, timed on the host's clock like saving and running them. */
+export function listScheduleViews(host: ScheduleHost): Schedule[] {
+  const db = host.requireWorkspace().db;
+  const nowMs = nowOf(host);
   return listSchedules(db).map((s) => toSchedule(db, s, nowMs));
 }
 

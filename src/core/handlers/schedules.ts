@@ -1,5 +1,4 @@
 import type { Handlers } from '../../api';
-import { systemClock } from '../../util';
 import {
   changeSchedule,
   createSchedule,
@@ -24,8 +23,7 @@ type ScheduleHandlers = Pick<
 export function scheduleHandlers(core: ScheduleHost): ScheduleHandlers {
   const db = () => core.requireWorkspace().db;
   return {
-    // Timed on the same clock as saving and running schedules, so "next run" and "overdue" agree.
-    'schedules.list': () => listScheduleViews(db(), (core.clock ?? systemClock).now()),
+    'schedules.list': () => listScheduleViews(core),
     'schedules.create': (parsed) => createSchedule(core, parsed),
     'schedules.update': (args) => changeSchedule(core, args),
     'schedules.remove': ({ id }) => removeSchedule(core, id),
