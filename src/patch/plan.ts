@@ -30,7 +30,6 @@ import {
   updateStep,
 } from '../db';
 import type { SecretBox } from '../platform';
-import type { SshSession } from '../remote';
 import { PatchdeckError } from '../util';
 import { sanitizeText } from '../util';
 import {
@@ -42,6 +41,8 @@ import {
 } from './commands';
 import { changeKeys, parseDryRun, readsDryRun } from './dry-run';
 import { stepChanged } from './notify';
+import type { RemoteExec } from '../collectors';
+import type { StepSession } from './phases/context';
 import { parkSession } from './sessions';
 import { traced } from './trace';
 
@@ -215,7 +216,7 @@ export function createPlan(db: Database, request: PlanRequest): { jobId: number;
 }
 
 export interface SessionOpener {
-  (host: Host, signal?: AbortSignal): Promise<SshSession>;
+  (host: Host, signal?: AbortSignal): Promise<StepSession>;
 }
 
 export function sessionOpener(deps: PatchDeps, options: JobOptions, timeoutMs = 20_000): SessionOpener {
@@ -249,7 +250,7 @@ export function dryRunFromOutput(
 
 /** Runs the dry run on one host over an open session and returns the preview (or throws a classified error). */
 export async function dryRunOnSession(
-  session: SshSession,
+  session: RemoteExec,
   pm: PatchPackageManager,
   targets: TargetPackage[],
   signal?: AbortSignal,
@@ -305,7 +306,7 @@ export async function dryRunJob(
       const step = steps[next++]!;
       const host = getHost(deps.db, step.hostId)!;
       const pm = step.packageManager as PatchPackageManager;
-      let session: SshSession | null = null;
+      let session: StepSession | null = null;
       try {
         if (signal.aborted) throw new PatchdeckError('cancelled', 'Cancelled.');
         session = await traced(host.name, 'plan.connect', () => open(host, signal));
@@ -353,7 +354,7 @@ export async function dryRunJob(
           errorMessage: c.message,
         });
       } finally {
-        session?.close();
+        void session?.close();
       }
       stepChanged(deps, step.id);
       onHostDone?.(++done, steps.length);

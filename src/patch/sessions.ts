@@ -1,5 +1,5 @@
 /**
- * Hands the SSH session a host's plan-time dry run used over to the run that follows in the same
+ * Hands the session (SSH or WinRM) a host's plan-time dry run used over to the run that follows in the same
  * process (`patchdeck patch --yes`, or an approval soon after planning), so a host is connected
  * once per patch instead of twice. A parked session is only handed out for the same host, the
  * same job credential, while its host key is still pinned, and while it is still connected;
@@ -8,14 +8,14 @@
 import type { Database } from 'better-sqlite3';
 import type { Host } from '../api';
 import { listTrustedKeys } from '../db';
-import type { SshSession } from '../remote';
 import { systemClock, type Clock, type ClockTimer } from '../util';
+import { sessionFingerprint, type StepSession } from './phases/context';
 
 /** How long a parked session waits for its run (the desktop app's approval usually takes longer: it reconnects). */
 export const PARK_IDLE_MS = 30_000;
 
 interface Parked {
-  session: SshSession;
+  session: StepSession;
   credentialId: number | null;
   address: string | null;
   port: number;
@@ -36,34 +36,34 @@ export function parkSession(
   db: Database,
   host: Host,
   credentialId: number | null,
-  session: SshSession,
+  session: StepSession,
   idleMs = PARK_IDLE_MS,
   clock: Clock = systemClock,
 ): void {
-  if (!session.isOpen) return session.close();
+  if (!session.isOpen) return void session.close();
   const pool = poolOf(db);
   const old = pool.get(host.id);
   if (old) {
     old.clock.clearTimeout(old.timer);
-    if (old.session !== session) old.session.close();
+    if (old.session !== session) void old.session.close();
   }
   const timer = clock.setTimeout(() => {
     if (pool.get(host.id)?.session === session) pool.delete(host.id);
-    session.close();
+    void session.close();
   }, idleMs);
   timer.unref?.();
   pool.set(host.id, { session, credentialId, address: host.address, port: host.sshPort, timer, clock });
 }
 
 /** The host's parked session if it is still usable for this credential and pinned key; the caller owns it. */
-export function takeSession(db: Database, host: Host, credentialId: number | null): SshSession | null {
+export function takeSession(db: Database, host: Host, credentialId: number | null): StepSession | null {
   const pool = pools.get(db);
   const parked = pool?.get(host.id);
   if (!pool || !parked) return null;
   pool.delete(host.id);
   parked.clock.clearTimeout(parked.timer);
   const pinned = listTrustedKeys(db, host.id).some(
-    (k) => k.fingerprint === parked.session.hostKey.fingerprint,
+    (k) => k.fingerprint === sessionFingerprint(parked.session),
   );
   if (
     parked.session.isOpen &&
@@ -73,7 +73,7 @@ export function takeSession(db: Database, host: Host, credentialId: number | nul
     parked.port === host.sshPort
   )
     return parked.session;
-  parked.session.close();
+  void parked.session.close();
   return null;
 }
 
@@ -83,7 +83,7 @@ export function closeParkedSessions(db: Database): void {
   if (!pool) return;
   for (const parked of pool.values()) {
     parked.clock.clearTimeout(parked.timer);
-    parked.session.close();
+    void parked.session.close();
   }
   pool.clear();
 }

@@ -44,8 +44,30 @@ export interface Checked {
   rebootPending: boolean;
 }
 
+/**
+ * A step's connection, SSH or WinRM: the shared session shape of src/remote (contract §6). An SSH
+ * session names its endpoint by `hostKey`, a WinRM one by `identity` (certificate or NTLM names).
+ */
+export type StepSession = RemoteExec & {
+  readonly isOpen: boolean;
+  close(): void | Promise<void>;
+} & (
+    | { readonly identity: { type: string; fingerprint: string; publicKey: string | null } }
+    | { readonly hostKey: { type: string; fingerprint: string; publicKey: string | null } }
+  );
+
+/** The fingerprint a session's endpoint presented (what a pin must match). */
+export function sessionFingerprint(session: StepSession): string {
+  return 'identity' in session ? session.identity.fingerprint : session.hostKey.fingerprint;
+}
+
+/** A session that runs PowerShell through stdin (WinRM); an SSH session has no such door. */
+export function isWinrmSession(session: StepSession): boolean {
+  return typeof (session as { runPowerShell?: unknown }).runPowerShell === 'function';
+}
+
 export interface StepState extends StepContext {
-  session: SshSession | null;
+  session: StepSession | null;
   /** The session came from the plan's parked connection (sessions.ts). */
   reused: boolean;
   /** What the latest pre-check found. */
@@ -108,14 +130,33 @@ export function log(
   ctx.deps.events.emit('job.log', event);
 }
 
-export function sessionExec(session: SshSession, signal: AbortSignal): RemoteExec {
+export function sessionExec(session: StepSession, signal: AbortSignal): RemoteExec {
+  const powershell = session.runPowerShell?.bind(session);
   return {
     run: (command, options) => session.run(command, { ...options, signal: options?.signal ?? signal }),
+    ...(powershell
+      ? {
+          runPowerShell: (script: string, options?: Parameters<typeof powershell>[1]) =>
+            powershell(script, { ...options, signal: options?.signal ?? signal }),
+        }
+      : {}),
   };
+}
+
+/** The session as SSH: the Linux phases stream install output, which only SSH sessions do. */
+export function sshOf(session: StepSession): SshSession {
+  if (isWinrmSession(session))
+    throw new Error('the Linux step flow was handed a WinRM session: the driver chose the wrong flow');
+  return session as SshSession;
 }
 
 /** The open session; a phase that needs one and finds none is a bug in the flow's table. */
 export function sessionOf(state: StepState): SshSession {
+  return sshOf(remoteSessionOf(state));
+}
+
+/** The open session of any transport (the Windows phases). */
+export function remoteSessionOf(state: StepState): StepSession {
   if (!state.session) throw new Error('no session: the step flow ran a phase before connecting');
   return state.session;
 }

@@ -58,7 +58,7 @@ export const LINUX_STEP_FLOW: StepFlow<StepState> = {
   finish(state) {
     state.prefetched?.feed(null);
     state.prefetched = null;
-    state.session?.close();
+    void state.session?.close();
   },
 };
 

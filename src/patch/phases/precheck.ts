@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TargetPackage } from '../../api';
-import { buildSectionScript, splitSections } from '../../collectors';
-import { RemoteError, type SshSession } from '../../remote';
+import { buildSectionScript, splitSections, type RemoteExec } from '../../collectors';
+import { RemoteError } from '../../remote';
 import {
   assertSafeTargets,
   dryRunCommand,
@@ -37,7 +37,7 @@ import {
  */
 export async function precheck(
   ctx: StepContext,
-  session: SshSession,
+  session: RemoteExec,
   targets: TargetPackage[],
 ): Promise<Checked> {
   const nonce = randomBytes(8).toString('hex');
@@ -141,7 +141,7 @@ export const precheckPhase: Phase<StepState> = {
       } catch (error) {
         // A parked connection that died quietly: the pre-check is read-only, so connect and ask again.
         if (!state.reused || !(error instanceof RemoteError) || error.kind !== 'unreachable') throw error;
-        state.session.close();
+        void state.session.close();
         state.session = await traced(state.host.name, 'run.reconnect', () =>
           state.open(state.host, state.signal),
         );

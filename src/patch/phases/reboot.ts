@@ -15,6 +15,7 @@ import {
   CANCELLED_BEFORE_INSTALL,
   log,
   sessionOf,
+  sshOf,
   type StepContext,
   type StepState,
 } from './context';
@@ -42,7 +43,7 @@ export async function rebootAndWait(ctx: StepContext, session: SshSession): Prom
       );
     let next: SshSession | null = null;
     try {
-      next = await ctx.open(ctx.host, AbortSignal.any([ctx.signal, timeoutSignal(clock, 10_000)]));
+      next = sshOf(await ctx.open(ctx.host, AbortSignal.any([ctx.signal, timeoutSignal(clock, 10_000)])));
       const probe = await next.run(`test -e ${shellQuote(marker)} && echo same || echo rebooted`, {
         timeoutMs: 10_000,
       });
@@ -94,7 +95,7 @@ export const rebootPhase: Phase<StepState> = {
     state.session ??= await traced(state.host.name, 'run.connect', () =>
       state.open(state.host, state.signal),
     );
-    state.session = await rebootAndWait(state, state.session);
+    state.session = await rebootAndWait(state, sshOf(state.session));
     state.rebooted = true;
     return 'rebooted';
   },

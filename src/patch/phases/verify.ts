@@ -13,7 +13,7 @@ import {
   type RemoteExecResult,
 } from '../../collectors';
 import { completeAudit, failAudit, listAudits, startAudit } from '../../db';
-import { RemoteError, shellQuote, type SshSession } from '../../remote';
+import { RemoteError, shellQuote } from '../../remote';
 import { errorMessage } from '../../util';
 import { sanitizeText } from '../../util';
 import { timeoutSignal } from '../../util';
@@ -23,9 +23,10 @@ import {
   CANCELLED_AFTER_INSTALL,
   log,
   sessionExec,
-  sessionOf,
+  remoteSessionOf,
   transition,
   type PrefetchedAudit,
+  type StepSession,
   type StepContext,
   type StepState,
 } from './context';
@@ -40,7 +41,7 @@ interface AskedCommand {
 /** What the verification's commands run under: read-only, bounded by their own timeouts. */
 const NOT_CANCELLABLE: AbortSignal = new AbortController().signal;
 
-export function prefetchVerifyAudit(ctx: StepContext, session: SshSession): PrefetchedAudit | null {
+export function prefetchVerifyAudit(ctx: StepContext, session: StepSession): PrefetchedAudit | null {
   const asked: AskedCommand[] = [];
   // The rest of the verification, should the phase use this one; a cancel does not cut it (below).
   const live = sessionExec(session, NOT_CANCELLABLE);
@@ -77,7 +78,7 @@ export function prefetchVerifyAudit(ctx: StepContext, session: SshSession): Pref
  */
 export async function verifyByAudit(
   ctx: StepContext,
-  session: SshSession,
+  session: StepSession,
   prefetched?: PrefetchedAudit,
   signal: AbortSignal = ctx.signal,
 ): Promise<{ auditId: number; result: CollectorResult }> {
@@ -130,7 +131,7 @@ export function stillPending(
  * the host runs now (the dashboard's counts come from it), or records that it could not be reached.
  */
 export async function reauditAfterReboot(ctx: StepContext): Promise<number | null> {
-  let session: SshSession | null = null;
+  let session: StepSession | null = null;
   try {
     session = await ctx.open(ctx.host, AbortSignal.any([ctx.signal, timeoutSignal(ctx.clock, 20_000)]));
     const { auditId, result } = await verifyByAudit(ctx, session);
@@ -148,7 +149,7 @@ export async function reauditAfterReboot(ctx: StepContext): Promise<number | nul
     );
     return null;
   } finally {
-    session?.close();
+    void session?.close();
   }
 }
 
@@ -159,7 +160,7 @@ export const verifyPhase: Phase<StepState> = {
   cancelled: (state) => (state.rebooted ? null : CANCELLED_AFTER_INSTALL),
   async run(state) {
     const { step } = state;
-    const session = sessionOf(state);
+    const session = remoteSessionOf(state);
     const prefetched = state.prefetched;
     // A verification that started runs to its end: a cancel arriving during it must not make a
     // read-only re-audit look like a failed host ("Verification audit failed: Cancelled.").
