@@ -190,7 +190,8 @@ export const Credential = z.object({
   id: Id,
   name: z.string(),
   username: z.string(),
-  kind: z.enum(['password', 'key', 'agent']),
+  /** password, key, agent: SSH logins; windows: a Windows account and its password, for WinRM. */
+  kind: z.enum(['password', 'key', 'agent', 'windows']),
   hasPassphrase: z.boolean(),
   hasSudoPassword: z.boolean(),
   scope: z.array(z.string()),
@@ -204,8 +205,9 @@ export type Credential = z.infer<typeof Credential>;
 export const NewCredential = z
   .object({
     name: z.string().trim().min(1).max(64),
-    username: z.string().trim().min(1).max(64),
-    kind: z.enum(['password', 'key', 'agent']),
+    /** SSH: the login user (64 at most); windows: DOMAIN\user, .\user or user@realm (256 at most). */
+    username: z.string().trim().min(1).max(256),
+    kind: z.enum(['password', 'key', 'agent', 'windows']),
     secret: z
       .string()
       .min(1)

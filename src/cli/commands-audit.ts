@@ -90,9 +90,10 @@ export function registerAuditCommands(
     .description('manage login credentials (secrets are sealed, never shown)');
   credential
     .command('add')
-    .description('add a credential: password, private key or SSH agent')
+    .description('add a credential: password, private key, SSH agent, or a Windows account (--windows)')
     .requiredOption('--name <name>', 'a name for this credential')
-    .requiredOption('--user <user>', 'the login user')
+    .requiredOption('--user <user>', "the login user (Windows: 'DOMAIN\\user', '.\\user' or user@realm)")
+    .option('--windows', 'a Windows account for WinRM, with its password from --password-stdin')
     .option('--key <file>', 'private key file')
     .option('--passphrase-stdin', "read the key's passphrase from standard input")
     .option('--password-stdin', 'read the login password from standard input (also used for sudo)')
@@ -106,6 +107,7 @@ export function registerAuditCommands(
       '--hosts <list>',
       'hosts this credential applies to: names, addresses, tag:<tag> or * (comma-separated)',
     )
+    .option('--scope <list>', 'the same as --hosts')
     .action(
       async (opts: {
         name: string;
@@ -115,9 +117,21 @@ export function registerAuditCommands(
         passwordStdin?: boolean;
         sudoPasswordStdin?: boolean;
         agent?: boolean;
+        windows?: boolean;
         hosts?: string;
+        scope?: string;
         trustOnFirstUse?: boolean;
       }) => {
+        if (opts.windows && (opts.key || opts.agent || opts.passphraseStdin || opts.sudoPasswordStdin))
+          throw new PatchdeckError(
+            'bad-request',
+            'A Windows credential is an account and its password: use --windows with --password-stdin only (no --key, --agent, passphrase or sudo password).',
+          );
+        if (opts.windows && !opts.passwordStdin)
+          throw new PatchdeckError(
+            'bad-request',
+            'A Windows credential needs its password: pipe it in with --password-stdin.',
+          );
         const modes = [opts.key, opts.passwordStdin, opts.agent].filter(Boolean).length;
         if (modes !== 1)
           throw new PatchdeckError(
@@ -156,17 +170,18 @@ export function registerAuditCommands(
         }
         if (opts.passwordStdin) secret = firstLine(await readStdin());
         if (opts.sudoPasswordStdin) sudoPassword = firstLine(await readStdin());
+        const hostList = opts.hosts ?? opts.scope;
         await withCore(globals(), async (core) => {
           const created = await core.call('credentials.add', {
             name: opts.name,
             username: opts.user,
-            kind: opts.key ? 'key' : opts.agent ? 'agent' : 'password',
+            kind: opts.windows ? 'windows' : opts.key ? 'key' : opts.agent ? 'agent' : 'password',
             secret,
             passphrase,
             sudoPassword,
             trustOnFirstUse: opts.trustOnFirstUse,
-            scope: opts.hosts
-              ? opts.hosts
+            scope: hostList
+              ? hostList
                   .split(',')
                   .map((s) => s.trim())
                   .filter(Boolean)

@@ -5,8 +5,10 @@ import { now, parseJsonArray } from './time';
 export interface CredentialSummary {
   id: number;
   name: string;
+  /** For kind windows, what the admin typed: `DOMAIN\user`, `.\user` or `user@realm`. */
   username: string;
-  kind: 'password' | 'key' | 'agent';
+  /** password, key, agent: SSH logins; windows: a Windows account with a password, for WinRM. */
+  kind: 'password' | 'key' | 'agent' | 'windows';
   hasPassphrase: boolean;
   hasSudoPassword: boolean;
   scope: string[];

@@ -8,6 +8,7 @@ import { migration007 } from './007_host_names';
 import { migration008 } from './008_schedules';
 import { migration009 } from './009_network_device';
 import { migration010 } from './010_job_log';
+import { migration011 } from './011_windows_credentials';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -24,6 +25,7 @@ export const migrations: readonly Migration[] = [
   migration008,
   migration009,
   migration010,
+  migration011,
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
