@@ -5,6 +5,15 @@ import { EmptyState } from '../../components/EmptyState';
 import { findingVersionText, plural } from '../../components/format';
 import { Field } from '../../components/Field';
 import { hostHref, useApp } from '../../stores/app';
+import {
+  formatBytes,
+  formatDate,
+  isKb,
+  kbCategories,
+  kbDetails,
+  kbNumber,
+  kbRestartText,
+} from '../../components/windows-updates';
 import { openWizardWith } from '../jobs/wizard';
 import {
   PAGE_SIZE,
@@ -43,6 +52,44 @@ const FINDING_COLUMNS: Column[] = [
   { label: 'Advisories' },
   { label: 'Flags' },
 ];
+
+/**
+ * Windows updates (KBs) sit in the same columns: the KB number where a package name is, its
+ * download size where the architecture is, its title where the versions are and its categories
+ * where the repository is. Headers name both while both kinds are on screen.
+ */
+const KB_COLUMNS: Column[] = [
+  { label: 'Host', sort: 'host' },
+  { label: 'KB', sort: 'package' },
+  { label: 'Size' },
+  { label: 'Title' },
+  { label: 'Categories', sort: 'repository' },
+  { label: 'Security', sort: 'security' },
+  { label: 'Advisories' },
+  { label: 'Restart' },
+];
+const MIXED_COLUMNS: Column[] = [
+  { label: 'Host', sort: 'host' },
+  { label: 'Package or KB', sort: 'package' },
+  { label: 'Arch or size' },
+  { label: 'Installed → available, or title' },
+  { label: 'Repository or categories', sort: 'repository' },
+  { label: 'Security', sort: 'security' },
+  { label: 'Advisories' },
+  { label: 'Flags' },
+];
+
+/** Which kinds of update the loaded rows hold: only packages, only KBs, or both. */
+type RowKinds = 'packages' | 'kbs' | 'mixed';
+function rowKinds(kinds: Iterable<string>): RowKinds {
+  let kb = false;
+  let other = false;
+  for (const kind of kinds) {
+    if (kind === 'kb') kb = true;
+    else other = true;
+  }
+  return kb && other ? 'mixed' : kb ? 'kbs' : 'packages';
+}
 
 const PACKAGE_COLUMNS: Column[] = [
   { label: 'Package', sort: 'package' },
@@ -111,6 +158,7 @@ function optionValues(values: { value: string }[] | undefined, current: string):
 function FindingRow({ finding, index }: { finding: Finding | undefined; index: number }) {
   const selected = useFindings((s) => (finding ? s.selected.has(rowKey(finding)) : false));
   if (!finding) return <LoadingRow index={index} />;
+  if (isKb(finding)) return <KbRow finding={finding} index={index} selected={selected} />;
   const severity = finding.severity ?? finding.vendorSeverity;
   return (
     <div
@@ -157,6 +205,72 @@ function FindingRow({ finding, index }: { finding: Finding | undefined; index: n
   );
 }
 
+/** A Windows update on one host: KB, size, title, categories, MSRC rating, CVEs, restart. */
+function KbRow({ finding, index, selected }: { finding: Finding; index: number; selected: boolean }) {
+  const details = kbDetails(finding);
+  const size = formatBytes(details.sizeBytes);
+  const released = formatDate(details.releasedAt);
+  const categories = kbCategories(finding).join(', ');
+  const restart = kbRestartText(finding);
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      aria-selected={selected}
+      className={`finding-row kb-row${selected ? ' selected' : ''}`}
+      data-finding-id={finding.id}
+      data-kb={finding.package}
+    >
+      <SelectCell
+        label={`Select ${finding.package} on ${finding.hostName}`}
+        checked={selected}
+        onChange={(on) =>
+          useFindings
+            .getState()
+            .toggleSelected(rowKey(finding), { package: finding.package, hostIds: [finding.hostId] }, on)
+        }
+      />
+      <div role="cell" className="cell-host" title={finding.hostName}>
+        <a href={hostHref(finding.hostId)}>{finding.hostName}</a>
+      </div>
+      <div role="cell" className="cell-package mono" title={finding.package}>
+        {finding.package}
+      </div>
+      <div
+        role="cell"
+        className="cell-arch small"
+        title={size ? `Download size ${size}` : 'Size not reported'}
+      >
+        {size ?? '—'}
+      </div>
+      <div
+        role="cell"
+        className="small cell-version cell-title"
+        title={released ? `${finding.availableVersion} (released ${released})` : finding.availableVersion}
+      >
+        {finding.availableVersion}
+        {released && <span className="muted"> · {released}</span>}
+      </div>
+      <div role="cell" className="small cell-repo" title={categories || undefined}>
+        {categories || '—'}
+      </div>
+      <SecurityCell security={finding.security} severity={finding.vendorSeverity ?? finding.severity} />
+      <div role="cell" className="small mono cell-advisories" title={finding.advisories.join(', ')}>
+        {finding.advisories.length ? finding.advisories.join(', ') : '—'}
+      </div>
+      <div role="cell" className="small cell-restart" title={`Installing it: ${restart}`}>
+        {restart === 'no restart' ? (
+          <span className="muted">none</span>
+        ) : restart === 'restart unknown' ? (
+          <span className="muted">unknown</span>
+        ) : (
+          <span className="badge warn">{restart === 'needs a restart' ? 'restart' : 'may restart'}</span>
+        )}
+      </div>
+    </div>
+  );
+}
+
 function GroupRow({ group, index }: { group: FindingGroup | undefined; index: number }) {
   const selected = useFindings((s) => (group ? s.selected.has(groupKey(group)) : false));
   if (!group) return <LoadingRow index={index} />;
@@ -182,7 +296,9 @@ function GroupRow({ group, index }: { group: FindingGroup | undefined; index: nu
       />
       <div role="cell" className="cell-package mono" title={group.package}>
         {group.package}
-        {group.kind !== 'package' && <span className="muted small"> ({group.kind})</span>}
+        {group.kind !== 'package' && group.kind !== 'kb' && (
+          <span className="muted small"> ({group.kind})</span>
+        )}
       </div>
       <div role="cell" className="cell-arch small mono" title={group.arches.join(', ')}>
         {group.arches.length ? group.arches.join(', ') : '—'}
@@ -244,7 +360,7 @@ function HeaderRow({ columns }: { columns: Column[] }) {
   );
 }
 
-function Filters() {
+function Filters({ kinds }: { kinds: RowKinds }) {
   const facets = useFindings((s) => s.facets);
   const filters = useFindings((s) => s.filters);
   const securityOnly = useFindings((s) => s.securityOnly);
@@ -279,7 +395,12 @@ function Filters() {
           </select>
         )}
       </Field>
-      <Field label="Repository" className="inline-field">
+      <Field
+        label={
+          kinds === 'packages' ? 'Repository' : kinds === 'kbs' ? 'Categories' : 'Repository or categories'
+        }
+        className="inline-field"
+      >
         {(id) => (
           <select
             id={id}
@@ -349,7 +470,15 @@ export function FindingsPage() {
     if (s.selected.size === 0) return 'Select rows to patch them together.';
     const { hostIds, packages } = s.selection();
     const rows = `${s.selected.size.toLocaleString('en')} ${s.selected.size === 1 ? 'row' : 'rows'} selected`;
-    return `${rows}: ${plural(packages.length, 'package')} on ${plural(hostIds.length, 'host')}`;
+    const kbs = packages.filter((p) => kbNumber(p) !== null).length;
+    const others = packages.length - kbs;
+    const what =
+      kbs === 0
+        ? plural(others, 'package')
+        : others === 0
+          ? plural(kbs, 'Windows update')
+          : `${plural(others, 'package')} and ${plural(kbs, 'Windows update')}`;
+    return `${rows}: ${what} on ${plural(hostIds.length, 'host')}`;
   });
   const exporting = useFindings((s) => s.exporting);
   const notice = useFindings((s) => s.notice);
@@ -400,7 +529,23 @@ export function FindingsPage() {
     filters.repository !== '' ||
     filters.hostId !== null ||
     filters.tag !== '';
-  const columns = view === 'updates' ? FINDING_COLUMNS : PACKAGE_COLUMNS;
+  const kinds = rowKinds(
+    view === 'updates'
+      ? [...pages.values()].flatMap((p) => p.map((f) => f.kind))
+      : [...groupPages.values()].flatMap((p) => p.map((g) => g.kind)),
+  );
+  const columns =
+    view === 'updates'
+      ? kinds === 'kbs'
+        ? KB_COLUMNS
+        : kinds === 'mixed'
+          ? MIXED_COLUMNS
+          : FINDING_COLUMNS
+      : kinds === 'packages'
+        ? PACKAGE_COLUMNS
+        : PACKAGE_COLUMNS.map((c) =>
+            c.label === 'Package' ? { ...c, label: kinds === 'kbs' ? 'KB' : 'Package or KB' } : c,
+          );
   const patchThese = () => {
     const { hostIds, packages } = useFindings.getState().selection();
     void openWizardWith({ hostIds, packages });
@@ -428,7 +573,9 @@ export function FindingsPage() {
             <div className="card-figure" data-testid="packages-with-updates">
               {total === null ? '…' : total.toLocaleString('en')}
             </div>
-            <div className="card-label">packages</div>
+            <div className="card-label">
+              {kinds === 'kbs' ? 'Windows updates' : kinds === 'mixed' ? 'packages and KBs' : 'packages'}
+            </div>
           </div>
         )}
         <div className="card">
@@ -448,7 +595,11 @@ export function FindingsPage() {
         <input
           type="search"
           aria-label="Search updates"
-          placeholder="Search package, host, advisory or CVE"
+          placeholder={
+            kinds === 'packages'
+              ? 'Search package, host, advisory or CVE'
+              : 'Search package, KB, host, advisory or CVE'
+          }
           value={search}
           onChange={(e) => setSearch(e.target.value)}
         />
@@ -456,7 +607,11 @@ export function FindingsPage() {
           {(id) => (
             <select id={id} value={view} onChange={(e) => setView(e.target.value as FindingsView)}>
               <option value="updates">Each update</option>
-              <option value="packages">By package (on how many hosts)</option>
+              <option value="packages">
+                {kinds === 'packages'
+                  ? 'By package (on how many hosts)'
+                  : 'By package or KB (on how many hosts)'}
+              </option>
             </select>
           )}
         </Field>
@@ -476,7 +631,7 @@ export function FindingsPage() {
           </button>
         )}
       </div>
-      <Filters />
+      <Filters kinds={kinds} />
       <div className="toolbar actions" role="group" aria-label="Selected updates">
         <span className="muted" aria-live="polite" data-testid="selected-count">
           {selectionText}

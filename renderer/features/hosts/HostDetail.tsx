@@ -6,6 +6,23 @@ import { OsIcon } from '../../components/OsIcon';
 import { useHostDetail, type AuditDiff } from './detail-store';
 import { RebootHost } from './RebootHost';
 import { useHosts } from './store';
+import {
+  formatBytes,
+  formatDate,
+  isKb,
+  kbCategories,
+  kbDetails,
+  kbRestartText,
+  updateSourceLabel,
+} from '../../components/windows-updates';
+import {
+  certificateFacts,
+  isWindowsHost,
+  isWinrmPin,
+  managedOverWinrm,
+  pinTypeLabel,
+  winrmTargetText,
+} from './windows-host';
 
 type DiffFinding = AuditDiff['added'][number];
 
@@ -19,17 +36,40 @@ function FindingList({ title, findings }: { title: string; findings: DiffFinding
         <p className="muted small">none</p>
       ) : (
         <ul className="small">
-          {findings.slice(0, 200).map((f) => (
-            <li key={f.id}>
-              <span className="mono">{f.package}</span>
-              {f.arch && <span className="muted small"> ({f.arch})</span>} {findingVersionText(f)}
-              {f.security && <span className="badge security">security</span>}
-            </li>
-          ))}
+          {findings.slice(0, 200).map((f) =>
+            isKb(f) ? (
+              <KbItem key={f.id} finding={f} />
+            ) : (
+              <li key={f.id}>
+                <span className="mono">{f.package}</span>
+                {f.arch && <span className="muted small"> ({f.arch})</span>} {findingVersionText(f)}
+                {f.security && <span className="badge security">security</span>}
+              </li>
+            ),
+          )}
           {findings.length > 200 && <li className="muted">… and {findings.length - 200} more</li>}
         </ul>
       )}
     </section>
+  );
+}
+
+/** A Windows update: KB and title, MSRC rating, categories, size, release date and restart. */
+function KbItem({ finding }: { finding: DiffFinding }) {
+  const details = kbDetails(finding);
+  const facts = [
+    kbCategories(finding).join(', '),
+    formatBytes(details.sizeBytes),
+    formatDate(details.releasedAt) && `released ${formatDate(details.releasedAt)}`,
+    kbRestartText(finding),
+  ].filter(Boolean);
+  return (
+    <li data-kb={finding.package}>
+      <span className="mono">{finding.package}</span> {finding.availableVersion}
+      {finding.security && <span className="badge security">security</span>}
+      {finding.vendorSeverity && <span className="badge">{finding.vendorSeverity}</span>}
+      {facts.length > 0 && <div className="muted small">{facts.join(' · ')}</div>}
+    </li>
   );
 }
 
@@ -77,27 +117,111 @@ function ConfirmAddress({ host }: { host: Host }) {
   );
 }
 
-function HostKeys({ host }: { host: Host }) {
-  const keys = useHostDetail((s) => s.keys);
-  const probe = useHostDetail((s) => s.probe);
+/** What the trust panel says for one family of pins: SSH host keys, or a PC's WinRM identity. */
+interface TrustTexts {
+  label: string;
+  heading: string;
+  none: string;
+  read: string;
+  check: string;
+  compare: string;
+  trust: string;
+  changedTitle: string;
+  changedWhy: string;
+  confirm: string;
+  retrust: string;
+  keep: string;
+}
+
+const SSH_TEXTS: TrustTexts = {
+  label: 'SSH host keys',
+  heading: 'SSH host key',
+  none: "No key pinned yet, so Patchdeck sends this host no password. Read its key here, compare the fingerprint with the machine's own, and trust it (or review several at once on the Hosts page).",
+  read: 'Read host key',
+  check: 'Check host key',
+  compare:
+    'Compare it with the fingerprint on the machine (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) before trusting it.',
+  trust: 'Trust this key',
+  changedTitle: 'Host key changed',
+  changedWhy:
+    'This happens when the machine was reinstalled or its keys regenerated — or when something is impersonating it. Audits of this host are blocked until you re-trust it.',
+  confirm: "I checked with the machine's owner that this new key is genuine",
+  retrust: 'Re-trust with the new key',
+  keep: 'Keep the old key',
+};
+
+const WINRM_TEXTS: TrustTexts = {
+  label: 'WinRM identity',
+  heading: 'WinRM identity',
+  none: "Nothing pinned yet, so Patchdeck sends this PC no password. Read what its WinRM presents here — the HTTPS certificate, or over HTTP the names the PC announces — compare it with the PC's own, and trust it (or review several at once on the Hosts page).",
+  read: 'Read WinRM identity',
+  check: 'Check WinRM identity',
+  compare:
+    "Compare it with the certificate of the PC's WinRM HTTPS listener, or over HTTP with the PC's own computer and domain names, before trusting it.",
+  trust: 'Trust this identity',
+  changedTitle: 'WinRM identity changed',
+  changedWhy:
+    'This happens when the PC got a new WinRM certificate, was renamed or joined another domain — or when something is impersonating it. Audits of this PC are blocked until you re-trust it.',
+  confirm: "I checked with the PC's owner that this new identity is genuine",
+  retrust: 'Re-trust with the new identity',
+  keep: 'Keep the old identity',
+};
+
+/** The plain warning of an NTLM identity pin: it is only what the PC says its name is. */
+function NtlmPinWarning() {
+  return (
+    <p className="warning small" role="note">
+      An NTLM identity is only the name the PC announced about itself, not a proof: any machine on the network
+      can announce the same name. It stops Patchdeck from talking to a different PC by mistake, not an
+      impostor. For a pin that proves the PC, enable WinRM over HTTPS (port 5986) and trust its certificate.
+    </p>
+  );
+}
+
+function PinFacts({ pin }: { pin: object & { type: string } }) {
+  if (pin.type !== 'x509-certificate') return null;
+  const facts = certificateFacts(pin);
+  if (!facts) return null;
+  return (
+    <div className="small muted">
+      {facts.subject && <>Subject {facts.subject}</>}
+      {facts.issuer && facts.issuer !== facts.subject && <> · issued by {facts.issuer}</>}
+      {facts.issuer && facts.issuer === facts.subject && <> · self-signed</>}
+      {(facts.validFrom || facts.validTo) && (
+        <>
+          {' '}
+          · valid {formatTime(facts.validFrom)} to {formatTime(facts.validTo)}
+        </>
+      )}
+    </div>
+  );
+}
+
+function HostKeys({ host, family }: { host: Host; family: 'ssh' | 'winrm' }) {
+  const allKeys = useHostDetail((s) => s.keys);
+  const anyProbe = useHostDetail((s) => s.probe);
   const probing = useHostDetail((s) => s.probing);
   const checkKey = useHostDetail((s) => s.checkKey);
   const trust = useHostDetail((s) => s.trust);
   const dismiss = useHostDetail((s) => s.dismissProbe);
   const message = useHostDetail((s) => s.trustMessage);
   const [understood, setUnderstood] = useState(false);
+  const winrm = family === 'winrm';
+  const t = winrm ? WINRM_TEXTS : SSH_TEXTS;
+  const keys = allKeys.filter((k) => isWinrmPin(k.type) === winrm);
+  // Each panel answers for its own family: a WinRM probe is never offered as an SSH key.
+  const probe = anyProbe && isWinrmPin(anyProbe.type) === winrm ? anyProbe : null;
   useEffect(() => setUnderstood(false), [probe]);
   const pinned = keys[0];
+  const ntlm = keys.some((k) => k.type === 'ntlm-identity') || probe?.type === 'ntlm-identity';
+  const what = (type: string) => (winrm ? pinTypeLabel(type) : type);
   return (
-    <section aria-label="SSH host keys">
-      <h3>SSH host key</h3>
+    <section aria-label={t.label}>
+      <h3>{t.heading}</h3>
       {keys.length === 0 ? (
-        <p className="muted">
-          No key pinned yet, so Patchdeck sends this host no password. Read its key here, compare the
-          fingerprint with the machine&apos;s own, and trust it (or review several at once on the Hosts page).
-        </p>
+        <p className="muted">{t.none}</p>
       ) : (
-        <table className="grid compact" aria-label="Pinned host keys">
+        <table className="grid compact" aria-label={winrm ? 'Pinned WinRM identities' : 'Pinned host keys'}>
           <thead>
             <tr>
               <th>Type</th>
@@ -109,8 +233,11 @@ function HostKeys({ host }: { host: Host }) {
           <tbody>
             {keys.map((k) => (
               <tr key={k.id}>
-                <td>{k.type}</td>
-                <td className="mono small">{k.fingerprint}</td>
+                <td>{what(k.type)}</td>
+                <td className="mono small">
+                  {k.fingerprint}
+                  <PinFacts pin={k} />
+                </td>
                 <td className="small">{formatTime(k.trustedAt)}</td>
                 <td>
                   {k.reviewed ? (
@@ -129,11 +256,12 @@ function HostKeys({ host }: { host: Host }) {
           </tbody>
         </table>
       )}
+      {winrm && ntlm && <NtlmPinWarning />}
       <div className="row">
         <button type="button" disabled={probing} onClick={() => void checkKey()}>
-          {keys.length ? 'Check host key' : 'Read host key'}
+          {keys.length ? t.check : t.read}
         </button>
-        {message && (
+        {message && (!anyProbe || probe) && (
           <span role="status" className="ok small">
             {message}
           </span>
@@ -141,19 +269,26 @@ function HostKeys({ host }: { host: Host }) {
       </div>
       {probe && !probe.changed && keys.some((k) => k.fingerprint === probe.fingerprint) && (
         <p role="status" className="ok">
-          {host.name} still presents the trusted key ({probe.type}{' '}
+          {host.name} still presents the trusted {winrm ? 'identity' : 'key'} ({what(probe.type)}{' '}
           <span className="mono">{probe.fingerprint}</span>).
         </p>
       )}
       {probe && !probe.changed && !keys.some((k) => k.fingerprint === probe.fingerprint) && (
-        <div className="trust-box" role="group" aria-label="Trust this key">
+        <div className="trust-box" role="group" aria-label={winrm ? 'Trust this identity' : 'Trust this key'}>
           <p>
-            {host.name} presents {probe.type} <span className="mono">{probe.fingerprint}</span>. Compare it
-            with the fingerprint on the machine (
-            <span className="mono">ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub</span>) before trusting it.
+            {host.name} presents {what(probe.type)} <span className="mono">{probe.fingerprint}</span>
+            {'. '}
+            {winrm ? (
+              t.compare
+            ) : (
+              <>
+                Compare it with the fingerprint on the machine (
+                <span className="mono">ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub</span>) before trusting it.
+              </>
+            )}
           </p>
           <button type="button" onClick={() => void trust(false)} disabled={probing}>
-            Trust this key
+            {t.trust}
           </button>{' '}
           <button type="button" className="secondary" onClick={dismiss}>
             Not now
@@ -161,22 +296,23 @@ function HostKeys({ host }: { host: Host }) {
         </div>
       )}
       {probe && probe.changed && (
-        <div className="trust-box danger-box" role="alertdialog" aria-label="Host key changed">
+        <div className="trust-box danger-box" role="alertdialog" aria-label={t.changedTitle}>
           <p>
-            <strong>The host key of {host.name} has changed.</strong> It now presents {probe.type}{' '}
-            <span className="mono">{probe.fingerprint}</span>
+            <strong>
+              The {winrm ? 'WinRM identity' : 'host key'} of {host.name} has changed.
+            </strong>{' '}
+            It now presents {what(probe.type)} <span className="mono">{probe.fingerprint}</span>
             {pinned && (
               <>
-                , not the key trusted on {formatTime(pinned.trustedAt)} (
+                , not the {winrm ? 'identity' : 'key'} trusted on {formatTime(pinned.trustedAt)} (
                 <span className="mono">{pinned.fingerprint}</span>)
               </>
             )}
-            . This happens when the machine was reinstalled or its keys regenerated — or when something is
-            impersonating it. Audits of this host are blocked until you re-trust it.
+            . {t.changedWhy}
           </p>
           <label className="inline">
-            <input type="checkbox" checked={understood} onChange={(e) => setUnderstood(e.target.checked)} />I
-            checked with the machine&apos;s owner that this new key is genuine
+            <input type="checkbox" checked={understood} onChange={(e) => setUnderstood(e.target.checked)} />
+            {t.confirm}
           </label>
           <button
             type="button"
@@ -184,10 +320,10 @@ function HostKeys({ host }: { host: Host }) {
             disabled={!understood || probing}
             onClick={() => void trust(true)}
           >
-            Re-trust with the new key
+            {t.retrust}
           </button>{' '}
           <button type="button" className="secondary" onClick={dismiss}>
-            Keep the old key
+            {t.keep}
           </button>
         </div>
       )}
@@ -201,6 +337,7 @@ export function HostDetail({ host }: { host: Host }) {
   const diff = useHostDetail((s) => s.diff);
   const diffAuditId = useHostDetail((s) => s.diffAuditId);
   const error = useHostDetail((s) => s.error);
+  const keys = useHostDetail((s) => s.keys);
   const close = useHosts((s) => s.openDetail);
   const audit = useHosts((s) => s.audit);
   const auditRefresh = useHosts((s) => s.auditRefresh);
@@ -210,6 +347,10 @@ export function HostDetail({ host }: { host: Host }) {
   useEffect(() => {
     void load(host.id);
   }, [load, host.id]);
+  const newest = audits.find((a) => a.status === 'succeeded');
+  const windows = isWindowsHost(host, newest);
+  const overWinrm = managedOverWinrm(host);
+  const winrmText = winrmTargetText(host);
   return (
     <section className="page detail host-detail" aria-label={`Host detail: ${host.name}`}>
       <div className="detail-head">
@@ -231,7 +372,7 @@ export function HostDetail({ host }: { host: Host }) {
               checked={auditRefresh}
               onChange={(e) => setAuditRefresh(e.target.checked)}
             />
-            Refresh package metadata
+            {windows ? 'Search Windows Update online' : 'Refresh package metadata'}
           </label>
           <button type="button" className="secondary" onClick={() => close(null)}>
             All hosts
@@ -280,8 +421,18 @@ export function HostDetail({ host }: { host: Host }) {
           {host.mac ? <span className="mono">{host.mac}</span> : '—'}
           {host.macVendor ? ` (${host.macVendor})` : ''}
         </dd>
-        <dt>SSH port</dt>
-        <dd>{host.sshPort}</dd>
+        {!overWinrm && (
+          <>
+            <dt>SSH port</dt>
+            <dd>{host.sshPort}</dd>
+          </>
+        )}
+        {winrmText && (
+          <>
+            <dt>WinRM</dt>
+            <dd>{winrmText}</dd>
+          </>
+        )}
         <dt>First / last seen</dt>
         <dd>
           {formatTime(host.firstSeen)} / {formatTime(host.lastSeen)}
@@ -310,7 +461,10 @@ export function HostDetail({ host }: { host: Host }) {
           </tbody>
         </table>
       )}
-      {!host.offlineOnly && <HostKeys host={host} />}
+      {!host.offlineOnly && !overWinrm && <HostKeys host={host} family="ssh" />}
+      {!host.offlineOnly && (host.management.includes('winrm') || keys.some((k) => isWinrmPin(k.type))) && (
+        <HostKeys host={host} family="winrm" />
+      )}
       <section aria-label="Audit history">
         <h3>Audit history</h3>
         {audits.length === 0 ? (
@@ -324,7 +478,7 @@ export function HostDetail({ host }: { host: Host }) {
                 <th>Started</th>
                 <th>Outcome</th>
                 <th>OS</th>
-                <th>Packages</th>
+                <th>{windows ? 'Updates from' : 'Packages'}</th>
                 <th>Took</th>
               </tr>
             </thead>
@@ -351,11 +505,13 @@ export function HostDetail({ host }: { host: Host }) {
                   </td>
                   <td className="small">{[a.osName, a.osVersion].filter(Boolean).join(' ') || '—'}</td>
                   <td className="small">
-                    {a.packageManager ?? '—'}
+                    {updateSourceLabel(a.packageManager) ?? '—'}
                     {a.metadataAgeSeconds !== null && (
                       <span className="muted">
                         {' '}
-                        (metadata {Math.round(a.metadataAgeSeconds / 3600)} h old)
+                        {a.packageManager === 'windows-update'
+                          ? `(last search ${Math.round(a.metadataAgeSeconds / 3600)} h ago)`
+                          : `(metadata ${Math.round(a.metadataAgeSeconds / 3600)} h old)`}
                       </span>
                     )}
                   </td>

@@ -9,6 +9,7 @@ import { HostDetail } from './HostDetail';
 import { KeyReview } from './KeyReview';
 import { matchesFilter, useHosts } from './store';
 import { hostAddressProblem } from './address';
+import { managedOverWinrm, managementText } from './windows-host';
 
 /** What discovery guessed, or — better — what the newest audit read from the host itself. */
 function osLabel(host: Host, audit: Audit | undefined): string {
@@ -93,12 +94,25 @@ function HostRow({ host }: { host: Host }) {
             offline only
           </span>
         )}
-        {host.keyTrust === 'pending' && (
-          <span className="badge warn" title="No password is sent to this host until its SSH key is trusted">
-            key not trusted
-          </span>
+        {host.keyTrust === 'pending' &&
+          (managedOverWinrm(host) ? (
+            <span
+              className="badge warn"
+              title="No password is sent to this PC until its WinRM certificate or NTLM identity is trusted"
+            >
+              identity not trusted
+            </span>
+          ) : (
+            <span
+              className="badge warn"
+              title="No password is sent to this host until its SSH key is trusted"
+            >
+              key not trusted
+            </span>
+          ))}
+        {host.keyTrust === 'changed' && (
+          <span className="badge error">{managedOverWinrm(host) ? 'identity changed' : 'key changed'}</span>
         )}
-        {host.keyTrust === 'changed' && <span className="badge error">key changed</span>}
         {host.keyTrust === 'first-use' && (
           <span
             className="badge warn"
@@ -110,7 +124,7 @@ function HostRow({ host }: { host: Host }) {
       </td>
       <td className="mono">{host.address ?? '—'}</td>
       <td>{osLabel(host, latest)}</td>
-      <td>{host.management.length ? host.management.join(', ') : host.lastSeen ? 'alive' : '—'}</td>
+      <td>{host.management.length ? managementText(host.management) : host.lastSeen ? 'alive' : '—'}</td>
       <td className="small">
         {host.mac ? <span className="mono">{host.mac}</span> : '—'}
         {host.macVendor && <div className="muted">{host.macVendor}</div>}

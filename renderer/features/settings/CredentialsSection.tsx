@@ -6,6 +6,7 @@ import { formatTime } from '../../components/format';
 import { useApp } from '../../stores/app';
 import { useHosts } from '../hosts/store';
 import { useCredentials, type NewCredential } from './credentials-store';
+import { windowsAccountProblem } from './windows-account';
 
 type Kind = NewCredential['kind'];
 
@@ -33,6 +34,14 @@ async function readPickedKey(file: File): Promise<string> {
   return text;
 }
 
+/** The credential kinds in words, as the list and the form name them. */
+const KIND_LABELS: Record<Credential['kind'], string> = {
+  password: 'password',
+  key: 'private key',
+  agent: 'SSH agent',
+  windows: 'Windows account (WinRM)',
+};
+
 function CredentialRow({ credential }: { credential: Credential }) {
   const remove = useCredentials((s) => s.remove);
   const test = useCredentials((s) => s.test);
@@ -44,11 +53,7 @@ function CredentialRow({ credential }: { credential: Credential }) {
       <td>{credential.name}</td>
       <td className="mono">{credential.username}</td>
       <td>
-        {credential.kind === 'password'
-          ? 'password'
-          : credential.kind === 'key'
-            ? 'private key'
-            : 'SSH agent'}
+        {KIND_LABELS[credential.kind] ?? credential.kind}
         {credential.hasPassphrase && <span className="badge">passphrase</span>}
         {credential.hasSudoPassword && <span className="badge">sudo password</span>}
         {credential.trustOnFirstUse && (
@@ -160,13 +165,21 @@ export function CredentialsSection() {
     }
   };
   // Only a credential that holds nothing a rogue host could keep may trust keys on first use.
-  const keyOnly = kind !== 'password' && !(kind === 'key' && passphrase) && !sudoPassword;
+  const keyOnly = (kind === 'key' || kind === 'agent') && !(kind === 'key' && passphrase) && !sudoPassword;
+  const windows = kind === 'windows';
+  // Said once the admin leaves the field or submits, not while they are still typing the domain.
+  const [accountChecked, setAccountChecked] = useState(false);
+  const accountProblem = windows && accountChecked ? windowsAccountProblem(username) : null;
   useEffect(() => {
     void load();
     void loadHosts();
   }, [load, loadHosts]);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    if (windows && windowsAccountProblem(username)) {
+      setAccountChecked(true);
+      return;
+    }
     setBusy(true);
     // Left empty, the scope is every host, as the field's placeholder and the CLI's default say
     // (it was sent as an empty list, so a newcomer's first credential covered no host at all).
@@ -184,7 +197,7 @@ export function CredentialsSection() {
           : ((kind === 'key' ? keyFile?.text : undefined) ?? (secret || undefined)),
       keyFileId: kind === 'key' ? keyFile?.fileId : undefined,
       passphrase: kind === 'key' && passphrase ? passphrase : undefined,
-      sudoPassword: sudoPassword || undefined,
+      sudoPassword: !windows && sudoPassword ? sudoPassword : undefined,
       trustOnFirstUse: keyOnly && firstUse ? true : undefined,
       scope: scopeList.length ? scopeList : ['*'],
     };
@@ -199,6 +212,7 @@ export function CredentialsSection() {
       setName('');
       setUsername('');
       setScope('');
+      setAccountChecked(false);
     }
   };
   return (
@@ -216,7 +230,7 @@ export function CredentialsSection() {
         </p>
       )}
       {credentials.length === 0 ? (
-        <p className="muted">No credentials yet. Add one below to audit hosts over SSH.</p>
+        <p className="muted">No credentials yet. Add one below to audit hosts over SSH, or Windows PCs over WinRM.</p>
       ) : (
         <table className="grid" aria-label="Credentials">
           <thead>
@@ -244,13 +258,24 @@ export function CredentialsSection() {
             <Field label="Name">
               {(id) => <input id={id} value={name} required onChange={(e) => setName(e.target.value)} />}
             </Field>
-            <Field label="User">
+            <Field
+              label={windows ? 'Windows account' : 'User'}
+              hint={
+                windows
+                  ? 'PATCHDECK\\alice for a domain account, .\\admin for a local account of the PC, or alice@patchdeck.example.'
+                  : undefined
+              }
+            >
               {(id) => (
                 <input
                   id={id}
                   value={username}
                   required
                   autoComplete="off"
+                  spellCheck={false}
+                  placeholder={windows ? 'PATCHDECK\\alice' : undefined}
+                  aria-invalid={accountProblem ? true : undefined}
+                  onBlur={() => setAccountChecked(true)}
                   onChange={(e) => setUsername(e.target.value)}
                 />
               )}
@@ -261,12 +286,25 @@ export function CredentialsSection() {
                   <option value="password">Password</option>
                   <option value="key">Private key</option>
                   <option value="agent">SSH agent</option>
+                  <option value="windows">Windows account (WinRM)</option>
                 </select>
               )}
             </Field>
           </div>
-          {kind === 'password' && (
-            <Field label="Password">
+          {accountProblem && (
+            <p role="alert" className="error small" aria-label="Windows account problem">
+              {accountProblem}
+            </p>
+          )}
+          {(kind === 'password' || windows) && (
+            <Field
+              label="Password"
+              hint={
+                windows
+                  ? 'Sent only to a PC whose WinRM certificate or NTLM identity you trusted, inside the sealed session.'
+                  : undefined
+              }
+            >
               {(id) => (
                 <input
                   id={id}
@@ -339,20 +377,29 @@ export function CredentialsSection() {
           {kind === 'agent' && (
             <p className="muted small">Uses the SSH agent of the user running Patchdeck (SSH_AUTH_SOCK).</p>
           )}
-          <Field
-            label="Sudo password (optional)"
-            hint={kind === 'password' ? 'Defaults to the login password.' : 'Only if sudo asks for one.'}
-          >
-            {(id) => (
-              <input
-                id={id}
-                type="password"
-                autoComplete="new-password"
-                value={sudoPassword}
-                onChange={(e) => setSudoPassword(e.target.value)}
-              />
-            )}
-          </Field>
+          {windows && (
+            <p className="muted small">
+              A local account that is an administrator of the PC is refused by Windows&apos; remote
+              restrictions until the PC allows it (LocalAccountTokenFilterPolicy); the connection test says
+              so. A domain administrator needs nothing more.
+            </p>
+          )}
+          {!windows && (
+            <Field
+              label="Sudo password (optional)"
+              hint={kind === 'password' ? 'Defaults to the login password.' : 'Only if sudo asks for one.'}
+            >
+              {(id) => (
+                <input
+                  id={id}
+                  type="password"
+                  autoComplete="new-password"
+                  value={sudoPassword}
+                  onChange={(e) => setSudoPassword(e.target.value)}
+                />
+              )}
+            </Field>
+          )}
           <Field
             label="Scope"
             hint="Comma-separated: host names, addresses, tag:web, or * for every host. Left empty: every host."
@@ -361,21 +408,23 @@ export function CredentialsSection() {
               <input id={id} value={scope} placeholder="*" onChange={(e) => setScope(e.target.value)} />
             )}
           </Field>
-          <label className="inline">
-            <input
-              type="checkbox"
-              disabled={!keyOnly}
-              checked={keyOnly && firstUse}
-              onChange={(e) => setFirstUse(e.target.checked)}
-            />
-            Trust a new host&apos;s SSH key on first use
-            <span className="muted small">
-              {' '}
-              {keyOnly
-                ? '— skips the key review for hosts this key logs in to. Off is safer.'
-                : '— only for a key without passphrase or the SSH agent, with no sudo password: a password is never sent to a host whose key you have not trusted.'}
-            </span>
-          </label>
+          {!windows && (
+            <label className="inline">
+              <input
+                type="checkbox"
+                disabled={!keyOnly}
+                checked={keyOnly && firstUse}
+                onChange={(e) => setFirstUse(e.target.checked)}
+              />
+              Trust a new host&apos;s SSH key on first use
+              <span className="muted small">
+                {' '}
+                {keyOnly
+                  ? '— skips the key review for hosts this key logs in to. Off is safer.'
+                  : '— only for a key without passphrase or the SSH agent, with no sudo password: a password is never sent to a host whose key you have not trusted.'}
+              </span>
+            </label>
+          )}
           <div className="form-actions">
             <button type="submit" disabled={busy || !name.trim() || !username.trim()}>
               Add credential

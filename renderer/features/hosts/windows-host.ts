@@ -1,0 +1,74 @@
+import type { Audit, Host } from '../../../src/api/schemas';
+
+/** Pin types of a WinRM endpoint (src/trust): the HTTPS certificate, or the names NTLM announced. */
+export const WINRM_PIN_TYPES = new Set(['x509-certificate', 'ntlm-identity']);
+export const isWinrmPin = (type: string): boolean => WINRM_PIN_TYPES.has(type);
+
+/**
+ * A host the window treats as a Windows PC: its newest audit read Windows Update, or discovery
+ * says Windows, or the only way in is WinRM.
+ */
+export function isWindowsHost(host: Pick<Host, 'osFamily' | 'management'>, audit?: Audit | null): boolean {
+  if (audit?.packageManager) return audit.packageManager === 'windows-update';
+  if (host.osFamily === 'windows') return true;
+  return host.management.includes('winrm') && !host.management.includes('ssh');
+}
+
+/** Reached over WinRM rather than SSH (a Windows PC with OpenSSH is audited over SSH). */
+export const managedOverWinrm = (host: Pick<Host, 'management'>): boolean =>
+  host.management.includes('winrm') && !host.management.includes('ssh');
+
+/** How Patchdeck reaches the PC's WinRM, as the contract's winrmTargetOf picks it. */
+export function winrmTarget(
+  host: Pick<Host, 'services' | 'management'>,
+): { port: number; https: boolean } | null {
+  const open = (port: number) => host.services.some((s) => s.port === port && s.state === 'open');
+  if (open(5986)) return { port: 5986, https: true };
+  if (open(5985)) return { port: 5985, https: false };
+  return host.management.includes('winrm') ? { port: 5985, https: false } : null;
+}
+
+export function winrmTargetText(host: Pick<Host, 'services' | 'management'>): string | null {
+  const target = winrmTarget(host);
+  if (!target) return null;
+  return target.https
+    ? `HTTPS on port ${target.port} (the PC's certificate is pinned like an SSH key)`
+    : `HTTP on port ${target.port}, every message sealed with NTLM`;
+}
+
+/** Management channels in words ("ssh" stays as it was; WinRM is spelled as Windows does). */
+export function managementText(channels: readonly string[]): string {
+  return channels.map((c) => (c === 'winrm' ? 'WinRM' : c)).join(', ');
+}
+
+/** A WinRM pin's type in words. */
+export function pinTypeLabel(type: string): string {
+  if (type === 'x509-certificate') return 'HTTPS certificate';
+  if (type === 'ntlm-identity') return 'NTLM identity';
+  return type;
+}
+
+/** What a certificate pin's PEM says, when the record carries it (subject, validity). */
+export interface CertificateFacts {
+  subject: string | null;
+  issuer: string | null;
+  validFrom: string | null;
+  validTo: string | null;
+}
+
+/** Certificate facts from a pin record's optional fields (`certificate` or top-level). */
+export function certificateFacts(pin: object): CertificateFacts | null {
+  const record = pin as Record<string, unknown>;
+  const inner =
+    record.certificate && typeof record.certificate === 'object'
+      ? (record.certificate as Record<string, unknown>)
+      : record;
+  const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v : null);
+  const facts = {
+    subject: str(inner.subject),
+    issuer: str(inner.issuer),
+    validFrom: str(inner.validFrom),
+    validTo: str(inner.validTo),
+  };
+  return facts.subject || facts.validFrom || facts.validTo ? facts : null;
+}
