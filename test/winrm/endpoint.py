@@ -1,0 +1,538 @@
+#!/usr/bin/python3
+"""A WinRM HTTP endpoint for Patchdeck's tests: a real NTLM acceptor, real sealing, Windows' SOAP.
+
+Run with Debian's /usr/bin/python3 (python3-gssapi, gss-ntlmssp, python3-yaml). It binds 127.0.0.1 only
+and prints one line `PORT <n>` on stdout when it listens. Then, per request:
+
+- the 401 Negotiate / NTLM handshake is done by gss-ntlmssp (GSSAPI mechanism 1.3.6.1.4.1.311.2.2.10), one
+  security context per TCP connection (a new connection must authenticate again). Raw NTLMSSP tokens go to the
+  NTLM mechanism, anything else (SPNEGO) to the SPNEGO mechanism. The password is checked by the acceptor:
+  against the Samba DC through winbind (--acceptor domain) or against an NTLM_USER_FILE (--acceptor FILE).
+- over HTTP every SOAP body must be sealed (MS-WSMV 2.2.9.1.1 multipart/encrypted). A plaintext body is
+  recorded and refused with HTTP 400 without being processed, like a Windows with AllowUnencrypted=false.
+- over HTTPS (--cert/--key) plain SOAP inside TLS is accepted too, and Basic (checked against --basic-users,
+  or the DC through wbinfo) as well as NTLM with channel bindings (tls-server-end-point).
+- replay mode (--replay FILE.yml) answers the recorded responses IN RECORDED ORDER, RelatesTo rewritten to the
+  request's MessageID; a recorded s:Fault goes out with HTTP 500; a request whose action is not the recorded
+  one gets a fault (and is recorded as a mismatch).
+- backend mode (--backend http://127.0.0.1:N) POSTs each decrypted SOAP body to the backend, which answers JSON
+  {"status": 200|500, "body": "<soap>"} or {"drop": true} (the TCP connection is closed without an answer).
+- GET /testbed/requests (no authentication, this is a test bed on loopback) returns, as JSON, every request
+  seen: {action, encrypted, tls, status, refused, reason, connection}.
+
+Everything is bounded: request bodies are capped at 1 MiB, header lines by http.server, sockets time out.
+"""
+
+import argparse
+import base64
+import hashlib
+import ipaddress
+import json
+import os
+import re
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import threading
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import gssapi
+import gssapi.raw
+
+NTLM_OID = gssapi.OID.from_int_seq('1.3.6.1.4.1.311.2.2.10')
+SPNEGO_OID = gssapi.OID.from_int_seq('1.3.6.1.5.5.2')
+MAX_BODY = 1024 * 1024
+SOCKET_TIMEOUT_S = 60
+BOUNDARY = b'--Encrypted Boundary'
+SPNEGO_PROTOCOL = b'application/HTTP-SPNEGO-session-encrypted'
+KERBEROS_PROTOCOL = b'application/HTTP-Kerberos-session-encrypted'
+ENCRYPTED_CT = 'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";boundary="Encrypted Boundary"'
+
+ACTION_RE = re.compile(rb'<(?:[A-Za-z0-9_]+:)?Action\b[^>]{0,200}>\s*([^<\s]{1,300})\s*</')
+MESSAGE_ID_RE = re.compile(rb'<(?:[A-Za-z0-9_]+:)?MessageID\b[^>]{0,200}>\s*([^<\s]{1,200})\s*</')
+RELATES_TO_RE = re.compile(r'(<(?:[A-Za-z0-9_]+:)?RelatesTo\b[^>]{0,200}>)[^<]{0,200}(</)')
+
+
+class State:
+    """What the whole endpoint shares between connections."""
+
+    def __init__(self, args):
+        self.args = args
+        self.lock = threading.Lock()
+        self.log = []
+        self.replay = None
+        self.replay_index = 0
+        self.connections = 0
+        if args.replay:
+            import yaml
+
+            with open(args.replay, 'r', encoding='utf-8') as f:
+                data = yaml.safe_load(f)
+            messages = data.get('messages') if isinstance(data, dict) else None
+            if not isinstance(messages, list) or not messages:
+                raise SystemExit('replay file has no messages: ' + args.replay)
+            self.replay = [(m['request'], m['response']) for m in messages]
+        self.basic_users = {}
+        if args.basic_users:
+            self.basic_users = read_user_file(args.basic_users)
+
+    def record(self, entry):
+        with self.lock:
+            if len(self.log) < 100000:
+                self.log.append(entry)
+
+    def next_reply(self, action):
+        with self.lock:
+            if self.replay_index >= len(self.replay):
+                return None, None
+            recorded_request, response = self.replay[self.replay_index]
+            self.replay_index += 1
+            return action_of(recorded_request.encode('utf-8')), response
+
+
+def read_user_file(path):
+    users = {}
+    with open(path, 'r', encoding='utf-8') as f:
+        for line in f:
+            line = line.rstrip('\r\n')
+            parts = line.split(':', 2)
+            if len(parts) == 3:
+                users[parts[1].lower()] = (parts[0], parts[2])
+    return users
+
+
+def action_of(soap):
+    m = ACTION_RE.search(soap[:65536])
+    return m.group(1).decode('utf-8', 'replace') if m else ''
+
+
+def message_id_of(soap):
+    m = MESSAGE_ID_RE.search(soap[:65536])
+    return m.group(1).decode('utf-8', 'replace') if m else None
+
+
+def fault_envelope(relates_to, subcode, wsman_code, text):
+    safe = text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
+    return (
+        '<s:Envelope xml:lang="en-US" xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+        'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+        'xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"><s:Header>'
+        '<a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action>'
+        '<a:MessageID>uuid:00000000-0000-4000-8000-000000000000</a:MessageID>'
+        '<a:RelatesTo>' + (relates_to or '') + '</a:RelatesTo></s:Header><s:Body><s:Fault>'
+        '<s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>' + subcode + '</s:Value></s:Subcode></s:Code>'
+        '<s:Reason><s:Text xml:lang="en-US">' + safe + '</s:Text></s:Reason>'
+        '<s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="'
+        + str(wsman_code) + '" Machine="testbed"><f:Message>' + safe + '</f:Message></f:WSManFault>'
+        '</s:Detail></s:Fault></s:Body></s:Envelope>'
+    )
+
+
+def parse_encrypted(body, content_type):
+    """MS-WSMV 2.2.9.1.1: returns (protocol, declared_length, signature, sealed) or raises ValueError."""
+    if not content_type.lower().startswith('multipart/encrypted'):
+        raise ValueError('not multipart/encrypted')
+    if not body.startswith(BOUNDARY):
+        raise ValueError('body does not start with the boundary')
+    marker = b'application/octet-stream\r\n'
+    first_end = body.find(BOUNDARY, len(BOUNDARY), 4096)
+    if first_end < 0:
+        raise ValueError('no second boundary')
+    header = body[len(BOUNDARY):first_end]
+    if SPNEGO_PROTOCOL in header:
+        protocol = SPNEGO_PROTOCOL
+    elif KERBEROS_PROTOCOL in header:
+        protocol = KERBEROS_PROTOCOL
+    else:
+        raise ValueError('unknown protocol in the first part')
+    m = re.search(rb'Length=(\d{1,9})', header)
+    if not m:
+        raise ValueError('no Length= in OriginalContent')
+    declared = int(m.group(1))
+    data_start = body.find(marker, first_end, first_end + 4096)
+    if data_start < 0:
+        raise ValueError('no application/octet-stream part')
+    data_start += len(marker)
+    if len(body) < data_start + 4:
+        raise ValueError('truncated signature length')
+    (sig_len,) = struct.unpack('<I', body[data_start:data_start + 4])
+    if sig_len > 1024:
+        raise ValueError('signature too long')
+    sig = body[data_start + 4:data_start + 4 + sig_len]
+    sealed_start = data_start + 4 + sig_len
+    sealed = body[sealed_start:sealed_start + declared]
+    trailer = body[sealed_start + declared:]
+    if len(sig) != sig_len or len(sealed) != declared:
+        raise ValueError('truncated sealed data')
+    if trailer.rstrip(b'\r\n') != BOUNDARY + b'--':
+        raise ValueError('bad trailer after the sealed data')
+    return protocol, declared, sig, sealed
+
+
+def build_encrypted(protocol, sig, sealed, plain_len):
+    return (
+        BOUNDARY + b'\r\n\tContent-Type: ' + protocol + b'\r\n'
+        b'\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=' + str(plain_len).encode() + b'\r\n'
+        + BOUNDARY + b'\r\n\tContent-Type: application/octet-stream\r\n'
+        + struct.pack('<I', len(sig)) + sig + sealed + BOUNDARY + b'--\r\n'
+    )
+
+
+def tls_end_point_hash(der):
+    # RFC 5929 4.1: the certificate's signature hash, with MD5 and SHA-1 replaced by SHA-256.
+    # The test certificates are signed with SHA-256 (or SHA-384/512, checked by OID below).
+    algos = {
+        bytes.fromhex('2a864886f70d01010c'): 'sha384',  # sha384WithRSAEncryption
+        bytes.fromhex('2a864886f70d01010d'): 'sha512',  # sha512WithRSAEncryption
+        bytes.fromhex('2a8648ce3d040303'): 'sha384',  # ecdsa-with-SHA384
+        bytes.fromhex('2a8648ce3d040304'): 'sha512',  # ecdsa-with-SHA512
+    }
+    name = 'sha256'
+    tail = der[-600:]
+    for oid, algo in algos.items():
+        if oid in tail:
+            name = algo
+    return hashlib.new(name, der).digest()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    server_version = 'Microsoft-HTTPAPI/2.0'
+    sys_version = ''
+    timeout = SOCKET_TIMEOUT_S
+
+    def setup(self):
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            # The TLS handshake runs here, in the connection's thread, so a stalled client blocks nobody.
+            self.connection.do_handshake()
+        st = self.server.state
+        with st.lock:
+            st.connections += 1
+            self.conn_no = st.connections
+        self.ctx = None
+        self.ctx_scheme = None
+        self.authenticated = False
+        self.basic_user = None
+
+    def log_message(self, fmt, *args):  # quiet: the test reads /testbed/requests
+        return
+
+    # ---- plumbing -------------------------------------------------------------------------------------------
+
+    def send_plain(self, status, body=b'', content_type='text/plain; charset=utf-8', extra=None):
+        self.send_response(status)
+        for k, v in extra or []:
+            self.send_header(k, v)
+        if body:
+            self.send_header('Content-Type', content_type)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+    def read_body(self):
+        te = self.headers.get('Transfer-Encoding', '')
+        if te.lower() == 'chunked':
+            out = bytearray()
+            while True:
+                line = self.rfile.readline(64)
+                size = int(line.split(b';')[0].strip() or b'0', 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b'\r\n', b'\n', b''):
+                        pass
+                    return bytes(out)
+                if len(out) + size > MAX_BODY:
+                    raise OverflowError()
+                out += self.rfile.read(size)
+                self.rfile.readline(8)
+        length = int(self.headers.get('Content-Length', '0') or '0')
+        if length < 0 or length > MAX_BODY:
+            raise OverflowError()
+        return self.rfile.read(length) if length else b''
+
+    def is_tls(self):
+        return isinstance(self.connection, ssl.SSLSocket)
+
+    # ---- GET: the control page ------------------------------------------------------------------------------
+
+    def do_GET(self):
+        if self.path == '/testbed/requests':
+            with self.server.state.lock:
+                body = json.dumps(self.server.state.log).encode()
+            self.send_plain(200, body, 'application/json')
+            return
+        self.send_plain(404)
+
+    # ---- POST /wsman ----------------------------------------------------------------------------------------
+
+    def do_POST(self):
+        st = self.server.state
+        try:
+            body = self.read_body()
+        except (OverflowError, ValueError):
+            st.record({'action': '', 'encrypted': False, 'tls': self.is_tls(), 'status': 413, 'refused': True,
+                       'reason': 'body too large', 'connection': self.conn_no})
+            self.close_connection = True
+            self.send_plain(413, b'request too large')
+            return
+        if urllib.parse.urlsplit(self.path).path.lower() != '/wsman':
+            self.send_plain(404)
+            return
+        content_type = self.headers.get('Content-Type', '')
+        encrypted_ct = content_type.lower().startswith('multipart/encrypted')
+        auth = self.headers.get('Authorization')
+
+        if auth:
+            if not self.authenticate(auth, body, content_type, encrypted_ct):
+                return
+        elif not self.authenticated:
+            if body:
+                self.note_body(body, encrypted_ct, 401, 'sent before authentication')
+            self.challenge()
+            return
+        self.handle_message(body, content_type, encrypted_ct)
+
+    def challenge(self, token=None, scheme='Negotiate'):
+        headers = []
+        if token is not None:
+            headers.append(('WWW-Authenticate', scheme + ' ' + base64.b64encode(token).decode()))
+        else:
+            headers.append(('WWW-Authenticate', 'Negotiate'))
+            if self.is_tls() and (self.server.state.basic_users or self.server.state.args.acceptor == 'domain'):
+                headers.append(('WWW-Authenticate', 'Basic realm="WSMAN"'))
+        self.send_plain(401, extra=headers)
+
+    def note_body(self, body, encrypted_ct, status, reason):
+        """Records a body that is not processed (auth legs): a plaintext one is a finding of the test."""
+        action = '' if encrypted_ct else action_of(body)
+        self.server.state.record({'action': action, 'encrypted': encrypted_ct, 'tls': self.is_tls(),
+                                  'status': status, 'refused': True, 'reason': reason,
+                                  'connection': self.conn_no})
+
+    def authenticate(self, auth, body, content_type, encrypted_ct):
+        """Returns True when the request is authenticated and its body must be handled now."""
+        scheme, _, value = auth.strip().partition(' ')
+        scheme_l = scheme.lower()
+        if scheme_l == 'basic':
+            return self.authenticate_basic(value.strip(), body, encrypted_ct)
+        if scheme_l not in ('negotiate', 'ntlm'):
+            self.challenge()
+            return False
+        try:
+            token = base64.b64decode(value.strip(), validate=True)
+        except ValueError:
+            self.send_plain(400, b'bad authorization token')
+            return False
+        if token.startswith(b'NTLMSSP\x00\x01\x00\x00\x00') or (self.ctx is None) or self.authenticated:
+            # A new handshake (Type 1 or a fresh SPNEGO token) resets this connection's context.
+            self.ctx = self.new_context(token)
+            self.authenticated = False
+            self.ctx_scheme = scheme
+        try:
+            out = self.ctx.step(token)
+        except gssapi.exceptions.GSSError as e:
+            self.ctx = None
+            self.authenticated = False
+            if body:
+                self.note_body(body, encrypted_ct, 401, 'authentication failed')
+            self.server.state.record({'action': '', 'encrypted': False, 'tls': self.is_tls(), 'status': 401,
+                                      'refused': True, 'reason': 'authentication failed: ' + gss_text(e),
+                                      'connection': self.conn_no})
+            self.challenge()
+            return False
+        if not self.ctx.complete:
+            if body:
+                self.note_body(body, encrypted_ct, 401, 'sent during the handshake')
+            self.challenge(out or b'', scheme)
+            return False
+        self.authenticated = True
+        self.basic_user = None
+        return True
+
+    def new_context(self, token):
+        mech = NTLM_OID if token.startswith(b'NTLMSSP\x00') else SPNEGO_OID
+        creds = gssapi.Credentials(usage='accept', mechs=[mech])
+        bindings = None
+        if self.is_tls():
+            der = self.server.cert_der
+            bindings = gssapi.raw.ChannelBindings(application_data=b'tls-server-end-point:' + tls_end_point_hash(der))
+        return gssapi.SecurityContext(creds=creds, usage='accept', channel_bindings=bindings)
+
+    def authenticate_basic(self, value, body, encrypted_ct):
+        st = self.server.state
+        if not self.is_tls():
+            # Windows refuses Basic over HTTP unless AllowUnencrypted; so do we (a password in clear text).
+            st.record({'action': '', 'encrypted': False, 'tls': False, 'status': 401, 'refused': True,
+                       'reason': 'basic over http', 'connection': self.conn_no})
+            self.challenge()
+            return False
+        try:
+            user, _, password = base64.b64decode(value, validate=True).decode('utf-8').partition(':')
+        except ValueError:
+            self.send_plain(400, b'bad basic token')
+            return False
+        ok = False
+        name = user.split('\\', 1)[-1].lower()
+        if st.basic_users:
+            entry = st.basic_users.get(name)
+            ok = entry is not None and entry[1] == password
+        elif st.args.acceptor == 'domain':
+            domain = user.split('\\', 1)[0] if '\\' in user else 'PATCHDECK'
+            r = subprocess.run(['wbinfo', '-a', domain + '\\' + name + '%' + password],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               timeout=20, check=False)
+            ok = r.returncode == 0
+        if not ok:
+            st.record({'action': '', 'encrypted': False, 'tls': True, 'status': 401, 'refused': True,
+                       'reason': 'authentication failed: basic', 'connection': self.conn_no})
+            self.challenge()
+            return False
+        self.basic_user = name
+        self.authenticated = False  # Basic authenticates each request, not the connection
+        self.ctx = None
+        return True
+
+    def handle_message(self, body, content_type, encrypted_ct):
+        st = self.server.state
+        if not body:
+            # The empty POST some clients use to set up the context: answer 200, nothing to process.
+            self.send_plain(200)
+            return
+        if encrypted_ct:
+            if self.ctx is None or not self.ctx.complete:
+                self.note_body(body, True, 400, 'encrypted body without an NTLM/SPNEGO context')
+                self.send_plain(400, b'no security context for an encrypted body')
+                return
+            try:
+                protocol, declared, sig, sealed = parse_encrypted(body, content_type)
+                res = self.ctx.unwrap(sig + sealed)
+                if not res.encrypted:
+                    raise ValueError('the body was signed but not sealed')
+                soap = res.message
+                if len(soap) != declared:
+                    raise ValueError('OriginalContent Length does not match the plaintext')
+            except (ValueError, gssapi.exceptions.GSSError) as e:
+                st.record({'action': '', 'encrypted': True, 'tls': self.is_tls(), 'status': 400, 'refused': True,
+                           'reason': 'cannot decrypt: ' + (gss_text(e) if isinstance(e, gssapi.exceptions.GSSError) else str(e)),
+                           'connection': self.conn_no})
+                self.close_connection = True
+                self.send_plain(400, b'cannot decrypt the body')
+                return
+        else:
+            if not self.is_tls():
+                self.note_body(body, False, 400, 'plaintext body refused (AllowUnencrypted=false)')
+                self.send_plain(400, b'unencrypted messages are refused')
+                return
+            soap = body
+            protocol = None
+        action = action_of(soap)
+        message_id = message_id_of(soap)
+        status, reply = self.answer(soap, action, message_id)
+        entry = {'action': action, 'encrypted': encrypted_ct, 'tls': self.is_tls(), 'status': status,
+                 'refused': False, 'reason': '', 'connection': self.conn_no}
+        if reply is None:  # backend asked to drop the connection
+            entry['reason'] = 'dropped'
+            st.record(entry)
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        st.record(entry)
+        reply_bytes = reply.encode('utf-8')
+        if protocol is not None:
+            wrapped = self.ctx.wrap(reply_bytes, True).message
+            sig, sealed = wrapped[:16], wrapped[16:]
+            self.send_plain(status, build_encrypted(protocol, sig, sealed, len(reply_bytes)), ENCRYPTED_CT)
+        else:
+            self.send_plain(status, reply_bytes, 'application/soap+xml;charset=UTF-8')
+
+    def answer(self, soap, action, message_id):
+        st = self.server.state
+        if st.replay is not None:
+            expected, response = st.next_reply(action)
+            if response is None:
+                return 500, fault_envelope(message_id, 'w:InternalError', 2150858770,
+                                           'testbed: the recording has no more replies')
+            if expected != action:
+                return 500, fault_envelope(message_id, 'w:ActionNotSupported', 2150858776,
+                                           'testbed: recorded action ' + expected + ', got ' + action)
+            if message_id is not None:
+                response = RELATES_TO_RE.sub(lambda m: m.group(1) + message_id + m.group(2), response, count=1)
+            status = 500 if re.search(r'<(?:[A-Za-z0-9_]+:)?Fault\b', response) else 200
+            return status, response
+        # backend mode
+        req = urllib.request.Request(st.args.backend, data=soap, method='POST',
+                                     headers={'Content-Type': 'application/soap+xml;charset=UTF-8'})
+        try:
+            with self.server.opener.open(req, timeout=SOCKET_TIMEOUT_S) as r:
+                data = json.loads(r.read(8 * MAX_BODY).decode('utf-8'))
+        except Exception as e:  # the backend is test code: report, do not hang
+            return 500, fault_envelope(message_id, 'w:InternalError', 2150858770, 'testbed backend: ' + str(e))
+        if data.get('drop'):
+            return 0, None
+        return int(data.get('status', 200)), str(data.get('body', ''))
+
+
+def gss_text(e):
+    try:
+        return str(e.gen_message())
+    except Exception:
+        return type(e).__name__
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--port', type=int, default=0)
+    p.add_argument('--replay')
+    p.add_argument('--backend')
+    p.add_argument('--acceptor', required=True, help="'domain' or the path of an NTLM_USER_FILE")
+    p.add_argument('--cert')
+    p.add_argument('--key')
+    p.add_argument('--basic-users')
+    args = p.parse_args()
+    if bool(args.replay) == bool(args.backend):
+        raise SystemExit('give exactly one of --replay and --backend')
+    if args.backend:
+        host = urllib.parse.urlsplit(args.backend).hostname or ''
+        if not ipaddress.ip_address(host).is_loopback:
+            raise SystemExit('the backend must be on loopback')
+    if args.acceptor == 'domain':
+        os.environ.pop('NTLM_USER_FILE', None)
+    else:
+        os.environ['NTLM_USER_FILE'] = os.path.abspath(args.acceptor)
+        if not args.basic_users:
+            args.basic_users = args.acceptor
+    state = State(args)
+    server = Server(('127.0.0.1', args.port), Handler)
+    server.state = state
+    server.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    server.cert_der = None
+    if args.cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+        with open(args.cert, 'rb') as f:
+            server.cert_der = ssl.PEM_cert_to_DER_cert(f.read().decode('ascii'))
+        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    sys.stdout.write('PORT %d\n' % server.server_address[1])
+    sys.stdout.flush()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,33 @@
+#!/usr/bin/python3
+"""python3-winrm, an independent WinRM client, runs one cmd shell against the test bed's endpoint.
+
+Arguments: a JSON object {url, username, password, encryption ('always'|'never'|'auto'), command, arguments}.
+Prints one JSON line: {ok: true, stdout, stderr, code} or {ok: false, error: <exception class>, message}.
+"""
+import base64
+import json
+import sys
+
+import winrm
+import winrm.exceptions
+
+
+def main():
+    o = json.loads(sys.argv[1])
+    try:
+        p = winrm.Protocol(o['url'], transport='ntlm', message_encryption=o['encryption'],
+                           username=o['username'], password=o['password'], server_cert_validation='ignore',
+                           read_timeout_sec=30, operation_timeout_sec=20)
+        shell = p.open_shell()
+        command = p.run_command(shell, o['command'], o.get('arguments', []))
+        out, err, code = p.get_command_output(shell, command)
+        p.cleanup_command(shell, command)
+        p.close_shell(shell)
+        print(json.dumps({'ok': True, 'stdout': base64.b64encode(out).decode(), 'stderr': base64.b64encode(err).decode(),
+                          'code': code}))
+    except Exception as e:  # the test asserts on the class name: the client's own classification
+        print(json.dumps({'ok': False, 'error': type(e).__name__, 'message': str(e)[:500]}))
+
+
+if __name__ == '__main__':
+    main()
