@@ -3,6 +3,7 @@ import { useApp } from '../../../stores/app';
 import { rebootPolicyLabel } from './run-options';
 import { draftJob, draftSteps, planSummary, unlistedHosts, whenText } from './selectors';
 import { useWizard } from './store';
+import { DEFAULT_RESTART_DELAY_SECONDS, restartNoticeText } from './windows';
 
 /** Step 4: the exact plan, once more, and the approval. */
 export function ConfirmStep({ onDone }: { onDone: (jobId: number) => void }) {
@@ -12,7 +13,8 @@ export function ConfirmStep({ onDone }: { onDone: (jobId: number) => void }) {
   const busy = useWizard((s) => s.busy);
   const operator = useApp((s) => s.settings?.operatorName ?? 'admin');
   const { confirm, backToSchedule } = useWizard.getState();
-  const { ready, left, upgrades, newPackages, removals } = planSummary(steps);
+  const { ready, left, upgrades, windowsUpdates, newPackages, removals } = planSummary(steps);
+  const restartDelay = job?.options.windowsRestartDelaySeconds ?? DEFAULT_RESTART_DELAY_SECONDS;
   const unlisted = unlistedHosts(steps);
   return (
     <div className="wizard-body">
@@ -34,7 +36,13 @@ export function ConfirmStep({ onDone }: { onDone: (jobId: number) => void }) {
           </>
         )}
         <dt>Updates</dt>
-        <dd>{plural(upgrades, 'package update')}</dd>
+        <dd>
+          {windowsUpdates === 0
+            ? plural(upgrades, 'package update')
+            : upgrades === 0
+              ? plural(windowsUpdates, 'Windows update')
+              : `${plural(upgrades, 'package update')} and ${plural(windowsUpdates, 'Windows update')}`}
+        </dd>
         <dt>New dependencies</dt>
         <dd>{newPackages.length ? newPackages.join(', ') : 'none'}</dd>
         <dt>Removals</dt>
@@ -42,7 +50,14 @@ export function ConfirmStep({ onDone }: { onDone: (jobId: number) => void }) {
           {removals.length ? removals.join(', ') : 'none'}
         </dd>
         <dt>Reboot</dt>
-        <dd>{rebootPolicyLabel(job?.rebootPolicy)}</dd>
+        <dd>
+          {rebootPolicyLabel(job?.rebootPolicy)}
+          {windowsUpdates > 0 && job?.rebootPolicy !== 'never' && (
+            <div className="small muted" data-testid="confirm-windows-restart">
+              Windows PCs: {restartNoticeText(restartDelay)}
+            </div>
+          )}
+        </dd>
         <dt>If a host fails</dt>
         <dd>{job?.onFailure === 'stop' ? 'stop the job' : 'carry on with the other hosts'}</dd>
         <dt>When</dt>

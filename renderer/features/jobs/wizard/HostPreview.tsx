@@ -2,16 +2,20 @@ import type { JobStep } from '../../../../src/api/schemas';
 import { phaseLabel } from '../model';
 import { Banner } from './Banner';
 import { listedChanges } from './selectors';
+import { updateSourceLabel } from '../../../components/windows-updates';
+import { isWindowsStep } from './windows';
+import { WindowsPreview } from './WindowsPreview';
 
 /** One host's dry run: its state, and once it is in, every change it lists. */
 export function HostPreview({ step }: { step: JobStep }) {
   const planning = step.phase === 'planning';
   const unlisted = !planning && step.status === 'queued' && listedChanges(step) === 0;
+  const windows = isWindowsStep(step);
   return (
     <article className="host-preview" aria-label={`Dry run on ${step.hostName}`}>
       <header>
         <h3>{step.hostName}</h3>
-        <span className="muted small">{step.packageManager ?? ''}</span>
+        <span className="muted small">{updateSourceLabel(step.packageManager) ?? ''}</span>
         {planning ? (
           <span className="muted">{phaseLabel(step.phase)}…</span>
         ) : unlisted ? (
@@ -32,7 +36,7 @@ export function HostPreview({ step }: { step: JobStep }) {
           The dry run on {step.hostName} lists no change, so there is nothing here you could approve.
         </Banner>
       )}
-      {!planning && <ChangeTable step={step} />}
+      {!planning && (windows ? <WindowsPreview step={step} /> : <ChangeTable step={step} />)}
     </article>
   );
 }

@@ -2,9 +2,10 @@ import { isoToLocal } from '../model';
 import { Banner } from './Banner';
 import { DateTimeField, RadioGroup, type RadioOption } from './fields';
 import { REBOOT_POLICIES } from './run-options';
-import { draftJob, hostsWaitingForReboot, needsReplan } from './selectors';
+import { draftJob, hostsWaitingForReboot, needsReplan, selectedWindowsHosts } from './selectors';
 import { useWizard } from './store';
 import type { OnFailure, RebootPolicy, Schedule, ScheduleKind } from './types';
+import { MAX_RESTART_DELAY_SECONDS, restartNoticeText } from './windows';
 
 const REBOOT: RadioOption<RebootPolicy>[] = REBOOT_POLICIES.map((r) => ({
   id: r.id,
@@ -63,6 +64,7 @@ export function ScheduleStep() {
           onChoose={(id) => setRunOptions({ rebootPolicy: id })}
         />
         <PendingRebootNote />
+        <WindowsRestart />
       </fieldset>
       <fieldset>
         <legend>If a host fails</legend>
@@ -126,6 +128,58 @@ export function ScheduleStep() {
         </button>
       </div>
     </form>
+  );
+}
+
+/**
+ * Windows PCs restart with Windows' own restart (shutdown.exe /r /t <delay> /c "<message>"): the
+ * signed-in employee sees a notice and has the delay to save their work. The admin picks the delay.
+ */
+function WindowsRestart() {
+  const hosts = useWizard((s) => s.hosts);
+  const audits = useWizard((s) => s.audits);
+  const choices = useWizard((s) => s.choices);
+  const rebootPolicy = useWizard((s) => s.options.rebootPolicy);
+  const delay = useWizard((s) => s.options.windowsRestartDelaySeconds);
+  const { setRunOptions } = useWizard.getState();
+  const windows = selectedWindowsHosts({ hosts, audits, choices });
+  if (windows.length === 0) return null;
+  const names = windows
+    .slice(0, 5)
+    .map((h) => h.name)
+    .join(', ');
+  return (
+    <div className="windows-restart" role="group" aria-label="Windows restart">
+      <label className="inline">
+        Windows PCs restart after a notice of{' '}
+        <input
+          type="number"
+          min={0}
+          max={MAX_RESTART_DELAY_SECONDS / 60}
+          step={1}
+          value={Math.round(delay / 60)}
+          aria-label="Restart notice in minutes"
+          onChange={(e) => {
+            const minutes = Math.max(
+              0,
+              Math.min(MAX_RESTART_DELAY_SECONDS / 60, Math.floor(Number(e.target.value) || 0)),
+            );
+            setRunOptions({ windowsRestartDelaySeconds: minutes * 60 });
+          }}
+        />{' '}
+        minutes
+      </label>
+      <Banner tone="muted" small testId="windows-restart-note">
+        {windows.length === 1
+          ? '1 selected host is a Windows PC'
+          : `${windows.length} selected hosts are Windows PCs`}{' '}
+        ({names}
+        {windows.length > 5 ? ', …' : ''}).{' '}
+        {rebootPolicy === 'never'
+          ? 'With “Never” they are not restarted; a PC whose updates need a restart is reported as waiting for one.'
+          : restartNoticeText(delay)}
+      </Banner>
+    </div>
   );
 }
 

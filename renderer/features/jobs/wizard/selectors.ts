@@ -1,5 +1,7 @@
 import type { Host, JobStep, PatchJob } from '../../../../src/api/schemas';
 import { formatTime } from '../../../components/format';
+import { isWindowsHost } from '../../hosts/windows-host';
+import { DEFAULT_RESTART_DELAY_SECONDS, isWindowsStep } from './windows';
 import type { Choices, Draft, RunOptions, Schedule, WizardData } from './types';
 
 /**
@@ -60,6 +62,11 @@ export function canReview(s: WizardData): boolean {
   return hostIds.length > 0 && (mode !== 'packages' || chosenPackages.length > 0) && !s.busy;
 }
 
+/** Selected hosts that are Windows PCs (their restart is Windows' own, with a notice and a delay). */
+export function selectedWindowsHosts(s: Pick<WizardData, 'hosts' | 'audits' | 'choices'>): Host[] {
+  return s.hosts.filter((h) => s.choices.hostIds.includes(h.id) && isWindowsHost(h, s.audits[h.id]));
+}
+
 /** Selected hosts whose newest audit says a reboot is already pending. */
 export function hostsWaitingForReboot(s: Pick<WizardData, 'hosts' | 'audits' | 'choices'>): Host[] {
   return s.hosts.filter((h) => s.choices.hostIds.includes(h.id) && s.audits[h.id]?.rebootRequired);
@@ -67,7 +74,13 @@ export function hostsWaitingForReboot(s: Pick<WizardData, 'hosts' | 'audits' | '
 
 /** The run options differ from the draft's, so confirming plans again (and compares the dry run). */
 export function needsReplan(job: PatchJob | null, options: RunOptions): boolean {
-  return job !== null && (job.rebootPolicy !== options.rebootPolicy || job.onFailure !== options.onFailure);
+  return (
+    job !== null &&
+    (job.rebootPolicy !== options.rebootPolicy ||
+      job.onFailure !== options.onFailure ||
+      (job.options.windowsRestartDelaySeconds ?? DEFAULT_RESTART_DELAY_SECONDS) !==
+        options.windowsRestartDelaySeconds)
+  );
 }
 
 export function dryRunDone(steps: JobStep[]): boolean {
@@ -105,6 +118,8 @@ export function planSummary(steps: JobStep[]): {
   ready: JobStep[];
   left: JobStep[];
   upgrades: number;
+  /** KBs to install on Windows PCs (counted apart: they are not package updates). */
+  windowsUpdates: number;
   newPackages: string[];
   removals: string[];
 } {
@@ -112,7 +127,8 @@ export function planSummary(steps: JobStep[]): {
   return {
     ready,
     left: steps.filter((s) => s.status !== 'queued'),
-    upgrades: ready.reduce((n, s) => n + s.packages.length, 0),
+    upgrades: ready.filter((s) => !isWindowsStep(s)).reduce((n, s) => n + s.packages.length, 0),
+    windowsUpdates: ready.filter(isWindowsStep).reduce((n, s) => n + s.packages.length, 0),
     newPackages: ready.flatMap((s) => (s.preview?.newPackages ?? []).map((p) => `${p.name} (${s.hostName})`)),
     removals: ready.flatMap((s) => (s.preview?.removals ?? []).map((p) => `${p.name} (${s.hostName})`)),
   };

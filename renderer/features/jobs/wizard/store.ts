@@ -4,6 +4,7 @@ import { api, describeError, onConnectionChange } from '../../../api';
 import { useTasks } from '../../../stores/tasks';
 import { localToIso, previewSignature } from '../model';
 import { currentDraft, dryRunDone, jobSelection, needsReplan } from './selectors';
+import { DEFAULT_RESTART_DELAY_SECONDS } from './windows';
 import type { Draft, PackageChoice, RunOptions, UpdateMode, WizardData, WizardFlow } from './types';
 
 export interface WizardActions {
@@ -49,6 +50,7 @@ const INITIAL: WizardData = {
     rebootPolicy: 'if-required',
     onFailure: 'continue',
     schedule: { kind: 'now', at: '', start: '', end: '' },
+    windowsRestartDelaySeconds: DEFAULT_RESTART_DELAY_SECONDS,
   },
   busy: null,
   error: null,
@@ -122,6 +124,7 @@ export const useWizard = create<WizardState>((set, get, store) => {
       selection: jobSelection(choices),
       rebootPolicy: options.rebootPolicy,
       onFailure: options.onFailure,
+      options: { windowsRestartDelaySeconds: options.windowsRestartDelaySeconds },
     });
     const draft: Draft = { jobId: planned.jobId, taskId: planned.taskId, job: null, steps: [] };
     const flow = get().flow;

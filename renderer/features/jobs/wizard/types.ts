@@ -34,6 +34,8 @@ export interface RunOptions {
   rebootPolicy: RebootPolicy;
   onFailure: OnFailure;
   schedule: Schedule;
+  /** Windows PCs: how long Windows' restart notice gives the signed-in user (shutdown.exe /r /t). */
+  windowsRestartDelaySeconds: number;
 }
 
 /** The draft job on the server whose dry run is on screen. */
