@@ -14,6 +14,23 @@ export interface PinnedHostKey {
   reviewed: boolean;
 }
 
+/**
+ * The pin types of a WinRM endpoint: its TLS certificate (HTTPS; fingerprint `SHA256:…` of the
+ * DER, public_key its PEM) and the names its NTLM challenge announced (HTTP; fingerprint
+ * `ntlm:WIN1.PATCHDECK.TEST/PATCHDECK`, no public key). Every other type is an SSH host key.
+ */
+export const WINRM_KEY_TYPES = ['x509-certificate', 'ntlm-identity'] as const;
+export type WinrmKeyType = (typeof WINRM_KEY_TYPES)[number];
+
+/**
+ * Which identity a key belongs to: a host has one SSH identity and one WinRM identity, pinned,
+ * reviewed and replaced separately: a WinRM pin never replaces an SSH key, nor the reverse.
+ */
+export type KeyFamily = 'ssh' | 'winrm';
+export function keyFamilyOf(type: string): KeyFamily {
+  return (WINRM_KEY_TYPES as readonly string[]).includes(type) ? 'winrm' : 'ssh';
+}
+
 type Row = Record<string, unknown>;
 const toKey = (row: Row): PinnedHostKey => ({
   id: row.id as number,
@@ -26,17 +43,21 @@ const toKey = (row: Row): PinnedHostKey => ({
   reviewed: row.reviewed !== 0,
 });
 
-export function listTrustedKeys(db: Database, hostId: number): PinnedHostKey[] {
+/** The host's pinned keys, of one family (ssh or winrm) or of both. */
+export function listTrustedKeys(db: Database, hostId: number, family?: KeyFamily): PinnedHostKey[] {
   return (
     db
       .prepare(`SELECT * FROM host_keys WHERE host_id = ? AND status = 'trusted' ORDER BY id`)
       .all(hostId) as Row[]
-  ).map(toKey);
+  )
+    .map(toKey)
+    .filter((k) => family === undefined || keyFamilyOf(k.type) === family);
 }
 
 /**
- * Pins a host key. `replace` revokes every key trusted before (an explicit re-trust after a
- * change); both the trust and the revocation are recorded in the append-only audit log.
+ * Pins a host key. `replace` revokes every key of its family trusted before (an explicit re-trust
+ * after a change; an SSH key and a WinRM certificate or NTLM identity never replace each other);
+ * both the trust and the revocation are recorded in the append-only audit log.
  */
 export function trustHostKey(
   db: Database,
@@ -53,8 +74,9 @@ export function trustHostKey(
   },
 ): PinnedHostKey {
   const reviewed = input.reviewed !== false;
+  const family = keyFamilyOf(input.type);
   return db.transaction(() => {
-    const previous = listTrustedKeys(db, input.hostId);
+    const previous = listTrustedKeys(db, input.hostId, family);
     const same = previous.find((k) => k.fingerprint === input.fingerprint);
     if (same && reviewed && !same.reviewed) {
       // An admin vouches for a key that was pinned on first use.
@@ -74,9 +96,8 @@ export function trustHostKey(
     }
     if (same && !input.replace) return same;
     if (input.replace && previous.length) {
-      db.prepare(`UPDATE host_keys SET status = 'revoked' WHERE host_id = ? AND status = 'trusted'`).run(
-        input.hostId,
-      );
+      const revoke = db.prepare(`UPDATE host_keys SET status = 'revoked' WHERE id = ?`);
+      for (const k of previous) revoke.run(k.id);
     }
     const id = Number(
       db
@@ -93,11 +114,12 @@ export function trustHostKey(
           reviewed ? 1 : 0,
         ).lastInsertRowid,
     );
-    db.prepare(`DELETE FROM host_key_sightings WHERE host_id = ? AND (fingerprint = ? OR ? = 1)`).run(
-      input.hostId,
-      input.fingerprint,
-      input.replace ? 1 : 0,
+    // A re-trust settles the family's identity: its other sightings go (the other family's stay).
+    const dropSightings = db.prepare(
+      `DELETE FROM host_key_sightings WHERE host_id = ? AND key_type = ? AND (fingerprint = ? OR ? = 1)`,
     );
+    for (const type of typesOfFamily(db, input.hostId, family))
+      dropSightings.run(input.hostId, type, input.fingerprint, input.replace ? 1 : 0);
     appendAuditLog(db, {
       actor: input.actor,
       action: previous.length && input.replace ? 'host-key.retrust' : 'host-key.trust',
@@ -113,6 +135,16 @@ export function trustHostKey(
     });
     return toKey(db.prepare('SELECT * FROM host_keys WHERE id = ?').get(id) as Row);
   })();
+}
+
+/** The key types of a family among a host's sightings (SSH has many types, WinRM two). */
+function typesOfFamily(db: Database, hostId: number, family: KeyFamily): string[] {
+  const types = (
+    db.prepare('SELECT DISTINCT key_type FROM host_key_sightings WHERE host_id = ?').all(hostId) as {
+      key_type: string;
+    }[]
+  ).map((r) => r.key_type);
+  return types.filter((t) => keyFamilyOf(t) === family);
 }
 
 /** A key Patchdeck saw on a host (scan, probe, refused connection) that nobody has pinned. */
@@ -189,24 +221,41 @@ export function listHostKeySightings(db: Database, hostId?: number): HostKeySigh
   ).map(toSighting);
 }
 
+export type KeyTrust = 'trusted' | 'first-use' | 'pending' | 'changed' | 'none';
+
 /**
- * Whether a host's SSH identity is settled: a reviewed key pinned, a key pinned on first use
- * awaiting review, a seen key awaiting review, a key that differs from the pinned one, or none.
+ * Whether one identity (ssh or winrm) of a host is settled: a reviewed key pinned, a key pinned
+ * on first use awaiting review, a seen key awaiting review, a key that differs from the pinned
+ * one, or none.
  */
-export function hostKeyTrust(
-  db: Database,
-  hostId: number,
-): 'trusted' | 'first-use' | 'pending' | 'changed' | 'none' {
-  const pinned = listTrustedKeys(db, hostId);
-  const seen = listHostKeySightings(db, hostId).some((k) => k.source !== 'first-use');
+export function hostKeyTrustOf(db: Database, hostId: number, family: KeyFamily): KeyTrust {
+  const pinned = listTrustedKeys(db, hostId, family);
+  const seen = listHostKeySightings(db, hostId).some(
+    (k) => k.source !== 'first-use' && keyFamilyOf(k.type) === family,
+  );
   if (pinned.length === 0) return seen ? 'pending' : 'none';
   if (seen) return 'changed';
   return pinned.some((k) => k.reviewed) ? 'trusted' : 'first-use';
 }
 
+/** Worst first: what the admin must look at before anything else. */
+const TRUST_ORDER: readonly KeyTrust[] = ['changed', 'pending', 'first-use', 'trusted', 'none'];
+
 /**
- * Pins a key the admin reviewed (a sighting, or a key pinned on first use). Any pin settles the
- * host's identity, so its other sightings are dropped — and named in the audit log.
+ * A host's identity in one word, over its SSH key and its WinRM endpoint: the worse of the two
+ * that exist (changed, then awaiting review, then pinned on first use, then trusted); `none` only
+ * when neither was ever seen. So a Windows PC with a pinned SSH key whose WinRM certificate
+ * changed says `changed`, and one trusted over either channel with nothing else seen, `trusted`.
+ */
+export function hostKeyTrust(db: Database, hostId: number): KeyTrust {
+  const states = [hostKeyTrustOf(db, hostId, 'ssh'), hostKeyTrustOf(db, hostId, 'winrm')];
+  return TRUST_ORDER.find((t) => states.includes(t)) ?? 'none';
+}
+
+/**
+ * Pins a key the admin reviewed (a sighting, or a key pinned on first use). Any pin settles that
+ * identity of the host (ssh or winrm), so its other sightings of the same family are dropped —
+ * and named in the audit log; the other family's sightings stay for their own review.
  */
 export function trustReviewedKey(
   db: Database,
@@ -218,7 +267,11 @@ export function trustReviewedKey(
     const known = listTrustedKeys(db, input.hostId).find((k) => k.fingerprint === input.fingerprint);
     if (!s && known) return known;
     if (!s) throw new Error(`no sighting of ${input.fingerprint} for host ${input.hostId}`);
-    const dropped = pending.filter((k) => k.fingerprint !== input.fingerprint && k.source !== 'first-use');
+    const family = keyFamilyOf(s.type);
+    const dropped = pending.filter(
+      (k) =>
+        k.fingerprint !== input.fingerprint && k.source !== 'first-use' && keyFamilyOf(k.type) === family,
+    );
     const pinned = trustHostKey(db, {
       hostId: input.hostId,
       type: s.type,
@@ -233,7 +286,8 @@ export function trustReviewedKey(
           : ''
       }`,
     });
-    db.prepare('DELETE FROM host_key_sightings WHERE host_id = ?').run(input.hostId);
+    const drop = db.prepare('DELETE FROM host_key_sightings WHERE host_id = ? AND key_type = ?');
+    for (const type of typesOfFamily(db, input.hostId, family)) drop.run(input.hostId, type);
     return pinned;
   })();
 }

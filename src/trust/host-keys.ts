@@ -9,6 +9,7 @@ import type { EventBus } from '../api';
 import { offlineOnlyError } from '../audit';
 import {
   getHost,
+  keyFamilyOf,
   listHostKeySightings,
   listTrustedKeys,
   readSettings,
@@ -41,7 +42,7 @@ export async function trustHostKey(
       'bad-request',
       'Trusting a key needs the fingerprint you checked: read the key first (pin: false), compare it with the machine, then trust that fingerprint.',
     );
-  const pinned = listTrustedKeys(db, id);
+  const pinned = listTrustedKeys(db, id, 'ssh');
   const address = host.address ?? host.addresses[0] ?? host.name;
   const key = await probeHostKey(address, host.sshPort, {
     label: host.name,
@@ -91,19 +92,21 @@ export function listPendingKeys(
 ): CallResult<'hosts.pendingKeys'> {
   const wanted = hostIds ? new Set(hostIds) : null;
   const pending = listHostKeySightings(db).filter((s) => !wanted || wanted.has(s.hostId));
-  // Per host, once: its name, how many keys await review, whether a key is already pinned.
-  const hosts = new Map<number, { name: string; pending: number; pinned: boolean }>();
+  // Per host and identity (ssh, winrm), once: its name, how many keys await review, whether a
+  // key of that identity is already pinned. An SSH key and a WinRM certificate are not a conflict.
+  const hosts = new Map<string, { name: string; pending: number; pinned: boolean }>();
+  const keyOf = (s: { hostId: number; type: string }): string => `${s.hostId}/${keyFamilyOf(s.type)}`;
   for (const s of pending) {
-    const entry = hosts.get(s.hostId) ?? {
+    const entry = hosts.get(keyOf(s)) ?? {
       name: getHost(db, s.hostId)?.name ?? `host ${s.hostId}`,
       pending: 0,
-      pinned: listTrustedKeys(db, s.hostId).length > 0,
+      pinned: listTrustedKeys(db, s.hostId, keyFamilyOf(s.type)).length > 0,
     };
     entry.pending++;
-    hosts.set(s.hostId, entry);
+    hosts.set(keyOf(s), entry);
   }
   return pending.map((s) => {
-    const host = hosts.get(s.hostId)!;
+    const host = hosts.get(keyOf(s))!;
     return {
       hostId: s.hostId,
       hostName: host.name,
@@ -127,9 +130,16 @@ export function trustReviewedKeys(
   const { db, events } = deps;
   const actor = readSettings(db).operatorName;
   const hostIds = [...new Set(keys.map((k) => k.hostId))];
-  if (hostIds.length !== keys.length)
-    throw new PatchdeckError('bad-request', 'Each host may have only one key trusted per review.');
   const pending = listHostKeySightings(db);
+  const familyOf = (k: { hostId: number; fingerprint: string }): string => {
+    const seen = pending.find((s) => s.hostId === k.hostId && s.fingerprint === k.fingerprint);
+    return `${k.hostId}/${seen ? keyFamilyOf(seen.type) : k.fingerprint}`;
+  };
+  if (new Set(keys.map(familyOf)).size !== keys.length)
+    throw new PatchdeckError(
+      'bad-request',
+      'Each host may have only one key trusted per review (one SSH key, one WinRM identity).',
+    );
   // One transaction: a stale entry (the key was trusted or replaced since it was shown, or
   // the host is gone) refuses the whole review, and nothing is pinned.
   db.transaction(() => {
@@ -141,12 +151,16 @@ export function trustReviewedKeys(
           'conflict',
           `${host?.name ?? `Host ${k.hostId}`}: the key ${k.fingerprint.slice(0, 60)} is not awaiting review any more. Nothing was trusted; reload the list and review again.`,
         );
-      if (keys.length > 1 && pending.filter((s) => s.hostId === k.hostId).length > 1)
+      const family = keyFamilyOf(seen.type);
+      if (
+        keys.length > 1 &&
+        pending.filter((s) => s.hostId === k.hostId && keyFamilyOf(s.type) === family).length > 1
+      )
         throw new PatchdeckError(
           'conflict',
           `${host.name} showed more than one key; check which one is genuine and trust it on its own. Nothing was trusted.`,
         );
-      if (seen.source !== 'first-use' && listTrustedKeys(db, k.hostId).length > 0 && !replace)
+      if (seen.source !== 'first-use' && listTrustedKeys(db, k.hostId, family).length > 0 && !replace)
         throw new PatchdeckError(
           'conflict',
           `${host.name} already has a different trusted key; replacing it needs an explicit re-trust (replace). Nothing was trusted.`,
@@ -162,4 +176,18 @@ export function trustReviewedKeys(
   })();
   events.emit('entity.changed', { entity: 'hosts', ids: hostIds });
   return { pinned: keys.length, hostIds };
+}
+
+/**
+ * The fingerprints of a host's WinRM pins of one type that an admin reviewed: the only ones a
+ * connection that sends a password may accept (a WinRM pin is never made on first use).
+ */
+export function reviewedPinsOf(
+  db: Database,
+  hostId: number,
+  type: 'x509-certificate' | 'ntlm-identity',
+): string[] {
+  return listTrustedKeys(db, hostId, 'winrm')
+    .filter((k) => k.type === type && k.reviewed)
+    .map((k) => k.fingerprint);
 }
