@@ -35,7 +35,7 @@ import { zypperSections } from './zypper/index';
 import { pacmanSections } from './pacman/index';
 import { apkSections } from './apk/index';
 import { macosSections } from './macos/index';
-import { buildWindowsUpdateScript } from './windows/index';
+import { buildWindowsUpdateScript, collect as collectWindows } from './windows/index';
 import { collectorFor, packageManagerFor } from './pick';
 import { buildSectionScript, newNonce, splitSections, type ScriptSection, type SectionOutput } from './util';
 import {
@@ -547,9 +547,8 @@ export async function parseCollectedOutput(input: string): Promise<CollectedOutp
       throw new CollectedOutputError(
         'The Windows collection has no readable OS section (the version query failed on the host).',
       );
-    const result = await collectorFor('windows-update').collect(replayOnce(sections.get('wua')!), {
-      refresh,
-    });
+    // A replay cannot run the SYSTEM-task fallback: a denied search in the file stays refused.
+    const result = await collectWindows(replayOnce(sections.get('wua')!), { refresh, systemTask: false });
     return { ...base, refreshed: refresh, os, result };
   }
 

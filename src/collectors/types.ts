@@ -20,6 +20,11 @@ export interface RemoteExecResult {
 /** Implemented by the SSH layer (src/remote) and, in tests, by replays of real captures. */
 export interface RemoteExec {
   run(command: string, options?: RemoteExecOptions): Promise<RemoteExecResult>;
+  /**
+   * Present on WinRM sessions: a PowerShell script through stdin. Windows collectors use it when
+   * present, else `run(powershellEncodedCommand(script))` (OpenSSH).
+   */
+  runPowerShell?(script: string, options?: RemoteExecOptions): Promise<RemoteExecResult>;
 }
 
 export type Severity = 'critical' | 'important' | 'moderate' | 'low' | 'unknown';
