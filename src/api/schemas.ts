@@ -254,6 +254,43 @@ export const HostKey = z.object({
   reviewed: z.boolean(),
 });
 
+/** What a Windows audit recorded about the PC (src/collectors/windows); null for other audits. */
+export const WindowsAuditFacts = z.object({
+  caption: z.string().nullable(),
+  productName: z.string().nullable(),
+  displayVersion: z.string().nullable(),
+  version: z.string().nullable(),
+  build: z.string().nullable(),
+  ubr: z.number().int().nullable(),
+  arch: z.string().nullable(),
+  computerName: z.string().nullable(),
+  /** Group Policy's Windows Update settings; `useWUServer`: the PC takes its updates from WSUS `server`. */
+  policy: z
+    .object({
+      server: z.string().nullable(),
+      useWUServer: z.boolean(),
+      noAutoUpdate: z.boolean(),
+      auOptions: z.number().int().nullable(),
+    })
+    .nullable(),
+  /** Who ran the search: the remote session, or a one-off SYSTEM task when Windows denied it. */
+  searchedBy: z.enum(['session', 'system-task']),
+});
+export type WindowsAuditFacts = z.infer<typeof WindowsAuditFacts>;
+
+/** A KB finding's Windows Update details (null for package findings). */
+export const WindowsUpdateDetails = z.object({
+  /** IUpdateIdentity.UpdateID (lower-case GUID) and revision: what an install names, exactly. */
+  updateId: z.string().nullable(),
+  revision: z.number().int().nullable(),
+  sizeBytes: z.number().nullable(),
+  releasedAt: z.string().nullable(),
+  rebootBehavior: z.enum(['never', 'always', 'can-request']).nullable(),
+  categories: z.array(z.string()),
+  updateType: z.enum(['software', 'driver']).nullable(),
+});
+export type WindowsUpdateDetails = z.infer<typeof WindowsUpdateDetails>;
+
 export const Audit = z.object({
   id: Id,
   hostId: Id,
@@ -275,6 +312,7 @@ export const Audit = z.object({
   startedAt: IsoTime,
   finishedAt: IsoTime.nullable(),
   durationMs: z.number().nullable(),
+  windows: WindowsAuditFacts.nullable().optional(),
 });
 export type Audit = z.infer<typeof Audit>;
 
@@ -295,6 +333,7 @@ export const Finding = z.object({
   advisories: z.array(z.string()),
   held: z.boolean(),
   rebootRequired: z.boolean().nullable(),
+  details: WindowsUpdateDetails.nullable().optional(),
 });
 export type Finding = z.infer<typeof Finding>;
 

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import type { WindowsAuditFacts, WindowsUpdateDetails } from '../api';
 import { now, parseJsonArray } from './time';
 
 export interface AuditRecord {
@@ -24,6 +25,15 @@ export interface AuditRecord {
   startedAt: string;
   finishedAt: string | null;
   durationMs: number | null;
+  /** A Windows audit's facts (migration 012); absent for every other audit. */
+  windows?: WindowsAuditFacts;
+}
+
+/** One installed hotfix a Windows audit listed (Win32_QuickFixEngineering). */
+export interface AuditHotfix {
+  hotfixId: string;
+  description: string | null;
+  installedOn: string | null;
 }
 
 export interface FindingInput {
@@ -39,6 +49,8 @@ export interface FindingInput {
   advisories: string[];
   held: boolean;
   rebootRequired: boolean | null;
+  /** A KB finding's Windows Update details (UpdateID, revision, size…); absent or null otherwise. */
+  details?: WindowsUpdateDetails | null;
 }
 
 export interface FindingRecord extends FindingInput {
@@ -59,6 +71,7 @@ const newestAuditPerHost = (statusCondition: string): string =>
 const bool = (v: unknown): boolean | null => (v === null || v === undefined ? null : v === 1);
 
 function toAudit(row: Row): AuditRecord {
+  const windows = parseJsonObject(row.windows) as WindowsAuditFacts | null;
   return {
     id: row.id as number,
     hostId: row.host_id as number,
@@ -82,10 +95,26 @@ function toAudit(row: Row): AuditRecord {
     startedAt: row.started_at as string,
     finishedAt: (row.finished_at as string | null) ?? null,
     durationMs: (row.duration_ms as number | null) ?? null,
+    // Only Windows audits carry the key, so every other audit reads as before.
+    ...(windows ? { windows } : {}),
   };
 }
 
+/** A JSON object column (written by this module only); null when empty or not an object. */
+function parseJsonObject(value: unknown): Record<string, unknown> | null {
+  if (typeof value !== 'string' || value === '') return null;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
 function toFinding(row: Row): FindingRecord {
+  const details = parseJsonObject(row.details) as WindowsUpdateDetails | null;
   return {
     id: row.id as number,
     auditId: row.audit_id as number,
@@ -102,6 +131,7 @@ function toFinding(row: Row): FindingRecord {
     advisories: parseJsonArray(row.advisories as string),
     held: row.held === 1,
     rebootRequired: bool(row.reboot_required),
+    ...(details ? { details } : {}),
   };
 }
 
@@ -133,11 +163,16 @@ export function completeAudit(
     warnings: string[];
     durationMs: number;
     findings: FindingInput[];
+    /** A Windows audit: the PC's facts and its installed hotfixes. */
+    windows?: (WindowsAuditFacts & { hotfixes: AuditHotfix[] }) | null;
   },
 ): void {
   const insert = db.prepare(
-    `INSERT INTO findings (audit_id, host_id, kind, package, arch, installed_version, available_version, repository, security, severity, vendor_severity, advisories, held, reboot_required)
-     VALUES (@auditId, @hostId, @kind, @package, @arch, @installedVersion, @availableVersion, @repository, @security, @severity, @vendorSeverity, @advisories, @held, @rebootRequired)`,
+    `INSERT INTO findings (audit_id, host_id, kind, package, arch, installed_version, available_version, repository, security, severity, vendor_severity, advisories, held, reboot_required, details)
+     VALUES (@auditId, @hostId, @kind, @package, @arch, @installedVersion, @availableVersion, @repository, @security, @severity, @vendorSeverity, @advisories, @held, @rebootRequired, @details)`,
+  );
+  const insertHotfix = db.prepare(
+    `INSERT OR IGNORE INTO audit_hotfixes (audit_id, hotfix_id, description, installed_on) VALUES (?, ?, ?, ?)`,
   );
   db.transaction(() => {
     const { host_id: hostId } = db.prepare('SELECT host_id FROM audits WHERE id = ?').get(auditId) as {
@@ -152,8 +187,15 @@ export function completeAudit(
         held: f.held ? 1 : 0,
         rebootRequired: f.rebootRequired === null ? null : f.rebootRequired ? 1 : 0,
         advisories: JSON.stringify(f.advisories),
+        details: f.details ? JSON.stringify(f.details) : null,
       });
     }
+    const { hotfixes = [], ...facts } = result.windows ?? {};
+    for (const h of hotfixes) insertHotfix.run(auditId, h.hotfixId, h.description, h.installedOn);
+    db.prepare('UPDATE audits SET windows = ? WHERE id = ?').run(
+      result.windows ? JSON.stringify(facts) : null,
+      auditId,
+    );
     db.prepare(
       `UPDATE audits SET status = 'succeeded', os_id = ?, os_name = ?, os_version = ?, kernel = ?, package_manager = ?, metadata_age_seconds = ?,
          reboot_required = ?, updates_count = ?, security_count = ?, warnings = ?, finished_at = ?, duration_ms = ? WHERE id = ?`,
@@ -227,6 +269,60 @@ export function latestAudits(db: Database): AuditRecord[] {
       )
       .all() as Row[]
   ).map(toAudit);
+}
+
+/** The hotfixes a Windows audit listed as installed, by id. */
+export function listAuditHotfixes(db: Database, auditId: number): AuditHotfix[] {
+  return db
+    .prepare(
+      'SELECT hotfix_id AS hotfixId, description, installed_on AS installedOn FROM audit_hotfixes WHERE audit_id = ? ORDER BY hotfix_id',
+    )
+    .all(auditId) as AuditHotfix[];
+}
+
+/** A pending Windows update of a host's newest successful audit, as the patch flow installs it. */
+export interface WindowsUpdateOfHost {
+  findingId: number;
+  auditId: number;
+  /** `KB5034441` (or the title when the update has no KB). */
+  kb: string;
+  title: string;
+  updateId: string;
+  revision: number | null;
+  security: boolean;
+  severity: string | null;
+  rebootBehavior: WindowsUpdateDetails['rebootBehavior'];
+  sizeBytes: number | null;
+}
+
+/**
+ * The KB findings of the host's newest successful audit that carry an UpdateID (the install task
+ * names updates by UpdateID, never by title); [] when the host has none.
+ */
+export function windowsUpdatesOf(db: Database, hostId: number): WindowsUpdateOfHost[] {
+  const latest = db
+    .prepare(
+      `SELECT id FROM audits WHERE host_id = ? AND status = 'succeeded' ORDER BY started_at DESC, id DESC LIMIT 1`,
+    )
+    .get(hostId) as { id: number } | undefined;
+  if (!latest) return [];
+  const out: WindowsUpdateOfHost[] = [];
+  for (const f of listFindings(db, latest.id)) {
+    if (f.kind !== 'kb' || !f.details?.updateId) continue;
+    out.push({
+      findingId: f.id,
+      auditId: f.auditId,
+      kb: f.package,
+      title: f.availableVersion,
+      updateId: f.details.updateId,
+      revision: f.details.revision,
+      security: f.security,
+      severity: f.severity,
+      rebootBehavior: f.details.rebootBehavior,
+      sizeBytes: f.details.sizeBytes,
+    });
+  }
+  return out;
 }
 
 export function listFindings(db: Database, auditId: number): FindingRecord[] {

@@ -9,6 +9,7 @@ import { migration008 } from './008_schedules';
 import { migration009 } from './009_network_device';
 import { migration010 } from './010_job_log';
 import { migration011 } from './011_windows_credentials';
+import { migration012 } from './012_windows_audit';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -26,6 +27,7 @@ export const migrations: readonly Migration[] = [
   migration009,
   migration010,
   migration011,
+  migration012,
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
