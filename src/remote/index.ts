@@ -11,3 +11,4 @@ export {
 } from './ssh';
 export { probeHostKey } from './host-key-probe';
 export { Redactor, SECRET_MASK, MIN_REDACTED_LENGTH } from './redact';
+export * from './winrm';
