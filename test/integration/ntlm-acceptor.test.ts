@@ -3,7 +3,7 @@
 // It checks the password, the MIC (its challenge carries MsvAvTimestamp), the channel
 // bindings, and the real GSS wrap/unwrap that WinRM's HTTP encryption uses.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -140,14 +140,22 @@ describe('NTLM against gss-ntlmssp', () => {
   });
 
   it('passes the acceptor’s TLS channel binding check with the right certificate, fails with another', async () => {
-    const certificate = Buffer.from('the DER bytes of the server certificate');
+    // An ECDSA-with-SHA384 certificate: RFC 5929 says its own hash, SHA-384, is used.
+    const certificate = new X509Certificate(
+      fs.readFileSync(path.join(import.meta.dirname, '../fixtures/winrm/ntlm/certs/ecdsa-sha384.pem')),
+    ).raw;
     const bindings = Buffer.concat([
       Buffer.from('tls-server-end-point:'),
-      createHash('sha256').update(certificate).digest(),
+      createHash('sha384').update(certificate).digest(),
     ]);
     for (const [presented, expected] of [
       [certificate, 'DONE'],
-      [Buffer.from('a different certificate'), 'FAIL'],
+      [
+        new X509Certificate(
+          fs.readFileSync(path.join(import.meta.dirname, '../fixtures/winrm/ntlm/certs/rsa-sha256.pem')),
+        ).raw,
+        'FAIL',
+      ],
     ] as const) {
       const acceptor = startAcceptor(bindings);
       try {
