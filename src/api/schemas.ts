@@ -514,6 +514,10 @@ export const StepPhase = z.enum([
   'reboot',
   'verify',
   'done',
+  /** Windows (src/patch/phases/windows): the SYSTEM task is registered; it runs under the install on record. */
+  'schedule',
+  /** Windows: polling the task's receipt; under the install on record too. */
+  'wait',
 ]);
 export type StepPhase = z.infer<typeof StepPhase>;
 
@@ -532,6 +536,8 @@ export const JobOptions = z
     lockWaitSeconds: z.number().int().min(0).max(3600).default(60),
     rebootTimeoutSeconds: z.number().int().min(10).max(7200).default(600),
     hostTimeoutSeconds: z.number().int().min(30).max(14_400).default(1800),
+    /** Windows: how long the signed-in user is warned before the restart (`shutdown.exe /r /t`), so they can save their work. */
+    windowsRestartDelaySeconds: z.number().int().min(0).max(7200).default(300),
     /** The credential to log in with; null = the one whose scope covers each host. */
     credentialId: Id.nullable().default(null),
   })

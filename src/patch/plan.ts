@@ -43,6 +43,8 @@ import { changeKeys, parseDryRun, readsDryRun } from './dry-run';
 import { stepChanged } from './notify';
 import type { RemoteExec } from '../collectors';
 import type { StepSession } from './phases/context';
+import { WINDOWS_PACKAGE_MANAGER } from './phases/windows';
+import { selectWindowsTargets, windowsPreview } from './phases/windows/targets';
 import { parkSession } from './sessions';
 import { traced } from './trace';
 
@@ -85,6 +87,11 @@ export function selectTargets(db: Database, host: Host, selection: PatchSelectio
     };
   }
   const pm = audit.packageManager;
+  if (pm === WINDOWS_PACKAGE_MANAGER) {
+    // KB steps: name = KB, to = UpdateID (phases/windows/targets.ts); no dry run on Windows.
+    const { packages, skipped } = selectWindowsTargets(listFindings(db, audit.id), selection);
+    return { host, packageManager: pm, packages, skipped, problem: null };
+  }
   if (!isPatchable(pm)) {
     return {
       host,
@@ -307,6 +314,16 @@ export async function dryRunJob(
       const host = getHost(deps.db, step.hostId)!;
       const pm = step.packageManager as PatchPackageManager;
       let session: StepSession | null = null;
+      if (step.packageManager === WINDOWS_PACKAGE_MANAGER) {
+        // The approval lists the KBs themselves; the run's pre-check asks the PC.
+        updateStep(deps.db, step.id, {
+          phase: 'planned',
+          preview: windowsPreview(step.packages, step.preview?.skipped ?? [], now()),
+        });
+        stepChanged(deps, step.id);
+        onHostDone?.(++done, steps.length);
+        continue;
+      }
       try {
         if (signal.aborted) throw new PatchdeckError('cancelled', 'Cancelled.');
         session = await traced(host.name, 'plan.connect', () => open(host, signal));

@@ -6,12 +6,13 @@
  * Cancel never kills an install half way: the current command finishes, the rest is skipped.
  */
 import type { JobStep, PatchJob } from '../api';
-import { appendAuditLog, getHost, getJob, listSteps, now, updateJob } from '../db';
+import { appendAuditLog, getHost, getJob, listSteps, now, updateJob, type StepUpdate } from '../db';
 import { systemClock, type Clock } from '../util';
 import type { PatchPackageManager } from './commands';
 import { driveStep } from './driver';
 import { commitStep, jobChanged } from './notify';
 import { LINUX_STEP_FLOW, newStepState } from './phases';
+import { newWindowsStepState, WINDOWS_PACKAGE_MANAGER, WINDOWS_STEP_FLOW } from './phases/windows';
 import { log } from './phases/context';
 import { approvedDigest, planDigest, sessionOpener, type PatchDeps } from './plan';
 import { runPool } from './pool';
@@ -92,7 +93,7 @@ export async function runJob(
         `Skipped: the maintenance window ended at ${running.windowEnd} before this host started.`,
       );
     else {
-      const state = newStepState({
+      const ctx = {
         deps,
         job: running,
         step,
@@ -101,12 +102,18 @@ export async function runJob(
         signal: options.signal,
         open,
         clock,
-      });
-      const status = await driveStep(LINUX_STEP_FLOW, state, {
-        commit: (patch) => commitStep(deps, step.id, patch),
+      };
+      const io = {
+        commit: (patch: StepUpdate) => commitStep(deps, step.id, patch),
         signal: options.signal,
         now,
-      });
+      };
+      // A Windows host (audited through Windows Update, over WinRM or OpenSSH) installs its KBs
+      // through the SYSTEM task's flow; every other host walks the Linux flow.
+      const status =
+        step.packageManager === WINDOWS_PACKAGE_MANAGER
+          ? await driveStep(WINDOWS_STEP_FLOW, newWindowsStepState(ctx), io)
+          : await driveStep(LINUX_STEP_FLOW, newStepState(ctx), io);
       if (status === 'failed' && job.onFailure === 'stop') stop = true;
     }
     options.onProgress?.(++done, steps.length);

@@ -1,0 +1,277 @@
+/**
+ * The Windows step flow with the driver, against a PC in memory (testing/fake-pc.ts) that answers
+ * the flow's real scripts and runs the installer the schedule script carries. Every transition of
+ * the table, the session dropping mid-install, the PC away for its restart, a failing update, a
+ * resumed job, a cancel during the wait. No sleeping: the clock moves as soon as something waits.
+ */
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { EventBus } from '../api/event-bus';
+import { JobOptions, type JobStep, type PatchJob } from '../api/schemas';
+import {
+  createMemoryWorkspace,
+  getHost,
+  getJob,
+  getStep,
+  insertHost,
+  insertJob,
+  listJobLog,
+  listSteps,
+  updateJob,
+  updateStep,
+} from '../db';
+import { RemoteError } from '../remote';
+import { ManualClock, type ClockTimer } from '../util/clock';
+import { driveStep } from './driver';
+import { commitStep } from './notify';
+import { newWindowsStepState, WINDOWS_STEP_FLOW } from './phases/windows';
+import { selectWindowsTargets, windowsPreview } from './phases/windows/targets';
+import type { PatchDeps } from './plan';
+import { FakePc } from './testing/fake-pc';
+
+class HurryingClock extends ManualClock {
+  override setTimeout(fn: () => void, ms: number): ClockTimer {
+    const timer = super.setTimeout(fn, ms);
+    queueMicrotask(() => this.advance(ms));
+    return timer;
+  }
+}
+
+const ID = '8f1c2d3e-4b5a-4c6d-8e7f-901234567890';
+const ID2 = '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
+
+let db: Database;
+let deps: PatchDeps;
+let pc: FakePc;
+let controller: AbortController;
+let phases: string[];
+const template = createMemoryWorkspace().serialize();
+
+beforeEach(() => {
+  db = new BetterSqlite3(template);
+  db.pragma('foreign_keys = ON');
+  const events = new EventBus();
+  deps = { db, secrets: {} as PatchDeps['secrets'], actor: 'admin', events };
+  pc = new FakePc();
+  pc.pending = [
+    {
+      kb: 'KB5034441',
+      updateId: ID,
+      revision: 201,
+      title: '2026-01 Cumulative Update',
+      rebootRequired: true,
+    },
+  ];
+  controller = new AbortController();
+  phases = [];
+  events.subscribe((event, payload) => {
+    if (event !== 'job.step') return;
+    const step = payload as JobStep;
+    if (step.phase && phases.at(-1) !== step.phase) phases.push(step.phase);
+  });
+});
+
+function makeStep(
+  rebootPolicy: PatchJob['rebootPolicy'] = 'if-required',
+  packages = [{ name: 'KB5034441', arch: null, from: null, to: `${ID}.201`, security: true }],
+  edit?: (stepId: number) => void,
+): { job: PatchJob; step: JobStep } {
+  const hostId = insertHost(db, { name: 'win1', address: '127.0.0.1' }).id;
+  const jobId = insertJob(db, {
+    name: 'updates',
+    selection: { mode: 'all' },
+    rebootPolicy,
+    onFailure: 'continue',
+    concurrency: 1,
+    options: JobOptions.parse({ windowsRestartDelaySeconds: 120 }),
+    steps: [{ hostId, packageManager: 'windows-update', packages }],
+  });
+  updateJob(db, jobId, { status: 'running' });
+  const stepId = listSteps(db, jobId)[0]!.id;
+  edit?.(stepId);
+  return { job: getJob(db, jobId)!, step: getStep(db, stepId)! };
+}
+
+async function drive(made: { job: PatchJob; step: JobStep }) {
+  const { job, step } = made;
+  const state = newWindowsStepState({
+    deps,
+    job,
+    step,
+    host: getHost(db, step.hostId)!,
+    pm: 'windows-update' as never,
+    signal: controller.signal,
+    open: () => Promise.resolve(pc.open()),
+    clock: new HurryingClock('2026-03-02T02:00:00Z'),
+  });
+  const status = await driveStep(WINDOWS_STEP_FLOW, state, {
+    commit: (patch) => commitStep(deps, step.id, patch),
+    signal: controller.signal,
+    now: () => new Date().toISOString(),
+  });
+  const final = getStep(db, step.id)!;
+  expect(final.status).toBe(status);
+  return { status, step: final, log: listJobLog(db, job.id).map((e) => e.text) };
+}
+
+describe('the Windows flow', () => {
+  it('precheck → schedule → wait → restart → verify: the task installs exactly the approved UpdateID', async () => {
+    pc.pending.push({ kb: 'KB5035000', updateId: ID2, revision: 1, title: 'not approved' });
+    const r = await drive(makeStep());
+    expect(r.status).toBe('succeeded');
+    expect(phases).toEqual(['precheck', 'install', 'reboot', 'verify', 'done']);
+    // The installer names the approved UpdateID and revision, and no other.
+    expect(pc.installers).toHaveLength(1);
+    expect(pc.installers[0]).toContain(`@{id='${ID}';rev=201}`);
+    expect(pc.installers[0]).not.toContain(ID2);
+    expect(pc.installers[0]).toContain('Unregister-ScheduledTask');
+    expect(pc.pending.map((u) => u.kb)).toEqual(['KB5035000']);
+    expect(pc.tasks.size).toBe(0);
+    // Windows' own restart, with the job's delay and a message for the signed-in user.
+    expect(pc.shutdowns).toEqual([
+      'shutdown.exe /r /t 120 /c "Patchdeck installed Windows updates on this PC. It restarts in 2 minutes: please save your work." /d p:2:17',
+    ]);
+    expect(r.step.before).toEqual({ KB5034441: null });
+    expect(r.step.after).toEqual({ KB5034441: 'installed' });
+    expect(r.step.undoRecipe).toBe('wusa /uninstall /kb:5034441 /quiet /norestart');
+    expect(r.step.verifyAuditId).not.toBeNull();
+    expect(r.log).toContain('KB5034441 installed; it needs a restart');
+    expect(r.log).toContain('the PC is back after its restart');
+    expect(r.log.at(-1)).toBe('verified by re-audit: 1 update(s) installed');
+  });
+
+  it('survives the session dropping mid-install: reconnects through the opener and polls again', async () => {
+    pc.pollsBeforeReceipt = 4;
+    pc.before.poll = (n) => {
+      if (n === 2) {
+        pc.away = 3; // the next three connects are refused, as while a network driver is replaced
+        throw new RemoteError('unreachable', 'WIN1: the connection was reset.');
+      }
+    };
+    const r = await drive(makeStep());
+    expect(r.status).toBe('succeeded');
+    expect(r.log.some((l) => l.startsWith('the connection to the PC dropped during the install'))).toBe(true);
+    expect(r.log).toContain('reconnected to the PC; polling the task again');
+    expect(pc.installers).toHaveLength(1);
+  });
+
+  it('a failing update ends the step failed with its HRESULT as a sentence', async () => {
+    pc.pending[0]!.resultCode = 4;
+    pc.pending[0]!.hresult = '0x80240022';
+    const r = await drive(makeStep());
+    expect(r.status).toBe('failed');
+    expect(r.step.errorKind).toBe('install-failed');
+    expect(r.step.errorMessage).toBe('KB5034441 failed: The operation failed for every update. (0x80240022)');
+    expect(r.step.after).toEqual({ KB5034441: 'failed (0x80240022)' });
+    expect(r.step.undoRecipe).toBeNull();
+    expect(pc.shutdowns).toEqual([]);
+    expect(r.log.some((l) => /succeeded|finished/.test(l))).toBe(false);
+  });
+
+  it('precheck → verify when Windows lists the KB as installed: no task is registered', async () => {
+    pc.pending = [];
+    pc.hotfixes = ['KB5034441'];
+    const r = await drive(makeStep());
+    expect(r.status).toBe('succeeded');
+    expect(phases).toEqual(['precheck', 'verify', 'done']);
+    expect(pc.seen).not.toContain('schedule');
+    expect(r.log).toContain('every approved update is already installed; nothing to install');
+  });
+
+  it('precheck → pre-reboot → precheck when a restart was pending, under a policy that allows it', async () => {
+    pc.rebootReasons = ['CBS RebootPending'];
+    const r = await drive(makeStep());
+    expect(r.status).toBe('succeeded');
+    expect(phases).toEqual(['precheck', 'pre-reboot', 'precheck', 'install', 'reboot', 'verify', 'done']);
+    expect(pc.shutdowns).toHaveLength(2);
+  });
+
+  it('policy "never": installs, does not restart, ends reboot-pending', async () => {
+    const r = await drive(makeStep('never'));
+    expect(r.status).toBe('reboot-pending');
+    expect(pc.shutdowns).toEqual([]);
+    expect(r.log).toContain('Windows asks for a restart; reboot policy is "never"');
+  });
+
+  it('a resumed job whose task is still on the PC waits for its receipt and never registers it twice', async () => {
+    const made = makeStep();
+    const name = `Patchdeck-${made.job.id}-${made.step.id}`;
+    pc.installers.push(`$want=@(@{id='${ID}';rev=201})`);
+    pc.tasks.set(name, 'Running');
+    const r = await drive(made);
+    expect(r.status).toBe('succeeded');
+    expect(pc.seen).not.toContain('schedule');
+    expect(r.log).toContain(`the task ${name} of an earlier run is on the PC; reading its receipt`);
+  });
+
+  it('a cancel during the wait lets the install finish and records it; restart and verification are skipped', async () => {
+    pc.before.poll = () => controller.abort();
+    const r = await drive(makeStep());
+    expect(r.status).toBe('cancelled');
+    expect(r.step.errorMessage).toBe(
+      'Cancelled after the install finished; reboot and verification skipped.',
+    );
+    expect(r.step.after).toEqual({ KB5034441: 'installed' });
+    expect(pc.shutdowns).toEqual([]);
+  });
+
+  it('a task that disappears without a receipt fails the step', async () => {
+    pc.before.poll = () => {
+      pc.tasks.clear();
+    };
+    const r = await drive(makeStep());
+    expect(r.status).toBe('failed');
+    expect(r.step.errorKind).toBe('task-failed');
+    expect(r.step.errorMessage).toBe(
+      'The install task is gone from the PC and left no receipt; what it installed is unknown. Re-audit the PC.',
+    );
+  });
+
+  it('refuses a target without a valid UpdateID before anything runs on the PC', async () => {
+    const r = await drive(
+      makeStep('if-required', [
+        { name: 'KB5034441', arch: null, from: null, to: "x'; Remove-Item C:\\", security: true },
+      ]),
+    );
+    expect(r.status).toBe('failed');
+    expect(r.step.errorKind).toBe('not-approved');
+    expect(pc.seen).toEqual([]);
+  });
+
+  it('starts at the restart for a step queued again in its reboot phase', async () => {
+    pc.pending = [];
+    const r = await drive(
+      makeStep('if-required', undefined, (id) => updateStep(db, id, { phase: 'reboot' })),
+    );
+    expect(r.status).toBe('succeeded');
+    expect(phases).toEqual(['reboot', 'verify', 'done']);
+    expect(pc.shutdowns).toHaveLength(1);
+  });
+});
+
+describe('Windows plans', () => {
+  const finding = (pkg: string, details?: unknown) => ({
+    package: pkg,
+    security: true,
+    availableVersion: 'title',
+    details,
+  });
+
+  it('targets KBs by UpdateID (and revision); a KB without an UpdateID on record is left out with why', () => {
+    const { packages, skipped } = selectWindowsTargets(
+      [
+        finding('KB5034441', { updateId: ID.toUpperCase(), revision: 201 }),
+        finding('KB5035000', { updateId: null }),
+        finding('Defender definitions', { updateId: ID2 }),
+      ],
+      { mode: 'all' },
+    );
+    expect(packages).toEqual([
+      { name: 'KB5034441', arch: null, from: null, to: `${ID}.201`, security: true },
+    ]);
+    expect(skipped.map((s) => s.name)).toEqual(['KB5035000', 'Defender definitions']);
+    const preview = windowsPreview(packages, skipped, '2026-03-02T02:00:00Z');
+    expect(preview.upgrades).toEqual([{ name: 'KB5034441', arch: null, from: null, to: `${ID}.201` }]);
+    expect(preview.command).toContain('wusa /uninstall /kb:5034441 /quiet /norestart');
+  });
+});
