@@ -11,12 +11,15 @@ and prints one line `PORT <n>` on stdout when it listens. Then, per request:
 - over HTTP every SOAP body must be sealed (MS-WSMV 2.2.9.1.1 multipart/encrypted). A plaintext body is
   recorded and refused with HTTP 400 without being processed, like a Windows with AllowUnencrypted=false.
 - over HTTPS (--cert/--key) plain SOAP inside TLS is accepted too, and Basic (checked against --basic-users,
-  or the DC through wbinfo) as well as NTLM with channel bindings (tls-server-end-point).
+  or the DC through wbinfo) as well as NTLM with channel bindings (tls-server-end-point): the acceptor refuses a
+  wrong binding; a missing one is accepted (Windows' default CbtHardeningLevel=Relaxed) unless --strict-cbt.
 - replay mode (--replay FILE.yml) answers the recorded responses IN RECORDED ORDER, RelatesTo rewritten to the
   request's MessageID; a recorded s:Fault goes out with HTTP 500; a request whose action is not the recorded
   one gets a fault (and is recorded as a mismatch).
 - backend mode (--backend http://127.0.0.1:N) POSTs each decrypted SOAP body to the backend, which answers JSON
   {"status": 200|500, "body": "<soap>"} or {"drop": true} (the TCP connection is closed without an answer).
+- a POST with `WSMANIDENTIFY: unauthenticated` and no Authorization gets an IdentifyResponse (vendor Microsoft
+  Corporation, --identify version) without authentication, like Windows; --identify '' refuses it (401).
 - GET /testbed/requests (no authentication, this is a test bed on loopback) returns, as JSON, every request
   seen: {action, encrypted, tls, status, refused, reason, connection}.
 
@@ -75,7 +78,11 @@ class State:
             messages = data.get('messages') if isinstance(data, dict) else None
             if not isinstance(messages, list) or not messages:
                 raise SystemExit('replay file has no messages: ' + args.replay)
-            self.replay = [(m['request'], m['response']) for m in messages]
+            # Derived scenarios (test/fixtures/winrm/scenarios/) may mark a message `optional: true` (skipped
+            # when the client sends something else, e.g. a Signal after a fault) or `repeat: true` (answers
+            # every consecutive request with its action, e.g. stdin sent in several Sends). Recordings are strict.
+            self.replay = [(m['request'], m['response'], bool(m.get('optional')), bool(m.get('repeat')))
+                           for m in messages]
         self.basic_users = {}
         if args.basic_users:
             self.basic_users = read_user_file(args.basic_users)
@@ -86,12 +93,22 @@ class State:
                 self.log.append(entry)
 
     def next_reply(self, action):
+        """The recorded reply for this request: (recorded action, response), (None, None) when exhausted."""
         with self.lock:
-            if self.replay_index >= len(self.replay):
-                return None, None
-            recorded_request, response = self.replay[self.replay_index]
-            self.replay_index += 1
-            return action_of(recorded_request.encode('utf-8')), response
+            if self.replay_index > 0:
+                request, response, _, repeat = self.replay[self.replay_index - 1]
+                if repeat and action_of(request.encode('utf-8')) == action:
+                    return action, response
+            i = self.replay_index
+            while i < len(self.replay):
+                request, response, optional, _ = self.replay[i]
+                recorded = action_of(request.encode('utf-8'))
+                if recorded == action or not optional:
+                    self.replay_index = i + 1
+                    return recorded, response
+                i += 1
+            self.replay_index = i
+            return None, None
 
 
 def read_user_file(path):
@@ -180,6 +197,38 @@ def build_encrypted(protocol, sig, sealed, plain_len):
         + BOUNDARY + b'\r\n\tContent-Type: application/octet-stream\r\n'
         + struct.pack('<I', len(sig)) + sig + sealed + BOUNDARY + b'--\r\n'
     )
+
+
+def ntlm_in(token):
+    """The raw NTLMSSP message of a token (raw, or found inside a SPNEGO wrapper), or None."""
+    at = token.find(b'NTLMSSP\x00', 0, 4096)
+    return token[at:] if at >= 0 else None
+
+
+def is_ntlm_authenticate(token):
+    m = ntlm_in(token)
+    return m is not None and m[8:12] == b'\x03\x00\x00\x00'
+
+
+def has_channel_binding(token):
+    """Whether an NTLMv2 AUTHENTICATE carries a non-zero MsvAvChannelBindings AV pair (MS-NLMP 2.2.2.1)."""
+    m = ntlm_in(token)
+    if m is None or len(m) < 28:
+        return False
+    length, _, offset = struct.unpack('<HHI', m[20:28])  # NtChallengeResponseFields
+    nt = m[offset:offset + length]
+    if length < 48 or len(nt) != length:
+        return False
+    at = 16 + 28  # NTProofStr, then RespType..ChallengeFromClient..Reserved3 of NTLMv2_CLIENT_CHALLENGE
+    while at + 4 <= len(nt):
+        av_id, av_len = struct.unpack('<HH', nt[at:at + 4])
+        if av_id == 0:  # MsvAvEOL
+            return False
+        if av_id == 0x000A:  # MsvAvChannelBindings
+            value = nt[at + 4:at + 4 + av_len]
+            return len(value) == 16 and value != bytes(16)
+        at += 4 + av_len
+    return False
 
 
 def tls_end_point_hash(der):
@@ -286,6 +335,9 @@ class Handler(BaseHTTPRequestHandler):
         content_type = self.headers.get('Content-Type', '')
         encrypted_ct = content_type.lower().startswith('multipart/encrypted')
         auth = self.headers.get('Authorization')
+        if self.headers.get('WSMANIDENTIFY', '').lower() == 'unauthenticated' and not auth:
+            self.identify(body)
+            return
 
         if auth:
             if not self.authenticate(auth, body, content_type, encrypted_ct):
@@ -296,6 +348,26 @@ class Handler(BaseHTTPRequestHandler):
             self.challenge()
             return
         self.handle_message(body, content_type, encrypted_ct)
+
+    def identify(self, body):
+        """WS-Man Identify without authentication (MS-WSMV 3.1.4.16), as Windows answers it over plain HTTP."""
+        st = self.server.state
+        st.record({'action': 'Identify', 'encrypted': False, 'tls': self.is_tls(), 'status': 200,
+                   'refused': False, 'reason': 'unauthenticated identify', 'connection': self.conn_no})
+        if not st.args.identify:
+            self.send_plain(401, extra=[('WWW-Authenticate', 'Negotiate')])
+            return
+        version = st.args.identify.replace('&', '&amp;').replace('<', '&lt;')
+        reply = (
+            '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+            'xmlns:wsmid="http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd"><s:Header/><s:Body>'
+            '<wsmid:IdentifyResponse><wsmid:ProtocolVersion>http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd'
+            '</wsmid:ProtocolVersion><wsmid:ProductVendor>Microsoft Corporation</wsmid:ProductVendor>'
+            '<wsmid:ProductVersion>' + version + '</wsmid:ProductVersion><wsmid:SecurityProfiles>'
+            '<wsmid:SecurityProfileName>http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/spnego-kerberos'
+            '</wsmid:SecurityProfileName></wsmid:SecurityProfiles></wsmid:IdentifyResponse></s:Body></s:Envelope>'
+        ).encode('utf-8')
+        self.send_plain(200, reply, 'application/soap+xml;charset=UTF-8')
 
     def challenge(self, token=None, scheme='Negotiate'):
         headers = []
@@ -333,6 +405,15 @@ class Handler(BaseHTTPRequestHandler):
             self.ctx = self.new_context(token)
             self.authenticated = False
             self.ctx_scheme = scheme
+        if self.is_tls() and self.server.state.args.strict_cbt and is_ntlm_authenticate(token):
+            if not has_channel_binding(token):
+                # Windows with CbtHardeningLevel=Strict refuses an AUTHENTICATE without channel bindings.
+                self.ctx = None
+                self.server.state.record({'action': '', 'encrypted': False, 'tls': True, 'status': 401,
+                                          'refused': True, 'reason': 'authentication failed: no channel binding',
+                                          'connection': self.conn_no})
+                self.challenge()
+                return False
         try:
             out = self.ctx.step(token)
         except gssapi.exceptions.GSSError as e:
@@ -502,6 +583,10 @@ def main():
     p.add_argument('--cert')
     p.add_argument('--key')
     p.add_argument('--basic-users')
+    p.add_argument('--strict-cbt', action='store_true',
+                   help='HTTPS: refuse an NTLM AUTHENTICATE without channel bindings (CbtHardeningLevel=Strict)')
+    p.add_argument('--identify', default='OS: 10.0.17763 SP: 0.0 Stack: 3.0',
+                   help="ProductVersion of the Identify answer; '' to refuse unauthenticated Identify")
     args = p.parse_args()
     if bool(args.replay) == bool(args.backend):
         raise SystemExit('give exactly one of --replay and --backend')

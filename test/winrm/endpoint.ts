@@ -8,8 +8,12 @@
 // - acceptor 'domain' (the Samba DC of samba-dc.ts, through winbind) or { userFile } (NTLM_USER_FILE lines
 //   DOMAIN:user:password, no DC needed);
 // - NTLM per TCP connection (raw NTLMSSP under `Negotiate` or `NTLM`, SPNEGO-wrapped under `Negotiate`);
-// - HTTPS ({ https: { cert, key } }): plain SOAP inside TLS, NTLM with channel bindings, Basic;
+// - HTTPS ({ https: { cert, key } }): plain SOAP inside TLS, NTLM with channel bindings (a wrong binding is
+//   refused; a missing one too with strictChannelBinding), Basic;
 // - `port` to come back on the same port (a PC rebooting): stop() then start again with { port }.
+// - WS-Man Identify: a POST with header `WSMANIDENTIFY: unauthenticated` is answered without authentication
+//   (requests() shows it as action 'Identify', encrypted false: Windows answers it in plain text too).
+// - derived replay scenarios may mark messages `optional: true` / `repeat: true` (see endpoint.py).
 // A plaintext SOAP body over HTTP — also one sent on the first, unauthenticated leg of the handshake — is
 // recorded (requests(): encrypted false, refused true) and refused with HTTP 400 (401 on the auth legs).
 // Clients should authenticate with an empty POST first, then send sealed bodies (what Windows expects).
@@ -21,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const SYSTEM_PYTHON = '/usr/bin/python3';
-const SCRIPT = path.join(__dirname, 'endpoint.py');
+const SCRIPT = path.join(import.meta.dirname, 'endpoint.py');
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 
@@ -36,10 +40,14 @@ export interface WinrmEndpointOptions {
   port?: number;
   /** HTTPS Basic users (NTLM_USER_FILE format); default: the acceptor's user file. */
   basicUsers?: string;
+  /** HTTPS: refuse an NTLM login without channel bindings (Windows' CbtHardeningLevel=Strict). A wrong binding is always refused. */
+  strictChannelBinding?: boolean;
+  /** ProductVersion of the unauthenticated WS-Man Identify answer; '' refuses Identify (HTTP 401). */
+  identify?: string;
 }
 
 export interface EndpointRequest {
-  /** wsa:Action of the SOAP body ('' when it could not be read, e.g. a body that did not decrypt). */
+  /** wsa:Action of the SOAP body ('' when it could not be read, e.g. a body that did not decrypt; 'Identify'). */
   action: string;
   /** The body came in MS-WSMV multipart/encrypted framing. */
   encrypted: boolean;
@@ -163,6 +171,8 @@ export async function startWinrmEndpoint(options: WinrmEndpointOptions): Promise
   args.push('--acceptor', options.acceptor === 'domain' ? 'domain' : path.resolve(options.acceptor.userFile));
   if (options.https) args.push('--cert', options.https.cert, '--key', options.https.key);
   if (options.basicUsers) args.push('--basic-users', options.basicUsers);
+  if (options.strictChannelBinding) args.push('--strict-cbt');
+  if (options.identify !== undefined) args.push('--identify', options.identify);
 
   const child = spawn(SYSTEM_PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'], env: testbedPythonEnv() });
   let stderr = '';

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """python3-winrm, an independent WinRM client, runs one cmd shell against the test bed's endpoint.
 
-Arguments: a JSON object {url, username, password, encryption ('always'|'never'|'auto'), command, arguments}.
+Arguments: a JSON object {url, username, password, encryption ('always'|'never'|'auto'), command, arguments,
+transport ('ntlm' default, or 'basic'), ca (HTTPS: the endpoint's certificate, checked with its name)}.
 Prints one JSON line: {ok: true, stdout, stderr, code} or {ok: false, error: <exception class>, message}.
 """
 import base64
@@ -15,8 +16,9 @@ import winrm.exceptions
 def main():
     o = json.loads(sys.argv[1])
     try:
-        p = winrm.Protocol(o['url'], transport='ntlm', message_encryption=o['encryption'],
-                           username=o['username'], password=o['password'], server_cert_validation='ignore',
+        p = winrm.Protocol(o['url'], transport=o.get('transport', 'ntlm'), message_encryption=o['encryption'],
+                           username=o['username'], password=o['password'],
+                           server_cert_validation='validate' if o.get('ca') else 'ignore', ca_trust_path=o.get('ca'),
                            read_timeout_sec=30, operation_timeout_sec=20)
         shell = p.open_shell()
         command = p.run_command(shell, o['command'], o.get('arguments', []))
