@@ -16,12 +16,18 @@ export interface KbDetails {
   sizeBytes?: number | null;
   /** When Microsoft released it (ISO date). */
   releasedAt?: string | null;
-  /** WUA InstallationBehavior.RebootBehavior: 0 never restarts, 1 always, 2 may ask to. */
-  rebootBehavior?: number | null;
+  /** WUA InstallationBehavior.RebootBehavior (0 never, 1 always, 2 can request), in words. */
+  rebootBehavior?: 'never' | 'always' | 'can-request' | null;
   categories?: string[] | null;
 }
 
 export const isKb = (f: Pick<Finding, 'kind'>): boolean => f.kind === 'kb';
+
+const REBOOT_CODES = ['never', 'always', 'can-request'] as const;
+function rebootBehaviorOf(v: unknown): KbDetails['rebootBehavior'] {
+  if (typeof v === 'number') return REBOOT_CODES[v] ?? null;
+  return REBOOT_CODES.find((c) => c === v) ?? null;
+}
 
 /** A finding's KB details from wherever the record puts them (`details` or top-level fields). */
 export function kbDetails(f: object): KbDetails {
@@ -36,7 +42,7 @@ export function kbDetails(f: object): KbDetails {
     updateId: str(pick('updateId')),
     sizeBytes: num(pick('sizeBytes') ?? pick('size') ?? pick('maxDownloadSize')),
     releasedAt: str(pick('releasedAt') ?? pick('releaseDate') ?? pick('lastDeploymentChangeTime')),
-    rebootBehavior: num(pick('rebootBehavior')),
+    rebootBehavior: rebootBehaviorOf(pick('rebootBehavior')),
     categories: Array.isArray(list) ? list.filter((c): c is string => typeof c === 'string') : null,
   };
 }
@@ -77,9 +83,9 @@ export function formatDate(iso: string | null | undefined): string | null {
 /** How installing the KB restarts the PC, in words. */
 export function kbRestartText(f: FindingLike & object): string {
   const behavior = kbDetails(f).rebootBehavior;
-  if (behavior === 1) return 'needs a restart';
-  if (behavior === 2) return 'may ask for a restart';
-  if (behavior === 0) return 'no restart';
+  if (behavior === 'always') return 'needs a restart';
+  if (behavior === 'can-request') return 'may ask for a restart';
+  if (behavior === 'never') return 'no restart';
   if (f.rebootRequired === true) return 'needs a restart';
   if (f.rebootRequired === false) return 'no restart';
   return 'restart unknown';

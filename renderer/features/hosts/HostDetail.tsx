@@ -411,7 +411,10 @@ export function HostDetail({ host }: { host: Host }) {
                 .filter(Boolean)
                 .join(' ')}
               {audits.find((a) => a.kernel)?.kernel && (
-                <span className="muted"> (kernel {audits.find((a) => a.kernel)?.kernel})</span>
+                <span className="muted">
+                  {' '}
+                  ({windows ? 'build' : 'kernel'} {audits.find((a) => a.kernel)?.kernel})
+                </span>
               )}
             </dd>
           </>

@@ -230,7 +230,9 @@ export function CredentialsSection() {
         </p>
       )}
       {credentials.length === 0 ? (
-        <p className="muted">No credentials yet. Add one below to audit hosts over SSH, or Windows PCs over WinRM.</p>
+        <p className="muted">
+          No credentials yet. Add one below to audit hosts over SSH, or Windows PCs over WinRM.
+        </p>
       ) : (
         <table className="grid" aria-label="Credentials">
           <thead>
@@ -380,8 +382,8 @@ export function CredentialsSection() {
           {windows && (
             <p className="muted small">
               A local account that is an administrator of the PC is refused by Windows&apos; remote
-              restrictions until the PC allows it (LocalAccountTokenFilterPolicy); the connection test says
-              so. A domain administrator needs nothing more.
+              restrictions until the PC allows it (LocalAccountTokenFilterPolicy); the error then names the
+              one change to make on the PC. A domain administrator needs nothing more.
             </p>
           )}
           {!windows && (

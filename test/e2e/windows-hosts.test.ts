@@ -1,0 +1,224 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finishScan, recordScanHost, startScan, trustHostKey, type ObservedHost } from '../../src/db';
+import { DEBIAN_12, packageFinding, recordAudit } from '../../src/db/testing/audits';
+import { launchApp, type E2eApp } from './harness';
+
+/**
+ * Issue 12, item 7: Windows PCs in the window. A PC a scan found with WinRM open (recorded straight
+ * into the workspace: no traffic) gets its audit from the offline Windows collection file
+ * (test/fixtures/offline, read by the real Windows collector's parser), and one Debian host sits
+ * beside it. Settings takes a Windows credential; Updates and the host detail show KBs where
+ * Linux shows packages; the trust panel shows the PC's NTLM identity with its plain warning.
+ */
+const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/offline/synthetic-windows11.windows.txt');
+const shot = (name: string): string => path.resolve('test-results', name);
+
+let app: E2eApp;
+let pcId = 0;
+const NTLM_PIN = 'ntlm:WIN1.PATCHDECK.TEST/PATCHDECK';
+
+const observed = (address: string, windows: boolean): ObservedHost => ({
+  address,
+  name: null,
+  names: [],
+  mac: null,
+  macVendor: null,
+  osFamily: windows ? 'windows' : 'linux',
+  osName: windows ? 'Windows' : 'Debian GNU/Linux',
+  osVersion: null,
+  osConfidence: 0.5,
+  osEvidence: [],
+  management: [windows ? 'winrm' : 'ssh'],
+  services: windows
+    ? [
+        { port: 445, state: 'open', service: 'microsoft-ds', banner: null },
+        { port: 5985, state: 'open', service: 'wsman', banner: null },
+      ]
+    : [{ port: 22, state: 'open', service: 'ssh', banner: null }],
+  openPorts: windows ? [445, 5985] : [22],
+  result: {},
+});
+
+beforeAll(async () => {
+  app = await launchApp();
+  fs.mkdirSync(path.resolve('test-results'), { recursive: true });
+  const { core } = app;
+  const db = core.requireWorkspace().db;
+  const scanId = startScan(db, {
+    taskId: null,
+    targets: '198.18.0.40-41',
+    ports: [22, 445, 5985],
+    total: 2,
+    addresses: ['198.18.0.40', '198.18.0.41'],
+  });
+  pcId = recordScanHost(db, scanId, observed('198.18.0.40', true), null, { addToInventory: true }).hostId;
+  const linuxId = recordScanHost(db, scanId, observed('198.18.0.41', false), null, {
+    addToInventory: true,
+  }).hostId;
+  finishScan(db, scanId, 'completed');
+  await core.call('hosts.update', { id: pcId, patch: { name: 'win1' } });
+  await core.call('hosts.update', { id: linuxId, patch: { name: 'deb1' } });
+  trustHostKey(db, {
+    hostId: pcId,
+    type: 'ntlm-identity',
+    fingerprint: NTLM_PIN,
+    actor: 'test',
+    reason: 'test',
+  });
+  // The PC's audit, as the Windows collector reads a collection file: two KBs.
+  await core.call('audits.import', { text: fs.readFileSync(FIXTURE, 'utf8'), hostId: pcId });
+  recordAudit(db, linuxId, DEBIAN_12, 'apt', [
+    packageFinding({
+      package: 'openssl',
+      arch: 'amd64',
+      installedVersion: '3.0.11-1~deb12u1',
+      availableVersion: '3.0.11-1~deb12u2',
+      repository: 'bookworm-security',
+      security: true,
+    }),
+  ]);
+  await app.page.setViewportSize({ width: 1500, height: 1000 });
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+describe('Windows PCs in the window', () => {
+  it('Settings adds a Windows credential: which account forms work, a clear error on a bad one, no SSH fields', async () => {
+    const { page, core } = app;
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const form = page.getByRole('form', { name: 'Add credential' });
+    await form.getByLabel('Kind').selectOption('windows');
+    // The hint says which forms work; a Windows credential has no sudo password and never trusts on first use.
+    await expect.poll(() => form.textContent()).toContain('PATCHDECK\\alice for a domain account');
+    expect(await form.textContent()).toContain('.\\admin for a local account of the PC');
+    expect(await form.getByLabel('Sudo password (optional)').count()).toBe(0);
+    expect(await form.getByText('Trust a new host', { exact: false }).count()).toBe(0);
+    expect(await form.getByLabel('Private key').count()).toBe(0);
+
+    await form.getByLabel('Name').fill('office');
+    await form.getByLabel('Windows account', { exact: true }).fill('alice');
+    await form.getByLabel('Password').fill('Office-pw-7c1d');
+    const problem = form.getByRole('alert', { name: 'Windows account problem' });
+    await expect.poll(() => problem.textContent()).toContain('“alice” names no domain');
+    expect(await problem.textContent()).toContain('PATCHDECK\\alice');
+    await form.getByRole('button', { name: 'Add credential' }).click();
+    expect(await core.call('credentials.list', {})).toEqual([]);
+    await page
+      .getByRole('region', { name: 'Credentials' })
+      .screenshot({ path: shot('ui-win-credential-bad.png') });
+
+    // The core's own check speaks too, for what the page does not catch (a space in the domain).
+    await form.getByLabel('Windows account', { exact: true }).fill('PATCH DECK\\alice');
+    await form.getByLabel('Password').fill('Office-pw-7c1d');
+    await form.getByRole('button', { name: 'Add credential' }).click();
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Credentials' }).getByRole('alert').first().textContent())
+      .toContain('is not a Windows account');
+    expect(await core.call('credentials.list', {})).toEqual([]);
+
+    await form.getByLabel('Windows account', { exact: true }).fill('PATCHDECK\\alice');
+    await form.getByLabel('Password').fill('Office-pw-7c1d');
+    await form.getByRole('button', { name: 'Add credential' }).click();
+    const listRow = page.getByRole('table', { name: 'Credentials' }).locator('tr', { hasText: 'office' });
+    await listRow.waitFor();
+    expect(await listRow.textContent()).toContain('PATCHDECK\\alice');
+    expect(await listRow.textContent()).toContain('Windows account (WinRM)');
+    expect(await listRow.textContent()).not.toContain('trusts new keys');
+    const [stored] = await core.call('credentials.list', {});
+    expect(stored).toMatchObject({ kind: 'windows', username: 'PATCHDECK\\alice', hasSudoPassword: false });
+    await page
+      .getByRole('region', { name: 'Credentials' })
+      .screenshot({ path: shot('ui-win-credential.png') });
+  });
+
+  it('Updates shows the PC’s KBs: number, title, categories, MSRC rating and restart, in Windows words', async () => {
+    const { page } = app;
+    await page.getByRole('link', { name: 'Updates' }).click();
+    const table = page.getByRole('table', { name: 'Updates' });
+    await table.locator('[data-kb="KB5034123"]').waitFor();
+    // Both kinds on screen: the headers name both.
+    const headers = async () =>
+      (await table.getByRole('columnheader').allTextContents()).map((h) => h.replace(/[▲▼]/g, '').trim());
+    expect(await headers()).toContain('Package or KB');
+    await page.getByLabel('Host', { exact: true }).selectOption({ label: 'win1' });
+    await expect.poll(headers).toContain('KB');
+    expect(await headers()).toEqual(
+      expect.arrayContaining([
+        'Host',
+        'KB',
+        'Size',
+        'Title',
+        'Categories',
+        'Security',
+        'Advisories',
+        'Restart',
+      ]),
+    );
+    expect(await headers()).not.toContain('Package');
+    const kb = table.locator('[data-kb="KB5034123"]');
+    expect(await kb.locator('.cell-package').textContent()).toBe('KB5034123');
+    expect(await kb.locator('.cell-title').textContent()).toContain(
+      '2024-01 Security Update for Windows 11 Version 22H2 for x64-based Systems (KB5034123)',
+    );
+    expect(await kb.locator('.cell-repo').textContent()).toBe('Security Updates');
+    expect(await kb.locator('.cell-security').textContent()).toContain('Critical');
+    expect(await kb.locator('.cell-advisories').textContent()).toContain('CVE-2024-20674');
+    expect(await kb.locator('.cell-restart').textContent()).toBe('restart');
+    const defender = table.locator('[data-kb="KB2267602"]');
+    expect(await defender.locator('.cell-restart').textContent()).toBe('none');
+    // Nothing in the PC's rows speaks of packages, versions or apt.
+    const text = (await table.textContent()) ?? '';
+    expect(text).not.toMatch(/package|\bapt\b|→/i);
+    expect(await page.getByLabel('Categories').count()).toBe(1);
+    await kb.getByRole('checkbox').check();
+    expect(await page.getByTestId('selected-count').textContent()).toBe(
+      '1 row selected: 1 Windows update on 1 host',
+    );
+    await page.screenshot({ path: shot('ui-win-updates.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Clear selection' }).click();
+  });
+
+  it('the host detail shows KBs, WinRM and the NTLM identity pin with its plain warning', async () => {
+    const { page } = app;
+    await page.goto(`${app.carrier.launchUrl.split('#')[0]}#/hosts/${pcId}`);
+    await page.reload();
+    const detail = page.getByRole('region', { name: 'Host detail: win1' });
+    await detail.waitFor();
+    const kb = detail.locator('[data-kb="KB5034123"]');
+    await kb.waitFor();
+    expect(await kb.textContent()).toContain('2024-01 Security Update for Windows 11');
+    expect(await kb.textContent()).toContain('Critical');
+    expect(await kb.textContent()).toContain('Security Updates');
+    expect(await kb.textContent()).toContain('needs a restart');
+    expect(await detail.getByLabel('Search Windows Update online').count()).toBe(1);
+    expect(await detail.textContent()).toContain('HTTP on port 5985, every message sealed with NTLM');
+    // The trust panel: the WinRM identity, not an SSH key.
+    expect(await detail.getByRole('region', { name: 'SSH host keys' }).count()).toBe(0);
+    const trust = detail.getByRole('region', { name: 'WinRM identity' });
+    const pins = trust.getByRole('table', { name: 'Pinned WinRM identities' });
+    expect(await pins.textContent()).toContain('NTLM identity');
+    expect(await pins.textContent()).toContain(NTLM_PIN);
+    expect(await trust.getByRole('note').textContent()).toContain(
+      'only the name the PC announced about itself, not a proof',
+    );
+    expect(await trust.getByRole('button', { name: 'Check WinRM identity' }).count()).toBe(1);
+    const audits = detail.getByRole('table', { name: 'Audits' });
+    expect(await audits.textContent()).toContain('Windows Update');
+    expect(await audits.getByRole('columnheader', { name: 'Updates from' }).count()).toBe(1);
+    // No Linux word on a Windows PC's page.
+    expect((await detail.textContent()) ?? '').not.toMatch(/package|\bapt\b|SSH port|sudo|kernel/i);
+    await page.screenshot({ path: shot('ui-win-host.png'), fullPage: true });
+  });
+
+  it('the Hosts page names WinRM as the way in', async () => {
+    const { page } = app;
+    await page.getByRole('link', { name: 'Hosts' }).click();
+    const row = page.getByRole('table', { name: 'Hosts' }).locator('tr[data-address="198.18.0.40"]');
+    await row.waitFor();
+    expect(await row.locator('td').nth(4).textContent()).toBe('WinRM');
+    await page.screenshot({ path: shot('ui-win-hosts.png'), fullPage: true });
+  });
+});
