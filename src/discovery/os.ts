@@ -4,6 +4,7 @@
  */
 import { parseSshIdentification, type SshIdentification } from './protocols';
 import type { ServiceInfo } from './tcp';
+import { identifyEvidence, type WsmanIdentity } from './wsman';
 
 export type OsFamily = 'linux' | 'windows' | 'macos' | 'bsd' | 'network-device' | 'unknown';
 
@@ -256,6 +257,8 @@ export interface OsObservations {
   mdnsServices?: string[];
   /** mDNS _device-info model (e.g. "MacBookPro18,1"). */
   mdnsModel?: string | null;
+  /** WS-Man Identify replies of the host's WinRM listeners (src/discovery/wsman.ts). */
+  wsman?: { port: number; identity: WsmanIdentity }[];
 }
 
 /** Every piece of OS evidence in one host's observations. */
@@ -263,6 +266,10 @@ export function collectOsEvidence(obs: OsObservations): OsEvidence[] {
   const out: OsEvidence[] = [];
   const services = obs.services ?? [];
   const open = new Set(obs.openPorts ?? []);
+  for (const w of obs.wsman ?? []) {
+    const e = identifyEvidence(w.identity, w.port);
+    if (e) out.push(e);
+  }
   for (const s of services) {
     if (s.kind === 'ssh') out.push(...sshEvidence(s.identification));
     if (s.kind === 'http' && s.winrm) {

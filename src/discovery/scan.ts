@@ -21,7 +21,7 @@ import {
   type ObservedHost,
 } from '../db';
 import { learnableName, nameRank } from '../db';
-import { probeHostKey } from '../remote';
+import { probeHostKey, wsmanIdentify } from '../remote';
 import type { TaskRunner } from '../tasks';
 import { PatchdeckError } from '../util';
 import { sanitizeText } from '../util';
@@ -193,7 +193,8 @@ export async function startScan(
           db
             .prepare(
               `SELECT a.address, k.key_type FROM host_keys k JOIN host_addresses a ON a.host_id = k.host_id
-               WHERE k.status = 'trusted' ORDER BY k.id`,
+               WHERE k.status = 'trusted' AND k.key_type NOT IN ('x509-certificate', 'ntlm-identity')
+               ORDER BY k.id`,
             )
             .all() as { address: string; key_type: string }[]
         ).map((r) => [r.address, r.key_type]),
@@ -224,6 +225,10 @@ export async function startScan(
               signal,
               preferredType: pinnedTypes.get(address),
             }).catch(() => null),
+          // WS-Man Identify is the one call WinRM answers without a login: no credential, and
+          // HTTPS checks no certificate here (nothing secret is sent).
+          wsmanIdentify: (address, port, https, signal) =>
+            wsmanIdentify({ host: address, port, https }, { timeoutMs: 3000, signal }).catch(() => null),
         },
         {
           signal: ctx.signal,

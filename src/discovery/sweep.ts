@@ -26,6 +26,7 @@ import { queryMdnsName } from './mdns-unicast';
 import { systemPtrResolver, type PtrResolver } from './dns';
 import { icmpAvailability, pingOnce, type PingResult } from './icmp';
 import type { MdnsBrowser, MdnsHost } from './mdns';
+import type { WsmanIdentity } from './wsman';
 
 export type AliveReason = 'tcp-open' | 'tcp-closed' | 'icmp' | 'neighbour' | 'mdns';
 
@@ -56,6 +57,8 @@ export interface HostResult {
   notes: string[];
   /** The SSH host key, when the sweep read it (SweepOptions.sshHostKey). */
   sshHostKey: (SshHostKeySeen & { port: number }) | null;
+  /** WS-Man Identify replies of its WinRM listeners, when the sweep asked (SweepOptions.wsmanIdentify). */
+  wsman?: { port: number; identity: WsmanIdentity }[];
 }
 
 export interface SweepProgress {
@@ -122,6 +125,13 @@ export interface SweepOptions {
    */
   sshHostKey?:
     false | ((address: string, port: number, signal: AbortSignal) => Promise<SshHostKeySeen | null>);
+  /**
+   * Asks each WinRM listener the check found (an HTTP.sys /wsman on 5985/5986) the unauthenticated
+   * WS-Man Identify; its product and version become OS evidence. Default false.
+   */
+  wsmanIdentify?:
+    | false
+    | ((address: string, port: number, https: boolean, signal: AbortSignal) => Promise<WsmanIdentity | null>);
 }
 
 /** An SSH host key the sweep saw: no login was attempted. */
@@ -219,6 +229,7 @@ export async function sweep(
   const netbiosMode = options.netbios ?? 'auto';
   const netbiosTimeoutMs = options.netbiosTimeoutMs ?? 1000;
   const readHostKey = options.sshHostKey || null;
+  const askIdentify = options.wsmanIdentify || null;
   const mdnsNameQuery =
     typeof options.mdnsNames === 'function'
       ? options.mdnsNames
@@ -361,7 +372,27 @@ export async function sweep(
           .catch(() => {}),
       );
     }
+    const wsman: { port: number; identity: WsmanIdentity }[] = [];
+    if (askIdentify) {
+      for (const s of state.services) {
+        if (s.kind !== 'http' || !s.winrm) continue;
+        tasks.push(
+          limiter
+            .acquire(signal)
+            .then(async () => {
+              try {
+                const identity = await askIdentify(state.address, s.port, s.tls, signal);
+                if (identity) wsman.push({ port: s.port, identity });
+              } finally {
+                limiter.release('neutral');
+              }
+            })
+            .catch(() => {}),
+        );
+      }
+    }
     await Promise.all(tasks);
+    wsman.sort((a, b) => a.port - b.port);
     if (netbios) {
       const nb = netbios as NetbiosInfo;
       if (nb.name) names.push({ name: nb.name, source: 'netbios' });
@@ -391,11 +422,13 @@ export async function sweep(
         macVendor: vendor,
         ttl: state.icmp?.ttl ?? null,
         netbiosName: (netbios as NetbiosInfo | null)?.name ?? null,
+        wsman,
       }),
       management: managementChannel(services),
       rttMs: state.minRtt,
       notes: hostNotes,
       sshHostKey,
+      ...(wsman.length ? { wsman } : {}),
     };
     if (!signal.aborted) emit(host);
   };
@@ -549,6 +582,7 @@ export async function sweep(
               netbiosName: updated.netbios?.name ?? null,
               mdnsServices: m.services,
               mdnsModel: m.model,
+              wsman: updated.wsman,
             });
             found.set(m.address, updated);
             try {
