@@ -122,9 +122,10 @@ export class NtlmContext {
         'The NTLM challenge came before the negotiate message or after the authenticate message.',
       );
     }
-    const raw = ntlmTokenOf(challengeToken);
+    let raw: Buffer;
     let challenge: ChallengeMessage;
     try {
+      raw = ntlmTokenOf(challengeToken);
       challenge = parseChallenge(raw);
     } catch (error) {
       this.state = 'failed';

@@ -6,6 +6,7 @@ import {
   AvId,
   Flags,
   MAX_MESSAGE_BYTES,
+  encodeChallenge,
   encodeNegotiate,
   parseAuthenticate,
   parseAvPairs,
@@ -243,5 +244,28 @@ describe('hostile challenges', () => {
     ctx.negotiateMessage();
     ctx.authenticateMessage(c);
     expect(ctx.serverIdentity?.netbiosComputer).toBe('D01');
+
+    // A 2000-character DNS name is cut to 255 characters.
+    const long = encodeChallenge({
+      flags: 0xe28a8235,
+      serverChallenge: Buffer.alloc(8, 1),
+      targetName: 'X',
+      avPairs: [
+        { id: AvId.DnsComputerName, value: Buffer.from('a'.repeat(2000), 'utf16le') },
+        { id: AvId.NbDomainName, value: Buffer.from('\u0000\u0001', 'utf16le') },
+      ],
+    });
+    const other = new NtlmContext({ domain: 'D', username: 'u', password: 'p' });
+    other.negotiateMessage();
+    other.authenticateMessage(long);
+    expect(other.serverIdentity?.dnsComputer).toBe('a'.repeat(255));
+    expect(other.serverIdentity?.netbiosDomain).toBeNull();
+  });
+
+  it('cannot be asked again after a malformed challenge', () => {
+    const ctx = new NtlmContext({ domain: 'D', username: 'u', password: 'p' });
+    ctx.negotiateMessage();
+    expect(() => ctx.authenticateMessage(Buffer.from([0xa1, 0x05]))).toThrow(NtlmError);
+    expect(() => ctx.authenticateMessage(good)).toThrow(expect.objectContaining({ kind: 'state' }));
   });
 });
