@@ -82,14 +82,12 @@ export class FakePc {
     }
     if (first === '# patchdeck:schedule') {
       this.hook('schedule');
-      const name = /\$name='([^']+)'/.exec(script)![1]!;
+      const name = /-TaskName '([^']+)'/.exec(script)![1]!;
       const b64 = /FromBase64String\('([A-Za-z0-9+/=]+)'\)/.exec(script)![1]!;
       this.installers.push(Buffer.from(b64, 'base64').toString('utf8'));
       this.tasks.set(name, 'Running');
       this.polls = 0;
-      return ok(
-        `PATCHDECK-SCHEDULE-JSON:${JSON.stringify({ ok: true, task: name, error: null, hresult: null })}`,
-      );
+      return ok(`PATCHDECK-TASK-STARTED:${name}`);
     }
     if (first === '# patchdeck:poll') {
       this.hook('poll');

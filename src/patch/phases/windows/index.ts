@@ -55,7 +55,7 @@ import {
   precheckScript,
   restartCommand,
   restartMessage,
-  SCHEDULE_MARK,
+  scheduled,
   scheduleScript,
   taskNames,
   type ApprovedUpdate,
@@ -314,26 +314,16 @@ const schedulePhase: Phase<WindowsStepState> = {
   async run(state) {
     const session = remoteSessionOf(state);
     const raw = await traced(state.host.name, 'run.schedule', () =>
-      runPowerShell(
-        session,
-        scheduleScript(state.names, state.updates, state.job.options.hostTimeoutSeconds),
-        {
-          timeoutMs: 120_000,
-          signal: NOT_CANCELLABLE,
-        },
-      ),
+      runPowerShell(session, scheduleScript(state.names, state.updates), {
+        timeoutMs: 120_000,
+        signal: NOT_CANCELLABLE,
+      }),
     );
-    const out = markedJson(raw.stdout, SCHEDULE_MARK);
-    if (!isRecord(out) || out.ok !== true) {
-      const why =
-        isRecord(out) && typeof out.error === 'string' ? sanitizeText(out.error, { maxLength: 300 }) : '';
-      const code =
-        isRecord(out) && typeof out.hresult === 'string' ? sanitizeText(out.hresult, { maxLength: 12 }) : '';
+    if (!scheduled(raw.stdout, state.names))
       throw new StepFailure(
         'schedule-failed',
-        `The install task could not be registered on the PC${why ? `: ${why}` : raw.stderr.trim() ? `: ${lastLines(raw.stderr)}` : ''}${code ? ` (${code})` : ''}; nothing was installed.`,
+        `The install task could not be registered on the PC${raw.stderr.trim() ? `: ${lastLines(raw.stderr)}` : ` (exit ${raw.code ?? 'unknown'})`}; nothing was installed.`,
       );
-    }
     log(
       state,
       'info',

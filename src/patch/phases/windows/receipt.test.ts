@@ -10,7 +10,8 @@ import {
   receiptOutcome,
   undoRecipe,
 } from './receipt';
-import { approvedUpdate, restartCommand, scheduleScript, taskNames } from './task';
+import { windows } from '../../../collectors';
+import { approvedUpdate, restartCommand, scheduled, scheduleScript, taskNames } from './task';
 
 const ID = '8f1c2d3e-4b5a-4c6d-8e7f-901234567890';
 const ID2 = '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
@@ -150,13 +151,22 @@ describe('the task scripts', () => {
     });
     expect(() => approvedUpdate({ name: 'KB1; x', to: ID })).toThrow('no valid UpdateID');
     expect(() => approvedUpdate({ name: 'KB5034441', to: `${ID}.1'` })).toThrow('no valid UpdateID');
-    const script = scheduleScript(taskNames(12, 34), [approvedUpdate({ name: 'KB5034441', to: ID })], 1800);
-    expect(script).toContain("$dir='C:\\ProgramData\\Patchdeck\\jobs\\12-34'; $name='Patchdeck-12-34'");
-    expect(script).toContain("'S-1-5-18','S-1-5-32-544'");
-    expect(script).toContain('SetAccessRuleProtection($true,$false)');
+    const names = taskNames(12, 34);
+    const script = scheduleScript(names, [approvedUpdate({ name: 'KB5034441', to: ID })]);
+    // The shared SYSTEM task builder: the job folder locked to SYSTEM and Administrators.
+    expect(script).toContain("'C:\\ProgramData\\Patchdeck\\jobs\\12-34'");
+    expect(script).toContain("/inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F'");
     expect(script).toContain(
       "New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest",
     );
+    const body = windows.taskBodyOf(script)!;
+    expect(body).toContain(
+      "$dir='C:\\ProgramData\\Patchdeck\\jobs\\12-34'; $name='Patchdeck-12-34'; $step='12-34'",
+    );
+    expect(body).toContain(`$want=@(@{id='${ID}';rev=-1})`);
+    expect(body).toContain("Unregister-ScheduledTask -TaskName 'Patchdeck-12-34'");
+    expect(scheduled('x\r\nPATCHDECK-TASK-STARTED:Patchdeck-12-34\r\n', names)).toBe(true);
+    expect(scheduled('PATCHDECK-TASK-STARTED:Patchdeck-12-345', names)).toBe(false);
     expect(restartCommand(-5)).toContain('/t 0 ');
     expect(restartCommand(0)).toContain('It restarts now');
     expect(restartCommand(1e9)).toContain('/t 7200 ');

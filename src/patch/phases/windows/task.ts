@@ -14,13 +14,13 @@
  * Nothing remote-derived reaches these scripts: the job and step ids are integers, the UpdateIDs
  * are checked GUIDs, the revision an integer; the installer travels base64-encoded.
  */
+import { windows } from '../../../collectors';
 import { StepFailure } from '../../driver';
 
-export const JOBS_ROOT = 'C:\\ProgramData\\Patchdeck\\jobs';
-export const TASK_PATH = '\\Patchdeck\\';
+export const JOBS_ROOT = `${windows.TASK_ROOT}\\jobs`;
+export const TASK_PATH = windows.TASK_FOLDER;
 
 export const PRECHECK_MARK = 'PATCHDECK-PRECHECK-JSON:';
-export const SCHEDULE_MARK = 'PATCHDECK-SCHEDULE-JSON:';
 export const POLL_MARK = 'PATCHDECK-POLL-JSON:';
 export const BOOT_MARK = 'PATCHDECK-BOOT-JSON:';
 
@@ -105,7 +105,8 @@ export function precheckScript(names: TaskNames, kbs: readonly string[]): string
 /**
  * The script the task runs as SYSTEM: search, keep exactly the approved UpdateIDs (and revision),
  * accept their EULA, download, install, write the receipt (atomically: a temporary file moved
- * over), then unregister itself. Progress goes to progress.json as it moves.
+ * over). Progress goes to progress.json as it moves. The shared task wrapper
+ * (collectors/windows/task.ts) runs it and unregisters the task in its `finally`.
  */
 export function installerScript(names: TaskNames, updates: readonly ApprovedUpdate[]): string {
   const want = updates.map((u) => `@{id=${q(u.updateId)};rev=${u.revision ?? -1}}`).join(',');
@@ -143,45 +144,31 @@ export function installerScript(names: TaskNames, updates: readonly ApprovedUpda
     '$R.finishedAt=[DateTimeOffset]::UtcNow.ToUnixTimeSeconds()',
     "PdWrite 'receipt.json' $R",
     "PdProgress 'done'",
-    `Unregister-ScheduledTask -TaskName $name -TaskPath ${q(TASK_PATH)} -Confirm:$false -EA 0`,
   ].join('\n');
 }
 
 /**
- * Over the admin's session: the job folder with an ACL for SYSTEM (S-1-5-18) and Administrators
- * (S-1-5-32-544) only, inheritance cut; the installer written into it; the one-off task
- * registered as SYSTEM (highest run level) and started. `limitSeconds` bounds the task's run.
+ * Over the admin's session: the shared SYSTEM task builder (collectors/windows/task.ts) locks the
+ * job folder to SYSTEM and Administrators (inheritance cut), writes the installer into it, and
+ * registers and starts the one-off task as SYSTEM; it prints TASK_STARTED_MARK + the name.
  */
-export function scheduleScript(
-  names: TaskNames,
-  updates: readonly ApprovedUpdate[],
-  limitSeconds: number,
-): string {
-  const installer = Buffer.from(installerScript(names, updates), 'utf8').toString('base64');
-  const limit = Math.max(60, Math.trunc(limitSeconds));
+export function scheduleScript(names: TaskNames, updates: readonly ApprovedUpdate[]): string {
   return [
     '# patchdeck:schedule',
     HEADER,
-    "$ErrorActionPreference='Stop'",
-    `$dir=${q(names.folder)}; $name=${q(names.taskName)}`,
-    '$out=[ordered]@{ok=$false;task=$name;error=$null;hresult=$null}',
-    'try {',
-    '  New-Item -ItemType Directory -Force -Path $dir | Out-Null',
-    '  $acl=New-Object System.Security.AccessControl.DirectorySecurity',
-    '  $acl.SetAccessRuleProtection($true,$false)',
-    "  foreach ($sid in 'S-1-5-18','S-1-5-32-544') { $acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule((New-Object System.Security.Principal.SecurityIdentifier($sid)),'FullControl','ContainerInherit,ObjectInherit','None','Allow'))) }",
-    '  Set-Acl -LiteralPath $dir -AclObject $acl',
-    `  $body=[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('${installer}'))`,
-    '  [IO.File]::WriteAllText("$dir\\install.ps1",$body,(New-Object Text.UTF8Encoding($true)))',
-    '  $act=New-ScheduledTaskAction -Execute \'powershell.exe\' -Argument "-NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$dir\\install.ps1`""',
-    "  $who=New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest",
-    `  $set=New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -StartWhenAvailable -MultipleInstances IgnoreNew -ExecutionTimeLimit (New-TimeSpan -Seconds ${limit})`,
-    `  Register-ScheduledTask -TaskName $name -TaskPath ${q(TASK_PATH)} -Action $act -Principal $who -Settings $set -Force | Out-Null`,
-    `  Start-ScheduledTask -TaskName $name -TaskPath ${q(TASK_PATH)}`,
-    '  $out.ok=$true',
-    "} catch { $e=$_.Exception; $out.error=[string]$e.Message; $out.hresult=('0x{0:X8}' -f [int]$e.HResult) }",
-    `'${SCHEDULE_MARK}' + ($out | ConvertTo-Json -Compress)`,
+    windows.buildSystemTaskScript({
+      name: names.taskName,
+      script: installerScript(names, updates),
+      outputDir: names.folder,
+    }),
   ].join('\n');
+}
+
+/** The task was started: the builder's last line names it. */
+export function scheduled(stdout: string, names: TaskNames): boolean {
+  return stdout
+    .split(/\r?\n/)
+    .some((line) => line.trim() === `${windows.TASK_STARTED_MARK}${names.taskName}`);
 }
 
 /** One poll: the progress and receipt texts (as they are on disk), the task's state, the boot time. */
