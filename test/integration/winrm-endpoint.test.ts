@@ -1,4 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +15,15 @@ import {
   type WinrmEndpoint,
 } from '../winrm/endpoint';
 import { startDomainController, withSambaLock, type DomainController } from '../winrm/samba-dc';
+import {
+  ACTIONS,
+  commandResponse,
+  createShellResponse,
+  deleteResponse,
+  parseRequest,
+  receiveResponse,
+  signalResponse,
+} from '../winrm/soap-replies';
 
 /**
  * The WinRM test bed is faithful, not tuned to Patchdeck's client: python3-winrm, an independent client,
@@ -18,8 +31,10 @@ import { startDomainController, withSambaLock, type DomainController } from '../
  * with a real NTLM acceptor (gss-ntlmssp: standalone user file, then the Samba DC through winbind) and
  * answers with the replies a real Windows Server recorded. A wrong password and a plaintext client fail.
  */
-const ROOT = path.resolve(__dirname, '../..');
+const ROOT = path.resolve(import.meta.dirname, '../..');
 const STANDARD = path.join(ROOT, 'test/fixtures/winrm/wsman/test_winrs_standard.yml');
+const SCENARIOS = path.join(ROOT, 'test/fixtures/winrm/scenarios');
+const PASSWORD = 'Standalone-Pa55!';
 const SHELL = 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell';
 const TRANSFER = 'http://schemas.xmlsoap.org/ws/2004/09/transfer';
 const STANDARD_ACTIONS = [
@@ -37,9 +52,12 @@ function pywinrm(options: {
   url: string;
   username: string;
   password: string;
-  encryption: 'always' | 'never';
+  encryption: 'always' | 'never' | 'auto';
+  transport?: 'ntlm' | 'basic';
+  ca?: string;
+  arguments?: string[];
 }): Promise<ClientResult> {
-  const input = JSON.stringify({ ...options, command: 'cmd.exe', arguments: ['/c', 'echo', 'hi'] });
+  const input = JSON.stringify({ arguments: ['/c', 'echo', 'hi'], ...options, command: 'cmd.exe' });
   return new Promise((resolve, reject) => {
     const child = spawn(SYSTEM_PYTHON, [path.join(ROOT, 'test/winrm/pywinrm_client.py'), input], {
       env: testbedPythonEnv(),
@@ -191,5 +209,322 @@ describeTestbed('WinRM endpoint with the Samba AD DC as acceptor', () => {
       encryption: 'always',
     });
     expect(r).toMatchObject({ ok: false, error: 'InvalidCredentialsError' });
+  });
+});
+
+function userFile(): string {
+  return writeNtlmUserFile([{ domain: 'PATCHDECK', username: 'alice', password: PASSWORD }]);
+}
+
+const alice = (url: string, extra: Partial<Parameters<typeof pywinrm>[0]> = {}) =>
+  pywinrm({ url, username: 'PATCHDECK\\alice', password: PASSWORD, encryption: 'always', ...extra });
+
+describeTestbed('WinRM endpoint replaying the derived scenarios', () => {
+  const started: WinrmEndpoint[] = [];
+  const replay = async (file: string) => {
+    const e = await startWinrmEndpoint({
+      mode: { replay: path.join(SCENARIOS, file) },
+      acceptor: { userFile: userFile() },
+    });
+    started.push(e);
+    return e;
+  };
+  afterAll(async () => {
+    await Promise.all(started.map((e) => e.stop()));
+  });
+
+  it('w:TimedOut goes out with HTTP 500 in a shape python3-winrm recognises: it receives again', async () => {
+    const e = await replay('receive_timed_out.yml');
+    expect(await alice(e.url)).toEqual({ ok: true, stdout: 'hi\r\n', stderr: '', code: 0 });
+    const receives = (await e.requests()).filter((q) => q.action === ACTIONS.receive);
+    expect(receives.map((q) => q.status)).toEqual([500, 200]);
+  });
+
+  it('w:InvalidSelectors ends the session as a WinRM error naming the shell', async () => {
+    const e = await replay('receive_invalid_selectors.yml');
+    const r = await alice(e.url);
+    expect(r).toMatchObject({ ok: false, error: 'WinRMError' });
+    expect(r.ok ? '' : r.message).toContain('2150858843');
+  });
+
+  it('a large output over three Receives arrives whole', async () => {
+    const e = await replay('large_output.yml');
+    const r = await alice(e.url);
+    expect(r.ok).toBe(true);
+    const lines = r.ok ? r.stdout.split('\r\n').filter(Boolean) : [];
+    expect(lines).toHaveLength(6000);
+    expect(lines[5999]).toBe('line 006000 of a long listing from WIN1');
+    expect((await e.requests()).filter((q) => q.action === ACTIONS.receive)).toHaveLength(3);
+  });
+
+  it('a new TCP connection is not authenticated by an earlier one', async () => {
+    const e = await replay('receive_timed_out.yml');
+    expect((await alice(e.url)).ok).toBe(true);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: e.port,
+          path: '/wsman',
+          method: 'POST',
+          agent: false,
+          headers: { 'Content-Type': 'application/soap+xml;charset=UTF-8' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end('<s:Envelope/>');
+    });
+    expect(status).toBe(401);
+  });
+});
+
+/** A fake PC: echoes the command's arguments after `/c echo`, or drops the connection when told. */
+function startFakePc(): Promise<{
+  url: string;
+  dropReceives: (on: boolean) => void;
+  close: () => Promise<void>;
+}> {
+  let drop = false;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const q = parseRequest(Buffer.concat(chunks));
+      let body = '';
+      if (q.action === ACTIONS.create) body = createShellResponse(q.messageId, 'SHELL-1');
+      else if (q.action === ACTIONS.command) {
+        // python3-winrm sends the arguments as one rsp:Arguments text, Windows' own winrs as several
+        const words = [q.command ?? '', ...(q.arguments ?? [])].join(' ').split(' ');
+        lastOutput = `${words.slice(words.indexOf('echo') + 1).join(' ')}\r\n`;
+        body = commandResponse(q.messageId, 'COMMAND-1');
+      } else if (q.action === ACTIONS.receive) {
+        if (drop) {
+          res.end(JSON.stringify({ drop: true }));
+          return;
+        }
+        body = receiveResponse(q.messageId, 'COMMAND-1', {
+          stdout: Buffer.from(lastOutput),
+          done: { exitCode: 0 },
+        });
+      } else if (q.action === ACTIONS.signal) body = signalResponse(q.messageId);
+      else if (q.action === ACTIONS.delete) body = deleteResponse(q.messageId);
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(body ? { status: 200, body } : { status: 500, body: '' }));
+    });
+  });
+  let lastOutput = '';
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        dropReceives: (on) => (drop = on),
+        close: () => new Promise((r) => server.close(() => r())),
+      });
+    });
+  });
+}
+
+describeTestbed('WinRM endpoint in backend mode (a fake PC behind real sealing)', () => {
+  let pc: Awaited<ReturnType<typeof startFakePc>>;
+  let endpoint: WinrmEndpoint | null = null;
+  const users = userFile();
+  beforeAll(async () => {
+    pc = await startFakePc();
+  });
+  afterAll(async () => {
+    await endpoint?.stop();
+    await pc?.close();
+  });
+
+  it('forwards each decrypted request and seals the answer; a drop closes the connection; the PC comes back on its port', async () => {
+    endpoint = await startWinrmEndpoint({ mode: { backend: pc.url }, acceptor: { userFile: users } });
+    expect(await alice(endpoint.url, { arguments: ['/c', 'echo', 'from', 'the', 'backend'] })).toEqual({
+      ok: true,
+      stdout: 'from the backend\r\n',
+      stderr: '',
+      code: 0,
+    });
+    expect((await endpoint.requests()).every((q) => q.encrypted && !q.refused)).toBe(true);
+
+    pc.dropReceives(true);
+    const dropped = await alice(endpoint.url);
+    expect(dropped.ok).toBe(false);
+    expect(
+      (await endpoint.requests()).some((q) => q.action === ACTIONS.receive && q.reason === 'dropped'),
+    ).toBe(true);
+
+    // the PC reboots: away, then back on the same port
+    const { port } = endpoint;
+    await endpoint.stop();
+    endpoint = null;
+    pc.dropReceives(false);
+    const away = await alice(`http://127.0.0.1:${port}/wsman`);
+    expect(away).toMatchObject({ ok: false, error: 'ConnectionError' });
+    endpoint = await startWinrmEndpoint({ mode: { backend: pc.url }, acceptor: { userFile: users }, port });
+    expect(endpoint.port).toBe(port);
+    expect(await alice(endpoint.url, { arguments: ['/c', 'echo', 'back'] })).toMatchObject({
+      ok: true,
+      stdout: 'back\r\n',
+    });
+  });
+});
+
+function selfSignedCertificate(): { cert: string; key: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-winrm-tls-'));
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=win1.patchdeck.test',
+      '-days',
+      '2',
+      '-addext',
+      'subjectAltName=DNS:win1.patchdeck.test,IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  if (r.status !== 0) throw new Error(`openssl req failed: ${r.stderr}`);
+  return { cert, key };
+}
+
+/** requests_ntlm's handshake alone (an empty POST), with or without channel bindings: the HTTP status. */
+function ntlmLoginStatus(url: string, ca: string, sendCbt: boolean): number {
+  const script = [
+    'import sys, requests, requests_ntlm',
+    's = requests.Session(); s.trust_env = False; s.verify = sys.argv[2]',
+    's.auth = requests_ntlm.HttpNtlmAuth(sys.argv[3], sys.argv[4], send_cbt=sys.argv[5] == "1")',
+    'print(s.post(sys.argv[1], data=b"", timeout=30).status_code)',
+  ].join('\n');
+  const r = spawnSync(
+    SYSTEM_PYTHON,
+    ['-c', script, url, ca, 'PATCHDECK\\alice', PASSWORD, sendCbt ? '1' : '0'],
+    {
+      encoding: 'utf8',
+      env: testbedPythonEnv(),
+      timeout: 60_000,
+    },
+  );
+  if (r.status !== 0) throw new Error(`requests_ntlm failed: ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
+describeTestbed('WinRM endpoint over HTTPS', () => {
+  const tls = selfSignedCertificate();
+  const started: WinrmEndpoint[] = [];
+  const start = async (strictChannelBinding = false) => {
+    const e = await startWinrmEndpoint({
+      mode: { replay: STANDARD },
+      acceptor: { userFile: userFile() },
+      https: tls,
+      strictChannelBinding,
+    });
+    started.push(e);
+    return e;
+  };
+  afterAll(async () => {
+    await Promise.all(started.map((e) => e.stop()));
+  });
+
+  it('python3-winrm runs the session with NTLM and channel bindings, plain SOAP inside TLS', async () => {
+    const e = await start();
+    expect(e.url.startsWith('https://127.0.0.1:')).toBe(true);
+    expect(await alice(e.url, { encryption: 'auto', ca: tls.cert })).toMatchObject({
+      ok: true,
+      stdout: 'hi\r\n',
+      code: 0,
+    });
+    const done = (await e.requests()).filter((q) => !q.refused);
+    expect(done.map((q) => q.action)).toEqual(STANDARD_ACTIONS);
+    expect(done.every((q) => q.tls && !q.encrypted)).toBe(true);
+  });
+
+  it('python3-winrm runs the session with Basic (a local account)', async () => {
+    const e = await start();
+    const r = await pywinrm({
+      url: e.url,
+      username: 'alice',
+      password: PASSWORD,
+      encryption: 'auto',
+      transport: 'basic',
+      ca: tls.cert,
+    });
+    expect(r).toMatchObject({ ok: true, stdout: 'hi\r\n', code: 0 });
+    const wrong = await pywinrm({
+      url: e.url,
+      username: 'alice',
+      password: 'nope',
+      encryption: 'auto',
+      transport: 'basic',
+      ca: tls.cert,
+    });
+    expect(wrong).toMatchObject({ ok: false, error: 'InvalidCredentialsError' });
+  });
+
+  it('strict channel binding refuses an NTLM login without bindings and accepts one with them', async () => {
+    const e = await start(true);
+    expect(ntlmLoginStatus(e.url, tls.cert, false)).toBe(401);
+    expect(ntlmLoginStatus(e.url, tls.cert, true)).toBe(200);
+    expect((await e.requests()).some((q) => q.reason === 'authentication failed: no channel binding')).toBe(
+      true,
+    );
+  });
+});
+
+describeTestbed('WinRM endpoint: unauthenticated WS-Man Identify', () => {
+  let endpoint: WinrmEndpoint;
+  beforeAll(async () => {
+    endpoint = await startWinrmEndpoint({
+      mode: { replay: STANDARD },
+      acceptor: { userFile: userFile() },
+      identify: 'OS: 10.0.20348 SP: 0.0 Stack: 3.0',
+    });
+  });
+  afterAll(async () => {
+    await endpoint?.stop();
+  });
+
+  it('answers Identify without a login, as Windows does', async () => {
+    const body =
+      '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:wsmid="http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd"><s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>';
+    const reply = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: endpoint.port,
+          path: '/wsman',
+          method: 'POST',
+          agent: false,
+          headers: { 'Content-Type': 'application/soap+xml;charset=UTF-8', WSMANIDENTIFY: 'unauthenticated' },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.text).toContain('<wsmid:ProductVendor>Microsoft Corporation</wsmid:ProductVendor>');
+    expect(reply.text).toContain(
+      '<wsmid:ProductVersion>OS: 10.0.20348 SP: 0.0 Stack: 3.0</wsmid:ProductVersion>',
+    );
   });
 });
