@@ -18,9 +18,11 @@ import {
   writeNtlmUserFile,
   type WinrmEndpoint,
 } from '../winrm/endpoint';
+import { startDomainController, withSambaLock, type DomainController } from '../winrm/samba-dc';
 import {
   ACTIONS,
   commandResponse,
+  configResponse,
   createShellResponse,
   deleteResponse,
   parseRequest,
@@ -276,7 +278,8 @@ function startScriptedPc(): Promise<{
       const body = Buffer.concat(chunks).toString('utf8');
       const q = parseRequest(body);
       let reply = '';
-      if (q.action === ACTIONS.create)
+      if (q.action === ACTIONS.get) reply = configResponse(q.messageId, { maxEnvelopeSizeKb: 40 });
+      else if (q.action === ACTIONS.create)
         reply = createShellResponse(q.messageId, '11111111-2222-4333-8444-555555555555');
       else if (q.action === ACTIONS.command)
         reply = commandResponse(q.messageId, 'AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE');
@@ -349,7 +352,9 @@ describeTestbed('WinRM client: PowerShell through stdin, HTTPS and Identify on t
     try {
       const endpoint = await startWinrmEndpoint({ mode: { backend: pc.url }, acceptor: { userFile } });
       endpoints.push(endpoint);
-      const session = await trustedSession(endpoint, { maxEnvelopeSize: 32 * 1024 });
+      // No MaxEnvelopeSize given: the session asks the PC (a Get of winrm/config) and uses its 40 KiB.
+      const session = await trustedSession(endpoint, { maxEnvelopeSize: undefined });
+      expect(session.maxEnvelopeSize).toBe(40 * 1024);
       const script = Array.from({ length: 3000 }, (_, i) => `Write-Output "line ${i} ✓"`).join('\r\n');
       const result = await session.runPowerShell(script);
       await session.close();
@@ -361,6 +366,7 @@ describeTestbed('WinRM client: PowerShell through stdin, HTTPS and Identify on t
       const log = (await endpoint.requests()).filter((r) => !r.refused);
       expect(log.every((r) => r.encrypted)).toBe(true);
       expect(log.filter((r) => r.action === ACTIONS.send).length).toBe(pc.stdin.length);
+      expect(log[0]!.action).toBe(ACTIONS.get);
     } finally {
       await pc.close();
     }
@@ -437,5 +443,58 @@ describeTestbed('WinRM client: PowerShell through stdin, HTTPS and Identify on t
     expect(
       await wsmanIdentify({ host: '127.0.0.1', port: no.port, https: false }, { timeoutMs: 5_000 }),
     ).toBeNull();
+  });
+});
+
+const missingDc = missingTestbedParts({ dc: true });
+const describeDc =
+  missingDc.length === 0
+    ? describe
+    : process.env.CI === 'true'
+      ? (name: string, body: () => void) =>
+          describe(name, () => {
+            it('has the Samba DC test bed installed', () => {
+              throw new Error(`the WinRM test bed is incomplete: ${missingDc.join('; ')}`);
+            });
+            void body;
+          })
+      : (name: string, body: () => void) => {
+          console.warn(`skipping "${name}": the WinRM test bed lacks ${missingDc.join('; ')}`);
+          describe.skip(name, body);
+        };
+
+describeDc('WinRM client against the Samba AD DC (through winbind)', () => {
+  withSambaLock();
+  let dc: DomainController;
+  beforeAll(async () => {
+    dc = await startDomainController();
+  }, 240_000);
+  afterEach(async () => {
+    await Promise.all(endpoints.splice(0).map((e) => e.stop()));
+  });
+  afterAll(async () => {
+    await dc?.stop();
+  });
+
+  it('a domain account authenticates and runs the sealed session; a wrong password is refused', async () => {
+    const endpoint = await startWinrmEndpoint({
+      mode: { replay: path.join(WSMAN, 'test_winrs_standard.yml') },
+      acceptor: 'domain',
+    });
+    endpoints.push(endpoint);
+    const login = {
+      method: 'ntlm' as const,
+      domain: 'PATCHDECK',
+      username: 'alice',
+      password: dc.users.alice,
+    };
+    const session = await trustedSession(endpoint, { login });
+    expect(await session.run('cmd.exe /c echo hi')).toEqual({ stdout: 'hi\r\n', stderr: '', code: 0 });
+    await session.close();
+    const pin = session.identity.fingerprint;
+    const wrong = (await WinrmSession.connect(
+      optionsFor(endpoint, { pinnedNtlmIdentities: [pin], login: { ...login, password: 'Not-Alice-1!' } }),
+    ).catch((e: unknown) => e)) as RemoteError;
+    expect(wrong.kind).toBe('auth-failed');
   });
 });
