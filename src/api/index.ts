@@ -33,5 +33,7 @@ export {
   Task,
   TaskOutcome,
   TaskStatus,
+  WindowsAuditFacts,
+  WindowsUpdateDetails,
   WorkspaceInfo,
 } from './schemas';

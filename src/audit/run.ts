@@ -4,6 +4,7 @@ import {
   CollectorError,
   detectOs,
   pickCollector,
+  windows,
   type CollectorResult,
   type OsInfo,
   type RemoteExec,
@@ -12,16 +13,18 @@ import {
   credentialForHost,
   mayTrustOnFirstUse,
   openCredential,
+  openWindowsLogin,
   type CredentialSummary,
 } from '../credentials';
 import { completeAudit, failAudit, startAudit, type FindingInput } from '../db';
+import { WINRM_HTTP_PORT, winrmTargetOf } from '../hosts';
 import { listTrustedKeys, recordHostKeySighting, trustHostKey } from '../db';
 import { recordAuditSighting } from '../db';
 import { readSettings } from '../db';
 import type { SecretBox } from '../platform';
 import { RemoteError } from '../remote';
 import type { PresentedHostKey } from '../remote';
-import { SshSession } from '../remote';
+import { SshSession, WinrmSession, type RemoteSession } from '../remote';
 import { errorMessage } from '../util';
 import { sanitizeText } from '../util';
 
@@ -111,7 +114,23 @@ export function toFindings(result: CollectorResult): FindingInput[] {
     advisories: u.advisories,
     held: u.held,
     rebootRequired: u.rebootRequired,
+    // Windows Update findings carry their UpdateID, revision, size… (src/collectors/windows).
+    ...('details' in u ? { details: (u as windows.WindowsPendingUpdate).details } : {}),
   }));
+}
+
+/** A Windows result's facts as the workspace stores them with the audit; null for other hosts. */
+export function toWindowsFacts(result: CollectorResult): Parameters<typeof completeAudit>[2]['windows'] {
+  if (!windows.isWindowsResult(result)) return null;
+  const { hotfixes, ...facts } = result.windows;
+  return {
+    ...facts,
+    hotfixes: hotfixes.map((h) => ({
+      hotfixId: h.id,
+      description: h.description,
+      installedOn: h.installedOn,
+    })),
+  };
 }
 
 /**
@@ -132,15 +151,116 @@ export async function connectHost(
     timeoutMs: number;
     signal?: AbortSignal;
   },
-): Promise<SshSession> {
+): Promise<RemoteSession> {
   if (host.offlineOnly) throw offlineOnlyError(host);
   const credential = credentialForHost(deps.db, host, options.credential);
   if (!credential) {
     // Not auth-failed: nothing was tried. What to do is said by each surface (src/api/advice.ts).
     throw new RemoteError('no-credential', `No credential covers ${host.name}, so it was not contacted.`);
   }
+  if (credential.kind === 'windows') return connectWinrm(deps, host, credential, options);
+  return connectSsh(deps, host, credential, options);
+}
+
+/**
+ * The reviewed WinRM pins of one type (the trust capability's reviewedPinsOf, read here from the
+ * workspace because trust imports the audit: a WinRM pin is never made on first use).
+ */
+function reviewedWinrmPins(
+  deps: AuditDeps,
+  hostId: number,
+  type: 'x509-certificate' | 'ntlm-identity',
+): string[] {
+  return listTrustedKeys(deps.db, hostId, 'winrm')
+    .filter((k) => k.type === type && k.reviewed)
+    .map((k) => k.fingerprint);
+}
+
+/** A sighting of what a refused endpoint presented, recorded for the admin's review. */
+function recordPresented(
+  deps: AuditDeps,
+  host: Host,
+  address: string,
+  error: RemoteError,
+): PresentedHostKey | null {
+  const presented = error.details.presented as PresentedHostKey | undefined;
+  if (!presented) return null;
+  recordHostKeySighting(deps.db, {
+    hostId: host.id,
+    type: presented.type,
+    fingerprint: presented.fingerprint,
+    publicKey: presented.publicKey,
+    source: 'connect',
+    address,
+  });
+  return presented;
+}
+
+/**
+ * Opens a WinRM session with a Windows credential (contract §6). The same trust rule as SSH, with
+ * no trust on first use at all: over HTTPS only a reviewed certificate pin is accepted (checked
+ * before any credential byte is sent); over HTTP the client sends the NTLM negotiate (no secret),
+ * reads the names in the PC's challenge and answers only when they match a reviewed NTLM identity
+ * pin. A refused endpoint's certificate or names are recorded as a sighting for review.
+ */
+async function connectWinrm(
+  deps: AuditDeps,
+  host: Host,
+  credential: CredentialSummary,
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<WinrmSession> {
   const address = host.address ?? host.addresses[0] ?? host.name;
-  const allPinned = listTrustedKeys(deps.db, host.id);
+  const target = winrmTargetOf(host) ?? { port: WINRM_HTTP_PORT, https: false };
+  const login = await openWindowsLogin(deps.db, deps.secrets, credential, 'ntlm');
+  try {
+    return await WinrmSession.connect(
+      {
+        host: address,
+        port: target.port,
+        https: target.https,
+        label: host.name,
+        login,
+        ...(target.https
+          ? { pinnedCertificates: reviewedWinrmPins(deps, host.id, 'x509-certificate') }
+          : { pinnedNtlmIdentities: reviewedWinrmPins(deps, host.id, 'ntlm-identity') }),
+        connectTimeoutMs: Math.min(options.timeoutMs, 20_000),
+        maxOutputBytes: readSettings(deps.db).maxCommandOutputMiB * 1024 * 1024,
+      },
+      options.signal,
+    );
+  } catch (error) {
+    if (
+      error instanceof RemoteError &&
+      (error.kind === 'host-key-unknown' || error.kind === 'host-key-changed')
+    ) {
+      const presented = recordPresented(deps, host, address, error);
+      if (error.kind === 'host-key-unknown' && presented) {
+        const what =
+          presented.type === 'x509-certificate'
+            ? `the WinRM certificate ${presented.fingerprint}`
+            : `the Windows identity ${presented.fingerprint.replace(/^ntlm:/, '')} (its NTLM names)`;
+        throw new RemoteError(
+          'host-key-unknown',
+          `${host.name}'s WinRM endpoint is not trusted yet, so the ${credential.name} credential was not sent. It presents ${what}.`,
+          '',
+          error.details,
+        );
+      }
+    }
+    throw error;
+  }
+}
+
+/** Opens one SSH session for a host with its pinned keys (see connectHost). */
+async function connectSsh(
+  deps: AuditDeps,
+  host: Host,
+  credential: CredentialSummary,
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<SshSession> {
+  const address = host.address ?? host.addresses[0] ?? host.name;
+  // SSH keys only: a WinRM certificate or NTLM identity pin is no SSH host key.
+  const allPinned = listTrustedKeys(deps.db, host.id, 'ssh');
   // A credential holding a password, sudo password or passphrase goes only to a key an admin
   // reviewed; a key pinned on first use (by a key-only credential) is good for key-only logins.
   const keyOnly = mayTrustOnFirstUse(credential);
@@ -169,17 +289,7 @@ export async function connectHost(
       error instanceof RemoteError &&
       (error.kind === 'host-key-unknown' || error.kind === 'host-key-changed')
     ) {
-      const presented = error.details.presented as PresentedHostKey | undefined;
-      if (presented) {
-        recordHostKeySighting(deps.db, {
-          hostId: host.id,
-          type: presented.type,
-          fingerprint: presented.fingerprint,
-          publicKey: presented.publicKey,
-          source: 'connect',
-          address,
-        });
-      }
+      const presented = recordPresented(deps, host, address, error);
       if (error.kind === 'host-key-unknown' && presented) {
         const why =
           allPinned.length > 0
@@ -242,25 +352,45 @@ export async function auditHost(
     hostId: host.id,
     taskId: options.taskId ?? null,
     refreshed: options.refresh,
+    ...(isWindowsCredential(deps, host, options) ? { source: 'winrm' } : {}),
   });
   const hostTimeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, hostTimeout]) : hostTimeout;
-  let session: SshSession | null = null;
+  let session: RemoteSession | null = null;
   try {
     session = await connectHost(deps, host, { ...options, signal });
     const s = session;
+    const ps = s.runPowerShell?.bind(s);
     const exec: RemoteExec = {
       run: (command, runOptions) => s.run(command, { ...runOptions, signal: runOptions?.signal ?? signal }),
+      ...(ps
+        ? {
+            runPowerShell: (script, runOptions) =>
+              ps(script, {
+                ...(runOptions?.timeoutMs !== undefined ? { timeoutMs: runOptions.timeoutMs } : {}),
+                signal: runOptions?.signal ?? signal,
+              }),
+          }
+        : {}),
     };
-    const os: OsInfo = await detectOs(exec, { signal, timeoutMs: options.timeoutMs });
-    const collector = pickCollector(os);
-    const result = await collector.collect(exec, {
+    const collectOptions = {
       refresh: options.refresh,
       // A host with no cached metadata at all is refreshed once rather than reported as failed.
       autoRefresh: true,
       signal,
       timeoutMs: options.timeoutMs,
-    });
+    };
+    let os: OsInfo;
+    let result: CollectorResult;
+    if (s instanceof WinrmSession) {
+      // Windows by transport: no detection round-trip; the WUA script reports the OS itself.
+      const win = await windows.collect(exec, collectOptions);
+      os = win.os ?? UNKNOWN_WINDOWS;
+      result = win;
+    } else {
+      os = await detectOs(exec, { signal, timeoutMs: options.timeoutMs });
+      result = await pickCollector(os).collect(exec, collectOptions);
+    }
     const findings = toFindings(result);
     completeAudit(deps.db, auditId, {
       osId: os.id,
@@ -273,6 +403,7 @@ export async function auditHost(
       warnings: result.warnings,
       durationMs: Date.now() - started,
       findings,
+      windows: toWindowsFacts(result),
     });
     // It answered: it was seen now, and its own hostname may name it (src/db/host-names.ts).
     recordAuditSighting(deps.db, host.id, { hostname: os.hostname ?? null });
@@ -320,7 +451,28 @@ export async function auditHost(
       durationMs: Date.now() - started,
     };
   } finally {
-    session?.close();
+    // WinRM's close deletes the shell over the network; it never throws, and nobody waits for it.
+    void session?.close();
+  }
+}
+
+const UNKNOWN_WINDOWS: OsInfo = {
+  family: 'windows',
+  id: 'windows',
+  versionId: null,
+  name: 'Windows',
+  prettyName: 'Windows',
+  kernel: null,
+  arch: null,
+  idLike: [],
+};
+
+/** Whether the audit will go over WinRM (its credential is a Windows account); false when none covers it. */
+function isWindowsCredential(deps: AuditDeps, host: Host, options: AuditOptions): boolean {
+  try {
+    return credentialForHost(deps.db, host, options.credential)?.kind === 'windows';
+  } catch {
+    return false;
   }
 }
 

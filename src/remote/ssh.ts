@@ -455,6 +455,11 @@ export class SshSession {
     });
   }
 
+  /** What identified the host: its SSH host key (the RemoteSession shape WinRM sessions share). */
+  get identity(): PresentedHostKey {
+    return this.hostKey;
+  }
+
   /** False once a command failed at the transport level, the session was closed, or the peer hung up. */
   get isOpen(): boolean {
     return !this.broken && this.ssh.isConnected();
