@@ -38,6 +38,8 @@ export class FakePc {
   readonly seen: PcScript[] = [];
   /** The PC is away (rebooting, or its network driver is being replaced): connects and commands fail. */
   away = 0;
+  /** Called when a restart happens (the integration test stops the endpoint then, and starts it again). */
+  onRestart: (() => void) | null = null;
   /** Runs before the PC answers a script; may make it throw. */
   before: Partial<Record<PcScript, (n: number) => void>> = {};
   private polls = 0;
@@ -163,6 +165,7 @@ export class FakePc {
     this.boot += 3600;
     this.rebootReasons = [];
     this.away = 2;
+    this.onRestart?.();
     throw new RemoteError('unreachable', 'WIN1: the connection was reset.');
   }
 
