@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NtlmContext, NtlmError, decryptBody, encryptBody } from '../../src/remote/winrm/ntlm';
 import { AvId, MIC_OFFSET, parseChallenge } from '../../src/remote/winrm/ntlm/messages';
+import { startDomainController, withSambaLock, type DomainController } from '../winrm/samba-dc';
 
 const SCRIPT = path.join(import.meta.dirname, '../winrm/ntlm-acceptor.py');
 let dir = '';
@@ -23,12 +24,13 @@ interface Acceptor {
 
 const running = new Set<ChildProcessWithoutNullStreams>();
 
-function startAcceptor(channelBindings?: Buffer): Acceptor {
+/** With a user file (standalone), or with null: then gss-ntlmssp asks the DC through winbind. */
+function startAcceptor(channelBindings?: Buffer, users: string | null = userFile): Acceptor {
   const child = spawn(
     '/usr/bin/python3',
     [SCRIPT, ...(channelBindings ? [channelBindings.toString('hex')] : [])],
     {
-      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', NTLM_USER_FILE: userFile },
+      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...(users ? { NTLM_USER_FILE: users } : {}) },
       stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
@@ -211,6 +213,57 @@ describe('NTLM against gss-ntlmssp', () => {
       expect(() => ctx.unwrap(wrapped.data.subarray(0, 16), wrapped.data.subarray(16))).toThrow(NtlmError);
     } finally {
       acceptor.stop();
+    }
+  });
+});
+
+describe('NTLM against gss-ntlmssp backed by a Samba AD domain controller (winbind)', () => {
+  withSambaLock();
+  let dc: DomainController | null = null;
+  beforeAll(async () => {
+    dc = await startDomainController();
+  }, 300_000);
+  afterAll(async () => {
+    await dc?.stop();
+  });
+
+  const domainAlice = (password: string) =>
+    new NtlmContext({ domain: 'PATCHDECK', username: 'alice', password, workstation: 'PATCHDECK' });
+
+  it('authenticates against the DC, whose challenge carries MsvAvTimestamp, and seals both ways', async () => {
+    const acceptor = startAcceptor(undefined, null);
+    try {
+      const ctx = domainAlice(dc!.users.alice);
+      const result = await handshake(acceptor, ctx);
+      expect(`${result.verb} ${result.text}`).toBe('DONE -');
+      const pairs = parseChallenge(result.challenge).avPairs;
+      expect(pairs.some((p) => p.id === AvId.Timestamp)).toBe(true);
+      expect(ctx.serverIdentity?.netbiosDomain).toBe('PATCHDECK');
+      const request = Buffer.from('<s:Envelope>to the domain</s:Envelope>');
+      const { signature, sealed } = ctx.wrap(request);
+      expect((await acceptor.ask('UNWRAP', Buffer.concat([signature, sealed]))).data.equals(request)).toBe(
+        true,
+      );
+      const wrapped = await acceptor.ask('WRAP', Buffer.from('from the domain'));
+      expect(ctx.unwrap(wrapped.data.subarray(0, 16), wrapped.data.subarray(16)).toString()).toBe(
+        'from the domain',
+      );
+    } finally {
+      acceptor.stop();
+    }
+  });
+
+  it('is refused by the DC with a wrong password or a wrong MIC', async () => {
+    for (const [ctx, tamper] of [
+      [domainAlice('not-her-password'), undefined],
+      [domainAlice(dc!.users.alice), (m: Buffer) => void (m[MIC_OFFSET + 3]! ^= 0x40)],
+    ] as const) {
+      const acceptor = startAcceptor(undefined, null);
+      try {
+        expect((await handshake(acceptor, ctx, tamper)).verb).toBe('FAIL');
+      } finally {
+        acceptor.stop();
+      }
     }
   });
 });
