@@ -85,6 +85,19 @@ function pywinrm(options: {
   });
 }
 
+/** SPNEGO/Kerberos login with python-gssapi (an empty POST, as WinRM clients start); prints status and mutual check. */
+const KERBEROS_LOGIN = [
+  'import sys, base64, gssapi, http.client',
+  "name = gssapi.Name('HTTP/win1.patchdeck.test@PATCHDECK.TEST', gssapi.NameType.kerberos_principal)",
+  'flags = gssapi.RequirementFlag.mutual_authentication | gssapi.RequirementFlag.integrity',
+  "ctx = gssapi.SecurityContext(name=name, usage='initiate', mech=gssapi.OID.from_int_seq('1.3.6.1.5.5.2'), flags=flags)",
+  "c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), timeout=30)",
+  "c.request('POST', '/wsman', body=b'', headers={'Authorization': 'Negotiate ' + base64.b64encode(ctx.step()).decode()})",
+  'r = c.getresponse(); r.read()',
+  "ctx.step(base64.b64decode(r.getheader('WWW-Authenticate', '').split(' ', 1)[1]))",
+  "print(r.status, 'mutual ok' if ctx.complete else 'mutual missing')",
+].join('\n');
+
 const processed = (log: EndpointRequest[]) => log.filter((r) => !r.refused);
 
 const missing = missingTestbedParts({ dc: true, winrmClient: true });
@@ -199,6 +212,33 @@ describeTestbed('WinRM endpoint with the Samba AD DC as acceptor', () => {
     const log = await endpoint.requests();
     expect(processed(log).map((q) => q.action)).toEqual(STANDARD_ACTIONS);
     expect(processed(log).every((q) => q.encrypted)).toBe(true);
+  });
+
+  it("Kerberos: alice's ticket from the DC's KDC logs in through SPNEGO, with mutual authentication", async () => {
+    const krb = await startWinrmEndpoint({
+      mode: { replay: STANDARD },
+      acceptor: 'domain',
+      kerberos: { krb5Conf: dc.krb5Conf, keytab: dc.httpKeytab },
+    });
+    try {
+      const ccache = `FILE:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pd-krb-')), 'ccache')}`;
+      const env = testbedPythonEnv({ KRB5_CONFIG: dc.krb5Conf, KRB5CCNAME: ccache });
+      const kinit = spawnSync('kinit', ['alice@PATCHDECK.TEST'], {
+        input: `${dc.users.alice}\n`,
+        env,
+        timeout: 30_000,
+      });
+      expect(kinit.status).toBe(0);
+      const r = spawnSync(SYSTEM_PYTHON, ['-c', KERBEROS_LOGIN, String(krb.port)], {
+        env,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe('200 mutual ok');
+    } finally {
+      await krb.stop();
+    }
   });
 
   it("rejects another domain user's password", async () => {

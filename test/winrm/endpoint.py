@@ -6,7 +6,9 @@ and prints one line `PORT <n>` on stdout when it listens. Then, per request:
 
 - the 401 Negotiate / NTLM handshake is done by gss-ntlmssp (GSSAPI mechanism 1.3.6.1.4.1.311.2.2.10), one
   security context per TCP connection (a new connection must authenticate again). Raw NTLMSSP tokens go to the
-  NTLM mechanism, anything else (SPNEGO) to the SPNEGO mechanism. The password is checked by the acceptor:
+  NTLM mechanism, anything else (SPNEGO) to the SPNEGO mechanism, which also takes Kerberos tickets when
+  KRB5_KTNAME names the keytab of HTTP/win1.patchdeck.test (login only: Kerberos-sealed bodies are not
+  implemented, they fail to decrypt and are refused). The password is checked by the acceptor:
   against the Samba DC through winbind (--acceptor domain) or against an NTLM_USER_FILE (--acceptor FILE).
 - over HTTP every SOAP body must be sealed (MS-WSMV 2.2.9.1.1 multipart/encrypted). A plaintext body is
   recorded and refused with HTTP 400 without being processed, like a Windows with AllowUnencrypted=false.
@@ -265,6 +267,7 @@ class Handler(BaseHTTPRequestHandler):
             self.conn_no = st.connections
         self.ctx = None
         self.ctx_scheme = None
+        self.final_token = None
         self.authenticated = False
         self.basic_user = None
 
@@ -277,6 +280,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in extra or []:
             self.send_header(k, v)
+        if self.final_token:
+            self.send_header('WWW-Authenticate', self.final_token)
+            self.final_token = None
         if body:
             self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(body)))
@@ -433,6 +439,9 @@ class Handler(BaseHTTPRequestHandler):
             return False
         self.authenticated = True
         self.basic_user = None
+        if out:
+            # Kerberos' mutual authentication: the server's last token goes back on the answer itself.
+            self.final_token = scheme + ' ' + base64.b64encode(out).decode()
         return True
 
     def new_context(self, token):
@@ -583,6 +592,7 @@ def main():
     p.add_argument('--cert')
     p.add_argument('--key')
     p.add_argument('--basic-users')
+    p.add_argument('--exit-with-stdin', action='store_true', help='exit when stdin closes (the parent is gone)')
     p.add_argument('--strict-cbt', action='store_true',
                    help='HTTPS: refuse an NTLM AUTHENTICATE without channel bindings (CbtHardeningLevel=Strict)')
     p.add_argument('--identify', default='OS: 10.0.17763 SP: 0.0 Stack: 3.0',
@@ -611,6 +621,14 @@ def main():
         with open(args.cert, 'rb') as f:
             server.cert_der = ssl.PEM_cert_to_DER_cert(f.read().decode('ascii'))
         server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    if args.exit_with_stdin:
+        # The test process holds our stdin: when it goes (even killed), so do we. No orphan endpoints.
+        def watch():
+            while sys.stdin.buffer.read(4096):
+                pass
+            os._exit(0)
+
+        threading.Thread(target=watch, daemon=True).start()
     sys.stdout.write('PORT %d\n' % server.server_address[1])
     sys.stdout.flush()
     try:

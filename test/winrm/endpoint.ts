@@ -42,6 +42,8 @@ export interface WinrmEndpointOptions {
   basicUsers?: string;
   /** HTTPS: refuse an NTLM login without channel bindings (Windows' CbtHardeningLevel=Strict). A wrong binding is always refused. */
   strictChannelBinding?: boolean;
+  /** Kerberos through SPNEGO (`Negotiate` with a Kerberos token): the DC's krb5.conf and the keytab of HTTP/…; login only (no Kerberos-sealed bodies). */
+  kerberos?: { krb5Conf: string; keytab: string };
   /** ProductVersion of the unauthenticated WS-Man Identify answer; '' refuses Identify (HTTP 401). */
   identify?: string;
 }
@@ -165,7 +167,7 @@ function hasVfsModule(): boolean {
 }
 
 export async function startWinrmEndpoint(options: WinrmEndpointOptions): Promise<WinrmEndpoint> {
-  const args = [SCRIPT, '--port', String(options.port ?? 0)];
+  const args = [SCRIPT, '--exit-with-stdin', '--port', String(options.port ?? 0)];
   if ('replay' in options.mode) args.push('--replay', path.resolve(options.mode.replay));
   else args.push('--backend', options.mode.backend);
   args.push('--acceptor', options.acceptor === 'domain' ? 'domain' : path.resolve(options.acceptor.userFile));
@@ -174,7 +176,14 @@ export async function startWinrmEndpoint(options: WinrmEndpointOptions): Promise
   if (options.strictChannelBinding) args.push('--strict-cbt');
   if (options.identify !== undefined) args.push('--identify', options.identify);
 
-  const child = spawn(SYSTEM_PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'], env: testbedPythonEnv() });
+  // stdin stays open and unused: the endpoint exits when it closes, so a killed test leaves no endpoint behind.
+  const kerberos = options.kerberos
+    ? { KRB5_CONFIG: options.kerberos.krb5Conf, KRB5_KTNAME: `FILE:${options.kerberos.keytab}` }
+    : {};
+  const child = spawn(SYSTEM_PYTHON, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: testbedPythonEnv(kerberos),
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => {

@@ -205,7 +205,17 @@ async function stopSamba(pid: number): Promise<void> {
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {
-    /* the group is already gone */
+    return; // the group is already gone
+  }
+  // Wait for the group to be gone, so that a DC started next finds its ports and /run/samba free.
+  const groupDeadline = Date.now() + 10_000;
+  while (Date.now() < groupDeadline) {
+    try {
+      process.kill(-pid, 0);
+    } catch {
+      return;
+    }
+    await sleep(100);
   }
 }
 
