@@ -41,6 +41,7 @@ import {
   type WinrmEndpoint,
 } from '../winrm/endpoint';
 import { startPcBackend, type PcBackend } from '../winrm/pc-backend';
+import { withSambaLock } from '../winrm/samba-dc';
 
 const PASSWORD = 'Patch-Pa55word!';
 const ID = '8f1c2d3e-4b5a-4c6d-8e7f-901234567890';
@@ -163,6 +164,9 @@ async function runStep(options: { rebootPolicy?: PatchJob['rebootPolicy'] } = {}
 }
 
 describeTestbed('Windows patch phases over a sealed WinRM session (simulated PC)', () => {
+  // The standalone acceptor answers differently while another test's Samba DC (winbind) is up:
+  // hold the Samba lock so none runs meanwhile.
+  withSambaLock();
   beforeAll(() => {
     userFile = writeNtlmUserFile([{ domain: 'PATCHDECK', username: 'alice', password: PASSWORD }]);
   });
