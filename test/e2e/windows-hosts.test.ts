@@ -222,3 +222,61 @@ describe('Windows PCs in the window', () => {
     await page.screenshot({ path: shot('ui-win-hosts.png'), fullPage: true });
   });
 });
+
+describe('the patch wizard on a Windows PC', () => {
+  it('lists the KBs with the UpdateID installed and the undo recipe, and explains the restart notice and its delay', async () => {
+    const { page, core } = app;
+    await page.getByRole('link', { name: 'Patch jobs' }).click();
+    await page.getByRole('button', { name: 'New patch job' }).click();
+    const wizard = page.getByRole('region', { name: 'New patch job' });
+    await wizard.getByLabel('Patch win1').check();
+    await wizard.getByLabel('All pending updates').check();
+    await wizard.getByRole('button', { name: 'Review dry run' }).click();
+    // A PC has no dry run: the review says it was planned.
+    await wizard.getByText('Planned: 1 of 1 host').waitFor({ timeout: 30_000 });
+    const preview = wizard.getByRole('article', { name: 'Dry run on win1' });
+    const kbs = wizard.getByRole('table', { name: 'Windows updates on win1' });
+    const kb = kbs.locator('[data-kb="KB5034123"]');
+    await kb.waitFor();
+    await expect.poll(() => kb.textContent()).toContain('2024-01 Security Update for Windows 11');
+    expect(await kb.textContent()).toContain('12345678-1234-1234-1234-123456789abc');
+    expect(await kb.textContent()).toContain('wusa /uninstall /kb:5034123');
+    expect(await preview.getByRole('list', { name: 'Left out on win1' }).textContent()).toContain(
+      'KB2267602: no UpdateID on record',
+    );
+    expect(await wizard.getByTestId('windows-review-note').textContent()).toContain(
+      'Windows Update has no dry run',
+    );
+    // No Linux words about the PC: it simulated nothing and has no packages.
+    expect((await preview.textContent()) ?? '').not.toMatch(/package|\bapt\b|simulated|dependenc/i);
+    await page.screenshot({ path: shot('ui-win-wizard-review.png'), fullPage: true });
+
+    await wizard.getByRole('button', { name: 'Next: schedule and reboot' }).click();
+    await wizard.getByLabel('Reboot: If required').check();
+    const restart = wizard.getByRole('group', { name: 'Windows restart' });
+    expect(await restart.getByLabel('Restart notice in minutes').inputValue()).toBe('5');
+    expect(await restart.getByTestId('windows-restart-note').textContent()).toContain(
+      'its own notice that the PC restarts in 5 minutes to finish installing updates, so they can save their work',
+    );
+    await restart.getByLabel('Restart notice in minutes').fill('10');
+    await expect
+      .poll(() => restart.getByTestId('windows-restart-note').textContent())
+      .toContain('restarts in 10 minutes');
+    await page.screenshot({ path: shot('ui-win-wizard-schedule.png'), fullPage: true });
+
+    await wizard.getByRole('button', { name: 'Next: confirm' }).click();
+    const restartLine = wizard.getByTestId('confirm-windows-restart');
+    await restartLine.waitFor({ timeout: 30_000 });
+    expect(await restartLine.textContent()).toContain('restarts in 10 minutes');
+    // KB2267602's collection names no valid UpdateID, so it cannot be installed exactly: left out.
+    expect(await wizard.textContent()).toContain('1 Windows update');
+    expect(await wizard.textContent()).not.toMatch(/package|dependenc/i);
+    // The plan the admin would approve carries the delay they chose.
+    const jobs = await core.call('jobs.list', {});
+    const draft = jobs.find((j) => j.status === 'draft');
+    expect(draft?.options.windowsRestartDelaySeconds).toBe(600);
+    await page.screenshot({ path: shot('ui-win-wizard-confirm.png'), fullPage: true });
+    // Nothing is approved: the PC at 198.18.0.40 does not exist here.
+    await wizard.getByRole('button', { name: 'Back' }).click();
+  });
+});

@@ -43,12 +43,16 @@ export function ConfirmStep({ onDone }: { onDone: (jobId: number) => void }) {
               ? plural(windowsUpdates, 'Windows update')
               : `${plural(upgrades, 'package update')} and ${plural(windowsUpdates, 'Windows update')}`}
         </dd>
-        <dt>New dependencies</dt>
-        <dd>{newPackages.length ? newPackages.join(', ') : 'none'}</dd>
-        <dt>Removals</dt>
-        <dd className={removals.length ? 'error' : undefined}>
-          {removals.length ? removals.join(', ') : 'none'}
-        </dd>
+        {(upgrades > 0 || windowsUpdates === 0) && (
+          <>
+            <dt>New dependencies</dt>
+            <dd>{newPackages.length ? newPackages.join(', ') : 'none'}</dd>
+            <dt>Removals</dt>
+            <dd className={removals.length ? 'error' : undefined}>
+              {removals.length ? removals.join(', ') : 'none'}
+            </dd>
+          </>
+        )}
         <dt>Reboot</dt>
         <dd>
           {rebootPolicyLabel(job?.rebootPolicy)}

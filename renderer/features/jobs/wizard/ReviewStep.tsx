@@ -3,6 +3,7 @@ import { Banner } from './Banner';
 import { HostPreview } from './HostPreview';
 import { draftSteps, dryRunProgress } from './selectors';
 import { useWizard } from './store';
+import { isWindowsStep } from './windows';
 
 /** Step 2: each host's dry run, as its result arrives. */
 export function ReviewStep() {
@@ -10,19 +11,31 @@ export function ReviewStep() {
   const busy = useWizard((s) => s.busy);
   const { backToSelect, toSchedule } = useWizard.getState();
   const { done, finished, ready, unlisted } = dryRunProgress(steps);
+  const windows = steps.filter(isWindowsStep).length;
+  const others = steps.length - windows;
   return (
     <div className="wizard-body">
       <div className="dry-run-progress">
         <span>
-          Dry run: {done} of {plural(steps.length, 'host')}
+          {others === 0 && windows > 0 ? 'Planned' : 'Dry run'}: {done} of {plural(steps.length, 'host')}
           {finished && ` · ${ready.length} will change`}
         </span>
         <progress max={Math.max(1, steps.length)} value={done} aria-label="Dry run progress" />
       </div>
-      <Banner tone="muted" small>
-        Nothing has been installed: each host only simulated the install. New dependencies and removals are
-        shown so you approve exactly what will change.
-      </Banner>
+      {others > 0 && (
+        <Banner tone="muted" small>
+          Nothing has been installed: each host only simulated the install. New dependencies and removals are
+          shown so you approve exactly what will change.
+        </Banner>
+      )}
+      {windows > 0 && (
+        <Banner tone="muted" small testId="windows-review-note">
+          Nothing has been installed. Windows Update has no dry run: a Windows PC&apos;s list is the updates
+          its newest audit found, each named by the UpdateID that will be installed — exactly these, nothing
+          else. When the job runs, Patchdeck first checks the PC again (free space, a pending restart, updates
+          already installed) before anything is downloaded.
+        </Banner>
+      )}
       {steps.map((s) => (
         <HostPreview key={s.id} step={s} />
       ))}

@@ -34,6 +34,10 @@ export function ScheduleStep() {
   const busy = useWizard((s) => s.busy);
   const { setRunOptions, toConfirm, backToReview } = useWizard.getState();
   const { rebootPolicy, onFailure, schedule } = options;
+  const hosts = useWizard((s) => s.hosts);
+  const audits = useWizard((s) => s.audits);
+  const choices = useWizard((s) => s.choices);
+  const windowsSelected = selectedWindowsHosts({ hosts, audits, choices }).length > 0;
   const setSchedule = (patch: Partial<Schedule>): void =>
     setRunOptions({ schedule: { ...schedule, ...patch } });
   const pickKind = (kind: ScheduleKind): void => {
@@ -115,8 +119,9 @@ export function ScheduleStep() {
       </fieldset>
       {needsReplan(job, options) && (
         <Banner tone="warning" small>
-          The reboot policy and failure handling are part of the plan you approve: the dry run runs again with
-          them, and you review it again only if it changed.
+          {windowsSelected
+            ? 'The reboot policy, failure handling and restart notice are part of the plan you approve: it is planned again with them (the dry run runs again on the other hosts), and you review it again only if it changed.'
+            : 'The reboot policy and failure handling are part of the plan you approve: the dry run runs again with them, and you review it again only if it changed.'}
         </Banner>
       )}
       <div className="form-actions">

@@ -1,5 +1,6 @@
 import type { JobStep } from '../../../../src/api/schemas';
 import { wusaUninstall } from '../../../components/windows-updates';
+import { useWizard } from './store';
 
 /**
  * A Windows PC's part of the plan: the KBs Windows Update will install, exactly these, with
@@ -7,9 +8,11 @@ import { wusaUninstall } from '../../../components/windows-updates';
  * removed, and whether to remove one is the admin's decision on the PC.
  */
 export function WindowsPreview({ step }: { step: JobStep }) {
+  const titles = useWizard((s) => s.kbTitles[step.hostId]);
+  // A Windows step names each KB and the UpdateID the task installs (`to`).
   const listed = step.preview?.upgrades.length
-    ? step.preview.upgrades.map((u) => ({ name: u.name, title: u.to, security: false }))
-    : step.packages.map((p) => ({ name: p.name, title: p.to, security: p.security }));
+    ? step.preview.upgrades.map((u) => ({ name: u.name, updateId: u.to }))
+    : step.packages.map((p) => ({ name: p.name, updateId: p.to }));
   const security = new Set(step.packages.filter((p) => p.security).map((p) => p.name));
   const skipped = step.preview?.skipped ?? [];
   return (
@@ -20,6 +23,7 @@ export function WindowsPreview({ step }: { step: JobStep }) {
             <tr>
               <th>KB</th>
               <th>Title</th>
+              <th>UpdateID installed</th>
               <th>Undo (shown, never run)</th>
             </tr>
           </thead>
@@ -30,9 +34,10 @@ export function WindowsPreview({ step }: { step: JobStep }) {
                 <tr key={k.name} data-kb={k.name}>
                   <td className="mono">
                     {k.name}
-                    {(k.security || security.has(k.name)) && <span className="badge security">security</span>}
+                    {security.has(k.name) && <span className="badge security">security</span>}
                   </td>
-                  <td className="small">{k.title && k.title !== k.name ? k.title : '—'}</td>
+                  <td className="small">{titles?.[k.name] ?? '—'}</td>
+                  <td className="mono small">{k.updateId ?? '—'}</td>
                   <td className="mono small">
                     {undo ?? <span className="muted">no KB number to remove by</span>}
                   </td>

@@ -52,6 +52,7 @@ const INITIAL: WizardData = {
     schedule: { kind: 'now', at: '', start: '', end: '' },
     windowsRestartDelaySeconds: DEFAULT_RESTART_DELAY_SECONDS,
   },
+  kbTitles: {},
   busy: null,
   error: null,
   notice: null,
@@ -137,6 +138,24 @@ export const useWizard = create<WizardState>((set, get, store) => {
     return dryRunSettled(planned.jobId);
   };
 
+  /** The titles of the selected Windows PCs' KBs, for the review; a failure only leaves them out. */
+  const loadKbTitles = async (): Promise<void> => {
+    const { hosts, audits, choices } = get();
+    const titles: Record<number, Record<string, string>> = {};
+    try {
+      for (const h of hosts) {
+        if (!choices.hostIds.includes(h.id) || audits[h.id]?.packageManager !== 'windows-update') continue;
+        const page = await api.findings.query({ hostId: h.id, limit: 1000, sort: 'package' });
+        titles[h.id] = Object.fromEntries(
+          page.rows.filter((f) => f.kind === 'kb').map((f) => [f.package, f.availableVersion]),
+        );
+      }
+    } catch {
+      return;
+    }
+    set({ kbTitles: titles });
+  };
+
   const loadPackageChoices = async (): Promise<void> => {
     const ids = get().choices.hostIds;
     const byName = new Map<string, PackageChoice>();
@@ -144,8 +163,9 @@ export const useWizard = create<WizardState>((set, get, store) => {
       for (let offset = 0; ; offset += 1000) {
         const page = await api.findings.query({ hostId, offset, limit: 1000, sort: 'package' });
         for (const f of page.rows) {
-          // New dependencies are never targets themselves (the dry run shows them).
-          if (f.installedVersion === null) continue;
+          // New dependencies are never targets themselves (the dry run shows them); a Windows
+          // update (KB) has no installed version and is a target all the same.
+          if (f.installedVersion === null && f.kind === 'package') continue;
           const c = byName.get(f.package) ?? { name: f.package, security: false, hosts: 0 };
           c.security ||= f.security;
           c.hosts++;
@@ -247,6 +267,7 @@ export const useWizard = create<WizardState>((set, get, store) => {
       try {
         await discard(currentDraft(get()));
         set({ flow: { step: 'review', draft: null } });
+        void loadKbTitles();
         await planAndWait();
       } catch (error) {
         const draft = currentDraft(get());

@@ -70,6 +70,8 @@ export interface WizardData {
   audits: Record<number, Audit>;
   choices: Choices;
   options: RunOptions;
+  /** Windows PCs' KB titles by host id and KB, from their newest audits (a step names KBs by UpdateID). */
+  kbTitles: Record<number, Record<string, string>>;
   busy: string | null;
   error: string | null;
   notice: string | null;
