@@ -3,6 +3,7 @@ import {
   AppInfo,
   Audit,
   AuditDiff,
+  CertificateFacts,
   Credential,
   EntityName,
   FindingExport,
@@ -73,6 +74,8 @@ export const calls = {
    * Reads the host's SSH key (no login) and, with `pin`, trusts it; `replace` re-trusts a changed
    * key. `fingerprint` is the one the admin reviewed: the key is pinned only if the host still
    * presents exactly that one (without it, `pin` trusts what the host presents now).
+   * `channel: 'winrm'` reads the PC's WinRM identity instead (its certificate over HTTPS, the
+   * NTLM names it announces over HTTP); SSH and WinRM pins never replace each other.
    */
   'hosts.trust': call(
     z
@@ -82,11 +85,19 @@ export const calls = {
         replace: z.boolean().default(false),
         fingerprint: z
           .string()
-          .regex(/^SHA256:[A-Za-z0-9+/]{43}$/)
+          .regex(/^(SHA256:[A-Za-z0-9+/]{43}|ntlm:[A-Z0-9._-]{1,255}\/[A-Z0-9._ -]{0,64})$/)
           .optional(),
+        channel: z.enum(['ssh', 'winrm']).default('ssh'),
       })
       .strict(),
-    z.object({ type: z.string(), fingerprint: z.string(), pinned: z.boolean(), changed: z.boolean() }),
+    z.object({
+      type: z.string(),
+      fingerprint: z.string(),
+      pinned: z.boolean(),
+      changed: z.boolean(),
+      /** A WinRM certificate's own description (untrusted text, for the review). */
+      certificate: CertificateFacts.optional(),
+    }),
   ),
   /** Keys seen (by a scan, a probe or a refused audit) that nobody has trusted yet, for review. */
   'hosts.pendingKeys': call(
@@ -102,7 +113,7 @@ export const calls = {
     z
       .object({
         keys: z
-          .array(z.object({ hostId: Id, fingerprint: z.string().min(1).max(100) }).strict())
+          .array(z.object({ hostId: Id, fingerprint: z.string().min(1).max(330) }).strict())
           .min(1)
           .max(10_000),
         replace: z.boolean().default(false),

@@ -244,6 +244,15 @@ export const HostKeySighting = z.object({
 });
 export type HostKeySighting = z.infer<typeof HostKeySighting>;
 
+/** What a WinRM endpoint's certificate says of itself (untrusted, cleaned), shown for its review. */
+export const CertificateFacts = z.object({
+  subject: z.string(),
+  issuer: z.string(),
+  validFrom: IsoTime,
+  validTo: IsoTime,
+  selfSigned: z.boolean(),
+});
+
 export const HostKey = z.object({
   id: Id,
   type: z.string(),

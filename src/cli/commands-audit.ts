@@ -40,6 +40,23 @@ const KEY_TRUST_LABEL = {
   none: null,
 } as const;
 
+/** How the admin checks a fingerprint against the machine itself, by the kind of key. */
+function howToCheck(type: string): string {
+  if (type === 'x509-certificate')
+    return "check the certificate's fingerprint on the PC (PowerShell: $c = Get-ChildItem Cert:\\LocalMachine\\My\\<thumbprint of the WinRM listener, see winrm enumerate winrm/config/listener>; [Convert]::ToBase64String([Security.Cryptography.SHA256]::Create().ComputeHash($c.RawData)) — the same text without the trailing =)";
+  if (type === 'ntlm-identity')
+    return "check that it is the PC's own name and domain (Settings → System → About on the PC); it is what the PC announces, not a cryptographic proof: prefer HTTPS with a certificate";
+  return 'check the fingerprint with the machine (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub)';
+}
+
+/** The subject, issuer and validity of a WinRM certificate under review, one line each. */
+function describeCertificateFacts(
+  c: { subject: string; issuer: string; validFrom: string; validTo: string; selfSigned: boolean } | undefined,
+): string {
+  if (!c) return '';
+  return `  subject: ${c.subject}\n  issuer: ${c.issuer}${c.selfSigned ? ' (self-signed)' : ''}\n  valid: ${c.validFrom.slice(0, 10)} to ${c.validTo.slice(0, 10)}\n`;
+}
+
 /**
  * The hosts the admin named on the command line (by name, address or id). Names are not unique
  * (and a learned one is whatever the machine announced), so a name several hosts share is
@@ -288,46 +305,57 @@ export function registerAuditCommands(
       'trust a key that differs from the one pinned before (after checking with the owner)',
     )
     .option('--show', 'only show the fingerprint, do not pin')
-    .action(async (name: string, opts: { replace?: boolean; show?: boolean; fingerprint?: string }) => {
-      await withCore(globals(), async (core) => {
-        const [host] = resolveHosts(core, [name], await core.call('hosts.list', {}));
-        const replace = Boolean(opts.replace);
-        let fingerprint = opts.fingerprint;
-        if (!opts.show && fingerprint === undefined) {
-          // Show first; pin only what the admin confirmed, on a terminal.
-          const shown = await core.call('hosts.trust', { id: host!.id, pin: false, replace });
-          process.stdout.write(
-            `${host!.name} presents ${shown.type} ${shown.fingerprint}${shown.changed ? ' — CHANGED since it was trusted' : ''}.\n`,
-          );
-          if (shown.pinned) return void process.stdout.write('This key is already trusted.\n');
-          if (!(process.stdin.isTTY && process.stdout.isTTY))
-            throw new PatchdeckError(
-              'bad-request',
-              `Not trusted: check the fingerprint with the machine (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then run: patchdeck hosts trust ${host!.name} --fingerprint ${shown.fingerprint}`,
+    .option(
+      '--winrm',
+      "the PC's WinRM identity instead of its SSH key: its certificate (HTTPS, 5986) or the NTLM name it announces (HTTP, 5985)",
+    )
+    .action(
+      async (
+        name: string,
+        opts: { replace?: boolean; show?: boolean; fingerprint?: string; winrm?: boolean },
+      ) => {
+        await withCore(globals(), async (core) => {
+          const [host] = resolveHosts(core, [name], await core.call('hosts.list', {}));
+          const replace = Boolean(opts.replace);
+          const channel = opts.winrm ? 'winrm' : 'ssh';
+          let fingerprint = opts.fingerprint;
+          if (!opts.show && fingerprint === undefined) {
+            // Show first; pin only what the admin confirmed, on a terminal.
+            const shown = await core.call('hosts.trust', { id: host!.id, pin: false, replace, channel });
+            process.stdout.write(
+              `${host!.name} presents ${shown.type} ${shown.fingerprint}${shown.changed ? ' — CHANGED since it was trusted' : ''}.\n${describeCertificateFacts(shown.certificate)}`,
             );
-          const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-          const answer = await rl.question('Does this match the machine’s own key? Trust it [y/N] ');
-          rl.close();
-          if (!/^y(es)?$/i.test(answer.trim())) {
-            process.stdout.write('Not trusted.\n');
-            process.exitCode = 1;
-            return;
+            if (shown.pinned) return void process.stdout.write('This key is already trusted.\n');
+            if (!(process.stdin.isTTY && process.stdout.isTTY))
+              throw new PatchdeckError(
+                'bad-request',
+                `Not trusted: ${howToCheck(shown.type)}, then run: patchdeck hosts trust ${host!.name}${opts.winrm ? ' --winrm' : ''} --fingerprint ${shown.fingerprint}`,
+              );
+            const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+            const answer = await rl.question('Does this match the machine’s own key? Trust it [y/N] ');
+            rl.close();
+            if (!/^y(es)?$/i.test(answer.trim())) {
+              process.stdout.write('Not trusted.\n');
+              process.exitCode = 1;
+              return;
+            }
+            fingerprint = shown.fingerprint;
           }
-          fingerprint = shown.fingerprint;
-        }
-        const result = await core.call('hosts.trust', {
-          id: host!.id,
-          pin: !opts.show,
-          replace,
-          fingerprint,
+          const result = await core.call('hosts.trust', {
+            id: host!.id,
+            pin: !opts.show,
+            replace,
+            fingerprint,
+            channel,
+          });
+          if (globals().json) printJson(result);
+          else
+            process.stdout.write(
+              `${host!.name}: ${result.type} ${result.fingerprint}${result.changed ? ' (CHANGED since it was trusted)' : ''} — ${result.pinned ? 'trusted' : 'not pinned'}.\n${opts.show ? describeCertificateFacts(result.certificate) : ''}`,
+            );
         });
-        if (globals().json) printJson(result);
-        else
-          process.stdout.write(
-            `${host!.name}: ${result.type} ${result.fingerprint}${result.changed ? ' (CHANGED since it was trusted)' : ''} — ${result.pinned ? 'trusted' : 'not pinned'}.\n`,
-          );
-      });
-    });
+      },
+    );
   hosts
     .command('review-keys')
     .description(

@@ -17,6 +17,7 @@ import {
   trustReviewedKey,
 } from '../db';
 import { probeHostKey } from '../remote';
+import { describeCertificate, probeWinrmIdentity, winrmEndpointOf } from './winrm-probe';
 import { PatchdeckError } from '../util';
 
 /** What trust needs of the workspace: its database, and the bus that says hosts changed. */
@@ -31,7 +32,7 @@ export interface TrustDeps {
  */
 export async function trustHostKey(
   deps: TrustDeps,
-  { id, pin, replace, fingerprint }: ParsedArgs<'hosts.trust'>,
+  { id, pin, replace, fingerprint, channel }: ParsedArgs<'hosts.trust'>,
 ): Promise<CallResult<'hosts.trust'>> {
   const { db, events } = deps;
   const host = getHost(db, id);
@@ -42,12 +43,16 @@ export async function trustHostKey(
       'bad-request',
       'Trusting a key needs the fingerprint you checked: read the key first (pin: false), compare it with the machine, then trust that fingerprint.',
     );
-  const pinned = listTrustedKeys(db, id, 'ssh');
+  const family = channel === 'winrm' ? 'winrm' : 'ssh';
+  const pinned = listTrustedKeys(db, id, family);
   const address = host.address ?? host.addresses[0] ?? host.name;
-  const key = await probeHostKey(address, host.sshPort, {
-    label: host.name,
-    preferredType: pinned[0]?.type,
-  });
+  const key =
+    family === 'winrm'
+      ? await probeWinrmIdentity(address, winrmEndpointOf(host), { label: host.name })
+      : await probeHostKey(address, host.sshPort, {
+          label: host.name,
+          preferredType: pinned[0]?.type,
+        });
   const knownKey = pinned.find((k) => k.fingerprint === key.fingerprint);
   const known = knownKey?.reviewed === true;
   const changed = pinned.length > 0 && !knownKey;
@@ -82,7 +87,14 @@ export async function trustHostKey(
     });
   }
   events.emit('entity.changed', { entity: 'hosts', ids: [id] });
-  return { type: key.type, fingerprint: key.fingerprint, pinned: pin || known, changed };
+  const certificate = key.type === 'x509-certificate' ? describeCertificate(key.publicKey) : null;
+  return {
+    type: key.type,
+    fingerprint: key.fingerprint,
+    pinned: pin || known,
+    changed,
+    ...(certificate ? { certificate } : {}),
+  };
 }
 
 /** The keys awaiting review (of the given hosts, or all), each marked changed or in conflict. */
