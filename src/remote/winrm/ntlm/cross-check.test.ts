@@ -97,8 +97,13 @@ const fixed = (n: number): Buffer => Buffer.alloc(n, n === 8 ? 0xaa : 0x55);
 const utf16 = (s: string): Buffer => Buffer.from(s, 'utf16le');
 
 describe('NTLM matches impacket and python3-winrm byte for byte', () => {
-  it('NTLMv2 response, encrypted session key, sealed messages and the MS-WSMV body', () => {
-    const flags = 0xe28a8235;
+  // A Windows-like challenge, then servers that refuse key exchange or 128-bit keys.
+  it.each([
+    ['all flags', 0xe28a8235],
+    ['no key exchange', 0xe28a8235 & ~0x40000000],
+    ['56-bit sealing', 0xe28a8235 & ~0x20000000],
+    ['40-bit sealing', 0xe28a8235 & ~0x20000000 & ~0x80000000],
+  ])('NTLMv2 response, session key, sealed messages and the MS-WSMV body (%s)', (_name, flags) => {
     const serverChallenge = Buffer.from('7d2a1b9c0e3f4a55', 'hex');
     const ctx = new NtlmContext(
       { domain: 'PATCHDECK', username: 'alice', password: 'Secret-123', workstation: 'PATCHDECK' },
@@ -130,7 +135,8 @@ describe('NTLM matches impacket and python3-winrm byte for byte', () => {
 
     // Our server side (from the same exported key) frames a reply for python3-winrm to decrypt.
     const keys = sessionKeys(ctx.exportedSessionKey, auth.flags);
-    const serverSide = new SealingDirection(keys.serverSign, keys.serverSeal, true);
+    const keyExchange = (auth.flags & 0x40000000) !== 0;
+    const serverSide = new SealingDirection(keys.serverSign, keys.serverSeal, keyExchange);
     const serverReply = Buffer.from('<s:Envelope><s:Body>reply ✓</s:Body></s:Envelope>');
     const serverReplyBody = encryptBody({ wrap: (p) => serverSide.seal(p) }, serverReply);
 
@@ -150,7 +156,13 @@ describe('NTLM matches impacket and python3-winrm byte for byte', () => {
 
     expect(py.nt).toBe(auth.ntChallengeResponse.toString('hex'));
     expect(py.lm).toBe(auth.lmChallengeResponse.toString('hex'));
-    expect(py.encryptedSessionKey).toBe(auth.encryptedRandomSessionKey.toString('hex'));
+    if (keyExchange) {
+      expect(py.encryptedSessionKey).toBe(auth.encryptedRandomSessionKey.toString('hex'));
+    } else {
+      // Without key exchange the exported key is the session base key itself.
+      expect(auth.encryptedRandomSessionKey.length).toBe(0);
+      expect(ctx.exportedSessionKey.toString('hex')).toBe(py.sessionBaseKey);
+    }
     expect(py.clientSealed).toEqual(
       ours.map((o) => ({ sealed: o.sealed.toString('hex'), signature: o.signature.toString('hex') })),
     );
@@ -160,7 +172,7 @@ describe('NTLM matches impacket and python3-winrm byte for byte', () => {
 
     // And our parser reads python3-winrm's body (as the server would, with the client keys).
     const asServer = sessionKeys(ctx.exportedSessionKey, auth.flags);
-    const fromClient = new SealingDirection(asServer.clientSign, asServer.clientSeal, true);
+    const fromClient = new SealingDirection(asServer.clientSign, asServer.clientSeal, keyExchange);
     for (const o of ours) fromClient.unseal(o.sealed); // catch up with the three messages above
     const body = Buffer.from(py.winrmRequestBody as string, 'hex');
     const plain = decryptBody(
