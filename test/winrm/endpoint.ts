@@ -177,7 +177,7 @@ export async function startWinrmEndpoint(options: WinrmEndpointOptions): Promise
   if (options.identify !== undefined) args.push('--identify', options.identify);
 
   // stdin stays open and unused: the endpoint exits when it closes, so a killed test leaves no endpoint behind.
-  const kerberos = options.kerberos
+  const kerberos: Record<string, string> = options.kerberos
     ? { KRB5_CONFIG: options.kerberos.krb5Conf, KRB5_KTNAME: `FILE:${options.kerberos.keytab}` }
     : {};
   const child = spawn(SYSTEM_PYTHON, args, {
