@@ -26,7 +26,8 @@ import { driveStep } from './driver';
 import { commitStep } from './notify';
 import { newWindowsStepState, WINDOWS_STEP_FLOW } from './phases/windows';
 import { selectWindowsTargets, windowsPreview } from './phases/windows/targets';
-import type { PatchDeps } from './plan';
+import { recordAudit } from '../db/testing/audits';
+import { approveJob, createPlan, dryRunJob, type PatchDeps } from './plan';
 import { FakePc } from './testing/fake-pc';
 
 class HurryingClock extends ManualClock {
@@ -273,5 +274,59 @@ describe('Windows plans', () => {
     const preview = windowsPreview(packages, skipped, '2026-03-02T02:00:00Z');
     expect(preview.upgrades).toEqual([{ name: 'KB5034441', arch: null, from: null, to: `${ID}.201` }]);
     expect(preview.command).toContain('wusa /uninstall /kb:5034441 /quiet /norestart');
+  });
+
+  it('plans KB steps from the latest audit, previews them without a dry run, and approves them', async () => {
+    const hostId = insertHost(db, { name: 'win1', address: '127.0.0.1' }).id;
+    const kb = (name: string, details: Record<string, unknown> | null) => ({
+      kind: 'kb',
+      package: name,
+      arch: null,
+      installedVersion: null,
+      availableVersion: `${name} title`,
+      repository: 'Security Updates',
+      security: true,
+      severity: 'critical',
+      vendorSeverity: 'Critical',
+      advisories: [name],
+      held: false,
+      rebootRequired: true,
+      details: details as never,
+    });
+    const details = {
+      updateId: ID,
+      revision: 201,
+      sizeBytes: null,
+      releasedAt: null,
+      rebootBehavior: 'always',
+      categories: ['Security Updates'],
+      updateType: 'software',
+    };
+    recordAudit(
+      db,
+      hostId,
+      { osId: 'windows', osName: 'Windows 11 Pro', osVersion: '10.0.22631' },
+      'windows-update',
+      [kb('KB5034441', details), kb('KB5035000', null)],
+    );
+    const { jobId } = createPlan(db, {
+      hostIds: [hostId],
+      selection: { mode: 'all' },
+      rebootPolicy: 'if-required',
+      onFailure: 'continue',
+      concurrency: 1,
+    });
+    await dryRunJob(deps, jobId, controller.signal);
+    const step = listSteps(db, jobId)[0]!;
+    expect(step.status).toBe('queued');
+    expect(step.packageManager).toBe('windows-update');
+    expect(step.packages).toEqual([
+      { name: 'KB5034441', arch: null, from: null, to: `${ID}.201`, security: true },
+    ]);
+    expect(step.preview?.upgrades).toEqual([{ name: 'KB5034441', arch: null, from: null, to: `${ID}.201` }]);
+    expect(step.preview?.skipped).toEqual([
+      { name: 'KB5035000', reason: 'no UpdateID on record: audit the PC again, then plan again' },
+    ]);
+    expect(approveJob(deps, jobId).status).toBe('approved');
   });
 });
