@@ -68,6 +68,10 @@ const describeTestbed =
           describe.skip(name, body);
         };
 
+// The whole file holds the test DC lock: a DC (winbind) started by another test while the
+// standalone acceptor runs changes what gss-ntlmssp announces and whom it accepts.
+withSambaLock();
+
 let userFile = '';
 const endpoints: WinrmEndpoint[] = [];
 
@@ -464,7 +468,6 @@ const describeDc =
         };
 
 describeDc('WinRM client against the Samba AD DC (through winbind)', () => {
-  withSambaLock();
   let dc: DomainController;
   beforeAll(async () => {
     dc = await startDomainController();
