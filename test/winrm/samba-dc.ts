@@ -1,6 +1,6 @@
 // A Samba AD domain controller on loopback for the WinRM test bed: realm PATCHDECK.TEST, domain PATCHDECK.
 //
-// Network safety: it listens on `lo` only (interfaces = lo, bind interfaces only), its DNS server, DNS
+// Network safety: it listens on `lo` only (interfaces = lo, bind interfaces only), its file server (smbd), DNS server, DNS
 // updates and NetBIOS services are off, `dns forwarder` is 127.0.0.1 (set before the first start), and
 // krb5.conf names the KDC by address: the DC never sends a packet off the machine.
 //
@@ -21,7 +21,7 @@ export const DC_USERS = { alice: 'Alice-Pa55word!', bob: 'Bob-Pa55word!' } as co
 const ADMIN_PASSWORD = 'Admin-Pa55word!';
 const WEB_SERVICE = { user: 'websvc', password: 'Websvc-Pa55word!', spn: 'HTTP/win1.patchdeck.test' };
 const SAMBA = '/usr/sbin/samba';
-const STAMP_VERSION = 2;
+const STAMP_VERSION = 3;
 const LOCK_FILE = '/tmp/patchdeck-samba-dc.lock';
 const READY_TIMEOUT_MS = 90_000;
 
@@ -96,7 +96,7 @@ function hardenConfig(conf: string, dir: string): void {
     at + 1,
     0,
     '\tdns forwarder = 127.0.0.1',
-    '\tserver services = -dns -dnsupdate -nbt -wrepl',
+    '\tserver services = -s3fs -dns -dnsupdate -nbt -wrepl',
     '\tdns update command = /bin/true',
     '\tspn update command = /bin/true',
     `\tpid directory = ${path.join(dir, 'run')}`,
