@@ -198,6 +198,9 @@ export class HttpTransport implements SoapTransport {
         },
       };
       const req = (useHttps ? https : http).request(options, (res) => {
+        // Taken now: once the reply has ended, a kept-alive socket goes back to the agent and
+        // res.socket is null, which would make every exchange authenticate again.
+        const socket = (res.socket as Socket | null) ?? null;
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
@@ -222,7 +225,7 @@ export class HttpTransport implements SoapTransport {
               status: res.statusCode ?? 0,
               headers: res.headers,
               body: Buffer.concat(chunks),
-              socket: (res.socket as Socket | null) ?? null,
+              socket,
             }),
           ),
         );
