@@ -120,6 +120,21 @@ export async function testCredential(
       timeoutMs: 20_000,
     });
     try {
+      if (credential.kind === 'windows') {
+        // No sudo on Windows: a WinRM session of an administrator is elevated. Ask who we are.
+        const who = await session.run('whoami', { timeoutMs: 15_000 });
+        if (who.code !== 0)
+          return {
+            ok: false,
+            sudo: null,
+            message: `Logged in to ${host.name} over WinRM as ${credential.username}, but the PC did not run a command (exit code ${who.code ?? 'unknown'}).`,
+          };
+        return {
+          ok: true,
+          sudo: null,
+          message: `Logged in to ${host.name} over WinRM as ${credential.username}; it runs commands.`,
+        };
+      }
       let sudo: boolean | null = null;
       try {
         await session.run('true', { sudo: true, timeoutMs: 15_000 });
@@ -136,7 +151,7 @@ export async function testCredential(
           : `Logged in to ${host.name} as ${credential.username}, but sudo does not work for this user.`,
       };
     } finally {
-      session.close();
+      void session.close();
     }
   } catch (error) {
     if (error instanceof RemoteError) return { ok: false, sudo: null, message: error.message };

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Host } from '../../src/api';
-import { auditHost } from '../../src/audit';
+import { auditHost, testCredential } from '../../src/audit';
 import { addCredential } from '../../src/credentials';
 import {
   createMemoryWorkspace,
@@ -218,9 +218,21 @@ describeTestbed('Windows Update audit over a sealed WinRM session (test bed, bac
       secret: PASSWORD,
       scope: [],
     });
-    const audit = (h: Host) =>
-      auditHost({ db, secrets, actor: 'test' }, h, { credential, refresh: false, timeoutMs: 60_000 });
-    return { pc, endpoint, db, host, audit };
+    const audit = (h: Host, c = credential) =>
+      auditHost({ db, secrets, actor: 'test' }, h, { credential: c, refresh: false, timeoutMs: 60_000 });
+    const pin = async () => {
+      const sighting = listHostKeySightings(db, host.id).find((s) => s.type === 'ntlm-identity')!;
+      trustHostKey(db, {
+        hostId: host.id,
+        type: 'ntlm-identity',
+        fingerprint: sighting.fingerprint,
+        publicKey: null,
+        actor: 'test',
+        reviewed: true,
+        reason: 'reviewed in the test',
+      });
+    };
+    return { pc, endpoint, db, secrets, host, credential, audit, pin };
   }
 
   it('refuses an unreviewed PC before the password goes out, records what it presented, then audits it once pinned', async () => {
@@ -324,5 +336,28 @@ describeTestbed('Windows Update audit over a sealed WinRM session (test bed, bac
     const stored = getAudit(db, outcome.auditId!)!;
     expect(stored.windows?.searchedBy).toBe('system-task');
     expect(stored.warnings[0]).toMatch(/one-off SYSTEM task/);
+  });
+
+  it('a wrong password fails as auth-failed naming the PC; the credential test says WinRM, not sudo', async () => {
+    const { db, secrets, host, credential, audit, pin } = await setUp(() => 'PATCHDECK\\alice\r\n');
+    await audit(host);
+    await pin();
+    const wrong = await addCredential(db, secrets, {
+      name: 'wrong',
+      kind: 'windows',
+      username: 'PATCHDECK\\alice',
+      secret: 'not-the-password',
+      scope: [],
+    });
+    const failed = await audit(getHost(db, host.id)!, wrong);
+    expect(failed).toMatchObject({ status: 'failed', errorKind: 'auth-failed' });
+    expect(failed.error).toMatch(/^PC-RECEPTION /);
+    expect(failed.error).not.toContain('not-the-password');
+    const tested = await testCredential({ db, secrets }, { id: credential.id, hostId: host.id });
+    expect(tested).toEqual({
+      ok: true,
+      sudo: null,
+      message: 'Logged in to PC-RECEPTION over WinRM as PATCHDECK\\alice; it runs commands.',
+    });
   });
 });
