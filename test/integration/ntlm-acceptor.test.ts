@@ -266,4 +266,48 @@ describe('NTLM against gss-ntlmssp backed by a Samba AD domain controller (winbi
       }
     }
   });
+
+  /** Samba's own NTLMSSP server (ntlm_auth's squid helper): a second acceptor, not gss-ntlmssp. */
+  async function ntlmAuth(
+    ctx: NtlmContext,
+    tamper?: (m: Buffer) => void,
+  ): Promise<{ result: string; key: string | null }> {
+    const child = spawn(
+      'ntlm_auth',
+      ['--helper-protocol=squid-2.5-ntlmssp', `--configfile=${path.join(dc!.dir, 'etc/smb.conf')}`],
+      {
+        env: { PATH: '/usr/bin:/bin:/usr/sbin', LANG: 'C.UTF-8' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+      const ask = async (line: string): Promise<string> => {
+        child.stdin.write(`${line}\n`);
+        const next = await lines.next();
+        if (next.done) throw new Error('ntlm_auth exited');
+        return next.value as string;
+      };
+      const tt = await ask(`YR ${ctx.negotiateMessage().toString('base64')}`);
+      expect(tt.startsWith('TT ')).toBe(true);
+      const authenticate = ctx.authenticateMessage(Buffer.from(tt.slice(3), 'base64'));
+      tamper?.(authenticate);
+      const result = await ask(`KK ${authenticate.toString('base64')}`);
+      const key = result.startsWith('AF ') ? (await ask('GK')).replace(/^GK /, '') : null;
+      return { result, key };
+    } finally {
+      child.stdin.end();
+      if (child.exitCode === null) child.kill('SIGTERM');
+    }
+  }
+
+  it('Samba’s ntlm_auth accepts the same login and exports the same session key (GK)', async () => {
+    const ctx = domainAlice(dc!.users.alice);
+    const { result, key } = await ntlmAuth(ctx);
+    expect(result).toBe('AF PATCHDECK\\alice');
+    expect(key).toBe(ctx.exportedSessionKey.toString('base64'));
+    expect((await ntlmAuth(domainAlice('not-her-password'))).result).toMatch(/^NA /);
+    const tampered = await ntlmAuth(domainAlice(dc!.users.alice), (m) => void (m[MIC_OFFSET + 7]! ^= 0x10));
+    expect(tampered.result).toMatch(/^(NA|BH) /);
+  });
 });
