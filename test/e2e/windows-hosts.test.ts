@@ -1,7 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finishScan, recordScanHost, startScan, trustHostKey, type ObservedHost } from '../../src/db';
+import {
+  completeAudit,
+  finishScan,
+  recordScanHost,
+  startAudit,
+  startScan,
+  trustHostKey,
+  type ObservedHost,
+} from '../../src/db';
 import { DEBIAN_12, packageFinding, recordAudit } from '../../src/db/testing/audits';
 import { launchApp, type E2eApp } from './harness';
 
@@ -17,6 +25,7 @@ const shot = (name: string): string => path.resolve('test-results', name);
 
 let app: E2eApp;
 let pcId = 0;
+let wsusPcId = 0;
 const NTLM_PIN = 'ntlm:WIN1.PATCHDECK.TEST/PATCHDECK';
 
 const observed = (address: string, windows: boolean): ObservedHost => ({
@@ -50,14 +59,72 @@ beforeAll(async () => {
     taskId: null,
     targets: '198.18.0.40-41',
     ports: [22, 445, 5985],
-    total: 2,
-    addresses: ['198.18.0.40', '198.18.0.41'],
+    total: 3,
+    addresses: ['198.18.0.40', '198.18.0.41', '198.18.0.42'],
   });
   pcId = recordScanHost(db, scanId, observed('198.18.0.40', true), null, { addToInventory: true }).hostId;
   const linuxId = recordScanHost(db, scanId, observed('198.18.0.41', false), null, {
     addToInventory: true,
   }).hostId;
+  wsusPcId = recordScanHost(db, scanId, observed('198.18.0.42', true), null, { addToInventory: true }).hostId;
   finishScan(db, scanId, 'completed');
+  await core.call('hosts.update', { id: wsusPcId, patch: { name: 'win2' } });
+  // A PC whose Group Policy points it at WSUS, audited with every Windows detail a WinRM audit records.
+  const wsusAudit = startAudit(db, { hostId: wsusPcId, taskId: null });
+  completeAudit(db, wsusAudit, {
+    osId: 'windows',
+    osName: 'Microsoft Windows 11 Pro',
+    osVersion: '10.0.22631',
+    kernel: '10.0.22631.3155',
+    packageManager: 'windows-update',
+    metadataAgeSeconds: 600,
+    rebootRequired: false,
+    warnings: [],
+    durationMs: 1,
+    windows: {
+      caption: 'Microsoft Windows 11 Pro',
+      productName: 'Windows 10 Pro',
+      displayVersion: '23H2',
+      version: '10.0.22631',
+      build: '22631',
+      ubr: 3155,
+      arch: '64-bit',
+      computerName: 'WIN2',
+      policy: {
+        server: 'http://wsus.patchdeck.test:8530',
+        useWUServer: true,
+        noAutoUpdate: false,
+        auOptions: null,
+      },
+      searchedBy: 'session',
+      hotfixes: [],
+    },
+    findings: [
+      packageFinding({
+        kind: 'kb',
+        package: 'KB5034765',
+        arch: null,
+        installedVersion: null,
+        availableVersion:
+          '2024-02 Cumulative Update for Windows 11 Version 23H2 for x64-based Systems (KB5034765)',
+        repository: 'Security Updates',
+        security: true,
+        severity: 'important',
+        vendorSeverity: 'Important',
+        advisories: ['KB5034765', 'CVE-2024-21412'],
+        rebootRequired: true,
+        details: {
+          updateId: '0f3e5b7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
+          revision: 1,
+          sizeBytes: 734_003_200,
+          releasedAt: '2024-02-13T18:00:00Z',
+          rebootBehavior: 'can-request',
+          categories: ['Security Updates'],
+          updateType: 'software',
+        },
+      }),
+    ],
+  });
   await core.call('hosts.update', { id: pcId, patch: { name: 'win1' } });
   await core.call('hosts.update', { id: linuxId, patch: { name: 'deb1' } });
   trustHostKey(db, {
@@ -278,5 +345,46 @@ describe('the patch wizard on a Windows PC', () => {
     await page.screenshot({ path: shot('ui-win-wizard-confirm.png'), fullPage: true });
     // Nothing is approved: the PC at 198.18.0.40 does not exist here.
     await wizard.getByRole('button', { name: 'Back' }).click();
+  });
+});
+
+describe('a PC managed by WSUS', () => {
+  it('says so on its host detail and the Hosts page, and shows the KB’s size, release date and restart', async () => {
+    const { page } = app;
+    await page.getByRole('link', { name: 'Updates' }).click();
+    await page.getByLabel('Host', { exact: true }).selectOption({ label: 'win2' });
+    const kb = page.getByRole('table', { name: 'Updates' }).locator('[data-kb="KB5034765"]');
+    await kb.waitFor();
+    expect(await kb.locator('.cell-arch').textContent()).toBe('700 MB');
+    expect(await kb.locator('.cell-title').textContent()).toContain(
+      new Date('2024-02-13T18:00:00Z').toLocaleDateString(),
+    );
+    expect(await kb.locator('.cell-restart').textContent()).toBe('may restart');
+    expect(await kb.locator('.cell-security').textContent()).toContain('Important');
+
+    await page.goto(`${app.carrier.launchUrl.split('#')[0]}#/hosts/${wsusPcId}`);
+    await page.reload();
+    const detail = page.getByRole('region', { name: 'Host detail: win2' });
+    const wsus = detail.getByRole('note', { name: 'WSUS' });
+    await wsus.waitFor();
+    expect(await wsus.textContent()).toContain('win2 is managed by WSUS (http://wsus.patchdeck.test:8530)');
+    expect(await detail.locator('[data-kb="KB5034765"]').textContent()).toContain('700 MB');
+    expect(await detail.locator('[data-kb="KB5034765"]').textContent()).toContain('may ask for a restart');
+    await page.screenshot({ path: shot('ui-win-wsus-host.png'), fullPage: true });
+
+    await page.getByRole('link', { name: 'Hosts' }).click();
+    const row = page.getByRole('table', { name: 'Hosts' }).locator('tr[data-address="198.18.0.42"]');
+    await row.waitFor();
+    expect(await row.getByText('WSUS', { exact: true }).getAttribute('title')).toContain(
+      'Managed by WSUS (http://wsus.patchdeck.test:8530)',
+    );
+    // The first page: the PC without WSUS has no such badge.
+    expect(
+      await page
+        .getByRole('table', { name: 'Hosts' })
+        .locator('tr[data-address="198.18.0.40"]')
+        .getByText('WSUS', { exact: true })
+        .count(),
+    ).toBe(0);
   });
 });

@@ -73,6 +73,46 @@ function KbItem({ finding }: { finding: DiffFinding }) {
   );
 }
 
+/**
+ * How the PC takes its updates, when its newest audit read Group Policy: a WSUS server decides
+ * what Windows Update offers it, so the admin must know that approvals happen there too; and who
+ * searched (the session, or a SYSTEM task when Windows denied the session).
+ */
+function WindowsManagement({ host, audit }: { host: Host; audit: Audit }) {
+  const facts = audit.windows;
+  if (!facts) return null;
+  const policy = facts.policy;
+  return (
+    <>
+      {policy?.useWUServer && (
+        <p className="warning" role="note" aria-label="WSUS">
+          <strong>{host.name} is managed by WSUS</strong>
+          {policy.server ? (
+            <>
+              {' '}
+              (<span className="mono">{policy.server}</span>)
+            </>
+          ) : null}
+          : Group Policy makes it take its updates from that server, so only what WSUS approved for it is
+          listed here and can be installed. Approve updates there first.
+        </p>
+      )}
+      {policy?.noAutoUpdate && (
+        <p className="muted small" role="note">
+          Group Policy switches Windows&apos; Automatic Updates off on {host.name}: it installs only what
+          Patchdeck or an admin starts.
+        </p>
+      )}
+      {facts.searchedBy === 'system-task' && (
+        <p className="muted small" role="note">
+          Windows refused the update search to the remote session, so the newest audit searched through a
+          one-off task running as SYSTEM on the PC.
+        </p>
+      )}
+    </>
+  );
+}
+
 function auditOutcome(audit: Audit): string {
   if (audit.status === 'succeeded')
     return `${plural(audit.updatesCount, 'update')}, ${audit.securityCount} security${audit.rebootRequired ? ', reboot required' : ''}`;
@@ -385,6 +425,7 @@ export function HostDetail({ host }: { host: Host }) {
         </p>
       )}
       {host.offlineOnly && <ConfirmAddress host={host} />}
+      {newest?.windows && <WindowsManagement host={host} audit={newest} />}
       <RebootHost host={host} audit={audits.find((a) => a.status === 'succeeded')} />
       <dl className="facts">
         <dt>Addresses</dt>

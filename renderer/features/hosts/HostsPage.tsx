@@ -9,7 +9,7 @@ import { HostDetail } from './HostDetail';
 import { KeyReview } from './KeyReview';
 import { matchesFilter, useHosts } from './store';
 import { hostAddressProblem } from './address';
-import { managedOverWinrm, managementText } from './windows-host';
+import { managedOverWinrm, managementText, wsusOf, wsusTitle } from './windows-host';
 
 /** What discovery guessed, or — better — what the newest audit read from the host itself. */
 function osLabel(host: Host, audit: Audit | undefined): string {
@@ -27,6 +27,11 @@ function AuditStatus({ audit, auditing }: { audit: Audit | undefined; auditing: 
         {audit.updatesCount} update{audit.updatesCount === 1 ? '' : 's'}
         {audit.securityCount > 0 && <span className="badge security">{audit.securityCount} security</span>}
         {audit.rebootRequired && <span className="badge warn">reboot required</span>}
+        {wsusOf(audit) && (
+          <span className="badge warn" title={wsusTitle(wsusOf(audit)!)}>
+            WSUS
+          </span>
+        )}
       </span>
     );
   return (

@@ -1,5 +1,15 @@
 import type { Audit, Host } from '../../../src/api/schemas';
 
+/** The WSUS server a PC's newest audit says it takes its updates from; null when none (or unknown). */
+export function wsusOf(audit: Audit | null | undefined): { server: string | null } | null {
+  const policy = audit?.windows?.policy;
+  return policy?.useWUServer ? { server: policy.server } : null;
+}
+
+export function wsusTitle(wsus: { server: string | null }): string {
+  return `Managed by WSUS${wsus.server ? ` (${wsus.server})` : ''}: only what WSUS approved for this PC is offered to it`;
+}
+
 /** Pin types of a WinRM endpoint (src/trust): the HTTPS certificate, or the names NTLM announced. */
 export const WINRM_PIN_TYPES = new Set(['x509-certificate', 'ntlm-identity']);
 export const isWinrmPin = (type: string): boolean => WINRM_PIN_TYPES.has(type);

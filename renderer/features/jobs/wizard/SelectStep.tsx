@@ -5,6 +5,7 @@ import { RadioGroup, type RadioOption } from './fields';
 import { auditedHosts, canReview, selectedTotals } from './selectors';
 import { useWizard } from './store';
 import type { UpdateMode } from './types';
+import { wsusOf, wsusTitle } from '../../hosts/windows-host';
 
 const MODES: RadioOption<UpdateMode>[] = [
   { id: 'all', label: 'All pending updates' },
@@ -120,6 +121,11 @@ function HostTable({ auditableIds }: { auditableIds: number[] }) {
                     {plural(audit.updatesCount, 'update')}
                     {audit.securityCount > 0 && (
                       <span className="badge security">{audit.securityCount} security</span>
+                    )}
+                    {wsusOf(audit) && (
+                      <span className="badge warn" title={wsusTitle(wsusOf(audit)!)}>
+                        WSUS
+                      </span>
                     )}
                   </>
                 ) : (
