@@ -22,6 +22,7 @@ import {
   deleteResponse,
   parseRequest,
   receiveResponse,
+  sendResponse,
   signalResponse,
 } from '../winrm/soap-replies';
 
@@ -56,6 +57,8 @@ function pywinrm(options: {
   transport?: 'ntlm' | 'basic';
   ca?: string;
   arguments?: string[];
+  /** base64 chunks, one rsp:Send each */
+  stdin?: string[];
 }): Promise<ClientResult> {
   const input = JSON.stringify({ arguments: ['/c', 'echo', 'hi'], ...options, command: 'cmd.exe' });
   return new Promise((resolve, reject) => {
@@ -185,6 +188,54 @@ describeTestbed('WinRM endpoint refusals', () => {
     expect(plaintext.every((q) => q.refused)).toBe(true);
     expect(log.some((q) => q.reason.startsWith('plaintext body refused') && q.status === 400)).toBe(true);
     expect(processed(log)).toEqual([]);
+  });
+});
+
+/** One raw HTTP exchange on its own connection: the status (0 when the endpoint closed without answering). */
+function rawPost(port: number, headers: Record<string, string>, body: Buffer | string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path: '/wsman', method: 'POST', agent: false, headers },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      e.code === 'ECONNRESET' || e.code === 'EPIPE' ? resolve(0) : reject(e),
+    );
+    req.end(body);
+  });
+}
+
+describeTestbed('WinRM endpoint against hostile requests', () => {
+  let endpoint: WinrmEndpoint;
+  beforeAll(async () => {
+    endpoint = await startWinrmEndpoint({ mode: { replay: STANDARD }, acceptor: { userFile: userFile() } });
+  });
+  afterAll(async () => {
+    await endpoint?.stop();
+  });
+
+  it('answers garbage tokens, oversized and unframed bodies with an error and keeps serving', async () => {
+    const soap = { 'Content-Type': 'application/soap+xml;charset=UTF-8' };
+    expect(await rawPost(endpoint.port, { ...soap, Authorization: 'Negotiate %%%not-base64%%%' }, '')).toBe(
+      400,
+    );
+    const junk = Buffer.from('NTLMSSP\0\x03\0\0\0' + 'A'.repeat(64), 'latin1').toString('base64');
+    expect(await rawPost(endpoint.port, { ...soap, Authorization: `Negotiate ${junk}` }, '')).toBe(401);
+    const big = await rawPost(endpoint.port, soap, Buffer.alloc(2 * 1024 * 1024, 0x20));
+    expect([0, 413]).toContain(big);
+    const unframed = await rawPost(
+      endpoint.port,
+      { 'Content-Type': 'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted"' },
+      '--Encrypted Boundary\r\nnonsense',
+    );
+    expect(unframed).toBe(401); // no context on this connection: a login is asked for, nothing decrypted
+    expect(await alice(endpoint.url)).toMatchObject({ ok: true, stdout: 'hi\r\n' });
+    expect((await endpoint.requests()).filter((q) => !q.refused).map((q) => q.action)).toEqual(
+      STANDARD_ACTIONS,
+    );
   });
 });
 
@@ -341,6 +392,10 @@ function startFakePc(): Promise<{
         const words = [q.command ?? '', ...(q.arguments ?? [])].join(' ').split(' ');
         lastOutput = `${words.slice(words.indexOf('echo') + 1).join(' ')}\r\n`;
         body = commandResponse(q.messageId, 'COMMAND-1');
+      } else if (q.action === ACTIONS.send) {
+        stdin.push(q.stdin ?? Buffer.alloc(0));
+        if (q.stdinEnd) lastOutput = Buffer.concat(stdin).toString('utf8');
+        body = sendResponse(q.messageId);
       } else if (q.action === ACTIONS.receive) {
         if (drop) {
           res.end(JSON.stringify({ drop: true }));
@@ -357,6 +412,7 @@ function startFakePc(): Promise<{
     });
   });
   let lastOutput = '';
+  const stdin: Buffer[] = [];
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
@@ -397,6 +453,20 @@ describeTestbed('WinRM endpoint in backend mode (a fake PC behind real sealing)'
     expect(
       (await endpoint.requests()).some((q) => q.action === ACTIONS.receive && q.reason === 'dropped'),
     ).toBe(true);
+
+    // stdin in two Sends: the fake PC answers with what it read (parsed from python3-winrm's own Send bodies)
+    pc.dropReceives(false);
+    const piped = await alice(endpoint.url, {
+      arguments: ['/c', 'more'],
+      stdin: [
+        Buffer.from('first half, ').toString('base64'),
+        Buffer.from('second half\r\n').toString('base64'),
+      ],
+    });
+    expect(piped).toMatchObject({ ok: true, stdout: 'first half, second half\r\n' });
+    expect((await endpoint.requests()).filter((q) => q.action === ACTIONS.send && q.encrypted)).toHaveLength(
+      2,
+    );
 
     // the PC reboots: away, then back on the same port
     const { port } = endpoint;
