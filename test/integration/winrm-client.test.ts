@@ -376,6 +376,61 @@ describeTestbed('WinRM client: PowerShell through stdin, HTTPS and Identify on t
     }
   });
 
+  it('a connection dropped mid-command fails that command clearly; the next one authenticates a new connection', async () => {
+    let dropped = 0;
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const q = parseRequest(Buffer.concat(chunks));
+        let answer: object;
+        if (q.action === ACTIONS.receive && dropped === 0) {
+          dropped++;
+          answer = { drop: true };
+        } else if (q.action === ACTIONS.create)
+          answer = {
+            status: 200,
+            body: createShellResponse(q.messageId, '11111111-2222-4333-8444-555555555555'),
+          };
+        else if (q.action === ACTIONS.command)
+          answer = {
+            status: 200,
+            body: commandResponse(q.messageId, 'AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE'),
+          };
+        else if (q.action === ACTIONS.receive)
+          answer = {
+            status: 200,
+            body: receiveResponse(q.messageId, q.commandId ?? '', {
+              stdout: Buffer.from('back\r\n'),
+              done: { exitCode: 0 },
+            }),
+          };
+        else if (q.action === ACTIONS.signal) answer = { status: 200, body: signalResponse(q.messageId) };
+        else answer = { status: 200, body: deleteResponse(q.messageId) };
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify(answer));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const backend = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+      const endpoint = await startWinrmEndpoint({ mode: { backend }, acceptor: { userFile } });
+      endpoints.push(endpoint);
+      const session = await trustedSession(endpoint);
+      const error = (await session.run('wuauclt /detectnow').catch((e: unknown) => e)) as RemoteError;
+      expect(error.kind).toBe('unreachable');
+      expect(error.message).toBe('WIN1 closed the WinRM connection.');
+      expect(session.isOpen).toBe(true);
+      expect(await session.run('echo back')).toEqual({ stdout: 'back\r\n', stderr: '', code: 0 });
+      await session.close();
+      const log = (await endpoint.requests()).filter((r) => !r.refused && r.status !== 0);
+      expect(new Set(log.map((r) => r.connection)).size).toBeGreaterThan(1);
+      expect(log.every((r) => r.encrypted)).toBe(true);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('HTTPS: an unpinned certificate blocks before any credential; pinned, NTLM with channel binding and Basic run', async () => {
     const https = { cert: path.join(certDir, 'cert.pem'), key: path.join(certDir, 'key.pem') };
     const der = Buffer.from(
