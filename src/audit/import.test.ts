@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCollectedOutput } from '../collectors';
 import { fixture, fixturePath } from '../collectors/testing/fixtures';
 import { toFindings } from './run';
-import { listAuditLog, listAudits, listFindings, listHosts } from '../db';
+import { getAudit, listAuditHotfixes, listAuditLog, listAudits, listFindings, listHosts } from '../db';
 import { createNodePlatform } from '../platform';
 import { isPatchdeckError } from '../util/errors';
 import { Core } from '../core';
@@ -121,6 +121,18 @@ describe('audits.import', () => {
       startedAt: '2024-03-01T14:33:10.000Z',
     });
     expect(listFindings(db(), imported.audit.id).map((f) => f.package)).toEqual(['KB5034123', 'KB2267602']);
+  });
+
+  it("keeps a Windows collection's facts, hotfixes and UpdateIDs like a WinRM audit (constructed v2 output)", async () => {
+    const v2 = fixture('windows/constructed-wua-v2.stdout').trim();
+    const text = fixture('offline/synthetic-windows11.windows.txt').replace(/^PATCHDECK-WUA-JSON:.*$/m, v2);
+    const imported = await core.call('audits.import', { text });
+    const audit = getAudit(db(), imported.audit.id)!;
+    expect(audit.windows).toMatchObject({ build: '22631', ubr: 4751, policy: { useWUServer: true } });
+    expect(listAuditHotfixes(db(), audit.id)).toHaveLength(3);
+    expect(listFindings(db(), audit.id).find((f) => f.package === 'KB5050021')!.details).toMatchObject({
+      updateId: '6b2a3c4d-1e0f-4a5b-9c8d-7e6f5a4b3c2d',
+    });
   });
 
   it('refuses hostile files with one clear sentence and writes nothing', async () => {

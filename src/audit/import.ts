@@ -28,7 +28,7 @@ import {
 } from '../db';
 import { PatchdeckError } from '../util';
 import { isValidHostName, sanitizeText } from '../util';
-import { toFindings } from './run';
+import { toFindings, toWindowsFacts } from './run';
 
 /** What an import needs of the workspace: its database, and the bus that says what changed. */
 export interface ImportDeps {
@@ -133,6 +133,7 @@ export async function importCollection(
       warnings,
       durationMs,
       findings: toFindings(collected.result),
+      windows: toWindowsFacts(collected.result),
     });
     // The audit is dated by the host's clock at collection time, not by when the file arrived.
     db.prepare('UPDATE audits SET started_at = ?, finished_at = ? WHERE id = ?').run(
