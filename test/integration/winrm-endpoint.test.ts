@@ -4,10 +4,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   SYSTEM_PYTHON,
-  missingTestbedParts,
+  describeWithTestbed,
   startWinrmEndpoint,
   testbedPythonEnv,
   writeNtlmUserFile,
@@ -103,22 +103,8 @@ const KERBEROS_LOGIN = [
 
 const processed = (log: EndpointRequest[]) => log.filter((r) => !r.refused);
 
-const missing = missingTestbedParts({ dc: true, winrmClient: true });
-const describeTestbed =
-  missing.length === 0
-    ? describe
-    : process.env.CI === 'true'
-      ? (name: string, body: () => void) =>
-          describe(name, () => {
-            it('has the WinRM test bed installed', () => {
-              throw new Error(`the WinRM test bed is incomplete: ${missing.join('; ')}`);
-            });
-            void body;
-          })
-      : (name: string, body: () => void) => {
-          console.warn(`skipping "${name}": the WinRM test bed lacks ${missing.join('; ')}`);
-          describe.skip(name, body);
-        };
+const describeTestbed = describeWithTestbed({ winrmClient: true });
+const describeWithDc = describeWithTestbed({ winrmClient: true, dc: true });
 
 describeTestbed('WinRM endpoint with a standalone NTLM acceptor (user file)', () => {
   let endpoint: WinrmEndpoint;
@@ -239,7 +225,7 @@ describeTestbed('WinRM endpoint against hostile requests', () => {
   });
 });
 
-describeTestbed('WinRM endpoint with the Samba AD DC as acceptor', () => {
+describeWithDc('WinRM endpoint with the Samba AD DC as acceptor', () => {
   withSambaLock();
   let dc: DomainController;
   let endpoint: WinrmEndpoint;

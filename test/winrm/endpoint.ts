@@ -23,6 +23,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import { describe, it } from 'vitest';
 
 export const SYSTEM_PYTHON = '/usr/bin/python3';
 const SCRIPT = path.join(import.meta.dirname, 'endpoint.py');
@@ -148,6 +149,7 @@ export function missingTestbedParts(options: { dc?: boolean; winrmClient?: boole
   const mechs = fs.existsSync('/etc/gss/mech.d') ? fs.readdirSync('/etc/gss/mech.d') : [];
   if (!mechs.some((f) => f.includes('ntlmssp'))) missing.push('gss-ntlmssp (apt-get install gss-ntlmssp)');
   if (options.dc) {
+    if (process.getuid && process.getuid() !== 0) missing.push('root (samba runs the test DC as root)');
     for (const bin of ['/usr/sbin/samba', '/usr/bin/samba-tool', '/usr/bin/wbinfo', '/usr/sbin/winbindd']) {
       if (!fs.existsSync(bin)) missing.push(`${bin} (apt-get install samba winbind)`);
     }
@@ -159,6 +161,29 @@ export function missingTestbedParts(options: { dc?: boolean; winrmClient?: boole
     }
   }
   return missing;
+}
+
+/**
+ * describe() for suites that need the test bed: runs them when it is complete; otherwise, with CI=true,
+ * a failing test names what is missing (nothing may skip in CI); elsewhere the suite skips and says why.
+ */
+export function describeWithTestbed(
+  options: { dc?: boolean; winrmClient?: boolean } = {},
+): (name: string, body: () => void) => void {
+  const missing = missingTestbedParts(options);
+  if (missing.length === 0) return (name, body) => describe(name, body);
+  if (process.env.CI === 'true') {
+    return (name) =>
+      describe(name, () => {
+        it('has the WinRM test bed installed', () => {
+          throw new Error(`the WinRM test bed is incomplete: ${missing.join('; ')}`);
+        });
+      });
+  }
+  return (name, body) => {
+    console.warn(`skipping "${name}": the WinRM test bed lacks ${missing.join('; ')}`);
+    describe.skip(name, body);
+  };
 }
 
 function hasVfsModule(): boolean {
