@@ -25,7 +25,7 @@ import type { SecretBox } from '../platform';
 import { RemoteError } from '../remote';
 import type { PresentedHostKey } from '../remote';
 import { SshSession, WinrmSession, type RemoteSession } from '../remote';
-import { errorMessage } from '../util';
+import { errorMessage, isPatchdeckError } from '../util';
 import { sanitizeText } from '../util';
 
 /** The error kinds an audit records, each with a sentence an admin can act on. */
@@ -92,6 +92,14 @@ export function classifyAuditError(error: unknown): {
     };
     return { kind: map[error.kind], message: error.message, stderr: error.stderr };
   }
+  // Opening a Windows login: a credential gone or without its password, or an account Windows
+  // cannot take (src/credentials openWindowsLogin). Nothing was sent to the host.
+  if (isPatchdeckError(error))
+    return {
+      kind: error.code === 'not-found' ? 'no-credential' : 'auth-failed',
+      message: sanitizeText(error.message, { maxLength: 500 }),
+      stderr: '',
+    };
   return {
     kind: 'command-failed',
     message: sanitizeText(errorMessage(error), { maxLength: 500 }),
