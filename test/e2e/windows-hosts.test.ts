@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   completeAudit,
   finishScan,
+  recordHostKeySighting,
   recordScanHost,
   startAudit,
   startScan,
@@ -386,5 +387,29 @@ describe('a PC managed by WSUS', () => {
         .getByText('WSUS', { exact: true })
         .count(),
     ).toBe(0);
+  });
+
+  it('the Hosts page’s review names a PC’s NTLM identity as what it is', async () => {
+    const { page, core } = app;
+    recordHostKeySighting(core.requireWorkspace().db, {
+      hostId: wsusPcId,
+      type: 'ntlm-identity',
+      fingerprint: 'ntlm:WIN2.PATCHDECK.TEST/PATCHDECK',
+      publicKey: null,
+      source: 'connect',
+      address: '198.18.0.42',
+    });
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByRole('link', { name: 'Hosts' }).click();
+    const review = page.getByRole('region', { name: 'Host keys to review' });
+    await expect
+      .poll(() => review.textContent())
+      .toContain('1 host shows a WinRM identity nobody has trusted yet');
+    await review.getByRole('button', { name: /Review keys/ }).click();
+    const row = review.locator('tr[data-fingerprint="ntlm:WIN2.PATCHDECK.TEST/PATCHDECK"]');
+    expect(await row.locator('td').nth(3).textContent()).toBe('NTLM identity');
+    expect(await review.textContent()).toContain('only the name the PC announces about itself');
+    expect(await review.getByRole('button', { name: 'Trust this identity' }).count()).toBe(1);
+    await page.screenshot({ path: shot('ui-win-review.png'), fullPage: true });
   });
 });

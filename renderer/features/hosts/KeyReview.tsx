@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { Host, HostKeySighting } from '../../../src/api/schemas';
 import { api, describeError } from '../../api';
 import { formatTime } from '../../components/format';
+import { isWinrmPin, pinTypeLabel } from './windows-host';
 
 const pair = (k: { hostId: number; fingerprint: string }): string => `${k.hostId}:${k.fingerprint}`;
 
@@ -12,6 +13,13 @@ function byHost(keys: HostKeySighting[]): HostKeySighting[] {
       a.hostName.localeCompare(b.hostName, 'en', { numeric: true }) ||
       a.fingerprint.localeCompare(b.fingerprint),
   );
+}
+
+/** What the listed sightings are, in words: SSH keys, WinRM identities of Windows PCs, or both. */
+function identityWords(list: HostKeySighting[]): string {
+  const winrm = list.some((k) => isWinrmPin(k.type));
+  const ssh = list.some((k) => !isWinrmPin(k.type));
+  return winrm && ssh ? 'an SSH key or a WinRM identity' : winrm ? 'a WinRM identity' : 'an SSH key';
 }
 
 /** What "select all" may tick: never a host showing several keys, never a changed key. */
@@ -104,7 +112,7 @@ export function KeyReview({ hosts }: { hosts: Host[] }) {
           <p className={changed.length || conflicted.length ? 'error' : 'warn'}>
             {fresh.length > 0 && (
               <strong>
-                {hosts_(hostCount(fresh), ['shows', 'show'])} an SSH key nobody has trusted yet.{' '}
+                {`${hosts_(hostCount(fresh), ['shows', 'show'])} ${identityWords(fresh)} nobody has trusted yet. `}
               </strong>
             )}
             {changed.length > 0 && (
@@ -137,6 +145,14 @@ export function KeyReview({ hosts }: { hosts: Host[] }) {
             Compare each fingerprint with the machine&apos;s own (on the machine:{' '}
             <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code>, or ask its owner). Untick any you
             cannot vouch for.
+            {keys.some((k) => isWinrmPin(k.type)) && (
+              <>
+                {' '}
+                A Windows PC&apos;s HTTPS certificate is compared with the one its WinRM listener uses; an
+                NTLM identity is only the name the PC announces about itself, which any machine could
+                announce.
+              </>
+            )}
           </p>
           <table className="grid" aria-label="Keys awaiting review">
             <thead>
@@ -184,7 +200,7 @@ export function KeyReview({ hosts }: { hosts: Host[] }) {
                     {k.source === 'first-use' && <span className="badge warn">pinned, not reviewed</span>}
                   </td>
                   <td className="mono">{k.address ?? '—'}</td>
-                  <td className="mono">{k.type}</td>
+                  <td className="mono">{isWinrmPin(k.type) ? pinTypeLabel(k.type) : k.type}</td>
                   <td className="mono fingerprint">{k.fingerprint}</td>
                   <td className="small">
                     {SOURCE[k.source]}, {formatTime(k.seenAt)}
@@ -215,7 +231,9 @@ export function KeyReview({ hosts }: { hosts: Host[] }) {
               disabled={busy || picked.length === 0 || conflictInBulk || (pickedChanged && !confirmChanged)}
               onClick={() => void trust()}
             >
-              Trust {pickedHosts === 1 ? 'this key' : `these ${pickedHosts} keys`}
+              {picked.length > 0 && picked.every((k) => isWinrmPin(k.type))
+                ? `Trust ${pickedHosts === 1 ? 'this identity' : `these ${pickedHosts} identities`}`
+                : `Trust ${pickedHosts === 1 ? 'this key' : `these ${pickedHosts} keys`}`}
             </button>
           </div>
         </>
