@@ -239,6 +239,10 @@ describeTestbed('WinRM client on the sealed test bed (standalone NTLM acceptor)'
     const error = (await small.run('cmd.exe /c type big.txt').catch((e: unknown) => e)) as RemoteError;
     expect(error.kind).toBe('output-too-large');
     expect(error.message).toMatch(/^WIN1: the command printed more than 98 KiB/);
+    // The strict replay answers only the recorded order, so it refuses the Signal: the message says so.
+    expect(error.message).toMatch(
+      / Patchdeck's request to stop the command on the PC failed, so it may still be running there\.$/,
+    );
     await small.close();
     const sent = (await capped.requests())
       .filter((r) => !r.refused)

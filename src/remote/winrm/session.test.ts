@@ -312,6 +312,7 @@ describe('WinrmSession protocol behaviour', () => {
     const error = (await session.run('cmd.exe /c echo hi').catch((e: unknown) => e)) as RemoteError;
     expect(error.kind).toBe('output-too-large');
     expect(error.details).toEqual({ limitBytes: 3 });
+    expect(error.message).toMatch(/ The command was stopped on the PC\.$/);
     expect(semanticsOf(transport.sent[3]!).body.signal).toBe('terminate');
   });
 
@@ -375,7 +376,9 @@ describe('WinrmSession time limits and cancel', () => {
       .run('ping -t 127.0.0.1', { timeoutMs: 50 })
       .catch((e: unknown) => e)) as RemoteError;
     expect(error.kind).toBe('timeout');
-    expect(error.message).toBe('WIN1: the command did not finish within 0 s; Patchdeck stopped it.');
+    expect(error.message).toBe(
+      'WIN1: the command did not finish within 50 ms; Patchdeck stopped it on the PC.',
+    );
     expect(transport.sent.map((x) => semanticsOf(x).action)).toEqual([
       'Create',
       'Command',
@@ -383,6 +386,18 @@ describe('WinrmSession time limits and cancel', () => {
       'Signal',
     ]);
     expect(semanticsOf(transport.sent[3]!).body.signal).toBe('terminate');
+  });
+
+  it('a timeout whose Signal cannot be delivered says the command may still run on the PC', async () => {
+    const transport = new StallingTransport([rec[0]!.response, rec[1]!.response]);
+    const session = WinrmSession.overTransport(transport, OPTIONS);
+    const error = (await session
+      .run('ping -t 127.0.0.1', { timeoutMs: 50 })
+      .catch((e: unknown) => e)) as RemoteError;
+    expect(error.kind).toBe('timeout');
+    expect(error.message).toBe(
+      "WIN1: the command did not finish within 50 ms; Patchdeck's request to stop it on the PC failed, so it may still be running there.",
+    );
   });
 
   it('cancel sends Signal terminate and fails as cancelled; the session stays usable', async () => {

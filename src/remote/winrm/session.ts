@@ -248,8 +248,8 @@ export class WinrmSession implements RemoteSession {
           throw new RemoteError(
             'output-too-large',
             `${label}: the command printed more than ${describeSize(limit)} (stdout and stderr together); ` +
-              'Patchdeck stopped reading and stopped it. A PC that floods its output is misbehaving; if this much ' +
-              'output is expected, raise the limit (setting: Most output per command, maxCommandOutputMiB).',
+              'Patchdeck stopped reading. A PC that floods its output is misbehaving; if this much output is ' +
+              'expected, raise the limit (setting: Most output per command, maxCommandOutputMiB).',
             '',
             { limitBytes: limit },
           );
@@ -265,15 +265,29 @@ export class WinrmSession implements RemoteSession {
       await this.shell.signal(shellId, commandId, 'terminate', call).catch(() => undefined);
       return { stdout: decodeOutput(stdout), stderr: decodeOutput(stderr), code: exitCode };
     } catch (error) {
+      let stopped = false;
       if (started && !finished)
-        await this.shell
+        stopped = await this.shell
           .signal(started.shellId, started.commandId, 'terminate', { timeoutMs: CLEANUP_TIMEOUT_MS })
-          .catch(() => undefined);
+          .then(
+            () => true,
+            () => false,
+          );
       if (why === 'timeout')
         throw new RemoteError(
           'timeout',
-          `${label}: the command did not finish within ${Math.round((timeoutMs ?? 0) / 1000)} s; Patchdeck stopped it.`,
+          `${label}: the command did not finish within ${timeoutMs} ms; ` +
+            (stopped
+              ? 'Patchdeck stopped it on the PC.'
+              : "Patchdeck's request to stop it on the PC failed, so it may still be running there."),
           decodeOutput(stderr),
+        );
+      if (error instanceof RemoteError && error.kind === 'output-too-large')
+        throw new RemoteError(
+          error.kind,
+          `${error.message} ${stopped ? 'The command was stopped on the PC.' : "Patchdeck's request to stop the command on the PC failed, so it may still be running there."}`,
+          error.stderr,
+          error.details,
         );
       if (why === 'cancelled') throw new RemoteError('cancelled', 'Cancelled.', decodeOutput(stderr));
       throw error;
