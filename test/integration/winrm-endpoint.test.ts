@@ -411,6 +411,31 @@ function startFakePc(): Promise<{
   });
 }
 
+describeTestbed('WinRM endpoint with a small MaxEnvelopeSize', () => {
+  let endpoint: WinrmEndpoint;
+  beforeAll(async () => {
+    endpoint = await startWinrmEndpoint({
+      mode: { replay: STANDARD },
+      acceptor: { userFile: userFile() },
+      maxEnvelopeSize: 3000,
+    });
+  });
+  afterAll(async () => {
+    await endpoint?.stop();
+  });
+
+  it('refuses a sealed request longer than it with HTTP 413 and does not process it', async () => {
+    const r = await alice(endpoint.url, { arguments: ['/c', 'echo', 'x'.repeat(4000)] });
+    expect(r).toMatchObject({ ok: false, error: 'WinRMTransportError' });
+    expect(r.ok ? '' : r.message).toContain('413');
+    const log = await endpoint.requests();
+    expect(log.map((q) => [q.action, q.status, q.refused])).toEqual([
+      [ACTIONS.create, 200, false],
+      [ACTIONS.command, 413, true],
+    ]);
+  });
+});
+
 describeTestbed('WinRM endpoint in backend mode (a fake PC behind real sealing)', () => {
   let pc: Awaited<ReturnType<typeof startFakePc>>;
   let endpoint: WinrmEndpoint | null = null;

@@ -13,6 +13,8 @@
 // - `port` to come back on the same port (a PC rebooting): stop() then start again with { port }.
 // - WS-Man Identify: a POST with header `WSMANIDENTIFY: unauthenticated` is answered without authentication
 //   (requests() shows it as action 'Identify', encrypted false: Windows answers it in plain text too).
+// - maxEnvelopeSize: a longer SOAP request gets HTTP 413 unprocessed (what Windows does over its quota);
+// - Kerberos logins through SPNEGO with `kerberos` (the DC's krb5.conf and HTTP keytab), not Kerberos-sealed bodies;
 // - derived replay scenarios may mark messages `optional: true` / `repeat: true` (see endpoint.py).
 // A plaintext SOAP body over HTTP — also one sent on the first, unauthenticated leg of the handshake — is
 // recorded (requests(): encrypted false, refused true) and refused with HTTP 400 (401 on the auth legs).
@@ -43,6 +45,8 @@ export interface WinrmEndpointOptions {
   basicUsers?: string;
   /** HTTPS: refuse an NTLM login without channel bindings (Windows' CbtHardeningLevel=Strict). A wrong binding is always refused. */
   strictChannelBinding?: boolean;
+  /** The host's MaxEnvelopeSize in bytes: a longer SOAP request (after decryption) gets HTTP 413, unprocessed. */
+  maxEnvelopeSize?: number;
   /** Kerberos through SPNEGO (`Negotiate` with a Kerberos token): the DC's krb5.conf and the keytab of HTTP/…; login only (no Kerberos-sealed bodies). */
   kerberos?: { krb5Conf: string; keytab: string };
   /** ProductVersion of the unauthenticated WS-Man Identify answer; '' refuses Identify (HTTP 401). */
@@ -199,6 +203,7 @@ export async function startWinrmEndpoint(options: WinrmEndpointOptions): Promise
   if (options.https) args.push('--cert', options.https.cert, '--key', options.https.key);
   if (options.basicUsers) args.push('--basic-users', options.basicUsers);
   if (options.strictChannelBinding) args.push('--strict-cbt');
+  if (options.maxEnvelopeSize) args.push('--max-envelope', String(options.maxEnvelopeSize));
   if (options.identify !== undefined) args.push('--identify', options.identify);
 
   // stdin stays open and unused: the endpoint exits when it closes, so a killed test leaves no endpoint behind.
