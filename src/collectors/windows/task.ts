@@ -63,7 +63,8 @@ function taskBody(spec: SystemTaskSpec): string {
     "$ErrorActionPreference='Continue'",
     `$PdOutDir=${lit(spec.outputDir)}`,
     'try {',
-    `  $pdText = (& { ${'\n'}${spec.script}${'\n'}} | Out-String)`,
+    // Each output object as its own text (Out-String would format and could wrap long lines).
+    `  $pdText = @(& { ${'\n'}${spec.script}${'\n'}} | ForEach-Object { [string]$_ }) -join [Environment]::NewLine`,
     ...(out
       ? [
           `  [IO.File]::WriteAllText(${lit(`${out}.tmp`)}, $pdText, (New-Object Text.UTF8Encoding $false))`,
