@@ -31,6 +31,7 @@ Everything is bounded: request bodies are capped at 1 MiB, header lines by http.
 import argparse
 import base64
 import hashlib
+import http.client
 import ipaddress
 import json
 import os
@@ -42,7 +43,6 @@ import subprocess
 import sys
 import threading
 import urllib.parse
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import gssapi
@@ -271,6 +271,7 @@ class Handler(BaseHTTPRequestHandler):
         self.ctx = None
         self.ctx_scheme = None
         self.final_token = None
+        self.backend_conn = None
         self.authenticated = False
         self.basic_user = None
 
@@ -553,6 +554,22 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_plain(status, reply_bytes, 'application/soap+xml;charset=UTF-8')
 
+    def ask_backend(self, soap):
+        url = urllib.parse.urlsplit(self.server.state.args.backend)
+        path = url.path or '/'
+        if self.backend_conn is not None:
+            try:
+                return _backend_exchange(self.backend_conn, path, soap)
+            except (http.client.HTTPException, OSError):
+                self.backend_conn.close()  # the kept connection went stale: one fresh try below
+        self.backend_conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=SOCKET_TIMEOUT_S)
+        return _backend_exchange(self.backend_conn, path, soap)
+
+    def finish(self):
+        if self.backend_conn is not None:
+            self.backend_conn.close()
+        super().finish()
+
     def answer(self, soap, action, message_id):
         st = self.server.state
         if st.replay is not None:
@@ -567,17 +584,24 @@ class Handler(BaseHTTPRequestHandler):
                 response = RELATES_TO_RE.sub(lambda m: m.group(1) + message_id + m.group(2), response, count=1)
             status = 500 if re.search(r'<(?:[A-Za-z0-9_]+:)?Fault\b', response) else 200
             return status, response
-        # backend mode
-        req = urllib.request.Request(st.args.backend, data=soap, method='POST',
-                                     headers={'Content-Type': 'application/soap+xml;charset=UTF-8'})
+        # backend mode: one keep-alive connection to the backend per client connection (no proxy: a direct
+        # http.client connection to the loopback address given)
         try:
-            with self.server.opener.open(req, timeout=SOCKET_TIMEOUT_S) as r:
-                data = json.loads(r.read(8 * MAX_BODY).decode('utf-8'))
+            data = self.ask_backend(soap)
         except Exception as e:  # the backend is test code: report, do not hang
             return 500, fault_envelope(message_id, 'w:InternalError', 2150858770, 'testbed backend: ' + str(e))
         if data.get('drop'):
             return 0, None
         return int(data.get('status', 200)), str(data.get('body', ''))
+
+
+def _backend_exchange(conn, path, soap):
+    conn.request('POST', path, body=soap, headers={'Content-Type': 'application/soap+xml;charset=UTF-8'})
+    r = conn.getresponse()
+    raw = r.read(8 * MAX_BODY + 1)
+    if len(raw) > 8 * MAX_BODY:
+        raise ValueError('backend answer too large')
+    return json.loads(raw.decode('utf-8'))
 
 
 def gss_text(e):
@@ -625,7 +649,6 @@ def main():
     state = State(args)
     server = Server(('127.0.0.1', args.port), Handler)
     server.state = state
-    server.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     server.cert_der = None
     if args.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
