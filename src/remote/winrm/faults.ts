@@ -173,11 +173,24 @@ export function httpStatusError(status: number, label: string, port: number): Re
   return new RemoteError('command-failed', `${label} answered WinRM with HTTP ${status}.`);
 }
 
-/** Socket-level failures of a WinRM connection. */
-export function connectFailure(error: unknown, label: string, port: number): RemoteError {
+/**
+ * Socket-level failures of a WinRM connection. `answeredBefore`: this session already talked to
+ * the PC, so a refused connection is a PC restarting or WinRM restarting, not WinRM never enabled.
+ */
+export function connectFailure(
+  error: unknown,
+  label: string,
+  port: number,
+  answeredBefore = false,
+): RemoteError {
   if (error instanceof RemoteError) return error;
   const err = error as NodeJS.ErrnoException;
   const code = err?.code ?? '';
+  if (code === 'ECONNREFUSED' && answeredBefore)
+    return new RemoteError(
+      'unreachable',
+      `${label} refused the WinRM connection on port ${port}, which answered earlier in this session: the PC or its WinRM service may be restarting.`,
+    );
   if (code === 'ECONNREFUSED') return notEnabled(label, port, 'refused the WinRM connection');
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EHOSTDOWN')
     return new RemoteError('unreachable', `${label} cannot be reached on the network.`);

@@ -219,6 +219,25 @@ describe('HttpTransport (NTLM over HTTP)', () => {
     expect(bad.message).toMatch(/^WIN1 sent a WinRM reply that does not decrypt/);
   });
 
+  it('a PC that answered and then refuses connections is called restarting, not "WinRM not enabled"', async () => {
+    fake = await startFakeWinrm();
+    transport = new HttpTransport(options(fake.port));
+    await transport.open(5_000);
+    await fake.close();
+    // The kept-alive socket may still look open: its first use fails as a closed connection.
+    const first = (await transport
+      .exchange('<a/>', { timeoutMs: 5_000 })
+      .catch((e: unknown) => e)) as RemoteError;
+    expect(first.kind).toBe('unreachable');
+    const error = (await transport
+      .exchange('<a/>', { timeoutMs: 5_000 })
+      .catch((e: unknown) => e)) as RemoteError;
+    expect(error.kind).toBe('unreachable');
+    expect(error.message).toBe(
+      `WIN1 refused the WinRM connection on port ${fake.port}, which answered earlier in this session: the PC or its WinRM service may be restarting.`,
+    );
+  });
+
   it('no /wsman (HTTP 404) says WinRM is not enabled and names winrm quickconfig', async () => {
     fake = await startFakeWinrm();
     fake.reply = 'status-404';

@@ -87,6 +87,8 @@ export class HttpTransport implements SoapTransport {
   private certificateDer: Buffer | null = null;
   private presented: WinrmIdentity | null = null;
   private closed = false;
+  /** The PC answered an HTTP request of this session at least once. */
+  private answered = false;
 
   constructor(private readonly options: WinrmConnectOptions) {
     const { login, https: useHttps } = options;
@@ -136,7 +138,7 @@ export class HttpTransport implements SoapTransport {
       socket.destroy();
       finish(new RemoteError('timeout', `${label} did not answer WinRM over HTTPS in time.`));
     });
-    socket.once('error', (e) => finish(connectFailure(e, label, port)));
+    socket.once('error', (e) => finish(connectFailure(e, label, port, this.answered)));
     socket.once('secureConnect', () => {
       socket.setTimeout(0);
       const der = socket.getPeerCertificate(true)?.raw;
@@ -219,6 +221,7 @@ export class HttpTransport implements SoapTransport {
           }
           chunks.push(chunk);
         });
+        this.answered = true;
         res.on('end', () =>
           settle(() =>
             resolve({
@@ -229,7 +232,7 @@ export class HttpTransport implements SoapTransport {
             }),
           ),
         );
-        res.on('error', (e) => settle(() => reject(connectFailure(e, label, port))));
+        res.on('error', (e) => settle(() => reject(connectFailure(e, label, port, this.answered))));
       });
       const timer = setTimeout(() => {
         this.dropConnection();
@@ -244,7 +247,7 @@ export class HttpTransport implements SoapTransport {
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (e) => {
         this.dropConnection();
-        settle(() => reject(connectFailure(e, label, port)));
+        settle(() => reject(connectFailure(e, label, port, this.answered)));
       });
       req.end(body);
     });
