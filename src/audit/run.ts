@@ -246,7 +246,7 @@ async function connectWinrm(
         const what =
           presented.type === 'x509-certificate'
             ? `the WinRM certificate ${presented.fingerprint}`
-            : `the Windows identity ${presented.fingerprint.replace(/^ntlm:/, '')} (its NTLM names)`;
+            : `the NTLM identity ${presented.fingerprint} (the names in its NTLM challenge)`;
         throw new RemoteError(
           'host-key-unknown',
           `${host.name}'s WinRM endpoint is not trusted yet, so the ${credential.name} credential was not sent. It presents ${what}.`,
