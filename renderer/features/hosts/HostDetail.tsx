@@ -3,7 +3,7 @@ import { windowAdvice } from '../../components/advice';
 import type { Audit, Host } from '../../../src/api/schemas';
 import { findingVersionText, formatDuration, formatTime, plural } from '../../components/format';
 import { OsIcon } from '../../components/OsIcon';
-import { useHostDetail, type AuditDiff } from './detail-store';
+import { useHostDetail, type AuditDiff, type KeyProbe } from './detail-store';
 import { RebootHost } from './RebootHost';
 import { useHosts } from './store';
 import {
@@ -237,9 +237,22 @@ function PinFacts({ pin }: { pin: object & { type: string } }) {
   );
 }
 
+/** What a presented certificate says of itself (untrusted text, cleaned by the core): for the review. */
+function ProbeCertificate({ facts }: { facts: NonNullable<KeyProbe['certificate']> }) {
+  return (
+    <span className="small" data-testid="presented-certificate">
+      {' '}
+      (subject <span className="mono">{facts.subject}</span>,{' '}
+      {facts.selfSigned ? 'self-signed' : <>issued by {facts.issuer}</>}, valid {formatTime(facts.validFrom)}{' '}
+      to {formatTime(facts.validTo)})
+    </span>
+  );
+}
+
 function HostKeys({ host, family }: { host: Host; family: 'ssh' | 'winrm' }) {
   const allKeys = useHostDetail((s) => s.keys);
   const anyProbe = useHostDetail((s) => s.probe);
+  const probeChannel = useHostDetail((s) => s.probeChannel);
   const probing = useHostDetail((s) => s.probing);
   const checkKey = useHostDetail((s) => s.checkKey);
   const trust = useHostDetail((s) => s.trust);
@@ -250,7 +263,7 @@ function HostKeys({ host, family }: { host: Host; family: 'ssh' | 'winrm' }) {
   const t = winrm ? WINRM_TEXTS : SSH_TEXTS;
   const keys = allKeys.filter((k) => isWinrmPin(k.type) === winrm);
   // Each panel answers for its own family: a WinRM probe is never offered as an SSH key.
-  const probe = anyProbe && isWinrmPin(anyProbe.type) === winrm ? anyProbe : null;
+  const probe = anyProbe && (probeChannel === 'winrm') === winrm ? anyProbe : null;
   useEffect(() => setUnderstood(false), [probe]);
   const pinned = keys[0];
   const ntlm = keys.some((k) => k.type === 'ntlm-identity') || probe?.type === 'ntlm-identity';
@@ -298,7 +311,7 @@ function HostKeys({ host, family }: { host: Host; family: 'ssh' | 'winrm' }) {
       )}
       {winrm && ntlm && <NtlmPinWarning />}
       <div className="row">
-        <button type="button" disabled={probing} onClick={() => void checkKey()}>
+        <button type="button" disabled={probing} onClick={() => void checkKey(family)}>
           {keys.length ? t.check : t.read}
         </button>
         {message && (!anyProbe || probe) && (
@@ -317,9 +330,16 @@ function HostKeys({ host, family }: { host: Host; family: 'ssh' | 'winrm' }) {
         <div className="trust-box" role="group" aria-label={winrm ? 'Trust this identity' : 'Trust this key'}>
           <p>
             {host.name} presents {what(probe.type)} <span className="mono">{probe.fingerprint}</span>
+            {probe.certificate && <ProbeCertificate facts={probe.certificate} />}
             {'. '}
             {winrm ? (
-              t.compare
+              probe.type === 'x509-certificate' ? (
+                "Compare it with the certificate of the PC's WinRM HTTPS listener before trusting it."
+              ) : probe.type === 'ntlm-identity' ? (
+                "Compare it with the PC's own computer and domain names before trusting it: it is only what the PC announces."
+              ) : (
+                t.compare
+              )
             ) : (
               <>
                 Compare it with the fingerprint on the machine (
@@ -342,6 +362,7 @@ function HostKeys({ host, family }: { host: Host; family: 'ssh' | 'winrm' }) {
               The {winrm ? 'WinRM identity' : 'host key'} of {host.name} has changed.
             </strong>{' '}
             It now presents {what(probe.type)} <span className="mono">{probe.fingerprint}</span>
+            {probe.certificate && <ProbeCertificate facts={probe.certificate} />}
             {pinned && (
               <>
                 , not the {winrm ? 'identity' : 'key'} trusted on {formatTime(pinned.trustedAt)} (
@@ -506,7 +527,7 @@ export function HostDetail({ host }: { host: Host }) {
         </table>
       )}
       {!host.offlineOnly && !overWinrm && <HostKeys host={host} family="ssh" />}
-      {!host.offlineOnly && (host.management.includes('winrm') || keys.some((k) => isWinrmPin(k.type))) && (
+      {!host.offlineOnly && (winrmText !== null || keys.some((k) => isWinrmPin(k.type))) && (
         <HostKeys host={host} family="winrm" />
       )}
       <section aria-label="Audit history">

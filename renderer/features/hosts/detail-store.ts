@@ -6,6 +6,8 @@ import { api, describeError } from '../../api';
 export type HostKey = CallResult<'hosts.keys'>[number];
 export type AuditDiff = CallResult<'audits.diff'>;
 export type KeyProbe = CallResult<'hosts.trust'>;
+/** Which identity of the host: its SSH host key, or its WinRM certificate / NTLM identity. */
+export type TrustChannel = 'ssh' | 'winrm';
 
 interface DetailState {
   hostId: number | null;
@@ -15,12 +17,14 @@ interface DetailState {
   diffAuditId: number | null;
   /** The key the host presents now (read without pinning), waiting for the admin's decision. */
   probe: KeyProbe | null;
+  /** The channel the probe read. */
+  probeChannel: TrustChannel;
   probing: boolean;
   trustMessage: string | null;
   error: string | null;
   load(hostId: number): Promise<void>;
-  /** Reads the host's current key without trusting it. */
-  checkKey(): Promise<void>;
+  /** Reads the host's current key (or WinRM identity) without trusting it. */
+  checkKey(channel?: TrustChannel): Promise<void>;
   /** Pins the probed key; `replace` re-trusts a changed key (recorded in the audit log). */
   trust(replace: boolean): Promise<void>;
   dismissProbe(): void;
@@ -33,6 +37,7 @@ export const useHostDetail = create<DetailState>((set, get) => ({
   diff: null,
   diffAuditId: null,
   probe: null,
+  probeChannel: 'ssh',
   probing: false,
   trustMessage: null,
   error: null,
@@ -61,12 +66,12 @@ export const useHostDetail = create<DetailState>((set, get) => ({
       if (get().hostId === hostId) set({ error: describeError(error) });
     }
   },
-  async checkKey() {
+  async checkKey(channel = 'ssh') {
     const { hostId } = get();
     if (hostId === null) return;
-    set({ probing: true, probe: null, trustMessage: null, error: null });
+    set({ probing: true, probe: null, probeChannel: channel, trustMessage: null, error: null });
     try {
-      const probe = await api.hosts.trust({ id: hostId, pin: false });
+      const probe = await api.hosts.trust({ id: hostId, pin: false, channel });
       set({ probe });
     } catch (error) {
       set({ error: describeError(error) });
@@ -75,7 +80,7 @@ export const useHostDetail = create<DetailState>((set, get) => ({
     }
   },
   async trust(replace) {
-    const { hostId, probe } = get();
+    const { hostId, probe, probeChannel } = get();
     if (hostId === null || !probe) return;
     set({ probing: true, error: null });
     try {
@@ -85,6 +90,7 @@ export const useHostDetail = create<DetailState>((set, get) => ({
         pin: true,
         replace,
         fingerprint: probe.fingerprint,
+        channel: probeChannel,
       });
       if (result.fingerprint !== probe.fingerprint) {
         // The key changed again between reading and pinning: show the new one instead.
