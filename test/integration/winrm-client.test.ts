@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { RemoteError } from '../../src/remote/errors';
 import {
   certificateFingerprint,
@@ -13,7 +13,7 @@ import {
   type WinrmConnectOptions,
 } from '../../src/remote/winrm';
 import {
-  missingTestbedParts,
+  describeWithTestbed,
   startWinrmEndpoint,
   writeNtlmUserFile,
   type WinrmEndpoint,
@@ -51,22 +51,7 @@ const STANDARD_ACTIONS = [
   `${TRANSFER}/Delete`,
 ];
 
-const missing = missingTestbedParts();
-const describeTestbed =
-  missing.length === 0
-    ? describe
-    : process.env.CI === 'true'
-      ? (name: string, body: () => void) =>
-          describe(name, () => {
-            it('has the WinRM test bed installed', () => {
-              throw new Error(`the WinRM test bed is incomplete: ${missing.join('; ')}`);
-            });
-            void body;
-          })
-      : (name: string, body: () => void) => {
-          console.warn(`skipping "${name}": the WinRM test bed lacks ${missing.join('; ')}`);
-          describe.skip(name, body);
-        };
+const describeTestbed = describeWithTestbed();
 
 // The whole file holds the test DC lock: a DC (winbind) started by another test while the
 // standalone acceptor runs changes what gss-ntlmssp announces and whom it accepts.
@@ -509,22 +494,7 @@ describeTestbed('WinRM client: PowerShell through stdin, HTTPS and Identify on t
   });
 });
 
-const missingDc = missingTestbedParts({ dc: true });
-const describeDc =
-  missingDc.length === 0
-    ? describe
-    : process.env.CI === 'true'
-      ? (name: string, body: () => void) =>
-          describe(name, () => {
-            it('has the Samba DC test bed installed', () => {
-              throw new Error(`the WinRM test bed is incomplete: ${missingDc.join('; ')}`);
-            });
-            void body;
-          })
-      : (name: string, body: () => void) => {
-          console.warn(`skipping "${name}": the WinRM test bed lacks ${missingDc.join('; ')}`);
-          describe.skip(name, body);
-        };
+const describeDc = describeWithTestbed({ dc: true });
 
 describeDc('WinRM client against the Samba AD DC (through winbind)', () => {
   let dc: DomainController;

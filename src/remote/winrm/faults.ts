@@ -165,6 +165,11 @@ export function notEnabled(label: string, port: number, what: string): RemoteErr
 export function httpStatusError(status: number, label: string, port: number): RemoteError {
   if (status === 401) return authFailed(label);
   if (status === 404) return notEnabled(label, port, 'has no WinRM listener (/wsman answered 404)');
+  if (status === 413)
+    return new RemoteError(
+      'command-failed',
+      `${label} refused a WinRM message as larger than its MaxEnvelopeSize (HTTP 413).`,
+    );
   if (status === 400 || status === 415)
     return new RemoteError(
       'command-failed',

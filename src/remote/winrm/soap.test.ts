@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { certificateFingerprint, certificatePem, ntlmIdentityFingerprint } from './http';
-import { faultToError } from './faults';
+import { faultToError, httpStatusError } from './faults';
 import {
   commandEnvelope,
   maxEnvelopeSizeOf,
@@ -101,6 +101,17 @@ describe('replies', () => {
     expect(
       error.message.startsWith('WIN1 could not open a WinRM shell: WinRM reported a fault (0x80338012: xxx'),
     ).toBe(true);
+  });
+});
+
+describe('HTTP statuses', () => {
+  it('413 names MaxEnvelopeSize, 404 names winrm quickconfig, 401 is auth-failed', () => {
+    expect(httpStatusError(413, 'WIN1', 5985).message).toBe(
+      'WIN1 refused a WinRM message as larger than its MaxEnvelopeSize (HTTP 413).',
+    );
+    expect(httpStatusError(404, 'WIN1', 5985).message).toContain('`winrm quickconfig`');
+    expect(httpStatusError(401, 'WIN1', 5985).kind).toBe('auth-failed');
+    expect(httpStatusError(502, 'WIN1', 5985).message).toBe('WIN1 answered WinRM with HTTP 502.');
   });
 });
 
