@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -143,7 +144,7 @@ function startPc(
 }
 
 /** A TCP relay on <own loopback address>:5985 to the endpoint: the PC as the audit finds one. */
-async function relay(to: number): Promise<{ address: string; close(): Promise<void> }> {
+async function relay(to: number, listenPort = 5985): Promise<{ address: string; close(): Promise<void> }> {
   for (let attempt = 0; ; attempt++) {
     const address = `127.${50 + Math.floor(Math.random() * 150)}.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
     const sockets = new Set<net.Socket>();
@@ -159,7 +160,7 @@ async function relay(to: number): Promise<{ address: string; close(): Promise<vo
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(5985, address, resolve);
+        server.listen(listenPort, address, resolve);
       });
     } catch (error) {
       if (attempt < 20) continue;
@@ -191,15 +192,16 @@ describeTestbed('Windows Update audit over a sealed WinRM session (test bed, bac
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function setUp(answer: Answer) {
+  async function setUp(answer: Answer, https?: { cert: string; key: string }) {
     const pc = await startPc(answer);
     stops.push(() => pc.close());
     const endpoint: WinrmEndpoint = await startWinrmEndpoint({
       mode: { backend: pc.url },
       acceptor: { userFile },
+      ...(https ? { https } : {}),
     });
     stops.push(() => endpoint.stop());
-    const front = await relay(endpoint.port);
+    const front = await relay(endpoint.port, https ? 5986 : 5985);
     stops.push(() => front.close());
     const db = createMemoryWorkspace();
     stops.push(async () => {
@@ -211,6 +213,11 @@ describeTestbed('Windows Update audit over a sealed WinRM session (test bed, bac
       useKeychain: false,
     });
     const host = insertHost(db, { name: 'PC-RECEPTION', address: front.address, management: ['winrm'] });
+    // As a scan leaves it: WinRM's HTTPS port open, so the audit goes to 5986 and checks the certificate.
+    if (https)
+      db.prepare(
+        `INSERT INTO host_services (host_id, port, state, service, banner, last_seen) VALUES (?, 5986, 'open', 'winrm', NULL, 't')`,
+      ).run(host.id);
     const credential = await addCredential(db, secrets, {
       name: 'office',
       kind: 'windows',
@@ -359,5 +366,53 @@ describeTestbed('Windows Update audit over a sealed WinRM session (test bed, bac
       sudo: null,
       message: 'Logged in to PC-RECEPTION over WinRM as PATCHDECK\\alice; it runs commands.',
     });
+  });
+
+  it('over HTTPS (5986 open) only a reviewed certificate pin gets the password', async () => {
+    const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-winrm-audit-cert-'));
+    stops.push(async () => fs.rmSync(certDir, { recursive: true, force: true }));
+    const cert = path.join(certDir, 'cert.pem');
+    const key = path.join(certDir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=pc-reception',
+        '-days',
+        '2',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    const { pc, endpoint, db, host, audit } = await setUp(() => CONSTRUCTED, { cert, key });
+    const refused = await audit(getHost(db, host.id)!);
+    expect(refused).toMatchObject({ status: 'failed', errorKind: 'host-key-unknown' });
+    expect(refused.error).toMatch(/It presents the WinRM certificate SHA256:[A-Za-z0-9+/]{43}\.$/);
+    expect(await endpoint.requests()).toEqual([]);
+    expect(pc.lines).toEqual([]);
+    const sighting = listHostKeySightings(db, host.id).find((s) => s.type === 'x509-certificate')!;
+    expect(sighting.publicKey).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    trustHostKey(db, {
+      hostId: host.id,
+      type: 'x509-certificate',
+      fingerprint: sighting.fingerprint,
+      publicKey: sighting.publicKey,
+      actor: 'test',
+      reviewed: true,
+      reason: 'reviewed in the test',
+    });
+    const outcome = await audit(getHost(db, host.id)!);
+    expect(outcome).toMatchObject({ status: 'succeeded', updates: 3 });
+    const log = (await endpoint.requests()).filter((r) => !r.refused);
+    expect(log.length).toBeGreaterThan(0);
+    expect(log.every((r) => r.tls)).toBe(true);
   });
 });
