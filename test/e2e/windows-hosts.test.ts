@@ -8,9 +8,13 @@ import {
   recordScanHost,
   startAudit,
   startScan,
+  listSteps,
   trustHostKey,
+  updateJob,
+  updateStep,
   type ObservedHost,
 } from '../../src/db';
+import { insertTestJob } from '../../src/db/testing/jobs';
 import { DEBIAN_12, packageFinding, recordAudit } from '../../src/db/testing/audits';
 import { launchApp, type E2eApp } from './harness';
 
@@ -411,5 +415,70 @@ describe('a PC managed by WSUS', () => {
     expect(await review.textContent()).toContain('only the name the PC announces about itself');
     expect(await review.getByRole('button', { name: 'Trust this identity' }).count()).toBe(1);
     await page.screenshot({ path: shot('ui-win-review.png'), fullPage: true });
+  });
+});
+
+describe('a Windows job on the Patch jobs page', () => {
+  it('shows the PC’s KBs by UpdateID, their results and the undo recipe, and its task phases as progress', async () => {
+    const { page, core } = app;
+    const db = core.requireWorkspace().db;
+    const kb = {
+      name: 'KB5034123',
+      arch: null,
+      from: null,
+      to: '12345678-1234-1234-1234-123456789abc.1',
+      security: true,
+    };
+    const done = insertTestJob(db, [pcId], {
+      name: 'Windows updates',
+      packageManager: 'windows-update',
+      packages: [kb],
+    });
+    const [step] = listSteps(db, done);
+    updateJob(db, done, { status: 'succeeded' });
+    updateStep(db, step!.id, {
+      status: 'succeeded',
+      phase: 'done',
+      before: { KB5034123: null },
+      after: { KB5034123: 'succeeded' },
+      undoRecipe: 'wusa /uninstall /kb:5034123 /quiet /norestart',
+    });
+    const waiting = insertTestJob(db, [wsusPcId], {
+      name: 'Windows updates 2',
+      packageManager: 'windows-update',
+      packages: [kb],
+    });
+    updateJob(db, waiting, { status: 'running' });
+    updateStep(db, listSteps(db, waiting)[0]!.id, { status: 'running', phase: 'wait' });
+
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByRole('link', { name: 'Patch jobs' }).click();
+    const list = page.getByRole('table', { name: 'Patch jobs' });
+    await list.locator(`tr[data-job-id="${done}"]`).getByRole('button').click();
+    const detail = page.getByRole('region', { name: `Job ${done}` });
+    const win1 = detail
+      .getByRole('list', { name: 'Hosts in this job' })
+      .getByRole('listitem', { name: 'win1' });
+    await win1.getByText('Before → after (1 Windows update)').click();
+    const versions = win1.getByRole('table', { name: 'Versions on win1' });
+    expect(await versions.getByRole('columnheader').allTextContents()).toEqual(['KB', 'Before', 'After']);
+    expect(await versions.textContent()).toContain('KB5034123not installedsucceeded');
+    expect(await win1.getByLabel('Undo recipe for win1', { exact: true }).textContent()).toBe(
+      'wusa /uninstall /kb:5034123 /quiet /norestart',
+    );
+    expect((await win1.textContent()) ?? '').not.toMatch(/package/i);
+    await page.screenshot({ path: shot('ui-win-job.png'), fullPage: true });
+
+    await list.locator(`tr[data-job-id="${waiting}"]`).getByRole('button').click();
+    const running = page.getByRole('region', { name: `Job ${waiting}` });
+    const win2 = running
+      .getByRole('list', { name: 'Hosts in this job' })
+      .getByRole('listitem', { name: 'win2' });
+    await win2.waitFor();
+    // Waiting for the receipt is the install: the bar is past the pre-checks, and says what it waits for.
+    const bar = win2.getByRole('progressbar', { name: 'win2 progress' });
+    expect(await bar.getAttribute('aria-valuenow')).toBe('1');
+    expect(await bar.getAttribute('aria-valuetext')).toBe('installing (waiting for the PC’s receipt)');
+    expect(await win2.textContent()).toContain('Planned: 1 Windows update');
   });
 });

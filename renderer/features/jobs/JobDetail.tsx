@@ -14,6 +14,7 @@ import {
   versionChanges,
   waitsForReboot,
 } from './model';
+import { isWindowsStep } from './wizard/windows';
 import { jobOutcome } from './outcome';
 import { LOG_KEEP, useJobs } from './store';
 
@@ -92,6 +93,8 @@ function HostStep({
 }) {
   const changes = versionChanges(step);
   const planned = step.packages;
+  const windows = isWindowsStep(step);
+  const what = windows ? 'Windows update' : 'package';
   return (
     <li className={`host-step host-${tone(step.status)}`} data-step-id={step.id} aria-label={step.hostName}>
       <div className="host-step-head">
@@ -133,15 +136,15 @@ function HostStep({
       <details open={step.status === 'failed' || undefined}>
         <summary>
           {changes.length
-            ? `Versions before → after (${plural(changes.length, 'package')})`
-            : `Planned: ${plural(planned.length, 'package')}`}
+            ? `${windows ? 'Before → after' : 'Versions before → after'} (${plural(changes.length, what)})`
+            : `Planned: ${plural(planned.length, what)}`}
           {step.undoRecipe ? ' · undo recipe' : ''}
         </summary>
         {changes.length > 0 ? (
           <table className="grid compact" aria-label={`Versions on ${step.hostName}`}>
             <thead>
               <tr>
-                <th>Package</th>
+                <th>{windows ? 'KB' : 'Package'}</th>
                 <th>Before</th>
                 <th>After</th>
               </tr>
@@ -168,7 +171,14 @@ function HostStep({
           <ul className="small planned">
             {planned.map((p) => (
               <li key={p.name}>
-                <span className="mono">{p.name}</span> {p.from ?? '?'} → {p.to}
+                <span className="mono">{p.name}</span>{' '}
+                {windows ? (
+                  <span className="muted">UpdateID {p.to}</span>
+                ) : (
+                  <>
+                    {p.from ?? '?'} → {p.to}
+                  </>
+                )}
                 {p.security && <span className="badge security">security</span>}
               </li>
             ))}

@@ -8,6 +8,9 @@ const PHASE_LABEL: Record<string, string> = {
   precheck: 'pre-checks',
   'pre-reboot': 'rebooting first (a reboot was pending)',
   install: 'installing',
+  // Windows PCs: the install runs in a one-off SYSTEM task on the PC, and Patchdeck waits for its receipt.
+  schedule: 'starting the install task on the PC',
+  wait: 'installing (waiting for the PC’s receipt)',
   reboot: 'rebooting',
   verify: 'verifying (re-audit)',
   done: 'done',
@@ -24,7 +27,9 @@ export function stepProgress(step: JobStep): number {
   if (step.status === 'reboot-pending') return PHASES.length - 1;
   // Queued again (resume, re-run): the phase left from the last try is not progress.
   if (step.status === 'queued') return 0;
-  const index = PHASES.indexOf((step.phase ?? '') as (typeof PHASES)[number]);
+  // A Windows PC's task phases are its install.
+  const phase = step.phase === 'schedule' || step.phase === 'wait' ? 'install' : step.phase;
+  const index = PHASES.indexOf((phase ?? '') as (typeof PHASES)[number]);
   return index < 0 ? 0 : index;
 }
 
