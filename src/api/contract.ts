@@ -3,6 +3,7 @@ import {
   AppInfo,
   Audit,
   AuditDiff,
+  AuditHotfix,
   CertificateFacts,
   Credential,
   EntityName,
@@ -156,6 +157,8 @@ export const calls = {
   ),
   'audits.latest': call(none, z.array(Audit)),
   'audits.diff': call(z.object({ auditId: Id }).strict(), AuditDiff),
+  /** The hotfixes a Windows audit listed as installed (empty for other audits). */
+  'audits.hotfixes': call(z.object({ auditId: Id }).strict(), z.array(AuditHotfix)),
   /**
    * An offline collection (the output of `patchdeck collect-script`'s script) becomes an audit of
    * the host it names (found by name, else created), or of `hostId`/`host`. `text` is the decoded

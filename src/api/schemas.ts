@@ -300,6 +300,15 @@ export const WindowsUpdateDetails = z.object({
 });
 export type WindowsUpdateDetails = z.infer<typeof WindowsUpdateDetails>;
 
+/** One installed hotfix a Windows audit listed (Win32_QuickFixEngineering), for the PC's history. */
+export const AuditHotfix = z.object({
+  hotfixId: z.string(),
+  description: z.string().nullable(),
+  /** YYYY-MM-DD, when Windows gave a readable date. */
+  installedOn: z.string().nullable(),
+});
+export type AuditHotfix = z.infer<typeof AuditHotfix>;
+
 export const Audit = z.object({
   id: Id,
   hostId: Id,

@@ -130,6 +130,12 @@ describe('audits.import', () => {
     const audit = getAudit(db(), imported.audit.id)!;
     expect(audit.windows).toMatchObject({ build: '22631', ubr: 4751, policy: { useWUServer: true } });
     expect(listAuditHotfixes(db(), audit.id)).toHaveLength(3);
+    // The window reads them through the API.
+    expect(await core.call('audits.hotfixes', { auditId: audit.id })).toEqual([
+      { hotfixId: 'KB5044033', description: 'Update', installedOn: null },
+      { hotfixId: 'KB5047621', description: 'Security Update', installedOn: '2024-11-12' },
+      { hotfixId: 'KB5048685', description: 'Update', installedOn: '2024-12-10' },
+    ]);
     expect(listFindings(db(), audit.id).find((f) => f.package === 'KB5050021')!.details).toMatchObject({
       updateId: '6b2a3c4d-1e0f-4a5b-9c8d-7e6f5a4b3c2d',
     });

@@ -4,6 +4,7 @@ import {
   diffWithPrevious,
   findingFacets,
   latestAudits,
+  listAuditHotfixes,
   listAudits,
   queryFindingGroups,
   queryFindings,
@@ -16,6 +17,7 @@ type AuditHandlers = Pick<
   | 'audits.forHost'
   | 'audits.latest'
   | 'audits.diff'
+  | 'audits.hotfixes'
   | 'findings.query'
   | 'findings.groups'
   | 'findings.facets'
@@ -33,6 +35,7 @@ export function auditHandlers(core: CoreContext): AuditHandlers {
     'audits.forHost': ({ hostId, limit }) => listAudits(ws().db, hostId, limit),
     'audits.latest': () => latestAudits(ws().db),
     'audits.diff': ({ auditId }) => diffWithPrevious(ws().db, auditId),
+    'audits.hotfixes': ({ auditId }) => listAuditHotfixes(ws().db, auditId),
     'findings.query': (query) => queryFindings(ws().db, query),
     'findings.groups': (query) => queryFindingGroups(ws().db, query),
     'findings.facets': () => findingFacets(ws().db),

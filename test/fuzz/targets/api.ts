@@ -73,6 +73,7 @@ export const EXECUTED: ReadonlySet<string> = new Set([
   'audits.forHost',
   'audits.latest',
   'audits.diff',
+  'audits.hotfixes',
   'audits.import',
   'findings.query',
   'findings.groups',
