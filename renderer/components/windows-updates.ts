@@ -4,10 +4,16 @@ import type { Finding } from '../../src/api/schemas';
  * How the window shows a Windows update (a KB) where Linux shows a package. The Windows collector
  * records a KB as a finding of kind `kb`: `package` is its first KB number, `availableVersion` its
  * title, `repository` its categories joined by ", ", `vendorSeverity` the MSRC rating, and
- * `advisories` its KB, bulletin and CVE ids. What the finding does not carry yet (size, release
- * date, how it restarts) is read from optional fields, and left out when absent.
+ * `advisories` its KB, bulletin and CVE ids. A WinRM or offline Windows audit adds `details`
+ * (UpdateID, size, release date, reboot behaviour, categories); what is absent is left out.
  */
-type FindingLike = Pick<Finding, 'kind' | 'package' | 'availableVersion' | 'repository' | 'rebootRequired'>;
+type FindingLike = Pick<
+  Finding,
+  'kind' | 'package' | 'availableVersion' | 'repository' | 'rebootRequired'
+> & {
+  /** Finding.details: the Windows audit's details of a KB (absent or null for packages). */
+  details?: unknown;
+};
 
 /** Optional Windows details a finding may carry (the audit of a PC over WinRM fills them). */
 export interface KbDetails {
