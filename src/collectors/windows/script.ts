@@ -29,7 +29,8 @@ export function buildWindowsUpdateScript(online: boolean): string {
     '# Patchdeck Windows Update audit: built from Microsoft documentation, never run on Windows by its authors.',
     "$ErrorActionPreference='Stop'",
     '$R=[ordered]@{v=2;ok=$true;error=$null;hresult=$null;rebootRequired=$null;rebootReasons=@();lastSearch=$null;now=[DateTimeOffset]::UtcNow.ToUnixTimeSeconds();os=$null;wsus=$null;hotfixes=@();updates=@()}',
-    'function PdTime($d) { try { if ($d) { return ([DateTimeOffset]([datetime]$d).ToUniversalTime()).ToUnixTimeSeconds() } } catch {}; $null }',
+    // WUA's dates (LastSearchSuccessDate, LastDeploymentChangeTime) are UTC but come without a kind.
+    "function PdTime($d) { try { if ($d) { return ([DateTimeOffset][datetime]::SpecifyKind($d,'Utc')).ToUnixTimeSeconds() } } catch {}; $null }",
     'function PdReg($p) { Get-ItemProperty -Path $p -EA 0 }',
     "$c='HKLM:\\SYSTEM\\CurrentControlSet\\Control'",
     `$k=PdReg ${CURRENT_VERSION}; $o=Get-CimInstance Win32_OperatingSystem -EA 0`,

@@ -78,6 +78,8 @@ describe('the WUA script (one script, two transports)', () => {
       'NoAutoUpdate',
       'AUOptions',
       'never run on Windows',
+      // WUA's dates are UTC without a kind: read as UTC, not shifted as local time.
+      "[datetime]::SpecifyKind($d,'Utc')",
     ])
       expect(s).toContain(needle);
     expect(buildWindowsUpdateScript(true)).toContain('$searcher.Online=$true');
