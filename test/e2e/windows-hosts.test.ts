@@ -102,7 +102,10 @@ beforeAll(async () => {
         auOptions: null,
       },
       searchedBy: 'session',
-      hotfixes: [],
+      hotfixes: [
+        { hotfixId: 'KB5034204', description: 'Update', installedOn: '2024-01-20' },
+        { hotfixId: 'KB5033375', description: 'Security Update', installedOn: '2023-12-12' },
+      ],
     },
     findings: [
       packageFinding({
@@ -360,6 +363,11 @@ describe('a PC managed by WSUS', () => {
     await page.getByLabel('Host', { exact: true }).selectOption({ label: 'win2' });
     const kb = page.getByRole('table', { name: 'Updates' }).locator('[data-kb="KB5034765"]');
     await kb.waitFor();
+    await expect
+      .poll(() => page.getByRole('note', { name: 'WSUS' }).textContent())
+      .toBe(
+        'win2 is managed by WSUS (http://wsus.patchdeck.test:8530): only the updates WSUS approved for it are listed here and can be installed. Approve updates there first.',
+      );
     expect(await kb.locator('.cell-arch').textContent()).toBe('700 MB');
     expect(await kb.locator('.cell-title').textContent()).toContain(
       new Date('2024-02-13T18:00:00Z').toLocaleDateString(),
@@ -375,6 +383,15 @@ describe('a PC managed by WSUS', () => {
     expect(await wsus.textContent()).toContain('win2 is managed by WSUS (http://wsus.patchdeck.test:8530)');
     expect(await detail.locator('[data-kb="KB5034765"]').textContent()).toContain('700 MB');
     expect(await detail.locator('[data-kb="KB5034765"]').textContent()).toContain('may ask for a restart');
+    // Its installed hotfixes, newest first, as history.
+    const installed = detail.getByRole('region', { name: 'Installed updates' });
+    await installed.getByText('Installed updates (2)').click();
+    expect(
+      await installed
+        .getByRole('table', { name: 'Installed hotfixes' })
+        .locator('tbody tr')
+        .allTextContents(),
+    ).toEqual(['KB5034204Update2024-01-20', 'KB5033375Security Update2023-12-12']);
     await page.screenshot({ path: shot('ui-win-wsus-host.png'), fullPage: true });
 
     await page.getByRole('link', { name: 'Hosts' }).click();

@@ -452,6 +452,30 @@ function Filters({ kinds }: { kinds: RowKinds }) {
   );
 }
 
+/**
+ * PCs whose Group Policy points them at a WSUS server: what WSUS has not approved for them is
+ * neither listed here nor installable, and the admin must know before reading the list as complete.
+ */
+function WsusNote() {
+  const wsus = useFindings((s) => s.wsusHosts);
+  const hosts = useFindings((s) => s.facets?.hosts);
+  if (wsus.length === 0) return null;
+  const name = (id: number): string => hosts?.find((h) => h.id === id)?.name ?? `host ${id}`;
+  const servers = [...new Set(wsus.map((w) => w.server).filter((s): s is string => s !== null))];
+  return (
+    <p className="warning small" role="note" aria-label="WSUS">
+      {wsus.length === 1
+        ? `${name(wsus[0]!.hostId)} is managed by WSUS`
+        : `${wsus.length} PCs are managed by WSUS (${wsus
+            .slice(0, 5)
+            .map((w) => name(w.hostId))
+            .join(', ')}${wsus.length > 5 ? ', …' : ''})`}
+      {servers.length > 0 && ` (${servers.slice(0, 3).join(', ')})`}: only the updates WSUS approved for{' '}
+      {wsus.length === 1 ? 'it' : 'them'} are listed here and can be installed. Approve updates there first.
+    </p>
+  );
+}
+
 export function FindingsPage() {
   const view = useFindings((s) => s.view);
   const total = useFindings((s) => s.total);
@@ -632,6 +656,7 @@ export function FindingsPage() {
         )}
       </div>
       <Filters kinds={kinds} />
+      <WsusNote />
       <div className="toolbar actions" role="group" aria-label="Selected updates">
         <span className="muted" aria-live="polite" data-testid="selected-count">
           {selectionText}

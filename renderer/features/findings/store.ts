@@ -42,6 +42,8 @@ interface FindingsState {
   /** Loaded pages of the current query, by page number (package view). */
   groupPages: Map<number, FindingGroup[]>;
   facets: FindingFacets | null;
+  /** Windows PCs whose newest audit says WSUS decides their updates (Group Policy UseWUServer). */
+  wsusHosts: { hostId: number; server: string | null }[];
   /** Selected rows, by row key (see rowKey / groupKey). */
   selected: Map<string, PatchChoice>;
   exporting: boolean;
@@ -164,6 +166,7 @@ export const useFindings = create<FindingsState>((set, get) => {
     pages: new Map(),
     groupPages: new Map(),
     facets: null,
+    wsusHosts: [],
     selected: new Map(),
     exporting: false,
     notice: null,
@@ -208,7 +211,11 @@ export const useFindings = create<FindingsState>((set, get) => {
     },
     async loadFacets() {
       try {
-        set({ facets: await api.findings.facets() });
+        const [facets, latest] = await Promise.all([api.findings.facets(), api.audits.latest()]);
+        const wsusHosts = latest.flatMap((a) =>
+          a.windows?.policy?.useWUServer ? [{ hostId: a.hostId, server: a.windows.policy.server }] : [],
+        );
+        set({ facets, wsusHosts });
       } catch (error) {
         set({ error: describeError(error) });
       }

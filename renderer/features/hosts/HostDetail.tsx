@@ -113,6 +113,40 @@ function WindowsManagement({ host, audit }: { host: Host; audit: Audit }) {
   );
 }
 
+/** The hotfixes the newest audit found installed on the PC (Win32_QuickFixEngineering), newest first. */
+function Hotfixes() {
+  const hotfixes = useHostDetail((s) => s.hotfixes);
+  if (hotfixes.length === 0) return null;
+  const sorted = [...hotfixes].sort((a, b) => (b.installedOn ?? '').localeCompare(a.installedOn ?? ''));
+  return (
+    <section aria-label="Installed updates">
+      <details>
+        <summary>
+          <strong>Installed updates ({hotfixes.length})</strong>
+        </summary>
+        <table className="grid compact" aria-label="Installed hotfixes">
+          <thead>
+            <tr>
+              <th>KB</th>
+              <th>Kind</th>
+              <th>Installed on</th>
+            </tr>
+          </thead>
+          <tbody>
+            {sorted.map((h) => (
+              <tr key={h.hotfixId}>
+                <td className="mono">{h.hotfixId}</td>
+                <td className="small">{h.description ?? '—'}</td>
+                <td className="small">{h.installedOn ?? 'not recorded'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </details>
+    </section>
+  );
+}
+
 function auditOutcome(audit: Audit): string {
   if (audit.status === 'succeeded')
     return `${plural(audit.updatesCount, 'update')}, ${audit.securityCount} security${audit.rebootRequired ? ', reboot required' : ''}`;
@@ -587,6 +621,7 @@ export function HostDetail({ host }: { host: Host }) {
           </table>
         )}
       </section>
+      {windows && <Hotfixes />}
       {diff && (
         <section aria-label="Changes since the previous audit" className="diff">
           <h3>

@@ -5,6 +5,7 @@ import { api, describeError } from '../../api';
 
 export type HostKey = CallResult<'hosts.keys'>[number];
 export type AuditDiff = CallResult<'audits.diff'>;
+export type Hotfix = CallResult<'audits.hotfixes'>[number];
 export type KeyProbe = CallResult<'hosts.trust'>;
 /** Which identity of the host: its SSH host key, or its WinRM certificate / NTLM identity. */
 export type TrustChannel = 'ssh' | 'winrm';
@@ -15,6 +16,8 @@ interface DetailState {
   audits: Audit[];
   diff: AuditDiff | null;
   diffAuditId: number | null;
+  /** The installed hotfixes the newest Windows audit listed (empty for other hosts). */
+  hotfixes: Hotfix[];
   /** The key the host presents now (read without pinning), waiting for the admin's decision. */
   probe: KeyProbe | null;
   /** The channel the probe read. */
@@ -36,6 +39,7 @@ export const useHostDetail = create<DetailState>((set, get) => ({
   audits: [],
   diff: null,
   diffAuditId: null,
+  hotfixes: [],
   probe: null,
   probeChannel: 'ssh',
   probing: false,
@@ -49,6 +53,7 @@ export const useHostDetail = create<DetailState>((set, get) => ({
         audits: [],
         diff: null,
         diffAuditId: null,
+        hotfixes: [],
         probe: null,
         trustMessage: null,
         error: null,
@@ -59,9 +64,12 @@ export const useHostDetail = create<DetailState>((set, get) => ({
         api.audits.forHost({ hostId, limit: 50 }),
       ]);
       const newest = audits.find((a) => a.status === 'succeeded') ?? null;
-      const diff = newest ? await api.audits.diff({ auditId: newest.id }) : null;
+      const [diff, hotfixes] = await Promise.all([
+        newest ? api.audits.diff({ auditId: newest.id }) : null,
+        newest?.windows ? api.audits.hotfixes({ auditId: newest.id }) : [],
+      ]);
       if (get().hostId !== hostId) return;
-      set({ keys, audits, diff, diffAuditId: newest?.id ?? null });
+      set({ keys, audits, diff, diffAuditId: newest?.id ?? null, hotfixes });
     } catch (error) {
       if (get().hostId === hostId) set({ error: describeError(error) });
     }
