@@ -8,9 +8,10 @@ import type { AdviceKind } from '../../src/api/advice';
 const WINDOW_ADVICE: Record<AdviceKind, string> = {
   'no-credential':
     'Add a credential that covers this host in Settings → Credentials, or pick one in the Credential menu on the Hosts page, then audit again.',
-  'host-key-unknown': 'Compare its key with the machine’s own, then trust it under Hosts → Review keys.',
+  'host-key-unknown':
+    'Compare its key (for a Windows PC, its WinRM certificate or announced name) with the machine’s own, then trust it under Hosts → Review keys.',
   'host-key-changed':
-    'If the machine was reinstalled, check its new key under Hosts → Review keys; otherwise treat it as an attack.',
+    'If the machine was reinstalled (or a Windows PC got a new WinRM certificate), check its new key under Hosts → Review keys; otherwise treat it as an attack.',
   'offline-only': 'Confirm its address in the host’s details to audit it over the network.',
 };
 

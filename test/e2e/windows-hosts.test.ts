@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   completeAudit,
+  failAudit,
   finishScan,
   recordHostKeySighting,
   recordScanHost,
@@ -420,8 +421,19 @@ describe('a PC managed by WSUS', () => {
       source: 'connect',
       address: '198.18.0.42',
     });
+    // The audit that saw it was refused: its advice names what a PC presents.
+    const db = core.requireWorkspace().db;
+    failAudit(db, startAudit(db, { hostId: wsusPcId, taskId: null }), {
+      kind: 'host-key-unknown',
+      message: 'win2 presents an NTLM identity nobody has trusted yet.',
+      durationMs: 1,
+    });
     await page.getByRole('link', { name: 'Dashboard' }).click();
     await page.getByRole('link', { name: 'Hosts' }).click();
+    const pcRow = page.getByRole('table', { name: 'Hosts' }).locator('tr[data-address="198.18.0.42"]');
+    await expect
+      .poll(() => pcRow.locator('.audit-status').textContent())
+      .toContain('Compare its key (for a Windows PC, its WinRM certificate or announced name)');
     const review = page.getByRole('region', { name: 'Host keys to review' });
     await expect
       .poll(() => review.textContent())
