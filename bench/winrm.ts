@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- winrm [--commands=100] [--rounds=3] [--hosts=20]`
+ * `npm run bench -- winrm [--commands=100] [--rounds=3] [--hosts=20] [--search-ms=2000]`
  *
  * On the WinRM test bed (test/winrm/: a real gss-ntlmssp acceptor and real NTLM sealing; the PC's
  * side is bench/winrm/pc.ts behind the endpoint, in Windows' recorded reply shapes):
@@ -12,8 +12,10 @@
  *    Goal: Patchdeck ≤ 0.5× python3-winrm's wall time.
  * 2. An audit of `--hosts` Windows PCs at once, each its own sealed endpoint on its own loopback
  *    address (127.0.0.11, .12, …), through Patchdeck's audit (the same code path as the window):
- *    wall time against auditing one of them alone, with Patchdeck's CPU per host.
- *    Goal: ≤ 1.5× the time of one.
+ *    wall time against auditing one of them alone, with Patchdeck's CPU per host. Twice: PCs that
+ *    answer at once (Patchdeck's and the test bed's own work, CPU-bound on two cores), and PCs
+ *    whose Windows Update search takes `--search-ms` (a MODELLED time; a real search takes
+ *    seconds to minutes). Goal: ≤ 1.5× the time of one.
  *
  * The endpoints (Python) and the PC processes run on the same two cores as the client; their CPU
  * is not counted as the client's, but they compete with it for the machine, equally for both
@@ -23,7 +25,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Host } from '../src/api';
+import { auditHost, auditHosts, type HostAuditOutcome } from '../src/audit';
+import { addCredential, type CredentialSummary } from '../src/credentials';
+import { createMemoryWorkspace, insertHost, listHostKeySightings, trustHostKey } from '../src/db';
 import { WinrmSession } from '../src/remote';
+import { createNodeSecretBox } from '../src/secrets';
+import { withSambaLock } from '../test/winrm/samba-dc';
 import {
   startWinrmEndpoint,
   SYSTEM_PYTHON,
@@ -168,9 +176,119 @@ async function clientVsPywinrm(count: number, rounds: number): Promise<void> {
   }
 }
 
+const WUA_SAMPLE = path.resolve(import.meta.dirname, '../test/fixtures/windows/constructed-wua-v2.stdout');
+
+async function auditAtOnce(hostCount: number, rounds: number, searchMs: number): Promise<void> {
+  const userFile = writeNtlmUserFile([USER]);
+  const pc = await startBenchPc({
+    PATCHDECK_BENCH_WUA: WUA_SAMPLE,
+    PATCHDECK_BENCH_SEARCH_MS: String(searchMs),
+  });
+  const endpoints: WinrmEndpoint[] = [];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-bench-winrm-'));
+  const db = createMemoryWorkspace();
+  try {
+    // Each PC on WinRM's own port of its own loopback address, as a scan finds PCs.
+    for (let i = 0; i < hostCount; i++) {
+      endpoints.push(
+        await startWinrmEndpoint({
+          mode: { backend: pc.url },
+          acceptor: { userFile },
+          address: `127.0.77.${11 + i}`,
+          port: 5985,
+        }),
+      );
+    }
+    const secrets = createNodeSecretBox({
+      configDir: dir,
+      passphrase: 'bench-passphrase',
+      useKeychain: false,
+    });
+    const credential: CredentialSummary = await addCredential(db, secrets, {
+      name: 'office',
+      kind: 'windows',
+      username: `${USER.domain}\\${USER.username}`,
+      secret: USER.password,
+      scope: ['*'],
+    });
+    const hosts: Host[] = endpoints.map((_, i) =>
+      insertHost(db, {
+        name: `PC-${String(i + 1).padStart(2, '0')}`,
+        address: `127.0.77.${11 + i}`,
+        management: ['winrm'],
+      }),
+    );
+    const deps = { db, secrets, actor: 'bench' };
+    const options = { credential, refresh: false, timeoutMs: 120_000 };
+    // The admin's first contact: each PC presents its NTLM identity, which is reviewed and pinned.
+    for (const o of await auditHosts(deps, hosts, { ...options, concurrency: hostCount })) {
+      if (o.errorKind !== 'host-key-unknown')
+        throw new Error(`${o.hostName}: expected an untrusted PC first, got ${o.status} ${o.error ?? ''}`);
+    }
+    for (const host of hosts) {
+      const sighting = listHostKeySightings(db, host.id).find((s) => s.type === 'ntlm-identity');
+      if (!sighting) throw new Error(`${host.name} presented no NTLM identity`);
+      trustHostKey(db, {
+        hostId: host.id,
+        type: 'ntlm-identity',
+        fingerprint: sighting.fingerprint,
+        publicKey: null,
+        actor: 'bench',
+        reviewed: true,
+      });
+    }
+    const check = (outcomes: HostAuditOutcome[]): void => {
+      for (const o of outcomes)
+        if (o.status !== 'succeeded' || o.updates === 0)
+          throw new Error(`${o.hostName}: ${o.status} ${o.error ?? ''}`);
+    };
+    check([await auditHost(deps, hosts[0]!, options)]);
+    const one: number[] = [];
+    const all: number[] = [];
+    const cpuAll: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      let t = performance.now();
+      check([await auditHost(deps, hosts[0]!, options)]);
+      one.push(performance.now() - t);
+      const cpu0 = process.cpuUsage();
+      t = performance.now();
+      check(await auditHosts(deps, hosts, { ...options, concurrency: hostCount }));
+      all.push(performance.now() - t);
+      const cpu = process.cpuUsage(cpu0);
+      cpuAll.push((cpu.user + cpu.system) / 1000);
+    }
+    const w1 = median(one);
+    const wn = median(all);
+    console.log(
+      `\nAudit of ${hostCount} Windows PCs at once (sealed NTLM, one endpoint each), median of ${rounds} rounds, each PC's Windows Update search taking ${searchMs} ms`,
+    );
+    console.log(`  one PC alone (baseline)   wall ${formatMs(w1)}`);
+    console.log(
+      `  ${hostCount} PCs at once          wall ${formatMs(wn)}  Patchdeck CPU ${formatMs(median(cpuAll) / hostCount)} per PC`,
+    );
+    console.log(`  ratio (${hostCount} at once / one alone): wall ${ratio(wn, w1)}  (goal: ≤ 1.50×)`);
+  } finally {
+    db.close();
+    for (const e of endpoints) await e.stop();
+    pc.child.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(path.dirname(userFile), { recursive: true, force: true });
+  }
+}
+
 export async function main(args: string[]): Promise<void> {
   const count = intOption(args, 'commands', 100);
   const rounds = intOption(args, 'rounds', 3);
+  const hostCount = intOption(args, 'hosts', 20);
+  const searchMs = intOption(args, 'search-ms', 2000);
   console.log(`WinRM benchmark on ${os.cpus().length} cores, Node ${process.version}`);
-  await clientVsPywinrm(count, rounds);
+  // A Samba DC of a test run would answer for the standalone acceptor (winbind): run alone.
+  await withSambaLock(async () => {
+    await clientVsPywinrm(count, rounds);
+    // First with PCs that answer at once: what is left is Patchdeck's own work and the test bed's
+    // (20 Python endpoints on the same two cores). Then with a search time on each PC, as on a
+    // real office, where the search takes seconds to minutes.
+    await auditAtOnce(hostCount, rounds, 0);
+    await auditAtOnce(hostCount, rounds, searchMs);
+  });
 }

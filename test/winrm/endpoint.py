@@ -620,6 +620,7 @@ class Server(ThreadingHTTPServer):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--port', type=int, default=0)
+    p.add_argument('--address', default='127.0.0.1', help='a loopback address (127.0.0.0/8) to listen on')
     p.add_argument('--replay')
     p.add_argument('--backend')
     p.add_argument('--acceptor', required=True, help="'domain' or the path of an NTLM_USER_FILE")
@@ -647,7 +648,9 @@ def main():
         if not args.basic_users:
             args.basic_users = args.acceptor
     state = State(args)
-    server = Server(('127.0.0.1', args.port), Handler)
+    if not re.fullmatch(r'127\.\d{1,3}\.\d{1,3}\.\d{1,3}', args.address):
+        raise SystemExit('the endpoint listens on loopback (127.0.0.0/8) only')
+    server = Server((args.address, args.port), Handler)
     server.state = state
     server.cert_der = None
     if args.cert:

@@ -39,6 +39,8 @@ export interface WinrmEndpointOptions {
   mode: EndpointMode;
   acceptor: EndpointAcceptor;
   https?: { cert: string; key: string };
+  /** Listen on this loopback address (127.0.0.0/8; default 127.0.0.1), e.g. 5985 of a PC's own address. */
+  address?: string;
   /** Listen on this port (0 or absent: any free port). */
   port?: number;
   /** HTTPS Basic users (NTLM_USER_FILE format); default: the acceptor's user file. */
@@ -197,6 +199,7 @@ function hasVfsModule(): boolean {
 
 export async function startWinrmEndpoint(options: WinrmEndpointOptions): Promise<WinrmEndpoint> {
   const args = [SCRIPT, '--exit-with-stdin', '--port', String(options.port ?? 0)];
+  if (options.address) args.push('--address', options.address);
   if ('replay' in options.mode) args.push('--replay', path.resolve(options.mode.replay));
   else args.push('--backend', options.mode.backend);
   args.push('--acceptor', options.acceptor === 'domain' ? 'domain' : path.resolve(options.acceptor.userFile));
@@ -245,9 +248,9 @@ export async function startWinrmEndpoint(options: WinrmEndpointOptions): Promise
   const scheme = options.https ? 'https' : 'http';
   return {
     port,
-    url: `${scheme}://127.0.0.1:${port}/wsman`,
+    url: `${scheme}://${options.address ?? '127.0.0.1'}:${port}/wsman`,
     stop: () => stopChild(child),
-    requests: () => fetchRequests(port, options.https !== undefined),
+    requests: () => fetchRequests(options.address ?? '127.0.0.1', port, options.https !== undefined),
   };
 }
 
@@ -260,13 +263,13 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function fetchRequests(port: number, tls: boolean): Promise<EndpointRequest[]> {
+function fetchRequests(address: string, port: number, tls: boolean): Promise<EndpointRequest[]> {
   // The control page is on the endpoint's own port (so over TLS when the endpoint is HTTPS).
   const get = tls ? https.get : http.get;
   return new Promise((resolve, reject) => {
     const req = get(
       {
-        host: '127.0.0.1',
+        host: address,
         port,
         path: '/testbed/requests',
         agent: false,
