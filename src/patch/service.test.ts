@@ -4,7 +4,17 @@ import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Core } from '../core';
-import { appendJobLog, getJob, insertHost, listSteps, updateJob, updateStep, writeSettings } from '../db';
+import {
+  appendJobLog,
+  getJob,
+  getTask,
+  insertHost,
+  listSteps,
+  updateJob,
+  updateStep,
+  writeSettings,
+} from '../db';
+import { recordAudit } from '../db/testing/audits';
 import { ACME_SECURITY_UPDATE, insertTestJob } from '../db/testing/jobs';
 import { createNodePlatform } from '../platform';
 import type { TaskRunner } from '../tasks';
@@ -94,6 +104,54 @@ describe('the doors jobs.plan and jobs.get go through', () => {
       onFailure: 'stop',
       concurrency: 3,
     });
+  });
+
+  it('names the plan of a job of Windows PCs only a plan, not a dry run (Windows Update has none)', async () => {
+    const win = insertHost(db, { name: 'win1', address: '127.0.0.1' });
+    recordAudit(
+      db,
+      win.id,
+      { osId: 'windows', osName: 'Windows 11 Pro', osVersion: '10.0.22631' },
+      'windows-update',
+      [
+        {
+          kind: 'kb',
+          package: 'KB5034441',
+          arch: null,
+          installedVersion: null,
+          availableVersion: 'KB5034441 title',
+          repository: 'Security Updates',
+          security: true,
+          severity: 'critical',
+          vendorSeverity: 'Critical',
+          advisories: ['KB5034441'],
+          held: false,
+          rebootRequired: true,
+          details: { updateId: '12345678-1234-1234-1234-123456789abc', revision: 1 } as never,
+        },
+      ],
+    );
+    const planned = planJob(svc, { hostIds: [win.id], selection: { mode: 'all' } });
+    expect(getTask(db, planned.taskId)?.title).toBe(`Plan for job ${planned.jobId}`);
+    const linux = insertHost(db, { name: 'web01', address: '127.0.0.1' });
+    recordAudit(db, linux.id, { osId: 'debian', osName: 'Debian', osVersion: '12' }, 'apt', [
+      {
+        kind: 'package',
+        package: 'acme-tool',
+        arch: 'all',
+        installedVersion: '1.0-1',
+        availableVersion: '1.0-1+deb12u1',
+        repository: 'Debian-Security',
+        security: true,
+        severity: null,
+        vendorSeverity: null,
+        advisories: [],
+        held: false,
+        rebootRequired: null,
+      },
+    ]);
+    const mixed = planJob(svc, { hostIds: [win.id, linux.id], selection: { mode: 'all' } });
+    expect(getTask(db, mixed.taskId)?.title).toBe(`Dry run for job ${mixed.jobId}`);
   });
 
   it('answers a job with its steps and a page of its log, and names a job that does not exist', () => {

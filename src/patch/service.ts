@@ -77,16 +77,18 @@ export function planJob(svc: PatchService, args: PlanArgs): { jobId: number; tas
     name: args.name,
     options: args.options,
   });
-  const toDryRun = listSteps(deps.db, jobId).filter((s) => s.phase === 'planning').length;
-  const { task } = svc
-    .tasks()
-    .start({ kind: 'patch-plan', title: `Dry run for job ${jobId}`, params: { jobId } }, async (ctx) => {
-      ctx.progress(0, toDryRun, null);
-      await dryRunJob(deps, jobId, ctx.signal, (done, total) => ctx.progress(done, total, null));
-      ctx.conclude({ parts: dryRunParts(listSteps(deps.db, jobId)) });
-      changed(deps, jobId);
-      return { jobId };
-    });
+  const planning = listSteps(deps.db, jobId).filter((s) => s.phase === 'planning');
+  const toDryRun = planning.length;
+  // Windows Update has no dry run: a job of PCs only is planned from their audits, and says so.
+  const windowsOnly = planning.length > 0 && planning.every((s) => s.packageManager === 'windows-update');
+  const title = windowsOnly ? `Plan for job ${jobId}` : `Dry run for job ${jobId}`;
+  const { task } = svc.tasks().start({ kind: 'patch-plan', title, params: { jobId } }, async (ctx) => {
+    ctx.progress(0, toDryRun, null);
+    await dryRunJob(deps, jobId, ctx.signal, (done, total) => ctx.progress(done, total, null));
+    ctx.conclude({ parts: dryRunParts(listSteps(deps.db, jobId)) });
+    changed(deps, jobId);
+    return { jobId };
+  });
   changed(deps, jobId);
   return { jobId, taskId: task.id, hosts: hosts.length };
 }
