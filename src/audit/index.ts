@@ -5,6 +5,7 @@ export {
   offlineOnlyError,
   classifyAuditError,
   toFindings,
+  toWindowsFacts,
   type AuditErrorKind,
   type HostAuditOutcome,
   type AuditOptions,

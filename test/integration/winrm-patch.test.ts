@@ -21,6 +21,8 @@ import {
   getStep,
   insertHost,
   insertJob,
+  listAuditHotfixes,
+  listAudits,
   listJobLog,
   listSteps,
   updateJob,
@@ -159,8 +161,10 @@ async function runStep(options: { rebootPolicy?: PatchJob['rebootPolicy'] } = {}
   });
   const final = getStep(db, step.id)!;
   const log = listJobLog(db, jobId).map((e) => e.text);
+  const newest = listAudits(db, hostId, 1)[0] ?? null;
+  const hotfixes = newest ? listAuditHotfixes(db, newest.id).map((h) => h.hotfixId) : [];
   db.close();
-  return { status, step: final, log };
+  return { status, step: final, log, newest, hotfixes };
 }
 
 describeTestbed('Windows patch phases over a sealed WinRM session (simulated PC)', () => {
@@ -231,6 +235,13 @@ describeTestbed('Windows patch phases over a sealed WinRM session (simulated PC)
     expect(r.log.some((l) => l.startsWith('the connection to the PC dropped during the install'))).toBe(true);
     expect(r.log).toContain('the PC is back after its restart');
     expect(r.log.at(-1)).toBe('verified by re-audit: 1 update(s) installed');
+    // The verification audit is the PC's newest: it keeps what the audit learns of a PC (its OS
+    // and build, its installed hotfixes), or the host's page would lose them after every patch.
+    expect(r.newest).toMatchObject({
+      osName: 'Windows 11 Pro',
+      windows: { build: '22631', ubr: 3007 },
+    });
+    expect(r.hotfixes).toContain('KB5034441');
     // Every body the client sent, on both endpoint lives, was sealed; none was refused.
     const bodies = seen.filter((q) => q.action !== '' || q.refused);
     expect(bodies.length).toBeGreaterThan(10);

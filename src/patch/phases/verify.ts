@@ -4,9 +4,10 @@
  * re-audit, not the after-install check, says one is needed.
  */
 import type { TargetPackage } from '../../api';
-import { classifyAuditError, toFindings } from '../../audit';
+import { classifyAuditError, toFindings, toWindowsFacts } from '../../audit';
 import {
   collectorFor,
+  windows,
   type CollectorResult,
   type RemoteExec,
   type RemoteExecOptions,
@@ -93,17 +94,21 @@ export async function verifyByAudit(
           refresh: false,
           timeoutMs: 120_000,
         }));
+    // A Windows result names the PC's OS itself (build and UBR move with a cumulative update),
+    // and its facts (WSUS policy, installed hotfixes) belong with this newest audit.
+    const os = windows.isWindowsResult(result) ? result.os : null;
     completeAudit(db, auditId, {
-      osId: previous?.osId ?? null,
-      osName: previous?.osName ?? null,
-      osVersion: previous?.osVersion ?? null,
-      kernel: previous?.kernel ?? null,
+      osId: os?.id ?? previous?.osId ?? null,
+      osName: os?.name ?? previous?.osName ?? null,
+      osVersion: os?.versionId ?? previous?.osVersion ?? null,
+      kernel: os?.kernel ?? previous?.kernel ?? null,
       packageManager: result.packageManager,
       metadataAgeSeconds: result.metadataAgeSeconds,
       rebootRequired: result.rebootRequired,
       warnings: result.warnings,
       durationMs: ctx.clock.now() - started,
       findings: toFindings(result),
+      windows: toWindowsFacts(result),
     });
     return { auditId, result };
   } catch (error) {
