@@ -185,6 +185,26 @@ describe('the Windows flow', () => {
     expect(r.status).toBe('succeeded');
     expect(phases).toEqual(['precheck', 'pre-reboot', 'precheck', 'install', 'reboot', 'verify', 'done']);
     expect(pc.shutdowns).toHaveLength(2);
+    // The first restart clears the reboot pending before the install: nothing is installed yet.
+    expect(pc.shutdowns[0]).toBe(
+      'shutdown.exe /r /t 120 /c "Windows must finish installing earlier updates on this PC before Patchdeck can install new ones. It restarts in 2 minutes: please save your work." /d p:2:17',
+    );
+    expect(pc.shutdowns[1]).toBe(
+      'shutdown.exe /r /t 120 /c "Patchdeck installed Windows updates on this PC. It restarts in 2 minutes: please save your work." /d p:2:17',
+    );
+  });
+
+  it('with the boot time unknown before the restart, the old system answering is not taken for the PC back', async () => {
+    pc.bootUnreadable = true; // the pre-check and the boot script print no boot time until the restart
+    const oldBoot = pc.boot;
+    const r = await drive(makeStep());
+    // The first boot read after shutdown.exe still sees the old system (the restart has not happened);
+    // only after the PC was away is a boot time accepted.
+    expect(pc.boot).toBe(oldBoot + 3600);
+    expect(r.status).toBe('succeeded');
+    expect(r.log).toContain('the PC is back after its restart');
+    const afterShutdown = pc.seen.slice(pc.seen.indexOf('shutdown'));
+    expect(afterShutdown.filter((s) => s === 'boot').length).toBeGreaterThanOrEqual(3);
   });
 
   it('policy "never": installs, does not restart, ends reboot-pending', async () => {

@@ -27,6 +27,8 @@ export class FakePc {
   rebootReasons: string[] = [];
   freeMb = 50_000;
   boot = 1_767_000_000;
+  /** Until a restart is issued the PC prints no readable boot time (pre-check and boot script). */
+  bootUnreadable = false;
   /** Polls answered (progress only) before the task writes its receipt. */
   pollsBeforeReceipt = 2;
   /** Task name → state; the task unregisters itself after its receipt. */
@@ -78,7 +80,7 @@ export class FakePc {
           installed: this.hotfixes.filter((h) => want.includes(h)),
           task: this.tasks.get(dir[2]!) ?? null,
           receipt: this.files.has(`${dir[1]}\\receipt.json`),
-          boot: this.boot,
+          boot: this.bootUnreadable ? null : this.boot,
         })}`,
       );
     }
@@ -116,7 +118,7 @@ export class FakePc {
     if (first === '# patchdeck:boot') {
       this.hook('boot');
       this.tick();
-      return ok(`PATCHDECK-BOOT-JSON:${this.boot}`);
+      return ok(`PATCHDECK-BOOT-JSON:${this.bootUnreadable ? '' : this.boot}`);
     }
     if (script.includes('PATCHDECK-WUA-JSON:')) {
       this.hook('audit');
@@ -151,6 +153,7 @@ export class FakePc {
     if (restart) {
       this.hook('shutdown');
       this.shutdowns.push(command);
+      this.bootUnreadable = false;
       this.restartAfter = 1;
       return { stdout: '', stderr: '', code: 0 };
     }

@@ -59,6 +59,7 @@ import {
   scheduleScript,
   taskNames,
   type ApprovedUpdate,
+  type RestartReason,
   type TaskNames,
 } from './task';
 
@@ -137,13 +138,24 @@ async function tryOpen(state: WindowsStepState): Promise<StepSession | null> {
 
 /**
  * Windows' own restart: the signed-in user sees the message for the job's delay, then the PC
- * restarts; the wait ends when the PC answers with a new boot time.
+ * restarts; the wait ends when the PC answers with a new boot time. When the boot time before the
+ * restart could not be read, the PC must first have been unreachable once (it went down), so the
+ * old system answering before it restarts is not taken for the new one.
  */
-export async function restartAndWait(state: WindowsStepState, session: StepSession): Promise<StepSession> {
+export async function restartAndWait(
+  state: WindowsStepState,
+  session: StepSession,
+  reason: RestartReason,
+): Promise<StepSession> {
   const { clock } = state;
   const delay = state.job.options.windowsRestartDelaySeconds;
   state.boot ??= await readBoot(session);
-  const issued = await session.run(restartCommand(delay), { timeoutMs: 30_000, signal: NOT_CANCELLABLE });
+  const before = state.boot;
+  let wentAway = false;
+  const issued = await session.run(restartCommand(delay, reason), {
+    timeoutMs: 30_000,
+    signal: NOT_CANCELLABLE,
+  });
   if (issued.code !== 0)
     throw new StepFailure(
       'reboot-failed',
@@ -152,7 +164,7 @@ export async function restartAndWait(state: WindowsStepState, session: StepSessi
   log(
     state,
     'info',
-    `restarting the PC with Windows' own restart; the signed-in user sees "${restartMessage(delay)}" for ${delay} s`,
+    `restarting the PC with Windows' own restart; the signed-in user sees "${restartMessage(delay, reason)}" for ${delay} s`,
   );
   void session.close();
   const deadline = clock.now() + (delay + state.job.options.rebootTimeoutSeconds) * 1000;
@@ -167,16 +179,17 @@ export async function restartAndWait(state: WindowsStepState, session: StepSessi
     if (next) {
       try {
         const boot = await readBoot(next);
-        if (boot !== null && boot !== state.boot) {
+        if (boot !== null && (before === null ? wentAway : boot !== before)) {
           state.boot = boot;
           log(state, 'info', 'the PC is back after its restart');
           return next;
         }
       } catch {
         // Still going down, or not quite up: ask again.
+        wentAway = true;
       }
       void next.close();
-    }
+    } else wentAway = true;
     await sleep(clock, 5000, state.signal);
   }
   throw new StepFailure(
@@ -298,7 +311,7 @@ const precheckPhase: Phase<WindowsStepState> = {
 const preRebootPhase: Phase<WindowsStepState> = {
   cancelled: () => CANCELLED_BEFORE_INSTALL,
   async run(state) {
-    state.session = await restartAndWait(state, remoteSessionOf(state));
+    state.session = await restartAndWait(state, remoteSessionOf(state), 'pending');
     state.preRebooted = true;
     return 'rebooted';
   },
@@ -486,7 +499,7 @@ const rebootPhase: Phase<WindowsStepState> = {
     state.session ??= await traced(state.host.name, 'run.connect', () =>
       state.open(state.host, state.signal),
     );
-    state.session = await restartAndWait(state, state.session);
+    state.session = await restartAndWait(state, state.session, 'installed');
     state.rebooted = true;
     return 'rebooted';
   },

@@ -11,7 +11,7 @@ import {
   undoRecipe,
 } from './receipt';
 import { windows } from '../../../collectors';
-import { approvedUpdate, restartCommand, scheduled, scheduleScript, taskNames } from './task';
+import { approvedUpdate, restartCommand, restartMessage, scheduled, scheduleScript, taskNames } from './task';
 
 const ID = '8f1c2d3e-4b5a-4c6d-8e7f-901234567890';
 const ID2 = '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
@@ -167,8 +167,29 @@ describe('the task scripts', () => {
     expect(body).toContain("Unregister-ScheduledTask -TaskName 'Patchdeck-12-34'");
     expect(scheduled('x\r\nPATCHDECK-TASK-STARTED:Patchdeck-12-34\r\n', names)).toBe(true);
     expect(scheduled('PATCHDECK-TASK-STARTED:Patchdeck-12-345', names)).toBe(false);
-    expect(restartCommand(-5)).toContain('/t 0 ');
-    expect(restartCommand(0)).toContain('It restarts now');
-    expect(restartCommand(1e9)).toContain('/t 7200 ');
+    expect(restartCommand(-5, 'installed')).toContain('/t 0 ');
+    expect(restartCommand(0, 'installed')).toContain('It restarts now');
+    expect(restartCommand(1e9, 'installed')).toContain('/t 7200 ');
+  });
+
+  it('says how long until the restart: seconds under a minute, "now" only for 0', () => {
+    expect(restartMessage(30, 'installed')).toBe(
+      'Patchdeck installed Windows updates on this PC. It restarts in 30 seconds: please save your work.',
+    );
+    expect(restartMessage(1, 'installed')).toContain('It restarts in 1 second:');
+    expect(restartMessage(59, 'installed')).toContain('It restarts in 59 seconds:');
+    expect(restartMessage(0, 'installed')).toContain('It restarts now:');
+    expect(restartMessage(60, 'installed')).toContain('It restarts in 1 minute:');
+    expect(restartMessage(300, 'installed')).toContain('It restarts in 5 minutes:');
+  });
+
+  it('a restart for a reboot pending before the install claims nothing was installed', () => {
+    const text = restartMessage(120, 'pending');
+    expect(text).toBe(
+      'Windows must finish installing earlier updates on this PC before Patchdeck can install new ones. It restarts in 2 minutes: please save your work.',
+    );
+    expect(text).not.toMatch(/installed/);
+    for (const reason of ['pending', 'installed'] as const)
+      expect(restartMessage(7200, reason).length).toBeLessThanOrEqual(512);
   });
 });

@@ -193,19 +193,28 @@ export function bootScript(): string {
   return ['# patchdeck:boot', `'${BOOT_MARK}' + (${BOOT})`].join('\n');
 }
 
+/** Why the PC restarts: a restart already pending before the install, or the updates just installed. */
+export type RestartReason = 'pending' | 'installed';
+
 /** The restart message the signed-in user sees; shutdown.exe takes 512 characters at most. */
-export function restartMessage(delaySeconds: number): string {
+export function restartMessage(delaySeconds: number, reason: RestartReason): string {
+  const delay = Math.max(0, Math.trunc(delaySeconds));
+  const minutes = Math.round(delay / 60);
   const when =
-    delaySeconds < 60
+    delay === 0
       ? 'now'
-      : `in ${Math.round(delaySeconds / 60)} minute${Math.round(delaySeconds / 60) === 1 ? '' : 's'}`;
-  return `Patchdeck installed Windows updates on this PC. It restarts ${when}: please save your work.`;
+      : delay < 60
+        ? `in ${delay} second${delay === 1 ? '' : 's'}`
+        : `in ${minutes} minute${minutes === 1 ? '' : 's'}`;
+  return reason === 'pending'
+    ? `Windows must finish installing earlier updates on this PC before Patchdeck can install new ones. It restarts ${when}: please save your work.`
+    : `Patchdeck installed Windows updates on this PC. It restarts ${when}: please save your work.`;
 }
 
 /** Windows' own restart with a warning and a delay; /d p:2:17 records it as planned (operating system: hot fix). */
-export function restartCommand(delaySeconds: number): string {
+export function restartCommand(delaySeconds: number, reason: RestartReason): string {
   const delay = Math.max(0, Math.min(7200, Math.trunc(delaySeconds)));
-  return `shutdown.exe /r /t ${delay} /c "${restartMessage(delay)}" /d p:2:17`;
+  return `shutdown.exe /r /t ${delay} /c "${restartMessage(delay, reason)}" /d p:2:17`;
 }
 
 /** Finds a marker line and parses its JSON; null when absent or malformed. Bounded: one lastIndexOf, one JSON.parse. */
