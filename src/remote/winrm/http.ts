@@ -16,7 +16,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { RemoteError } from '../errors';
 import { authFailed, cleanRemoteText, connectFailure, httpStatusError } from './faults';
-import { NtlmContext, ENCRYPTED_CONTENT_TYPE, encryptBody, decryptBody } from './ntlm';
+import { NtlmContext, NtlmError, ENCRYPTED_CONTENT_TYPE, encryptBody, decryptBody } from './ntlm';
 import type { WinrmConnectOptions, WinrmIdentity } from './types';
 
 const SOAP_CONTENT_TYPE = 'application/soap+xml;charset=UTF-8';
@@ -289,7 +289,12 @@ export class HttpTransport implements SoapTransport {
     }
     const ctx = new NtlmContext(
       { domain: login.domain, username: login.username, password: login.password },
-      useHttps && this.certificateDer ? { serverCertificate: this.certificateDer } : {},
+      useHttps
+        ? {
+            requireSealing: false,
+            ...(this.certificateDer ? { serverCertificate: this.certificateDer } : {}),
+          }
+        : {},
     );
     const negotiate = ctx.negotiateMessage();
     const challengeResponse = await this.request(
@@ -311,6 +316,11 @@ export class HttpTransport implements SoapTransport {
     try {
       authenticate = ctx.authenticateMessage(challenge);
     } catch (error) {
+      if (error instanceof NtlmError && error.kind === 'unsupported' && /sealing/.test(error.message))
+        throw new RemoteError(
+          'auth-failed',
+          `${label} does not agree to encrypt WinRM over HTTP with NTLM, so Patchdeck did not log in (use HTTPS on 5986, or check the PC's NTLM policy).`,
+        );
       throw new RemoteError(
         'auth-failed',
         `${label} sent an NTLM challenge Patchdeck cannot read (${cleanRemoteText((error as Error).message, 120)}).`,

@@ -41,6 +41,12 @@ export interface NtlmOptions {
   serverCertificate?: Buffer;
   /** The service principal the client means to reach ('HTTP/win1.example'), sent as MsvAvTargetName. */
   targetName?: string;
+  /**
+   * The messages will be sealed (WinRM over HTTP): a challenge that does not agree to sealing,
+   * signing and extended session security is refused before the authenticate message (which is
+   * derived from the password) is built. Default true; HTTPS, where TLS encrypts, passes false.
+   */
+  requireSealing?: boolean;
   /** Tests only: fixed randomness and time. */
   random?: (n: number) => Buffer;
   now?: () => Date;
@@ -142,6 +148,16 @@ export class NtlmContext {
     if (!(flags & Flags.NTLM)) {
       this.state = 'failed';
       throw new NtlmError('unsupported', 'The server did not agree to NTLM authentication.');
+    }
+    if (
+      this.options.requireSealing !== false &&
+      (!(flags & Flags.SEAL) || !(flags & Flags.SIGN) || !(flags & Flags.EXTENDED_SESSIONSECURITY))
+    ) {
+      this.state = 'failed';
+      throw new NtlmError(
+        'unsupported',
+        'The server did not agree to NTLM sealing with extended session security, so no answer to its challenge was sent.',
+      );
     }
     this.flags = flags;
 

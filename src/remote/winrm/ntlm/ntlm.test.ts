@@ -172,9 +172,19 @@ describe('NtlmContext', () => {
     expect(() => ctx.exportedSessionKey).toThrow(expect.objectContaining({ kind: 'state' }));
   });
 
-  it('cannot seal when the server did not agree to sealing', () => {
+  it('answers no challenge that refuses sealing when the messages are to be sealed, and cannot seal without it', () => {
     const acceptor = testAcceptor({ password: 'p', avPairs: dcPairs(), flags: 0xe28a8205 & ~Flags.SEAL });
-    const ctx = new NtlmContext({ domain: 'PATCHDECK', username: 'alice', password: 'p' });
+    // WinRM over HTTP: the password-derived authenticate message is never built.
+    const sealed = new NtlmContext({ domain: 'PATCHDECK', username: 'alice', password: 'p' });
+    sealed.negotiateMessage();
+    expect(() => sealed.authenticateMessage(acceptor.challenge)).toThrow(
+      expect.objectContaining({ kind: 'unsupported', message: expect.stringMatching(/sealing/) }),
+    );
+    // Over HTTPS (TLS encrypts) it authenticates, and sealing is still refused.
+    const ctx = new NtlmContext(
+      { domain: 'PATCHDECK', username: 'alice', password: 'p' },
+      { requireSealing: false },
+    );
     ctx.negotiateMessage();
     ctx.authenticateMessage(acceptor.challenge);
     expect(() => ctx.wrap(Buffer.from('x'))).toThrow(expect.objectContaining({ kind: 'unsupported' }));
