@@ -177,6 +177,32 @@ describe('the Windows flow', () => {
     expect(phases).toEqual(['precheck', 'verify', 'done']);
     expect(pc.seen).not.toContain('schedule');
     expect(r.log).toContain('every approved update is already installed; nothing to install');
+    expect(r.log.at(-1)).toBe('verified by re-audit: nothing to install: 1 update(s) already installed');
+    expect(r.log.some((l) => /[1-9] update\(s\) installed/.test(l))).toBe(false);
+  });
+
+  it('an update Windows no longer offers (superseded, 0x80240024) is not counted as installed', async () => {
+    pc.pending = []; // not listed as installed either: the task finds it no longer offered
+    const r = await drive(makeStep());
+    expect(r.status).toBe('succeeded');
+    expect(phases).toEqual(['precheck', 'install', 'verify', 'done']);
+    expect(pc.shutdowns).toEqual([]);
+    expect(r.step.undoRecipe).toBeNull();
+    expect(r.log.at(-1)).toBe(
+      'verified by re-audit: 0 update(s) installed, 1 no longer offered by Windows Update',
+    );
+    expect(r.log.some((l) => /[1-9] update\(s\) installed/.test(l))).toBe(false);
+  });
+
+  it('a receipt that says installed while the re-audit still lists the KB ends the step verify-failed', async () => {
+    pc.pending[0]!.staysPending = true;
+    const r = await drive(makeStep());
+    expect(r.status).toBe('failed');
+    expect(r.step.errorKind).toBe('verify-failed');
+    expect(r.step.errorMessage).toBe(`Still pending after the install: KB5034441 (wanted ${ID}.201).`);
+    expect(r.step.after).toEqual({ KB5034441: 'installed' });
+    expect(r.step.verifyAuditId).not.toBeNull();
+    expect(r.log.some((l) => /succeeded|finished|verified by re-audit/.test(l))).toBe(false);
   });
 
   it('precheck → pre-reboot → precheck when a restart was pending, under a policy that allows it', async () => {

@@ -16,6 +16,8 @@ export interface PcUpdate {
   resultCode?: number;
   hresult?: string;
   rebootRequired?: boolean;
+  /** The receipt says installed, yet Windows Update goes on offering it (the re-audit lists it). */
+  staysPending?: boolean;
 }
 
 export type PcScript = 'precheck' | 'schedule' | 'poll' | 'boot' | 'audit' | 'shutdown';
@@ -192,7 +194,7 @@ export class FakePc {
         };
       const resultCode = u.resultCode ?? 2;
       if (resultCode === 2 || resultCode === 3) {
-        this.pending = this.pending.filter((p) => p !== u);
+        if (!u.staysPending) this.pending = this.pending.filter((p) => p !== u);
         this.hotfixes.push(u.kb);
         if (u.rebootRequired) this.rebootReasons = ['WindowsUpdate RebootRequired'];
       }

@@ -21,7 +21,7 @@ import { RemoteError } from '../../../remote';
 import { sanitizeText, sleep, timeoutSignal } from '../../../util';
 import { StepFailure, type Phase, type StepFlow } from '../../driver';
 import { takeSession } from '../../sessions';
-import { traced } from '../../trace';
+import { traceMark, traced } from '../../trace';
 import {
   CANCELLED_AFTER_INSTALL,
   CANCELLED_BEFORE_INSTALL,
@@ -34,7 +34,7 @@ import {
   type StepState,
 } from '../context';
 import { failStep } from '../failure';
-import { verifyPhase } from '../verify';
+import { stillPending, verifyByAudit, verifyPhase } from '../verify';
 import {
   parseReceipt,
   ReceiptError,
@@ -82,6 +82,13 @@ export interface WindowsStepState extends StepState {
   /** The PC's boot time (unix seconds) when last asked: a restart is seen by its change. */
   boot: number | null;
   receipt: Receipt | null;
+  /** Approved updates the pre-check found installed already (not installed by this step). */
+  alreadyInstalled: number;
+  /**
+   * What this step did, for the verification's line, when that is not "every approved update
+   * installed" (some or all no longer offered, or already installed); null otherwise.
+   */
+  summary: string | null;
 }
 
 export function newWindowsStepState(ctx: StepContext): WindowsStepState {
@@ -91,6 +98,8 @@ export function newWindowsStepState(ctx: StepContext): WindowsStepState {
     updates: [],
     boot: null,
     receipt: null,
+    alreadyInstalled: 0,
+    summary: null,
   };
 }
 
@@ -276,7 +285,9 @@ const precheckPhase: Phase<WindowsStepState> = {
     }
     const installed = new Set(out.installed);
     state.updates = approved.filter((u) => !installed.has(u.kb.toUpperCase()));
+    state.alreadyInstalled = approved.length - state.updates.length;
     if (state.updates.length === 0) {
+      state.summary = `nothing to install: ${approved.length} update(s) already installed`;
       log(state, 'info', 'every approved update is already installed; nothing to install');
       return 'nothing';
     }
@@ -468,6 +479,7 @@ const waitPhase: Phase<WindowsStepState> = {
     }
     transition(state, { after, undoRecipe: undoRecipe(outcome.installed) });
     state.installed = outcome.installed.length > 0;
+    state.summary = installSummary(state, outcome.installed.length, outcome.notOffered.length);
     state.rebootRequired = outcome.rebootRequired;
     if (outcome.failure) throw new StepFailure('install-failed', outcome.failure);
     const policy = state.job.rebootPolicy;
@@ -483,6 +495,64 @@ const waitPhase: Phase<WindowsStepState> = {
     }
     if (outcome.rebootRequired) log(state, 'info', 'Windows asks for a restart; reboot policy is "never"');
     return 'verify';
+  },
+};
+
+/** The truthful count for the verification's line; null when every approved update was installed here. */
+function installSummary(state: WindowsStepState, installed: number, notOffered: number): string | null {
+  if (installed === state.step.packages.length) return null;
+  const parts = [`${installed} update(s) installed`];
+  if (notOffered) parts.push(`${notOffered} no longer offered by Windows Update`);
+  if (state.alreadyInstalled) parts.push(`${state.alreadyInstalled} already installed`);
+  return parts.join(', ');
+}
+
+/**
+ * The ordinary re-audit (verify.ts's verifyByAudit and stillPending, the same decisions as its
+ * verify phase), whose line says what this step did from the receipt: never "N update(s) installed"
+ * when Windows no longer offered them or they were installed already.
+ */
+const windowsVerifyPhase: Phase<WindowsStepState> = {
+  cancelled: verifyPhase.cancelled,
+  async run(state) {
+    const { step } = state;
+    const session = remoteSessionOf(state);
+    const prefetched = state.prefetched;
+    const { auditId, result } = await traced(state.host.name, 'run.verify', () =>
+      verifyByAudit(state, session, prefetched ?? undefined, NOT_CANCELLABLE),
+    );
+    state.prefetched = null;
+    state.verified = result;
+    transition(state, { verifyAuditId: auditId });
+    const policy = state.job.rebootPolicy;
+    if (result.rebootRequired && state.installed && !state.rebooted && policy !== 'never') {
+      log(state, 'info', `the re-audit says the PC needs a restart; reboot policy "${policy}" allows it`);
+      return 'reboot';
+    }
+    const pending = stillPending(step.packages, result.updates);
+    if (pending.length)
+      throw new StepFailure(
+        'verify-failed',
+        `Still pending after the install: ${pending.map((p) => `${p.name} (wanted ${p.to})`).join(', ')}.`,
+      );
+    const done = step.packages.length
+      ? `verified by re-audit: ${state.summary ?? `${step.packages.length} update(s) installed`}`
+      : 're-audited';
+    if (result.rebootRequired) {
+      const why = state.rebooted
+        ? 'it still asks for one after its reboot'
+        : !state.installed
+          ? 'a reboot was already pending'
+          : policy === 'never'
+            ? 'reboot policy is "never"'
+            : 'it was not rebooted';
+      log(state, 'info', `${done}; reboot pending (${why})`);
+      traceMark(state.host.name, 'run.done');
+      return 'reboot-pending';
+    }
+    log(state, 'info', step.packages.length ? done : 're-audited: no reboot pending');
+    traceMark(state.host.name, 'run.done');
+    return 'verified';
   },
 };
 
@@ -512,7 +582,7 @@ export const WINDOWS_STEP_FLOW: StepFlow<WindowsStepState> = {
     schedule: schedulePhase,
     wait: waitPhase,
     reboot: rebootPhase,
-    verify: verifyPhase,
+    verify: windowsVerifyPhase,
   },
   next: {
     precheck: { 'reboot-first': 'pre-reboot', checked: 'schedule', scheduled: 'wait', nothing: 'verify' },
