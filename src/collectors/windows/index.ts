@@ -425,12 +425,12 @@ const OUTPUT_MARK = 'PATCHDECK-TASK-OUTPUT:';
 const WAITING_MARK = 'PATCHDECK-TASK-WAITING';
 const GONE_MARK = 'PATCHDECK-TASK-GONE';
 
-/** The poll: prints the output file (base64) and deletes it, or says the task is still running or gone. */
+/** The poll: prints the output file (base64) and deletes its folder, or says the task is still running or gone. */
 export function buildTaskPollScript(name: string, file: string): string {
   const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
   return [
     `$f=${lit(file)}`,
-    `if (Test-Path -LiteralPath $f) { '${OUTPUT_MARK}' + [Convert]::ToBase64String([IO.File]::ReadAllBytes($f)); Remove-Item -LiteralPath $f -Force }`,
+    `if (Test-Path -LiteralPath $f) { '${OUTPUT_MARK}' + [Convert]::ToBase64String([IO.File]::ReadAllBytes($f)); Remove-Item -LiteralPath (Split-Path -LiteralPath $f) -Recurse -Force }`,
     `elseif (Get-ScheduledTask -TaskName ${lit(name)} -TaskPath ${lit(TASK_FOLDER)} -EA 0) { '${WAITING_MARK}' }`,
     `else { '${GONE_MARK}' }`,
   ].join('\n');
@@ -444,7 +444,8 @@ async function searchThroughTask(
 ): Promise<{ data: WuaJson; raw: RemoteExecResult; display: string }> {
   const id = randomBytes(8).toString('hex');
   const name = `Patchdeck-audit-${id}`;
-  const dir = `${TASK_ROOT}\\audit`;
+  // Its own folder, created fresh by the task builder (never a shared one someone could prepare).
+  const dir = `${TASK_ROOT}\\audit\\${id}`;
   const file = `${dir}\\${id}.json`;
   const registration = buildSystemTaskScript({
     name,

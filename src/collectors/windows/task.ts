@@ -8,11 +8,14 @@
  * NEVER RUN ON WINDOWS: built from Microsoft's documentation of the ScheduledTasks module
  * (New-ScheduledTaskAction, New-ScheduledTaskPrincipal -UserId SYSTEM -LogonType ServiceAccount,
  * New-ScheduledTaskSettingsSet, Register-ScheduledTask, Start-ScheduledTask,
- * Unregister-ScheduledTask) and of icacls; there is no Windows or PowerShell where it was written.
+ * Unregister-ScheduledTask) and of System.Security.AccessControl (DirectorySecurity, Set-Acl,
+ * Get-Acl); there is no Windows or PowerShell where it was written.
  *
- * Safety: the script the task runs as SYSTEM lives in a folder that only SYSTEM and
- * Administrators may write (owner Administrators, inheritance cut, at every level from
- * C:\ProgramData\Patchdeck down), written after the folder is locked. Names and paths are
+ * Safety: ordinary users may create folders in C:\ProgramData and own what they create, so every
+ * level from C:\ProgramData\Patchdeck down gets an ACL built from scratch (protected, owner
+ * Administrators, FullControl for SYSTEM and Administrators and nobody else), read back and checked
+ * before anything is written; the task's own folder (outputDir) is deleted and created fresh. The
+ * script the task runs as SYSTEM is written only after that check passes. Names and paths are
  * validated against fixed patterns, the payload travels as base64: no untrusted text is ever
  * spliced into the PowerShell.
  */
@@ -90,15 +93,30 @@ export function buildSystemTaskScript(spec: SystemTaskSpec): string {
   if (spec.outputFile !== undefined && (!NAME.test(spec.outputFile) || /^\.+$/.test(spec.outputFile)))
     throw new Error('A task output file name may hold only letters, digits, dots, dashes and underscores.');
   const folders = taskFolders(spec.outputDir);
+  if (folders.length < 2) throw new Error(`A task folder must be a folder inside ${TASK_ROOT}.`);
   const file = `${spec.outputDir}\\${spec.name}.ps1`;
   return [
     "$ErrorActionPreference='Stop'",
+    // The folder ACL built from scratch (SIDs, not names, which Windows translates): protected (no
+    // inherited entries), owner Administrators, FullControl for SYSTEM and Administrators only.
+    "$pdOk=@('S-1-5-18','S-1-5-32-544')",
+    '$pdAcl=New-Object Security.AccessControl.DirectorySecurity',
+    '$pdAcl.SetAccessRuleProtection($true,$false)',
+    "$pdAcl.SetOwner((New-Object Security.Principal.SecurityIdentifier 'S-1-5-32-544'))",
+    "foreach ($pdSid in $pdOk) { $pdAcl.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule((New-Object Security.Principal.SecurityIdentifier $pdSid),'FullControl','ContainerInherit,ObjectInherit','None','Allow'))) }",
+    `$pdLeaf=${lit(spec.outputDir)}`,
     `foreach ($pdDir in @(${folders.map(lit).join(',')})) {`,
-    '  New-Item -ItemType Directory -Force -Path $pdDir | Out-Null',
-    // Owner Administrators, no inherited entries, full control for SYSTEM and Administrators only.
-    "  icacls $pdDir /setowner '*S-1-5-32-544' | Out-Null",
-    "  icacls $pdDir /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' | Out-Null",
-    "  if ($LASTEXITCODE -ne 0) { throw 'icacls could not protect ' + $pdDir }",
+    // The job's or audit's own folder is made fresh (anything there before may be someone else's);
+    // Directory.Delete does not follow a junction inside it.
+    '  if ($pdDir -eq $pdLeaf -and (Test-Path -LiteralPath $pdDir)) { [IO.Directory]::Delete($pdDir, $true) }',
+    '  if ($pdDir -eq $pdLeaf -or -not (Test-Path -LiteralPath $pdDir)) { New-Item -ItemType Directory -Path $pdDir | Out-Null }',
+    '  $pdItem=Get-Item -LiteralPath $pdDir -Force',
+    "  if (-not $pdItem.PSIsContainer -or ($pdItem.Attributes -band [IO.FileAttributes]::ReparsePoint)) { throw ('Not a plain folder: ' + $pdDir) }",
+    '  Set-Acl -LiteralPath $pdDir -AclObject $pdAcl',
+    // Read back: stop (nothing written, no task) if anyone else has any entry or owns the folder.
+    '  $pdGot=Get-Acl -LiteralPath $pdDir',
+    "  $pdBad=@($pdGot.GetAccessRules($true,$true,[Security.Principal.SecurityIdentifier]) | Where-Object { $pdOk -notcontains $_.IdentityReference.Value -or [string]$_.AccessControlType -ne 'Allow' })",
+    "  if ($pdBad.Count -or -not $pdGot.AreAccessRulesProtected -or $pdOk -notcontains $pdGot.GetOwner([Security.Principal.SecurityIdentifier]).Value) { throw ('Could not lock ' + $pdDir + ' to SYSTEM and Administrators') }",
     '}',
     `[IO.File]::WriteAllText(${lit(file)}, [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('${b64(taskBody(spec))}')), (New-Object Text.UTF8Encoding $true))`,
     `$pdAction=New-ScheduledTaskAction -Execute 'powershell.exe' -Argument ${lit(`-NoProfile -NonInteractive -ExecutionPolicy Bypass -File "${file}"`)}`,

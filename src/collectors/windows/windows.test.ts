@@ -335,20 +335,24 @@ describe('a denied search runs through a one-off SYSTEM task', () => {
     expect(result.warnings[0]).toMatch(/denied the search to the remote session.*one-off SYSTEM task/);
     const registration = exec.scripts[1]!;
     expect(registration).toMatch(/New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount/);
-    expect(registration).toContain(
-      "icacls $pdDir /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F'",
+    expect(registration).toContain('$pdAcl.SetAccessRuleProtection($true,$false)');
+    expect(registration).not.toContain('icacls');
+    // Its own folder per audit, made fresh: never a shared one someone could have prepared.
+    expect(registration).toMatch(
+      /@\('C:\\ProgramData\\Patchdeck','C:\\ProgramData\\Patchdeck\\audit','C:\\ProgramData\\Patchdeck\\audit\\[0-9a-f]{16}'\)/,
     );
-    expect(registration).toContain("@('C:\\ProgramData\\Patchdeck','C:\\ProgramData\\Patchdeck\\audit')");
     const body = taskBodyOf(registration)!;
     expect(body).toContain(buildWindowsUpdateScript(false));
     expect(body).toMatch(
-      /Move-Item -Force -LiteralPath 'C:\\ProgramData\\Patchdeck\\audit\\[0-9a-f]{16}\.json\.tmp'/,
+      /Move-Item -Force -LiteralPath 'C:\\ProgramData\\Patchdeck\\audit\\([0-9a-f]{16})\\\1\.json\.tmp'/,
     );
     expect(body).toMatch(
       /Unregister-ScheduledTask -TaskName 'Patchdeck-audit-[0-9a-f]{16}' -TaskPath '\\Patchdeck\\' -Confirm:\$false/,
     );
-    // The poll deletes what it read.
-    expect(exec.scripts[2]).toMatch(/Remove-Item -LiteralPath \$f -Force/);
+    // The poll deletes what it read, with its folder.
+    expect(exec.scripts[2]).toContain(
+      'Remove-Item -LiteralPath (Split-Path -LiteralPath $f) -Recurse -Force',
+    );
   });
 
   it('fails clearly when the task cannot start, ends without output, or is denied as SYSTEM too', async () => {
@@ -434,7 +438,47 @@ describe('buildSystemTaskScript (shared with the patch flow)', () => {
     expect(script).toContain(
       "@('C:\\ProgramData\\Patchdeck','C:\\ProgramData\\Patchdeck\\jobs','C:\\ProgramData\\Patchdeck\\jobs\\7-9')",
     );
-    expect(script.indexOf('icacls')).toBeLessThan(script.indexOf('WriteAllText'));
     expect(script.trimEnd().split('\n').pop()).toBe("'PATCHDECK-TASK-STARTED:' + 'Patchdeck-7-9'");
+  });
+
+  it('builds each folder ACL from scratch and checks it before writing the script or registering the task', () => {
+    const script = buildSystemTaskScript({
+      name: 'Patchdeck-7-9',
+      script: 'Write-Output 1',
+      outputDir: 'C:\\ProgramData\\Patchdeck\\jobs\\7-9',
+    });
+    // No icacls /grant:r (it keeps every other account's entries), nothing by account name.
+    expect(script).not.toMatch(/icacls|\/grant|NT AUTHORITY|BUILTIN/i);
+    const at = (text: string): number => {
+      const i = script.indexOf(text);
+      expect(i, text).toBeGreaterThanOrEqual(0);
+      return i;
+    };
+    const steps = [
+      '$pdAcl=New-Object Security.AccessControl.DirectorySecurity',
+      '$pdAcl.SetAccessRuleProtection($true,$false)',
+      "$pdAcl.SetOwner((New-Object Security.Principal.SecurityIdentifier 'S-1-5-32-544'))",
+      "foreach ($pdSid in $pdOk) { $pdAcl.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule((New-Object Security.Principal.SecurityIdentifier $pdSid),'FullControl','ContainerInherit,ObjectInherit','None','Allow'))) }",
+      "foreach ($pdDir in @('C:\\ProgramData\\Patchdeck','C:\\ProgramData\\Patchdeck\\jobs','C:\\ProgramData\\Patchdeck\\jobs\\7-9')) {",
+      // The step's own folder: deleted if it was there, then created fresh (New-Item without -Force).
+      '  if ($pdDir -eq $pdLeaf -and (Test-Path -LiteralPath $pdDir)) { [IO.Directory]::Delete($pdDir, $true) }',
+      '  if ($pdDir -eq $pdLeaf -or -not (Test-Path -LiteralPath $pdDir)) { New-Item -ItemType Directory -Path $pdDir | Out-Null }',
+      '  Set-Acl -LiteralPath $pdDir -AclObject $pdAcl',
+      '  $pdGot=Get-Acl -LiteralPath $pdDir',
+      '$pdOk -notcontains $_.IdentityReference.Value',
+      '$pdOk -notcontains $pdGot.GetOwner([Security.Principal.SecurityIdentifier]).Value) { throw',
+      "[IO.File]::WriteAllText('C:\\ProgramData\\Patchdeck\\jobs\\7-9\\Patchdeck-7-9.ps1'",
+      'Register-ScheduledTask ',
+    ];
+    const positions = steps.map(at);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    expect(script).toContain("$pdOk=@('S-1-5-18','S-1-5-32-544')");
+    expect(script).toContain("$pdLeaf='C:\\ProgramData\\Patchdeck\\jobs\\7-9'");
+    expect(script).toContain('-not $pdGot.AreAccessRulesProtected');
+    expect(script).not.toMatch(/New-Item[^\n]*-Force/);
+    // The root itself is never the task's own folder (it would be deleted with every job in it).
+    expect(() =>
+      buildSystemTaskScript({ name: 'x', script: '', outputDir: 'C:\\ProgramData\\Patchdeck' }),
+    ).toThrow();
   });
 });
