@@ -155,7 +155,8 @@ describe('the task scripts', () => {
     const script = scheduleScript(names, [approvedUpdate({ name: 'KB5034441', to: ID })]);
     // The shared SYSTEM task builder: the job folder locked to SYSTEM and Administrators.
     expect(script).toContain("'C:\\ProgramData\\Patchdeck\\jobs\\12-34'");
-    expect(script).toContain("/inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F'");
+    expect(script).toContain("$pdOk=@('S-1-5-18','S-1-5-32-544')");
+    expect(script).toContain('$pdAcl.SetAccessRuleProtection($true,$false)');
     expect(script).toContain(
       "New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest",
     );
