@@ -14,7 +14,7 @@ import {
   type TargetPackage,
 } from '../api';
 import { classifyAuditError, connectHost } from '../audit';
-import { getCredentialSummary } from '../credentials';
+import { credentialForHost, getCredentialSummary } from '../credentials';
 import {
   appendAuditLog,
   getHost,
@@ -315,6 +315,23 @@ export async function dryRunJob(
       const pm = step.packageManager as PatchPackageManager;
       let session: StepSession | null = null;
       if (step.packageManager === WINDOWS_PACKAGE_MANAGER) {
+        // Windows is patched over WinRM only (the task's script does not fit one OpenSSH command
+        // line): a PC whose credential logs in over SSH is settled now, before any restart.
+        const credential = job.options.credentialId
+          ? getCredentialSummary(deps.db, job.options.credentialId)
+          : credentialForHost(deps.db, host);
+        if (credential && credential.kind !== 'windows') {
+          updateStep(deps.db, step.id, {
+            status: 'failed',
+            phase: 'planned',
+            preview: windowsPreview(step.packages, step.preview?.skipped ?? [], now()),
+            errorKind: 'unsupported',
+            errorMessage: `${host.name}: Windows updates are installed over WinRM, with a Windows credential; the ${credential.name} credential logs in over SSH, and Patchdeck cannot patch Windows over OpenSSH yet.`,
+          });
+          stepChanged(deps, step.id);
+          onHostDone?.(++done, steps.length);
+          continue;
+        }
         // The approval lists the KBs themselves; the run's pre-check asks the PC.
         updateStep(deps.db, step.id, {
           phase: 'planned',

@@ -13,6 +13,7 @@ import {
   getHost,
   getJob,
   getStep,
+  insertCredential,
   insertHost,
   insertJob,
   listJobLog,
@@ -374,5 +375,54 @@ describe('Windows plans', () => {
       { name: 'KB5035000', reason: 'no UpdateID on record: audit the PC again, then plan again' },
     ]);
     expect(approveJob(deps, jobId).status).toBe('approved');
+  });
+
+  it('settles a PC whose credential logs in over SSH at planning, before anything restarts it', async () => {
+    const host = insertHost(db, { name: 'win2', address: '127.0.0.1' });
+    recordAudit(
+      db,
+      host.id,
+      { osId: 'windows', osName: 'Windows 11 Pro', osVersion: '10.0.22631' },
+      'windows-update',
+      [
+        {
+          kind: 'kb',
+          package: 'KB5034441',
+          arch: null,
+          installedVersion: null,
+          availableVersion: 'KB5034441 title',
+          repository: 'Security Updates',
+          security: true,
+          severity: 'critical',
+          vendorSeverity: 'Critical',
+          advisories: ['KB5034441'],
+          held: false,
+          rebootRequired: true,
+          details: { updateId: ID, revision: 201 } as never,
+        },
+      ],
+    );
+    insertCredential(db, {
+      name: 'ops',
+      username: 'ops',
+      kind: 'password',
+      scope: ['*'],
+      secret: Buffer.from('sealed bytes'),
+      passphrase: null,
+      sudoPassword: null,
+    });
+    const { jobId } = createPlan(db, {
+      hostIds: [host.id],
+      selection: { mode: 'all' },
+      rebootPolicy: 'if-required',
+      onFailure: 'continue',
+      concurrency: 1,
+    });
+    await dryRunJob(deps, jobId, controller.signal);
+    const step = listSteps(db, jobId)[0]!;
+    expect(step).toMatchObject({ status: 'failed', errorKind: 'unsupported' });
+    expect(step.errorMessage).toBe(
+      'win2: Windows updates are installed over WinRM, with a Windows credential; the ops credential logs in over SSH, and Patchdeck cannot patch Windows over OpenSSH yet.',
+    );
   });
 });
