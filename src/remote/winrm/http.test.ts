@@ -29,11 +29,13 @@ function avPairs() {
   ];
 }
 
-type Reply = 'sealed' | 'plain' | 'bad-signature' | 'close-after' | 'status-404';
+type Reply = 'sealed' | 'plain' | 'bad-signature' | 'close-after' | 'status-404' | 'close-challenge';
 
 interface FakeWinrm {
   port: number;
   handshakes: number;
+  /** Answers to a challenge (Type 3 messages) received. */
+  answers: number;
   plaintextBodies: number;
   received: string[];
   reply: Reply;
@@ -45,6 +47,7 @@ async function startFakeWinrm(): Promise<FakeWinrm> {
   const state: FakeWinrm = {
     port: 0,
     handshakes: 0,
+    answers: 0,
     plaintextBodies: 0,
     received: [],
     reply: 'sealed',
@@ -69,8 +72,10 @@ async function startFakeWinrm(): Promise<FakeWinrm> {
           contexts.set(socket, { acceptor, negotiate: token, accepted: false });
           res.statusCode = 401;
           res.setHeader('WWW-Authenticate', `Negotiate ${acceptor.challenge.toString('base64')}`);
+          if (state.reply === 'close-challenge') res.setHeader('Connection', 'close');
           return res.end();
         }
+        state.answers++;
         const ctx = contexts.get(socket);
         try {
           if (!ctx?.negotiate) throw new Error('no negotiate on this connection');
@@ -180,6 +185,19 @@ describe('HttpTransport (NTLM over HTTP)', () => {
     fake.reply = 'sealed';
     expect((await transport.exchange('<a>2</a>', { timeoutMs: 5_000 })).body).toBe('<echo>8</echo>');
     expect(fake.handshakes).toBe(2);
+  });
+
+  it('sends no answer to a challenge whose connection the PC closes (it would go out on a new one)', async () => {
+    fake = await startFakeWinrm();
+    fake.reply = 'close-challenge';
+    transport = new HttpTransport(options(fake.port));
+    const error = (await transport.open(5_000).catch((e: unknown) => e)) as RemoteError;
+    expect(error).toBeInstanceOf(RemoteError);
+    expect(error.kind).toBe('unreachable');
+    expect(error.message).toBe(
+      'WIN1 closed the WinRM connection after its NTLM challenge (NTLM needs one kept-alive connection); no answer was sent.',
+    );
+    expect(fake.answers).toBe(0);
   });
 
   it('an unpinned identity stops before the Type 3; a wrong password is auth-failed', async () => {

@@ -312,6 +312,13 @@ export class HttpTransport implements SoapTransport {
         `${label} does not offer NTLM (Negotiate) authentication for WinRM (HTTP ${challengeResponse.status}).`,
       );
     const socket = challengeResponse.socket;
+    // The answer to the challenge is good only on the connection that carried it: a server that
+    // closes it would have the answer (derived from the password) sent on a new, unchecked one.
+    if (!socket || socket.destroyed || /\bclose\b/i.test(String(challengeResponse.headers.connection ?? '')))
+      throw new RemoteError(
+        'unreachable',
+        `${label} closed the WinRM connection after its NTLM challenge (NTLM needs one kept-alive connection); no answer was sent.`,
+      );
     let authenticate: Buffer;
     try {
       authenticate = ctx.authenticateMessage(challenge);
