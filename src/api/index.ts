@@ -2,7 +2,7 @@ export * from './contract';
 export * from './router';
 export { EventBus } from './event-bus';
 export * as schemas from './schemas';
-export { cliAdvice, fingerprintIn } from './advice';
+export { adviceContextOf, cliAdvice, fingerprintIn } from './advice';
 export {
   IfMissed,
   Recurrence,

@@ -1,4 +1,4 @@
-import { cliAdvice, fingerprintIn } from '../api';
+import { adviceContextOf, cliAdvice } from '../api';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -493,10 +493,10 @@ export function registerAuditCommands(
             process.stdout.write(
               `\n${failures
                 .map((r) => {
-                  const advice = cliAdvice(r.audit!.errorKind, {
-                    host: r.host.name,
-                    fingerprint: fingerprintIn(r.audit!.errorMessage),
-                  });
+                  const advice = cliAdvice(
+                    r.audit!.errorKind,
+                    adviceContextOf(r.host.name, r.audit!.errorMessage),
+                  );
                   return `${r.host.name}: ${r.audit!.errorMessage ?? r.audit!.errorKind}${advice ? ` ${advice}` : ''}`;
                 })
                 .join('\n')}\n`,

@@ -1,4 +1,4 @@
-import { cliAdvice, fingerprintIn } from '../api';
+import { adviceContextOf, cliAdvice } from '../api';
 import readline from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import type { JobStep, PatchJob } from '../api';
@@ -24,7 +24,7 @@ function previewText(steps: JobStep[]): string {
   for (const s of steps) {
     // The step's message states the fact; what to do about it is the CLI's own advice.
     const advice = s.errorMessage
-      ? cliAdvice(s.errorKind, { host: s.hostName, fingerprint: fingerprintIn(s.errorMessage) })
+      ? cliAdvice(s.errorKind, adviceContextOf(s.hostName, s.errorMessage))
       : null;
     out.push(
       `${s.hostName} (${s.packageManager ?? '?'}): ${s.status === 'queued' ? (s.preview && listedChanges(s.preview) > 0 ? 'will change' : 'NO LISTED CHANGE') : s.status}${s.errorMessage ? ` — ${show(s.errorMessage)}` : ''}${advice ? ` ${advice}` : ''}`,
