@@ -16,7 +16,7 @@ import {
   recordHostKeySighting,
   trustReviewedKey,
 } from '../db';
-import { probeHostKey } from '../remote';
+import { probeHostKey, RemoteError } from '../remote';
 import { describeCertificate, probeWinrmIdentity, winrmEndpointOf } from './winrm-probe';
 import { PatchdeckError } from '../util';
 
@@ -46,13 +46,16 @@ export async function trustHostKey(
   const family = channel === 'winrm' ? 'winrm' : 'ssh';
   const pinned = listTrustedKeys(db, id, family);
   const address = host.address ?? host.addresses[0] ?? host.name;
-  const key =
+  const key = await (
     family === 'winrm'
-      ? await probeWinrmIdentity(address, winrmEndpointOf(host), { label: host.name })
-      : await probeHostKey(address, host.sshPort, {
+      ? probeWinrmIdentity(address, winrmEndpointOf(host), { label: host.name })
+      : probeHostKey(address, host.sshPort, {
           label: host.name,
           preferredType: pinned[0]?.type,
-        });
+        })
+  ).catch((error: unknown) => {
+    throw probeFailure(error);
+  });
   const knownKey = pinned.find((k) => k.fingerprint === key.fingerprint);
   const known = knownKey?.reviewed === true;
   const changed = pinned.length > 0 && !knownKey;
@@ -95,6 +98,17 @@ export async function trustHostKey(
     changed,
     ...(certificate ? { certificate } : {}),
   };
+}
+
+/**
+ * A probe that could not read the key says why in its own classified sentence (unreachable,
+ * WinRM not enabled, timeout…), not as an unexpected failure: the host was simply not there.
+ */
+function probeFailure(error: unknown): unknown {
+  if (!(error instanceof RemoteError)) return error;
+  return new PatchdeckError(error.kind === 'cancelled' ? 'cancelled' : 'unavailable', error.message, {
+    kind: error.kind,
+  });
 }
 
 /** The keys awaiting review (of the given hosts, or all), each marked changed or in conflict. */
