@@ -263,6 +263,41 @@ describe('the Windows flow', () => {
     expect(pc.shutdowns).toEqual([]);
   });
 
+  it('a cancel during the restart warning calls the restart off on the PC and ends the step cancelled', async () => {
+    const oldBoot = pc.boot;
+    pc.before.shutdown = () => controller.abort();
+    const r = await drive(makeStep());
+    expect(r.status).toBe('cancelled');
+    expect(pc.shutdowns).toHaveLength(2);
+    expect(pc.shutdowns[1]).toBe('shutdown.exe /a');
+    expect(r.log).toContain('the restart was called off on the PC');
+    expect(r.step.errorMessage).toBe(
+      "Cancelled during Windows' restart warning: the restart was called off and the PC was not restarted; the updates are installed; not verified.",
+    );
+    expect(r.step.after).toEqual({ KB5034441: 'installed' });
+    // The restart is off: nothing more was asked of the PC, its boot time is the old one.
+    expect(pc.seen.at(-1)).toBe('abort');
+    expect(pc.boot).toBe(oldBoot);
+  });
+
+  it('a cancel during the restart warning with the PC unreachable says it restarts as announced', async () => {
+    pc.rebootReasons = ['CBS RebootPending'];
+    pc.before.shutdown = () => controller.abort();
+    pc.before.abort = () => {
+      pc.away = 5;
+      throw new RemoteError('unreachable', 'WIN1: the connection was reset.');
+    };
+    const r = await drive(makeStep());
+    expect(r.status).toBe('cancelled');
+    expect(phases).toEqual(['precheck', 'pre-reboot']);
+    expect(r.log).toContain('the PC could not be reached to call the restart off: it restarts as announced');
+    expect(r.step.errorMessage).toBe(
+      "Cancelled during Windows' restart warning, but the restart could not be called off: the PC restarts as announced; nothing was installed; not verified.",
+    );
+    expect(pc.installers).toEqual([]);
+    expect(r.log.some((l) => /called off on the PC|succeeded|finished/.test(l))).toBe(false);
+  });
+
   it('a task that disappears without a receipt fails the step', async () => {
     pc.before.poll = () => {
       pc.tasks.clear();

@@ -20,7 +20,7 @@ export interface PcUpdate {
   staysPending?: boolean;
 }
 
-export type PcScript = 'precheck' | 'schedule' | 'poll' | 'boot' | 'audit' | 'shutdown';
+export type PcScript = 'precheck' | 'schedule' | 'poll' | 'boot' | 'audit' | 'shutdown' | 'abort';
 
 export class FakePc {
   pending: PcUpdate[] = [];
@@ -157,6 +157,19 @@ export class FakePc {
       this.shutdowns.push(command);
       this.bootUnreadable = false;
       this.restartAfter = 1;
+      return { stdout: '', stderr: '', code: 0 };
+    }
+    if (command === 'shutdown.exe /a') {
+      // Calls off a restart still in its warning delay; Windows answers 1116 when none is pending.
+      this.hook('abort');
+      this.shutdowns.push(command);
+      if (this.restartAfter === null)
+        return {
+          stdout: '',
+          stderr: 'Unable to abort the system shutdown because no shutdown was in progress.(1116)',
+          code: 1116,
+        };
+      this.restartAfter = null;
       return { stdout: '', stderr: '', code: 0 };
     }
     throw new Error(`the fake PC does not know: ${command}`);

@@ -45,6 +45,7 @@ import {
   type Receipt,
 } from './receipt';
 import {
+  ABORT_RESTART_COMMAND,
   approvedUpdate,
   BOOT_MARK,
   bootScript,
@@ -175,9 +176,25 @@ export async function restartAndWait(
     'info',
     `restarting the PC with Windows' own restart; the signed-in user sees "${restartMessage(delay, reason)}" for ${delay} s`,
   );
-  void session.close();
-  const deadline = clock.now() + (delay + state.job.options.rebootTimeoutSeconds) * 1000;
+  const warnedUntil = clock.now() + delay * 1000;
+  const deadline = warnedUntil + state.job.options.rebootTimeoutSeconds * 1000;
+  // The session stays open through the warning: a cancel then calls the restart off over it.
+  if (delay === 0) void session.close();
   await sleep(clock, Math.max(1500, delay * 1000), state.signal);
+  if (state.signal.aborted && clock.now() < warnedUntil) {
+    const calledOff = await callRestartOff(state, session);
+    log(
+      state,
+      'info',
+      calledOff === true
+        ? 'the restart was called off on the PC'
+        : calledOff === false
+          ? 'the PC could not be reached to call the restart off: it restarts as announced'
+          : `Windows did not call the restart off (${calledOff}): it restarts as announced`,
+    );
+    throw new StepFailure('cancelled', cancelledInWarning(reason, calledOff === true));
+  }
+  void session.close();
   while (clock.now() < deadline) {
     if (state.signal.aborted)
       throw new StepFailure(
@@ -205,6 +222,47 @@ export async function restartAndWait(
     'reboot-timeout',
     `The PC did not come back within ${state.job.options.rebootTimeoutSeconds} s of its restart (after the ${delay} s warning).`,
   );
+}
+
+/**
+ * `shutdown.exe /a` during the warning, best effort and bounded: over the step's session, or over a
+ * fresh one when that one dropped. true: called off; false: the PC could not be reached; a string:
+ * what Windows answered instead (no restart pending any more, or a refusal).
+ */
+async function callRestartOff(state: WindowsStepState, session: StepSession): Promise<true | false | string> {
+  const attempt = async (s: StepSession): Promise<true | string> => {
+    const r = await s.run(ABORT_RESTART_COMMAND, { timeoutMs: 15_000, signal: NOT_CANCELLABLE });
+    return r.code === 0 ? true : lastLines(r.stderr || r.stdout) || `exit ${r.code ?? 'unknown'}`;
+  };
+  try {
+    return await attempt(session);
+  } catch {
+    // The session dropped during the warning: one fresh connection, bounded by tryOpen.
+  } finally {
+    void session.close();
+  }
+  let fresh: StepSession | null = null;
+  try {
+    fresh = await tryOpen(state);
+    return fresh ? await attempt(fresh) : false;
+  } catch {
+    return false;
+  } finally {
+    void fresh?.close();
+  }
+}
+
+/** The cancelled step's message when the cancel came during Windows' restart warning. */
+function cancelledInWarning(reason: RestartReason, calledOff: boolean): string {
+  const tail =
+    reason === 'pending'
+      ? '; nothing was installed'
+      : reason === 'installed'
+        ? '; the updates are installed'
+        : '';
+  return calledOff
+    ? `Cancelled during Windows' restart warning: the restart was called off and the PC was not restarted${tail}; not verified.`
+    : `Cancelled during Windows' restart warning, but the restart could not be called off: the PC restarts as announced${tail}; not verified.`;
 }
 
 interface Prechecked {
@@ -569,7 +627,12 @@ const rebootPhase: Phase<WindowsStepState> = {
     state.session ??= await traced(state.host.name, 'run.connect', () =>
       state.open(state.host, state.signal),
     );
-    state.session = await restartAndWait(state, state.session, 'installed');
+    // A reboot job of its own (hosts.reboot) installed nothing: its message says so.
+    state.session = await restartAndWait(
+      state,
+      state.session,
+      state.step.packages.length ? 'installed' : 'requested',
+    );
     state.rebooted = true;
     return 'rebooted';
   },
@@ -602,9 +665,11 @@ export const WINDOWS_STEP_FLOW: StepFlow<WindowsStepState> = {
     log(
       state,
       'info',
-      step.phase === 'reboot'
-        ? `${host.name}: the updates are installed; restarting the PC, then verifying`
-        : `${host.name}: ${step.packages.map((p) => p.name).join(', ')} through a one-off SYSTEM task`,
+      step.phase !== 'reboot'
+        ? `${host.name}: ${step.packages.map((p) => p.name).join(', ')} through a one-off SYSTEM task`
+        : step.packages.length
+          ? `${host.name}: the updates are installed; restarting the PC, then verifying`
+          : `${host.name}: restarting the PC with Windows' own restart, then re-auditing it`,
     );
   },
   fail: failStep,

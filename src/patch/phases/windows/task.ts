@@ -194,7 +194,8 @@ export function bootScript(): string {
 }
 
 /** Why the PC restarts: a restart already pending before the install, or the updates just installed. */
-export type RestartReason = 'pending' | 'installed';
+/** Why the PC restarts: a reboot pending before the install, updates installed, or a reboot job of its own. */
+export type RestartReason = 'pending' | 'installed' | 'requested';
 
 /** The restart message the signed-in user sees; shutdown.exe takes 512 characters at most. */
 export function restartMessage(delaySeconds: number, reason: RestartReason): string {
@@ -208,7 +209,9 @@ export function restartMessage(delaySeconds: number, reason: RestartReason): str
         : `in ${minutes} minute${minutes === 1 ? '' : 's'}`;
   return reason === 'pending'
     ? `Windows must finish installing earlier updates on this PC before Patchdeck can install new ones. It restarts ${when}: please save your work.`
-    : `Patchdeck installed Windows updates on this PC. It restarts ${when}: please save your work.`;
+    : reason === 'installed'
+      ? `Patchdeck installed Windows updates on this PC. It restarts ${when}: please save your work.`
+      : `Your administrator restarts this PC with Patchdeck. It restarts ${when}: please save your work.`;
 }
 
 /** Windows' own restart with a warning and a delay; /d p:2:17 records it as planned (operating system: hot fix). */
@@ -216,6 +219,9 @@ export function restartCommand(delaySeconds: number, reason: RestartReason): str
   const delay = Math.max(0, Math.min(7200, Math.trunc(delaySeconds)));
   return `shutdown.exe /r /t ${delay} /c "${restartMessage(delay, reason)}" /d p:2:17`;
 }
+
+/** Calls off a restart still in its warning delay (exit 0; 1116 when no restart is pending). */
+export const ABORT_RESTART_COMMAND = 'shutdown.exe /a';
 
 /** Finds a marker line and parses its JSON; null when absent or malformed. Bounded: one lastIndexOf, one JSON.parse. */
 export function markedJson(stdout: string, mark: string): unknown {
