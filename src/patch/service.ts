@@ -4,7 +4,7 @@
  */
 import { JobOptions, type JobLogLine, type JobStep, type PatchJob } from '../api';
 import { auditHost } from '../audit';
-import { getCredentialSummary } from '../credentials';
+import { credentialForHost, getCredentialSummary } from '../credentials';
 import {
   appendAuditLog,
   appendJobLog,
@@ -26,6 +26,7 @@ import { systemClock, type Clock } from '../util';
 import { PatchdeckError, errorMessage } from '../util';
 import { sanitizeText } from '../util';
 import { isPatchable } from './commands';
+import { WINDOWS_PACKAGE_MANAGER } from './phases/windows';
 import { createPlan, dryRunJob, planDigest, type PatchDeps, type PlanRequest } from './plan';
 import { jobChanged } from './notify';
 import { dryRunParts, jobStepParts } from './outcome';
@@ -430,11 +431,23 @@ export function rebootHosts(svc: PatchService, request: { hostIds: number[]; at?
   });
   const steps = hosts.map((host) => {
     const audit = listAudits(db, host.id, 20).find((a) => a.status === 'succeeded');
-    if (!audit || !isPatchable(audit.packageManager))
+    const windows = audit?.packageManager === WINDOWS_PACKAGE_MANAGER;
+    if (!audit || (!windows && !isPatchable(audit.packageManager)))
       throw new PatchdeckError(
         'conflict',
         `${host.name} has no successful audit of a supported system yet; audit it first.`,
       );
+    if (windows) {
+      // Windows' own restart (with its warning) runs over WinRM, which takes a Windows credential.
+      const credential = credentialForHost(db, host);
+      if (credential?.kind !== 'windows')
+        throw new PatchdeckError(
+          'conflict',
+          credential
+            ? `${host.name}: a Windows PC is restarted over WinRM, with a Windows credential; the ${credential.name} credential logs in over SSH, and Patchdeck cannot restart Windows over OpenSSH yet.`
+            : `${host.name}: a Windows PC is restarted over WinRM, with a Windows credential, and no credential is chosen for it or covers it.`,
+        );
+    }
     return { hostId: host.id, packages: [], packageManager: audit.packageManager };
   });
   if (request.at !== undefined && !Number.isFinite(Date.parse(request.at)))

@@ -29,6 +29,7 @@ import { newWindowsStepState, WINDOWS_STEP_FLOW } from './phases/windows';
 import { selectWindowsTargets, windowsPreview } from './phases/windows/targets';
 import { recordAudit } from '../db/testing/audits';
 import { approveJob, createPlan, dryRunJob, type PatchDeps } from './plan';
+import { rebootHosts, type PatchService } from './service';
 import { FakePc } from './testing/fake-pc';
 
 class HurryingClock extends ManualClock {
@@ -329,6 +330,65 @@ describe('the Windows flow', () => {
     expect(r.status).toBe('succeeded');
     expect(phases).toEqual(['reboot', 'verify', 'done']);
     expect(pc.shutdowns).toHaveLength(1);
+  });
+});
+
+describe('Windows reboot jobs (hosts.reboot)', () => {
+  const later = '2026-03-02T03:00:00.000Z';
+  const svc = (): PatchService => ({
+    deps: () => deps,
+    tasks: () => {
+      throw new Error('a scheduled reboot starts no task now');
+    },
+    clock: new ManualClock('2026-03-02T02:00:00Z'),
+  });
+  function windowsPc(kind: 'windows' | 'password'): number {
+    const host = insertHost(db, { name: 'win1', address: '127.0.0.1' });
+    recordAudit(
+      db,
+      host.id,
+      { osId: 'windows', osName: 'Windows 11 Pro', osVersion: '10.0.22631' },
+      'windows-update',
+      [],
+    );
+    insertCredential(db, {
+      name: 'office',
+      username: kind === 'windows' ? 'PATCHDECK\\alice' : 'ops',
+      kind,
+      scope: ['*'],
+      secret: Buffer.from('sealed bytes'),
+      passphrase: null,
+      sudoPassword: null,
+    });
+    return host.id;
+  }
+
+  it("restarts a Windows PC with Windows' own restart and the job's delay, then re-audits it", async () => {
+    pc.pending = [];
+    const job = rebootHosts(svc(), { hostIds: [windowsPc('windows')], at: later });
+    expect(job.status).toBe('scheduled');
+    const step = listSteps(db, job.id)[0]!;
+    expect(step).toMatchObject({ packageManager: 'windows-update', phase: 'reboot', packages: [] });
+    updateJob(db, job.id, { status: 'running' });
+    const r = await drive({ job: getJob(db, job.id)!, step });
+    expect(r.status).toBe('succeeded');
+    expect(phases).toEqual(['reboot', 'verify', 'done']);
+    expect(pc.shutdowns).toEqual([
+      'shutdown.exe /r /t 300 /c "Your administrator restarts this PC with Patchdeck. It restarts in 5 minutes: please save your work." /d p:2:17',
+    ]);
+    expect(r.log).toContain("win1: restarting the PC with Windows' own restart, then re-auditing it");
+    expect(r.log).toContain('the PC is back after its restart');
+    expect(r.log.at(-1)).toBe('re-audited: no reboot pending');
+    expect(r.step.verifyAuditId).not.toBeNull();
+    expect(pc.seen).not.toContain('schedule');
+  });
+
+  it('refuses a Windows PC whose credential logs in over SSH when the reboot is asked for', () => {
+    const hostId = windowsPc('password');
+    expect(() => rebootHosts(svc(), { hostIds: [hostId], at: later })).toThrow(
+      'win1: a Windows PC is restarted over WinRM, with a Windows credential; the office credential logs in over SSH, and Patchdeck cannot restart Windows over OpenSSH yet.',
+    );
+    expect(listSteps(db, 1)).toEqual([]);
   });
 });
 
