@@ -225,6 +225,15 @@ export const NewCredential = z
   })
   .strict();
 
+/** What a WinRM endpoint's certificate says of itself (untrusted, cleaned), shown for its review. */
+export const CertificateFacts = z.object({
+  subject: z.string(),
+  issuer: z.string(),
+  validFrom: IsoTime,
+  validTo: IsoTime,
+  selfSigned: z.boolean(),
+});
+
 export const HostKeySighting = z.object({
   hostId: Id,
   hostName: z.string(),
@@ -241,17 +250,10 @@ export const HostKeySighting = z.object({
    * changed between looks): it must be trusted on its own, never in a bulk review.
    */
   conflict: z.boolean(),
+  /** An 'x509-certificate' sighting's own description, read from its PEM; null when unreadable. */
+  certificate: CertificateFacts.nullable().optional(),
 });
 export type HostKeySighting = z.infer<typeof HostKeySighting>;
-
-/** What a WinRM endpoint's certificate says of itself (untrusted, cleaned), shown for its review. */
-export const CertificateFacts = z.object({
-  subject: z.string(),
-  issuer: z.string(),
-  validFrom: IsoTime,
-  validTo: IsoTime,
-  selfSigned: z.boolean(),
-});
 
 export const HostKey = z.object({
   id: Id,
@@ -261,6 +263,8 @@ export const HostKey = z.object({
   trustedBy: z.string(),
   /** False: pinned automatically on first use; no password is sent to the host until it is reviewed. */
   reviewed: z.boolean(),
+  /** An 'x509-certificate' pin's own description, read from its stored PEM; null when unreadable. */
+  certificate: CertificateFacts.nullable().optional(),
 });
 
 /** What a Windows audit recorded about the PC (src/collectors/windows); null for other audits. */

@@ -144,8 +144,29 @@ export function listPendingKeys(
       // A sighting is never a pinned key, so any pinned key of its host is a different one.
       changed: s.source !== 'first-use' && host.pinned,
       conflict: host.pending > 1,
+      ...certificateOf(s),
     };
   });
+}
+
+/** A host's pinned keys, each certificate pin described from its stored PEM (for the host page). */
+export function listHostPins(db: Database, hostId: number): CallResult<'hosts.keys'> {
+  return listTrustedKeys(db, hostId).map((k) => ({
+    id: k.id,
+    type: k.type,
+    fingerprint: k.fingerprint,
+    trustedAt: k.trustedAt,
+    trustedBy: k.trustedBy,
+    reviewed: k.reviewed,
+    ...certificateOf(k),
+  }));
+}
+
+/** A certificate's description (null when its PEM does not parse); nothing for other key types. */
+function certificateOf(key: { type: string; publicKey: string | null }): {
+  certificate?: ReturnType<typeof describeCertificate>;
+} {
+  return key.type === 'x509-certificate' ? { certificate: describeCertificate(key.publicKey) } : {};
 }
 
 /** Pins a reviewed set of keys, one per host, in one transaction: all of them or none. */

@@ -5,6 +5,7 @@
 export {
   trustHostKey,
   listPendingKeys,
+  listHostPins,
   trustReviewedKeys,
   reviewedPinsOf,
   type TrustDeps,

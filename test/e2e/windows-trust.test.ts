@@ -131,6 +131,13 @@ describe('trusting a PC’s WinRM certificate in the window', () => {
       await pins.waitFor();
       expect(await pins.textContent()).toContain('HTTPS certificate');
       expect(await pins.textContent()).toContain(fingerprint!);
+      // After a reload the pin still says what the certificate is: the core reads its stored PEM.
+      await page.reload();
+      const pinned = panel.getByTestId('pinned-certificate');
+      await pinned.waitFor();
+      expect(await pinned.textContent()).toContain('Subject CN=win1.patchdeck.test');
+      expect(await pinned.textContent()).toContain('self-signed');
+      expect(await pinned.textContent()).toMatch(/valid .+ to .+/);
       expect(listTrustedKeys(core.requireWorkspace().db, hostId).map((k) => [k.type, k.fingerprint])).toEqual(
         [['x509-certificate', fingerprint]],
       );

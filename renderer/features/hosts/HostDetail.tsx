@@ -252,15 +252,17 @@ function NtlmPinWarning() {
   );
 }
 
-function PinFacts({ pin }: { pin: object & { type: string } }) {
+/** A certificate pin as its stored PEM describes it (the core reads it; untrusted text, cleaned). */
+function PinFacts({ pin }: { pin: object & { type: string; certificate?: { selfSigned: boolean } | null } }) {
   if (pin.type !== 'x509-certificate') return null;
   const facts = certificateFacts(pin);
   if (!facts) return null;
+  const selfSigned = pin.certificate ? pin.certificate.selfSigned : facts.issuer === facts.subject;
   return (
-    <div className="small muted">
+    <div className="small muted" data-testid="pinned-certificate">
       {facts.subject && <>Subject {facts.subject}</>}
-      {facts.issuer && facts.issuer !== facts.subject && <> · issued by {facts.issuer}</>}
-      {facts.issuer && facts.issuer === facts.subject && <> · self-signed</>}
+      {facts.issuer && !selfSigned && <> · issued by {facts.issuer}</>}
+      {facts.issuer && selfSigned && <> · self-signed</>}
       {(facts.validFrom || facts.validTo) && (
         <>
           {' '}

@@ -1,7 +1,6 @@
 import type { Handlers } from '../../api';
-import { listTrustedKeys } from '../../db';
 import { addHost } from '../../hosts';
-import { listPendingKeys, trustHostKey, trustReviewedKeys } from '../../trust';
+import { listHostPins, listPendingKeys, trustHostKey, trustReviewedKeys } from '../../trust';
 import type { CoreContext } from '../context';
 
 type HostTrustHandlers = Pick<
@@ -17,6 +16,6 @@ export function hostTrustHandlers(core: CoreContext): HostTrustHandlers {
     'hosts.trust': (args) => trustHostKey(deps(), args),
     'hosts.pendingKeys': (args) => listPendingKeys(deps().db, args),
     'hosts.trustKeys': (args) => trustReviewedKeys(deps(), args),
-    'hosts.keys': ({ id }) => listTrustedKeys(deps().db, id),
+    'hosts.keys': ({ id }) => listHostPins(deps().db, id),
   };
 }
