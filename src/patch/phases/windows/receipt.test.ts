@@ -69,6 +69,54 @@ describe('parseReceipt', () => {
     expect(() => parseReceipt(receipt(many), '12-34')).toThrow(`more than ${MAX_RECEIPT_UPDATES} updates`);
   });
 
+  it('reads one update given as a single object (ConvertTo-Json unrolls a one-element array)', () => {
+    const r = parseReceipt(
+      receipt([], {
+        rebootRequired: true,
+        updates: {
+          updateId: ID,
+          revision: 201,
+          kb: '5034441',
+          title: '2026-01 Cumulative Update',
+          resultCode: 2,
+          hresult: '0x00000000',
+          rebootRequired: true,
+          uninstallable: true,
+        },
+      }),
+      '12-34',
+    );
+    expect(r.updates).toEqual([expect.objectContaining({ updateId: ID, revision: 201, kb: ['5034441'] })]);
+    const o = receiptOutcome(r, [ID]);
+    expect(o.installed).toHaveLength(1);
+    expect(o.missing).toEqual([]);
+    expect(o.failure).toBeNull();
+    expect(undoRecipe(o.installed)).toBe('wusa /uninstall /kb:5034441 /quiet /norestart');
+    expect(receiptLines(r)).toEqual(['KB5034441 installed; it needs a restart']);
+  });
+
+  it('an empty updates list (or none at all) installs nothing and names the approved updates it left out', () => {
+    for (const updates of [[], null, undefined, 'none']) {
+      const r = parseReceipt(receipt([], { updates }), '12-34');
+      expect(r.updates).toEqual([]);
+      expect(receiptLines(r)).toEqual([]);
+      const o = receiptOutcome(r, [ID, ID2]);
+      expect(o.installed).toEqual([]);
+      expect(o.missing).toEqual([ID, ID2]);
+      expect(o.rebootRequired).toBe(false);
+      expect(o.failure).toBe('The receipt says nothing about 2 approved update(s).');
+      expect(undoRecipe(o.installed)).toBeNull();
+    }
+    // The task's own error, when it wrote one, is the reason given.
+    const stopped = parseReceipt(
+      receipt([], { resultCode: 4, hresult: '0x8024402C', error: 'Searching for updates failed.' }),
+      '12-34',
+    );
+    expect(receiptOutcome(stopped, [ID]).failure).toMatch(
+      /^The task stopped before installing: Searching for updates failed\. .*\(0x8024402C\)$/,
+    );
+  });
+
   it('drops malformed entries and never trusts odd values', () => {
     const r = parseReceipt(
       receipt(
