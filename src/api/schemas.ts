@@ -288,6 +288,12 @@ export const WindowsAuditFacts = z.object({
     .nullable(),
   /** Who ran the search: the remote session, or a one-off SYSTEM task when Windows denied it. */
   searchedBy: z.enum(['session', 'system-task']),
+  /**
+   * Why the PC waits for a restart, as the collector read it ('CBS RebootPending', 'WindowsUpdate
+   * RebootRequired', 'PendingFileRenameOperations', 'Pending computer rename', or 'Microsoft.Update.
+   * SystemInfo RebootRequired' when only the agent said so); [] for audits stored before it was kept.
+   */
+  rebootReasons: z.array(z.string()).default([]),
 });
 export type WindowsAuditFacts = z.infer<typeof WindowsAuditFacts>;
 

@@ -129,6 +129,15 @@ describe('audits.import', () => {
     const imported = await core.call('audits.import', { text });
     const audit = getAudit(db(), imported.audit.id)!;
     expect(audit.windows).toMatchObject({ build: '22631', ubr: 4751, policy: { useWUServer: true } });
+    // Why the PC waits for a restart is kept with its facts, and the window reads it through the API.
+    expect(audit.windows!.rebootReasons).toEqual(['CBS RebootPending', 'PendingFileRenameOperations']);
+    const [listed] = await core.call('audits.forHost', { hostId: imported.hostId });
+    expect(listed!.windows!.rebootReasons).toEqual(['CBS RebootPending', 'PendingFileRenameOperations']);
+    // An audit stored before the reasons were kept reads as having none.
+    const { rebootReasons: _dropped, ...older } = audit.windows!;
+    db().prepare('UPDATE audits SET windows = ? WHERE id = ?').run(JSON.stringify(older), audit.id);
+    const [old] = await core.call('audits.forHost', { hostId: imported.hostId });
+    expect(old!.windows).toMatchObject({ build: '22631', rebootReasons: [] });
     expect(listAuditHotfixes(db(), audit.id)).toHaveLength(3);
     // The window reads them through the API.
     expect(await core.call('audits.hotfixes', { auditId: audit.id })).toEqual([

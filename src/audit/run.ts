@@ -133,6 +133,9 @@ export function toWindowsFacts(result: CollectorResult): Parameters<typeof compl
   const { hotfixes, ...facts } = result.windows;
   return {
     ...facts,
+    // Why the PC waits for a restart (the registry signals, or the agent's own flag): kept with the
+    // audit's Windows facts so the host's page can say it, not only "needs a reboot".
+    rebootReasons: result.rebootReasons,
     hotfixes: hotfixes.map((h) => ({
       hotfixId: h.id,
       description: h.description,

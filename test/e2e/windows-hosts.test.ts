@@ -84,7 +84,8 @@ beforeAll(async () => {
     kernel: '10.0.22631.3155',
     packageManager: 'windows-update',
     metadataAgeSeconds: 600,
-    rebootRequired: false,
+    // The PC waits for a restart, for every reason the collector reads.
+    rebootRequired: true,
     warnings: [],
     durationMs: 1,
     windows: {
@@ -103,6 +104,12 @@ beforeAll(async () => {
         auOptions: null,
       },
       searchedBy: 'session',
+      rebootReasons: [
+        'WindowsUpdate RebootRequired',
+        'CBS RebootPending',
+        'PendingFileRenameOperations',
+        'Pending computer rename',
+      ],
       hotfixes: [
         { hotfixId: 'KB5034204', description: 'Update', installedOn: '2024-01-20' },
         { hotfixId: 'KB5033375', description: 'Security Update', installedOn: '2023-12-12' },
@@ -270,6 +277,8 @@ describe('Windows PCs in the window', () => {
     expect(await kb.textContent()).toContain('Security Updates');
     expect(await kb.textContent()).toContain('needs a restart');
     expect(await detail.getByLabel('Search Windows Update online').count()).toBe(1);
+    // Its audit found no pending restart: no reasons either.
+    expect(await detail.getByRole('region', { name: 'Why a restart is needed' }).count()).toBe(0);
     expect(await detail.textContent()).toContain('HTTP on port 5985, every message sealed with NTLM');
     // The trust panel: the WinRM identity, not an SSH key.
     expect(await detail.getByRole('region', { name: 'SSH host keys' }).count()).toBe(0);
@@ -296,6 +305,31 @@ describe('Windows PCs in the window', () => {
     await row.waitFor();
     expect(await row.locator('td').nth(4).textContent()).toBe('WinRM');
     await page.screenshot({ path: shot('ui-win-hosts.png'), fullPage: true });
+  });
+
+  it('the Hosts page’s audit option speaks Windows for PCs only, and words true for both on a mixed selection', async () => {
+    const { page } = app;
+    await page.getByRole('link', { name: 'Hosts' }).click();
+    const table = page.getByRole('table', { name: 'Hosts' });
+    await table.locator('tr[data-address="198.18.0.40"]').waitFor();
+    const option = (label: string) => page.getByRole('checkbox', { name: label, exact: true });
+    await table.getByLabel('Select win1').check();
+    await option('Search Windows Update online').waitFor();
+    expect(await option('Refresh package metadata').count()).toBe(0);
+    await table.getByLabel('Select win2').check();
+    expect(await option('Search Windows Update online').count()).toBe(1);
+    await table.getByLabel('Select deb1').check();
+    await option('Fetch fresh update lists first').waitFor();
+    expect(await option('Search Windows Update online').count()).toBe(0);
+    expect(
+      await page.locator('label', { has: option('Fetch fresh update lists first') }).getAttribute('title'),
+    ).toBe(
+      'Before each audit: Windows PCs search Windows Update online, the other hosts download fresh package lists (uses sudo)',
+    );
+    await table.getByLabel('Select win1').uncheck();
+    await table.getByLabel('Select win2').uncheck();
+    await option('Refresh package metadata').waitFor();
+    await table.getByLabel('Select deb1').uncheck();
   });
 });
 
@@ -384,6 +418,21 @@ describe('a PC managed by WSUS', () => {
     expect(await wsus.textContent()).toContain('win2 is managed by WSUS (http://wsus.patchdeck.test:8530)');
     expect(await detail.locator('[data-kb="KB5034765"]').textContent()).toContain('700 MB');
     expect(await detail.locator('[data-kb="KB5034765"]').textContent()).toContain('may ask for a restart');
+    // Why it needs a reboot, in words, next to "needs a reboot".
+    expect(await detail.getByRole('region', { name: 'Reboot' }).textContent()).toContain(
+      'win2 needs a reboot to finish its updates',
+    );
+    expect(
+      await detail
+        .getByRole('region', { name: 'Why a restart is needed' })
+        .getByRole('listitem')
+        .allTextContents(),
+    ).toEqual([
+      'Windows Update is waiting for a restart',
+      'a component update is waiting for a restart (CBS)',
+      'files are waiting to be replaced at restart',
+      "the PC's new name takes effect at restart",
+    ]);
     // Its installed hotfixes, newest first, as history.
     const installed = detail.getByRole('region', { name: 'Installed updates' });
     await installed.getByText('Installed updates (2)').click();

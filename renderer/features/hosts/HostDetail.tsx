@@ -21,6 +21,8 @@ import {
   isWinrmPin,
   managedOverWinrm,
   pinTypeLabel,
+  rebootReasonTexts,
+  refreshOptionText,
   winrmTargetText,
 } from './windows-host';
 
@@ -446,6 +448,9 @@ export function HostDetail({ host }: { host: Host }) {
   }, [load, host.id]);
   const newest = audits.find((a) => a.status === 'succeeded');
   const windows = isWindowsHost(host, newest);
+  const refreshOption = refreshOptionText([host], () => newest);
+  // What the newest Windows audit read as the reasons for its "needs a reboot", in words.
+  const rebootReasons = rebootReasonTexts(newest);
   const overWinrm = managedOverWinrm(host);
   const winrmText = winrmTargetText(host);
   return (
@@ -463,13 +468,13 @@ export function HostDetail({ host }: { host: Host }) {
           >
             {auditing ? 'Auditing…' : 'Audit this host'}
           </button>
-          <label className="inline">
+          <label className="inline" title={refreshOption.title}>
             <input
               type="checkbox"
               checked={auditRefresh}
               onChange={(e) => setAuditRefresh(e.target.checked)}
             />
-            {windows ? 'Search Windows Update online' : 'Refresh package metadata'}
+            {refreshOption.label}
           </label>
           <button type="button" className="secondary" onClick={() => close(null)}>
             All hosts
@@ -483,7 +488,17 @@ export function HostDetail({ host }: { host: Host }) {
       )}
       {host.offlineOnly && <ConfirmAddress host={host} />}
       {newest?.windows && <WindowsManagement host={host} audit={newest} />}
-      <RebootHost host={host} audit={audits.find((a) => a.status === 'succeeded')} />
+      <RebootHost host={host} audit={newest} />
+      {rebootReasons.length > 0 && (
+        <section className="muted small" aria-label="Why a restart is needed">
+          Why {host.name} needs a restart:
+          <ul>
+            {rebootReasons.map((r) => (
+              <li key={r}>{r}</li>
+            ))}
+          </ul>
+        </section>
+      )}
       <dl className="facts">
         <dt>Addresses</dt>
         <dd className="mono">{host.addresses.length ? host.addresses.join(', ') : (host.address ?? '—')}</dd>

@@ -9,7 +9,7 @@ import { HostDetail } from './HostDetail';
 import { KeyReview } from './KeyReview';
 import { matchesFilter, useHosts } from './store';
 import { hostAddressProblem } from './address';
-import { managedOverWinrm, managementText, wsusOf, wsusTitle } from './windows-host';
+import { managedOverWinrm, managementText, refreshOptionText, wsusOf, wsusTitle } from './windows-host';
 
 /** What discovery guessed, or — better — what the newest audit read from the host itself. */
 function osLabel(host: Host, audit: Audit | undefined): string {
@@ -300,6 +300,7 @@ export function HostsPage() {
   const setCredential = useHosts((s) => s.setAuditCredential);
   const auditRefresh = useHosts((s) => s.auditRefresh);
   const setAuditRefresh = useHosts((s) => s.setAuditRefresh);
+  const latestAudits = useHosts((s) => s.latest);
   const detailId = useApp((s) => s.hostId);
   const navigate = useApp((s) => s.navigate);
   const [adding, setAdding] = useState(false);
@@ -313,6 +314,11 @@ export function HostsPage() {
   const discoveredOnly = hosts.length - inventory.length;
   const shown = hosts.filter((h) => (showDiscovered || h.inInventory) && matchesFilter(h, filter));
   const selectedIds = [...selected].filter((id) => hosts.some((h) => h.id === id && h.inInventory));
+  // The option speaks for the hosts it applies to: the selected ones, or all (Audit all).
+  const refreshOption = refreshOptionText(
+    selectedIds.length > 0 ? inventory.filter((h) => selected.has(h.id)) : inventory,
+    (h) => latestAudits.get(h.id),
+  );
   const detailHost = detailId !== null ? hosts.find((h) => h.id === detailId) : undefined;
   // A host's detail is a page of its own (#/hosts/<id>), opened at the top; back returns here.
   if (detailId !== null) {
@@ -417,16 +423,13 @@ export function HostsPage() {
                   ))}
                 </select>
               </label>
-              <label
-                className="inline"
-                title="Download fresh package lists on each host before it is audited (uses sudo)"
-              >
+              <label className="inline" title={refreshOption.title}>
                 <input
                   type="checkbox"
                   checked={auditRefresh}
                   onChange={(e) => setAuditRefresh(e.target.checked)}
                 />
-                Refresh package metadata
+                {refreshOption.label}
               </label>
               <button
                 type="button"

@@ -82,3 +82,41 @@ export function certificateFacts(pin: object): CertificateFacts | null {
   };
   return facts.subject || facts.validFrom || facts.validTo ? facts : null;
 }
+
+/** Why a PC waits for a restart, in words (the reasons its audit read; src/collectors/windows). */
+const REBOOT_REASON_TEXT: Record<string, string> = {
+  'WindowsUpdate RebootRequired': 'Windows Update is waiting for a restart',
+  'CBS RebootPending': 'a component update is waiting for a restart (CBS)',
+  PendingFileRenameOperations: 'files are waiting to be replaced at restart',
+  'Pending computer rename': "the PC's new name takes effect at restart",
+  'Microsoft.Update.SystemInfo RebootRequired': 'Windows Update reports that a restart is required',
+};
+
+/** The restart reasons of a Windows audit in words; [] when it gave none (or is older than them). */
+export function rebootReasonTexts(audit: Audit | null | undefined): string[] {
+  if (!audit?.rebootRequired) return [];
+  return [...new Set((audit.windows?.rebootReasons ?? []).flatMap((r) => REBOOT_REASON_TEXT[r] ?? []))];
+}
+
+/** What the audit option fetching fresh update lists does, for the hosts it will audit. */
+export function refreshOptionText(
+  hosts: readonly Host[],
+  auditOf: (host: Host) => Audit | null | undefined,
+): { label: string; title: string } {
+  const windows = hosts.filter((h) => isWindowsHost(h, auditOf(h))).length;
+  if (hosts.length > 0 && windows === hosts.length)
+    return {
+      label: 'Search Windows Update online',
+      title: 'Ask Windows Update online what each PC needs, instead of reading its last search (slower)',
+    };
+  if (windows > 0)
+    return {
+      label: 'Fetch fresh update lists first',
+      title:
+        'Before each audit: Windows PCs search Windows Update online, the other hosts download fresh package lists (uses sudo)',
+    };
+  return {
+    label: 'Refresh package metadata',
+    title: 'Download fresh package lists on each host before it is audited (uses sudo)',
+  };
+}

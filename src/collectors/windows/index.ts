@@ -238,6 +238,22 @@ function parseHotfixes(v: unknown): WindowsHotfix[] {
   return out;
 }
 
+/**
+ * The pending-restart signals the script reads (./script.ts), by the names it prints: the CBS and
+ * Windows Update registry keys, PendingFileRenameOperations and a computer rename. Anything else a
+ * PC prints there is dropped (the names are shown in the window, in words).
+ */
+export const WINDOWS_REBOOT_REASONS = [
+  'WindowsUpdate RebootRequired',
+  'CBS RebootPending',
+  'PendingFileRenameOperations',
+  'Pending computer rename',
+] as const;
+/** The reason the collector gives when only the agent's SystemInfo.RebootRequired says so. */
+export const AGENT_REBOOT_REASON = 'Microsoft.Update.SystemInfo RebootRequired';
+
+const KNOWN_REBOOT_REASONS = new Set<string>(WINDOWS_REBOOT_REASONS);
+
 /** Finds our marker line and parses the JSON after it; null when absent or malformed. */
 export function parseWuaOutput(stdout: string): WuaJson | null {
   const at = stdout.lastIndexOf(WUA_MARK);
@@ -258,7 +274,11 @@ export function parseWuaOutput(stdout: string): WuaJson | null {
     error: typeof data.error === 'string' ? cleanField(data.error, 500) : null,
     hresult: normalizeHresult(data.hresult),
     rebootRequired: typeof data.rebootRequired === 'boolean' ? data.rebootRequired : null,
-    rebootReasons: [...new Set(strings(data.rebootReasons, /^[A-Za-z ]{1,60}$/, 10))],
+    rebootReasons: [
+      ...new Set(
+        strings(data.rebootReasons, /^[A-Za-z ]{1,60}$/, 10).filter((r) => KNOWN_REBOOT_REASONS.has(r)),
+      ),
+    ],
     lastSearch: int(data.lastSearch, 0, 1e11),
     now: int(data.now, 0, 1e11),
     updates: asArray(data.updates, MAX_UPDATES).filter(
@@ -555,11 +575,7 @@ export async function collect(
     updates: windowsFindings(data),
     rebootRequired,
     rebootReasons:
-      data.rebootReasons.length > 0
-        ? data.rebootReasons
-        : rebootRequired
-          ? ['Microsoft.Update.SystemInfo RebootRequired']
-          : [],
+      data.rebootReasons.length > 0 ? data.rebootReasons : rebootRequired ? [AGENT_REBOOT_REASON] : [],
     metadataAgeSeconds:
       data.now !== null && data.lastSearch !== null ? Math.max(0, data.now - data.lastSearch) : null,
     warnings: [...warnings, ...policyWarnings(data.policy)],

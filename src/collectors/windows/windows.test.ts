@@ -244,6 +244,35 @@ describe('hostile WUA output', () => {
     expect(findings[0]!.details).toMatchObject({ updateId: null, revision: null, sizeBytes: null });
   });
 
+  it('keeps only the restart reasons the script reads, by name; the agent flag alone gives its own', async () => {
+    const data = parseWuaOutput(
+      wua({
+        ok: true,
+        rebootReasons: [
+          'Pending computer rename',
+          'Call the helpdesk now',
+          'WindowsUpdate RebootRequired',
+          'CBS RebootPending',
+          'PendingFileRenameOperations',
+          'CBS RebootPending',
+          7,
+        ],
+      }),
+    )!;
+    expect(data.rebootReasons).toEqual([
+      'Pending computer rename',
+      'WindowsUpdate RebootRequired',
+      'CBS RebootPending',
+      'PendingFileRenameOperations',
+    ]);
+    const onlyAgent = await collect(
+      { run: () => Promise.resolve(ok(wua({ ok: true, rebootRequired: true, rebootReasons: ['Made up'] }))) },
+      { refresh: false },
+    );
+    expect(onlyAgent.rebootRequired).toBe(true);
+    expect(onlyAgent.rebootReasons).toEqual(['Microsoft.Update.SystemInfo RebootRequired']);
+  });
+
   it('refuses what is not an object and survives wrong types everywhere', () => {
     for (const bad of ['[1,2]', 'null', '"x"', '{', '7'])
       expect(parseWuaOutput(`PATCHDECK-WUA-JSON:${bad}`)).toBeNull();

@@ -44,6 +44,7 @@ const FACTS = {
   computerName: 'PC-RECEPTION',
   policy: { server: 'http://wsus:8530', useWUServer: true, noAutoUpdate: false, auOptions: 4 },
   searchedBy: 'session' as const,
+  rebootReasons: ['CBS RebootPending'],
 };
 const base = {
   osId: 'windows',
