@@ -262,6 +262,18 @@ export async function startScan(
             source: 'scan',
             address: observed.address,
           });
+        // WinRM over HTTPS: the certificate the scan's check saw (no login), for review like an
+        // SSH key, so the PC can be trusted before its first audit.
+        for (const s of result.services)
+          if (s.kind === 'http' && s.certificate?.presented)
+            recordHostKeySighting(db, {
+              hostId,
+              type: 'x509-certificate',
+              fingerprint: s.certificate.presented.fingerprint,
+              publicKey: s.certificate.presented.pem,
+              source: 'scan',
+              address: observed.address,
+            });
         if (isNew)
           known.push({
             id: hostId,

@@ -1,5 +1,7 @@
+import { X509Certificate } from 'node:crypto';
 import { Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { certificateFingerprint } from '../remote';
 import { sanitizeText } from '../util';
 import { RESOURCE_ERRORS } from './limiter';
 import {
@@ -50,7 +52,15 @@ export type ServiceInfo =
       authenticate: string | null;
       /** Microsoft-HTTPAPI answering /wsman with 401/405: a WinRM listener. */
       winrm: boolean;
-      certificate?: { subject: string | null; altNames: string | null };
+      certificate?: {
+        subject: string | null;
+        altNames: string | null;
+        /**
+         * WinRM over HTTPS (the 'winrm-tls' check): the certificate itself, as the WinRM client
+         * will see it (fingerprint 'SHA256:…' of the DER, and its PEM), recorded for review.
+         */
+        presented?: { fingerprint: string; pem: string };
+      };
     }
   | ({ port: number; kind: 'rdp' } & Omit<RdpAnswer, 'rdp'>)
   | ({ port: number; kind: 'smb' } & Omit<SmbAnswer, 'smb'>)
@@ -299,16 +309,34 @@ function upgradeTls(socket: Socket, timeoutMs: number, scope?: CancelScope): Pro
   });
 }
 
-function certificateOf(tls: TLSSocket): { subject: string | null; altNames: string | null } {
+/** A certificate larger than this is not kept for review (a real one is a few KiB). */
+const MAX_CERTIFICATE_BYTES = 64 * 1024;
+
+function certificateOf(
+  tls: TLSSocket,
+  keep: boolean,
+): NonNullable<Extract<ServiceInfo, { kind: 'http' }>['certificate']> {
   try {
     const cert = tls.getPeerCertificate();
     const cn = cert?.subject?.CN;
     const subject = typeof cn === 'string' ? sanitizeText(cn, { maxLength: 120 }) : null;
     const alt =
       typeof cert?.subjectaltname === 'string' ? sanitizeText(cert.subjectaltname, { maxLength: 200 }) : null;
-    return { subject, altNames: alt };
+    const der = keep ? cert?.raw : undefined;
+    const presented = der && der.length > 0 && der.length <= MAX_CERTIFICATE_BYTES ? presentedOf(der) : null;
+    return { subject, altNames: alt, ...(presented ? { presented } : {}) };
   } catch {
     return { subject: null, altNames: null };
+  }
+}
+
+/** The fingerprint (the one the WinRM client pins) and PEM of a DER certificate; null if unparsable. */
+function presentedOf(der: Buffer): { fingerprint: string; pem: string } | null {
+  try {
+    const pem = new X509Certificate(der).toString();
+    return { fingerprint: certificateFingerprint(der), pem };
+  } catch {
+    return null;
   }
 }
 
@@ -374,7 +402,7 @@ export async function runHandshake(
           server,
           authenticate: head.headers['www-authenticate'] ?? null,
           winrm,
-          ...(tls ? { certificate: certificateOf(tls) } : {}),
+          ...(tls ? { certificate: certificateOf(tls, kind === 'winrm-tls') } : {}),
         };
       }
       case 'rdp': {
