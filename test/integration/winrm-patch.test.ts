@@ -26,6 +26,7 @@ import {
   listJobLog,
   listSteps,
   updateJob,
+  updateStep,
 } from '../../src/db';
 import { driveStep } from '../../src/patch/driver';
 import { commitStep } from '../../src/patch/notify';
@@ -113,7 +114,7 @@ async function start(port?: number): Promise<WinrmEndpoint> {
   });
 }
 
-async function runStep(options: { rebootPolicy?: PatchJob['rebootPolicy'] } = {}) {
+async function runStep(options: { rebootPolicy?: PatchJob['rebootPolicy']; rebootOnly?: boolean } = {}) {
   const db: Database = new BetterSqlite3(createMemoryWorkspace().serialize());
   db.pragma('foreign_keys = ON');
   const deps: PatchDeps = { db, secrets: {} as PatchDeps['secrets'], actor: 'admin', events: new EventBus() };
@@ -129,11 +130,15 @@ async function runStep(options: { rebootPolicy?: PatchJob['rebootPolicy'] } = {}
       {
         hostId,
         packageManager: 'windows-update',
-        packages: [{ name: 'KB5034441', arch: null, from: null, to: `${ID}.201`, security: true }],
+        // A reboot job of its own (hosts.reboot) has no packages and starts at the reboot.
+        packages: options.rebootOnly
+          ? []
+          : [{ name: 'KB5034441', arch: null, from: null, to: `${ID}.201`, security: true }],
       },
     ],
   });
   updateJob(db, jobId, { status: 'running' });
+  if (options.rebootOnly) updateStep(db, listSteps(db, jobId)[0]!.id, { phase: 'reboot' });
   const step: JobStep = listSteps(db, jobId)[0]!;
   const job = getJob(db, jobId)!;
   const port = endpoint!.port;
@@ -247,6 +252,22 @@ describeTestbed('Windows patch phases over a sealed WinRM session (simulated PC)
     expect(bodies.length).toBeGreaterThan(10);
     expect(bodies.filter((q) => !q.encrypted || q.refused)).toEqual([]);
   }, 120_000);
+
+  it("a reboot job of its own restarts the PC with Windows' own restart over WinRM and re-audits it", async () => {
+    await setUp();
+    const r = await runStep({ rebootOnly: true });
+    expect(restarting).not.toBeNull();
+    await restarting;
+    expect(r.status).toBe('succeeded');
+    expect(pc.seen).not.toContain('schedule');
+    expect(pc.shutdowns).toEqual([
+      'shutdown.exe /r /t 60 /c "Your administrator restarts this PC with Patchdeck. It restarts in 1 minute: please save your work." /d p:2:17',
+    ]);
+    expect(r.log).toContain('the PC is back after its restart');
+    expect(r.log.at(-1)).toBe('re-audited: no reboot pending');
+    expect(r.step.verifyAuditId).not.toBeNull();
+    expect(r.newest).toMatchObject({ osName: 'Windows 11 Pro' });
+  }, 60_000);
 
   it('ends the step failed, with the HRESULT as a sentence, when the update fails to install', async () => {
     await setUp();
