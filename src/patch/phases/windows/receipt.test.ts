@@ -221,13 +221,15 @@ describe('the task scripts', () => {
     expect(restartCommand(1e9, 'installed')).toContain('/t 7200 ');
   });
 
-  it('says how long until the restart: seconds under a minute, "now" only for 0', () => {
+  it('says how long until the restart: seconds under a minute, "now" only for 0 (and then asks no one to save work)', () => {
     expect(restartMessage(30, 'installed')).toBe(
       'Patchdeck installed Windows updates on this PC. It restarts in 30 seconds: please save your work.',
     );
     expect(restartMessage(1, 'installed')).toContain('It restarts in 1 second:');
     expect(restartMessage(59, 'installed')).toContain('It restarts in 59 seconds:');
-    expect(restartMessage(0, 'installed')).toContain('It restarts now:');
+    expect(restartMessage(0, 'installed')).toBe(
+      'Patchdeck installed Windows updates on this PC. It restarts now.',
+    );
     expect(restartMessage(60, 'installed')).toContain('It restarts in 1 minute:');
     expect(restartMessage(300, 'installed')).toContain('It restarts in 5 minutes:');
   });

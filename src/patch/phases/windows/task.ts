@@ -207,11 +207,13 @@ export function restartMessage(delaySeconds: number, reason: RestartReason): str
       : delay < 60
         ? `in ${delay} second${delay === 1 ? '' : 's'}`
         : `in ${minutes} minute${minutes === 1 ? '' : 's'}`;
+  // With no notice there is no time to save anything: the message does not ask for it.
+  const restarts = delay === 0 ? 'It restarts now.' : `It restarts ${when}: please save your work.`;
   return reason === 'pending'
-    ? `Windows must finish installing earlier updates on this PC before Patchdeck can install new ones. It restarts ${when}: please save your work.`
+    ? `Windows must finish installing earlier updates on this PC before Patchdeck can install new ones. ${restarts}`
     : reason === 'installed'
-      ? `Patchdeck installed Windows updates on this PC. It restarts ${when}: please save your work.`
-      : `Your administrator restarts this PC with Patchdeck. It restarts ${when}: please save your work.`;
+      ? `Patchdeck installed Windows updates on this PC. ${restarts}`
+      : `Your administrator restarts this PC with Patchdeck. ${restarts}`;
 }
 
 /** Windows' own restart with a warning and a delay; /d p:2:17 records it as planned (operating system: hot fix). */
