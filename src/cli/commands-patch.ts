@@ -124,6 +124,11 @@ export function registerPatchCommands(
       Number.parseInt(v, 10),
     )
     .option('--min-free-mb <mb>', 'free disk space a host needs', (v) => Number.parseInt(v, 10))
+    .option(
+      '--restart-delay <seconds>',
+      "Windows PCs: how long Windows' restart notice gives the signed-in user (0–7200, default 300)",
+      (v) => Number.parseInt(v, 10),
+    )
     .option('--at <time>', 'start at this ISO time (the app or `patchdeck serve` must be running then)')
     .option('--window <start/end>', 'maintenance window, ISO times START/END: hosts start only inside it')
     .option('--yes', 'approve the dry-run preview without asking')
@@ -138,6 +143,7 @@ export function registerPatchCommands(
           concurrency: number;
           lockWait?: number;
           minFreeMb?: number;
+          restartDelay?: number;
           at?: string;
           window?: string;
           yes?: boolean;
@@ -195,6 +201,7 @@ export function registerPatchCommands(
             options: {
               ...(opts.lockWait !== undefined ? { lockWaitSeconds: opts.lockWait } : {}),
               ...(opts.minFreeMb !== undefined ? { minFreeMb: opts.minFreeMb } : {}),
+              ...(opts.restartDelay !== undefined ? { windowsRestartDelaySeconds: opts.restartDelay } : {}),
             },
           });
           await core.requireWorkspace().tasks.wait(taskId);
