@@ -117,18 +117,26 @@ export function registerFindingsCommand(
             opts.securityOnly ? 'No pending security updates.\n' : 'No pending updates.\n',
           );
         } else {
+          // A Windows PC's rows are KBs with their titles and categories, not packages and versions.
+          const kbs = rows.filter((f) => f.kind === 'kb').length;
+          const words =
+            kbs === 0
+              ? ['package', 'available', 'repository']
+              : kbs === rows.length
+                ? ['KB', 'title', 'categories']
+                : ['package / KB', 'available / title', 'repository / categories'];
           process.stdout.write(
             `${formatTable(
               [
                 'host',
-                'package',
+                words[0]!,
                 'arch',
                 'installed',
-                'available',
+                words[1]!,
                 'security',
                 'severity',
                 'advisories',
-                'repository',
+                words[2]!,
               ],
               rows.map((f) => [
                 f.hostName,

@@ -94,6 +94,10 @@ suite('the README tour of a simulated Windows PC (npm run testbed:pc)', () => {
     expect(audited.stdout).toContain('1 of 1 host succeeded');
     const findings = await cli(['findings']);
     expect(findings.stdout).toContain('KB5034441');
+    // A PC's updates are KBs with titles, not packages with versions.
+    expect(findings.stdout).toMatch(
+      /^host\s+KB\s+arch\s+installed\s+title\s+security\s+severity\s+advisories\s+categories\s*$/m,
+    );
     expect(findings.stdout).toContain('2 pending updates on 1 host, 2 security.');
 
     const patched = await cli(['patch', '--yes', '--restart-delay', '0']);
