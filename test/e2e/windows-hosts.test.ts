@@ -341,8 +341,9 @@ describe('the patch wizard on a Windows PC', () => {
     const wizard = page.getByRole('region', { name: 'New patch job' });
     await wizard.getByLabel('Patch win1').check();
     await wizard.getByLabel('All pending updates').check();
-    await wizard.getByRole('button', { name: 'Review dry run' }).click();
-    // A PC has no dry run: the review says it was planned.
+    // A PC has no dry run: the step is a review of the plan, and the review says it was planned.
+    await wizard.getByRole('button', { name: 'Review plan' }).click();
+    expect(await wizard.locator('.wizard-steps').textContent()).toContain('Review plan');
     await wizard.getByText('Planned: 1 of 1 host').waitFor({ timeout: 30_000 });
     const preview = wizard.getByRole('article', { name: 'Dry run on win1' });
     const kbs = wizard.getByRole('table', { name: 'Windows updates on win1' });

@@ -3,6 +3,7 @@ import { ConfirmStep } from './ConfirmStep';
 import { ReviewStep } from './ReviewStep';
 import { ScheduleStep } from './ScheduleStep';
 import { SelectStep } from './SelectStep';
+import { reviewLabel } from './selectors';
 import { useWizard } from './store';
 import type { WizardStep } from './types';
 
@@ -21,6 +22,7 @@ export function PatchWizard({ onDone }: { onDone: (jobId: number) => void }) {
   const busy = useWizard((s) => s.busy);
   const close = useWizard((s) => s.close);
   const index = STEPS.findIndex((s) => s.id === step);
+  const review = useWizard(reviewLabel);
   return (
     <section className="wizard" aria-label="New patch job">
       <header className="wizard-head">
@@ -38,7 +40,7 @@ export function PatchWizard({ onDone }: { onDone: (jobId: number) => void }) {
             aria-current={s.id === step ? 'step' : undefined}
             className={i < index ? 'done' : undefined}
           >
-            <span className="wizard-number">{i + 1}</span> {s.label}
+            <span className="wizard-number">{i + 1}</span> {s.id === 'review' ? review : s.label}
           </li>
         ))}
       </ol>

@@ -2,7 +2,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { formatTime, plural } from '../../../components/format';
 import { Banner } from './Banner';
 import { RadioGroup, type RadioOption } from './fields';
-import { auditedHosts, canReview, selectedTotals } from './selectors';
+import { auditedHosts, canReview, reviewLabel, selectedTotals } from './selectors';
 import { useWizard } from './store';
 import type { UpdateMode } from './types';
 import { wsusOf, wsusTitle } from '../../hosts/windows-host';
@@ -19,6 +19,7 @@ export function SelectStep() {
   const audits = useWizard((s) => s.audits);
   const busy = useWizard((s) => s.busy);
   const reviewable = useWizard(canReview);
+  const reviewText = useWizard(reviewLabel);
   const { updates, security } = useWizard(useShallow(selectedTotals));
   const { review, close } = useWizard.getState();
   const selected = useWizard((s) => s.choices.hostIds);
@@ -54,7 +55,7 @@ export function SelectStep() {
       </p>
       <div className="form-actions">
         <button type="submit" disabled={!reviewable}>
-          Review dry run
+          {reviewText}
         </button>
         <button type="button" className="secondary" onClick={() => void close()}>
           Cancel

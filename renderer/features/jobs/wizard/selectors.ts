@@ -67,6 +67,17 @@ export function selectedWindowsHosts(s: Pick<WizardData, 'hosts' | 'audits' | 'c
   return s.hosts.filter((h) => s.choices.hostIds.includes(h.id) && isWindowsHost(h, s.audits[h.id]));
 }
 
+/**
+ * What the review step is: a dry run on each host, or, when every selected host is a Windows PC
+ * (Windows Update has no dry run), the plan built from their audits.
+ */
+export function reviewLabel(
+  s: Pick<WizardData, 'hosts' | 'audits' | 'choices'>,
+): 'Review dry run' | 'Review plan' {
+  const selected = s.choices.hostIds.length;
+  return selected > 0 && selectedWindowsHosts(s).length === selected ? 'Review plan' : 'Review dry run';
+}
+
 /** Selected hosts whose newest audit says a reboot is already pending. */
 export function hostsWaitingForReboot(s: Pick<WizardData, 'hosts' | 'audits' | 'choices'>): Host[] {
   return s.hosts.filter((h) => s.choices.hostIds.includes(h.id) && s.audits[h.id]?.rebootRequired);
