@@ -253,6 +253,31 @@ describe('the Windows flow', () => {
     expect(r.log).toContain(`the task ${name} of an earlier run is on the PC; reading its receipt`);
   });
 
+  it('believes no receipt someone else left in a folder not locked to SYSTEM and Administrators: the task runs afresh', async () => {
+    const made = makeStep();
+    const dir = `C:\\ProgramData\\Patchdeck\\jobs\\${made.job.id}-${made.step.id}`;
+    // A local user made the folder before Patchdeck did and wrote a receipt claiming success.
+    pc.unlocked.add(dir);
+    pc.files.set(
+      `${dir}\\receipt.json`,
+      JSON.stringify({
+        version: 1,
+        jobStep: `${made.job.id}-${made.step.id}`,
+        rebootRequired: true,
+        updates: [],
+      }),
+    );
+    const r = await drive(made);
+    expect(pc.seen).toContain('schedule');
+    expect(pc.installers).toHaveLength(1);
+    expect(r.log).toContain(
+      `a receipt.json is in ${dir}, but the folder is not locked to SYSTEM and Administrators, so it may not be Patchdeck's: it is ignored, and the task makes the folder afresh`,
+    );
+    expect(r.log.some((l) => l.includes('of an earlier run is on the PC'))).toBe(false);
+    expect(r.status).toBe('succeeded');
+    expect(pc.pending).toEqual([]);
+  });
+
   it('a cancel during the wait lets the install finish and records it; restart and verification are skipped', async () => {
     pc.before.poll = () => controller.abort();
     const r = await drive(makeStep());
@@ -279,6 +304,27 @@ describe('the Windows flow', () => {
     // The restart is off: nothing more was asked of the PC, its boot time is the old one.
     expect(pc.seen.at(-1)).toBe('abort');
     expect(pc.boot).toBe(oldBoot);
+  });
+
+  it('a cancel during the warning that finds no restart pending any more (1116) does not say it restarts as announced', async () => {
+    pc.before.shutdown = () => controller.abort();
+    let first = true;
+    pc.before.abort = () => {
+      // Someone (or the restart itself) ended the pending restart before Patchdeck's call arrived.
+      if (first) {
+        first = false;
+        pc.command('shutdown.exe /a');
+      }
+    };
+    const r = await drive(makeStep());
+    expect(r.status).toBe('cancelled');
+    expect(r.log).toContain(
+      'Windows had no restart pending any more (it may have restarted already), so there was nothing to call off',
+    );
+    expect(r.step.errorMessage).toBe(
+      "Cancelled during Windows' restart warning, but Windows had no restart pending any more (the PC may have restarted already); the updates are installed; not verified.",
+    );
+    expect(r.log.some((l) => l.includes('restarts as announced'))).toBe(false);
   });
 
   it('a cancel during the restart warning with the PC unreachable says it restarts as announced', async () => {

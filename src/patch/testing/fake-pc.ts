@@ -36,6 +36,8 @@ export class FakePc {
   /** Task name → state; the task unregisters itself after its receipt. */
   tasks = new Map<string, string>();
   files = new Map<string, string>();
+  /** Folders someone else made (not locked to SYSTEM and Administrators), e.g. to plant a receipt. */
+  unlocked = new Set<string>();
   /** The installers the schedule scripts carried, decoded. */
   readonly installers: string[] = [];
   readonly shutdowns: string[] = [];
@@ -81,7 +83,8 @@ export class FakePc {
           rebootReasons: this.rebootReasons,
           installed: this.hotfixes.filter((h) => want.includes(h)),
           task: this.tasks.get(dir[2]!) ?? null,
-          receipt: this.files.has(`${dir[1]}\\receipt.json`),
+          receipt: this.files.has(`${dir[1]}\\receipt.json`) && !this.unlocked.has(dir[1]!),
+          foreignReceipt: this.files.has(`${dir[1]}\\receipt.json`) && this.unlocked.has(dir[1]!),
           boot: this.bootUnreadable ? null : this.boot,
         })}`,
       );
@@ -91,6 +94,12 @@ export class FakePc {
       const name = /-TaskName '([^']+)'/.exec(script)![1]!;
       const b64 = /FromBase64String\('([A-Za-z0-9+/=]+)'\)/.exec(script)![1]!;
       this.installers.push(Buffer.from(b64, 'base64').toString('utf8'));
+      // The task's folder is made afresh and locked: whatever was in it is gone.
+      const leaf = /\$pdLeaf='([^']+)'/.exec(script)?.[1];
+      if (leaf) {
+        for (const k of [...this.files.keys()]) if (k.startsWith(`${leaf}\\`)) this.files.delete(k);
+        this.unlocked.delete(leaf);
+      }
       this.tasks.set(name, 'Running');
       this.polls = 0;
       return ok(`PATCHDECK-TASK-STARTED:${name}`);

@@ -190,9 +190,17 @@ export async function restartAndWait(
         ? 'the restart was called off on the PC'
         : calledOff === false
           ? 'the PC could not be reached to call the restart off: it restarts as announced'
-          : `Windows did not call the restart off (${calledOff}): it restarts as announced`,
+          : calledOff === NO_RESTART_PENDING
+            ? 'Windows had no restart pending any more (it may have restarted already), so there was nothing to call off'
+            : `Windows did not call the restart off (${calledOff}): it restarts as announced`,
     );
-    throw new StepFailure('cancelled', cancelledInWarning(reason, calledOff === true));
+    throw new StepFailure(
+      'cancelled',
+      cancelledInWarning(
+        reason,
+        calledOff === true ? 'called-off' : calledOff === NO_RESTART_PENDING ? 'gone' : 'announced',
+      ),
+    );
   }
   void session.close();
   while (clock.now() < deadline) {
@@ -224,6 +232,8 @@ export async function restartAndWait(
   );
 }
 
+const NO_RESTART_PENDING = 'no restart pending';
+
 /**
  * `shutdown.exe /a` during the warning, best effort and bounded: over the step's session, or over a
  * fresh one when that one dropped. true: called off; false: the PC could not be reached; a string:
@@ -232,7 +242,10 @@ export async function restartAndWait(
 async function callRestartOff(state: WindowsStepState, session: StepSession): Promise<true | false | string> {
   const attempt = async (s: StepSession): Promise<true | string> => {
     const r = await s.run(ABORT_RESTART_COMMAND, { timeoutMs: 15_000, signal: NOT_CANCELLABLE });
-    return r.code === 0 ? true : lastLines(r.stderr || r.stdout) || `exit ${r.code ?? 'unknown'}`;
+    if (r.code === 0) return true;
+    // 1116 (ERROR_NO_SHUTDOWN_IN_PROGRESS): nothing to call off any more.
+    if (r.code === 1116) return NO_RESTART_PENDING;
+    return lastLines(r.stderr || r.stdout) || `exit ${r.code ?? 'unknown'}`;
   };
   try {
     return await attempt(session);
@@ -253,16 +266,18 @@ async function callRestartOff(state: WindowsStepState, session: StepSession): Pr
 }
 
 /** The cancelled step's message when the cancel came during Windows' restart warning. */
-function cancelledInWarning(reason: RestartReason, calledOff: boolean): string {
+function cancelledInWarning(reason: RestartReason, outcome: 'called-off' | 'gone' | 'announced'): string {
   const tail =
     reason === 'pending'
       ? '; nothing was installed'
       : reason === 'installed'
         ? '; the updates are installed'
         : '';
-  return calledOff
+  return outcome === 'called-off'
     ? `Cancelled during Windows' restart warning: the restart was called off and the PC was not restarted${tail}; not verified.`
-    : `Cancelled during Windows' restart warning, but the restart could not be called off: the PC restarts as announced${tail}; not verified.`;
+    : outcome === 'gone'
+      ? `Cancelled during Windows' restart warning, but Windows had no restart pending any more (the PC may have restarted already)${tail}; not verified.`
+      : `Cancelled during Windows' restart warning, but the restart could not be called off: the PC restarts as announced${tail}; not verified.`;
 }
 
 interface Prechecked {
@@ -271,6 +286,8 @@ interface Prechecked {
   installed: string[];
   task: string | null;
   receipt: boolean;
+  /** A receipt in a folder not locked to SYSTEM and Administrators: not Patchdeck's to believe. */
+  foreignReceipt: boolean;
   boot: number | null;
 }
 
@@ -288,6 +305,7 @@ function parsePrecheck(stdout: string): Prechecked | null {
     installed: list(data.installed).map((k) => k.toUpperCase()),
     task: typeof data.task === 'string' ? sanitizeText(data.task, { maxLength: 20 }) : null,
     receipt: data.receipt === true,
+    foreignReceipt: data.foreignReceipt === true,
     boot: typeof data.boot === 'number' && Number.isFinite(data.boot) ? data.boot : null,
   };
 }
@@ -331,6 +349,12 @@ const precheckPhase: Phase<WindowsStepState> = {
       'info',
       `pre-check: ${out.freeMb ?? '?'} MB free on the system drive; restart pending before install: ${out.rebootReasons.length ? out.rebootReasons.join(', ') : 'no'}`,
     );
+    if (out.foreignReceipt && out.task === null)
+      log(
+        state,
+        'info',
+        `a receipt.json is in ${state.names.folder}, but the folder is not locked to SYSTEM and Administrators, so it may not be Patchdeck's: it is ignored, and the task makes the folder afresh`,
+      );
     if (out.task !== null || out.receipt) {
       // A resumed job: this step's task ran (or runs) already; never register it twice.
       state.updates = approved;

@@ -11,7 +11,15 @@ import {
   undoRecipe,
 } from './receipt';
 import { windows } from '../../../collectors';
-import { approvedUpdate, restartCommand, restartMessage, scheduled, scheduleScript, taskNames } from './task';
+import {
+  approvedUpdate,
+  precheckScript,
+  restartCommand,
+  restartMessage,
+  scheduled,
+  scheduleScript,
+  taskNames,
+} from './task';
 
 const ID = '8f1c2d3e-4b5a-4c6d-8e7f-901234567890';
 const ID2 = '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
@@ -232,6 +240,9 @@ describe('the task scripts', () => {
     );
     expect(restartMessage(60, 'installed')).toContain('It restarts in 1 minute:');
     expect(restartMessage(300, 'installed')).toContain('It restarts in 5 minutes:');
+    // Never more time than there is.
+    expect(restartMessage(90, 'installed')).toContain('It restarts in 1 minute and 30 seconds:');
+    expect(restartMessage(150, 'installed')).toContain('It restarts in 2 minutes and 30 seconds:');
   });
 
   it('a restart for a reboot pending before the install claims nothing was installed', () => {
@@ -242,5 +253,20 @@ describe('the task scripts', () => {
     expect(text).not.toMatch(/installed/);
     for (const reason of ['pending', 'installed'] as const)
       expect(restartMessage(7200, reason).length).toBeLessThanOrEqual(512);
+  });
+});
+
+describe("the pre-check's receipt of an earlier run", () => {
+  it('counts a receipt only in a folder locked to SYSTEM and Administrators (protected, owner, entries)', () => {
+    const script = precheckScript(taskNames(12, 34), ['KB5034441']);
+    const check = script.indexOf('$g=Get-Acl -LiteralPath $dir');
+    const verdict = script.indexOf('$out.receipt=$locked -and $has');
+    expect(check).toBeGreaterThan(0);
+    expect(verdict).toBeGreaterThan(check);
+    expect(script).toContain("$ok=@('S-1-5-18','S-1-5-32-544')");
+    expect(script).toContain('$g.AreAccessRulesProtected');
+    expect(script).toContain('$g.GetOwner([Security.Principal.SecurityIdentifier]).Value');
+    expect(script).toContain('$out.foreignReceipt=$has -and -not $locked');
+    expect(script).not.toContain('$out.receipt=Test-Path');
   });
 });

@@ -84,7 +84,7 @@ export function precheckScript(names: TaskNames, kbs: readonly string[]): string
     HEADER,
     "$ErrorActionPreference='Continue'",
     `$dir=${q(names.folder)}; $name=${q(names.taskName)}`,
-    '$out=[ordered]@{v=1;freeMb=$null;rebootReasons=@();installed=@();task=$null;receipt=$false;boot=$null}',
+    '$out=[ordered]@{v=1;freeMb=$null;rebootReasons=@();installed=@();task=$null;receipt=$false;foreignReceipt=$false;boot=$null}',
     'try { $out.freeMb=[int64]((Get-CimInstance Win32_LogicalDisk -Filter "DeviceID=\'$env:SystemDrive\'").FreeSpace/1MB) } catch {}',
     "$c='HKLM:\\SYSTEM\\CurrentControlSet\\Control'; $w='HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion'",
     'if (Test-Path "$w\\Component Based Servicing\\RebootPending") { $out.rebootReasons+=\'CBS RebootPending\' }',
@@ -96,7 +96,12 @@ export function precheckScript(names: TaskNames, kbs: readonly string[]): string
     'try { $out.installed=@(Get-CimInstance Win32_QuickFixEngineering -EA 0 | % { [string]$_.HotFixID } | ? { $want -contains $_ }) } catch {}',
     `$t=Get-ScheduledTask -TaskName $name -TaskPath ${q(TASK_PATH)} -EA 0`,
     'if ($t) { $out.task=[string]$t.State }',
-    '$out.receipt=Test-Path "$dir\\receipt.json"',
+    // A receipt counts only in a folder locked as the task's builder locks it (protected, owner and
+    // entries SYSTEM/Administrators only): anyone may create folders in ProgramData, so a receipt in
+    // any other folder may be someone else's, and is reported as such (the task then runs afresh).
+    "$ok=@('S-1-5-18','S-1-5-32-544'); $locked=$false",
+    "try { $g=Get-Acl -LiteralPath $dir; $bad=@($g.GetAccessRules($true,$true,[Security.Principal.SecurityIdentifier]) | Where-Object { $ok -notcontains $_.IdentityReference.Value -or [string]$_.AccessControlType -ne 'Allow' }); $locked=(-not $bad.Count) -and $g.AreAccessRulesProtected -and ($ok -contains $g.GetOwner([Security.Principal.SecurityIdentifier]).Value) } catch {}",
+    '$has=Test-Path -LiteralPath "$dir\\receipt.json"; $out.receipt=$locked -and $has; $out.foreignReceipt=$has -and -not $locked',
     `try { $out.boot=${BOOT} } catch {}`,
     `'${PRECHECK_MARK}' + ($out | ConvertTo-Json -Compress)`,
   ].join('\n');
@@ -200,13 +205,18 @@ export type RestartReason = 'pending' | 'installed' | 'requested';
 /** The restart message the signed-in user sees; shutdown.exe takes 512 characters at most. */
 export function restartMessage(delaySeconds: number, reason: RestartReason): string {
   const delay = Math.max(0, Math.trunc(delaySeconds));
-  const minutes = Math.round(delay / 60);
+  // Never promise more time than there is: 90 s is "1 minute and 30 seconds", not "2 minutes".
+  const minutes = Math.floor(delay / 60);
+  const seconds = delay % 60;
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const when =
     delay === 0
       ? 'now'
-      : delay < 60
-        ? `in ${delay} second${delay === 1 ? '' : 's'}`
-        : `in ${minutes} minute${minutes === 1 ? '' : 's'}`;
+      : minutes === 0
+        ? `in ${unit(seconds, 'second')}`
+        : seconds === 0
+          ? `in ${unit(minutes, 'minute')}`
+          : `in ${unit(minutes, 'minute')} and ${unit(seconds, 'second')}`;
   // With no notice there is no time to save anything: the message does not ask for it.
   const restarts = delay === 0 ? 'It restarts now.' : `It restarts ${when}: please save your work.`;
   return reason === 'pending'
