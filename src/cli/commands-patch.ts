@@ -1,6 +1,6 @@
 import { adviceContextOf, cliAdvice } from '../api';
 import readline from 'node:readline/promises';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { JobStep, PatchJob } from '../api';
 import type { Core } from '../core';
 import { listedChanges } from '../patch';
@@ -127,7 +127,12 @@ export function registerPatchCommands(
     .option(
       '--restart-delay <seconds>',
       "Windows PCs: how long Windows' restart notice gives the signed-in user (0–7200, default 300)",
-      (v) => Number.parseInt(v, 10),
+      (v) => {
+        // The notice an employee gets: "5m" or "1.5" must not quietly become 5 or 1 seconds.
+        if (!/^\d{1,4}$/.test(v) || Number(v) > 7200)
+          throw new InvalidArgumentError('Give whole seconds from 0 to 7200, e.g. 300 for five minutes.');
+        return Number(v);
+      },
     )
     .option('--at <time>', 'start at this ISO time (the app or `patchdeck serve` must be running then)')
     .option('--window <start/end>', 'maintenance window, ISO times START/END: hosts start only inside it')

@@ -11,6 +11,7 @@ import {
   writeNtlmUserFile,
   type WinrmEndpoint,
 } from '../winrm/endpoint';
+import { withSambaLock } from '../winrm/samba-dc';
 import { launchApp, type E2eApp } from './harness';
 
 /**
@@ -18,7 +19,7 @@ import { launchApp, type E2eApp } from './harness';
  * (a real gss-ntlmssp acceptor on 127.0.0.1, HTTPS with a self-signed certificate made here).
  * "Read WinRM identity" shows the certificate the endpoint presents (fingerprint, subject,
  * self-signed, validity) with no login; "Trust this identity" pins exactly it, beside no SSH key.
- * Run it under `flock /tmp/patchdeck-samba.lock` (the acceptor shares the machine's GSS set-up).
+ * It holds the test bed's lock itself (the acceptor shares the machine's GSS set-up with the DC's tests).
  */
 const REPLAY = path.resolve(import.meta.dirname, '../fixtures/winrm/wsman/test_winrs_standard.yml');
 const missing = missingTestbedParts();
@@ -48,6 +49,9 @@ function redirectWinrmPorts(port: number): () => void {
     net.Socket.prototype.connect = original;
   };
 }
+
+// A Samba DC another test starts (winbind) would answer for the standalone acceptor: one at a time.
+if (missing.length === 0) withSambaLock();
 
 beforeAll(async () => {
   if (missing.length) {

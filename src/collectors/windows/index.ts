@@ -450,7 +450,7 @@ export function buildTaskPollScript(name: string, file: string): string {
   const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
   return [
     `$f=${lit(file)}`,
-    `if (Test-Path -LiteralPath $f) { '${OUTPUT_MARK}' + [Convert]::ToBase64String([IO.File]::ReadAllBytes($f)); Remove-Item -LiteralPath (Split-Path -LiteralPath $f) -Recurse -Force }`,
+    `if (Test-Path -LiteralPath $f) { '${OUTPUT_MARK}' + [Convert]::ToBase64String([IO.File]::ReadAllBytes($f)); [IO.Directory]::Delete((Split-Path -LiteralPath $f), $true) }`,
     `elseif (Get-ScheduledTask -TaskName ${lit(name)} -TaskPath ${lit(TASK_FOLDER)} -EA 0) { '${WAITING_MARK}' }`,
     `else { '${GONE_MARK}' }`,
   ].join('\n');

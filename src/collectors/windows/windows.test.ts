@@ -378,10 +378,9 @@ describe('a denied search runs through a one-off SYSTEM task', () => {
     expect(body).toMatch(
       /Unregister-ScheduledTask -TaskName 'Patchdeck-audit-[0-9a-f]{16}' -TaskPath '\\Patchdeck\\' -Confirm:\$false/,
     );
-    // The poll deletes what it read, with its folder.
-    expect(exec.scripts[2]).toContain(
-      'Remove-Item -LiteralPath (Split-Path -LiteralPath $f) -Recurse -Force',
-    );
+    // The poll deletes what it read, with its folder (Directory.Delete follows no junction).
+    expect(exec.scripts[2]).toContain('[IO.Directory]::Delete((Split-Path -LiteralPath $f), $true)');
+    expect(exec.scripts[2]).not.toContain('Remove-Item');
   });
 
   it('fails clearly when the task cannot start, ends without output, or is denied as SYSTEM too', async () => {

@@ -108,7 +108,11 @@ export function parseReceipt(text: string, jobStep: string): Receipt {
     throw new ReceiptError("The task's receipt is not a version 1 Patchdeck receipt.");
   if (data.jobStep !== jobStep)
     throw new ReceiptError(
-      `The receipt found belongs to another job step (${sanitizeText(String(data.jobStep), { maxLength: 40 })}, expected ${jobStep}).`,
+      `The receipt found belongs to another job step (${
+        typeof data.jobStep === 'string' || typeof data.jobStep === 'number'
+          ? sanitizeText(String(data.jobStep), { maxLength: 40 })
+          : 'none named'
+      }, expected ${jobStep}).`,
     );
   const rawUpdates = Array.isArray(data.updates)
     ? data.updates
