@@ -9,6 +9,7 @@ import { appendJobLog, type StepUpdate } from '../../db';
 import type { SshSession } from '../../remote';
 import type { Clock } from '../../util';
 import type { PatchPackageManager } from '../commands';
+import type { StepFlow } from '../driver';
 import { commitStep } from '../notify';
 import type { PatchDeps, SessionOpener } from '../plan';
 
@@ -89,6 +90,11 @@ export interface StepState extends StepContext {
   rebooted: boolean;
   /** The latest verification audit's result. */
   verified: CollectorResult | null;
+  /**
+   * What this step did, for the verification's line, when that is not "every approved update
+   * installed" (Windows: some or all no longer offered, or already installed); null otherwise.
+   */
+  summary: string | null;
 }
 
 export function newStepState(ctx: StepContext): StepState {
@@ -107,7 +113,36 @@ export function newStepState(ctx: StepContext): StepState {
     rebootRequired: false,
     rebooted: false,
     verified: null,
+    summary: null,
   };
+}
+
+/**
+ * Where the phases every platform's flow has lead: the pre-reboot back to the pre-check, the
+ * reboot to the verification, the (shared) verification to its end or to a reboot it asks for.
+ */
+export const SHARED_NEXT = {
+  'pre-reboot': { rebooted: 'precheck' },
+  reboot: { rebooted: 'verify' },
+  verify: {
+    reboot: 'reboot',
+    verified: { end: 'succeeded' },
+    'reboot-pending': { end: 'reboot-pending' },
+  },
+} as const satisfies StepFlow<StepState>['next'];
+
+/** A flow's `first`: a step queued again in its reboot phase (the updates are on) starts there. */
+export const firstPhase = (state: StepState): 'reboot' | 'precheck' =>
+  state.step.phase === 'reboot' ? 'reboot' : 'precheck';
+
+/**
+ * A flow's `finish`, whatever the outcome: ends a prefetched audit nobody will read and closes
+ * the step's session (the Windows flow never prefetches; its `prefetched` stays null).
+ */
+export function finishStep(state: StepState): void {
+  state.prefetched?.feed(null);
+  state.prefetched = null;
+  void state.session?.close();
 }
 
 /** Commits one transition of the step and tells the UI. */

@@ -11,7 +11,7 @@
  * is another table of its own phases, driven by the same driver.
  */
 import type { StepFlow } from '../driver';
-import { log, type StepState } from './context';
+import { finishStep, firstPhase, log, SHARED_NEXT, type StepState } from './context';
 import { failStep } from './failure';
 import { installPhase } from './install';
 import { precheckPhase } from './precheck';
@@ -29,18 +29,12 @@ export const LINUX_STEP_FLOW: StepFlow<StepState> = {
     verify: verifyPhase,
   },
   next: {
+    ...SHARED_NEXT,
     precheck: { 'reboot-first': 'pre-reboot', checked: 'install' },
-    'pre-reboot': { rebooted: 'precheck' },
     install: { installed: 'snapshot', reboot: 'reboot', verify: 'verify' },
     snapshot: { reboot: 'reboot', verify: 'verify' },
-    reboot: { rebooted: 'verify' },
-    verify: {
-      reboot: 'reboot',
-      verified: { end: 'succeeded' },
-      'reboot-pending': { end: 'reboot-pending' },
-    },
   },
-  first: (state) => (state.step.phase === 'reboot' ? 'reboot' : 'precheck'),
+  first: firstPhase,
   started(state) {
     const { step, host } = state;
     log(
@@ -55,11 +49,7 @@ export const LINUX_STEP_FLOW: StepFlow<StepState> = {
     );
   },
   fail: failStep,
-  finish(state) {
-    state.prefetched?.feed(null);
-    state.prefetched = null;
-    void state.session?.close();
-  },
+  finish: finishStep,
 };
 
 export { classifyInstallFailure, detachedInstallScript } from './install';

@@ -178,7 +178,8 @@ export const verifyPhase: Phase<StepState> = {
     const policy = state.job.rebootPolicy;
     if (result.rebootRequired && state.installed && !state.rebooted && policy !== 'never') {
       // The after-install check could not tell (no needs-restarting, say); the re-audit can.
-      log(state, 'info', `the re-audit says the host needs a reboot; reboot policy "${policy}" allows it`);
+      const asks = windows.isWindowsResult(result) ? 'the PC needs a restart' : 'the host needs a reboot';
+      log(state, 'info', `the re-audit says ${asks}; reboot policy "${policy}" allows it`);
       return 'reboot';
     }
     const pending = stillPending(step.packages, result.updates);
@@ -187,6 +188,10 @@ export const verifyPhase: Phase<StepState> = {
         'verify-failed',
         `Still pending after the install: ${pending.map((p) => `${p.name} (wanted ${p.to})`).join(', ')}.`,
       );
+    // The count is the step's own unless it did otherwise (state.summary: Windows' receipt).
+    const done = step.packages.length
+      ? `verified by re-audit: ${state.summary ?? `${step.packages.length} update(s) installed`}`
+      : 're-audited';
     if (result.rebootRequired) {
       const why = state.rebooted
         ? 'it still asks for one after its reboot'
@@ -195,21 +200,11 @@ export const verifyPhase: Phase<StepState> = {
           : policy === 'never'
             ? 'reboot policy is "never"'
             : 'it was not rebooted';
-      log(
-        state,
-        'info',
-        `${step.packages.length ? `verified by re-audit: ${step.packages.length} update(s) installed` : 're-audited'}; reboot pending (${why})`,
-      );
+      log(state, 'info', `${done}; reboot pending (${why})`);
       traceMark(state.host.name, 'run.done');
       return 'reboot-pending';
     }
-    log(
-      state,
-      'info',
-      step.packages.length
-        ? `verified by re-audit: ${step.packages.length} update(s) installed`
-        : 're-audited: no reboot pending',
-    );
+    log(state, 'info', step.packages.length ? done : 're-audited: no reboot pending');
     traceMark(state.host.name, 'run.done');
     return 'verified';
   },

@@ -21,20 +21,23 @@ import { RemoteError } from '../../../remote';
 import { sanitizeText, sleep, timeoutSignal } from '../../../util';
 import { StepFailure, type Phase, type StepFlow } from '../../driver';
 import { takeSession } from '../../sessions';
-import { traceMark, traced } from '../../trace';
+import { traced } from '../../trace';
 import {
   CANCELLED_AFTER_INSTALL,
   CANCELLED_BEFORE_INSTALL,
+  finishStep,
+  firstPhase,
   log,
   newStepState,
   remoteSessionOf,
   transition,
   type StepContext,
   type StepSession,
+  SHARED_NEXT,
   type StepState,
 } from '../context';
 import { failStep } from '../failure';
-import { stillPending, verifyByAudit, verifyPhase } from '../verify';
+import { verifyPhase } from '../verify';
 import {
   parseReceipt,
   ReceiptError,
@@ -85,11 +88,6 @@ export interface WindowsStepState extends StepState {
   receipt: Receipt | null;
   /** Approved updates the pre-check found installed already (not installed by this step). */
   alreadyInstalled: number;
-  /**
-   * What this step did, for the verification's line, when that is not "every approved update
-   * installed" (some or all no longer offered, or already installed); null otherwise.
-   */
-  summary: string | null;
 }
 
 export function newWindowsStepState(ctx: StepContext): WindowsStepState {
@@ -100,7 +98,6 @@ export function newWindowsStepState(ctx: StepContext): WindowsStepState {
     boot: null,
     receipt: null,
     alreadyInstalled: 0,
-    summary: null,
   };
 }
 
@@ -589,55 +586,6 @@ function installSummary(state: WindowsStepState, installed: number, notOffered: 
   return parts.join(', ');
 }
 
-/**
- * The ordinary re-audit (verify.ts's verifyByAudit and stillPending, the same decisions as its
- * verify phase), whose line says what this step did from the receipt: never "N update(s) installed"
- * when Windows no longer offered them or they were installed already.
- */
-const windowsVerifyPhase: Phase<WindowsStepState> = {
-  cancelled: verifyPhase.cancelled,
-  async run(state) {
-    const { step } = state;
-    const session = remoteSessionOf(state);
-    const prefetched = state.prefetched;
-    const { auditId, result } = await traced(state.host.name, 'run.verify', () =>
-      verifyByAudit(state, session, prefetched ?? undefined, NOT_CANCELLABLE),
-    );
-    state.prefetched = null;
-    state.verified = result;
-    transition(state, { verifyAuditId: auditId });
-    const policy = state.job.rebootPolicy;
-    if (result.rebootRequired && state.installed && !state.rebooted && policy !== 'never') {
-      log(state, 'info', `the re-audit says the PC needs a restart; reboot policy "${policy}" allows it`);
-      return 'reboot';
-    }
-    const pending = stillPending(step.packages, result.updates);
-    if (pending.length)
-      throw new StepFailure(
-        'verify-failed',
-        `Still pending after the install: ${pending.map((p) => `${p.name} (wanted ${p.to})`).join(', ')}.`,
-      );
-    const done = step.packages.length
-      ? `verified by re-audit: ${state.summary ?? `${step.packages.length} update(s) installed`}`
-      : 're-audited';
-    if (result.rebootRequired) {
-      const why = state.rebooted
-        ? 'it still asks for one after its reboot'
-        : !state.installed
-          ? 'a reboot was already pending'
-          : policy === 'never'
-            ? 'reboot policy is "never"'
-            : 'it was not rebooted';
-      log(state, 'info', `${done}; reboot pending (${why})`);
-      traceMark(state.host.name, 'run.done');
-      return 'reboot-pending';
-    }
-    log(state, 'info', step.packages.length ? done : 're-audited: no reboot pending');
-    traceMark(state.host.name, 'run.done');
-    return 'verified';
-  },
-};
-
 const rebootPhase: Phase<WindowsStepState> = {
   cancelled: (state) =>
     state.verified
@@ -669,21 +617,15 @@ export const WINDOWS_STEP_FLOW: StepFlow<WindowsStepState> = {
     schedule: schedulePhase,
     wait: waitPhase,
     reboot: rebootPhase,
-    verify: windowsVerifyPhase,
+    verify: verifyPhase,
   },
   next: {
+    ...SHARED_NEXT,
     precheck: { 'reboot-first': 'pre-reboot', checked: 'schedule', scheduled: 'wait', nothing: 'verify' },
-    'pre-reboot': { rebooted: 'precheck' },
     schedule: { scheduled: 'wait' },
     wait: { reboot: 'reboot', verify: 'verify' },
-    reboot: { rebooted: 'verify' },
-    verify: {
-      reboot: 'reboot',
-      verified: { end: 'succeeded' },
-      'reboot-pending': { end: 'reboot-pending' },
-    },
   },
-  first: (state) => (state.step.phase === 'reboot' ? 'reboot' : 'precheck'),
+  first: firstPhase,
   started(state) {
     const { step, host } = state;
     log(
@@ -697,9 +639,7 @@ export const WINDOWS_STEP_FLOW: StepFlow<WindowsStepState> = {
     );
   },
   fail: failStep,
-  finish(state) {
-    void state.session?.close();
-  },
+  finish: finishStep,
 };
 
 export { hresultSentence, parseReceipt, receiptOutcome, updateLabel } from './receipt';
