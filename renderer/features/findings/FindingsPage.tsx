@@ -42,42 +42,53 @@ interface Column {
   sort?: FindingSort;
 }
 
-const FINDING_COLUMNS: Column[] = [
-  { label: 'Host', sort: 'host' },
-  { label: 'Package', sort: 'package' },
-  { label: 'Arch' },
-  { label: 'Installed → available' },
-  { label: 'Repository', sort: 'repository' },
-  { label: 'Security', sort: 'security' },
-  { label: 'Advisories' },
-  { label: 'Flags' },
-];
+/** The columns of the host view: only the labels of the kind-specific ones differ. */
+function hostViewColumns(labels: {
+  name: string;
+  arch: string;
+  versions: string;
+  repository: string;
+  flags: string;
+}): Column[] {
+  return [
+    { label: 'Host', sort: 'host' },
+    { label: labels.name, sort: 'package' },
+    { label: labels.arch },
+    { label: labels.versions },
+    { label: labels.repository, sort: 'repository' },
+    { label: 'Security', sort: 'security' },
+    { label: 'Advisories' },
+    { label: labels.flags },
+  ];
+}
+
+const FINDING_COLUMNS = hostViewColumns({
+  name: 'Package',
+  arch: 'Arch',
+  versions: 'Installed → available',
+  repository: 'Repository',
+  flags: 'Flags',
+});
 
 /**
  * Windows updates (KBs) sit in the same columns: the KB number where a package name is, its
  * download size where the architecture is, its title where the versions are and its categories
  * where the repository is. Headers name both while both kinds are on screen.
  */
-const KB_COLUMNS: Column[] = [
-  { label: 'Host', sort: 'host' },
-  { label: 'KB', sort: 'package' },
-  { label: 'Size' },
-  { label: 'Title' },
-  { label: 'Categories', sort: 'repository' },
-  { label: 'Security', sort: 'security' },
-  { label: 'Advisories' },
-  { label: 'Restart' },
-];
-const MIXED_COLUMNS: Column[] = [
-  { label: 'Host', sort: 'host' },
-  { label: 'Package or KB', sort: 'package' },
-  { label: 'Arch or size' },
-  { label: 'Installed → available, or title' },
-  { label: 'Repository or categories', sort: 'repository' },
-  { label: 'Security', sort: 'security' },
-  { label: 'Advisories' },
-  { label: 'Flags' },
-];
+const KB_COLUMNS = hostViewColumns({
+  name: 'KB',
+  arch: 'Size',
+  versions: 'Title',
+  repository: 'Categories',
+  flags: 'Restart',
+});
+const MIXED_COLUMNS = hostViewColumns({
+  name: 'Package or KB',
+  arch: 'Arch or size',
+  versions: 'Installed → available, or title',
+  repository: 'Repository or categories',
+  flags: 'Flags',
+});
 
 /** Which kinds of update the loaded rows hold: only packages, only KBs, or both. */
 type RowKinds = 'packages' | 'kbs' | 'mixed';
