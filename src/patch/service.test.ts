@@ -14,7 +14,7 @@ import {
   updateStep,
   writeSettings,
 } from '../db';
-import { recordAudit } from '../db/testing/audits';
+import { kbFinding, recordAudit, WINDOWS_11 } from '../db/testing/audits';
 import { ACME_SECURITY_UPDATE, insertTestJob } from '../db/testing/jobs';
 import { createNodePlatform } from '../platform';
 import type { TaskRunner } from '../tasks';
@@ -108,29 +108,9 @@ describe('the doors jobs.plan and jobs.get go through', () => {
 
   it('names the plan of a job of Windows PCs only a plan, not a dry run (Windows Update has none)', async () => {
     const win = insertHost(db, { name: 'win1', address: '127.0.0.1' });
-    recordAudit(
-      db,
-      win.id,
-      { osId: 'windows', osName: 'Windows 11 Pro', osVersion: '10.0.22631' },
-      'windows-update',
-      [
-        {
-          kind: 'kb',
-          package: 'KB5034441',
-          arch: null,
-          installedVersion: null,
-          availableVersion: 'KB5034441 title',
-          repository: 'Security Updates',
-          security: true,
-          severity: 'critical',
-          vendorSeverity: 'Critical',
-          advisories: ['KB5034441'],
-          held: false,
-          rebootRequired: true,
-          details: { updateId: '12345678-1234-1234-1234-123456789abc', revision: 1 } as never,
-        },
-      ],
-    );
+    recordAudit(db, win.id, WINDOWS_11, 'windows-update', [
+      kbFinding('KB5034441', { updateId: '12345678-1234-1234-1234-123456789abc', revision: 1 }),
+    ]);
     const planned = planJob(svc, { hostIds: [win.id], selection: { mode: 'all' } });
     expect(getTask(db, planned.taskId)?.title).toBe(`Plan for job ${planned.jobId}`);
     const linux = insertHost(db, { name: 'web01', address: '127.0.0.1' });

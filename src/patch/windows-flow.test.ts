@@ -27,7 +27,7 @@ import { driveStep } from './driver';
 import { commitStep } from './notify';
 import { newWindowsStepState, WINDOWS_STEP_FLOW } from './phases/windows';
 import { selectWindowsTargets, windowsPreview } from './phases/windows/targets';
-import { recordAudit } from '../db/testing/audits';
+import { kbFinding, recordAudit, WINDOWS_11 } from '../db/testing/audits';
 import { approveJob, createPlan, dryRunJob, type PatchDeps } from './plan';
 import { rebootHosts, type PatchService } from './service';
 import { FakePc } from './testing/fake-pc';
@@ -390,13 +390,7 @@ describe('Windows reboot jobs (hosts.reboot)', () => {
   });
   function windowsPc(kind: 'windows' | 'password'): number {
     const host = insertHost(db, { name: 'win1', address: '127.0.0.1' });
-    recordAudit(
-      db,
-      host.id,
-      { osId: 'windows', osName: 'Windows 11 Pro', osVersion: '10.0.22631' },
-      'windows-update',
-      [],
-    );
+    recordAudit(db, host.id, WINDOWS_11, 'windows-update', []);
     insertCredential(db, {
       name: 'office',
       username: kind === 'windows' ? 'PATCHDECK\\alice' : 'ops',
@@ -466,21 +460,6 @@ describe('Windows plans', () => {
 
   it('plans KB steps from the latest audit, previews them without a dry run, and approves them', async () => {
     const hostId = insertHost(db, { name: 'win1', address: '127.0.0.1' }).id;
-    const kb = (name: string, details: Record<string, unknown> | null) => ({
-      kind: 'kb',
-      package: name,
-      arch: null,
-      installedVersion: null,
-      availableVersion: `${name} title`,
-      repository: 'Security Updates',
-      security: true,
-      severity: 'critical',
-      vendorSeverity: 'Critical',
-      advisories: [name],
-      held: false,
-      rebootRequired: true,
-      details: details as never,
-    });
     const details = {
       updateId: ID,
       revision: 201,
@@ -490,13 +469,10 @@ describe('Windows plans', () => {
       categories: ['Security Updates'],
       updateType: 'software',
     };
-    recordAudit(
-      db,
-      hostId,
-      { osId: 'windows', osName: 'Windows 11 Pro', osVersion: '10.0.22631' },
-      'windows-update',
-      [kb('KB5034441', details), kb('KB5035000', null)],
-    );
+    recordAudit(db, hostId, WINDOWS_11, 'windows-update', [
+      kbFinding('KB5034441', details),
+      kbFinding('KB5035000', null),
+    ]);
     const { jobId } = createPlan(db, {
       hostIds: [hostId],
       selection: { mode: 'all' },
@@ -520,29 +496,9 @@ describe('Windows plans', () => {
 
   it('settles a PC whose credential logs in over SSH at planning, before anything restarts it', async () => {
     const host = insertHost(db, { name: 'win2', address: '127.0.0.1' });
-    recordAudit(
-      db,
-      host.id,
-      { osId: 'windows', osName: 'Windows 11 Pro', osVersion: '10.0.22631' },
-      'windows-update',
-      [
-        {
-          kind: 'kb',
-          package: 'KB5034441',
-          arch: null,
-          installedVersion: null,
-          availableVersion: 'KB5034441 title',
-          repository: 'Security Updates',
-          security: true,
-          severity: 'critical',
-          vendorSeverity: 'Critical',
-          advisories: ['KB5034441'],
-          held: false,
-          rebootRequired: true,
-          details: { updateId: ID, revision: 201 } as never,
-        },
-      ],
-    );
+    recordAudit(db, host.id, WINDOWS_11, 'windows-update', [
+      kbFinding('KB5034441', { updateId: ID, revision: 201 }),
+    ]);
     insertCredential(db, {
       name: 'ops',
       username: 'ops',

@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Host } from '../../src/api';
 import { auditHost, testCredential } from '../../src/audit';
 import { addCredential } from '../../src/credentials';
@@ -22,7 +22,7 @@ import {
 } from '../../src/db';
 import { createNodeSecretBox } from '../../src/secrets';
 import {
-  missingTestbedParts,
+  describeWithTestbed,
   startWinrmEndpoint,
   writeNtlmUserFile,
   type WinrmEndpoint,
@@ -62,22 +62,7 @@ const DENIED =
     updates: [],
   });
 
-const missing = missingTestbedParts();
-const describeTestbed =
-  missing.length === 0
-    ? describe
-    : process.env.CI === 'true'
-      ? (name: string, body: () => void) =>
-          describe(name, () => {
-            it('has the WinRM test bed installed', () => {
-              throw new Error(`the WinRM test bed is incomplete: ${missing.join('; ')}`);
-            });
-            void body;
-          })
-      : (name: string, body: () => void) => {
-          console.warn(`skipping "${name}": the WinRM test bed lacks ${missing.join('; ')}`);
-          describe.skip(name, body);
-        };
+const describeTestbed = describeWithTestbed();
 
 type Answer = (script: string) => string;
 

@@ -11,7 +11,7 @@
  * WS-Man shell lifecycle, the TCP connections dropping and the endpoint going away.
  */
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, expect, it } from 'vitest';
 import { EventBus } from '../../src/api/event-bus';
 import { JobOptions, type JobStep, type PatchJob } from '../../src/api/schemas';
 import {
@@ -37,7 +37,7 @@ import { RemoteError } from '../../src/remote/errors';
 import { WinrmSession, type WinrmConnectOptions } from '../../src/remote/winrm';
 import { ManualClock, type ClockTimer } from '../../src/util/clock';
 import {
-  missingTestbedParts,
+  describeWithTestbed,
   startWinrmEndpoint,
   writeNtlmUserFile,
   type EndpointRequest,
@@ -49,22 +49,7 @@ import { withSambaLock } from '../winrm/samba-dc';
 const PASSWORD = 'Patch-Pa55word!';
 const ID = '8f1c2d3e-4b5a-4c6d-8e7f-901234567890';
 
-const missing = missingTestbedParts();
-const describeTestbed =
-  missing.length === 0
-    ? describe
-    : process.env.CI === 'true'
-      ? (name: string, body: () => void) =>
-          describe(name, () => {
-            it('has the WinRM test bed installed', () => {
-              throw new Error(`the WinRM test bed is incomplete: ${missing.join('; ')}`);
-            });
-            void body;
-          })
-      : (name: string, body: () => void) => {
-          console.warn(`skipping "${name}": the WinRM test bed lacks ${missing.join('; ')}`);
-          describe.skip(name, body);
-        };
+const describeTestbed = describeWithTestbed();
 
 /**
  * The flow's waits (poll interval, restart delay) cost 20 ms of real time each, so the real

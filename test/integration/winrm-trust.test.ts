@@ -8,34 +8,20 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { Core } from '../../src/core';
 import { listTrustedKeys, trustHostKey as pinKey } from '../../src/db';
 import { createNodePlatform } from '../../src/platform';
 import { reviewedPinsOf } from '../../src/trust';
 import {
-  missingTestbedParts,
+  describeWithTestbed,
   startWinrmEndpoint,
   writeNtlmUserFile,
   type WinrmEndpoint,
 } from '../winrm/endpoint';
 
 const REPLAY = path.resolve(import.meta.dirname, '../fixtures/winrm/wsman/test_winrs_standard.yml');
-const missing = missingTestbedParts();
-const describeTestbed =
-  missing.length === 0
-    ? describe
-    : process.env.CI === 'true'
-      ? (name: string) =>
-          describe(name, () => {
-            it('has the WinRM test bed installed', () => {
-              throw new Error(`the WinRM test bed is incomplete: ${missing.join('; ')}`);
-            });
-          })
-      : (name: string, body: () => void) => {
-          console.warn(`skipping "${name}": the WinRM test bed lacks ${missing.join('; ')}`);
-          describe.skip(name, body);
-        };
+const describeTestbed = describeWithTestbed();
 
 describeTestbed('trusting a WinRM endpoint', () => {
   let dir = '';

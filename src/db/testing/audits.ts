@@ -18,6 +18,11 @@ export const OPENSUSE_LEAP_15: AuditedSystem = {
   osName: 'openSUSE Leap',
   osVersion: '15.5',
 };
+export const WINDOWS_11: AuditedSystem = {
+  osId: 'windows',
+  osName: 'Windows 11 Pro',
+  osVersion: '10.0.22631',
+};
 
 /** The parts of a finding that say which update it is; the rest has defaults. */
 export type PendingUpdate = Pick<
@@ -37,6 +42,28 @@ export function packageFinding(update: PendingUpdate): FindingInput {
     held: false,
     rebootRequired: null,
     ...update,
+  };
+}
+
+/**
+ * A pending Windows update (KB) as the Windows collector reports it: a critical security update
+ * titled "<kb> title" that needs a restart. `details` may hold only the fields a test cares about.
+ */
+export function kbFinding(kb: string, details: Record<string, unknown> | null): FindingInput {
+  return {
+    kind: 'kb',
+    package: kb,
+    arch: null,
+    installedVersion: null,
+    availableVersion: `${kb} title`,
+    repository: 'Security Updates',
+    security: true,
+    severity: 'critical',
+    vendorSeverity: 'Critical',
+    advisories: [kb],
+    held: false,
+    rebootRequired: true,
+    details: details as FindingInput['details'],
   };
 }
 
