@@ -17,8 +17,8 @@ import {
   type CredentialSummary,
 } from '../credentials';
 import { completeAudit, failAudit, startAudit, type FindingInput } from '../db';
-import { WINRM_HTTP_PORT, winrmTargetOf } from '../hosts';
-import { listTrustedKeys, recordHostKeySighting, trustHostKey } from '../db';
+import { winrmEndpointOf } from '../hosts';
+import { listTrustedKeys, recordHostKeySighting, reviewedPinsOf, trustHostKey } from '../db';
 import { recordAuditSighting } from '../db';
 import { readSettings } from '../db';
 import type { SecretBox } from '../platform';
@@ -173,20 +173,6 @@ export async function connectHost(
   return connectSsh(deps, host, credential, options);
 }
 
-/**
- * The reviewed WinRM pins of one type (the trust capability's reviewedPinsOf, read here from the
- * workspace because trust imports the audit: a WinRM pin is never made on first use).
- */
-function reviewedWinrmPins(
-  deps: AuditDeps,
-  hostId: number,
-  type: 'x509-certificate' | 'ntlm-identity',
-): string[] {
-  return listTrustedKeys(deps.db, hostId, 'winrm')
-    .filter((k) => k.type === type && k.reviewed)
-    .map((k) => k.fingerprint);
-}
-
 /** A sighting of what a refused endpoint presented, recorded for the admin's review. */
 function recordPresented(
   deps: AuditDeps,
@@ -221,7 +207,7 @@ async function connectWinrm(
   options: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<WinrmSession> {
   const address = host.address ?? host.addresses[0] ?? host.name;
-  const target = winrmTargetOf(host) ?? { port: WINRM_HTTP_PORT, https: false };
+  const target = winrmEndpointOf(host);
   const login = await openWindowsLogin(deps.db, deps.secrets, credential, 'ntlm');
   try {
     return await WinrmSession.connect(
@@ -232,8 +218,8 @@ async function connectWinrm(
         label: host.name,
         login,
         ...(target.https
-          ? { pinnedCertificates: reviewedWinrmPins(deps, host.id, 'x509-certificate') }
-          : { pinnedNtlmIdentities: reviewedWinrmPins(deps, host.id, 'ntlm-identity') }),
+          ? { pinnedCertificates: reviewedPinsOf(deps.db, host.id, 'x509-certificate') }
+          : { pinnedNtlmIdentities: reviewedPinsOf(deps.db, host.id, 'ntlm-identity') }),
         connectTimeoutMs: Math.min(options.timeoutMs, 20_000),
         maxOutputBytes: readSettings(deps.db).maxCommandOutputMiB * 1024 * 1024,
       },

@@ -55,6 +55,20 @@ export function listTrustedKeys(db: Database, hostId: number, family?: KeyFamily
 }
 
 /**
+ * The fingerprints of a host's WinRM pins of one type that an admin reviewed: the only ones a
+ * connection that sends a password may accept (a WinRM pin is never made on first use).
+ */
+export function reviewedPinsOf(
+  db: Database,
+  hostId: number,
+  type: 'x509-certificate' | 'ntlm-identity',
+): string[] {
+  return listTrustedKeys(db, hostId, 'winrm')
+    .filter((k) => k.type === type && k.reviewed)
+    .map((k) => k.fingerprint);
+}
+
+/**
  * Pins a host key. `replace` revokes every key of its family trusted before (an explicit re-trust
  * after a change; an SSH key and a WinRM certificate or NTLM identity never replace each other);
  * both the trust and the revocation are recorded in the append-only audit log.

@@ -3,4 +3,4 @@
  * capability may use is exported here.
  */
 export { addHost, changeHost, removeHost, requireHost, type HostDeps } from './service';
-export { winrmTargetOf, WINRM_HTTP_PORT, WINRM_HTTPS_PORT } from './winrm';
+export { winrmEndpointOf, winrmTargetOf, WINRM_HTTP_PORT, WINRM_HTTPS_PORT } from './winrm';

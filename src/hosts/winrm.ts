@@ -16,3 +16,8 @@ export function winrmTargetOf(host: Pick<Host, 'services'>): { port: number; htt
   if (open(WINRM_HTTP_PORT)) return { port: WINRM_HTTP_PORT, https: false };
   return null;
 }
+
+/** Where to try a host's WinRM: the scan's open ports (winrmTargetOf), else WinRM's HTTP default. */
+export function winrmEndpointOf(host: Pick<Host, 'services'>): { port: number; https: boolean } {
+  return winrmTargetOf(host) ?? { port: WINRM_HTTP_PORT, https: false };
+}

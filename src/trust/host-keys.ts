@@ -17,7 +17,8 @@ import {
   trustReviewedKey,
 } from '../db';
 import { probeHostKey, RemoteError } from '../remote';
-import { describeCertificate, probeWinrmIdentity, winrmEndpointOf } from './winrm-probe';
+import { winrmEndpointOf } from '../hosts';
+import { describeCertificate, probeWinrmIdentity } from './winrm-probe';
 import { PatchdeckError } from '../util';
 
 /** What trust needs of the workspace: its database, and the bus that says hosts changed. */
@@ -223,18 +224,4 @@ export function trustReviewedKeys(
   })();
   events.emit('entity.changed', { entity: 'hosts', ids: hostIds });
   return { pinned: keys.length, hostIds };
-}
-
-/**
- * The fingerprints of a host's WinRM pins of one type that an admin reviewed: the only ones a
- * connection that sends a password may accept (a WinRM pin is never made on first use).
- */
-export function reviewedPinsOf(
-  db: Database,
-  hostId: number,
-  type: 'x509-certificate' | 'ntlm-identity',
-): string[] {
-  return listTrustedKeys(db, hostId, 'winrm')
-    .filter((k) => k.type === type && k.reviewed)
-    .map((k) => k.fingerprint);
 }

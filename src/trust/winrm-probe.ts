@@ -6,15 +6,8 @@
  * refusal carries what the endpoint presented.
  */
 import { X509Certificate } from 'node:crypto';
-import type { Host } from '../api';
-import { winrmTargetOf, WINRM_HTTP_PORT } from '../hosts';
 import { RemoteError, WinrmSession, type WinrmIdentity } from '../remote';
 import { sanitizeText } from '../util';
-
-/** Where a host's WinRM is: the scan's open ports, else WinRM's HTTP default. */
-export function winrmEndpointOf(host: Host): { port: number; https: boolean } {
-  return winrmTargetOf(host) ?? { port: WINRM_HTTP_PORT, https: false };
-}
 
 export async function probeWinrmIdentity(
   address: string,
