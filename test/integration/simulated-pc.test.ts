@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/testing/run-cli';
-import { missingTestbedParts } from '../winrm/endpoint';
+import { describeWithTestbed } from '../winrm/endpoint';
 import { withSambaLock } from '../winrm/samba-dc';
 
 /**
@@ -15,16 +15,12 @@ import { withSambaLock } from '../winrm/samba-dc';
  */
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ADDRESS = '127.0.77.201';
-const missing = missingTestbedParts();
-const suite = missing.length === 0 || process.env.CI === 'true' ? describe : describe.skip;
-
-suite('the README tour of a simulated Windows PC (npm run testbed:pc)', () => {
+describeWithTestbed()('the README tour of a simulated Windows PC (npm run testbed:pc)', () => {
   withSambaLock();
   let pc: ChildProcess | null = null;
   let dir = '';
   let output = '';
   beforeAll(async () => {
-    if (missing.length) throw new Error(`the WinRM test bed is incomplete: ${missing.join('; ')}`);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-simpc-'));
     pc = spawn(process.execPath, ['--import', 'tsx', 'test/winrm/simulated-pc.ts', '--address', ADDRESS], {
       cwd: ROOT,
