@@ -371,6 +371,34 @@ function HeaderRow({ columns }: { columns: Column[] }) {
   );
 }
 
+/** A filter over one facet's values ("Any", then each value), as the OS, repository and tag filters are. */
+function FacetFilter({
+  label,
+  values,
+  value,
+  onChange,
+}: {
+  label: string;
+  values: { value: string }[] | undefined;
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <Field label={label} className="inline-field">
+      {(id) => (
+        <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
+          <option value="">Any</option>
+          {optionValues(values, value).map((v) => (
+            <option key={v} value={v}>
+              {v}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
 function Filters({ kinds }: { kinds: RowKinds }) {
   const facets = useFindings((s) => s.facets);
   const filters = useFindings((s) => s.filters);
@@ -394,39 +422,15 @@ function Filters({ kinds }: { kinds: RowKinds }) {
           </select>
         )}
       </Field>
-      <Field label="OS" className="inline-field">
-        {(id) => (
-          <select id={id} value={filters.os} onChange={(e) => setFilters({ os: e.target.value })}>
-            <option value="">Any</option>
-            {optionValues(facets?.os, filters.os).map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
-      <Field
+      <FacetFilter label="OS" values={facets?.os} value={filters.os} onChange={(os) => setFilters({ os })} />
+      <FacetFilter
         label={
           kinds === 'packages' ? 'Repository' : kinds === 'kbs' ? 'Categories' : 'Repository or categories'
         }
-        className="inline-field"
-      >
-        {(id) => (
-          <select
-            id={id}
-            value={filters.repository}
-            onChange={(e) => setFilters({ repository: e.target.value })}
-          >
-            <option value="">Any</option>
-            {optionValues(facets?.repositories, filters.repository).map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
+        values={facets?.repositories}
+        value={filters.repository}
+        onChange={(repository) => setFilters({ repository })}
+      />
       <Field label="Host" className="inline-field">
         {(id) => (
           <select
@@ -443,18 +447,12 @@ function Filters({ kinds }: { kinds: RowKinds }) {
           </select>
         )}
       </Field>
-      <Field label="Tag" className="inline-field">
-        {(id) => (
-          <select id={id} value={filters.tag} onChange={(e) => setFilters({ tag: e.target.value })}>
-            <option value="">Any</option>
-            {optionValues(facets?.tags, filters.tag).map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
+      <FacetFilter
+        label="Tag"
+        values={facets?.tags}
+        value={filters.tag}
+        onChange={(tag) => setFilters({ tag })}
+      />
       <label className="inline">
         <input type="checkbox" checked={securityOnly} onChange={(e) => setSecurityOnly(e.target.checked)} />
         Security updates only
