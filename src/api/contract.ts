@@ -33,6 +33,18 @@ import {
   AppNotification,
 } from './schemas';
 import { Schedule, ScheduleInput, SchedulePatch, ScheduleRun } from './schedule-schemas';
+import {
+  AdvisoryBundleExport,
+  AdvisoryImportRequest,
+  AdvisoryStatus,
+  ExceptionInput,
+  Exposure,
+  FeedKind,
+  FindingEvidence,
+  FindingExceptionRecord,
+  PriorityRow,
+  UnfixedCve,
+} from './intel-schemas';
 
 /**
  * The one API contract. Every call the UI can make, with zod schemas for its arguments and
@@ -203,6 +215,46 @@ export const calls = {
   // In the desktop app the core asks where to save (the Platform dialog) and writes the file;
   // elsewhere it returns the CSV for the caller to save. The UI never names a path.
   'findings.exportCsv': call(FindingExportRequest, FindingExport),
+
+  // Issue 13: the advisory snapshot, evidence, due dates and exceptions (src/intel).
+  /** Each current feed file with its age, and warnings when one is stale or missing. */
+  'advisories.status': call(none, AdvisoryStatus),
+  /** Imports feed files or folders, or an advisory bundle (a task: progress, cancel). No paths and no files: the desktop asks with a dialog. */
+  'advisories.import': call(AdvisoryImportRequest, z.object({ taskId: Id })),
+  /** Fetches the feeds from their publishers (or the advisoryMirror setting), then imports them (a task). */
+  'advisories.update': call(
+    z.object({ feeds: z.array(FeedKind).min(1).optional() }).strict(),
+    z.object({ taskId: Id }),
+  ),
+  /** Writes the current snapshot as one dated bundle (zip + manifest with sha256s). */
+  'advisories.exportBundle': call(
+    z.object({ path: z.string().min(1).max(4096).optional() }).strict(),
+    AdvisoryBundleExport,
+  ),
+  /** Why a finding fixes which CVEs, its tier, due date and exception: every record it rests on. */
+  'findings.evidence': call(z.object({ findingId: Id }).strict(), FindingEvidence),
+  /** CVEs affecting installed packages that have no fix yet (no due date). */
+  'findings.unfixed': call(
+    z.object({ hostId: Id.optional(), limit: z.number().int().min(1).max(5000).default(500) }).strict(),
+    z.object({ total: z.number().int(), rows: z.array(UnfixedCve) }),
+  ),
+  /** "Patch these first": packages in risk order (tier, EPSS, age, hosts). */
+  'findings.priorities': call(
+    z.object({ limit: z.number().int().min(1).max(200).default(10) }).strict(),
+    z.array(PriorityRow),
+  ),
+  /** The dashboard's figures: exposure by tier, overdue, due this week, trend, most exposed hosts. */
+  'dashboard.exposure': call(none, Exposure),
+  'exceptions.list': call(
+    z.object({ includeInactive: z.boolean().optional(), hostId: Id.optional() }).strict(),
+    z.array(FindingExceptionRecord),
+  ),
+  /** Accepts or defers a finding, CVE, package or host × package until a date; written to the audit log. */
+  'exceptions.add': call(ExceptionInput, FindingExceptionRecord),
+  'exceptions.remove': call(
+    z.object({ id: Id, reason: z.string().trim().max(2000).optional() }).strict(),
+    z.object({ removed: z.boolean() }),
+  ),
 
   'discovery.check': call(
     z

@@ -37,3 +37,4 @@ export {
   WindowsUpdateDetails,
   WorkspaceInfo,
 } from './schemas';
+export * from './intel-schemas';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AppliedException, DEFAULT_SLA_DAYS, SlaDays, Tier } from './intel-schemas';
 
 /**
  * Domain records as they cross the API. The database repositories return these shapes;
@@ -128,6 +129,12 @@ export const Settings = z.object({
   maxCommandOutputMiB: z.number().int().min(1).max(1024),
   /** Notify when an audit, scan or patch job finishes or fails, and when a host needs a reboot. */
   notifyWhenWorkFinishes: z.boolean(),
+  /** Days from a finding's first sighting to its due date, per risk tier (README: why these). */
+  slaDays: SlaDays,
+  /** Warn when an advisory feed is older than this many days. */
+  advisoryMaxAgeDays: z.number().int().min(1).max(365),
+  /** `advisories update` fetches from this mirror (same paths as the publishers') instead; '' = the publishers. */
+  advisoryMirror: z.string().max(500),
 });
 export type Settings = z.infer<typeof Settings>;
 
@@ -142,6 +149,9 @@ export const DEFAULT_SETTINGS: Settings = {
   rebootPolicy: 'if-required',
   maxCommandOutputMiB: 32,
   notifyWhenWorkFinishes: false,
+  slaDays: DEFAULT_SLA_DAYS,
+  advisoryMaxAgeDays: 7,
+  advisoryMirror: '',
 };
 
 /**
@@ -362,6 +372,22 @@ export const Finding = z.object({
   held: z.boolean(),
   rebootRequired: z.boolean().nullable(),
   details: WindowsUpdateDetails.nullable().optional(),
+  /** The source package this binary was built from (dpkg ${source:Package}, rpm SOURCERPM, apk origin). */
+  sourcePackage: z.string().nullable(),
+  sourceInstalledVersion: z.string().nullable(),
+  sourceAvailableVersion: z.string().nullable(),
+  /** CVEs the update fixes, from the advisory snapshot and the package manager (findings.evidence says why). */
+  cves: z.array(z.string()),
+  kev: z.boolean(),
+  /** The highest EPSS score among its CVEs. */
+  epss: z.number().nullable(),
+  tier: Tier.nullable(),
+  firstSeenAt: IsoTime.nullable(),
+  dueAt: IsoTime.nullable(),
+  /** Due date passed, and no accepted exception covers it. Set by the findings queries. */
+  overdue: z.boolean().optional(),
+  /** The active exception that covers it, if any. Set by the findings queries. */
+  exception: AppliedException.nullable().optional(),
 });
 export type Finding = z.infer<typeof Finding>;
 
@@ -377,7 +403,17 @@ const FindingFilterFields = {
   os: z.string().max(300).optional(),
   repository: z.string().max(300).optional(),
   tag: z.string().max(100).optional(),
-  sort: z.enum(['security', 'host', 'package', 'repository']).default('security'),
+  /** Only findings that fix a CVE in CISA's KEV catalogue. */
+  kevOnly: z.boolean().optional(),
+  /** Only findings past their due date (accepted exceptions left out). */
+  overdue: z.boolean().optional(),
+  /** Only findings whose highest EPSS score is at least this (0–1). */
+  epssAtLeast: z.number().min(0).max(1).optional(),
+  tier: Tier.optional(),
+  /** true: only findings an active exception covers; false: only those none covers. */
+  hasException: z.boolean().optional(),
+  /** `risk`: tier, then EPSS, then age (first seen), then how many hosts share it. `due`: earliest due first. */
+  sort: z.enum(['security', 'host', 'package', 'repository', 'risk', 'due']).default('security'),
   /** `asc` is each column's natural order (security fixes first for `security`). */
   direction: z.enum(['asc', 'desc']).default('asc'),
 };

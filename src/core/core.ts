@@ -29,6 +29,7 @@ import { markInterruptedJobs } from '../db';
 import { startScheduler } from '../patch';
 import { hostTrustHandlers } from './handlers/host-trust';
 import { offlineHandlers } from './handlers/offline';
+import { intelHandlers } from './handlers/intel';
 import { scheduleHandlers } from './handlers/schedules';
 import { scheduleTickOf } from '../schedules';
 import { APP_VERSION } from './version';
@@ -190,6 +191,7 @@ export class Core implements CoreContext {
       ...discoveryHandlers(this),
       ...patchHandlers(this),
       ...offlineHandlers(this),
+      ...intelHandlers(this),
       ...scheduleHandlers(this),
     };
   }

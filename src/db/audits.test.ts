@@ -316,7 +316,19 @@ describe('what an audit stores, field by field', () => {
     ]);
     const rows = listFindings(db, id);
     expect(rows.map((r) => r.package)).toEqual(['pd-held', 'acme-doc', 'acme-lib']);
-    expect(rows[0]).toEqual({ ...full, id: rows[0]!.id, auditId: id, hostId: host.id });
+    // Migration 013's columns read back as "not judged yet" until the advisory enrichment runs.
+    const notJudged = {
+      sourcePackage: null,
+      sourceInstalledVersion: null,
+      sourceAvailableVersion: null,
+      cves: [],
+      kev: false,
+      epss: null,
+      tier: null,
+      firstSeenAt: null,
+      dueAt: null,
+    };
+    expect(rows[0]).toEqual({ ...full, ...notJudged, id: rows[0]!.id, auditId: id, hostId: host.id });
     expect(rows[2]).toMatchObject({ held: false, rebootRequired: false, security: false, arch: 'all' });
     expect(rows[1]).toMatchObject({ kind: 'patch', rebootRequired: null, installedVersion: '1.0' });
     expect(listCurrentFindings(db).map((r) => [r.hostName, r.package, r.held])).toEqual([

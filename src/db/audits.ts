@@ -51,12 +51,29 @@ export interface FindingInput {
   rebootRequired: boolean | null;
   /** A KB finding's Windows Update details (UpdateID, revision, size…); absent or null otherwise. */
   details?: WindowsUpdateDetails | null;
+  /** The source package and its installed and available versions (migration 013); null when unknown. */
+  sourcePackage?: string | null;
+  sourceInstalledVersion?: string | null;
+  sourceAvailableVersion?: string | null;
 }
 
-export interface FindingRecord extends FindingInput {
+/** What the advisory snapshot says about a finding (migration 013; written by src/intel's enrichment). */
+export interface FindingIntel {
+  cves: string[];
+  kev: boolean;
+  epss: number | null;
+  tier: 'kev' | 'critical' | 'high' | 'medium' | 'low' | null;
+  firstSeenAt: string | null;
+  dueAt: string | null;
+}
+
+export interface FindingRecord extends FindingInput, FindingIntel {
   id: number;
   auditId: number;
   hostId: number;
+  sourcePackage: string | null;
+  sourceInstalledVersion: string | null;
+  sourceAvailableVersion: string | null;
 }
 
 type Row = Record<string, unknown>;
@@ -132,6 +149,15 @@ function toFinding(row: Row): FindingRecord {
     held: row.held === 1,
     rebootRequired: bool(row.reboot_required),
     ...(details ? { details } : {}),
+    sourcePackage: (row.source_package as string | null) ?? null,
+    sourceInstalledVersion: (row.source_installed_version as string | null) ?? null,
+    sourceAvailableVersion: (row.source_available_version as string | null) ?? null,
+    cves: parseJsonArray(row.cves as string),
+    kev: row.kev === 1,
+    epss: (row.epss as number | null) ?? null,
+    tier: (row.tier as FindingIntel['tier']) ?? null,
+    firstSeenAt: (row.first_seen_at as string | null) ?? null,
+    dueAt: (row.due_at as string | null) ?? null,
   };
 }
 
@@ -168,8 +194,10 @@ export function completeAudit(
   },
 ): void {
   const insert = db.prepare(
-    `INSERT INTO findings (audit_id, host_id, kind, package, arch, installed_version, available_version, repository, security, severity, vendor_severity, advisories, held, reboot_required, details)
-     VALUES (@auditId, @hostId, @kind, @package, @arch, @installedVersion, @availableVersion, @repository, @security, @severity, @vendorSeverity, @advisories, @held, @rebootRequired, @details)`,
+    `INSERT INTO findings (audit_id, host_id, kind, package, arch, installed_version, available_version, repository, security, severity, vendor_severity, advisories, held, reboot_required, details,
+       source_package, source_installed_version, source_available_version)
+     VALUES (@auditId, @hostId, @kind, @package, @arch, @installedVersion, @availableVersion, @repository, @security, @severity, @vendorSeverity, @advisories, @held, @rebootRequired, @details,
+       @sourcePackage, @sourceInstalledVersion, @sourceAvailableVersion)`,
   );
   const insertHotfix = db.prepare(
     `INSERT OR IGNORE INTO audit_hotfixes (audit_id, hotfix_id, description, installed_on) VALUES (?, ?, ?, ?)`,
@@ -188,6 +216,9 @@ export function completeAudit(
         rebootRequired: f.rebootRequired === null ? null : f.rebootRequired ? 1 : 0,
         advisories: JSON.stringify(f.advisories),
         details: f.details ? JSON.stringify(f.details) : null,
+        sourcePackage: f.sourcePackage ?? null,
+        sourceInstalledVersion: f.sourceInstalledVersion ?? null,
+        sourceAvailableVersion: f.sourceAvailableVersion ?? null,
       });
     }
     const { hotfixes = [], ...facts } = result.windows ?? {};
@@ -387,7 +418,7 @@ export function diffWithPrevious(db: Database, auditId: number): AuditDiff {
 /** Severity filter values: the collectors' normalised severities, and `none` for no rating. */
 export const FINDING_SEVERITIES = ['critical', 'important', 'moderate', 'low', 'unknown', 'none'] as const;
 export type FindingSeverityFilter = (typeof FINDING_SEVERITIES)[number];
-export type FindingSortKey = 'security' | 'host' | 'package' | 'repository';
+export type FindingSortKey = 'security' | 'host' | 'package' | 'repository' | 'risk' | 'due';
 
 /** Which of the current findings to show; every field narrows, all of them in SQL. */
 export interface FindingFilter {
@@ -410,6 +441,8 @@ export interface FindingQueryInput extends FindingFilter {
   direction?: 'asc' | 'desc';
 }
 
+/** Risk tiers in order; a finding with no tier (not a security fix) last. */
+const TIER_RANK = `CASE f.tier WHEN 'kev' THEN 0 WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 WHEN 'low' THEN 4 ELSE 5 END`;
 const SEVERITY_RANK = `CASE f.severity WHEN 'critical' THEN 0 WHEN 'important' THEN 1 WHEN 'moderate' THEN 2 WHEN 'low' THEN 3 WHEN 'unknown' THEN 4 ELSE 5 END`;
 /** "Debian GNU/Linux 12": the audit's OS name with its version, unless the name already says it. */
 const OS_LABEL = `CASE WHEN a.os_name IS NULL OR a.os_name = '' THEN NULL
@@ -474,6 +507,10 @@ function findingOrder(sort: FindingSortKey, direction: 'asc' | 'desc' = 'asc'): 
       return `f.repository IS NULL, f.repository ${dir}, f.package, h.name COLLATE NOCASE, f.id`;
     case 'security':
       return `f.security ${flip}, ${SEVERITY_RANK} ${dir}, h.name COLLATE NOCASE, f.package, f.id`;
+    case 'risk':
+      return `${TIER_RANK} ${dir}, coalesce(f.epss, -1) ${flip}, f.first_seen_at IS NULL, f.first_seen_at ${dir}, f.package, h.name COLLATE NOCASE, f.id`;
+    case 'due':
+      return `f.due_at IS NULL, f.due_at ${dir}, ${TIER_RANK}, f.package, h.name COLLATE NOCASE, f.id`;
   }
 }
 
@@ -535,6 +572,10 @@ function groupOrder(sort: FindingSortKey, direction: 'asc' | 'desc' = 'asc'): st
       return `repository IS NULL, repository ${dir}, package, kind`;
     case 'security':
       return `security ${flip}, rank ${dir}, hosts DESC, package, kind`;
+    case 'risk':
+      return `tier_rank ${dir}, coalesce(epss, -1) ${flip}, first_seen_at IS NULL, first_seen_at ${dir}, hosts DESC, package, kind`;
+    case 'due':
+      return `due_at IS NULL, due_at ${dir}, tier_rank, package, kind`;
   }
 }
 
@@ -549,7 +590,8 @@ export function queryFindingGroups(db: Database, query: FindingQueryInput) {
       max(f.security) AS security, min(${SEVERITY_RANK}) AS rank,
       json_group_array(DISTINCT f.arch) AS arches, count(DISTINCT f.available_version) AS versions,
       min(f.available_version) AS version, min(f.repository) AS repository,
-      json_group_array(DISTINCT f.advisories) AS advisories
+      json_group_array(DISTINCT f.advisories) AS advisories,
+      min(${TIER_RANK}) AS tier_rank, max(f.epss) AS epss, min(f.first_seen_at) AS first_seen_at, min(f.due_at) AS due_at
     ${current} GROUP BY f.package, f.kind`;
   const totals = db
     .prepare(

@@ -10,6 +10,7 @@ import { migration009 } from './009_network_device';
 import { migration010 } from './010_job_log';
 import { migration011 } from './011_windows_credentials';
 import { migration012 } from './012_windows_audit';
+import { migration013 } from './013_advisories';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -28,6 +29,7 @@ export const migrations: readonly Migration[] = [
   migration010,
   migration011,
   migration012,
+  migration013,
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

@@ -1,0 +1,3 @@
+/** The advisory snapshot, matching, risk tiers, due dates and exceptions (issue 13). */
+export * from './types';
+export * from './ecosystem';
