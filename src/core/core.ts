@@ -30,6 +30,7 @@ import { startScheduler } from '../patch';
 import { hostTrustHandlers } from './handlers/host-trust';
 import { offlineHandlers } from './handlers/offline';
 import { intelHandlers } from './handlers/intel';
+import { advisoryHandlers } from './handlers/advisories';
 import { scheduleHandlers } from './handlers/schedules';
 import { scheduleTickOf } from '../schedules';
 import { APP_VERSION } from './version';
@@ -192,6 +193,7 @@ export class Core implements CoreContext {
       ...patchHandlers(this),
       ...offlineHandlers(this),
       ...intelHandlers(this),
+      ...advisoryHandlers(this),
       ...scheduleHandlers(this),
     };
   }

@@ -3,10 +3,6 @@ import type { CoreContext } from '../context';
 
 type IntelHandlers = Pick<
   Handlers,
-  | 'advisories.status'
-  | 'advisories.import'
-  | 'advisories.update'
-  | 'advisories.exportBundle'
   | 'findings.evidence'
   | 'findings.unfixed'
   | 'findings.priorities'
@@ -24,10 +20,6 @@ const notYet = (): never => {
 
 export function intelHandlers(_core: CoreContext): IntelHandlers {
   return {
-    'advisories.status': notYet,
-    'advisories.import': notYet,
-    'advisories.update': notYet,
-    'advisories.exportBundle': notYet,
     'findings.evidence': notYet,
     'findings.unfixed': notYet,
     'findings.priorities': notYet,
