@@ -9,6 +9,7 @@ import { ReportsPage } from './features/placeholders';
 import { SettingsPage } from './features/settings/SettingsPage';
 import { hasUnsavedSettings, useSettingsDraft } from './features/settings/settings-draft';
 import { FindingsPage } from './features/findings/FindingsPage';
+import { EvidencePanel } from './features/intel/EvidencePanel';
 import { PAGES, useApp, type PageId } from './stores/app';
 
 const PAGE_COMPONENTS: Record<PageId, () => ReactNode> = {
@@ -119,6 +120,7 @@ export function App() {
           </p>
         )}
         <Page />
+        <EvidencePanel />
       </main>
       <StatusArea />
     </div>

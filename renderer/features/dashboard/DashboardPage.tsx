@@ -3,6 +3,7 @@ import { windowAdvice } from '../../components/advice';
 import { formatTime } from '../../components/format';
 import { hostHref, useApp } from '../../stores/app';
 import { useHosts } from '../hosts/store';
+import { ExposureSection } from './ExposureSection';
 import { FirstRunChecklist } from './FirstRunChecklist';
 import { useDashboard } from './store';
 
@@ -20,6 +21,8 @@ export function DashboardPage() {
   const failed = useDashboard((s) => s.failed);
   const error = useDashboard((s) => s.error);
   const load = useDashboard((s) => s.load);
+  const exposure = useDashboard((s) => s.exposure);
+  const exposureError = useDashboard((s) => s.exposureError);
   const hosts = useHosts((s) => s.hosts);
   const loadHosts = useHosts((s) => s.load);
   const info = useApp((s) => s.info);
@@ -58,6 +61,12 @@ export function DashboardPage() {
           </button>
         </p>
       )}
+      {exposureError && (
+        <p role="alert" className="error">
+          The security figures could not be read: {exposureError}
+        </p>
+      )}
+      {exposure && <ExposureSection exposure={exposure} />}
       {failed.length > 0 && (
         <section aria-label="Failed audits list">
           <h2 className="section-title">Failed audits</h2>

@@ -1,6 +1,8 @@
 import { create } from 'zustand';
+import type { Exposure } from '../../../src/api/intel-schemas';
 import type { Audit } from '../../../src/api/schemas';
 import { api, describeError } from '../../api';
+import { onJudgementChanged } from '../intel/store';
 
 export interface FleetFigures {
   hosts: number;
@@ -17,7 +19,11 @@ interface DashboardState {
   figures: FleetFigures | null;
   failed: Audit[];
   error: string | null;
+  /** The owner's figures: exposure by tier, overdue, due this week, trend, "patch these first". */
+  exposure: Exposure | null;
+  exposureError: string | null;
   load(): Promise<void>;
+  loadExposure(): Promise<void>;
 }
 
 /** Figures from the workspace itself: inventory hosts, each host's newest audit, current findings. */
@@ -25,7 +31,17 @@ export const useDashboard = create<DashboardState>((set) => ({
   figures: null,
   failed: [],
   error: null,
+  exposure: null,
+  exposureError: null,
+  async loadExposure() {
+    try {
+      set({ exposure: await api.dashboard.exposure(), exposureError: null });
+    } catch (error) {
+      set({ exposureError: describeError(error) });
+    }
+  },
   async load() {
+    void useDashboard.getState().loadExposure();
     try {
       const [hosts, latest, findings] = await Promise.all([
         api.hosts.list({ inventoryOnly: true }),
@@ -64,3 +80,4 @@ api.on('entity.changed', ({ entity }) => {
   if (timer) clearTimeout(timer);
   timer = setTimeout(() => void useDashboard.getState().load(), 400);
 });
+onJudgementChanged(() => void useDashboard.getState().loadExposure());

@@ -15,9 +15,15 @@ import {
   kbRestartText,
 } from '../../components/windows-updates';
 import { openWizardWith } from '../jobs/wizard';
+import { ExceptionsSection } from '../intel/ExceptionsSection';
+import { RiskCells } from '../intel/RiskCells';
+import { NoSnapshotNote } from '../intel/NoSnapshotNote';
+import { TIER_LABELS, TIER_ORDER } from '../../components/intel';
+import type { Tier } from '../../../src/api/intel-schemas';
 import {
   PAGE_SIZE,
   groupKey,
+  isFiltered,
   rowKey,
   useFindings,
   type FindingSort,
@@ -55,6 +61,11 @@ function hostViewColumns(labels: {
     { label: labels.name, sort: 'package' },
     { label: labels.arch },
     { label: labels.versions },
+    { label: 'Tier', sort: 'risk' },
+    { label: 'Due', sort: 'due' },
+    { label: 'CVEs' },
+    { label: 'KEV' },
+    { label: 'EPSS' },
     { label: labels.repository, sort: 'repository' },
     { label: 'Security', sort: 'security' },
     { label: 'Advisories' },
@@ -201,6 +212,7 @@ function FindingRow({ finding, index }: { finding: Finding | undefined; index: n
       <div role="cell" className="mono small cell-version" title={versionTitle(finding)}>
         {versionText(finding)}
       </div>
+      <RiskCells finding={finding} />
       <div role="cell" className="small cell-repo" title={finding.repository ?? undefined}>
         {finding.repository ?? '—'}
       </div>
@@ -262,6 +274,7 @@ function KbRow({ finding, index, selected }: { finding: Finding; index: number; 
         {finding.availableVersion}
         {released && <span className="muted"> · {released}</span>}
       </div>
+      <RiskCells finding={finding} />
       <div role="cell" className="small cell-repo" title={categories || undefined}>
         {categories || '—'}
       </div>
@@ -457,6 +470,66 @@ function Filters({ kinds }: { kinds: RowKinds }) {
         <input type="checkbox" checked={securityOnly} onChange={(e) => setSecurityOnly(e.target.checked)} />
         Security updates only
       </label>
+      <label className="inline">
+        <input
+          type="checkbox"
+          checked={filters.kevOnly}
+          onChange={(e) => setFilters({ kevOnly: e.target.checked })}
+        />
+        Known exploited only
+      </label>
+      <label className="inline">
+        <input
+          type="checkbox"
+          checked={filters.overdue}
+          onChange={(e) => setFilters({ overdue: e.target.checked })}
+        />
+        Overdue only
+      </label>
+      <Field label="Tier" className="inline-field">
+        {(id) => (
+          <select
+            id={id}
+            value={filters.tier}
+            onChange={(e) => setFilters({ tier: e.target.value as Tier | '' })}
+          >
+            <option value="">Any</option>
+            {TIER_ORDER.map((t) => (
+              <option key={t} value={t}>
+                {TIER_LABELS[t]}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="EPSS at least (%)" className="inline-field">
+        {(id) => (
+          <input
+            id={id}
+            type="number"
+            min={0}
+            max={100}
+            step="any"
+            className="epss-input"
+            placeholder="any"
+            value={filters.epssAtLeast}
+            onChange={(e) => setFilters({ epssAtLeast: e.target.value })}
+          />
+        )}
+      </Field>
+      <Field label="Exception" className="inline-field">
+        {(id) => (
+          <select
+            id={id}
+            value={filters.hasException}
+            onChange={(e) => setFilters({ hasException: e.target.value as 'yes' | 'no' | '' })}
+          >
+            <option value="">Any</option>
+            <option value="yes">Has an exception</option>
+            <option value="no">No exception</option>
+          </select>
+        )}
+      </Field>
     </div>
   );
 }
@@ -554,14 +627,7 @@ export function FindingsPage() {
     pages.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE];
   const groupAt = (index: number): FindingGroup | undefined =>
     groupPages.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE];
-  const filtered =
-    securityOnly ||
-    search.trim() !== '' ||
-    filters.severity !== '' ||
-    filters.os !== '' ||
-    filters.repository !== '' ||
-    filters.hostId !== null ||
-    filters.tag !== '';
+  const filtered = isFiltered({ securityOnly, search, filters });
   const kinds = rowKinds(
     view === 'updates'
       ? [...pages.values()].flatMap((p) => p.map((f) => f.kind))
@@ -655,6 +721,8 @@ export function FindingsPage() {
               <option value="host">{view === 'packages' ? 'Most hosts first' : 'By host'}</option>
               <option value="package">By package</option>
               {view === 'updates' && <option value="repository">By repository</option>}
+              {view === 'updates' && <option value="risk">By risk (patch first on top)</option>}
+              {view === 'updates' && <option value="due">By due date</option>}
             </select>
           )}
         </Field>
@@ -664,6 +732,7 @@ export function FindingsPage() {
           </button>
         )}
       </div>
+      <NoSnapshotNote />
       <Filters kinds={kinds} />
       <WsusNote />
       <div className="toolbar actions" role="group" aria-label="Selected updates">
@@ -747,6 +816,7 @@ export function FindingsPage() {
           </div>
         </div>
       )}
+      <ExceptionsSection />
     </div>
   );
 }

@@ -1,9 +1,11 @@
 import { create } from 'zustand';
+import type { Tier } from '../../../src/api/intel-schemas';
 import type { Finding, FindingFacets, FindingGroup } from '../../../src/api/schemas';
 import { api, describeError } from '../../api';
+import { onJudgementChanged } from '../intel/store';
 
 export const PAGE_SIZE = 200;
-export type FindingSort = 'security' | 'host' | 'package' | 'repository';
+export type FindingSort = 'security' | 'host' | 'package' | 'repository' | 'risk' | 'due';
 export type SortDirection = 'asc' | 'desc';
 /** Each update on its own row, or one row per package ("openssl on 12 hosts"). */
 export type FindingsView = 'updates' | 'packages';
@@ -16,6 +18,13 @@ export interface FindingFilters {
   repository: string;
   hostId: number | null;
   tag: string;
+  /** Only updates that fix a CVE in CISA's known-exploited catalogue. */
+  kevOnly: boolean;
+  overdue: boolean;
+  /** Lowest EPSS score as a percentage typed by the admin ('' = any). */
+  epssAtLeast: string;
+  tier: Tier | '';
+  hasException: 'yes' | 'no' | '';
 }
 
 /** What one selected row stands for: a package on some hosts. */
@@ -74,7 +83,45 @@ interface FindingsState {
 export const rowKey = (f: Finding): string => `u:${f.id}`;
 export const groupKey = (g: FindingGroup): string => `p:${g.kind}:${g.package}`;
 
-const NO_FILTERS: FindingFilters = { severity: '', os: '', repository: '', hostId: null, tag: '' };
+const NO_FILTERS: FindingFilters = {
+  severity: '',
+  os: '',
+  repository: '',
+  hostId: null,
+  tag: '',
+  kevOnly: false,
+  overdue: false,
+  epssAtLeast: '',
+  tier: '',
+  hasException: '',
+};
+
+/** The EPSS filter's percentage as the 0–1 score the query takes; undefined when empty or not a number. */
+export function epssScoreOf(percent: string): number | undefined {
+  if (percent.trim() === '') return undefined;
+  const value = Number(percent);
+  if (!Number.isFinite(value)) return undefined;
+  return Math.min(1, Math.max(0, value / 100));
+}
+
+/** True when any filter of the page narrows the list. */
+export function isFiltered(s: Pick<FindingsState, 'securityOnly' | 'search' | 'filters'>): boolean {
+  const f = s.filters;
+  return (
+    s.securityOnly ||
+    s.search.trim() !== '' ||
+    f.severity !== '' ||
+    f.os !== '' ||
+    f.repository !== '' ||
+    f.hostId !== null ||
+    f.tag !== '' ||
+    f.kevOnly ||
+    f.overdue ||
+    epssScoreOf(f.epssAtLeast) !== undefined ||
+    f.tier !== '' ||
+    f.hasException !== ''
+  );
+}
 
 /** Bumped whenever the query changes, so answers to an older query are dropped. */
 let generation = 0;
@@ -94,6 +141,11 @@ function queryArgs(s: FindingsState) {
     repository: s.filters.repository || undefined,
     hostId: s.filters.hostId ?? undefined,
     tag: s.filters.tag || undefined,
+    kevOnly: s.filters.kevOnly || undefined,
+    overdue: s.filters.overdue || undefined,
+    epssAtLeast: epssScoreOf(s.filters.epssAtLeast),
+    tier: s.filters.tier || undefined,
+    hasException: s.filters.hasException === '' ? undefined : s.filters.hasException === 'yes',
   };
 }
 
@@ -174,7 +226,10 @@ export const useFindings = create<FindingsState>((set, get) => {
     setView(view) {
       if (view === get().view) return;
       // The two views' rows differ, so a selection made in one is not carried into the other.
-      set({ view, total: null, selected: new Map(), notice: null });
+      // Risk and due orders rank single updates; the package view has no such order.
+      const sort =
+        view === 'packages' && (get().sort === 'risk' || get().sort === 'due') ? 'security' : get().sort;
+      set({ view, sort, total: null, selected: new Map(), notice: null });
       void get().reload();
     },
     sortBy(sort) {
@@ -197,7 +252,10 @@ export const useFindings = create<FindingsState>((set, get) => {
     },
     setFilters(patch) {
       set({ filters: { ...get().filters, ...patch } });
-      void get().reload();
+      if (searchTimer) clearTimeout(searchTimer);
+      // A number being typed (the EPSS filter) waits for the typing to pause, as the search does.
+      if ('epssAtLeast' in patch) searchTimer = setTimeout(() => void get().reload(), 300);
+      else void get().reload();
     },
     clearFilters() {
       set({ filters: NO_FILTERS, securityOnly: false, search: '' });
@@ -288,3 +346,6 @@ api.on('entity.changed', ({ entity }) => {
     void useFindings.getState().loadFacets();
   }, 400);
 });
+
+// A new snapshot, or an exception added or removed, judges the listed updates anew.
+onJudgementChanged(() => void useFindings.getState().reload());

@@ -4,6 +4,7 @@ import type { Audit, Host } from '../../../src/api/schemas';
 import { findingVersionText, formatDuration, formatTime, plural } from '../../components/format';
 import { OsIcon } from '../../components/OsIcon';
 import { useHostDetail, type AuditDiff, type KeyProbe } from './detail-store';
+import { HostRiskSection } from '../intel/HostRiskSection';
 import { RebootHost } from './RebootHost';
 import { useHosts } from './store';
 import {
@@ -554,6 +555,7 @@ export function HostDetail({ host }: { host: Host }) {
           {formatTime(host.firstSeen)} / {formatTime(host.lastSeen)}
         </dd>
       </dl>
+      {newest && <HostRiskSection hostId={host.id} auditedAt={newest.finishedAt} />}
       <h3>Services</h3>
       {host.services.length === 0 ? (
         <p className="muted">No open port recorded by discovery.</p>

@@ -2,6 +2,8 @@ import { useState, type FormEvent } from 'react';
 import type { Settings } from '../../../src/api/schemas';
 import { describeError } from '../../api';
 import { useApp } from '../../stores/app';
+import { TIER_LABELS, TIER_ORDER } from '../../components/intel';
+import { AdvisoriesSection } from './AdvisoriesSection';
 import { BackupButton } from './BackupButton';
 import { CredentialsSection } from './CredentialsSection';
 import { NotificationsSection } from './NotificationsSection';
@@ -170,6 +172,43 @@ export function SettingsPage() {
             </select>
           </label>
         </fieldset>
+        <fieldset aria-label="Due dates and feed age">
+          <legend>Advisories: due dates and feed age</legend>
+          <p className="muted small">
+            A security update is due this many days after the first audit that saw it, by its tier. A
+            known-exploited one is due sooner when CISA&apos;s own due date is earlier.
+          </p>
+          {TIER_ORDER.map((tier) => (
+            <label key={tier}>
+              {TIER_LABELS[tier]}: days to patch
+              <input
+                type="number"
+                min={1}
+                max={3650}
+                value={value.slaDays[tier]}
+                onChange={(e) => change({ slaDays: { ...value.slaDays, [tier]: Number(e.target.value) } })}
+              />
+            </label>
+          ))}
+          <label>
+            Warn when a feed is older than (days)
+            <input
+              type="number"
+              min={1}
+              max={365}
+              value={value.advisoryMaxAgeDays}
+              onChange={(e) => change({ advisoryMaxAgeDays: Number(e.target.value) })}
+            />
+          </label>
+          <label>
+            Mirror for Update from publishers (empty: the publishers themselves)
+            <input
+              value={value.advisoryMirror}
+              placeholder="https://mirror.example.org"
+              onChange={(e) => change({ advisoryMirror: e.target.value })}
+            />
+          </label>
+        </fieldset>
         <div className="form-actions">
           <button type="submit" disabled={Object.keys(draft).length === 0}>
             Save settings
@@ -181,6 +220,7 @@ export function SettingsPage() {
           )}
         </div>
       </form>
+      <AdvisoriesSection />
       <NotificationsSection />
       <CredentialsSection />
       <SchedulesSection />
