@@ -45,7 +45,7 @@ export function ExceptionsSection() {
           checked={includeInactive}
           onChange={(e) => setIncludeInactive(e.target.checked)}
         />
-        Show expired and removed ones too
+        Include expired and removed ones
       </label>
       {error && (
         <p role="alert" className="error">
