@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { WindowsAuditFacts, WindowsUpdateDetails } from '../api';
+import { APPLIED_EXCEPTION_ID, FINDING_OVERDUE, HAS_ACTIVE_EXCEPTION, exceptionsById } from './exceptions';
 import { now, parseJsonArray } from './time';
 
 export interface AuditRecord {
@@ -431,6 +432,17 @@ export interface FindingFilter {
   os?: string;
   repository?: string;
   tag?: string;
+  /** Only findings that fix a CVE in CISA's KEV catalogue. */
+  kevOnly?: boolean;
+  /** Only findings past their due date that no active exception covers. */
+  overdue?: boolean;
+  /** Only findings whose highest EPSS score is at least this. */
+  epssAtLeast?: number;
+  tier?: 'kev' | 'critical' | 'high' | 'medium' | 'low';
+  /** true: only findings an active exception covers; false: only those none covers. */
+  hasException?: boolean;
+  /** The time exceptions and due dates are judged at (ISO); now when absent. */
+  now?: string;
 }
 
 export interface FindingQueryInput extends FindingFilter {
@@ -441,6 +453,8 @@ export interface FindingQueryInput extends FindingFilter {
   direction?: 'asc' | 'desc';
 }
 
+/** How many of the listed findings are the same update (kind, package): the risk order's last key. */
+const SHARING = 'count(*) OVER (PARTITION BY f.kind, f.package) AS sharing';
 /** Risk tiers in order; a finding with no tier (not a security fix) last. */
 const TIER_RANK = `CASE f.tier WHEN 'kev' THEN 0 WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 WHEN 'low' THEN 4 ELSE 5 END`;
 const SEVERITY_RANK = `CASE f.severity WHEN 'critical' THEN 0 WHEN 'important' THEN 1 WHEN 'moderate' THEN 2 WHEN 'low' THEN 3 WHEN 'unknown' THEN 4 ELSE 5 END`;
@@ -487,6 +501,20 @@ function currentFindings(filter: FindingFilter, options: { withAudit?: boolean }
     params.tag = filter.tag;
     where.push('EXISTS (SELECT 1 FROM json_each(h.tags) tag WHERE tag.value = @tag)');
   }
+  if (filter.kevOnly) where.push('f.kev = 1');
+  if (filter.tier) {
+    params.tier = filter.tier;
+    where.push('f.tier = @tier');
+  }
+  if (filter.epssAtLeast !== undefined) {
+    params.epssAtLeast = filter.epssAtLeast;
+    where.push('f.epss >= @epssAtLeast');
+  }
+  if (filter.overdue) where.push(FINDING_OVERDUE);
+  if (filter.hasException !== undefined)
+    where.push(filter.hasException ? HAS_ACTIVE_EXCEPTION : `NOT ${HAS_ACTIVE_EXCEPTION}`);
+  // Every query may name @now (the overdue and exception columns do): always bound.
+  params.now = filter.now ?? now();
   const audit = options.withAudit || filter.os ? ' JOIN audits a ON a.id = f.audit_id' : '';
   return {
     sql: `${CURRENT_FINDINGS_FROM}${audit}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
@@ -508,7 +536,8 @@ function findingOrder(sort: FindingSortKey, direction: 'asc' | 'desc' = 'asc'): 
     case 'security':
       return `f.security ${flip}, ${SEVERITY_RANK} ${dir}, h.name COLLATE NOCASE, f.package, f.id`;
     case 'risk':
-      return `${TIER_RANK} ${dir}, coalesce(f.epss, -1) ${flip}, f.first_seen_at IS NULL, f.first_seen_at ${dir}, f.package, h.name COLLATE NOCASE, f.id`;
+      // Tier, then EPSS (highest first), then age (oldest sighting first), then how many hosts share it.
+      return `${TIER_RANK} ${dir}, coalesce(f.epss, -1) ${flip}, f.first_seen_at IS NULL, f.first_seen_at ${dir}, sharing ${flip}, f.package, h.name COLLATE NOCASE, f.id`;
     case 'due':
       return `f.due_at IS NULL, f.due_at ${dir}, ${TIER_RANK}, f.package, h.name COLLATE NOCASE, f.id`;
   }
@@ -524,15 +553,38 @@ export function queryFindings(db: Database, query: FindingQueryInput) {
     .get(params) as { total: number; security: number; hosts: number };
   const rows = db
     .prepare(
-      `SELECT f.*, h.name AS host_name ${current} ORDER BY ${findingOrder(query.sort, query.direction)} LIMIT @limit OFFSET @offset`,
+      `SELECT f.*, h.name AS host_name, ${FINDING_OVERDUE} AS is_overdue, ${APPLIED_EXCEPTION_ID} AS exception_id${
+        query.sort === 'risk' ? `, ${SHARING}` : ''
+      } ${current} ORDER BY ${findingOrder(query.sort, query.direction)} LIMIT @limit OFFSET @offset`,
     )
     .all({ ...params, limit: query.limit, offset: query.offset }) as Row[];
+  const exceptions = exceptionsById(
+    db,
+    rows.map((r) => r.exception_id as number | null).filter((id): id is number => id !== null),
+  );
   return {
     total: totals.total,
     securityTotal: totals.security,
     hostsTotal: totals.hosts,
     offset: query.offset,
-    rows: rows.map((row) => ({ ...toFinding(row), hostName: row.host_name as string })),
+    rows: rows.map((row) => {
+      const e = row.exception_id === null ? undefined : exceptions.get(row.exception_id as number);
+      return {
+        ...toFinding(row),
+        hostName: row.host_name as string,
+        overdue: row.is_overdue === 1,
+        exception: e
+          ? {
+              id: e.id,
+              decision: e.decision,
+              scope: e.scope,
+              expiresAt: e.expiresAt,
+              reason: e.reason,
+              owner: e.owner,
+            }
+          : null,
+      };
+    }),
   };
 }
 
@@ -695,7 +747,7 @@ export function* iterateFindings(
 ): Generator<ExportedFinding> {
   const { sql: current, params } = currentFindings(query, { withAudit: true });
   const statement = db.prepare(
-    `SELECT f.*, h.name AS host_name, h.address AS host_address, ${OS_LABEL} AS os_label ${current}
+    `SELECT f.*, h.name AS host_name, h.address AS host_address, ${OS_LABEL} AS os_label${query.sort === 'risk' ? `, ${SHARING}` : ''} ${current}
      ORDER BY ${findingOrder(query.sort, query.direction)}`,
   );
   for (const row of statement.iterate(params) as IterableIterator<Row>) {

@@ -1,0 +1,606 @@
+import type { Database } from 'better-sqlite3';
+import {
+  APPLIED_EXCEPTION_ID,
+  EXCEPTION_ACTIVE,
+  FINDING_OVERDUE,
+  HAS_ACTIVE_ACCEPT,
+  HAS_ACTIVE_EXCEPTION,
+} from './exceptions';
+import { parseJsonArray } from './time';
+
+/**
+ * What src/intel's matching reads from the advisory snapshot (migration 013) and writes back onto
+ * findings: one batched query per question (json_each of the names or ids asked about), so that
+ * enriching an audit costs a handful of queries however many findings it has.
+ */
+
+/** One advisory_packages row with its advisory's facts. */
+export interface SnapshotPackageRow {
+  advisoryRowId: number;
+  advisoryId: string;
+  feed: 'osv' | 'debian-tracker' | 'csaf';
+  sourceId: number;
+  ecosystem: string;
+  package: string;
+  nameKind: 'source' | 'binary';
+  introduced: string | null;
+  fixed: string | null;
+  status: 'fixed' | 'open' | 'not-affected' | 'undetermined';
+  urgency: string | null;
+  cves: string[];
+  severity: 'critical' | 'high' | 'medium' | 'low' | 'none' | null;
+  cvssScore: number | null;
+}
+
+type Row = Record<string, unknown>;
+
+function toPackageRow(row: Row): SnapshotPackageRow {
+  return {
+    advisoryRowId: row.advisory as number,
+    advisoryId: row.advisory_id as string,
+    feed: row.feed as SnapshotPackageRow['feed'],
+    sourceId: row.source_id as number,
+    ecosystem: row.ecosystem as string,
+    package: row.package as string,
+    nameKind: row.name_kind as SnapshotPackageRow['nameKind'],
+    introduced: (row.introduced as string | null) ?? null,
+    fixed: (row.fixed as string | null) ?? null,
+    status: row.status as SnapshotPackageRow['status'],
+    urgency: (row.urgency as string | null) ?? null,
+    cves: parseJsonArray(row.cves as string),
+    severity: (row.severity as SnapshotPackageRow['severity']) ?? null,
+    cvssScore: (row.cvss_score as number | null) ?? null,
+  };
+}
+
+/** Every row of the snapshot that names one of `names` in `ecosystem` (withdrawn advisories left out). */
+export function snapshotPackagesFor(db: Database, ecosystem: string, names: string[]): SnapshotPackageRow[] {
+  if (names.length === 0) return [];
+  return (
+    db
+      .prepare(
+        `SELECT ap.*, a.advisory_id, a.feed, a.source_id, a.cves, a.severity, a.cvss_score
+         FROM (SELECT DISTINCT value AS name FROM json_each(@names)) n
+         JOIN advisory_packages ap ON ap.ecosystem = @ecosystem AND ap.package = n.name
+         JOIN advisories a ON a.id = ap.advisory
+         WHERE a.withdrawn = 0`,
+      )
+      .all({ ecosystem, names: JSON.stringify(names) }) as Row[]
+  ).map(toPackageRow);
+}
+
+/** An advisory the snapshot holds, looked up by its id (reconciling what the package manager reported). */
+export interface KnownAdvisory {
+  advisoryRowId: number;
+  advisoryId: string;
+  feed: SnapshotPackageRow['feed'];
+  sourceId: number;
+  cves: string[];
+  severity: SnapshotPackageRow['severity'];
+  cvssScore: number | null;
+}
+
+export function advisoriesWithIds(db: Database, ids: string[]): KnownAdvisory[] {
+  if (ids.length === 0) return [];
+  return (
+    db
+      .prepare(
+        `SELECT a.id, a.advisory_id, a.feed, a.source_id, a.cves, a.severity, a.cvss_score FROM advisories a
+         WHERE a.withdrawn = 0 AND a.advisory_id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(JSON.stringify(ids)) as Row[]
+  ).map((row) => ({
+    advisoryRowId: row.id as number,
+    advisoryId: row.advisory_id as string,
+    feed: row.feed as KnownAdvisory['feed'],
+    sourceId: row.source_id as number,
+    cves: parseJsonArray(row.cves as string),
+    severity: (row.severity as KnownAdvisory['severity']) ?? null,
+    cvssScore: (row.cvss_score as number | null) ?? null,
+  }));
+}
+
+export interface KevFact {
+  cve: string;
+  dateAdded: string | null;
+  dueDate: string | null;
+  ransomware: boolean;
+  name: string | null;
+  /** The catalogue's own date (the KEV file's dateReleased). */
+  catalogDate: string | null;
+}
+
+export function kevFactsFor(db: Database, cves: string[]): Map<string, KevFact> {
+  if (cves.length === 0) return new Map();
+  const rows = db
+    .prepare(
+      `SELECT k.*, s.published_at FROM (SELECT DISTINCT value AS cve FROM json_each(?)) c
+       JOIN kev_entries k ON k.cve = c.cve LEFT JOIN advisory_sources s ON s.id = k.source_id`,
+    )
+    .all(JSON.stringify(cves)) as Row[];
+  return new Map(
+    rows.map((r) => [
+      r.cve as string,
+      {
+        cve: r.cve as string,
+        dateAdded: (r.date_added as string | null) ?? null,
+        dueDate: (r.due_date as string | null) ?? null,
+        ransomware: r.ransomware === 1,
+        name: (r.name as string | null) ?? null,
+        catalogDate: (r.published_at as string | null) ?? null,
+      },
+    ]),
+  );
+}
+
+export interface EpssFact {
+  cve: string;
+  epss: number;
+  percentile: number;
+  scoreDate: string | null;
+}
+
+export function epssFactsFor(db: Database, cves: string[]): Map<string, EpssFact> {
+  if (cves.length === 0) return new Map();
+  const rows = db
+    .prepare(
+      `SELECT e.*, s.published_at FROM (SELECT DISTINCT value AS cve FROM json_each(?)) c
+       JOIN epss_scores e ON e.cve = c.cve LEFT JOIN advisory_sources s ON s.id = e.source_id`,
+    )
+    .all(JSON.stringify(cves)) as Row[];
+  return new Map(
+    rows.map((r) => [
+      r.cve as string,
+      {
+        cve: r.cve as string,
+        epss: r.epss as number,
+        percentile: r.percentile as number,
+        scoreDate: (r.published_at as string | null) ?? null,
+      },
+    ]),
+  );
+}
+
+/** A finding of an earlier audit, by what makes it "the same update pending" for its first sighting. */
+export interface EarlierFinding {
+  kind: string;
+  package: string;
+  arch: string | null;
+  firstSeenAt: string | null;
+}
+
+/** The host's successful audits taken before `auditId`, newest first (id and when taken). */
+export function earlierSuccessfulAudits(
+  db: Database,
+  hostId: number,
+  auditId: number,
+  startedAt: string,
+): { id: number; startedAt: string }[] {
+  return db
+    .prepare(
+      `SELECT id, started_at AS startedAt FROM audits WHERE host_id = @hostId AND status = 'succeeded' AND id != @auditId
+         AND (started_at < @startedAt OR (started_at = @startedAt AND id < @auditId)) ORDER BY started_at DESC, id DESC`,
+    )
+    .all({ hostId, auditId, startedAt }) as { id: number; startedAt: string }[];
+}
+
+export function findingKeysOfAudit(db: Database, auditId: number): EarlierFinding[] {
+  return (
+    db
+      .prepare('SELECT kind, package, arch, first_seen_at FROM findings WHERE audit_id = ?')
+      .all(auditId) as Row[]
+  ).map((r) => ({
+    kind: r.kind as string,
+    package: r.package as string,
+    arch: (r.arch as string | null) ?? null,
+    firstSeenAt: (r.first_seen_at as string | null) ?? null,
+  }));
+}
+
+/** One CVE a finding fixes and the record that says so (a `finding_cves` row). */
+export interface FindingCveRow {
+  cve: string;
+  advisoryRowId: number | null;
+  advisoryId: string;
+  feed: 'osv' | 'debian-tracker' | 'csaf' | 'package-manager';
+  sourceId: number | null;
+  ecosystem: string | null;
+  matchedName: string;
+  nameKind: 'source' | 'binary' | 'package-manager';
+  fixedVersion: string | null;
+}
+
+/** What the enrichment decided about one finding. */
+export interface FindingJudgement {
+  findingId: number;
+  cves: string[];
+  kev: boolean;
+  epss: number | null;
+  tier: 'kev' | 'critical' | 'high' | 'medium' | 'low' | null;
+  firstSeenAt: string | null;
+  dueAt: string | null;
+  evidence: FindingCveRow[];
+}
+
+/**
+ * Writes an audit's judgements in one transaction: each finding's summary columns, its evidence
+ * rows replaced whole, and the audit's open findings per tier (the trend).
+ */
+export function writeAuditIntel(
+  db: Database,
+  auditId: number,
+  judgements: FindingJudgement[],
+  counts: Record<string, number>,
+  judgedAt: string,
+): void {
+  const update = db.prepare(
+    `UPDATE findings SET cves = @cves, kev = @kev, epss = @epss, tier = @tier, first_seen_at = @firstSeenAt, due_at = @dueAt, intel_at = @judgedAt
+     WHERE id = @findingId`,
+  );
+  const insert = db.prepare(
+    `INSERT OR IGNORE INTO finding_cves (finding_id, cve, advisory, advisory_id, feed, source_id, ecosystem, matched_name, name_kind, fixed_version)
+     VALUES (@findingId, @cve, @advisoryRowId, @advisoryId, @feed, @sourceId, @ecosystem, @matchedName, @nameKind, @fixedVersion)`,
+  );
+  db.transaction(() => {
+    db.prepare(
+      'DELETE FROM finding_cves WHERE finding_id IN (SELECT id FROM findings WHERE audit_id = ?)',
+    ).run(auditId);
+    for (const j of judgements) {
+      update.run({
+        findingId: j.findingId,
+        cves: JSON.stringify(j.cves),
+        kev: j.kev ? 1 : 0,
+        epss: j.epss,
+        tier: j.tier,
+        firstSeenAt: j.firstSeenAt,
+        dueAt: j.dueAt,
+        judgedAt,
+      });
+      for (const e of j.evidence) insert.run({ findingId: j.findingId, ...e });
+    }
+    db.prepare('UPDATE audits SET intel_counts = ? WHERE id = ?').run(JSON.stringify(counts), auditId);
+  })();
+}
+
+/** Each host's newest successful audit, with what the host's ecosystem is read from. */
+export function newestSuccessfulAudits(
+  db: Database,
+): { id: number; hostId: number; osId: string | null; osVersion: string | null }[] {
+  return db
+    .prepare(
+      `SELECT a.id, a.host_id AS hostId, a.os_id AS osId, a.os_version AS osVersion FROM audits a
+       JOIN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
+             FROM audits WHERE status = 'succeeded') WHERE rn = 1) l ON l.id = a.id ORDER BY a.host_id`,
+    )
+    .all() as { id: number; hostId: number; osId: string | null; osVersion: string | null }[];
+}
+
+/** The evidence rows of a finding with the advisory and the file they came from. */
+export interface EvidenceRow extends FindingCveRow {
+  publisher: string | null;
+  url: string | null;
+  severity: string | null;
+  vendorSeverity: string | null;
+  cvssVector: string | null;
+  cvssScore: number | null;
+  sourceFile: string | null;
+  sourceSha256: string | null;
+  snapshotDate: string | null;
+}
+
+export function evidenceOfFinding(db: Database, findingId: number): EvidenceRow[] {
+  return (
+    db
+      .prepare(
+        `SELECT fc.*, a.url, a.severity, a.vendor_severity, a.cvss_vector, a.cvss_score,
+           s.publisher, s.file_name, s.sha256, coalesce(s.published_at, s.imported_at) AS snapshot_date
+         FROM finding_cves fc LEFT JOIN advisories a ON a.id = fc.advisory
+         LEFT JOIN advisory_sources s ON s.id = fc.source_id
+         WHERE fc.finding_id = ? ORDER BY fc.cve, fc.advisory_id`,
+      )
+      .all(findingId) as Row[]
+  ).map((r) => ({
+    cve: r.cve as string,
+    advisoryRowId: (r.advisory as number | null) ?? null,
+    advisoryId: r.advisory_id as string,
+    feed: r.feed as FindingCveRow['feed'],
+    sourceId: (r.source_id as number | null) ?? null,
+    ecosystem: (r.ecosystem as string | null) ?? null,
+    matchedName: r.matched_name as string,
+    nameKind: r.name_kind as FindingCveRow['nameKind'],
+    fixedVersion: (r.fixed_version as string | null) ?? null,
+    publisher: (r.publisher as string | null) ?? null,
+    url: (r.url as string | null) ?? null,
+    severity: (r.severity as string | null) ?? null,
+    vendorSeverity: (r.vendor_severity as string | null) ?? null,
+    cvssVector: (r.cvss_vector as string | null) ?? null,
+    cvssScore: (r.cvss_score as number | null) ?? null,
+    sourceFile: (r.file_name as string | null) ?? null,
+    sourceSha256: (r.sha256 as string | null) ?? null,
+    snapshotDate: (r.snapshot_date as string | null) ?? null,
+  }));
+}
+
+/** The snapshot's advisory rows (not 'fixed') that name installed packages of an audit: the unfixed CVEs' candidates. */
+export interface UnfixedCandidate {
+  name: string;
+  version: string;
+  sourceName: string | null;
+  sourceVersion: string | null;
+  row: SnapshotPackageRow;
+}
+
+export function openAdvisoriesOfInstalled(
+  db: Database,
+  auditId: number,
+  ecosystem: string,
+): UnfixedCandidate[] {
+  const select = `SELECT p.name AS p_name, p.version AS p_version, p.source_name AS p_source_name, p.source_version AS p_source_version,
+      ap.*, a.advisory_id, a.feed, a.source_id, a.cves, a.severity, a.cvss_score
+    FROM advisory_packages ap JOIN advisories a ON a.id = ap.advisory AND a.withdrawn = 0`;
+  const rows = db
+    .prepare(
+      `${select} JOIN audit_packages p ON p.audit_id = @auditId AND p.name = ap.package
+         WHERE ap.ecosystem = @ecosystem AND ap.status = 'open' AND ap.name_kind = 'binary'
+       UNION ALL
+       ${select} JOIN audit_packages p ON p.audit_id = @auditId AND p.source_name = ap.package
+         WHERE ap.ecosystem = @ecosystem AND ap.status = 'open' AND ap.name_kind = 'source'
+       UNION ALL
+       ${select} JOIN audit_packages p ON p.audit_id = @auditId AND p.source_name IS NULL AND p.name = ap.package
+         WHERE ap.ecosystem = @ecosystem AND ap.status = 'open' AND ap.name_kind = 'source'`,
+    )
+    .all({ auditId, ecosystem }) as Row[];
+  return rows.map((r) => ({
+    name: r.p_name as string,
+    version: r.p_version as string,
+    sourceName: (r.p_source_name as string | null) ?? null,
+    sourceVersion: (r.p_source_version as string | null) ?? null,
+    row: toPackageRow(r),
+  }));
+}
+
+/** Days since the feed's own date per current feed file; used for the dashboard's snapshot date. */
+export function currentFeedFileDates(db: Database): { feed: string; date: string }[] {
+  return db
+    .prepare(
+      `SELECT feed, coalesce(published_at, imported_at) AS date FROM advisory_sources WHERE superseded_at IS NULL ORDER BY date`,
+    )
+    .all() as { feed: string; date: string }[];
+}
+
+export function countSnapshotAdvisories(db: Database): number {
+  return (db.prepare('SELECT count(*) AS n FROM advisories').get() as { n: number }).n;
+}
+
+/** Adds one sentence to an audit's warnings (the enrichment's own failure, said, never hidden). */
+export function appendAuditWarning(db: Database, auditId: number, warning: string): void {
+  const row = db.prepare('SELECT warnings FROM audits WHERE id = ?').get(auditId) as
+    { warnings: string } | undefined;
+  if (!row) return;
+  const warnings = [...parseJsonArray(row.warnings), warning.slice(0, 1000)];
+  db.prepare('UPDATE audits SET warnings = ? WHERE id = ?').run(JSON.stringify(warnings), auditId);
+}
+
+/** Every current finding with a tier: what its due date is computed from. */
+export function currentJudgedFindings(db: Database): {
+  id: number;
+  tier: FindingJudgement['tier'];
+  firstSeenAt: string | null;
+  kevCves: string[];
+}[] {
+  return (
+    db
+      .prepare(
+        `SELECT f.id, f.tier, f.first_seen_at,
+           (SELECT json_group_array(DISTINCT fc.cve) FROM finding_cves fc JOIN kev_entries k ON k.cve = fc.cve WHERE fc.finding_id = f.id) AS kev_cves
+         FROM findings f
+         JOIN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
+               FROM audits WHERE status = 'succeeded') WHERE rn = 1) l ON l.id = f.audit_id
+         WHERE f.tier IS NOT NULL`,
+      )
+      .all() as Row[]
+  ).map((r) => ({
+    id: r.id as number,
+    tier: r.tier as FindingJudgement['tier'],
+    firstSeenAt: (r.first_seen_at as string | null) ?? null,
+    kevCves: parseJsonArray(r.kev_cves as string),
+  }));
+}
+
+export function updateDueDates(db: Database, updates: { id: number; dueAt: string | null }[]): void {
+  const update = db.prepare('UPDATE findings SET due_at = ? WHERE id = ?');
+  db.transaction(() => {
+    for (const u of updates) update.run(u.dueAt, u.id);
+  })();
+}
+
+// ---- The dashboard's figures over the current findings (each host's newest successful audit) ----
+
+const CURRENT = `FROM findings f
+  JOIN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
+        FROM audits WHERE status = 'succeeded') WHERE rn = 1) l ON l.id = f.audit_id`;
+const TIER_RANK = `CASE f.tier WHEN 'kev' THEN 0 WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 WHEN 'low' THEN 4 ELSE 5 END`;
+const RANK_TIER = ['kev', 'critical', 'high', 'medium', 'low'] as const;
+export type TierName = (typeof RANK_TIER)[number];
+
+/** Open security findings (an active accept leaves one out) per tier, at `now`. */
+export function openFindingsByTier(db: Database, now: string): Record<TierName, number> {
+  const out: Record<TierName, number> = { kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
+  const rows = db
+    .prepare(
+      `SELECT f.tier AS tier, count(*) AS n ${CURRENT} WHERE f.tier IS NOT NULL AND NOT ${HAS_ACTIVE_ACCEPT} GROUP BY f.tier`,
+    )
+    .all({ now }) as { tier: TierName; n: number }[];
+  for (const r of rows) out[r.tier] = r.n;
+  return out;
+}
+
+/** Overdue, due before `weekEnd`, and covered by an exception, over the current security findings. */
+export function dueFigures(
+  db: Database,
+  now: string,
+  weekEnd: string,
+): { overdue: number; dueThisWeek: number; excepted: number; exceptionsExpiringSoon: number } {
+  const row = db
+    .prepare(
+      `SELECT coalesce(sum(${FINDING_OVERDUE}), 0) AS overdue,
+         coalesce(sum(f.due_at >= @now AND f.due_at < @weekEnd AND NOT ${HAS_ACTIVE_EXCEPTION}), 0) AS due_week,
+         coalesce(sum(${HAS_ACTIVE_EXCEPTION}), 0) AS excepted
+       ${CURRENT} WHERE f.tier IS NOT NULL`,
+    )
+    .get({ now, weekEnd }) as { overdue: number; due_week: number; excepted: number };
+  const expiring = db
+    .prepare(
+      `SELECT count(*) AS n FROM finding_exceptions e WHERE ${EXCEPTION_ACTIVE} AND e.expires_at < @weekEnd`,
+    )
+    .get({ now, weekEnd }) as { n: number };
+  return {
+    overdue: row.overdue,
+    dueThisWeek: row.due_week,
+    excepted: row.excepted,
+    exceptionsExpiringSoon: expiring.n,
+  };
+}
+
+export function hostCounts(db: Database): { hosts: number; audited: number } {
+  return db
+    .prepare(
+      `SELECT (SELECT count(*) FROM hosts) AS hosts, (SELECT count(DISTINCT host_id) FROM audits WHERE status = 'succeeded') AS audited`,
+    )
+    .get() as { hosts: number; audited: number };
+}
+
+/** The hosts with the most open security findings: KEV first, then overdue, worst tier, count. */
+export function mostExposedHosts(
+  db: Database,
+  now: string,
+  limit: number,
+): {
+  hostId: number;
+  hostName: string;
+  open: number;
+  overdue: number;
+  kev: number;
+  worstTier: TierName | null;
+}[] {
+  return (
+    db
+      .prepare(
+        `SELECT f.host_id AS host_id, h.name AS host_name, count(*) AS open, coalesce(sum(${FINDING_OVERDUE}), 0) AS overdue,
+           sum(f.kev) AS kev, min(${TIER_RANK}) AS worst
+         ${CURRENT} JOIN hosts h ON h.id = f.host_id
+         WHERE f.tier IS NOT NULL AND NOT ${HAS_ACTIVE_ACCEPT}
+         GROUP BY f.host_id ORDER BY kev DESC, overdue DESC, worst, open DESC, h.name COLLATE NOCASE, f.host_id LIMIT @limit`,
+      )
+      .all({ now, limit }) as Row[]
+  ).map((r) => ({
+    hostId: r.host_id as number,
+    hostName: r.host_name as string,
+    open: r.open as number,
+    overdue: r.overdue as number,
+    kev: r.kev as number,
+    worstTier: RANK_TIER[r.worst as number] ?? null,
+  }));
+}
+
+export interface PriorityGroup {
+  package: string;
+  tier: TierName;
+  epss: number | null;
+  cves: string[];
+  kev: boolean;
+  hosts: number;
+  hostIds: number[];
+  findingIds: number[];
+  oldestFirstSeenAt: string | null;
+  earliestDueAt: string | null;
+  overdue: number;
+}
+
+/** "Patch these first": open security findings grouped by package, in risk order (tier, EPSS, age, hosts). */
+export function priorityGroups(db: Database, now: string, limit: number): PriorityGroup[] {
+  return (
+    db
+      .prepare(
+        `SELECT f.package AS package, f.kind AS kind, min(${TIER_RANK}) AS tier_rank, max(f.epss) AS epss, max(f.kev) AS kev,
+           count(DISTINCT f.host_id) AS hosts, json_group_array(DISTINCT f.host_id) AS host_ids, json_group_array(f.id) AS finding_ids,
+           json_group_array(DISTINCT f.cves) AS cves, min(f.first_seen_at) AS oldest, min(f.due_at) AS earliest,
+           coalesce(sum(${FINDING_OVERDUE}), 0) AS overdue
+         ${CURRENT} WHERE f.tier IS NOT NULL AND NOT ${HAS_ACTIVE_ACCEPT}
+         GROUP BY f.package, f.kind
+         ORDER BY tier_rank, coalesce(max(f.epss), -1) DESC, oldest IS NULL, oldest, hosts DESC, package, kind LIMIT @limit`,
+      )
+      .all({ now, limit }) as Row[]
+  ).map((r) => {
+    const cves = new Set<string>();
+    for (const list of parseJsonArray<string>(r.cves as string))
+      for (const c of parseJsonArray<string>(list)) cves.add(c);
+    return {
+      package: r.package as string,
+      tier: RANK_TIER[r.tier_rank as number]!,
+      epss: (r.epss as number | null) ?? null,
+      cves: [...cves].sort(),
+      kev: r.kev === 1,
+      hosts: r.hosts as number,
+      hostIds: parseJsonArray<number>(r.host_ids as string).sort((a, b) => a - b),
+      findingIds: parseJsonArray<number>(r.finding_ids as string).sort((a, b) => a - b),
+      oldestFirstSeenAt: (r.oldest as string | null) ?? null,
+      earliestDueAt: (r.earliest as string | null) ?? null,
+      overdue: r.overdue as number,
+    };
+  });
+}
+
+/** Every successful audit's judged counts per tier, oldest first (the trend). */
+export function auditTierCounts(
+  db: Database,
+): { hostId: number; startedAt: string; counts: Record<string, number> }[] {
+  return (
+    db
+      .prepare(
+        `SELECT host_id, started_at, intel_counts FROM audits WHERE status = 'succeeded' AND intel_counts IS NOT NULL ORDER BY started_at, id`,
+      )
+      .all() as Row[]
+  ).map((r) => ({
+    hostId: r.host_id as number,
+    startedAt: r.started_at as string,
+    counts: JSON.parse(r.intel_counts as string) as Record<string, number>,
+  }));
+}
+
+/** The exception that applies to one finding at `now`, if any (its id). */
+export function appliedExceptionId(db: Database, findingId: number, now: string): number | null {
+  const row = db
+    .prepare(
+      `SELECT ${APPLIED_EXCEPTION_ID} AS id
+       FROM findings f WHERE f.id = @findingId`,
+    )
+    .get({ now, findingId }) as { id: number | null } | undefined;
+  return row?.id ?? null;
+}
+
+/** A finding with its host's name and its audit's OS (for the evidence panel). */
+export function findingWithContext(
+  db: Database,
+  findingId: number,
+): (Row & { host_name: string; os_id: string | null; os_version: string | null }) | null {
+  return (
+    (db
+      .prepare(
+        `SELECT f.*, h.name AS host_name, a.os_id, a.os_version FROM findings f JOIN hosts h ON h.id = f.host_id
+         JOIN audits a ON a.id = f.audit_id WHERE f.id = ?`,
+      )
+      .get(findingId) as
+      (Row & { host_name: string; os_id: string | null; os_version: string | null }) | undefined) ?? null
+  );
+}
+
+/** The successful audit of a host taken at `startedAt` (the one a finding was first seen in). */
+export function auditTakenAt(db: Database, hostId: number, startedAt: string): number | null {
+  const row = db
+    .prepare(
+      `SELECT id FROM audits WHERE host_id = ? AND status = 'succeeded' AND started_at = ? ORDER BY id LIMIT 1`,
+    )
+    .get(hostId, startedAt) as { id: number } | undefined;
+  return row?.id ?? null;
+}

@@ -1,0 +1,141 @@
+import type { Database } from 'better-sqlite3';
+import type { Exposure, PriorityRow, Settings, UnfixedCve } from '../api';
+import {
+  auditTierCounts,
+  countSnapshotAdvisories,
+  currentFeedFileDates,
+  dueFigures,
+  epssFactsFor,
+  getHost,
+  hostCounts,
+  kevFactsFor,
+  mostExposedHosts,
+  newestSuccessfulAudits,
+  openAdvisoriesOfInstalled,
+  openFindingsByTier,
+  priorityGroups,
+} from '../db';
+import type { Clock } from '../util';
+import { ecosystemOfHost, schemeOf } from './ecosystem';
+import { skippedRow, type MatchOptions } from './match';
+import { compareVersions } from './version';
+
+/**
+ * The owner's questions at a glance: how exposed we are (open security findings per tier), what
+ * is overdue, what is due this week, the trend from audit history, the most exposed hosts and
+ * "patch these first". Each figure is one SQL query over the current findings.
+ */
+
+const DAY_MS = 86_400_000;
+const TIERS = ['kev', 'critical', 'high', 'medium', 'low'] as const;
+
+export function patchPriorities(db: Database, clock: Clock, limit: number): PriorityRow[] {
+  return priorityGroups(db, new Date(clock.now()).toISOString(), limit);
+}
+
+/** One point per day with an audit: for each host its newest judged audit up to that day, summed. */
+export function exposureTrend(db: Database, maxDays = 365): Exposure['trend'] {
+  const latest = new Map<number, Record<string, number>>();
+  const points: Exposure['trend'] = [];
+  const push = (date: string): void => {
+    const point = { date, kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
+    for (const counts of latest.values()) for (const t of TIERS) point[t] += counts[t] ?? 0;
+    points.push(point);
+  };
+  let day: string | null = null;
+  for (const a of auditTierCounts(db)) {
+    const d = a.startedAt.slice(0, 10);
+    if (day !== null && d !== day) push(day);
+    day = d;
+    latest.set(a.hostId, a.counts);
+  }
+  if (day !== null) push(day);
+  return points.slice(-maxDays);
+}
+
+/** CVEs that affect installed packages and have no fix published yet (tracker or OSV rows with no fixed version). */
+export function unfixedCves(
+  db: Database,
+  options: { hostId?: number; limit: number; match?: MatchOptions },
+): { total: number; rows: UnfixedCve[] } {
+  const out: UnfixedCve[] = [];
+  const seen = new Set<string>();
+  for (const audit of newestSuccessfulAudits(db)) {
+    if (options.hostId !== undefined && audit.hostId !== options.hostId) continue;
+    const ecosystem = ecosystemOfHost(audit.osId, audit.osVersion);
+    const scheme = ecosystem === null ? null : schemeOf(ecosystem);
+    if (ecosystem === null || scheme === null) continue;
+    const hostName = getHost(db, audit.hostId)?.name ?? String(audit.hostId);
+    for (const c of openAdvisoriesOfInstalled(db, audit.id, ecosystem)) {
+      if (skippedRow(c.row, options.match)) continue;
+      const version = c.row.nameKind === 'source' ? (c.sourceVersion ?? c.version) : c.version;
+      const introduced = c.row.introduced;
+      if (introduced && introduced !== '0' && compareVersions(scheme, version, introduced) < 0) continue;
+      for (const cve of c.row.cves) {
+        const key = `${audit.hostId}\u0000${c.name}\u0000${cve}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push({
+          hostId: audit.hostId,
+          hostName,
+          package: c.name,
+          sourcePackage: c.sourceName,
+          version: c.version,
+          cve,
+          advisoryId: c.row.advisoryId,
+          feed: c.row.feed,
+          status: c.row.status,
+          urgency: c.row.urgency,
+          severity: c.row.severity,
+          kev: false,
+          epss: null,
+        });
+      }
+    }
+  }
+  const cves = [...new Set(out.map((r) => r.cve))];
+  const kev = kevFactsFor(db, cves);
+  const epss = epssFactsFor(db, cves);
+  for (const r of out) {
+    r.kev = kev.has(r.cve);
+    r.epss = epss.get(r.cve)?.epss ?? null;
+  }
+  out.sort(
+    (a, b) =>
+      Number(b.kev) - Number(a.kev) ||
+      (b.epss ?? -1) - (a.epss ?? -1) ||
+      a.hostName.localeCompare(b.hostName) ||
+      a.package.localeCompare(b.package) ||
+      a.cve.localeCompare(b.cve),
+  );
+  return { total: out.length, rows: out.slice(0, options.limit) };
+}
+
+export function exposure(db: Database, ctx: { clock: Clock; settings: Settings }): Exposure {
+  const nowMs = ctx.clock.now();
+  const now = new Date(nowMs).toISOString();
+  const weekEnd = new Date(nowMs + 7 * DAY_MS).toISOString();
+  const byTier = openFindingsByTier(db, now);
+  const due = dueFigures(db, now, weekEnd);
+  const hosts = hostCounts(db);
+  const feeds = currentFeedFileDates(db);
+  const snapshotDate = feeds[0]?.date ?? null;
+  const maxAgeMs = ctx.settings.advisoryMaxAgeDays * DAY_MS;
+  return {
+    byTier,
+    open: TIERS.reduce((n, t) => n + byTier[t], 0),
+    overdue: due.overdue,
+    dueThisWeek: due.dueThisWeek,
+    excepted: due.excepted,
+    exceptionsExpiringSoon: due.exceptionsExpiringSoon,
+    unfixedCves: unfixedCves(db, { limit: 1 }).total,
+    hosts: hosts.hosts,
+    hostsAudited: hosts.audited,
+    trend: exposureTrend(db),
+    mostExposed: mostExposedHosts(db, now, 10),
+    patchFirst: priorityGroups(db, now, 10),
+    snapshotDate,
+    snapshotStale: feeds.some((f) => nowMs - Date.parse(f.date) > maxAgeMs),
+    noSnapshot: countSnapshotAdvisories(db) === 0,
+  };
+}
