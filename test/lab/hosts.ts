@@ -347,7 +347,7 @@ export async function startHostProcess(h: HostRecord, state: LabState): Promise<
           LAB_UPPER: upperDir(h),
           LAB_WORK: path.join(diskDir(h), 'work'),
           LAB_ROOT: path.join(dir, 'root'),
-          LAB_REPO: state.repos[h.kind],
+          LAB_REPO: state.profileRepos?.[h.profile] ?? state.repos[h.kind],
           LAB_REPO_AT: repoMountPoint(h.kind),
         },
       },

@@ -56,6 +56,7 @@ import {
 } from './recipe';
 import { ensureRepo, repoDir } from './repo';
 import { ensureZypperRepo, zypperRepoDir } from './zypper-repo';
+import { almaRepoDir, ensureAlmaRepo } from './alma-repo';
 import { mapLimit, run, sleep, tryRun } from './sh';
 import { hostDir, readState, saveState, type HostRecord, type LabState } from './state';
 
@@ -161,13 +162,17 @@ async function freshUp(n: number, profile: LabProfile, log: (s: string) => void)
     // Built (a few seconds) only for a lab that has a zypper host.
     zypper: kinds.includes('zypper') ? await ensureZypperRepo(repos.rpm, log) : zypperRepoDir(),
   };
+  // Built (a few seconds) only for a lab that has an alma host.
+  const profileRepos: Partial<Record<HostProfile, string>> = profiles.includes('alma')
+    ? { alma: await ensureAlmaRepo(log) }
+    : {};
   const images = Object.fromEntries(
     await Promise.all(kinds.map(async (k) => [k, await ensureImage(k, log)] as const)),
   ) as Partial<Record<ImageKind, string>>;
   const lowers: Partial<Record<HostProfile, string>> = {};
   for (const p of profiles) {
     const kind = kindOf(p);
-    const layer = await ensureLayer(p, images[kind] as string, repoFor[kind]);
+    const layer = await ensureLayer(p, images[kind] as string, profileRepos[p] ?? repoFor[kind]);
     lowers[p] = `${layer}:${images[kind]}`;
   }
   const missingKeys = hosts.filter(
@@ -185,6 +190,7 @@ async function freshUp(n: number, profile: LabProfile, log: (s: string) => void)
     bridge: true,
     lowers,
     repos: repoFor,
+    profileRepos,
     hosts,
   };
   await mkdir(RUN_DIR, { recursive: true });
@@ -215,7 +221,7 @@ async function pruneCache(): Promise<void> {
   };
   await prune(
     path.join(CACHE_DIR, 'repo'),
-    new Set([path.basename(repoDir()), path.basename(zypperRepoDir())]),
+    new Set([path.basename(repoDir()), path.basename(zypperRepoDir()), path.basename(almaRepoDir())]),
   );
   await prune(path.join(CACHE_DIR, 'layers'), new Set(HOST_PROFILES.map((p) => path.basename(layerDir(p)))));
 }
@@ -300,6 +306,7 @@ const OS = {
   dnf: { id: 'rocky', versionId: '9.3', prettyName: 'Rocky Linux 9.3 (Blue Onyx)' },
   zypper: { id: 'opensuse-leap', versionId: '15.5', prettyName: 'openSUSE Leap 15.5' },
 } as const;
+const ALMA_OS = { id: 'almalinux', versionId: '9.4', prettyName: 'AlmaLinux 9.4 (Seafoam Ocelot)' };
 
 function linkUp(dev: string): boolean {
   try {
@@ -319,7 +326,7 @@ function hostInventory(h: HostRecord): LabHost {
     mac: h.mac,
     netns: h.netns,
     state: !running ? 'stopped' : linkUp(h.veth) ? 'up' : 'cut',
-    os: { ...OS[h.kind] },
+    os: h.profile === 'alma' ? { ...ALMA_OS } : { ...OS[h.kind] },
     packageManager: h.kind,
     emulated: h.kind !== 'apt',
     profile: h.profile,

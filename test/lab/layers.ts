@@ -22,12 +22,14 @@ import {
 } from './recipe';
 import { run } from './sh';
 import { zypperRpmPath, zypperRepoHash } from './zypper-repo';
+import { almaRepoHash, almaRpmPath } from './alma-repo';
+import { ALMA_SOURCES } from './recipe';
 import { removeBuildDir, withBuildLock } from './cachelock';
 
 export const HOST_INIT = path.join(LAB_DIR, 'host-init.sh');
 
 export const kindOf = (profile: HostProfile): ImageKind =>
-  profile === 'dnf' || profile === 'zypper' ? profile : 'apt';
+  profile === 'dnf' || profile === 'zypper' ? profile : profile === 'alma' ? 'dnf' : 'apt';
 const REPO_MOUNT_POINTS: Record<ImageKind, string> = {
   apt: '/srv/lab-repo',
   dnf: '/srv/lab-rpm-repo',
@@ -58,6 +60,36 @@ export function layerScript(profile: HostProfile): string {
     lines.push(
       `rpm -i --nodeps ${files.join(' ')}`,
       'zypper --non-interactive --quiet refresh >/dev/null',
+      'rpm -qa | sort',
+    );
+    return lines.join('\n') + '\n';
+  }
+  if (profile === 'alma') {
+    // The dnf image with an AlmaLinux 9.4 identity; its lab.repo keeps the paths (the alma archive
+    // is mounted where the Rocky one is on dnf hosts) under AlmaLinux's repository names.
+    const files = ALMA_SOURCES.flatMap((s) =>
+      s.binaries.map((b) => `/srv/lab-rpm-repo/${almaRpmPath(s, b, s.installed)}`),
+    );
+    lines.push(
+      'rm -f /etc/rocky-release /etc/os-release /usr/lib/os-release',
+      "cat > /usr/lib/os-release <<'OS'",
+      'NAME="AlmaLinux"',
+      'VERSION="9.4 (Seafoam Ocelot)"',
+      'ID="almalinux"',
+      'ID_LIKE="rhel centos fedora"',
+      'VERSION_ID="9.4"',
+      'PLATFORM_ID="platform:el9"',
+      'PRETTY_NAME="AlmaLinux 9.4 (Seafoam Ocelot)"',
+      'ANSI_COLOR="0;34"',
+      'CPE_NAME="cpe:/o:almalinux:almalinux:9::baseos"',
+      'HOME_URL="https://almalinux.org/"',
+      'OS',
+      'ln -s ../usr/lib/os-release /etc/os-release',
+      "echo 'AlmaLinux release 9.4 (Seafoam Ocelot)' > /etc/redhat-release",
+      'ln -sf redhat-release /etc/almalinux-release',
+      'ln -sf redhat-release /etc/system-release',
+      "sed -i 's/Rocky Linux 9 - /AlmaLinux 9 - /' /etc/yum.repos.d/lab.repo",
+      `rpm -i --force-debian --nodeps ${files.join(' ')}`,
       'rpm -qa | sort',
     );
     return lines.join('\n') + '\n';
@@ -102,7 +134,7 @@ export function layerHash(profile: HostProfile): string {
       v: 1,
       profile,
       image: imageHash(kindOf(profile)),
-      repo: profile === 'zypper' ? zypperRepoHash() : repoHash(),
+      repo: profile === 'zypper' ? zypperRepoHash() : profile === 'alma' ? almaRepoHash() : repoHash(),
       script: layerScript(profile),
     }),
   );

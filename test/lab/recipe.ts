@@ -17,6 +17,8 @@ export interface DebVersion {
 export interface DebPackage {
   name: string;
   description: string;
+  /** The source package it is built from (control `Source:`); none = a source of the same name. */
+  source?: string;
   /** Ascending: the last one is what apt picks as candidate (all suites have the same priority). */
   versions: DebVersion[];
 }
@@ -88,7 +90,39 @@ export const DEB_PACKAGES: DebPackage[] = [
       { version: '5.0-1+deb12u1', suite: 'bookworm-security' },
     ],
   },
+  // Issue 13 (advisories, test/lab/advisories.ts): only the `sources` host profile installs these,
+  // so every other profile keeps its state. One source, two binaries (advisories name the source):
+  {
+    name: 'libacme-codec1',
+    source: 'acme-codec',
+    description: 'lab: library of the source acme-codec',
+    versions: [
+      { version: '4.2-1', suite: 'bookworm' },
+      { version: '4.2-1+deb12u1', suite: 'bookworm-security' },
+    ],
+  },
+  {
+    name: 'acme-codec-tools',
+    source: 'acme-codec',
+    description: 'lab: tools of the source acme-codec',
+    versions: [
+      { version: '4.2-1', suite: 'bookworm' },
+      { version: '4.2-1+deb12u1', suite: 'bookworm-security' },
+    ],
+  },
+  // A backport: its versions sort below the release's (`~bpo`), and so do its fixes.
+  {
+    name: 'acme-backport',
+    description: 'lab: backported package (~bpo versions)',
+    versions: [
+      { version: '2.0-1~bpo12+1', suite: 'bookworm' },
+      { version: '2.0-2~bpo12+1', suite: 'bookworm-security' },
+    ],
+  },
 ];
+
+/** The source package name of a lab .deb. */
+export const debSourceOf = (p: DebPackage): string => p.source ?? p.name;
 
 /** Host profiles: a host's installed state. `dnf` and `zypper` are the emulated RPM-family hosts. */
 export const HOST_PROFILES = [
@@ -99,10 +133,15 @@ export const HOST_PROFILES = [
   'reboot',
   'dnf',
   'zypper',
+  'sources',
+  'alma',
 ] as const;
 export type HostProfile = (typeof HOST_PROFILES)[number];
-/** Lab profiles: how profiles are spread over hosts. A host profile name gives every host that profile. */
-export const LAB_PROFILES = ['mixed', 'clean', ...HOST_PROFILES] as const;
+/**
+ * Lab profiles: how profiles are spread over hosts. A host profile name gives every host that profile.
+ * `intel` (issue 13's advisory tests): apt hosts cycling several and sources, the last host alma.
+ */
+export const LAB_PROFILES = ['mixed', 'clean', 'intel', ...HOST_PROFILES] as const;
 export type LabProfile = (typeof LAB_PROFILES)[number];
 
 export interface AptHostState {
@@ -126,8 +165,9 @@ const oldest = (name: string) => {
   return (p.versions[0] as DebVersion).version;
 };
 
-export type AptHostProfile = Exclude<HostProfile, 'dnf' | 'zypper'>;
-export const isAptProfile = (p: HostProfile): p is AptHostProfile => p !== 'dnf' && p !== 'zypper';
+export type AptHostProfile = Exclude<HostProfile, 'dnf' | 'zypper' | 'alma'>;
+export const isAptProfile = (p: HostProfile): p is AptHostProfile =>
+  p !== 'dnf' && p !== 'zypper' && p !== 'alma';
 
 export const APT_STATES: Record<AptHostProfile, AptHostState> = {
   /** Everything pending: security, stable-updates, epoch/tilde, reboot, new dependency, failing postinst, held. */
@@ -194,6 +234,23 @@ export const APT_STATES: Record<AptHostProfile, AptHostState> = {
     },
     held: [],
     rebootRequiredPkgs: ['acme-firmware'],
+  },
+  /**
+   * Issue 13's Debian advisory cases (test/lab/advisories.ts): a source with two binaries, a
+   * backport, a fixed and an unfixed and a not-affected CVE, a security update no advisory names.
+   */
+  sources: {
+    installed: {
+      'acme-base': latest('acme-base'),
+      'libacme-codec1': oldest('libacme-codec1'),
+      'acme-codec-tools': oldest('acme-codec-tools'),
+      'acme-backport': oldest('acme-backport'),
+      'acme-tool': oldest('acme-tool'),
+      'acme-firmware': oldest('acme-firmware'),
+      'acme-lib': oldest('acme-lib'),
+      'acme-daemon': latest('acme-daemon'),
+    },
+    held: [],
   },
 };
 
@@ -419,6 +476,148 @@ export const rpmEvr = (v: RpmVersion) => `${v.epoch ? `${v.epoch}:` : ''}${v.ver
 export const rpmFile = (name: string, v: RpmVersion) => `${name}-${v.version}-${v.release}.noarch.rpm`;
 
 // ---------------------------------------------------------------------------------------------
+// AlmaLinux 9 (host profile `alma`, on the dnf image): REAL package names and EVRs from real ALSA
+// advisories in test/fixtures/advisories/osv-almalinux/almalinux9 (AlmaLinux/osv-database), so that
+// an audit plus an import of the real OSV/KEV/EPSS files has an exact answer. For each binary the
+// installed EVR is the `fixed` EVR of the advisory BEFORE the chosen one and the available EVR the
+// chosen one's, so exactly the chosen advisories lie in installed < fixed <= available. Chosen with
+// rpm's own comparison (python3-rpm labelCompare) over all 1 783 files; the reasoning is kept below
+// with each source. AlmaLinux's OSV records name BINARY packages; the sources here build them as
+// subpackages (`%package -n`), so several binaries share one SOURCERPM as on a real host.
+
+export interface AlmaEvr {
+  epoch?: number;
+  version: string;
+  release: string;
+}
+export interface AlmaSource {
+  /** The source package (SOURCERPM's name). */
+  source: string;
+  /** The binaries built from it, all installed and all updated. */
+  binaries: string[];
+  repo: 'baseos' | 'appstream';
+  installed: AlmaEvr;
+  available: AlmaEvr;
+  /** The ALSA ids whose fixed EVR lies in installed < fixed <= available (the recipe's claim; the test recomputes it). */
+  fixes: string[];
+  why: string;
+}
+
+export const ALMA_SOURCES: AlmaSource[] = [
+  {
+    source: 'httpd',
+    binaries: ['httpd', 'httpd-core', 'httpd-filesystem', 'httpd-tools'],
+    repo: 'appstream',
+    installed: { version: '2.4.57', release: '8.el9' },
+    available: { version: '2.4.57', release: '11.el9_4' },
+    fixes: ['ALSA-2024:4726'],
+    why:
+      'four binaries of one source; 2.4.57-8.el9 is ALSA-2024:2278, 2.4.57-11.el9_4 is ALSA-2024:4726 ' +
+      '(Important, CVE-2024-38475 known-exploited); the next one, ALSA-2024:5138 at 2.4.57-11.el9_4.1, is above',
+  },
+  {
+    source: 'nghttp2',
+    binaries: ['libnghttp2'],
+    repo: 'baseos',
+    installed: { version: '1.43.0', release: '5.el9_3.1' },
+    available: { version: '1.43.0', release: '5.el9_4.3' },
+    fixes: ['ALSA-2024:3501'],
+    why:
+      'a binary whose name is not its source: 1.43.0-5.el9_3.1 is ALSA-2023:6746, 1.43.0-5.el9_4.3 is ' +
+      'ALSA-2024:3501 (Moderate, CVE-2024-28182)',
+  },
+  {
+    source: 'toolbox',
+    binaries: ['toolbox', 'toolbox-tests'],
+    repo: 'appstream',
+    installed: { version: '0.0.99.3', release: '9.el9' },
+    available: { version: '0.0.99.3', release: '10.el9_2' },
+    fixes: ['ALSA-2023:6077'],
+    why:
+      'ALSA-2023:6077 names its CVEs (CVE-2023-39325, CVE-2023-44487 known-exploited) only in ' +
+      'references[].url, `related` is empty; 0.0.99.3-9.el9 is ALSA-2023:2236',
+  },
+  {
+    source: 'nodejs-nodemon',
+    binaries: ['nodejs-nodemon'],
+    repo: 'appstream',
+    installed: { version: '2.0.20', release: '1.module_el9.1.0+16+91bc168f' },
+    available: { version: '2.0.20', release: '2.module_el9.2.0+29+de583a0b' },
+    fixes: ['ALSA-2023:2654', 'ALSA-2023:3577', 'ALSA-2023:4330'],
+    why:
+      'a module-stream build (nodejs:18): 2.0.20-1.module_el9.1.0+16 is ALSA-2022:8832, and the three ' +
+      'nodejs:18 advisories that follow share the fixed EVR 2.0.20-2.module_el9.2.0+29. The normal ' +
+      "(non-module) build's ALSA-2023:0321 at 2.0.20-2.el9_1 sorts between them by plain rpm order " +
+      '(module_el9 > el9_1) and must NOT count: another stream',
+  },
+  {
+    source: 'bash',
+    binaries: ['bash'],
+    repo: 'baseos',
+    installed: { version: '5.1.8', release: '6.el9_1' },
+    available: { version: '5.1.8', release: '9.el9' },
+    fixes: [],
+    why:
+      'an update that fixes nothing: 5.1.8-6.el9_1 is the only bash advisory (ALSA-2023:0340), and no ' +
+      'advisory names 5.1.8-9.el9 (a bug-fix build)',
+  },
+];
+
+/** What the alma repository's updateinfo.xml says (as AlmaLinux's does: ids, severity, CVE references). */
+export interface AlmaUpdateinfo {
+  id: string;
+  type: 'security' | 'bugfix';
+  severity: 'Critical' | 'Important' | 'Moderate' | 'Low';
+  title: string;
+  issued: string;
+  cves: string[];
+  source: string;
+}
+/** Two of the chosen advisories: reconciliation must count each once (the package manager and the snapshot both name them). */
+export const ALMA_UPDATEINFO: AlmaUpdateinfo[] = [
+  {
+    id: 'ALSA-2024:4726',
+    type: 'security',
+    severity: 'Important',
+    title: 'Important: httpd security update',
+    issued: '2024-07-23 00:00:00',
+    cves: ['CVE-2024-38473', 'CVE-2024-38474', 'CVE-2024-38475', 'CVE-2024-38477', 'CVE-2024-39573'],
+    source: 'httpd',
+  },
+  {
+    id: 'ALSA-2024:3501',
+    type: 'security',
+    severity: 'Moderate',
+    title: 'Moderate: nghttp2 security update',
+    issued: '2024-05-30 00:00:00',
+    cves: ['CVE-2024-28182'],
+    source: 'nghttp2',
+  },
+];
+
+export const almaEvr = (v: AlmaEvr) => `${v.epoch ? `${v.epoch}:` : ''}${v.version}-${v.release}`;
+export const almaRpmFile = (binary: string, v: AlmaEvr) => `${binary}-${v.version}-${v.release}.noarch.rpm`;
+
+function almaPending(): PendingUpdate[] {
+  return ALMA_SOURCES.flatMap((s) => {
+    const info = ALMA_UPDATEINFO.filter((a) => a.source === s.source);
+    return s.binaries.map((name) => ({
+      name,
+      arch: 'noarch',
+      installed: almaEvr(s.installed),
+      available: almaEvr(s.available),
+      security: info.some((a) => a.type === 'security'),
+      severity: info[0]?.severity ?? null,
+      advisories: info.map((a) => a.id),
+      held: false,
+      rebootRequired: false,
+      repository: s.repo,
+      newDependencies: [],
+    }));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Ground truth.
 
 export interface PendingUpdate {
@@ -438,6 +637,7 @@ export interface PendingUpdate {
 const depName = (dep: string) => dep.split(/[\s(]/)[0] as string;
 
 export function pendingFor(profile: HostProfile): PendingUpdate[] {
+  if (profile === 'alma') return almaPending();
   if (profile === 'dnf') return rpmPending();
   if (profile === 'zypper') return zypperPending();
   const state = APT_STATES[profile];
@@ -558,6 +758,7 @@ function zypperPending(): PendingUpdate[] {
 /** Which host profile host number i (0-based) of n gets under a lab profile. */
 export function hostProfileFor(lab: LabProfile, i: number, n: number): HostProfile {
   if (lab === 'clean') return 'several';
+  if (lab === 'intel') return n >= 2 && i === n - 1 ? 'alma' : i % 2 === 0 ? 'several' : 'sources';
   if (lab !== 'mixed') return lab;
   if (n >= 3 && i === n - 1) return 'dnf';
   if (n >= 4 && i === n - 2) return 'zypper';

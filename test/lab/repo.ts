@@ -98,6 +98,7 @@ async function touchTree(dir: string): Promise<void> {
 function controlFile(pkg: DebPackage, v: DebVersion): string {
   const lines = [
     `Package: ${pkg.name}`,
+    ...(pkg.source ? [`Source: ${pkg.source}`] : []),
     `Version: ${v.version}`,
     'Architecture: all',
     'Maintainer: Patchdeck Lab <lab@patchdeck.invalid>',

@@ -32,6 +32,8 @@ export interface LabState {
   bridge: boolean;
   lowers: Partial<Record<HostProfile, string>>;
   repos: Record<ImageKind, string>;
+  /** A profile with an archive of its own (alma), mounted where its kind's archive would be. */
+  profileRepos?: Partial<Record<HostProfile, string>>;
   hosts: HostRecord[];
 }
 
