@@ -19,6 +19,7 @@ import {
   type LabInventory,
   type LabProfile,
 } from './index';
+import { writeLabAdvisories } from './advisories';
 
 const USAGE = `usage: npm run lab -- <command>
   up [--hosts N] [--profile ${LAB_PROFILES.join('|')}]   start the lab (default 3 hosts, mixed)
@@ -30,6 +31,7 @@ const USAGE = `usage: npm run lab -- <command>
   fill-disk H | unfill-disk H                      fill / free a host's disk
   rekey H                                          give a host new SSH host keys
   reset-host H                                     recreate a host fresh from its profile
+  advisories DIR                                   write the Debian lab packages' advisories (OSV + tracker JSON) into DIR
 H is a host name (lab01) or address (198.18.0.11).`;
 
 function printSummary(inv: LabInventory): void {
@@ -62,6 +64,14 @@ async function main(argv: string[]): Promise<number> {
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     console.log(USAGE);
     return cmd ? 0 : 2;
+  }
+  if (cmd === 'advisories') {
+    // Files only, no namespaces: needs no root.
+    const dir = rest[0];
+    if (!dir) throw new Error('advisories needs a folder to write into');
+    const files = await writeLabAdvisories(dir);
+    for (const f of [...files.osv, files.tracker]) console.log(f);
+    return 0;
   }
   if (!isRoot()) {
     console.error(
