@@ -15,7 +15,13 @@ describe('fuzz targets, fixed-seed slice', () => {
   it('finds every target module', async () => {
     const targets = await loadTargets();
     expect(targets.map((t) => t.target.name)).toEqual(
-      expect.arrayContaining(['collector:apt', 'collector:zypper', 'offline-import', 'discovery:targets']),
+      expect.arrayContaining([
+        'collector:apt',
+        'collector:zypper',
+        'offline-import',
+        'discovery:targets',
+        ...['intel:kev', 'intel:epss', 'intel:osv', 'intel:osv-zip', 'intel:debian-tracker', 'intel:detect'],
+      ]),
     );
   });
 
