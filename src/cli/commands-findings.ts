@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Audit, Finding, Host } from '../api';
+import { TIERS, type Audit, type Finding, type Host, type Tier } from '../api';
 import type { Core } from '../core';
 import { FINDINGS_CSV_COLUMNS, findingCsvRow } from '../audit';
 import { csvLine } from '../util';
@@ -26,20 +26,85 @@ const PAGE = 1000;
  */
 async function* currentFindings(
   core: Core,
-  filter: { securityOnly: boolean; hostId?: number },
+  filter: { securityOnly: boolean; hostId?: number; sort: FindingSort } & IntelFilter,
 ): AsyncGenerator<Finding[]> {
+  const { securityOnly, hostId, sort, ...intel } = filter;
   for (let offset = 0; ; offset += PAGE) {
     const page = await core.call('findings.query', {
       offset,
       limit: PAGE,
-      sort: 'security',
+      sort,
       direction: 'asc',
-      ...(filter.securityOnly ? { securityOnly: true } : {}),
-      ...(filter.hostId !== undefined ? { hostId: filter.hostId } : {}),
+      ...(securityOnly ? { securityOnly: true } : {}),
+      ...(hostId !== undefined ? { hostId } : {}),
+      ...intel,
     });
     if (page.rows.length) yield page.rows;
     if (page.rows.length < PAGE || offset + page.rows.length >= page.total) return;
   }
+}
+
+type FindingSort = 'security' | 'risk' | 'due';
+
+/** Issue 13's filters: known-exploited, overdue, tier, EPSS at least. */
+interface IntelFilter {
+  kevOnly?: boolean;
+  overdue?: boolean;
+  tier?: Tier;
+  epssAtLeast?: number;
+}
+
+interface FindingsOptions {
+  securityOnly?: boolean;
+  csv?: boolean;
+  overdue?: boolean;
+  kev?: boolean;
+  tier?: string;
+  epss?: string;
+  sort?: string;
+}
+
+/** The flags as the query's filter, or a sentence naming the flag that is wrong. */
+export function intelFilterOf(opts: FindingsOptions): IntelFilter & { sort: FindingSort } {
+  const filter: IntelFilter & { sort: FindingSort } = { sort: 'security' };
+  if (opts.kev) filter.kevOnly = true;
+  if (opts.overdue) filter.overdue = true;
+  if (opts.tier !== undefined) {
+    const tier = opts.tier.trim().toLowerCase();
+    if (!(TIERS as readonly string[]).includes(tier))
+      throw new PatchdeckError(
+        'bad-request',
+        `--tier is one of ${TIERS.join(', ')}, not "${sanitizeText(opts.tier, { maxLength: 40 })}".`,
+      );
+    filter.tier = tier as Tier;
+  }
+  if (opts.epss !== undefined) {
+    const n = /^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(opts.epss.trim()) ? Number(opts.epss) : NaN;
+    if (!(n >= 0 && n <= 1))
+      throw new PatchdeckError(
+        'bad-request',
+        `--epss is a score from 0 to 1 (e.g. 0.1), not "${sanitizeText(opts.epss, { maxLength: 40 })}".`,
+      );
+    filter.epssAtLeast = n;
+  }
+  if (opts.sort !== undefined) {
+    if (!['security', 'risk', 'due'].includes(opts.sort))
+      throw new PatchdeckError(
+        'bad-request',
+        `--sort is security, risk or due, not "${sanitizeText(opts.sort, { maxLength: 40 })}".`,
+      );
+    filter.sort = opts.sort as FindingSort;
+  } else if (filter.kevOnly || filter.overdue || filter.tier || filter.epssAtLeast !== undefined)
+    filter.sort = 'risk';
+  return filter;
+}
+
+/** A due date as its day, and whether it passed ("2024-03-16", "2024-01-16 overdue"). */
+function dueCell(f: Finding): string | null {
+  if (!f.dueAt) return null;
+  const day = (f.exception?.decision === 'defer' ? f.exception.expiresAt : f.dueAt).slice(0, 10);
+  if (f.exception) return `${day} ${f.exception.decision === 'accept' ? 'accepted' : 'deferred'}`;
+  return f.overdue ? `${day} overdue` : day;
 }
 
 function advisoriesCell(advisories: string[]): string {
@@ -59,13 +124,23 @@ export function registerFindingsCommand(
     )
     .option('--security-only', 'only security updates')
     .option('--csv', 'print CSV for a spreadsheet (every cell quoted, formula-safe)')
-    .action(async (names: string[], opts: { securityOnly?: boolean; csv?: boolean }) => {
+    .option('--overdue', 'only updates past their due date (accepted or deferred ones left out)')
+    .option('--kev', "only updates that fix a CVE in CISA's Known Exploited Vulnerabilities catalogue")
+    .option('--tier <tier>', `only updates of one risk tier: ${TIERS.join(', ')}`)
+    .option('--epss <score>', 'only updates whose highest EPSS score is at least this (0 to 1)')
+    .option(
+      '--sort <order>',
+      'security (default), risk (tier, EPSS, age, hosts; the default with a filter above) or due',
+    )
+    .action(async (names: string[], opts: FindingsOptions) => {
       if (opts.csv && globals().json)
         throw new PatchdeckError('bad-request', 'Choose one of --json and --csv.');
+      const intel = intelFilterOf(opts);
       await withCore(globals(), async (core) => {
         const targets = resolveHosts(core, names, await core.call('hosts.list', {}));
         const byId = new Map<number, Host>(targets.map((h) => [h.id, h]));
         const filter = {
+          ...intel,
           securityOnly: Boolean(opts.securityOnly),
           // One named host: let SQL narrow it; several: one pass over everything, kept in order.
           hostId: targets.length === 1 ? targets[0]!.id : undefined,
@@ -113,12 +188,19 @@ export function registerFindingsCommand(
         const security = rows.filter((f) => f.security).length;
         const hosts = new Set(rows.map((f) => f.hostId)).size;
         if (rows.length === 0) {
+          const narrowed = intel.kevOnly || intel.overdue || intel.tier || intel.epssAtLeast !== undefined;
           process.stdout.write(
-            opts.securityOnly ? 'No pending security updates.\n' : 'No pending updates.\n',
+            narrowed
+              ? 'No pending updates match these filters.\n'
+              : opts.securityOnly
+                ? 'No pending security updates.\n'
+                : 'No pending updates.\n',
           );
         } else {
           // A Windows PC's rows are KBs with their titles and categories, not packages and versions.
           const kbs = rows.filter((f) => f.kind === 'kb').length;
+          // Judged against an advisory snapshot: the tier, CVEs, KEV, EPSS and due date too.
+          const judged = rows.some((f) => f.tier !== null || f.cves.length > 0);
           const words =
             kbs === 0
               ? ['package', 'available', 'repository']
@@ -137,6 +219,7 @@ export function registerFindingsCommand(
                 'severity',
                 'advisories',
                 words[2]!,
+                ...(judged ? ['tier', 'CVEs', 'KEV', 'EPSS', 'due'] : []),
               ],
               rows.map((f) => [
                 f.hostName,
@@ -148,6 +231,15 @@ export function registerFindingsCommand(
                 f.severity,
                 advisoriesCell(f.advisories),
                 f.repository,
+                ...(judged
+                  ? [
+                      f.tier,
+                      advisoriesCell(f.cves),
+                      f.kev ? 'yes' : null,
+                      f.epss === null ? null : f.epss.toFixed(3),
+                      dueCell(f),
+                    ]
+                  : []),
               ]),
             )}\n`,
           );
