@@ -4,7 +4,7 @@ import { compareDpkg } from './dpkg';
 import { dpkgCompareAll, missingDpkg } from './real-tools';
 
 /**
- * compareDpkg against the real `dpkg --compare-versions` on 12 000 generated pairs (seeded, so a
+ * compareDpkg against the real `dpkg --compare-versions` on 10 000 generated pairs (seeded, so a
  * failure names a reproducible pair). Pairs share a start and differ in the characters dpkg's
  * rules turn on: `~`, `+`, `.`, letters against digits, leading zeros, epochs, hyphens in the
  * upstream part, revisions or none.
@@ -61,8 +61,8 @@ function build(head: string, common: string[], s: Side): string {
 }
 
 withDpkg('compareDpkg agrees with dpkg --compare-versions', () => {
-  it('on 12 000 generated pairs', () => {
-    const pairs = fc.sample(pair, { numRuns: 12_000, seed: 0x13_0a_d9 });
+  it('on 10 000 generated pairs', () => {
+    const pairs = fc.sample(pair, { numRuns: 10_000, seed: 0x13_0a_d9 });
     const real = dpkgCompareAll(pairs);
     expect(real.filter((r) => r === null)).toEqual([]);
     const disagreements = pairs
