@@ -234,6 +234,11 @@ describeAsRoot('advisory matching against the lab (real KEV, EPSS and AlmaLinux 
       expect(upgrades.map((f) => f.package).sort(), host.name).toEqual(
         host.pending.map((p) => p.name).sort(),
       );
+      // …each with the source package it was built from (matching by source depends on it).
+      for (const f of upgrades)
+        expect
+          .soft(f.sourcePackage, `${host.name} ${f.package} source`)
+          .toBe(host.pending.find((p) => p.name === f.package)!.sourceName);
 
       let expectedUnfixed: { package: string; cve: string }[];
       const expected = new Map<string, Expected>();

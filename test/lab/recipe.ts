@@ -613,6 +613,7 @@ function almaPending(): PendingUpdate[] {
       rebootRequired: false,
       repository: s.repo,
       newDependencies: [],
+      sourceName: s.source,
     }));
   });
 }
@@ -632,6 +633,8 @@ export interface PendingUpdate {
   rebootRequired: boolean;
   repository: string;
   newDependencies: string[];
+  /** The source package it is built from (dpkg's `Source:`, rpm's SOURCERPM name); its versions are the binary's here. */
+  sourceName: string;
 }
 
 const depName = (dep: string) => dep.split(/[\s(]/)[0] as string;
@@ -661,6 +664,7 @@ export function pendingFor(profile: HostProfile): PendingUpdate[] {
       rebootRequired: candidate.reboot === true,
       repository: candidate.suite,
       newDependencies: (candidate.depends ?? []).map(depName).filter((d) => installed[d] === undefined),
+      sourceName: debSourceOf(pkg),
     });
   }
   return pending;
@@ -693,6 +697,7 @@ function rpmPending(): PendingUpdate[] {
       rebootRequired: advisories.some((a) => a.reboot === true),
       repository: cand.repo,
       newDependencies: (cand.requires ?? []).map(depName).filter((d) => !RPM_INSTALLED.includes(d)),
+      sourceName: name,
     });
   }
   return pending;
@@ -750,6 +755,7 @@ function zypperPending(): PendingUpdate[] {
       rebootRequired: patches.some((a) => a.reboot === true),
       repository: zypperRepoOf(pkg, cand),
       newDependencies: (cand.requires ?? []).map(depName).filter((d) => !ZYPPER_INSTALLED.includes(d)),
+      sourceName: name,
     });
   }
   return pending;
