@@ -47,7 +47,27 @@ export interface PendingUpdate {
   kind: 'package' | 'patch' | 'kb';
   /** True when installing the updates pulls this package in although it is not installed yet. */
   newDependency?: boolean;
+  /**
+   * The source package this binary is built from (dpkg `${source:Package}`, rpm `%{SOURCERPM}`,
+   * apk origin), and its versions for the installed and the available binary: advisories of Debian,
+   * Ubuntu and the Debian tracker name source packages. Absent or null when the host did not say.
+   */
+  sourceName?: string | null;
+  sourceInstalledVersion?: string | null;
+  sourceAvailableVersion?: string | null;
 }
+
+/** One package of the host's installed set, with the source package it was built from. */
+export interface InstalledPackage {
+  name: string;
+  arch: string | null;
+  version: string;
+  sourceName: string | null;
+  sourceVersion: string | null;
+}
+
+/** The most installed packages an audit records (a desktop has ~3 000; more is hostile or broken). */
+export const MAX_INSTALLED_PACKAGES = 20_000;
 
 export type OsFamily = 'linux' | 'macos' | 'windows' | 'bsd' | 'unknown';
 
@@ -82,6 +102,8 @@ export interface CollectorResult {
   metadataAgeSeconds: number | null;
   warnings: string[];
   commands: CommandRecord[];
+  /** The whole installed set (at most MAX_INSTALLED_PACKAGES, with a warning); absent when not read. */
+  installed?: InstalledPackage[];
 }
 
 export interface CollectOptions {

@@ -139,6 +139,25 @@ export function countOverlongLines(text: string): number {
   return count;
 }
 
+/**
+ * `{ [name]: stdout }` when the section ran and succeeded, `{}` when it is absent (an optional
+ * section of an older collection) or failed; a failure adds a warning naming `what` it read.
+ */
+export function optionalText<K extends string>(
+  sections: ReadonlyMap<string, SectionOutput>,
+  name: K,
+  what: string,
+  warnings: string[],
+): Partial<Record<K, string>> {
+  const section = sections.get(name);
+  if (section === undefined) return {};
+  if (section.code !== 0) {
+    warnings.push(`${what} failed (exit ${section.code ?? 'unknown'}); this audit has no such list`);
+    return {};
+  }
+  return { [name]: section.stdout } as Partial<Record<K, string>>;
+}
+
 /** One warning per section whose output had lines too long to read. */
 export function overlongLineWarnings(sections: ReadonlyMap<string, SectionOutput>): string[] {
   const warnings: string[] = [];

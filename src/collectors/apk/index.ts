@@ -5,12 +5,20 @@ import {
   isValidVersion,
   kernelRebootState,
   lines,
+  optionalText,
   overlongLineWarnings,
   parseClockAndMtimes,
   runSectionScript,
   type ScriptSection,
 } from '../util';
-import { CollectorError, type CollectOptions, type CollectorResult, type RemoteExec } from '../types';
+import { parseApkInstalledDb, withSourcePackages } from '../installed';
+import {
+  CollectorError,
+  type CollectOptions,
+  type CollectorResult,
+  type PendingUpdate,
+  type RemoteExec,
+} from '../types';
 
 export interface ApkUpdate {
   name: string;
@@ -65,6 +73,9 @@ export function apkSections(refresh: boolean): ScriptSection[] {
   if (refresh) sections.push({ name: 'refresh', command: 'apk update -q' });
   sections.push(
     { name: 'updates', command: "apk version -l '<'" },
+    // The installed set with each package's origin (its aport, the source package): the P, V, A
+    // and o lines of apk's own database. Optional: older collections lack it.
+    { name: 'installed', optional: true, command: "grep -E '^[PVAo]:' /lib/apk/db/installed" },
     {
       name: 'reboot',
       command:
@@ -109,23 +120,36 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
     });
   }
   const reboot = kernelRebootState(sections.get('reboot')?.stdout ?? '');
+  const extra = optionalText(
+    sections,
+    'installed',
+    'reading /lib/apk/db/installed (the installed packages)',
+    warnings,
+  );
+  const installed = extra.installed === undefined ? null : parseApkInstalledDb(extra.installed);
+  if (installed) warnings.push(...installed.warnings);
+  const found: PendingUpdate[] = parseApkVersion(updates.stdout).map((u) => ({
+    name: u.name,
+    arch: null,
+    installedVersion: u.installedVersion,
+    availableVersion: u.availableVersion,
+    repository: null,
+    security: false,
+    severity: null,
+    vendorSeverity: null,
+    advisories: [],
+    held: false,
+    phased: false,
+    rebootRequired: null,
+    kind: 'package' as const,
+  }));
   return {
     packageManager: 'apk',
-    updates: parseApkVersion(updates.stdout).map((u) => ({
-      name: u.name,
-      arch: null,
-      installedVersion: u.installedVersion,
-      availableVersion: u.availableVersion,
-      repository: null,
-      security: false,
-      severity: null,
-      vendorSeverity: null,
-      advisories: [],
-      held: false,
-      phased: false,
-      rebootRequired: null,
-      kind: 'package' as const,
-    })),
+    // A subpackage has its origin's version, so the available source version is the binary's.
+    updates: installed
+      ? withSourcePackages(found, installed.packages, [], { sameVersionAsBinary: true })
+      : found,
+    ...(installed ? { installed: installed.packages } : {}),
     ...reboot,
     metadataAgeSeconds: parseClockAndMtimes(sections.get('age')?.stdout ?? ''),
     warnings,

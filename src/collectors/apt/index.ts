@@ -6,6 +6,7 @@
 import {
   buildSectionScript,
   cleanStderr,
+  optionalText,
   overlongLineWarnings,
   parseClockAndMtimes,
   refreshedOnceWithoutMetadata,
@@ -13,6 +14,7 @@ import {
   scriptDidNotRun,
   type ScriptSection,
 } from '../util';
+import { parseAptCacheSources, parseDpkgInstalled, withSourcePackages } from '../installed';
 import {
   CollectorError,
   type CollectOptions,
@@ -35,6 +37,10 @@ import {
 } from './parse';
 
 export * from './parse';
+
+/** dpkg-query's format for the installed set (fields by tab; dpkg expands the escapes itself). */
+const DPKG_FORMAT =
+  '${db:Status-Abbrev}\\t${Package}\\t${Architecture}\\t${Version}\\t${source:Package}\\t${source:Version}\\n';
 
 /** The read-only part; the names fed to apt-cache come from apt itself and travel through xargs, never through a shell. */
 export function aptSections(refresh: boolean): ScriptSection[] {
@@ -75,6 +81,21 @@ export function aptSections(refresh: boolean): ScriptSection[] {
       command:
         "{ printf '%s\\n' \"$pd_held\"; printf '%s\\n' \"$pd_sim\" | sed -n -e '/^The following packages have been kept back:$/,/^[^ ]/p' -e '/deferred due to phasing:$/,/^[^ ]/p' | grep '^ ' | tr -s ' ' '\\n'; } | grep -v '^$' | sort -u | xargs -r apt-cache policy",
     },
+    // The installed set with each package's source package (advisories name source packages).
+    // Optional: offline collections made before it lack it.
+    {
+      name: 'installed',
+      optional: true,
+      command: `dpkg-query -W -f '${DPKG_FORMAT}'`,
+    },
+    // Each candidate's source package: only the four fields of apt-cache show's stanzas, for the
+    // names apt itself printed (Inst lines, holds, kept back), handed over as argv through xargs.
+    {
+      name: 'sources',
+      optional: true,
+      command:
+        "{ printf '%s\\n' \"$pd_sim\" | sed -n 's/^Inst \\([^ ]*\\) .*/\\1/p'; printf '%s\\n' \"$pd_held\"; printf '%s\\n' \"$pd_sim\" | sed -n -e '/^The following packages have been kept back:$/,/^[^ ]/p' -e '/deferred due to phasing:$/,/^[^ ]/p' | grep '^ ' | tr -s ' ' '\\n'; } | grep -v '^$' | sort -u | xargs -r apt-cache show --no-all-versions | grep -E '^(Package|Source|Version|Architecture): '; true",
+    },
     {
       name: 'reboot',
       command:
@@ -99,6 +120,10 @@ export interface AptSectionsText {
   policy: string;
   reboot: string;
   age: string;
+  /** dpkg-query's installed set; absent in collections made before it was read. */
+  installed?: string;
+  /** The candidates' apt-cache show fields (Package, Source, Version, Architecture). */
+  sources?: string;
 }
 
 /** Turns the sections' text into findings; pure. */
@@ -173,9 +198,15 @@ export function aptResultFromSections(text: AptSectionsText): Omit<CollectorResu
   for (const line of sim.rejected) warnings.push(`unparsed apt line: ${line}`);
 
   const reboot = parseRebootSection(text.reboot);
+  const installed = text.installed === undefined ? null : parseDpkgInstalled(text.installed);
+  if (installed) warnings.push(...installed.warnings);
   return {
     packageManager: 'apt',
-    updates,
+    updates:
+      installed === null && text.sources === undefined
+        ? updates
+        : withSourcePackages(updates, installed?.packages ?? [], parseAptCacheSources(text.sources ?? '')),
+    ...(installed ? { installed: installed.packages } : {}),
     rebootRequired: reboot.required,
     rebootReasons: reboot.required
       ? reboot.packages.length > 0
@@ -288,6 +319,8 @@ async function collectOnce(exec: RemoteExec, options: CollectOptions): Promise<C
     policy: get('policy'),
     reboot: get('reboot'),
     age: get('age'),
+    ...optionalText(sections, 'installed', 'dpkg-query (the installed packages)', warnings),
+    ...optionalText(sections, 'sources', "apt-cache show (the updates' source packages)", warnings),
   });
   return { ...result, warnings: [...warnings, ...result.warnings], commands };
 }

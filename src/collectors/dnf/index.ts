@@ -7,6 +7,7 @@ import {
   buildSectionScript,
   cleanStderr,
   overlongLineWarnings,
+  optionalText,
   maxSeverity,
   parseClockAndMtimes,
   refreshedOnceWithoutMetadata,
@@ -14,6 +15,7 @@ import {
   scriptDidNotRun,
   type ScriptSection,
 } from '../util';
+import { parseRpmQa, parseRpmSources, RPM_INSTALLED_QUERY, withSourcePackages } from '../installed';
 import {
   CollectorError,
   type CollectOptions,
@@ -32,6 +34,9 @@ import {
 } from './parse';
 
 export * from './parse';
+
+/** dnf repoquery's format for the updates' source rpms (dnf expands `\\t` and ends each line itself). */
+const DNF_SOURCE_FORMAT = '%{name}\\t%{epoch}\\t%{version}\\t%{release}\\t%{arch}\\t%{sourcerpm}';
 
 /**
  * `-C` (cache only) unless refreshing, so an audit never silently downloads metadata; `check-update`
@@ -55,7 +60,16 @@ export function dnfSections(refresh: boolean): ScriptSection[] {
       name: 'cves',
       command: `if [ "$pd_pm" = yum ]; then yum -q${cache} updateinfo list cves; else dnf -q${cache} updateinfo list --with-cve; fi`,
     },
-    { name: 'installed', command: "rpm -qa --qf '%{NAME} %{ARCH} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'" },
+    // The whole installed set with each package's source rpm (collections made before read only
+    // name, arch and version: parseRpmInstalled reads both).
+    { name: 'installed', command: RPM_INSTALLED_QUERY },
+    // Each update's own source rpm (a new version may come from a renamed source). dnf only:
+    // yum's repoquery is another tool (yum-utils) that no lab host has to check it against.
+    {
+      name: 'sources',
+      optional: true,
+      command: `if [ "$pd_pm" = dnf ]; then dnf -q${cache} repoquery --upgrades --qf '${DNF_SOURCE_FORMAT}'; fi`,
+    },
     {
       name: 'reboot',
       command:
@@ -82,6 +96,8 @@ export interface DnfSectionsText {
   installed: string;
   reboot: { stdout: string; code: number | null };
   age: string;
+  /** dnf repoquery's source rpms of the updates; absent when not read. */
+  sources?: string;
 }
 
 /** Turns the sections' text into findings; pure. */
@@ -135,12 +151,18 @@ export function dnfResultFromSections(text: DnfSectionsText): Omit<CollectorResu
     }
     updates.push(finding);
   }
+  // The installed set (and each update's installed source) when the section used the tab format.
+  const installedSet = text.installed.includes('\t') ? parseRpmQa(text.installed) : null;
+  if (installedSet) warnings.push(...installedSet.warnings);
   const reboot = parseNeedsRestarting(text.reboot.stdout, text.reboot.code);
   if (reboot.rebootRequired === null)
     warnings.push('needs-restarting is not installed (dnf-utils / yum-utils); reboot state unknown');
   return {
     packageManager: text.pm,
-    updates,
+    updates: installedSet
+      ? withSourcePackages(updates, installedSet.packages, parseRpmSources(text.sources ?? ''))
+      : updates,
+    ...(installedSet ? { installed: installedSet.packages } : {}),
     rebootRequired: reboot.rebootRequired,
     rebootReasons: reboot.reasons,
     metadataAgeSeconds: parseClockAndMtimes(text.age) ?? parseExpirationAge(text.check),
@@ -262,6 +284,7 @@ async function collectOnce(exec: RemoteExec, options: CollectOptions): Promise<C
     installed: get('installed'),
     reboot: { stdout: rebootSection?.stdout ?? 'unavailable', code: rebootSection?.code ?? null },
     age: get('age'),
+    ...optionalText(sections, 'sources', "dnf repoquery (the updates' source packages)", warnings),
   });
   if (result.metadataAgeSeconds === null && refresh?.code === 0) result.metadataAgeSeconds = 0;
   return { ...result, warnings: [...warnings, ...result.warnings], commands };

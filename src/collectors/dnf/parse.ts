@@ -11,6 +11,7 @@ import {
   normalizeSeverity,
 } from '../util';
 import type { Severity } from '../types';
+import { parseRpmQaLine } from '../installed';
 
 export interface RpmUpdate {
   name: string;
@@ -190,10 +191,18 @@ export function parseUpdateinfoList(text: string): AdvisoryEntry[] {
   return entries;
 }
 
-/** `rpm -qa --qf '%{NAME} %{ARCH} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\n'` → name.arch → version (epoch 0 dropped). */
+/**
+ * The installed section → name.arch → version (epoch 0 dropped): RPM_INSTALLED_QUERY's tab lines,
+ * or `rpm -qa --qf '%{NAME} %{ARCH} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\n'` of older collections.
+ */
 export function parseRpmInstalled(text: string): Map<string, string> {
   const installed = new Map<string, string>();
   for (const line of lines(text)) {
+    if (line.includes('\t')) {
+      const pkg = parseRpmQaLine(line);
+      if (pkg && pkg.arch !== null) installed.set(`${pkg.name}.${pkg.arch}`, pkg.version);
+      continue;
+    }
     const words = line.trim().split(' ');
     if (words.length !== 3) continue;
     const [name, arch, evr] = words as [string, string, string];

@@ -9,12 +9,14 @@ import {
   isValidVersion,
   kernelRebootState,
   lines,
+  optionalText,
   overlongLineWarnings,
   parseClockAndMtimes,
   runSectionScript,
   scriptDidNotRun,
   type ScriptSection,
 } from '../util';
+import { parsePacmanInstalled } from '../installed';
 import {
   CollectorError,
   type CollectOptions,
@@ -78,6 +80,8 @@ export function pacmanSections(refresh: boolean): ScriptSection[] {
         'if [ -d "/usr/lib/modules/$(uname -r)" ]; then echo running-kernel-installed; elif ls /usr/lib/modules/*/vmlinuz >/dev/null 2>&1; then echo running-kernel-missing; else echo no-kernel-packages; fi',
     },
     { name: 'age', command: 'date +%s; stat -c %Y /var/lib/pacman/sync/*.db 2>/dev/null; true' },
+    // The installed set (pacman -Q keeps no source names). Optional: older collections lack it.
+    { name: 'installed', optional: true, command: 'pacman -Q' },
   );
   return sections;
 }
@@ -142,9 +146,13 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
     kind: 'package',
   }));
   const reboot = kernelRebootState(sections.get('reboot')?.stdout ?? '');
+  const extra = optionalText(sections, 'installed', 'pacman -Q (the installed packages)', warnings);
+  const installed = extra.installed === undefined ? null : parsePacmanInstalled(extra.installed);
+  if (installed) warnings.push(...installed.warnings);
   return {
     packageManager: 'pacman',
     updates: findings,
+    ...(installed ? { installed: installed.packages } : {}),
     ...reboot,
     metadataAgeSeconds: parseClockAndMtimes(sections.get('age')?.stdout ?? ''),
     warnings,

@@ -7,12 +7,14 @@ import {
   buildSectionScript,
   cleanStderr,
   maxSeverity,
+  optionalText,
   overlongLineWarnings,
   parseClockAndMtimes,
   runSectionScript,
   scriptDidNotRun,
   type ScriptSection,
 } from '../util';
+import { parseRpmQa, parseZypperInfoSources, RPM_INSTALLED_QUERY, withSourcePackages } from '../installed';
 import {
   CollectorError,
   type CollectOptions,
@@ -39,7 +41,10 @@ export function zypperSections(refresh: boolean): ScriptSection[] {
   const sections: ScriptSection[] = [];
   if (refresh) sections.push({ name: 'refresh', command: 'zypper --non-interactive refresh' });
   sections.push(
-    { name: 'updates', command: `${Z} --xmlout list-updates` },
+    {
+      name: 'updates',
+      command: `pd_lu=$(${Z} --xmlout list-updates); pd_lu_rc=$?; printf '%s\\n' "$pd_lu"; (exit $pd_lu_rc)`,
+    },
     {
       name: 'patches',
       command: `pd_lp=$(${Z} --xmlout list-patches); pd_lp_rc=$?; printf '%s\\n' "$pd_lp"; (exit $pd_lp_rc)`,
@@ -48,6 +53,14 @@ export function zypperSections(refresh: boolean): ScriptSection[] {
     {
       name: 'patchinfo',
       command: `printf '%s\\n' "$pd_lp" | grep -o 'kind="patch" name="[^"]*"' | cut -d'"' -f4 | xargs -r ${Z} info -t patch`,
+    },
+    // The installed set with source rpms, then each update's source package as `zypper info`
+    // names it (names from zypper's own XML, as argv through xargs). Optional: older collections lack them.
+    { name: 'installed', optional: true, command: RPM_INSTALLED_QUERY },
+    {
+      name: 'sources',
+      optional: true,
+      command: `printf '%s\\n' "$pd_lu" | grep -o '<update kind="package" name="[^"]*"' | cut -d'"' -f4 | sort -u | xargs -r ${Z} info | grep -E '^(Name|Version|Arch|Source package) +: '; true`,
     },
     {
       name: 'reboot',
@@ -235,9 +248,19 @@ export async function collect(exec: RemoteExec, options: CollectOptions): Promis
     warnings.push(
       `${alone.length === 1 ? '1 needed patch updates' : `${alone.length} needed patches update`} none of the listed package updates (or zypper did not say which packages): listed as patches of their own`,
     );
+  const extra = {
+    ...optionalText(sections, 'installed', 'rpm -qa (the installed packages)', warnings),
+    ...optionalText(sections, 'sources', "zypper info (the updates' source packages)", warnings),
+  };
+  const installed = extra.installed === undefined ? null : parseRpmQa(extra.installed);
+  if (installed) warnings.push(...installed.warnings);
+  const findings = zypperFindings(packageUpdates, patchList, patchPackages);
   return {
     packageManager: 'zypper',
-    updates: zypperFindings(packageUpdates, patchList, patchPackages),
+    updates: installed
+      ? withSourcePackages(findings, installed.packages, parseZypperInfoSources(extra.sources ?? ''))
+      : findings,
+    ...(installed ? { installed: installed.packages } : {}),
     rebootRequired,
     rebootReasons: rebootRequired ? ['zypper needs-rebooting'] : [],
     metadataAgeSeconds:
