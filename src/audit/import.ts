@@ -134,13 +134,11 @@ export async function importCollection(
       durationMs,
       findings: toFindings(collected.result),
       windows: toWindowsFacts(collected.result),
+      ...(collected.result.installed ? { installed: collected.result.installed } : {}),
+      // The audit is dated by the host's clock at collection time, not by when the file arrived.
+      startedAt: collected.collectedAt,
+      finishedAt: collected.finishedAt,
     });
-    // The audit is dated by the host's clock at collection time, not by when the file arrived.
-    db.prepare('UPDATE audits SET started_at = ?, finished_at = ? WHERE id = ?').run(
-      collected.collectedAt,
-      collected.finishedAt,
-      id,
-    );
     appendAuditLog(db, {
       actor,
       action: 'audit.import',

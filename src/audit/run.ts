@@ -122,6 +122,9 @@ export function toFindings(result: CollectorResult): FindingInput[] {
     advisories: u.advisories,
     held: u.held,
     rebootRequired: u.rebootRequired,
+    sourcePackage: u.sourceName ?? null,
+    sourceInstalledVersion: u.sourceInstalledVersion ?? null,
+    sourceAvailableVersion: u.sourceAvailableVersion ?? null,
     // Windows Update findings carry their UpdateID, revision, size… (src/collectors/windows).
     ...('details' in u ? { details: (u as windows.WindowsPendingUpdate).details } : {}),
   }));
@@ -401,6 +404,7 @@ export async function auditHost(
       durationMs: Date.now() - started,
       findings,
       windows: toWindowsFacts(result),
+      ...(result.installed ? { installed: result.installed } : {}),
     });
     // It answered: it was seen now, and its own hostname may name it (src/db/host-names.ts).
     recordAuditSighting(deps.db, host.id, { hostname: os.hostname ?? null });

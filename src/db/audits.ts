@@ -30,6 +30,15 @@ export interface AuditRecord {
   windows?: WindowsAuditFacts;
 }
 
+/** One package of a host's installed set, with the source package it was built from (migration 013). */
+export interface InstalledPackage {
+  name: string;
+  arch: string | null;
+  version: string;
+  sourceName: string | null;
+  sourceVersion: string | null;
+}
+
 /** One installed hotfix a Windows audit listed (Win32_QuickFixEngineering). */
 export interface AuditHotfix {
   hotfixId: string;
@@ -192,8 +201,19 @@ export function completeAudit(
     findings: FindingInput[];
     /** A Windows audit: the PC's facts and its installed hotfixes. */
     windows?: (WindowsAuditFacts & { hotfixes: AuditHotfix[] }) | null;
+    /** The host's whole installed set with source names (Linux audits); absent when not read. */
+    installed?: InstalledPackage[];
+    /**
+     * When the audit was taken, when not now: an offline collection is dated by the host's clock.
+     * Set here so that the installed sets kept (each host's newest three) follow that date.
+     */
+    startedAt?: string;
+    finishedAt?: string;
   },
 ): void {
+  const insertPackage = db.prepare(
+    `INSERT OR IGNORE INTO audit_packages (audit_id, name, arch, version, source_name, source_version) VALUES (?, ?, ?, ?, ?, ?)`,
+  );
   const insert = db.prepare(
     `INSERT INTO findings (audit_id, host_id, kind, package, arch, installed_version, available_version, repository, security, severity, vendor_severity, advisories, held, reboot_required, details,
        source_package, source_installed_version, source_available_version)
@@ -224,6 +244,8 @@ export function completeAudit(
     }
     const { hotfixes = [], ...facts } = result.windows ?? {};
     for (const h of hotfixes) insertHotfix.run(auditId, h.hotfixId, h.description, h.installedOn);
+    for (const p of result.installed ?? [])
+      insertPackage.run(auditId, p.name, p.arch ?? '', p.version, p.sourceName, p.sourceVersion);
     db.prepare('UPDATE audits SET windows = ? WHERE id = ?').run(
       result.windows ? JSON.stringify(facts) : null,
       auditId,
@@ -242,11 +264,49 @@ export function completeAudit(
       result.findings.length,
       result.findings.filter((f) => f.security).length,
       JSON.stringify(result.warnings),
-      now(),
+      result.finishedAt ?? now(),
       result.durationMs,
       auditId,
     );
+    if (result.startedAt !== undefined)
+      db.prepare('UPDATE audits SET started_at = ? WHERE id = ?').run(result.startedAt, auditId);
+    pruneInstalledSets(db, hostId);
   })();
+}
+
+/** How many of a host's audits keep their installed set (the newest, by when they were taken). */
+export const INSTALLED_SETS_KEPT = 3;
+
+/**
+ * Deletes the installed sets of a host's audits older than its newest INSTALLED_SETS_KEPT audits
+ * that have one (a set is ~3 000 rows; findings and audits themselves are kept).
+ */
+export function pruneInstalledSets(db: Database, hostId: number): number {
+  return db
+    .prepare(
+      `DELETE FROM audit_packages WHERE audit_id IN (
+         SELECT id FROM audits a WHERE host_id = ? AND EXISTS (SELECT 1 FROM audit_packages p WHERE p.audit_id = a.id)
+         ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?)`,
+    )
+    .run(hostId, INSTALLED_SETS_KEPT).changes;
+}
+
+/** An audit's installed set (empty when it recorded none or it was pruned), by name, arch and version. */
+export function listInstalledPackages(db: Database, auditId: number): InstalledPackage[] {
+  return (
+    db
+      .prepare(
+        `SELECT name, arch, version, source_name AS sourceName, source_version AS sourceVersion
+           FROM audit_packages WHERE audit_id = ? ORDER BY name, arch, version`,
+      )
+      .all(auditId) as {
+      name: string;
+      arch: string;
+      version: string;
+      sourceName: string | null;
+      sourceVersion: string | null;
+    }[]
+  ).map((row) => ({ ...row, arch: row.arch === '' ? null : row.arch }));
 }
 
 export function failAudit(

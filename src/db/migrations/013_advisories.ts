@@ -10,7 +10,8 @@ import type { Migration } from './types';
  *   packages, the fixed version or none yet, the tracker's status and urgency). KEV and EPSS are
  *   whole catalogues: `kev_entries` and `epss_scores`, replaced by each import of a newer file.
  * - What a host has: each pending update's source package and versions (`findings.source_*`), and
- *   the installed set with source names (`audit_packages`) so that unfixed CVEs can be listed.
+ *   the installed set with source names (`audit_packages`) so that unfixed CVEs can be listed;
+ *   several versions of one name and arch are normal on rpm (kernels), so the version is in the key.
  * - What the snapshot says about each finding: its CVEs with the evidence (`finding_cves`), and the
  *   summary the Updates page sorts and filters on (`findings.cves`, `kev`, `epss`, `tier`,
  *   `first_seen_at`, `due_at`), written by the enrichment after each audit and each import.
@@ -123,7 +124,7 @@ export const migration013: Migration = {
         version TEXT NOT NULL,
         source_name TEXT,
         source_version TEXT,
-        PRIMARY KEY (audit_id, name, arch)
+        PRIMARY KEY (audit_id, name, arch, version)
       ) STRICT, WITHOUT ROWID;
       CREATE INDEX audit_packages_source ON audit_packages(source_name);
 
