@@ -223,7 +223,13 @@ export const calls = {
   'advisories.import': call(AdvisoryImportRequest, z.object({ taskId: Id })),
   /** Fetches the feeds from their publishers (or the advisoryMirror setting), then imports them (a task). */
   'advisories.update': call(
-    z.object({ feeds: z.array(FeedKind).min(1).optional() }).strict(),
+    z
+      .object({
+        feeds: z.array(FeedKind).min(1).optional(),
+        /** This run only, over the advisoryMirror setting (the CLI's --mirror). */
+        mirror: z.string().min(1).max(500).optional(),
+      })
+      .strict(),
     z.object({ taskId: Id }),
   ),
   /** Writes the current snapshot as one dated bundle (zip + manifest with sha256s). */

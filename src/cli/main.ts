@@ -6,9 +6,11 @@ import { createNodePlatform } from '../platform';
 import { startBrowserCarrier } from '../server';
 import { errorMessage, isPatchdeckError } from '../util';
 import { rendererBuildDir } from '../util';
+import { registerAdvisoryCommands } from './commands-advisories';
 import { registerAuditCommands } from './commands-audit';
 import { registerDiscoverCommand } from './commands-discover';
 import { registerFindingsCommand } from './commands-findings';
+import { registerExceptionCommands } from './commands-exceptions';
 import { registerPatchCommands } from './commands-patch';
 import { registerWorkspaceBackupCommands } from './commands-workspace';
 import { registerOfflineCommands } from './commands-offline';
@@ -128,9 +130,11 @@ export function buildProgram(): Command {
   registerDiscoverCommand(program, globals, withCore);
   registerAuditCommands(program, globals, withCore);
   registerFindingsCommand(program, globals, withCore);
+  registerExceptionCommands(program, globals, withCore);
   registerPatchCommands(program, globals, withCore);
   registerOfflineCommands(program, globals, withCore);
   registerScheduleCommands(program, globals, withCore);
+  registerAdvisoryCommands(program, globals, withCore);
   return program;
 }
 
