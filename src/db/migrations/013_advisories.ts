@@ -40,6 +40,7 @@ export const migration013: Migration = {
         superseded_at TEXT
       ) STRICT;
       CREATE INDEX advisory_sources_feed ON advisory_sources(feed, superseded_at);
+      CREATE INDEX advisory_sources_sha256 ON advisory_sources(feed, sha256);
 
       CREATE TABLE advisories (
         id INTEGER PRIMARY KEY,
