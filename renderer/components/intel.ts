@@ -11,11 +11,16 @@ export const TIER_LABELS: Record<Tier, string> = {
   low: 'Low',
 };
 
-/** An EPSS score (0–1) as the percentage FIRST publishes it, e.g. 0.94 → "94.0%". */
+/**
+ * An EPSS score or percentile (0–1) as a percentage, e.g. 0.94 → "94.0%". Cut down, never rounded
+ * up, so 0.99999 reads "99.9%" and no score reads as a certainty it is not.
+ */
 export function formatEpss(score: number | null | undefined): string {
   if (score === null || score === undefined) return '—';
   const pct = score * 100;
-  return `${pct < 1 ? pct.toFixed(2) : pct.toFixed(1)}%`;
+  return pct < 1
+    ? `${(Math.floor(pct * 100) / 100).toFixed(2)}%`
+    : `${(Math.floor(pct * 10) / 10).toFixed(1)}%`;
 }
 
 /** A calendar date (YYYY-MM-DD) of an ISO time, as stored; a dash when there is none. */
@@ -27,8 +32,9 @@ export function dayOf(iso: string | null | undefined): string {
 const DAY_MS = 86_400_000;
 
 /**
- * A due date in words, never only in colour: "overdue since 2026-11-20 (11 days)", "due 2026-12-04
- * (in 3 days)", "no due date". An exception that accepts the risk says so instead of "overdue".
+ * A due date in words, never only in colour: "overdue since 2026-11-20 (11 d)", "due 2026-12-04
+ * (in 3 d)", "no due date". Under an exception the text says what the exception did to it:
+ * "to 2026-12-31 (was due 2026-11-20)" after a "deferred" or "accepted" badge.
  */
 export function dueText(
   f: Pick<Finding, 'dueAt' | 'overdue' | 'exception'>,
@@ -38,9 +44,18 @@ export function dueText(
   const due = Date.parse(f.dueAt);
   const days = Math.round((due - now) / DAY_MS);
   if (f.overdue) return `overdue since ${dayOf(f.dueAt)} (${Math.max(1, -days)} d)`;
-  if (f.exception?.decision === 'accept' && due < now) return `accepted (was due ${dayOf(f.dueAt)})`;
+  if (f.exception?.decision === 'defer')
+    return `to ${dayOf(f.exception.expiresAt)} (was due ${dayOf(f.dueAt)})`;
+  if (f.exception?.decision === 'accept')
+    return `until ${dayOf(f.exception.expiresAt)} (due ${dayOf(f.dueAt)})`;
+  if (due < now) return `was due ${dayOf(f.dueAt)}`;
   if (days <= 0) return `due ${dayOf(f.dueAt)} (today)`;
   return `due ${dayOf(f.dueAt)} (in ${days} d)`;
+}
+
+/** The word an exception's badge shows before the due text. */
+export function exceptionWord(decision: 'accept' | 'defer'): string {
+  return decision === 'accept' ? 'accepted' : 'deferred';
 }
 
 /** The CVEs of a finding, shortened for one table cell: "CVE-2023-44487, CVE-2023-4863 +3". */

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeAudit, insertHost, startAudit, type FindingInput } from '../../src/db';
 import { packageFinding } from '../../src/db/testing/audits';
@@ -43,6 +44,19 @@ function osvFacts(file: string): OsvFacts {
     for (const r of a.ranges) for (const e of r.events) if (e.fixed) fixed.set(a.package.name, e.fixed);
   return { id: record.id, cves: [...(record.related ?? [])].sort(), fixed };
 }
+
+/** The EPSS scores of these CVEs as FIRST's file gives them. */
+function epssOf(cves: string[]): Map<string, number> {
+  const wanted = new Set(cves);
+  const found = new Map<string, number>();
+  for (const line of zlib.gunzipSync(fs.readFileSync(EPSS)).toString('utf8').split('\n')) {
+    const [cve, score] = line.split(',');
+    if (cve && wanted.has(cve)) found.set(cve, Number(score));
+  }
+  return found;
+}
+/** A score as the window shows it: a percentage cut to one decimal, never rounded up. */
+const percent = (score: number): string => `${(Math.floor(score * 1000) / 10).toFixed(1)}%`;
 
 const alma = (pkg: string, installed: string, available: string, extra: Partial<FindingInput> = {}) =>
   packageFinding({
@@ -87,6 +101,8 @@ beforeAll(async () => {
       );
   [libwebp, squid, grafana] = OSV.map(osvFacts) as [OsvFacts, OsvFacts, OsvFacts];
   app = await launchApp();
+  // The pages scroll inside the shell, so screenshots see one viewport: make it hold whole pages.
+  await app.page.setViewportSize({ width: 1440, height: 2000 });
   fs.mkdirSync(SHOTS, { recursive: true });
   const webpFixed = libwebp.fixed.get('libwebp')!;
   seed('alma01', [
@@ -243,11 +259,16 @@ describe('advisories, risk and exceptions in the window', () => {
     expect(await webp.locator('.cell-tier').textContent()).toBe('Known exploited');
     expect(await webp.locator('.cell-kev').textContent()).toBe('KEV');
     expect(await webp.locator('.cell-cves').textContent()).toBe('CVE-2023-4863');
-    expect(await webp.locator('.cell-epss').textContent()).toMatch(/^\d+\.\d%$/);
+    const scores = epssOf([...libwebp.cves, ...squid.cves]);
+    expect(await webp.locator('.cell-epss').textContent()).toBe(percent(scores.get('CVE-2023-4863')!));
     // Overdue is said in words, not only in colour.
     expect(await webp.locator('.cell-due').textContent()).toMatch(/^overdue since \d{4}-\d{2}-\d{2}/);
     const squidRow = rowOf('alma01', 'squid');
     expect(await squidRow.locator('.cell-tier').textContent()).toBe('Critical');
+    // The row shows the highest EPSS score of its CVEs.
+    expect(await squidRow.locator('.cell-epss').textContent()).toBe(
+      percent(Math.max(...squid.cves.map((c) => scores.get(c)!))),
+    );
     expect(await squidRow.locator('.cell-cves').textContent()).toBe(
       `${squid.cves.slice(0, 2).join(', ')} +1`,
     );
@@ -299,7 +320,9 @@ describe('advisories, risk and exceptions in the window', () => {
     const cve = panel.getByRole('region', { name: 'CVE-2023-4863' });
     await cve.waitFor();
     const kev = (
-      JSON.parse(fs.readFileSync(KEV, 'utf8')) as { vulnerabilities: { cveID: string; dateAdded: string }[] }
+      JSON.parse(fs.readFileSync(KEV, 'utf8')) as {
+        vulnerabilities: { cveID: string; dateAdded: string; dueDate: string }[];
+      }
     ).vulnerabilities.find((v) => v.cveID === 'CVE-2023-4863')!;
     const text = (await cve.textContent()) ?? '';
     expect(text).toContain(`in CISA's KEV catalogue since ${kev.dateAdded}`);
@@ -331,6 +354,12 @@ describe('advisories, risk and exceptions in the window', () => {
 
     const webp = table.locator('[role=row]:has(a:text-is("alma01")):has(.cell-package:text-is("libwebp"))');
     await expect.poll(() => webp.locator('.badge.exception').textContent()).toBe('deferred');
+    // Deferred: the row says to when, and what it was due before, not "due … (today)".
+    const until = (await app.core.call('exceptions.list', {}))[0]!.expiresAt.slice(0, 10);
+    expect(await webp.locator('.cell-due').textContent()).toBe(
+      `deferred to ${until} (was due ${kev.dueDate})`,
+    );
+    expect(await webp.locator('.cell-due').textContent()).not.toContain('overdue');
     const list = page.getByRole('table', { name: 'Exceptions list' });
     await list.locator('tbody tr').first().waitFor();
     const listText = (await list.locator('tbody tr').first().textContent()) ?? '';

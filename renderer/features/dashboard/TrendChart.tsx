@@ -15,6 +15,7 @@ const TIER_COLOURS: Record<Tier, string> = {
   low: '#7a8a99',
 };
 
+const DAY_S = 86_400;
 const total = (p: Point): number => TIER_ORDER.reduce((n, t) => n + p[t], 0);
 
 /** Open security updates over time, one line per tier, from audit history (dashboard.exposure's trend). */
@@ -29,7 +30,15 @@ export function TrendChart({ trend }: { trend: Point[] }) {
       {
         width: Math.max(320, el.clientWidth),
         height: 200,
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+        scales: {
+          // One day of audits is one point: show the days around it, not years of empty axis.
+          x: {
+            time: true,
+            range: (_u, min, max) =>
+              max - min < 2 * DAY_S ? [min - 3 * DAY_S, max + 3 * DAY_S] : [min, max],
+          },
+          y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+        },
         axes: [
           { stroke: 'currentColor' },
           {

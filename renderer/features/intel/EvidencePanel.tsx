@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { CveFacts, ExceptionInput, FindingEvidence } from '../../../src/api/intel-schemas';
 import { describeError } from '../../api';
 import { formatTime } from '../../components/format';
-import { TIER_LABELS, dayOf, dueText, formatEpss, shortSha } from '../../components/intel';
+import { TIER_LABELS, dayOf, dueText, exceptionWord, formatEpss, shortSha } from '../../components/intel';
 import { useApp } from '../../stores/app';
 import { useEvidence, useExceptions } from './store';
 import './intel.css';
@@ -53,9 +53,9 @@ function CveBlock({ facts }: { facts: CveFacts }) {
             : 'No EPSS score for this CVE in the snapshot.'}
         </li>
         <li>
-          {facts.cvssScore !== null ? `CVSS ${facts.cvssScore.toFixed(1)}` : 'No CVSS score'}
-          {facts.cvssVector && <span className="mono"> {facts.cvssVector}</span>}
-          {facts.severity ? ` — severity ${facts.severity}` : ''}
+          {facts.cvssScore !== null ? `CVSS ${facts.cvssScore.toFixed(1)}` : 'No CVSS score in the snapshot'}
+          {facts.cvssVector && <span className="mono"> {facts.cvssVector}</span>}.
+          {facts.severity ? ` Severity: ${facts.severity}.` : ''}
         </li>
       </ul>
       {facts.evidence.length === 0 ? (
@@ -269,7 +269,11 @@ function EvidenceBody({ evidence }: { evidence: FindingEvidence }) {
         </dd>
         <dt>Due</dt>
         <dd className={evidence.overdue ? 'overdue' : undefined}>
-          {evidence.overdue ? <strong>{dueText(evidence)}</strong> : dueText(evidence)}
+          {evidence.overdue ? (
+            <strong>{dueText(evidence)}</strong>
+          ) : (
+            `${evidence.exception && evidence.dueAt ? `${exceptionWord(evidence.exception.decision)} ` : ''}${dueText(evidence)}`
+          )}
           {evidence.dueReason && ` — ${evidence.dueReason}`}
         </dd>
         <dt>Exception</dt>

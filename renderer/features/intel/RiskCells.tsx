@@ -1,5 +1,5 @@
 import type { Finding } from '../../../src/api/schemas';
-import { TIER_LABELS, cveCellText, dueText, formatEpss } from '../../components/intel';
+import { TIER_LABELS, cveCellText, dueText, exceptionWord, formatEpss } from '../../components/intel';
 import { useEvidence } from './store';
 
 /** Who the evidence button is about, for its accessible name. */
@@ -28,10 +28,15 @@ export function RiskCells({ finding }: { finding: Finding }) {
         className={`cell-due small${finding.overdue ? ' overdue' : ''}`}
         title={
           finding.exception
-            ? `${due}; ${finding.exception.decision}ed until ${finding.exception.expiresAt.slice(0, 10)}`
+            ? `${exceptionWord(finding.exception.decision)} ${due}: ${finding.exception.reason}`
             : due
         }
       >
+        {finding.exception && !finding.overdue && (
+          <>
+            <span className="badge exception">{exceptionWord(finding.exception.decision)}</span>{' '}
+          </>
+        )}
         {finding.overdue ? (
           <strong>{due}</strong>
         ) : finding.dueAt ? (
@@ -39,21 +44,20 @@ export function RiskCells({ finding }: { finding: Finding }) {
         ) : (
           <span className="muted">{due}</span>
         )}
-        {finding.exception && (
-          <span className="badge exception" title={finding.exception.reason}>
-            {finding.exception.decision === 'accept' ? 'accepted' : 'deferred'}
-          </span>
-        )}
       </div>
       <div role="cell" className="cell-cves small mono" title={finding.cves.join(', ') || undefined}>
-        <button
-          type="button"
-          className="link evidence-button"
-          aria-label={`Evidence of ${subject(finding)}`}
-          onClick={() => void open(finding.id)}
-        >
-          {finding.cves.length ? cveCellText(finding.cves) : 'why?'}
-        </button>
+        {finding.cves.length > 0 || finding.security ? (
+          <button
+            type="button"
+            className="link evidence-button"
+            aria-label={`Evidence of ${subject(finding)}`}
+            onClick={() => void open(finding.id)}
+          >
+            {finding.cves.length ? cveCellText(finding.cves) : 'none known'}
+          </button>
+        ) : (
+          <span className="muted">—</span>
+        )}
       </div>
       <div role="cell" className="cell-kev small">
         {finding.kev ? (
