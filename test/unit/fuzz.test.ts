@@ -20,7 +20,15 @@ describe('fuzz targets, fixed-seed slice', () => {
         'collector:zypper',
         'offline-import',
         'discovery:targets',
-        ...['intel:kev', 'intel:epss', 'intel:osv', 'intel:osv-zip', 'intel:debian-tracker', 'intel:detect'],
+        ...[
+          'intel:kev',
+          'intel:epss',
+          'intel:osv',
+          'intel:osv-zip',
+          'intel:debian-tracker',
+          'intel:csaf',
+          'intel:detect',
+        ],
       ]),
     );
   });

@@ -17,6 +17,7 @@ const EPSS = join(FIXTURES, 'epss/epss_scores-2026-08-16.csv.gz');
 const ALMA = join(FIXTURES, 'osv-almalinux/almalinux9');
 const SAMPLES = join(FIXTURES, 'osv-samples');
 const TRACKER = join(FIXTURES, 'debian-tracker/debian_security_tracker_mock.json');
+const CSAF = join(FIXTURES, 'csaf/rhsa-2023_5835.json');
 
 export async function readAll(
   source: FeedSource,
@@ -381,6 +382,78 @@ describe('Debian Security Tracker', () => {
     expect(
       records.every((r) => r.affected.every((a) => a.nameKind === 'source' && a.package === 'apparmor')),
     ).toBe(true);
+  });
+});
+
+describe('Red Hat CSAF', () => {
+  it('reads RHSA-2023:5835: its fixed source and binary rpms per RHEL release, CVEs, rating and CVSS', async () => {
+    const source = fileSource(CSAF);
+    expect(await detectFeed(source)).toBe('csaf');
+    const { items, facts } = await readAll(source, 'csaf');
+    expect(facts).toEqual({
+      feed: 'csaf',
+      publisher: 'Red Hat',
+      publishedAt: '2024-04-28T02:55:15+00:00',
+      recordCount: 1,
+      ecosystems: ['Red Hat:7'],
+      details: {},
+    });
+    expect(advisories(items)).toEqual([
+      {
+        feed: 'csaf',
+        advisoryId: 'RHSA-2023:5835',
+        summary: 'Red Hat Security Advisory: rhc-worker-script enhancement and security update',
+        severity: 'high',
+        vendorSeverity: 'Important',
+        cvssVector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H',
+        cvssScore: 7.5,
+        publishedAt: '2023-10-18T07:59:41+00:00',
+        modifiedAt: '2024-04-28T02:55:15+00:00',
+        cves: ['CVE-2023-39325', 'CVE-2023-44487'],
+        url: 'https://access.redhat.com/errata/RHSA-2023:5835',
+        withdrawn: false,
+        affected: [
+          {
+            ecosystem: 'Red Hat:7',
+            package: 'rhc-worker-script',
+            nameKind: 'source',
+            introduced: null,
+            fixed: '0.5-1.el7_9',
+            status: 'fixed',
+            urgency: null,
+          },
+          {
+            ecosystem: 'Red Hat:7',
+            package: 'rhc-worker-script',
+            nameKind: 'binary',
+            introduced: null,
+            fixed: '0.5-1.el7_9',
+            status: 'fixed',
+            urgency: null,
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('skips products Patchdeck does not audit, and keeps a purl epoch in the fixed EVR', async () => {
+    const text = readFileSync(CSAF, 'utf8');
+    const openshift = text.replaceAll(
+      'cpe:/o:redhat:enterprise_linux:7::',
+      'cpe:/a:redhat:openshift:4.13::el',
+    );
+    const skipped = await readAll(bufferSource('rhsa.json', Buffer.from(openshift)), 'csaf');
+    expect(skipped.items).toEqual([]);
+    expect(skipped.facts).toMatchObject({
+      recordCount: 0,
+      details: { skippedProducts: '12', skippedRecords: '1' },
+    });
+    const epoch = text.replaceAll('?arch=x86_64"', '?arch=x86_64&epoch=2"');
+    const [record] = advisories((await readAll(bufferSource('rhsa.json', Buffer.from(epoch)), 'csaf')).items);
+    expect(record!.affected.map((a) => `${a.nameKind} ${a.fixed}`)).toEqual([
+      'source 0.5-1.el7_9',
+      'binary 2:0.5-1.el7_9',
+    ]);
   });
 });
 

@@ -14,6 +14,7 @@ const FIXTURES = join(import.meta.dirname, '../../../test/fixtures/advisories');
 const KEV = readFileSync(join(FIXTURES, 'kev/known_exploited_vulnerabilities.json'));
 const EPSS_GZ = readFileSync(join(FIXTURES, 'epss/epss_scores-2026-08-16.csv.gz'));
 const TRACKER = readFileSync(join(FIXTURES, 'debian-tracker/debian_security_tracker_mock.json'), 'utf8');
+const CSAF = readFileSync(join(FIXTURES, 'csaf/rhsa-2023_5835.json'), 'utf8');
 const ALSA = readFileSync(join(FIXTURES, 'osv-almalinux/almalinux9/ALSA-2023:6077.json'), 'utf8');
 
 type Kind = Parameters<typeof readFeed>[1];
@@ -103,6 +104,16 @@ describe('truncated files', () => {
     const zip = await zipOf([['ALSA-2023:6077.json', Buffer.from(ALSA)]]);
     expect((await refusal('all.zip', zip.subarray(0, zip.length - 30), 'osv-zip')).message).toMatch(
       /not a readable zip file/,
+    );
+  });
+
+  it('refuses a CSAF document cut short, and one whose vulnerability is not an object', async () => {
+    expect((await refusal('rhsa.json', CSAF.slice(0, CSAF.length - 40), 'csaf')).message).toMatch(
+      /truncated/,
+    );
+    const bad = CSAF.replace('"vulnerabilities": [', '"vulnerabilities": [7, ');
+    expect((await refusal('rhsa.json', bad, 'csaf')).message).toMatch(
+      /has a vulnerability that is not an object/,
     );
   });
 
@@ -233,7 +244,7 @@ describe('hostile files', () => {
     ).toMatch(/line longer than 4096/);
   });
 
-  it('refuses text that is not UTF-8, and says CSAF is not read yet', async () => {
+  it('refuses text that is not UTF-8, and a CSAF document with no tracking id', async () => {
     const bytes = Buffer.concat([
       Buffer.from('{"catalogVersion":"'),
       Buffer.from([0xff, 0xfe]),
@@ -242,7 +253,9 @@ describe('hostile files', () => {
     expect((await refusal('kev.json', bytes, 'kev')).message).toMatch(/not UTF-8/);
     const csaf = '{"document":{"csaf_version":"2.0"},"product_tree":{},"vulnerabilities":[]}';
     expect(await detectFeed(bufferSource('rhsa.json', Buffer.from(csaf)))).toBe('csaf');
-    expect((await refusal('rhsa.json', csaf, 'csaf')).message).toMatch(/does not read Red Hat CSAF/);
+    expect((await refusal('rhsa.json', csaf, 'csaf')).message).toMatch(
+      /is not a CSAF document \(no valid tracking id\)/,
+    );
   });
 
   it('keeps __proto__ keys as plain data', async () => {

@@ -14,6 +14,7 @@ import {
   type FeedSource,
   type JsonPath,
 } from './common';
+import { readCsaf } from './csaf';
 import { readDebianTracker } from './debian-tracker';
 import { readEpss } from './epss';
 import { readKev } from './kev';
@@ -31,6 +32,7 @@ export { LIMITS as FEED_LIMITS, isCveId } from './common';
 export { zipEntries, readEntryBytes, type ZipEntryInfo } from './osv-zip';
 export { osvToAdvisory, OsvTally, publisherOfEcosystem } from './osv';
 export { parseEpssHeader } from './epss';
+export { parseRpmPurl } from './csaf';
 
 export function fileSource(path: string): FeedSource {
   let size: number | null = null;
@@ -191,11 +193,6 @@ export function readFeed(
     case 'debian-tracker':
       return readDebianTracker(source, options.signal);
     case 'csaf':
-      return refuseCsaf(source);
+      return readCsaf(source, options.signal);
   }
-}
-
-// eslint-disable-next-line require-yield -- a reader that refuses before its first record
-async function* refuseCsaf(source: FeedSource): FeedReader {
-  throw feedError(source.name, 'is a CSAF document; Patchdeck does not read Red Hat CSAF/VEX files yet.');
 }

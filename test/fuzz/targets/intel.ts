@@ -1,6 +1,6 @@
 /**
- * Fuzz targets for the advisory feed readers (src/intel/feeds): real KEV, EPSS, OSV, all.zip and
- * Debian tracker files from test/fixtures/advisories/, mutated as text or as bytes (gzipped or
+ * Fuzz targets for the advisory feed readers (src/intel/feeds): real KEV, EPSS, OSV, all.zip,
+ * Debian tracker and Red Hat CSAF files from test/fixtures/advisories/, mutated as text or as bytes (gzipped or
  * not, cut anywhere), fed to detectFeed and to each reader through to its facts. The only error a
  * reader may throw is a FeedError; anything else, or a hang, is a bug in the reader.
  */
@@ -64,6 +64,7 @@ const OSV_FILES = [
 ];
 const osvTexts = OSV_FILES.map((f) => fixtureText(join('advisories', f)));
 const trackerText = fixtureText('advisories/debian-tracker/debian_security_tracker_mock.json');
+const csafText = fixtureText('advisories/csaf/rhsa-2023_5835.json');
 
 async function zipOf(entries: [string, string][]): Promise<Uint8Array> {
   const zip = new yazl.ZipFile();
@@ -110,9 +111,15 @@ export const intelTargets: FuzzTarget[] = [
     classified: isFeedError,
   }),
   define({
+    name: 'intel:csaf',
+    arbitrary: feedBytes([csafText], true),
+    run: (bytes) => readThrough(bytes, 'csaf'),
+    classified: isFeedError,
+  }),
+  define({
     name: 'intel:detect',
     arbitrary: fc.oneof(
-      feedBytes([kevExcerpt, epssExcerpt, trackerText, ...osvTexts], true),
+      feedBytes([kevExcerpt, epssExcerpt, trackerText, csafText, ...osvTexts], true),
       hostBytes([osvZip]),
     ),
     async run(bytes) {
