@@ -82,9 +82,9 @@ beforeAll(async () => {
   const summary = await importFeedSources(office, await listFeedSources(SOURCES), { clock: clock() });
   expect(summary.files.filter((f) => f.status !== 'imported')).toEqual([]);
   bundle = await exportAdvisoryBundle(office, clock());
-});
+}, 120_000);
 
-describe('advisory bundles', () => {
+describe('advisory bundles', { timeout: 60_000 }, () => {
   it('export at the office, import on site: the same snapshot', async () => {
     expect(bundle.fileName).toBe('patchdeck-advisories-2026-08-22.zip');
     const entries = await unzip(bundle.bytes);

@@ -50,7 +50,7 @@ function snapshotOf(db: Database): Record<string, number> {
 
 const clock = () => new ManualClock('2026-08-22T10:00:00Z');
 
-describe('importFeedSources', () => {
+describe('importFeedSources', { timeout: 60_000 }, () => {
   it('imports the real KEV, EPSS, AlmaLinux OSV folder, OSV samples and tracker, recording each source', async () => {
     const db = createMemoryWorkspace();
     const sources = await listFeedSources([KEV, EPSS, ALMA, SAMPLES, TRACKER]);
@@ -250,7 +250,7 @@ describe('importFeedSources', () => {
   });
 });
 
-describe('advisoryStatus', () => {
+describe('advisoryStatus', { timeout: 60_000 }, () => {
   it('gives each feed its age from its own date and warns when one is older than the setting', async () => {
     const db = createMemoryWorkspace();
     const c = new ManualClock('2026-08-20T12:00:00Z');

@@ -71,7 +71,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 const ALMA_9 = { osId: 'almalinux', osName: 'AlmaLinux', osVersion: '9.4' };
 
-describe('updateFeeds', () => {
+describe('updateFeeds', { timeout: 60_000 }, () => {
   it('fetches KEV, EPSS, the hosts’ OSV exports and the tracker from a mirror and imports them', async () => {
     const db = createMemoryWorkspace();
     recordAudit(db, insertHost(db, { name: 'alma1', address: '198.18.0.21' }).id, ALMA_9, 'dnf', []);
