@@ -25,6 +25,10 @@ export function TrendChart({ trend }: { trend: Point[] }) {
     const el = box.current;
     if (!el || trend.length === 0) return;
     const xs = trend.map((p) => Date.parse(`${p.date}T12:00:00Z`) / 1000);
+    const first = xs[0]!;
+    const last = xs[xs.length - 1]!;
+    const xMin = last - first < 2 * DAY_S ? first - 3 * DAY_S : first;
+    const xMax = last - first < 2 * DAY_S ? last + 3 * DAY_S : last;
     const data: uPlot.AlignedData = [xs, trend.map(total), ...TIER_ORDER.map((t) => trend.map((p) => p[t]))];
     const chart = new uPlot(
       {
@@ -32,15 +36,16 @@ export function TrendChart({ trend }: { trend: Point[] }) {
         height: 200,
         scales: {
           // One day of audits is one point: show the days around it, not years of empty axis.
-          x: {
-            time: true,
-            range: (_u, min, max) =>
-              max - min < 2 * DAY_S ? [min - 3 * DAY_S, max + 3 * DAY_S] : [min, max],
-          },
+          x: { time: true, auto: false, min: xMin, max: xMax },
           y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
         },
         axes: [
-          { stroke: 'currentColor' },
+          {
+            stroke: 'currentColor',
+            // Audits are counted per day: ticks fall on whole days and read as dates.
+            incrs: [1, 2, 7, 14, 30, 91, 182, 365].map((d) => d * DAY_S),
+            values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toISOString().slice(0, 10)),
+          },
           {
             stroke: 'currentColor',
             values: (_u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : '')),
