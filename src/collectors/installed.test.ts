@@ -133,7 +133,7 @@ describe('dpkg: the lab apt host (profile several)', () => {
 
 describe('rpm: the lab dnf host (dnf 4.14.0, rpm 4.18.0)', () => {
   it('reads the installed set with source rpms and the updates’ own source rpms from dnf repoquery', async () => {
-    const result = await replay('dnf', 'dnf/lab-sources.collect.json', true);
+    const result = await replay('dnf', 'dnf/lab-sources-refresh.collect.json', true);
     expect(result.installed).toHaveLength(6);
     expect(result.installed!.find((p) => p.name === 'acme-daemon')).toEqual({
       name: 'acme-daemon',

@@ -46,6 +46,15 @@ import { parseApkVersion, collect as apkCollect } from './apk/index';
 import { parsePacmanUpdates, collect as pacmanCollect } from './pacman/index';
 import { parseWuaOutput } from './windows/index';
 import { parseClockAndMtimes } from './util';
+import {
+  parseApkInstalledDb,
+  parseAptCacheSources,
+  parseDpkgInstalled,
+  parsePacmanInstalled,
+  parseRpmQa,
+  parseRpmSources,
+  parseZypperInfoSources,
+} from './installed';
 import { parseCollectedOutput } from './offline';
 
 const KIB = 1024;
@@ -211,6 +220,8 @@ const CASES: Case[] = [
       { name: 'sim', stdout: t, stderr: t },
       { name: 'held', stdout: t },
       { name: 'policy', stdout: t },
+      { name: 'installed', stdout: t },
+      { name: 'sources', stdout: t },
       { name: 'reboot', stdout: t },
       { name: 'age', stdout: t },
     ]),
@@ -247,6 +258,7 @@ const CASES: Case[] = [
       { name: 'updateinfo', stdout: t },
       { name: 'cves', stdout: t },
       { name: 'installed', stdout: t },
+      { name: 'sources', stdout: t },
       { name: 'reboot', stdout: t },
       { name: 'age', stdout: t },
     ]),
@@ -279,6 +291,26 @@ const CASES: Case[] = [
     parse: parseWuaOutput,
   },
   { name: 'clock and mtimes', unit: (n) => line('1', '0', '.', n), parse: parseClockAndMtimes },
+  // The installed set and source packages (issue 13).
+  { name: 'dpkg-query installed', unit: (n) => line('ii \t', 'a\t', '1', n), parse: parseDpkgInstalled },
+  {
+    name: 'apt-cache show sources',
+    unit: (n) => line('Source: a (', '(1', ')', n),
+    parse: (t) => parseAptCacheSources(`Package: a\nVersion: 1\n${t}`),
+  },
+  {
+    name: 'rpm -qa with sources',
+    unit: (n) => line('a\t0\t1\t1\tx\t', 'a-', '.src.rpm', n),
+    parse: parseRpmQa,
+  },
+  { name: 'dnf repoquery sources', unit: (n) => line('a\t', '\t', '', n), parse: parseRpmSources },
+  {
+    name: 'zypper info sources',
+    unit: (n) => line('Source package : ', 'a-1', '.src', n),
+    parse: (t) => parseZypperInfoSources(`Name : a\nVersion : 1\n${t}`),
+  },
+  { name: 'apk installed db', unit: (n) => line('P:', 'a', '', n), parse: parseApkInstalledDb },
+  { name: 'pacman -Q', unit: (n) => line('a', ' ', '1', n), parse: parsePacmanInstalled },
   // The offline import runs all of the above on a file of up to 32 MiB.
   {
     name: 'offline import, sw-vers',

@@ -17,6 +17,7 @@ import {
 import { fixturePath } from '../../../src/collectors/testing/fixtures';
 import * as util from '../../../src/collectors/util';
 import * as apt from '../../../src/collectors/apt/index';
+import * as installed from '../../../src/collectors/installed';
 import * as dnf from '../../../src/collectors/dnf/index';
 import * as zypper from '../../../src/collectors/zypper/index';
 import * as pacman from '../../../src/collectors/pacman/index';
@@ -138,6 +139,19 @@ const aptParsers = (t: string): void => {
     apt.policySourceSuite(line);
   }
   apt.aptResultFromSections({ sim: t, held: t, policy: t, reboot: t, age: t });
+  apt.aptResultFromSections({ sim: t, held: t, policy: t, reboot: t, age: t, installed: t, sources: t });
+  installed.parseDpkgInstalled(t);
+  installed.parseAptCacheSources(t);
+};
+
+/** The installed-set and source parsers of rpm, zypper, apk and pacman hosts. */
+const installedParsers = (t: string): void => {
+  installed.parseRpmQa(t);
+  installed.parseRpmSources(t);
+  installed.parseZypperInfoSources(t);
+  installed.parseApkInstalledDb(t);
+  installed.parsePacmanInstalled(t);
+  for (const word of t.split(/\s+/).slice(0, 200)) installed.splitSourceRpm(word);
 };
 
 const dnfParsers = (t: string): void => {
@@ -156,13 +170,16 @@ const dnfParsers = (t: string): void => {
     installed: t,
     reboot: { stdout: t, code: 1 },
     age: t,
+    sources: t,
   });
+  installedParsers(t);
 };
 
 const zypperParsers = (t: string): void => {
   zypper.parseZypperUpdatesText(t);
   zypper.parseZypperPatchesText(t);
   zypper.parsePatchInfo(t);
+  installedParsers(t);
   try {
     zypper.parseZypperUpdatesXml(t);
     zypper.parseZypperPatchesXml(t);
@@ -174,19 +191,29 @@ const zypperParsers = (t: string): void => {
 export const collectorTargets: FuzzTarget[] = [
   collectorTarget(
     'collector:apt',
-    ['apt/aptlab.collect.json', 'apt/debian-12-self.collect.json'],
+    [
+      'apt/aptlab.collect.json',
+      'apt/debian-12-self.collect.json',
+      'apt/debian-12-self-sources.collect.json',
+      'apt/lab-several-sources.collect.json',
+    ],
     apt.collect,
     aptParsers,
   ),
   collectorTarget(
     'collector:dnf',
-    ['dnf/lab-cached.collect.json', 'dnf/lab-nocache.collect.json', 'dnf/lab-refresh.collect.json'],
+    [
+      'dnf/lab-cached.collect.json',
+      'dnf/lab-nocache.collect.json',
+      'dnf/lab-refresh.collect.json',
+      'dnf/lab-sources-refresh.collect.json',
+    ],
     dnf.collect,
     dnfParsers,
   ),
   collectorTarget(
     'collector:zypper',
-    ['zypper/lab-cached.collect.json', 'zypper/lab-refresh.collect.json'],
+    ['zypper/lab-cached.collect.json', 'zypper/lab-refresh.collect.json', 'zypper/lab-sources.collect.json'],
     zypper.collect,
     zypperParsers,
   ),
@@ -201,6 +228,7 @@ export const collectorTargets: FuzzTarget[] = [
     arbitrary: sectionSets(
       {
         updates: fixtureTexts('apk'),
+        installed: [fixtureText('apk/constructed.lib-apk-db-installed.txt')],
         reboot: ['running-kernel-installed\n', 'running-kernel-missing\n', 'no-kernel-packages\n'],
         age: ['1700000000\n1699990000\n1699990100\n'],
       },
@@ -210,7 +238,10 @@ export const collectorTargets: FuzzTarget[] = [
       ],
     ),
     async run(sections) {
-      for (const s of sections) apk.parseApkVersion(s.stdout);
+      for (const s of sections) {
+        apk.parseApkVersion(s.stdout);
+        installed.parseApkInstalledDb(s.stdout);
+      }
       await apk.collect(
         sectionExec(() => sections),
         { refresh: false },
