@@ -398,4 +398,34 @@ describe('advisories, risk and exceptions in the window', () => {
     expect(rows).toHaveLength(4);
     await page.screenshot({ path: path.join(SHOTS, 'intel-host-detail.png'), fullPage: true });
   });
+
+  it('SLA days saved in Settings move the due dates shown; Export bundle downloads the snapshot it names', async () => {
+    const { page } = app;
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByLabel('Critical: days to patch').fill('5');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Settings saved.' }).count()).toBe(1);
+    await page.getByRole('link', { name: 'Updates' }).click();
+    const squidRow = page
+      .getByRole('table', { name: 'Updates' })
+      .locator('[role=row]:has(a:text-is("alma01")):has(.cell-package:text-is("squid"))');
+    await expect
+      .poll(() => squidRow.locator('.cell-due').textContent())
+      .toMatch(/^due \d{4}-\d{2}-\d{2} \(in [45] d\)$/);
+
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const section = page.getByRole('region', { name: 'Advisories' });
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      section.getByRole('button', { name: 'Export bundle' }).click(),
+    ]);
+    const saved = path.join(app.dir, download.suggestedFilename());
+    await download.saveAs(saved);
+    const bytes = fs.readFileSync(saved);
+    expect(bytes.subarray(0, 2).toString('latin1')).toBe('PK');
+    const said = (await section.getByRole('status').textContent()) ?? '';
+    expect(said).toContain(download.suggestedFilename());
+    expect(said).toContain(`sha256 ${crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 12)}`);
+    expect(said).toMatch(/downloaded\.$/);
+  });
 });

@@ -3,7 +3,9 @@ import type { Settings } from '../../../src/api/schemas';
 import { describeError } from '../../api';
 import { useApp } from '../../stores/app';
 import { TIER_LABELS, TIER_ORDER } from '../../components/intel';
+import { announceJudgementChanged } from '../intel/store';
 import { AdvisoriesSection } from './AdvisoriesSection';
+import { useAdvisories } from './advisories-store';
 import { BackupButton } from './BackupButton';
 import { CredentialsSection } from './CredentialsSection';
 import { NotificationsSection } from './NotificationsSection';
@@ -39,6 +41,11 @@ export function SettingsPage() {
       await save(draft);
       clearDraft();
       setMessage({ kind: 'ok', text: 'Settings saved.' });
+      // New SLA days move due dates, a new age limit changes which feeds are stale.
+      if (draft.slaDays || draft.advisoryMaxAgeDays !== undefined) {
+        void useAdvisories.getState().load();
+        announceJudgementChanged();
+      }
     } catch (error) {
       setMessage({ kind: 'error', text: describeError(error) });
     }
