@@ -168,6 +168,26 @@ describe('advisory bundles', { timeout: 60_000 }, () => {
     await refusedWith(await rezip(entries), /made by a newer Patchdeck \(bundle format 2/);
   });
 
+  it('refuses a manifest whose files would inflate beyond what a bundle may hold, before extracting any', async () => {
+    const entries = await unzip(bundle.bytes);
+    const manifest = JSON.parse(entries.get('manifest.json')!.toString()) as { files: object[] };
+    const huge = Array.from({ length: 5 }, (_, i) => ({
+      path: `osv/huge-${i}.zip`,
+      feed: 'osv',
+      publisher: 'AlmaLinux',
+      sha256: '0'.repeat(64),
+      bytes: 4 * 1024 ** 3,
+      publishedAt: null,
+      records: 1,
+      sourceSha256: null,
+    }));
+    entries.set(
+      'manifest.json',
+      Buffer.from(JSON.stringify({ ...manifest, files: [...manifest.files, ...huge] })),
+    );
+    await refusedWith(await rezip(entries), /more than a bundle may hold/);
+  });
+
   it('refuses a manifest naming a path outside the bundle', async () => {
     const entries = await unzip(bundle.bytes);
     const manifest = JSON.parse(entries.get('manifest.json')!.toString()) as { files: { path: string }[] };

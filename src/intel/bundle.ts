@@ -36,6 +36,8 @@ const MAX_BUNDLE_BYTES = 8 * 1024 ** 3;
 const MAX_FILES = 1000;
 const MAX_MANIFEST_BYTES = 4 * 1024 ** 2;
 const MAX_FILE_BYTES = 4 * 1024 ** 3;
+/** All files of a bundle together, inflated: a bundle that says more is refused before any is extracted. */
+const MAX_TOTAL_BYTES = 16 * 1024 ** 3;
 
 export interface BundleFile {
   path: string;
@@ -298,6 +300,7 @@ function parseManifest(bytes: Buffer, name: string): BundleManifest {
   if (!Array.isArray(m.files) || m.files.length > MAX_FILES)
     throw new BundleRefused(`${name}: its manifest's file list is missing or too long`);
   const seen = new Set<string>();
+  let total = 0;
   for (const f of m.files as unknown[]) {
     const file = f as Partial<BundleFile>;
     if (
@@ -319,7 +322,10 @@ function parseManifest(bytes: Buffer, name: string): BundleManifest {
       );
     if (seen.has(file.path)) throw new BundleRefused(`${name}: its manifest names ${file.path} twice`);
     seen.add(file.path);
+    total += file.bytes;
   }
+  if (total > MAX_TOTAL_BYTES)
+    throw new BundleRefused(`${name}: its files would take ${total} bytes, more than a bundle may hold`);
   return m as BundleManifest;
 }
 
