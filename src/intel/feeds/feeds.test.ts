@@ -148,6 +148,10 @@ describe('OSV, AlmaLinux 9', () => {
     for (const record of records) {
       const raw = raws.get(record.advisoryId)!;
       expect(record.cves, record.advisoryId).toEqual(expectedCves(raw));
+      // Each record links AlmaLinux's own errata page for it.
+      expect(record.url, record.advisoryId).toMatch(
+        /^https:\/\/errata\.almalinux\.org\/\d+\/AL[BES]A-\d{4}-[A-Z0-9]+\.html$/,
+      );
       expect(record.modifiedAt).toBe(raw.modified);
       expect(record.publishedAt).toBe(raw.published);
     }
@@ -160,7 +164,7 @@ describe('OSV, AlmaLinux 9', () => {
       severity: 'medium',
       vendorSeverity: 'Moderate',
       summary: 'Moderate: toolbox security update',
-      url: 'https://access.redhat.com/errata/RHSA-2023:6077',
+      url: 'https://errata.almalinux.org/9/ALSA-2023-6077.html',
       withdrawn: false,
     });
     expect(alsa.affected).toEqual([

@@ -236,15 +236,22 @@ export function osvToAdvisory(value: unknown, file: string, tally: OsvTally): Ad
   if (isCveId(id)) cves.add(id);
   for (const field of ['aliases', 'related', 'upstream'] as const)
     for (const alias of stringList(value[field], `"${field}"`, file)) if (isCveId(alias)) cves.add(alias);
+  // The publisher's own page for the record (errata.almalinux.org/…/ALSA-2023-6077.html) over
+  // the first advisory link (which may be Red Hat's RHSA it rebuilds).
   let url: string | null = null;
+  let ownUrl: string | null = null;
+  const ownNames = [id.toLowerCase(), id.replace(/:/g, '-').toLowerCase()];
   const references = value.references ?? [];
   if (!Array.isArray(references)) throw feedError(file, `has ${id} with "references" that is not a list.`);
   for (const ref of references) {
     if (!isObject(ref) || typeof ref.url !== 'string' || ref.url.length > 2048) continue;
     for (const m of ref.url.matchAll(CVE_IN_TEXT)) cves.add(`CVE-${m[1]}-${m[2]}`);
-    if (url === null && ref.type === 'ADVISORY' && /^https?:\/\/[^\s]+$/.test(ref.url))
-      url = cleanText(ref.url, 2048);
+    if (ref.type !== 'ADVISORY' || !/^https?:\/\/[^\s]+$/.test(ref.url)) continue;
+    url ??= cleanText(ref.url, 2048);
+    const lower = ref.url.toLowerCase();
+    if (ownUrl === null && ownNames.some((n) => lower.includes(n))) ownUrl = cleanText(ref.url, 2048);
   }
+  url = ownUrl ?? url;
 
   const summary = cleanText(value.summary, 1024);
   const cvss = cvssOf(value, file);
