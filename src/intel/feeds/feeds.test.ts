@@ -472,6 +472,43 @@ describe('detectFeed', () => {
     expect(await detectFeed(bufferSource('empty', Buffer.alloc(0)))).toBeNull();
   });
 
+  it('tells a Patchdeck bundle from an OSV export by its manifest, and counts what is not a record', async () => {
+    const zipOf = async (entries: [string, string][]): Promise<Buffer> => {
+      const zip = new yazl.ZipFile();
+      for (const [name, text] of entries)
+        if (name.endsWith('/')) zip.addEmptyDirectory(name);
+        else zip.addBuffer(Buffer.from(text), name);
+      zip.end();
+      const parts: Buffer[] = [];
+      for await (const chunk of zip.outputStream) parts.push(chunk as Buffer);
+      return Buffer.concat(parts);
+    };
+    const alsa = readFileSync(join(ALMA, 'ALSA-2023:6077.json'), 'utf8');
+    const bundle = await zipOf([
+      ['kev/x.json', '{}'],
+      ['manifest.json', JSON.stringify({ format: 'patchdeck-advisories', version: 1 })],
+    ]);
+    expect(await detectFeed(bufferSource('b.zip', bundle))).toBe('bundle');
+    const other = await zipOf([['manifest.json', '{"format": "something-else"}']]);
+    expect(await detectFeed(bufferSource('all.zip', other))).toBe('osv-zip');
+    // Every .json entry of an OSV export is a record: one that is not refuses the export whole.
+    await expect(readAll(bufferSource('all.zip', other), 'osv-zip')).rejects.toThrow(
+      'all.zip → manifest.json: is not an OSV record (no valid "id").',
+    );
+    const source = bufferSource(
+      'all.zip',
+      await zipOf([
+        ['advisories/', ''],
+        ['advisories/ALSA-2023:6077.json', alsa],
+        ['README.txt', 'notes'],
+      ]),
+    );
+    expect(await detectFeed(source)).toBe('osv-zip');
+    const { items, facts } = await readAll(source, 'osv-zip');
+    expect(advisories(items).map((r) => r.advisoryId)).toEqual(['ALSA-2023:6077']);
+    expect(facts.details).toEqual({ otherEntries: '1' });
+  });
+
   it('leaves notes and hidden files out of folders', async () => {
     const names = (await listFeedSources([join(FIXTURES, 'kev'), join(FIXTURES, 'osv-samples')])).map(
       (s) => s.name,
