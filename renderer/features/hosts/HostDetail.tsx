@@ -555,7 +555,7 @@ export function HostDetail({ host }: { host: Host }) {
           {formatTime(host.firstSeen)} / {formatTime(host.lastSeen)}
         </dd>
       </dl>
-      {newest && <HostRiskSection hostId={host.id} auditedAt={newest.finishedAt} />}
+      {newest && <HostRiskSection hostId={host.id} auditedAt={newest.finishedAt} windows={windows} />}
       <h3>Services</h3>
       {host.services.length === 0 ? (
         <p className="muted">No open port recorded by discovery.</p>

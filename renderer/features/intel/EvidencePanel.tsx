@@ -251,8 +251,12 @@ function EvidenceBody({ evidence }: { evidence: FindingEvidence }) {
         <dd className="mono">
           {evidence.installedVersion ?? 'new'} → {evidence.availableVersion}
         </dd>
-        <dt>Source package</dt>
-        <dd className="mono">{evidence.sourcePackage ?? '—'}</dd>
+        {evidence.sourcePackage && (
+          <>
+            <dt>Source package</dt>
+            <dd className="mono">{evidence.sourcePackage}</dd>
+          </>
+        )}
         <dt>Advisories of</dt>
         <dd>{evidence.ecosystem ?? 'no known ecosystem'}</dd>
         <dt>Tier</dt>

@@ -6,7 +6,16 @@ import { RiskCells } from './RiskCells';
 import { useHostRisk } from './store';
 
 /** Host detail: this host's security updates in risk order with the Updates page's risk columns, then its unfixed CVEs. */
-export function HostRiskSection({ hostId, auditedAt }: { hostId: number; auditedAt: string | null }) {
+export function HostRiskSection({
+  hostId,
+  auditedAt,
+  windows,
+}: {
+  hostId: number;
+  auditedAt: string | null;
+  /** A Windows PC: its updates are KBs with titles, in Windows words. */
+  windows: boolean;
+}) {
   const findings = useHostRisk((s) => (s.hostId === hostId ? s.findings : []));
   const total = useHostRisk((s) => (s.hostId === hostId ? s.total : 0));
   const unfixed = useHostRisk((s) => (s.hostId === hostId ? s.unfixed : []));
@@ -30,8 +39,8 @@ export function HostRiskSection({ hostId, auditedAt }: { hostId: number; audited
       ) : (
         <div role="table" aria-label="Security updates of this host" className="host-risk-table">
           <div role="row" className="finding-row header">
-            <div role="columnheader">Package</div>
-            <div role="columnheader">Installed → available</div>
+            <div role="columnheader">{windows ? 'KB' : 'Package'}</div>
+            <div role="columnheader">{windows ? 'Title' : 'Installed → available'}</div>
             <div role="columnheader">Tier</div>
             <div role="columnheader">Due</div>
             <div role="columnheader">CVEs</div>
@@ -60,12 +69,12 @@ export function HostRiskSection({ hostId, auditedAt }: { hostId: number; audited
       {unfixedTotal > 0 && (
         <details className="small">
           <summary>
-            {plural(unfixedTotal, 'CVE')} affect installed packages with no fix published yet (no due date)
+            {plural(unfixedTotal, 'CVE')} affect installed software with no fix published yet (no due date)
           </summary>
           <table className="grid compact" aria-label="Unfixed CVEs">
             <thead>
               <tr>
-                <th>Package</th>
+                <th>{windows ? 'Software' : 'Package'}</th>
                 <th>CVE</th>
                 <th>Status</th>
                 <th>Severity</th>

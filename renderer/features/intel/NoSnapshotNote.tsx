@@ -17,7 +17,7 @@ export function NoSnapshotNote() {
   return (
     <p role="note" className="warning small" aria-label="No advisories imported">
       No advisories are imported, so no update here shows CVEs, known-exploited flags or EPSS scores, and
-      tiers come only from the package manager&apos;s own severity. Import them in{' '}
+      tiers come only from the severity each host&apos;s update tool reports. Import them in{' '}
       <button type="button" className="link" onClick={() => navigate('settings', 'advisories')}>
         Settings → Advisories
       </button>
