@@ -18,8 +18,9 @@ const DEBIAN_CODENAMES: Readonly<Record<string, string>> = {
 
 /** The Debian tracker's release codename as an ecosystem ('bookworm' → 'Debian:12'); null for sid or unknown. */
 export function debianCodenameEcosystem(codename: string): string | null {
-  const major = DEBIAN_CODENAMES[codename.toLowerCase()];
-  return major ? `Debian:${major}` : null;
+  const key = codename.toLowerCase();
+  // Own keys only: a hostile codename such as "constructor" must not reach Object.prototype.
+  return Object.hasOwn(DEBIAN_CODENAMES, key) ? `Debian:${DEBIAN_CODENAMES[key]}` : null;
 }
 
 /**

@@ -62,7 +62,7 @@ export interface AffectedPackage {
 /** One distro advisory: an OSV record, a Debian tracker (source × CVE) entry, or a CSAF document. */
 export interface AdvisoryRecord {
   feed: 'osv' | 'debian-tracker' | 'csaf';
-  /** 'ALSA-2023:6077', 'DSA-3029-1', 'UBUNTU-CVE-2025-38094'; the tracker uses 'DEBIAN-<CVE>/<source>'. */
+  /** 'ALSA-2023:6077', 'DSA-3029-1', 'UBUNTU-CVE-2025-38094'; the tracker uses 'DEBIAN:<CVE>:<source>'. */
   advisoryId: string;
   summary: string | null;
   severity: AdvisorySeverity | null;
