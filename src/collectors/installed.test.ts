@@ -391,6 +391,33 @@ describe('hostile output', () => {
   });
 });
 
+describe('a failing list', () => {
+  it('records no installed set and says so when dpkg-query fails, instead of an empty one', async () => {
+    const exec = sectionExec(() => [
+      { name: 'lists', stdout: 'present', code: 0 },
+      {
+        name: 'sim',
+        stdout: 'Inst acme-tool [1.0-1] (1.0-1+deb12u1 Debian-Security:12/stable-security [all])',
+        code: 0,
+      },
+      { name: 'held', stdout: '', code: 0 },
+      { name: 'policy', stdout: '', code: 0 },
+      { name: 'installed', stdout: '', stderr: 'dpkg-query: error: parsing file', code: 2 },
+      { name: 'sources', stdout: '', code: 0 },
+      { name: 'reboot', stdout: '', code: 0 },
+      { name: 'age', stdout: '', code: 0 },
+    ]);
+    const result = await collectorFor('apt').collect(exec, { refresh: false });
+    expect(result.installed).toBeUndefined();
+    expect(result.warnings).toContain(
+      'dpkg-query (the installed packages) failed (exit 2); this audit has no such list',
+    );
+    // The update keeps no source it could not learn.
+    expect(result.updates).toHaveLength(1);
+    expect(result.updates[0]!.sourceName).toBeUndefined();
+  });
+});
+
 describe('offline collection', () => {
   it('the script collects the same: a real run on this machine yields the installed set and sources', async () => {
     const collected = await parseCollectedOutput(fixture('offline/debian-12-self-sources.root.txt'));
