@@ -81,6 +81,14 @@ describe('advisories handlers', () => {
     expect(task!.summary).toMatch(/^4 files imported, 1 refused or not downloaded; \d+ advisories/);
   });
 
+  it('an empty folder fails the task saying there was nothing to import', async () => {
+    const empty = path.join(dir, 'empty');
+    fs.mkdirSync(empty);
+    const { taskId } = await call('advisories.import', { paths: [empty] });
+    const task = await core.requireWorkspace().tasks.wait(taskId);
+    expect(task).toMatchObject({ status: 'failed', error: 'No files found there; nothing imported.' });
+  });
+
   it('uploaded files (browser mode) import the same way', async () => {
     const { taskId } = await call(
       'advisories.import',

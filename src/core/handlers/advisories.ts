@@ -66,6 +66,8 @@ export function advisoryHandlers(core: CoreContext, clock: Clock = systemClock):
     const { db, tasks } = ws();
     const { task } = tasks.start({ kind: 'advisories.import', title: 'Import advisories' }, async (ctx) => {
       const list = await sources();
+      // An empty folder is not a successful import: say there was nothing to read.
+      if (!list.length) throw new PatchdeckError('bad-request', 'No files found there; nothing imported.');
       const summary = await importFeedSources(db, list, {
         clock,
         signal: ctx.signal,
