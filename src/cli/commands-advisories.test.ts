@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +86,37 @@ describe('patchdeck advisories', () => {
       (await cli(['--json', 'advisories', 'status'], site)).stdout,
     ) as typeof parsed;
     expect(siteStatus.counts).toEqual(parsed.counts);
+  }, 120_000);
+
+  it('update fetches from a --mirror on loopback; a feed the mirror lacks fails the run, named', async () => {
+    const server = http.createServer((req, res) => {
+      if (req.url === '/sites/default/files/feeds/known_exploited_vulnerabilities.json')
+        res.writeHead(200).end(fs.readFileSync(KEV));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const mirror = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const ws = path.join(dir, 'update.sqlite');
+      const ok = await cli(['advisories', 'update', '--feed', 'kev', '--mirror', mirror], ws);
+      expect(ok.stderr).toBe('');
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/known_exploited_vulnerabilities\.json\s+kev\s+downloaded/);
+      expect(ok.stdout).toMatch(
+        /1 of 1 files imported: 0 advisories, \d+ KEV entries, 0 EPSS scores written/,
+      );
+      const partly = await cli(
+        ['advisories', 'update', '--feed', 'kev', '--feed', 'epss', '--mirror', mirror],
+        ws,
+      );
+      expect(partly.code).toBe(1);
+      expect(partly.stdout).toMatch(
+        /epss_scores-current\.csv\.gz could not be downloaded: the server answered 404/,
+      );
+      expect(partly.stdout).toMatch(/0 of 1 files imported, 1 skipped/);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   }, 120_000);
 
   it('refuses an unknown --feed before doing anything', async () => {

@@ -201,7 +201,7 @@ export function registerAdvisoryCommands(
           `${formatTable(
             ['download', 'feed', 'status', 'size'],
             result.downloads.map((d) => [
-              d.url,
+              cell(d.url),
               d.feed,
               d.status,
               d.status === 'downloaded' ? `${d.bytes} B` : null,
