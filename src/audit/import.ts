@@ -29,6 +29,7 @@ import {
 import { PatchdeckError } from '../util';
 import { isValidHostName, sanitizeText } from '../util';
 import { toFindings, toWindowsFacts } from './run';
+import { enrichAfterAudit } from '../intel';
 
 /** What an import needs of the workspace: its database, and the bus that says what changed. */
 export interface ImportDeps {
@@ -157,6 +158,7 @@ export async function importCollection(
     });
     return { hostId: target.id, auditId: id };
   })();
+  enrichAfterAudit(db, auditId); // judged once dated by the host's clock: first sightings follow that date
   if (created) events.emit('entity.changed', { entity: 'hosts', ids: [hostId] });
   events.emit('entity.changed', { entity: 'audits', ids: [hostId] });
   const hostName = getHost(db, hostId)!.name;

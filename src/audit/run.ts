@@ -21,6 +21,7 @@ import { winrmEndpointOf } from '../hosts';
 import { listTrustedKeys, recordHostKeySighting, reviewedPinsOf, trustHostKey } from '../db';
 import { recordAuditSighting } from '../db';
 import { readSettings } from '../db';
+import { enrichAfterAudit } from '../intel';
 import type { SecretBox } from '../platform';
 import { RemoteError } from '../remote';
 import type { PresentedHostKey } from '../remote';
@@ -406,6 +407,7 @@ export async function auditHost(
       windows: toWindowsFacts(result),
       ...(result.installed ? { installed: result.installed } : {}),
     });
+    enrichAfterAudit(deps.db, auditId); // CVEs, tier and due date from the advisory snapshot (src/intel)
     // It answered: it was seen now, and its own hostname may name it (src/db/host-names.ts).
     recordAuditSighting(deps.db, host.id, { hostname: os.hostname ?? null });
     return {

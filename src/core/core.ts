@@ -18,7 +18,7 @@ import {
 import { changeHost, removeHost, requireHost } from '../hosts';
 import type { Platform } from '../platform';
 import { TaskRunner } from '../tasks';
-import { PatchdeckError } from '../util';
+import { PatchdeckError, systemClock } from '../util';
 import { silentLogger, type Logger } from '../util';
 import { auditHandlers } from './handlers/audits';
 import { startNotifications } from './notifications';
@@ -31,6 +31,7 @@ import { hostTrustHandlers } from './handlers/host-trust';
 import { offlineHandlers } from './handlers/offline';
 import { intelHandlers } from './handlers/intel';
 import { advisoryHandlers } from './handlers/advisories';
+import { recomputeDueDates } from '../intel';
 import { scheduleHandlers } from './handlers/schedules';
 import { scheduleTickOf } from '../schedules';
 import { APP_VERSION } from './version';
@@ -180,6 +181,8 @@ export class Core implements CoreContext {
       'settings.get': () => readSettings(db()),
       'settings.set': ({ patch }) => {
         const next = writeSettings(db(), patch);
+        // New SLA days: every current finding's due date again (src/intel/enrich.ts).
+        if (patch.slaDays) recomputeDueDates(db(), { clock: systemClock, settings: next });
         this.events.emit('entity.changed', { entity: 'settings' });
         return next;
       },

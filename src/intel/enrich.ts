@@ -14,11 +14,12 @@ import {
   updateDueDates,
   writeAuditIntel,
   type FindingJudgement,
+  type KnownAdvisory,
   type SnapshotPackageRow,
 } from '../db';
 import { systemClock, type Clock } from '../util';
 import { ecosystemOfHost, schemeOf } from './ecosystem';
-import { advisoryLookupIds, matchFinding, type MatchOptions } from './match';
+import { advisoryLookupIds, matchFinding, type MatchOptions, type MatchResult } from './match';
 import { dueDate, judgeTier } from './risk';
 
 /**
@@ -72,8 +73,62 @@ export function firstSightings(
   return first;
 }
 
+/**
+ * What one enrichment run has read already, shared by the audits it judges: the snapshot rows per
+ * ecosystem and name, the advisories looked up by id, and each distinct update's match (hosts of a
+ * fleet mostly have the same updates pending, so most findings are judged once for all).
+ */
+export class EnrichCache {
+  private readonly rows = new Map<string, Map<string, SnapshotPackageRow[]>>();
+  private readonly known = new Map<string, KnownAdvisory[]>();
+  readonly matches = new Map<string, MatchResult>();
+
+  constructor(private readonly db: Database) {}
+
+  /** The snapshot rows naming each of `names` in `ecosystem`, loading only names not asked for before. */
+  rowsFor(ecosystem: string, names: Iterable<string>): Map<string, SnapshotPackageRow[]> {
+    let byName = this.rows.get(ecosystem);
+    if (!byName) this.rows.set(ecosystem, (byName = new Map()));
+    const missing = [...new Set(names)].filter((n) => !byName.has(n));
+    for (const n of missing) byName.set(n, []);
+    for (let i = 0; i < missing.length; i += 5000)
+      for (const row of snapshotPackagesFor(this.db, ecosystem, missing.slice(i, i + 5000)))
+        byName.get(row.package)!.push(row);
+    return byName;
+  }
+
+  knownFor(ids: Iterable<string>): Map<string, KnownAdvisory[]> {
+    const missing = [...new Set(ids)].filter((id) => !this.known.has(id));
+    for (const id of missing) this.known.set(id, []);
+    for (const k of advisoriesWithIds(this.db, missing)) {
+      const key = k.advisoryId.toUpperCase();
+      const list = this.known.get(key);
+      if (list) list.push(k);
+      else this.known.set(key, [k]);
+    }
+    return this.known;
+  }
+}
+
+const matchKey = (ecosystem: string | null, f: FindingRecord): string =>
+  JSON.stringify([
+    ecosystem,
+    f.package,
+    f.installedVersion,
+    f.availableVersion,
+    f.sourcePackage,
+    f.sourceInstalledVersion,
+    f.sourceAvailableVersion,
+    f.advisories,
+  ]);
+
 /** Judges and writes one audit's findings. Does nothing for an audit that did not succeed. */
-export function enrichAudit(db: Database, auditId: number, ctx: IntelContext): number {
+export function enrichAudit(
+  db: Database,
+  auditId: number,
+  ctx: IntelContext,
+  cache: EnrichCache = new EnrichCache(db),
+): number {
   const audit = getAudit(db, auditId);
   if (!audit || audit.status !== 'succeeded') return 0;
   const findings = listFindings(db, auditId);
@@ -88,22 +143,16 @@ export function enrichAudit(db: Database, auditId: number, ctx: IntelContext): n
     if (f.sourcePackage) names.add(f.sourcePackage);
     for (const id of f.advisories) for (const lookup of advisoryLookupIds(id)) reported.add(lookup);
   }
-  const byName = new Map<string, SnapshotPackageRow[]>();
-  if (ecosystem !== null && scheme !== null)
-    for (const row of snapshotPackagesFor(db, ecosystem, [...names])) {
-      const list = byName.get(row.package);
-      if (list) list.push(row);
-      else byName.set(row.package, [row]);
-    }
-  const known = advisoriesWithIds(db, [...reported]);
-  const knownById = new Map<string, typeof known>();
-  for (const k of known) {
-    const list = knownById.get(k.advisoryId.toUpperCase());
-    if (list) list.push(k);
-    else knownById.set(k.advisoryId.toUpperCase(), [k]);
-  }
+  const byName =
+    ecosystem !== null && scheme !== null
+      ? cache.rowsFor(ecosystem, names)
+      : new Map<string, SnapshotPackageRow[]>();
+  const knownById = cache.knownFor(reported);
 
   const matches = findings.map((f) => {
+    const key = matchKey(ecosystem, f);
+    const cached = cache.matches.get(key);
+    if (cached) return cached;
     const rows = [
       ...(byName.get(f.package) ?? []),
       ...(f.sourcePackage && f.sourcePackage !== f.package ? (byName.get(f.sourcePackage) ?? []) : []),
@@ -111,7 +160,9 @@ export function enrichAudit(db: Database, auditId: number, ctx: IntelContext): n
     const knownHere = f.advisories.flatMap((id) =>
       advisoryLookupIds(id).flatMap((l) => knownById.get(l) ?? []),
     );
-    return matchFinding(f, ecosystem, scheme, rows, knownHere, ctx.match);
+    const result = matchFinding(f, ecosystem, scheme, rows, knownHere, ctx.match);
+    cache.matches.set(key, result);
+    return result;
   });
   const allCves = new Set<string>();
   for (const m of matches) for (const c of m.cves) allCves.add(c);
@@ -160,7 +211,8 @@ export function enrichCurrentFindings(
 ): { findings: number; durationMs: number } {
   const started = performance.now();
   let n = 0;
-  for (const audit of newestSuccessfulAudits(db)) n += enrichAudit(db, audit.id, ctx);
+  const cache = new EnrichCache(db);
+  for (const audit of newestSuccessfulAudits(db)) n += enrichAudit(db, audit.id, ctx, cache);
   return { findings: n, durationMs: Math.round(performance.now() - started) };
 }
 
