@@ -70,8 +70,20 @@ describe('audits.import', () => {
       finishedAt: '2026-11-28T01:03:35.000Z',
       durationMs: 5000,
     });
+    // What the advisory enrichment adds (src/intel: CVEs, tier, first sighting, due date) is not the parser's.
     const stored = listFindings(db(), imported.audit.id).map(
-      ({ id: _id, auditId: _a, hostId: _h, ...f }) => f,
+      ({
+        id: _id,
+        auditId: _a,
+        hostId: _h,
+        cves: _c,
+        kev: _k,
+        epss: _e,
+        tier: _t,
+        firstSeenAt: _f,
+        dueAt: _d,
+        ...f
+      }) => f,
     );
     expect(byKey(stored)).toEqual(byKey(toFindings(expected.result)));
     const [entry] = listAuditLog(db(), { entityType: 'audit' });
