@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { Settings } from '../api';
-import { getAudit, listFindings, readSettings, type AuditRecord, type FindingRecord } from '../db';
+import { getAudit, readSettings, type AuditRecord } from '../db';
 import {
   advisoriesWithIds,
   appendAuditWarning,
@@ -8,12 +8,14 @@ import {
   earlierSuccessfulAudits,
   epssFactsFor,
   findingKeysOfAudit,
+  findingsToJudge,
   kevFactsFor,
   newestSuccessfulAudits,
   snapshotPackagesFor,
   updateDueDates,
   writeAuditIntel,
   type FindingJudgement,
+  type JudgeableFinding,
   type KnownAdvisory,
   type SnapshotPackageRow,
 } from '../db';
@@ -47,7 +49,7 @@ const keyOf = (f: { kind: string; package: string; arch: string | null }): strin
 export function firstSightings(
   db: Database,
   audit: AuditRecord,
-  findings: readonly FindingRecord[],
+  findings: readonly JudgeableFinding[],
 ): Map<string, string> {
   const first = new Map<string, string>();
   const pending = new Set<string>();
@@ -110,7 +112,7 @@ export class EnrichCache {
   }
 }
 
-const matchKey = (ecosystem: string | null, f: FindingRecord): string =>
+const matchKey = (ecosystem: string | null, f: JudgeableFinding): string =>
   JSON.stringify([
     ecosystem,
     f.package,
@@ -131,7 +133,7 @@ export function enrichAudit(
 ): number {
   const audit = getAudit(db, auditId);
   if (!audit || audit.status !== 'succeeded') return 0;
-  const findings = listFindings(db, auditId);
+  const findings = findingsToJudge(db, auditId);
   const ecosystem = ecosystemOfHost(audit.osId, audit.osVersion);
   const scheme = ecosystem === null ? null : schemeOf(ecosystem);
 
