@@ -27,6 +27,11 @@ export const FINDINGS_CSV_COLUMNS = [
   'Advisories',
   'Held',
   'Reboot required',
+  'Tier',
+  'Due',
+  'CVEs',
+  'Known exploited',
+  'EPSS',
 ] as const;
 
 /** One finding as a CSV line in FINDINGS_CSV_COLUMNS order, for the window's export and the CLI's. */
@@ -47,6 +52,11 @@ export type CsvFinding = Pick<
   | 'advisories'
   | 'held'
   | 'rebootRequired'
+  | 'tier'
+  | 'dueAt'
+  | 'cves'
+  | 'kev'
+  | 'epss'
 >;
 
 export function findingCsvRow(f: CsvFinding): string {
@@ -66,6 +76,11 @@ export function findingCsvRow(f: CsvFinding): string {
     f.advisories.join(' '),
     f.held ? 'yes' : 'no',
     f.rebootRequired === null ? '' : f.rebootRequired ? 'yes' : 'no',
+    f.tier,
+    f.dueAt,
+    f.cves.join(' '),
+    f.kev ? 'yes' : 'no',
+    f.epss === null ? '' : String(f.epss),
   ]);
 }
 

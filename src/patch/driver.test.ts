@@ -17,6 +17,7 @@ import {
   insertHost,
   insertJob,
   listAudits,
+  listFindings,
   listJobLog,
   listSteps,
   updateJob,
@@ -266,6 +267,21 @@ describe('every transition of the Linux flow', () => {
     expect(r.step.undoRecipe).toContain('foo');
     expect(r.step.verifyAuditId).toBe(listAudits(db, r.step.hostId, 5)[0]!.id);
     expect(r.log.at(-1)).toBe('verified by re-audit: 1 update(s) installed');
+  });
+
+  it('judges the verifying audit like any audit: what is still pending keeps its first sighting', async () => {
+    host.offered = { foo: '1.1-1', bar: '2.1-1' };
+    const answer = host.answer.bind(host);
+    host.answer = (command, options) => {
+      if (!command.startsWith('pacman -S --noconfirm')) return answer(command, options);
+      host.installed.foo = '1.1-1'; // only the approved package; bar stays pending
+      return { stdout: 'upgrading foo...\n', stderr: '', code: 0 };
+    };
+    const r = await drive(makeStep());
+    expect(r.status).toBe('succeeded');
+    const pending = listFindings(db, r.step.verifyAuditId!);
+    expect(pending.map((f) => f.package)).toEqual(['bar']);
+    expect(pending[0]!.firstSeenAt).not.toBeNull();
   });
 
   it('snapshot → reboot → verify when the install asks for a reboot and the policy allows it', async () => {

@@ -337,13 +337,13 @@ describe('the Updates page', () => {
     const lines = text.split('\r\n');
     expect(lines.at(-1)).toBe('');
     expect(lines[0]).toBe(
-      '"Host","Address","OS","Package","Arch","Kind","Installed","Available","Repository","Security","Severity","Vendor severity","Advisories","Held","Reboot required"',
+      '"Host","Address","OS","Package","Arch","Kind","Installed","Available","Repository","Security","Severity","Vendor severity","Advisories","Held","Reboot required","Tier","Due","CVEs","Known exploited","EPSS"',
     );
     expect(lines).toHaveLength(1 + 6 + 1);
     const body = lines.slice(1, -1);
     expect(body.every((l) => /^"(mail01|web01)",/.test(l))).toBe(true);
     expect(body[0]).toMatch(
-      /^"mail01","198\.18\.0\.\d+","Debian GNU\/Linux 12","openssl","amd64","package","3\.0\.11-1~deb12u1","3\.0\.13-1~deb12u1","bookworm-security","yes","important","","DSA-5600-1 CVE-2026-1111","no",""$/,
+      /^"mail01","198\.18\.0\.\d+","Debian GNU\/Linux 12","openssl","amd64","package","3\.0\.11-1~deb12u1","3\.0\.13-1~deb12u1","bookworm-security","yes","important","","DSA-5600-1 CVE-2026-1111","no","","","","","no",""$/,
     );
     // The hostile name is text: an apostrophe first, quotes doubled.
     expect(text).toContain(`"'=HYPERLINK(""http://evil.example"",""click"")"`);

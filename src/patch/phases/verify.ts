@@ -14,6 +14,7 @@ import {
   type RemoteExecResult,
 } from '../../collectors';
 import { completeAudit, failAudit, listAudits, startAudit } from '../../db';
+import { enrichAfterAudit } from '../../intel';
 import { RemoteError, shellQuote } from '../../remote';
 import { errorMessage } from '../../util';
 import { sanitizeText } from '../../util';
@@ -109,7 +110,12 @@ export async function verifyByAudit(
       durationMs: ctx.clock.now() - started,
       findings: toFindings(result),
       windows: toWindowsFacts(result),
+      // The installed set too: unfixed CVEs are listed against each host's newest audit.
+      ...(result.installed ? { installed: result.installed } : {}),
     });
+    // Judged like any audit (CVEs, tier, due date), or the patched host's remaining updates would
+    // have no tier until the next advisory import.
+    enrichAfterAudit(db, auditId, ctx.clock);
     return { auditId, result };
   } catch (error) {
     const c = classifyAuditError(error);
