@@ -23,6 +23,7 @@ describe('ecosystems feeds and hosts agree on', () => {
     expect(canonicalEcosystem('SUSE:Linux Enterprise Server 15 SP5')).toBe(
       'SUSE:Linux Enterprise Server 15 SP5',
     );
+    expect(canonicalEcosystem('Red Hat:rhel_eus:9.2::appstream')).toBeNull();
     expect(canonicalEcosystem('npm')).toBeNull();
   });
 

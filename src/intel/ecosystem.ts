@@ -26,7 +26,8 @@ export function debianCodenameEcosystem(codename: string): string | null {
 /**
  * A feed's ecosystem string in canonical form, or null when Patchdeck does not audit it.
  * "Ubuntu:22.04:LTS" → "Ubuntu:22.04"; "Ubuntu:Pro:…" → null (ESM packages, not in the host's
- * repositories); "Red Hat:enterprise_linux:9::appstream" → "Red Hat:9"; others unchanged when known.
+ * repositories); "Red Hat:enterprise_linux:9::appstream" → "Red Hat:9" (EUS/AUS/E4S streams → null); others
+ * unchanged when known.
  */
 export function canonicalEcosystem(raw: string): string | null {
   const s = raw.trim();
@@ -36,8 +37,10 @@ export function canonicalEcosystem(raw: string): string | null {
   if ((m = /^Ubuntu:(\d\d\.\d\d)(?::LTS)?$/.exec(s))) return `Ubuntu:${m[1]}`;
   if ((m = /^AlmaLinux:(\d+)$/.exec(s))) return `AlmaLinux:${m[1]}`;
   if ((m = /^Rocky Linux:(\d+)$/.exec(s))) return `Rocky Linux:${m[1]}`;
-  if ((m = /^Red Hat:(?:enterprise_linux|rhel_eus|rhel_aus|rhel_e4s)?:?(\d+)(?:[.:].*)?$/.exec(s)))
-    return `Red Hat:${m[1]}`;
+  // Only mainline RHEL: EUS/AUS/E4S streams carry lower fix versions than mainline, so mixing
+  // them in would call a mainline host's update a fix it is not.
+  if (/^Red Hat:rhel_(eus|aus|e4s|tus)\b/.test(s)) return null;
+  if ((m = /^Red Hat:(?:enterprise_linux:)?(\d+)(?:[.:].*)?$/.exec(s))) return `Red Hat:${m[1]}`;
   if ((m = /^openSUSE:Leap (\d+\.\d+)$/.exec(s))) return `openSUSE:Leap ${m[1]}`;
   if ((m = /^SUSE:Linux Enterprise Server (\d+)(?: SP(\d+))?$/.exec(s)))
     return `SUSE:Linux Enterprise Server ${m[1]}${m[2] ? ` SP${m[2]}` : ''}`;
