@@ -118,6 +118,27 @@ describe('patchdeck exceptions', () => {
     'add, list, remove: accepted findings leave --overdue, and come back when removed; the audit log keeps both',
     { timeout: 120_000 },
     async () => {
+      // toolbox's update fixes CVE-2023-39325 and the known-exploited CVE-2023-44487: accepting
+      // the first alone leaves it open and overdue.
+      const other = await patchdeck(
+        'exceptions',
+        'add',
+        '--accept',
+        '--cve',
+        'CVE-2023-39325',
+        '--reason',
+        'not reachable',
+        '--owner',
+        'ops team',
+        '--expires',
+        '2099-01-31',
+      );
+      expect(other.stdout).toMatch(
+        /^Exception (\d+): accepted CVE-2023-39325 until 2099-01-31 23:59 UTC \(0 current findings\)/,
+      );
+      const otherId = /^Exception (\d+)/.exec(other.stdout)![1]!;
+      const still = await patchdeck('--json', 'findings', '--kev', '--overdue');
+      expect(json<Finding[]>(still.stdout).map((f) => f.package)).toEqual(['toolbox']);
       const add = await patchdeck(
         'exceptions',
         'add',
@@ -139,7 +160,10 @@ describe('patchdeck exceptions', () => {
       const list = await patchdeck('--json', 'exceptions', 'list');
       expect(
         json<FindingExceptionRecord[]>(list.stdout).map((e) => [e.id, e.scope, e.state, e.findings]),
-      ).toEqual([[Number(id), 'cve', 'active', 1]]);
+      ).toEqual([
+        [Number(id), 'cve', 'active', 1],
+        [Number(otherId), 'cve', 'active', 1],
+      ]);
       const table = await patchdeck('exceptions', 'list');
       expect(table.stdout).toMatch(
         /accept .*cve .*CVE-2023-44487 .*2099-01-31 23:59 .*active .*ops team .*behind a proxy/,
@@ -156,6 +180,7 @@ describe('patchdeck exceptions', () => {
       );
       const back = await patchdeck('--json', 'findings', '--overdue');
       expect(json<Finding[]>(back.stdout).map((f) => f.package)).toEqual(['toolbox', 'openssh']);
+      expect((await patchdeck('exceptions', 'remove', otherId)).code).toBe(0);
       expect((await patchdeck('exceptions', 'list')).stdout).toBe('No active exceptions.\n');
       expect((await patchdeck('exceptions', 'list', '--all')).stdout).toMatch(/removed/);
 
@@ -163,8 +188,10 @@ describe('patchdeck exceptions', () => {
       try {
         const log = listAuditLog(db, { entityType: 'exception' });
         expect(log.map((l) => [l.action, l.details.reason])).toEqual([
+          ['exception.removed', null],
           ['exception.removed', 'proxy replaced'],
           ['exception.added', 'behind a proxy that rejects HTTP/2'],
+          ['exception.added', 'not reachable'],
         ]);
       } finally {
         db.close();

@@ -43,14 +43,20 @@ export interface NewException {
 }
 
 /**
- * The SQL condition "exception `e` covers finding `f`" (both aliases must be in scope), without
- * the active test. A CVE exception covers the findings whose evidence names that CVE.
+ * The SQL condition "exception `e` covers finding `f`" at `@now` (both aliases must be in scope),
+ * without the active test of `e` itself. A CVE exception covers a finding whose evidence names
+ * that CVE only when every other CVE of the finding is covered too, by an active CVE exception
+ * (an accept needs accepts for all of them; a defer is content with accepts or defers): accepting
+ * CVE-B must not hide an update that also fixes a known-exploited CVE-A.
  */
 export const EXCEPTION_COVERS = `(
   (e.scope = 'finding' AND e.host_id = f.host_id AND e.package = f.package AND e.available_version = f.available_version)
   OR (e.scope = 'host-package' AND e.host_id = f.host_id AND e.package = f.package)
   OR (e.scope = 'package' AND e.package = f.package)
-  OR (e.scope = 'cve' AND EXISTS (SELECT 1 FROM finding_cves fc WHERE fc.finding_id = f.id AND fc.cve = e.cve)))`;
+  OR (e.scope = 'cve' AND EXISTS (SELECT 1 FROM finding_cves fc WHERE fc.finding_id = f.id AND fc.cve = e.cve)
+      AND NOT EXISTS (SELECT 1 FROM finding_cves fu WHERE fu.finding_id = f.id AND fu.cve <> e.cve
+        AND NOT EXISTS (SELECT 1 FROM finding_exceptions ec WHERE ec.scope = 'cve' AND ec.cve = fu.cve
+          AND ec.removed_at IS NULL AND ec.expires_at > @now AND (e.decision = 'defer' OR ec.decision = 'accept')))))`;
 
 /** Active at `@now`: not taken back, not expired. */
 export const EXCEPTION_ACTIVE = `e.removed_at IS NULL AND e.expires_at > @now`;
@@ -137,8 +143,11 @@ export function markExceptionRemoved(db: Database, id: number, at: string, by: s
   );
 }
 
-/** How many current findings (each host's newest successful audit) exception `id` covers, whether or not it is active. */
-export function countCoveredFindings(db: Database, id: number): number {
+/**
+ * How many current findings (each host's newest successful audit) exception `id` covers, whether
+ * or not it is active (a CVE exception's other CVEs are judged at `now`).
+ */
+export function countCoveredFindings(db: Database, id: number, now: string): number {
   const row = db
     .prepare(
       `SELECT count(*) AS n FROM findings f
@@ -147,7 +156,7 @@ export function countCoveredFindings(db: Database, id: number): number {
        JOIN finding_exceptions e ON e.id = @id
        WHERE ${EXCEPTION_COVERS}`,
     )
-    .get({ id }) as { n: number };
+    .get({ id, now }) as { n: number };
   return row.n;
 }
 

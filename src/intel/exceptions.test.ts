@@ -106,22 +106,53 @@ describe('due dates and overdue', () => {
 });
 
 describe('exceptions', () => {
-  it('a CVE accepted: its findings leave the overdue list until the expiry, then come back by themselves', () => {
+  it('a CVE accepted covers an update only when all its CVEs are: accepting one leaves the other, known-exploited one open', () => {
     const { db, clock } = workspace();
-    const e = addFindingException(
+    // toolbox's update fixes CVE-2023-39325 and the known-exploited CVE-2023-44487.
+    const b = addFindingException(
       db,
-      { scope: 'cve', decision: 'accept', cve: 'cve-2023-44487', ...until('2024-04-01T00:00:00Z') },
+      { scope: 'cve', decision: 'accept', cve: 'CVE-2023-39325', ...until('2024-04-01T00:00:00Z') },
       { clock, actor },
     );
-    expect(e).toMatchObject({ cve: 'CVE-2023-44487', state: 'active', findings: 2, createdBy: 'alice' });
+    expect(b).toMatchObject({ cve: 'CVE-2023-39325', state: 'active', findings: 0 });
+    expect(names(page(db, { hasException: true }))).toEqual([]);
+    expect(names(page(db, { kevOnly: true, overdue: true }))).toEqual(['alma1/toolbox', 'alma2/toolbox']);
+    const before = exposure(db, { clock, settings: DEFAULT_SETTINGS });
+    expect(before.byTier.kev).toBe(2);
+    expect(before.overdue).toBe(3);
+    expect(before.patchFirst[0]).toMatchObject({ package: 'toolbox', tier: 'kev', overdue: 2 });
+    // A defer of the other CVE does not make the accept cover it: the defer applies.
+    const d = addFindingException(
+      db,
+      { scope: 'cve', decision: 'defer', cve: 'CVE-2023-44487', ...until('2024-03-20T00:00:00Z') },
+      { clock, actor },
+    );
+    expect(page(db, { hasException: true }).map((r) => [r.package, r.exception?.decision])).toEqual([
+      ['toolbox', 'defer'],
+      ['toolbox', 'defer'],
+    ]);
+    expect(exposure(db, { clock, settings: DEFAULT_SETTINGS }).byTier.kev).toBe(2);
+    removeFindingException(db, d.id, { clock, actor });
+
+    const a = addFindingException(
+      db,
+      { scope: 'cve', decision: 'accept', cve: 'cve-2023-44487', ...until('2024-04-15T00:00:00Z') },
+      { clock, actor },
+    );
+    expect(a).toMatchObject({ cve: 'CVE-2023-44487', state: 'active', findings: 2, createdBy: 'alice' });
+    expect(listFindingExceptions(db, clock).find((e) => e.id === b.id)!.findings).toBe(2);
     expect(names(page(db, { overdue: true }))).toEqual(['alma1/httpd']);
+    expect(names(page(db, { kevOnly: true, overdue: true }))).toEqual([]);
     expect(names(page(db, { hasException: true }))).toEqual(['alma1/toolbox', 'alma2/toolbox']);
     expect(page(db, { hasException: true })[0]!.exception).toMatchObject({
-      id: e.id,
+      id: a.id,
       decision: 'accept',
       scope: 'cve',
     });
-    // Nothing runs at the expiry: a later question gets the finding back.
+    const after = exposure(db, { clock, settings: DEFAULT_SETTINGS });
+    expect(after.byTier.kev).toBe(0);
+    expect(after.patchFirst.map((p) => p.package)).not.toContain('toolbox');
+    // Nothing runs at the expiry: once the first accept expires, the finding is back by itself.
     expect(names(page(db, { overdue: true }, '2024-04-02T00:00:00.000Z'))).toEqual([
       'alma1/toolbox',
       'alma2/toolbox',
@@ -129,7 +160,7 @@ describe('exceptions', () => {
       'alma2/httpd',
       'alma1/unrated',
     ]);
-    clock.set('2024-04-02T00:00:00.000Z');
+    clock.set('2024-04-16T00:00:00.000Z');
     expect(listFindingExceptions(db, clock)).toEqual([]);
     expect(listFindingExceptions(db, clock, { includeInactive: true })[0]!.state).toBe('expired');
   });

@@ -27,7 +27,7 @@ export function exceptionState(row: ExceptionRow, now: string): FindingException
 }
 
 export function toExceptionRecord(db: Database, row: ExceptionRow, now: string): FindingExceptionRecord {
-  return { ...row, state: exceptionState(row, now), findings: countCoveredFindings(db, row.id) };
+  return { ...row, state: exceptionState(row, now), findings: countCoveredFindings(db, row.id, now) };
 }
 
 export function listFindingExceptions(
