@@ -95,7 +95,7 @@ describe('patchdeck findings, by risk', () => {
       const overdue = await patchdeck('findings', '--overdue');
       expect(overdue.code).toBe(0);
       expect(overdue.stdout).toMatch(
-        /toolbox .*kev .*CVE-2023-39325 CVE-2023-44487 .*yes .*1\.000 .*2023-10-31 overdue/,
+        /toolbox .*kev .*CVE-2023-39325 CVE-2023-44487 .*yes .*0\.999 .*2023-10-31 overdue/,
       );
       expect(overdue.stdout).toMatch(/openssh .*high .*CVE-2024-0005 .*0\.200 .*2024-01-31 overdue/);
       expect(overdue.stdout).not.toContain('bugfix');

@@ -16,6 +16,14 @@ function osLabel(audit: Audit | undefined): string | null {
   return `${audit.osName} ${audit.osVersion}`;
 }
 
+/**
+ * An EPSS score with three decimals, truncated like the window shows it: 0.99999 is "0.999", never
+ * a certainty of "1.000" (the epsilon keeps 0.2 from flooring to 0.199).
+ */
+export function epssCell(score: number): string {
+  return (Math.floor(score * 1000 + 1e-9) / 1000).toFixed(3);
+}
+
 /** The most findings one call returns (the contract's page limit). */
 const PAGE = 1000;
 
@@ -158,6 +166,18 @@ export function registerFindingsCommand(
               `${host.name}: its latest audit ${audit.status}${audit.errorMessage ? ` (${audit.errorMessage.replace(/\.$/, '')})` : ''}; updates listed for it, if any, are from its last successful audit`,
             );
         }
+        // A filter whose feed was never imported matches nothing: said, with the command that fixes it.
+        if (intel.kevOnly || intel.epssAtLeast !== undefined) {
+          const { counts } = await core.call('advisories.status', {});
+          if (intel.kevOnly && counts.kev === 0)
+            notes.push(
+              "--kev: no KEV catalogue is imported, so no update is known-exploited yet; import CISA's catalogue with `patchdeck advisories import FILE` or `patchdeck advisories update --feed kev` (see `patchdeck advisories status`)",
+            );
+          if (intel.epssAtLeast !== undefined && counts.epss === 0)
+            notes.push(
+              '--epss: no EPSS scores are imported, so no update has a score yet; import them with `patchdeck advisories import FILE` or `patchdeck advisories update --feed epss` (see `patchdeck advisories status`)',
+            );
+        }
         const printNotes = (): void => {
           for (const note of notes) process.stderr.write(`${sanitizeText(note, { maxLength: 400 })}\n`);
         };
@@ -236,7 +256,7 @@ export function registerFindingsCommand(
                       f.tier,
                       advisoriesCell(f.cves),
                       f.kev ? 'yes' : null,
-                      f.epss === null ? null : f.epss.toFixed(3),
+                      f.epss === null ? null : epssCell(f.epss),
                       dueCell(f),
                     ]
                   : []),
