@@ -73,9 +73,17 @@ export const AdvisoryImportRequest = z
       .min(1)
       .max(100)
       .optional(),
+    /** Files the browser streamed to the carrier's upload route first (browser mode): their ids. */
+    uploads: z
+      .array(z.string().regex(/^[A-Za-z0-9_-]{22,64}$/))
+      .min(1)
+      .max(100)
+      .optional(),
   })
   .strict()
-  .refine((a) => !(a.paths && a.files), { message: 'give paths or files, not both' });
+  .refine((a) => [a.paths, a.files, a.uploads].filter(Boolean).length <= 1, {
+    message: 'give paths, files or uploads, only one of them',
+  });
 
 export const AdvisoryBundleExport = z.object({
   /** Where it was written; null when the admin cancelled the dialog or bytes are returned instead. */

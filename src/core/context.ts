@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { EventBus } from '../api';
 import type { Platform } from '../platform';
 import type { TaskRunner } from '../tasks';
+import type { UploadRegistry } from './uploads';
 
 /** The open workspace: its file, its database and the task runner that records work in it. */
 export interface Workspace {
@@ -19,6 +20,8 @@ export interface Workspace {
 export interface CoreContext {
   readonly events: EventBus;
   readonly platform: Platform;
+  /** Files the browser carrier received (browser mode), claimed by id. */
+  readonly uploads: UploadRegistry;
   /** The open workspace, or a clear error telling the user to open one. */
   requireWorkspace(): Workspace;
 }

@@ -37,6 +37,7 @@ import { scheduleTickOf } from '../schedules';
 import { APP_VERSION } from './version';
 import { backupDatabase } from '../db';
 import type { CoreContext, Workspace } from './context';
+import { UploadRegistry } from './uploads';
 
 export type { Workspace } from './context';
 
@@ -46,6 +47,8 @@ export interface CoreOptions {
   logger?: Logger;
   /** Start scheduled patch jobs when due (default: every carrier but the CLI, whose process is short-lived). */
   runScheduledJobs?: boolean;
+  /** Where browser uploads wait for their call (default: a private temp folder, 4 GiB a file). */
+  uploads?: UploadRegistry;
 }
 
 /**
@@ -56,11 +59,13 @@ export class Core implements CoreContext {
   readonly events = new EventBus();
   readonly router: Router;
   readonly logger: Logger;
+  readonly uploads: UploadRegistry;
   private current: Workspace | null = null;
   private stopScheduler: (() => void) | null = null;
 
   constructor(readonly options: CoreOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.uploads = options.uploads ?? new UploadRegistry();
     this.router = createRouter(this.handlers(), {
       onInternalError: (error) => this.logger.error('internal error', { error: String(error) }),
     });

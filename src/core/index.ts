@@ -1,3 +1,4 @@
 export { Core, type CoreOptions, type Workspace } from './core';
 export { APP_VERSION } from './version';
+export { UploadRegistry, type Upload, type UploadRegistryOptions } from './uploads';
 export { serveCore, type ServeCoreOptions } from './host/serve';

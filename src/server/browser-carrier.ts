@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream';
 import type { WebSocket } from 'ws';
-import type { Core } from '../core';
+import type { Core, UploadRegistry } from '../core';
 import { PatchdeckError } from '../util';
 
 /**
@@ -21,10 +21,17 @@ import { PatchdeckError } from '../util';
  * page exchanges for the token. Host and Origin must name this very listener, which defeats DNS
  * rebinding and cross-site requests. The renderer's files are public build output: they need
  * no token, the API does.
+ *
+ * Files too big for one message (an API call is at most 1 MiB) are streamed first to
+ * `POST /api/upload?name=<file name>` (same token, and an Origin naming this listener, as the
+ * WebSocket requires) into the core's upload registry, which answers an id a call then names.
  */
 export interface BrowserCarrierOptions {
-  /** What the carrier needs of the core: its router and its events (in-process or a client). */
-  core: Pick<Core, 'router' | 'events'>;
+  /**
+   * What the carrier needs of the core: its router and its events (in-process or a client), and
+   * where uploads go (in-process only: without it `/api/upload` answers that it cannot take files).
+   */
+  core: Pick<Core, 'router' | 'events'> & { uploads?: UploadRegistry };
   host?: string;
   port?: number;
   /** Folder holding the renderer build (index.html + assets). */
@@ -62,6 +69,8 @@ const STALE_LINK_MESSAGE =
 /** Launch codes outstanding at once; `serve` makes one per `--open`. */
 const MAX_LAUNCH_CODES = 64;
 const MAX_BODY = 1024 * 1024;
+/** How often (bytes written) an upload checks the disk keeps its reserve free. */
+const UPLOAD_SPACE_CHECK_BYTES = 64 * 1024 * 1024;
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -261,6 +270,156 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
     });
   };
 
+  /**
+   * An answer given before the request's body was read (an upload refused): the rest of the body
+   * is not wanted, so the connection ends after the answer. Ending it at once would reset it and
+   * could lose the answer; the client gets a moment to read it while what it still sends is dropped.
+   */
+  const closeAfterAnswer = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    res.setHeader('connection', 'close');
+    res.once('finish', () => {
+      req.resume();
+      req.socket.end();
+      setTimeout(() => req.socket.destroy(), 2000).unref();
+    });
+  };
+
+  /**
+   * `POST /api/upload?name=…`: the body, streamed to a fresh private file of the upload registry.
+   * Refused before a byte is written when the declared size is over the cap or would leave the
+   * disk short of its reserve; refused midway (the partial file deleted) when the stream passes
+   * either. Answers `{ ok: true, value: { uploadId, name, bytes } }`.
+   */
+  const receiveUpload = (req: http.IncomingMessage, res: http.ServerResponse, url: URL): void => {
+    // An upload refused before its body is read: answer, then close (the rest is not wanted).
+    const refuseUpload = (status: number, code: string, message: string): void => {
+      closeAfterAnswer(req, res);
+      sendError(res, status, code, message);
+    };
+    const uploads = options.core.uploads;
+    if (!uploads) {
+      refuseUpload(501, 'unavailable', 'This Patchdeck cannot take uploads here.');
+      return;
+    }
+    if (req.method !== 'POST') {
+      refuseUpload(405, 'bad-request', 'Use POST.');
+      return;
+    }
+    // Browsers always send Origin on a POST; like the WebSocket, require it (checkPlace checked its value).
+    if (!req.headers.origin) {
+      refuseUpload(403, 'forbidden', 'Cross-origin request refused.');
+      return;
+    }
+    const name = url.searchParams.get('name');
+    if (!name) {
+      refuseUpload(400, 'bad-request', 'Name the file: /api/upload?name=<file name>.');
+      return;
+    }
+    const gib = (bytes: number): string => `${Math.round((bytes / 1024 ** 3) * 10) / 10} GiB`;
+    const tooBig = `This file is larger than ${gib(uploads.maxBytes)}, the most Patchdeck takes in one upload; nothing was kept.`;
+    const noSpace = (): string =>
+      `Not enough free disk space for this upload (Patchdeck keeps ${gib(uploads.reserveBytes)} free); nothing was kept.`;
+    const lengthHeader = req.headers['content-length'];
+    const declared = lengthHeader === undefined ? null : Number(lengthHeader);
+    if (declared !== null && !(Number.isSafeInteger(declared) && declared >= 0)) {
+      refuseUpload(400, 'bad-request', 'Bad Content-Length.');
+      return;
+    }
+    if (declared !== null && declared > uploads.maxBytes) {
+      refuseUpload(413, 'bad-request', tooBig);
+      return;
+    }
+    let started: ReturnType<UploadRegistry['begin']>;
+    try {
+      if ((declared ?? 0) + uploads.reserveBytes > uploads.freeBytes()) {
+        refuseUpload(507, 'unavailable', noSpace());
+        return;
+      }
+      started = uploads.begin(name);
+    } catch (error) {
+      const tooMany = error instanceof PatchdeckError && error.code === 'conflict';
+      refuseUpload(
+        tooMany ? 429 : 500,
+        tooMany ? 'conflict' : 'internal',
+        tooMany ? error.message : 'Patchdeck could not make a file for this upload; nothing was kept.',
+      );
+      return;
+    }
+    let bytes = 0;
+    let nextCheck = UPLOAD_SPACE_CHECK_BYTES;
+    let ended = false;
+    const writer = fs.createWriteStream('', { fd: started.fd });
+    /** The upload fails: its file goes, the answer says why, and the connection ends after it. */
+    const fail = (status: number, code: string, message: string): void => {
+      if (ended) return;
+      ended = true;
+      writer.destroy();
+      uploads.abort(started.id);
+      if (res.headersSent || res.destroyed) {
+        req.socket.destroy();
+        return;
+      }
+      closeAfterAnswer(req, res);
+      sendError(res, status, code, message);
+    };
+    writer.on('error', () =>
+      fail(500, 'internal', 'Patchdeck could not write this upload to disk; nothing was kept.'),
+    );
+    req.on('data', (chunk: Buffer) => {
+      if (ended) return;
+      bytes += chunk.length;
+      if (bytes > uploads.maxBytes) {
+        fail(413, 'bad-request', tooBig);
+        return;
+      }
+      if (bytes >= nextCheck) {
+        nextCheck += UPLOAD_SPACE_CHECK_BYTES;
+        let free = 0;
+        try {
+          free = uploads.freeBytes();
+        } catch {
+          // Unknown free space counts as none.
+        }
+        if (free < uploads.reserveBytes) {
+          fail(507, 'unavailable', noSpace());
+          return;
+        }
+      }
+      if (!writer.write(chunk)) {
+        req.pause();
+        writer.once('drain', () => req.resume());
+      }
+    });
+    req.on('end', () => {
+      if (ended) return;
+      writer.end((error?: Error | null) => {
+        if (ended) return;
+        if (error) {
+          fail(500, 'internal', 'Patchdeck could not write this upload to disk; nothing was kept.');
+          return;
+        }
+        ended = true;
+        if (declared !== null && bytes !== declared) {
+          uploads.abort(started.id);
+          sendError(
+            res,
+            400,
+            'bad-request',
+            'The upload ended short of its Content-Length; nothing was kept.',
+          );
+          return;
+        }
+        uploads.finish(started.id, bytes);
+        sendJson(res, 200, { ok: true, value: { uploadId: started.id, name: started.name, bytes } });
+      });
+    });
+    // The browser went away (a closed tab, a cancelled request) before the body ended.
+    req.on('close', () => {
+      if (!req.complete) fail(400, 'bad-request', 'The upload broke off; nothing was kept.');
+    });
+    req.on('error', () => fail(400, 'bad-request', 'The upload broke off; nothing was kept.'));
+  };
+
   const serveStatic = (res: http.ServerResponse, pathname: string): void => {
     let relative: string;
     try {
@@ -303,6 +462,7 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
     const refusal =
       checkPlace(req) ?? (isApi && url.pathname !== '/api/launch' ? checkToken(req, false) : null);
     if (refusal) {
+      if (url.pathname === '/api/upload') closeAfterAnswer(req, res);
       refuse(req, res, refusal.status, 'forbidden', refusal.message);
       return;
     }
@@ -324,6 +484,10 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
             'This launch link was already used or has expired. Open the URL that `patchdeck serve` printed.',
           );
       });
+      return;
+    }
+    if (url.pathname === '/api/upload') {
+      receiveUpload(req, res, url);
       return;
     }
     if (url.pathname === '/api/call') {
@@ -431,6 +595,8 @@ export async function startBrowserCarrier(options: BrowserCarrierOptions): Promi
     token,
     port,
     async close() {
+      // Uploads no import claimed go with the carrier; claimed ones go when their import ends.
+      options.core.uploads?.discardUnclaimed();
       for (const ws of sockets) ws.terminate();
       wss.close();
       server.closeAllConnections();

@@ -5,6 +5,7 @@ import {
   advisoryStatus,
   bufferSource,
   exportAdvisoryBundle,
+  fileSource,
   importFeedSources,
   listFeedSources,
   updateFeeds,
@@ -62,20 +63,25 @@ function concludeImport(
 /** Advisory snapshot calls: status, import and update as tasks (progress, cancel), bundle export. */
 export function advisoryHandlers(core: CoreContext, clock: Clock = systemClock): AdvisoryHandlers {
   const ws = () => core.requireWorkspace();
-  const startImport = (sources: () => Promise<FeedSource[]>): { taskId: number } => {
+  /** `done` runs once the task has ended, however it ended (uploads' files are deleted there). */
+  const startImport = (sources: () => Promise<FeedSource[]>, done?: () => void): { taskId: number } => {
     const { db, tasks } = ws();
     const { task } = tasks.start({ kind: 'advisories.import', title: 'Import advisories' }, async (ctx) => {
-      const list = await sources();
-      // An empty folder is not a successful import: say there was nothing to read.
-      if (!list.length) throw new PatchdeckError('bad-request', 'No files found there; nothing imported.');
-      const summary = await importFeedSources(db, list, {
-        clock,
-        signal: ctx.signal,
-        onProgress: (done, total, message) => ctx.progress(done, total, message),
-      });
-      concludeImport(ctx, summary);
-      core.events.emit('entity.changed', { entity: 'audits' });
-      return summary;
+      try {
+        const list = await sources();
+        // An empty folder is not a successful import: say there was nothing to read.
+        if (!list.length) throw new PatchdeckError('bad-request', 'No files found there; nothing imported.');
+        const summary = await importFeedSources(db, list, {
+          clock,
+          signal: ctx.signal,
+          onProgress: (done, total, message) => ctx.progress(done, total, message),
+        });
+        concludeImport(ctx, summary);
+        core.events.emit('entity.changed', { entity: 'audits' });
+        return summary;
+      } finally {
+        done?.();
+      }
     });
     return { taskId: task.id };
   };
@@ -85,6 +91,20 @@ export function advisoryHandlers(core: CoreContext, clock: Clock = systemClock):
       return advisoryStatus(db, readSettings(db), clock);
     },
     'advisories.import': async (args) => {
+      if (args.uploads) {
+        // Unknown or spent ids fail here, before any task; claimed files go when the task ends.
+        const uploads = core.uploads.claim(args.uploads);
+        try {
+          const sources = uploads.map((u): FeedSource => ({ ...fileSource(u.path), name: u.name }));
+          return startImport(
+            async () => sources,
+            () => core.uploads.release(uploads),
+          );
+        } catch (error) {
+          core.uploads.release(uploads);
+          throw error;
+        }
+      }
       if (args.files) {
         const files = args.files.map((f) => bufferSource(f.name, Buffer.from(f.base64, 'base64')));
         return startImport(async () => files);
