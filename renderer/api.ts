@@ -112,6 +112,43 @@ async function tokenIsStale(secret: string): Promise<boolean> {
   }
 }
 
+/** The browser carrier's token once createBrowserApi asked for it; null in the desktop app. */
+let browserToken: Promise<string> | null = null;
+
+/**
+ * Browser mode: streams one file to the carrier's upload route (an API call holds at most 1 MiB;
+ * a file may be gigabytes) and answers the id a call names it by. The browser reads the file from
+ * disk as it sends it. Fails with an ApiError saying why, in words.
+ */
+export async function uploadFile(file: File): Promise<{ uploadId: string; name: string; bytes: number }> {
+  if (!browserToken)
+    throw new ApiError('unavailable', 'Uploads are for the browser; the desktop app reads files itself.');
+  const secret = await browserToken;
+  let response: Response;
+  try {
+    response = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/octet-stream' },
+      body: file,
+    });
+  } catch {
+    throw new ApiError(
+      'unavailable',
+      `${file.name} could not be sent: the connection to Patchdeck broke off.`,
+    );
+  }
+  let envelope: unknown;
+  try {
+    envelope = await response.json();
+  } catch {
+    throw new ApiError(
+      'internal',
+      `Patchdeck answered the upload of ${file.name} with HTTP ${response.status}.`,
+    );
+  }
+  return unwrap(envelope) as { uploadId: string; name: string; bytes: number };
+}
+
 const connectionListeners = new Set<(state: ConnectionState) => void>();
 
 /** Hears when the browser carrier's connection drops, comes back, or is refused for good. */
@@ -127,6 +164,7 @@ function createBrowserApi(): PatchdeckApi {
     if (LAUNCH_HASH.test(window.location.hash)) window.location.reload();
   });
   const token = launchToken();
+  browserToken = token;
   const listeners = new Map<string, Set<Listener>>();
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;

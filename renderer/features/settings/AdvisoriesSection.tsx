@@ -20,6 +20,7 @@ export function AdvisoriesSection() {
   const status = useAdvisories((s) => s.status);
   const error = useAdvisories((s) => s.error);
   const busy = useAdvisories((s) => s.busy);
+  const uploading = useAdvisories((s) => s.uploading);
   const result = useAdvisories((s) => s.result);
   const { load, importFiles, update, exportBundle } = useAdvisories.getState();
   const desktop = useApp((s) => s.info?.carrier === 'electron');
@@ -129,7 +130,7 @@ export function AdvisoriesSection() {
               }}
             />
             <button type="button" disabled={busy !== null} onClick={() => fileInput.current?.click()}>
-              {busy === 'import' ? 'Importing…' : 'Import files…'}
+              {busy === 'import' ? (uploading ?? 'Importing…') : 'Import files…'}
             </button>
           </>
         )}

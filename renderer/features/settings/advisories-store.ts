@@ -1,7 +1,7 @@
 import { create } from 'zustand';
 import type { AdvisoryStatus, FeedKind } from '../../../src/api/intel-schemas';
 import type { Task } from '../../../src/api/schemas';
-import { ApiError, api, describeError } from '../../api';
+import { ApiError, api, describeError, uploadFile } from '../../api';
 import { isFinished, outcomeText } from '../../components/task-outcome';
 import { announceJudgementChanged } from '../intel/store';
 
@@ -13,6 +13,8 @@ interface AdvisoriesState {
   /** The import or update task running now, if any. */
   taskId: number | null;
   busy: 'import' | 'update' | 'export' | null;
+  /** Browser mode: which chosen file is being uploaded now ("Uploading 2 of 3…"), before the import. */
+  uploading: string | null;
   result: AdvisoryResult | null;
   load(): Promise<void>;
   /** Desktop: Patchdeck's own file dialog (no paths); browser: the files the page read. */
@@ -21,26 +23,6 @@ interface AdvisoriesState {
   exportBundle(): Promise<void>;
   /** A task changed: when it is ours and finished, say how it went and read the status again. */
   taskChanged(task: Task): void;
-}
-
-/**
- * The browser carrier takes one message of at most 1 MiB (src/server's MAX_BODY), and base64 grows
- * files by a third: what does not fit is refused here, named, before anything is sent.
- */
-export const MAX_UPLOAD_BASE64 = 1024 * 1024 - 16 * 1024;
-const MAX_UPLOAD_KIB = Math.floor((MAX_UPLOAD_BASE64 * 3) / 4 / 1024);
-
-/** The browser's bytes of a file, base64 (FileReader's data URL without its prefix). */
-function readBase64(file: File): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => {
-      const url = String(reader.result);
-      resolve(url.slice(url.indexOf(',') + 1));
-    };
-    reader.onerror = () => reject(reader.error ?? new Error(`Could not read ${file.name}.`));
-    reader.readAsDataURL(file);
-  });
 }
 
 function saveDownload(name: string, base64: string): void {
@@ -69,6 +51,7 @@ export const useAdvisories = create<AdvisoriesState>((set, get) => {
     error: null,
     taskId: null,
     busy: null,
+    uploading: null,
     result: null,
     async load() {
       try {
@@ -81,34 +64,42 @@ export const useAdvisories = create<AdvisoriesState>((set, get) => {
       if (get().busy) return;
       set({ busy: 'import', result: null });
       try {
-        const uploads = files?.length
-          ? await Promise.all(files.map(async (f) => ({ name: f.name, base64: await readBase64(f) })))
-          : null;
-        if (uploads) {
-          const big = uploads.filter((u) => u.base64.length > MAX_UPLOAD_BASE64).map((u) => u.name);
-          const total = uploads.reduce((n, u) => n + u.base64.length + u.name.length + 32, 0);
-          if (big.length > 0 || total > MAX_UPLOAD_BASE64) {
-            const what =
-              big.length > 0
-                ? `${big.join(', ')} ${big.length === 1 ? 'is' : 'are'} too big to upload through the browser (at most ${MAX_UPLOAD_KIB} KiB per import)`
-                : `these files together are too big to upload at once (at most ${MAX_UPLOAD_KIB} KiB per import): choose fewer at a time`;
+        // Browser mode: each file is streamed to the carrier first (any size, read from disk as it
+        // goes), one after another; the import then names the uploads by id.
+        const uploads: string[] = [];
+        for (const [i, file] of (files ?? []).entries()) {
+          set({ uploading: files!.length > 1 ? `Uploading ${i + 1} of ${files!.length}…` : 'Uploading…' });
+          try {
+            uploads.push((await uploadFile(file)).uploadId);
+          } catch (error) {
             set({
               busy: null,
+              uploading: null,
               result: {
                 kind: 'error',
-                text: `Nothing was imported: ${what}. The desktop app imports files of any size.`,
+                text: `Nothing was imported: ${file.name} could not be uploaded: ${describeError(error)}`,
               },
             });
             return;
           }
         }
-        const { taskId } = await api.advisories.import(uploads ? { files: uploads } : {});
+        set({ uploading: null });
+        const { taskId } = await api.advisories.import(uploads.length ? { uploads } : {});
         ours(taskId);
       } catch (error) {
         // The desktop's file dialog closed with no file: nothing happened, and that is no failure.
         if (error instanceof ApiError && error.code === 'cancelled')
-          set({ busy: null, result: { kind: 'warn', text: `Import cancelled: ${error.message}` } });
-        else set({ busy: null, result: { kind: 'error', text: `Import failed: ${describeError(error)}` } });
+          set({
+            busy: null,
+            uploading: null,
+            result: { kind: 'warn', text: `Import cancelled: ${error.message}` },
+          });
+        else
+          set({
+            busy: null,
+            uploading: null,
+            result: { kind: 'error', text: `Import failed: ${describeError(error)}` },
+          });
       }
     },
     async update(feeds) {
