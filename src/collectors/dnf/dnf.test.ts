@@ -384,6 +384,39 @@ describe('dnf details a wrong line would change', () => {
     ]);
   });
 
+  it("skips dnf's metadata download lines, not the package lines after them (real lab capture)", () => {
+    const progress = 'AlmaLinux 9 - AppStream (lab)   1.9 MB/s | 2.0 kB     00:00';
+    expect(parseCheckUpdate(progress)).toEqual({ updates: [], rejected: [] });
+    // The lab's dnf host, first audit (refresh): two such lines before the updates.
+    const runs = loadRecording(fixturePath('dnf/lab-sources-refresh.collect.json')).runs;
+    const framed = runs.map((r) => r.stdout).find((o) => o.includes(':begin:check\n'))!;
+    const check = framed.split(/:begin:check\n/)[1]!.split('\n@@PATCHDECK:')[0]!;
+    expect(check).toContain('Rocky Linux 9 - BaseOS (lab)                    1.9 MB/s | 2.0 kB     00:00');
+    const { updates, rejected } = parseCheckUpdate(`${progress}\n${check}`);
+    expect(rejected).toEqual([]);
+    expect(updates.map((u) => `${u.name} ${u.version} ${u.repository}`)).toEqual([
+      'acme-agent 3.1-1.el9 appstream',
+      'acme-daemon 1:2.0-2.el9_3 appstream',
+      'acme-firmware 20240210-1.el9 baseos',
+      'acme-lib 2.1-1.el9 appstream',
+      'acme-tool 1.1-1.el9 baseos',
+    ]);
+    // Other speeds, sizes and times; a line that only looks alike is still judged as a row.
+    expect(
+      parseCheckUpdate(
+        [
+          'Extra Packages for Enterprise Linux 9 - x86_64   12 MB/s |  20 MB     00:01',
+          'local  --- B/s |   0  B     --:--',
+          'pd-tool.noarch 1.1-1 pdlab',
+        ].join('\n'),
+      ),
+    ).toEqual({
+      updates: [{ name: 'pd-tool', arch: 'noarch', version: '1.1-1', repository: 'pdlab' }],
+      rejected: [],
+    });
+    expect(parseCheckUpdate('1.9 MB/s | 2.0 kB 00:00').rejected).toHaveLength(1);
+  });
+
   it('rejects check-update rows that are not name.arch version repo', () => {
     const { updates, rejected } = parseCheckUpdate(
       [

@@ -35,6 +35,26 @@ function splitNameArch(token: string): { name: string; arch: string } | null {
  * Parses `dnf check-update` / `yum check-update` stdout. Long names wrap: the name sits alone on a
  * line and its version and repository follow on the next, indented.
  */
+/**
+ * dnf's metadata download line, printed when it fetches a repository's metadata: "AlmaLinux 9 -
+ * AppStream (lab)   1.9 MB/s | 2.0 kB     00:00" (any repository name, then speed | size time).
+ * A package line never holds " | ". Checked on short slices with bounded patterns: linear.
+ */
+function isMetadataProgress(line: string): boolean {
+  const bar = line.lastIndexOf(' | ');
+  if (bar <= 0) return false;
+  const tail = line.slice(bar + 3);
+  if (
+    tail.length > 40 ||
+    !/^ {0,8}\d{1,6}(?:\.\d{1,3})? {1,4}[kMGT]?B {1,12}(?:\d{1,3}:)?(?:\d{2}|--):(?:\d{2}|--)$/.test(tail)
+  )
+    return false;
+  // The speed ("1.9 MB/s", " 12  B/s", "--- B/s") ends the part before the bar; a name precedes it.
+  const from = Math.max(0, bar - 24);
+  const speed = / (?:\d{1,6}(?:\.\d{1,3})?|-{1,3}) {1,4}[kMGT]?B\/s *$/.exec(line.slice(from, bar));
+  return speed !== null && line.slice(0, from + speed.index).trim() !== '';
+}
+
 export function parseCheckUpdate(text: string): { updates: RpmUpdate[]; rejected: string[] } {
   const updates: RpmUpdate[] = [];
   const rejected: string[] = [];
@@ -57,6 +77,10 @@ export function parseCheckUpdate(text: string): { updates: RpmUpdate[]; rejected
       )
     )
       continue;
+    if (isMetadataProgress(line)) {
+      pending = [];
+      continue;
+    }
     const indented = /^\s/.test(line);
     const words = line.trim().split(/\s+/);
     if (obsoleting && indented && pending.length === 0 && words.length === 3) {
