@@ -48,6 +48,9 @@ export const VALIDATION_ONLY: Readonly<Record<string, string>> = {
   // Saved schedules are run later by the core's scheduler, past the argument check's reach.
   'schedules.create': 'saves an audit or sweep the scheduler will run on its own',
   'schedules.update': 'retimes or switches on an audit or sweep the scheduler will run',
+  'advisories.import': 'reads the files and folders it names, or uploads the server holds',
+  'advisories.update': "downloads feeds from the publishers' (or a mirror's) addresses",
+  'advisories.exportBundle': 'writes a bundle to the path it names',
 };
 
 /**
@@ -99,6 +102,14 @@ export const EXECUTED: ReadonlySet<string> = new Set([
   'schedules.list',
   'schedules.remove',
   'schedules.runs',
+  'advisories.status',
+  'findings.evidence',
+  'findings.unfixed',
+  'findings.priorities',
+  'dashboard.exposure',
+  'exceptions.list',
+  'exceptions.add',
+  'exceptions.remove',
 ]);
 
 /** discovery.check resolves the names it is given: the guard refuses each look-up, cleanly. */
