@@ -114,7 +114,7 @@ export function ExposureSection({ exposure }: { exposure: Exposure }) {
         <Figure label="Overdue" value={exposure.overdue} tone="danger" />
         <Figure label="Due this week" value={exposure.dueThisWeek} tone="warning" />
         <Figure label="Under an exception" value={exposure.excepted} />
-        <Figure label="Unfixed CVEs (no update yet)" value={exposure.unfixedCves} />
+        <Figure label="Unfixed CVE findings on hosts (no update yet)" value={exposure.unfixedCves} />
       </div>
       <p>
         {plural(exposure.open, 'open security update')} on {plural(exposure.hostsAudited, 'audited host')}

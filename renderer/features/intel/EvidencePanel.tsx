@@ -132,7 +132,12 @@ function ExceptionForm({ evidence, onDone }: { evidence: FindingEvidence; onDone
     e.preventDefault();
     setBusy(true);
     setError(null);
-    const base = { decision, reason, owner, expiresAt: new Date(`${until}T23:59:59`).toISOString() };
+    const base = {
+      decision,
+      reason,
+      owner, // The end of that day in UTC, as the CLI and the README have it.
+      expiresAt: `${until}T23:59:59.000Z`,
+    };
     const input: ExceptionInput =
       scope === 'finding'
         ? { ...base, scope, findingId: evidence.findingId }
@@ -217,7 +222,7 @@ function ExceptionForm({ evidence, onDone }: { evidence: FindingEvidence; onDone
         <input value={owner} required maxLength={200} onChange={(e) => setOwner(e.target.value)} />
       </label>
       <label>
-        Expires on
+        Expires on (UTC)
         <input
           type="date"
           value={until}
