@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import {
   APPLIED_EXCEPTION_ID,
   EXCEPTION_ACTIVE,
@@ -34,6 +34,19 @@ export interface SnapshotPackageRow {
 
 type Row = Record<string, unknown>;
 
+/**
+ * The enrichment's statements, prepared once per connection: it runs a dozen per audit, and
+ * compiling them again for each of a fleet's audits cost more than some of the queries.
+ */
+const statements = new WeakMap<Database, Map<string, Statement>>();
+function cached(db: Database, sql: string): Statement {
+  let byText = statements.get(db);
+  if (!byText) statements.set(db, (byText = new Map()));
+  let stmt = byText.get(sql);
+  if (!stmt) byText.set(sql, (stmt = db.prepare(sql)));
+  return stmt;
+}
+
 function toPackageRow(row: Row): SnapshotPackageRow {
   return {
     advisoryRowId: row.advisory as number,
@@ -57,14 +70,13 @@ function toPackageRow(row: Row): SnapshotPackageRow {
 export function snapshotPackagesFor(db: Database, ecosystem: string, names: string[]): SnapshotPackageRow[] {
   if (names.length === 0) return [];
   return (
-    db
-      .prepare(
-        // IN (…) rather than a join on json_each: the planner then looks each name up in the index.
-        `SELECT ap.*, a.advisory_id, a.feed, a.source_id, a.cves, a.severity, a.cvss_score
+    cached(
+      db,
+      // IN (…) rather than a join on json_each: the planner then looks each name up in the index.
+      `SELECT ap.*, a.advisory_id, a.feed, a.source_id, a.cves, a.severity, a.cvss_score
          FROM advisory_packages ap JOIN advisories a ON a.id = ap.advisory
          WHERE ap.ecosystem = @ecosystem AND ap.package IN (SELECT value FROM json_each(@names)) AND a.withdrawn = 0`,
-      )
-      .all({ ecosystem, names: JSON.stringify(names) }) as Row[]
+    ).all({ ecosystem, names: JSON.stringify(names) }) as Row[]
   ).map(toPackageRow);
 }
 
@@ -82,12 +94,11 @@ export interface KnownAdvisory {
 export function advisoriesWithIds(db: Database, ids: string[]): KnownAdvisory[] {
   if (ids.length === 0) return [];
   return (
-    db
-      .prepare(
-        `SELECT a.id, a.advisory_id, a.feed, a.source_id, a.cves, a.severity, a.cvss_score FROM advisories a
+    cached(
+      db,
+      `SELECT a.id, a.advisory_id, a.feed, a.source_id, a.cves, a.severity, a.cvss_score FROM advisories a
          WHERE a.withdrawn = 0 AND a.advisory_id IN (SELECT value FROM json_each(?))`,
-      )
-      .all(JSON.stringify(ids)) as Row[]
+    ).all(JSON.stringify(ids)) as Row[]
   ).map((row) => ({
     advisoryRowId: row.id as number,
     advisoryId: row.advisory_id as string,
@@ -111,12 +122,11 @@ export interface KevFact {
 
 export function kevFactsFor(db: Database, cves: string[]): Map<string, KevFact> {
   if (cves.length === 0) return new Map();
-  const rows = db
-    .prepare(
-      `SELECT k.*, s.published_at FROM kev_entries k LEFT JOIN advisory_sources s ON s.id = k.source_id
+  const rows = cached(
+    db,
+    `SELECT k.*, s.published_at FROM kev_entries k LEFT JOIN advisory_sources s ON s.id = k.source_id
        WHERE k.cve IN (SELECT value FROM json_each(?))`,
-    )
-    .all(JSON.stringify(cves)) as Row[];
+  ).all(JSON.stringify(cves)) as Row[];
   return new Map(
     rows.map((r) => [
       r.cve as string,
@@ -141,12 +151,11 @@ export interface EpssFact {
 
 export function epssFactsFor(db: Database, cves: string[]): Map<string, EpssFact> {
   if (cves.length === 0) return new Map();
-  const rows = db
-    .prepare(
-      `SELECT e.*, s.published_at FROM epss_scores e LEFT JOIN advisory_sources s ON s.id = e.source_id
+  const rows = cached(
+    db,
+    `SELECT e.*, s.published_at FROM epss_scores e LEFT JOIN advisory_sources s ON s.id = e.source_id
        WHERE e.cve IN (SELECT value FROM json_each(?))`,
-    )
-    .all(JSON.stringify(cves)) as Row[];
+  ).all(JSON.stringify(cves)) as Row[];
   return new Map(
     rows.map((r) => [
       r.cve as string,
@@ -175,19 +184,18 @@ export function earlierSuccessfulAudits(
   auditId: number,
   startedAt: string,
 ): { id: number; startedAt: string }[] {
-  return db
-    .prepare(
-      `SELECT id, started_at AS startedAt FROM audits WHERE host_id = @hostId AND status = 'succeeded' AND id != @auditId
+  return cached(
+    db,
+    `SELECT id, started_at AS startedAt FROM audits WHERE host_id = @hostId AND status = 'succeeded' AND id != @auditId
          AND (started_at < @startedAt OR (started_at = @startedAt AND id < @auditId)) ORDER BY started_at DESC, id DESC`,
-    )
-    .all({ hostId, auditId, startedAt }) as { id: number; startedAt: string }[];
+  ).all({ hostId, auditId, startedAt }) as { id: number; startedAt: string }[];
 }
 
 export function findingKeysOfAudit(db: Database, auditId: number): EarlierFinding[] {
   return (
-    db
-      .prepare('SELECT kind, package, arch, first_seen_at FROM findings WHERE audit_id = ?')
-      .all(auditId) as Row[]
+    cached(db, 'SELECT kind, package, arch, first_seen_at FROM findings WHERE audit_id = ?').all(
+      auditId,
+    ) as Row[]
   ).map((r) => ({
     kind: r.kind as string,
     package: r.package as string,
@@ -219,11 +227,51 @@ export interface FindingJudgement {
   firstSeenAt: string | null;
   dueAt: string | null;
   evidence: FindingCveRow[];
+  /** What the last enrichment wrote (findingsToJudge's `judged`); absent or null: write it all. */
+  previous?: PreviousJudgement | null;
 }
+
+const EVIDENCE_COLUMNS =
+  'finding_id, cve, advisory, advisory_id, feed, source_id, ecosystem, matched_name, name_kind, fixed_version';
+const EVIDENCE_ROWS_PER_INSERT = 50;
+
+/** One evidence row's stored values, in EVIDENCE_COLUMNS order without finding_id. */
+const evidenceValues = (e: FindingCveRow): unknown[] => [
+  e.cve,
+  e.advisoryRowId,
+  e.advisoryId,
+  e.feed,
+  e.sourceId,
+  e.ecosystem,
+  e.matchedName,
+  e.nameKind,
+  e.fixedVersion,
+];
+
+/** The evidence rows as the primary key keeps them: the first of each (CVE, advisory id). */
+function uniqueEvidence(evidence: readonly FindingCveRow[]): readonly FindingCveRow[] {
+  if (evidence.length < 2) return evidence;
+  const seen = new Set<string>();
+  const out: FindingCveRow[] = [];
+  for (const e of evidence) {
+    const key = `${e.cve}\u0000${e.advisoryId}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(e);
+  }
+  return out;
+}
+
+/** One evidence row's values as one comparable string (NUL does not occur in ids, names or versions). */
+const evidenceKey = (values: readonly unknown[]): string =>
+  values.map((v) => (v === null ? '\u0001' : String(v))).join('\u0000');
 
 /**
  * Writes an audit's judgements in one transaction: each finding's summary columns, its evidence
- * rows replaced whole, and the audit's open findings per tier (the trend).
+ * rows replaced whole, and the audit's open findings per tier (the trend). Only what changed is
+ * written: a finding judged as before (same summary, same evidence) gets its judging time only,
+ * and evidence is cleared only where a previous judgement can have left some (a finding with no
+ * CVEs has no evidence rows). New evidence goes in several rows per INSERT.
  */
 export function writeAuditIntel(
   db: Database,
@@ -232,45 +280,89 @@ export function writeAuditIntel(
   counts: Record<string, number>,
   judgedAt: string,
 ): void {
-  const update = db.prepare(
+  const update = cached(
+    db,
     `UPDATE findings SET cves = ?, kev = ?, epss = ?, tier = ?, first_seen_at = ?, due_at = ?, intel_at = ? WHERE id = ?`,
   );
-  const insert = db.prepare(
-    `INSERT OR IGNORE INTO finding_cves (finding_id, cve, advisory, advisory_id, feed, source_id, ecosystem, matched_name, name_kind, fixed_version)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  const touch = cached(db, 'UPDATE findings SET intel_at = ? WHERE id = ?');
+  const touchAll = cached(db, 'UPDATE findings SET intel_at = ? WHERE audit_id = ?');
+  const one = `(${Array(10).fill('?').join(', ')})`;
+  const insertOne = cached(db, `INSERT OR IGNORE INTO finding_cves (${EVIDENCE_COLUMNS}) VALUES ${one}`);
+  const insertMany = cached(
+    db,
+    `INSERT OR IGNORE INTO finding_cves (${EVIDENCE_COLUMNS}) VALUES ${Array(EVIDENCE_ROWS_PER_INSERT).fill(one).join(', ')}`,
   );
   // One finding at a time, by the primary key: a DELETE … IN (SELECT …) was planned as a scan of
   // every evidence row of the workspace, which made enriching a fleet quadratic.
-  const clear = db.prepare('DELETE FROM finding_cves WHERE finding_id = ?');
-  db.transaction(() => {
-    for (const j of judgements) {
-      clear.run(j.findingId);
-      // Positional parameters: binding an object per row cost a third of the write.
-      update.run(
-        JSON.stringify(j.cves),
-        j.kev ? 1 : 0,
-        j.epss,
-        j.tier,
-        j.firstSeenAt,
-        j.dueAt,
-        judgedAt,
-        j.findingId,
-      );
-      for (const e of j.evidence)
-        insert.run(
-          j.findingId,
-          e.cve,
-          e.advisoryRowId,
-          e.advisoryId,
-          e.feed,
-          e.sourceId,
-          e.ecosystem,
-          e.matchedName,
-          e.nameKind,
-          e.fixedVersion,
-        );
+  const clear = cached(db, 'DELETE FROM finding_cves WHERE finding_id = ?');
+  // The evidence stored for this audit's findings, read in one query only when some finding
+  // could be unchanged (judged before): finding id → its rows, each as one string.
+  const stored = cached(
+    db,
+    `SELECT fc.finding_id, fc.cve, fc.advisory, fc.advisory_id, fc.feed, fc.source_id, fc.ecosystem, fc.matched_name,
+       fc.name_kind, fc.fixed_version
+     FROM findings f JOIN finding_cves fc ON fc.finding_id = f.id WHERE f.audit_id = ?`,
+  );
+  stored.raw(true);
+  let before: Map<number, Set<string>> | null = null;
+  const storedOf = (findingId: number): Set<string> | undefined => {
+    if (before === null) {
+      before = new Map();
+      for (const r of stored.all(auditId) as unknown[][]) {
+        const id = r[0] as number;
+        let rows = before.get(id);
+        if (!rows) before.set(id, (rows = new Set()));
+        rows.add(evidenceKey(r.slice(1)));
+      }
     }
-    db.prepare('UPDATE audits SET intel_counts = ? WHERE id = ?').run(JSON.stringify(counts), auditId);
+    return before.get(findingId);
+  };
+  const sameEvidence = (findingId: number, evidence: readonly FindingCveRow[]): boolean => {
+    const rows = storedOf(findingId);
+    if ((rows?.size ?? 0) !== evidence.length) return false;
+    return evidence.every((e) => rows!.has(evidenceKey(evidenceValues(e))));
+  };
+  db.transaction(() => {
+    const unchanged: number[] = [];
+    let pending: unknown[] = [];
+    const flush = (): void => {
+      const width = 10 * EVIDENCE_ROWS_PER_INSERT;
+      let i = 0;
+      for (; i + width <= pending.length; i += width) insertMany.run(pending.slice(i, i + width));
+      for (; i < pending.length; i += 10) insertOne.run(pending.slice(i, i + 10));
+      pending = [];
+    };
+    for (const j of judgements) {
+      const evidence = uniqueEvidence(j.evidence);
+      const cves = JSON.stringify(j.cves);
+      const kev = j.kev ? 1 : 0;
+      const p = j.previous ?? null;
+      if (
+        p !== null &&
+        p.cves === cves &&
+        p.kev === kev &&
+        p.epss === j.epss &&
+        p.tier === j.tier &&
+        p.firstSeenAt === j.firstSeenAt &&
+        p.dueAt === j.dueAt &&
+        (evidence.length === 0 ? p.cves === '[]' : sameEvidence(j.findingId, evidence))
+      ) {
+        unchanged.push(j.findingId);
+        continue;
+      }
+      // Evidence rows name the finding's CVEs: none stored when it had none, or was never judged.
+      if (p === null ? j.previous === undefined : p.cves !== '[]') clear.run(j.findingId);
+      // Positional parameters: binding an object per row cost a third of the write.
+      update.run(cves, kev, j.epss, j.tier, j.firstSeenAt, j.dueAt, judgedAt, j.findingId);
+      for (const e of evidence) pending.push(j.findingId, ...evidenceValues(e));
+      if (pending.length >= 10 * EVIDENCE_ROWS_PER_INSERT * 20) flush();
+    }
+    flush();
+    // An unchanged finding was judged now all the same: its time only (the audit's, in one
+    // statement, when most are; a changed one was given the same time above).
+    if (unchanged.length > judgements.length / 2) touchAll.run(judgedAt, auditId);
+    else for (const id of unchanged) touch.run(judgedAt, id);
+    cached(db, 'UPDATE audits SET intel_counts = ? WHERE id = ?').run(JSON.stringify(counts), auditId);
   })();
 }
 
@@ -430,9 +522,9 @@ export function updateDueDates(db: Database, updates: { id: number; dueAt: strin
 
 // ---- The dashboard's figures over the current findings (each host's newest successful audit) ----
 
-const CURRENT = `FROM findings f
-  JOIN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
-        FROM audits WHERE status = 'succeeded') WHERE rn = 1) l ON l.id = f.audit_id`;
+const CURRENT_AUDITS = `SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
+        FROM audits WHERE status = 'succeeded') WHERE rn = 1`;
+const CURRENT = `FROM findings f JOIN (${CURRENT_AUDITS}) l ON l.id = f.audit_id`;
 const TIER_RANK = `CASE f.tier WHEN 'kev' THEN 0 WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 WHEN 'low' THEN 4 ELSE 5 END`;
 const RANK_TIER = ['kev', 'critical', 'high', 'medium', 'low'] as const;
 export type TierName = (typeof RANK_TIER)[number];
@@ -548,21 +640,44 @@ export interface PriorityGroup {
 
 /**
  * "Patch these first": open security findings grouped by package, in risk order (tier, EPSS, age,
- * hosts). Two steps: the order over every group with plain aggregates, then the lists (hosts,
- * findings, CVEs) of the few groups shown only.
+ * hosts). Three steps: which groups have the best tier (the few packages with a finding of that
+ * tier and none better, tier by tier until `limit` groups are found: one pass over the findings
+ * without sorting them all), their order with plain aggregates over those packages' findings only
+ * (by the package index), then the lists (hosts, findings, CVEs) of the few groups shown.
  */
 export function priorityGroups(db: Database, now: string, limit: number): PriorityGroup[] {
   const x = exceptionSql(db, now);
   const open = `${CURRENT} WHERE f.tier IS NOT NULL AND NOT ${x.accept}`;
-  const top = db
-    .prepare(
-      `SELECT f.package AS package, f.kind AS kind, min(${TIER_RANK}) AS tier_rank, max(f.epss) AS epss, max(f.kev) AS kev,
-         count(DISTINCT f.host_id) AS hosts, min(f.first_seen_at) AS oldest, min(f.due_at) AS earliest,
-         coalesce(sum(${x.overdue}), 0) AS overdue
-       ${open} GROUP BY f.package, f.kind
-       ORDER BY tier_rank, coalesce(max(f.epss), -1) DESC, oldest IS NULL, oldest, hosts DESC, package, kind LIMIT @limit`,
-    )
-    .all({ now, limit }) as Row[];
+  // CROSS JOIN keeps the current audits outside: the planner otherwise walked the package index
+  // (a random row read per finding) to produce the DISTINCT, three times slower.
+  const ofTier = db.prepare(
+    `SELECT DISTINCT f.package, f.kind FROM (${CURRENT_AUDITS}) l CROSS JOIN findings f ON f.audit_id = l.id
+     WHERE f.tier = @tier AND NOT ${x.accept}`,
+  );
+  const ordered = db.prepare(
+    `SELECT f.package AS package, f.kind AS kind, min(${TIER_RANK}) AS tier_rank, max(f.epss) AS epss, max(f.kev) AS kev,
+       count(DISTINCT f.host_id) AS hosts, min(f.first_seen_at) AS oldest, min(f.due_at) AS earliest,
+       coalesce(sum(${x.overdue}), 0) AS overdue
+     ${open} AND f.package IN (SELECT value FROM json_each(@packages)) GROUP BY f.package, f.kind
+     ORDER BY tier_rank, coalesce(max(f.epss), -1) DESC, oldest IS NULL, oldest, hosts DESC, package, kind`,
+  );
+  const groupKey = (r: Row): string => JSON.stringify([r.package, r.kind]);
+  const better = new Set<string>();
+  const top: Row[] = [];
+  for (const tier of RANK_TIER) {
+    if (top.length >= limit) break;
+    const groups = new Set<string>();
+    for (const r of ofTier.all({ now, tier }) as Row[]) {
+      const key = groupKey(r);
+      if (!better.has(key)) groups.add(key);
+    }
+    if (groups.size === 0) continue;
+    const packages = [...new Set([...groups].map((k) => (JSON.parse(k) as string[])[0]))];
+    // Other kinds of these packages come too (grouped apart, of their own best tier): left out.
+    for (const r of ordered.all({ now, packages: JSON.stringify(packages) }) as Row[])
+      if (groups.has(groupKey(r)) && top.length < limit) top.push(r);
+    for (const key of groups) better.add(key);
+  }
   const members = db.prepare(
     `SELECT f.id, f.host_id, f.cves FROM findings f
        JOIN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
@@ -662,15 +777,28 @@ export interface JudgeableFinding {
   security: boolean;
   severity: string | null;
   advisories: string[];
+  /** What the last enrichment wrote (null when none judged it yet), so that an unchanged finding is not written again. */
+  judged: PreviousJudgement | null;
+}
+
+/** A finding's summary columns as the last enrichment left them (`cves` as stored, JSON). */
+export interface PreviousJudgement {
+  cves: string;
+  kev: number;
+  epss: number | null;
+  tier: FindingJudgement['tier'];
+  firstSeenAt: string | null;
+  dueAt: string | null;
 }
 
 export function findingsToJudge(db: Database, auditId: number): JudgeableFinding[] {
   return (
-    db
-      .prepare(
-        `SELECT id, kind, package, arch, installed_version, available_version, source_package, source_installed_version,
-           source_available_version, security, severity, advisories FROM findings WHERE audit_id = ?`,
-      )
+    cached(
+      db,
+      `SELECT id, kind, package, arch, installed_version, available_version, source_package, source_installed_version,
+           source_available_version, security, severity, advisories, intel_at, cves, kev, epss, tier, first_seen_at, due_at
+         FROM findings WHERE audit_id = ?`,
+    )
       .raw()
       .all(auditId) as unknown[][]
   ).map((r) => ({
@@ -686,5 +814,16 @@ export function findingsToJudge(db: Database, auditId: number): JudgeableFinding
     security: r[9] === 1,
     severity: (r[10] as string | null) ?? null,
     advisories: r[11] === '[]' ? [] : parseJsonArray(r[11] as string),
+    judged:
+      r[12] === null
+        ? null
+        : {
+            cves: r[13] as string,
+            kev: r[14] as number,
+            epss: (r[15] as number | null) ?? null,
+            tier: (r[16] as FindingJudgement['tier']) ?? null,
+            firstSeenAt: (r[17] as string | null) ?? null,
+            dueAt: (r[18] as string | null) ?? null,
+          },
   }));
 }

@@ -14,15 +14,17 @@ import {
   snapshotPackagesFor,
   updateDueDates,
   writeAuditIntel,
+  type EpssFact,
   type FindingJudgement,
   type JudgeableFinding,
+  type KevFact,
   type KnownAdvisory,
   type SnapshotPackageRow,
 } from '../db';
 import { systemClock, type Clock } from '../util';
 import { ecosystemOfHost, schemeOf } from './ecosystem';
 import { advisoryLookupIds, matchFinding, type MatchOptions, type MatchResult } from './match';
-import { dueDate, judgeTier } from './risk';
+import { dueDate, judgeTier, type TierJudgement } from './risk';
 
 /**
  * The enrichment: after each audit (live or imported) and after each snapshot import, every
@@ -84,8 +86,29 @@ export class EnrichCache {
   private readonly rows = new Map<string, Map<string, SnapshotPackageRow[]>>();
   private readonly known = new Map<string, KnownAdvisory[]>();
   readonly matches = new Map<string, MatchResult>();
+  /** KEV and EPSS facts of every CVE asked about so far (a CVE absent from the maps has none). */
+  readonly kev = new Map<string, KevFact>();
+  readonly epss = new Map<string, EpssFact>();
+  private readonly askedCves = new Set<string>();
+  /** Each match's tier and highest EPSS, per (security, severity) of the findings judged with it. */
+  readonly judged = new WeakMap<MatchResult, Map<string, { tier: TierJudgement; epss: number | null }>>();
+  /** Due dates per tier (for 'kev': its KEV CVEs) and first sighting. */
+  readonly due = new Map<string, string | null>();
 
   constructor(private readonly db: Database) {}
+
+  /** Loads the KEV and EPSS facts of the CVEs not asked about before. */
+  loadFacts(cves: Iterable<string>): void {
+    const missing: string[] = [];
+    for (const c of cves)
+      if (!this.askedCves.has(c)) {
+        this.askedCves.add(c);
+        missing.push(c);
+      }
+    if (missing.length === 0) return;
+    for (const [c, f] of kevFactsFor(this.db, missing)) this.kev.set(c, f);
+    for (const [c, f] of epssFactsFor(this.db, missing)) this.epss.set(c, f);
+  }
 
   /** The snapshot rows naming each of `names` in `ecosystem`, loading only names not asked for before. */
   rowsFor(ecosystem: string, names: Iterable<string>): Map<string, SnapshotPackageRow[]> {
@@ -112,17 +135,18 @@ export class EnrichCache {
   }
 }
 
+/** What a match depends on, as one string (NUL cannot occur in names, versions or ids read from a host). */
 const matchKey = (ecosystem: string | null, f: JudgeableFinding): string =>
-  JSON.stringify([
-    ecosystem,
+  [
+    ecosystem ?? '\u0001',
     f.package,
-    f.installedVersion,
+    f.installedVersion ?? '\u0001',
     f.availableVersion,
-    f.sourcePackage,
-    f.sourceInstalledVersion,
-    f.sourceAvailableVersion,
-    f.advisories,
-  ]);
+    f.sourcePackage ?? '\u0001',
+    f.sourceInstalledVersion ?? '\u0001',
+    f.sourceAvailableVersion ?? '\u0001',
+    JSON.stringify(f.advisories),
+  ].join('\u0000');
 
 /** Judges and writes one audit's findings. Does nothing for an audit that did not succeed. */
 export function enrichAudit(
@@ -168,14 +192,18 @@ export function enrichAudit(
   });
   const allCves = new Set<string>();
   for (const m of matches) for (const c of m.cves) allCves.add(c);
-  const kev = kevFactsFor(db, [...allCves]);
-  const epss = epssFactsFor(db, [...allCves]);
+  cache.loadFacts(allCves);
+  const { kev, epss } = cache;
   const first = firstSightings(db, audit, findings);
 
-  const counts: Record<string, number> = { kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
-  const judgements: FindingJudgement[] = findings.map((f, i) => {
-    const m = matches[i]!;
-    const judged = judgeTier({
+  // Findings with the same match, security flag and severity get the same tier and EPSS: judged once.
+  const judgeOnce = (f: JudgeableFinding, m: MatchResult): { tier: TierJudgement; epss: number | null } => {
+    let byFinding = cache.judged.get(m);
+    if (!byFinding) cache.judged.set(m, (byFinding = new Map()));
+    const key = `${f.security ? 1 : 0}${f.severity ?? '\u0000'}`;
+    const known = byFinding.get(key);
+    if (known) return known;
+    const tier = judgeTier({
       security: f.security,
       findingSeverity: f.severity,
       cves: m.cves,
@@ -187,8 +215,26 @@ export function enrichAudit(
       const score = epss.get(c)?.epss;
       if (score !== undefined && (top === null || score > top)) top = score;
     }
-    const firstSeenAt = judged.tier === null ? null : (first.get(keyOf(f)) ?? audit.startedAt);
-    const due = dueDate(judged.tier, firstSeenAt, ctx.settings.slaDays, judged.kevCves, kev);
+    const judged = { tier, epss: top };
+    byFinding.set(key, judged);
+    return judged;
+  };
+  // A due date depends on the tier and first sighting only, and for 'kev' on its KEV CVEs too.
+  const dueOnce = (judged: TierJudgement, firstSeenAt: string | null): string | null => {
+    const key = `${judged.tier === 'kev' ? judged.kevCves.join(',') : judged.tier}\u0000${firstSeenAt}`;
+    if (cache.due.has(key)) return cache.due.get(key)!;
+    const dueAt = dueDate(judged.tier, firstSeenAt, ctx.settings.slaDays, judged.kevCves, kev).dueAt;
+    cache.due.set(key, dueAt);
+    return dueAt;
+  };
+
+  const counts: Record<string, number> = { kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
+  const judgements: FindingJudgement[] = findings.map((f, i) => {
+    const m = matches[i]!;
+    const { tier: judged, epss: top } = judgeOnce(f, m);
+    // Every pending update keeps its first sighting (a later CVE import judges it from then).
+    const seen = first.get(keyOf(f)) ?? audit.startedAt;
+    const dueAt = dueOnce(judged, judged.tier === null ? null : seen);
     if (judged.tier !== null) counts[judged.tier] = (counts[judged.tier] ?? 0) + 1;
     return {
       findingId: f.id,
@@ -196,10 +242,10 @@ export function enrichAudit(
       kev: judged.kevCves.length > 0,
       epss: top,
       tier: judged.tier,
-      // Every pending update keeps its first sighting (a later CVE import judges it from then).
-      firstSeenAt: first.get(keyOf(f)) ?? audit.startedAt,
-      dueAt: due.dueAt,
+      firstSeenAt: seen,
+      dueAt,
       evidence: m.evidence,
+      previous: f.judged,
     };
   });
   writeAuditIntel(db, auditId, judgements, counts, new Date(ctx.clock.now()).toISOString());
