@@ -116,7 +116,6 @@ export const migration013: Migration = {
         fixed_version TEXT,
         PRIMARY KEY (finding_id, cve, advisory_id)
       ) STRICT, WITHOUT ROWID;
-      CREATE INDEX finding_cves_cve ON finding_cves(cve);
 
       CREATE TABLE audit_packages (
         audit_id INTEGER NOT NULL REFERENCES audits(id) ON DELETE CASCADE,
