@@ -58,7 +58,7 @@ function printFiles(files: ImportedFile[]): void {
       groups.set(key, g);
     }
     for (const g of groups.values())
-      rows.push([`${g.files} files`, g.feed, g.publisher, g.records, 'imported']);
+      rows.push([g.files === 1 ? '1 file' : `${g.files} files`, g.feed, g.publisher, g.records, 'imported']);
     for (const f of files)
       if (f.status !== 'imported') rows.push([f.name, f.feed, f.publisher, f.records, f.status]);
   }
