@@ -9,7 +9,7 @@ import {
   startAudit,
   type FindingInput,
 } from '../db';
-import { packageFinding, recordAudit, type AuditedSystem } from '../db/testing/audits';
+import { OPENSUSE_LEAP_15, packageFinding, recordAudit, type AuditedSystem } from '../db/testing/audits';
 import { ManualClock } from '../util';
 import { enrichAudit, enrichCurrentFindings, recomputeDueDates } from './enrich';
 import { findingEvidence } from './evidence';
@@ -233,6 +233,28 @@ describe('which CVEs a pending update fixes', () => {
     expect(f.get('epoch-pkg')!.cves).toEqual([]);
     expect(f.get('toolbox')!.cves).toEqual([]);
     expect(f.get('toolbox-tests')!.cves).toEqual([]);
+  });
+
+  it('a zypper patch (nothing installed) keeps the CVEs zypper names: KEV flag, EPSS and tier kev', () => {
+    const { db } = workspace();
+    const suse = insertHost(db, { name: 'leap1' }).id;
+    const id = audit(db, suse, OPENSUSE_LEAP_15, [
+      {
+        ...upd('openSUSE-SLE-15.5-2023-4141', null, 'openSUSE-SLE-15.5-2023-4141', {
+          security: true,
+          severity: 'important',
+          advisories: ['openSUSE-SLE-15.5-2023-4141', 'CVE-2023-44487'],
+          arch: null,
+        }),
+        kind: 'patch',
+      },
+    ]);
+    enrichAudit(db, id, ctx());
+    const f = byPackage(db, id).get('openSUSE-SLE-15.5-2023-4141')!;
+    expect(f.cves).toEqual(['CVE-2023-44487']);
+    expect(f.kev).toBe(true);
+    expect(f.epss).toBe(0.99999);
+    expect(f.tier).toBe('kev');
   });
 
   it('module streams: a module build compares only with module builds of its stream', () => {

@@ -125,29 +125,25 @@ export function matchFinding(
   const evidence: FindingCveRow[] = [];
   const cves = new Set<string>();
   const advisories = new Map<number, MatchResult['advisories'][number]>();
-  // A new dependency (nothing installed) fixes nothing: there was no vulnerable version.
-  if (finding.installedVersion === null || finding.installedVersion === '')
-    return { evidence, cves: [], advisories: [], unmatchedAdvisories: [] };
+  // A new dependency or a zypper patch (nothing installed) fixes nothing by version: there was no
+  // vulnerable version to compare. What the package manager reported still counts (below).
+  const installed = finding.installedVersion;
   const sourceName = finding.sourcePackage ?? finding.package;
-  const sourceInstalled =
-    finding.sourcePackage !== null
-      ? (finding.sourceInstalledVersion ?? finding.installedVersion)
-      : finding.installedVersion;
   const sourceAvailable =
     finding.sourcePackage !== null
       ? (finding.sourceAvailableVersion ?? finding.availableVersion)
       : finding.availableVersion;
 
-  if (ecosystem !== null && scheme !== null) {
+  if (ecosystem !== null && scheme !== null && installed !== null && installed !== '') {
+    const sourceInstalled =
+      finding.sourcePackage !== null ? (finding.sourceInstalledVersion ?? installed) : installed;
     for (const row of rows) {
       if (row.ecosystem !== ecosystem || skippedRow(row, options)) continue;
       let name: string;
       let ok: boolean;
       if (row.nameKind === 'binary') {
         name = finding.package;
-        ok =
-          row.package === name &&
-          fixesBetween(scheme, row, finding.installedVersion, finding.availableVersion);
+        ok = row.package === name && fixesBetween(scheme, row, installed, finding.availableVersion);
       } else {
         name = sourceName;
         ok = row.package === name && fixesBetween(scheme, row, sourceInstalled, sourceAvailable);
