@@ -533,12 +533,29 @@ export type TierName = (typeof RANK_TIER)[number];
  * The exception conditions for a query at `now`: the full subqueries, or constants when no
  * exception is active at all (the common case), which spares 100 000 findings a lookup each.
  */
-function exceptionSql(db: Database, now: string): { accept: string; any: string; overdue: string } {
+function exceptionSql(
+  db: Database,
+  now: string,
+): { accept: string; any: string; overdue: string; deferEndsThisWeek: string } {
   const active = db
     .prepare(`SELECT 1 FROM finding_exceptions e WHERE ${EXCEPTION_ACTIVE} LIMIT 1`)
     .get({ now });
-  if (active) return { accept: HAS_ACTIVE_ACCEPT, any: HAS_ACTIVE_EXCEPTION, overdue: FINDING_OVERDUE };
-  return { accept: '0', any: '0', overdue: '(f.due_at IS NOT NULL AND f.due_at < @now)' };
+  if (active)
+    return {
+      accept: HAS_ACTIVE_ACCEPT,
+      any: HAS_ACTIVE_EXCEPTION,
+      overdue: FINDING_OVERDUE,
+      // The exception that applies (an accept outranks a defer) is a defer ending before @weekEnd:
+      // the update is due again then.
+      deferEndsThisWeek: `EXISTS (SELECT 1 FROM finding_exceptions ae WHERE ae.id = ${APPLIED_EXCEPTION_ID}
+        AND ae.decision = 'defer' AND ae.expires_at < @weekEnd)`,
+    };
+  return {
+    accept: '0',
+    any: '0',
+    overdue: '(f.due_at IS NOT NULL AND f.due_at < @now)',
+    deferEndsThisWeek: '0',
+  };
 }
 
 /** Open security findings (an active accept leaves one out) per tier, at `now`. */
@@ -564,7 +581,7 @@ export function dueFigures(
   const row = db
     .prepare(
       `SELECT coalesce(sum(${x.overdue}), 0) AS overdue,
-         coalesce(sum(f.due_at >= @now AND f.due_at < @weekEnd AND NOT ${x.any}), 0) AS due_week,
+         coalesce(sum((f.due_at >= @now AND f.due_at < @weekEnd AND NOT ${x.any}) OR ${x.deferEndsThisWeek}), 0) AS due_week,
          coalesce(sum(${x.any}), 0) AS excepted
        ${CURRENT} WHERE f.tier IS NOT NULL`,
     )

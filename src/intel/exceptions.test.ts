@@ -344,6 +344,59 @@ describe('the findings filters and sorts of issue 13', () => {
 });
 
 describe('the dashboard', () => {
+  it('due this week counts an update deferred to a day inside the week, unless an accept covers it too', () => {
+    const { db, clock, h2 } = workspace();
+    const week = { clock, settings: DEFAULT_SETTINGS };
+    expect(exposure(db, week).dueThisWeek).toBe(0);
+    // alma2/httpd is due 2024-03-16 (outside the week); deferred to 2024-03-10, it is due then.
+    const defer = addFindingException(
+      db,
+      {
+        scope: 'host-package',
+        decision: 'defer',
+        hostId: h2,
+        package: 'httpd',
+        ...until('2024-03-10T00:00:00Z'),
+      },
+      { clock, actor },
+    );
+    expect(exposure(db, week).dueThisWeek).toBe(1);
+    // A defer beyond the week: not due this week.
+    removeFindingException(db, defer.id, { clock, actor });
+    const later = addFindingException(
+      db,
+      {
+        scope: 'host-package',
+        decision: 'defer',
+        hostId: h2,
+        package: 'httpd',
+        ...until('2024-03-20T00:00:00Z'),
+      },
+      { clock, actor },
+    );
+    expect(exposure(db, week).dueThisWeek).toBe(0);
+    removeFindingException(db, later.id, { clock, actor });
+    // An accept outranks a defer ending this week: nothing is due.
+    addFindingException(
+      db,
+      {
+        scope: 'host-package',
+        decision: 'defer',
+        hostId: h2,
+        package: 'httpd',
+        ...until('2024-03-09T00:00:00Z'),
+      },
+      { clock, actor },
+    );
+    expect(exposure(db, week).dueThisWeek).toBe(1);
+    addFindingException(
+      db,
+      { scope: 'package', decision: 'accept', package: 'httpd', ...until('2024-03-08T00:00:00Z') },
+      { clock, actor },
+    );
+    expect(exposure(db, week).dueThisWeek).toBe(0);
+  });
+
   it('its figures equal straightforward questions over the same findings', () => {
     const { db, clock, h1 } = workspace();
     addFindingException(
