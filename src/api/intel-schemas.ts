@@ -55,6 +55,12 @@ export const AdvisoryStatus = z.object({
   warnings: z.array(z.string()),
   /** The ecosystems the workspace's hosts are in, and whether any imported feed covers each. */
   ecosystems: z.array(z.object({ ecosystem: z.string(), hosts: z.number().int(), covered: z.boolean() })),
+  /**
+   * No advisory feed (OSV, tracker or CSAF) covers the audited hosts' ecosystems (with no such
+   * host: none is imported at all). KEV and EPSS alone match no update: only the CVEs the package
+   * managers name are judged. The dashboard's `noSnapshot` is this same rule.
+   */
+  noDistroAdvisories: z.boolean(),
   counts: z.object({
     advisories: z.number().int(),
     kev: z.number().int(),

@@ -465,19 +465,6 @@ export function openAdvisoriesOfInstalled(
   }));
 }
 
-/** Days since the feed's own date per current feed file; used for the dashboard's snapshot date. */
-export function currentFeedFileDates(db: Database): { feed: string; date: string }[] {
-  return db
-    .prepare(
-      `SELECT feed, coalesce(published_at, imported_at) AS date FROM advisory_sources WHERE superseded_at IS NULL ORDER BY date`,
-    )
-    .all() as { feed: string; date: string }[];
-}
-
-export function countSnapshotAdvisories(db: Database): number {
-  return (db.prepare('SELECT count(*) AS n FROM advisories').get() as { n: number }).n;
-}
-
 /** Adds one sentence to an audit's warnings (the enrichment's own failure, said, never hidden). */
 export function appendAuditWarning(db: Database, auditId: number, warning: string): void {
   const row = db.prepare('SELECT warnings FROM audits WHERE id = ?').get(auditId) as

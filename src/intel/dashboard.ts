@@ -2,8 +2,6 @@ import type { Database } from 'better-sqlite3';
 import type { Exposure, PriorityRow, Settings, UnfixedCve } from '../api';
 import {
   auditTierCounts,
-  countSnapshotAdvisories,
-  currentFeedFileDates,
   dueFigures,
   epssFactsFor,
   getHost,
@@ -18,6 +16,7 @@ import {
 import type { Clock } from '../util';
 import { ecosystemOfHost, schemeOf } from './ecosystem';
 import { skippedRow, type MatchOptions } from './match';
+import { advisoryStatus } from './status';
 import { compareVersions } from './version';
 
 /**
@@ -118,9 +117,12 @@ export function exposure(db: Database, ctx: { clock: Clock; settings: Settings }
   const byTier = openFindingsByTier(db, now);
   const due = dueFigures(db, now, weekEnd);
   const hosts = hostCounts(db);
-  const feeds = currentFeedFileDates(db);
-  const snapshotDate = feeds[0]?.date ?? null;
-  const maxAgeMs = ctx.settings.advisoryMaxAgeDays * DAY_MS;
+  // One date per (feed, publisher), as `advisories status` and Settings show them: the newest of
+  // its current files (an OSV folder is many files of many dates), the import date for a feed
+  // with no date of its own. The snapshot is as old as its oldest feed.
+  const status = advisoryStatus(db, ctx.settings, ctx.clock);
+  const dates = status.feeds.map((f) => f.publishedAt ?? f.importedAt).sort();
+  const snapshotDate = dates[0] ?? null;
   return {
     byTier,
     open: TIERS.reduce((n, t) => n + byTier[t], 0),
@@ -135,7 +137,8 @@ export function exposure(db: Database, ctx: { clock: Clock; settings: Settings }
     mostExposed: mostExposedHosts(db, now, 10),
     patchFirst: priorityGroups(db, now, 10),
     snapshotDate,
-    snapshotStale: feeds.some((f) => nowMs - Date.parse(f.date) > maxAgeMs),
-    noSnapshot: countSnapshotAdvisories(db) === 0,
+    snapshotStale: status.feeds.some((f) => f.stale),
+    // The same rule as Settings → Advisories and `advisories status`.
+    noSnapshot: status.noDistroAdvisories,
   };
 }

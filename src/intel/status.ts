@@ -28,10 +28,17 @@ function feedLabel(feed: AdvisorySourceRow['feed'], publisher: string): string {
   }
 }
 
+/** Whether the feed's label is plural ("… OSV advisories are", "The EPSS scores are"). */
+function pluralLabel(feed: AdvisorySourceRow['feed']): boolean {
+  return feed === 'epss' || feed === 'osv' || feed === 'csaf';
+}
+
 /**
  * What the snapshot holds and how old each part is. KEV and EPSS are one current file each; the
  * advisory feeds (OSV, tracker, CSAF) are many files per publisher, shown as one line per
  * (feed, publisher) dated by its newest record. A feed older than `advisoryMaxAgeDays` is stale.
+ * A feed with no date of its own (the Debian tracker JSON) is aged from its import, and its
+ * warning says so (publishedAt stays null: nothing pretends the feed is dated that day).
  */
 export function advisoryStatus(db: Database, settings: Settings, clock: Clock): AdvisoryStatus {
   const now = clock.now();
@@ -79,11 +86,15 @@ export function advisoryStatus(db: Database, settings: Settings, clock: Clock): 
   );
 
   const warnings: string[] = [];
-  for (const f of feeds)
-    if (f.stale)
-      warnings.push(
-        `${feedLabel(f.feed, f.publisher)} ${f.feed === 'epss' ? 'are' : 'is'} ${f.ageDays} days old (older than ${maxAge} days): import a newer file.`,
-      );
+  for (const f of feeds) {
+    if (!f.stale) continue;
+    const label = feedLabel(f.feed, f.publisher);
+    warnings.push(
+      f.publishedAt === null
+        ? `${label} ${pluralLabel(f.feed) ? 'have' : 'has'} no date of ${pluralLabel(f.feed) ? 'their' : 'its'} own and ${pluralLabel(f.feed) ? 'were' : 'was'} imported ${f.ageDays} days ago (longer than ${maxAge} days): import a newer file.`
+        : `${label} ${pluralLabel(f.feed) ? 'are' : 'is'} ${f.ageDays} days old (older than ${maxAge} days): import a newer file.`,
+    );
+  }
   if (!feeds.some((f) => f.feed === 'kev'))
     warnings.push('No KEV catalogue imported: known-exploited CVEs cannot be flagged.');
   if (!feeds.some((f) => f.feed === 'epss'))
@@ -102,5 +113,9 @@ export function advisoryStatus(db: Database, settings: Settings, clock: Clock): 
       warnings.push(
         `No advisories cover ${e.ecosystem} (${e.hosts} host${e.hosts === 1 ? '' : 's'}): their updates cannot be matched to CVEs until its OSV or tracker files are imported.`,
       );
-  return { feeds, warnings, ecosystems, counts: advisoryCounts(db) };
+  const noDistroAdvisories =
+    ecosystems.length > 0
+      ? !ecosystems.some((e) => e.covered)
+      : !feeds.some((f) => f.feed === 'osv' || f.feed === 'debian-tracker' || f.feed === 'csaf');
+  return { feeds, warnings, ecosystems, noDistroAdvisories, counts: advisoryCounts(db) };
 }

@@ -3,8 +3,10 @@ import { useApp } from '../../stores/app';
 import { useAdvisories } from '../settings/advisories-store';
 
 /**
- * Said plainly wherever tiers and CVEs are shown: with no advisories imported, no update carries a
- * CVE, a known-exploited flag or an EPSS score, and the window points to where to import them.
+ * Said plainly wherever tiers and CVEs are shown: when no distro advisory feed (OSV, tracker or
+ * CSAF) covers the audited hosts (the rule the dashboard uses too, from advisories.status), no
+ * update is matched to CVEs by the snapshot: only the CVEs the package managers name are judged
+ * (those still get their KEV flags and EPSS scores).
  */
 export function NoSnapshotNote() {
   const status = useAdvisories((s) => s.status);
@@ -13,11 +15,11 @@ export function NoSnapshotNote() {
   useEffect(() => {
     if (!useAdvisories.getState().status) void load();
   }, [load]);
-  if (!status || status.feeds.length > 0) return null;
+  if (!status || !status.noDistroAdvisories) return null;
   return (
     <p role="note" className="warning small" aria-label="No advisories imported">
-      No advisories are imported, so no update here shows CVEs, known-exploited flags or EPSS scores, and
-      tiers come only from the severity each host&apos;s update tool reports. Import them in{' '}
+      No distro advisories imported: only CVEs the package managers name are judged, and other updates are
+      tiered by the severity each host&apos;s update tool reports. Import them in{' '}
       <button type="button" className="link" onClick={() => navigate('settings', 'advisories')}>
         Settings → Advisories
       </button>

@@ -45,9 +45,9 @@ export function AdvisoriesSection() {
       )}
       {empty && (
         <p role="note" className="warning" aria-label="No advisories">
-          No advisories are imported yet, so updates carry no CVEs, known-exploited flags or EPSS scores, and
-          tiers fall back to the package manager&apos;s own severity. Import feed files or update from the
-          publishers below.
+          No advisories are imported yet, so updates carry only the CVEs their package managers name, no
+          known-exploited flags or EPSS scores, and tiers fall back to the package manager&apos;s own
+          severity. Import feed files or update from the publishers below.
         </p>
       )}
       {status && status.warnings.length > 0 && (
@@ -76,7 +76,11 @@ export function AdvisoriesSection() {
                 <td>{FEED_LABELS[f.feed] ?? f.feed}</td>
                 <td>{f.publisher}</td>
                 <td className="mono small">{f.fileName}</td>
-                <td className="small">{dayOf(f.publishedAt ?? f.importedAt)}</td>
+                <td className="small">
+                  {f.publishedAt !== null
+                    ? dayOf(f.publishedAt)
+                    : `no date of its own; imported ${dayOf(f.importedAt)}`}
+                </td>
                 <td className={f.stale ? 'warning' : undefined}>
                   {plural(f.ageDays, 'day')}
                   {f.stale && <strong> — stale</strong>}
