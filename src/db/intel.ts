@@ -47,11 +47,31 @@ function cached(db: Database, sql: string): Statement {
   return stmt;
 }
 
+/**
+ * The Debian tracker rates each release apart (bookworm 'low', bullseye 'high'): a tracker row's
+ * rating is its own urgency, never the record's (which is the highest across releases).
+ * 'unimportant' and 'low' are low; 'not yet assigned' and unknown words are no rating.
+ */
+export function trackerUrgencySeverity(urgency: string | null): SnapshotPackageRow['severity'] {
+  const word = urgency === null ? '' : urgency.replace(/\*+$/, '').trim().toLowerCase();
+  return word === 'unimportant' || word === 'low'
+    ? 'low'
+    : word === 'medium' || word === 'high'
+      ? word
+      : null;
+}
+
+/** The same in SQL over a tracker row `ap` (for the evidence of a stored match). */
+const TRACKER_ROW_SEVERITY = `CASE rtrim(lower(trim(ap.urgency)), '*') WHEN 'unimportant' THEN 'low' WHEN 'low' THEN 'low'
+  WHEN 'medium' THEN 'medium' WHEN 'high' THEN 'high' ELSE NULL END`;
+
 function toPackageRow(row: Row): SnapshotPackageRow {
+  const feed = row.feed as SnapshotPackageRow['feed'];
+  const urgency = (row.urgency as string | null) ?? null;
   return {
     advisoryRowId: row.advisory as number,
     advisoryId: row.advisory_id as string,
-    feed: row.feed as SnapshotPackageRow['feed'],
+    feed,
     sourceId: row.source_id as number,
     ecosystem: row.ecosystem as string,
     package: row.package as string,
@@ -59,9 +79,12 @@ function toPackageRow(row: Row): SnapshotPackageRow {
     introduced: (row.introduced as string | null) ?? null,
     fixed: (row.fixed as string | null) ?? null,
     status: row.status as SnapshotPackageRow['status'],
-    urgency: (row.urgency as string | null) ?? null,
+    urgency,
     cves: parseJsonArray(row.cves as string),
-    severity: (row.severity as SnapshotPackageRow['severity']) ?? null,
+    severity:
+      feed === 'debian-tracker'
+        ? trackerUrgencySeverity(urgency)
+        : ((row.severity as SnapshotPackageRow['severity']) ?? null),
     cvssScore: (row.cvss_score as number | null) ?? null,
   };
 }
@@ -396,7 +419,14 @@ export function evidenceOfFinding(db: Database, findingId: number): EvidenceRow[
   return (
     db
       .prepare(
-        `SELECT fc.*, a.url, a.severity, a.vendor_severity, a.cvss_vector, a.cvss_score,
+        `SELECT fc.*, a.url,
+           CASE WHEN a.feed = 'debian-tracker' THEN (SELECT ${TRACKER_ROW_SEVERITY} FROM advisory_packages ap
+             WHERE ap.advisory = a.id AND ap.ecosystem = fc.ecosystem AND ap.package = fc.matched_name LIMIT 1)
+             ELSE a.severity END AS severity,
+           CASE WHEN a.feed = 'debian-tracker' THEN (SELECT ap.urgency FROM advisory_packages ap
+             WHERE ap.advisory = a.id AND ap.ecosystem = fc.ecosystem AND ap.package = fc.matched_name LIMIT 1)
+             ELSE a.vendor_severity END AS vendor_severity,
+           a.cvss_vector, a.cvss_score,
            s.publisher, s.file_name, s.sha256, coalesce(s.published_at, s.imported_at) AS snapshot_date
          FROM finding_cves fc LEFT JOIN advisories a ON a.id = fc.advisory
          LEFT JOIN advisory_sources s ON s.id = fc.source_id

@@ -39,7 +39,17 @@ describe('an imported collection is judged against the snapshot', () => {
       advisoryId: `DEBIAN:CVE-2099-0001:${source}`,
       cves: ['CVE-2099-0001'],
       severity: 'high',
-      packages: [{ ecosystem: 'Debian:12', package: source, nameKind: 'source', fixed, status: 'fixed' }],
+      // As the tracker has it: the rating is the release's own urgency (the record's is the highest of all releases).
+      packages: [
+        {
+          ecosystem: 'Debian:12',
+          package: source,
+          nameKind: 'source',
+          fixed,
+          status: 'fixed',
+          urgency: 'high',
+        },
+      ],
     });
     const imported = await core.call('audits.import', {
       base64: readFileSync(fixturePath(SELF)).toString('base64'),

@@ -388,6 +388,45 @@ describe('tiers and due dates', () => {
     );
   });
 
+  it("Debian tracker: a host is rated by its own release's urgency, not another release's", () => {
+    const { db, deb } = workspace();
+    // CVE-2023-4039 of gcc-12 as the tracker has it: the record's highest urgency is bullseye's.
+    const tracker = addSource(db, { feed: 'debian-tracker', publisher: 'Debian', fileName: 'tracker2.json' });
+    addAdvisory(db, tracker, {
+      feed: 'debian-tracker',
+      advisoryId: 'DEBIAN:CVE-2023-4039:gcc-12',
+      cves: ['CVE-2023-4039'],
+      severity: 'high',
+      vendorSeverity: 'high',
+      packages: [
+        {
+          ecosystem: 'Debian:12',
+          package: 'gcc-12',
+          nameKind: 'source',
+          fixed: '12.2.0-14+deb12u1',
+          urgency: 'low',
+        },
+        {
+          ecosystem: 'Debian:11',
+          package: 'gcc-12',
+          nameKind: 'source',
+          fixed: '12.2.0-14~deb11u1',
+          urgency: 'high',
+        },
+      ],
+    });
+    const id = audit(db, deb, DEBIAN_12, [
+      upd('libgcc-s1', '12.2.0-14', '12.2.0-14+deb12u1', { security: true, sourcePackage: 'gcc-12' }),
+    ]);
+    enrichAudit(db, id, ctx());
+    const f = byPackage(db, id).get('libgcc-s1')!;
+    expect(f.cves).toEqual(['CVE-2023-4039']);
+    expect(f.tier).toBe('low');
+    const ev = findingEvidence(db, f.id, ctx());
+    expect(ev.tierReason).toBe('the distribution rates DEBIAN:CVE-2023-4039:gcc-12 low');
+    expect(ev.cves[0]!.evidence[0]).toMatchObject({ severity: 'low', vendorSeverity: 'low' });
+  });
+
   it("KEV: 7 days from first seen, or CISA's own due date when sooner", () => {
     const { db, alma } = workspace();
     const early = audit(
