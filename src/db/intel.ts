@@ -385,8 +385,35 @@ export function writeAuditIntel(
     // statement, when most are; a changed one was given the same time above).
     if (unchanged.length > judgements.length / 2) touchAll.run(judgedAt, auditId);
     else for (const id of unchanged) touch.run(judgedAt, id);
-    cached(db, 'UPDATE audits SET intel_counts = ? WHERE id = ?').run(JSON.stringify(counts), auditId);
+    cached(db, 'UPDATE audits SET intel_counts = ? WHERE id = ?').run(
+      JSON.stringify(openCountsAsJudged(db, auditId, counts, judgedAt)),
+      auditId,
+    );
   })();
+}
+
+/**
+ * The trend's counts of one audit: its judged findings per tier without those under an accept
+ * active at the judging (as the tier cards leave them out). `counts` are all judged findings;
+ * with no accept active at all (the common case) they are the answer as they are.
+ */
+function openCountsAsJudged(
+  db: Database,
+  auditId: number,
+  counts: Record<string, number>,
+  judgedAt: string,
+): Record<string, number> {
+  const x = exceptionSql(db, judgedAt);
+  if (x.accept === '0') return counts;
+  const out: Record<string, number> = { kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
+  const rows = db
+    .prepare(
+      `SELECT f.tier AS tier, count(*) AS n FROM findings f
+        WHERE f.audit_id = @auditId AND f.tier IS NOT NULL AND NOT ${x.accept} GROUP BY f.tier`,
+    )
+    .all({ auditId, now: judgedAt }) as { tier: string; n: number }[];
+  for (const r of rows) out[r.tier] = r.n;
+  return out;
 }
 
 /** Each host's newest successful audit, with what the host's ecosystem is read from. */

@@ -110,6 +110,20 @@ export function unfixedCves(
   return { total: out.length, rows: out.slice(0, options.limit) };
 }
 
+/**
+ * Each point counts the open findings as judged then (accepted ones left out as of that judging);
+ * the newest point is each host's newest audit, so it is what the tier cards say now (an accept
+ * added or expired since the judging counts as it does there).
+ */
+function newestAsNow(
+  trend: Exposure['trend'],
+  byTier: Record<(typeof TIERS)[number], number>,
+): Exposure['trend'] {
+  if (trend.length === 0) return trend;
+  const last = trend[trend.length - 1]!;
+  return [...trend.slice(0, -1), { ...last, ...byTier }];
+}
+
 export function exposure(db: Database, ctx: { clock: Clock; settings: Settings }): Exposure {
   const nowMs = ctx.clock.now();
   const now = new Date(nowMs).toISOString();
@@ -133,7 +147,7 @@ export function exposure(db: Database, ctx: { clock: Clock; settings: Settings }
     unfixedCves: unfixedCves(db, { limit: 1 }).total,
     hosts: hosts.hosts,
     hostsAudited: hosts.audited,
-    trend: exposureTrend(db),
+    trend: newestAsNow(exposureTrend(db), byTier),
     mostExposed: mostExposedHosts(db, now, 10),
     patchFirst: priorityGroups(db, now, 10),
     snapshotDate,

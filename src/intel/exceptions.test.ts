@@ -426,10 +426,17 @@ describe('the dashboard', () => {
     expect(x.excepted).toBe(1);
     expect(x.exceptionsExpiringSoon).toBe(1);
     expect({ hosts: x.hosts, audited: x.hostsAudited }).toEqual({ hosts: 2, audited: 2 });
+    // alma1/unrated was judged (2024-01-01's point) before it was accepted; the newest point is
+    // what the tier cards say now, without it.
     expect(x.trend).toEqual([
       { date: '2024-01-01', kev: 1, critical: 1, high: 0, medium: 1, low: 0 },
-      { date: '2024-03-01', kev: 2, critical: 2, high: 0, medium: 1, low: 0 },
+      { date: '2024-03-01', kev: 2, critical: 2, high: 0, medium: 0, low: 0 },
     ]);
+    expect(x.trend.at(-1)).toMatchObject(x.byTier);
+    // Judged again with the accept active, the audit's stored counts leave it out too.
+    enrichCurrentFindings(db, { clock, settings: DEFAULT_SETTINGS });
+    const stored = db.prepare('SELECT intel_counts FROM audits WHERE host_id = ?').pluck().get(h1) as string;
+    expect(JSON.parse(stored)).toEqual({ kev: 1, critical: 1, high: 0, medium: 0, low: 0 });
     expect(x.mostExposed.map((h) => [h.hostName, h.open, h.overdue, h.kev, h.worstTier])).toEqual([
       ['alma1', 2, 2, 1, 'kev'],
       ['alma2', 2, 1, 1, 'kev'],

@@ -82,7 +82,9 @@ export function TrendChart({ trend }: { trend: Point[] }) {
       <figcaption className="small muted">
         {trend.length === 1
           ? `${total(last).toLocaleString('en')} open security updates on ${last.date} (one day of audits so far).`
-          : `Open security updates went from ${total(first).toLocaleString('en')} on ${first.date} to ${total(last).toLocaleString('en')} on ${last.date}.`}
+          : `Open security updates went from ${total(first).toLocaleString('en')} on ${first.date} to ${total(last).toLocaleString('en')} on ${last.date}.`}{' '}
+        Accepted updates are left out, as of each audit&apos;s judging (the last point as of now, like the
+        tier cards).
       </figcaption>
     </figure>
   );
