@@ -10,6 +10,7 @@ import { SettingsPage } from './features/settings/SettingsPage';
 import { hasUnsavedSettings, useSettingsDraft } from './features/settings/settings-draft';
 import { FindingsPage } from './features/findings/FindingsPage';
 import { EvidencePanel } from './features/intel/EvidencePanel';
+import { useEvidence } from './features/intel/store';
 import { PAGES, useApp, type PageId } from './stores/app';
 
 const PAGE_COMPONENTS: Record<PageId, () => ReactNode> = {
@@ -78,6 +79,14 @@ export function App() {
     else content.current?.scrollTo({ top: 0 });
     if (anchor) useApp.setState({ anchor: null });
   }, [page, hostId, anchor]);
+  // The evidence dialog belongs to the page it was opened from: another page (a link, the
+  // sidebar, the browser's back button) closes it.
+  const evidenceRoute = useRef<string | null>(null);
+  useEffect(() => {
+    const route = `${page}/${hostId ?? ''}`;
+    if (evidenceRoute.current !== null && evidenceRoute.current !== route) useEvidence.getState().close();
+    evidenceRoute.current = route;
+  }, [page, hostId]);
   const Page = PAGE_COMPONENTS[page];
   return (
     <div className="shell">

@@ -192,7 +192,7 @@ describe('audit pages in Chromium', () => {
     await expect.poll(() => figure('Pending updates').textContent()).toBe('100,000');
     expect(await figure('Hosts').textContent()).toBe('51');
     expect(await figure('Hosts audited').textContent()).toBe('50');
-    expect(await figure('Security updates').textContent()).toBe(
+    expect(await figure('Marked security by the package manager').textContent()).toBe(
       (Math.ceil(PER_HOST / 7) * HOSTS).toLocaleString('en'),
     );
     expect(await figure('Reboots pending').textContent()).toBe('5');

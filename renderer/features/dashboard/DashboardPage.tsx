@@ -46,7 +46,11 @@ export function DashboardPage() {
           <Figure label="Hosts" value={figures.hosts} />
           <Figure label="Hosts audited" value={figures.audited} />
           <Figure label="Pending updates" value={figures.pendingUpdates} />
-          <Figure label="Security updates" value={figures.securityUpdates} tone="danger" />
+          <Figure
+            label="Marked security by the package manager"
+            value={figures.securityUpdates}
+            tone="danger"
+          />
           <Figure label="Reboots pending" value={figures.rebootsPending} tone="warning" />
           <Figure label="Failed audits" value={figures.failedAudits} tone="danger" />
         </div>
