@@ -348,10 +348,13 @@ describe('advisories, risk and exceptions in the window', () => {
       .getByLabel('Reason')
       .fill('Vendor build of the image is pending; the web UI is off on this host');
     await form.getByLabel('Owner').fill('Ops team');
+    const expiryDay = await form.getByLabel('Expires on (UTC)').inputValue();
     await form.getByRole('button', { name: 'Defer until then' }).click();
     await expect
       .poll(() => panel.getByRole('status').textContent())
       .toMatch(/^Deferred until \d{4}-\d{2}-\d{2}; it covers 1 update now\.$/);
+    // The end of the chosen day in UTC, as the CLI has it, whatever the machine's time zone.
+    expect((await app.core.call('exceptions.list', {}))[0]!.expiresAt).toBe(`${expiryDay}T23:59:59.000Z`);
     await panel.getByRole('button', { name: 'Close' }).click();
 
     const webp = table.locator('[role=row]:has(a:text-is("alma01")):has(.cell-package:text-is("libwebp"))');

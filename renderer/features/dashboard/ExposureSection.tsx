@@ -89,8 +89,8 @@ export function ExposureSection({ exposure }: { exposure: Exposure }) {
       <h2 className="section-title">Open security updates</h2>
       {exposure.noSnapshot ? (
         <p role="note" className="warning" aria-label="No advisories imported">
-          No advisories are imported, so these tiers come only from the package manager&apos;s own severity:
-          no CVE, known-exploited flag or EPSS score is known yet. Import them in {toAdvisories}.
+          No distro advisories imported: only CVEs the package managers name are judged, and other updates are
+          tiered by the severity each host&apos;s update tool reports. Import them in {toAdvisories}.
         </p>
       ) : (
         exposure.snapshotStale && (
