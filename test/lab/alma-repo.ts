@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CACHE_DIR } from './paths';
 import { ALMA_SOURCES, ALMA_UPDATEINFO, almaRpmFile, type AlmaEvr, type AlmaSource } from './recipe';
+import { rpmbuild } from './repo';
 import { mapLimit, run } from './sh';
 import { removeBuildDir, withBuildLock } from './cachelock';
 
@@ -20,6 +21,7 @@ export function almaRepoHash(): string {
   const h = createHash('sha256');
   h.update(JSON.stringify({ v: 1, ALMA_SOURCES, ALMA_UPDATEINFO }));
   h.update(readFileSync(new URL(import.meta.url)));
+  h.update(readFileSync(new URL('./repo.ts', import.meta.url))); // rpmbuild's flags
   return h.digest('hex').slice(0, 16);
 }
 
@@ -90,22 +92,7 @@ async function build(dir: string, log: (s: string) => void): Promise<void> {
       const top = await mkdtemp(path.join(work, `${s.source}-`));
       const specFile = path.join(top, `${s.source}.spec`);
       await writeFile(specFile, spec(s, v));
-      await run(
-        'rpmbuild',
-        [
-          '-bb',
-          '--define',
-          `_topdir ${top}`,
-          '--define',
-          `_dbpath ${top}/rpmdb`,
-          '--define',
-          'debug_package %{nil}',
-          '--define',
-          '_build_id_links none',
-          specFile,
-        ],
-        { env: { ...REPRO_ENV, HOME: top } },
-      );
+      await rpmbuild(top, specFile, REPRO_ENV);
       for (const b of s.binaries) {
         const dest = path.join(root, almaRpmPath(s, b, v));
         await mkdir(path.dirname(dest), { recursive: true });

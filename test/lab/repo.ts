@@ -207,6 +207,29 @@ function spec(pkg: RpmPackage, v: RpmVersion): string {
   ].join('\n');
 }
 
+/**
+ * Builds one spec's binary rpms under `top`, reproducibly: a private topdir, rpm database and HOME
+ * (Debian's rpm tools write ~/.rpmdb), no debug packages or build-id links.
+ */
+export async function rpmbuild(top: string, specFile: string, env: NodeJS.ProcessEnv): Promise<void> {
+  await run(
+    'rpmbuild',
+    [
+      '-bb',
+      '--define',
+      `_topdir ${top}`,
+      '--define',
+      `_dbpath ${top}/rpmdb`,
+      '--define',
+      'debug_package %{nil}',
+      '--define',
+      '_build_id_links none',
+      specFile,
+    ],
+    { env: { ...env, HOME: top } },
+  );
+}
+
 async function buildRpm(repos: string): Promise<void> {
   // Debian's rpm tools write ~/.rpmdb and ~/.rpmmacros-driven paths: give them a private HOME and topdir.
   const work = await mkdtemp(path.join(os.tmpdir(), 'pdlab-rpm-'));
@@ -216,22 +239,7 @@ async function buildRpm(repos: string): Promise<void> {
       const top = await mkdtemp(path.join(work, `${p.name}-`));
       const specFile = path.join(top, `${p.name}.spec`);
       await writeFile(specFile, spec(p, v));
-      await run(
-        'rpmbuild',
-        [
-          '-bb',
-          '--define',
-          `_topdir ${top}`,
-          '--define',
-          `_dbpath ${top}/rpmdb`,
-          '--define',
-          'debug_package %{nil}',
-          '--define',
-          '_build_id_links none',
-          specFile,
-        ],
-        { env: { ...REPRO_ENV, HOME: top } },
-      );
+      await rpmbuild(top, specFile, REPRO_ENV);
       const dest = path.join(repos, v.repo, 'Packages');
       await mkdir(dest, { recursive: true });
       await rename(path.join(top, 'RPMS', 'noarch', rpmFile(p.name, v)), path.join(dest, rpmFile(p.name, v)));
