@@ -68,6 +68,8 @@ describe('patchdeck advisories', () => {
     const text = await cli(['advisories', 'status'], ws);
     expect(text.stdout).toMatch(/kev\s+CISA\s+.*STALE/);
     expect(text.stdout).toMatch(/warning: The KEV catalogue is \d+ days old/);
+    // The tracker JSON carries no date of its own: the table says it is aged from its import.
+    expect(text.stdout).toMatch(/debian-tracker\s+Debian\s+.*none \(imported \d{4}-\d\d-\d\d\)/);
 
     // Air-gapped: export at the office, import on site.
     const bundle = path.join(dir, 'carry.zip');

@@ -150,7 +150,8 @@ export function registerAdvisoryCommands(
                 f.feed,
                 f.publisher,
                 f.fileName,
-                f.publishedAt?.slice(0, 10) ?? null,
+                // A feed with no date of its own (the tracker JSON) is aged from its import: say so.
+                f.publishedAt?.slice(0, 10) ?? `none (imported ${f.importedAt.slice(0, 10)})`,
                 f.ageDays,
                 f.recordCount,
                 f.stale ? 'STALE' : 'no',
