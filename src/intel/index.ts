@@ -26,3 +26,12 @@ export {
   type BundleManifest,
 } from './bundle';
 export * from './update';
+export {
+  advisoryStatusOf,
+  exportAdvisoryBundleFor,
+  startAdvisoryImport,
+  startAdvisoryUpdate,
+  type AdvisoryServiceDeps,
+  type ClaimedUpload,
+  type UploadClaims,
+} from './service';
