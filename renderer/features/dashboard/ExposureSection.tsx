@@ -89,8 +89,8 @@ export function ExposureSection({ exposure }: { exposure: Exposure }) {
       <h2 className="section-title">Open security updates</h2>
       {exposure.noSnapshot ? (
         <p role="note" className="warning" aria-label="No advisories imported">
-          No distro advisories imported: only CVEs the package managers name are judged, and other updates are
-          tiered by the severity each host&apos;s update tool reports. Import them in {toAdvisories}.
+          No distro advisories imported: only the CVEs each host&apos;s update tool names are judged, and
+          other updates are tiered by the severity it reports. Import them in {toAdvisories}.
         </p>
       ) : (
         exposure.snapshotStale && (

@@ -5,7 +5,7 @@ import { useAdvisories } from '../settings/advisories-store';
 /**
  * Said plainly wherever tiers and CVEs are shown: when no distro advisory feed (OSV, tracker or
  * CSAF) covers the audited hosts (the rule the dashboard uses too, from advisories.status), no
- * update is matched to CVEs by the snapshot: only the CVEs the package managers name are judged
+ * update is matched to CVEs by the snapshot: only the CVEs each host's update tool names are judged
  * (those still get their KEV flags and EPSS scores).
  */
 export function NoSnapshotNote() {
@@ -18,8 +18,8 @@ export function NoSnapshotNote() {
   if (!status || !status.noDistroAdvisories) return null;
   return (
     <p role="note" className="warning small" aria-label="No advisories imported">
-      No distro advisories imported: only CVEs the package managers name are judged, and other updates are
-      tiered by the severity each host&apos;s update tool reports. Import them in{' '}
+      No distro advisories imported: only the CVEs each host&apos;s update tool names are judged, and other
+      updates are tiered by the severity it reports. Import them in{' '}
       <button type="button" className="link" onClick={() => navigate('settings', 'advisories')}>
         Settings → Advisories
       </button>
