@@ -90,10 +90,12 @@ describeWithTestbed()('the README tour of a simulated Windows PC (npm run testbe
     expect(audited.stdout).toContain('1 of 1 host succeeded');
     const findings = await cli(['findings']);
     expect(findings.stdout).toContain('KB5034441');
-    // A PC's updates are KBs with titles, not packages with versions.
+    // A PC's updates are KBs with titles, not packages with versions; judged after the audit, they
+    // carry a tier and a due date (here from Windows Update's own severity: no advisory names KBs).
     expect(findings.stdout).toMatch(
-      /^host\s+KB\s+arch\s+installed\s+title\s+security\s+severity\s+advisories\s+categories\s*$/m,
+      /^host\s+KB\s+arch\s+installed\s+title\s+security\s+severity\s+advisories\s+categories\s+tier\s+CVEs\s+KEV\s+EPSS\s+due\s*$/m,
     );
+    expect(findings.stdout).toMatch(/KB5034441 .* critical\s+—\s+—\s+\d{4}-\d\d-\d\d\s*$/m);
     expect(findings.stdout).toContain('2 pending updates on 1 host, 2 security.');
 
     const patched = await cli(['patch', '--yes', '--restart-delay', '0']);
