@@ -45,6 +45,22 @@ import {
   PriorityRow,
   UnfixedCve,
 } from './intel-schemas';
+import {
+  AnsibleExport,
+  AnsibleExportRequest,
+  AnsibleResultsImport,
+  AnsibleResultsImportRequest,
+  BundleExport,
+  BundleExportRequest,
+  BundleImportRequest,
+  BundleImportResult,
+  RecentWorkspace,
+  ReportExport,
+  ReportExportRequest,
+  ReportPreview,
+  ReportRequest,
+  WorkspaceSuggestion,
+} from './portable-schemas';
 
 /**
  * The one API contract. Every call the UI can make, with zod schemas for its arguments and
@@ -369,6 +385,30 @@ export const calls = {
     z.object({ id: Id, limit: z.number().int().min(1).max(500).optional() }).strict(),
     z.array(ScheduleRun),
   ),
+
+  // Issue 14: reports (src/reports), the portable audit bundle (src/portable), workspaces as
+  // clients (src/workspaces) and the hand-off to Ansible (src/handoff).
+  /** The report as the self-contained HTML an export writes, for the Reports page's preview. */
+  'reports.preview': call(ReportRequest, ReportPreview),
+  /** Writes the report as HTML, PDF, CSV or JSON (desktop: a save dialog; browser: bytes back). */
+  'reports.export': call(ReportExportRequest, ReportExport),
+  /** One file with the chosen hosts' audits, findings, jobs, audit log and advisory snapshot; never a secret. */
+  'bundles.export': call(BundleExportRequest, BundleExport),
+  /** Merges a bundle into this workspace (hosts by identity), all or nothing; the same bundle twice changes nothing. */
+  'bundles.import': call(BundleImportRequest, BundleImportResult),
+  /** Workspaces opened on this machine, newest first, with their site names. */
+  'workspaces.recent': call(none, z.array(RecentWorkspace)),
+  /** Names the open workspace's client site (shown in the switcher and on reports). */
+  'workspaces.setSite': call(
+    z.object({ siteName: z.string().trim().max(200) }).strict(),
+    z.object({ siteName: z.string() }),
+  ),
+  /** The workspace that knows this network's gateway MAC, if another one does. Only a suggestion. */
+  'workspaces.suggestion': call(none, WorkspaceSuggestion),
+  /** Writes an Ansible inventory, known_hosts and (for an approved job) a playbook to a folder. */
+  'handoff.exportAnsible': call(AnsibleExportRequest, AnsibleExport),
+  /** Reads an ansible-playbook JSON result into the job's steps, then re-audits its hosts. */
+  'handoff.importAnsibleResults': call(AnsibleResultsImportRequest, AnsibleResultsImport),
 } as const;
 
 export const events = {

@@ -38,3 +38,4 @@ export {
   WorkspaceInfo,
 } from './schemas';
 export * from './intel-schemas';
+export * from './portable-schemas';

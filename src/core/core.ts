@@ -36,6 +36,10 @@ import { scheduleHandlers } from './handlers/schedules';
 import { scheduleTickOf } from '../schedules';
 import { APP_VERSION } from './version';
 import { backupDatabase } from '../db';
+import { handoffHandlers } from './handlers/handoff';
+import { portableHandlers } from './handlers/portable';
+import { reportHandlers } from './handlers/reports';
+import { workspaceHandlers } from './handlers/workspaces';
 import type { CoreContext, Workspace } from './context';
 import { UploadRegistry } from './uploads';
 
@@ -203,6 +207,10 @@ export class Core implements CoreContext {
       ...intelHandlers(this),
       ...advisoryHandlers(this),
       ...scheduleHandlers(this),
+      ...reportHandlers(this),
+      ...portableHandlers(this),
+      ...workspaceHandlers(this),
+      ...handoffHandlers(this),
     };
   }
 }

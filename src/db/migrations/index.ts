@@ -11,6 +11,7 @@ import { migration010 } from './010_job_log';
 import { migration011 } from './011_windows_credentials';
 import { migration012 } from './012_windows_audit';
 import { migration013 } from './013_advisories';
+import { migration014 } from './014_portable';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -30,6 +31,7 @@ export const migrations: readonly Migration[] = [
   migration011,
   migration012,
   migration013,
+  migration014,
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

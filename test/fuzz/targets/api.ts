@@ -51,6 +51,11 @@ export const VALIDATION_ONLY: Readonly<Record<string, string>> = {
   'advisories.import': 'reads the files and folders it names, or uploads the server holds',
   'advisories.update': "downloads feeds from the publishers' (or a mirror's) addresses",
   'advisories.exportBundle': 'writes a bundle to the path it names',
+  'reports.export': 'writes a report to the path it names',
+  'bundles.export': 'writes a bundle to the path it names',
+  'bundles.import': 'reads the bundle file it names, or an upload the server holds',
+  'handoff.exportAnsible': 'writes an inventory and playbook into the folder it names',
+  'handoff.importAnsibleResults': 'reads the file it names and re-audits hosts over SSH',
 };
 
 /**
@@ -110,6 +115,10 @@ export const EXECUTED: ReadonlySet<string> = new Set([
   'exceptions.list',
   'exceptions.add',
   'exceptions.remove',
+  'reports.preview',
+  'workspaces.recent',
+  'workspaces.setSite',
+  'workspaces.suggestion',
 ]);
 
 /** discovery.check resolves the names it is given: the guard refuses each look-up, cleanly. */
