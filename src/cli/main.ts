@@ -15,6 +15,9 @@ import { registerPatchCommands } from './commands-patch';
 import { registerWorkspaceBackupCommands } from './commands-workspace';
 import { registerOfflineCommands } from './commands-offline';
 import { registerScheduleCommands } from './commands-schedule';
+import { registerReportCommands } from './commands-report';
+import { registerBundleCommands } from './commands-bundle';
+import { registerHandoffCommands } from './commands-handoff';
 import { ensureRendererBuilt } from './renderer-build';
 import { formatTable, printJson } from './output';
 import { withCore, workspacePathOf, type GlobalOptions } from './context';
@@ -135,6 +138,9 @@ export function buildProgram(): Command {
   registerOfflineCommands(program, globals, withCore);
   registerScheduleCommands(program, globals, withCore);
   registerAdvisoryCommands(program, globals, withCore);
+  registerReportCommands(program, globals, withCore);
+  registerBundleCommands(program, globals, withCore);
+  registerHandoffCommands(program, globals, withCore);
   return program;
 }
 
