@@ -13,6 +13,8 @@ export * from './intel';
 export * from './exceptions';
 export * from './scans';
 export * from './patch-jobs';
+export { cleanSiteName, readWorkspaceMeta, setSiteName, SITE_NAME_MAX } from './workspace-meta';
+export type { WorkspaceMeta } from './workspace-meta';
 export { backupDatabase, backupWorkspaceFile, restoreWorkspace } from './backup';
 export { learnableName, nameRank } from './host-names';
 export {
