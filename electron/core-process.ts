@@ -1,5 +1,5 @@
 import { channelOverPort } from '../src/carrier';
-import { serveCore } from '../src/core';
+import { defaultRecentFile, serveCore } from '../src/core';
 
 /**
  * The entry of the core's utilityProcess (built to out/main/core.js). Main sends one message
@@ -11,5 +11,9 @@ process.parentPort.once('message', (event) => {
   if (!port) {
     process.exit(1);
   }
-  serveCore(channelOverPort(port), { onStopped: () => setImmediate(() => process.exit(0)) });
+  serveCore(channelOverPort(port), {
+    onStopped: () => setImmediate(() => process.exit(0)),
+    // The switcher's recent list and the gateway notes that suggest a client's workspace.
+    workspaces: { recentFile: defaultRecentFile(), watchNetwork: true },
+  });
 });

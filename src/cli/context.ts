@@ -1,4 +1,4 @@
-import { Core } from '../core';
+import { Core, defaultRecentFile } from '../core';
 import { createNodePlatform } from '../platform';
 import { defaultWorkspacePath } from '../util';
 
@@ -21,7 +21,7 @@ export async function withCore<T>(
   work: (core: Core) => Promise<T>,
   open: { create?: 'never' | 'if-missing' } = { create: 'if-missing' },
 ): Promise<T> {
-  const core = new Core({ platform: createNodePlatform(), carrier: 'cli' });
+  const core = new Core({ platform: createNodePlatform(), carrier: 'cli', recentFile: defaultRecentFile() });
   try {
     await core.openWorkspace(workspacePathOf(options), open);
     return await work(core);

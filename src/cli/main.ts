@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
-import { Core } from '../core';
+import { Core, defaultRecentFile } from '../core';
 import { APP_VERSION } from '../core';
 import { createNodePlatform } from '../platform';
 import { startBrowserCarrier } from '../server';
@@ -58,7 +58,11 @@ export function buildProgram(): Command {
     .command('init')
     .description('create a new, empty workspace file')
     .action(async () => {
-      const core = new Core({ platform: createNodePlatform(), carrier: 'cli' });
+      const core = new Core({
+        platform: createNodePlatform(),
+        carrier: 'cli',
+        recentFile: defaultRecentFile(),
+      });
       try {
         const info = await core.openWorkspace(workspacePathOf(globals()), { create: 'always' });
         if (globals().json) printJson(info);
@@ -104,7 +108,12 @@ export function buildProgram(): Command {
         opts.static === undefined
           ? await ensureRendererBuilt({ log: (line) => process.stderr.write(line) })
           : null;
-      const core = new Core({ platform: createNodePlatform(), carrier: 'browser' });
+      const core = new Core({
+        platform: createNodePlatform(),
+        carrier: 'browser',
+        recentFile: defaultRecentFile(),
+        watchNetwork: true,
+      });
       await core.openWorkspace(workspacePathOf(globals()), { create: 'if-missing' });
       const carrier = await startBrowserCarrier({
         core,

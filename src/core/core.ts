@@ -12,6 +12,7 @@ import {
   listHosts,
   openWorkspace,
   readSettings,
+  readWorkspaceMeta,
   schemaVersion,
   writeSettings,
 } from '../db';
@@ -39,7 +40,14 @@ import { backupDatabase } from '../db';
 import { handoffHandlers } from './handlers/handoff';
 import { portableHandlers } from './handlers/portable';
 import { reportHandlers } from './handlers/reports';
-import { workspaceHandlers } from './handlers/workspaces';
+import { workspaceHandlers, type WorkspaceSwitcherContext } from './handlers/workspaces';
+import {
+  recordRecent,
+  startNetworkWatch,
+  systemGatewayReader,
+  type GatewayReader,
+  type NetworkWatch,
+} from '../workspaces';
 import type { CoreContext, Workspace } from './context';
 import { UploadRegistry } from './uploads';
 
@@ -53,23 +61,38 @@ export interface CoreOptions {
   runScheduledJobs?: boolean;
   /** Where browser uploads wait for their call (default: a private temp folder, 4 GiB a file). */
   uploads?: UploadRegistry;
+  /**
+   * The recent workspaces list each opened workspace is recorded in (default: none). The app, the
+   * browser mode and the CLI pass `defaultRecentFile()` (recent-workspaces.json in the user data
+   * folder); tests pass a file of their own, so that they never touch the user's list.
+   */
+  recentFile?: string | null;
+  /** Reads this machine's default gateway and its MAC (default: the route and neighbour tables). */
+  gatewayReader?: GatewayReader;
+  /** Note the gateway MAC in the open workspace on open and every few minutes (default: no; the app and browser mode do). */
+  watchNetwork?: boolean;
 }
 
 /**
  * The application core: the current workspace, the task runner, the event bus and the router
  * that every carrier (IPC, browser, CLI, tests) calls through.
  */
-export class Core implements CoreContext {
+export class Core implements CoreContext, WorkspaceSwitcherContext {
   readonly events = new EventBus();
   readonly router: Router;
   readonly logger: Logger;
   readonly uploads: UploadRegistry;
   private current: Workspace | null = null;
   private stopScheduler: (() => void) | null = null;
+  private networkWatch: NetworkWatch | null = null;
+  readonly recentFile: string | null;
+  readonly gatewayReader: GatewayReader;
 
   constructor(readonly options: CoreOptions) {
     this.logger = options.logger ?? silentLogger;
     this.uploads = options.uploads ?? new UploadRegistry();
+    this.recentFile = options.recentFile ?? null;
+    this.gatewayReader = options.gatewayReader ?? systemGatewayReader();
     this.router = createRouter(this.handlers(), {
       onInternalError: (error) => this.logger.error('internal error', { error: String(error) }),
     });
@@ -128,8 +151,46 @@ export class Core implements CoreContext {
       // Recurring discovery and audits run (and report missed runs) only where the process lives on.
       alsoTick: scheduleTickOf(this),
     });
+    this.noteOpened(resolved, db);
     this.events.emit('entity.changed', { entity: 'workspace' });
     return this.workspaceInfo();
+  }
+
+  /** Records the opened workspace in the recent list and starts noting its network; neither ever fails an open. */
+  private noteOpened(file: string, db: Database): void {
+    if (this.recentFile) {
+      try {
+        const { warning } = recordRecent(this.recentFile, {
+          path: file,
+          siteName: readWorkspaceMeta(db).siteName,
+          lastOpenedAt: new Date().toISOString(),
+        });
+        if (warning) this.logger.warn(warning);
+      } catch (error) {
+        this.logger.warn('the recent workspaces list could not be written', { error: String(error) });
+      }
+    }
+    if (this.options.watchNetwork)
+      this.networkWatch = startNetworkWatch({
+        db,
+        read: this.gatewayReader,
+        clock: systemClock,
+        onError: (error) => this.logger.warn('noting the network failed', { error: String(error) }),
+      });
+  }
+
+  /** The open workspace's file and database, or null (the switcher's calls work with none open). */
+  openWorkspaceNow(): { path: string; db: Database } | null {
+    return this.current ? { path: this.current.path, db: this.current.db } : null;
+  }
+
+  warn(message: string, details?: Record<string, unknown>): void {
+    this.logger.warn(message, details);
+  }
+
+  /** Resolves when the network note in flight (if any) is written; tests wait on it. */
+  async networkNoted(): Promise<void> {
+    await this.networkWatch?.settled();
   }
 
   async closeWorkspace(): Promise<void> {
@@ -138,6 +199,8 @@ export class Core implements CoreContext {
     this.current = null;
     this.stopScheduler?.();
     this.stopScheduler = null;
+    this.networkWatch?.stop();
+    this.networkWatch = null;
     await closing.tasks.shutdown();
     closing.db.close();
   }

@@ -38,9 +38,12 @@ export function cliArgv(args: readonly string[], workspace?: string): string[] {
   ];
 }
 
-/** The environment the CLI runs in: this process's, its config folder, then `extra`. */
+/**
+ * The environment the CLI runs in: this process's, its config folder (also its data folder, so
+ * that the recent workspaces list a command writes is the test's own, never the user's), then `extra`.
+ */
 export function cliEnv(configDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, PATCHDECK_CONFIG_DIR: configDir, ...extra };
+  return { ...process.env, PATCHDECK_CONFIG_DIR: configDir, PATCHDECK_DATA_DIR: configDir, ...extra };
 }
 
 /** Runs `patchdeck args…` and resolves once it has exited and its output is read to the end. */

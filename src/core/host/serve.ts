@@ -2,12 +2,14 @@ import { checkToCore, errorShape, type Channel, type PlatformRequest, type ToCor
 import { createRemotePlatform, type PlatformOp } from '../../platform';
 import { errorMessage, PatchdeckError, type ErrorCode } from '../../util';
 import type { Logger } from '../../util';
-import { Core } from '../core';
+import { Core, type CoreOptions } from '../core';
 
 export interface ServeCoreOptions {
   logger?: Logger;
   /** Called once the core has stopped (or main went away): the entry ends its process here. */
   onStopped?: () => void;
+  /** The recent workspaces list and the network notes (the app passes both; tests leave them out). */
+  workspaces?: Pick<CoreOptions, 'recentFile' | 'watchNetwork'>;
 }
 
 /**
@@ -68,6 +70,7 @@ export function serveCore(channel: Channel, options: ServeCoreOptions = {}): voi
       carrier: message.carrier,
       logger: options.logger,
       runScheduledJobs: message.runScheduledJobs,
+      ...options.workspaces,
     });
     core.events.subscribe((event, payload) => void send({ t: 'event', event, payload }));
     try {
