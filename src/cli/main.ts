@@ -12,7 +12,7 @@ import { registerDiscoverCommand } from './commands-discover';
 import { registerFindingsCommand } from './commands-findings';
 import { registerExceptionCommands } from './commands-exceptions';
 import { registerPatchCommands } from './commands-patch';
-import { registerWorkspaceBackupCommands } from './commands-workspace';
+import { registerWorkspaceBackupCommands, registerWorkspaceClientCommands } from './commands-workspace';
 import { registerOfflineCommands } from './commands-offline';
 import { registerScheduleCommands } from './commands-schedule';
 import { registerReportCommands } from './commands-report';
@@ -90,6 +90,7 @@ export function buildProgram(): Command {
       );
     });
   registerWorkspaceBackupCommands(workspace, globals, workspacePathOf);
+  registerWorkspaceClientCommands(workspace, globals, workspacePathOf);
 
   program
     .command('serve')
