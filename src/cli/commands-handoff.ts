@@ -1,11 +1,89 @@
-import type { Command } from 'commander';
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { sanitizeText } from '../util';
+import { resolveHosts } from './commands-audit';
 import type { GlobalOptions, WithCore } from './context';
+import { printJson } from './output';
+
+const jobNumber = (v: string): number => {
+  if (!/^\d{1,12}$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('Give a job number, e.g. 12.');
+  return Number(v);
+};
+
+/** The top-level command `name` (e.g. `import`, which audits' offline import also answers), made if missing. */
+function topLevel(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}
 
 /** The commands of the Ansible hand-off (export ansible, import ansible-results) (issue 14). */
 export function registerHandoffCommands(
-  _program: Command,
-  _globals: () => GlobalOptions,
-  _withCore: WithCore,
+  program: Command,
+  globals: () => GlobalOptions,
+  withCore: WithCore,
 ): void {
-  // Built by issue 14's work: see src/api/portable-schemas.ts for the calls these commands make.
+  topLevel(program, 'export', 'write workspace data for other tools')
+    .command('ansible')
+    .description(
+      'write an Ansible inventory (hosts, users, groups from tags), the pinned host keys as known_hosts and, with --job, the playbook of an approved patch job; never a secret',
+    )
+    .requiredOption('--out <dir>', 'a folder that is empty or does not exist')
+    .option('--job <n>', 'also write the playbook of this approved patch job', jobNumber)
+    .option('--hosts <list>', 'only these hosts (names, addresses or ids, comma-separated)')
+    .action(async (opts: { out: string; job?: number; hosts?: string }) => {
+      await withCore(globals(), async (core) => {
+        const names = (opts.hosts ?? '')
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean);
+        const hostIds = names.length
+          ? resolveHosts(core, names, await core.call('hosts.list', {})).map((h) => h.id)
+          : undefined;
+        const result = await core.call('handoff.exportAnsible', {
+          out: path.resolve(opts.out),
+          ...(opts.job ? { jobId: opts.job } : {}),
+          ...(hostIds ? { hostIds } : {}),
+        });
+        if (globals().json) return printJson(result);
+        process.stdout.write(
+          `Wrote ${result.files.join(', ')} to ${result.dir} (${result.hosts} host(s); no secrets).\n`,
+        );
+        for (const s of result.skipped) process.stdout.write(`left out ${s.name}: ${s.reason}\n`);
+        if (result.playbook)
+          process.stdout.write(
+            `Job ${opts.job} is now handed to Ansible; Patchdeck will not run it itself. Run it from that folder:\n` +
+              `  cd ${result.dir}\n` +
+              `  ANSIBLE_STDOUT_CALLBACK=json ansible-playbook ${result.playbook} > results.json\n` +
+              `then:  patchdeck import ansible-results ${path.join(result.dir, 'results.json')}\n`,
+          );
+      });
+    });
+
+  topLevel(program, 'import', 'import results into the workspace')
+    .command('ansible-results <file>')
+    .description(
+      "read ansible-playbook's JSON output (ANSIBLE_STDOUT_CALLBACK=json) of a handed-off job into its steps, then re-audit its hosts",
+    )
+    .option('--job <n>', 'the job (default: the one the play names)', jobNumber)
+    .option('--no-reaudit', 'do not re-audit the hosts afterwards')
+    .action(async (file: string, opts: { job?: number; reaudit: boolean }) => {
+      await withCore(globals(), async (core) => {
+        const result = await core.call('handoff.importAnsibleResults', {
+          path: path.resolve(file),
+          ...(opts.job ? { jobId: opts.job } : {}),
+          reaudit: opts.reaudit,
+        });
+        let audit: string | null = null;
+        if (result.auditTaskId !== null) {
+          const task = await core.requireWorkspace().tasks.wait(result.auditTaskId);
+          audit = task ? `re-audit: ${task.status}` : null;
+        }
+        if (globals().json) return printJson(result);
+        for (const s of result.steps)
+          process.stdout.write(
+            `${sanitizeText(s.host, { maxLength: 80 })}: ${s.status}${s.message ? ` — ${sanitizeText(s.message, { maxLength: 300 })}` : ''}\n`,
+          );
+        process.stdout.write(`Job ${result.jobId}: results imported${audit ? `; ${audit}` : ''}.\n`);
+        if (result.steps.some((s) => s.status === 'failed')) process.exitCode = 1;
+      });
+    });
 }

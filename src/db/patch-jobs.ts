@@ -313,6 +313,24 @@ export function listJobLog(
   }));
 }
 
+/** A job handed to another engine (issue 14: 'ansible'): Patchdeck no longer runs it itself. */
+export interface JobHandoff {
+  to: string;
+  at: string;
+}
+
+/** Where the job was handed off to and when, or null when Patchdeck runs it itself. */
+export function jobHandoff(db: Database, id: number): JobHandoff | null {
+  const row = db.prepare('SELECT handed_off_to, handed_off_at FROM patch_jobs WHERE id = ?').get(id) as
+    { handed_off_to: string | null; handed_off_at: string | null } | undefined;
+  return row?.handed_off_to ? { to: row.handed_off_to, at: row.handed_off_at ?? '' } : null;
+}
+
+/** Records that the job was handed to `to` at `at` (one statement). */
+export function markJobHandedOff(db: Database, id: number, to: string, at: string): void {
+  db.prepare('UPDATE patch_jobs SET handed_off_to = ?, handed_off_at = ? WHERE id = ?').run(to, at, id);
+}
+
 /**
  * After a crash or forced quit: running jobs become interrupted, and so do their running steps,
  * which keep their phase as the last known state. Returns the ids of the jobs it touched.

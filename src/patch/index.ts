@@ -31,6 +31,12 @@ export {
   undoRecipe,
   packageSpec,
   isSafePackageName,
+  isSafeVersion,
+  assertSafeTargets,
+  versionQueryCommand,
+  parseVersionQuery,
+  rebootRequiredCommand,
+  REBOOT_COMMAND,
   UnsafePackageError,
   type PatchPackageManager,
 } from './commands';

@@ -11,6 +11,7 @@ import {
   getHost,
   getJob,
   insertJob,
+  jobHandoff,
   listAudits,
   listFindings,
   listJobLog,
@@ -45,6 +46,21 @@ function requireJob(deps: PatchDeps, id: number): PatchJob {
   const job = getJob(deps.db, id);
   if (!job) throw new PatchdeckError('not-found', `Job ${id} does not exist.`);
   return job;
+}
+
+/**
+ * A job handed to Ansible (src/handoff) runs there: Patchdeck never starts or resumes it, or the
+ * same approved plan could be installed twice by two engines. Its steps come from the run's results.
+ */
+function refuseHandedOff(deps: PatchDeps, id: number): void {
+  const handoff = jobHandoff(deps.db, id);
+  if (!handoff) return;
+  const engine = handoff.to === 'ansible' ? 'Ansible' : handoff.to;
+  const when = handoff.at ? ` on ${handoff.at.slice(0, 16).replace('T', ' ')} UTC` : '';
+  throw new PatchdeckError(
+    'conflict',
+    `Job ${id} was handed to ${engine}${when}; import its results with \`patchdeck import ansible-results\`.`,
+  );
 }
 
 const changed = jobChanged;
@@ -147,6 +163,7 @@ export function startJob(
 ): PatchJob {
   const deps = svc.deps();
   const job = requireJob(deps, id);
+  refuseHandedOff(deps, id);
   if (job.status !== 'approved')
     throw new PatchdeckError(
       'conflict',
@@ -227,6 +244,7 @@ export async function continueJob(
 ): Promise<PatchJob> {
   const deps = svc.deps();
   const job = requireJob(deps, id);
+  refuseHandedOff(deps, id);
   const allowed =
     which === 'resume'
       ? ['interrupted', 'failed', 'cancelled']

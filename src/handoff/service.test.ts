@@ -1,0 +1,434 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventBus } from '../api/event-bus';
+import {
+  getJob,
+  insertCredential,
+  insertHost,
+  listAuditLog,
+  listJobLog,
+  listSteps,
+  trustHostKey,
+  updateHost,
+  updateJob,
+  updateStep,
+} from '../db';
+import { continueJob, planDigest, startJob } from '../patch';
+import { insertApprovedJob, memoryPatchService, type MemoryPatchService } from '../patch/testing/jobs';
+import { systemClock } from '../util';
+import { exportAnsible, importAnsibleResults, type HandoffServiceDeps } from './service';
+import { ansibleTool, ed25519HostKey, itWithAnsible, resultsDocument } from './testing/support';
+
+/** Secrets put into the credentials table: none of them may reach any written file. */
+const SECRETS = [
+  'hunter2-ssh-password',
+  'sudo-pw-7731',
+  'key-passphrase-0912',
+  'BEGIN OPENSSH PRIVATE KEY-abc',
+];
+
+let env: MemoryPatchService;
+let dir: string;
+let reaudits: number[][];
+
+function deps(): HandoffServiceDeps {
+  return {
+    db: env.db,
+    tasks: env.tasks,
+    events: new EventBus(),
+    clock: systemClock,
+    actor: 'admin',
+    version: 'test',
+    startReaudit: (ids) => {
+      reaudits.push(ids);
+      return 4242;
+    },
+  };
+}
+
+/** web01, web02 (approved job), each with a pinned ed25519 key, covered by a key credential. */
+function workspaceWithJob(): number {
+  const jobId = insertApprovedJob(env.db, 2, true);
+  for (const step of listSteps(env.db, jobId)) {
+    const key = ed25519HostKey();
+    trustHostKey(env.db, { hostId: step.hostId, ...key, actor: 'admin' });
+    updateHost(env.db, step.hostId, { tags: ['Web Servers', 'office'] });
+  }
+  insertCredential(env.db, {
+    name: 'deploy',
+    username: 'deploy',
+    kind: 'key',
+    scope: ['*'],
+    secret: Buffer.from(SECRETS[3]!),
+    passphrase: Buffer.from(SECRETS[2]!),
+    sudoPassword: Buffer.from(SECRETS[1]!),
+  });
+  return jobId;
+}
+
+function filesOf(out: string): Record<string, string> {
+  return Object.fromEntries(fs.readdirSync(out).map((f) => [f, fs.readFileSync(path.join(out, f), 'utf8')]));
+}
+
+const rowCounts = (): Record<string, number> =>
+  Object.fromEntries(
+    ['job_steps', 'job_log', 'audit_log', 'patch_jobs'].map((t) => [
+      t,
+      (env.db.prepare(`SELECT count(*) n FROM ${t}`).get() as { n: number }).n,
+    ]),
+  );
+
+beforeEach(() => {
+  env = memoryPatchService();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-handoff-'));
+  reaudits = [];
+});
+afterEach(async () => {
+  await env.tasks.shutdown();
+  env.db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('export ansible: the inventory', () => {
+  it('writes hosts with address, port and user, groups from tags, pinned keys only, and leaves out what it cannot reach with why', async () => {
+    workspaceWithJob();
+    insertHost(env.db, { name: 'nokey', address: '10.0.0.9' });
+    insertHost(env.db, { name: 'offline', offlineOnly: true });
+    const result = await exportAnsible(deps(), { out: path.join(dir, 'out') });
+    expect(result.hosts).toBe(2);
+    expect(result.playbook).toBeNull();
+    expect(result.skipped.map((s) => s.name).sort()).toEqual(['nokey', 'offline']);
+    expect(result.skipped.find((s) => s.name === 'nokey')!.reason).toMatch(/no pinned SSH host key/);
+    const files = filesOf(result.dir);
+    expect(Object.keys(files).sort()).toEqual(['README.txt', 'ansible.cfg', 'inventory.yml', 'known_hosts']);
+    expect(files['inventory.yml']).toContain('"web01":');
+    expect(files['inventory.yml']).toContain('ansible_user: !unsafe "deploy"');
+    expect(files['inventory.yml']).toContain('"tag_web_servers":');
+    expect(files['inventory.yml']).not.toContain('nokey');
+    const keys = files['known_hosts']!.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(keys).toHaveLength(2);
+    expect(keys.every((l) => /^127\.0\.0\.1 ssh-ed25519 [A-Za-z0-9+/=]+$/.test(l))).toBe(true);
+    expect(files['ansible.cfg']).toMatch(/UserKnownHostsFile=\.\/known_hosts/);
+    expect(files['ansible.cfg']).toMatch(/StrictHostKeyChecking=yes/);
+    expect(files['ansible.cfg']).toMatch(/host_key_checking = True/);
+    expect(files['README.txt']).toMatch(/Ansible Vault/);
+    expect(files['README.txt']).toMatch(/ssh-agent/);
+  });
+
+  it('never writes a secret: no byte of a password, sudo password, passphrase or key, nor its base64', async () => {
+    const jobId = workspaceWithJob();
+    const result = await exportAnsible(deps(), { out: path.join(dir, 'out'), jobId });
+    const all = Object.values(filesOf(result.dir)).join('\n');
+    for (const secret of SECRETS) {
+      expect(all).not.toContain(secret);
+      expect(all).not.toContain(Buffer.from(secret).toString('base64'));
+      expect(all).not.toContain(Buffer.from(secret).toString('hex'));
+    }
+  });
+
+  it('refuses a folder that is not empty, and writes nothing into it', async () => {
+    workspaceWithJob();
+    const out = path.join(dir, 'full');
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, 'mine.txt'), 'x');
+    await expect(exportAnsible(deps(), { out })).rejects.toThrow(/not empty/);
+    expect(fs.readdirSync(out)).toEqual(['mine.txt']);
+  });
+
+  itWithAnsible(
+    'hostile names and users stay text in Ansible: its own inventory reader shows them, and never evaluates Jinja',
+    async () => {
+      const jobId = workspaceWithJob();
+      const canary = path.join(dir, 'jinja-ran');
+      const [first] = listSteps(env.db, jobId);
+      updateHost(env.db, first!.hostId, {
+        name: `evil"name\n: x {{ lookup('pipe', 'touch ${canary}') }}`,
+        tags: ['{{ 7*7 }}', 'a:b'],
+      });
+      env.db.prepare(`UPDATE credentials SET username = ?`).run(`u{{ lookup('pipe','touch ${canary}') }}`);
+      const result = await exportAnsible(deps(), { out: path.join(dir, 'out'), jobId });
+      const inv = await ansibleTool('ansible-inventory', ['-i', 'inventory.yml', '--list'], {
+        cwd: result.dir,
+      });
+      // Ansible's reader keeps them as unsafe text: `{ __ansible_unsafe: "…" }`.
+      type Unsafe = { __ansible_unsafe: string };
+      const listed = JSON.parse(inv.stdout) as {
+        _meta: { hostvars: Record<string, Record<string, Unsafe>> };
+      };
+      const vars = Object.values(listed._meta.hostvars).find((v) =>
+        v.patchdeck_name?.__ansible_unsafe.startsWith('evil'),
+      )!;
+      expect(vars.patchdeck_name!.__ansible_unsafe).toBe(
+        `evil"name\n: x {{ lookup('pipe', 'touch ${canary}') }}`,
+      );
+      expect(vars.ansible_user!.__ansible_unsafe).toBe(`u{{ lookup('pipe','touch ${canary}') }}`);
+      // Templating the values on the controller (debug runs there, no connection): still no lookup.
+      const shown = await ansibleTool(
+        'ansible',
+        [
+          'all',
+          '-i',
+          'inventory.yml',
+          '-c',
+          'local',
+          '-m',
+          'ansible.builtin.debug',
+          '-a',
+          '{"msg": "{{ patchdeck_name }} {{ ansible_user }}"}',
+        ],
+        { cwd: result.dir },
+      );
+      expect(shown.stdout).toContain(`lookup('pipe', 'touch ${canary}')`);
+      await ansibleTool('ansible-playbook', ['--syntax-check', result.playbook!], { cwd: result.dir });
+      expect(fs.existsSync(canary)).toBe(false);
+    },
+  );
+});
+
+describe('export ansible --job: the playbook', () => {
+  it('is written only for an approved job, records the hand-off, and Patchdeck then refuses to start or resume the job', async () => {
+    const jobId = workspaceWithJob();
+    updateJob(env.db, jobId, { status: 'draft' });
+    await expect(exportAnsible(deps(), { out: path.join(dir, 'a'), jobId })).rejects.toThrow(
+      /only an approved job can be handed to Ansible/,
+    );
+    expect(fs.existsSync(path.join(dir, 'a'))).toBe(false);
+    updateJob(env.db, jobId, { status: 'approved' });
+    const result = await exportAnsible(deps(), { out: path.join(dir, 'b'), jobId });
+    expect(result.playbook).toBe(`patch-job-${jobId}.yml`);
+    const playbook = fs.readFileSync(path.join(result.dir, result.playbook!), 'utf8');
+    expect(playbook).toContain(`- name: "Patchdeck job #${jobId}"`);
+    expect(playbook).toContain(`hosts: "patchdeck_job_${jobId}"`);
+    // Exactly the approved package=version, quoted by the one quoting helper.
+    expect(playbook).toContain('install --only-upgrade acme-tool=1.0-1+deb12u1\\x0apd_rc');
+    expect(playbook).toContain('raw: "{{ patchdeck_steps[inventory_hostname].install }}"');
+    expect(playbook).toMatch(/need no Python: every task is `raw`/);
+    const row = env.db
+      .prepare('SELECT handed_off_to, handed_off_at FROM patch_jobs WHERE id = ?')
+      .get(jobId) as {
+      handed_off_to: string;
+      handed_off_at: string;
+    };
+    expect(row.handed_off_to).toBe('ansible');
+    expect(row.handed_off_at).toMatch(/^\d{4}-/);
+    const entry = listAuditLog(env.db).find((e) => e.action === 'job.handoff')!;
+    expect(entry.entityId).toBe(String(jobId));
+    expect(Object.keys(entry.details.hosts as object).sort()).toEqual(['web01', 'web02']);
+    expect(() => startJob(env.svc, jobId, {})).toThrow(
+      new RegExp(
+        `Job ${jobId} was handed to Ansible on .*; import its results with \`patchdeck import ansible-results\``,
+      ),
+    );
+    updateJob(env.db, jobId, { status: 'interrupted' });
+    await expect(continueJob(env.svc, jobId, 'resume')).rejects.toThrow(/was handed to Ansible/);
+    expect(getJob(env.db, jobId)!.status).toBe('interrupted');
+  });
+
+  it('refuses a job with a host that is not apt, naming it and why', async () => {
+    const jobId = workspaceWithJob();
+    const [step] = listSteps(env.db, jobId);
+    updateStep(env.db, step!.id, { packageManager: 'dnf' });
+    await expect(exportAnsible(deps(), { out: path.join(dir, 'c'), jobId })).rejects.toThrow(
+      /web01 \(dnf\) is not an apt host/,
+    );
+  });
+
+  it('refuses a job whose host has no pinned key (it could not be reached with strict host keys)', async () => {
+    const jobId = workspaceWithJob();
+    const [step] = listSteps(env.db, jobId);
+    env.db.prepare(`UPDATE host_keys SET status = 'revoked' WHERE host_id = ?`).run(step!.hostId);
+    await expect(exportAnsible(deps(), { out: path.join(dir, 'd'), jobId })).rejects.toThrow(
+      /web01: no pinned SSH host key/,
+    );
+    expect(getJob(env.db, jobId)!.status).toBe('approved');
+    expect(env.db.prepare('SELECT handed_off_to FROM patch_jobs WHERE id = ?').get(jobId)).toEqual({
+      handed_off_to: null,
+    });
+  });
+
+  it('refuses a hostile package name instead of writing it into a script', async () => {
+    const jobId = workspaceWithJob();
+    const [step] = listSteps(env.db, jobId);
+    const bad = { ...step!.packages[0]!, name: 'acme;touch /tmp/pwned' };
+    updateStep(env.db, step!.id, { packages: [bad] });
+    // The digest changed with the packages: re-record an approval of this very plan.
+    env.db
+      .prepare(
+        `INSERT INTO audit_log (at, actor, action, entity_type, entity_id, details) VALUES (?, 'admin', 'job.approve', 'patch_job', ?, ?)`,
+      )
+      .run(new Date().toISOString(), String(jobId), JSON.stringify({ digest: planDigest(env.db, jobId) }));
+    await expect(exportAnsible(deps(), { out: path.join(dir, 'e'), jobId })).rejects.toThrow(
+      /cannot be handed to Ansible: Refusing an unsafe package name/,
+    );
+  });
+});
+
+describe('import ansible-results', () => {
+  const after = (versions: Record<string, string>, reboot = false): string =>
+    [
+      ...Object.entries(versions).map(([n, v]) => `PATCHDECK-AFTER ${n} ${v} ii`),
+      `PATCHDECK-REBOOT ${reboot ? 'required' : 'no'}`,
+      'PATCHDECK-VERIFIED ok',
+    ].join('\r\n');
+
+  async function handedOff(): Promise<{ jobId: number; out: string }> {
+    const jobId = workspaceWithJob();
+    const result = await exportAnsible(deps(), { out: path.join(dir, 'out'), jobId });
+    return { jobId, out: result.dir };
+  }
+
+  function write(name: string, text: string): string {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    return file;
+  }
+
+  it('maps each host to its step: a verified host succeeds, a failed task fails its host with its message, the job fails honestly, then re-audits', async () => {
+    const { jobId } = await handedOff();
+    const file = write(
+      'results.json',
+      resultsDocument(`Patchdeck job #${jobId}`, [
+        {
+          phase: 'precheck',
+          hosts: {
+            web01: {
+              changed: false,
+              rc: 0,
+              stdout: 'PATCHDECK-BEFORE acme-tool 1.0-1 ii\r\nPATCHDECK-PRECHECK ok\r\n',
+            },
+            web02: {
+              changed: false,
+              failed: true,
+              rc: 1,
+              msg: 'non-zero return code',
+              stdout:
+                'PATCHDECK-FAIL held: A held package would have to change (acme-tool ); Patchdeck never changes held packages.\r\n',
+            },
+          },
+        },
+        {
+          phase: 'install',
+          hosts: {
+            web01: { changed: true, rc: 0, stdout: 'Setting up acme-tool\r\nPATCHDECK-REBOOT no\r\n' },
+          },
+        },
+        {
+          phase: 'verify',
+          hosts: { web01: { changed: false, rc: 0, stdout: after({ 'acme-tool': '1.0-1+deb12u1' }) } },
+        },
+      ]),
+    );
+    const imported = await importAnsibleResults(deps(), { path: file });
+    expect(imported.jobId).toBe(jobId);
+    expect(imported.auditTaskId).toBe(4242);
+    expect(reaudits).toEqual([listSteps(env.db, jobId).map((s) => s.hostId)]);
+    const steps = listSteps(env.db, jobId);
+    const web01 = steps.find((s) => s.hostName === 'web01')!;
+    const web02 = steps.find((s) => s.hostName === 'web02')!;
+    expect(web01.status).toBe('succeeded');
+    expect(web01.before).toEqual({ 'acme-tool': '1.0-1' });
+    expect(web01.after).toEqual({ 'acme-tool': '1.0-1+deb12u1' });
+    expect(web01.undoRecipe).toContain('acme-tool=1.0-1');
+    expect(web02.status).toBe('failed');
+    expect(web02.errorKind).toBe('held');
+    expect(web02.errorMessage).toMatch(/never changes held packages/);
+    const job = getJob(env.db, jobId)!;
+    expect(job.status).toBe('failed');
+    expect(job.message).toMatch(/1 of 2 host\(s\) verified, 1 failed/);
+    expect(
+      listJobLog(env.db, jobId)
+        .map((l) => l.text)
+        .join('\n'),
+    ).toMatch(/web02: failed under Ansible \(held\)/);
+    expect(listAuditLog(env.db).some((e) => e.action === 'job.ansible-results')).toBe(true);
+  });
+
+  it('does not take a results file at its word: "verified" with the wrong dpkg version is a failed host', async () => {
+    const { jobId } = await handedOff();
+    const file = write(
+      'lying.json',
+      resultsDocument(`Patchdeck job #${jobId}`, [
+        {
+          phase: 'verify',
+          hosts: {
+            web01: { rc: 0, stdout: after({ 'acme-tool': '1.0-1' }) },
+            web02: { rc: 0, stdout: after({ 'acme-tool': '1.0-1+deb12u1' }, true) },
+          },
+        },
+      ]),
+    );
+    await importAnsibleResults(deps(), { path: file, reaudit: false });
+    const steps = listSteps(env.db, jobId);
+    expect(steps.find((s) => s.hostName === 'web01')).toMatchObject({
+      status: 'failed',
+      errorKind: 'verify-failed',
+    });
+    expect(steps.find((s) => s.hostName === 'web01')!.errorMessage).toMatch(
+      /wanted 1\.0-1\+deb12u1, found 1\.0-1/,
+    );
+    expect(steps.find((s) => s.hostName === 'web02')!.status).toBe('reboot-pending');
+    expect(reaudits).toEqual([]);
+  });
+
+  it('refuses a truncated, too deep, foreign or repeated file whole, writing nothing', async () => {
+    const { jobId } = await handedOff();
+    const good = resultsDocument(`Patchdeck job #${jobId}`, [
+      { phase: 'verify', hosts: { web01: { rc: 0, stdout: after({ 'acme-tool': '1.0-1+deb12u1' }) } } },
+    ]);
+    const before = rowCounts();
+    const steps = JSON.stringify(listSteps(env.db, jobId));
+    await expect(
+      importAnsibleResults(deps(), { path: write('cut.json', good.slice(0, good.length - 40)) }),
+    ).rejects.toThrow(/cut\.json is cut short or not JSON; refused\. Nothing was written/);
+    await expect(
+      importAnsibleResults(deps(), { path: write('deep.json', `${'['.repeat(5000)}${']'.repeat(5000)}`) }),
+    ).rejects.toThrow(/not ansible-playbook's JSON output/);
+    await expect(
+      importAnsibleResults(deps(), {
+        path: write('deep2.json', `{"plays":${'['.repeat(100)}${']'.repeat(100)}}`),
+      }),
+    ).rejects.toThrow(/deep2\.json nests deeper than 64/);
+    await expect(
+      importAnsibleResults(deps(), {
+        path: write('shape.json', JSON.stringify({ plays: [{ play: {}, tasks: 3 }] })),
+      }),
+    ).rejects.toThrow(/shape\.json is not ansible-playbook's JSON output/);
+    await expect(
+      importAnsibleResults(deps(), {
+        path: write('other.json', good.replace(`Patchdeck job #${jobId}`, 'site.yml')),
+      }),
+    ).rejects.toThrow(/names no Patchdeck job/);
+    expect(rowCounts()).toEqual(before);
+    expect(JSON.stringify(listSteps(env.db, jobId))).toBe(steps);
+    const file = write('results.json', good);
+    await importAnsibleResults(deps(), { path: file, reaudit: false });
+    const once = rowCounts();
+    await expect(importAnsibleResults(deps(), { path: file })).rejects.toThrow(
+      /already imported .*nothing changed/,
+    );
+    expect(rowCounts()).toEqual(once);
+  });
+
+  it('refuses results for a job that was never handed to Ansible', async () => {
+    const jobId = workspaceWithJob();
+    const file = write('r.json', resultsDocument(`Patchdeck job #${jobId}`, []));
+    await expect(importAnsibleResults(deps(), { path: file })).rejects.toThrow(/never handed to Ansible/);
+  });
+
+  it('a host the results never mention is not run, never succeeded', async () => {
+    const { jobId } = await handedOff();
+    const file = write(
+      'partial.json',
+      resultsDocument(`Patchdeck job #${jobId}`, [
+        { phase: 'verify', hosts: { web01: { rc: 0, stdout: after({ 'acme-tool': '1.0-1+deb12u1' }) } } },
+      ]),
+    );
+    await importAnsibleResults(deps(), { path: file });
+    const web02 = listSteps(env.db, jobId).find((s) => s.hostName === 'web02')!;
+    expect(web02).toMatchObject({ status: 'failed', errorKind: 'not-run' });
+    // Only hosts Ansible ran are re-audited.
+    expect(reaudits).toEqual([[listSteps(env.db, jobId).find((s) => s.hostName === 'web01')!.hostId]]);
+  });
+});
