@@ -12,6 +12,7 @@ import { FindingsPage } from './features/findings/FindingsPage';
 import { EvidencePanel } from './features/intel/EvidencePanel';
 import { useEvidence } from './features/intel/store';
 import { PAGES, useApp, type PageId } from './stores/app';
+import { WorkspaceSuggestionBanner, WorkspaceSwitcher } from './features/workspaces/WorkspaceSwitcher';
 
 const PAGE_COMPONENTS: Record<PageId, () => ReactNode> = {
   dashboard: DashboardPage,
@@ -60,7 +61,6 @@ export function App() {
   const navigate = useApp((s) => s.navigate);
   const load = useApp((s) => s.load);
   const error = useApp((s) => s.error);
-  const workspace = useApp((s) => s.info?.workspace);
   useTheme();
   const connectionProblem = useConnectionProblem(load);
   useEffect(() => {
@@ -113,9 +113,7 @@ export function App() {
             </li>
           ))}
         </ul>
-        <div className="workspace-name mono small" title={workspace?.path}>
-          {workspace ? workspace.path.split(/[\\/]/).pop() : 'no workspace'}
-        </div>
+        <WorkspaceSwitcher />
       </nav>
       <main className="content" ref={content}>
         {connectionProblem && connectionProblem !== error && (
@@ -128,6 +126,7 @@ export function App() {
             {error}
           </p>
         )}
+        <WorkspaceSuggestionBanner />
         <Page />
         <EvidencePanel />
       </main>
