@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { Core } from '../../src/core';
+import { Core, type CoreOptions } from '../../src/core';
 import { createNodePlatform } from '../../src/platform';
 import { startBrowserCarrier, type BrowserCarrier } from '../../src/server';
 import { rendererBuildDir } from '../../src/util/package-root';
@@ -35,12 +35,16 @@ export function assertPrerequisites(): void {
   }
 }
 
-export async function launchApp(): Promise<E2eApp> {
+/** `core`: more core options (e.g. a recent workspaces list and a gateway reader of the test's own). */
+export async function launchApp(
+  options: { core?: Omit<CoreOptions, 'platform' | 'carrier'> } = {},
+): Promise<E2eApp> {
   assertPrerequisites();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-e2e-'));
   const core = new Core({
     platform: createNodePlatform({ configDir: dir, useKeychain: false }),
     carrier: 'browser',
+    ...options.core,
   });
   await core.openWorkspace(path.join(dir, 'ws.sqlite'), { create: 'if-missing' });
   // PATCHDECK_RENDERER_DIR: a private build, so a run does not read one another engineer is rebuilding.

@@ -1,0 +1,165 @@
+/**
+ * The workspace switcher in real Chromium over the browser carrier: client workspaces as real
+ * files, the recent list as a real file of the test's own, and the gateway read by the real
+ * reader from /proc-format route and neighbour tables (fixtures: no network is looked at).
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWorkspace, insertHost, readWorkspaceMeta, setSiteName } from '../../src/db';
+import { parseProcNetArp } from '../../src/discovery';
+import { readRecent, recordGateway, recordRecent, systemGatewayReader } from '../../src/workspaces';
+import { launchApp, type E2eApp } from './harness';
+
+const FIXTURES = path.resolve(import.meta.dirname, '../../src/workspaces/fixtures');
+const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+const shot = (name: string): string => path.resolve(`test-results/workspaces-${name}.png`);
+
+let app: E2eApp;
+let home: string;
+let recentFile: string;
+let acme: string;
+let missing: string;
+
+beforeAll(async () => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-e2e-clients-'));
+  recentFile = path.join(home, 'data', 'recent-workspaces.json');
+  // Acme's workspace was opened here before, at Acme, whose gateway is the fixture's 192.168.1.1.
+  acme = path.join(home, 'acme.sqlite');
+  const db = createWorkspace(acme);
+  setSiteName(db, 'Acme Dental');
+  insertHost(db, { name: 'acme-pc1', address: '198.18.0.41' });
+  recordGateway(db, { address: '192.168.1.1', mac: '3c:37:86:5e:aa:01' }, '2026-10-01T09:00:00.000Z');
+  db.close();
+  recordRecent(recentFile, { path: acme, siteName: 'Acme Dental', lastOpenedAt: '2026-10-01T09:00:00.000Z' });
+  missing = path.join(home, 'unplugged-drive', 'old-client.sqlite');
+  recordRecent(recentFile, {
+    path: missing,
+    siteName: 'Old Client',
+    lastOpenedAt: '2026-09-01T09:00:00.000Z',
+  });
+  app = await launchApp({
+    core: {
+      recentFile,
+      watchNetwork: true,
+      gatewayReader: systemGatewayReader({
+        platform: 'linux',
+        routeFile: path.join(FIXTURES, 'proc-net-route'),
+        neighbours: async () => parseProcNetArp(fs.readFileSync(path.join(FIXTURES, 'proc-net-arp'), 'utf8')),
+      }),
+    },
+  });
+  await app.page.setViewportSize({ width: 1280, height: 800 });
+});
+afterAll(async () => {
+  await app?.close();
+  fs.rmSync(home, { recursive: true, force: true });
+});
+
+describe('workspaces as clients', () => {
+  it("suggests Acme's workspace on Acme's network, and opens nothing until asked", async () => {
+    const { page, core } = app;
+    const own = core.requireWorkspace().path;
+    const acmeBefore = sha256(acme);
+    await page.reload();
+    const banner = page.getByRole('region', { name: 'Workspace suggestion' });
+    await expect
+      .poll(() => banner.innerText())
+      .toContain("This looks like Acme Dental's network. Open Acme Dental's workspace?");
+    await page.screenshot({ path: shot('suggestion') });
+    // Only a question: the open workspace is still this one, and Acme's file was not opened.
+    expect(core.requireWorkspace().path).toBe(own);
+    expect(sha256(acme)).toBe(acmeBefore);
+    expect(await page.locator('.workspace-name').innerText()).toBe(path.basename(own));
+    // "Not now" puts it away and still changes nothing.
+    await banner.getByRole('button', { name: 'Not now' }).click();
+    await expect.poll(() => banner.count()).toBe(0);
+    expect(core.requireWorkspace().path).toBe(own);
+  });
+
+  it('names the site, lists the recent workspaces (missing ones marked), and switches on Open', async () => {
+    const { page, core } = app;
+    const own = core.requireWorkspace().path;
+    await page.getByRole('button', { name: /^Workspace: .* Switch workspace$/u }).click();
+    const dialog = page.getByRole('dialog', { name: 'Workspaces' });
+    await dialog.getByLabel('Site name').fill('Bakery <b>&</b> Co');
+    await dialog.getByRole('button', { name: 'Save site name' }).click();
+    await expect
+      .poll(() => dialog.getByRole('status').innerText())
+      .toBe('Site name saved: Bakery <b>&</b> Co.');
+    expect(readWorkspaceMeta(core.requireWorkspace().db).siteName).toBe('Bakery <b>&</b> Co');
+    expect(await page.locator('.workspace-site').innerText()).toBe('Bakery <b>&</b> Co');
+    expect(readRecent(recentFile).entries.find((e) => e.path === own)?.siteName).toBe('Bakery <b>&</b> Co');
+
+    const recent = dialog.getByRole('region', { name: 'Recent workspaces' }).getByRole('listitem');
+    await expect.poll(() => recent.count()).toBe(2);
+    expect(await recent.nth(0).innerText()).toContain('Acme Dental');
+    expect(await recent.nth(1).innerText()).toMatch(/Old Client[\s\S]*missing/u);
+    expect(await recent.nth(1).getByRole('button').count()).toBe(0);
+    await page.screenshot({ path: shot('switcher') });
+
+    await dialog.getByRole('button', { name: 'Open Acme Dental' }).click();
+    await expect
+      .poll(() =>
+        page
+          .locator('.workspace-site')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toBe('Acme Dental');
+    expect(core.requireWorkspace().path).toBe(acme);
+    // On its own network, Acme's workspace suggests nothing.
+    expect(await page.getByRole('region', { name: 'Workspace suggestion' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Hosts' }).click();
+    await expect.poll(() => page.getByRole('table', { name: 'Hosts' }).innerText()).toContain('acme-pc1');
+  });
+
+  it('creates a new workspace from a typed path and records it in the recent list', async () => {
+    const { page, core } = app;
+    const file = path.join(home, 'new-client.sqlite');
+    await page.getByRole('button', { name: /^Workspace: .* Switch workspace$/u }).click();
+    const dialog = page.getByRole('dialog', { name: 'Workspaces' });
+    await dialog.getByRole('button', { name: 'New workspace…' }).click();
+    await dialog.getByLabel('New workspace file').fill(file);
+    await dialog.getByRole('button', { name: 'Create and open' }).click();
+    await expect
+      .poll(() =>
+        page
+          .locator('.workspace-name')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toBe('new-client.sqlite');
+    expect(core.requireWorkspace().path).toBe(file);
+    expect(readRecent(recentFile).entries.map((e) => path.basename(e.path))).toEqual([
+      'new-client.sqlite',
+      'acme.sqlite',
+      'ws.sqlite',
+      'old-client.sqlite',
+    ]);
+    // A new workspace on Acme's network: Acme saw it first, so the suggestion names Acme again.
+    await page.reload();
+    await expect
+      .poll(() =>
+        page
+          .getByRole('region', { name: 'Workspace suggestion' })
+          .innerText()
+          .catch(() => ''),
+      )
+      .toContain('Acme Dental');
+
+    // A path that cannot be created is refused in words, and nothing switches.
+    await page.getByRole('button', { name: /^Workspace: .* Switch workspace$/u }).click();
+    const again = page.getByRole('dialog', { name: 'Workspaces' });
+    await again.getByRole('button', { name: 'New workspace…' }).click();
+    await again.getByLabel('New workspace file').fill(file);
+    await again.getByRole('button', { name: 'Create and open' }).click();
+    await expect
+      .poll(() => again.getByRole('alert').innerText())
+      .toMatch(/^Create failed: .*already exists/u);
+    expect(core.requireWorkspace().path).toBe(file);
+    await page.screenshot({ path: shot('create-refused') });
+  });
+});
