@@ -117,6 +117,33 @@ describe('export ansible: the inventory', () => {
     expect(files['README.txt']).toMatch(/ssh-agent/);
   });
 
+  it('puts a Windows PC under `windows` with WinRM over NTLM and its account name, never its password', async () => {
+    workspaceWithJob();
+    const pc = insertHost(env.db, { name: 'OFFICE-PC3', address: '10.0.0.30' });
+    env.db.prepare(`UPDATE hosts SET os_family = 'windows' WHERE id = ?`).run(pc.id);
+    const account = insertCredential(env.db, {
+      name: 'office',
+      username: 'OFFICE\\patcher',
+      kind: 'windows',
+      scope: [],
+      secret: Buffer.from(SECRETS[0]!),
+      passphrase: null,
+      sudoPassword: null,
+    });
+    updateHost(env.db, pc.id, { credentialId: account.id });
+    const result = await exportAnsible(deps(), { out: path.join(dir, 'out') });
+    const inventory = fs.readFileSync(path.join(result.dir, 'inventory.yml'), 'utf8');
+    expect(inventory).toContain('"OFFICE-PC3":');
+    expect(inventory).toContain('ansible_user: !unsafe "OFFICE\\\\patcher"');
+    expect(inventory).toContain('ansible_port: 5985');
+    expect(inventory).toMatch(
+      /"windows":\n {6}vars:\n {8}ansible_connection: winrm\n {8}ansible_winrm_transport: ntlm/,
+    );
+    expect(inventory).not.toMatch(/ansible_(become_)?pass(word)?\s*:/);
+    expect(inventory).not.toContain(SECRETS[0]);
+    expect(fs.readFileSync(path.join(result.dir, 'known_hosts'), 'utf8')).not.toContain('10.0.0.30');
+  });
+
   it('never writes a secret: no byte of a password, sudo password, passphrase or key, nor its base64', async () => {
     const jobId = workspaceWithJob();
     const result = await exportAnsible(deps(), { out: path.join(dir, 'out'), jobId });
@@ -400,6 +427,11 @@ describe('import ansible-results', () => {
         path: write('other.json', good.replace(`Patchdeck job #${jobId}`, 'site.yml')),
       }),
     ).rejects.toThrow(/names no Patchdeck job/);
+    const huge = write('huge.json', '{');
+    fs.truncateSync(huge, 65 * 1024 * 1024);
+    await expect(importAnsibleResults(deps(), { path: huge })).rejects.toThrow(
+      /huge\.json is larger than 64 MiB; refused, nothing was written/,
+    );
     expect(rowCounts()).toEqual(before);
     expect(JSON.stringify(listSteps(env.db, jobId))).toBe(steps);
     const file = write('results.json', good);
