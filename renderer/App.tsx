@@ -5,7 +5,7 @@ import { DashboardPage } from './features/dashboard/DashboardPage';
 import { HostsPage } from './features/hosts/HostsPage';
 import { DiscoverPage } from './features/discover/DiscoverPage';
 import { JobsPage } from './features/jobs/JobsPage';
-import { ReportsPage } from './features/placeholders';
+import { ReportsPage } from './features/reports/ReportsPage';
 import { SettingsPage } from './features/settings/SettingsPage';
 import { hasUnsavedSettings, useSettingsDraft } from './features/settings/settings-draft';
 import { FindingsPage } from './features/findings/FindingsPage';
