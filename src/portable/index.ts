@@ -4,3 +4,6 @@
  * never a secret; merged into another workspace by host identity, all or nothing, idempotent.
  */
 export { exportPortableBundle, importPortableBundle, type PortableServiceDeps } from './service';
+export { buildPortableBundle, type BuiltBundle } from './export';
+export { mergePortableBundle, verifyPortableBundle, type VerifiedBundle } from './import';
+export { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION } from './format';

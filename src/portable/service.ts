@@ -1,7 +1,11 @@
+import fs from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import type { CallContext, CallResult, EventBus, ParsedArgs } from '../api';
 import type { Platform } from '../platform';
 import { PatchdeckError, type Clock } from '../util';
+import { buildPortableBundle } from './export';
+import { MAX_BUNDLE_BYTES } from './format';
+import { mergePortableBundle, verifyPortableBundle } from './import';
 
 /** What the bundle calls need of the workspace and the platform. */
 export interface PortableServiceDeps {
@@ -15,20 +19,110 @@ export interface PortableServiceDeps {
   };
   clock: Clock;
   actor: string;
+  /** The Patchdeck version written into the manifest. */
+  patchdeckVersion: string;
 }
 
+/**
+ * Writes the chosen hosts' bundle: to the path given, else (desktop) where the admin chooses in
+ * the save dialog; elsewhere (browser, no path) the bytes go back for the browser to save.
+ */
 export async function exportPortableBundle(
-  _deps: PortableServiceDeps,
-  _args: ParsedArgs<'bundles.export'>,
-  _carrier: CallContext['carrier'],
+  deps: PortableServiceDeps,
+  args: ParsedArgs<'bundles.export'>,
+  carrier: CallContext['carrier'],
 ): Promise<CallResult<'bundles.export'>> {
-  throw new PatchdeckError('unavailable', 'Portable bundles are not built yet.');
+  let target = args.path ?? null;
+  const browser = !target && (carrier !== 'electron' || deps.platform.kind !== 'electron');
+  const bundle = await buildPortableBundle(
+    deps.db,
+    { hostIds: args.hostIds, patchdeckVersion: deps.patchdeckVersion, createdBy: deps.actor },
+    deps.clock,
+  );
+  const facts = {
+    fileName: bundle.fileName,
+    sha256: bundle.sha256,
+    bytes: bundle.bytes.length,
+    hosts: bundle.hosts,
+  };
+  if (browser) return { path: null, ...facts, base64: bundle.bytes.toString('base64') };
+  if (!target) {
+    target = await deps.platform.chooseFileToSave({
+      title: 'Export a site bundle',
+      defaultPath: bundle.fileName,
+      filters: [{ name: 'Patchdeck bundle', extensions: ['pdbundle'] }],
+    });
+    if (!target) return { path: null, ...facts };
+  }
+  try {
+    fs.writeFileSync(target, bundle.bytes);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new PatchdeckError(
+      'unavailable',
+      `Could not write the bundle to ${target} (${code}); nothing was exported.`,
+    );
+  }
+  return { path: target, ...facts };
 }
 
+function readBounded(file: string, name: string): Buffer {
+  let size: number;
+  try {
+    const stat = fs.statSync(file);
+    if (!stat.isFile())
+      throw new PatchdeckError('bad-request', `${name} is not a file; nothing was imported.`);
+    size = stat.size;
+  } catch (error) {
+    if (error instanceof PatchdeckError) throw error;
+    throw new PatchdeckError(
+      'not-found',
+      `${name} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); nothing was imported.`,
+    );
+  }
+  if (size > MAX_BUNDLE_BYTES)
+    throw new PatchdeckError(
+      'bad-request',
+      `${name} is larger than a bundle may be (${MAX_BUNDLE_BYTES} bytes); nothing was imported.`,
+    );
+  return fs.readFileSync(file);
+}
+
+/** Reads a bundle from a path, an upload (browser mode) or the desktop's open dialog; checks all of it; merges it. */
 export async function importPortableBundle(
-  _deps: PortableServiceDeps,
-  _args: ParsedArgs<'bundles.import'>,
+  deps: PortableServiceDeps,
+  args: ParsedArgs<'bundles.import'>,
   _carrier: CallContext['carrier'],
 ): Promise<CallResult<'bundles.import'>> {
-  throw new PatchdeckError('unavailable', 'Portable bundles are not built yet.');
+  let bytes: Buffer;
+  let name: string;
+  if (args.upload) {
+    const uploads = deps.uploads.claim([args.upload]);
+    try {
+      name = uploads[0]!.name;
+      bytes = readBounded(uploads[0]!.path, name);
+    } finally {
+      deps.uploads.release(uploads);
+    }
+  } else {
+    let file = args.path ?? null;
+    if (!file) {
+      file = await deps.platform.chooseFileToOpen({
+        title: 'Import a site bundle',
+        filters: [
+          { name: 'Patchdeck bundle', extensions: ['pdbundle'] },
+          { name: 'All files', extensions: ['*'] },
+        ],
+      });
+      if (!file) throw new PatchdeckError('cancelled', 'No file chosen; nothing imported.');
+    }
+    name = file;
+    bytes = readBounded(file, name);
+  }
+  const bundle = await verifyPortableBundle(deps.db, bytes, name);
+  const result = await mergePortableBundle(deps.db, bundle, { name, actor: deps.actor, clock: deps.clock });
+  if (result.imported) {
+    for (const entity of ['hosts', 'audits', 'jobs'] as const) deps.events.emit('entity.changed', { entity });
+  }
+  return result;
 }

@@ -3,6 +3,7 @@ import { readSettings } from '../../db';
 import { exportPortableBundle, importPortableBundle, type PortableServiceDeps } from '../../portable';
 import { systemClock, type Clock } from '../../util';
 import type { CoreContext } from '../context';
+import { APP_VERSION } from '../version';
 
 type PortableHandlers = Pick<Handlers, 'bundles.export' | 'bundles.import'>;
 
@@ -17,6 +18,7 @@ export function portableHandlers(core: CoreContext, clock: Clock = systemClock):
       uploads: core.uploads,
       clock,
       actor: readSettings(db).operatorName,
+      patchdeckVersion: APP_VERSION,
     };
   };
   return {
