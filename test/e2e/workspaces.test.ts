@@ -163,3 +163,101 @@ describe('workspaces as clients', () => {
     await page.screenshot({ path: shot('create-refused') });
   });
 });
+
+describe('site bundles from the switcher', () => {
+  it('exports this site as a download and imports it into another client workspace, honestly reporting a second import', async () => {
+    const { page, core } = app;
+    // The new client's workspace (open now) gets a host and a name; its bundle goes to Acme.
+    insertHost(core.requireWorkspace().db, { name: 'newclient-pc1', address: '198.18.0.51' });
+    await page.reload();
+    const switcher = page.getByRole('button', { name: /^Workspace: .* Switch workspace$/u });
+    await switcher.click();
+    let dialog = page.getByRole('dialog', { name: 'Workspaces' });
+    await dialog.getByLabel('Site name').fill('New Client');
+    await dialog.getByRole('button', { name: 'Save site name' }).click();
+    await expect.poll(() => dialog.getByRole('status').innerText()).toContain('Site name saved');
+    const download = page.waitForEvent('download');
+    await dialog.getByRole('button', { name: 'Export site bundle…' }).click();
+    const file = path.join(home, 'new-client.pdbundle');
+    const made = await download;
+    await made.saveAs(file);
+    expect(made.suggestedFilename()).toMatch(/\.pdbundle$/u);
+    await expect
+      .poll(() => dialog.getByRole('status').innerText())
+      .toMatch(/^Site bundle .*\.pdbundle \(1 host, .* downloaded\.$/u);
+
+    await dialog.getByRole('button', { name: 'Open Acme Dental' }).click();
+    await expect
+      .poll(() =>
+        page
+          .locator('.workspace-site')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toBe('Acme Dental');
+    await switcher.click();
+    dialog = page.getByRole('dialog', { name: 'Workspaces' });
+    await dialog.getByLabel('Bundle to import').setInputFiles(file);
+    await expect
+      .poll(() =>
+        dialog
+          .getByRole('status')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toMatch(/^Imported the bundle from “New Client”: added 1 host(?:,|\.| and)/u);
+    await page.screenshot({ path: shot('bundle-imported') });
+    const names = (
+      core.requireWorkspace().db.prepare('SELECT name FROM hosts ORDER BY name').all() as { name: string }[]
+    ).map((r) => r.name);
+    expect(names).toEqual(['acme-pc1', 'newclient-pc1']);
+
+    await dialog.getByLabel('Bundle to import').setInputFiles(file);
+    await expect
+      .poll(() =>
+        dialog
+          .getByRole('status')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toBe('This bundle from “New Client” was already imported: nothing changed.');
+    await page.screenshot({ path: shot('bundle-again') });
+    expect(core.requireWorkspace().db.prepare('SELECT COUNT(*) AS n FROM hosts').get()).toEqual({ n: 2 });
+
+    // Acme's bundle back into the new client's workspace: its own host is matched, not duplicated.
+    const back = page.waitForEvent('download');
+    await dialog.getByRole('button', { name: 'Export site bundle…' }).click();
+    const acmeBundle = path.join(home, 'acme.pdbundle');
+    await (await back).saveAs(acmeBundle);
+    await dialog.getByRole('button', { name: 'Open New Client' }).click();
+    await expect
+      .poll(() =>
+        page
+          .locator('.workspace-site')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toBe('New Client');
+    await switcher.click();
+    dialog = page.getByRole('dialog', { name: 'Workspaces' });
+    await dialog.getByLabel('Bundle to import').setInputFiles(acmeBundle);
+    await expect
+      .poll(() =>
+        dialog
+          .getByRole('status')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toMatch(
+        /^Imported the bundle from “Acme Dental”: added 1 host\b.*; 1 host already here was matched\.$/u,
+      );
+    expect(await dialog.getByRole('list', { name: 'Matched hosts' }).innerText()).toMatch(
+      /^newclient-pc1 — already here \(matched by /u,
+    );
+    await page.screenshot({ path: shot('bundle-matched') });
+    const here = (
+      core.requireWorkspace().db.prepare('SELECT name FROM hosts ORDER BY name').all() as { name: string }[]
+    ).map((r) => r.name);
+    expect(here).toEqual(['acme-pc1', 'newclient-pc1']);
+  });
+});

@@ -282,7 +282,7 @@ export function WorkspaceSwitcher() {
                 ))}
               </ul>
             )}
-            {imported && imported.warnings.length > 0 && (
+            {imported?.imported && imported.warnings.length > 0 && (
               <ul className="small warning" aria-label="Import warnings">
                 {imported.warnings.map((w) => (
                   <li key={w}>{w}</li>

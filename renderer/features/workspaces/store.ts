@@ -45,13 +45,28 @@ function saveDownload(name: string, base64: string): void {
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** The window's words for what a bundle adds (the call counts rows by entity). */
+const ENTITY_WORDS: Record<string, [string, string]> = {
+  hosts: ['host', 'hosts'],
+  audits: ['audit', 'audits'],
+  findings: ['update', 'updates'],
+  jobs: ['patch job', 'patch jobs'],
+  job_log: ['job log line', 'job log lines'],
+  exceptions: ['exception', 'exceptions'],
+  audit_log: ['audit log entry', 'audit log entries'],
+};
+const counted = (entity: string, n: number): string => {
+  const [one, many] = ENTITY_WORDS[entity] ?? [entity.replace(/_/gu, ' '), entity.replace(/_/gu, ' ')];
+  return `${n} ${n === 1 ? one : many}`;
+};
+
 /** What an import did, in words: what was added, which hosts were already here, or that nothing changed. */
 export function importSummary(result: BundleImportResult): string {
   const from = result.originSite ? `“${result.originSite}”` : 'another workspace';
   if (!result.imported) return `This bundle from ${from} was already imported: nothing changed.`;
   const added = Object.entries(result.added)
     .filter(([, n]) => n > 0)
-    .map(([entity, n]) => `${n} ${entity}`);
+    .map(([entity, n]) => counted(entity, n));
   const matched = result.matchedHosts.length;
   return `Imported the bundle from ${from}: ${added.length ? `added ${added.join(', ')}` : 'nothing new to add'}${
     matched ? `; ${plural(matched, 'host')} already here ${matched === 1 ? 'was' : 'were'} matched` : ''
