@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { ReportFormat, ReportKind, ReportTable } from '../../../src/api/portable-schemas';
 import { Field } from '../../components/Field';
 import { plural } from '../../components/format';
@@ -63,23 +63,28 @@ export function ReportsPage() {
 function KindChoice() {
   const kind = useReports((s) => s.kind);
   const choose = useReports((s) => s.choose);
+  const id = useId();
   return (
     <fieldset>
       <legend>Report</legend>
       {KINDS.map((k) => (
-        <label key={k.kind} className="reports-option">
-          <span className="inline-choice">
+        <div key={k.kind} className="reports-option">
+          {/* The radio is named by the report's name alone; its description is read after it. */}
+          <label className="inline">
             <input
               type="radio"
               name="report-kind"
               value={k.kind}
               checked={kind === k.kind}
+              aria-describedby={`${id}-${k.kind}`}
               onChange={() => choose({ kind: k.kind })}
             />
             <strong>{k.label}</strong>
+          </label>
+          <span id={`${id}-${k.kind}`} className="muted small">
+            {k.text}
           </span>
-          <span className="muted small">{k.text}</span>
-        </label>
+        </div>
       ))}
     </fieldset>
   );

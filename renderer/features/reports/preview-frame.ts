@@ -75,9 +75,9 @@ export function styleFrame(frame: HTMLIFrameElement, parts: PreviewParts): numbe
   const sheet = new view.CSSStyleSheet();
   sheet.replaceSync(parts.css);
   doc.adoptedStyleSheets = [sheet];
-  for (const element of doc.querySelectorAll<HTMLElement | SVGElement>('[data-pd-style]')) {
+  doc.querySelectorAll<HTMLElement | SVGElement>('[data-pd-style]').forEach((element) => {
     const declarations = parts.inline[Number(element.dataset.pdStyle)];
     if (declarations !== undefined) element.style.cssText = declarations;
-  }
+  });
   return Math.ceil(doc.documentElement.scrollHeight);
 }
