@@ -1,4 +1,11 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Tests never write into the user's own data folder (the recent-workspaces list, a default
+// workspace): every run gets a fresh one, inherited by the test workers and the CLIs they start.
+process.env.PATCHDECK_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-test-data-'));
 
 // Three suites: fast unit tests next to the code, Chromium end-to-end tests through the
 // browser carrier, and lab tests that need root and start real SSH hosts in network namespaces.
