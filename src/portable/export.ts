@@ -41,8 +41,10 @@ function selectIn(db: Database, key: TableKey, column: string, ids: readonly num
   const out: Row[] = [];
   for (let i = 0; i < ids.length; i += 500) {
     const slice = ids.slice(i, i + 500);
+    // Rows in a stable order: by id, else (tables without one) by their leading columns.
+    const order = columnsOf(db, key).some((c) => c.name === 'id') ? 'id' : '1, 2, 3';
     out.push(
-      ...select(db, key, `${column} IN (${slice.map(() => '?').join(',')})${extra} ORDER BY rowid`, slice),
+      ...select(db, key, `${column} IN (${slice.map(() => '?').join(',')})${extra} ORDER BY ${order}`, slice),
     );
   }
   return out;
@@ -120,7 +122,7 @@ export async function buildPortableBundle(
     ),
     'finding_id',
   );
-  const findingRecords = findings.map((f) => ({ ...f, cves: cves.get(f.id) ?? [] }));
+  const findingRecords = findings.map((f) => ({ ...f, evidence: cves.get(f.id) ?? [] }));
 
   const steps = selectIn(db, 'job_steps', 'host_id', hostIds);
   const jobIds = [...new Set(steps.map((s) => s.job_id as number))].sort((a, b) => a - b);

@@ -55,7 +55,7 @@ export const ENTITY_FILES = [
     table: 'audits',
     nested: { hotfixes: 'audit_hotfixes', packages: 'audit_packages' },
   },
-  { name: 'findings.jsonl', entity: 'findings', table: 'findings', nested: { cves: 'finding_cves' } },
+  { name: 'findings.jsonl', entity: 'findings', table: 'findings', nested: { evidence: 'finding_cves' } },
   { name: 'jobs.jsonl', entity: 'jobs', table: 'patch_jobs', nested: { steps: 'job_steps' } },
   { name: 'job_log.jsonl', entity: 'job_log', table: 'job_log', nested: {} },
   { name: 'audit_log.jsonl', entity: 'audit_log', table: 'audit_log', nested: {} },

@@ -309,20 +309,6 @@ export async function mergePortableBundle(
     };
 
   const warnings: string[] = [];
-  const summary = await importFeedSources(
-    db,
-    [bufferSource(`${options.name}: ${ADVISORIES_FILE}`, bundle.advisories)],
-    {
-      clock: options.clock,
-    },
-  );
-  const refused = summary.files.filter((f) => f.status === 'refused');
-  if (refused.length > 0)
-    throw refuse(
-      options.name,
-      `its advisory snapshot was refused (${(refused[0]!.message ?? '').slice(0, 300)})`,
-    );
-
   const insert = inserter(db);
   const mapped = db.prepare(
     'SELECT local_id AS id FROM bundle_records WHERE origin_workspace = ? AND entity = ? AND origin_id = ?',
@@ -338,7 +324,8 @@ export async function mergePortableBundle(
     'SELECT id, source_id AS sourceId FROM advisories WHERE feed = ? AND advisory_id = ?',
   );
 
-  const run = db.transaction((): BundleImportResult => {
+  const body = (): BundleImportResult => {
+    warnings.length = 0;
     const added: Record<string, number> = {};
     const bump = (k: string): void => void (added[k] = (added[k] ?? 0) + 1);
     const matchedHosts: BundleImportResult['matchedHosts'] = [];
@@ -403,7 +390,7 @@ export async function mergePortableBundle(
         audit_id: auditMap.get(row.audit_id)!,
         host_id: hostOf(row.host_id),
       });
-      for (const c of nested.cves ?? []) {
+      for (const c of nested.evidence ?? []) {
         const adv = advisoryOf.get(c.feed, c.advisory_id) as { id: number; sourceId: number } | undefined;
         insert(
           'finding_cves',
@@ -423,15 +410,16 @@ export async function mergePortableBundle(
       const earlier = localOf('job', row.id);
       if (earlier !== null) {
         jobMap.set(row.id, earlier);
-        for (const s of nested.steps ?? []) {
-          const step = localOf('job_step', s.id);
-          if (step !== null) stepMap.set(s.id, step);
-        }
         jobsKnown++;
-        continue;
       }
-      const local = insert('patch_jobs', row, { task_id: null });
+      const local = earlier ?? insert('patch_jobs', row, { task_id: null });
       for (const s of nested.steps ?? []) {
+        const seen = localOf('job_step', s.id);
+        if (seen !== null) {
+          stepMap.set(s.id, seen);
+          continue;
+        }
+        if (earlier !== null) bump('job_steps');
         const verify = s.verify_audit_id == null ? null : (auditMap.get(s.verify_audit_id) ?? null);
         const step = insert('job_steps', s, {
           job_id: local,
@@ -442,6 +430,7 @@ export async function mergePortableBundle(
         remember.run(origin, 'job_step', String(s.id), step);
       }
       jobMap.set(row.id, local);
+      if (earlier !== null) continue;
       remember.run(origin, 'job', String(row.id), local);
       bump('jobs');
     }
@@ -540,17 +529,45 @@ export async function mergePortableBundle(
       },
     });
     return { imported: true, ...base, added, matchedHosts, warnings };
-  });
-  try {
-    return run();
-  } catch (error) {
-    if (error instanceof PatchdeckError) throw error;
+  };
+  const attempt = (dryRun: boolean): BundleImportResult | null => {
+    try {
+      return db.transaction(() => {
+        const result = body();
+        if (dryRun) throw new DryRunDone();
+        return result;
+      })();
+    } catch (error) {
+      if (error instanceof DryRunDone) return null;
+      if (error instanceof PatchdeckError) throw error;
+      throw refuse(
+        options.name,
+        `a record does not fit this workspace (${(error as Error).message.slice(0, 200)})`,
+      );
+    }
+  };
+  // Every record is tried against this workspace's constraints first, in a transaction that is
+  // rolled back: a record that does not fit refuses the bundle before the snapshot is imported.
+  attempt(true);
+  const summary = await importFeedSources(
+    db,
+    [bufferSource(`${options.name}: ${ADVISORIES_FILE}`, bundle.advisories)],
+    {
+      clock: options.clock,
+    },
+  );
+  const refused = summary.files.filter((f) => f.status === 'refused');
+  if (refused.length > 0)
     throw refuse(
       options.name,
-      `a record does not fit this workspace (${(error as Error).message.slice(0, 200)})`,
+      `its advisory snapshot was refused (${(refused[0]!.message ?? '').slice(0, 300)})`,
     );
-  }
+
+  return attempt(false)!;
 }
+
+/** Ends the trial run of a merge (its transaction rolls back). */
+class DryRunDone extends Error {}
 
 function knownHosts(db: Database): KnownHost[] {
   const hosts = db.prepare('SELECT id, name, names, address, mac FROM hosts').all() as {
