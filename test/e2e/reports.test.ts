@@ -319,6 +319,8 @@ describe('the Reports page', () => {
       const alert = page.getByRole('alert').filter({ hasText: 'A PDF cannot be made on this computer' });
       await alert.waitFor();
       expect(await alert.textContent()).toContain('Export the report as HTML instead');
+      // Window words: the CLI's flag is not something to type here.
+      expect(await alert.textContent()).not.toContain('--format');
       await page.screenshot({ path: shot('pdf-unavailable'), fullPage: true });
       const { file, text } = await download(() =>
         alert.getByRole('button', { name: 'Export as HTML instead' }).click(),

@@ -88,14 +88,23 @@ function sizeText(bytes: number): string {
 
 const FORMAT_WORDS: Record<ReportFormat, string> = { pdf: 'PDF', html: 'HTML', csv: 'CSV', json: 'JSON' };
 
-/** An export's failure in plain words; a missing PDF printer gets the HTML offer instead of a code. */
+/**
+ * An export's failure in plain words. A PDF that could not be made gets the HTML offer; the core's
+ * sentence for a missing Chromium names the CLI's `--format html`, so the window says it in its
+ * own words instead.
+ */
 function exportFailure(error: unknown, format: ReportFormat): ReportResult {
-  if (format === 'pdf' && error instanceof ApiError && error.code === 'unavailable')
+  if (format === 'pdf' && error instanceof ApiError && error.code === 'unavailable') {
+    const offer =
+      'Export the report as HTML instead: it is the same report, and any browser prints it or saves it as PDF.';
     return {
       kind: 'error',
       offerHtml: true,
-      text: `A PDF cannot be made on this computer (${error.message.replace(/\s+$/u, '')}). Export the report as HTML instead: it is the same report, and any browser prints it or saves it as PDF.`,
+      text: /--format/u.test(error.message)
+        ? `A PDF cannot be made on this computer: printing one needs a local Chromium or Google Chrome, and none was found. ${offer}`
+        : `No PDF was made: ${error.message} ${offer}`,
     };
+  }
   return { kind: 'error', text: `The ${FORMAT_WORDS[format]} export failed: ${describeError(error)}` };
 }
 
