@@ -304,6 +304,32 @@ describe('portable bundle', () => {
     ]);
   });
 
+  it('keeps a plan that had not finished on site as its record, cancelled here, never to be started from the office', async () => {
+    const site = await siteWorkspace();
+    const pending = insertTestJob(site.db, [site.hosts[0]!], {
+      name: 'tonight',
+      packages: [ACME_SECURITY_UPDATE],
+    });
+    updateJob(site.db, pending, { status: 'scheduled', scheduledAt: '2026-11-21T22:00:00.000Z' });
+    const office = createMemoryWorkspace();
+    const result = await importInto(office, (await exportOf(site.db)).bytes);
+    expect(result.warnings).toContain(
+      '1 job(s) had not finished on site; they are kept as its record (cancelled here) and are not run from this workspace.',
+    );
+    expect(
+      office.prepare(`SELECT name, status, message, scheduled_at FROM patch_jobs ORDER BY name`).all(),
+    ).toEqual([
+      { name: 'security updates', status: 'succeeded', message: null, scheduled_at: null },
+      {
+        name: 'tonight',
+        status: 'cancelled',
+        message:
+          "Imported from Acme Dental <Main>, where it was scheduled; Patchdeck does not run another workspace's plan here.",
+        scheduled_at: '2026-11-21T22:00:00.000Z',
+      },
+    ]);
+  });
+
   it('never holds a secret: no byte of a password, sudo password, passphrase or private key, nor their base64, nor a sealed blob', async () => {
     const site = await siteWorkspace();
     const bundle = await exportOf(site.db);

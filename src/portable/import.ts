@@ -406,13 +406,30 @@ export async function mergePortableBundle(
     const jobMap = new Map<unknown, number>();
     const stepMap = new Map<unknown, number>();
     let jobsKnown = 0;
+    let unfinishedJobs = 0;
     for (const { row, nested } of bundle.records.jobs) {
       const earlier = localOf('job', row.id);
       if (earlier !== null) {
         jobMap.set(row.id, earlier);
         jobsKnown++;
       }
-      const local = earlier ?? insert('patch_jobs', row, { task_id: null });
+      // A plan that had not finished on site is kept as the site's record, never run from here:
+      // the scheduler or an admin would otherwise start another workspace's approved plan.
+      const unfinished = !FINISHED_JOBS.has(String(row.status));
+      const local =
+        earlier ??
+        insert(
+          'patch_jobs',
+          row,
+          unfinished
+            ? {
+                task_id: null,
+                status: 'cancelled',
+                message: `Imported from ${originSite || 'another workspace'}, where it was ${String(row.status)}; Patchdeck does not run another workspace's plan here.`,
+              }
+            : { task_id: null },
+        );
+      if (earlier === null && unfinished) unfinishedJobs++;
       for (const s of nested.steps ?? []) {
         const seen = localOf('job_step', s.id);
         if (seen !== null) {
@@ -434,6 +451,10 @@ export async function mergePortableBundle(
       remember.run(origin, 'job', String(row.id), local);
       bump('jobs');
     }
+    if (unfinishedJobs > 0)
+      warnings.push(
+        `${unfinishedJobs} job(s) had not finished on site; they are kept as its record (cancelled here) and are not run from this workspace.`,
+      );
     if (jobsKnown > 0)
       warnings.push(
         `${jobsKnown} job(s) were imported before from this site and keep the state they had then.`,
@@ -565,6 +586,8 @@ export async function mergePortableBundle(
 
   return attempt(false)!;
 }
+
+const FINISHED_JOBS = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** Ends the trial run of a merge (its transaction rolls back). */
 class DryRunDone extends Error {}
