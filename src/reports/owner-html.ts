@@ -36,7 +36,17 @@ const CSS = `
   .chart h3 { margin-top: 6px; }
   svg text { font: 8pt system-ui, "DejaVu Sans", sans-serif; fill: #1b1f24; }
   .glossary { font-size: 8.5pt; color: #57606a; }
+  h2, h3 { break-after: avoid-page; page-break-after: avoid; }
+  section { break-inside: avoid-page; }
+  table { break-inside: auto; }
 `;
+
+/** Rows a table shows on paper (the JSON export has them all): the report stays one or two pages. */
+const SHOWN = 12;
+const more = (n: number, what: string): string =>
+  n > SHOWN
+    ? `<p class="muted">… and ${n - SHOWN} more ${what} (the JSON and CSV exports list them all).</p>`
+    : '';
 
 function card(value: number, label: string, bad = false): string {
   return `<div class="card${bad && value > 0 ? ' bad' : ''}"><b>${value}</b><span>${esc(label)}</span></div>`;
@@ -95,7 +105,7 @@ function trendChart(report: OwnerReport): string {
 <text x="${width - pad.r}" y="${height - 4}" text-anchor="end">${esc(plainDate(`${report.to}T00:00:00Z`))}</text>
 ${line('total', '#0969da')}${line('kev', TIER_COLOR.kev)}
 </svg>
-<p class="muted">Blue: all open security updates; dark red: those being exploited now. One point per day with an audit.</p>`;
+<p class="muted">Blue: all open security updates; dark red: those being exploited now. One point per day with an audit${report.asOf.slice(0, 10) <= report.to ? '; the last one is today' : ''}.</p>`;
 }
 
 export function renderOwnerHtml(report: OwnerReport, meta: ReportMeta): string {
@@ -112,6 +122,7 @@ export function renderOwnerHtml(report: OwnerReport, meta: ReportMeta): string {
         }${x.overdue > 0 ? `; ${x.overdue} are past their due date` : ''}.`;
   const actions = report.actions.map((a) => `<li>${esc(a.text)}</li>`).join('');
   const overdueRows = report.overdue
+    .slice(0, SHOWN)
     .map(
       (
         o,
@@ -120,6 +131,7 @@ export function renderOwnerHtml(report: OwnerReport, meta: ReportMeta): string {
     )
     .join('');
   const jobRows = f.jobs
+    .slice(0, SHOWN)
     .map(
       (
         j,
@@ -128,6 +140,7 @@ export function renderOwnerHtml(report: OwnerReport, meta: ReportMeta): string {
     )
     .join('');
   const exceptionRows = report.exceptions
+    .slice(0, SHOWN)
     .map(
       (
         e,
@@ -161,17 +174,23 @@ export function renderOwnerHtml(report: OwnerReport, meta: ReportMeta): string {
   <div class="chart"><h3>Waiting security updates, by risk</h3>${tierChart(report)}</div>
   <div class="chart"><h3>Over the period</h3>${trendChart(report)}</div>
 </div>
+<section>
 <h2>What was fixed in the period</h2>
 <p>${f.updatesNoLongerPending} updates were installed on ${f.machines} machines (seen in the audits of the period), ${f.securityNoLongerPending} of them security updates${
     f.knownExploitedNoLongerPending > 0
       ? `, ${f.knownExploitedNoLongerPending} for weaknesses being exploited`
       : ''
   }.</p>
-${f.jobs.length ? `<table><thead><tr><th>Patch job</th><th>Result</th><th>Finished</th><th class="num">Machines done</th><th class="num">Machines failed</th><th class="num">Packages</th></tr></thead><tbody>${jobRows}</tbody></table>` : '<p class="muted">No patch job ran in the period.</p>'}
+${f.jobs.length ? `<table><thead><tr><th>Patch job</th><th>Result</th><th>Finished</th><th class="num">Machines done</th><th class="num">Machines failed</th><th class="num">Packages</th></tr></thead><tbody>${jobRows}</tbody></table>${more(f.jobs.length, 'jobs')}` : '<p class="muted">No patch job ran in the period.</p>'}
+</section>
+<section>
 <h2>Overdue, and why</h2>
-${report.overdue.length ? `<table><thead><tr><th>Machine</th><th class="num">Overdue</th><th class="num">Exploited now</th><th>Overdue since</th><th>Software</th><th>Why it was due</th></tr></thead><tbody>${overdueRows}</tbody></table>` : '<p>Nothing is overdue.</p>'}
+${report.overdue.length ? `<table><thead><tr><th>Machine</th><th class="num">Overdue</th><th class="num">Exploited now</th><th>Overdue since</th><th>Software</th><th>Why it was due</th></tr></thead><tbody>${overdueRows}</tbody></table>${more(report.overdue.length, 'machines')}` : '<p>Nothing is overdue.</p>'}
+</section>
+<section>
 <h2>Exceptions</h2>
-${report.exceptions.length ? `<table><thead><tr><th>Decision</th><th>What</th><th>Reason</th><th>Owner</th><th>Until</th></tr></thead><tbody>${exceptionRows}</tbody></table>` : '<p>No exception is in force: every update counts.</p>'}
+${report.exceptions.length ? `<table><thead><tr><th>Decision</th><th>What</th><th>Reason</th><th>Owner</th><th>Until</th></tr></thead><tbody>${exceptionRows}</tbody></table>${more(report.exceptions.length, 'exceptions')}` : '<p>No exception is in force: every update counts.</p>'}
+</section>
 ${unchecked ? `<p><b>Not checked in the last 30 days:</b> ${unchecked}.</p>` : ''}
 <p class="glossary"><b>How to read this.</b> A <i>security update</i> fixes a known weakness in software on a machine. "Being exploited now" means the weakness is on CISA's list of weaknesses attackers are actively using (the Known Exploited Vulnerabilities catalogue). Each risk level has a number of days within which its updates are due, counted from the day an audit first found them. An <i>exception</i> is a recorded decision to accept a risk or postpone an update until a date, with a reason. Figures count each machine's latest audit${
     report.advisoryData.oldestDate

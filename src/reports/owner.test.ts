@@ -208,6 +208,24 @@ describe('the owner report', () => {
     expect(want.byTier.kev).toBe(2);
     expect(want.jobs).toEqual([{ id: 1, ok: 1, failed: 1, packages: 2 }]);
     expect(OwnerReport.parse(report)).toEqual(report);
+    // The trend: one point per audit day in the period, each host's newest audit's judged counts
+    // up to that day; the period reaches today, so its last point is today's figures.
+    expect(report.trend.map((t) => t.date)).toEqual(['2026-11-05', '2026-11-15', '2026-11-20', '2026-11-30']);
+    expect(report.trend.at(-1)).toEqual({ date: '2026-11-30', ...want.byTier });
+    const counts = (
+      db
+        .prepare("SELECT host_id, started_at, intel_counts FROM audits WHERE status = 'succeeded'")
+        .all() as Row[]
+    )
+      .filter((a) => (a.started_at as string) < '2026-11-16')
+      .sort((a, b) => String(a.started_at).localeCompare(String(b.started_at)));
+    const newestBy = new Map(
+      counts.map((a) => [a.host_id, JSON.parse(a.intel_counts as string) as Record<string, number>]),
+    );
+    const sum = Object.fromEntries(
+      TIERS.map((t) => [t, [...newestBy.values()].reduce((n, c) => n + (c[t] ?? 0), 0)]),
+    );
+    expect(report.trend[1]).toEqual({ date: '2026-11-15', ...sum });
   });
 
   it('the same holds for a chosen set of hosts and another period', () => {
@@ -229,7 +247,7 @@ describe('the owner report', () => {
       clock,
     );
     expect(report.actions[0]!.text).toBe(
-      'Install the 2 known-exploited fixes on OFFICE-PC3 and 1 other now: they were due by 27 Oct 2026. Attackers are already using these weaknesses.',
+      'Install the 2 known-exploited fixes on OFFICE-PC3 and 1 other now: they were due by 8 Oct 2026. Attackers are already using these weaknesses.',
     );
     const texts = report.actions.map((a) => a.text);
     expect(

@@ -111,7 +111,10 @@ export const OwnerReport = z.object({
       expiresSoon: z.boolean(),
     }),
   ),
-  /** One point per day in the period with an audit: each host's newest judged audit up to that day. */
+  /**
+   * One point per day in the period with an audit: each host's newest judged audit up to that day,
+   * as judged then; when the period reaches today, a last point for today with the figures above.
+   */
   trend: z.array(TierCounts.extend({ date: z.string() })),
   actions: z.array(
     z.object({
@@ -348,6 +351,14 @@ export function buildOwnerReport(db: Database, range: ReportRange, clock: Clock)
       name: r.name as string,
       lastAuditAt: (r.last_audit as string | null) ?? null,
     }));
+
+  // The newest point is what the figures above say now (an accept added since an audit's judging
+  // counts as it does there), when the period reaches today: the dashboard's rule.
+  const today = asOf.slice(0, 10);
+  if (today >= range.from && today <= range.to) {
+    if (trend.length > 0 && trend[trend.length - 1]!.date === today) trend.pop();
+    trend.push({ date: today, ...byTier });
+  }
 
   const report: OwnerReport = {
     kind: 'owner',

@@ -76,7 +76,13 @@ export function reportWorkspace(): ReportWorkspace {
     update('tar', true, { severity: 'moderate' }),
     update('nginx', true, { severity: 'low' }),
   ]);
-  // srv-b: audited once, over 30 days ago; a failed audit in the period says nothing.
+  // srv-b: audited twice, the last over 30 days ago (gzip installed between them, before the
+  // period); a failed audit in the period says nothing.
+  auditAt(db, hosts.srvB, '2026-10-01T09:00:00.000Z', [
+    openssl,
+    update('perl', true, { severity: 'critical' }),
+    update('gzip', false),
+  ]);
   auditAt(db, hosts.srvB, '2026-10-25T09:00:00.000Z', [
     openssl,
     update('perl', true, { severity: 'critical' }),
