@@ -1,7 +1,23 @@
+import fs from 'node:fs';
 import type { Database } from 'better-sqlite3';
-import type { CallContext, CallResult, ParsedArgs } from '../api';
+import type { CallContext, CallResult, ParsedArgs, ReportFormat, ReportKind, ReportTable } from '../api';
+import { readSettings, readWorkspaceMeta } from '../db';
 import type { Platform } from '../platform';
 import { PatchdeckError, type Clock } from '../util';
+import { buildOwnerReport } from './owner';
+import { renderOwnerHtml } from './owner-html';
+
+// Helper B's parts (compliance report, CSV, JSON) are not in the tree yet: until they land these
+// say so, and the owner report works on its own. Replaced by the imports of ./compliance,
+// ./compliance-html, ./tables and ./json.
+const notYet = (what: string): never => {
+  throw new PatchdeckError('unavailable', `${what} is not built yet.`);
+};
+const buildComplianceReport = (..._args: unknown[]): unknown => notYet('The compliance report');
+const renderComplianceHtml = (..._args: unknown[]): string => notYet('The compliance report');
+const reportCsv = (..._args: unknown[]): string => notYet('CSV export');
+const reportJson = (..._args: unknown[]): string => notYet('JSON export');
+import { resolveRange, type ReportMeta, type ReportRange } from './types';
 
 /** What the report calls need of the workspace and the platform. */
 export interface ReportServiceDeps {
@@ -10,19 +26,137 @@ export interface ReportServiceDeps {
   clock: Clock;
   /** The workspace file, for the report's footer. */
   workspacePath: string;
+  /** Printed in the footer and kept in the JSON (default: the workspace's operator name). */
+  actor?: string;
+  patchdeckVersion?: string;
+}
+
+const MEDIA: Record<ReportFormat, string> = {
+  html: 'text/html; charset=utf-8',
+  pdf: 'application/pdf',
+  csv: 'text/csv; charset=utf-8',
+  json: 'application/json',
+};
+
+const TITLES: Record<ReportKind, string> = {
+  owner: "Owner's summary",
+  compliance: 'Compliance report',
+};
+
+function metaOf(deps: ReportServiceDeps): ReportMeta {
+  return {
+    generatedAt: new Date(deps.clock.now()).toISOString(),
+    generatedBy: deps.actor ?? readSettings(deps.db).operatorName,
+    siteName: readWorkspaceMeta(deps.db).siteName,
+    workspacePath: deps.workspacePath,
+    patchdeckVersion: deps.patchdeckVersion ?? 'unknown',
+  };
+}
+
+function buildReport(deps: ReportServiceDeps, kind: ReportKind, range: ReportRange): unknown {
+  return kind === 'owner'
+    ? buildOwnerReport(deps.db, range, deps.clock)
+    : buildComplianceReport(deps.db, range, deps.clock);
+}
+
+function renderHtml(kind: ReportKind, report: unknown, meta: ReportMeta): string {
+  return kind === 'owner'
+    ? renderOwnerHtml(report as Parameters<typeof renderOwnerHtml>[0], meta)
+    : renderComplianceHtml(report, meta);
+}
+
+function hostCount(deps: ReportServiceDeps, range: ReportRange): number {
+  if (range.hostIds) return range.hostIds.length;
+  return (deps.db.prepare('SELECT count(*) AS n FROM hosts').get() as { n: number }).n;
 }
 
 export function previewReport(
-  _deps: ReportServiceDeps,
-  _args: ParsedArgs<'reports.preview'>,
+  deps: ReportServiceDeps,
+  args: ParsedArgs<'reports.preview'>,
 ): CallResult<'reports.preview'> {
-  throw new PatchdeckError('unavailable', 'Reports are not built yet.');
+  const range = resolveRange(deps.db, args, deps.clock);
+  const meta = metaOf(deps);
+  const html = renderHtml(args.kind, buildReport(deps, args.kind, range), meta);
+  return {
+    title: TITLES[args.kind],
+    html,
+    generatedAt: meta.generatedAt,
+    from: range.from,
+    to: range.to,
+    hostCount: hostCount(deps, range),
+  };
+}
+
+/** `patchdeck-owner-2026-11-01_2026-11-30.pdf`, `patchdeck-compliance-…-hosts.csv`. */
+export function reportFileName(
+  kind: ReportKind,
+  range: Pick<ReportRange, 'from' | 'to'>,
+  format: ReportFormat,
+  table?: ReportTable,
+): string {
+  const suffix = format === 'csv' ? `-${table ?? 'findings'}` : '';
+  return `patchdeck-${kind}-${range.from}_${range.to}${suffix}.${format}`;
+}
+
+/** The report's bytes in one format (PDF through the platform's printer). */
+export async function renderReport(
+  deps: ReportServiceDeps,
+  args: Pick<ParsedArgs<'reports.export'>, 'kind' | 'from' | 'to' | 'hostIds' | 'format' | 'table'>,
+): Promise<{ bytes: Buffer; fileName: string; mediaType: string }> {
+  const range = resolveRange(deps.db, args, deps.clock);
+  const fileName = reportFileName(args.kind, range, args.format, args.table);
+  const mediaType = MEDIA[args.format];
+  if (args.format === 'csv')
+    return {
+      bytes: Buffer.from(reportCsv(deps.db, range, args.table ?? 'findings'), 'utf8'),
+      fileName,
+      mediaType,
+    };
+  const meta = metaOf(deps);
+  const report = buildReport(deps, args.kind, range);
+  if (args.format === 'json')
+    return { bytes: Buffer.from(reportJson(args.kind, report as never, meta), 'utf8'), fileName, mediaType };
+  const html = renderHtml(args.kind, report, meta);
+  if (args.format === 'html') return { bytes: Buffer.from(html, 'utf8'), fileName, mediaType };
+  let pdf: Buffer;
+  try {
+    pdf = await deps.platform.printToPdf(html);
+  } catch (error) {
+    if (error instanceof PatchdeckError) throw error;
+    throw new PatchdeckError(
+      'unavailable',
+      `The PDF could not be made here (${(error as Error).message}). Export it as HTML instead (--format html) and print that from a browser.`,
+    );
+  }
+  return { bytes: pdf, fileName, mediaType };
 }
 
 export async function exportReport(
-  _deps: ReportServiceDeps,
-  _args: ParsedArgs<'reports.export'>,
-  _carrier: CallContext['carrier'],
+  deps: ReportServiceDeps,
+  args: ParsedArgs<'reports.export'>,
+  carrier: CallContext['carrier'],
 ): Promise<CallResult<'reports.export'>> {
-  throw new PatchdeckError('unavailable', 'Reports are not built yet.');
+  let target = args.path ?? null;
+  const browser = !target && (carrier !== 'electron' || deps.platform.kind !== 'electron');
+  const out = await renderReport(deps, args);
+  const facts = { fileName: out.fileName, mediaType: out.mediaType, bytes: out.bytes.length };
+  if (browser) return { path: null, ...facts, base64: out.bytes.toString('base64') };
+  if (!target) {
+    target = await deps.platform.chooseFileToSave({
+      title: `Save the ${TITLES[args.kind].toLowerCase()}`,
+      defaultPath: out.fileName,
+      filters: [{ name: args.format.toUpperCase(), extensions: [args.format] }],
+    });
+    if (!target) return { path: null, ...facts };
+  }
+  try {
+    fs.writeFileSync(target, out.bytes);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new PatchdeckError(
+      'unavailable',
+      `Could not write the report to ${target} (${code}); nothing was saved.`,
+    );
+  }
+  return { path: target, ...facts };
 }

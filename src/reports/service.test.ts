@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { setSiteName } from '../db';
+import { createNodePlatform } from '../platform';
+import { ManualClock } from '../util';
+import { exportReport, previewReport, reportFileName, type ReportServiceDeps } from './service';
+import { REPORT_NOW, reportWorkspace } from './testing/workspace';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+const tmp = (): string => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-report-'));
+  dirs.push(d);
+  return d;
+};
+
+function deps(overrides: Partial<ReportServiceDeps> = {}): ReportServiceDeps & { saved: string[] } {
+  const { db } = reportWorkspace();
+  setSiteName(db, 'Acme Dental');
+  const saved: string[] = [];
+  const node = createNodePlatform({ configDir: tmp(), passphrase: 'x' });
+  return {
+    db,
+    clock: new ManualClock(REPORT_NOW),
+    workspacePath: '/srv/acme.patchdeck',
+    actor: 'Dana',
+    patchdeckVersion: '0.1.0',
+    platform: { kind: 'node', printToPdf: node.printToPdf, chooseFileToSave: node.chooseFileToSave },
+    saved,
+    ...overrides,
+  };
+}
+
+describe('the report service', () => {
+  it('previews the owner report: the same document an HTML export writes', async () => {
+    const d = deps();
+    const preview = previewReport(d, { kind: 'owner', from: '2026-11-01', to: '2026-11-30' });
+    expect(preview).toMatchObject({
+      title: "Owner's summary",
+      from: '2026-11-01',
+      to: '2026-11-30',
+      hostCount: 5,
+    });
+    expect(preview.html).toContain('Acme Dental');
+    expect(preview.html).toContain('Made by Dana with Patchdeck 0.1.0');
+    const file = path.join(tmp(), 'owner.html');
+    const out = await exportReport(
+      d,
+      { kind: 'owner', from: '2026-11-01', to: '2026-11-30', format: 'html', path: file },
+      'cli',
+    );
+    expect(out).toEqual({
+      path: file,
+      fileName: 'patchdeck-owner-2026-11-01_2026-11-30.html',
+      mediaType: 'text/html; charset=utf-8',
+      bytes: fs.statSync(file).size,
+    });
+    expect(fs.readFileSync(file, 'utf8')).toBe(preview.html);
+  });
+
+  it('in browser mode the bytes come back as base64 with the file name, and nothing is written', async () => {
+    const d = deps();
+    const out = await exportReport(d, { kind: 'owner', to: '2026-11-30', format: 'html' }, 'browser');
+    expect(out.path).toBeNull();
+    expect(out.fileName).toBe('patchdeck-owner-2026-10-31_2026-11-30.html');
+    expect(Buffer.from(out.base64!, 'base64').toString('utf8')).toBe(
+      previewReport(d, { kind: 'owner', to: '2026-11-30' }).html,
+    );
+  });
+
+  it('the desktop asks where to save, and a cancelled dialog writes nothing', async () => {
+    const asked: string[] = [];
+    const d = deps({
+      platform: {
+        kind: 'electron',
+        printToPdf: async () => Buffer.from('%PDF-1.4 test'),
+        chooseFileToSave: async (o) => {
+          asked.push(o.defaultPath ?? '');
+          return null;
+        },
+      },
+    });
+    const out = await exportReport(d, { kind: 'owner', to: '2026-11-30', format: 'pdf' }, 'electron');
+    expect(asked).toEqual(['patchdeck-owner-2026-10-31_2026-11-30.pdf']);
+    expect(out).toMatchObject({ path: null, mediaType: 'application/pdf' });
+    expect(out.base64).toBeUndefined();
+  });
+
+  it('a PDF printed by Chromium is written where asked', async () => {
+    const d = deps();
+    const file = path.join(tmp(), 'owner.pdf');
+    const out = await exportReport(d, { kind: 'owner', to: '2026-11-30', format: 'pdf', path: file }, 'cli');
+    expect(out.path).toBe(file);
+    expect(fs.readFileSync(file).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+  }, 90_000);
+
+  it('a printer that fails gives a sentence offering HTML, and writes nothing', async () => {
+    const d = deps({
+      platform: {
+        kind: 'node',
+        printToPdf: async () => {
+          throw new Error('no display');
+        },
+        chooseFileToSave: async () => null,
+      },
+    });
+    const file = path.join(tmp(), 'x.pdf');
+    await expect(
+      exportReport(d, { kind: 'owner', to: '2026-11-30', format: 'pdf', path: file }, 'cli'),
+    ).rejects.toThrow(
+      'The PDF could not be made here (no display). Export it as HTML instead (--format html) and print that from a browser.',
+    );
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('names files by kind, period and table', () => {
+    expect(reportFileName('compliance', { from: '2026-11-01', to: '2026-11-30' }, 'csv', 'hosts')).toBe(
+      'patchdeck-compliance-2026-11-01_2026-11-30-hosts.csv',
+    );
+    expect(reportFileName('owner', { from: '2026-11-01', to: '2026-11-30' }, 'json')).toBe(
+      'patchdeck-owner-2026-11-01_2026-11-30.json',
+    );
+  });
+
+  it('refuses a host that is not in the workspace, and a period that ends before it starts', () => {
+    const d = deps();
+    expect(() => previewReport(d, { kind: 'owner', hostIds: [999] })).toThrow('No host with id 999');
+    expect(() => previewReport(d, { kind: 'owner', from: '2026-12-01', to: '2026-11-01' })).toThrow(
+      'starts (2026-12-01) after it ends (2026-11-01)',
+    );
+  });
+});
