@@ -48,8 +48,13 @@ function auditAt(db: Database, hostId: number, at: string, findings: FindingInpu
   return id;
 }
 
+/** The client workspace in memory. */
 export function reportWorkspace(): ReportWorkspace {
-  const db = createMemoryWorkspace();
+  return fillReportWorkspace(createMemoryWorkspace());
+}
+
+/** The client's rows written into `db` (a new, empty workspace: a file for the CLI tests). */
+export function fillReportWorkspace(db: Database): ReportWorkspace {
   const kev = addSource(db, { feed: 'kev', publisher: 'CISA', publishedAt: '2026-11-28T00:00:00.000Z' });
   addKev(db, kev, 'CVE-2024-1111', { dateAdded: '2024-05-01', dueDate: '2026-11-10' });
   addKev(db, kev, 'CVE-2024-2222', { dateAdded: '2024-06-01', dueDate: '2026-12-20' });
