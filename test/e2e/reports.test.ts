@@ -260,6 +260,46 @@ describe('the Reports page', () => {
       .waitFor();
   });
 
+  it('when no Chromium can print a PDF, says so in words and offers the same report as HTML', async () => {
+    const { page } = app;
+    process.env.PATCHDECK_CHROMIUM = path.join(app.dir, 'no-chromium-here');
+    try {
+      await page.getByLabel('Format', { exact: true }).selectOption('pdf');
+      await page.getByRole('button', { name: 'Export' }).click();
+      const alert = page.getByRole('alert').filter({ hasText: 'A PDF cannot be made on this computer' });
+      await alert.waitFor();
+      expect(await alert.textContent()).toContain('Export the report as HTML instead');
+      // Window words: the CLI's flag is not something to type here.
+      expect(await alert.textContent()).not.toContain('--format');
+      await page.screenshot({ path: shot('pdf-unavailable'), fullPage: true });
+      const { file, text } = await download(() =>
+        alert.getByRole('button', { name: 'Export as HTML instead' }).click(),
+      );
+      expect(file.suggestedFilename()).toMatch(/^patchdeck-owner-.*\.html$/u);
+      expect(text).toMatch(/^<!doctype html>/iu);
+      expect(await page.getByLabel('Format', { exact: true }).inputValue()).toBe('html');
+    } finally {
+      delete process.env.PATCHDECK_CHROMIUM;
+    }
+  });
+
+  it('with the local Chromium, the PDF export downloads a PDF', async () => {
+    const { page } = app;
+    await page.getByLabel('Format', { exact: true }).selectOption('pdf');
+    const [file] = await Promise.all([
+      page.waitForEvent('download', { timeout: 60_000 }),
+      page.getByRole('button', { name: 'Export' }).click(),
+    ]);
+    const saved = path.join(app.dir, file.suggestedFilename());
+    await file.saveAs(saved);
+    expect(file.suggestedFilename()).toMatch(/^patchdeck-owner-.*\.pdf$/u);
+    expect(fs.readFileSync(saved).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Downloaded ${file.suggestedFilename()}` })
+      .waitFor();
+    await page.screenshot({ path: shot('pdf-downloaded') });
+  });
   it('previews the compliance report for chosen hosts only, and says when the choice changed', async () => {
     const { page } = app;
     await page.getByRole('radio', { name: 'Compliance report' }).check();
@@ -308,42 +348,6 @@ describe('the Reports page', () => {
     expect(rows).toHaveLength(3);
     expect(text).toContain('OFFICE-PC1');
     expect(text).toContain('files01');
-  });
-
-  it('when no Chromium can print a PDF, says so in words and offers the same report as HTML', async () => {
-    const { page } = app;
-    process.env.PATCHDECK_CHROMIUM = path.join(app.dir, 'no-chromium-here');
-    try {
-      await page.getByLabel('Format', { exact: true }).selectOption('pdf');
-      await page.getByRole('button', { name: 'Export' }).click();
-      const alert = page.getByRole('alert').filter({ hasText: 'A PDF cannot be made on this computer' });
-      await alert.waitFor();
-      expect(await alert.textContent()).toContain('Export the report as HTML instead');
-      // Window words: the CLI's flag is not something to type here.
-      expect(await alert.textContent()).not.toContain('--format');
-      await page.screenshot({ path: shot('pdf-unavailable'), fullPage: true });
-      const { file, text } = await download(() =>
-        alert.getByRole('button', { name: 'Export as HTML instead' }).click(),
-      );
-      expect(file.suggestedFilename()).toMatch(/^patchdeck-compliance-.*\.html$/u);
-      expect(text).toMatch(/^<!doctype html>/iu);
-      expect(await page.getByLabel('Format', { exact: true }).inputValue()).toBe('html');
-    } finally {
-      delete process.env.PATCHDECK_CHROMIUM;
-    }
-  });
-
-  it('with the local Chromium, the PDF export downloads a PDF', async () => {
-    const { page } = app;
-    await page.getByLabel('Format', { exact: true }).selectOption('pdf');
-    const [file] = await Promise.all([
-      page.waitForEvent('download', { timeout: 60_000 }),
-      page.getByRole('button', { name: 'Export' }).click(),
-    ]);
-    const saved = path.join(app.dir, file.suggestedFilename());
-    await file.saveAs(saved);
-    expect(file.suggestedFilename()).toMatch(/^patchdeck-compliance-.*\.pdf$/u);
-    expect(fs.readFileSync(saved).subarray(0, 5).toString('latin1')).toBe('%PDF-');
   });
 });
 
