@@ -25,7 +25,7 @@ const CSS = `
   .bad { color: #a40e26; font-weight: 600; } .ok { color: #1a7f37; font-weight: 600; }
   .ref { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 8pt; color: #57606a; white-space: nowrap; }
   .evidence { font-size: 8pt; color: #57606a; }
-  code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 8.5pt; word-break: break-all; }
+  code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 8.5pt; overflow-wrap: anywhere; }
   .totals td { font-variant-numeric: tabular-nums; }
 `;
 

@@ -12,6 +12,8 @@ import { addFindingException, enrichCurrentFindings } from '../intel';
 import { addAdvisory, addKev, addSource, dateAudit } from '../intel/testing/snapshot';
 import { ManualClock } from '../util';
 import { buildComplianceReport, ComplianceReport } from './compliance';
+import { buildOwnerReport } from './owner';
+import { REPORT_NOW, reportWorkspace } from './testing/workspace';
 import { renderComplianceHtml } from './compliance-html';
 import { reportJson } from './json';
 import { reportSchemaFiles, schemaText } from './schemas';
@@ -350,6 +352,25 @@ describe('the published JSON Schemas', () => {
     const nested = structuredClone(doc.report);
     (nested.hosts[0]!.findings[0] as Record<string, unknown>).addedColumn = 'x';
     expect(validate(nested)).toBe(false);
+  });
+
+  it("accepts the owner report's JSON and the compliance JSON of the owner report's workspace", () => {
+    const w = reportWorkspace();
+    const at = new ManualClock(REPORT_NOW);
+    const range = resolveRange(w.db, { from: '2026-11-01', to: '2026-11-30' }, at);
+    for (const kind of ['owner', 'compliance'] as const) {
+      const report =
+        kind === 'owner' ? buildOwnerReport(w.db, range, at) : buildComplianceReport(w.db, range, at);
+      const doc = JSON.parse(reportJson(kind, report, META)) as { $schema: string; report: unknown };
+      const schema = committed(`report-${kind}.schema.json`);
+      expect(schema.$id).toBe(doc.$schema);
+      const validate = ajv().compile(schema);
+      expect(validate(doc.report), `${kind}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).toBe(true);
+      expect(validate({ ...(doc.report as object), added: true })).toBe(false);
+    }
+    const compliance = buildComplianceReport(w.db, range, at);
+    expect(compliance.jobs.map((j) => j.jobId)).toContain(w.jobId);
+    expect(compliance.hosts).toHaveLength(Object.keys(w.hosts).length);
   });
 
   it('describes each CSV table exactly: every real row validates, the header is the schema, a formula stays text', () => {
