@@ -61,6 +61,43 @@ describe('patchdeck report', () => {
     expect(text).toContain("Security updates: owner's summary");
   }, 90_000);
 
+  it('compliance --format html, csv (each table) and json write what they say', async () => {
+    const html = path.join(dir, 'compliance.html');
+    const h = await runCli(['report', 'compliance', ...PERIOD, '--format', 'html', '--out', html], {
+      configDir: dir,
+      workspace: ws,
+    });
+    expect(h.stderr).toBe('');
+    expect(h.code).toBe(0);
+    expect(fs.readFileSync(html, 'utf8')).toContain('OFFICE-PC3');
+    for (const table of ['findings', 'hosts', 'jobs']) {
+      const csv = path.join(dir, `${table}.csv`);
+      const r = await runCli(
+        ['report', 'compliance', ...PERIOD, '--format', 'csv', '--table', table, '--out', csv],
+        { configDir: dir, workspace: ws },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('text/csv');
+      const lines = fs.readFileSync(csv, 'utf8').trim().split(/\r?\n/u);
+      expect(lines.length).toBeGreaterThan(1);
+    }
+    const json = path.join(dir, 'owner.json');
+    const j = await runCli(['report', 'owner', ...PERIOD, '--format', 'json', '--out', json], {
+      configDir: dir,
+      workspace: ws,
+    });
+    expect(j.code).toBe(0);
+    const doc = JSON.parse(fs.readFileSync(json, 'utf8')) as {
+      $schema: string;
+      meta: { siteName: string };
+      report: { kind: string; machines: { total: number } };
+    };
+    expect(doc.$schema).toBe('https://patchdeck.invalid/schemas/report-owner-1.json');
+    expect(doc.meta.siteName).toBe('Acme Dental');
+    expect(doc.report).toMatchObject({ kind: 'owner', machines: { total: 5 } });
+  }, 60_000);
+
   it('--hosts narrows the report to the machines named', async () => {
     const out = path.join(dir, 'srv-a.html');
     const r = await runCli(

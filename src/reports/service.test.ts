@@ -6,7 +6,9 @@ import { setSiteName } from '../db';
 import { createNodePlatform } from '../platform';
 import { ManualClock } from '../util';
 import { exportReport, previewReport, reportFileName, type ReportServiceDeps } from './service';
-import { REPORT_NOW, reportWorkspace } from './testing/workspace';
+import { buildOwnerReport } from './owner';
+import { HOSTILE_NAME, REPORT_NOW, reportWorkspace } from './testing/workspace';
+import { resolveRange } from './types';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -115,6 +117,38 @@ describe('the report service', () => {
       'The PDF could not be made here (no display). Export it as HTML instead (--format html) and print that from a browser.',
     );
     expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('the compliance report previews through its own template, and CSV and JSON export the same range', async () => {
+    const d = deps();
+    const preview = previewReport(d, { kind: 'compliance', from: '2026-11-01', to: '2026-11-30' });
+    expect(preview.title).toBe('Compliance report');
+    expect(preview.html).toContain('OFFICE-PC3');
+    expect(preview.html).not.toContain(HOSTILE_NAME);
+    const csv = await exportReport(
+      d,
+      { kind: 'compliance', from: '2026-11-01', to: '2026-11-30', format: 'csv', table: 'hosts' },
+      'browser',
+    );
+    expect(csv).toMatchObject({
+      fileName: 'patchdeck-compliance-2026-11-01_2026-11-30-hosts.csv',
+      mediaType: 'text/csv; charset=utf-8',
+    });
+    const rows = Buffer.from(csv.base64!, 'base64').toString('utf8').trim().split(/\r?\n/u);
+    expect(rows).toHaveLength(1 + 5);
+    const json = await exportReport(
+      d,
+      { kind: 'owner', from: '2026-11-01', to: '2026-11-30', format: 'json' },
+      'browser',
+    );
+    const doc = JSON.parse(Buffer.from(json.base64!, 'base64').toString('utf8')) as Record<string, unknown>;
+    expect(doc).toMatchObject({
+      $schema: 'https://patchdeck.invalid/schemas/report-owner-1.json',
+      schemaVersion: 1,
+      meta: { generatedBy: 'Dana', siteName: 'Acme Dental', generatedAt: REPORT_NOW },
+    });
+    const range = resolveRange(d.db, { from: '2026-11-01', to: '2026-11-30' }, d.clock);
+    expect(doc.report).toEqual(buildOwnerReport(d.db, range, d.clock));
   });
 
   it('names files by kind, period and table', () => {

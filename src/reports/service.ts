@@ -4,19 +4,12 @@ import type { CallContext, CallResult, ParsedArgs, ReportFormat, ReportKind, Rep
 import { readSettings, readWorkspaceMeta } from '../db';
 import type { Platform } from '../platform';
 import { PatchdeckError, type Clock } from '../util';
-import { buildOwnerReport } from './owner';
+import { buildComplianceReport, type ComplianceReport } from './compliance';
+import { renderComplianceHtml } from './compliance-html';
+import { reportJson } from './json';
+import { buildOwnerReport, type OwnerReport } from './owner';
 import { renderOwnerHtml } from './owner-html';
-
-// Helper B's parts (compliance report, CSV, JSON) are not in the tree yet: until they land these
-// say so, and the owner report works on its own. Replaced by the imports of ./compliance,
-// ./compliance-html, ./tables and ./json.
-const notYet = (what: string): never => {
-  throw new PatchdeckError('unavailable', `${what} is not built yet.`);
-};
-const buildComplianceReport = (..._args: unknown[]): unknown => notYet('The compliance report');
-const renderComplianceHtml = (..._args: unknown[]): string => notYet('The compliance report');
-const reportCsv = (..._args: unknown[]): string => notYet('CSV export');
-const reportJson = (..._args: unknown[]): string => notYet('JSON export');
+import { reportCsv } from './tables';
 import { resolveRange, type ReportMeta, type ReportRange } from './types';
 
 /** What the report calls need of the workspace and the platform. */
@@ -53,16 +46,18 @@ function metaOf(deps: ReportServiceDeps): ReportMeta {
   };
 }
 
-function buildReport(deps: ReportServiceDeps, kind: ReportKind, range: ReportRange): unknown {
+type Built = { kind: 'owner'; report: OwnerReport } | { kind: 'compliance'; report: ComplianceReport };
+
+function buildReport(deps: ReportServiceDeps, kind: ReportKind, range: ReportRange): Built {
   return kind === 'owner'
-    ? buildOwnerReport(deps.db, range, deps.clock)
-    : buildComplianceReport(deps.db, range, deps.clock);
+    ? { kind, report: buildOwnerReport(deps.db, range, deps.clock) }
+    : { kind, report: buildComplianceReport(deps.db, range, deps.clock) };
 }
 
-function renderHtml(kind: ReportKind, report: unknown, meta: ReportMeta): string {
-  return kind === 'owner'
-    ? renderOwnerHtml(report as Parameters<typeof renderOwnerHtml>[0], meta)
-    : renderComplianceHtml(report, meta);
+function renderHtml(built: Built, meta: ReportMeta): string {
+  return built.kind === 'owner'
+    ? renderOwnerHtml(built.report, meta)
+    : renderComplianceHtml(built.report, meta);
 }
 
 function hostCount(deps: ReportServiceDeps, range: ReportRange): number {
@@ -76,7 +71,7 @@ export function previewReport(
 ): CallResult<'reports.preview'> {
   const range = resolveRange(deps.db, args, deps.clock);
   const meta = metaOf(deps);
-  const html = renderHtml(args.kind, buildReport(deps, args.kind, range), meta);
+  const html = renderHtml(buildReport(deps, args.kind, range), meta);
   return {
     title: TITLES[args.kind],
     html,
@@ -108,15 +103,20 @@ export async function renderReport(
   const mediaType = MEDIA[args.format];
   if (args.format === 'csv')
     return {
-      bytes: Buffer.from(reportCsv(deps.db, range, args.table ?? 'findings'), 'utf8'),
+      bytes: Buffer.from(
+        reportCsv(deps.db, range, args.table ?? 'findings', {
+          now: new Date(deps.clock.now()).toISOString(),
+        }),
+        'utf8',
+      ),
       fileName,
       mediaType,
     };
   const meta = metaOf(deps);
-  const report = buildReport(deps, args.kind, range);
+  const built = buildReport(deps, args.kind, range);
   if (args.format === 'json')
-    return { bytes: Buffer.from(reportJson(args.kind, report as never, meta), 'utf8'), fileName, mediaType };
-  const html = renderHtml(args.kind, report, meta);
+    return { bytes: Buffer.from(reportJson(built.kind, built.report, meta), 'utf8'), fileName, mediaType };
+  const html = renderHtml(built, meta);
   if (args.format === 'html') return { bytes: Buffer.from(html, 'utf8'), fileName, mediaType };
   let pdf: Buffer;
   try {
