@@ -99,7 +99,7 @@ function hostSection(h: Host, report: ComplianceReport): string {
   const findings = h.findings.length
     ? `<table><thead><tr><th>Record</th><th>Update</th><th>Tier</th><th>Due</th><th>Evidence</th></tr></thead><tbody>
 ${h.findings.map(findingRow).join('\n')}
-</tbody></table>${h.findingsOmitted ? `<p class="muted">${esc(h.findingsOmitted)} more open findings are in the JSON and CSV exports.</p>` : ''}`
+</tbody></table>${h.findingsOmitted ? `<p class="muted">${esc(h.findingsOmitted)} more open findings are in the findings CSV export.</p>` : ''}`
     : `<p class="muted">${h.currentAuditId === null ? 'Never audited successfully: nothing is known.' : 'No open security finding.'}</p>`;
   const steps = h.steps.length
     ? `<table><thead><tr><th>Record</th><th>Job and approval</th><th>Outcome</th><th>Approved versions</th><th>Verification</th></tr></thead><tbody>

@@ -11,7 +11,7 @@ import { ACME_SECURITY_UPDATE, insertTestJob } from '../db/testing/jobs';
 import { addFindingException, enrichCurrentFindings } from '../intel';
 import { addAdvisory, addKev, addSource, dateAudit } from '../intel/testing/snapshot';
 import { ManualClock } from '../util';
-import { buildComplianceReport, ComplianceReport } from './compliance';
+import { buildComplianceReport, COMPLIANCE_LIMITS, ComplianceReport } from './compliance';
 import { buildOwnerReport } from './owner';
 import { REPORT_NOW, reportWorkspace } from './testing/workspace';
 import { renderComplianceHtml } from './compliance-html';
@@ -297,6 +297,34 @@ describe('the compliance report', () => {
     );
     expect(report.auditLog.some((e) => e.details.includes('before'))).toBe(false);
     expect(report.totals.logEntries).toBe(report.auditLog.length);
+  });
+
+  it('lists at most COMPLIANCE_LIMITS.findingsPerHost findings of a host, and still counts them all', () => {
+    const db = createMemoryWorkspace();
+    const host = insertHost(db, { name: 'big', address: '192.0.2.50' }).id;
+    const n = COMPLIANCE_LIMITS.findingsPerHost + 3;
+    const updates = Array.from({ length: n }, (_, i) =>
+      packageFinding({
+        package: `pkg${i}`,
+        arch: 'amd64',
+        installedVersion: '1',
+        availableVersion: '2',
+        repository: 'security',
+        security: true,
+        severity: 'critical',
+      }),
+    );
+    dateAudit(db, recordAudit(db, host, DEBIAN_12, 'apt', updates), '2026-11-01T00:00:00.000Z');
+    enrichCurrentFindings(db, { clock, settings: DEFAULT_SETTINGS });
+    const report = buildComplianceReport(db, resolveRange(db, {}, clock), clock);
+    const [h] = report.hosts;
+    expect(h!.findings).toHaveLength(COMPLIANCE_LIMITS.findingsPerHost);
+    expect(h!.findingsOmitted).toBe(3);
+    expect(report.totals.openFindings).toBe(n);
+    expect(report.totals.overdueFindings).toBe(n);
+    expect(renderComplianceHtml(report, META)).toContain(
+      '3 more open findings are in the findings CSV export.',
+    );
   });
 
   it('renders one escaped, script-free, printable section per host naming its records', () => {

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
 import { FindingEvidence } from '../api';
-import { HAS_ACTIVE_ACCEPT, readSettings } from '../db';
+import { HAS_ACTIVE_ACCEPT, HAS_ACTIVE_EXCEPTION, readSettings } from '../db';
 import { findingEvidence } from '../intel';
 import type { Clock } from '../util';
 import type { ReportRange } from './types';
@@ -18,7 +18,13 @@ import type { ReportRange } from './types';
  */
 
 /** Bounds: a report stays readable and its JSON stays a few megabytes. */
-export const COMPLIANCE_LIMITS = { findingsPerHost: 500, logEntries: 2000, logDetails: 400 } as const;
+export const COMPLIANCE_LIMITS = {
+  findingsPerHost: 500,
+  /** Over the whole report: each finding's evidence is a few queries. */
+  findings: 20_000,
+  logEntries: 2000,
+  logDetails: 400,
+} as const;
 
 const Int = z.number().int();
 const Nullable = <T extends z.ZodType>(t: T) => t.nullable();
@@ -123,7 +129,7 @@ export const ComplianceHost = z.object({
     ageDays: Nullable(Int),
   }),
   findings: z.array(ComplianceFinding),
-  /** Open findings not listed because of the per-host bound. */
+  /** Open findings not listed because of the bounds (COMPLIANCE_LIMITS); counted in the totals. */
   findingsOmitted: Int,
   /** Pending updates of the current audit that no advisory made security relevant. */
   otherPendingUpdates: Int,
@@ -324,7 +330,7 @@ export function buildComplianceReport(db: Database, range: ReportRange, clock: C
      ORDER BY started_at DESC, id DESC LIMIT 1`,
   );
   const openFindings = db.prepare(
-    `SELECT f.*, ${HAS_ACTIVE_ACCEPT} AS accepted FROM findings f WHERE f.audit_id = @audit AND f.tier IS NOT NULL
+    `SELECT f.*, ${HAS_ACTIVE_ACCEPT} AS accepted, ${HAS_ACTIVE_EXCEPTION} AS excepted FROM findings f WHERE f.audit_id = @audit AND f.tier IS NOT NULL
      ORDER BY CASE f.tier WHEN 'kev' THEN 0 WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 ELSE 4 END,
        f.due_at IS NULL, f.due_at, f.package, f.id`,
   );
@@ -336,6 +342,7 @@ export function buildComplianceReport(db: Database, range: ReportRange, clock: C
   );
 
   let openTotal = 0;
+  let listed = 0;
   let overdueTotal = 0;
   const hostSections = hostRows.map((h) => {
     const hostId = h.id as number;
@@ -348,8 +355,13 @@ export function buildComplianceReport(db: Database, range: ReportRange, clock: C
     let sourceIds: number[] = [];
     if (auditId !== null) {
       const rows = openFindings.all({ audit: auditId, now: asOf }) as Row[];
-      omitted = Math.max(0, rows.length - COMPLIANCE_LIMITS.findingsPerHost);
-      findings = rows.slice(0, COMPLIANCE_LIMITS.findingsPerHost).map((f) => {
+      const room = Math.max(
+        0,
+        Math.min(COMPLIANCE_LIMITS.findingsPerHost, COMPLIANCE_LIMITS.findings - listed),
+      );
+      omitted = Math.max(0, rows.length - room);
+      listed += Math.min(rows.length, room);
+      findings = rows.slice(0, room).map((f) => {
         const evidence = findingEvidence(db, f.id as number, { clock, settings });
         return {
           findingId: f.id as number,
@@ -371,7 +383,9 @@ export function buildComplianceReport(db: Database, range: ReportRange, clock: C
       });
       const open = rows.filter((f) => f.accepted !== 1);
       openTotal += open.length;
-      overdueTotal += findings.filter((f) => !f.accepted && f.overdue).length;
+      overdueTotal += open.filter(
+        (f) => f.due_at !== null && (f.due_at as string) < asOf && f.excepted !== 1,
+      ).length;
       other = (otherCount.get(auditId) as { n: number }).n;
       judgedAt = str((judged.get(auditId) as Row).judged_at);
       sourceIds = (sourcesOf.all(auditId) as { id: number }[]).map((r) => r.id);
