@@ -93,7 +93,7 @@ async function seed(): Promise<void> {
   dateAudit(db, recordAudit(db, ids.reception, DEBIAN_12, 'apt', [update(OPENSSL)]), ago(40));
   dateAudit(db, recordAudit(db, ids.files, DEBIAN_12, 'apt', [update(WEBP)]), ago(40));
 
-  // files01 was patched ten days ago by an approved job, verified by its audit.
+  // files01 is patched by a job planned (dry run) a day ago and approved today…
   const target: TargetPackage = {
     name: WEBP.name,
     arch: 'amd64',
@@ -109,13 +109,14 @@ async function seed(): Promise<void> {
     newPackages: [],
     removals: [],
     skipped: [],
-    ranAt: ago(10),
+    ranAt: ago(1),
   };
   updateStep(db, step!.id, { phase: 'planned', preview });
   // Approved for real, so the audit log holds who approved the digest of exactly this plan.
   await app.core.call('jobs.approve', { id: ids.job });
+  // …and then run at once, verified by the audit that followed it.
+  const ranAt = new Date().toISOString();
   const verify = recordAudit(db, ids.files, DEBIAN_12, 'apt', [TZDATA]);
-  dateAudit(db, verify, ago(10));
   updateStep(db, step!.id, {
     status: 'succeeded',
     phase: 'done',
@@ -123,10 +124,10 @@ async function seed(): Promise<void> {
     before: { [WEBP.name]: WEBP.from },
     after: { [WEBP.name]: WEBP.to },
     verifyAuditId: verify,
-    startedAt: ago(10),
-    finishedAt: ago(10),
+    startedAt: ranAt,
+    finishedAt: ranAt,
   });
-  updateJob(db, ids.job, { status: 'succeeded', startedAt: ago(10), finishedAt: ago(10) });
+  updateJob(db, ids.job, { status: 'succeeded', startedAt: ranAt, finishedAt: ranAt });
   // Today's audits: OFFICE-PC1 still lacks both fixes, reception the OpenSSL one.
   recordAudit(db, ids.office, DEBIAN_12, 'apt', [update(WEBP), update(OPENSSL), TZDATA]);
   recordAudit(db, ids.reception, DEBIAN_12, 'apt', [update(OPENSSL)]);
@@ -316,7 +317,13 @@ describe('the Reports page', () => {
     expect(text).not.toContain('reception');
     expect(text).toContain(`#${ids.job}`);
     expect(await page.getByText(/2 hosts ·/u).count()).toBe(1);
-    await page.screenshot({ path: shot('compliance'), fullPage: true });
+    // The content pane scrolls inside the shell: a viewport as tall as the report shows it whole.
+    const height = await page.evaluate(
+      () => document.querySelector('iframe')!.getBoundingClientRect().bottom,
+    );
+    await page.setViewportSize({ width: 1440, height: Math.ceil(height) + 80 });
+    await page.screenshot({ path: shot('compliance') });
+    await page.setViewportSize({ width: 1440, height: 1800 });
   });
 
   it('exports the compliance report as JSON that its published schema accepts', async () => {
