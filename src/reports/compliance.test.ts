@@ -299,6 +299,32 @@ describe('the compliance report', () => {
     expect(report.totals.logEntries).toBe(report.auditLog.length);
   });
 
+  it('dates a host whose findings matched no advisory by the files in use when it was judged', () => {
+    const s = site();
+    const quiet = insertHost(s.db, { name: 'quiet', address: '192.0.2.40' }).id;
+    const audit = recordAudit(s.db, quiet, DEBIAN_12, 'apt', [
+      packageFinding({
+        package: 'tzdata',
+        arch: 'all',
+        installedVersion: '2024a-0',
+        availableVersion: '2024b-0',
+        repository: 'main',
+      }),
+    ]);
+    dateAudit(s.db, audit, '2026-11-18T00:00:00.000Z');
+    enrichCurrentFindings(s.db, { clock, settings: DEFAULT_SETTINGS });
+    const report = buildComplianceReport(s.db, resolveRange(s.db, { hostIds: [quiet] }, clock), clock);
+    const inUse = s.db
+      .prepare(
+        `SELECT id FROM advisory_sources WHERE superseded_at IS NULL AND imported_at <= ? ORDER BY feed, id`,
+      )
+      .all(report.hosts[0]!.advisoryData.judgedAt) as { id: number }[];
+    expect(inUse.length).toBe(2);
+    expect(report.hosts[0]!.advisoryData.sourceIds).toEqual(inUse.map((r) => r.id));
+    // The oldest of them is CISA's catalogue of 2026-11-01: 19 days before asOf.
+    expect(report.hosts[0]!.advisoryData.ageDays).toBe(19);
+  });
+
   it('lists at most COMPLIANCE_LIMITS.findingsPerHost findings of a host, and still counts them all', () => {
     const db = createMemoryWorkspace();
     const host = insertHost(db, { name: 'big', address: '192.0.2.50' }).id;

@@ -123,7 +123,7 @@ export const ComplianceHost = z.object({
   advisoryData: z.object({
     /** When the advisory data last judged this host's findings. */
     judgedAt: Nullable(z.string()),
-    /** The advisory files its findings' evidence comes from. */
+    /** The advisory files its findings' evidence comes from (none matched: the files in use when it was judged). */
     sourceIds: z.array(Int),
     /** Whole days from the oldest of those files (else the judging) to asOf; null: never judged. */
     ageDays: Nullable(Int),
@@ -389,6 +389,11 @@ export function buildComplianceReport(db: Database, range: ReportRange, clock: C
       other = (otherCount.get(auditId) as { n: number }).n;
       judgedAt = str((judged.get(auditId) as Row).judged_at);
       sourceIds = (sourcesOf.all(auditId) as { id: number }[]).map((r) => r.id);
+      // No finding matched an advisory: it was judged with every file in use then.
+      if (sourceIds.length === 0 && judgedAt !== null)
+        sourceIds = advisorySources
+          .filter((x) => !x.superseded && x.importedAt <= judgedAt!)
+          .map((x) => x.sourceId);
     }
     const dates = sourceIds
       .map((id) => sourceDate.get(id))
