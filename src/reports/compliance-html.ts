@@ -41,7 +41,7 @@ function findingRow(f: Finding): string {
     .flatMap((c) =>
       c.evidence.map(
         (e) =>
-          `${esc(c.cve)}: ${esc(e.advisoryId)} (${esc(e.feed)}${e.fixedVersion ? `, fixed in ${esc(e.fixedVersion)}` : ''}; file ${esc(e.sourceFile)}${e.snapshotDate ? ` of ${day(e.snapshotDate)}` : ''})`,
+          `${esc(c.cve)}${e.advisoryId && e.advisoryId !== c.cve ? `: ${esc(e.advisoryId)}` : ''} (${esc(e.feed)}${e.fixedVersion ? `, fixed in ${esc(e.fixedVersion)}` : ''}${e.sourceFile ? `; file ${esc(e.sourceFile)}${e.snapshotDate ? ` of ${day(e.snapshotDate)}` : ''}` : e.feed === 'package-manager' ? '; named by the host’s own update tool' : ''})`,
       ),
     )
     .slice(0, 6);

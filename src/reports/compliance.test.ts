@@ -408,6 +408,22 @@ describe('the published JSON Schemas', () => {
     expect(validate(nested)).toBe(false);
   });
 
+  it('names a CVE only the package manager reported as such, never as an empty feed file', () => {
+    const w = reportWorkspace();
+    const at = new ManualClock(REPORT_NOW);
+    const report = buildComplianceReport(
+      w.db,
+      resolveRange(w.db, { from: '2026-11-01', to: '2026-11-30' }, at),
+      at,
+    );
+    const html = renderComplianceHtml(report, META);
+    expect(html).toContain(
+      'CVE-2024-1111 (package-manager, fixed in 1.0-1+deb12u1; named by the host’s own update tool)',
+    );
+    expect(html).not.toContain('; file )');
+    expect(html).not.toContain('CVE-2024-1111: CVE-2024-1111');
+  });
+
   it("accepts the owner report's JSON and the compliance JSON of the owner report's workspace", () => {
     const w = reportWorkspace();
     const at = new ManualClock(REPORT_NOW);
