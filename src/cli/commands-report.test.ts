@@ -106,7 +106,7 @@ describe('patchdeck report', () => {
     );
     expect(r.code).toBe(0);
     const html = fs.readFileSync(out, 'utf8');
-    expect(html).toContain('<b>1</b><span>machines</span>');
+    expect(html).toContain('<b>1</b><span>machine</span>');
     expect(html).not.toContain('OFFICE-PC3');
   });
 

@@ -1,5 +1,5 @@
 import type { ComplianceReport } from './compliance';
-import { esc, htmlDocument } from './html';
+import { agree, esc, htmlDocument, plural } from './html';
 import type { ReportMeta } from './types';
 
 /**
@@ -99,7 +99,7 @@ function hostSection(h: Host, report: ComplianceReport): string {
   const findings = h.findings.length
     ? `<table><thead><tr><th>Record</th><th>Update</th><th>Tier</th><th>Due</th><th>Evidence</th></tr></thead><tbody>
 ${h.findings.map(findingRow).join('\n')}
-</tbody></table>${h.findingsOmitted ? `<p class="muted">${esc(h.findingsOmitted)} more open findings are in the findings CSV export.</p>` : ''}`
+</tbody></table>${h.findingsOmitted ? `<p class="muted">${esc(h.findingsOmitted)} more open ${agree(h.findingsOmitted, 'finding is', 'findings are')} in the findings CSV export.</p>` : ''}`
     : `<p class="muted">${h.currentAuditId === null ? 'Never audited successfully: nothing is known.' : 'No open security finding.'}</p>`;
   const steps = h.steps.length
     ? `<table><thead><tr><th>Record</th><th>Job and approval</th><th>Outcome</th><th>Approved versions</th><th>Verification</th></tr></thead><tbody>
@@ -115,7 +115,7 @@ ${h.steps.map((s) => stepRow(s, report)).join('\n')}
 <tr><th>Advisory data</th><td colspan="3">${
     h.advisoryData.ageDays === null
       ? 'not judged'
-      : `${esc(h.advisoryData.ageDays)} days old when this report was made; judged ${time(h.advisoryData.judgedAt)}${
+      : `${esc(plural(h.advisoryData.ageDays, 'day'))} old when this report was made; judged ${time(h.advisoryData.judgedAt)}${
           h.advisoryData.sourceIds.length
             ? `; files ${h.advisoryData.sourceIds.map((id) => ref('source', id)).join(' ')}`
             : ''
@@ -186,7 +186,7 @@ ${report.auditLog
       `<tr><td>${ref('log', e.logId)}</td><td>${time(e.at)}</td><td>${esc(e.actor)}</td><td>${esc(e.action)}${e.entityType ? ` <span class="muted">${esc(e.entityType)} ${esc(e.entityId ?? '')}</span>` : ''}</td><td class="mono">${esc(e.details)}</td></tr>`,
   )
   .join('\n')}
-</tbody></table>${report.auditLogOmitted ? `<p class="muted">${esc(report.auditLogOmitted)} more entries are in the workspace's audit log.</p>` : ''}`
+</tbody></table>${report.auditLogOmitted ? `<p class="muted">${esc(report.auditLogOmitted)} more ${agree(report.auditLogOmitted, 'entry is', 'entries are')} in the workspace's audit log.</p>` : ''}`
     : '<p class="muted">No audit-log entry about these hosts in the period.</p>'
 }
 </section>

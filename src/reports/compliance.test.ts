@@ -353,6 +353,53 @@ describe('the compliance report', () => {
     );
   });
 
+  it('its count sentences agree in number: one more finding, one more log entry, one day old', () => {
+    const db = createMemoryWorkspace();
+    const host = insertHost(db, { name: 'big', address: '192.0.2.50' }).id;
+    const updates = Array.from({ length: COMPLIANCE_LIMITS.findingsPerHost + 1 }, (_, i) =>
+      packageFinding({
+        package: `pkg${i}`,
+        arch: 'amd64',
+        installedVersion: '1',
+        availableVersion: '2',
+        repository: 'security',
+        security: true,
+        severity: 'critical',
+      }),
+    );
+    dateAudit(db, recordAudit(db, host, DEBIAN_12, 'apt', updates), '2026-11-01T00:00:00.000Z');
+    enrichCurrentFindings(db, { clock, settings: DEFAULT_SETTINGS });
+    const report = buildComplianceReport(db, resolveRange(db, {}, clock), clock);
+    expect(report.hosts[0]!.findingsOmitted).toBe(1);
+    expect(renderComplianceHtml(report, META)).toContain(
+      '1 more open finding is in the findings CSV export.',
+    );
+    // The log excerpt's and the advisory age's sentences, at one (the renderer's wording).
+    const h = report.hosts[0]!;
+    const html = renderComplianceHtml(
+      {
+        ...report,
+        auditLog: [
+          {
+            logId: 7,
+            at: '2026-11-02T00:00:00.000Z',
+            actor: 'dana',
+            action: 'host.update',
+            entityType: 'host',
+            entityId: String(host),
+            details: '{}',
+          },
+        ],
+        auditLogOmitted: 1,
+        hosts: [{ ...h, advisoryData: { ...h.advisoryData, ageDays: 1 } }],
+      },
+      META,
+    );
+    expect(html).toContain("1 more entry is in the workspace's audit log.");
+    expect(html).toContain('1 day old when this report was made');
+    expect(html).not.toMatch(/\b1 (?:more )?(?:open )?(?:findings|entries|days)\b/u);
+  });
+
   it('renders one escaped, script-free, printable section per host naming its records', () => {
     const s = site();
     const report = buildComplianceReport(

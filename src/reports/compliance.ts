@@ -4,7 +4,7 @@ import { FindingEvidence } from '../api';
 import { HAS_ACTIVE_ACCEPT, HAS_ACTIVE_EXCEPTION, readSettings } from '../db';
 import { findingEvidence } from '../intel';
 import type { Clock } from '../util';
-import type { ReportRange } from './types';
+import { hostsParam, type ReportRange } from './types';
 
 /**
  * The compliance (auditor's) report: per host, what was checked, with which advisory data, what
@@ -239,7 +239,7 @@ const CURRENT_AUDITS = `SELECT id, host_id, started_at FROM (SELECT id, host_id,
 export function buildComplianceReport(db: Database, range: ReportRange, clock: Clock): ComplianceReport {
   const asOfMs = clock.now();
   const asOf = new Date(asOfMs).toISOString();
-  const hosts = range.hostIds ? JSON.stringify(range.hostIds) : null;
+  const hosts = hostsParam(range);
   const inScope = (col: string): string =>
     `(@hosts IS NULL OR ${col} IN (SELECT value FROM json_each(@hosts)))`;
   const p = { hosts, now: asOf, from: range.fromIso, until: range.untilIso };
@@ -434,7 +434,7 @@ export function buildComplianceReport(db: Database, range: ReportRange, clock: C
     .all(p)
     .map((r) => String((r as { id: number }).id));
   const logWhere = `FROM audit_log WHERE at >= @from AND at < @until AND (
-      (entity_type = 'host' AND ${hosts === null ? '1' : 'entity_id IN (SELECT CAST(value AS TEXT) FROM json_each(@hosts))'})
+      (entity_type = 'host' AND entity_id IN (SELECT CAST(value AS TEXT) FROM json_each(@hosts)))
       OR (entity_type IN ('patch_job', 'job') AND entity_id IN (SELECT value FROM json_each(@jobs)))
       OR (entity_type = 'audit' AND entity_id IN (SELECT value FROM json_each(@audits)))
       OR (entity_type = 'exception' AND entity_id IN (SELECT value FROM json_each(@exceptions))))`;

@@ -17,6 +17,16 @@ export function esc(value: unknown): string {
   return String(value ?? '').replace(/[&<>"']/gu, (c) => ESCAPES[c]!);
 }
 
+/** The word that agrees with `n`: `agree(1, 'was', 'were')` is "was", `agree(3, 'machine')` "machines". */
+export function agree(n: number, one: string, many = `${one}s`): string {
+  return n === 1 ? one : many;
+}
+
+/** A count and its noun in agreement: "1 update", "0 updates", "3 known-exploited fixes". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${agree(n, one, many)}`;
+}
+
 const BASE_CSS = `
   @page { size: A4; margin: 16mm 14mm; }
   * { box-sizing: border-box; }

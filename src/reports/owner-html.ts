@@ -1,4 +1,4 @@
-import { esc, htmlDocument } from './html';
+import { agree, esc, htmlDocument, plural } from './html';
 import { OWNER_TIERS, plainDate, type OwnerReport } from './owner';
 import type { ReportMeta } from './types';
 
@@ -43,9 +43,9 @@ const CSS = `
 
 /** Rows a table shows on paper (the JSON export has them all): the report stays one or two pages. */
 const SHOWN = 12;
-const more = (n: number, what: string): string =>
+const more = (n: number, one: string, many: string): string =>
   n > SHOWN
-    ? `<p class="muted">… and ${n - SHOWN} more ${what} (the JSON and CSV exports list them all).</p>`
+    ? `<p class="muted">… and ${n - SHOWN} more ${agree(n - SHOWN, one, many)} (the JSON and CSV exports list them all).</p>`
     : '';
 
 function card(value: number, label: string, bad = false): string {
@@ -108,18 +108,57 @@ ${line('total', '#0969da')}${line('kev', TIER_COLOR.kev)}
 <p class="muted">Blue: all open security updates; dark red: those being exploited now. One point per day with an audit${report.asOf.slice(0, 10) <= report.to ? '; the last one is today' : ''}.</p>`;
 }
 
+/** The sentence under the title: how many machines wait for how many security updates. */
+function leadSentence(report: OwnerReport): string {
+  const m = report.machines;
+  const x = report.exposure;
+  if (m.total === 0) return 'No machine is in this report.';
+  if (x.open === 0)
+    return m.total === 1
+      ? 'The machine has no known security update waiting.'
+      : `None of the ${m.total} machines has a known security update waiting.`;
+  const waiting = x.open === 1 ? 'a security update waiting' : `security updates waiting (${x.open} in all)`;
+  const kev =
+    x.byTier.kev === 0
+      ? ''
+      : x.open === 1
+        ? ', for a weakness attackers are using now'
+        : `, ${x.byTier.kev} of them for ${agree(x.byTier.kev, 'a weakness', 'weaknesses')} attackers are using now`;
+  const late =
+    x.overdue === 0
+      ? ''
+      : x.open === 1
+        ? '; it is past its due date'
+        : `; ${x.overdue} ${agree(x.overdue, 'is past its', 'are past their')} due date`;
+  return `${m.exposed} of ${plural(m.total, 'machine')} ${agree(m.exposed, 'has', 'have')} ${waiting}${kev}${late}.`;
+}
+
+/** What the audits of the period saw installed, in a sentence that agrees with its counts. */
+function fixedSentence(report: OwnerReport): string {
+  const f = report.fixed;
+  const n = f.updatesNoLongerPending;
+  if (n === 0) return 'The audits of the period saw no update installed.';
+  const security =
+    n === 1
+      ? f.securityNoLongerPending === 1
+        ? 'it was a security update'
+        : 'it was not a security update'
+      : `${f.securityNoLongerPending} of them ${agree(f.securityNoLongerPending, 'was a security update', 'were security updates')}`;
+  const kev =
+    f.knownExploitedNoLongerPending === 0
+      ? ''
+      : n === 1
+        ? ', for a weakness being exploited'
+        : `, ${f.knownExploitedNoLongerPending} for ${agree(f.knownExploitedNoLongerPending, 'a weakness', 'weaknesses')} being exploited`;
+  return `${plural(n, 'update')} ${agree(n, 'was', 'were')} installed on ${plural(f.machines, 'machine')} (seen in the audits of the period); ${security}${kev}.`;
+}
+
 export function renderOwnerHtml(report: OwnerReport, meta: ReportMeta): string {
   const site = meta.siteName || 'this workspace';
   const period = `${plainDate(`${report.from}T00:00:00Z`)} – ${plainDate(`${report.to}T00:00:00Z`)}`;
   const m = report.machines;
-  const x = report.exposure;
   const f = report.fixed;
-  const lead =
-    x.open === 0
-      ? `None of the ${m.total} machines has a known security update waiting.`
-      : `${m.exposed} of ${m.total} machines have security updates waiting (${x.open} in all)${
-          x.byTier.kev > 0 ? `, ${x.byTier.kev} of them for weaknesses attackers are using now` : ''
-        }${x.overdue > 0 ? `; ${x.overdue} are past their due date` : ''}.`;
+  const lead = leadSentence(report);
   const actions = report.actions.map((a) => `<li>${esc(a.text)}</li>`).join('');
   const overdueRows = report.overdue
     .slice(0, SHOWN)
@@ -164,11 +203,11 @@ export function renderOwnerHtml(report: OwnerReport, meta: ReportMeta): string {
 <ol class="actions">${actions}</ol>
 <h2>At a glance</h2>
 <div class="cards">
-  ${card(m.total, 'machines')}
-  ${card(m.exposed, 'machines with security updates waiting', true)}
-  ${card(m.withKnownExploited, 'machines open to attacks in use now', true)}
-  ${card(m.withOverdue, 'machines with overdue updates', true)}
-  ${card(f.securityNoLongerPending, 'security updates installed in the period')}
+  ${card(m.total, agree(m.total, 'machine', 'machines'))}
+  ${card(m.exposed, agree(m.exposed, 'machine with security updates waiting', 'machines with security updates waiting'), true)}
+  ${card(m.withKnownExploited, agree(m.withKnownExploited, 'machine open to attacks in use now', 'machines open to attacks in use now'), true)}
+  ${card(m.withOverdue, agree(m.withOverdue, 'machine with overdue updates', 'machines with overdue updates'), true)}
+  ${card(f.securityNoLongerPending, agree(f.securityNoLongerPending, 'security update installed in the period', 'security updates installed in the period'))}
 </div>
 <div class="charts">
   <div class="chart"><h3>Waiting security updates, by risk</h3>${tierChart(report)}</div>
@@ -176,20 +215,16 @@ export function renderOwnerHtml(report: OwnerReport, meta: ReportMeta): string {
 </div>
 <section>
 <h2>What was fixed in the period</h2>
-<p>${f.updatesNoLongerPending} updates were installed on ${f.machines} machines (seen in the audits of the period), ${f.securityNoLongerPending} of them security updates${
-    f.knownExploitedNoLongerPending > 0
-      ? `, ${f.knownExploitedNoLongerPending} for weaknesses being exploited`
-      : ''
-  }.</p>
-${f.jobs.length ? `<table><thead><tr><th>Patch job</th><th>Result</th><th>Finished</th><th class="num">Machines done</th><th class="num">Machines failed</th><th class="num">Packages</th></tr></thead><tbody>${jobRows}</tbody></table>${more(f.jobs.length, 'jobs')}` : '<p class="muted">No patch job ran in the period.</p>'}
+<p>${esc(fixedSentence(report))}</p>
+${f.jobs.length ? `<table><thead><tr><th>Patch job</th><th>Result</th><th>Finished</th><th class="num">Machines done</th><th class="num">Machines failed</th><th class="num">Packages</th></tr></thead><tbody>${jobRows}</tbody></table>${more(f.jobs.length, 'job', 'jobs')}` : '<p class="muted">No patch job ran in the period.</p>'}
 </section>
 <section>
 <h2>Overdue, and why</h2>
-${report.overdue.length ? `<table><thead><tr><th>Machine</th><th class="num">Overdue</th><th class="num">Exploited now</th><th>Overdue since</th><th>Software</th><th>Why it was due</th></tr></thead><tbody>${overdueRows}</tbody></table>${more(report.overdue.length, 'machines')}` : '<p>Nothing is overdue.</p>'}
+${report.overdue.length ? `<table><thead><tr><th>Machine</th><th class="num">Overdue</th><th class="num">Exploited now</th><th>Overdue since</th><th>Software</th><th>Why it was due</th></tr></thead><tbody>${overdueRows}</tbody></table>${more(report.overdue.length, 'machine', 'machines')}` : '<p>Nothing is overdue.</p>'}
 </section>
 <section>
 <h2>Exceptions</h2>
-${report.exceptions.length ? `<table><thead><tr><th>Decision</th><th>What</th><th>Reason</th><th>Owner</th><th>Until</th></tr></thead><tbody>${exceptionRows}</tbody></table>${more(report.exceptions.length, 'exceptions')}` : '<p>No exception is in force: every update counts.</p>'}
+${report.exceptions.length ? `<table><thead><tr><th>Decision</th><th>What</th><th>Reason</th><th>Owner</th><th>Until</th></tr></thead><tbody>${exceptionRows}</tbody></table>${more(report.exceptions.length, 'exception', 'exceptions')}` : '<p>No exception is in force: every update counts.</p>'}
 </section>
 ${unchecked ? `<p><b>Not checked in the last 30 days:</b> ${unchecked}.</p>` : ''}
 <p class="glossary"><b>How to read this.</b> A <i>security update</i> fixes a known weakness in software on a machine. "Being exploited now" means the weakness is on CISA's list of weaknesses attackers are actively using (the Known Exploited Vulnerabilities catalogue). Each risk level has a number of days within which its updates are due, counted from the day an audit first found them. An <i>exception</i> is a recorded decision to accept a risk or postpone an update until a date, with a reason. Figures count each machine's latest audit${

@@ -1,5 +1,10 @@
 import type { Database } from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS } from '../api';
+import { createMemoryWorkspace, insertHost } from '../db';
+import { DEBIAN_12, packageFinding, recordAudit } from '../db/testing/audits';
+import { enrichAudit } from '../intel/enrich';
+import { addKev, addSource, dateAudit } from '../intel/testing/snapshot';
 import { ManualClock } from '../util';
 import { buildOwnerReport, OwnerReport } from './owner';
 import { renderOwnerHtml } from './owner-html';
@@ -17,7 +22,13 @@ const clock = new ManualClock(REPORT_NOW);
 const WEEK_END = new Date(Date.parse(REPORT_NOW) + 7 * 86_400_000).toISOString();
 
 function independent(db: Database, hostIds: number[] | null, fromIso: string, untilIso: string) {
-  const inScope = (id: number) => hostIds === null || hostIds.includes(id);
+  const inventory = new Set(
+    (db.prepare('SELECT id, in_inventory FROM hosts').all() as Row[])
+      .filter((h) => h.in_inventory === 1)
+      .map((h) => h.id as number),
+  );
+  // Without a choice of hosts, the report covers the inventory (as the Reports and Hosts pages do).
+  const inScope = (id: number) => (hostIds === null ? inventory.has(id) : hostIds.includes(id));
   const hosts = (db.prepare('SELECT id, name FROM hosts').all() as Row[]).filter((h) =>
     inScope(h.id as number),
   );
@@ -114,7 +125,9 @@ function independent(db: Database, hostIds: number[] | null, fromIso: string, un
     ).length,
     excepted: open.filter(excepted).length,
     gone: gone.length,
-    goneSecurity: gone.filter((f) => f.tier !== null).length,
+    // A security update by the finding that was pending: its tier, or the package manager's flag
+    // when that audit was never judged against advisory data.
+    goneSecurity: gone.filter((f) => f.tier !== null || f.security === 1).length,
     goneKev: gone.filter((f) => f.tier === 'kev').length,
     goneMachines: gonHosts.size,
     jobs: jobIds.map((id) => {
@@ -283,4 +296,136 @@ describe('the owner report', () => {
     expect(html.match(/<svg /gu)?.length).toBe(2);
     expect(html).toContain("default-src 'none'");
   });
+  it('counts in sentences that agree in number: one update on one machine, one known-exploited fix', () => {
+    const w = oneMachine();
+    const report = buildOwnerReport(
+      w.db,
+      resolveRange(w.db, { from: '2026-11-01', to: '2026-11-30' }, clock),
+      clock,
+    );
+    check(w.db, report, null);
+    const text = textOf(renderOwnerHtml(report, META));
+    expect(text).toContain(
+      '1 of 1 machine has a security update waiting, for a weakness attackers are using now; it is past its due date.',
+    );
+    expect(text).toContain(
+      '1 update was installed on 1 machine (seen in the audits of the period); it was a security update.',
+    );
+    expect(report.actions[0]!.text).toBe(
+      'Install the 1 known-exploited fix on PC1 now: it was due by 10 Nov 2026. Attackers are already using this weakness.',
+    );
+    for (const label of [
+      '1 machine',
+      '1 machine with security updates waiting',
+      '1 machine open to attacks in use now',
+      '1 machine with overdue updates',
+      '1 security update installed in the period',
+    ])
+      expect(text).toContain(label);
+    // No count of one with a plural noun, nor a plural verb after it, anywhere in the document.
+    expect(text).not.toMatch(
+      /\b1 (?:[a-z-]+ ){0,2}(?:updates|machines|fixes|jobs|exceptions|days|entries|findings|weaknesses|others)\b/u,
+    );
+    expect(text).not.toMatch(/\b1 [a-z ]*\bwere\b/u);
+  });
+
+  it('several counts read in the plural', () => {
+    const { db } = reportWorkspace();
+    const report = buildOwnerReport(
+      db,
+      resolveRange(db, { from: '2026-11-01', to: '2026-11-30' }, clock),
+      clock,
+    );
+    const text = textOf(renderOwnerHtml(report, META));
+    expect(text).toContain(
+      '3 updates were installed on 2 machines (seen in the audits of the period); 2 of them were security updates, 1 for a weakness being exploited.',
+    );
+    expect(text).toContain(
+      '4 of 5 machines have security updates waiting (7 in all), 2 of them for weaknesses attackers are using now; 5 are past their due date.',
+    );
+  });
+
+  it('an update pending in an audit never judged against advisory data counts as security by its own flag', () => {
+    // PC1's first audit predates the advisory data (never judged: no tier), and lists libwebp7
+    // from the security archive; a job installed it before the second audit.
+    const w = oneMachine();
+    const before = w.db
+      .prepare("SELECT tier, security FROM findings WHERE package = 'libwebp7'")
+      .get() as Row;
+    expect(before).toEqual({ tier: null, security: 1 });
+    const report = buildOwnerReport(
+      w.db,
+      resolveRange(w.db, { from: '2026-11-01', to: '2026-11-30' }, clock),
+      clock,
+    );
+    expect(report.fixed).toMatchObject({
+      updatesNoLongerPending: 1,
+      securityNoLongerPending: 1,
+      machines: 1,
+    });
+    check(w.db, report, null);
+  });
+
+  it('covers the inventory when no host is chosen: a host only discovered on the network is left out unless chosen', () => {
+    const w = oneMachine();
+    const all = buildOwnerReport(
+      w.db,
+      resolveRange(w.db, { from: '2026-11-01', to: '2026-11-30' }, clock),
+      clock,
+    );
+    check(w.db, all, null);
+    expect(all.machines.total).toBe(1);
+    expect(all.machines.notCheckedRecently).toEqual([]);
+    expect(all.exposure.open).toBe(1);
+    const chosen = buildOwnerReport(
+      w.db,
+      resolveRange(w.db, { from: '2026-11-01', to: '2026-11-30', hostIds: [w.found] }, clock),
+      clock,
+    );
+    check(w.db, chosen, [w.found]);
+    expect(chosen.machines).toMatchObject({ total: 1, audited: 1, exposed: 1 });
+    expect(chosen.hostIds).toEqual([w.found]);
+  });
 });
+
+/** The document's text, as a reader sees it (tags dropped, entities and spaces folded). */
+function textOf(html: string): string {
+  return html
+    .replace(/<style>[\s\S]*?<\/style>/gu, '')
+    .replace(/<[^>]+>/gu, ' ')
+    .replace(/&amp;/gu, '&')
+    .replace(/\s+/gu, ' ');
+}
+
+/**
+ * One inventory machine, PC1: an audit of 2 Nov taken before any advisory data was imported (never
+ * judged) listing libwebp7 from the security archive; an audit of 20 Nov, judged, where libwebp7
+ * is gone and a known-exploited OpenSSL fix (due 10 Nov) waits. Plus a host only discovered on
+ * the network (not in the inventory), audited with a pending security update.
+ */
+function oneMachine() {
+  const db = createMemoryWorkspace();
+  const pc = insertHost(db, { name: 'PC1' }).id;
+  const found = insertHost(db, { name: 'found-on-lan', inInventory: false }).id;
+  const update = (pkg: string, advisories: string[] = []) =>
+    packageFinding({
+      package: pkg,
+      arch: 'amd64',
+      installedVersion: '1.0-1',
+      availableVersion: '1.0-1+deb12u1',
+      repository: 'bookworm-security',
+      security: true,
+      advisories,
+    });
+  dateAudit(db, recordAudit(db, pc, DEBIAN_12, 'apt', [update('libwebp7')]), '2026-11-02T09:00:00.000Z');
+  const kev = addSource(db, { feed: 'kev', publisher: 'CISA', publishedAt: '2026-11-28T00:00:00.000Z' });
+  addKev(db, kev, 'CVE-2024-1111', { dateAdded: '2024-05-01', dueDate: '2026-11-10' });
+  const judged = (hostId: number, at: string, findings: ReturnType<typeof update>[]) => {
+    const id = recordAudit(db, hostId, DEBIAN_12, 'apt', findings);
+    dateAudit(db, id, at);
+    enrichAudit(db, id, { clock: new ManualClock(at), settings: DEFAULT_SETTINGS });
+  };
+  judged(pc, '2026-11-20T09:00:00.000Z', [update('openssl', ['CVE-2024-1111'])]);
+  judged(found, '2026-11-21T09:00:00.000Z', [update('sudo')]);
+  return { db, pc, found };
+}

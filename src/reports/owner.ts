@@ -9,7 +9,8 @@ import {
 } from '../db';
 import { advisoryStatus } from '../intel';
 import type { Clock } from '../util';
-import type { ReportRange } from './types';
+import { agree, plural } from './html';
+import { hostsParam, type ReportRange } from './types';
 
 /**
  * The owner report: one or two pages for someone who pays for patching and does not know what a
@@ -20,7 +21,8 @@ import type { ReportRange } from './types';
  *   exception covers it;
  * - "fixed in the period" is audit history: an update pending in one successful audit of a host
  *   and no longer pending in the host's next successful audit, when that next audit was taken in
- *   the period; and the patch jobs whose steps finished in the period.
+ *   the period (whether it was a security update is the pending finding's: its tier or the
+ *   package manager's security flag); and the patch jobs whose steps finished in the period.
  */
 
 const TIER = z.enum(['kev', 'critical', 'high', 'medium', 'low']);
@@ -68,7 +70,11 @@ export const OwnerReport = z.object({
   fixed: z.object({
     /** Updates pending in one audit of a host and gone in its next audit, taken in the period. */
     updatesNoLongerPending: z.number().int(),
-    /** Of those, the ones that had a security tier. */
+    /**
+     * Of those, the security updates as the audit that listed them pending said: judged with a
+     * tier, or marked security by the package manager (an audit never judged against advisory
+     * data, one taken before any was imported, has no tier but keeps the package manager's flag).
+     */
     securityNoLongerPending: z.number().int(),
     knownExploitedNoLongerPending: z.number().int(),
     machines: z.number().int(),
@@ -159,10 +165,6 @@ const TIER_WORDS: Record<TierName, string> = {
   low: 'low risk',
 };
 
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 /** "OFFICE-PC3" / "OFFICE-PC3 and 2 others": the host with the most first. */
 function hostPhrase(names: string[]): string {
   if (names.length === 0) return 'no machine';
@@ -175,7 +177,7 @@ export function buildOwnerReport(db: Database, range: ReportRange, clock: Clock)
   const asOf = new Date(asOfMs).toISOString();
   const weekEnd = new Date(asOfMs + 7 * DAY_MS).toISOString();
   const staleBefore = new Date(asOfMs - 30 * DAY_MS).toISOString();
-  const hosts = range.hostIds ? JSON.stringify(range.hostIds) : null;
+  const hosts = hostsParam(range);
   const p = { hosts, now: asOf, weekEnd, from: range.fromIso, until: range.untilIso };
   const settings = readSettings(db);
 
@@ -221,7 +223,7 @@ export function buildOwnerReport(db: Database, range: ReportRange, clock: Clock)
        pairs AS (SELECT b.id AS before_id, a.id AS after_id, a.host_id AS host_id FROM ok a
          JOIN ok b ON b.host_id = a.host_id AND b.n = a.n - 1
          WHERE a.started_at >= @from AND a.started_at < @until)
-       SELECT count(*) AS n, coalesce(sum(f.tier IS NOT NULL), 0) AS security,
+       SELECT count(*) AS n, coalesce(sum(f.tier IS NOT NULL OR f.security = 1), 0) AS security,
          coalesce(sum(f.tier = 'kev'), 0) AS kev, count(DISTINCT p.host_id) AS machines
        FROM pairs p JOIN findings f ON f.audit_id = p.before_id
        WHERE NOT EXISTS (SELECT 1 FROM findings g WHERE g.audit_id = p.after_id AND g.kind = f.kind
@@ -432,9 +434,9 @@ function nextActions(
         kev.dueBy === null
           ? 'now'
           : late
-            ? `now: they were due by ${plainDate(kev.dueBy)}`
+            ? `now: ${agree(kev.n, 'it was', 'they were')} due by ${plainDate(kev.dueBy)}`
             : `by ${plainDate(kev.dueBy)}`
-      }. Attackers are already using these weaknesses.`,
+      }. Attackers are already using ${agree(kev.n, 'this weakness', 'these weaknesses')}.`,
       hostIds: kev.hostIds,
       dueBy: kev.dueBy,
     });
@@ -442,7 +444,7 @@ function nextActions(
   const late = group(`f.tier <> 'kev' AND ${FINDING_OVERDUE}`);
   if (late.n > 0)
     actions.push({
-      text: `Install the ${plural(late.n, 'overdue security update')} on ${hostPhrase(late.names)} now: the oldest was due by ${plainDate(late.dueBy!)}.`,
+      text: `Install the ${plural(late.n, 'overdue security update')} on ${hostPhrase(late.names)} now: ${agree(late.n, 'it', 'the oldest')} was due by ${plainDate(late.dueBy!)}.`,
       hostIds: late.hostIds,
       dueBy: late.dueBy,
     });

@@ -2,11 +2,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { setSiteName } from '../db';
+import { DEFAULT_SETTINGS } from '../api';
+import { insertHost, listSteps, setSiteName, updateStep } from '../db';
+import { DEBIAN_12, packageFinding, recordAudit } from '../db/testing/audits';
+import { insertTestJob } from '../db/testing/jobs';
+import { enrichAudit } from '../intel/enrich';
+import { dateAudit } from '../intel/testing/snapshot';
 import { createNodePlatform } from '../platform';
 import { ManualClock } from '../util';
 import { exportReport, previewReport, reportFileName, type ReportServiceDeps } from './service';
-import { buildOwnerReport } from './owner';
+import { buildOwnerReport, type OwnerReport } from './owner';
 import { HOSTILE_NAME, REPORT_NOW, reportWorkspace } from './testing/workspace';
 import { resolveRange } from './types';
 
@@ -149,6 +154,70 @@ describe('the report service', () => {
     });
     const range = resolveRange(d.db, { from: '2026-11-01', to: '2026-11-30' }, d.clock);
     expect(doc.report).toEqual(buildOwnerReport(d.db, range, d.clock));
+  });
+
+  it('covers the inventory when no host is chosen, in every kind and format; a host chosen by id is in whatever its inventory flag', async () => {
+    const d = deps();
+    // A host only discovered on the network, audited (a pending security update) and in a job step.
+    const found = insertHost(d.db, { name: 'found-on-lan', address: '192.0.2.99', inInventory: false }).id;
+    const audit = recordAudit(d.db, found, DEBIAN_12, 'apt', [
+      packageFinding({
+        package: 'sudo',
+        arch: 'amd64',
+        installedVersion: '1',
+        availableVersion: '2',
+        repository: 'bookworm-security',
+        security: true,
+      }),
+    ]);
+    dateAudit(d.db, audit, '2026-11-21T09:00:00.000Z');
+    enrichAudit(d.db, audit, { clock: d.clock, settings: DEFAULT_SETTINGS });
+    const job = insertTestJob(d.db, [found], { name: 'Found host job' });
+    updateStep(d.db, listSteps(d.db, job)[0]!.id, {
+      status: 'succeeded',
+      finishedAt: '2026-11-22T10:00:00.000Z',
+    });
+    const period = { from: '2026-11-01', to: '2026-11-30' };
+    const inventory = (
+      d.db.prepare('SELECT count(*) AS n FROM hosts WHERE in_inventory = 1').get() as { n: number }
+    ).n;
+    expect(inventory).toBe(5);
+    const text = async (args: Omit<Parameters<typeof exportReport>[1], 'path'>) =>
+      Buffer.from((await exportReport(d, args, 'browser')).base64!, 'base64').toString('utf8');
+
+    for (const kind of ['owner', 'compliance'] as const) {
+      const preview = previewReport(d, { kind, ...period });
+      expect(preview.hostCount).toBe(inventory);
+      expect(preview.html).not.toContain('found-on-lan');
+    }
+    const owner = JSON.parse(await text({ kind: 'owner', ...period, format: 'json' })) as {
+      report: OwnerReport;
+    };
+    expect(owner.report.hostIds).toBeNull();
+    expect(owner.report.machines.total).toBe(inventory);
+    expect(owner.report.fixed.jobs.map((j) => j.name)).not.toContain('Found host job');
+    const compliance = JSON.parse(await text({ kind: 'compliance', ...period, format: 'json' })) as {
+      report: { hosts: { hostId: number }[]; jobs: { name: string }[] };
+    };
+    expect(compliance.report.hosts.map((h) => h.hostId)).not.toContain(found);
+    expect(compliance.report.hosts).toHaveLength(inventory);
+    expect(compliance.report.jobs.map((j) => j.name)).not.toContain('Found host job');
+    for (const table of ['hosts', 'findings', 'jobs'] as const)
+      expect(await text({ kind: 'compliance', ...period, format: 'csv', table })).not.toContain(
+        'found-on-lan',
+      );
+
+    // Chosen by id, it is in, alone.
+    const chosen = { kind: 'owner' as const, ...period, hostIds: [found] };
+    expect(previewReport(d, chosen).hostCount).toBe(1);
+    const mine = JSON.parse(await text({ ...chosen, format: 'json' })) as { report: OwnerReport };
+    expect(mine.report.machines).toMatchObject({ total: 1, audited: 1, exposed: 1 });
+    expect(mine.report.fixed.jobs.map((j) => j.name)).toEqual(['Found host job']);
+    const rows = (await text({ ...chosen, kind: 'compliance', format: 'csv', table: 'hosts' }))
+      .trim()
+      .split(/\r?\n/u);
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toContain('found-on-lan');
   });
 
   it('names files by kind, period and table', () => {

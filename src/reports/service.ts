@@ -60,11 +60,6 @@ function renderHtml(built: Built, meta: ReportMeta): string {
     : renderComplianceHtml(built.report, meta);
 }
 
-function hostCount(deps: ReportServiceDeps, range: ReportRange): number {
-  if (range.hostIds) return range.hostIds.length;
-  return (deps.db.prepare('SELECT count(*) AS n FROM hosts').get() as { n: number }).n;
-}
-
 export function previewReport(
   deps: ReportServiceDeps,
   args: ParsedArgs<'reports.preview'>,
@@ -78,7 +73,7 @@ export function previewReport(
     generatedAt: meta.generatedAt,
     from: range.from,
     to: range.to,
-    hostCount: hostCount(deps, range),
+    hostCount: range.hostScope.length,
   };
 }
 

@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { ReportTable } from '../api';
 import { HAS_ACTIVE_ACCEPT, HAS_ACTIVE_EXCEPTION, APPLIED_EXCEPTION_ID } from '../db';
 import { csvLine, type CsvValue } from '../util';
-import type { ReportRange } from './types';
+import { hostsParam, type ReportRange } from './types';
 
 /**
  * The reports' CSV tables, for the spreadsheets and dashboards auditors and MSPs already use: one
@@ -324,7 +324,7 @@ export function reportCsv(
 ): string {
   const columns = CSV_COLUMNS[table];
   const p = {
-    hosts: range.hostIds ? JSON.stringify(range.hostIds) : null,
+    hosts: hostsParam(range),
     from: range.fromIso,
     until: range.untilIso,
     now: options.now ?? new Date().toISOString(),

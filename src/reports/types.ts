@@ -17,7 +17,16 @@ export interface ReportRange {
   untilIso: string;
   /** The hosts asked for, or null for every host in the inventory. */
   hostIds: number[] | null;
+  /**
+   * The hosts the report covers, ascending: `hostIds` when given (a host chosen by id whatever its
+   * inventory flag), else the inventory (hosts.in_inventory = 1), as the Reports and Hosts pages
+   * count them; hosts only discovered on the network are left out.
+   */
+  hostScope: number[];
 }
+
+/** The report's hosts as the JSON array its SQL reads with json_each(@hosts). */
+export const hostsParam = (range: Pick<ReportRange, 'hostScope'>): string => JSON.stringify(range.hostScope);
 
 /** Who made the report, when, from what: printed in every report's footer and kept in its JSON. */
 export interface ReportMeta {
@@ -65,11 +74,17 @@ export function resolveRange(
         `No host with id ${missing.slice(0, 5).join(', ')} in this workspace.`,
       );
   }
+  const hostScope =
+    hostIds ??
+    (db.prepare('SELECT id FROM hosts WHERE in_inventory = 1 ORDER BY id').all() as { id: number }[]).map(
+      (row) => row.id,
+    );
   return {
     from,
     to,
     fromIso: new Date(fromMs).toISOString(),
     untilIso: new Date(toMs + DAY_MS).toISOString(),
     hostIds,
+    hostScope,
   };
 }

@@ -88,6 +88,10 @@ async function seed(): Promise<void> {
   ids.office = insertHost(db, { name: 'OFFICE-PC1', address: '198.18.0.21' }).id;
   ids.reception = insertHost(db, { name: HOSTILE, address: '198.18.0.22' }).id;
   ids.files = insertHost(db, { name: 'files01', address: '198.18.0.23' }).id;
+  // A printer only discovered on the network (not in the inventory): the page offers "All hosts
+  // (3)", and the reports cover those three, not it, though it was audited.
+  const printer = insertHost(db, { name: 'lan-printer', address: '198.18.0.40', inInventory: false }).id;
+  dateAudit(db, recordAudit(db, printer, DEBIAN_12, 'apt', [update(OPENSSL)]), ago(2));
   // Forty days ago every host was audited; OFFICE-PC1 and files01 already lacked the libwebp fix.
   dateAudit(db, recordAudit(db, ids.office, DEBIAN_12, 'apt', [update(WEBP), update(OPENSSL)]), ago(40));
   dateAudit(db, recordAudit(db, ids.reception, DEBIAN_12, 'apt', [update(OPENSSL)]), ago(40));
@@ -213,6 +217,13 @@ describe('the Reports page', () => {
     const text = await previewText();
     expect(text).toContain('OFFICE-PC1');
     expect(text).toContain('Harbour Dental');
+    // The inventory's three machines, and libwebp7, pending on files01 in an audit taken before
+    // the advisory data and installed by the job, counted as the security update it was.
+    expect(text).not.toContain('lan-printer');
+    expect(text).toMatch(/\b2 of 3 machines have security updates waiting\b/u);
+    expect(text).toContain(
+      '1 update was installed on 1 machine (seen in the audits of the period); it was a security update.',
+    );
     // The hostile name is text: no element of it, and its handler never ran.
     expect(text).toContain(HOSTILE);
     expect(
