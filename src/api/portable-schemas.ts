@@ -150,6 +150,11 @@ export const AnsibleExport = z.object({
   /** Hosts left out, with why (no address, no credential user, …). */
   skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
   playbook: z.string().nullable(),
+  /** With jobId, when the job had already been handed off: that hand-off, which this one replaces. */
+  replaces: z
+    .object({ handedOffAt: z.string(), dir: z.string().nullable(), message: z.string() })
+    .nullable()
+    .optional(),
 });
 export type AnsibleExport = z.infer<typeof AnsibleExport>;
 
@@ -160,6 +165,8 @@ export const AnsibleResultsImportRequest = z
     jobId: Id.optional(),
     /** Re-audit the job's hosts afterwards (default true). */
     reaudit: z.boolean().optional(),
+    /** Replace results already imported into the job (default false: refused). */
+    replace: z.boolean().optional(),
   })
   .strict();
 
@@ -168,5 +175,7 @@ export const AnsibleResultsImport = z.object({
   steps: z.array(z.object({ host: z.string(), status: z.string(), message: z.string().nullable() })),
   /** The re-audit task, when one was started. */
   auditTaskId: Id.nullable(),
+  /** The earlier results this import replaced (with replace). */
+  replaced: z.object({ at: z.string(), file: z.string().nullable() }).nullable().optional(),
 });
 export type AnsibleResultsImport = z.infer<typeof AnsibleResultsImport>;

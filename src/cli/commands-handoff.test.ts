@@ -72,6 +72,18 @@ describe('patchdeck export ansible / import ansible-results', () => {
     });
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/is not empty/);
+    // Again into a new folder: allowed, and said.
+    const repeated = await runCli(
+      ['export', 'ansible', '--out', path.join(dir, 'ansible-again'), '--job', String(jobId)],
+      { configDir: dir, workspace: file },
+    );
+    expect(repeated.stderr).toBe('');
+    expect(repeated.code).toBe(0);
+    expect(repeated.stdout).toMatch(
+      new RegExp(
+        `Job ${jobId} was already handed to Ansible on \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC; this export replaces that hand-off's playbook`,
+      ),
+    );
   });
 
   it('imports the results into the steps and prints each host', async () => {
@@ -105,6 +117,37 @@ describe('patchdeck export ansible / import ansible-results', () => {
     const twice = await runCli(['import', 'ansible-results', results], { configDir: dir, workspace: file });
     expect(twice.code).not.toBe(0);
     expect(twice.stderr).toMatch(/already imported .*nothing changed/);
+    // Another file does not overwrite the settled job, unless asked to.
+    const corrected = path.join(dir, 'corrected.json');
+    fs.writeFileSync(
+      corrected,
+      resultsDocument(`Patchdeck job #${jobId}`, [
+        { phase: 'verify', hosts: { web01: verified('1.0-1+deb12u1'), web02: verified('1.0-1+deb12u1') } },
+      ]),
+    );
+    const refused = await runCli(['import', 'ansible-results', corrected, '--no-reaudit'], {
+      configDir: dir,
+      workspace: file,
+    });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(
+      /results were already imported on .* from results\.json, which settled the job as failed; corrected\.json was not imported and nothing changed\. To replace those results with corrected\.json, import it again with --replace/,
+    );
+    const replaced = await runCli(['import', 'ansible-results', corrected, '--no-reaudit', '--replace'], {
+      configDir: dir,
+      workspace: file,
+    });
+    expect(replaced.stderr).toBe('');
+    expect(replaced.code).toBe(0);
+    expect(replaced.stdout).toMatch(
+      new RegExp(`Job ${jobId}: results imported, replacing those imported on \\d{4}-`),
+    );
+    const after = openWorkspace(file);
+    try {
+      expect(listSteps(after, jobId).map((s) => s.status)).toEqual(['succeeded', 'succeeded']);
+    } finally {
+      after.close();
+    }
   });
 
   it('leaves `patchdeck import FILE` (an offline collection) as it was', async () => {

@@ -48,6 +48,7 @@ export function registerHandoffCommands(
           `Wrote ${result.files.join(', ')} to ${result.dir} (${result.hosts} host(s); no secrets).\n`,
         );
         for (const s of result.skipped) process.stdout.write(`left out ${s.name}: ${s.reason}\n`);
+        if (result.replaces) process.stdout.write(`${result.replaces.message}\n`);
         if (result.playbook)
           process.stdout.write(
             `Job ${opts.job} is now handed to Ansible; Patchdeck will not run it itself. Run it from that folder:\n` +
@@ -65,12 +66,14 @@ export function registerHandoffCommands(
     )
     .option('--job <n>', 'the job (default: the one the play names)', jobNumber)
     .option('--no-reaudit', 'do not re-audit the hosts afterwards')
-    .action(async (file: string, opts: { job?: number; reaudit: boolean }) => {
+    .option('--replace', 'replace results already imported into the job (otherwise refused)')
+    .action(async (file: string, opts: { job?: number; reaudit: boolean; replace?: boolean }) => {
       await withCore(globals(), async (core) => {
         const result = await core.call('handoff.importAnsibleResults', {
           path: path.resolve(file),
           ...(opts.job ? { jobId: opts.job } : {}),
           reaudit: opts.reaudit,
+          ...(opts.replace ? { replace: true } : {}),
         });
         let audit: string | null = null;
         if (result.auditTaskId !== null) {
@@ -82,7 +85,9 @@ export function registerHandoffCommands(
           process.stdout.write(
             `${sanitizeText(s.host, { maxLength: 80 })}: ${s.status}${s.message ? ` — ${sanitizeText(s.message, { maxLength: 300 })}` : ''}\n`,
           );
-        process.stdout.write(`Job ${result.jobId}: results imported${audit ? `; ${audit}` : ''}.\n`);
+        process.stdout.write(
+          `Job ${result.jobId}: results ${result.replaced ? `imported, replacing those imported on ${result.replaced.at.slice(0, 16).replace('T', ' ')} UTC` : 'imported'}${audit ? `; ${audit}` : ''}.\n`,
+        );
         if (result.steps.some((s) => s.status === 'failed')) process.exitCode = 1;
       });
     });

@@ -15,6 +15,7 @@ import {
   updateJob,
   updateStep,
 } from '../db';
+import { ACME_SECURITY_UPDATE, insertTestJob } from '../db/testing/jobs';
 import { continueJob, planDigest, startJob } from '../patch';
 import { insertApprovedJob, memoryPatchService, type MemoryPatchService } from '../patch/testing/jobs';
 import { systemClock } from '../util';
@@ -70,6 +71,23 @@ function workspaceWithJob(): number {
 
 function filesOf(out: string): Record<string, string> {
   return Object.fromEntries(fs.readdirSync(out).map((f) => [f, fs.readFileSync(path.join(out, f), 'utf8')]));
+}
+
+/** An audit entry as a portable bundle's import writes it: another workspace's record. */
+function importedEntry(action: string, jobId: number, details: object): void {
+  env.db
+    .prepare(
+      `INSERT INTO audit_log (at, actor, action, entity_type, entity_id, details) VALUES (?, 'someone-else', ?, 'patch_job', ?, ?)`,
+    )
+    .run(
+      new Date().toISOString(),
+      action,
+      String(jobId),
+      JSON.stringify({
+        ...details,
+        importedFrom: { workspace: 'other-ws', site: 'Other site', entryId: 7, entityId: jobId },
+      }),
+    );
 }
 
 const rowCounts = (): Record<string, number> =>
@@ -251,6 +269,87 @@ describe('export ansible --job: the playbook', () => {
     updateJob(env.db, jobId, { status: 'interrupted' });
     await expect(continueJob(env.svc, jobId, 'resume')).rejects.toThrow(/was handed to Ansible/);
     expect(getJob(env.db, jobId)!.status).toBe('interrupted');
+  });
+
+  it('counts only approvals made in this workspace: an imported approval neither blocks nor approves a plan', async () => {
+    const jobId = workspaceWithJob();
+    // A newer approval from another workspace, of some other plan: this workspace's approval stands.
+    importedEntry('job.approve', jobId, { digest: 'f'.repeat(64) });
+    const ok = await exportAnsible(deps(), { out: path.join(dir, 'ok'), jobId });
+    expect(ok.playbook).toBe(`patch-job-${jobId}.yml`);
+    // The plan changes after the approval; an imported approval of the changed plan does not cover it.
+    const [step] = listSteps(env.db, jobId);
+    updateStep(env.db, step!.id, { packages: [{ ...step!.packages[0]!, to: '1.0-1+deb12u2' }] });
+    importedEntry('job.approve', jobId, { digest: planDigest(env.db, jobId) });
+    await expect(exportAnsible(deps(), { out: path.join(dir, 'changed'), jobId })).rejects.toThrow(
+      /plan changed since it was approved/,
+    );
+    expect(fs.existsSync(path.join(dir, 'changed'))).toBe(false);
+    // A job whose only approval was imported is not approved here.
+    const hostId = insertHost(env.db, { name: 'web03', address: '127.0.0.1' }).id;
+    trustHostKey(env.db, { hostId, ...ed25519HostKey(), actor: 'admin' });
+    const other = insertTestJob(env.db, [hostId], { packages: [ACME_SECURITY_UPDATE] });
+    for (const s of listSteps(env.db, other))
+      updateStep(env.db, s.id, { phase: 'approved', preview: step!.preview });
+    updateJob(env.db, other, {
+      status: 'approved',
+      approvedBy: 'someone-else',
+      approvedAt: new Date().toISOString(),
+    });
+    importedEntry('job.approve', other, { digest: planDigest(env.db, other) });
+    await expect(exportAnsible(deps(), { out: path.join(dir, 'other'), jobId: other })).rejects.toThrow(
+      /no approval recorded in this workspace/,
+    );
+  });
+
+  it('exporting a handed-off job again says so, is audit-logged as a repeated hand-off, and results then use the newest mapping', async () => {
+    const jobId = workspaceWithJob();
+    const first = await exportAnsible(deps(), { out: path.join(dir, 'first'), jobId });
+    expect(first.replaces).toBeNull();
+    const handedAt = (
+      env.db.prepare('SELECT handed_off_at AS at FROM patch_jobs WHERE id = ?').get(jobId) as { at: string }
+    ).at;
+    const web01 = listSteps(env.db, jobId).find((s) => s.hostName === 'web01')!;
+    updateHost(env.db, web01.hostId, { name: 'web01-renamed' });
+    const second = await exportAnsible(deps(), { out: path.join(dir, 'second'), jobId });
+    expect(second.replaces).toMatchObject({ handedOffAt: handedAt, dir: first.dir });
+    expect(second.replaces!.message).toMatch(
+      new RegExp(
+        `^Job ${jobId} was already handed to Ansible on ${handedAt.slice(0, 10)} \\d\\d:\\d\\d UTC; this export replaces that hand-off's playbook`,
+      ),
+    );
+    const handoffs = listAuditLog(env.db).filter((e) => e.action === 'job.handoff');
+    expect(handoffs).toHaveLength(2);
+    const newest = handoffs.reduce((a, b) => (a.id > b.id ? a : b));
+    expect(newest.details).toMatchObject({
+      repeated: true,
+      replaces: { handedOffAt: handedAt, dir: first.dir },
+    });
+    expect(Object.keys(newest.details.hosts as object).sort()).toEqual(['web01-renamed', 'web02']);
+    expect(
+      listJobLog(env.db, jobId)
+        .map((l) => l.text)
+        .join('\n'),
+    ).toMatch(/handed to Ansible again: .* replaces the hand-off of/);
+    const verified = {
+      rc: 0,
+      stdout: 'PATCHDECK-AFTER acme-tool 1.0-1+deb12u1 ii\r\nPATCHDECK-REBOOT no\r\nPATCHDECK-VERIFIED ok',
+    };
+    const file = path.join(dir, 'renamed.json');
+    // The old inventory name is no host of the newest hand-off.
+    fs.writeFileSync(
+      file,
+      resultsDocument(`Patchdeck job #${jobId}`, [
+        { phase: 'verify', hosts: { 'web01-renamed': verified, web01: { rc: 1, failed: true, stdout: '' } } },
+      ]),
+    );
+    await importAnsibleResults(deps(), { path: file, reaudit: false });
+    const steps = listSteps(env.db, jobId);
+    expect(steps.find((s) => s.id === web01.id)!.status).toBe('succeeded');
+    expect(steps.find((s) => s.hostName === 'web02')).toMatchObject({
+      status: 'failed',
+      errorKind: 'not-run',
+    });
   });
 
   it('refuses a job with a host that is not apt, naming it and why', async () => {
@@ -441,6 +540,89 @@ describe('import ansible-results', () => {
       /already imported .*nothing changed/,
     );
     expect(rowCounts()).toEqual(once);
+  });
+
+  it('results close the job: a second, different file is refused until --replace, and the replacement is audit-logged', async () => {
+    const { jobId } = await handedOff();
+    const verify = (web01: string, web02?: string) =>
+      resultsDocument(`Patchdeck job #${jobId}`, [
+        {
+          phase: 'verify',
+          hosts: {
+            web01: { rc: 0, stdout: after({ 'acme-tool': web01 }) },
+            ...(web02 ? { web02: { rc: 0, stdout: after({ 'acme-tool': web02 }) } } : {}),
+          },
+        },
+      ]);
+    await importAnsibleResults(deps(), {
+      path: write('first.json', verify('1.0-1+deb12u1', '1.0-1+deb12u1')),
+      reaudit: false,
+    });
+    expect(getJob(env.db, jobId)!.status).toBe('succeeded');
+    const settled = rowCounts();
+    const steps = JSON.stringify(listSteps(env.db, jobId));
+    const second = write('second.json', verify('1.0-1+deb12u1'));
+    const refusal = importAnsibleResults(deps(), { path: second, reaudit: false });
+    await expect(refusal).rejects.toThrow(
+      new RegExp(
+        `Job ${jobId}'s Ansible results were already imported on \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC from first\\.json, which settled the job as succeeded; second\\.json was not imported and nothing changed\\. To replace those results with second\\.json, import it again with --replace`,
+      ),
+    );
+    expect(rowCounts()).toEqual(settled);
+    expect(JSON.stringify(listSteps(env.db, jobId))).toBe(steps);
+    expect(getJob(env.db, jobId)!.status).toBe('succeeded');
+
+    const replaced = await importAnsibleResults(deps(), { path: second, reaudit: false, replace: true });
+    expect(replaced.replaced).toMatchObject({ file: 'first.json' });
+    const job = getJob(env.db, jobId)!;
+    expect(job.status).toBe('failed');
+    expect(job.message).toMatch(/results replaced from second\.json: 1 of 2 host\(s\) verified, 1 failed/);
+    // web02, verified by the first file, is not in the second: nothing of the first file's claim stays.
+    const web02 = listSteps(env.db, jobId).find((s) => s.hostName === 'web02')!;
+    expect(web02).toMatchObject({ status: 'failed', errorKind: 'not-run', after: null, undoRecipe: null });
+    expect(listSteps(env.db, jobId).find((s) => s.hostName === 'web01')!.status).toBe('succeeded');
+    const entries = listAuditLog(env.db).filter((e) => e.action === 'job.ansible-results');
+    expect(entries).toHaveLength(2);
+    const newest = entries.reduce((a, b) => (a.id > b.id ? a : b));
+    expect(newest.details).toMatchObject({
+      file: 'second.json',
+      replaced: { file: 'first.json', status: 'succeeded' },
+    });
+    expect(
+      listJobLog(env.db, jobId)
+        .map((l) => l.text)
+        .join('\n'),
+    ).toMatch(
+      /second\.json replaces the Ansible results imported on .* from first\.json \(the job was succeeded\)/,
+    );
+    // Replacing with the very file already in force changes nothing.
+    const now = rowCounts();
+    await expect(importAnsibleResults(deps(), { path: second, replace: true })).rejects.toThrow(
+      /second\.json was already imported into job \d+ on .*; nothing changed/,
+    );
+    expect(rowCounts()).toEqual(now);
+  });
+
+  it("never counts entries imported from a bundle: another workspace's hand-off mapping or results", async () => {
+    const { jobId } = await handedOff();
+    const [web01, web02] = listSteps(env.db, jobId);
+    // Another workspace's hand-off with the names swapped, and its import of this very file.
+    importedEntry('job.handoff', jobId, {
+      to: 'ansible',
+      hosts: { web01: web02!.hostId, web02: web01!.hostId },
+    });
+    const text = resultsDocument(`Patchdeck job #${jobId}`, [
+      { phase: 'verify', hosts: { web01: { rc: 0, stdout: after({ 'acme-tool': '1.0-1+deb12u1' }) } } },
+    ]);
+    const { createHash } = await import('node:crypto');
+    importedEntry('job.ansible-results', jobId, {
+      file: 'results.json',
+      sha256: createHash('sha256').update(text).digest('hex'),
+    });
+    await importAnsibleResults(deps(), { path: write('results.json', text), reaudit: false });
+    const steps = listSteps(env.db, jobId);
+    expect(steps.find((s) => s.id === web01!.id)!.status).toBe('succeeded');
+    expect(steps.find((s) => s.id === web02!.id)).toMatchObject({ status: 'failed', errorKind: 'not-run' });
   });
 
   it('refuses results for a job that was never handed to Ansible', async () => {

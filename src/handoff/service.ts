@@ -138,20 +138,45 @@ function selectHosts(db: Database, candidates: Host[]): Selected {
   return { hosts, skipped, skippedIds };
 }
 
-function approvedDigest(db: Database, jobId: number): string | null {
+/**
+ * Entries a portable bundle brought in from another workspace (`details.importedFrom`) are that
+ * workspace's record: they never approve, hand off or close a job here.
+ */
+const LOCAL_ENTRY = `json_valid(details) AND json_extract(details, '$.importedFrom') IS NULL`;
+
+interface AuditEntry {
+  id: number;
+  at: string;
+  details: Record<string, unknown>;
+}
+
+/** The newest entry of `action` about the job written in this workspace, or null. */
+function newestLocalEntry(db: Database, action: string, jobId: number): AuditEntry | null {
   const row = db
     .prepare(
-      `SELECT details FROM audit_log WHERE action = 'job.approve' AND entity_type = 'patch_job' AND entity_id = ? ORDER BY id DESC LIMIT 1`,
+      `SELECT id, at, details FROM audit_log WHERE action = ? AND entity_type = 'patch_job' AND entity_id = ? AND ${LOCAL_ENTRY} ORDER BY id DESC LIMIT 1`,
     )
-    .get(String(jobId)) as { details: string } | undefined;
+    .get(action, String(jobId)) as { id: number; at: string; details: string } | undefined;
   if (!row) return null;
+  let details: Record<string, unknown> = {};
   try {
-    const digest = (JSON.parse(row.details) as { digest?: unknown }).digest;
-    return typeof digest === 'string' ? digest : null;
+    const parsed: unknown = JSON.parse(row.details);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      details = parsed as Record<string, unknown>;
   } catch {
-    return null;
+    // An unreadable entry keeps its place but says nothing.
   }
+  return { id: row.id, at: row.at, details };
 }
+
+/** The digest of the job's newest approval in this workspace. */
+function approvedDigest(db: Database, jobId: number): string | null {
+  const digest = newestLocalEntry(db, 'job.approve', jobId)?.details.digest;
+  return typeof digest === 'string' ? digest : null;
+}
+
+/** A stored UTC time as `YYYY-MM-DD HH:MM UTC`. */
+const minuteOf = (at: string): string => `${at.slice(0, 16).replace('T', ' ')} UTC`;
 
 function requireApprovedJob(db: Database, jobId: number): PatchJob {
   const job = getJob(db, jobId);
@@ -227,6 +252,19 @@ export async function exportAnsible(
   const dir = path.resolve(args.out);
   const job = args.jobId !== undefined ? requireApprovedJob(db, args.jobId) : null;
   const jobSteps = job ? stepsToHandOff(db, job) : [];
+  // Exporting a job again is allowed (a lost folder, a changed inventory), but it is said, and
+  // results are then read by this export's host mapping.
+  const previous = job ? jobHandoff(db, job.id) : null;
+  const replaces =
+    job && previous
+      ? {
+          handedOffAt: previous.at,
+          dir: ((d) => (typeof d === 'string' ? d : null))(
+            newestLocalEntry(db, HANDOFF_ACTION, job.id)?.details.dir,
+          ),
+          message: `Job ${job.id} was already handed to Ansible on ${minuteOf(previous.at)}; this export replaces that hand-off's playbook (results are read by this export's inventory names).`,
+        }
+      : null;
   const selected = selectHosts(db, hostsToExport(db, args.hostIds, jobSteps));
   const names = inventoryNames(selected.hosts);
   const stamp = new Date(deps.clock.now()).toISOString();
@@ -254,7 +292,12 @@ export async function exportAnsible(
       );
     digest = approvedDigest(db, job.id);
     const current = planDigest(db, job.id);
-    if (digest && digest !== current)
+    if (digest === null)
+      throw new PatchdeckError(
+        'conflict',
+        `Job ${job.id} has no approval recorded in this workspace (an approval imported from another workspace does not count); approve its dry run here first.`,
+      );
+    if (digest !== current)
       throw new PatchdeckError(
         'conflict',
         `Job ${job.id}'s plan changed since it was approved; plan and approve it again.`,
@@ -274,7 +317,7 @@ export async function exportAnsible(
       };
     });
     try {
-      playbookText = playbookYaml({ job, digest: digest ?? current, steps, group, header });
+      playbookText = playbookYaml({ job, digest, steps, group, header });
     } catch (error) {
       if (error instanceof UnsafePackageError || (error instanceof Error && /^unsafe/.test(error.message)))
         throw new PatchdeckError(
@@ -316,16 +359,21 @@ export async function exportAnsible(
           to: 'ansible',
           dir,
           playbook,
-          digest: digest ?? planDigest(db, job.id),
+          digest,
           // Which inventory name is which host and step: the results import reads it back.
           hosts: Object.fromEntries(jobSteps.map((s) => [names.get(s.hostId)!, s.hostId])),
+          ...(replaces
+            ? { repeated: true, replaces: { handedOffAt: replaces.handedOffAt, dir: replaces.dir } }
+            : {}),
         },
       });
       appendJobLog(db, {
         jobId: job.id,
         stepId: null,
         stream: 'info',
-        text: `handed to Ansible: ${playbook} in ${dir} (${jobSteps.length} host(s)); Patchdeck will not run this job itself`,
+        text: replaces
+          ? `handed to Ansible again: ${playbook} in ${dir} (${jobSteps.length} host(s)) replaces the hand-off of ${minuteOf(replaces.handedOffAt)}${replaces.dir ? ` in ${replaces.dir}` : ''}; Patchdeck will not run this job itself`
+          : `handed to Ansible: ${playbook} in ${dir} (${jobSteps.length} host(s)); Patchdeck will not run this job itself`,
       });
     })();
     deps.events.emit('job.changed', getJob(db, job.id)!);
@@ -343,19 +391,15 @@ export async function exportAnsible(
     hosts: selected.hosts.length,
     skipped: selected.skipped,
     playbook,
+    replaces,
   };
 }
 
-/** The newest hand-off of the job: inventory name → host id. */
+/** The newest hand-off of the job made in this workspace: inventory name → host id. */
 function handoffHosts(db: Database, jobId: number): Map<string, number> {
-  const row = db
-    .prepare(
-      `SELECT details FROM audit_log WHERE action = ? AND entity_type = 'patch_job' AND entity_id = ? ORDER BY id DESC LIMIT 1`,
-    )
-    .get(HANDOFF_ACTION, String(jobId)) as { details: string } | undefined;
   const out = new Map<string, number>();
-  if (!row) return out;
-  const hosts = (JSON.parse(row.details) as { hosts?: Record<string, unknown> }).hosts ?? {};
+  const hosts = newestLocalEntry(db, HANDOFF_ACTION, jobId)?.details.hosts;
+  if (!hosts || typeof hosts !== 'object' || Array.isArray(hosts)) return out;
   for (const [name, id] of Object.entries(hosts)) if (typeof id === 'number') out.set(name, id);
   return out;
 }
@@ -388,7 +432,7 @@ export async function importAnsibleResults(
 ): Promise<CallResult<'handoff.importAnsibleResults'>> {
   const { db } = deps;
   const file = path.resolve(args.path);
-  const label = path.basename(file);
+  const label = sanitizeText(path.basename(file), { maxLength: 120 });
   const bytes = readResultsFile(file);
   let results;
   try {
@@ -419,15 +463,24 @@ export async function importAnsibleResults(
       `Job ${jobId} was never handed to Ansible (export it with \`patchdeck export ansible --job ${jobId}\`); nothing was written.`,
     );
   const sha256 = createHash('sha256').update(bytes).digest('hex');
+  // Results close the job: once imported, another file replaces them only when asked to.
+  const earlier = newestLocalEntry(db, RESULTS_ACTION, jobId);
   const again = db
     .prepare(
-      `SELECT at FROM audit_log WHERE action = ? AND entity_type = 'patch_job' AND entity_id = ? AND json_extract(details, '$.sha256') = ? LIMIT 1`,
+      `SELECT at FROM audit_log WHERE action = ? AND entity_type = 'patch_job' AND entity_id = ? AND json_extract(details, '$.sha256') = ? AND ${LOCAL_ENTRY} ORDER BY id DESC LIMIT 1`,
     )
     .get(RESULTS_ACTION, String(jobId), sha256) as { at: string } | undefined;
-  if (again)
+  if (again && (!args.replace || earlier?.details.sha256 === sha256))
     throw new PatchdeckError(
       'conflict',
-      `${label} was already imported into job ${jobId} on ${again.at.slice(0, 16).replace('T', ' ')} UTC; nothing changed.`,
+      `${label} was already imported into job ${jobId} on ${minuteOf(again.at)}; nothing changed.`,
+    );
+  const earlierFile =
+    typeof earlier?.details.file === 'string' ? sanitizeText(earlier.details.file, { maxLength: 120 }) : null;
+  if (earlier && !args.replace)
+    throw new PatchdeckError(
+      'conflict',
+      `Job ${jobId}'s Ansible results were already imported on ${minuteOf(earlier.at)}${earlierFile ? ` from ${earlierFile}` : ''}, which settled the job as ${job.status}; ${label} was not imported and nothing changed. To replace those results with ${label}, import it again with --replace (\`patchdeck import ansible-results ${label} --job ${jobId} --replace\`); the replacement is written to the audit log.`,
     );
   const mapping = handoffHosts(db, jobId);
   const byHost = new Map([...mapping.entries()].map(([name, id]) => [id, name]));
@@ -457,6 +510,8 @@ export async function importAnsibleResults(
         errorKind: outcome.errorKind,
         errorMessage: outcome.message,
         ...(outcome.before ? { before: Object.fromEntries(Object.entries(before)) } : {}),
+        // Replaced results say nothing of what an earlier file claimed was installed.
+        ...(earlier && !(after && changed) ? { after: null, undoRecipe: null } : {}),
         ...(after && changed
           ? {
               after: Object.fromEntries(
@@ -486,7 +541,7 @@ export async function importAnsibleResults(
       });
     }
     const failed = outcomes.filter((o) => o.outcome.status === 'failed').length;
-    const message = `Run by Ansible, results imported from ${label}: ${outcomes.length - failed} of ${outcomes.length} host(s) verified${failed ? `, ${failed} failed` : ''}.`;
+    const message = `Run by Ansible, results ${earlier ? 'replaced' : 'imported'} from ${label}: ${outcomes.length - failed} of ${outcomes.length} host(s) verified${failed ? `, ${failed} failed` : ''}.`;
     const starts = outcomes.map((o) => isoOrNull(o.outcome.startedAt)).filter((s): s is string => s !== null);
     updateJob(db, jobId, {
       status: failed ? 'failed' : 'succeeded',
@@ -494,6 +549,13 @@ export async function importAnsibleResults(
       startedAt: job.startedAt ?? starts.sort()[0] ?? stamp,
       finishedAt: stamp,
     });
+    if (earlier)
+      appendJobLog(db, {
+        jobId,
+        stepId: null,
+        stream: 'info',
+        text: `${label} replaces the Ansible results imported on ${minuteOf(earlier.at)}${earlierFile ? ` from ${earlierFile}` : ''} (the job was ${job.status})`,
+      });
     appendJobLog(db, { jobId, stepId: null, stream: failed ? 'error' : 'info', text: message });
     appendAuditLog(db, {
       actor: deps.actor,
@@ -504,6 +566,17 @@ export async function importAnsibleResults(
         file: label,
         sha256,
         steps: Object.fromEntries(outcomes.map((o) => [String(o.step.id), o.outcome.status])),
+        ...(earlier
+          ? {
+              replaced: {
+                entryId: earlier.id,
+                at: earlier.at,
+                file: earlierFile,
+                sha256: earlier.details.sha256 ?? null,
+                status: job.status,
+              },
+            }
+          : {}),
       },
     });
   })();
@@ -522,5 +595,6 @@ export async function importAnsibleResults(
       message: o.outcome.message,
     })),
     auditTaskId,
+    replaced: earlier ? { at: earlier.at, file: earlierFile } : null,
   };
 }
