@@ -181,5 +181,5 @@ describe('patchdeck hosts reboot / jobs reboot', () => {
     } finally {
       check.close();
     }
-  });
+  }, 60_000); // eight CLI processes, each a cold start of the bundled CLI
 });
