@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { EventBus } from '../api';
 import { createRouter, type CallContext, type Handlers, type Router } from '../api';
-import type { WorkspaceInfo } from '../api';
+import type { Task, WorkspaceInfo } from '../api';
 import {
   countHosts,
   createWorkspace,
@@ -49,6 +49,7 @@ import {
   type NetworkWatch,
 } from '../workspaces';
 import type { CoreContext, Workspace } from './context';
+import { reachedOwnHost } from './network-evidence';
 import { UploadRegistry } from './uploads';
 
 export type { Workspace } from './context';
@@ -69,7 +70,11 @@ export interface CoreOptions {
   recentFile?: string | null;
   /** Reads this machine's default gateway and its MAC (default: the route and neighbour tables). */
   gatewayReader?: GatewayReader;
-  /** Note the gateway MAC in the open workspace on open and every few minutes (default: no; the app and browser mode do). */
+  /**
+   * Learn the gateway MAC in the open workspace when an audit or scan there reaches one of its own
+   * hosts, and refresh a known one's last sighting every few minutes (default: no; the app and
+   * browser mode do).
+   */
   watchNetwork?: boolean;
 }
 
@@ -85,6 +90,7 @@ export class Core implements CoreContext, WorkspaceSwitcherContext {
   private current: Workspace | null = null;
   private stopScheduler: (() => void) | null = null;
   private networkWatch: NetworkWatch | null = null;
+  private stopNetworkEvidence: (() => void) | null = null;
   readonly recentFile: string | null;
   readonly gatewayReader: GatewayReader;
 
@@ -156,7 +162,7 @@ export class Core implements CoreContext, WorkspaceSwitcherContext {
     return this.workspaceInfo();
   }
 
-  /** Records the opened workspace in the recent list and starts noting its network; neither ever fails an open. */
+  /** Records the opened workspace in the recent list and starts watching for its network; neither ever fails an open. */
   private noteOpened(file: string, db: Database): void {
     if (this.recentFile) {
       try {
@@ -170,13 +176,29 @@ export class Core implements CoreContext, WorkspaceSwitcherContext {
         this.logger.warn('the recent workspaces list could not be written', { error: String(error) });
       }
     }
-    if (this.options.watchNetwork)
-      this.networkWatch = startNetworkWatch({
-        db,
-        read: this.gatewayReader,
-        clock: systemClock,
-        onError: (error) => this.logger.warn('noting the network failed', { error: String(error) }),
-      });
+    if (!this.options.watchNetwork) return;
+    const watch = startNetworkWatch({
+      db,
+      read: this.gatewayReader,
+      clock: systemClock,
+      onError: (error) => this.logger.warn('noting the network failed', { error: String(error) }),
+    });
+    this.networkWatch = watch;
+    // Only evidence teaches a network: work in this workspace that reached one of its own hosts.
+    const learned = new Set<number>();
+    this.stopNetworkEvidence = this.events.subscribe((event, payload) => {
+      if (event !== 'task.changed' || this.current?.db !== db) return;
+      const task = payload as Task;
+      if (learned.has(task.id)) return;
+      try {
+        if (!reachedOwnHost(db, task)) return;
+      } catch (error) {
+        return this.logger.warn('noting the network failed', { error: String(error) });
+      }
+      learned.add(task.id);
+      if (learned.size > 1000) learned.delete(learned.values().next().value!);
+      watch.learn();
+    });
   }
 
   /** The open workspace's file and database, or null (the switcher's calls work with none open). */
@@ -199,6 +221,8 @@ export class Core implements CoreContext, WorkspaceSwitcherContext {
     this.current = null;
     this.stopScheduler?.();
     this.stopScheduler = null;
+    this.stopNetworkEvidence?.();
+    this.stopNetworkEvidence = null;
     this.networkWatch?.stop();
     this.networkWatch = null;
     await closing.tasks.shutdown();

@@ -23,5 +23,11 @@ export {
   type Gateway,
   type GatewayReader,
 } from './gateway';
-export { recordGateway, startNetworkWatch, NETWORK_WATCH_EVERY_MS, type NetworkWatch } from './networks';
+export {
+  recordGateway,
+  refreshGateway,
+  startNetworkWatch,
+  NETWORK_WATCH_EVERY_MS,
+  type NetworkWatch,
+} from './networks';
 export { listRecentWorkspaces, suggestWorkspace, type OpenWorkspace } from './service';

@@ -33,7 +33,7 @@ describe('the networks a workspace was open on', () => {
     expect(rows.some((r) => r.gateway_mac === '02:00:00:00:00:00')).toBe(false);
   });
 
-  it('notes the gateway on open and every few minutes on the clock, and nothing after stop', async () => {
+  it('learns a gateway only when told; on open and on the clock it only refreshes a known one', async () => {
     const db = createMemoryWorkspace();
     const clock = new ManualClock('2026-11-01T09:00:00.000Z');
     let gateway: Gateway | null = { address: '192.168.1.1', mac: '3c:37:86:5e:aa:01' };
@@ -46,25 +46,38 @@ describe('the networks a workspace was open on', () => {
         return gateway;
       },
     });
-    await watch.settled();
-    expect(reads).toBe(1);
     const rows = (): Row[] =>
       db.prepare('SELECT * FROM workspace_networks ORDER BY gateway_mac').all() as Row[];
-    expect(rows().map((r) => [r.gateway_mac, r.last_seen])).toEqual([
-      ['3c:37:86:5e:aa:01', '2026-11-01T09:00:00.000Z'],
-    ]);
-    clock.advance(NETWORK_WATCH_EVERY_MS - 1);
+    // Open on a network, for as long as you like: nothing learned.
     await watch.settled();
     expect(reads).toBe(1);
-    gateway = { address: '10.1.0.1', mac: '02:aa:bb:cc:dd:ee' };
-    clock.advance(1);
-    await watch.settled();
-    expect(reads).toBe(2);
-    expect(rows().map((r) => r.gateway_mac)).toEqual(['02:aa:bb:cc:dd:ee', '3c:37:86:5e:aa:01']);
-    gateway = null;
     clock.advance(NETWORK_WATCH_EVERY_MS);
     await watch.settled();
-    expect(rows()).toHaveLength(2);
+    expect(reads).toBe(2);
+    expect(rows()).toEqual([]);
+    // Evidence: this network is learned.
+    watch.learn();
+    await watch.settled();
+    expect(rows().map((r) => [r.gateway_mac, r.first_seen, r.last_seen])).toEqual([
+      ['3c:37:86:5e:aa:01', '2026-11-01T09:05:00.000Z', '2026-11-01T09:05:00.000Z'],
+    ]);
+    // The clock refreshes its last sighting; another network on the clock is not learned.
+    clock.advance(NETWORK_WATCH_EVERY_MS - 1);
+    await watch.settled();
+    expect(reads).toBe(3);
+    clock.advance(1);
+    await watch.settled();
+    expect(rows().map((r) => [r.first_seen, r.last_seen])).toEqual([
+      ['2026-11-01T09:05:00.000Z', '2026-11-01T09:10:00.000Z'],
+    ]);
+    gateway = { address: '10.1.0.1', mac: '02:aa:bb:cc:dd:ee' };
+    clock.advance(NETWORK_WATCH_EVERY_MS);
+    await watch.settled();
+    expect(rows().map((r) => r.gateway_mac)).toEqual(['3c:37:86:5e:aa:01']);
+    gateway = null;
+    watch.learn();
+    await watch.settled();
+    expect(rows()).toHaveLength(1);
     watch.stop();
     expect(clock.pending).toBe(0);
   });
@@ -78,6 +91,7 @@ describe('the networks a workspace was open on', () => {
       clock,
       read: () => new Promise<Gateway>((resolve) => (finish = resolve)),
     });
+    watch.learn();
     watch.stop();
     finish({ address: '192.168.1.1', mac: '3c:37:86:5e:aa:01' });
     await watch.settled();

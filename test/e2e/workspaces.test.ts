@@ -26,7 +26,8 @@ let missing: string;
 beforeAll(async () => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-e2e-clients-'));
   recentFile = path.join(home, 'data', 'recent-workspaces.json');
-  // Acme's workspace was opened here before, at Acme, whose gateway is the fixture's 192.168.1.1.
+  // Acme's workspace audited its hosts here before, at Acme, whose gateway is the fixture's
+  // 192.168.1.1: it learned that gateway.
   acme = path.join(home, 'acme.sqlite');
   const db = createWorkspace(acme);
   setSiteName(db, 'Acme Dental');
@@ -139,7 +140,7 @@ describe('workspaces as clients', () => {
       'ws.sqlite',
       'old-client.sqlite',
     ]);
-    // A new workspace on Acme's network: Acme saw it first, so the suggestion names Acme again.
+    // A new workspace on Acme's network learns nothing by being open: the suggestion names Acme again.
     await page.reload();
     await expect
       .poll(() =>

@@ -1,18 +1,25 @@
 /**
  * The workspaces.* calls through the real router over real workspace files and a real recent
  * list, with the gateway read by the real reader from /proc-format route and neighbour files
- * (fixtures: the test never looks at, let alone probes, a network).
+ * (fixtures: the test never looks at, let alone probes, a network). Audits are real tasks of the
+ * real runner against 127.0.0.1 only: a real SSH server (ssh2's) replaying a real Debian capture,
+ * and a port just closed.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Core } from '..';
-import { APPLICATION_ID, migrate, readWorkspaceMeta } from '../../db';
+import type { Task } from '../../api';
+import { loadRecording, type RecordedRun } from '../../collectors/testing/exec';
+import { fixturePath } from '../../collectors/testing/fixtures';
+import { APPLICATION_ID, migrate, readWorkspaceMeta, trustHostKey } from '../../db';
 import { parseProcNetArp } from '../../discovery';
 import { createNodePlatform } from '../../platform';
+import { startFakeSshHost, type FakeSshHost } from '../../remote/testing/ssh-host';
 import type { Logger } from '../../util';
 import { readRecent, systemGatewayReader, type GatewayReader } from '../../workspaces';
 
@@ -61,6 +68,62 @@ function newCore(options: { gatewayReader?: GatewayReader; recent?: string | nul
   return core;
 }
 
+/** The recorded runs of a real Debian 12 audit (OS detection, then apt), by the sections they ask for. */
+const RUNS: RecordedRun[] = [
+  ...loadRecording(fixturePath('os/debian-12-self.detect.json')).runs,
+  ...loadRecording(fixturePath('apt/debian-12-self-sources.collect.json')).runs,
+];
+const sectionsOf = (command: string): string =>
+  [...command.matchAll(/@@PATCHDECK:[0-9a-f]{8,32}:begin:([\w-]+)/gu)].map((m) => m[1]).join(' ');
+const nonceOf = (command: string): string | undefined => /@@PATCHDECK:([0-9a-f]{8,32}):/u.exec(command)?.[1];
+
+let sshHost: FakeSshHost;
+let closedPort = 0;
+beforeAll(async () => {
+  // A host that answers each framed script with the recorded run asking for the same sections
+  // (the recording's nonce swapped for the one asked), and fails anything else.
+  sshHost = await startFakeSshHost((command, channel) => {
+    const run = RUNS.find((r) => {
+      const asked = sectionsOf(command);
+      const recorded = sectionsOf(r.command);
+      return recorded === asked || (asked.startsWith(recorded) && asked.endsWith(' hostname'));
+    });
+    const now = nonceOf(command);
+    const then = run && nonceOf(run.command);
+    const swap = (text: string): string => (now && then ? text.split(then).join(now) : text);
+    if (run) {
+      channel.stderr.write(swap(run.stderr));
+      channel.write(swap(run.stdout));
+    }
+    channel.exit(run ? (run.code ?? 1) : 127);
+    channel.end();
+  });
+  closedPort = await new Promise<number>((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+});
+afterAll(() => sshHost.close());
+
+const addCredential = (core: Core) =>
+  core.call('credentials.add', {
+    name: 'office',
+    username: 'admin',
+    kind: 'password',
+    secret: 'office-pw-5c1e',
+    scope: ['*'],
+  });
+
+/** Audits one host as a task of the workspace's real runner and returns the finished task. */
+async function audit(core: Core, hostId: number): Promise<Task> {
+  const { taskId } = await core.call('audits.start', { hostIds: [hostId] });
+  const task = await core.requireWorkspace().tasks.wait(taskId);
+  if (!task) throw new Error(`task ${taskId} has no record`);
+  return task;
+}
+
 const sha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 beforeEach(() => {
@@ -106,37 +169,69 @@ describe('workspaces as clients', () => {
     ]);
   });
 
-  it('suggests the client whose network this is, and never opens or writes it by itself', async () => {
+  it('learns a network only from an audit that reached its own host, then suggests that client', async () => {
     const acme = path.join(dir, 'acme.sqlite');
     const bakery = path.join(dir, 'bakery.sqlite');
     const core = newCore();
-    onNetwork('192.168.1.1'); // the fixture's neighbour table: 3c:37:86:5e:aa:01
+    const networks = (): unknown[] =>
+      core.requireWorkspace().db.prepare('SELECT gateway_mac, gateway_address FROM workspace_networks').all();
+    // The contractor's own office (the fixture's neighbour table: 3c:37:86:5e:aa:01), where both
+    // clients' workspaces are opened: being open there teaches neither of them.
+    onNetwork('192.168.1.1');
     await core.openWorkspace(acme, { create: 'always' });
     await core.call('workspaces.setSite', { siteName: 'Acme Dental' });
     await core.networkNoted();
-    expect(core.requireWorkspace().db.prepare('SELECT gateway_mac FROM workspace_networks').all()).toEqual([
-      { gateway_mac: '3c:37:86:5e:aa:01' },
-    ]);
-    // Acme's own network: nothing to suggest.
+    expect(networks()).toEqual([]);
+    await core.openWorkspace(bakery, { create: 'always' });
+    await core.call('workspaces.setSite', { siteName: 'Bakery' });
+    await core.networkNoted();
+    expect(networks()).toEqual([]);
     expect(await core.call('workspaces.suggestion')).toEqual({
       suggestion: null,
       gatewayMac: '3c:37:86:5e:aa:01',
     });
 
-    // At the office (a network the table does not know): Bakery's workspace, no suggestion.
-    onNetwork('10.9.9.1');
-    await core.openWorkspace(bakery, { create: 'always' });
-    await core.call('workspaces.setSite', { siteName: 'Bakery' });
+    // A failed audit in Bakery's workspace (its host's port is closed) is no evidence either.
+    const down = await core.call('hosts.add', { name: 'till', address: '127.0.0.1', sshPort: closedPort });
+    await addCredential(core);
+    const failed = await audit(core, down.id);
+    expect(failed).toMatchObject({ kind: 'audit', status: 'failed', outcome: 'failed' });
     await core.networkNoted();
-    expect(await core.call('workspaces.suggestion')).toEqual({ suggestion: null, gatewayMac: null });
+    expect(networks()).toEqual([]);
 
-    // Back on Acme's network with Bakery's workspace open: the suggestion names Acme, even though
-    // Bakery's workspace has now noted this gateway too (Acme saw it first).
-    onNetwork('192.168.1.1');
-    await core.closeWorkspace();
+    // An audit in Acme's workspace that reached Acme's own host (played by a real SSH server on
+    // 127.0.0.1 answering with a real Debian capture): this network is Acme's.
+    await core.openWorkspace(acme);
+    const chair = await core.call('hosts.add', {
+      name: 'chair1',
+      address: '127.0.0.1',
+      sshPort: sshHost.port,
+    });
+    trustHostKey(core.requireWorkspace().db, {
+      hostId: chair.id,
+      type: sshHost.keyType,
+      fingerprint: sshHost.fingerprint,
+      actor: 'test',
+      reason: 'test',
+    });
+    await addCredential(core);
+    const reached = await audit(core, chair.id);
+    expect(reached).toMatchObject({ kind: 'audit', status: 'succeeded', outcome: 'succeeded' });
+    await core.networkNoted();
+    expect(networks()).toEqual([{ gateway_mac: '3c:37:86:5e:aa:01', gateway_address: '192.168.1.1' }]);
+    expect(await core.call('workspaces.suggestion')).toEqual({
+      suggestion: null,
+      gatewayMac: '3c:37:86:5e:aa:01',
+    });
+
+    // Bakery's workspace open on Acme's network: the suggestion names Acme, and only suggests.
     await core.openWorkspace(bakery);
     await core.networkNoted();
+    expect(networks()).toEqual([]);
+    await core.closeWorkspace();
     const acmeBefore = sha(acme);
+    await core.openWorkspace(bakery);
+    await core.networkNoted();
     const suggestion = await core.call('workspaces.suggestion');
     expect(suggestion).toEqual({
       suggestion: {
