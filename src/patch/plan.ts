@@ -40,6 +40,7 @@ import {
   type PatchPackageManager,
 } from './commands';
 import { changeKeys, parseDryRun, readsDryRun } from './dry-run';
+import { refuseImportedJob } from './imported';
 import { stepChanged } from './notify';
 import type { RemoteExec } from '../collectors';
 import type { StepSession } from './phases/context';
@@ -412,6 +413,7 @@ export function planDigest(db: Database, jobId: number): string {
 export function approveJob(deps: PatchDeps, jobId: number): PatchJob {
   const job = getJob(deps.db, jobId);
   if (!job) throw new PatchdeckError('not-found', `Job ${jobId} does not exist.`);
+  refuseImportedJob(deps.db, jobId);
   if (job.status !== 'draft')
     throw new PatchdeckError('conflict', `Job ${jobId} is ${job.status}; only a draft can be approved.`);
   const steps = listSteps(deps.db, jobId);

@@ -27,6 +27,7 @@ import { systemClock, type Clock } from '../util';
 import { PatchdeckError, errorMessage } from '../util';
 import { sanitizeText } from '../util';
 import { isPatchable } from './commands';
+import { refuseImportedJob } from './imported';
 import { WINDOWS_PACKAGE_MANAGER } from './phases/windows';
 import { createPlan, dryRunJob, planDigest, type PatchDeps, type PlanRequest } from './plan';
 import { jobChanged } from './notify';
@@ -61,6 +62,11 @@ function refuseHandedOff(deps: PatchDeps, id: number): void {
     'conflict',
     `Job ${id} was handed to ${engine}${when}; import its results with \`patchdeck import ansible-results\`.`,
   );
+}
+
+/** A job imported from another workspace's bundle is its record only (see ./imported). */
+function refuseImported(deps: PatchDeps, id: number): void {
+  refuseImportedJob(deps.db, id);
 }
 
 const changed = jobChanged;
@@ -163,6 +169,7 @@ export function startJob(
 ): PatchJob {
   const deps = svc.deps();
   const job = requireJob(deps, id);
+  refuseImported(deps, id);
   refuseHandedOff(deps, id);
   if (job.status !== 'approved')
     throw new PatchdeckError(
@@ -244,6 +251,7 @@ export async function continueJob(
 ): Promise<PatchJob> {
   const deps = svc.deps();
   const job = requireJob(deps, id);
+  refuseImported(deps, id);
   refuseHandedOff(deps, id);
   const allowed =
     which === 'resume'
@@ -389,6 +397,7 @@ const REBOOTABLE: readonly PatchJob['status'][] = ['succeeded', 'failed', 'cance
 export function rebootJobHosts(svc: PatchService, id: number, hostIds?: number[]): PatchJob {
   const deps = svc.deps();
   const job = requireJob(deps, id);
+  refuseImported(deps, id);
   if (!REBOOTABLE.includes(job.status))
     throw new PatchdeckError(
       'conflict',

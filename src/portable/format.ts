@@ -6,12 +6,15 @@ export const BUNDLE_FORMAT = 'patchdeck-bundle';
 /** The newest bundle layout this Patchdeck writes and reads. */
 export const BUNDLE_FORMAT_VERSION = 1;
 
-/** Largest bundle file read at all (it is read whole, then checked). */
-export const MAX_BUNDLE_BYTES = 512 * 1024 ** 2;
 export const MAX_MANIFEST_BYTES = 1024 ** 2;
-/** Largest inflated entry, and all entries together. */
-export const MAX_ENTRY_BYTES = 256 * 1024 ** 2;
-export const MAX_TOTAL_BYTES = 1024 ** 3;
+/**
+ * Largest inflated entry, and all entries together: the bundle is read whole into the core
+ * process of a laptop. Inflation is counted while reading, so a zip bomb stops at the bound.
+ */
+export const MAX_ENTRY_BYTES = 64 * 1024 ** 2;
+export const MAX_TOTAL_BYTES = 256 * 1024 ** 2;
+/** Largest bundle file read at all (it is read whole, then checked): its entries and the zip's headers. */
+export const MAX_BUNDLE_BYTES = MAX_TOTAL_BYTES + MAX_MANIFEST_BYTES + 1024 ** 2;
 /** Longest JSON line of an entity file (one record with its nested rows). */
 export const MAX_LINE_BYTES = 32 * 1024 ** 2;
 export const MAX_RECORDS_PER_FILE = 2_000_000;

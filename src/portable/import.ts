@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Database, Statement } from 'better-sqlite3';
 import yauzl from 'yauzl';
 import type { BundleImportResult } from '../api';
-import { appendAuditLog, cleanSiteName, readWorkspaceMeta } from '../db';
+import { appendAuditLog, cleanSiteName, createWorkspace, readWorkspaceMeta } from '../db';
 import { matchHost, type KnownHost } from '../discovery';
-import { bufferSource, importFeedSources } from '../intel';
+import { bufferSource, importFeedSources, type ImportSummary } from '../intel';
 import { PatchdeckError, type Clock } from '../util';
 import {
   ADVISORIES_FILE,
@@ -74,18 +77,29 @@ async function readEntries(
       const limit = names.length === 0 ? MAX_MANIFEST_BYTES : MAX_ENTRY_BYTES;
       if (entry.uncompressedSize > limit || total + entry.uncompressedSize > MAX_TOTAL_BYTES)
         throw refuse(name, `${entryName} is larger than a bundle's file may be`);
-      const content = await readEntry(zip, entry, limit);
+      // Counted as it inflates, whatever the headers declare: at most this entry's bound and
+      // what is left of the whole bundle's.
+      const content = await readEntry(zip, entry, Math.min(limit, MAX_TOTAL_BYTES - total));
       total += content.length;
       names.push(entryName);
       data.set(entryName, content);
     }
   } catch (error) {
     if (error instanceof PatchdeckError) throw error;
+    if (error instanceof EntryTooLarge)
+      throw refuse(name, `${error.entry} is larger than a bundle's file may be`);
     throw refuse(name, `it is damaged or truncated (${(error as Error).message.slice(0, 200)})`);
   } finally {
     zip.close();
   }
   return { names, data };
+}
+
+/** An entry that inflated past its bound (its reading stopped there). */
+class EntryTooLarge extends Error {
+  constructor(readonly entry: string) {
+    super(`${entry} inflates past its bound`);
+  }
 }
 
 async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, limit: number): Promise<Buffer> {
@@ -96,7 +110,7 @@ async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, limit: number):
     size += chunk.length;
     if (size > limit) {
       stream.destroy();
-      throw new Error(`${entry.fileName.slice(0, 200)} inflates past ${limit} bytes`);
+      throw new EntryTooLarge(entry.fileName.slice(0, 200));
     }
     chunks.push(chunk);
   }
@@ -242,6 +256,21 @@ function checkLinks(records: Record<EntityName, BundleRecord[]>, name: string): 
       bad(`job log entry ${l.row.id}`);
   for (const e of records.exceptions)
     if (e.row.host_id != null && !hosts.has(e.row.host_id)) bad(`exception ${e.row.id}`);
+  // An entry about a kind of record the bundle carries must be about one it holds: otherwise its
+  // raw id would name one of this workspace's own records (a forged approval of the office's job).
+  for (const l of records.audit_log) {
+    const entity = auditLogEntity(l.row.entity_type);
+    if (!entity) continue;
+    const id = Number(l.row.entity_id);
+    if (l.row.entity_id == null || !idsOf(entity).has(id)) bad(`audit log entry ${l.row.id}`);
+  }
+}
+
+/** The bundle entity an audit log entry's entity_type names, if the bundle carries that kind. */
+function auditLogEntity(type: unknown): EntityName | undefined {
+  return typeof type === 'string' && Object.hasOwn(AUDIT_LOG_ENTITIES, type)
+    ? AUDIT_LOG_ENTITIES[type]
+    : undefined;
 }
 
 /** Inserts one row of `key`'s table (only the columns it carries, ids dropped, links replaced). */
@@ -264,12 +293,14 @@ function inserter(db: Database) {
   };
 }
 
+/** The entity_type values of src's appendAuditLog callers that name a kind of record a bundle carries. */
 const AUDIT_LOG_ENTITIES: Record<string, EntityName> = {
   host: 'hosts',
   patch_job: 'jobs',
   job: 'jobs',
   audit: 'audits',
   exception: 'exceptions',
+  finding: 'findings',
 };
 
 function parseList(text: unknown): string[] {
@@ -283,8 +314,8 @@ function parseList(text: unknown): string[] {
 }
 
 /**
- * Merges a verified bundle: the advisory snapshot first (src/intel checks its own manifest before
- * it writes), then one transaction: hosts by identity (this origin's earlier mapping, else MAC,
+ * Merges a verified bundle, all or nothing: every part is tried first (the records in a rolled-back
+ * transaction, the advisory snapshot in a scratch workspace), then the snapshot, then one transaction: hosts by identity (this origin's earlier mapping, else MAC,
  * host key, name, address), records new to this workspace added once, audit log entries copied
  * with their actor and time and marked with their origin, the import itself recorded.
  */
@@ -320,6 +351,11 @@ export async function mergePortableBundle(
     const row = mapped.get(origin, entity, String(id)) as { id: number } | undefined;
     return row ? row.id : null;
   };
+  const keySighting = db.prepare(
+    `INSERT INTO host_key_sightings (host_id, key_type, fingerprint, public_key, source, address, seen_at)
+     VALUES (?, ?, ?, ?, 'scan', NULL, ?) ON CONFLICT (host_id, fingerprint) DO NOTHING`,
+  );
+  const importedAt = new Date(options.clock.now()).toISOString();
   const advisoryOf = db.prepare(
     'SELECT id, source_id AS sourceId FROM advisories WHERE feed = ? AND advisory_id = ?',
   );
@@ -359,8 +395,17 @@ export async function mergePortableBundle(
       } else {
         local = insert('hosts', row, { credential_id: null });
         for (const a of nested.addresses ?? []) insert('host_addresses', a, { host_id: local }, 'OR IGNORE');
-        // A key pinned elsewhere is carried for identity, but this workspace's admin reviews it.
-        for (const k of nested.keys ?? []) insert('host_keys', k, { host_id: local, reviewed: 0 });
+        // A key pinned elsewhere is carried for identity, never pinned here: it waits for this
+        // workspace's admin to review and trust it, like a key a discovery scan saw.
+        for (const k of nested.keys ?? [])
+          if (k.status === 'trusted' && typeof k.key_type === 'string' && typeof k.fingerprint === 'string')
+            keySighting.run(
+              local,
+              k.key_type,
+              k.fingerprint,
+              k.public_key ?? null,
+              k.trusted_at ?? importedAt,
+            );
         known.push({ id: local, macs: row.mac ? [String(row.mac)] : [], names, addresses });
         bump('hosts');
       }
@@ -384,8 +429,13 @@ export async function mergePortableBundle(
       bump('audits');
     }
 
+    const findingMap = new Map<unknown, number>();
     for (const { row, nested } of bundle.records.findings) {
-      if (localOf('finding', row.id) !== null) continue;
+      const earlierFinding = localOf('finding', row.id);
+      if (earlierFinding !== null) {
+        findingMap.set(row.id, earlierFinding);
+        continue;
+      }
       const local = insert('findings', row, {
         audit_id: auditMap.get(row.audit_id)!,
         host_id: hostOf(row.host_id),
@@ -399,6 +449,7 @@ export async function mergePortableBundle(
           'OR IGNORE',
         );
       }
+      findingMap.set(row.id, local);
       remember.run(origin, 'finding', String(row.id), local);
       bump('findings');
     }
@@ -424,10 +475,11 @@ export async function mergePortableBundle(
           unfinished
             ? {
                 task_id: null,
+                options: withoutCredential(row.options),
                 status: 'cancelled',
                 message: `Imported from ${originSite || 'another workspace'}, where it was ${String(row.status)}; Patchdeck does not run another workspace's plan here.`,
               }
-            : { task_id: null },
+            : { task_id: null, options: withoutCredential(row.options) },
         );
       if (earlier === null && unfinished) unfinishedJobs++;
       for (const s of nested.steps ?? []) {
@@ -488,7 +540,7 @@ export async function mergePortableBundle(
     const maps: Record<EntityName, Map<unknown, number>> = {
       hosts: hostMap,
       audits: auditMap,
-      findings: new Map(),
+      findings: findingMap,
       jobs: jobMap,
       job_log: new Map(),
       audit_log: new Map(),
@@ -504,11 +556,12 @@ export async function mergePortableBundle(
       } catch {
         details = { unreadable: true };
       }
-      const entity = typeof row.entity_type === 'string' ? AUDIT_LOG_ENTITIES[row.entity_type] : undefined;
-      const entityId =
-        entity && row.entity_id != null ? (maps[entity].get(Number(row.entity_id)) ?? null) : null;
+      // Every entry about a carried kind points into the bundle (checkLinks); any other kind
+      // (a credential, a schedule…) names a record of the site, never one here: no id is kept.
+      const entity = auditLogEntity(row.entity_type);
+      const entityId = entity ? (maps[entity].get(Number(row.entity_id)) ?? null) : null;
       const local = insert('audit_log', row, {
-        entity_id: entityId === null ? (row.entity_id ?? null) : String(entityId),
+        entity_id: entityId === null ? null : String(entityId),
         details: JSON.stringify({
           ...details,
           importedFrom: { workspace: origin, site: originSite, entryId: row.id, entityId: row.entity_id },
@@ -518,7 +571,6 @@ export async function mergePortableBundle(
       bump('audit_log');
     }
 
-    const importedAt = new Date(options.clock.now()).toISOString();
     const importId = Number(
       db
         .prepare(
@@ -567,27 +619,58 @@ export async function mergePortableBundle(
       );
     }
   };
-  // Every record is tried against this workspace's constraints first, in a transaction that is
-  // rolled back: a record that does not fit refuses the bundle before the snapshot is imported.
+  // Nothing is written until every part is known to go in. The records are tried against this
+  // workspace's constraints in a transaction that is rolled back; the advisory snapshot is
+  // imported whole into a scratch workspace of its own (src/intel commits it file by file and
+  // reads it asynchronously, so it cannot share the merge's transaction), and any file of it
+  // refused there refuses the bundle. Only then the snapshot goes in here (the same bytes,
+  // read the same way), and the records in one transaction.
   attempt(true);
-  const summary = await importFeedSources(
-    db,
-    [bufferSource(`${options.name}: ${ADVISORIES_FILE}`, bundle.advisories)],
-    {
-      clock: options.clock,
-    },
-  );
-  const refused = summary.files.filter((f) => f.status === 'refused');
-  if (refused.length > 0)
-    throw refuse(
-      options.name,
-      `its advisory snapshot was refused (${(refused[0]!.message ?? '').slice(0, 300)})`,
-    );
-
+  await trialSnapshot(bundle.advisories, options);
+  const summary = await importFeedSources(db, [snapshotSource(bundle.advisories, options.name)], {
+    clock: options.clock,
+  });
+  refuseSnapshot(summary, options.name);
   return attempt(false)!;
 }
 
+const snapshotSource = (bytes: Buffer, name: string) => bufferSource(`${name}: ${ADVISORIES_FILE}`, bytes);
+
+function refuseSnapshot(summary: ImportSummary, name: string): void {
+  const refused = summary.files.filter((f) => f.status === 'refused');
+  if (refused.length > 0)
+    throw refuse(name, `its advisory snapshot was refused (${(refused[0]!.message ?? '').slice(0, 300)})`);
+}
+
+/** Imports the snapshot into a throw-away workspace file: a refusal there refuses the bundle. */
+async function trialSnapshot(bytes: Buffer, options: { name: string; clock: Clock }): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchdeck-bundle-trial-'));
+  let scratch: Database | null = null;
+  try {
+    scratch = createWorkspace(path.join(dir, 'trial.sqlite'));
+    const summary = await importFeedSources(scratch, [snapshotSource(bytes, options.name)], {
+      clock: options.clock,
+    });
+    refuseSnapshot(summary, options.name);
+  } finally {
+    scratch?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const FINISHED_JOBS = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** A job's options without the site's credential id (it would name one of this workspace's credentials). */
+function withoutCredential(options: unknown): string {
+  try {
+    const parsed: unknown = JSON.parse(typeof options === 'string' ? options : '{}');
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return '{}';
+    const { credentialId: _dropped, ...rest } = parsed as Record<string, unknown>;
+    return JSON.stringify(rest);
+  } catch {
+    return '{}';
+  }
+}
 
 /** Ends the trial run of a merge (its transaction rolls back). */
 class DryRunDone extends Error {}
