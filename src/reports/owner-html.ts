@@ -117,19 +117,20 @@ function leadSentence(report: OwnerReport): string {
     return m.total === 1
       ? 'The machine has no known security update waiting.'
       : `None of the ${m.total} machines has a known security update waiting.`;
-  const waiting = x.open === 1 ? 'a security update waiting' : `security updates waiting (${x.open} in all)`;
+  const waiting =
+    x.open === 1 ? 'a security update waiting' : `security updates waiting (${x.open} updates in all)`;
   const kev =
     x.byTier.kev === 0
       ? ''
       : x.open === 1
         ? ', for a weakness attackers are using now'
-        : `, ${x.byTier.kev} of them for ${agree(x.byTier.kev, 'a weakness', 'weaknesses')} attackers are using now`;
+        : `; ${x.byTier.kev} of those updates ${agree(x.byTier.kev, 'fixes a weakness', 'fix weaknesses')} attackers are using now`;
   const late =
     x.overdue === 0
       ? ''
       : x.open === 1
         ? '; it is past its due date'
-        : `; ${x.overdue} ${agree(x.overdue, 'is past its', 'are past their')} due date`;
+        : `; ${x.overdue} ${x.byTier.kev === 0 ? `of those updates ${agree(x.overdue, 'is past its', 'are past their')}` : agree(x.overdue, 'is past its', 'are past their')} due date`;
   return `${m.exposed} of ${plural(m.total, 'machine')} ${agree(m.exposed, 'has', 'have')} ${waiting}${kev}${late}.`;
 }
 

@@ -341,7 +341,7 @@ describe('the owner report', () => {
       '3 updates were installed on 2 machines (seen in the audits of the period); 2 of them were security updates, 1 for a weakness being exploited.',
     );
     expect(text).toContain(
-      '4 of 5 machines have security updates waiting (7 in all), 2 of them for weaknesses attackers are using now; 5 are past their due date.',
+      '4 of 5 machines have security updates waiting (7 updates in all); 2 of those updates fix weaknesses attackers are using now; 5 are past their due date.',
     );
   });
 
