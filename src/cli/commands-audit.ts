@@ -93,6 +93,19 @@ export function resolveHosts(core: Core, names: string[], hosts: Host[]): Host[]
   });
 }
 
+/**
+ * The ids of the hosts a `--hosts a,b,c` option names, resolved as {@link resolveHosts} does;
+ * undefined when the option is absent or empty, so the call takes its own default.
+ */
+export async function chosenHostIds(core: Core, list: string | undefined): Promise<number[] | undefined> {
+  const names = (list ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  if (!names.length) return undefined;
+  return resolveHosts(core, names, await core.call('hosts.list', {})).map((h) => h.id);
+}
+
 function matchesHost(h: Host, name: string): boolean {
   return h.name === name || h.address === name || h.addresses.includes(name) || String(h.id) === name;
 }

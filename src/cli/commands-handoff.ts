@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { sanitizeText } from '../util';
-import { resolveHosts } from './commands-audit';
+import { chosenHostIds } from './commands-audit';
 import type { GlobalOptions, WithCore } from './context';
 import { printJson } from './output';
 
@@ -31,13 +31,7 @@ export function registerHandoffCommands(
     .option('--hosts <list>', 'only these hosts (names, addresses or ids, comma-separated)')
     .action(async (opts: { out: string; job?: number; hosts?: string }) => {
       await withCore(globals(), async (core) => {
-        const names = (opts.hosts ?? '')
-          .split(',')
-          .map((n) => n.trim())
-          .filter(Boolean);
-        const hostIds = names.length
-          ? resolveHosts(core, names, await core.call('hosts.list', {})).map((h) => h.id)
-          : undefined;
+        const hostIds = await chosenHostIds(core, opts.hosts);
         const result = await core.call('handoff.exportAnsible', {
           out: path.resolve(opts.out),
           ...(opts.job ? { jobId: opts.job } : {}),

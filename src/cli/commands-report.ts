@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ReportFormat, ReportKind, ReportTable } from '../api';
 import { PatchdeckError } from '../util';
-import { resolveHosts } from './commands-audit';
+import { chosenHostIds } from './commands-audit';
 import type { GlobalOptions, WithCore } from './context';
 import { printJson } from './output';
 
@@ -51,13 +51,7 @@ export function registerReportCommands(
           opts.table === undefined ? undefined : parsed<ReportTable>(ReportTable, opts.table, 'The table');
         if (table && format !== 'csv')
           throw new PatchdeckError('bad-request', '--table goes with --format csv only.');
-        const names = (opts.hosts ?? '')
-          .split(',')
-          .map((n) => n.trim())
-          .filter(Boolean);
-        const hostIds = names.length
-          ? resolveHosts(core, names, await core.call('hosts.list', {})).map((h) => h.id)
-          : undefined;
+        const hostIds = await chosenHostIds(core, opts.hosts);
         const result = await core.call('reports.export', {
           kind,
           format,

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import type { CallContext, CallResult, EventBus, ParsedArgs } from '../api';
 import { readSettings } from '../db';
-import type { Platform } from '../platform';
+import { deliverFile, type Platform } from '../platform';
 import type { TaskContext, TaskRunner } from '../tasks';
 import { PatchdeckError, systemClock, type Clock } from '../util';
 import { exportAdvisoryBundle } from './bundle';
@@ -197,27 +197,15 @@ export async function exportAdvisoryBundleFor(
   args: ParsedArgs<'advisories.exportBundle'>,
   carrier: CallContext['carrier'],
 ): Promise<CallResult<'advisories.exportBundle'>> {
-  let target = args.path ?? null;
-  const browser = !target && (carrier !== 'electron' || deps.platform.kind !== 'electron');
   const bundle = await exportAdvisoryBundle(deps.db, deps.clock ?? systemClock);
   const facts = { fileName: bundle.fileName, sha256: bundle.sha256, bytes: bundle.bytes.length };
-  if (browser) return { path: null, ...facts, base64: bundle.bytes.toString('base64') };
-  if (!target) {
-    target = await deps.platform.chooseFileToSave({
-      title: 'Export the advisory snapshot as a bundle',
-      defaultPath: bundle.fileName,
-      filters: [{ name: 'Advisory bundle', extensions: ['zip'] }],
-    });
-    if (!target) return { path: null, ...facts };
-  }
-  try {
-    fs.writeFileSync(target, bundle.bytes);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new PatchdeckError(
-      'unavailable',
-      `Could not write the bundle to ${target} (${code}); nothing was exported.`,
-    );
-  }
-  return { path: target, ...facts };
+  const delivered = await deliverFile(deps.platform, carrier, {
+    bytes: bundle.bytes,
+    fileName: bundle.fileName,
+    what: 'the bundle',
+    title: 'Export the advisory snapshot as a bundle',
+    filters: [{ name: 'Advisory bundle', extensions: ['zip'] }],
+    path: args.path,
+  });
+  return { ...facts, ...delivered };
 }

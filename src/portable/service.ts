@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import type { CallContext, CallResult, EventBus, ParsedArgs } from '../api';
-import type { Platform } from '../platform';
+import { deliverFile, type Platform } from '../platform';
 import { PatchdeckError, type Clock } from '../util';
 import { buildPortableBundle } from './export';
 import { MAX_BUNDLE_BYTES } from './format';
@@ -32,8 +32,6 @@ export async function exportPortableBundle(
   args: ParsedArgs<'bundles.export'>,
   carrier: CallContext['carrier'],
 ): Promise<CallResult<'bundles.export'>> {
-  let target = args.path ?? null;
-  const browser = !target && (carrier !== 'electron' || deps.platform.kind !== 'electron');
   const bundle = await buildPortableBundle(
     deps.db,
     { hostIds: args.hostIds, patchdeckVersion: deps.patchdeckVersion, createdBy: deps.actor },
@@ -45,25 +43,15 @@ export async function exportPortableBundle(
     bytes: bundle.bytes.length,
     hosts: bundle.hosts,
   };
-  if (browser) return { path: null, ...facts, base64: bundle.bytes.toString('base64') };
-  if (!target) {
-    target = await deps.platform.chooseFileToSave({
-      title: 'Export a site bundle',
-      defaultPath: bundle.fileName,
-      filters: [{ name: 'Patchdeck bundle', extensions: ['pdbundle'] }],
-    });
-    if (!target) return { path: null, ...facts };
-  }
-  try {
-    fs.writeFileSync(target, bundle.bytes);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new PatchdeckError(
-      'unavailable',
-      `Could not write the bundle to ${target} (${code}); nothing was exported.`,
-    );
-  }
-  return { path: target, ...facts };
+  const delivered = await deliverFile(deps.platform, carrier, {
+    bytes: bundle.bytes,
+    fileName: bundle.fileName,
+    what: 'the bundle',
+    title: 'Export a site bundle',
+    filters: [{ name: 'Patchdeck bundle', extensions: ['pdbundle'] }],
+    path: args.path,
+  });
+  return { ...facts, ...delivered };
 }
 
 function readBounded(file: string, name: string): Buffer {

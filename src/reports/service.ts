@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import type { CallContext, CallResult, ParsedArgs, ReportFormat, ReportKind, ReportTable } from '../api';
 import { readSettings, readWorkspaceMeta } from '../db';
-import type { Platform } from '../platform';
+import { deliverFile, type Platform } from '../platform';
 import { PatchdeckError, type Clock } from '../util';
 import { buildComplianceReport, type ComplianceReport } from './compliance';
 import { renderComplianceHtml } from './compliance-html';
@@ -131,27 +130,15 @@ export async function exportReport(
   args: ParsedArgs<'reports.export'>,
   carrier: CallContext['carrier'],
 ): Promise<CallResult<'reports.export'>> {
-  let target = args.path ?? null;
-  const browser = !target && (carrier !== 'electron' || deps.platform.kind !== 'electron');
   const out = await renderReport(deps, args);
   const facts = { fileName: out.fileName, mediaType: out.mediaType, bytes: out.bytes.length };
-  if (browser) return { path: null, ...facts, base64: out.bytes.toString('base64') };
-  if (!target) {
-    target = await deps.platform.chooseFileToSave({
-      title: `Save the ${TITLES[args.kind].toLowerCase()}`,
-      defaultPath: out.fileName,
-      filters: [{ name: args.format.toUpperCase(), extensions: [args.format] }],
-    });
-    if (!target) return { path: null, ...facts };
-  }
-  try {
-    fs.writeFileSync(target, out.bytes);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new PatchdeckError(
-      'unavailable',
-      `Could not write the report to ${target} (${code}); nothing was saved.`,
-    );
-  }
-  return { path: target, ...facts };
+  const delivered = await deliverFile(deps.platform, carrier, {
+    bytes: out.bytes,
+    fileName: out.fileName,
+    what: 'the report',
+    title: `Save the ${TITLES[args.kind].toLowerCase()}`,
+    filters: [{ name: args.format.toUpperCase(), extensions: [args.format] }],
+    path: args.path,
+  });
+  return { ...facts, ...delivered };
 }
