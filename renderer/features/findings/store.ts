@@ -2,6 +2,7 @@ import { create } from 'zustand';
 import type { Tier } from '../../../src/api/intel-schemas';
 import type { Finding, FindingFacets, FindingGroup } from '../../../src/api/schemas';
 import { api, describeError } from '../../api';
+import { saveDownload } from '../../components/download';
 import { onJudgementChanged } from '../intel/store';
 
 export const PAGE_SIZE = 200;
@@ -147,18 +148,6 @@ function queryArgs(s: FindingsState) {
     tier: s.filters.tier || undefined,
     hasException: s.filters.hasException === '' ? undefined : s.filters.hasException === 'yes',
   };
-}
-
-/** Starts a browser download of text the page made itself. */
-function download(name: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 export const useFindings = create<FindingsState>((set, get) => {
@@ -321,7 +310,11 @@ export const useFindings = create<FindingsState>((set, get) => {
             : '';
         if (result.cancelled) set({ notice: 'Export cancelled: nothing was saved.' });
         else if (result.csv !== null) {
-          download(`patchdeck-updates-${new Date().toISOString().slice(0, 10)}.csv`, result.csv);
+          saveDownload(
+            `patchdeck-updates-${new Date().toISOString().slice(0, 10)}.csv`,
+            result.csv,
+            'text/csv;charset=utf-8',
+          );
           set({ notice: `Exported ${result.rows.toLocaleString('en')} updates as CSV.${cut}` });
         } else
           set({

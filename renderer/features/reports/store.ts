@@ -1,6 +1,5 @@
 import { create } from 'zustand';
 import type {
-  ReportExport,
   ReportFormat,
   ReportKind,
   ReportPreview,
@@ -9,6 +8,7 @@ import type {
 } from '../../../src/api/portable-schemas';
 import type { Host } from '../../../src/api/schemas';
 import { ApiError, api, describeError } from '../../api';
+import { fromBase64, saveDownload } from '../../components/download';
 import { periodProblem, presetPeriod, type PeriodPreset } from './period';
 
 export type ReportResult = {
@@ -66,19 +66,6 @@ export function reportRequest(choice: ReportChoice): ReportRequest | string {
 }
 
 const choiceKey = (request: ReportRequest): string => JSON.stringify(request);
-
-/** Saves bytes the core returned (browser mode) under the file name it chose. */
-function saveDownload(made: ReportExport): void {
-  const bytes = Uint8Array.from(atob(made.base64 ?? ''), (c) => c.charCodeAt(0));
-  const url = URL.createObjectURL(new Blob([bytes], { type: made.mediaType }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = made.fileName;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 function sizeText(bytes: number): string {
   if (bytes < 1024) return `${bytes} bytes`;
@@ -188,7 +175,7 @@ export const useReports = create<ReportsState>((set, get) => ({
         format,
         ...(format === 'csv' ? { table: get().table } : {}),
       });
-      if (made.base64 !== undefined) saveDownload(made);
+      if (made.base64 !== undefined) saveDownload(made.fileName, fromBase64(made.base64), made.mediaType);
       set({
         result:
           made.path === null && made.base64 === undefined

@@ -2,6 +2,7 @@ import { create } from 'zustand';
 import type { AdvisoryStatus, FeedKind } from '../../../src/api/intel-schemas';
 import type { Task } from '../../../src/api/schemas';
 import { ApiError, api, describeError, uploadFile } from '../../api';
+import { fromBase64, saveDownload } from '../../components/download';
 import { isFinished, outcomeText } from '../../components/task-outcome';
 import { announceJudgementChanged } from '../intel/store';
 
@@ -23,18 +24,6 @@ interface AdvisoriesState {
   exportBundle(): Promise<void>;
   /** A task changed: when it is ours and finished, say how it went and read the status again. */
   taskChanged(task: Task): void;
-}
-
-function saveDownload(name: string, base64: string): void {
-  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/zip' }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /** Advisory tasks seen finishing: a quick import can finish before its call has answered with its id. */
@@ -117,7 +106,7 @@ export const useAdvisories = create<AdvisoriesState>((set, get) => {
       set({ busy: 'export', result: null });
       try {
         const made = await api.advisories.exportBundle({});
-        if (made.base64) saveDownload(made.fileName, made.base64);
+        if (made.base64) saveDownload(made.fileName, fromBase64(made.base64), 'application/zip');
         set({
           result:
             made.path === null && !made.base64

@@ -5,6 +5,7 @@ import type {
   WorkspaceSuggestion,
 } from '../../../src/api/portable-schemas';
 import { ApiError, api, describeError, uploadFile } from '../../api';
+import { fromBase64, saveDownload } from '../../components/download';
 
 export type SwitcherResult = { kind: 'ok' | 'error' | 'warn'; text: string };
 
@@ -29,18 +30,6 @@ interface WorkspacesState {
   /** Desktop: Patchdeck's own file dialog; browser: the file the page read, streamed first. */
   importBundle(file?: File): Promise<void>;
   clearResult(): void;
-}
-
-function saveDownload(name: string, base64: string): void {
-  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/zip' }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -140,7 +129,7 @@ export const useWorkspaces = create<WorkspacesState>((set, get) => ({
     set({ busy: 'export', result: null });
     try {
       const made = await api.bundles.export({});
-      if (made.base64) saveDownload(made.fileName, made.base64);
+      if (made.base64) saveDownload(made.fileName, fromBase64(made.base64), 'application/zip');
       set({
         result:
           made.path === null && !made.base64
