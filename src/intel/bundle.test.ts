@@ -4,14 +4,13 @@
  */
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
-import yauzl from 'yauzl';
-import yazl from 'yazl';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryWorkspace } from '../db';
 import { ManualClock } from '../util';
 import { exportAdvisoryBundle } from './bundle';
 import { bufferSource, listFeedSources } from './feeds';
 import { importFeedSources } from './snapshot';
+import { zipEntries, zipOf } from './testing/zip';
 
 const FIXTURES = path.join(import.meta.dirname, '../../test/fixtures/advisories');
 const SOURCES = [
@@ -24,28 +23,7 @@ const SOURCES = [
 
 const clock = () => new ManualClock('2026-08-22T10:00:00Z');
 
-async function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
-  const zip = await yauzl.fromBufferPromise(bytes, { lazyEntries: true });
-  const out = new Map<string, Buffer>();
-  for await (const entry of zip.eachEntry()) {
-    const chunks: Buffer[] = [];
-    for await (const c of (await zip.openReadStreamPromise(entry)) as AsyncIterable<Buffer>) chunks.push(c);
-    out.set(entry.fileName, Buffer.concat(chunks));
-  }
-  return out;
-}
-
-function rezip(entries: Map<string, Buffer>): Promise<Buffer> {
-  const zip = new yazl.ZipFile();
-  for (const [name, bytes] of entries) zip.addBuffer(bytes, name);
-  zip.end();
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('error', reject);
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-  });
-}
+const unzip = async (bytes: Buffer) => new Map(await zipEntries(bytes));
 
 /** The snapshot's content, independent of row ids and sources. */
 function contentOf(db: Database) {
@@ -137,14 +115,14 @@ describe('advisory bundles', { timeout: 60_000 }, () => {
     expect(changed.length).toBe(kev.length);
     expect(changed.equals(kev)).toBe(false);
     entries.set('kev/known_exploited_vulnerabilities.json', changed);
-    await refusedWith(await rezip(entries), /does not match its manifest's sha256/);
+    await refusedWith(await zipOf(entries), /does not match its manifest's sha256/);
   });
 
   it('refuses a bundle whose file has another size than its manifest says', async () => {
     const entries = await unzip(bundle.bytes);
     const tracker = [...entries.keys()].find((k) => k.startsWith('debian-tracker/'))!;
     entries.set(tracker, Buffer.concat([entries.get(tracker)!, Buffer.from(' ')]));
-    await refusedWith(await rezip(entries), /bytes, its manifest says/);
+    await refusedWith(await zipOf(entries), /bytes, its manifest says/);
   });
 
   it('refuses a truncated bundle', async () => {
@@ -155,17 +133,17 @@ describe('advisory bundles', { timeout: 60_000 }, () => {
     const missing = await unzip(bundle.bytes);
     const epss = [...missing.keys()].find((k) => k.startsWith('epss/'))!;
     missing.delete(epss);
-    await refusedWith(await rezip(missing), /lacks epss\//);
+    await refusedWith(await zipOf(missing), /lacks epss\//);
     const extra = await unzip(bundle.bytes);
     extra.set('osv/extra.json', Buffer.from('{}'));
-    await refusedWith(await rezip(extra), /holds osv\/extra\.json, which its manifest does not name/);
+    await refusedWith(await zipOf(extra), /holds osv\/extra\.json, which its manifest does not name/);
   });
 
   it('refuses a bundle made by a newer format version', async () => {
     const entries = await unzip(bundle.bytes);
     const manifest = JSON.parse(entries.get('manifest.json')!.toString()) as { version: number };
     entries.set('manifest.json', Buffer.from(JSON.stringify({ ...manifest, version: 2 })));
-    await refusedWith(await rezip(entries), /made by a newer Patchdeck \(bundle format 2/);
+    await refusedWith(await zipOf(entries), /made by a newer Patchdeck \(bundle format 2/);
   });
 
   it('refuses a manifest whose files would inflate beyond what a bundle may hold, before extracting any', async () => {
@@ -185,7 +163,7 @@ describe('advisory bundles', { timeout: 60_000 }, () => {
       'manifest.json',
       Buffer.from(JSON.stringify({ ...manifest, files: [...manifest.files, ...huge] })),
     );
-    await refusedWith(await rezip(entries), /more than a bundle may hold/);
+    await refusedWith(await zipOf(entries), /more than a bundle may hold/);
   });
 
   it('refuses a manifest naming a path outside the bundle', async () => {
@@ -195,6 +173,6 @@ describe('advisory bundles', { timeout: 60_000 }, () => {
       f.path.startsWith('kev/') ? { ...f, path: '../kev.json' } : f,
     );
     entries.set('manifest.json', Buffer.from(JSON.stringify(manifest)));
-    await refusedWith(await rezip(entries), /cannot describe/);
+    await refusedWith(await zipOf(entries), /cannot describe/);
   });
 });

@@ -3,8 +3,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
-import yauzl from 'yauzl';
-import yazl from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../api';
 import { addCredential } from '../credentials';
@@ -23,13 +21,14 @@ import {
 import { DEBIAN_12, packageFinding, recordAudit } from '../db/testing/audits';
 import { ACME_SECURITY_UPDATE, insertTestJob } from '../db/testing/jobs';
 import { addFindingException, enrichCurrentFindings } from '../intel';
-import { addAdvisory, addKev, addSource, dateAudit } from '../intel/testing/snapshot';
+import { ACME_PENDING, addAcmeSnapshot, dateAudit, TZDATA_PENDING } from '../intel/testing/snapshot';
+import { zipEntries, zipOf } from '../intel/testing/zip';
 import { createNodeSecretBox } from '../secrets/node-secret-box';
 import { ManualClock } from '../util';
 import { buildPortableBundle } from './export';
 import { mergePortableBundle, verifyPortableBundle } from './import';
 
-// Real SQLite workspaces, real credentials sealed by the node secret box, real zips (yazl/yauzl).
+// Real SQLite workspaces, real credentials sealed by the node secret box, real zips (src/intel/testing/zip.ts).
 
 const SECRETS = {
   password: 'Pw-0f-the-site-9f3b2c',
@@ -66,18 +65,7 @@ async function siteWorkspace(): Promise<{ db: Database; hosts: number[]; jobId: 
     secret: SECRETS.privateKey,
     passphrase: SECRETS.passphrase,
   });
-  const tracker = addSource(db, { feed: 'debian-tracker', publisher: 'Debian', fileName: 'tracker.json' });
-  const kev = addSource(db, { feed: 'kev', publisher: 'CISA', publishedAt: '2026-11-01T00:00:00.000Z' });
-  addAdvisory(db, tracker, {
-    feed: 'debian-tracker',
-    advisoryId: 'DEBIAN:CVE-2026-1000:acme',
-    cves: ['CVE-2026-1000'],
-    severity: 'high',
-    packages: [
-      { ecosystem: 'Debian:12', package: 'acme', nameKind: 'source', fixed: '5.1-1', urgency: 'high' },
-    ],
-  });
-  addKev(db, kev, 'CVE-2026-1000', { dateAdded: '2026-11-02', dueDate: '2026-11-23' });
+  addAcmeSnapshot(db, { kevDueDate: '2026-11-23' });
 
   const hosts: number[] = [];
   for (const [i, name] of ['office-pc3', 'reception'].entries()) {
@@ -94,24 +82,7 @@ async function siteWorkspace(): Promise<{ db: Database; hosts: number[]; jobId: 
       publicKey: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${name}`,
       actor: 'site admin',
     });
-    const audit = recordAudit(db, id, DEBIAN_12, 'apt', [
-      packageFinding({
-        package: 'acme',
-        arch: 'amd64',
-        installedVersion: '5.0-1',
-        availableVersion: '5.1-1',
-        repository: 'bookworm-security',
-        security: true,
-        sourcePackage: 'acme',
-      }),
-      packageFinding({
-        package: 'tzdata',
-        arch: 'all',
-        installedVersion: '2024a-0',
-        availableVersion: '2024b-0',
-        repository: 'main',
-      }),
-    ]);
+    const audit = recordAudit(db, id, DEBIAN_12, 'apt', [ACME_PENDING, TZDATA_PENDING]);
     dateAudit(db, audit, `2026-11-1${i}T09:00:00.000Z`);
     hosts.push(id);
   }
@@ -197,28 +168,7 @@ async function exportOf(db: Database, hostIds?: number[]) {
 const importInto = async (db: Database, bytes: Buffer) =>
   mergePortableBundle(db, await verifyPortableBundle(db, bytes, 'site.pdbundle'), ctx);
 
-async function entriesOf(bytes: Buffer): Promise<Map<string, Buffer>> {
-  const zip = await yauzl.fromBufferPromise(bytes, { lazyEntries: true });
-  const out = new Map<string, Buffer>();
-  for await (const entry of zip.eachEntry()) {
-    const chunks: Buffer[] = [];
-    for await (const c of (await zip.openReadStreamPromise(entry)) as AsyncIterable<Buffer>) chunks.push(c);
-    out.set(entry.fileName, Buffer.concat(chunks));
-  }
-  return out;
-}
-
-/** A zip of these entries in this order (to forge bundles). */
-function zipOf(entries: [string, Buffer][]): Promise<Buffer> {
-  const zip = new yazl.ZipFile();
-  for (const [name, bytes] of entries) zip.addBuffer(bytes, name, { mtime: new Date(0) });
-  zip.end();
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-  });
-}
+const entriesOf = async (bytes: Buffer) => new Map(await zipEntries(bytes));
 
 /** The bundle with one entity file edited and a manifest that agrees with it (a forger's bundle). */
 async function forge(

@@ -11,8 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import ssh2 from 'ssh2';
-import yauzl from 'yauzl';
-import yazl from 'yazl';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Core } from '../core';
 import {
@@ -27,6 +25,7 @@ import {
 } from '../db';
 import { ACME_SECURITY_UPDATE, insertTestJob } from '../db/testing/jobs';
 import { addAdvisory, addKev, addSource } from '../intel/testing/snapshot';
+import { zipEntries, zipOf } from '../intel/testing/zip';
 import { createNodePlatform } from '../platform';
 import { fingerprintOf } from '../remote/host-key';
 import { ed25519KeyPair } from '../remote/testing/keys';
@@ -103,31 +102,11 @@ const rowCounts = (db: Database) =>
     TABLES.map((t) => [t, (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n]),
   );
 
-async function entriesOf(bytes: Buffer): Promise<[string, Buffer][]> {
-  const zip = await yauzl.fromBufferPromise(bytes, { lazyEntries: true });
-  const out: [string, Buffer][] = [];
-  for await (const entry of zip.eachEntry()) {
-    const chunks: Buffer[] = [];
-    for await (const c of (await zip.openReadStreamPromise(entry)) as AsyncIterable<Buffer>) chunks.push(c);
-    out.push([entry.fileName, Buffer.concat(chunks)]);
-  }
-  return out;
-}
-function zipOf(entries: [string, Buffer][]): Promise<Buffer> {
-  const zip = new yazl.ZipFile();
-  for (const [name, bytes] of entries) zip.addBuffer(bytes, name, { mtime: new Date(0) });
-  zip.end();
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-  });
-}
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** The bundle with some entries replaced and a manifest that agrees with them (a forger's bundle). */
 async function forged(bytes: Buffer, edit: (name: string, content: Buffer) => Buffer): Promise<Buffer> {
-  const [first, ...rest] = await entriesOf(bytes);
+  const [first, ...rest] = await zipEntries(bytes);
   const manifest = JSON.parse(first![1].toString()) as Record<string, unknown>;
   const entries = rest.map(([n, b]): [string, Buffer] => [n, edit(n, b)]);
   const files = entries.map(([name, b]) => ({ name, bytes: b.length, sha256: sha(b) }));
@@ -327,8 +306,8 @@ describe('the advisory snapshot of a bundle', () => {
       ],
     });
     const bytes = (await exportOf(site)).bytes;
-    const nested = (await entriesOf(bytes)).find(([n]) => n === 'advisories.zip')![1];
-    const [head, ...files] = await entriesOf(nested);
+    const nested = (await zipEntries(bytes)).find(([n]) => n === 'advisories.zip')![1];
+    const [head, ...files] = await zipEntries(nested);
     const manifest = JSON.parse(head![1].toString()) as {
       files: { path: string; feed: string; sha256: string; bytes: number }[];
     };

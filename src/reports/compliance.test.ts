@@ -9,7 +9,7 @@ import { createMemoryWorkspace, insertHost, listSteps, updateJob, updateStep } f
 import { DEBIAN_12, packageFinding, recordAudit } from '../db/testing/audits';
 import { ACME_SECURITY_UPDATE, insertTestJob } from '../db/testing/jobs';
 import { addFindingException, enrichCurrentFindings } from '../intel';
-import { addAdvisory, addKev, addSource, dateAudit } from '../intel/testing/snapshot';
+import { ACME_PENDING, addAcmeSnapshot, dateAudit, TZDATA_PENDING } from '../intel/testing/snapshot';
 import { ManualClock } from '../util';
 import { buildComplianceReport, COMPLIANCE_LIMITS, ComplianceReport } from './compliance';
 import { buildOwnerReport } from './owner';
@@ -64,56 +64,13 @@ interface Site {
 /** Three Debian hosts (one hostile name, one out of the chosen scope), judged findings, an approved job with a verified and a failed step. */
 function site(): Site {
   const db = createMemoryWorkspace();
-  const tracker = addSource(db, {
-    feed: 'debian-tracker',
-    publisher: 'Debian',
-    fileName: 'tracker.json',
-    publishedAt: '2026-11-10T00:00:00.000Z',
-  });
-  const kev = addSource(db, { feed: 'kev', publisher: 'CISA', publishedAt: '2026-11-01T00:00:00.000Z' });
-  addAdvisory(db, tracker, {
-    feed: 'debian-tracker',
-    advisoryId: 'DEBIAN:CVE-2026-1000:acme',
-    cves: ['CVE-2026-1000'],
-    severity: 'high',
-    packages: [
-      { ecosystem: 'Debian:12', package: 'acme', nameKind: 'source', fixed: '5.1-1', urgency: 'high' },
-    ],
-  });
-  addKev(db, kev, 'CVE-2026-1000', { dateAdded: '2026-11-02', dueDate: '2026-11-15' });
+  addAcmeSnapshot(db, { kevDueDate: '2026-11-15', trackerPublishedAt: '2026-11-10T00:00:00.000Z' });
   const hosts: number[] = [];
   for (const [i, name] of [HOSTILE, FORMULA, 'reception'].entries()) {
     const id = insertHost(db, { name, address: `192.0.2.${10 + i}` }).id;
-    const old = recordAudit(db, id, DEBIAN_12, 'apt', [
-      packageFinding({
-        package: 'acme',
-        arch: 'amd64',
-        installedVersion: '5.0-1',
-        availableVersion: '5.1-1',
-        repository: 'bookworm-security',
-        security: true,
-        sourcePackage: 'acme',
-      }),
-    ]);
+    const old = recordAudit(db, id, DEBIAN_12, 'apt', [ACME_PENDING]);
     dateAudit(db, old, `2026-11-0${i + 1}T09:00:00.000Z`);
-    const audit = recordAudit(db, id, DEBIAN_12, 'apt', [
-      packageFinding({
-        package: 'acme',
-        arch: 'amd64',
-        installedVersion: '5.0-1',
-        availableVersion: '5.1-1',
-        repository: 'bookworm-security',
-        security: true,
-        sourcePackage: 'acme',
-      }),
-      packageFinding({
-        package: 'tzdata',
-        arch: 'all',
-        installedVersion: '2024a-0',
-        availableVersion: '2024b-0',
-        repository: 'main',
-      }),
-    ]);
+    const audit = recordAudit(db, id, DEBIAN_12, 'apt', [ACME_PENDING, TZDATA_PENDING]);
     dateAudit(db, audit, `2026-11-1${i}T09:00:00.000Z`);
     hosts.push(id);
   }
@@ -302,15 +259,7 @@ describe('the compliance report', () => {
   it('dates a host whose findings matched no advisory by the files in use when it was judged', () => {
     const s = site();
     const quiet = insertHost(s.db, { name: 'quiet', address: '192.0.2.40' }).id;
-    const audit = recordAudit(s.db, quiet, DEBIAN_12, 'apt', [
-      packageFinding({
-        package: 'tzdata',
-        arch: 'all',
-        installedVersion: '2024a-0',
-        availableVersion: '2024b-0',
-        repository: 'main',
-      }),
-    ]);
+    const audit = recordAudit(s.db, quiet, DEBIAN_12, 'apt', [TZDATA_PENDING]);
     dateAudit(s.db, audit, '2026-11-18T00:00:00.000Z');
     enrichCurrentFindings(s.db, { clock, settings: DEFAULT_SETTINGS });
     const report = buildComplianceReport(s.db, resolveRange(s.db, { hostIds: [quiet] }, clock), clock);

@@ -5,6 +5,8 @@
  * Debian tracker, KEV and EPSS) from ../shared/fixtures/advisories.
  */
 import type { Database } from 'better-sqlite3';
+import type { FindingInput } from '../../db/audits';
+import { packageFinding } from '../../db/testing/audits';
 
 export interface TestSource {
   feed: 'kev' | 'epss' | 'osv' | 'debian-tracker' | 'csaf';
@@ -117,3 +119,52 @@ export function addEpss(db: Database, sourceId: number, cve: string, epss: numbe
 export function dateAudit(db: Database, auditId: number, at: string): void {
   db.prepare('UPDATE audits SET started_at = ?, finished_at = ? WHERE id = ?').run(at, at, auditId);
 }
+
+/**
+ * A small snapshot with one fixable, known-exploited weakness: the Debian tracker's fix of
+ * CVE-2026-1000 in the source package acme (5.1-1), and KEV's entry for it due on `kevDueDate`.
+ * {@link ACME_PENDING} is the pending update it judges; {@link TZDATA_PENDING} one it does not.
+ */
+export function addAcmeSnapshot(
+  db: Database,
+  options: { kevDueDate: string; trackerPublishedAt?: string },
+): { tracker: number; kev: number } {
+  const tracker = addSource(db, {
+    feed: 'debian-tracker',
+    publisher: 'Debian',
+    fileName: 'tracker.json',
+    ...(options.trackerPublishedAt ? { publishedAt: options.trackerPublishedAt } : {}),
+  });
+  const kev = addSource(db, { feed: 'kev', publisher: 'CISA', publishedAt: '2026-11-01T00:00:00.000Z' });
+  addAdvisory(db, tracker, {
+    feed: 'debian-tracker',
+    advisoryId: 'DEBIAN:CVE-2026-1000:acme',
+    cves: ['CVE-2026-1000'],
+    severity: 'high',
+    packages: [
+      { ecosystem: 'Debian:12', package: 'acme', nameKind: 'source', fixed: '5.1-1', urgency: 'high' },
+    ],
+  });
+  addKev(db, kev, 'CVE-2026-1000', { dateAdded: '2026-11-02', dueDate: options.kevDueDate });
+  return { tracker, kev };
+}
+
+/** acme 5.0-1 → 5.1-1 from bookworm-security, the update {@link addAcmeSnapshot}'s advisory fixes. */
+export const ACME_PENDING: FindingInput = packageFinding({
+  package: 'acme',
+  arch: 'amd64',
+  installedVersion: '5.0-1',
+  availableVersion: '5.1-1',
+  repository: 'bookworm-security',
+  security: true,
+  sourcePackage: 'acme',
+});
+
+/** tzdata 2024a-0 → 2024b-0 from main, an update no advisory speaks of. */
+export const TZDATA_PENDING: FindingInput = packageFinding({
+  package: 'tzdata',
+  arch: 'all',
+  installedVersion: '2024a-0',
+  availableVersion: '2024b-0',
+  repository: 'main',
+});
