@@ -8,7 +8,7 @@ import type {
 } from '../../../src/api/portable-schemas';
 import type { Host } from '../../../src/api/schemas';
 import { ApiError, api, describeError } from '../../api';
-import { fromBase64, saveDownload } from '../../components/download';
+import { finishExport } from '../../components/download';
 import { periodProblem, presetPeriod, type PeriodPreset } from './period';
 
 export type ReportResult = {
@@ -175,16 +175,17 @@ export const useReports = create<ReportsState>((set, get) => ({
         format,
         ...(format === 'csv' ? { table: get().table } : {}),
       });
-      if (made.base64 !== undefined) saveDownload(made.fileName, fromBase64(made.base64), made.mediaType);
+      const went = finishExport(made, made.mediaType);
       set({
         result:
-          made.path === null && made.base64 === undefined
+          went === 'cancelled'
             ? { kind: 'warn', text: 'Export cancelled: no file was saved.' }
             : {
                 kind: 'ok',
-                text: made.path
-                  ? `Saved ${made.fileName} (${sizeText(made.bytes)}) to ${made.path}.`
-                  : `Downloaded ${made.fileName} (${sizeText(made.bytes)}): your browser saved it where it saves downloads.`,
+                text:
+                  went === 'saved'
+                    ? `Saved ${made.fileName} (${sizeText(made.bytes)}) to ${made.path}.`
+                    : `Downloaded ${made.fileName} (${sizeText(made.bytes)}): your browser saved it where it saves downloads.`,
               },
       });
     } catch (error) {

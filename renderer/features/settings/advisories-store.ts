@@ -2,7 +2,7 @@ import { create } from 'zustand';
 import type { AdvisoryStatus, FeedKind } from '../../../src/api/intel-schemas';
 import type { Task } from '../../../src/api/schemas';
 import { ApiError, api, describeError, uploadFile } from '../../api';
-import { fromBase64, saveDownload } from '../../components/download';
+import { finishExport } from '../../components/download';
 import { isFinished, outcomeText } from '../../components/task-outcome';
 import { announceJudgementChanged } from '../intel/store';
 
@@ -106,14 +106,14 @@ export const useAdvisories = create<AdvisoriesState>((set, get) => {
       set({ busy: 'export', result: null });
       try {
         const made = await api.advisories.exportBundle({});
-        if (made.base64) saveDownload(made.fileName, fromBase64(made.base64), 'application/zip');
+        const went = finishExport(made, 'application/zip');
         set({
           result:
-            made.path === null && !made.base64
+            went === 'cancelled'
               ? { kind: 'warn', text: 'Export cancelled: no bundle was saved.' }
               : {
                   kind: 'ok',
-                  text: `Bundle ${made.fileName} (${(made.bytes / 1024 / 1024).toFixed(1)} MiB, sha256 ${made.sha256.slice(0, 12)}…) ${made.path ? `saved to ${made.path}` : 'downloaded'}.`,
+                  text: `Bundle ${made.fileName} (${(made.bytes / 1024 / 1024).toFixed(1)} MiB, sha256 ${made.sha256.slice(0, 12)}…) ${went === 'saved' ? `saved to ${made.path}` : 'downloaded'}.`,
                 },
         });
       } catch (error) {

@@ -5,7 +5,7 @@ import type {
   WorkspaceSuggestion,
 } from '../../../src/api/portable-schemas';
 import { ApiError, api, describeError, uploadFile } from '../../api';
-import { fromBase64, saveDownload } from '../../components/download';
+import { finishExport } from '../../components/download';
 
 export type SwitcherResult = { kind: 'ok' | 'error' | 'warn'; text: string };
 
@@ -129,14 +129,14 @@ export const useWorkspaces = create<WorkspacesState>((set, get) => ({
     set({ busy: 'export', result: null });
     try {
       const made = await api.bundles.export({});
-      if (made.base64) saveDownload(made.fileName, fromBase64(made.base64), 'application/zip');
+      const went = finishExport(made, 'application/zip');
       set({
         result:
-          made.path === null && !made.base64
+          went === 'cancelled'
             ? { kind: 'warn', text: 'Export cancelled: no bundle was saved.' }
             : {
                 kind: 'ok',
-                text: `Site bundle ${made.fileName} (${plural(made.hosts, 'host')}, ${(made.bytes / 1024).toFixed(0)} KiB, sha256 ${made.sha256.slice(0, 12)}…) ${made.path ? `saved to ${made.path}` : 'downloaded'}.`,
+                text: `Site bundle ${made.fileName} (${plural(made.hosts, 'host')}, ${(made.bytes / 1024).toFixed(0)} KiB, sha256 ${made.sha256.slice(0, 12)}…) ${went === 'saved' ? `saved to ${made.path}` : 'downloaded'}.`,
               },
       });
     } catch (error) {
