@@ -24,6 +24,7 @@ import { compareRpm } from '../src/intel/version';
 import { exposure, exposureTrend } from '../src/intel/dashboard';
 import { systemClock } from '../src/util';
 import { median } from './support';
+import type { BenchRow } from './table';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../test/fixtures/advisories');
 
@@ -49,7 +50,20 @@ const line = (label: string, ms: number, goal: number): void =>
     `${label.padEnd(44)} ${ms.toFixed(1).padStart(9)} ms   goal ≤ ${goal} ms ${ms <= goal ? 'met' : 'MISSED'}`,
   );
 
-export async function main(args: string[]): Promise<void> {
+/** A row with an absolute goal in ms (no baseline: issue 13's goals are times). */
+const msRow = (benchmark: string, ms: number, max: number | null, note?: string): BenchRow => ({
+  benchmark,
+  baseline: '—',
+  patchdeck: ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`,
+  valueMs: ms,
+  goal: max === null ? null : { of: 'ms', max },
+  ...(note ? { note } : {}),
+});
+
+/** `npm run bench` (no argument) runs issue 13's sizes. */
+export const modest: string[][] = [['--hosts', '100', '--per-host', '1000']];
+
+export async function main(args: string[]): Promise<BenchRow[]> {
   const hosts = option(args, '--hosts', 100);
   const perHost = option(args, '--per-host', 1000);
   const timer = setInterval(sample, 20);
@@ -66,11 +80,16 @@ export async function main(args: string[]): Promise<void> {
   const t0 = performance.now();
   const summary = await intel.importFeedSources(db, sources, { clock });
   sample();
-  line(
-    `import ${summary.files.length} files (${summary.advisories} advisories)`,
-    performance.now() - t0,
-    5000,
-  );
+  const importMs = performance.now() - t0;
+  line(`import ${summary.files.length} files (${summary.advisories} advisories)`, importMs, 5000);
+  const rows: BenchRow[] = [
+    msRow(
+      `intel: import KEV + EPSS + ${summary.files.length - 2} OSV files`,
+      importMs,
+      5000,
+      `${summary.advisories} advisories, in-memory workspace`,
+    ),
+  ];
 
   // 2. A fleet whose updates fix real advisories: each binary installed at the fix before its newest
   // one (or below it when there is one only), offered the newest, as a host a patch behind is.
@@ -124,6 +143,14 @@ export async function main(args: string[]): Promise<void> {
   }
   const enrich = time(() => enrichCurrentFindings(db, { clock, settings: DEFAULT_SETTINGS }));
   line(`enrich ${enrich.value.findings} findings`, enrich.ms, 2000);
+  rows.push(
+    msRow(
+      `intel: enrich ${enrich.value.findings} findings`,
+      enrich.ms,
+      2000,
+      `${hosts} AlmaLinux 9 hosts × ${perHost} pending updates`,
+    ),
+  );
 
   // 3. The dashboard's queries, each on its own.
   const now = new Date().toISOString();
@@ -144,19 +171,28 @@ export async function main(args: string[]): Promise<void> {
       () => queryFindings(db, { offset: 0, limit: 100, sort: 'risk', overdue: true, now }),
     ],
   ];
-  for (const [label, fn] of pages)
-    console.log(
-      `${label.padEnd(44)} ${median(Array.from({ length: 3 }, () => time(fn).ms))
-        .toFixed(1)
-        .padStart(9)} ms`,
-    );
+  for (const [label, fn] of pages) {
+    const ms = median(Array.from({ length: 3 }, () => time(fn).ms));
+    console.log(`${label.padEnd(44)} ${ms.toFixed(1).padStart(9)} ms`);
+    rows.push(msRow(`intel: ${label}, first page (median of 3)`, ms, null));
+  }
   for (const [label, fn] of queries) {
     const times = Array.from({ length: 5 }, () => time(fn).ms);
     line(`dashboard: ${label}`, median(times), 50);
+    rows.push(msRow(`intel: dashboard ${label}, median of 5`, median(times), 50));
   }
   const whole = time(() => exposure(db, { clock, settings: DEFAULT_SETTINGS }));
   console.log(`${'dashboard.exposure, all of it'.padEnd(44)} ${whole.ms.toFixed(1).padStart(9)} ms`);
   clearInterval(timer);
   console.log(`peak memory (RSS): ${(peak / 1024 / 1024).toFixed(0)} MiB on ${os.cpus().length} cores`);
   fs.writeSync(1, '');
+  rows.push(msRow('intel: dashboard.exposure, all of it', whole.ms, null));
+  rows.push({
+    benchmark: 'intel: peak memory (RSS)',
+    baseline: '—',
+    patchdeck: `${(peak / 1024 / 1024).toFixed(0)} MiB`,
+    goal: null,
+  });
+  db.close();
+  return rows;
 }

@@ -40,6 +40,7 @@ import {
   type WinrmEndpoint,
 } from '../test/winrm/endpoint';
 import { formatMs, intOption, median, ratio } from './support';
+import type { BenchRow } from './table';
 
 const USER = { domain: 'PATCHDECK', username: 'alice', password: 'Bench-Pa55word!' };
 
@@ -136,7 +137,7 @@ function pywinrmRun(
   });
 }
 
-async function clientVsPywinrm(count: number, rounds: number): Promise<void> {
+async function clientVsPywinrm(count: number, rounds: number): Promise<BenchRow[]> {
   const userFile = writeNtlmUserFile([USER]);
   const pc = await startBenchPc();
   const endpoint = await startWinrmEndpoint({ mode: { backend: pc.url }, acceptor: { userFile } });
@@ -169,6 +170,23 @@ async function clientVsPywinrm(count: number, rounds: number): Promise<void> {
     console.log(
       `  ratio (Patchdeck / python3-winrm): wall ${ratio(w, pw)}, CPU ${ratio(c, pc2)}  (goal: wall ≤ 0.50×)`,
     );
+    return [
+      {
+        benchmark: `winrm: ${count} commands in one sealed NTLM cmd shell, wall`,
+        baseline: `python3-winrm (message_encryption='always'): ${formatMs(pw)}`,
+        patchdeck: formatMs(w),
+        ratio: w / pw,
+        goal: { of: 'ratio', max: 0.5 },
+        note: `median of ${rounds} rounds, alternating; each side times itself from its first request to the shell's deletion`,
+      },
+      {
+        benchmark: `winrm: ${count} commands in one sealed NTLM cmd shell, client CPU`,
+        baseline: `python3-winrm: ${formatMs(pc2)}`,
+        patchdeck: formatMs(c),
+        ratio: c / pc2,
+        goal: null,
+      },
+    ];
   } finally {
     await endpoint.stop();
     pc.child.kill();
@@ -178,7 +196,7 @@ async function clientVsPywinrm(count: number, rounds: number): Promise<void> {
 
 const WUA_SAMPLE = path.resolve(import.meta.dirname, '../test/fixtures/windows/constructed-wua-v2.stdout');
 
-async function auditAtOnce(hostCount: number, rounds: number, searchMs: number): Promise<void> {
+async function auditAtOnce(hostCount: number, rounds: number, searchMs: number): Promise<BenchRow> {
   const userFile = writeNtlmUserFile([USER]);
   const pc = await startBenchPc({
     PATCHDECK_BENCH_WUA: WUA_SAMPLE,
@@ -267,6 +285,14 @@ async function auditAtOnce(hostCount: number, rounds: number, searchMs: number):
       `  ${hostCount} PCs at once          wall ${formatMs(wn)}  Patchdeck CPU ${formatMs(median(cpuAll) / hostCount)} per PC`,
     );
     console.log(`  ratio (${hostCount} at once / one alone): wall ${ratio(wn, w1)}  (goal: ≤ 1.50×)`);
+    return {
+      benchmark: `winrm: audit of ${hostCount} PCs at once, ${searchMs ? `each search ${formatMs(searchMs)} (modelled)` : 'PCs answering at once'}`,
+      baseline: `one PC alone: ${formatMs(w1)}`,
+      patchdeck: `${formatMs(wn)}, ${formatMs(median(cpuAll) / hostCount)} CPU per PC`,
+      ratio: wn / w1,
+      goal: { of: 'ratio', max: 1.5 },
+      note: `median of ${rounds} rounds; the ${hostCount} Python endpoints share the cores with Patchdeck`,
+    };
   } finally {
     db.close();
     for (const e of endpoints) await e.stop();
@@ -276,19 +302,23 @@ async function auditAtOnce(hostCount: number, rounds: number, searchMs: number):
   }
 }
 
-export async function main(args: string[]): Promise<void> {
+/** `npm run bench` (no argument): the README's sizes. */
+export const modest: string[][] = [['--commands=100', '--rounds=3', '--hosts=20', '--search-ms=2000']];
+
+export async function main(args: string[]): Promise<BenchRow[]> {
   const count = intOption(args, 'commands', 100);
   const rounds = intOption(args, 'rounds', 3);
   const hostCount = intOption(args, 'hosts', 20);
   const searchMs = intOption(args, 'search-ms', 2000);
   console.log(`WinRM benchmark on ${os.cpus().length} cores, Node ${process.version}`);
   // A Samba DC of a test run would answer for the standalone acceptor (winbind): run alone.
-  await withSambaLock(async () => {
-    await clientVsPywinrm(count, rounds);
+  return withSambaLock(async () => {
+    const rows = await clientVsPywinrm(count, rounds);
     // First with PCs that answer at once: what is left is Patchdeck's own work and the test bed's
     // (20 Python endpoints on the same two cores). Then with a search time on each PC, as on a
     // real office, where the search takes seconds to minutes.
-    await auditAtOnce(hostCount, rounds, 0);
-    await auditAtOnce(hostCount, rounds, searchMs);
+    rows.push(await auditAtOnce(hostCount, rounds, 0));
+    rows.push(await auditAtOnce(hostCount, rounds, searchMs));
+    return rows;
   });
 }

@@ -1,0 +1,134 @@
+/**
+ * The record of one `npm run bench` (every benchmark's modest sets): its rows and the machine it
+ * ran on, as written to bench-results/, checked when read back, and the README's benchmark table
+ * regenerated from it between two markers, so that the table is never typed by hand.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { renderMarkdown, type RunRow } from './table';
+
+export const README_BEGIN = '<!-- bench-table:begin -->';
+export const README_END = '<!-- bench-table:end -->';
+export const RUN_KIND = 'patchdeck-bench-run';
+
+const goalSchema = z.object({ of: z.enum(['ratio', 'ms']), max: z.number().finite() }).strict();
+
+const rowSchema = z
+  .object({
+    bench: z.string().min(1),
+    args: z.array(z.string()),
+    benchmark: z.string().min(1),
+    baseline: z.string(),
+    patchdeck: z.string(),
+    ratio: z.number().optional(),
+    valueMs: z.number().optional(),
+    goal: goalSchema.nullable(),
+    note: z.string().optional(),
+    error: z.string().optional(),
+  })
+  .strict();
+
+const setSchema = z
+  .object({
+    bench: z.string().min(1),
+    args: z.array(z.string()),
+    durationMs: z.number().nonnegative(),
+    rows: z.number().int().nonnegative(),
+    error: z.string().optional(),
+  })
+  .strict();
+
+export const runRecordSchema = z
+  .object({
+    kind: z.literal(RUN_KIND),
+    version: z.literal(1),
+    command: z.string(),
+    startedAt: z.iso.datetime(),
+    durationMs: z.number().nonnegative(),
+    /** True when the run was stopped (SIGINT) before every set had run. */
+    interrupted: z.boolean(),
+    machine: z
+      .object({
+        cores: z.number().int().positive(),
+        cpuModel: z.string(),
+        memoryGiB: z.number().nonnegative(),
+        loadAverage: z.tuple([z.number(), z.number(), z.number()]),
+        node: z.string(),
+        platform: z.string(),
+        root: z.boolean(),
+      })
+      .strict(),
+    commit: z.object({ sha: z.string(), dirty: z.boolean() }).strict(),
+    sets: z.array(setSchema),
+    rows: z.array(rowSchema),
+  })
+  .strict();
+
+export type RunRecord = z.infer<typeof runRecordSchema>;
+
+/** Reads and checks a run record; refuses, naming the file, what is no bench run. */
+export function readRunRecord(file: string): RunRecord {
+  let data: unknown;
+  try {
+    data = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${file} is not a bench run: ${(error as Error).message}`, { cause: error });
+  }
+  const parsed = runRecordSchema.safeParse(data);
+  if (!parsed.success)
+    throw new Error(`${file} is not a bench run (npm run bench output): ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+}
+
+/** One line naming when, where and from which commit the figures come. */
+export function describeRun(run: RunRecord): string {
+  const m = run.machine;
+  const load = m.loadAverage.map((l) => l.toFixed(2)).join(' ');
+  const commit = `${run.commit.sha}${run.commit.dirty ? ' (with uncommitted changes)' : ''}`;
+  return `${run.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, load average ${load} before the start, Node ${m.node}; commit ${commit}; ${formatDuration(run.durationMs)} in all${run.interrupted ? ', INTERRUPTED before the end' : ''}`;
+}
+
+/** The whole Markdown report: the line about the run, the table, its notes. */
+export function renderRunMarkdown(run: RunRecord): string {
+  return `\`${run.command}\`: ${describeRun(run)}.\n\n${renderMarkdown(run.rows as RunRow[])}\n`;
+}
+
+/**
+ * README.md's text with what lies between the markers of its "## Benchmarks" section replaced
+ * by the run's table. The same run gives the same text, however often it is applied.
+ */
+export function regenerateReadme(readme: string, run: RunRecord, source: string): string {
+  const section = readme.search(/^## Benchmarks\s*$/m);
+  if (section < 0) throw new Error('README.md has no "## Benchmarks" section');
+  const next = readme.slice(section + 1).search(/^## /m);
+  const sectionEnd = next < 0 ? readme.length : section + 1 + next;
+  const begin = readme.indexOf(README_BEGIN);
+  const end = readme.indexOf(README_END);
+  if (begin < 0 || end < 0)
+    throw new Error(
+      `README.md's "## Benchmarks" section lacks the markers ${README_BEGIN} and ${README_END}: put them where the table goes`,
+    );
+  if (readme.indexOf(README_BEGIN, begin + 1) >= 0 || readme.indexOf(README_END, end + 1) >= 0)
+    throw new Error('README.md has the bench-table markers more than once');
+  if (!(section < begin && begin < end && end < sectionEnd))
+    throw new Error(`README.md's bench-table markers must be, begin then end, inside "## Benchmarks"`);
+  const table = `${README_BEGIN}\n<!-- generated by \`npm run bench -- readme ${source}\`: do not edit by hand -->\n\nMeasured by ${renderRunMarkdown(run)}${README_END}`;
+  return readme.slice(0, begin) + table + readme.slice(end + README_END.length);
+}
+
+/** `npm run bench -- readme [run.json]`: rewrites README.md's table from the run record. */
+export function updateReadme(readmeFile: string, runFile: string): boolean {
+  const run = readRunRecord(runFile);
+  const before = fs.readFileSync(readmeFile, 'utf8');
+  const source = path.relative(path.dirname(readmeFile), path.resolve(runFile)).split(path.sep).join('/');
+  const after = regenerateReadme(before, run, source);
+  if (after === before) return false;
+  fs.writeFileSync(readmeFile, after);
+  return true;
+}
