@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import type { Finding, FindingGroup } from '../../../src/api/schemas';
 import { EmptyState } from '../../components/EmptyState';
 import { findingVersionText, plural } from '../../components/format';
@@ -27,6 +27,7 @@ import {
   rowKey,
   useFindings,
   type FindingSort,
+  type RowKinds,
   type Severity,
   type FindingsView,
 } from './store';
@@ -101,18 +102,6 @@ const MIXED_COLUMNS = hostViewColumns({
   flags: 'Flags',
 });
 
-/** Which kinds of update the loaded rows hold: only packages, only KBs, or both. */
-type RowKinds = 'packages' | 'kbs' | 'mixed';
-function rowKinds(kinds: Iterable<string>): RowKinds {
-  let kb = false;
-  let other = false;
-  for (const kind of kinds) {
-    if (kind === 'kb') kb = true;
-    else other = true;
-  }
-  return kb && other ? 'mixed' : kb ? 'kbs' : 'packages';
-}
-
 const PACKAGE_COLUMNS: Column[] = [
   { label: 'Package', sort: 'package' },
   { label: 'Arch' },
@@ -177,7 +166,14 @@ function optionValues(values: { value: string }[] | undefined, current: string):
   return current && !list.includes(current) ? [current, ...list] : list;
 }
 
-function FindingRow({ finding, index }: { finding: Finding | undefined; index: number }) {
+/** One update's row; memoised, so a scroll re-renders only the rows that came into view. */
+const FindingRow = memo(function FindingRow({
+  finding,
+  index,
+}: {
+  finding: Finding | undefined;
+  index: number;
+}) {
   const selected = useFindings((s) => (finding ? s.selected.has(rowKey(finding)) : false));
   if (!finding) return <LoadingRow index={index} />;
   if (isKb(finding)) return <KbRow finding={finding} index={index} selected={selected} />;
@@ -226,7 +222,7 @@ function FindingRow({ finding, index }: { finding: Finding | undefined; index: n
       </div>
     </div>
   );
-}
+});
 
 /** A Windows update on one host: KB, size, title, categories, MSRC rating, CVEs, restart. */
 function KbRow({ finding, index, selected }: { finding: Finding; index: number; selected: boolean }) {
@@ -295,7 +291,13 @@ function KbRow({ finding, index, selected }: { finding: Finding; index: number; 
   );
 }
 
-function GroupRow({ group, index }: { group: FindingGroup | undefined; index: number }) {
+const GroupRow = memo(function GroupRow({
+  group,
+  index,
+}: {
+  group: FindingGroup | undefined;
+  index: number;
+}) {
   const selected = useFindings((s) => (group ? s.selected.has(groupKey(group)) : false));
   if (!group) return <LoadingRow index={index} />;
   const hosts = `${group.hosts.toLocaleString('en')} ${group.hosts === 1 ? 'host' : 'hosts'}`;
@@ -339,7 +341,7 @@ function GroupRow({ group, index }: { group: FindingGroup | undefined; index: nu
       </div>
     </div>
   );
-}
+});
 
 function HeaderRow({ columns }: { columns: Column[] }) {
   const sort = useFindings((s) => s.sort);
@@ -412,7 +414,8 @@ function FacetFilter({
   );
 }
 
-function Filters({ kinds }: { kinds: RowKinds }) {
+/** Memoised: its hundreds of options re-render when the facets or filters change, not per keystroke. */
+const Filters = memo(function Filters({ kinds }: { kinds: RowKinds }) {
   const facets = useFindings((s) => s.facets);
   const filters = useFindings((s) => s.filters);
   const securityOnly = useFindings((s) => s.securityOnly);
@@ -532,7 +535,7 @@ function Filters({ kinds }: { kinds: RowKinds }) {
       </Field>
     </div>
   );
-}
+});
 
 /**
  * PCs whose Group Policy points them at a WSUS server: what WSUS has not approved for them is
@@ -558,12 +561,13 @@ function WsusNote() {
   );
 }
 
-export function FindingsPage() {
-  const view = useFindings((s) => s.view);
+/**
+ * The rows of the table, virtualised: only the rows in view (and a few either side) are in the
+ * DOM, at a fixed height, each with its aria-rowindex. This is the only part of the page that
+ * re-renders as it scrolls or as pages arrive; the rows themselves are memoised.
+ */
+function RowsBody({ view }: { view: FindingsView }) {
   const total = useFindings((s) => s.total);
-  const findingsTotal = useFindings((s) => s.findingsTotal);
-  const securityTotal = useFindings((s) => s.securityTotal);
-  const hostsTotal = useFindings((s) => s.hostsTotal);
   const pages = useFindings((s) => s.pages);
   const groupPages = useFindings((s) => s.groupPages);
   const sort = useFindings((s) => s.sort);
@@ -571,41 +575,8 @@ export function FindingsPage() {
   const securityOnly = useFindings((s) => s.securityOnly);
   const search = useFindings((s) => s.search);
   const filters = useFindings((s) => s.filters);
-  const selectedCount = useFindings((s) => s.selected.size);
-  const selectionText = useFindings((s) => {
-    if (s.selected.size === 0) return 'Select rows to patch them together.';
-    const { hostIds, packages } = s.selection();
-    const rows = `${s.selected.size.toLocaleString('en')} ${s.selected.size === 1 ? 'row' : 'rows'} selected`;
-    const kbs = packages.filter((p) => kbNumber(p) !== null).length;
-    const others = packages.length - kbs;
-    const what =
-      kbs === 0
-        ? plural(others, 'package')
-        : others === 0
-          ? plural(kbs, 'Windows update')
-          : `${plural(others, 'package')} and ${plural(kbs, 'Windows update')}`;
-    return `${rows}: ${what} on ${plural(hostIds.length, 'host')}`;
-  });
-  const exporting = useFindings((s) => s.exporting);
-  const notice = useFindings((s) => s.notice);
-  const error = useFindings((s) => s.error);
-  const {
-    setSort,
-    setView,
-    setSearch,
-    reload,
-    loadFacets,
-    ensureRows,
-    clearFilters,
-    clearSelection,
-    exportCsv,
-  } = useFindings.getState();
-  const navigate = useApp((s) => s.navigate);
+  const { ensureRows } = useFindings.getState();
   const scrollRef = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    void reload();
-    void loadFacets();
-  }, [reload, loadFacets]);
   const count = total ?? 0;
   const virtualizer = useVirtualizer({
     count,
@@ -627,12 +598,72 @@ export function FindingsPage() {
     pages.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE];
   const groupAt = (index: number): FindingGroup | undefined =>
     groupPages.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE];
-  const filtered = isFiltered({ securityOnly, search, filters });
-  const kinds = rowKinds(
-    view === 'updates'
-      ? [...pages.values()].flatMap((p) => p.map((f) => f.kind))
-      : [...groupPages.values()].flatMap((p) => p.map((g) => g.kind)),
+  return (
+    <div ref={scrollRef} className="findings-scroll" role="rowgroup" tabIndex={0} aria-label="Update rows">
+      {total === 0 && <p className="muted pad">No update matches.</p>}
+      <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+        {items.map((item) => (
+          <div
+            key={item.key}
+            style={{
+              position: 'absolute',
+              top: 0,
+              left: 0,
+              right: 0,
+              height: ROW_HEIGHT,
+              transform: `translateY(${item.start}px)`,
+            }}
+          >
+            {view === 'updates' ? (
+              <FindingRow finding={findingAt(item.index)} index={item.index} />
+            ) : (
+              <GroupRow group={groupAt(item.index)} index={item.index} />
+            )}
+          </div>
+        ))}
+      </div>
+    </div>
   );
+}
+
+export function FindingsPage() {
+  const view = useFindings((s) => s.view);
+  const total = useFindings((s) => s.total);
+  const findingsTotal = useFindings((s) => s.findingsTotal);
+  const securityTotal = useFindings((s) => s.securityTotal);
+  const hostsTotal = useFindings((s) => s.hostsTotal);
+  const kinds = useFindings((s) => s.kinds);
+  const sort = useFindings((s) => s.sort);
+  const securityOnly = useFindings((s) => s.securityOnly);
+  const search = useFindings((s) => s.search);
+  const filters = useFindings((s) => s.filters);
+  const selectedCount = useFindings((s) => s.selected.size);
+  const selectionText = useFindings((s) => {
+    if (s.selected.size === 0) return 'Select rows to patch them together.';
+    const { hostIds, packages } = s.selection();
+    const rows = `${s.selected.size.toLocaleString('en')} ${s.selected.size === 1 ? 'row' : 'rows'} selected`;
+    const kbs = packages.filter((p) => kbNumber(p) !== null).length;
+    const others = packages.length - kbs;
+    const what =
+      kbs === 0
+        ? plural(others, 'package')
+        : others === 0
+          ? plural(kbs, 'Windows update')
+          : `${plural(others, 'package')} and ${plural(kbs, 'Windows update')}`;
+    return `${rows}: ${what} on ${plural(hostIds.length, 'host')}`;
+  });
+  const exporting = useFindings((s) => s.exporting);
+  const notice = useFindings((s) => s.notice);
+  const error = useFindings((s) => s.error);
+  const { setSort, setView, setSearch, reload, loadFacets, clearFilters, clearSelection, exportCsv } =
+    useFindings.getState();
+  const navigate = useApp((s) => s.navigate);
+  useEffect(() => {
+    void reload();
+    void loadFacets();
+  }, [reload, loadFacets]);
+  const count = total ?? 0;
+  const filtered = isFiltered({ securityOnly, search, filters });
   const columns =
     view === 'updates'
       ? kinds === 'kbs'
@@ -784,36 +815,7 @@ export function FindingsPage() {
           <div role="rowgroup">
             <HeaderRow columns={columns} />
           </div>
-          <div
-            ref={scrollRef}
-            className="findings-scroll"
-            role="rowgroup"
-            tabIndex={0}
-            aria-label="Update rows"
-          >
-            {total === 0 && <p className="muted pad">No update matches.</p>}
-            <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
-              {items.map((item) => (
-                <div
-                  key={item.key}
-                  style={{
-                    position: 'absolute',
-                    top: 0,
-                    left: 0,
-                    right: 0,
-                    height: ROW_HEIGHT,
-                    transform: `translateY(${item.start}px)`,
-                  }}
-                >
-                  {view === 'updates' ? (
-                    <FindingRow finding={findingAt(item.index)} index={item.index} />
-                  ) : (
-                    <GroupRow group={groupAt(item.index)} index={item.index} />
-                  )}
-                </div>
-              ))}
-            </div>
-          </div>
+          <RowsBody view={view} />
         </div>
       )}
       <ExceptionsSection />

@@ -11,6 +11,10 @@ export type SortDirection = 'asc' | 'desc';
 /** Each update on its own row, or one row per package ("openssl on 12 hosts"). */
 export type FindingsView = 'updates' | 'packages';
 export type Severity = 'critical' | 'important' | 'moderate' | 'low' | 'unknown' | 'none';
+/** Which kinds of update the loaded rows hold: only packages, only KBs, or both. */
+export type RowKinds = 'packages' | 'kbs' | 'mixed';
+/** At most this many pages of one query stay loaded: those nearest the rows in view. */
+export const KEPT_PAGES = 24;
 
 /** The filters of the Updates page; an empty string means "any". */
 export interface FindingFilters {
@@ -51,6 +55,8 @@ interface FindingsState {
   pages: Map<number, Finding[]>;
   /** Loaded pages of the current query, by page number (package view). */
   groupPages: Map<number, FindingGroup[]>;
+  /** The kinds of update the rows loaded since the query started hold (the columns' labels follow it). */
+  kinds: RowKinds;
   facets: FindingFacets | null;
   /** Windows PCs whose newest audit says WSUS decides their updates (Group Policy UseWUServer). */
   wsusHosts: { hostId: number; server: string | null }[];
@@ -124,11 +130,52 @@ export function isFiltered(s: Pick<FindingsState, 'securityOnly' | 'search' | 'f
   );
 }
 
+/** The kinds once `rows` are loaded beside rows of the kinds `current`. */
+export function mergeKinds(current: RowKinds | null, rows: readonly { kind: string }[]): RowKinds {
+  let kb = current === 'kbs' || current === 'mixed';
+  let other = current === 'packages' || current === 'mixed';
+  for (const row of rows) {
+    if (row.kind === 'kb') kb = true;
+    else other = true;
+  }
+  return kb && other ? 'mixed' : kb ? 'kbs' : 'packages';
+}
+
+/**
+ * The pages to fetch for rows first..last of `total`: those in view and half a page either side
+ * (so a steady scroll finds its next page loaded), nearest the view first, less those `have`.
+ */
+export function pagesToFetch(first: number, last: number, total: number, have: (page: number) => boolean) {
+  const lo = Math.max(0, first - PAGE_SIZE / 2);
+  const hi = Math.min(total - 1, last + PAGE_SIZE / 2);
+  const middle = (first + last) / 2;
+  const pages: number[] = [];
+  for (let page = Math.floor(lo / PAGE_SIZE); page <= Math.floor(hi / PAGE_SIZE); page++)
+    if (!have(page)) pages.push(page);
+  const distance = (page: number) => Math.abs(page * PAGE_SIZE + PAGE_SIZE / 2 - middle);
+  return pages.sort((a, b) => distance(a) - distance(b));
+}
+
+/** The pages kept when `pages` holds more than KEPT_PAGES: those nearest `center`. */
+export function trimPages<T>(pages: Map<number, T>, center: number): Map<number, T> {
+  if (pages.size <= KEPT_PAGES) return pages;
+  const kept = [...pages.keys()]
+    .sort((a, b) => Math.abs(a - center) - Math.abs(b - center))
+    .slice(0, KEPT_PAGES);
+  return new Map(kept.map((page) => [page, pages.get(page)!]));
+}
+
 /** Bumped whenever the query changes, so answers to an older query are dropped. */
 let generation = 0;
 const inFlight = new Set<string>();
 let searchTimer: ReturnType<typeof setTimeout> | null = null;
-let rangeTimer: ReturnType<typeof setTimeout> | null = null;
+/** The rows last asked for, so a trailing fetch serves where the user is now. */
+let wantedRange: [number, number] = [0, 0];
+/** Page fetches of the current query in flight; past this many, the next waits for the scroll to settle. */
+const MAX_PAGE_FETCHES = 2;
+/** A search reload running, and whether the text changed since it was sent. */
+let searchBusy = false;
+let searchAgain = false;
 
 /** The query arguments shared by the list, the package view and the export. */
 function queryArgs(s: FindingsState) {
@@ -165,7 +212,8 @@ export const useFindings = create<FindingsState>((set, get) => {
         const pages = new Map(get().pages);
         pages.set(page, result.rows);
         set({
-          pages,
+          pages: trimPages(pages, Math.floor(wantedRange[0] / PAGE_SIZE)),
+          kinds: mergeKinds(pages.size === 1 ? null : get().kinds, result.rows),
           total: result.total,
           findingsTotal: result.total,
           securityTotal: result.securityTotal,
@@ -178,7 +226,8 @@ export const useFindings = create<FindingsState>((set, get) => {
         const groupPages = new Map(get().groupPages);
         groupPages.set(page, result.rows);
         set({
-          groupPages,
+          groupPages: trimPages(groupPages, Math.floor(wantedRange[0] / PAGE_SIZE)),
+          kinds: mergeKinds(groupPages.size === 1 ? null : get().kinds, result.rows),
           total: result.total,
           findingsTotal: result.findingsTotal,
           securityTotal: result.securityTotal,
@@ -206,6 +255,7 @@ export const useFindings = create<FindingsState>((set, get) => {
     hostsTotal: 0,
     pages: new Map(),
     groupPages: new Map(),
+    kinds: 'packages',
     facets: null,
     wsusHosts: [],
     selected: new Map(),
@@ -237,7 +287,27 @@ export const useFindings = create<FindingsState>((set, get) => {
     setSearch(search) {
       set({ search });
       if (searchTimer) clearTimeout(searchTimer);
-      searchTimer = setTimeout(() => void get().reload(), 200);
+      // No pause: the query for the text so far is sent at once, and while one is answered the
+      // next waits for it (the core answers one at a time anyway), then asks for the newest
+      // text. An answer to older text that arrives after newer typing is dropped (generation).
+      if (searchBusy) {
+        generation++;
+        searchAgain = true;
+        return;
+      }
+      const run = async (): Promise<void> => {
+        searchBusy = true;
+        try {
+          await get().reload();
+        } finally {
+          searchBusy = false;
+          if (searchAgain) {
+            searchAgain = false;
+            void run();
+          }
+        }
+      };
+      void run();
     },
     setFilters(patch) {
       set({ filters: { ...get().filters, ...patch } });
@@ -268,18 +338,28 @@ export const useFindings = create<FindingsState>((set, get) => {
       }
     },
     ensureRows(first, last) {
-      // A page costs the core 50–300 ms of SQL at 100 000 rows; while the scrollbar is dragged,
-      // fetch only the range where the user stops, not every page flown over.
-      if (rangeTimer) clearTimeout(rangeTimer);
-      rangeTimer = setTimeout(() => {
-        rangeTimer = null;
-        const total = get().total;
-        if (total === null) return;
-        const lastRow = Math.min(last, total - 1);
-        for (let page = Math.floor(first / PAGE_SIZE); page <= Math.floor(lastRow / PAGE_SIZE); page++) {
-          void fetchPage(page);
-        }
-      }, 60);
+      wantedRange = [first, last];
+      const total = get().total;
+      if (total === null) return;
+      const { view } = get();
+      const loaded = view === 'updates' ? get().pages : get().groupPages;
+      const busy = (page: number) => inFlight.has(`${generation}:${view}:${page}`);
+      const wanted = pagesToFetch(first, last, total, (page) => loaded.has(page) || busy(page));
+      if (wanted.length === 0) return;
+      // A page costs the core tens of ms of SQL at 100 000 rows: fetch the nearest pages now, at
+      // most MAX_PAGE_FETCHES at a time; while the scrollbar is dragged faster than they come, the
+      // next fetch starts when one ends and serves the range the user is at by then, not every
+      // page flown over. A failed fetch is not retried in a loop (the error is shown).
+      let running = [...inFlight].filter((k) => k.startsWith(`${generation}:`)).length;
+      for (const page of wanted) {
+        if (running >= MAX_PAGE_FETCHES) break;
+        running++;
+        void fetchPage(page).then(() => {
+          if (get().error !== null) return;
+          const [a, b] = wantedRange;
+          get().ensureRows(a, b);
+        });
+      }
     },
     toggleSelected(key, choice, on) {
       const selected = new Map(get().selected);
