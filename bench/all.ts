@@ -148,10 +148,13 @@ export async function runAll(options: string[], setup: RunAllSetup): Promise<num
     sets: [],
     rows: [],
   };
-  // The lab comes down at the end only when this run brought it up (a lab already up is someone's).
+  // The lab comes down at the end only when this run brought it up: it was down at the start (a lab
+  // already up is someone's) and one of this run's lab benches ran (one another process brought up
+  // meanwhile is not this run's to take down).
   const labWasUp = root_ && setup.lab.isUp();
+  let labBenchRan = false;
   const bringLabDown = async (): Promise<void> => {
-    if (!root_ || labWasUp || !setup.lab.isUp()) return;
+    if (!root_ || labWasUp || !labBenchRan || !setup.lab.isUp()) return;
     console.log('\nbringing the lab down (this run brought it up)');
     await setup.lab.down((line) => console.log(line));
   };
@@ -164,11 +167,24 @@ export async function runAll(options: string[], setup: RunAllSetup): Promise<num
     return file;
   };
   let stopping = false;
+  let current: { name: string; args: string[]; t: number } | null = null;
   const onSigint = (): void => {
     if (stopping) process.exit(130);
     stopping = true;
-    console.log('\nSIGINT: writing what ran so far and bringing the lab down (Ctrl-C again to leave now)');
+    console.log(
+      '\nSIGINT: writing what ran so far, then the lab down if this run brought it up (Ctrl-C again to leave now)',
+    );
     run.interrupted = true;
+    if (current) {
+      run.rows.push(failed(current.name, current.args, 'interrupted (SIGINT)'));
+      run.sets.push({
+        bench: current.name,
+        args: current.args,
+        durationMs: performance.now() - current.t,
+        rows: 0,
+        error: 'interrupted (SIGINT)',
+      });
+    }
     finish();
     bringLabDown()
       .catch((error: unknown) => console.error(`lab down failed: ${firstLine(error)}`))
@@ -200,9 +216,11 @@ export async function runAll(options: string[], setup: RunAllSetup): Promise<num
       for (const args of sets) {
         if (stopping) break;
         const t = performance.now();
+        current = { name, args, t };
         let rows: RunRow[];
         let error = loadError;
         if (!error) {
+          if (LAB_BENCHES.has(name)) labBenchRan = true;
           console.log(`\n${'='.repeat(100)}\nnpm run bench -- ${[name, ...args].join(' ')}\n`);
           try {
             const returned = await module!.main([...args]);
@@ -222,6 +240,7 @@ export async function runAll(options: string[], setup: RunAllSetup): Promise<num
           rows: error ? 0 : rows!.length,
           ...(error ? { error } : {}),
         });
+        current = null;
         if (!error) console.log(`\n${name} ${args.join(' ')}: ${formatMs(performance.now() - t)}`);
       }
     }
@@ -232,6 +251,7 @@ export async function runAll(options: string[], setup: RunAllSetup): Promise<num
       await bringLabDown().catch((error: unknown) => {
         console.error(`lab down failed: ${firstLine(error)}`);
         run.sets.push({ bench: 'lab', args: ['down'], durationMs: 0, rows: 0, error: firstLine(error) });
+        writeResults(run, setup.outDir);
       });
     }
   }
