@@ -635,6 +635,12 @@ export const StepPreview = z.object({
   /** Selected updates left out, with why (held, no longer pending, …). */
   skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
   ranAt: IsoTime,
+  /**
+   * sha256 of the host's package state when the dry run ran (src/patch/commands.ts
+   * stateFingerprintCommand): the pre-check repeats the dry run only when it moved. Absent when
+   * the package manager has none, or the state moved during the dry run itself.
+   */
+  fingerprint: z.string().optional(),
 });
 export type StepPreview = z.infer<typeof StepPreview>;
 

@@ -182,6 +182,34 @@ export function versionQueryCommand(pm: PatchPackageManager, names: readonly str
   }
 }
 
+/**
+ * A read-only command that prints one sha256 over what the package manager's solver reads: the
+ * installed set and its holds (dpkg status, architectures, auto-installed marks), the package
+ * lists (by name, size and modification time, and their Release files by content) and the
+ * configuration that steers apt (everything readable under /etc/apt: sources, pins, apt.conf).
+ * Equal prints mean the dry run would answer the same; a move of any part means it must be asked
+ * again. Null when the package manager has no such print: dnf, yum and zypper may rewrite their
+ * caches during a dry run, so there the dry run is always repeated. Fixed text: nothing of the
+ * host's or the job's goes into it.
+ */
+export function stateFingerprintCommand(pm: PatchPackageManager): string | null {
+  if (pm !== 'apt') return null;
+  return [
+    '{ cat /var/lib/dpkg/status /var/lib/dpkg/arch /var/lib/apt/extended_states',
+    'ls -1 /var/lib/dpkg/updates',
+    "find /var/lib/apt/lists -type f ! -name lock -printf '%p %s %T@\\n' | LC_ALL=C sort",
+    'cat /var/lib/apt/lists/*Release',
+    "find /etc/apt -type f -readable | LC_ALL=C sort | xargs -r -d '\\n' cat",
+    '} 2>/dev/null | sha256sum | cut -c1-64',
+  ].join('; ');
+}
+
+/** What stateFingerprintCommand prints, or null for anything else. */
+export function parseFingerprint(text: string): string | null {
+  const t = text.trim();
+  return /^[0-9a-f]{64}$/.test(t) ? t : null;
+}
+
 /** `name version` lines → map; only fully installed packages (dpkg `ii`) count as installed. */
 export function parseVersionQuery(text: string): Record<string, string> {
   const out: Record<string, string> = {};

@@ -2,7 +2,7 @@
  * Planning a patch job: what to install on each host (from its newest audit), a dry run per host
  * showing exactly what would change, and the approval that records who said yes to what.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { EventBus } from '../api';
 import {
@@ -37,12 +37,14 @@ import {
   dryRunCommand,
   isPatchable,
   isSafePackageName,
+  parseFingerprint,
+  stateFingerprintCommand,
   type PatchPackageManager,
 } from './commands';
 import { changeKeys, parseDryRun, readsDryRun } from './dry-run';
 import { refuseImportedJob } from './imported';
 import { stepChanged } from './notify';
-import type { RemoteExec } from '../collectors';
+import { buildSectionScript, splitSections, type RemoteExec } from '../collectors';
 import type { StepSession } from './phases/context';
 import { WINDOWS_PACKAGE_MANAGER } from './phases/windows';
 import { selectWindowsTargets, windowsPreview } from './phases/windows/targets';
@@ -269,6 +271,46 @@ export async function dryRunOnSession(
   return dryRunFromOutput(pm, targets, result);
 }
 
+/**
+ * The plan's dry run with the host's package-state fingerprint taken right before and right after
+ * it, in one round-trip. The fingerprint is kept only when both agree: then the preview is the
+ * answer for exactly that state, and a pre-check that finds the same print need not ask again.
+ */
+export async function dryRunWithFingerprint(
+  session: RemoteExec,
+  pm: PatchPackageManager,
+  targets: TargetPackage[],
+  signal?: AbortSignal,
+): Promise<DryRunOutcome & { fingerprint: string | null }> {
+  const print = stateFingerprintCommand(pm);
+  if (!print) return { ...(await dryRunOnSession(session, pm, targets, signal)), fingerprint: null };
+  assertSafeTargets(pm, targets);
+  const { command, sudo } = dryRunCommand(pm, targets);
+  const nonce = randomBytes(8).toString('hex');
+  const raw = await session.run(
+    buildSectionScript(
+      [
+        { name: 'fp-before', command: print },
+        { name: 'dryrun', command },
+        { name: 'fp-after', command: print },
+      ],
+      nonce,
+    ),
+    { sudo, timeoutMs: 120_000, signal },
+  );
+  const out = splitSections(raw.stdout, raw.stderr, nonce);
+  const dry = out.get('dryrun');
+  // A script cut short (no dry-run section at all) is a failed dry run, as a failed command is.
+  const run = dryRunFromOutput(
+    pm,
+    targets,
+    dry ?? { stdout: '', stderr: raw.stderr, code: raw.code ?? null },
+  );
+  const before = parseFingerprint(out.get('fp-before')?.stdout ?? '');
+  const after = parseFingerprint(out.get('fp-after')?.stdout ?? '');
+  return { ...run, fingerprint: before && before === after ? before : null };
+}
+
 /** A dry run's failure in words (apt/dnf errors first). */
 export function dryRunProblem(pm: PatchPackageManager, run: DryRunOutcome): string | null {
   const aborted =
@@ -347,7 +389,7 @@ export async function dryRunJob(
         session = await traced(host.name, 'plan.connect', () => open(host, signal));
         const s0 = session;
         const run = await traced(host.name, 'plan.dryrun', () =>
-          dryRunOnSession(s0, pm, step.packages, signal),
+          dryRunWithFingerprint(s0, pm, step.packages, signal),
         );
         const problem = dryRunProblem(pm, run);
         const preview: StepPreview = {
@@ -357,6 +399,7 @@ export async function dryRunJob(
           removals: run.changes.removals,
           skipped: step.preview?.skipped ?? [],
           ranAt: now(),
+          ...(run.fingerprint ? { fingerprint: run.fingerprint } : {}),
         };
         if (problem)
           updateStep(deps.db, step.id, {

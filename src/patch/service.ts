@@ -31,6 +31,7 @@ import { refuseImportedJob } from './imported';
 import { WINDOWS_PACKAGE_MANAGER } from './phases/windows';
 import { createPlan, dryRunJob, planDigest, type PatchDeps, type PlanRequest } from './plan';
 import { jobChanged } from './notify';
+import { refreshFindings } from './refresh';
 import { dryRunParts, jobStepParts } from './outcome';
 import { interruptedInstall, runJob, stillPending } from './run';
 
@@ -149,6 +150,16 @@ function launch(svc: PatchService, jobId: number, resumed = false): PatchJob {
         );
         throw error;
       }
+      // Every step's result and the job's verdict are committed: the full audit that refreshes
+      // the findings of hosts verified by their installed versions follows, and changes neither.
+      await refreshFindings(deps, svc.tasks(), final, ctx.signal).catch((error: unknown) =>
+        appendJobLog(deps.db, {
+          jobId,
+          stepId: null,
+          stream: 'error',
+          text: `The findings' refresh broke: ${sanitizeText(errorMessage(error), { maxLength: 300 })}`,
+        }),
+      );
       const parts = jobStepParts(listSteps(deps.db, jobId));
       ctx.conclude({ parts });
       // The job's own verdict wins: a job that says failed is never a succeeded task.

@@ -17,6 +17,7 @@ import {
   type LabHost,
   type LabInventory,
 } from '../lab';
+import { aptGetRuns, countAptGet } from '../lab/apt-count';
 import { describeAsRoot } from '../lab/testkit';
 import { listAuditLog } from '../../src/db';
 import type { JobStep } from '../../src/api/schemas';
@@ -128,6 +129,70 @@ describeAsRoot('patching lab hosts', () => {
     );
     expect(approval?.actor).toBe('admin');
     expect(detail.log.some((e) => e.stream === 'stdout' && /Unpacking acme-tool/.test(e.text))).toBe(true);
+  });
+
+  it('the pre-check dry-runs again only when the package state moved; verified by installed versions, then the findings are refreshed', async () => {
+    const [same, moved] = byProfile('security');
+    for (const h of [same!, moved!]) await resetHost(h.name);
+    const hostIds = [same!, moved!].map((h) => ids.get(h.name)!);
+    await auditAll(env, hostIds);
+    for (const h of [same!, moved!]) await countAptGet(h.name);
+    const { jobId, taskId } = await env.core.call('jobs.plan', {
+      hostIds,
+      selection: { mode: 'packages', packages: ['acme-tool'] },
+      rebootPolicy: 'never',
+    });
+    await waitForTask(env.core, taskId);
+    const planned = await env.core.call('jobs.get', { id: jobId });
+    for (const s of planned.steps) expect(s.preview!.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    await env.core.call('jobs.approve', { id: jobId });
+    // After the approval, someone changes apt's configuration on one host: its solver may answer
+    // otherwise now, so that host's pre-check must ask apt again.
+    await execOnHost(moved!.name, [
+      '/bin/sh',
+      '-c',
+      'echo \'APT::Get::Show-Versions "false";\' > /etc/apt/apt.conf.d/99lab-moved',
+    ]);
+    const started = await env.core.call('jobs.start', { id: jobId });
+    const runTask = await waitForTask(env.core, started.taskId!);
+    expect(runTask.status).toBe('succeeded');
+    const detail = await env.core.call('jobs.get', { id: jobId, logLimit: 5000 });
+    expect(detail.job.status).toBe('succeeded');
+    const logOf = (name: string) =>
+      detail.log
+        .filter((e) => e.stepId === detail.steps.find((s) => s.hostName === name)!.id)
+        .map((e) => e.text);
+    expect(logOf(same!.name).some((t) => /package state unchanged since the approved dry run/.test(t))).toBe(
+      true,
+    );
+    expect(
+      logOf(moved!.name).some((t) => /package state moved since the approved dry run; dry run again/.test(t)),
+    ).toBe(true);
+    for (const h of [same!, moved!]) {
+      const step = detail.steps.find((s) => s.hostName === h.name)!;
+      expect(step.status, step.errorMessage ?? '').toBe('succeeded');
+      expect(logOf(h.name)).toContain(
+        'verified by installed versions (dpkg-query): 1 update(s) installed at the approved versions',
+      );
+      // The refresh that followed the job is the step's audit, and it no longer lists acme-tool.
+      const audit = env.core
+        .requireWorkspace()
+        .db.prepare('SELECT status, task_id AS taskId FROM audits WHERE id = ?')
+        .get(step.verifyAuditId) as { status: string; taskId: number };
+      expect(audit.status).toBe('succeeded');
+      expect(audit.taskId).not.toBe(started.taskId);
+      expect(await pendingOf(env, ids.get(h.name)!)).not.toContain('acme-tool');
+      // What ran apt-get on the host: the plan's dry run, the pre-check's only where the state
+      // moved, the install, and the refreshing audit's simulation.
+      const runs = await aptGetRuns(h.name);
+      expect(runs.filter((r) => /^-s -q install --only-upgrade acme-tool=/.test(r))).toHaveLength(
+        h === moved ? 2 : 1,
+      );
+      expect(runs.filter((r) => /-s dist-upgrade/.test(r))).toHaveLength(1);
+      expect(runs.filter((r) => !/(^| )-s /.test(r))).toHaveLength(1);
+      expect(runs).toHaveLength(h === moved ? 4 : 3);
+    }
+    expect(detail.log.some((e) => e.text === 'Findings refreshed on 2 of 2 host(s).')).toBe(true);
   });
 
   it('patches the dnf host: security only, with epochs, verified by re-audit, with a dnf undo recipe', async () => {

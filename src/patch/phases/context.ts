@@ -29,14 +29,13 @@ export interface StepContext {
 }
 
 /**
- * The verification audit's script, taken from the collector before the install so that it can run
- * in the install's own channel right after a successful install (one round-trip less).
+ * What the after-install snapshot read: the installed versions of every package the install
+ * touched (dpkg-query / rpm -q) and whether the reboot check gave a definite answer.
  */
-export interface PrefetchedAudit {
-  section: ScriptSection;
-  /** Hands the section's output to the collector; null = it did not run (the result rejects). */
-  feed(output: SectionOutput | null): void;
-  result: Promise<CollectorResult>;
+export interface AfterInstall {
+  after: Record<string, string>;
+  /** The snapshot's reboot check answered "required" or "no" (not "unknown"). */
+  rebootKnown: boolean;
 }
 
 export interface Checked {
@@ -77,8 +76,9 @@ export interface StepState extends StepContext {
   preRebooted: boolean;
   /** The versions to undo to (after an interrupted install, the ones on record from before it). */
   before: Record<string, string>;
-  prefetched: PrefetchedAudit | null;
-  /** The sections that ran behind a successful detached install (snapshot, verification). */
+  /** What the after-install snapshot read (the verification by versions compares with it). */
+  afterInstall: AfterInstall | null;
+  /** The sections that ran behind a successful detached install (the snapshot). */
   installOutput: Map<string, SectionOutput> | null;
   /** What the snapshot compares: the package names and the versions before the change. */
   snapshotOf: { names: string[]; before: Record<string, string> } | null;
@@ -105,7 +105,7 @@ export function newStepState(ctx: StepContext): StepState {
     checked: null,
     preRebooted: false,
     before: {},
-    prefetched: null,
+    afterInstall: null,
     installOutput: null,
     snapshotOf: null,
     // Queued again in its reboot phase: the updates are installed.
@@ -135,13 +135,8 @@ export const SHARED_NEXT = {
 export const firstPhase = (state: StepState): 'reboot' | 'precheck' =>
   state.step.phase === 'reboot' ? 'reboot' : 'precheck';
 
-/**
- * A flow's `finish`, whatever the outcome: ends a prefetched audit nobody will read and closes
- * the step's session (the Windows flow never prefetches; its `prefetched` stays null).
- */
+/** A flow's `finish`, whatever the outcome: closes the step's session. */
 export function finishStep(state: StepState): void {
-  state.prefetched?.feed(null);
-  state.prefetched = null;
   void state.session?.close();
 }
 

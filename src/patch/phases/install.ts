@@ -1,7 +1,7 @@
 /**
  * The install phase: the approved targets still missing, installed detached from the SSH channel
- * where the package manager allows it, its output streamed into the job log. The snapshot (and
- * for apt the verification audit) ride in the install's own channel when they can.
+ * where the package manager allows it, its output streamed into the job log. The snapshot (the
+ * installed versions the verification compares) rides in the install's own channel when it can.
  */
 import { randomBytes } from 'node:crypto';
 import type { JobLogLine, TargetPackage } from '../../api';
@@ -24,7 +24,6 @@ import {
   type StepState,
 } from './context';
 import { rebootDecision, snapshotSections } from './snapshot';
-import { prefetchVerifyAudit } from './verify';
 
 /** Splits streamed output into lines, each written to job_log and sent as a `job.log` event. */
 class LineLog {
@@ -134,7 +133,7 @@ export function classifyInstallFailure(
  * the channel follows the log: if Patchdeck dies, the package manager still finishes instead of
  * being killed by SIGPIPE half way through dpkg. `tail --pid` notices the end within 50 ms.
  *
- * `after`: read-only sections (snapshot, verification audit) that run in the same channel once
+ * `after`: read-only sections (the snapshot) that run in the same channel once
  * the install has exited 0, behind a `@@PATCHDECK:<nonce>:installed:<rc>` line on both streams.
  * The script's exit status is always the install's.
  */
@@ -175,7 +174,7 @@ function installedMarker(nonce: string): string {
 export const DETACHED: readonly PatchPackageManager[] = ['apt', 'dnf', 'yum', 'zypper'];
 
 interface InstallOutcome {
-  /** The snapshot and verification sections that ran behind a successful detached install, if any. */
+  /** The snapshot sections that ran behind a successful detached install, if any. */
   after: Map<string, SectionOutput> | null;
 }
 
@@ -253,16 +252,10 @@ export const installPhase: Phase<StepState> = {
       const names = [
         ...new Set([...Object.keys(before), ...todo.map((t) => t.name), ...previewedNames(step)]),
       ];
-      // Snapshot (and for apt the verification audit) ride in the install's own channel when it is detached;
-      // a verification that a reboot makes stale is dropped and done again after the reboot.
+      // The snapshot rides in the install's own channel when it is detached (one round-trip less).
       const followUp = DETACHED.includes(state.pm) ? snapshotSections(state, names, before) : [];
-      state.prefetched =
-        followUp.length && state.pm === 'apt' && state.job.rebootPolicy !== 'always'
-          ? prefetchVerifyAudit(state, session)
-          : null;
-      const prefetched = state.prefetched;
       const installed = await traced(state.host.name, 'run.install', () =>
-        install(state, session, todo, [...followUp, ...(prefetched ? [prefetched.section] : [])]),
+        install(state, session, todo, followUp),
       );
       state.installOutput = installed.after;
       state.snapshotOf = { names, before };

@@ -1,7 +1,9 @@
 /**
  * The pre-check phase: free disk, pending reboot, installed versions and the run-time dry run in
  * one round-trip, on the plan's parked connection when there is one. It decides whether the host
- * reboots first (a reboot already pending, and a policy that allows it).
+ * reboots first (a reboot already pending, and a policy that allows it). The dry run runs again
+ * only when the host's package-state fingerprint moved since the approved one (or there is none):
+ * equal prints mean the solver reads what it read when the preview was approved.
  */
 import { randomBytes } from 'node:crypto';
 import type { TargetPackage } from '../../api';
@@ -10,8 +12,10 @@ import { RemoteError } from '../../remote';
 import {
   assertSafeTargets,
   dryRunCommand,
+  parseFingerprint,
   parseVersionQuery,
   rebootRequiredCommand,
+  stateFingerprintCommand,
   versionQueryCommand,
 } from '../commands';
 import { StepFailure, type Phase } from '../driver';
@@ -29,6 +33,9 @@ import {
   type StepContext,
   type StepState,
 } from './context';
+
+/** What the pre-check's dry-run section prints instead of a dry run when the fingerprint held. */
+const UNCHANGED = 'pd-package-state-unchanged';
 
 /**
  * The dry run is over every target; when some target turns out to be installed already (a resumed
@@ -53,11 +60,23 @@ export async function precheck(
   const query = versionQueryCommand(ctx.pm, names);
   assertSafeTargets(ctx.pm, targets);
   const dryRun = dryRunCommand(ctx.pm, targets);
+  // The approved dry run's fingerprint (64 hex digits, checked: it is pasted into the script). The
+  // host prints its fingerprint now and runs the dry run only when the two differ.
+  const approvedPrint = approved?.fingerprint ? parseFingerprint(approved.fingerprint) : null;
+  const print = approvedPrint ? stateFingerprintCommand(ctx.pm) : null;
   const sections = [
     { name: 'disk', command: "df -Pk / /var /tmp 2>/dev/null | awk 'NR>1 {print $4}'" },
     { name: 'reboot', command: rebootRequiredCommand(ctx.pm) },
     ...(query ? [{ name: 'before', command: query }] : []),
-    { name: 'dryrun', command: dryRun.command },
+    ...(print && approvedPrint
+      ? [
+          { name: 'fingerprint', command: `pd_fp=$(${print}); printf '%s\n' "$pd_fp"` },
+          {
+            name: 'dryrun',
+            command: `if [ "$pd_fp" = '${approvedPrint}' ]; then echo ${UNCHANGED}; else ${dryRun.command}; fi`,
+          },
+        ]
+      : [{ name: 'dryrun', command: dryRun.command }]),
   ];
   const raw = await traced(ctx.host.name, 'run.precheck', () =>
     session.run(buildSectionScript(sections, nonce), {
@@ -90,8 +109,25 @@ export async function precheck(
   const todo = targets.filter((t) => before[t.name] !== t.to);
   if (todo.length === 0) return { todo, before, rebootPending };
   const batched = out.get('dryrun');
+  const skipped = batched?.code === 0 && batched.stdout.trim() === UNCHANGED;
+  if (
+    skipped &&
+    approvedPrint &&
+    parseFingerprint(out.get('fingerprint')?.stdout ?? '') === approvedPrint &&
+    todo.length === targets.length
+  ) {
+    // Nothing the solver reads moved since the approved dry run: it would answer the same.
+    log(
+      ctx,
+      'info',
+      `pre-check: package state unchanged since the approved dry run (fingerprint ${approvedPrint.slice(0, 12)}…); the approved preview stands`,
+    );
+    return { todo, before, rebootPending };
+  }
+  if (approvedPrint && !skipped)
+    log(ctx, 'info', 'pre-check: package state moved since the approved dry run; dry run again');
   const dry =
-    todo.length === targets.length && batched && batched.code !== null
+    todo.length === targets.length && batched && batched.code !== null && !skipped
       ? dryRunFromOutput(ctx.pm, todo, batched)
       : await traced(ctx.host.name, 'run.dryrun-again', () =>
           dryRunOnSession(session, ctx.pm, todo, ctx.signal),

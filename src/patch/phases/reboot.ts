@@ -88,9 +88,8 @@ export const rebootPhase: Phase<StepState> = {
           : 'Cancelled before the host was rebooted.'
         : CANCELLED_AFTER_INSTALL,
   async run(state) {
-    // A verification prefetched into the install's channel is stale once the host reboots.
-    state.prefetched?.feed(null);
-    state.prefetched = null;
+    // What the snapshot read is stale once the host reboots: the re-audit after it verifies.
+    state.afterInstall = null;
     // Queued again in its reboot phase (Reboot now, a re-run of a failed reboot): no session yet.
     state.session ??= await traced(state.host.name, 'run.connect', () =>
       state.open(state.host, state.signal),

@@ -57,6 +57,7 @@ export function snapshotSections(
 interface Snapshot {
   after: Record<string, string>;
   rebootRequired: boolean;
+  rebootKnown: boolean;
   available: Set<string>;
   historyId: string | null;
 }
@@ -73,6 +74,7 @@ function parseSnapshot(out: Map<string, SectionOutput>): Snapshot {
   return {
     after,
     rebootRequired: (out.get('reboot')?.stdout ?? '').trim() === 'required',
+    rebootKnown: ['required', 'no'].includes((out.get('reboot')?.stdout ?? '').trim()),
     available,
     historyId,
   };
@@ -133,12 +135,7 @@ export const snapshotPhase: Phase<StepState> = {
       out && out.get('history')?.code != null
         ? parseSnapshot(out)
         : await traced(state.host.name, 'run.snapshot', () => snapshotAfter(state, session, names, before));
-    const verifyOut = out?.get('verify');
-    if (state.prefetched && (!verifyOut || verifyOut.code === null)) {
-      state.prefetched.feed(null);
-      state.prefetched = null;
-    }
-    state.prefetched?.feed(verifyOut ?? null);
+    state.afterInstall = { after: snap.after, rebootKnown: snap.rebootKnown };
     state.rebootRequired = snap.rebootRequired;
     recordChange(state, before, snap);
     state.installed = true;

@@ -1,21 +1,17 @@
 /**
- * The verify phase: a re-audit over the open session, recorded as an audit of the host, that must
- * list none of the approved targets as still pending. It may send the host to its reboot when the
- * re-audit, not the after-install check, says one is needed.
+ * The verify phase. After an install on apt, dnf, yum or zypper with no reboot since, the step is
+ * verified by the installed versions the after-install snapshot read (every approved target at its
+ * approved version); the full audit that refreshes the host's findings follows the job. Otherwise
+ * (after a reboot, other package managers, Windows, a reboot check that could not tell) it is a
+ * re-audit over the open session, recorded as an audit of the host, that must list none of the
+ * approved targets as still pending; it may send the host to its reboot when the re-audit, not the
+ * after-install check, says one is needed.
  */
 import type { TargetPackage } from '../../api';
 import { classifyAuditError, toFindings, toWindowsFacts } from '../../audit';
-import {
-  collectorFor,
-  windows,
-  type CollectorResult,
-  type RemoteExec,
-  type RemoteExecOptions,
-  type RemoteExecResult,
-} from '../../collectors';
+import { collectorFor, windows, type CollectorResult } from '../../collectors';
 import { completeAudit, failAudit, listAudits, startAudit } from '../../db';
 import { enrichAfterAudit } from '../../intel';
-import { RemoteError, shellQuote } from '../../remote';
 import { errorMessage } from '../../util';
 import { sanitizeText } from '../../util';
 import { timeoutSignal } from '../../util';
@@ -27,52 +23,20 @@ import {
   sessionExec,
   remoteSessionOf,
   transition,
-  type PrefetchedAudit,
   type StepSession,
   type StepContext,
   type StepState,
 } from './context';
 
-interface AskedCommand {
-  command: string;
-  options: RemoteExecOptions | undefined;
-  resolve: (r: RemoteExecResult) => void;
-  reject: (e: Error) => void;
-}
-
 /** What the verification's commands run under: read-only, bounded by their own timeouts. */
 const NOT_CANCELLABLE: AbortSignal = new AbortController().signal;
 
-export function prefetchVerifyAudit(ctx: StepContext, session: StepSession): PrefetchedAudit | null {
-  const asked: AskedCommand[] = [];
-  // The rest of the verification, should the phase use this one; a cancel does not cut it (below).
-  const live = sessionExec(session, NOT_CANCELLABLE);
-  const exec: RemoteExec = {
-    run: (command, options) =>
-      asked.length
-        ? live.run(command, options)
-        : new Promise((resolve, reject) => {
-            asked.push({ command, options, resolve, reject });
-          }),
-  };
-  const result = collectorFor(ctx.pm).collect(exec, { refresh: false, timeoutMs: 120_000 });
-  result.catch(() => undefined);
-  const first = asked[0];
-  // Only a collector whose first command needs no sudo (apt's audit script) is folded: the install's
-  // channel runs as root, and for apt's read-only queries that gives the same answers.
-  if (!first || first.options?.sudo) {
-    first?.reject(new Error('not prefetched'));
-    return null;
-  }
-  return {
-    section: { name: 'verify', command: `sh -c ${shellQuote(first.command)}` },
-    feed: (output) =>
-      output
-        ? first.resolve({ stdout: output.stdout, stderr: output.stderr, code: output.code })
-        : first.reject(new RemoteError('command-failed', 'The verification audit did not run.')),
-    result,
-  };
-}
+/**
+ * Package managers whose after-install snapshot reads what their audit would: the installed
+ * versions (dpkg-query, rpm -q) and the same reboot check. Their step is verified by those
+ * versions, and the full audit that refreshes the host's findings follows the job (src/patch/refresh.ts).
+ */
+const VERIFIED_BY_VERSIONS: readonly string[] = ['apt', 'dnf', 'yum', 'zypper'];
 
 /**
  * Re-audits over the open session and records it as an audit of the host (verification).
@@ -81,7 +45,6 @@ export function prefetchVerifyAudit(ctx: StepContext, session: StepSession): Pre
 export async function verifyByAudit(
   ctx: StepContext,
   session: StepSession,
-  prefetched?: PrefetchedAudit,
   signal: AbortSignal = ctx.signal,
 ): Promise<{ auditId: number; result: CollectorResult }> {
   const { db } = ctx.deps;
@@ -89,12 +52,10 @@ export async function verifyByAudit(
   const auditId = startAudit(db, { hostId: ctx.host.id, taskId: ctx.job.taskId, source: 'patch-verify' });
   const started = ctx.clock.now();
   try {
-    const result = await (prefetched
-      ? prefetched.result
-      : collectorFor(ctx.pm).collect(sessionExec(session, signal), {
-          refresh: false,
-          timeoutMs: 120_000,
-        }));
+    const result = await collectorFor(ctx.pm).collect(sessionExec(session, signal), {
+      refresh: false,
+      timeoutMs: 120_000,
+    });
     // A Windows result names the PC's OS itself (build and UBR move with a cumulative update),
     // and its facts (WSUS policy, installed hotfixes) belong with this newest audit.
     const os = windows.isWindowsResult(result) ? result.os : null;
@@ -171,14 +132,21 @@ export const verifyPhase: Phase<StepState> = {
   cancelled: (state) => (state.rebooted ? null : CANCELLED_AFTER_INSTALL),
   async run(state) {
     const { step } = state;
+    const snapshot = state.afterInstall;
+    if (
+      snapshot &&
+      snapshot.rebootKnown &&
+      state.installed &&
+      !state.rebooted &&
+      VERIFIED_BY_VERSIONS.includes(state.pm)
+    )
+      return verifyByVersions(state, snapshot.after);
     const session = remoteSessionOf(state);
-    const prefetched = state.prefetched;
     // A verification that started runs to its end: a cancel arriving during it must not make a
     // read-only re-audit look like a failed host ("Verification audit failed: Cancelled.").
     const { auditId, result } = await traced(state.host.name, 'run.verify', () =>
-      verifyByAudit(state, session, prefetched ?? undefined, NOT_CANCELLABLE),
+      verifyByAudit(state, session, NOT_CANCELLABLE),
     );
-    state.prefetched = null;
     state.verified = result;
     transition(state, { verifyAuditId: auditId });
     const policy = state.job.rebootPolicy;
@@ -215,3 +183,32 @@ export const verifyPhase: Phase<StepState> = {
     return 'verified';
   },
 };
+
+/**
+ * The verification without a re-audit: every approved target must be installed at exactly its
+ * approved version, as the after-install snapshot read it on the host (dpkg-query / rpm -q), and
+ * the snapshot's reboot check says whether the host waits for a reboot (the policy already sent a
+ * host that may reboot to its reboot). The host's findings are refreshed by a full audit after the
+ * job; this step's result does not depend on it.
+ */
+function verifyByVersions(state: StepState, after: Record<string, string>): 'verified' | 'reboot-pending' {
+  const { step } = state;
+  const pending = step.packages.filter((t) => after[t.name] !== t.to);
+  if (pending.length)
+    throw new StepFailure(
+      'verify-failed',
+      `Still pending after the install: ${pending
+        .map((p) => `${p.name} (wanted ${p.to}, installed ${after[p.name] ?? 'none'})`)
+        .join(', ')}.`,
+    );
+  const tool = state.pm === 'apt' ? 'dpkg-query' : 'rpm -q';
+  const done = `verified by installed versions (${tool}): ${step.packages.length} update(s) installed at the approved versions`;
+  traceMark(state.host.name, 'run.done');
+  if (state.rebootRequired) {
+    const why = state.job.rebootPolicy === 'never' ? 'reboot policy is "never"' : 'it was not rebooted';
+    log(state, 'info', `${done}; reboot pending (${why})`);
+    return 'reboot-pending';
+  }
+  log(state, 'info', done);
+  return 'verified';
+}
