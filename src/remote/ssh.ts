@@ -89,6 +89,37 @@ function redactError(error: RemoteError, redactor: Redactor): RemoteError {
   return new RemoteError(error.kind, message, stderr, error.details);
 }
 
+/**
+ * After login, sshd announces all of its host keys (`hostkeys-00@openssh.com`, for clients that
+ * keep known_hosts up to date), and ssh2 answers every announcement by asking the host to prove
+ * it holds each of them (`hostkeys-prove-00@openssh.com`): one more round trip, one signature per
+ * host key on the host (an RSA-3072 signature is ~2 ms of its CPU) and as many verifications here,
+ * for keys Patchdeck never uses — its trust is the pinned key checked during the key exchange,
+ * before any credential is sent. OpenSSH's client with UpdateHostKeys off (parallel-ssh, Ansible
+ * with their own known_hosts file) ignores the announcement; so does this. It reaches into ssh2's
+ * internals (1.17: Protocol's message handlers), so it only acts when they look as expected;
+ * otherwise ssh2 keeps its own behaviour. Every other global request goes to ssh2 unchanged.
+ */
+export function ignoreHostKeyAnnouncements(client: unknown): boolean {
+  type GlobalRequest = (
+    proto: { requestSuccess(): void },
+    name: string,
+    wantReply: boolean,
+    data: unknown,
+  ) => void;
+  const handlers = (client as { _protocol?: { _handlers?: { GLOBAL_REQUEST?: unknown } } } | null)?._protocol
+    ?._handlers;
+  const original = handlers?.GLOBAL_REQUEST;
+  if (!handlers || typeof original !== 'function') return false;
+  const forward = original as GlobalRequest;
+  const handler: GlobalRequest = (proto, name, wantReply, data) => {
+    if (name !== 'hostkeys-00@openssh.com') return forward(proto, name, wantReply, data);
+    if (wantReply) proto.requestSuccess();
+  };
+  handlers.GLOBAL_REQUEST = handler;
+  return true;
+}
+
 /** 32 MiB, or 1500 bytes: a size as the setting would be written. */
 function describeSize(bytes: number): string {
   const mib = bytes / (1024 * 1024);
@@ -151,7 +182,7 @@ export class SshSession {
     const onAbort = (): void => ssh.dispose();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await ssh.connect({
+      const connecting = ssh.connect({
         host: target.host,
         port: target.port ?? 22,
         username: target.username,
@@ -190,6 +221,9 @@ export class SshSession {
           return true;
         },
       });
+      // node-ssh creates ssh2's client synchronously inside connect() (no key path to read).
+      ignoreHostKeyAnnouncements(ssh.connection);
+      await connecting;
     } catch (error) {
       ssh.dispose();
       if (signal?.aborted) throw new RemoteError('cancelled', 'Cancelled.');
