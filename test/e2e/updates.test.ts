@@ -419,4 +419,61 @@ describe('the Updates page at scale', () => {
     expect(await table.locator('[data-package]').first().getAttribute('data-package')).toBe('pkg-1995');
     expect(await table.locator('[data-package="pkg-1995"] .cell-hosts').textContent()).toBe('on 46 hosts');
   });
+
+  it('the virtualised list of each update counts every row and shows at any depth the rows the API returns there', async () => {
+    const { page, core } = big;
+    await page.getByRole('link', { name: 'Updates' }).click();
+    await page.getByRole('searchbox', { name: 'Search updates' }).fill('');
+    await page.getByLabel('Show').selectOption('updates');
+    await page.getByLabel('Order').selectOption('package');
+    const table = page.getByRole('table', { name: 'Updates' });
+    const api = async (offset: number) =>
+      (await core.call('findings.query', { offset, limit: 1, sort: 'package', direction: 'asc' })).rows[0]!;
+    const { total } = await core.call('findings.query', { offset: 0, limit: 1, sort: 'package' });
+    expect(total).toBe(51_000);
+    await expect.poll(() => table.getAttribute('aria-rowcount')).toBe(String(total + 1));
+    const scroller = page.getByRole('rowgroup', { name: 'Update rows' });
+    /** The row at 0-based `index`, once loaded: its finding id, host and package. */
+    const rowAt = async (index: number) => {
+      const row = table.locator(`[aria-rowindex="${index + 2}"][data-finding-id]`);
+      await row.waitFor({ timeout: 15_000 });
+      return {
+        id: Number(await row.getAttribute('data-finding-id')),
+        host: await row.locator('.cell-host').textContent(),
+        package: await row.locator('.cell-package').textContent(),
+      };
+    };
+    for (const index of [0, 25_017, total - 1]) {
+      // Row `index` sits at index × 36 px (fixed row height); scroll it to the top of the view.
+      await scroller.evaluate((el, top) => el.scrollTo({ top }), index * 36);
+      const expected = await api(index);
+      expect(await rowAt(index)).toEqual({
+        id: expected.id,
+        host: expected.hostName,
+        package: expected.package,
+      });
+      // Only the rows in view and a few either side are in the DOM, each counted in order.
+      const indexes = await table
+        .locator('[role="row"][aria-rowindex]')
+        .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('aria-rowindex'))));
+      expect(indexes.length).toBeLessThan(120);
+      expect(indexes.slice(1)).toEqual(indexes.slice(1).map((_, i) => indexes[1]! + i));
+      expect(indexes.slice(1)).toContain(index + 2);
+    }
+    // The very last row is the API's last one, and nothing is below it.
+    expect(await table.locator(`[aria-rowindex="${total + 2}"]`).count()).toBe(0);
+    // A word typed without pauses ends on the answer to the whole word, not to a prefix.
+    await page.getByRole('searchbox', { name: 'Search updates' }).pressSequentially('pkg-1995');
+    const answer = await core.call('findings.query', {
+      offset: 0,
+      limit: 1,
+      sort: 'package',
+      search: 'pkg-1995',
+    });
+    await expect
+      .poll(() => page.getByTestId('total-updates').textContent())
+      .toBe(answer.total.toLocaleString('en'));
+    expect((await rowAt(0)).id).toBe(answer.rows[0]!.id);
+    await expect.poll(() => table.getAttribute('aria-rowcount')).toBe(String(answer.total + 1));
+  });
 });
