@@ -9,6 +9,7 @@ import {
   type NeighbourEntry,
   type NeighbourReader,
 } from './neighbours';
+import { planArpFirst, resolveByArp, systemArpFirst, type ArpFirstSystem } from './onlink';
 import { inferOs, managementChannel, type ManagementChannel, type OsGuess } from './os';
 import { parsePorts, type PortPreset } from './ports';
 import {
@@ -80,6 +81,18 @@ export interface SweepOptions {
    * rttFactor: 10 }; false waits the full connect timeout everywhere.
    */
   adaptiveTimeout?: false | { floorMs?: number; rttFactor?: number };
+  /**
+   * Host discovery before the port scan, the way nmap does it as root on a local segment: targets
+   * on a directly connected Ethernet segment are ARP-resolved first (the kernel asks, on one empty
+   * UDP datagram each; src/discovery/onlink.ts) and only those that answered are port-scanned.
+   * An address gets max(floorMs, rttFactor × the slowest ARP answer seen) to answer, capped at
+   * the connect timeout, then one later chance of the same length; defaults { floorMs: 300,
+   * rttFactor: 10 }, the adaptive timeout's rule. Targets behind a router, this machine's own
+   * addresses and non-IPv4 targets are scanned as before; so is everything when the route or
+   * neighbour table cannot be read, or when no on-link address answered at all. false: scan
+   * every address (no host discovery). A `system` replaces the machine's tables (tests).
+   */
+  arpFirst?: false | { floorMs?: number; rttFactor?: number; system?: ArpFirstSystem };
   /** Protocol checks on open ports: true = DEFAULT_HANDSHAKES, a map port → kind, or false. */
   banners?: boolean | Readonly<Record<number, HandshakeKind>>;
   /** Whole-handshake deadline per open port (connect excluded). Default 2000 ms. */
@@ -160,7 +173,14 @@ export interface SweepSummary {
   total: number;
   ports: number[];
   notes: string[];
-  stats: { connects: number; peakConcurrency: number; finalLimit: number; backoffs: number };
+  stats: {
+    connects: number;
+    peakConcurrency: number;
+    finalLimit: number;
+    backoffs: number;
+    /** ARP-first host discovery, when it ran: addresses asked, answered, and not port-scanned. */
+    arp?: { asked: number; answered: number; skipped: number; windowMs: number; slowestMs: number | null };
+  };
 }
 
 interface AddressState {
@@ -495,23 +515,93 @@ export async function sweep(
     }
   };
 
-  const states: AddressState[] = [];
+  const states: AddressState[] = addresses.map((address, index) => ({
+    address,
+    index,
+    ports: new Map(),
+    services: [],
+    pending: ports.length,
+    handles: new Set(),
+    fastTimeoutMs: null,
+    minRtt: null,
+    icmp: null,
+    icmpPending: pinger !== null,
+    done: false,
+  }));
+  // An on-link address that never answered ARP: counted as probed, not port-scanned, not reported.
+  const skipAddress = (state: AddressState): void => {
+    if (state.done) return;
+    state.done = true;
+    state.pending = 0;
+    state.icmpPending = false;
+    probed++;
+    report();
+    if (probed === total) resolveAll();
+  };
+  let arpStats: SweepSummary['stats']['arp'];
+  // Addresses in the order they are to be scanned: those scanned directly at once, the on-link
+  // ones as they answer ARP.
+  const toScan = new AddressChannel<AddressState>();
+  let arpRun: Promise<void> = Promise.resolve();
+  const arpOptions = options.arpFirst === false ? null : (options.arpFirst ?? {});
+  const arpSystem = arpOptions ? (arpOptions.system ?? systemArpFirst()) : null;
+  const plan = arpSystem && total > 0 ? await planArpFirst(addresses, arpSystem) : null;
+  if (plan && plan.viaArp.length > 0) {
+    const byAddress = new Map(states.map((s) => [s.address, s]));
+    for (const a of plan.direct) toScan.push(byAddress.get(a)!);
+    arpRun = resolveByArp(
+      plan.viaArp,
+      arpSystem!,
+      {
+        floorMs: arpOptions!.floorMs ?? 300,
+        rttFactor: arpOptions!.rttFactor ?? 10,
+        capMs: connectTimeoutMs,
+      },
+      signal,
+      (address) => toScan.push(byAddress.get(address)!),
+    ).then(
+      (outcome) => {
+        const left = outcome.unresolved.map((a) => byAddress.get(a)!);
+        if (outcome.resolved === 0 && !signal.aborted) {
+          // Not one on-link address answered: the table may not tell the truth here (policy
+          // routing, a bridge that filters ARP); scan them all rather than report nothing.
+          notes.push(
+            `no address answered ARP on ${plan.interfaces.join(', ')}: every address was port-scanned`,
+          );
+          for (const state of left) toScan.push(state);
+        } else {
+          for (const state of left) skipAddress(state);
+          notes.push(
+            `ARP first on ${plan.interfaces.join(', ')}: ${outcome.resolved} of ${plan.viaArp.length} addresses answered; ` +
+              `${left.length} did not within ${Math.round(outcome.windowMs)} ms and a second chance, and were not port-scanned`,
+          );
+          arpStats = {
+            asked: plan.viaArp.length,
+            answered: outcome.resolved,
+            skipped: left.length,
+            windowMs: Math.round(outcome.windowMs),
+            slowestMs: outcome.slowestMs === null ? null : Math.round(outcome.slowestMs * 10) / 10,
+          };
+        }
+        toScan.close();
+      },
+      () => {
+        // The neighbour table could not be read: scan what has not answered, as without ARP first.
+        notes.push('the neighbour table could not be read: every address was port-scanned');
+        for (const state of states) if (!state.done && !toScan.has(state)) toScan.push(state);
+        toScan.close();
+      },
+    );
+  } else {
+    for (const state of states) toScan.push(state);
+    toScan.close();
+    arpSystem?.close();
+  }
   try {
-    addressLoop: for (const [index, address] of addresses.entries()) {
-      const state: AddressState = {
-        address,
-        index,
-        ports: new Map(),
-        services: [],
-        pending: ports.length,
-        handles: new Set(),
-        fastTimeoutMs: null,
-        minRtt: null,
-        icmp: null,
-        icmpPending: pinger !== null,
-        done: false,
-      };
-      states.push(state);
+    let scanned = 0;
+    addressLoop: for (let state = await toScan.next(); state; state = await toScan.next()) {
+      const { address } = state;
+      const index = scanned++;
       if (pinger) {
         const ping = pinger;
         await limiter.acquire(signal);
@@ -546,6 +636,7 @@ export async function sweep(
     }
     // Wait for the last probes: they all finish by their own deadlines or on abort.
     await Promise.race([allDone, abortPromise(signal)]);
+    await arpRun;
     if (!signal.aborted) {
       // Hosts that answered nothing but are in the neighbour table (ARP/NDP replied): alive, all filtered.
       if (neighbours && unanswered.length > 0) {
@@ -620,8 +711,59 @@ export async function sweep(
     total,
     ports,
     notes,
-    stats: { connects, peakConcurrency: limiter.peak, finalLimit: limiter.limit, backoffs: limiter.backoffs },
+    stats: {
+      connects,
+      peakConcurrency: limiter.peak,
+      finalLimit: limiter.limit,
+      backoffs: limiter.backoffs,
+      ...(arpStats ? { arp: arpStats } : {}),
+    },
   };
+}
+
+/** A queue the scan loop awaits: addresses arrive while earlier ones are being scanned. */
+class AddressChannel<T> {
+  private readonly items: T[] = [];
+  private readonly seen = new Set<T>();
+  private head = 0;
+  private waiter: ((value: T | null) => void) | null = null;
+  private closed = false;
+
+  push(item: T): void {
+    if (this.closed || this.seen.has(item)) return;
+    this.seen.add(item);
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(item);
+    } else this.items.push(item);
+  }
+
+  has(item: T): boolean {
+    return this.seen.has(item);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.waiter && this.head >= this.items.length) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(null);
+    }
+  }
+
+  next(): Promise<T | null> {
+    if (this.head < this.items.length) {
+      const item = this.items[this.head++]!;
+      if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items.splice(0, this.head);
+        this.head = 0;
+      }
+      return Promise.resolve(item);
+    }
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
 }
 
 function dedupeNames(names: HostName[]): HostName[] {

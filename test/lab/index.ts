@@ -59,11 +59,18 @@ import { ensureZypperRepo, zypperRepoDir } from './zypper-repo';
 import { almaRepoDir, ensureAlmaRepo } from './alma-repo';
 import { mapLimit, run, sleep, tryRun } from './sh';
 import { hostDir, readState, saveState, type HostRecord, type LabState } from './state';
+import { ensureWindowsLikePorts, stopWindowsLikePorts } from './services';
 
 export type { LabHost, LabInventory, LabUser } from './inventory';
 export type { PendingUpdate, HostProfile, LabProfile } from './recipe';
 export { HOST_PROFILES, LAB_PROFILES } from './recipe';
 export { KNOWN_HOSTS_FILE, LAB_KEY_FILE, OPERATOR_PASSWORD } from './paths';
+export { WINDOWS_LIKE_PORTS, windowsLikeHosts } from './services';
+
+/** Exactly these hosts (by name) also listen on Windows-like ports (test/lab/services.ts). */
+export function windowsLikePorts(names: readonly string[]): Promise<{ host: string; address: string }[]> {
+  return exclusive(() => ensureWindowsLikePorts(names));
+}
 
 let lockDepth = 0;
 /** One lab operation at a time on this machine (re-entrant within a process). */
@@ -235,6 +242,8 @@ async function _labDown(log: (s: string) => void): Promise<void> {
   requireRoot();
   const state = readState();
   const problems: string[] = [];
+  // Listeners run inside hosts' namespaces: ended by their recorded PIDs before the hosts go.
+  await stopWindowsLikePorts().catch((e: Error) => problems.push(`Windows-like ports: ${e.message}`));
   if (state) {
     await mapLimit(state.hosts, concurrency, async (h) => {
       try {
