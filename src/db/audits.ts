@@ -1,6 +1,7 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { WindowsAuditFacts, WindowsUpdateDetails } from '../api';
 import { APPLIED_EXCEPTION_ID, FINDING_OVERDUE, HAS_ACTIVE_EXCEPTION, exceptionsById } from './exceptions';
+import { refreshCurrentFindings } from './current';
 import { now, parseJsonArray } from './time';
 
 export interface AuditRecord {
@@ -88,13 +89,22 @@ export interface FindingRecord extends FindingInput, FindingIntel {
 
 type Row = Record<string, unknown>;
 
+const statements = new WeakMap<Database, Map<string, Statement>>();
+/** One prepared statement per workspace and SQL text (the ingest path runs them per finding). */
+function cached(db: Database, sql: string): Statement {
+  let map = statements.get(db);
+  if (!map) statements.set(db, (map = new Map()));
+  let statement = map.get(sql);
+  if (!statement) map.set(sql, (statement = db.prepare(sql)));
+  return statement;
+}
+
 /**
- * Each host's newest audit by when it was taken (not by row id): an offline collection
- * imported today but taken last week must not hide a newer SSH audit.
+ * Each host's newest successful audit by when it was taken (not by row id): an offline collection
+ * imported today but taken last week must not hide a newer SSH audit. Kept by migration 015's
+ * triggers in `current_audits`.
  */
-const newestAuditPerHost = (statusCondition: string): string =>
-  `(SELECT host_id, id FROM (SELECT host_id, id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
-     FROM audits WHERE ${statusCondition}) WHERE rn = 1)`;
+const CURRENT_AUDITS = '(SELECT host_id, audit_id AS id FROM current_audits)';
 const bool = (v: unknown): boolean | null => (v === null || v === undefined ? null : v === 1);
 
 function toAudit(row: Row): AuditRecord {
@@ -176,11 +186,10 @@ export function startAudit(
   input: { hostId: number; taskId: number | null; source?: string; refreshed?: boolean },
 ): number {
   return Number(
-    db
-      .prepare(
-        `INSERT INTO audits (host_id, task_id, status, source, refreshed, started_at) VALUES (?, ?, 'running', ?, ?, ?)`,
-      )
-      .run(input.hostId, input.taskId, input.source ?? 'ssh', input.refreshed ? 1 : 0, now()).lastInsertRowid,
+    cached(
+      db,
+      `INSERT INTO audits (host_id, task_id, status, source, refreshed, started_at) VALUES (?, ?, 'running', ?, ?, ?)`,
+    ).run(input.hostId, input.taskId, input.source ?? 'ssh', input.refreshed ? 1 : 0, now()).lastInsertRowid,
   );
 }
 
@@ -211,49 +220,63 @@ export function completeAudit(
     finishedAt?: string;
   },
 ): void {
-  const insertPackage = db.prepare(
+  const insertPackage = cached(
+    db,
     `INSERT OR IGNORE INTO audit_packages (audit_id, name, arch, version, source_name, source_version) VALUES (?, ?, ?, ?, ?, ?)`,
   );
-  const insert = db.prepare(
+  const insert = cached(
+    db,
     `INSERT INTO findings (audit_id, host_id, kind, package, arch, installed_version, available_version, repository, security, severity, vendor_severity, advisories, held, reboot_required, details,
        source_package, source_installed_version, source_available_version)
-     VALUES (@auditId, @hostId, @kind, @package, @arch, @installedVersion, @availableVersion, @repository, @security, @severity, @vendorSeverity, @advisories, @held, @rebootRequired, @details,
-       @sourcePackage, @sourceInstalledVersion, @sourceAvailableVersion)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const insertHotfix = db.prepare(
+  const insertHotfix = cached(
+    db,
     `INSERT OR IGNORE INTO audit_hotfixes (audit_id, hotfix_id, description, installed_on) VALUES (?, ?, ?, ?)`,
   );
   db.transaction(() => {
-    const { host_id: hostId } = db.prepare('SELECT host_id FROM audits WHERE id = ?').get(auditId) as {
+    const { host_id: hostId } = cached(db, 'SELECT host_id FROM audits WHERE id = ?').get(auditId) as {
       host_id: number;
     };
+    // Positional parameters and one statement per workspace: binding an object per finding and
+    // preparing the statements per audit were half of storing a 50-finding audit.
+    let security = 0;
     for (const f of result.findings) {
-      insert.run({
-        ...f,
+      if (f.security) security++;
+      insert.run(
         auditId,
         hostId,
-        security: f.security ? 1 : 0,
-        held: f.held ? 1 : 0,
-        rebootRequired: f.rebootRequired === null ? null : f.rebootRequired ? 1 : 0,
-        advisories: JSON.stringify(f.advisories),
-        details: f.details ? JSON.stringify(f.details) : null,
-        sourcePackage: f.sourcePackage ?? null,
-        sourceInstalledVersion: f.sourceInstalledVersion ?? null,
-        sourceAvailableVersion: f.sourceAvailableVersion ?? null,
-      });
+        f.kind,
+        f.package,
+        f.arch,
+        f.installedVersion,
+        f.availableVersion,
+        f.repository,
+        f.security ? 1 : 0,
+        f.severity,
+        f.vendorSeverity,
+        JSON.stringify(f.advisories),
+        f.held ? 1 : 0,
+        f.rebootRequired === null ? null : f.rebootRequired ? 1 : 0,
+        f.details ? JSON.stringify(f.details) : null,
+        f.sourcePackage ?? null,
+        f.sourceInstalledVersion ?? null,
+        f.sourceAvailableVersion ?? null,
+      );
     }
     const { hotfixes = [], ...facts } = result.windows ?? {};
     for (const h of hotfixes) insertHotfix.run(auditId, h.hotfixId, h.description, h.installedOn);
-    for (const p of result.installed ?? [])
+    const installed = result.installed ?? [];
+    for (const p of installed)
       insertPackage.run(auditId, p.name, p.arch ?? '', p.version, p.sourceName, p.sourceVersion);
-    db.prepare('UPDATE audits SET windows = ? WHERE id = ?').run(
-      result.windows ? JSON.stringify(facts) : null,
-      auditId,
-    );
-    db.prepare(
-      `UPDATE audits SET status = 'succeeded', os_id = ?, os_name = ?, os_version = ?, kernel = ?, package_manager = ?, metadata_age_seconds = ?,
-         reboot_required = ?, updates_count = ?, security_count = ?, warnings = ?, finished_at = ?, duration_ms = ? WHERE id = ?`,
+    // One UPDATE: the audit's current-picture trigger (migration 015) runs once.
+    cached(
+      db,
+      `UPDATE audits SET status = 'succeeded', windows = ?, os_id = ?, os_name = ?, os_version = ?, kernel = ?, package_manager = ?, metadata_age_seconds = ?,
+         reboot_required = ?, updates_count = ?, security_count = ?, warnings = ?, finished_at = ?, duration_ms = ?,
+         started_at = coalesce(?, started_at) WHERE id = ?`,
     ).run(
+      result.windows ? JSON.stringify(facts) : null,
       result.osId,
       result.osName,
       result.osVersion,
@@ -262,15 +285,15 @@ export function completeAudit(
       result.metadataAgeSeconds,
       result.rebootRequired === null ? null : result.rebootRequired ? 1 : 0,
       result.findings.length,
-      result.findings.filter((f) => f.security).length,
+      security,
       JSON.stringify(result.warnings),
       result.finishedAt ?? now(),
       result.durationMs,
+      result.startedAt ?? null,
       auditId,
     );
-    if (result.startedAt !== undefined)
-      db.prepare('UPDATE audits SET started_at = ? WHERE id = ?').run(result.startedAt, auditId);
-    pruneInstalledSets(db, hostId);
+    // Only a new installed set can push an older one out of the newest INSTALLED_SETS_KEPT.
+    if (installed.length > 0) pruneInstalledSets(db, hostId);
   })();
 }
 
@@ -357,7 +380,8 @@ export function latestAudits(db: Database): AuditRecord[] {
   return (
     db
       .prepare(
-        `SELECT a.* FROM audits a JOIN ${newestAuditPerHost("status != 'running'")} l ON l.id = a.id ORDER BY a.host_id`,
+        `SELECT a.* FROM hosts h JOIN audits a ON a.id = (SELECT id FROM audits l WHERE l.host_id = h.id AND l.status != 'running'
+           ORDER BY l.started_at DESC, l.id DESC LIMIT 1) ORDER BY a.host_id`,
       )
       .all() as Row[]
   ).map(toAudit);
@@ -431,7 +455,7 @@ export function listCurrentFindings(db: Database): (FindingRecord & { hostName: 
     db
       .prepare(
         `SELECT f.*, h.name AS host_name FROM findings f
-         JOIN ${newestAuditPerHost("status = 'succeeded'")} l ON l.id = f.audit_id
+         JOIN ${CURRENT_AUDITS} l ON l.id = f.audit_id
          JOIN hosts h ON h.id = f.host_id
          ORDER BY f.security DESC, h.name, f.package`,
       )
@@ -513,31 +537,24 @@ export interface FindingQueryInput extends FindingFilter {
   direction?: 'asc' | 'desc';
 }
 
-/** How many of the listed findings are the same update (kind, package): the risk order's last key. */
-const SHARING = 'count(*) OVER (PARTITION BY f.kind, f.package) AS sharing';
-/** Risk tiers in order; a finding with no tier (not a security fix) last. */
-const TIER_RANK = `CASE f.tier WHEN 'kev' THEN 0 WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 WHEN 'low' THEN 4 ELSE 5 END`;
-const SEVERITY_RANK = `CASE f.severity WHEN 'critical' THEN 0 WHEN 'important' THEN 1 WHEN 'moderate' THEN 2 WHEN 'low' THEN 3 WHEN 'unknown' THEN 4 ELSE 5 END`;
-/** "Debian GNU/Linux 12": the audit's OS name with its version, unless the name already says it. */
-const OS_LABEL = `CASE WHEN a.os_name IS NULL OR a.os_name = '' THEN NULL
-  WHEN a.os_version IS NULL OR a.os_version = '' OR instr(a.os_name, a.os_version) > 0 THEN a.os_name
-  ELSE a.os_name || ' ' || a.os_version END`;
-
-const CURRENT_FINDINGS_FROM = `FROM findings f
-  JOIN ${newestAuditPerHost("status = 'succeeded'")} l ON l.id = f.audit_id
-  JOIN hosts h ON h.id = f.host_id`;
+/**
+ * The current findings (migration 015's `current_findings`, refreshed before each read): the
+ * columns the page filters and sorts on, named as in `findings` so that the exception conditions
+ * (src/db/exceptions.ts) read them as they read a finding. `sharing` is how many current findings
+ * of the fleet are the same update (kind, package): the risk order's last key.
+ */
+const CURRENT_FINDINGS_FROM = 'FROM current_findings f';
 
 /**
  * FROM and WHERE over the current findings with only the conditions the filter sets (fixed SQL
- * fragments; every value goes in as a parameter). `a` is the finding's audit when `withAudit` or
- * the OS filter needs it: skipping that join and the unused conditions halves an unfiltered page.
+ * fragments; every value goes in as a parameter), over `current_findings f` alone.
  */
-function currentFindings(filter: FindingFilter, options: { withAudit?: boolean } = {}) {
+function currentFindings(filter: FindingFilter) {
   const where: string[] = [];
   const params: Record<string, string | number> = {};
   if (filter.search) {
     params.search = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(`(f.package LIKE @search ESCAPE '\\' OR h.name LIKE @search ESCAPE '\\'
+    where.push(`(f.package LIKE @search ESCAPE '\\' OR f.host_name LIKE @search ESCAPE '\\'
       OR (f.advisories != '[]' AND EXISTS (SELECT 1 FROM json_each(f.advisories) adv WHERE adv.value LIKE @search ESCAPE '\\')))`);
   }
   if (filter.securityOnly) where.push('f.security = 1');
@@ -551,7 +568,7 @@ function currentFindings(filter: FindingFilter, options: { withAudit?: boolean }
   }
   if (filter.os) {
     params.os = filter.os;
-    where.push(`(${OS_LABEL}) = @os`);
+    where.push('f.os_label = @os');
   }
   if (filter.repository) {
     params.repository = filter.repository;
@@ -559,7 +576,9 @@ function currentFindings(filter: FindingFilter, options: { withAudit?: boolean }
   }
   if (filter.tag) {
     params.tag = filter.tag;
-    where.push('EXISTS (SELECT 1 FROM json_each(h.tags) tag WHERE tag.value = @tag)');
+    where.push(
+      'EXISTS (SELECT 1 FROM hosts h, json_each(h.tags) tag WHERE h.id = f.host_id AND tag.value = @tag)',
+    );
   }
   if (filter.kevOnly) where.push('f.kev = 1');
   if (filter.tier) {
@@ -575,49 +594,141 @@ function currentFindings(filter: FindingFilter, options: { withAudit?: boolean }
     where.push(filter.hasException ? HAS_ACTIVE_EXCEPTION : `NOT ${HAS_ACTIVE_EXCEPTION}`);
   // Every query may name @now (the overdue and exception columns do): always bound.
   params.now = filter.now ?? now();
-  const audit = options.withAudit || filter.os ? ' JOIN audits a ON a.id = f.audit_id' : '';
   return {
-    sql: `${CURRENT_FINDINGS_FROM}${audit}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
+    sql: `${CURRENT_FINDINGS_FROM}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
     params,
+    filtered: where.length > 0,
   };
 }
 
-function findingOrder(sort: FindingSortKey, direction: 'asc' | 'desc' = 'asc'): string {
+/** The terms of a sort, each with its direction; `current_findings_by_<sort>` serves the ascending order. */
+function findingOrderTerms(
+  sort: FindingSortKey,
+  direction: 'asc' | 'desc' = 'asc',
+): [string, 'ASC' | 'DESC'][] {
   const dir = direction === 'desc' ? 'DESC' : 'ASC';
   const flip = direction === 'desc' ? 'ASC' : 'DESC';
+  const host = 'f.host_name COLLATE NOCASE';
   switch (sort) {
     case 'host':
-      return `h.name COLLATE NOCASE ${dir}, h.id ${dir}, f.security DESC, f.package, f.id`;
+      return [
+        [host, dir],
+        ['f.host_id', dir],
+        ['f.security', 'DESC'],
+        ['f.package', 'ASC'],
+        ['f.id', 'ASC'],
+      ];
     case 'package':
-      return `f.package ${dir}, h.name COLLATE NOCASE, h.id, f.arch, f.id`;
+      return [
+        ['f.package', dir],
+        [host, 'ASC'],
+        ['f.host_id', 'ASC'],
+        ['f.arch', 'ASC'],
+        ['f.id', 'ASC'],
+      ];
     case 'repository':
       // Findings without a repository stay last either way.
-      return `f.repository IS NULL, f.repository ${dir}, f.package, h.name COLLATE NOCASE, f.id`;
+      return [
+        ['f.repository IS NULL', 'ASC'],
+        ['f.repository', dir],
+        ['f.package', 'ASC'],
+        [host, 'ASC'],
+        ['f.id', 'ASC'],
+      ];
     case 'security':
-      return `f.security ${flip}, ${SEVERITY_RANK} ${dir}, h.name COLLATE NOCASE, f.package, f.id`;
+      return [
+        ['f.security', flip],
+        ['f.sev_rank', dir],
+        [host, 'ASC'],
+        ['f.package', 'ASC'],
+        ['f.id', 'ASC'],
+      ];
     case 'risk':
       // Tier, then EPSS (highest first), then age (oldest sighting first), then how many hosts share it.
-      return `${TIER_RANK} ${dir}, coalesce(f.epss, -1) ${flip}, f.first_seen_at IS NULL, f.first_seen_at ${dir}, sharing ${flip}, f.package, h.name COLLATE NOCASE, f.id`;
+      return [
+        ['f.tier_rank', dir],
+        ['coalesce(f.epss, -1)', flip],
+        ['f.first_seen_at IS NULL', 'ASC'],
+        ['f.first_seen_at', dir],
+        ['f.sharing', flip],
+        ['f.package', 'ASC'],
+        [host, 'ASC'],
+        ['f.id', 'ASC'],
+      ];
     case 'due':
-      return `f.due_at IS NULL, f.due_at ${dir}, ${TIER_RANK}, f.package, h.name COLLATE NOCASE, f.id`;
+      return [
+        ['f.due_at IS NULL', 'ASC'],
+        ['f.due_at', dir],
+        ['f.tier_rank', 'ASC'],
+        ['f.package', 'ASC'],
+        [host, 'ASC'],
+        ['f.id', 'ASC'],
+      ];
   }
+}
+
+const orderBy = (terms: [string, 'ASC' | 'DESC'][], reversed = false): string =>
+  terms.map(([t, d]) => `${t} ${reversed ? (d === 'ASC' ? 'DESC' : 'ASC') : d}`).join(', ');
+
+/**
+ * The statements of one page of findings and their parameters (the benchmark prints their plans):
+ * the totals, and the page's finding ids, read from one sort index of `current_findings` alone.
+ * A page past the middle is read from the other end in the reversed order (then turned back), so
+ * that no page walks more than half the list.
+ */
+export function findingQuerySql(query: FindingQueryInput, total?: number) {
+  const { sql: current, params } = currentFindings(query);
+  const terms = findingOrderTerms(query.sort, query.direction);
+  const reversed = total !== undefined && query.offset > total / 2;
+  const limit = reversed ? Math.max(0, Math.min(query.limit, total - query.offset)) : query.limit;
+  const offset = reversed ? Math.max(0, total - query.offset - query.limit) : query.offset;
+  return {
+    totals: `SELECT count(*) total, coalesce(sum(f.security), 0) security ${current}`,
+    ids: `SELECT f.id ${current} ORDER BY ${orderBy(terms, reversed)} LIMIT @limit OFFSET @offset`,
+    params: { ...params, limit, offset },
+    reversed,
+  };
+}
+
+/** How many hosts have a current finding the filter keeps: one probe per host, not a DISTINCT over every row. */
+function currentHostCount(
+  db: Database,
+  current: string,
+  filtered: boolean,
+  params: Record<string, unknown>,
+): number {
+  return (
+    db
+      .prepare(
+        `SELECT count(*) AS n FROM current_audits c WHERE EXISTS (SELECT 1 ${current} ${filtered ? 'AND' : 'WHERE'} f.host_id = c.host_id)`,
+      )
+      .get(params) as { n: number }
+  ).n;
+}
+
+/** The page's rows, in the order of `ids`, with the host's name, whether overdue, and the exception that applies. */
+function findingRowsByIds(db: Database, ids: number[], at: string): Row[] {
+  const rows = db
+    .prepare(
+      `SELECT f.*, h.name AS host_name, ${FINDING_OVERDUE} AS is_overdue, ${APPLIED_EXCEPTION_ID} AS exception_id
+       FROM findings f JOIN hosts h ON h.id = f.host_id WHERE f.id IN (SELECT value FROM json_each(@ids))`,
+    )
+    .all({ ids: JSON.stringify(ids), now: at }) as Row[];
+  const byId = new Map(rows.map((r) => [r.id as number, r]));
+  return ids.map((id) => byId.get(id)).filter((r): r is Row => r !== undefined);
 }
 
 /** One page of the current findings (each host's newest successful audit), filtered and sorted in SQL. */
 export function queryFindings(db: Database, query: FindingQueryInput) {
-  const { sql: current, params } = currentFindings(query);
-  const totals = db
-    .prepare(
-      `SELECT count(*) total, coalesce(sum(f.security), 0) security, count(DISTINCT f.host_id) hosts ${current}`,
-    )
-    .get(params) as { total: number; security: number; hosts: number };
-  const rows = db
-    .prepare(
-      `SELECT f.*, h.name AS host_name, ${FINDING_OVERDUE} AS is_overdue, ${APPLIED_EXCEPTION_ID} AS exception_id${
-        query.sort === 'risk' ? `, ${SHARING}` : ''
-      } ${current} ORDER BY ${findingOrder(query.sort, query.direction)} LIMIT @limit OFFSET @offset`,
-    )
-    .all({ ...params, limit: query.limit, offset: query.offset }) as Row[];
+  refreshCurrentFindings(db);
+  const first = findingQuerySql(query);
+  const counted = db.prepare(first.totals).get(first.params) as { total: number; security: number };
+  const { filtered, sql: current } = currentFindings(query);
+  const totals = { ...counted, hosts: currentHostCount(db, current, filtered, first.params) };
+  const sql = findingQuerySql(query, totals.total);
+  const ids = db.prepare(sql.ids).pluck().all(sql.params) as number[];
+  if (sql.reversed) ids.reverse();
+  const rows = findingRowsByIds(db, ids, String(sql.params.now));
   const exceptions = exceptionsById(
     db,
     rows.map((r) => r.exception_id as number | null).filter((id): id is number => id !== null),
@@ -696,29 +807,41 @@ function groupOrder(sort: FindingSortKey, direction: 'asc' | 'desc' = 'asc'): st
  * pending on, paged and sorted in SQL. The filters are the same as queryFindings'.
  */
 export function queryFindingGroups(db: Database, query: FindingQueryInput) {
-  const { sql: current, params } = currentFindings(query);
-  const grouped = `SELECT f.package AS package, f.kind AS kind, count(*) AS findings,
-      count(DISTINCT f.host_id) AS hosts, json_group_array(DISTINCT f.host_id) AS host_ids,
-      max(f.security) AS security, min(${SEVERITY_RANK}) AS rank,
-      json_group_array(DISTINCT f.arch) AS arches, count(DISTINCT f.available_version) AS versions,
-      min(f.available_version) AS version, min(f.repository) AS repository,
-      json_group_array(DISTINCT f.advisories) AS advisories,
-      min(${TIER_RANK}) AS tier_rank, max(f.epss) AS epss, min(f.first_seen_at) AS first_seen_at, min(f.due_at) AS due_at
-    ${current} GROUP BY f.package, f.kind`;
-  const totals = db
-    .prepare(
-      `SELECT count(*) groups, coalesce(sum(findings), 0) total, coalesce(sum(security_findings), 0) security
-       FROM (SELECT count(*) findings, sum(f.security) security_findings ${current} GROUP BY f.package, f.kind)`,
-    )
-    .get(params) as { groups: number; total: number; security: number };
-  const hosts = db.prepare(`SELECT count(DISTINCT f.host_id) hosts ${current}`).get(params) as {
-    hosts: number;
-  };
-  const rows = db
-    .prepare(
-      `SELECT * FROM (${grouped}) ORDER BY ${groupOrder(query.sort, query.direction)} LIMIT @limit OFFSET @offset`,
-    )
-    .all({ ...params, limit: query.limit, offset: query.offset }) as Row[];
+  refreshCurrentFindings(db);
+  const { sql: current, params, filtered } = currentFindings(query);
+  // 1. Every group's order keys and counts (cheap aggregates, one pass over the index).
+  // Unfiltered, they are kept per update in current_updates (migration 015).
+  const source = filtered
+    ? `(SELECT f.package AS package, f.kind AS kind, count(*) AS findings, sum(f.security) AS security_findings,
+         count(DISTINCT f.host_id) AS hosts, max(f.security) AS security, min(f.sev_rank) AS rank,
+         min(f.repository) AS repository, min(f.tier_rank) AS tier_rank, max(f.epss) AS epss,
+         min(f.first_seen_at) AS first_seen_at, min(f.due_at) AS due_at
+       ${current} GROUP BY f.package, f.kind)`
+    : 'current_updates';
+  const ordered = db
+    .prepare(`SELECT * FROM ${source} ORDER BY ${groupOrder(query.sort, query.direction)}`)
+    .all(params) as Row[];
+  const totals = { groups: ordered.length, total: 0, security: 0 };
+  for (const r of ordered) {
+    totals.total += r.findings as number;
+    totals.security += r.security_findings as number;
+  }
+  const hosts = { hosts: currentHostCount(db, current, filtered, params) };
+  const page = ordered.slice(query.offset, query.offset + query.limit);
+  // 2. The lists of the page's groups only.
+  const lists = new Map<string, Row>();
+  if (page.length > 0)
+    for (const r of db
+      .prepare(
+        `SELECT f.package AS package, f.kind AS kind, json_group_array(DISTINCT f.host_id) AS host_ids,
+           json_group_array(DISTINCT f.arch) AS arches, count(DISTINCT f.available_version) AS versions,
+           min(f.available_version) AS version, json_group_array(DISTINCT f.advisories) AS advisories
+         ${current} ${filtered ? 'AND' : 'WHERE'} f.package IN (SELECT value FROM json_each(@packages))
+         GROUP BY f.package, f.kind`,
+      )
+      .all({ ...params, packages: JSON.stringify([...new Set(page.map((r) => r.package))]) }) as Row[])
+      lists.set(JSON.stringify([r.package, r.kind]), r);
+  const rows = page.map((r) => ({ ...r, ...lists.get(JSON.stringify([r.package, r.kind])) }));
   const groups: FindingGroup[] = rows.map((row) => {
     const advisories = new Set<string>();
     for (const list of parseJsonArray<string>(row.advisories as string))
@@ -762,22 +885,25 @@ const FACET_LIMIT = 500;
 
 /** The values each filter of the Updates page can take, over all current findings. */
 export function findingFacets(db: Database) {
+  refreshCurrentFindings(db);
   const facet = (expr: string): FacetValue[] =>
     db
       .prepare(
-        `SELECT ${expr} AS value, count(*) AS count ${CURRENT_FINDINGS_FROM} JOIN audits a ON a.id = f.audit_id
+        `SELECT ${expr} AS value, count(*) AS count ${CURRENT_FINDINGS_FROM}
          WHERE value IS NOT NULL GROUP BY value ORDER BY count DESC, value LIMIT ${FACET_LIMIT}`,
       )
       .all() as FacetValue[];
   const hosts = db
     .prepare(
-      `SELECT h.id AS id, h.name AS name, count(*) AS count ${CURRENT_FINDINGS_FROM}
-       GROUP BY h.id ORDER BY h.name COLLATE NOCASE, h.id LIMIT ${FACET_LIMIT}`,
+      `SELECT f.host_id AS id, f.host_name AS name, count(*) AS count ${CURRENT_FINDINGS_FROM}
+       GROUP BY f.host_id ORDER BY f.host_name COLLATE NOCASE, f.host_id LIMIT ${FACET_LIMIT}`,
     )
     .all() as { id: number; name: string; count: number }[];
   const tags = db
     .prepare(
-      `SELECT tag.value AS value, count(*) AS count ${CURRENT_FINDINGS_FROM}, json_each(h.tags) tag
+      `SELECT tag.value AS value, sum(c.n) AS count
+       FROM (SELECT f.host_id, count(*) AS n ${CURRENT_FINDINGS_FROM} GROUP BY f.host_id) c
+         JOIN hosts h ON h.id = c.host_id, json_each(h.tags) tag
        WHERE typeof(tag.value) = 'text' GROUP BY tag.value ORDER BY tag.value LIMIT ${FACET_LIMIT}`,
     )
     .all() as FacetValue[];
@@ -786,7 +912,7 @@ export function findingFacets(db: Database) {
     severities: FINDING_SEVERITIES.filter((s) => severities.some((v) => v.value === s)).map((s) =>
       severities.find((v) => v.value === s)!,
     ),
-    os: facet(OS_LABEL),
+    os: facet('f.os_label'),
     repositories: facet('f.repository'),
     tags,
     hosts,
@@ -805,10 +931,12 @@ export function* iterateFindings(
   db: Database,
   query: FindingFilter & { sort: FindingSortKey; direction?: 'asc' | 'desc' },
 ): Generator<ExportedFinding> {
-  const { sql: current, params } = currentFindings(query, { withAudit: true });
+  refreshCurrentFindings(db);
+  const { sql: current, params } = currentFindings(query);
   const statement = db.prepare(
-    `SELECT f.*, h.name AS host_name, h.address AS host_address, ${OS_LABEL} AS os_label${query.sort === 'risk' ? `, ${SHARING}` : ''} ${current}
-     ORDER BY ${findingOrder(query.sort, query.direction)}`,
+    `SELECT fr.*, h.name AS host_name, h.address AS host_address, f.os_label AS os_label
+     ${current.replace(CURRENT_FINDINGS_FROM, `${CURRENT_FINDINGS_FROM} JOIN findings fr ON fr.id = f.id JOIN hosts h ON h.id = f.host_id`)}
+     ORDER BY ${orderBy(findingOrderTerms(query.sort, query.direction))}`,
   );
   for (const row of statement.iterate(params) as IterableIterator<Row>) {
     yield {

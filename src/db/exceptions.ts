@@ -151,8 +151,7 @@ export function countCoveredFindings(db: Database, id: number, now: string): num
   const row = db
     .prepare(
       `SELECT count(*) AS n FROM findings f
-       JOIN (SELECT host_id, id FROM (SELECT host_id, id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
-             FROM audits WHERE status = 'succeeded') WHERE rn = 1) l ON l.id = f.audit_id
+       JOIN current_audits l ON l.audit_id = f.audit_id
        JOIN finding_exceptions e ON e.id = @id
        WHERE ${EXCEPTION_COVERS}`,
     )

@@ -256,6 +256,37 @@ export function hostKeyTrustOf(db: Database, hostId: number, family: KeyFamily):
 const TRUST_ORDER: readonly KeyTrust[] = ['changed', 'pending', 'first-use', 'trusted', 'none'];
 
 /**
+ * hostKeyTrust for every host at once (the hosts list): the same rules, from two queries over all
+ * pinned keys and all sightings instead of four per host.
+ */
+export function hostKeyTrustAll(db: Database): Map<number, KeyTrust> {
+  const pinned = new Map<string, PinnedHostKey[]>();
+  for (const k of (
+    db.prepare(`SELECT * FROM host_keys WHERE status = 'trusted' ORDER BY id`).all() as Row[]
+  ).map(toKey)) {
+    const key = `${k.hostId}:${keyFamilyOf(k.type)}`;
+    (pinned.get(key) ?? pinned.set(key, []).get(key)!).push(k);
+  }
+  const seen = new Set<string>();
+  for (const k of listHostKeySightings(db))
+    if (k.source !== 'first-use') seen.add(`${k.hostId}:${keyFamilyOf(k.type)}`);
+  const hosts = new Set<number>();
+  for (const key of [...pinned.keys(), ...seen]) hosts.add(Number(key.split(':')[0]));
+  const out = new Map<number, KeyTrust>();
+  for (const hostId of hosts) {
+    const states = (['ssh', 'winrm'] as const).map((family): KeyTrust => {
+      const keys = pinned.get(`${hostId}:${family}`) ?? [];
+      const sighted = seen.has(`${hostId}:${family}`);
+      if (keys.length === 0) return sighted ? 'pending' : 'none';
+      if (sighted) return 'changed';
+      return keys.some((k) => k.reviewed) ? 'trusted' : 'first-use';
+    });
+    out.set(hostId, TRUST_ORDER.find((t) => states.includes(t)) ?? 'none');
+  }
+  return out;
+}
+
+/**
  * A host's identity in one word, over its SSH key and its WinRM endpoint: the worse of the two
  * that exist (changed, then awaiting review, then pinned on first use, then trusted); `none` only
  * when neither was ever seen. So a Windows PC with a pinned SSH key whose WinRM certificate

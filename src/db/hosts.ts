@@ -3,7 +3,7 @@ import type { Database } from 'better-sqlite3';
 import type { Host, HostUpdate } from '../api';
 import { appendAuditLog } from './audit-log';
 import { learnableName, mayReplaceName, nameUsedByOtherHost, type NameSource } from './host-names';
-import { hostKeyTrust } from './host-keys';
+import { hostKeyTrust, hostKeyTrustAll } from './host-keys';
 import { coverageHolds, listCompletedCoverage, type ScanCoverage } from './scans';
 import { readSettings } from './settings';
 import { now, parseJsonArray } from './time';
@@ -37,6 +37,7 @@ function scanState(
   row: Row,
   view: ScanView,
   keyTrust: Host['keyTrust'],
+  audited?: boolean,
 ): { isNew: boolean; seenInLastScan: boolean | null } {
   const lastSeenBy = (row.last_scan_id as number | null) ?? null;
   const firstSeenBy = (row.first_scan_id as number | null) ?? null;
@@ -45,25 +46,56 @@ function scanState(
     covering === null ? (lastSeenBy === null ? null : true) : lastSeenBy !== null && lastSeenBy >= covering;
   const dealtWith =
     keyTrust === 'trusted' ||
-    db.prepare(`SELECT 1 FROM audits WHERE host_id = ? AND status = 'succeeded' LIMIT 1`).get(row.id) !==
-      undefined;
+    (audited ??
+      db.prepare(`SELECT 1 FROM audits WHERE host_id = ? AND status = 'succeeded' LIMIT 1`).get(row.id) !==
+        undefined);
   const isNew = firstSeenBy !== null && (covering === null || covering <= firstSeenBy) && !dealtWith;
   return { isNew, seenInLastScan };
 }
 
-function toHost(db: Database, row: Row, view: ScanView): Host {
+/** What listHosts reads for all hosts at once, instead of several queries per host. */
+interface HostsPrefetch {
+  addresses: Map<number, string[]>;
+  services: Map<number, Host['services']>;
+  keyTrust: Map<number, Host['keyTrust']>;
+  audited: Set<number>;
+}
+
+function prefetchHosts(db: Database): HostsPrefetch {
+  const addresses = new Map<number, string[]>();
+  for (const r of db
+    .prepare('SELECT host_id, address FROM host_addresses ORDER BY host_id, last_seen DESC, address')
+    .all() as { host_id: number; address: string }[])
+    (addresses.get(r.host_id) ?? addresses.set(r.host_id, []).get(r.host_id)!).push(r.address);
+  const services = new Map<number, Host['services']>();
+  for (const r of db
+    .prepare('SELECT host_id, port, state, service, banner FROM host_services ORDER BY host_id, port')
+    .all() as ({ host_id: number } & Host['services'][number])[]) {
+    const { host_id: hostId, ...service } = r;
+    (services.get(hostId) ?? services.set(hostId, []).get(hostId)!).push(service);
+  }
+  // A host has a successful audit exactly when it has a current one (migration 015).
+  const audited = new Set(db.prepare('SELECT host_id FROM current_audits').pluck().all() as number[]);
+  return { addresses, services, keyTrust: hostKeyTrustAll(db), audited };
+}
+
+function toHost(db: Database, row: Row, view: ScanView, prefetched?: HostsPrefetch): Host {
   const id = row.id as number;
-  const addresses = (
-    db
-      .prepare('SELECT address FROM host_addresses WHERE host_id = ? ORDER BY last_seen DESC, address')
-      .all(id) as {
-      address: string;
-    }[]
-  ).map((r) => r.address);
-  const services = db
-    .prepare('SELECT port, state, service, banner FROM host_services WHERE host_id = ? ORDER BY port')
-    .all(id) as Host['services'];
-  const keyTrust = hostKeyTrust(db, id);
+  const addresses = prefetched
+    ? (prefetched.addresses.get(id) ?? [])
+    : (
+        db
+          .prepare('SELECT address FROM host_addresses WHERE host_id = ? ORDER BY last_seen DESC, address')
+          .all(id) as {
+          address: string;
+        }[]
+      ).map((r) => r.address);
+  const services = prefetched
+    ? (prefetched.services.get(id) ?? [])
+    : (db
+        .prepare('SELECT port, state, service, banner FROM host_services WHERE host_id = ? ORDER BY port')
+        .all(id) as Host['services']);
+  const keyTrust = prefetched ? (prefetched.keyTrust.get(id) ?? 'none') : hostKeyTrust(db, id);
   return {
     id,
     name: row.name as string,
@@ -87,7 +119,7 @@ function toHost(db: Database, row: Row, view: ScanView): Host {
     keyTrust,
     firstSeen: (row.first_seen as string | null) ?? null,
     lastSeen: (row.last_seen as string | null) ?? null,
-    ...scanState(db, row, view, keyTrust),
+    ...scanState(db, row, view, keyTrust, prefetched?.audited.has(id)),
     services,
     createdAt: row.created_at as string,
     updatedAt: row.updated_at as string,
@@ -99,7 +131,8 @@ export function listHosts(db: Database, options: { inventoryOnly?: boolean } = {
   const rows = db
     .prepare(`SELECT * FROM hosts WHERE (@all = 1 OR in_inventory = 1) ORDER BY name COLLATE NOCASE, id`)
     .all({ all: options.inventoryOnly ? 0 : 1 }) as Row[];
-  return rows.map((row) => toHost(db, row, view));
+  const prefetched = prefetchHosts(db);
+  return rows.map((row) => toHost(db, row, view, prefetched));
 }
 
 export function getHost(db: Database, id: number): Host | null {

@@ -6,6 +6,7 @@ import {
   HAS_ACTIVE_ACCEPT,
   HAS_ACTIVE_EXCEPTION,
 } from './exceptions';
+import { refreshCurrentFindings } from './current';
 import { parseJsonArray } from './time';
 
 /**
@@ -423,8 +424,7 @@ export function newestSuccessfulAudits(
   return db
     .prepare(
       `SELECT a.id, a.host_id AS hostId, a.os_id AS osId, a.os_version AS osVersion FROM audits a
-       JOIN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
-             FROM audits WHERE status = 'succeeded') WHERE rn = 1) l ON l.id = a.id ORDER BY a.host_id`,
+       JOIN (SELECT audit_id AS id FROM current_audits) l ON l.id = a.id ORDER BY a.host_id`,
     )
     .all() as { id: number; hostId: number; osId: string | null; osVersion: string | null }[];
 }
@@ -544,8 +544,7 @@ export function currentJudgedFindings(db: Database): {
         `SELECT f.id, f.tier, f.first_seen_at,
            (SELECT json_group_array(DISTINCT fc.cve) FROM finding_cves fc JOIN kev_entries k ON k.cve = fc.cve WHERE fc.finding_id = f.id) AS kev_cves
          FROM findings f
-         JOIN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
-               FROM audits WHERE status = 'succeeded') WHERE rn = 1) l ON l.id = f.audit_id
+         JOIN (SELECT audit_id AS id FROM current_audits) l ON l.id = f.audit_id
          WHERE f.tier IS NOT NULL`,
       )
       .all() as Row[]
@@ -566,10 +565,16 @@ export function updateDueDates(db: Database, updates: { id: number; dueAt: strin
 
 // ---- The dashboard's figures over the current findings (each host's newest successful audit) ----
 
-const CURRENT_AUDITS = `SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
-        FROM audits WHERE status = 'succeeded') WHERE rn = 1`;
-const CURRENT = `FROM findings f JOIN (${CURRENT_AUDITS}) l ON l.id = f.audit_id`;
-const TIER_RANK = `CASE f.tier WHEN 'kev' THEN 0 WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 WHEN 'low' THEN 4 ELSE 5 END`;
+/**
+ * The current findings (migration 015's `current_findings`, brought up to date by `fresh` first):
+ * the columns named as in `findings`, so the exception conditions apply to them unchanged.
+ */
+const CURRENT = 'FROM current_findings f';
+const TIER_RANK = 'f.tier_rank';
+function fresh(db: Database): Database {
+  refreshCurrentFindings(db);
+  return db;
+}
 const RANK_TIER = ['kev', 'critical', 'high', 'medium', 'low'] as const;
 export type TierName = (typeof RANK_TIER)[number];
 
@@ -581,9 +586,9 @@ function exceptionSql(
   db: Database,
   now: string,
 ): { accept: string; any: string; overdue: string; deferEndsThisWeek: string } {
-  const active = db
-    .prepare(`SELECT 1 FROM finding_exceptions e WHERE ${EXCEPTION_ACTIVE} LIMIT 1`)
-    .get({ now });
+  const active = cached(db, `SELECT 1 FROM finding_exceptions e WHERE ${EXCEPTION_ACTIVE} LIMIT 1`).get({
+    now,
+  });
   if (active)
     return {
       accept: HAS_ACTIVE_ACCEPT,
@@ -604,6 +609,7 @@ function exceptionSql(
 
 /** Open security findings (an active accept leaves one out) per tier, at `now`. */
 export function openFindingsByTier(db: Database, now: string): Record<TierName, number> {
+  fresh(db);
   const out: Record<TierName, number> = { kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
   const x = exceptionSql(db, now);
   const rows = db
@@ -621,6 +627,7 @@ export function dueFigures(
   now: string,
   weekEnd: string,
 ): { overdue: number; dueThisWeek: number; excepted: number; exceptionsExpiringSoon: number } {
+  fresh(db);
   const x = exceptionSql(db, now);
   const row = db
     .prepare(
@@ -664,6 +671,7 @@ export function mostExposedHosts(
   kev: number;
   worstTier: TierName | null;
 }[] {
+  fresh(db);
   const x = exceptionSql(db, now);
   return (
     db
@@ -707,13 +715,13 @@ export interface PriorityGroup {
  * (by the package index), then the lists (hosts, findings, CVEs) of the few groups shown.
  */
 export function priorityGroups(db: Database, now: string, limit: number): PriorityGroup[] {
+  fresh(db);
   const x = exceptionSql(db, now);
   const open = `${CURRENT} WHERE f.tier IS NOT NULL AND NOT ${x.accept}`;
   // CROSS JOIN keeps the current audits outside: the planner otherwise walked the package index
   // (a random row read per finding) to produce the DISTINCT, three times slower.
   const ofTier = db.prepare(
-    `SELECT DISTINCT f.package, f.kind FROM (${CURRENT_AUDITS}) l CROSS JOIN findings f ON f.audit_id = l.id
-     WHERE f.tier = @tier AND NOT ${x.accept}`,
+    `SELECT DISTINCT f.package, f.kind ${CURRENT} WHERE f.tier = @tier AND NOT ${x.accept}`,
   );
   const ordered = db.prepare(
     `SELECT f.package AS package, f.kind AS kind, min(${TIER_RANK}) AS tier_rank, max(f.epss) AS epss, max(f.kev) AS kev,
@@ -740,9 +748,7 @@ export function priorityGroups(db: Database, now: string, limit: number): Priori
     for (const key of groups) better.add(key);
   }
   const members = db.prepare(
-    `SELECT f.id, f.host_id, f.cves FROM findings f
-       JOIN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
-             FROM audits WHERE status = 'succeeded') WHERE rn = 1) l ON l.id = f.audit_id
+    `SELECT f.id, f.host_id, f.cves ${CURRENT}
      WHERE f.package = @package AND f.kind = @kind AND f.tier IS NOT NULL AND NOT ${x.accept}`,
   );
   return top.map((r) => {

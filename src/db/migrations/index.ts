@@ -12,6 +12,7 @@ import { migration011 } from './011_windows_credentials';
 import { migration012 } from './012_windows_audit';
 import { migration013 } from './013_advisories';
 import { migration014 } from './014_portable';
+import { migration015 } from './015_current_picture';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -32,6 +33,7 @@ export const migrations: readonly Migration[] = [
   migration012,
   migration013,
   migration014,
+  migration015,
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

@@ -12,7 +12,7 @@
  * the newest audit is stored before an older one (an offline collection that arrived late), so
  * that "each host's newest audit" must go by when it was taken, not by row id.
  */
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { DEFAULT_SLA_DAYS } from '../../api/intel-schemas';
 import { completeAudit, startAudit, type FindingInput } from '../audits';
 import { insertHost, recordAuditSighting } from '../hosts';
@@ -356,38 +356,46 @@ export function fillFleet(db: Database, opts: FleetOptions): { hostIds: number[]
       const at = takenAt(k);
       const findings = snapshots[k]!;
       const auditId = startAudit(db, { hostId: host.id, taskId: null });
-      completeAudit(db, auditId, {
-        osId: os.osId,
-        osName: os.osName,
-        osVersion: os.osVersion,
-        kernel: os.osId === 'almalinux' ? '5.14.0-427.el9.x86_64' : '6.1.0-26-amd64',
-        packageManager: os.packageManager,
-        metadataAgeSeconds: 3600,
-        rebootRequired: findings.some((f) => f.rebootRequired === true),
-        warnings: [],
-        durationMs: 1500,
-        findings,
-        startedAt: at,
-        finishedAt: new Date(Date.parse(at) + 1500).toISOString(),
-      });
-      auditIds.push(auditId);
-      const judgements = judge(db, auditId, seenAt[k]!, os);
-      const counts: Record<string, number> = { kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
-      for (const j of judgements) if (j.tier !== null) counts[j.tier] = (counts[j.tier] ?? 0) + 1;
-      writeAuditIntel(db, auditId, judgements, counts, judgedAt);
+      // One transaction per audit: its findings and their judgement are committed together.
+      db.transaction(() => {
+        completeAudit(db, auditId, {
+          osId: os.osId,
+          osName: os.osName,
+          osVersion: os.osVersion,
+          kernel: os.osId === 'almalinux' ? '5.14.0-427.el9.x86_64' : '6.1.0-26-amd64',
+          packageManager: os.packageManager,
+          metadataAgeSeconds: 3600,
+          rebootRequired: findings.some((f) => f.rebootRequired === true),
+          warnings: [],
+          durationMs: 1500,
+          findings,
+          startedAt: at,
+          finishedAt: new Date(Date.parse(at) + 1500).toISOString(),
+        });
+        auditIds.push(auditId);
+        const judgements = judge(db, auditId, seenAt[k]!, os);
+        const counts: Record<string, number> = { kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
+        for (const j of judgements) if (j.tier !== null) counts[j.tier] = (counts[j.tier] ?? 0) + 1;
+        writeAuditIntel(db, auditId, judgements, counts, judgedAt);
+      })();
     }
     recordAuditSighting(db, host.id, { hostname: null });
   }
   return { hostIds, auditIds };
 }
 
+const selects = new WeakMap<Database, Statement>();
+
 /** The enrichment's judgement of an audit's findings, derived from each package's name. */
 function judge(db: Database, auditId: number, seen: Map<string, string>, os: OsProfile): FindingJudgement[] {
-  const rows = db
-    .prepare(
+  let select = selects.get(db);
+  if (!select) {
+    select = db.prepare(
       'SELECT id, package, security, severity, available_version, advisories FROM findings WHERE audit_id = ?',
-    )
-    .all(auditId) as {
+    );
+    selects.set(db, select);
+  }
+  const rows = select.all(auditId) as {
     id: number;
     package: string;
     security: number;

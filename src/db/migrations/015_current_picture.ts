@@ -1,0 +1,148 @@
+import type { Migration } from './types';
+
+/**
+ * Issue 15: the current picture of the fleet kept, not recomputed by every query.
+ *
+ * - `current_audits`: each host's newest SUCCESSFUL audit by when it was taken (started_at, then
+ *   id), kept by triggers on `audits` whatever writes them (a live audit, an imported offline
+ *   collection dated last week, a bundle, a patch job's verifying audit, a deleted audit or host).
+ *   Before, every query computed it with a window over all audits (~25 ms at 20 000 audits).
+ * - `findings_package` (every finding ever stored, by name) is replaced by `findings_audit` on
+ *   (audit_id, package): written in order as audits arrive, where the old index took a random page
+ *   per finding.
+ * - `current_findings`: a narrow copy of the current audits' findings with what the Updates page
+ *   filters and sorts on (the host's name, the OS label, each sort's rank columns, how many current
+ *   findings share the update) and one index per sort, so that a page reads ~200 index entries
+ *   instead of sorting every current row. Its column names are the findings' own, so the filter
+ *   and exception conditions written for `findings f` apply to it unchanged.
+ *   `current_updates` keeps one row per pending update (the package view unfiltered).
+ *   Both are refreshed lazily (src/db/current.ts:refreshCurrentFindings, called by each reader): the
+ *   triggers only mark the hosts whose picture changed in `current_dirty`, so that storing an
+ *   audit stays one insert per finding; the next read rebuilds those hosts' rows.
+ */
+export const migration015: Migration = {
+  version: 15,
+  name: 'current_picture',
+  up(db) {
+    db.exec(`
+      CREATE INDEX audits_host_taken ON audits(host_id, started_at, id);
+      -- Findings are read by audit (and by audit and package when two audits are compared); the
+      -- package index over every finding ever stored cost a random page write per finding, and
+      -- every by-package read of the current picture now goes to current_findings.
+      DROP INDEX findings_package;
+      DROP INDEX findings_audit;
+      CREATE INDEX findings_audit ON findings(audit_id, package);
+
+      CREATE TABLE current_audits (
+        host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+        audit_id INTEGER NOT NULL UNIQUE
+      ) STRICT;
+
+      CREATE TABLE current_dirty (host_id INTEGER PRIMARY KEY) STRICT;
+
+      CREATE TABLE current_findings (
+        id INTEGER PRIMARY KEY,
+        audit_id INTEGER NOT NULL,
+        host_id INTEGER NOT NULL,
+        host_name TEXT NOT NULL,
+        os_label TEXT,
+        kind TEXT NOT NULL,
+        package TEXT NOT NULL,
+        arch TEXT,
+        available_version TEXT NOT NULL,
+        repository TEXT,
+        security INTEGER NOT NULL,
+        severity TEXT,
+        sev_rank INTEGER NOT NULL,
+        advisories TEXT NOT NULL,
+        cves TEXT NOT NULL,
+        kev INTEGER NOT NULL,
+        epss REAL,
+        tier TEXT,
+        tier_rank INTEGER NOT NULL,
+        first_seen_at TEXT,
+        due_at TEXT,
+        sharing INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+      CREATE INDEX current_findings_host ON current_findings(host_id);
+      CREATE INDEX current_findings_by_security ON current_findings(security DESC, sev_rank, host_name COLLATE NOCASE, package);
+      CREATE INDEX current_findings_by_host ON current_findings(host_name COLLATE NOCASE, host_id, security DESC, package);
+      CREATE INDEX current_findings_by_package ON current_findings(package, host_name COLLATE NOCASE, host_id, arch);
+      CREATE INDEX current_findings_by_repository ON current_findings(repository IS NULL, repository, package, host_name COLLATE NOCASE);
+      CREATE INDEX current_findings_by_risk ON current_findings(tier_rank, coalesce(epss, -1) DESC, first_seen_at IS NULL, first_seen_at, sharing DESC, package, host_name COLLATE NOCASE);
+      CREATE INDEX current_findings_by_due ON current_findings(due_at IS NULL, due_at, tier_rank, package, host_name COLLATE NOCASE);
+      CREATE INDEX current_findings_update ON current_findings(kind, package);
+
+      -- One row per pending update (kind, package) of the current findings: the package view's
+      -- order keys and counts unfiltered, and each finding's sharing count.
+      CREATE TABLE current_updates (
+        kind TEXT NOT NULL,
+        package TEXT NOT NULL,
+        findings INTEGER NOT NULL,
+        security_findings INTEGER NOT NULL,
+        hosts INTEGER NOT NULL,
+        security INTEGER NOT NULL,
+        rank INTEGER NOT NULL,
+        repository TEXT,
+        tier_rank INTEGER NOT NULL,
+        epss REAL,
+        first_seen_at TEXT,
+        due_at TEXT,
+        PRIMARY KEY (kind, package)
+      ) STRICT, WITHOUT ROWID;
+
+      -- The host's newest successful audit again, after any change that can move it.
+      CREATE TRIGGER current_audits_insert AFTER INSERT ON audits WHEN NEW.status = 'succeeded' BEGIN
+        INSERT OR REPLACE INTO current_audits (host_id, audit_id)
+          SELECT host_id, id FROM audits WHERE host_id = NEW.host_id AND status = 'succeeded'
+          ORDER BY started_at DESC, id DESC LIMIT 1;
+        INSERT OR IGNORE INTO current_dirty (host_id) VALUES (NEW.host_id);
+      END;
+      CREATE TRIGGER current_audits_update AFTER UPDATE OF status, started_at, host_id ON audits
+        WHEN OLD.status = 'succeeded' OR NEW.status = 'succeeded' BEGIN
+        DELETE FROM current_audits WHERE host_id IN (OLD.host_id, NEW.host_id);
+        INSERT INTO current_audits (host_id, audit_id)
+          SELECT host_id, id FROM audits WHERE host_id = OLD.host_id AND status = 'succeeded'
+          ORDER BY started_at DESC, id DESC LIMIT 1;
+        INSERT OR IGNORE INTO current_audits (host_id, audit_id)
+          SELECT host_id, id FROM audits WHERE host_id = NEW.host_id AND status = 'succeeded'
+          ORDER BY started_at DESC, id DESC LIMIT 1;
+        INSERT OR IGNORE INTO current_dirty (host_id) VALUES (OLD.host_id);
+        INSERT OR IGNORE INTO current_dirty (host_id) VALUES (NEW.host_id);
+      END;
+      CREATE TRIGGER current_audits_delete AFTER DELETE ON audits WHEN OLD.status = 'succeeded' BEGIN
+        DELETE FROM current_audits WHERE host_id = OLD.host_id;
+        INSERT INTO current_audits (host_id, audit_id)
+          SELECT host_id, id FROM audits WHERE host_id = OLD.host_id AND status = 'succeeded'
+          ORDER BY started_at DESC, id DESC LIMIT 1;
+        INSERT OR IGNORE INTO current_dirty (host_id) VALUES (OLD.host_id);
+      END;
+      -- A current finding written or judged again (the enrichment, new due dates), added to a
+      -- current audit, or a host renamed: that host's rows are rebuilt at the next read.
+      CREATE TRIGGER current_findings_judged AFTER UPDATE ON findings
+        WHEN EXISTS (SELECT 1 FROM current_audits WHERE audit_id = NEW.audit_id) BEGIN
+        INSERT OR IGNORE INTO current_dirty (host_id) VALUES (NEW.host_id);
+      END;
+      CREATE TRIGGER current_findings_added AFTER INSERT ON findings
+        WHEN EXISTS (SELECT 1 FROM current_audits WHERE audit_id = NEW.audit_id) BEGIN
+        INSERT OR IGNORE INTO current_dirty (host_id) VALUES (NEW.host_id);
+      END;
+      CREATE TRIGGER current_findings_removed AFTER DELETE ON findings
+        WHEN EXISTS (SELECT 1 FROM current_audits WHERE audit_id = OLD.audit_id) BEGIN
+        INSERT OR IGNORE INTO current_dirty (host_id) VALUES (OLD.host_id);
+      END;
+      CREATE TRIGGER current_host_renamed AFTER UPDATE OF name ON hosts BEGIN
+        INSERT OR IGNORE INTO current_dirty (host_id) VALUES (NEW.id);
+      END;
+      CREATE TRIGGER current_host_deleted AFTER DELETE ON hosts BEGIN
+        INSERT OR IGNORE INTO current_dirty (host_id) VALUES (OLD.id);
+      END;
+
+      -- An existing workspace: every host's current audit now, and every host to be built.
+      INSERT INTO current_audits (host_id, audit_id)
+        SELECT host_id, id FROM (SELECT host_id, id, row_number() OVER (PARTITION BY host_id ORDER BY started_at DESC, id DESC) AS rn
+          FROM audits WHERE status = 'succeeded') WHERE rn = 1;
+      INSERT INTO current_dirty (host_id) SELECT host_id FROM current_audits;
+    `);
+  },
+};
