@@ -4,15 +4,16 @@
  * capability as a task of its own. It runs off the steps' critical path: every step's result and
  * the job's verdict are committed before it starts, and nothing it finds changes them. Its outcome
  * is written to the job's log, and a host's refreshing audit becomes its step's verify audit (the
- * audit that shows the host after its step).
+ * audit that shows the host after its step) when it, too, lists none of the targets as pending.
  */
 import type { PatchJob } from '../api';
 import { startAudits } from '../audit';
-import { getHost, listAudits, listSteps } from '../db';
+import { getHost, listAudits, listFindings, listSteps } from '../db';
 import type { TaskRunner } from '../tasks';
 import { errorMessage, sanitizeText } from '../util';
 import { commitStep } from './notify';
 import { log } from './phases/context';
+import { stillPending } from './phases/verify';
 import type { PatchDeps } from './plan';
 
 /** Steps whose host changed and that no audit has recorded since (verified by versions). */
@@ -68,12 +69,28 @@ export async function refreshFindings(
   let refreshed = 0;
   for (const step of steps) {
     const audit = listAudits(deps.db, step.hostId, 10).find((a) => a.taskId === taskId);
+    const name = getHost(deps.db, step.hostId)?.name ?? `host ${step.hostId}`;
     if (audit?.status === 'succeeded') {
-      commitStep(deps, step.id, { verifyAuditId: audit.id });
-      refreshed++;
+      // Linked only when it agrees that the targets are gone (what the Jobs page says of it).
+      const left = stillPending(
+        step.packages,
+        listFindings(deps.db, audit.id).map((f) => ({
+          name: f.package,
+          installedVersion: f.installedVersion,
+        })),
+      );
+      if (left.length === 0) {
+        commitStep(deps, step.id, { verifyAuditId: audit.id });
+        refreshed++;
+        continue;
+      }
+      log(
+        { deps, job, step },
+        'error',
+        `${name}: the audit refreshing its findings still lists ${left.map((p) => p.name).join(', ')} as pending, although the step read the approved versions installed; audit the host again and compare.`,
+      );
       continue;
     }
-    const name = getHost(deps.db, step.hostId)?.name ?? `host ${step.hostId}`;
     const why = audit
       ? `${audit.status}${audit.errorMessage ? `: ${sanitizeText(audit.errorMessage, { maxLength: 300 })}` : ''}`
       : 'did not run';
