@@ -115,6 +115,9 @@ describeAsRoot('patching lab hosts from the wizard in Chromium', () => {
       if (Date.now() > deadline) throw new Error(`job ${job.id} still ${status}`);
       await page.waitForTimeout(100);
     }
+    // The verdict is on the page; the audit that refreshes the hosts' findings follows it in the
+    // same task, and writes its own lines to the job's log.
+    await waitForTask(core, (await core.call('jobs.get', { id: job.id })).job.taskId!);
     const final = await core.call('jobs.get', { id: job.id });
     expect(
       final.job.status,

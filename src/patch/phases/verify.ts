@@ -1,5 +1,5 @@
 /**
- * The verify phase. After an install on apt, dnf, yum or zypper with no reboot since, the step is
+ * The verify phase. After an install on apt with no reboot since, the step is
  * verified by the installed versions the after-install snapshot read (every approved target at its
  * approved version); the full audit that refreshes the host's findings follows the job. Otherwise
  * (after a reboot, other package managers, Windows, a reboot check that could not tell) it is a
@@ -33,10 +33,13 @@ const NOT_CANCELLABLE: AbortSignal = new AbortController().signal;
 
 /**
  * Package managers whose after-install snapshot reads what their audit would: the installed
- * versions (dpkg-query, rpm -q) and the same reboot check. Their step is verified by those
- * versions, and the full audit that refreshes the host's findings follows the job (src/patch/refresh.ts).
+ * versions (dpkg-query) and the same reboot check (/var/run/reboot-required). Their step is
+ * verified by those versions, and the full audit that refreshes the host's findings follows the
+ * job (src/patch/refresh.ts). dnf, yum and zypper keep the re-audit: their audit's reboot answer
+ * (needs-restarting, zypper needs-rebooting) can differ from the snapshot's after a host drops
+ * off, and the re-run of a host that dropped off in its verification relies on it.
  */
-const VERIFIED_BY_VERSIONS: readonly string[] = ['apt', 'dnf', 'yum', 'zypper'];
+const VERIFIED_BY_VERSIONS: readonly string[] = ['apt'];
 
 /**
  * Re-audits over the open session and records it as an audit of the host (verification).
@@ -201,8 +204,7 @@ function verifyByVersions(state: StepState, after: Record<string, string>): 'ver
         .map((p) => `${p.name} (wanted ${p.to}, installed ${after[p.name] ?? 'none'})`)
         .join(', ')}.`,
     );
-  const tool = state.pm === 'apt' ? 'dpkg-query' : 'rpm -q';
-  const done = `verified by installed versions (${tool}): ${step.packages.length} update(s) installed at the approved versions`;
+  const done = `verified by installed versions (dpkg-query): ${step.packages.length} update(s) installed at the approved versions`;
   traceMark(state.host.name, 'run.done');
   if (state.rebootRequired) {
     const why = state.job.rebootPolicy === 'never' ? 'reboot policy is "never"' : 'it was not rebooted';
