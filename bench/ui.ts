@@ -115,13 +115,16 @@ async function scrollRound(page: Page, count: number): Promise<ScrollRound> {
       previous = now;
       rowsInDom = Math.max(rowsInDom, table.querySelectorAll('[role="row"]').length);
     };
-    // Leg 1: a fling, 10 rows of 36 px a frame.
+    // Leg 1: a fling, 10 rows of 36 px a frame. The position is kept here, not read back from
+    // the scroller, so the driver forces no layout of its own.
+    let top = 0;
     for (let i = 0; i < 300; i++) {
-      scroller.scrollTop += 360;
+      top += 360;
+      scroller.scrollTop = top;
       await tick();
     }
     // Leg 2: the thumb dragged to the bottom in 120 frames.
-    const from = scroller.scrollTop;
+    const from = top;
     const to = scroller.scrollHeight - scroller.clientHeight;
     for (let i = 1; i <= 120; i++) {
       scroller.scrollTop = from + ((to - from) * i) / 120;
@@ -265,7 +268,19 @@ export async function main(args: string[]): Promise<BenchRow[]> {
       const scroller = page.getByRole('rowgroup', { name: 'Update rows' });
       await scroller.evaluate((el) => el.scrollTo({ top: 0 }));
       await page.locator('[aria-rowindex="2"][data-finding-id]').waitFor();
+      // --cpuprofile=FILE: a CPU profile of the first round's scroll (open it in Chrome's DevTools).
+      const profileFile = round === 1 ? textOption(args, 'cpuprofile') : undefined;
+      const cdp = profileFile ? await page.context().newCDPSession(page) : null;
+      if (cdp) {
+        await cdp.send('Profiler.enable');
+        await cdp.send('Profiler.start');
+      }
       const s = await scrollRound(page, seeded);
+      if (cdp && profileFile) {
+        const { profile } = await cdp.send('Profiler.stop');
+        fs.writeFileSync(profileFile, JSON.stringify(profile));
+        printTopFunctions(profile);
+      }
       allFrames.push(...s.frames);
       allLong.push(...s.longFrames);
       lastRows.push(s.lastRowMs);
@@ -351,4 +366,28 @@ async function pickSearchWord(core: Core): Promise<string> {
     if (whole > 0 && whole !== prefix) return word;
   }
   throw new Error('no package name of the seeded fleet tells its answer apart from its prefix');
+}
+
+/** The functions with the most self time in a CPU profile, as the trace's short answer. */
+function printTopFunctions(profile: {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples?: number[];
+  timeDeltas?: number[];
+}): void {
+  const self = new Map<number, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  for (let i = 0; i < samples.length; i++)
+    self.set(samples[i]!, (self.get(samples[i]!) ?? 0) + (deltas[i] ?? 0) / 1000);
+  const byName = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const ms = self.get(node.id) ?? 0;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const name =
+      `${functionName || '(anonymous)'} ${url ? `${path.basename(url)}:${lineNumber + 1}` : ''}`.trim();
+    byName.set(name, (byName.get(name) ?? 0) + ms);
+  }
+  console.log('  CPU profile of round 1, most self time:');
+  for (const [name, ms] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 12))
+    console.log(`    ${ms.toFixed(0).padStart(6)} ms  ${name}`);
 }

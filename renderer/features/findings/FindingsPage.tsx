@@ -582,7 +582,7 @@ function RowsBody({ view }: { view: FindingsView }) {
     count,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
-    overscan: 20,
+    overscan: 10,
   });
   const items = virtualizer.getVirtualItems();
   const first = items[0]?.index ?? 0;
@@ -604,6 +604,8 @@ function RowsBody({ view }: { view: FindingsView }) {
       <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
         {items.map((item) => (
           <div
+            // Keyed by row, not by slot: a focused checkbox scrolled out of view must never become
+            // another row's checkbox.
             key={item.key}
             style={{
               position: 'absolute',
@@ -612,6 +614,7 @@ function RowsBody({ view }: { view: FindingsView }) {
               right: 0,
               height: ROW_HEIGHT,
               transform: `translateY(${item.start}px)`,
+              contain: 'layout style',
             }}
           >
             {view === 'updates' ? (
