@@ -275,7 +275,15 @@ export async function main(args: string[]): Promise<BenchRow[]> {
         await cdp.send('Profiler.enable');
         await cdp.send('Profiler.start');
       }
+      // Round 1 is traced: the renderer's main-thread tasks with their CPU time (not wall), which a
+      // busy machine does not inflate the way it stretches frames.
+      if (round === 1)
+        await browser.startTracing(page, {
+          categories: ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8'],
+        });
       const s = await scrollRound(page, seeded);
+      if (round === 1)
+        mainThreadTasks(JSON.parse((await browser.stopTracing()).toString('utf8')), s.frames.length);
       if (cdp && profileFile) {
         const { profile } = await cdp.send('Profiler.stop');
         fs.writeFileSync(profileFile, JSON.stringify(profile));
@@ -390,4 +398,45 @@ function printTopFunctions(profile: {
   console.log('  CPU profile of round 1, most self time:');
   for (const [name, ms] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 12))
     console.log(`    ${ms.toFixed(0).padStart(6)} ms  ${name}`);
+}
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string };
+}
+
+/** The renderer main thread's tasks in a trace: the longest by wall and by CPU, and the CPU per frame. */
+function mainThreadTasks(trace: { traceEvents: TraceEvent[] }, frames: number): void {
+  const main = new Set(
+    trace.traceEvents
+      .filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+      .map((e) => `${e.pid}:${e.tid}`),
+  );
+  const tasks = trace.traceEvents.filter(
+    (e) => e.ph === 'X' && e.name === 'RunTask' && main.has(`${e.pid}:${e.tid}`) && e.dur !== undefined,
+  );
+  if (tasks.length === 0) return console.log('  trace: no renderer main-thread tasks recorded');
+  const wall = tasks.map((t) => t.dur! / 1000);
+  const cpu = tasks.map((t) => (t.tdur ?? t.dur!) / 1000);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  console.log(
+    `  trace of round 1, renderer main thread: ${tasks.length} tasks, longest ${Math.max(...wall).toFixed(1)} ms wall / ${Math.max(...cpu).toFixed(1)} ms CPU; CPU ${sum(cpu).toFixed(0)} ms in all (${(sum(cpu) / frames).toFixed(1)} ms a frame) against ${sum(wall).toFixed(0)} ms wall`,
+  );
+  // What the tasks did, by kind of work (these nest: a function call can hold a forced layout).
+  const byName = new Map<string, number>();
+  for (const e of trace.traceEvents)
+    if (e.ph === 'X' && e.name !== 'RunTask' && main.has(`${e.pid}:${e.tid}`) && e.dur !== undefined)
+      byName.set(e.name, (byName.get(e.name) ?? 0) + (e.tdur ?? e.dur) / 1000);
+  console.log(
+    `  of which (CPU ms, nested): ${[...byName]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 10)
+      .map(([name, ms]) => `${name} ${ms.toFixed(0)}`)
+      .join(', ')}`,
+  );
 }
