@@ -64,8 +64,11 @@ export function unfixedCves(
     const ecosystem = ecosystemOfHost(audit.osId, audit.osVersion);
     const scheme = ecosystem === null ? null : schemeOf(ecosystem);
     if (ecosystem === null || scheme === null) continue;
+    const open = openAdvisoriesOfInstalled(db, audit.id, ecosystem);
+    // The host's name only when it has something to show (a full host read per host was most of the dashboard).
+    if (open.length === 0) continue;
     const hostName = getHost(db, audit.hostId)?.name ?? String(audit.hostId);
-    for (const c of openAdvisoriesOfInstalled(db, audit.id, ecosystem)) {
+    for (const c of open) {
       if (skippedRow(c.row, options.match)) continue;
       const version = c.row.nameKind === 'source' ? (c.sourceVersion ?? c.version) : c.version;
       const introduced = c.row.introduced;

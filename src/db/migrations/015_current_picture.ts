@@ -26,6 +26,8 @@ export const migration015: Migration = {
   up(db) {
     db.exec(`
       CREATE INDEX audits_host_taken ON audits(host_id, started_at, id);
+      -- The dashboard's trend reads every judged audit in the order taken.
+      CREATE INDEX audits_trend ON audits(started_at, id) WHERE status = 'succeeded' AND intel_counts IS NOT NULL;
       -- Findings are read by audit (and by audit and package when two audits are compared); the
       -- package index over every finding ever stored cost a random page write per finding, and
       -- every by-package read of the current picture now goes to current_findings.
@@ -72,6 +74,13 @@ export const migration015: Migration = {
       CREATE INDEX current_findings_by_risk ON current_findings(tier_rank, coalesce(epss, -1) DESC, first_seen_at IS NULL, first_seen_at, sharing DESC, package, host_name COLLATE NOCASE);
       CREATE INDEX current_findings_by_due ON current_findings(due_at IS NULL, due_at, tier_rank, package, host_name COLLATE NOCASE);
       CREATE INDEX current_findings_update ON current_findings(kind, package);
+      -- The same sorts descending: only their leading keys turn, so each needs its own index.
+      CREATE INDEX current_findings_by_security_desc ON current_findings(security, sev_rank DESC, host_name COLLATE NOCASE, package);
+      CREATE INDEX current_findings_by_host_desc ON current_findings(host_name COLLATE NOCASE DESC, host_id DESC, security DESC, package);
+      CREATE INDEX current_findings_by_package_desc ON current_findings(package DESC, host_name COLLATE NOCASE, host_id, arch);
+      CREATE INDEX current_findings_by_repository_desc ON current_findings(repository IS NULL, repository DESC, package, host_name COLLATE NOCASE);
+      CREATE INDEX current_findings_by_risk_desc ON current_findings(tier_rank DESC, coalesce(epss, -1), first_seen_at IS NULL, first_seen_at DESC, sharing, package, host_name COLLATE NOCASE);
+      CREATE INDEX current_findings_by_due_desc ON current_findings(due_at IS NULL, due_at DESC, tier_rank, package, host_name COLLATE NOCASE);
 
       -- One row per pending update (kind, package) of the current findings: the package view's
       -- order keys and counts unfiltered, and each finding's sharing count.
@@ -119,7 +128,8 @@ export const migration015: Migration = {
       END;
       -- A current finding written or judged again (the enrichment, new due dates), added to a
       -- current audit, or a host renamed: that host's rows are rebuilt at the next read.
-      CREATE TRIGGER current_findings_judged AFTER UPDATE ON findings
+      CREATE TRIGGER current_findings_judged AFTER UPDATE OF audit_id, host_id, kind, package, arch, available_version,
+        repository, security, severity, advisories, cves, kev, epss, tier, first_seen_at, due_at ON findings
         WHEN EXISTS (SELECT 1 FROM current_audits WHERE audit_id = NEW.audit_id) BEGIN
         INSERT OR IGNORE INTO current_dirty (host_id) VALUES (NEW.host_id);
       END;
