@@ -683,7 +683,7 @@ export function findingQuerySql(query: FindingQueryInput, total?: number) {
   const limit = reversed ? Math.max(0, Math.min(query.limit, total - query.offset)) : query.limit;
   const offset = reversed ? Math.max(0, total - query.offset - query.limit) : query.offset;
   return {
-    totals: `SELECT count(*) total, coalesce(sum(f.security), 0) security ${current}`,
+    totals: `SELECT count(*) total, coalesce(sum(f.security), 0) security, count(DISTINCT f.host_id) hosts ${current}`,
     ids: `SELECT f.id ${current} ORDER BY ${orderBy(terms, reversed)} LIMIT @limit OFFSET @offset`,
     params: { ...params, limit, offset },
     reversed,
@@ -730,8 +730,12 @@ export function queryFindings(db: Database, query: FindingQueryInput) {
         ? first.totals
         : 'SELECT coalesce(sum(findings), 0) total, coalesce(sum(security_findings), 0) security FROM current_updates',
     )
-    .get(first.params) as { total: number; security: number };
-  const totals = { ...counted, hosts: currentHostCount(db, current, filtered, first.params) };
+    .get(first.params) as { total: number; security: number; hosts?: number };
+  // Filtered, the hosts are counted in the same pass (over the rows kept); unfiltered, by one probe per host.
+  const totals = {
+    ...counted,
+    hosts: counted.hosts ?? currentHostCount(db, current, filtered, first.params),
+  };
   const sql = findingQuerySql(query, totals.total);
   const ids = db.prepare(sql.ids).pluck().all(sql.params) as number[];
   if (sql.reversed) ids.reverse();
