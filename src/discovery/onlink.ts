@@ -200,7 +200,7 @@ export async function planArpFirst(
 }
 
 export interface ArpWindow {
-  /** The first wait for an answer: max(floorMs, rttFactor × the slowest ARP answer seen), at most capMs. */
+  /** The window for an answer: max(floorMs, rttFactor × the slowest ARP answer seen), at most capMs. */
   floorMs: number;
   rttFactor: number;
   capMs: number;
@@ -208,25 +208,39 @@ export interface ArpWindow {
   pollMs?: number;
   /** Most addresses awaiting an answer at once, well under the kernel's neighbour table limit (gc_thresh3, 1024). Default 256. */
   inFlight?: number;
+  /**
+   * Whether the sweep still has other work (live hosts' probes and banners). While it has, a
+   * silent address is watched up to the kernel's second ARP request plus one window, at no cost.
+   */
+  busy?: () => boolean;
 }
 
+/**
+ * Linux's default neighbour retransmission time (net.ipv4.neigh.*.retrans_time_ms): a host that
+ * missed the kernel's first ARP request is asked again this much later, and not sooner.
+ */
+export const KERNEL_ARP_RETRANS_MS = 1000;
+
 export interface ArpOutcome {
-  /** Addresses that answered ARP, in the order they answered. */
+  /** How many addresses answered ARP. */
   resolved: number;
-  /** Addresses that never answered within their two chances. */
+  /** Addresses that did not answer in time. */
   unresolved: string[];
   /** The slowest answer seen (ms from trigger to the table showing it, polling included). */
   slowestMs: number | null;
-  /** The first window as it stood at the end, in ms. */
+  /** The window as it stood at the end, in ms. */
   windowMs: number;
 }
 
 /**
  * Makes the kernel resolve every address and reports each one as soon as the neighbour table holds
- * it. An address gets a first window (max(floorMs, rttFactor × slowest answer so far), capped),
- * then one later chance: the trigger is sent again and it has one more window. Whatever has not
- * answered by then is returned as unresolved. Stops early (returning what is left) on abort;
- * rejects only when the table cannot be read.
+ * it. Each address has a first window, W = max(floorMs, rttFactor × slowest answer so far) capped
+ * at capMs, and one later chance of the same length (2W in all): a host that is slow to answer
+ * the kernel's request is still found. While the sweep is busy anyway, a silent address is
+ * watched until the kernel's second request has had its window too (retransmission + W), so a
+ * host that missed the first request is found whenever that costs nothing. Whatever has not
+ * answered by then is returned as unresolved. Returns early on abort; rejects only when the table
+ * cannot be read.
  */
 export async function resolveByArp(
   addresses: readonly string[],
@@ -240,14 +254,14 @@ export async function resolveByArp(
   let slowest: number | null = null;
   const windowMs = (): number =>
     Math.min(window.capMs, Math.max(window.floorMs, slowest === null ? 0 : window.rttFactor * slowest));
-  const pending = new Map<string, { at: number; retried: boolean }>();
+  const pending = new Map<string, number>();
   const unresolved: string[] = [];
   let resolved = 0;
   let next = 0;
   const fill = (now: number): void => {
     while (pending.size < inFlight && next < addresses.length) {
       const address = addresses[next++]!;
-      pending.set(address, { at: now, retried: false });
+      pending.set(address, now);
       system.trigger(address);
     }
   };
@@ -257,24 +271,19 @@ export async function resolveByArp(
       await new Promise<void>((resolve) => setTimeout(resolve, pollMs));
       const complete = parseArpComplete(await system.arpTable());
       const now = performance.now();
-      for (const [address, p] of pending) {
-        if (complete.has(address)) {
-          pending.delete(address);
-          resolved++;
-          const rtt = now - p.at;
-          // A re-sent trigger answered: its delay counts from the first, the honest worst case.
-          slowest = slowest === null ? rtt : Math.max(slowest, rtt);
-          onResolved(address, rtt);
-        }
+      for (const [address, at] of pending) {
+        if (!complete.has(address)) continue;
+        pending.delete(address);
+        resolved++;
+        const rtt = now - at;
+        slowest = slowest === null ? rtt : Math.max(slowest, rtt);
+        onResolved(address, rtt);
       }
       const w = windowMs();
-      for (const [address, p] of pending) {
-        if (now - p.at < w) continue;
-        if (!p.retried) {
-          // The later chance: ask again (a failed entry starts a new resolution) and wait one more window.
-          p.retried = true;
-          system.trigger(address);
-        } else if (now - p.at >= 2 * w) {
+      const busy = window.busy?.() ?? false;
+      for (const [address, at] of pending) {
+        const waited = now - at;
+        if (waited >= 2 * w && (!busy || waited >= KERNEL_ARP_RETRANS_MS + w)) {
           pending.delete(address);
           unresolved.push(address);
         }

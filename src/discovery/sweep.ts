@@ -85,9 +85,10 @@ export interface SweepOptions {
    * Host discovery before the port scan, the way nmap does it as root on a local segment: targets
    * on a directly connected Ethernet segment are ARP-resolved first (the kernel asks, on one empty
    * UDP datagram each; src/discovery/onlink.ts) and only those that answered are port-scanned.
-   * An address gets max(floorMs, rttFactor × the slowest ARP answer seen) to answer, capped at
-   * the connect timeout, then one later chance of the same length; defaults { floorMs: 300,
-   * rttFactor: 10 }, the adaptive timeout's rule. Targets behind a router, this machine's own
+   * An address gets W = max(floorMs, rttFactor × the slowest ARP answer seen), capped at the
+   * connect timeout, then one later chance of the same length (2W, 600 ms on a fast LAN); while
+   * live hosts are still being probed anyway, up to the kernel's second ARP request plus W.
+   * Defaults { floorMs: 300, rttFactor: 10 }, the adaptive timeout's rule. Targets behind a router, this machine's own
    * addresses and non-IPv4 targets are scanned as before; so is everything when the route or
    * neighbour table cannot be read, or when no on-link address answered at all. false: scan
    * every address (no host discovery). A `system` replaces the machine's tables (tests).
@@ -556,6 +557,8 @@ export async function sweep(
         floorMs: arpOptions!.floorMs ?? 300,
         rttFactor: arpOptions!.rttFactor ?? 10,
         capMs: connectTimeoutMs,
+        // Live hosts still being probed, or their names, keys and banners still being read.
+        busy: () => limiter.inFlight > 0 || enrichments.size > 0,
       },
       signal,
       (address) => toScan.push(byAddress.get(address)!),
@@ -573,7 +576,7 @@ export async function sweep(
           for (const state of left) skipAddress(state);
           notes.push(
             `ARP first on ${plan.interfaces.join(', ')}: ${outcome.resolved} of ${plan.viaArp.length} addresses answered; ` +
-              `${left.length} did not within ${Math.round(outcome.windowMs)} ms and a second chance, and were not port-scanned`,
+              `${left.length} did not within twice ${Math.round(outcome.windowMs)} ms and were not port-scanned`,
           );
           arpStats = {
             asked: plan.viaArp.length,
