@@ -828,7 +828,8 @@ export function queryFindingGroups(db: Database, query: FindingQueryInput) {
          min(f.repository) AS repository, min(f.tier_rank) AS tier_rank, max(f.epss) AS epss,
          min(f.first_seen_at) AS first_seen_at, min(f.due_at) AS due_at
        ${current} GROUP BY f.package, f.kind)`
-    : 'current_updates';
+    : `(SELECT package, kind, findings, security_findings, hosts, security, rank, repository, tier_rank, epss,
+         first_seen_at, due_at FROM current_updates)`;
   const ordered = db
     .prepare(`SELECT * FROM ${source} ORDER BY ${groupOrder(query.sort, query.direction)}`)
     .all(params) as Row[];
@@ -839,18 +840,25 @@ export function queryFindingGroups(db: Database, query: FindingQueryInput) {
   }
   const hosts = { hosts: currentHostCount(db, current, filtered, params) };
   const page = ordered.slice(query.offset, query.offset + query.limit);
-  // 2. The lists of the page's groups only.
+  // 2. The lists of the page's groups only; unfiltered, current_updates keeps them.
   const lists = new Map<string, Row>();
   if (page.length > 0)
     for (const r of db
       .prepare(
-        `SELECT f.package AS package, f.kind AS kind, json_group_array(DISTINCT f.host_id) AS host_ids,
+        filtered
+          ? `SELECT f.package AS package, f.kind AS kind, json_group_array(DISTINCT f.host_id) AS host_ids,
            json_group_array(DISTINCT f.arch) AS arches, count(DISTINCT f.available_version) AS versions,
            min(f.available_version) AS version, json_group_array(DISTINCT f.advisories) AS advisories
-         ${current} ${filtered ? 'AND' : 'WHERE'} f.package IN (SELECT value FROM json_each(@packages))
-         GROUP BY f.package, f.kind`,
+         ${current} AND f.package IN (SELECT value FROM json_each(@packages))
+         GROUP BY f.package, f.kind`
+          : `SELECT u.package, u.kind, u.host_ids, u.arches, u.versions, u.version, u.advisories
+         FROM json_each(@keys) k CROSS JOIN current_updates u ON u.kind = k.value ->> 1 AND u.package = k.value ->> 0`,
       )
-      .all({ ...params, packages: JSON.stringify([...new Set(page.map((r) => r.package))]) }) as Row[])
+      .all({
+        ...params,
+        packages: JSON.stringify([...new Set(page.map((r) => r.package))]),
+        keys: JSON.stringify(page.map((r) => [r.package, r.kind])),
+      }) as Row[])
       lists.set(JSON.stringify([r.package, r.kind]), r);
   const rows = page.map((r) => ({ ...r, ...lists.get(JSON.stringify([r.package, r.kind])) }));
   const groups: FindingGroup[] = rows.map((row) => {
@@ -897,34 +905,31 @@ const FACET_LIMIT = 500;
 /** The values each filter of the Updates page can take, over all current findings. */
 export function findingFacets(db: Database) {
   refreshCurrentFindings(db);
-  const facet = (expr: string): FacetValue[] =>
-    db
-      .prepare(
-        `SELECT ${expr} AS value, count(*) AS count ${CURRENT_FINDINGS_FROM}
-         WHERE value IS NOT NULL GROUP BY value ORDER BY count DESC, value LIMIT ${FACET_LIMIT}`,
-      )
-      .all() as FacetValue[];
-  const hosts = db
-    .prepare(
-      `SELECT f.host_id AS id, f.host_name AS name, count(*) AS count ${CURRENT_FINDINGS_FROM}
-       GROUP BY f.host_id ORDER BY f.host_name COLLATE NOCASE, f.host_id LIMIT ${FACET_LIMIT}`,
-    )
-    .all() as { id: number; name: string; count: number }[];
-  const tags = db
-    .prepare(
-      `SELECT tag.value AS value, sum(c.n) AS count
-       FROM (SELECT f.host_id, count(*) AS n ${CURRENT_FINDINGS_FROM} GROUP BY f.host_id) c
-         JOIN hosts h ON h.id = c.host_id, json_each(h.tags) tag
-       WHERE typeof(tag.value) = 'text' GROUP BY tag.value ORDER BY tag.value LIMIT ${FACET_LIMIT}`,
-    )
-    .all() as FacetValue[];
-  const severities = facet(`coalesce(f.severity, 'none')`);
+  // Summed from the per-host counts kept with the current picture (current_host_facets).
+  const facet = (name: 'severity' | 'os' | 'repository'): FacetValue[] =>
+    cached(
+      db,
+      `SELECT value, sum(n) AS count FROM current_host_facets WHERE facet = ?
+       GROUP BY value ORDER BY count DESC, value LIMIT ${FACET_LIMIT}`,
+    ).all(name) as FacetValue[];
+  const hosts = cached(
+    db,
+    `SELECT host_id AS id, value AS name, n AS count FROM current_host_facets WHERE facet = 'host'
+     ORDER BY value COLLATE NOCASE, host_id LIMIT ${FACET_LIMIT}`,
+  ).all() as { id: number; name: string; count: number }[];
+  const tags = cached(
+    db,
+    `SELECT tag.value AS value, sum(c.n) AS count
+     FROM current_host_facets c JOIN hosts h ON h.id = c.host_id, json_each(h.tags) tag
+     WHERE c.facet = 'host' AND typeof(tag.value) = 'text' GROUP BY tag.value ORDER BY tag.value LIMIT ${FACET_LIMIT}`,
+  ).all() as FacetValue[];
+  const severities = facet('severity');
   return {
     severities: FINDING_SEVERITIES.filter((s) => severities.some((v) => v.value === s)).map((s) =>
       severities.find((v) => v.value === s)!,
     ),
-    os: facet('f.os_label'),
-    repositories: facet('f.repository'),
+    os: facet('os'),
+    repositories: facet('repository'),
     tags,
     hosts,
   };

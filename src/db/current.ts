@@ -72,9 +72,19 @@ export function refreshCurrentFindings(db: Database): number {
     cached(
       db,
       `INSERT INTO current_updates (kind, package, findings, security_findings, hosts, security, rank, repository, tier_rank,
-         epss, first_seen_at, due_at)
+         epss, first_seen_at, due_at, host_ids, arches, versions, version, advisories, open_findings, open_hosts,
+         open_tier_rank, open_epss, open_kev, open_first_seen, open_due, open_host_ids, open_finding_ids, open_cves)
        SELECT f.kind, f.package, count(*), sum(f.security), count(DISTINCT f.host_id), max(f.security), min(f.sev_rank),
-         min(f.repository), min(f.tier_rank), max(f.epss), min(f.first_seen_at), min(f.due_at)
+         min(f.repository), min(f.tier_rank), max(f.epss), min(f.first_seen_at), min(f.due_at),
+         json_group_array(DISTINCT f.host_id), json_group_array(DISTINCT f.arch), count(DISTINCT f.available_version),
+         min(f.available_version), json_group_array(DISTINCT f.advisories),
+         count(f.tier), count(DISTINCT f.host_id) FILTER (WHERE f.tier IS NOT NULL),
+         min(f.tier_rank) FILTER (WHERE f.tier IS NOT NULL), max(f.epss) FILTER (WHERE f.tier IS NOT NULL),
+         max(f.kev) FILTER (WHERE f.tier IS NOT NULL), min(f.first_seen_at) FILTER (WHERE f.tier IS NOT NULL),
+         min(f.due_at) FILTER (WHERE f.tier IS NOT NULL),
+         coalesce(json_group_array(DISTINCT f.host_id) FILTER (WHERE f.tier IS NOT NULL), '[]'),
+         coalesce(json_group_array(f.id) FILTER (WHERE f.tier IS NOT NULL), '[]'),
+         coalesce(json_group_array(DISTINCT f.cves) FILTER (WHERE f.tier IS NOT NULL), '[]')
        FROM temp.current_touched t CROSS JOIN current_findings f ON f.kind = t.kind AND f.package = t.package
        GROUP BY f.kind, f.package`,
     ).run();
@@ -84,6 +94,26 @@ export function refreshCurrentFindings(db: Database): number {
         WHERE u.kind = current_findings.kind AND u.package = current_findings.package AND current_findings.sharing != u.findings
           AND (current_findings.kind, current_findings.package) IN (SELECT kind, package FROM temp.current_touched)`,
     ).run();
+    // The filter lists' counts of the rebuilt hosts (findings.facets sums them).
+    cached(db, 'DELETE FROM current_host_facets WHERE host_id IN (SELECT value FROM json_each(@hosts))').run({
+      hosts,
+    });
+    cached(
+      db,
+      `INSERT INTO current_host_facets (host_id, facet, value, n)
+       SELECT host_id, 'host', min(host_name), count(*) FROM current_findings
+         WHERE host_id IN (SELECT value FROM json_each(@hosts)) GROUP BY host_id
+       UNION ALL SELECT host_id, 'severity', coalesce(severity, 'none'), count(*) FROM current_findings
+         WHERE host_id IN (SELECT value FROM json_each(@hosts)) GROUP BY host_id, coalesce(severity, 'none')
+       UNION ALL SELECT host_id, 'os', os_label, count(*) FROM current_findings
+         WHERE host_id IN (SELECT value FROM json_each(@hosts)) AND os_label IS NOT NULL GROUP BY host_id, os_label
+       UNION ALL SELECT host_id, 'repository', repository, count(*) FROM current_findings
+         WHERE host_id IN (SELECT value FROM json_each(@hosts)) AND repository IS NOT NULL GROUP BY host_id, repository
+       UNION ALL SELECT host_id, 'tier', tier, count(*) FROM current_findings
+         WHERE host_id IN (SELECT value FROM json_each(@hosts)) AND tier IS NOT NULL GROUP BY host_id, tier
+       UNION ALL SELECT host_id, 'kev', 'kev', count(*) FROM current_findings
+         WHERE host_id IN (SELECT value FROM json_each(@hosts)) AND tier IS NOT NULL AND kev = 1 GROUP BY host_id`,
+    ).run({ hosts });
     cached(db, 'DELETE FROM current_dirty WHERE host_id IN (SELECT value FROM json_each(@hosts))').run({
       hosts,
     });

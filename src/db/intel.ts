@@ -612,11 +612,19 @@ export function openFindingsByTier(db: Database, now: string): Record<TierName, 
   fresh(db);
   const out: Record<TierName, number> = { kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
   const x = exceptionSql(db, now);
-  const rows = db
-    .prepare(
-      `SELECT f.tier AS tier, count(*) AS n ${CURRENT} WHERE f.tier IS NOT NULL AND NOT ${x.accept} GROUP BY f.tier`,
-    )
-    .all({ now }) as { tier: TierName; n: number }[];
+  // No active exception: the per-host counts kept with the current picture, summed.
+  const rows = (
+    x.any === '0'
+      ? cached(
+          db,
+          `SELECT value AS tier, sum(n) AS n FROM current_host_facets WHERE facet = 'tier' GROUP BY value`,
+        ).all()
+      : db
+          .prepare(
+            `SELECT f.tier AS tier, count(*) AS n ${CURRENT} WHERE f.tier IS NOT NULL AND NOT ${x.accept} GROUP BY f.tier`,
+          )
+          .all({ now })
+  ) as { tier: TierName; n: number }[];
   for (const r of rows) out[r.tier] = r.n;
   return out;
 }
@@ -629,6 +637,27 @@ export function dueFigures(
 ): { overdue: number; dueThisWeek: number; excepted: number; exceptionsExpiringSoon: number } {
   fresh(db);
   const x = exceptionSql(db, now);
+  const expiringSoon = (): number =>
+    (
+      db
+        .prepare(
+          `SELECT count(*) AS n FROM finding_exceptions e WHERE ${EXCEPTION_ACTIVE} AND e.expires_at < @weekEnd`,
+        )
+        .get({ now, weekEnd }) as { n: number }
+    ).n;
+  // No active exception: two ranges of the judged findings' due-date index.
+  if (x.any === '0') {
+    const judged = `FROM current_findings f INDEXED BY current_findings_judged_due WHERE f.tier IS NOT NULL`;
+    return {
+      overdue:
+        (cached(db, `SELECT count(*) ${judged} AND f.due_at < @now`).pluck().get({ now }) as number) ?? 0,
+      dueThisWeek: cached(db, `SELECT count(*) ${judged} AND f.due_at >= @now AND f.due_at < @weekEnd`)
+        .pluck()
+        .get({ now, weekEnd }) as number,
+      excepted: 0,
+      exceptionsExpiringSoon: expiringSoon(),
+    };
+  }
   const row = db
     .prepare(
       `SELECT coalesce(sum(${x.overdue}), 0) AS overdue,
@@ -637,16 +666,11 @@ export function dueFigures(
        ${CURRENT} WHERE f.tier IS NOT NULL`,
     )
     .get({ now, weekEnd }) as { overdue: number; due_week: number; excepted: number };
-  const expiring = db
-    .prepare(
-      `SELECT count(*) AS n FROM finding_exceptions e WHERE ${EXCEPTION_ACTIVE} AND e.expires_at < @weekEnd`,
-    )
-    .get({ now, weekEnd }) as { n: number };
   return {
     overdue: row.overdue,
     dueThisWeek: row.due_week,
     excepted: row.excepted,
-    exceptionsExpiringSoon: expiring.n,
+    exceptionsExpiringSoon: expiringSoon(),
   };
 }
 
@@ -673,16 +697,30 @@ export function mostExposedHosts(
 }[] {
   fresh(db);
   const x = exceptionSql(db, now);
+  // No active exception: each host's judged counts kept with the current picture, and its overdue
+  // findings from a range of the due-date index.
+  const summed = `WITH per AS (
+      SELECT host_id, sum(CASE WHEN facet = 'tier' THEN n ELSE 0 END) AS open, sum(CASE WHEN facet = 'kev' THEN n ELSE 0 END) AS kev,
+        min(CASE WHEN facet = 'tier' THEN CASE value WHEN 'kev' THEN 0 WHEN 'critical' THEN 1 WHEN 'high' THEN 2
+          WHEN 'medium' THEN 3 WHEN 'low' THEN 4 ELSE 5 END END) AS worst
+      FROM current_host_facets WHERE facet IN ('tier', 'kev') GROUP BY host_id),
+    od AS (SELECT f.host_id, count(*) AS n FROM current_findings f INDEXED BY current_findings_judged_due
+      WHERE f.tier IS NOT NULL AND f.due_at < @now GROUP BY f.host_id)
+    SELECT per.host_id AS host_id, h.name AS host_name, per.open AS open, coalesce(od.n, 0) AS overdue, per.kev AS kev,
+      per.worst AS worst
+    FROM per JOIN hosts h ON h.id = per.host_id LEFT JOIN od ON od.host_id = per.host_id WHERE per.open > 0
+    ORDER BY kev DESC, overdue DESC, worst, open DESC, h.name COLLATE NOCASE, per.host_id LIMIT @limit`;
   return (
-    db
-      .prepare(
-        `SELECT f.host_id AS host_id, h.name AS host_name, count(*) AS open, coalesce(sum(${x.overdue}), 0) AS overdue,
+    (x.any === '0'
+      ? cached(db, summed)
+      : db.prepare(
+          `SELECT f.host_id AS host_id, h.name AS host_name, count(*) AS open, coalesce(sum(${x.overdue}), 0) AS overdue,
            sum(f.kev) AS kev, min(${TIER_RANK}) AS worst
          ${CURRENT} JOIN hosts h ON h.id = f.host_id
          WHERE f.tier IS NOT NULL AND NOT ${x.accept}
          GROUP BY f.host_id ORDER BY kev DESC, overdue DESC, worst, open DESC, h.name COLLATE NOCASE, f.host_id LIMIT @limit`,
-      )
-      .all({ now, limit }) as Row[]
+        )
+    ).all({ now, limit }) as Row[]
   ).map((r) => ({
     hostId: r.host_id as number,
     hostName: r.host_name as string,
@@ -717,6 +755,7 @@ export interface PriorityGroup {
 export function priorityGroups(db: Database, now: string, limit: number): PriorityGroup[] {
   fresh(db);
   const x = exceptionSql(db, now);
+  if (x.any === '0') return priorityGroupsKept(db, now, limit);
   const open = `${CURRENT} WHERE f.tier IS NOT NULL AND NOT ${x.accept}`;
   // CROSS JOIN keeps the current audits outside: the planner otherwise walked the package index
   // (a random row read per finding) to produce the DISTINCT, three times slower.
@@ -769,6 +808,50 @@ export function priorityGroups(db: Database, now: string, limit: number): Priori
       hosts: r.hosts as number,
       hostIds: [...hostIds].sort((a, b) => a - b),
       findingIds: findingIds.sort((a, b) => a - b),
+      oldestFirstSeenAt: (r.oldest as string | null) ?? null,
+      earliestDueAt: (r.earliest as string | null) ?? null,
+      overdue: r.overdue as number,
+    };
+  });
+}
+
+/**
+ * priorityGroups when no exception is active: the groups' order keys and lists over their judged
+ * findings are kept per update in current_updates (rebuilt with the current picture); only the
+ * overdue counts, which move with `now`, are read at the call (a range of the due-date index).
+ */
+function priorityGroupsKept(db: Database, now: string, limit: number): PriorityGroup[] {
+  const top = cached(
+    db,
+    `SELECT package, kind FROM current_updates WHERE open_findings > 0
+     ORDER BY open_tier_rank, coalesce(open_epss, -1) DESC, open_first_seen IS NULL, open_first_seen, open_hosts DESC,
+       package, kind LIMIT ?`,
+  ).all(limit) as { package: string; kind: string }[];
+  if (top.length === 0) return [];
+  const keys = JSON.stringify(top.map((r) => [r.package, r.kind]));
+  const rows = cached(
+    db,
+    `SELECT u.package, u.kind, u.open_tier_rank AS tier_rank, u.open_epss AS epss, u.open_kev AS kev, u.open_hosts AS hosts,
+       u.open_first_seen AS oldest, u.open_due AS earliest, u.open_host_ids AS host_ids, u.open_finding_ids AS finding_ids,
+       u.open_cves AS cves,
+       (SELECT count(*) FROM current_findings f INDEXED BY current_findings_judged_due
+         WHERE f.tier IS NOT NULL AND f.due_at < ? AND f.kind = u.kind AND f.package = u.package) AS overdue
+     FROM json_each(?) k CROSS JOIN current_updates u ON u.kind = k.value ->> 1 AND u.package = k.value ->> 0
+     ORDER BY k.key`,
+  ).all(now, keys) as Row[];
+  return rows.map((r) => {
+    const cves = new Set<string>();
+    for (const list of parseJsonArray<string>(r.cves as string))
+      for (const c of parseJsonArray<string>(list)) cves.add(c);
+    return {
+      package: r.package as string,
+      tier: RANK_TIER[r.tier_rank as number]!,
+      epss: (r.epss as number | null) ?? null,
+      cves: [...cves].sort(),
+      kev: r.kev === 1,
+      hosts: r.hosts as number,
+      hostIds: parseJsonArray<number>(r.host_ids as string).sort((a, b) => a - b),
+      findingIds: parseJsonArray<number>(r.finding_ids as string).sort((a, b) => a - b),
       oldestFirstSeenAt: (r.oldest as string | null) ?? null,
       earliestDueAt: (r.earliest as string | null) ?? null,
       overdue: r.overdue as number,

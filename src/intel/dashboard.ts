@@ -36,16 +36,18 @@ export function patchPriorities(db: Database, clock: Clock, limit: number): Prio
 export function exposureTrend(db: Database, maxDays = 365): Exposure['trend'] {
   const latest = new Map<number, Record<string, number>>();
   const points: Exposure['trend'] = [];
+  // The sums over every host's newest counts, kept as audits replace them (not re-added per day).
+  const sums = { kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
   const push = (date: string): void => {
-    const point = { date, kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
-    for (const counts of latest.values()) for (const t of TIERS) point[t] += counts[t] ?? 0;
-    points.push(point);
+    points.push({ date, ...sums });
   };
   let day: string | null = null;
   for (const a of auditTierCounts(db)) {
     const d = a.startedAt.slice(0, 10);
     if (day !== null && d !== day) push(day);
     day = d;
+    const before = latest.get(a.hostId);
+    for (const t of TIERS) sums[t] += (a.counts[t] ?? 0) - (before?.[t] ?? 0);
     latest.set(a.hostId, a.counts);
   }
   if (day !== null) push(day);

@@ -74,6 +74,8 @@ export const migration015: Migration = {
       CREATE INDEX current_findings_by_risk ON current_findings(tier_rank, coalesce(epss, -1) DESC, first_seen_at IS NULL, first_seen_at, sharing DESC, package, host_name COLLATE NOCASE);
       CREATE INDEX current_findings_by_due ON current_findings(due_at IS NULL, due_at, tier_rank, package, host_name COLLATE NOCASE);
       CREATE INDEX current_findings_update ON current_findings(kind, package);
+      -- The judged findings by due date: overdue and due-this-week counts read a range of it.
+      CREATE INDEX current_findings_judged_due ON current_findings(due_at, host_id, kind, package) WHERE tier IS NOT NULL;
       -- The same sorts descending: only their leading keys turn, so each needs its own index.
       CREATE INDEX current_findings_by_security_desc ON current_findings(security, sev_rank DESC, host_name COLLATE NOCASE, package);
       CREATE INDEX current_findings_by_host_desc ON current_findings(host_name COLLATE NOCASE DESC, host_id DESC, security DESC, package);
@@ -97,8 +99,39 @@ export const migration015: Migration = {
         epss REAL,
         first_seen_at TEXT,
         due_at TEXT,
+        -- The package view's lists of the update, unfiltered: its hosts, architectures, versions
+        -- offered (how many, the lowest) and its findings' distinct advisory lists (JSON).
+        host_ids TEXT NOT NULL DEFAULT '[]',
+        arches TEXT NOT NULL DEFAULT '[]',
+        versions INTEGER NOT NULL DEFAULT 0,
+        version TEXT,
+        advisories TEXT NOT NULL DEFAULT '[]',
+        -- The same over its judged findings only (tier set): the Dashboard's "patch these first".
+        open_findings INTEGER NOT NULL DEFAULT 0,
+        open_hosts INTEGER NOT NULL DEFAULT 0,
+        open_tier_rank INTEGER,
+        open_epss REAL,
+        open_kev INTEGER,
+        open_first_seen TEXT,
+        open_due TEXT,
+        open_host_ids TEXT NOT NULL DEFAULT '[]',
+        open_finding_ids TEXT NOT NULL DEFAULT '[]',
+        open_cves TEXT NOT NULL DEFAULT '[]',
         PRIMARY KEY (kind, package)
       ) STRICT, WITHOUT ROWID;
+
+      -- The Updates page's filter lists, per host (rebuilt with the host's current findings):
+      -- facet 'severity' | 'os' | 'repository' | 'host' (value: the host's name), and how many of
+      -- the host's current findings have that value; 'tier' and 'kev' count its judged findings
+      -- (the Dashboard's tier cards and most exposed hosts). A list sums ~2 000 rows, not 100 000.
+      CREATE TABLE current_host_facets (
+        host_id INTEGER NOT NULL,
+        facet TEXT NOT NULL,
+        value TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (host_id, facet, value)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX current_host_facets_value ON current_host_facets(facet, value, n);
 
       -- The host's newest successful audit again, after any change that can move it.
       CREATE TRIGGER current_audits_insert AFTER INSERT ON audits WHEN NEW.status = 'succeeded' BEGIN
