@@ -29,7 +29,7 @@ type Found = Map<string, number[]>;
 /** Hosts nmap reported up, with their open TCP ports; with -Pn, a host is up when a port answered. */
 export function parseNmapXml(xml: string): Found {
   const hosts: Found = new Map();
-  for (const block of xml.split('<host ').slice(1)) {
+  for (const block of xml.split(/<host[ >]/).slice(1)) {
     const address = /<address addr="([^"]+)" addrtype="ipv4"/.exec(block)?.[1];
     if (!address) continue;
     const ports = [...block.matchAll(/<port protocol="tcp" portid="(\d+)"><state state="(\w+)"/g)];
@@ -164,6 +164,9 @@ export async function main(args: string[]): Promise<BenchRow[]> {
           found.set(c.key, r.found);
           if (r.detail) details.push(r.detail);
         }
+        console.log(
+          `round ${round + 1}/${rounds}: ${contenders.map((c) => `${c.key} ${formatMs(times.get(c.key)!.wall.at(-1)!)}`).join(', ')}`,
+        );
         // Checked again after the round: had the lab vanished mid-round, these figures would be void.
         assertLabRoute(lab);
         const reference = found.get('nmapDefault')!;
@@ -179,9 +182,6 @@ export async function main(args: string[]): Promise<BenchRow[]> {
           throw new Error(
             `discovery round ${round}: not the same hosts and open ports:\n  ${problems.join('\n  ')}`,
           );
-        console.log(
-          `round ${round + 1}/${rounds}: ${contenders.map((c) => `${c.key} ${formatMs(times.get(c.key)!.wall.at(-1)!)}`).join(', ')}`,
-        );
       }
     } finally {
       fs.rmSync(workdir, { recursive: true, force: true });
