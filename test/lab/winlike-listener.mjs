@@ -47,6 +47,14 @@ const RDP_CONFIRM = Buffer.from([
   0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0x00, 0x00, 0x12, 0x34, 0x00, 0x02, 0x1f, 0x08, 0x00, 0x02, 0x00, 0x00,
   0x00,
 ]);
+/**
+ * What Windows' RPC endpoint mapper says to bytes that are not a bind it accepts: a DCE/RPC
+ * bind_nak (PDU type 13, reason 4, versions 5.0), 24 bytes. nmap's probes get it at once.
+ */
+const RPC_BIND_NAK = Buffer.from([
+  0x05, 0x00, 0x0d, 0x03, 0x10, 0x00, 0x00, 0x00, 0x18, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00,
+  0x01, 0x05, 0x00, 0x00, 0x00, 0x00,
+]);
 /** NetBIOS positive session response. */
 const NBSS_POSITIVE = Buffer.from([0x82, 0x00, 0x00, 0x00]);
 /** NetBIOS negative session response, "called name not present", Windows' answer to anything else. */
@@ -185,7 +193,7 @@ function listen(server, port) {
 }
 
 await Promise.all([
-  tcpListener(135, () => null),
+  tcpListener(135, () => RPC_BIND_NAK),
   tcpListener(139, (b) => (b[0] === 0x81 ? NBSS_POSITIVE : NBSS_NEGATIVE)),
   tcpListener(445, (b) => (b.length >= 8 && b[0] === 0x00 ? smbNegotiateResponse() : null)),
   tcpListener(3389, (b) => (b.length >= 4 && b[0] === 0x03 ? RDP_CONFIRM : null)),
