@@ -66,6 +66,13 @@ export interface FindingInput {
   sourcePackage?: string | null;
   sourceInstalledVersion?: string | null;
   sourceAvailableVersion?: string | null;
+  /**
+   * The enrichment's judgement when whoever stores the audit already knows it (a bulk import):
+   * written in the same INSERT, with `judgedAt` as its time, instead of an UPDATE per finding
+   * afterwards. writeAuditIntel is still called for the evidence and the audit's counts, with
+   * `storedWithFinding` set on these findings' judgements.
+   */
+  judged?: (FindingIntel & { judgedAt: string }) | null;
 }
 
 /** What the advisory snapshot says about a finding (migration 013; written by src/intel's enrichment). */
@@ -193,7 +200,10 @@ export function startAudit(
   );
 }
 
-/** Records a successful audit and its findings in one transaction: all or nothing. */
+/**
+ * Records a successful audit and its findings in one transaction: all or nothing. Returns the
+ * findings' row ids in the order given (the enrichment judges them by id without reading them back).
+ */
 export function completeAudit(
   db: Database,
   auditId: number,
@@ -219,7 +229,7 @@ export function completeAudit(
     startedAt?: string;
     finishedAt?: string;
   },
-): void {
+): number[] {
   const insertPackage = cached(
     db,
     `INSERT OR IGNORE INTO audit_packages (audit_id, name, arch, version, source_name, source_version) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -227,13 +237,14 @@ export function completeAudit(
   const insert = cached(
     db,
     `INSERT INTO findings (audit_id, host_id, kind, package, arch, installed_version, available_version, repository, security, severity, vendor_severity, advisories, held, reboot_required, details,
-       source_package, source_installed_version, source_available_version)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       source_package, source_installed_version, source_available_version, cves, kev, epss, tier, first_seen_at, due_at, intel_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertHotfix = cached(
     db,
     `INSERT OR IGNORE INTO audit_hotfixes (audit_id, hotfix_id, description, installed_on) VALUES (?, ?, ?, ?)`,
   );
+  const ids: number[] = new Array<number>(result.findings.length);
   db.transaction(() => {
     const { host_id: hostId } = cached(db, 'SELECT host_id FROM audits WHERE id = ?').get(auditId) as {
       host_id: number;
@@ -241,9 +252,11 @@ export function completeAudit(
     // Positional parameters and one statement per workspace: binding an object per finding and
     // preparing the statements per audit were half of storing a 50-finding audit.
     let security = 0;
-    for (const f of result.findings) {
+    for (let i = 0; i < result.findings.length; i++) {
+      const f = result.findings[i]!;
       if (f.security) security++;
-      insert.run(
+      const j = f.judged ?? null;
+      ids[i] = insert.run(
         auditId,
         hostId,
         f.kind,
@@ -262,7 +275,14 @@ export function completeAudit(
         f.sourcePackage ?? null,
         f.sourceInstalledVersion ?? null,
         f.sourceAvailableVersion ?? null,
-      );
+        j === null ? '[]' : JSON.stringify(j.cves),
+        j?.kev ? 1 : 0,
+        j?.epss ?? null,
+        j?.tier ?? null,
+        j?.firstSeenAt ?? null,
+        j?.dueAt ?? null,
+        j?.judgedAt ?? null,
+      ).lastInsertRowid as number;
     }
     const { hotfixes = [], ...facts } = result.windows ?? {};
     for (const h of hotfixes) insertHotfix.run(auditId, h.hotfixId, h.description, h.installedOn);
@@ -295,6 +315,7 @@ export function completeAudit(
     // Only a new installed set can push an older one out of the newest INSTALLED_SETS_KEPT.
     if (installed.length > 0) pruneInstalledSets(db, hostId);
   })();
+  return ids;
 }
 
 /** How many of a host's audits keep their installed set (the newest, by when they were taken). */

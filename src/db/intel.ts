@@ -253,6 +253,12 @@ export interface FindingJudgement {
   evidence: FindingCveRow[];
   /** What the last enrichment wrote (findingsToJudge's `judged`); absent or null: write it all. */
   previous?: PreviousJudgement | null;
+  /**
+   * The finding was stored with this very judgement and time by completeAudit (FindingInput's
+   * `judged`, with the same `judgedAt`): it is new, has no evidence yet and needs no UPDATE; only
+   * its evidence rows are written.
+   */
+  storedWithFinding?: boolean;
 }
 
 const EVIDENCE_COLUMNS =
@@ -311,11 +317,12 @@ export function writeAuditIntel(
   const touch = cached(db, 'UPDATE findings SET intel_at = ? WHERE id = ?');
   const touchAll = cached(db, 'UPDATE findings SET intel_at = ? WHERE audit_id = ?');
   const one = `(${Array(10).fill('?').join(', ')})`;
-  const insertOne = cached(db, `INSERT OR IGNORE INTO finding_cves (${EVIDENCE_COLUMNS}) VALUES ${one}`);
-  const insertMany = cached(
-    db,
-    `INSERT OR IGNORE INTO finding_cves (${EVIDENCE_COLUMNS}) VALUES ${Array(EVIDENCE_ROWS_PER_INSERT).fill(one).join(', ')}`,
-  );
+  const evidenceInsert = (rows: number): Statement =>
+    cached(
+      db,
+      `INSERT OR IGNORE INTO finding_cves (${EVIDENCE_COLUMNS}) VALUES ${Array(rows).fill(one).join(', ')}`,
+    );
+  const insertMany = evidenceInsert(EVIDENCE_ROWS_PER_INSERT);
   // One finding at a time, by the primary key: a DELETE … IN (SELECT …) was planned as a scan of
   // every evidence row of the workspace, which made enriching a fleet quadratic.
   const clear = cached(db, 'DELETE FROM finding_cves WHERE finding_id = ?');
@@ -353,11 +360,21 @@ export function writeAuditIntel(
       const width = 10 * EVIDENCE_ROWS_PER_INSERT;
       let i = 0;
       for (; i + width <= pending.length; i += width) insertMany.run(pending.slice(i, i + width));
-      for (; i < pending.length; i += 10) insertOne.run(pending.slice(i, i + 10));
+      // The rest (an audit's few dozen rows) in statements of 32, 16, … 1 rows, not one per row.
+      for (let rows = 32; rows >= 1; rows >>= 1)
+        while (pending.length - i >= rows * 10) {
+          evidenceInsert(rows).run(pending.slice(i, i + rows * 10));
+          i += rows * 10;
+        }
       pending = [];
     };
     for (const j of judgements) {
       const evidence = uniqueEvidence(j.evidence);
+      if (j.storedWithFinding === true) {
+        for (const e of evidence) pending.push(j.findingId, ...evidenceValues(e));
+        if (pending.length >= 10 * EVIDENCE_ROWS_PER_INSERT * 20) flush();
+        continue;
+      }
       const cves = JSON.stringify(j.cves);
       const kev = j.kev ? 1 : 0;
       const p = j.previous ?? null;

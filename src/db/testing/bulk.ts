@@ -12,7 +12,7 @@
  * the newest audit is stored before an older one (an offline collection that arrived late), so
  * that "each host's newest audit" must go by when it was taken, not by row id.
  */
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import { DEFAULT_SLA_DAYS } from '../../api/intel-schemas';
 import { completeAudit, startAudit, type FindingInput } from '../audits';
 import { insertHost, recordAuditSighting } from '../hosts';
@@ -23,6 +23,12 @@ export interface FleetOptions {
   auditsPerHost: number;
   findingsPerAudit: number;
   seed?: number;
+  /**
+   * How many hosts' audits are committed together (default 1: each host's history in one
+   * transaction, as a bundle import or a set of offline collections stores them; each audit is
+   * still its own nested transaction). A commit writes every page the audits touched to the WAL.
+   */
+  hostsPerTransaction?: number;
 }
 
 /** A small, fast, deterministic generator (mulberry32). */
@@ -281,7 +287,20 @@ export function fillFleet(db: Database, opts: FleetOptions): { hostIds: number[]
   const hostIds: number[] = [];
   const auditIds: number[] = [];
   const judgedAt = new Date(LAST_DAY + DAY).toISOString();
-  for (let h = 0; h < opts.hosts; h++) {
+  const batch = Math.max(1, opts.hostsPerTransaction ?? 1);
+  try {
+    for (let h = 0; h < opts.hosts; h++) {
+      if (h % batch === 0) db.exec('BEGIN');
+      fillHost(h);
+      if ((h + 1) % batch === 0 || h + 1 === opts.hosts) db.exec('COMMIT');
+    }
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+  return { hostIds, auditIds };
+
+  function fillHost(h: number): void {
     const roll = rand();
     const os = OS_PROFILES[roll < 0.7 ? 0 : roll < 0.9 ? 1 : 2]!;
     const n = h + 1;
@@ -356,58 +375,43 @@ export function fillFleet(db: Database, opts: FleetOptions): { hostIds: number[]
       const at = takenAt(k);
       const findings = snapshots[k]!;
       const auditId = startAudit(db, { hostId: host.id, taskId: null });
-      // One transaction per audit: its findings and their judgement are committed together.
-      db.transaction(() => {
-        completeAudit(db, auditId, {
-          osId: os.osId,
-          osName: os.osName,
-          osVersion: os.osVersion,
-          kernel: os.osId === 'almalinux' ? '5.14.0-427.el9.x86_64' : '6.1.0-26-amd64',
-          packageManager: os.packageManager,
-          metadataAgeSeconds: 3600,
-          rebootRequired: findings.some((f) => f.rebootRequired === true),
-          warnings: [],
-          durationMs: 1500,
-          findings,
-          startedAt: at,
-          finishedAt: new Date(Date.parse(at) + 1500).toISOString(),
-        });
-        auditIds.push(auditId);
-        const judgements = judge(db, auditId, seenAt[k]!, os);
-        const counts: Record<string, number> = { kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
-        for (const j of judgements) if (j.tier !== null) counts[j.tier] = (counts[j.tier] ?? 0) + 1;
-        writeAuditIntel(db, auditId, judgements, counts, judgedAt);
-      })();
+      // The judgement is known before the audit is stored (it is derived from the names), so it
+      // goes into each finding's INSERT; writeAuditIntel then writes the evidence and the counts.
+      const judgements = judge(findings, seenAt[k]!, os);
+      const findingIds = completeAudit(db, auditId, {
+        osId: os.osId,
+        osName: os.osName,
+        osVersion: os.osVersion,
+        kernel: os.osId === 'almalinux' ? '5.14.0-427.el9.x86_64' : '6.1.0-26-amd64',
+        packageManager: os.packageManager,
+        metadataAgeSeconds: 3600,
+        rebootRequired: findings.some((f) => f.rebootRequired === true),
+        warnings: [],
+        durationMs: 1500,
+        findings: findings.map((f, i) => ({ ...f, judged: { ...judgements[i]!, judgedAt } })),
+        startedAt: at,
+        finishedAt: new Date(Date.parse(at) + 1500).toISOString(),
+      });
+      auditIds.push(auditId);
+      for (let i = 0; i < judgements.length; i++) judgements[i]!.findingId = findingIds[i]!;
+      const counts: Record<string, number> = { kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
+      for (const j of judgements) if (j.tier !== null) counts[j.tier] = (counts[j.tier] ?? 0) + 1;
+      writeAuditIntel(db, auditId, judgements, counts, judgedAt);
     }
     recordAuditSighting(db, host.id, { hostname: null });
   }
-  return { hostIds, auditIds };
 }
 
-const selects = new WeakMap<Database, Statement>();
-
-/** The enrichment's judgement of an audit's findings, derived from each package's name. */
-function judge(db: Database, auditId: number, seen: Map<string, string>, os: OsProfile): FindingJudgement[] {
-  let select = selects.get(db);
-  if (!select) {
-    select = db.prepare(
-      'SELECT id, package, security, severity, available_version, advisories FROM findings WHERE audit_id = ?',
-    );
-    selects.set(db, select);
-  }
-  const rows = select.all(auditId) as {
-    id: number;
-    package: string;
-    security: number;
-    severity: string | null;
-    available_version: string;
-    advisories: string;
-  }[];
-  return rows.map((r) => {
+/**
+ * The enrichment's judgement of an audit's findings, derived from each package's name; stored with
+ * the findings (findingId is set once they have their ids).
+ */
+function judge(findings: FindingInput[], seen: Map<string, string>, os: OsProfile): FindingJudgement[] {
+  return findings.map((r) => {
     const firstSeenAt = seen.get(r.package) ?? null;
-    if (r.security !== 1)
+    if (!r.security)
       return {
-        findingId: r.id,
+        findingId: 0,
         cves: [],
         kev: false,
         epss: null,
@@ -415,6 +419,7 @@ function judge(db: Database, auditId: number, seen: Map<string, string>, os: OsP
         firstSeenAt,
         dueAt: null,
         evidence: [],
+        storedWithFinding: true,
       };
     const h = hash(`${os.osId}/${r.package}`);
     const count = 1 + (h % 3);
@@ -427,9 +432,9 @@ function judge(db: Database, auditId: number, seen: Map<string, string>, os: OsP
     const epss = Math.round(((h % 10007) / 10007) ** 3 * 10000) / 10000;
     const days = DEFAULT_SLA_DAYS[tier ?? 'medium'];
     const dueAt = firstSeenAt === null ? null : new Date(Date.parse(firstSeenAt) + days * DAY).toISOString();
-    const advisory = (JSON.parse(r.advisories) as string[])[0] ?? os.advisory(h);
+    const advisory = r.advisories[0] ?? os.advisory(h);
     return {
-      findingId: r.id,
+      findingId: 0,
       cves,
       kev,
       epss,
@@ -445,9 +450,9 @@ function judge(db: Database, auditId: number, seen: Map<string, string>, os: OsP
         ecosystem: null,
         matchedName: r.package,
         nameKind: 'package-manager' as const,
-        fixedVersion: r.available_version,
+        fixedVersion: r.availableVersion,
       })),
-      previous: null,
+      storedWithFinding: true,
     };
   });
 }
