@@ -1,11 +1,13 @@
 /**
- * `npm run bench -- workspace [--hosts=2000] [--audits=10] [--per-audit=50] [--rounds=25] [--plans]`:
+ * `npm run bench -- workspace [--hosts=2000] [--audits=10] [--per-audit=50] [--rounds=25] [--per-transaction=20] [--plans]`:
  * issue 15's "a million findings". In a fresh workspace FILE (WAL, as the app opens it):
  * - ingest: 2 000 hosts × 10 audits × 50 findings through the project's own insert path
- *   (src/db/testing/bulk.ts:fillFleet: insertHost, startAudit + completeAudit in one transaction
- *   per audit, the enrichment's judgement written by writeAuditIntel, the host's sighting):
- *   goal ≤ 5 000 ms. Not included: reading the hosts over SSH and matching against a snapshot
- *   (the judgement is derived from the package names; bench/intel.ts measures the matching).
+ *   (src/db/testing/bulk.ts:fillFleet: insertHost, startAudit + completeAudit with each finding's
+ *   judgement in its INSERT, writeAuditIntel for the evidence and counts, the host's sighting; the
+ *   audits of 20 hosts per commit, as an import stores them) and the first build of the current
+ *   picture: goal ≤ 5 000 ms. Not included: reading the hosts over SSH, inventing the fleet, and
+ *   matching against a snapshot (the judgement is derived from the package names; bench/intel.ts
+ *   measures the matching).
  * - every Updates-page query shape through Core.call as renderer/features/findings calls it (page
  *   of 200): each sort in both directions, each filter, a search, the first, middle and last page,
  *   and the package view (findings.groups) and its filters (findings.facets): p99 ≤ 50 ms each.
@@ -130,6 +132,8 @@ export async function main(args: string[]): Promise<BenchRow[]> {
   const audits = option(args, 'audits', 10);
   const perAudit = option(args, 'per-audit', 50);
   const rounds = option(args, 'rounds', 25);
+  // Hosts whose audits are committed together: an import stores many at once (bulk.ts).
+  const perTransaction = option(args, 'per-transaction', 20);
   const showPlans = args.includes('--plans');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchdeck-bench-workspace-'));
   const file = path.join(dir, 'fleet.sqlite');
@@ -145,8 +149,16 @@ export async function main(args: string[]): Promise<BenchRow[]> {
     // 1. Ingest.
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    fillFleet(db, { hosts, auditsPerHost: audits, findingsPerAudit: perAudit, seed: 15 });
-    const storeMs = performance.now() - t0;
+    const filled = fillFleet(db, {
+      hosts,
+      auditsPerHost: audits,
+      findingsPerAudit: perAudit,
+      seed: 15,
+      hostsPerTransaction: perTransaction,
+    });
+    const fillMs = performance.now() - t0;
+    // Only the project's insert path counts; inventing the fleet and its judgement does not.
+    const storeMs = filled.storeMs;
     // The current picture is built lazily: the first read after the ingest builds it for every host.
     const t1 = performance.now();
     refreshCurrentFindings(db);
@@ -155,9 +167,11 @@ export async function main(args: string[]): Promise<BenchRow[]> {
     // On a shared machine the wall time says more about the neighbours than about the ingest.
     const cpu = process.cpuUsage(cpu0);
     const cpuMs = (cpu.user + cpu.system) / 1000;
-    console.log(`ingest CPU time (this process): ${fmt(cpuMs)} of ${fmt(ingestMs)} wall`);
     console.log(
-      `store ${fmt(storeMs)} + build the current picture at the first read ${fmt(buildMs)} (${(db.prepare('SELECT count(*) FROM current_findings').pluck().get() as number).toLocaleString('en')} current findings)`,
+      `ingest CPU time (this process, all threads, with generating the fleet): ${fmt(cpuMs)}; wall ${fmt(fillMs + buildMs)} of which generating ${fmt(fillMs - storeMs)} (not counted)`,
+    );
+    console.log(
+      `store ${fmt(storeMs)} (${hosts > perTransaction ? `${perTransaction} hosts' audits per commit` : 'one commit'}) + build the current picture at the first read ${fmt(buildMs)} (${(db.prepare('SELECT count(*) FROM current_findings').pluck().get() as number).toLocaleString('en')} current findings)`,
     );
     console.log(
       `ingest ${findings.toLocaleString('en')} findings (${hosts} hosts × ${audits} audits × ${perAudit}): ${fmt(ingestMs)} (${((ingestMs / findings) * 1e5).toFixed(0)} ms per 100 000)`,
@@ -169,7 +183,7 @@ export async function main(args: string[]): Promise<BenchRow[]> {
         `workspace: ingest ${(findings / 1e6).toFixed(findings % 1e6 === 0 ? 0 : 2)} M findings (${hosts} hosts × ${audits} audits × ${perAudit})`,
         ingestMs,
         5000,
-        `store ${fmt(storeMs)} (insertHost, completeAudit + writeAuditIntel in one transaction per audit; judgement derived from package names, no snapshot matching) + build the current picture ${fmt(buildMs)}, WAL workspace file; CPU ${fmt(cpuMs)}`,
+        `store ${fmt(storeMs)} (insertHost, startAudit, completeAudit with each finding's judgement in its INSERT, writeAuditIntel for evidence and counts; ${perTransaction} hosts' audits per commit, as an import; generating the fleet and its judgement, the stand-in for snapshot matching, not counted) + build the current picture ${fmt(buildMs)}, WAL workspace file; CPU incl. generation ${fmt(cpuMs)}`,
       ),
     ];
 

@@ -1,9 +1,11 @@
 /**
  * Test and benchmark support: a large, realistic fleet written through the project's own insert
- * path — hosts by insertHost, each audit by startAudit + completeAudit (one transaction, as a
- * collector's result is stored), its CVEs, KEV flag, EPSS, tier, first sighting and due date by
- * writeAuditIntel (the function the enrichment stores its judgement with), and the host's sighting
- * by recordAuditSighting. Deterministic for a seed: the same options give the same rows.
+ * path — hosts by insertHost, each audit by startAudit + completeAudit with its findings' CVEs,
+ * KEV flag, EPSS, tier, first sighting and due date in their INSERT (known before storing, as an
+ * import knows them), their evidence and the audit's counts by writeAuditIntel (the function the
+ * enrichment stores its judgement with), and the host's sighting by recordAuditSighting; a host's
+ * audits (or hostsPerTransaction hosts') in one transaction. Deterministic for a seed: the same
+ * options give the same rows.
  *
  * Shape of the fleet: about 70% Debian 12, 20% AlmaLinux 9, 10% Ubuntu 22.04; every host has its
  * own set of pending updates drawn from one pool per OS (so most packages are pending on many
@@ -282,32 +284,55 @@ function hash(s: string): number {
  * judged as the enrichment would judge them. Returns the host ids and the audit ids (in the order
  * written). Use a fresh workspace: host names are `fleet-00001`…
  */
-export function fillFleet(db: Database, opts: FleetOptions): { hostIds: number[]; auditIds: number[] } {
+export function fillFleet(
+  db: Database,
+  opts: FleetOptions,
+): {
+  hostIds: number[];
+  auditIds: number[];
+  /**
+   * The milliseconds spent in the project's insert path (insertHost, startAudit, completeAudit,
+   * writeAuditIntel, recordAuditSighting and the commits); the rest of the call invents the fleet
+   * and its judgement (the stand-in for matching against a snapshot).
+   */
+  storeMs: number;
+} {
   const rand = prng(opts.seed ?? 1);
   const hostIds: number[] = [];
   const auditIds: number[] = [];
   const judgedAt = new Date(LAST_DAY + DAY).toISOString();
   const batch = Math.max(1, opts.hostsPerTransaction ?? 1);
+  let storeMs = 0;
+  const store = <T>(fn: () => T): T => {
+    const t = performance.now();
+    try {
+      return fn();
+    } finally {
+      storeMs += performance.now() - t;
+    }
+  };
   try {
     for (let h = 0; h < opts.hosts; h++) {
-      if (h % batch === 0) db.exec('BEGIN');
+      if (h % batch === 0) store(() => db.exec('BEGIN'));
       fillHost(h);
-      if ((h + 1) % batch === 0 || h + 1 === opts.hosts) db.exec('COMMIT');
+      if ((h + 1) % batch === 0 || h + 1 === opts.hosts) store(() => db.exec('COMMIT'));
     }
   } catch (err) {
     if (db.inTransaction) db.exec('ROLLBACK');
     throw err;
   }
-  return { hostIds, auditIds };
+  return { hostIds, auditIds, storeMs };
 
   function fillHost(h: number): void {
     const roll = rand();
     const os = OS_PROFILES[roll < 0.7 ? 0 : roll < 0.9 ? 1 : 2]!;
     const n = h + 1;
-    const host = insertHost(db, {
-      name: `fleet-${String(n).padStart(5, '0')}`,
-      address: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
-    });
+    const host = store(() =>
+      insertHost(db, {
+        name: `fleet-${String(n).padStart(5, '0')}`,
+        address: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
+      }),
+    );
     hostIds.push(host.id);
     // The host's pending updates: a window of its OS pool, replaced a little at each audit.
     const pending = new Map<string, { finding: FindingInput }>();
@@ -374,31 +399,34 @@ export function fillFleet(db: Database, opts: FleetOptions): { hostIds: number[]
     for (const k of order) {
       const at = takenAt(k);
       const findings = snapshots[k]!;
-      const auditId = startAudit(db, { hostId: host.id, taskId: null });
+      const auditId = store(() => startAudit(db, { hostId: host.id, taskId: null }));
       // The judgement is known before the audit is stored (it is derived from the names), so it
       // goes into each finding's INSERT; writeAuditIntel then writes the evidence and the counts.
       const judgements = judge(findings, seenAt[k]!, os);
-      const findingIds = completeAudit(db, auditId, {
-        osId: os.osId,
-        osName: os.osName,
-        osVersion: os.osVersion,
-        kernel: os.osId === 'almalinux' ? '5.14.0-427.el9.x86_64' : '6.1.0-26-amd64',
-        packageManager: os.packageManager,
-        metadataAgeSeconds: 3600,
-        rebootRequired: findings.some((f) => f.rebootRequired === true),
-        warnings: [],
-        durationMs: 1500,
-        findings: findings.map((f, i) => ({ ...f, judged: { ...judgements[i]!, judgedAt } })),
-        startedAt: at,
-        finishedAt: new Date(Date.parse(at) + 1500).toISOString(),
-      });
+      const judged = findings.map((f, i) => ({ ...f, judged: { ...judgements[i]!, judgedAt } }));
+      const findingIds = store(() =>
+        completeAudit(db, auditId, {
+          osId: os.osId,
+          osName: os.osName,
+          osVersion: os.osVersion,
+          kernel: os.osId === 'almalinux' ? '5.14.0-427.el9.x86_64' : '6.1.0-26-amd64',
+          packageManager: os.packageManager,
+          metadataAgeSeconds: 3600,
+          rebootRequired: findings.some((f) => f.rebootRequired === true),
+          warnings: [],
+          durationMs: 1500,
+          findings: judged,
+          startedAt: at,
+          finishedAt: new Date(Date.parse(at) + 1500).toISOString(),
+        }),
+      );
       auditIds.push(auditId);
       for (let i = 0; i < judgements.length; i++) judgements[i]!.findingId = findingIds[i]!;
       const counts: Record<string, number> = { kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
       for (const j of judgements) if (j.tier !== null) counts[j.tier] = (counts[j.tier] ?? 0) + 1;
-      writeAuditIntel(db, auditId, judgements, counts, judgedAt);
+      store(() => writeAuditIntel(db, auditId, judgements, counts, judgedAt));
     }
-    recordAuditSighting(db, host.id, { hostname: null });
+    store(() => recordAuditSighting(db, host.id, { hostname: null }));
   }
 }
 
