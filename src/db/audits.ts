@@ -328,9 +328,14 @@ export const INSTALLED_SETS_KEPT = 3;
 export function pruneInstalledSets(db: Database, hostId: number): number {
   return db
     .prepare(
+      // Ranked by a window, not by ORDER BY … LIMIT -1 OFFSET inside IN (…): with migration 015's
+      // index on (host_id, started_at, id) SQLite answered that subquery with every audit,
+      // which deleted the newest installed set too (test/integration/audit-sources.test.ts).
       `DELETE FROM audit_packages WHERE audit_id IN (
-         SELECT id FROM audits a WHERE host_id = ? AND EXISTS (SELECT 1 FROM audit_packages p WHERE p.audit_id = a.id)
-         ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?)`,
+         SELECT id FROM (
+           SELECT a.id, row_number() OVER (ORDER BY a.started_at DESC, a.id DESC) AS rank FROM audits a
+            WHERE a.host_id = ? AND EXISTS (SELECT 1 FROM audit_packages p WHERE p.audit_id = a.id))
+          WHERE rank > ?)`,
     )
     .run(hostId, INSTALLED_SETS_KEPT).changes;
 }

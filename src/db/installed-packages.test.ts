@@ -114,4 +114,12 @@ describe('installed sets', () => {
     expect([...ids, newest].map(kept)).toEqual([0, 0, 1, 1, 1]);
     expect(kept(other)).toBe(1);
   });
+
+  it('keeps the only installed set of a host, however many packages it has and whatever the other hosts hold', () => {
+    const db = createMemoryWorkspace();
+    const hosts = ['a', 'b', 'c'].map((name, i) => insertHost(db, { name, address: `198.18.0.${11 + i}` }));
+    const big = (n: number) => Array.from({ length: n }, (_, i) => ({ ...kernel(`${i}-1`), name: `p${i}` }));
+    const ids = hosts.map((h, i) => audit(db, h.id, null, big(100 + i)));
+    expect(ids.map((id) => listInstalledPackages(db, id).length)).toEqual([100, 101, 102]);
+  });
 });
