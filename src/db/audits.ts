@@ -1,6 +1,12 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { WindowsAuditFacts, WindowsUpdateDetails } from '../api';
-import { APPLIED_EXCEPTION_ID, FINDING_OVERDUE, HAS_ACTIVE_EXCEPTION, exceptionsById } from './exceptions';
+import {
+  APPLIED_EXCEPTION_ID,
+  EXCEPTION_ACTIVE,
+  FINDING_OVERDUE,
+  HAS_ACTIVE_EXCEPTION,
+  exceptionsById,
+} from './exceptions';
 import { refreshCurrentFindings } from './current';
 import { now, parseJsonArray } from './time';
 
@@ -575,15 +581,23 @@ const CURRENT_FINDINGS_FROM = 'FROM current_findings f';
  * FROM and WHERE over the current findings with only the conditions the filter sets (fixed SQL
  * fragments; every value goes in as a parameter), over `current_findings f` alone.
  */
-function currentFindings(filter: FindingFilter) {
+function currentFindings(filter: FindingFilter, exceptionsActive = true) {
   const where: string[] = [];
   const params: Record<string, string | number> = {};
   if (filter.search) {
     params.search = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(`(f.package LIKE @search ESCAPE '\\' OR f.host_name LIKE @search ESCAPE '\\'
-      OR (f.advisories != '[]' AND EXISTS (SELECT 1 FROM json_each(f.advisories) adv WHERE adv.value LIKE @search ESCAPE '\\')))`);
+    // The names are matched in the short lists first (one row per pending update, per host), then
+    // the findings read by index: the same rows as matching every finding's package, host name and
+    // advisories (current_updates holds every current update with its findings' distinct advisory
+    // lists: a finding matches when its list is one of those that match, compared as a whole).
+    where.push(`(f.package IN (SELECT u.package FROM current_updates u WHERE u.package LIKE @search ESCAPE '\\')
+      OR f.host_id IN (SELECT h.id FROM hosts h WHERE h.name LIKE @search ESCAPE '\\')
+      OR (f.kind, f.package, f.advisories) IN (SELECT u.kind, u.package, list.value FROM current_updates u, json_each(u.advisories) list
+          WHERE EXISTS (SELECT 1 FROM json_each(list.value) adv WHERE adv.value LIKE @search ESCAPE '\\')))`);
   }
-  if (filter.securityOnly) where.push('f.security = 1');
+  // Unary +: not an index key, so that a page walks its sort's index and stops after its rows
+  // (a third of the findings are security ones) instead of reading every match and sorting them.
+  if (filter.securityOnly) where.push('+f.security = 1');
   if (filter.hostId !== undefined) {
     params.hostId = filter.hostId;
     where.push('f.host_id = @hostId');
@@ -598,7 +612,7 @@ function currentFindings(filter: FindingFilter) {
   }
   if (filter.repository) {
     params.repository = filter.repository;
-    where.push('f.repository = @repository');
+    where.push('+f.repository = @repository');
   }
   if (filter.tag) {
     params.tag = filter.tag;
@@ -609,15 +623,20 @@ function currentFindings(filter: FindingFilter) {
   if (filter.kevOnly) where.push('f.kev = 1');
   if (filter.tier) {
     params.tier = filter.tier;
-    where.push('f.tier = @tier');
+    where.push('+f.tier = @tier');
   }
   if (filter.epssAtLeast !== undefined) {
     params.epssAtLeast = filter.epssAtLeast;
     where.push('f.epss >= @epssAtLeast');
   }
-  if (filter.overdue) where.push(FINDING_OVERDUE);
-  if (filter.hasException !== undefined)
-    where.push(filter.hasException ? HAS_ACTIVE_EXCEPTION : `NOT ${HAS_ACTIVE_EXCEPTION}`);
+  // With no exception active at @now (the caller checked), "covered by one" is false for every finding.
+  if (filter.overdue)
+    where.push(exceptionsActive ? FINDING_OVERDUE : '(f.due_at IS NOT NULL AND f.due_at < @now)');
+  if (filter.hasException !== undefined) {
+    if (exceptionsActive)
+      where.push(filter.hasException ? HAS_ACTIVE_EXCEPTION : `NOT ${HAS_ACTIVE_EXCEPTION}`);
+    else if (filter.hasException) where.push('0');
+  }
   // Every query may name @now (the overdue and exception columns do): always bound.
   params.now = filter.now ?? now();
   return {
@@ -702,8 +721,8 @@ const orderBy = (terms: [string, 'ASC' | 'DESC'][], reversed = false): string =>
  * A page past the middle is read from the other end in the reversed order (then turned back), so
  * that no page walks more than half the list.
  */
-export function findingQuerySql(query: FindingQueryInput, total?: number) {
-  const { sql: current, params } = currentFindings(query);
+export function findingQuerySql(query: FindingQueryInput, total?: number, exceptionsActive = true) {
+  const { sql: current, params } = currentFindings(query, exceptionsActive);
   const terms = findingOrderTerms(query.sort, query.direction);
   const reversed = total !== undefined && query.offset > total / 2;
   const limit = reversed ? Math.max(0, Math.min(query.limit, total - query.offset)) : query.limit;
@@ -723,6 +742,11 @@ function currentHostCount(
   filtered: boolean,
   params: Record<string, unknown>,
 ): number {
+  // Unfiltered: the hosts with a current finding are those with a 'host' count (current_host_facets).
+  if (!filtered)
+    return cached(db, `SELECT count(*) FROM current_host_facets WHERE facet = 'host'`)
+      .pluck()
+      .get() as number;
   return (
     db
       .prepare(
@@ -732,11 +756,69 @@ function currentHostCount(
   ).n;
 }
 
+/** Whether any exception is active at `now` (when none is, no finding can be covered by one). */
+function exceptionActiveAt(db: Database, now: string): boolean {
+  return (
+    cached(db, `SELECT 1 FROM finding_exceptions e WHERE ${EXCEPTION_ACTIVE} LIMIT 1`).get({ now }) !==
+    undefined
+  );
+}
+
+/**
+ * The totals of a page filtered on exactly one value the per-host counts keep (security only, a
+ * tier, KEV, a severity, an OS, a repository, a host, a tag), from current_host_facets: ~2 000
+ * rows instead of every current finding. Null for any other filter (counted over the rows).
+ */
+function facetTotals(
+  db: Database,
+  filter: FindingFilter,
+  exceptionsActive: boolean,
+): { total: number; security: number; hosts: number } | null {
+  const one: [string, string | number][] = [];
+  if (filter.search) return null;
+  // With no exception active, "none covers it" keeps every finding; anything else is counted on the rows.
+  if (filter.hasException !== undefined && (exceptionsActive || filter.hasException)) return null;
+  if (filter.epssAtLeast !== undefined || filter.overdue) return null;
+  if (filter.securityOnly) one.push(['security', '1']);
+  if (filter.kevOnly) one.push(['kev-any', '1']);
+  if (filter.tier) one.push(['tier', filter.tier]);
+  if (filter.severity) one.push(['severity', filter.severity]);
+  if (filter.os) one.push(['os', filter.os]);
+  if (filter.repository) one.push(['repository', filter.repository]);
+  if (filter.hostId !== undefined) one.push(['host', filter.hostId]);
+  if (filter.tag) one.push(['tag', filter.tag]);
+  if (one.length !== 1) return null;
+  const [facet, value] = one[0]!;
+  const sums = 'coalesce(sum(c.n), 0) AS total, coalesce(sum(c.sec), 0) AS security, count(*) AS hosts';
+  if (facet === 'host')
+    return cached(
+      db,
+      `SELECT ${sums} FROM current_host_facets c WHERE c.host_id = ? AND c.facet = 'host'`,
+    ).get(value) as { total: number; security: number; hosts: number };
+  if (facet === 'tag')
+    return cached(
+      db,
+      `SELECT ${sums} FROM current_host_facets c JOIN hosts h ON h.id = c.host_id
+       WHERE c.facet = 'host' AND EXISTS (SELECT 1 FROM json_each(h.tags) tag WHERE tag.value = ?)`,
+    ).get(value) as { total: number; security: number; hosts: number };
+  return cached(db, `SELECT ${sums} FROM current_host_facets c WHERE c.facet = ? AND c.value = ?`).get(
+    facet,
+    value,
+  ) as {
+    total: number;
+    security: number;
+    hosts: number;
+  };
+}
+
 /** The page's rows, in the order of `ids`, with the host's name, whether overdue, and the exception that applies. */
-function findingRowsByIds(db: Database, ids: number[], at: string): Row[] {
+function findingRowsByIds(db: Database, ids: number[], at: string, exceptionsActive = true): Row[] {
   const rows = db
     .prepare(
-      `SELECT f.*, h.name AS host_name, ${FINDING_OVERDUE} AS is_overdue, ${APPLIED_EXCEPTION_ID} AS exception_id
+      exceptionsActive
+        ? `SELECT f.*, h.name AS host_name, ${FINDING_OVERDUE} AS is_overdue, ${APPLIED_EXCEPTION_ID} AS exception_id
+       FROM findings f JOIN hosts h ON h.id = f.host_id WHERE f.id IN (SELECT value FROM json_each(@ids))`
+        : `SELECT f.*, h.name AS host_name, (f.due_at IS NOT NULL AND f.due_at < @now) AS is_overdue, NULL AS exception_id
        FROM findings f JOIN hosts h ON h.id = f.host_id WHERE f.id IN (SELECT value FROM json_each(@ids))`,
     )
     .all({ ids: JSON.stringify(ids), now: at }) as Row[];
@@ -747,25 +829,30 @@ function findingRowsByIds(db: Database, ids: number[], at: string): Row[] {
 /** One page of the current findings (each host's newest successful audit), filtered and sorted in SQL. */
 export function queryFindings(db: Database, query: FindingQueryInput) {
   refreshCurrentFindings(db);
-  const first = findingQuerySql(query);
-  const { filtered, sql: current } = currentFindings(query);
-  // Unfiltered, the counts are kept per update (current_updates): ~1 000 rows, not 100 000.
-  const counted = db
-    .prepare(
-      filtered
-        ? first.totals
-        : 'SELECT coalesce(sum(findings), 0) total, coalesce(sum(security_findings), 0) security FROM current_updates',
-    )
-    .get(first.params) as { total: number; security: number; hosts?: number };
+  const at = query.now ?? now();
+  const active = exceptionActiveAt(db, at);
+  const first = findingQuerySql({ ...query, now: at }, undefined, active);
+  const { filtered, sql: current } = currentFindings({ ...query, now: at }, active);
+  // Unfiltered, the counts are kept per update (current_updates): ~1 000 rows, not 100 000; one
+  // facet value's counts are kept per host (current_host_facets).
+  const counted = (
+    filtered
+      ? (facetTotals(db, query, active) ?? db.prepare(first.totals).get(first.params))
+      : db
+          .prepare(
+            'SELECT coalesce(sum(findings), 0) total, coalesce(sum(security_findings), 0) security FROM current_updates',
+          )
+          .get(first.params)
+  ) as { total: number; security: number; hosts?: number };
   // Filtered, the hosts are counted in the same pass (over the rows kept); unfiltered, by one probe per host.
   const totals = {
     ...counted,
     hosts: counted.hosts ?? currentHostCount(db, current, filtered, first.params),
   };
-  const sql = findingQuerySql(query, totals.total);
+  const sql = findingQuerySql({ ...query, now: at }, totals.total, active);
   const ids = db.prepare(sql.ids).pluck().all(sql.params) as number[];
   if (sql.reversed) ids.reverse();
-  const rows = findingRowsByIds(db, ids, String(sql.params.now));
+  const rows = findingRowsByIds(db, ids, at, active);
   const exceptions = exceptionsById(
     db,
     rows.map((r) => r.exception_id as number | null).filter((id): id is number => id !== null),
@@ -845,17 +932,25 @@ function groupOrder(sort: FindingSortKey, direction: 'asc' | 'desc' = 'asc'): st
  */
 export function queryFindingGroups(db: Database, query: FindingQueryInput) {
   refreshCurrentFindings(db);
-  const { sql: current, params, filtered } = currentFindings(query);
+  const at = query.now ?? now();
+  const active = exceptionActiveAt(db, at);
+  const { sql: current, params, filtered } = currentFindings({ ...query, now: at }, active);
+  // "Security only" and nothing else: kept per update over its security findings (current_security_updates).
+  const securityOnly =
+    query.securityOnly === true && !currentFindings({ ...query, securityOnly: false }, active).filtered;
+  const aggregate = (
+    where: string,
+  ): string => `SELECT f.package AS package, f.kind AS kind, count(*) AS findings,
+         sum(f.security) AS security_findings, count(DISTINCT f.host_id) AS hosts, max(f.security) AS security,
+         min(f.sev_rank) AS rank, min(f.repository) AS repository, min(f.tier_rank) AS tier_rank, max(f.epss) AS epss,
+         min(f.first_seen_at) AS first_seen_at, min(f.due_at) AS due_at, 0 AS kept
+       ${where} GROUP BY f.package, f.kind`;
+  const keptIn = securityOnly ? 'current_security_updates' : 'current_updates';
+  const kept = `SELECT package, kind, findings, security_findings, hosts, security, rank,
+         repository, tier_rank, epss, first_seen_at, due_at, 1 AS kept FROM ${keptIn}`;
   // 1. Every group's order keys and counts (cheap aggregates, one pass over the index).
-  // Unfiltered, they are kept per update in current_updates (migration 015).
-  const source = filtered
-    ? `(SELECT f.package AS package, f.kind AS kind, count(*) AS findings, sum(f.security) AS security_findings,
-         count(DISTINCT f.host_id) AS hosts, max(f.security) AS security, min(f.sev_rank) AS rank,
-         min(f.repository) AS repository, min(f.tier_rank) AS tier_rank, max(f.epss) AS epss,
-         min(f.first_seen_at) AS first_seen_at, min(f.due_at) AS due_at
-       ${current} GROUP BY f.package, f.kind)`
-    : `(SELECT package, kind, findings, security_findings, hosts, security, rank, repository, tier_rank, epss,
-         first_seen_at, due_at FROM current_updates)`;
+  // Unfiltered (or security only), they are kept per update (migration 015).
+  const source = filtered && !securityOnly ? `(${aggregate(current)})` : `(${kept})`;
   const ordered = db
     .prepare(`SELECT * FROM ${source} ORDER BY ${groupOrder(query.sort, query.direction)}`)
     .all(params) as Row[];
@@ -864,28 +959,35 @@ export function queryFindingGroups(db: Database, query: FindingQueryInput) {
     totals.total += r.findings as number;
     totals.security += r.security_findings as number;
   }
-  const hosts = { hosts: currentHostCount(db, current, filtered, params) };
+  const hosts = {
+    hosts:
+      (filtered ? facetTotals(db, query, active)?.hosts : undefined) ??
+      currentHostCount(db, current, filtered, params),
+  };
   const page = ordered.slice(query.offset, query.offset + query.limit);
-  // 2. The lists of the page's groups only; unfiltered, current_updates keeps them.
+  // 2. The lists of the page's groups only; current_updates keeps those of the groups it gave whole.
   const lists = new Map<string, Row>();
-  if (page.length > 0)
+  for (const whole of [false, true]) {
+    const part = page.filter((r) => (r.kept === 1) === whole);
+    if (part.length === 0) continue;
     for (const r of db
       .prepare(
-        filtered
+        !whole
           ? `SELECT f.package AS package, f.kind AS kind, json_group_array(DISTINCT f.host_id) AS host_ids,
            json_group_array(DISTINCT f.arch) AS arches, count(DISTINCT f.available_version) AS versions,
            min(f.available_version) AS version, json_group_array(DISTINCT f.advisories) AS advisories
          ${current} AND f.package IN (SELECT value FROM json_each(@packages))
          GROUP BY f.package, f.kind`
           : `SELECT u.package, u.kind, u.host_ids, u.arches, u.versions, u.version, u.advisories
-         FROM json_each(@keys) k CROSS JOIN current_updates u ON u.kind = k.value ->> 1 AND u.package = k.value ->> 0`,
+         FROM json_each(@keys) k CROSS JOIN ${keptIn} u ON u.kind = k.value ->> 1 AND u.package = k.value ->> 0`,
       )
       .all({
         ...params,
-        packages: JSON.stringify([...new Set(page.map((r) => r.package))]),
-        keys: JSON.stringify(page.map((r) => [r.package, r.kind])),
+        packages: JSON.stringify([...new Set(part.map((r) => r.package))]),
+        keys: JSON.stringify(part.map((r) => [r.package, r.kind])),
       }) as Row[])
       lists.set(JSON.stringify([r.package, r.kind]), r);
+  }
   const rows = page.map((r) => ({ ...r, ...lists.get(JSON.stringify([r.package, r.kind])) }));
   const groups: FindingGroup[] = rows.map((row) => {
     const advisories = new Set<string>();

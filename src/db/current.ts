@@ -90,6 +90,22 @@ export function refreshCurrentFindings(db: Database): number {
     ).run();
     cached(
       db,
+      'DELETE FROM current_security_updates WHERE (kind, package) IN (SELECT kind, package FROM temp.current_touched)',
+    ).run();
+    cached(
+      db,
+      `INSERT INTO current_security_updates (kind, package, findings, security_findings, hosts, security, rank, repository,
+         tier_rank, epss, first_seen_at, due_at, host_ids, arches, versions, version, advisories)
+       SELECT f.kind, f.package, count(*), sum(f.security), count(DISTINCT f.host_id), max(f.security), min(f.sev_rank),
+         min(f.repository), min(f.tier_rank), max(f.epss), min(f.first_seen_at), min(f.due_at),
+         json_group_array(DISTINCT f.host_id), json_group_array(DISTINCT f.arch), count(DISTINCT f.available_version),
+         min(f.available_version), json_group_array(DISTINCT f.advisories)
+       FROM temp.current_touched t CROSS JOIN current_findings f ON f.kind = t.kind AND f.package = t.package
+       WHERE f.security = 1
+       GROUP BY f.kind, f.package`,
+    ).run();
+    cached(
+      db,
       `UPDATE current_findings SET sharing = u.findings FROM current_updates u
         WHERE u.kind = current_findings.kind AND u.package = current_findings.package AND current_findings.sharing != u.findings
           AND (current_findings.kind, current_findings.package) IN (SELECT kind, package FROM temp.current_touched)`,
@@ -100,19 +116,23 @@ export function refreshCurrentFindings(db: Database): number {
     });
     cached(
       db,
-      `INSERT INTO current_host_facets (host_id, facet, value, n)
-       SELECT host_id, 'host', min(host_name), count(*) FROM current_findings
+      `INSERT INTO current_host_facets (host_id, facet, value, n, sec)
+       SELECT host_id, 'host', min(host_name), count(*), sum(security) FROM current_findings
          WHERE host_id IN (SELECT value FROM json_each(@hosts)) GROUP BY host_id
-       UNION ALL SELECT host_id, 'severity', coalesce(severity, 'none'), count(*) FROM current_findings
+       UNION ALL SELECT host_id, 'severity', coalesce(severity, 'none'), count(*), sum(security) FROM current_findings
          WHERE host_id IN (SELECT value FROM json_each(@hosts)) GROUP BY host_id, coalesce(severity, 'none')
-       UNION ALL SELECT host_id, 'os', os_label, count(*) FROM current_findings
+       UNION ALL SELECT host_id, 'os', os_label, count(*), sum(security) FROM current_findings
          WHERE host_id IN (SELECT value FROM json_each(@hosts)) AND os_label IS NOT NULL GROUP BY host_id, os_label
-       UNION ALL SELECT host_id, 'repository', repository, count(*) FROM current_findings
+       UNION ALL SELECT host_id, 'repository', repository, count(*), sum(security) FROM current_findings
          WHERE host_id IN (SELECT value FROM json_each(@hosts)) AND repository IS NOT NULL GROUP BY host_id, repository
-       UNION ALL SELECT host_id, 'tier', tier, count(*) FROM current_findings
+       UNION ALL SELECT host_id, 'tier', tier, count(*), sum(security) FROM current_findings
          WHERE host_id IN (SELECT value FROM json_each(@hosts)) AND tier IS NOT NULL GROUP BY host_id, tier
-       UNION ALL SELECT host_id, 'kev', 'kev', count(*) FROM current_findings
-         WHERE host_id IN (SELECT value FROM json_each(@hosts)) AND tier IS NOT NULL AND kev = 1 GROUP BY host_id`,
+       UNION ALL SELECT host_id, 'kev', 'kev', count(*), sum(security) FROM current_findings
+         WHERE host_id IN (SELECT value FROM json_each(@hosts)) AND tier IS NOT NULL AND kev = 1 GROUP BY host_id
+       UNION ALL SELECT host_id, 'kev-any', '1', count(*), sum(security) FROM current_findings
+         WHERE host_id IN (SELECT value FROM json_each(@hosts)) AND kev = 1 GROUP BY host_id
+       UNION ALL SELECT host_id, 'security', '1', count(*), count(*) FROM current_findings
+         WHERE host_id IN (SELECT value FROM json_each(@hosts)) AND security = 1 GROUP BY host_id`,
     ).run({ hosts });
     cached(db, 'DELETE FROM current_dirty WHERE host_id IN (SELECT value FROM json_each(@hosts))').run({
       hosts,

@@ -67,13 +67,18 @@ export const migration015: Migration = {
         sharing INTEGER NOT NULL DEFAULT 0
       ) STRICT;
       CREATE INDEX current_findings_host ON current_findings(host_id);
-      CREATE INDEX current_findings_by_security ON current_findings(security DESC, sev_rank, host_name COLLATE NOCASE, package);
+      -- The default order also carries the columns of the page's one-value filters (after id, so the
+      -- order stays the page's): a filtered first page is checked on this index alone, no row read.
+      CREATE INDEX current_findings_by_security ON current_findings(security DESC, sev_rank, host_name COLLATE NOCASE, package,
+        id, repository, os_label, tier, kev, severity, host_id);
       CREATE INDEX current_findings_by_host ON current_findings(host_name COLLATE NOCASE, host_id, security DESC, package);
       CREATE INDEX current_findings_by_package ON current_findings(package, host_name COLLATE NOCASE, host_id, arch);
       CREATE INDEX current_findings_by_repository ON current_findings(repository IS NULL, repository, package, host_name COLLATE NOCASE);
       CREATE INDEX current_findings_by_risk ON current_findings(tier_rank, coalesce(epss, -1) DESC, first_seen_at IS NULL, first_seen_at, sharing DESC, package, host_name COLLATE NOCASE);
       CREATE INDEX current_findings_by_due ON current_findings(due_at IS NULL, due_at, tier_rank, package, host_name COLLATE NOCASE);
-      CREATE INDEX current_findings_update ON current_findings(kind, package);
+      -- By update, then advisory list: a search for an advisory id reads the findings whose list
+      -- matches (current_updates lists each update's distinct lists) from this index alone.
+      CREATE INDEX current_findings_update ON current_findings(kind, package, advisories, host_id, security);
       -- The judged findings by due date: overdue and due-this-week counts read a range of it.
       CREATE INDEX current_findings_judged_due ON current_findings(due_at, host_id, kind, package) WHERE tier IS NOT NULL;
       -- The same sorts descending: only their leading keys turn, so each needs its own index.
@@ -120,18 +125,44 @@ export const migration015: Migration = {
         PRIMARY KEY (kind, package)
       ) STRICT, WITHOUT ROWID;
 
+      -- The same per update over its security findings only: the package view with "security only".
+      CREATE TABLE current_security_updates (
+        kind TEXT NOT NULL,
+        package TEXT NOT NULL,
+        findings INTEGER NOT NULL,
+        security_findings INTEGER NOT NULL,
+        hosts INTEGER NOT NULL,
+        security INTEGER NOT NULL,
+        rank INTEGER NOT NULL,
+        repository TEXT,
+        tier_rank INTEGER NOT NULL,
+        epss REAL,
+        first_seen_at TEXT,
+        due_at TEXT,
+        host_ids TEXT NOT NULL,
+        arches TEXT NOT NULL,
+        versions INTEGER NOT NULL,
+        version TEXT,
+        advisories TEXT NOT NULL,
+        PRIMARY KEY (kind, package)
+      ) STRICT, WITHOUT ROWID;
+
       -- The Updates page's filter lists, per host (rebuilt with the host's current findings):
       -- facet 'severity' | 'os' | 'repository' | 'host' (value: the host's name), and how many of
       -- the host's current findings have that value; 'tier' and 'kev' count its judged findings
       -- (the Dashboard's tier cards and most exposed hosts). A list sums ~2 000 rows, not 100 000.
+      -- 'security' (value '1') and 'kev-any' (kev = 1, judged or not) count the findings those
+      -- Updates-page filters keep; \`sec\` is how many of the n are security findings, so that a
+      -- page filtered on one of these values reads its totals here, not from 100 000 rows.
       CREATE TABLE current_host_facets (
         host_id INTEGER NOT NULL,
         facet TEXT NOT NULL,
         value TEXT NOT NULL,
         n INTEGER NOT NULL,
+        sec INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (host_id, facet, value)
       ) STRICT, WITHOUT ROWID;
-      CREATE INDEX current_host_facets_value ON current_host_facets(facet, value, n);
+      CREATE INDEX current_host_facets_value ON current_host_facets(facet, value, n, sec);
 
       -- The host's newest successful audit again, after any change that can move it.
       CREATE TRIGGER current_audits_insert AFTER INSERT ON audits WHEN NEW.status = 'succeeded' BEGIN
@@ -159,17 +190,16 @@ export const migration015: Migration = {
           ORDER BY started_at DESC, id DESC LIMIT 1;
         INSERT OR IGNORE INTO current_dirty (host_id) VALUES (OLD.host_id);
       END;
-      -- A current finding written or judged again (the enrichment, new due dates), added to a
-      -- current audit, or a host renamed: that host's rows are rebuilt at the next read.
+      -- A current finding written or judged again (the enrichment, new due dates), removed, or a
+      -- host renamed: that host's rows are rebuilt at the next read.
       CREATE TRIGGER current_findings_judged AFTER UPDATE OF audit_id, host_id, kind, package, arch, available_version,
         repository, security, severity, advisories, cves, kev, epss, tier, first_seen_at, due_at ON findings
         WHEN EXISTS (SELECT 1 FROM current_audits WHERE audit_id = NEW.audit_id) BEGIN
         INSERT OR IGNORE INTO current_dirty (host_id) VALUES (NEW.host_id);
       END;
-      CREATE TRIGGER current_findings_added AFTER INSERT ON findings
-        WHEN EXISTS (SELECT 1 FROM current_audits WHERE audit_id = NEW.audit_id) BEGIN
-        INSERT OR IGNORE INTO current_dirty (host_id) VALUES (NEW.host_id);
-      END;
+      -- No trigger on INSERT INTO findings: findings are only ever added by completeAudit, whose
+      -- one UPDATE of the audit's status (current_audits_update) marks the host once per audit;
+      -- a trigger per inserted row cost every stored finding a probe and a program run.
       CREATE TRIGGER current_findings_removed AFTER DELETE ON findings
         WHEN EXISTS (SELECT 1 FROM current_audits WHERE audit_id = OLD.audit_id) BEGIN
         INSERT OR IGNORE INTO current_dirty (host_id) VALUES (OLD.host_id);
