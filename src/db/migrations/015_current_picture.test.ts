@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { completeAudit, startAudit } from '../audits';
 import { refreshCurrentFindings } from '../current';
-import { migrate } from '../workspace';
+import { insertHost } from '../hosts';
+import { createMemoryWorkspace, migrate } from '../workspace';
 
 /** The reference: each host's newest successful audit by when it was taken, then by id. */
 const reference = (db: Database.Database) =>
@@ -116,5 +118,66 @@ describe('migration 015 (current picture)', () => {
     );
     // Nothing changed since: nothing to rebuild.
     expect(refreshCurrentFindings(db)).toBe(0);
+  });
+
+  it('marks a host once per stored audit (its completion), not once per finding', () => {
+    const db = createMemoryWorkspace();
+    const store = (hostId: number, startedAt: string, packages: string[]) => {
+      const id = startAudit(db, { hostId, taskId: null });
+      completeAudit(db, id, {
+        osId: 'debian',
+        osName: 'Debian GNU/Linux',
+        osVersion: '12',
+        kernel: null,
+        packageManager: 'apt',
+        metadataAgeSeconds: null,
+        rebootRequired: null,
+        warnings: [],
+        durationMs: 1,
+        startedAt,
+        findings: packages.map((p) => ({
+          kind: 'package',
+          package: p,
+          arch: 'amd64',
+          installedVersion: '1',
+          availableVersion: '2',
+          repository: null,
+          security: false,
+          severity: null,
+          vendorSeverity: null,
+          advisories: [],
+          held: false,
+          rebootRequired: null,
+        })),
+      });
+      return id;
+    };
+    const a = insertHost(db, { name: 'alpha', address: '10.0.0.1' }).id;
+    const b = insertHost(db, { name: 'beta', address: '10.0.0.2' }).id;
+    // Storing a finding runs no trigger: the audit's status update marks its host.
+    expect(
+      db
+        .prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'findings'`)
+        .pluck()
+        .all(),
+    ).not.toContain('current_findings_added');
+    store(a, '2026-11-01T00:00:00Z', ['openssl', 'curl']);
+    store(b, '2026-11-01T00:00:00Z', ['openssl']);
+    expect(db.prepare('SELECT host_id FROM current_dirty ORDER BY host_id').pluck().all()).toEqual([a, b]);
+    expect(currentRows(db)).toEqual(expectedRows(db));
+    // A newer audit, then a late offline collection taken before it: each marks its host again.
+    store(a, '2026-11-03T00:00:00Z', ['openssl', 'bash', 'vim']);
+    expect(db.prepare('SELECT host_id FROM current_dirty').pluck().all()).toEqual([a]);
+    expect(currentRows(db)).toEqual(expectedRows(db));
+    store(a, '2026-11-02T00:00:00Z', ['zlib1g']);
+    expect(db.prepare('SELECT host_id FROM current_dirty').pluck().all()).toEqual([a]);
+    expect(refreshCurrentFindings(db)).toBe(1);
+    expect(currentRows(db)).toEqual(expectedRows(db));
+    expect(
+      db
+        .prepare('SELECT package FROM current_findings WHERE host_id = ? ORDER BY package')
+        .pluck()
+        .all(a) as string[],
+    ).toEqual(['bash', 'openssl', 'vim']);
   });
 });

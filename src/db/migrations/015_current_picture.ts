@@ -190,17 +190,16 @@ export const migration015: Migration = {
           ORDER BY started_at DESC, id DESC LIMIT 1;
         INSERT OR IGNORE INTO current_dirty (host_id) VALUES (OLD.host_id);
       END;
-      -- A current finding written or judged again (the enrichment, new due dates), added to a
-      -- current audit, or a host renamed: that host's rows are rebuilt at the next read.
+      -- A current finding written or judged again (the enrichment, new due dates), removed, or a
+      -- host renamed: that host's rows are rebuilt at the next read.
       CREATE TRIGGER current_findings_judged AFTER UPDATE OF audit_id, host_id, kind, package, arch, available_version,
         repository, security, severity, advisories, cves, kev, epss, tier, first_seen_at, due_at ON findings
         WHEN EXISTS (SELECT 1 FROM current_audits WHERE audit_id = NEW.audit_id) BEGIN
         INSERT OR IGNORE INTO current_dirty (host_id) VALUES (NEW.host_id);
       END;
-      CREATE TRIGGER current_findings_added AFTER INSERT ON findings
-        WHEN EXISTS (SELECT 1 FROM current_audits WHERE audit_id = NEW.audit_id) BEGIN
-        INSERT OR IGNORE INTO current_dirty (host_id) VALUES (NEW.host_id);
-      END;
+      -- No trigger on INSERT INTO findings: findings are only ever added by completeAudit, whose
+      -- one UPDATE of the audit's status (current_audits_update) marks the host once per audit;
+      -- a trigger per inserted row cost every stored finding a probe and a program run.
       CREATE TRIGGER current_findings_removed AFTER DELETE ON findings
         WHEN EXISTS (SELECT 1 FROM current_audits WHERE audit_id = OLD.audit_id) BEGIN
         INSERT OR IGNORE INTO current_dirty (host_id) VALUES (OLD.host_id);
