@@ -514,13 +514,14 @@ export function openAdvisoriesOfInstalled(
   ecosystem: string,
 ): UnfixedCandidate[] {
   // No installed set kept (an older audit, or not a Linux one): nothing to look up.
-  if (!db.prepare('SELECT 1 FROM audit_packages WHERE audit_id = ? LIMIT 1').get(auditId)) return [];
+  if (!cached(db, 'SELECT 1 FROM audit_packages WHERE audit_id = ? LIMIT 1').get(auditId)) return [];
   const select = `SELECT p.name AS p_name, p.version AS p_version, p.source_name AS p_source_name, p.source_version AS p_source_version,
       ap.*, a.advisory_id, a.feed, a.source_id, a.cves, a.severity, a.cvss_score
     FROM advisory_packages ap JOIN advisories a ON a.id = ap.advisory AND a.withdrawn = 0`;
-  const rows = db
-    .prepare(
-      `${select} JOIN audit_packages p ON p.audit_id = @auditId AND p.name = ap.package
+  // Prepared once per connection (the Dashboard asks it for every host).
+  const rows = cached(
+    db,
+    `${select} JOIN audit_packages p ON p.audit_id = @auditId AND p.name = ap.package
          WHERE ap.ecosystem = @ecosystem AND ap.status = 'open' AND ap.name_kind = 'binary'
        UNION ALL
        ${select} JOIN audit_packages p ON p.audit_id = @auditId AND p.source_name = ap.package
@@ -528,8 +529,7 @@ export function openAdvisoriesOfInstalled(
        UNION ALL
        ${select} JOIN audit_packages p ON p.audit_id = @auditId AND p.source_name IS NULL AND p.name = ap.package
          WHERE ap.ecosystem = @ecosystem AND ap.status = 'open' AND ap.name_kind = 'source'`,
-    )
-    .all({ auditId, ecosystem }) as Row[];
+  ).all({ auditId, ecosystem }) as Row[];
   return rows.map((r) => ({
     name: r.p_name as string,
     version: r.p_version as string,

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../api';
-import { createMemoryWorkspace, insertHost } from '../db';
+import { auditTierCounts, createMemoryWorkspace, insertHost } from '../db';
+import { fillFleet } from '../db/testing/bulk';
 import { packageFinding, recordAudit, type AuditedSystem } from '../db/testing/audits';
 import { ManualClock } from '../util';
-import { exposure } from './dashboard';
+import { exposure, exposureTrend } from './dashboard';
 import { enrichCurrentFindings } from './enrich';
 import { advisoryStatus } from './status';
 import { addAdvisory, addEpss, addKev, addSource, dateAudit } from './testing/snapshot';
@@ -110,5 +111,43 @@ describe('no distro advisories', () => {
     addAlmaFile(db, 'ALSA-2026:9999', '2026-08-21T00:00:00.000Z');
     expect(exposure(db, ctx()).noSnapshot).toBe(false);
     expect(advisoryStatus(db, DEFAULT_SETTINGS, new ManualClock(NOW)).noDistroAdvisories).toBe(false);
+  });
+});
+
+describe('the trend', () => {
+  /** Each day with an audit: every host's newest judged counts up to that day, summed (computed afresh). */
+  function directTrend(db: ReturnType<typeof createMemoryWorkspace>) {
+    const latest = new Map<number, Record<string, number>>();
+    const days = new Map<string, Record<string, number>>();
+    for (const a of auditTierCounts(db)) {
+      latest.set(a.hostId, a.counts);
+      const sums: Record<string, number> = { kev: 0, critical: 0, high: 0, medium: 0, low: 0 };
+      for (const counts of latest.values()) for (const t of Object.keys(sums)) sums[t]! += counts[t] ?? 0;
+      days.set(a.startedAt.slice(0, 10), sums);
+    }
+    return [...days].map(([date, sums]) => ({ date, ...sums }));
+  }
+
+  it('is read again after any write to the audits, and equals the trend computed afresh', () => {
+    const db = createMemoryWorkspace();
+    const { auditIds } = fillFleet(db, { hosts: 6, auditsPerHost: 4, findingsPerAudit: 15, seed: 4 });
+    const first = exposureTrend(db);
+    expect(first.some((p) => p.high + p.critical + p.medium + p.low + p.kev > 0)).toBe(true);
+    expect(first).toEqual(directTrend(db));
+    // Nothing written: the same figures (from the kept computation).
+    expect(exposureTrend(db)).toEqual(first);
+    // An old audit re-judged, an audit deleted, more audits: each shows at the next read.
+    db.prepare(
+      `UPDATE audits SET intel_counts = '{"kev":7,"critical":0,"high":0,"medium":0,"low":0}' WHERE id = ?`,
+    ).run(auditIds[1]);
+    expect(exposureTrend(db)).toEqual(directTrend(db));
+    expect(exposureTrend(db)).not.toEqual(first);
+    db.prepare('DELETE FROM audits WHERE id = ?').run(auditIds[auditIds.length - 1]);
+    expect(exposureTrend(db)).toEqual(directTrend(db));
+    fillFleet(db, { hosts: 2, auditsPerHost: 2, findingsPerAudit: 5, seed: 9 });
+    expect(exposureTrend(db)).toEqual(directTrend(db));
+    // A caller changing what it was given does not change the next answer.
+    exposureTrend(db)[0]!.kev = 1_000;
+    expect(exposureTrend(db)).toEqual(directTrend(db));
   });
 });

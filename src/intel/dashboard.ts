@@ -32,8 +32,28 @@ export function patchPriorities(db: Database, clock: Clock, limit: number): Prio
   return priorityGroups(db, new Date(clock.now()).toISOString(), limit);
 }
 
+/**
+ * The trend of the last computation, and what the database was then: this connection's
+ * total_changes() (every row it has written since opened, triggers included) and data_version
+ * (moves when another connection commits). Both unchanged: no audit can have been written,
+ * re-judged or deleted since, so the 20 000 audits are not read and parsed again on every open.
+ */
+const trendCache = new WeakMap<Database, { key: string; points: Exposure['trend'] }>();
+
+function writeGeneration(db: Database): string {
+  const changes = db.prepare('SELECT total_changes()').pluck().get() as number;
+  return `${changes}:${db.pragma('data_version', { simple: true }) as number}`;
+}
+
 /** One point per day with an audit: for each host its newest judged audit up to that day, summed. */
 export function exposureTrend(db: Database, maxDays = 365): Exposure['trend'] {
+  const key = writeGeneration(db);
+  let hit = trendCache.get(db);
+  if (hit?.key !== key) trendCache.set(db, (hit = { key, points: computeTrend(db) }));
+  return hit.points.slice(-maxDays).map((p) => ({ ...p }));
+}
+
+function computeTrend(db: Database): Exposure['trend'] {
   const latest = new Map<number, Record<string, number>>();
   const points: Exposure['trend'] = [];
   // The sums over every host's newest counts, kept as audits replace them (not re-added per day).
@@ -51,7 +71,7 @@ export function exposureTrend(db: Database, maxDays = 365): Exposure['trend'] {
     latest.set(a.hostId, a.counts);
   }
   if (day !== null) push(day);
-  return points.slice(-maxDays);
+  return points;
 }
 
 /** CVEs that affect installed packages and have no fix published yet (tracker or OSV rows with no fixed version). */
@@ -61,11 +81,26 @@ export function unfixedCves(
 ): { total: number; rows: UnfixedCve[] } {
   const out: UnfixedCve[] = [];
   const seen = new Set<string>();
+  // An ecosystem with no open advisory row cannot give any host an unfixed CVE: asked once per
+  // ecosystem, not once per host (2 000 lookups that found nothing were most of the Dashboard).
+  const openRows = new Map<string, boolean>();
+  const anyOpen = (ecosystem: string): boolean => {
+    let known = openRows.get(ecosystem);
+    if (known === undefined)
+      openRows.set(
+        ecosystem,
+        (known =
+          db
+            .prepare(`SELECT 1 FROM advisory_packages WHERE ecosystem = ? AND status = 'open' LIMIT 1`)
+            .get(ecosystem) !== undefined),
+      );
+    return known;
+  };
   for (const audit of newestSuccessfulAudits(db)) {
     if (options.hostId !== undefined && audit.hostId !== options.hostId) continue;
     const ecosystem = ecosystemOfHost(audit.osId, audit.osVersion);
     const scheme = ecosystem === null ? null : schemeOf(ecosystem);
-    if (ecosystem === null || scheme === null) continue;
+    if (ecosystem === null || scheme === null || !anyOpen(ecosystem)) continue;
     const open = openAdvisoriesOfInstalled(db, audit.id, ecosystem);
     // The host's name only when it has something to show (a full host read per host was most of the dashboard).
     if (open.length === 0) continue;
