@@ -272,6 +272,37 @@ describe('sweep on loopback', () => {
     }
   });
 
+  it("reads the SSH host key while the address's other ports are still being probed", async () => {
+    // 127.0.0.9: SSH answers at once; the WinRM port accepts and stays silent until the host
+    // key has been asked for, then answers. Had the key read waited for every port to settle,
+    // the WinRM check would have given up (banner timeout) before anyone asked for the key.
+    const silent: Socket[] = [];
+    await listen('127.0.0.9', SSH_PORT, (s) => s.write('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n'));
+    await listen('127.0.0.9', WINRM_PORT, (s) => void silent.push(s));
+    let keyAsked = false;
+    const summary = await sweep(['127.0.0.9'], {
+      ...loopbackOnly,
+      ports: [SSH_PORT, WINRM_PORT],
+      bannerTimeoutMs: 5000,
+      sshHostKey: async (address, port) => {
+        keyAsked = true;
+        for (const s of silent) s.end(winrm401);
+        return address === '127.0.0.9' && port === SSH_PORT
+          ? { type: 'ssh-ed25519', fingerprint: 'SHA256:test', publicKey: 'AAAA' }
+          : null;
+      },
+    });
+    expect(keyAsked).toBe(true);
+    const host = summary.hosts[0]!;
+    expect(host.sshHostKey).toEqual({
+      type: 'ssh-ed25519',
+      fingerprint: 'SHA256:test',
+      publicKey: 'AAAA',
+      port: SSH_PORT,
+    });
+    expect(host.services.find((s) => s.port === WINRM_PORT)).toMatchObject({ kind: 'http', winrm: true });
+  });
+
   it('refuses bad port specs with a readable error', async () => {
     await expect(sweep(['127.0.0.2'], { ports: '22,abc' })).rejects.toThrow(/"abc" is not a port/u);
     await expect(sweep(['127.0.0.2'], { ports: [70000] })).rejects.toThrow(/outside 1–65535/u);

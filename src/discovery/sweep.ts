@@ -197,6 +197,11 @@ interface AddressState {
   icmp: PingResult | null;
   icmpPending: boolean;
   done: boolean;
+  /**
+   * The SSH host-key read, started as soon as the first SSH banner of this address is seen, so
+   * that it runs while the address's other ports are still being probed (not after them).
+   */
+  hostKey: Promise<HostResult['sshHostKey']> | null;
 }
 
 const nowMs = (): number => performance.now();
@@ -378,21 +383,13 @@ export async function sweep(
     }
     let sshHostKey: HostResult['sshHostKey'] = null;
     const sshPort = state.services.find((s) => s.kind === 'ssh')?.port;
-    if (readHostKey && sshPort !== undefined) {
+    if (sshPort !== undefined) startHostKeyRead(state, sshPort);
+    if (state.hostKey)
       tasks.push(
-        limiter
-          .acquire(signal)
-          .then(async () => {
-            try {
-              const key = await readHostKey(state.address, sshPort, signal);
-              if (key) sshHostKey = { ...key, port: sshPort };
-            } finally {
-              limiter.release('neutral');
-            }
-          })
-          .catch(() => {}),
+        state.hostKey.then((key) => {
+          sshHostKey = key;
+        }),
       );
-    }
     const wsman: { port: number; identity: WsmanIdentity }[] = [];
     if (askIdentify) {
       for (const s of state.services) {
@@ -483,6 +480,22 @@ export async function sweep(
     for (const h of state.handles) h.shortenDeadline(Math.max(at, h.startedAt + adaptive.floorMs));
   };
 
+  // Under the same concurrency limit as every probe; never rejects (null on any failure).
+  const startHostKeyRead = (state: AddressState, port: number): void => {
+    if (!readHostKey || state.hostKey || signal.aborted) return;
+    state.hostKey = limiter
+      .acquire(signal)
+      .then(async () => {
+        try {
+          const key = await readHostKey(state.address, port, signal);
+          return key ? { ...key, port } : null;
+        } finally {
+          limiter.release('neutral');
+        }
+      })
+      .catch(() => null);
+  };
+
   const probePort = async (state: AddressState, port: number): Promise<void> => {
     let attempts = 0;
     for (;;) {
@@ -504,11 +517,18 @@ export async function sweep(
       if (outcome.result.rttMs !== null) answered(state, outcome.result.rttMs);
       const kind = handshakes[port];
       if (outcome.socket) {
-        if (kind && !signal.aborted)
-          state.services.push(
-            await runHandshake(outcome.socket, state.address, port, kind, bannerTimeoutMs, scope),
+        if (kind && !signal.aborted) {
+          const service = await runHandshake(
+            outcome.socket,
+            state.address,
+            port,
+            kind,
+            bannerTimeoutMs,
+            scope,
           );
-        else outcome.socket.destroy();
+          state.services.push(service);
+          if (service.kind === 'ssh') startHostKeyRead(state, port);
+        } else outcome.socket.destroy();
       }
       const timedOutOnLiveHost = outcome.result.state === 'filtered' && state.minRtt !== null;
       limiter.release(outcome.resourceError ? 'resource' : timedOutOnLiveHost ? 'neutral' : 'ok');
@@ -528,6 +548,7 @@ export async function sweep(
     icmp: null,
     icmpPending: pinger !== null,
     done: false,
+    hostKey: null,
   }));
   // An on-link address that never answered ARP: counted as probed, not port-scanned, not reported.
   const skipAddress = (state: AddressState): void => {
