@@ -106,6 +106,9 @@ describe('queryMdnsName against a real UDP responder on loopback', () => {
   it('resolves [] when nobody answers, and on cancel', async () => {
     // Nothing listens on 127.0.0.153:5353.
     expect(await queryMdnsName('127.0.0.153', { timeoutMs: 200 })).toEqual([]);
+    // A host without a responder refuses the datagram (ICMP port unreachable): that answer
+    // ends the query, which does not wait out its timeout (here longer than the test's own).
+    expect(await queryMdnsName('127.0.0.153', { timeoutMs: 600_000 })).toEqual([]);
 
     const responder = await startMdnsResponder('127.0.0.154', () => null);
     try {

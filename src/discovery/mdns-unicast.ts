@@ -103,8 +103,18 @@ export function queryMdnsName(
       const names = decodeReverseAnswer(message, address, id);
       if (names.length > 0) finish(names);
     });
-    socket.send(query, options.port ?? MDNS_PORT, address, (error) => {
-      if (error) finish([]);
+    // Connected, so a host with nothing on the port answers at once: the kernel reports its
+    // ICMP port unreachable as an error (ECONNREFUSED) instead of the query waiting out its
+    // timeout, as it did on every live host without an mDNS responder. It also keeps only
+    // datagrams from that address and port.
+    socket.connect(options.port ?? MDNS_PORT, address, (error?: Error) => {
+      if (error || settled) {
+        finish([]);
+        return;
+      }
+      socket.send(query, (sendError) => {
+        if (sendError) finish([]);
+      });
     });
   });
 }
