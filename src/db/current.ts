@@ -15,6 +15,8 @@ const SEVERITY_RANK = `CASE f.severity WHEN 'critical' THEN 0 WHEN 'important' T
 
 /** Above this many rebuilt rows the planner's statistics are refreshed (PRAGMA optimize). */
 const OPTIMIZE_AFTER_ROWS = 20_000;
+/** From this many rebuilt hosts (and at least half the fleet) the indexes are built after the rows. */
+const BULK_REBUILD_HOSTS = 100;
 
 const statements = new WeakMap<Database, Map<string, Statement>>();
 function cached(db: Database, sql: string): Statement {
@@ -46,6 +48,19 @@ export function refreshCurrentFindings(db: Database): number {
     cached(db, 'DELETE FROM current_findings WHERE host_id IN (SELECT value FROM json_each(@hosts))').run({
       hosts,
     });
+    // Most of the fleet rebuilt (the first read after an import, a migration): its indexes are
+    // dropped and built again after the rows are in (one sort each), instead of one random
+    // insert per row into each of them, which made the first read after a million findings ~4x slower.
+    const bulk =
+      dirty.length >= BULK_REBUILD_HOSTS &&
+      dirty.length * 2 >= (cached(db, 'SELECT count(*) FROM current_audits').pluck().get() as number);
+    const indexes = bulk
+      ? (cached(
+          db,
+          `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'current_findings' AND sql IS NOT NULL`,
+        ).all() as { name: string; sql: string }[])
+      : [];
+    for (const index of indexes) db.exec(`DROP INDEX "${index.name.replace(/"/g, '""')}"`);
     rows = cached(
       db,
       `INSERT INTO current_findings (id, audit_id, host_id, host_name, os_label, kind, package, arch, available_version,
@@ -58,6 +73,7 @@ export function refreshCurrentFindings(db: Database): number {
        WHERE c.host_id IN (SELECT value FROM json_each(@hosts))
        ORDER BY f.id`,
     ).run({ hosts }).changes;
+    for (const index of indexes) db.exec(index.sql);
     cached(
       db,
       `INSERT OR IGNORE INTO temp.current_touched (kind, package) SELECT kind, package FROM current_findings
