@@ -1,4 +1,5 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+import { cached } from './statements';
 import type { WindowsAuditFacts, WindowsUpdateDetails } from '../api';
 import {
   APPLIED_EXCEPTION_ID,
@@ -101,16 +102,6 @@ export interface FindingRecord extends FindingInput, FindingIntel {
 }
 
 type Row = Record<string, unknown>;
-
-const statements = new WeakMap<Database, Map<string, Statement>>();
-/** One prepared statement per workspace and SQL text (the ingest path runs them per finding). */
-function cached(db: Database, sql: string): Statement {
-  let map = statements.get(db);
-  if (!map) statements.set(db, (map = new Map()));
-  let statement = map.get(sql);
-  if (!statement) map.set(sql, (statement = db.prepare(sql)));
-  return statement;
-}
 
 /**
  * Each host's newest successful audit by when it was taken (not by row id): an offline collection

@@ -1,4 +1,5 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+import { cached } from './statements';
 
 /**
  * The current picture (migration 015): `current_audits` is kept by triggers; `current_findings`
@@ -17,15 +18,6 @@ const SEVERITY_RANK = `CASE f.severity WHEN 'critical' THEN 0 WHEN 'important' T
 const OPTIMIZE_AFTER_ROWS = 20_000;
 /** From this many rebuilt hosts (and at least half the fleet) the indexes are built after the rows. */
 const BULK_REBUILD_HOSTS = 100;
-
-const statements = new WeakMap<Database, Map<string, Statement>>();
-function cached(db: Database, sql: string): Statement {
-  let map = statements.get(db);
-  if (!map) statements.set(db, (map = new Map()));
-  let s = map.get(sql);
-  if (!s) map.set(sql, (s = db.prepare(sql)));
-  return s;
-}
 
 /** Brings `current_findings` up to date; returns how many hosts were rebuilt (0: nothing had changed). */
 export function refreshCurrentFindings(db: Database): number {

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { cached } from './statements';
 import {
   APPLIED_EXCEPTION_ID,
   EXCEPTION_ACTIVE,
@@ -39,14 +40,6 @@ type Row = Record<string, unknown>;
  * The enrichment's statements, prepared once per connection: it runs a dozen per audit, and
  * compiling them again for each of a fleet's audits cost more than some of the queries.
  */
-const statements = new WeakMap<Database, Map<string, Statement>>();
-function cached(db: Database, sql: string): Statement {
-  let byText = statements.get(db);
-  if (!byText) statements.set(db, (byText = new Map()));
-  let stmt = byText.get(sql);
-  if (!stmt) byText.set(sql, (stmt = db.prepare(sql)));
-  return stmt;
-}
 
 /**
  * The Debian tracker rates each release apart (bookworm 'low', bullseye 'high'): a tracker row's
